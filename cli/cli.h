@@ -1,0 +1,47 @@
+/*
+ * cli.h - what every dmatrace subcommand shares: the command table entry,
+ * error printing in the one-line "FILE: byte N, record M: message" form,
+ * exit statuses, time formatting and terminal progress.
+ */
+#ifndef DMT_CLI_H
+#define DMT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dmt/error.h"
+
+/* Exit statuses of every command (architecture.md). */
+enum {
+    CLI_OK = 0,    /* success */
+    CLI_FOUND = 1, /* worked and found something: divergence, findings, differences */
+    CLI_BAD = 2,   /* bad usage or bad input */
+    CLI_FAIL = 3   /* I/O or internal failure */
+};
+
+typedef int (*cli_cmd_fn)(int argc, char **argv);
+
+/* "dmatrace CMD: FILE: byte N, record M: message" on stderr; returns the
+ * exit status for err->code. */
+int cli_report(const char *cmd, const char *file, const dmt_error *err);
+/* "dmatrace CMD: message" on stderr and return status. */
+int cli_fail(const char *cmd, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Usage error: message plus "try 'dmatrace CMD --help'", returns CLI_BAD. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Format a duration / time in ns with a sensible unit: "1.234 ms". */
+const char *cli_ns(char *buf, size_t cap, int64_t ns);
+/* Parse an unsigned integer option (decimal or 0x hex) strictly. */
+bool cli_parse_u64(const char *s, uint64_t *out);
+/* True when progress may be drawn on stderr. */
+bool cli_progress_enabled(void);
+/* Does path end with suffix? */
+bool cli_has_suffix(const char *path, const char *suffix);
+
+/* Every subcommand. */
+int cmd_info(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+
+#endif

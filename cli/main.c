@@ -1,0 +1,54 @@
+/*
+ * main.c - the dmatrace command: dispatch to a subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    cli_cmd_fn fn;
+    const char *summary;
+} commands[] = {
+    {"info", cmd_info, "counts per record kind, time span, adapters, lost records"},
+    {"dump", cmd_dump, "print records one per line"},
+};
+
+#define NCMD (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: dmatrace COMMAND [OPTIONS] ...\n\n"
+               "Record, replay and audit the DMA sessions of a Windows video miniport.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < NCMD; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'dmatrace COMMAND --help' describes one command.\n"
+               "Exit status: 0 success, 1 found something (divergences, findings, differences),\n"
+               "2 bad usage or bad input, 3 I/O or internal failure.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_BAD;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("dmatrace " DMT_VERSION "\n");
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < NCMD; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "dmatrace: unknown command '%s' (commands:", argv[1]);
+    for (size_t i = 0; i < NCMD; i++)
+        fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, ")\n");
+    return CLI_BAD;
+}

@@ -1,0 +1,18 @@
+/*
+ * dmt/describe.h - one-line human-readable text for a record, shared by
+ * `dmatrace dump`, replay divergence reports and the viewer's details pane.
+ */
+#ifndef DMT_DESCRIBE_H
+#define DMT_DESCRIBE_H
+
+#include <stddef.h>
+
+#include "dmt/record.h"
+
+/* Write "reg_write dev=0 off=0x104 value=0xdeadbeef" (no time, no index)
+ * into buf (always NUL-terminated); long SG lists and byte strings are
+ * abbreviated after max_items items (0 = a default of 8).  Returns the
+ * length that was written. */
+size_t dmt_record_describe(char *buf, size_t cap, const dmt_record *r, unsigned max_items);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * dmt/digest.h - the data digest and the reproducible buffer pattern.
+ *
+ * DMT64 digest: a streaming 64-bit hash of a byte stream, fed in any split
+ * (an SG list's elements one after another give the same value as the whole
+ * buffer at once).  PATTERN XS64: byte i of a buffer filled from seed s,
+ * computable at any offset, so a replayer can regenerate what a workload
+ * wrote.  Both are normative (schema/FORMAT.md) and freestanding: header-only,
+ * no libc, usable in the Windows driver.
+ */
+#ifndef DMT_DIGEST_H
+#define DMT_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DMT64_INIT 0x6A09E667F3BCC909ull
+#define DMT64_MUL  0x9E3779B97F4A7C15ull
+
+typedef struct dmt64_state {
+    uint64_t h;
+    uint64_t total;
+    uint64_t carry; /* pending bytes, little-endian */
+    unsigned ncarry;
+} dmt64_state;
+
+static inline void dmt64_init(dmt64_state *s)
+{
+    s->h = DMT64_INIT;
+    s->total = 0;
+    s->carry = 0;
+    s->ncarry = 0;
+}
+
+static inline uint64_t dmt64_mix(uint64_t h, uint64_t w)
+{
+    h ^= w;
+    h *= DMT64_MUL;
+    h ^= h >> 29;
+    return h;
+}
+
+static inline void dmt64_update(dmt64_state *s, const void *data, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)data;
+    s->total += len;
+    while (len > 0 && s->ncarry != 0) {
+        s->carry |= (uint64_t)*p++ << (8u * s->ncarry);
+        len--;
+        if (++s->ncarry == 8) {
+            s->h = dmt64_mix(s->h, s->carry);
+            s->carry = 0;
+            s->ncarry = 0;
+        }
+    }
+    while (len >= 8) {
+        uint64_t w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+                     (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+                     (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+        s->h = dmt64_mix(s->h, w);
+        p += 8;
+        len -= 8;
+    }
+    while (len > 0) {
+        s->carry |= (uint64_t)*p++ << (8u * s->ncarry);
+        s->ncarry++;
+        len--;
+    }
+}
+
+static inline uint64_t dmt64_final(const dmt64_state *s)
+{
+    uint64_t h = s->h;
+    if (s->ncarry != 0)
+        h = dmt64_mix(h, s->carry);
+    h = dmt64_mix(h, s->total);
+    h ^= h >> 32;
+    return h;
+}
+
+static inline uint64_t dmt64(const void *data, size_t len)
+{
+    dmt64_state s;
+    dmt64_init(&s);
+    dmt64_update(&s, data, len);
+    return dmt64_final(&s);
+}
+
+/* splitmix64 step: the word generator of the XS64 pattern. */
+static inline uint64_t dmt_splitmix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+/* Fill dst with bytes [offset, offset+len) of the XS64 pattern of seed. */
+static inline void dmt_pattern_fill(void *dst, uint64_t seed, uint64_t offset, size_t len)
+{
+    uint8_t *d = (uint8_t *)dst;
+    for (size_t i = 0; i < len; i++) {
+        uint64_t pos = offset + i;
+        uint64_t w = dmt_splitmix64(seed + (pos >> 3));
+        d[i] = (uint8_t)(w >> (8u * (pos & 7u)));
+    }
+}
+
+#endif

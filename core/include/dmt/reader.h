@@ -1,0 +1,71 @@
+/*
+ * dmt/reader.h - the streaming trace reader.
+ *
+ * Reads a trace file (or a memory buffer) record by record with libcbor's
+ * allocation-free cbor_stream_decode, under hard limits: no record longer
+ * than DMT_MAX_RECORD bytes, no list longer than DMT_MAX_SG_ELEMENTS, no
+ * nesting, no indefinite lengths, no tags but the leading 55799.  Memory is
+ * fixed at open time; nothing is ever allocated from a length read from the
+ * input.  Chunk framing is checked (record count, byte length, CRC-32C,
+ * sequence numbers) and consumed: callers see header + records.
+ *
+ * Ownership: the reader owns the memory behind a returned record's sg_list,
+ * values and bytes; it is valid until the next dmt_reader_next call.
+ */
+#ifndef DMT_READER_H
+#define DMT_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dmt/error.h"
+#include "dmt/record.h"
+
+typedef struct dmt_reader dmt_reader;
+
+enum dmt_reader_flags {
+    /* Accept a file that ends without its END record, or inside its last
+     * record (a recorder killed or out of disk): reading stops at the last
+     * whole record and dmt_reader_cut() says where. Without this flag such a
+     * file is an error (DMT_E_TRUNCATED). */
+    DMT_READ_ALLOW_CUT = 1u,
+    /* Also return CHUNK and END records (dump --raw). */
+    DMT_READ_FRAMING = 2u
+};
+
+/* Open path and read its header.  Returns 0 and *out (caller frees with
+ * dmt_reader_close), or a negative DMT_E* with err filled. */
+int dmt_reader_open(const char *path, unsigned flags, dmt_reader **out, dmt_error *err);
+/* The same over a caller-owned buffer that must outlive the reader. */
+int dmt_reader_open_mem(const void *buf, size_t len, unsigned flags, dmt_reader **out,
+                        dmt_error *err);
+void dmt_reader_close(dmt_reader *rd);
+
+const dmt_header *dmt_reader_header(const dmt_reader *rd);
+
+/* Next record: 1 and *rec filled, 0 at the end, or a negative DMT_E* with
+ * err naming the byte offset and record index. rec->pos is the record's
+ * byte offset, rec->seq its sequence number, rec->ts its absolute time. */
+int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err);
+
+/* Records returned so far (framing excluded). */
+uint64_t dmt_reader_count(const dmt_reader *rd);
+/* After the end: true when the file was cut (no END record, or a partial
+ * last record); *offset is where the last whole record ends and *why a short
+ * reason. */
+bool dmt_reader_cut(const dmt_reader *rd, uint64_t *offset, const char **why);
+/* Byte offset just after the last whole item read. */
+uint64_t dmt_reader_offset(const dmt_reader *rd);
+/* Records of unknown kinds skipped (newer minor format). */
+uint64_t dmt_reader_skipped(const dmt_reader *rd);
+
+/* Parse one ring-form record (time field = absolute ns) from buf[0..len),
+ * which must hold exactly one record.  sg/values/bytes point into buf or
+ * into scratch arrays owned by the caller (sg_scratch must hold
+ * DMT_MAX_SG_ELEMENTS elements, values_scratch DMT_MAX_VALUES).  Returns 0
+ * or a negative DMT_E* (err->offset relative to buf). */
+int dmt_parse_ring_record(const uint8_t *buf, size_t len, dmt_record *rec, dmt_sg_elem *sg_scratch,
+                          uint64_t *values_scratch, dmt_error *err);
+
+#endif

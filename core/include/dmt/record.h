@@ -1,0 +1,173 @@
+/*
+ * dmt/record.h - the trace record model shared by every component.
+ *
+ * One struct, dmt_record, describes any record of a trace in decoded form.
+ * The on-wire CBOR form is specified in schema/trace.cddl and
+ * schema/FORMAT.md; this header is its C mirror.  The header is freestanding
+ * (stdint/stddef/stdbool only) because the probe includes it in a Windows
+ * kernel driver.
+ *
+ * Ownership: variable-length parts (sg, values, bytes, text) point into
+ * storage owned by whoever produced the record (the reader's window, the
+ * probe's stack).  They stay valid only until that producer's next call.
+ */
+#ifndef DMT_RECORD_H
+#define DMT_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DMT_FORMAT_VERSION 1u
+#define DMT_PAGE_SHIFT     12u
+#define DMT_PAGE_SIZE      4096u
+
+/* Hard limits every reader enforces (and every writer respects). */
+#define DMT_MAX_SG_ELEMENTS 4096u  /* elements in one ExecuteDma list */
+#define DMT_MAX_VALUES      1024u  /* ULONGs in one register buffer access */
+#define DMT_MAX_BYTES       32768u /* bytes in one descriptor / payload record */
+#define DMT_MAX_TEXT        4096u  /* bytes in a marker or header string */
+#define DMT_MAX_RECORD      65535u /* encoded bytes of one record (ring slot limit) */
+
+/* Record kinds: the first element of every record array.  Values are part of
+ * the format; never renumber, only append. */
+enum dmt_kind {
+    DMT_K_REG_WRITE = 1,        /* register write (ULONG unless width says so) */
+    DMT_K_REG_READ = 2,         /* register read and the value the device returned */
+    DMT_K_REG_WRITE_BUF = 3,    /* VideoPortWriteRegisterBufferUlong: base + values */
+    DMT_K_REG_READ_BUF = 4,     /* VideoPortReadRegisterBufferUlong: base + values */
+    DMT_K_EXECUTE_DMA = 5,      /* HwVidExecuteDma entered: the whole SG list */
+    DMT_K_START_DMA = 6,        /* VideoPortStartDma called: the request */
+    DMT_K_START_DMA_END = 7,    /* VideoPortStartDma returned: status, final *pLength */
+    DMT_K_COMPLETE_DMA = 8,     /* VideoPortCompleteDma called */
+    DMT_K_ADAPTER_CREATE = 9,   /* VideoPortGetDmaAdapter returned an adapter */
+    DMT_K_ADAPTER_RELEASE = 10, /* VideoPortPutDmaAdapter */
+    DMT_K_BUFFER_LOCK = 11,     /* VideoPortLockBuffer returned an MDL */
+    DMT_K_BUFFER_UNLOCK = 12,   /* VideoPortUnlockBuffer */
+    DMT_K_COMMON_ALLOC = 13,    /* VideoPortAllocateCommonBuffer */
+    DMT_K_COMMON_RELEASE = 14,  /* VideoPortReleaseCommonBuffer */
+    DMT_K_DESC_WRITE = 15,      /* driver wrote bytes into a common buffer the device reads */
+    DMT_K_INTERRUPT = 16,       /* HwVidInterrupt returned (claimed or not) */
+    DMT_K_DPC = 17,             /* the miniport's DPC routine ran */
+    DMT_K_DIGEST = 18,          /* digest of the bytes a transfer moved */
+    DMT_K_PATTERN = 19,         /* a locked buffer holds the reproducible pattern */
+    DMT_K_PAYLOAD = 20,         /* recorded bytes of a locked buffer */
+    DMT_K_DEVICE_MAP = 21,      /* VideoPortGetDeviceBase: a register range */
+    DMT_K_LOST = 22,            /* records lost: count and sequence range */
+    DMT_K_MARKER = 23,          /* free text */
+    DMT_K_CHUNK = 24,           /* framing: closes a chunk of the file (file only) */
+    DMT_K_END = 25,             /* framing: the file was closed cleanly (file only) */
+    DMT_K_MAX_ = 26
+};
+
+/* VideoPortLockBuffer Operation (VP_LOCK_OPERATION). */
+enum dmt_lock_op { DMT_LOCK_READ = 0, DMT_LOCK_WRITE = 1, DMT_LOCK_MODIFY = 2 };
+
+/* Why records were lost (DMT_K_LOST reason). */
+enum dmt_lost_reason {
+    DMT_LOST_RING_FULL = 0,   /* drop-newest policy: producer found no room */
+    DMT_LOST_OVERWRITTEN = 1, /* overwrite-oldest policy: consumer was overtaken */
+    DMT_LOST_TORN = 2,        /* a producer reserved space and never committed */
+    DMT_LOST_CORRUPT = 3,     /* a committed record failed validation */
+    DMT_LOST_PROBE = 4        /* the probe could not encode (record too large) */
+};
+
+/* Digest algorithms (DMT_K_DIGEST algo); see dmt/digest.h. */
+enum dmt_digest_algo { DMT_DIGEST_DMT64 = 1 };
+
+/* Pattern algorithms (DMT_K_PATTERN algo); see dmt/digest.h. */
+enum dmt_pattern_algo { DMT_PATTERN_XS64 = 1 };
+
+typedef struct dmt_sg_elem {
+    uint64_t addr; /* physical (bus logical) address */
+    uint32_t len;  /* bytes */
+} dmt_sg_elem;
+
+/* The decoded form of one record.  Field use per kind:
+ *
+ *  kind               fields
+ *  REG_WRITE/READ     dev, off, width, value
+ *  REG_*_BUF          dev, off, width, n_values, values
+ *  EXECUTE_DMA        xfer, adapter, length (= granted *pLength), n_sg, sg
+ *  START_DMA          xfer, adapter, mdl, offset, length (requested), write_to_device, context
+ *  START_DMA_END      xfer, adapter, status, length (final *pLength)
+ *  COMPLETE_DMA       xfer, adapter, write_to_device, status
+ *  ADAPTER_CREATE     adapter, dev, sg, dma32, dma64, length (MaximumLength),
+ *                     map_registers, addr_limit
+ *  ADAPTER_RELEASE    adapter
+ *  BUFFER_LOCK        mdl, va, length, op
+ *  BUFFER_UNLOCK      mdl
+ *  COMMON_ALLOC       cb, adapter, addr (logical), length, cached, va
+ *  COMMON_RELEASE     cb, adapter
+ *  DESC_WRITE         cb, offset, n_bytes, bytes
+ *  INTERRUPT          dev, claimed, value (engine status read by the ISR, or 0)
+ *  DPC                dev, xfer (0 when not tied to a transfer)
+ *  DIGEST             xfer, algo, length, value
+ *  PATTERN            mdl, algo, value (seed), offset, length
+ *  PAYLOAD            mdl, offset, n_bytes, bytes
+ *  DEVICE_MAP         dev, addr (bus address), length, va
+ *  LOST               value (first lost sequence number), count, reason
+ *  MARKER             n_bytes, text
+ *  CHUNK              count (records in the chunk), length (bytes), value (crc32c),
+ *                     seq (sequence number of the chunk's first record)
+ *  END                count (records written), value (records lost)
+ */
+typedef struct dmt_record {
+    uint32_t kind; /* enum dmt_kind */
+    int64_t ts;    /* absolute time, ns since the trace clock's epoch */
+    uint64_t seq;  /* sequence number (set by the ring consumer / reader) */
+    uint64_t pos;  /* byte offset in the file (reader) or 0 */
+
+    uint32_t dev;     /* device (register range) id */
+    uint32_t adapter; /* DMA adapter id */
+    uint32_t xfer;    /* transfer id: one StartDma..CompleteDma */
+    uint32_t mdl;     /* MDL id from LockBuffer */
+    uint32_t cb;      /* common buffer id */
+    uint32_t width;   /* register access width in bytes: 1, 2, 4 or 8 */
+    uint32_t op;      /* enum dmt_lock_op */
+    uint32_t algo;    /* digest / pattern algorithm */
+    uint32_t reason;  /* enum dmt_lost_reason */
+    uint32_t status;  /* VP_STATUS / NTSTATUS-like return code */
+    uint32_t map_registers;
+    bool write_to_device, sg, dma32, dma64, claimed, cached;
+
+    uint64_t off;        /* register offset from the device base */
+    uint64_t value;      /* register value, digest, seed, crc, first lost seq */
+    uint64_t offset;     /* byte offset into an MDL / common buffer */
+    uint64_t length;     /* bytes */
+    uint64_t count;      /* records */
+    uint64_t addr;       /* physical / logical address */
+    uint64_t addr_limit; /* highest address the adapter can reach */
+    uint64_t va;         /* virtual address as the driver saw it */
+    uint64_t context;    /* StartDma Context as an integer */
+
+    uint32_t n_sg;
+    const void *sg_list; /* n_sg elements: u64 address at +0, u32 length at +8 */
+    uint32_t sg_stride;  /* bytes between elements; 0 = sizeof(dmt_sg_elem). The
+                            probe passes a VP_SCATTER_GATHER_LIST's Elements
+                            with stride 24, so nothing is copied. */
+    uint32_t n_values;
+    const uint64_t *values;
+    uint32_t n_bytes;
+    const uint8_t *bytes; /* DESC_WRITE / PAYLOAD bytes, MARKER text (not NUL-terminated) */
+} dmt_record;
+
+/* The trace file's header item (the first item, tagged 55799). */
+typedef struct dmt_header {
+    uint32_t version;     /* DMT_FORMAT_VERSION */
+    int64_t t0;           /* absolute time of the first record's delta base */
+    uint32_t page_shift;  /* DMT_PAGE_SHIFT */
+    char producer[128];   /* e.g. "dmatrace-capture 0.1.0" */
+    char clock[64];       /* "CLOCK_MONOTONIC", "QPC", "deterministic" */
+    char host[128];       /* machine name */
+    char scenario[64];    /* capture scenario, or "" */
+    uint64_t seed;        /* capture seed, or 0 */
+    uint64_t ring_size;   /* ring data bytes, or 0 */
+    uint32_t ring_policy; /* enum dmt_ring_policy */
+    uint64_t seq0;        /* sequence number of the first record */
+} dmt_header;
+
+/* Name of a record kind ("reg_write", ...), or NULL when unknown. */
+const char *dmt_kind_name(uint32_t kind);
+
+#endif

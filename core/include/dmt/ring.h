@@ -1,0 +1,165 @@
+/*
+ * dmt/ring.h - the lock-free trace ring: many producers, one consumer.
+ *
+ * The probe (in a driver, on any CPU, in an ISR or a DPC) reserves space,
+ * encodes one CBOR record into it and commits it.  The recorder, possibly in
+ * another process, consumes committed records in order.  The region is one
+ * block of fixed memory: a shared file mapping on Linux, nonpaged memory
+ * mapped into the recorder on Windows.  Nothing here allocates or blocks on
+ * the producer side; the producer half is freestanding C11 (stdatomic only)
+ * and compiles into the Windows driver.
+ *
+ * Region layout (all little-endian; normative copy in schema/FORMAT.md):
+ *
+ *   +0    dmt_ring_hdr   (256 bytes, see below)
+ *   +256  data[size]     size is a power of two, >= 4096
+ *
+ * Slot layout inside data, 8-byte aligned:
+ *
+ *   +0 u64 slot header (atomic)   bits  0..15 payload length in bytes
+ *                                 bits 16..17 state: 0 empty, 1 reserved,
+ *                                             2 committed, 3 padding
+ *                                 bits 18..31 check (14 bits of a hash of
+ *                                             position, length and sequence)
+ *                                 bits 32..63 sequence number (low 32 bits)
+ *   +8 payload (one CBOR record item), padded with zeros to 8 bytes
+ *
+ * Invariants (see DESIGN.md, "The ring"):
+ *  1. head and tail are monotonic 64-bit byte positions; head - tail <= size.
+ *     A position p lives at data[p & (size-1)].
+ *  2. A slot never wraps: if it does not fit before the end of data, the
+ *     producer reserves the rest of data as one padding slot too.
+ *  3. A producer owns [h, h+n) from its successful CAS on head until it
+ *     stores state=committed with release order.  The consumer reads a
+ *     payload only after an acquire load sees state committed and a valid
+ *     check, so a torn or half-written record is never delivered.
+ *  4. Every reservation attempt takes one sequence number, including the ones
+ *     that fail for lack of room (drop-newest).  So the consumer sees every
+ *     loss as a gap in sequence numbers; the counters in the header agree.
+ *  5. The consumer zeroes each slot header it has consumed before it moves
+ *     tail, so an empty header always means "not yet written this lap".
+ *  6. Overwrite-oldest: a producer that needs room advances tail itself over
+ *     committed or padding slots only (CAS on tail), counting what it
+ *     overwrote; the consumer copies a record out and then CASes tail from
+ *     the value it started with, discarding the copy if it lost the race.
+ */
+#ifndef DMT_RING_H
+#define DMT_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DMT_RING_MAGIC       0x474E495254414D44ull /* "DMATRING" */
+#define DMT_RING_VERSION     1u
+#define DMT_RING_HDR_SIZE    256u
+#define DMT_RING_MAX_PAYLOAD 65535u
+
+enum dmt_ring_policy { DMT_RING_DROP_NEWEST = 0, DMT_RING_OVERWRITE_OLDEST = 1 };
+
+enum dmt_ring_flags {
+    DMT_RING_F_CLOSED = 1u /* the producer side will write no more */
+};
+
+/* The region header.  Fields the producers change are atomics, each on its
+ * own cache line. */
+typedef struct dmt_ring_hdr {
+    uint64_t magic;      /* DMT_RING_MAGIC */
+    uint32_t version;    /* DMT_RING_VERSION */
+    uint32_t hdr_size;   /* DMT_RING_HDR_SIZE */
+    uint64_t size;       /* data bytes, a power of two */
+    uint32_t policy;     /* enum dmt_ring_policy */
+    uint32_t flags;      /* enum dmt_ring_flags (atomic) */
+    uint64_t clock_hint; /* producer's clock id (free for the producer) */
+    uint8_t pad0[64 - 40];
+    uint64_t head; /* +64: reserve position | sequence (see ring.c) */
+    uint8_t pad1[56];
+    uint64_t tail; /* +128: consume position */
+    uint8_t pad2[56];
+    uint64_t lost_full;        /* +192: reservations refused (drop-newest) */
+    uint64_t lost_overwritten; /* +200: committed records overwritten */
+    uint64_t lost_torn;        /* +208: slots skipped as never committed */
+    uint64_t committed;        /* +216: records committed (statistics) */
+    uint8_t pad3[256 - 224];
+} dmt_ring_hdr;
+
+typedef struct dmt_ring {
+    dmt_ring_hdr *hdr;
+    uint8_t *data;
+    uint64_t size;
+    uint64_t mask;
+} dmt_ring;
+
+/* ---- producer side (freestanding) -------------------------------------- */
+
+/* Format a region of region_len bytes as an empty ring; data size is the
+ * largest power of two that fits.  Returns 0, or -1 if too small. */
+int dmt_ring_init(void *region, size_t region_len, enum dmt_ring_policy policy);
+/* Attach to a formatted region (checks magic, version, size).  0 or -1. */
+int dmt_ring_attach(dmt_ring *r, void *region, size_t region_len);
+
+/* A reservation: where to encode the payload.  Valid until commit. */
+typedef struct dmt_ring_resv {
+    uint8_t *buf; /* payload space, len bytes */
+    uint32_t len;
+    uint64_t pos; /* slot position (private) */
+    uint32_t seq; /* sequence number taken (private) */
+} dmt_ring_resv;
+
+/* Reserve len (1..DMT_RING_MAX_PAYLOAD) payload bytes.  Returns true with *rv
+ * filled, or false when the record is lost (counted in the header and as a
+ * sequence gap).  Never blocks, never allocates. */
+bool dmt_ring_reserve(dmt_ring *r, uint32_t len, dmt_ring_resv *rv);
+/* Publish a reservation.  used <= rv->len: the bytes actually written (the
+ * encoder may use fewer than reserved); the rest becomes padding. */
+void dmt_ring_commit(dmt_ring *r, dmt_ring_resv *rv, uint32_t used);
+/* Convenience: reserve, copy len bytes, commit.  false when lost. */
+bool dmt_ring_write(dmt_ring *r, const void *payload, uint32_t len);
+/* Mark the ring closed: the consumer stops once it has drained it. */
+void dmt_ring_close(dmt_ring *r);
+
+/* ---- consumer side (one thread) --------------------------------------- */
+
+typedef struct dmt_ring_consumer {
+    dmt_ring *r;
+    uint64_t next_seq;        /* 64-bit extension of the expected sequence */
+    uint64_t stall_since_ns;  /* when the slot at tail was first seen unwritten */
+    uint64_t torn_timeout_ns; /* how long a reserved slot may stay uncommitted */
+} dmt_ring_consumer;
+
+/* What dmt_ring_next delivered. */
+enum dmt_ring_status {
+    DMT_RING_RECORD = 0, /* a record: out->buf/len/seq valid */
+    DMT_RING_LOST = 1,   /* a loss: out->seq first lost, out->count, out->reason */
+    DMT_RING_EMPTY = 2,  /* nothing committed yet: try again later */
+    DMT_RING_DONE = 3    /* closed and drained */
+};
+
+typedef struct dmt_ring_item {
+    const uint8_t *buf; /* the payload copy (consumer-owned scratch) */
+    uint32_t len;
+    uint64_t seq;
+    uint64_t count;
+    uint32_t reason; /* enum dmt_lost_reason */
+} dmt_ring_item;
+
+void dmt_ring_consumer_init(dmt_ring_consumer *c, dmt_ring *r, uint64_t torn_timeout_ns);
+/* Deliver the next item.  scratch (>= DMT_RING_MAX_PAYLOAD bytes) receives
+ * the record copy.  now_ns is the caller's clock (for the torn-slot
+ * timeout).  Losses are delivered in sequence order, before the record that
+ * follows them. */
+enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint64_t now_ns,
+                                   dmt_ring_item *out);
+
+/* ---- Linux shared-memory regions (not freestanding; ring_shm.c) --------- */
+
+/* Create (O_EXCL unless reuse) and format a ring file of data_size bytes at
+ * path, mapped shared.  Returns 0 or -errno. */
+int dmt_ring_shm_create(const char *path, size_t data_size, enum dmt_ring_policy policy,
+                        dmt_ring *out, void **map, size_t *map_len);
+/* Map an existing ring file and attach.  Returns 0, -errno, or -EPROTO when
+ * the file is not a ring of this version. */
+int dmt_ring_shm_open(const char *path, dmt_ring *out, void **map, size_t *map_len);
+void dmt_ring_shm_unmap(void *map, size_t map_len);
+
+#endif

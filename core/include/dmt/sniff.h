@@ -1,0 +1,16 @@
+/*
+ * dmt/sniff.h - tell a trace file from a database from anything else by its
+ * first bytes, so every command accepts .dmat and .db alike.
+ */
+#ifndef DMT_SNIFF_H
+#define DMT_SNIFF_H
+
+#include "dmt/error.h"
+
+enum dmt_file_kind { DMT_FILE_TRACE = 1, DMT_FILE_DB = 2 };
+
+/* Returns DMT_FILE_TRACE, DMT_FILE_DB, or a negative DMT_E* (DMT_E_FOREIGN
+ * for anything else, DMT_E_IO when unreadable). */
+int dmt_sniff(const char *path, dmt_error *err);
+
+#endif

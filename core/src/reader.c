@@ -1,0 +1,1183 @@
+/*
+ * reader.c - the streaming trace reader (see dmt/reader.h).
+ *
+ * A pull parser on top of libcbor's cbor_stream_decode: next_item() decodes
+ * exactly one data-item header (one callback) and returns it as a small
+ * struct; the record parsers below ask for the items a kind must have.
+ *
+ *   file --read()--> window [buf .. buf+cap)   (fixed, allocated at open)
+ *                      ^pos: next unparsed byte
+ *   A record is parsed only when the window holds DMT_MAX_RECORD bytes past
+ *   pos or the rest of the file; so an item that "needs more data" is either
+ *   truncated (at EOF) or too long (a format error) - never a refill loop.
+ *
+ * Invariants: nothing is allocated after open; every length read from the
+ * input is checked against a DMT_MAX_* limit before use; offsets in errors
+ * are absolute file offsets of the item that failed.
+ */
+#include "dmt/reader.h"
+
+#include <cbor.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dmt/crc32c.h"
+
+#define WINDOW (4u * DMT_MAX_RECORD)
+
+enum it_type {
+    IT_NONE,
+    IT_UINT,
+    IT_NINT,
+    IT_BYTES,
+    IT_TEXT,
+    IT_ARRAY,
+    IT_MAP,
+    IT_TAG,
+    IT_BOOL,
+    IT_NULL,
+    IT_FLOAT,
+    IT_UNDEF,
+    IT_INDEF, /* any indefinite-length start */
+    IT_BREAK
+};
+
+typedef struct item {
+    enum it_type t;
+    uint64_t v;
+    const uint8_t *p;
+    size_t n;
+} item;
+
+struct dmt_reader {
+    int fd; /* -1 for memory input */
+    unsigned flags;
+    const uint8_t *mem; /* memory input, or the window */
+    uint8_t *win;       /* owned window for file input */
+    size_t len;         /* valid bytes in mem/win */
+    size_t pos;         /* next unparsed byte in mem/win */
+    uint64_t base;      /* file offset of mem[0] */
+    bool eof;           /* no more bytes to read after len */
+    const char *path;
+
+    dmt_header hdr;
+    int64_t last_ts;
+    uint64_t next_seq;
+    uint64_t count;   /* records returned */
+    uint64_t skipped; /* unknown kinds skipped */
+    uint64_t index;   /* index of the record being parsed (framing included) */
+    bool ended;       /* END seen or stream over */
+    bool cut;
+    const char *cut_why;
+    uint64_t cut_at;
+
+    /* chunk verification */
+    uint32_t chunk_crc;
+    uint64_t chunk_bytes;
+    uint64_t chunk_records;
+    uint64_t chunk_seq;
+    bool saw_end;
+
+    item cur; /* the item the callbacks fill */
+    dmt_sg_elem sg[DMT_MAX_SG_ELEMENTS];
+    uint64_t values[DMT_MAX_VALUES];
+};
+
+/* ---- libcbor callbacks: record the single item decoded ----------------- */
+
+#define CTX ((item *)ctx)
+static void cb_u8(void *ctx, uint8_t v)
+{
+    CTX->t = IT_UINT;
+    CTX->v = v;
+}
+static void cb_u16(void *ctx, uint16_t v)
+{
+    CTX->t = IT_UINT;
+    CTX->v = v;
+}
+static void cb_u32(void *ctx, uint32_t v)
+{
+    CTX->t = IT_UINT;
+    CTX->v = v;
+}
+static void cb_u64(void *ctx, uint64_t v)
+{
+    CTX->t = IT_UINT;
+    CTX->v = v;
+}
+static void cb_n8(void *ctx, uint8_t v)
+{
+    CTX->t = IT_NINT;
+    CTX->v = v;
+}
+static void cb_n16(void *ctx, uint16_t v)
+{
+    CTX->t = IT_NINT;
+    CTX->v = v;
+}
+static void cb_n32(void *ctx, uint32_t v)
+{
+    CTX->t = IT_NINT;
+    CTX->v = v;
+}
+static void cb_n64(void *ctx, uint64_t v)
+{
+    CTX->t = IT_NINT;
+    CTX->v = v;
+}
+static void cb_bytes(void *ctx, cbor_data p, size_t n)
+{
+    CTX->t = IT_BYTES;
+    CTX->p = p;
+    CTX->n = n;
+}
+static void cb_text(void *ctx, cbor_data p, size_t n)
+{
+    CTX->t = IT_TEXT;
+    CTX->p = p;
+    CTX->n = n;
+}
+static void cb_indef(void *ctx)
+{
+    CTX->t = IT_INDEF;
+}
+static void cb_array(void *ctx, size_t n)
+{
+    CTX->t = IT_ARRAY;
+    CTX->v = n;
+}
+static void cb_map(void *ctx, size_t n)
+{
+    CTX->t = IT_MAP;
+    CTX->v = n;
+}
+static void cb_tag(void *ctx, uint64_t v)
+{
+    CTX->t = IT_TAG;
+    CTX->v = v;
+}
+static void cb_float2(void *ctx, float v)
+{
+    (void)v;
+    CTX->t = IT_FLOAT;
+}
+static void cb_float8(void *ctx, double v)
+{
+    (void)v;
+    CTX->t = IT_FLOAT;
+}
+static void cb_null(void *ctx)
+{
+    CTX->t = IT_NULL;
+}
+static void cb_undef(void *ctx)
+{
+    CTX->t = IT_UNDEF;
+}
+static void cb_bool(void *ctx, bool v)
+{
+    CTX->t = IT_BOOL;
+    CTX->v = v;
+}
+static void cb_break(void *ctx)
+{
+    CTX->t = IT_BREAK;
+}
+#undef CTX
+
+static const struct cbor_callbacks callbacks = {
+    .uint8 = cb_u8,
+    .uint16 = cb_u16,
+    .uint32 = cb_u32,
+    .uint64 = cb_u64,
+    .negint8 = cb_n8,
+    .negint16 = cb_n16,
+    .negint32 = cb_n32,
+    .negint64 = cb_n64,
+    .byte_string = cb_bytes,
+    .byte_string_start = cb_indef,
+    .string = cb_text,
+    .string_start = cb_indef,
+    .array_start = cb_array,
+    .indef_array_start = cb_indef,
+    .map_start = cb_map,
+    .indef_map_start = cb_indef,
+    .tag = cb_tag,
+    .float2 = cb_float2,
+    .float4 = cb_float2,
+    .float8 = cb_float8,
+    .undefined = cb_undef,
+    .null = cb_null,
+    .boolean = cb_bool,
+    .indef_break = cb_break,
+};
+
+static const char *type_name(enum it_type t)
+{
+    static const char *const names[] = {"nothing",
+                                        "unsigned integer",
+                                        "negative integer",
+                                        "byte string",
+                                        "text string",
+                                        "array",
+                                        "map",
+                                        "tag",
+                                        "boolean",
+                                        "null",
+                                        "float",
+                                        "undefined",
+                                        "indefinite-length item",
+                                        "break"};
+    return names[t];
+}
+
+/* ---- the parse cursor ----------------------------------------------------
+ * A parse runs over [p, end) where end is the window end; offsets reported
+ * are base + (p - start). */
+typedef struct pc {
+    const uint8_t *start; /* window start (offset base) */
+    const uint8_t *p;
+    const uint8_t *end;
+    uint64_t base;
+    bool at_eof; /* end is the end of the input */
+    dmt_error *err;
+    uint64_t index;
+} pc;
+
+static uint64_t pc_off(const pc *c)
+{
+    return c->base + (uint64_t)(c->p - c->start);
+}
+
+static int next_item(pc *c, item *it)
+{
+    memset(it, 0, sizeof *it);
+    if (c->p >= c->end) {
+        return dmt_error_set(
+            c->err, c->at_eof ? DMT_E_TRUNCATED : DMT_E_FORMAT, pc_off(c), c->index,
+            c->at_eof ? "input ends inside a record" : "record longer than %u bytes",
+            DMT_MAX_RECORD);
+    }
+    struct cbor_decoder_result r =
+        cbor_stream_decode(c->p, (size_t)(c->end - c->p), &callbacks, it);
+    if (r.status == CBOR_DECODER_NEDATA) {
+        /* A definite string whose declared length alone breaks the limits
+         * is a format error wherever the input ends. */
+        unsigned mt = c->p[0] >> 5, ai = c->p[0] & 0x1Fu;
+        if ((mt == 2 || mt == 3) && ai >= 24 && ai <= 27) {
+            size_t hn = (size_t)1 << (ai - 24);
+            uint64_t v = 0;
+            if ((size_t)(c->end - c->p) > hn) {
+                for (size_t i = 0; i < hn; i++)
+                    v = v << 8 | c->p[1 + i];
+                if (v > DMT_MAX_BYTES)
+                    return dmt_error_set(c->err, DMT_E_FORMAT, pc_off(c), c->index,
+                                         "string of %llu bytes exceeds the limit of %u",
+                                         (unsigned long long)v, DMT_MAX_BYTES);
+            }
+        }
+        if (c->at_eof)
+            return dmt_error_set(c->err, DMT_E_TRUNCATED, pc_off(c), c->index,
+                                 "input ends inside an item (%zu more bytes needed)",
+                                 r.required - (size_t)(c->end - c->p));
+        return dmt_error_set(c->err, DMT_E_FORMAT, pc_off(c), c->index,
+                             "item longer than the record limit of %u bytes", DMT_MAX_RECORD);
+    }
+    if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
+        return dmt_error_set(c->err, DMT_E_FORMAT, pc_off(c), c->index,
+                             "malformed CBOR (initial byte 0x%02x)", c->p[0]);
+    if (it->t == IT_NONE)
+        return dmt_error_set(c->err, DMT_E_FORMAT, pc_off(c), c->index,
+                             "unsupported CBOR item (initial byte 0x%02x)", c->p[0]);
+    c->p += r.read;
+    return 0;
+}
+
+static int expect_fail(pc *c, const item *it, const char *what, const uint8_t *at)
+{
+    return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start), c->index,
+                         "expected %s, found %s", what, type_name(it->t));
+}
+
+static int get_u(pc *c, uint64_t *v)
+{
+    item it;
+    const uint8_t *at = c->p;
+    int rc = next_item(c, &it);
+    if (rc)
+        return rc;
+    if (it.t != IT_UINT)
+        return expect_fail(c, &it, "an unsigned integer", at);
+    *v = it.v;
+    return 0;
+}
+
+static int get_u32(pc *c, uint32_t *v)
+{
+    uint64_t x;
+    const uint8_t *at = c->p;
+    int rc = get_u(c, &x);
+    if (rc)
+        return rc;
+    if (x > UINT32_MAX)
+        return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start), c->index,
+                             "value %llu does not fit 32 bits", (unsigned long long)x);
+    *v = (uint32_t)x;
+    return 0;
+}
+
+static int get_int(pc *c, int64_t *v)
+{
+    item it;
+    const uint8_t *at = c->p;
+    int rc = next_item(c, &it);
+    if (rc)
+        return rc;
+    if (it.t == IT_UINT && it.v <= (uint64_t)INT64_MAX) {
+        *v = (int64_t)it.v;
+        return 0;
+    }
+    if (it.t == IT_NINT && it.v <= (uint64_t)INT64_MAX) {
+        *v = -1 - (int64_t)it.v;
+        return 0;
+    }
+    if (it.t == IT_UINT || it.t == IT_NINT)
+        return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start), c->index,
+                             "time value out of the 64-bit signed range");
+    return expect_fail(c, &it, "an integer", at);
+}
+
+static int get_b(pc *c, bool *v)
+{
+    item it;
+    const uint8_t *at = c->p;
+    int rc = next_item(c, &it);
+    if (rc)
+        return rc;
+    if (it.t != IT_BOOL)
+        return expect_fail(c, &it, "a boolean", at);
+    *v = it.v != 0;
+    return 0;
+}
+
+static int get_blob(pc *c, enum it_type t, uint32_t max, const uint8_t **p, uint32_t *n)
+{
+    item it;
+    const uint8_t *at = c->p;
+    int rc = next_item(c, &it);
+    if (rc)
+        return rc;
+    if (it.t != t)
+        return expect_fail(c, &it, t == IT_BYTES ? "a byte string" : "a text string", at);
+    if (it.n > max)
+        return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start), c->index,
+                             "string of %zu bytes exceeds the limit of %u", it.n, max);
+    *p = it.p;
+    *n = (uint32_t)it.n;
+    return 0;
+}
+
+static int get_array(pc *c, uint64_t max, uint64_t *n)
+{
+    item it;
+    const uint8_t *at = c->p;
+    int rc = next_item(c, &it);
+    if (rc)
+        return rc;
+    if (it.t != IT_ARRAY)
+        return expect_fail(c, &it, "a definite-length array", at);
+    if (it.v > max)
+        return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start), c->index,
+                             "array of %llu elements exceeds the limit of %llu",
+                             (unsigned long long)it.v, (unsigned long long)max);
+    *n = it.v;
+    return 0;
+}
+
+/* Skip one scalar or string item (used for unknown trailing fields and
+ * unknown kinds); arrays one level deep of scalars are allowed. */
+static int skip_item(pc *c, int depth)
+{
+    item it;
+    const uint8_t *at = c->p;
+    int rc = next_item(c, &it);
+    if (rc)
+        return rc;
+    switch (it.t) {
+    case IT_UINT:
+    case IT_NINT:
+    case IT_BYTES:
+    case IT_TEXT:
+    case IT_BOOL:
+    case IT_NULL:
+    case IT_FLOAT:
+    case IT_UNDEF:
+        return 0;
+    case IT_ARRAY:
+        if (depth >= 2 || it.v > 2u * DMT_MAX_SG_ELEMENTS)
+            break;
+        for (uint64_t i = 0; i < it.v; i++)
+            if ((rc = skip_item(c, depth + 1)))
+                return rc;
+        return 0;
+    default:
+        break;
+    }
+    return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start), c->index,
+                         "unexpected %s", type_name(it.t));
+}
+
+/* SG quantity: uint = pages, nint n = n bytes. */
+static int get_sgq(pc *c, uint64_t *v)
+{
+    item it;
+    const uint8_t *at = c->p;
+    int rc = next_item(c, &it);
+    if (rc)
+        return rc;
+    if (it.t == IT_UINT) {
+        if (it.v > (UINT64_MAX >> DMT_PAGE_SHIFT))
+            return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start),
+                                 c->index, "page number out of range");
+        *v = it.v << DMT_PAGE_SHIFT;
+        return 0;
+    }
+    if (it.t == IT_NINT) {
+        *v = it.v;
+        return 0;
+    }
+    return expect_fail(c, &it, "an address or length (integer)", at);
+}
+
+/* Parse one record body; the array head gave nfields. */
+static int parse_fields(pc *c, dmt_record *r, uint64_t nfields, dmt_sg_elem *sg, uint64_t *values)
+{
+    int rc = 0;
+    uint64_t n, x;
+    uint64_t need; /* fields the kind requires (beyond kind and time) */
+    uint64_t used = 2;
+    const uint8_t *kind_at = c->p;
+
+#define U(field)                                                                                   \
+    do {                                                                                           \
+        if ((rc = get_u(c, &x)))                                                                   \
+            return rc;                                                                             \
+        r->field = x;                                                                              \
+        used++;                                                                                    \
+    } while (0)
+#define U32(field)                                                                                 \
+    do {                                                                                           \
+        uint32_t y_;                                                                               \
+        if ((rc = get_u32(c, &y_)))                                                                \
+            return rc;                                                                             \
+        r->field = y_;                                                                             \
+        used++;                                                                                    \
+    } while (0)
+#define B(field)                                                                                   \
+    do {                                                                                           \
+        if ((rc = get_b(c, &r->field)))                                                            \
+            return rc;                                                                             \
+        used++;                                                                                    \
+    } while (0)
+
+    static const uint8_t required[DMT_K_MAX_] = {
+        [DMT_K_REG_WRITE] = 2,
+        [DMT_K_REG_READ] = 2,
+        [DMT_K_REG_WRITE_BUF] = 2,
+        [DMT_K_REG_READ_BUF] = 2,
+        [DMT_K_EXECUTE_DMA] = 4,
+        [DMT_K_START_DMA] = 7,
+        [DMT_K_START_DMA_END] = 4,
+        [DMT_K_COMPLETE_DMA] = 4,
+        [DMT_K_ADAPTER_CREATE] = 8,
+        [DMT_K_ADAPTER_RELEASE] = 1,
+        [DMT_K_BUFFER_LOCK] = 4,
+        [DMT_K_BUFFER_UNLOCK] = 1,
+        [DMT_K_COMMON_ALLOC] = 6,
+        [DMT_K_COMMON_RELEASE] = 2,
+        [DMT_K_DESC_WRITE] = 3,
+        [DMT_K_INTERRUPT] = 3,
+        [DMT_K_DPC] = 2,
+        [DMT_K_DIGEST] = 4,
+        [DMT_K_PATTERN] = 5,
+        [DMT_K_PAYLOAD] = 3,
+        [DMT_K_DEVICE_MAP] = 4,
+        [DMT_K_LOST] = 3,
+        [DMT_K_MARKER] = 1,
+        [DMT_K_CHUNK] = 4,
+        [DMT_K_END] = 2,
+    };
+
+    if ((rc = get_u32(c, &r->kind)))
+        return rc;
+    if ((rc = get_int(c, &r->ts)))
+        return rc;
+    if (r->kind == 0 || r->kind >= DMT_K_MAX_) {
+        /* A kind from a newer minor version: skip its fields. */
+        for (uint64_t i = 2; i < nfields; i++)
+            if ((rc = skip_item(c, 0)))
+                return rc;
+        r->kind = 0;
+        return 0;
+    }
+    need = required[r->kind];
+    if (nfields < need + 2)
+        return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(kind_at - c->start),
+                             c->index, "%s record has %llu fields, needs at least %llu",
+                             dmt_kind_name(r->kind), (unsigned long long)nfields,
+                             (unsigned long long)need + 2);
+    r->width = 4;
+
+    switch (r->kind) {
+    case DMT_K_REG_WRITE:
+    case DMT_K_REG_READ:
+    case DMT_K_REG_WRITE_BUF:
+    case DMT_K_REG_READ_BUF:
+        U(off);
+        if (r->kind == DMT_K_REG_WRITE || r->kind == DMT_K_REG_READ) {
+            U(value);
+        } else {
+            if ((rc = get_array(c, DMT_MAX_VALUES, &n)))
+                return rc;
+            for (uint64_t i = 0; i < n; i++)
+                if ((rc = get_u(c, &values[i])))
+                    return rc;
+            r->n_values = (uint32_t)n;
+            r->values = values;
+            used++;
+        }
+        if (nfields > used) {
+            const uint8_t *at = c->p;
+            U32(width);
+            if (r->width != 1 && r->width != 2 && r->width != 4 && r->width != 8)
+                return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start),
+                                     c->index, "register width %u is not 1, 2, 4 or 8", r->width);
+        }
+        if (nfields > used)
+            U32(dev);
+        break;
+    case DMT_K_EXECUTE_DMA: {
+        const uint8_t *at;
+        U32(xfer);
+        U32(adapter);
+        U(length);
+        at = c->p;
+        if ((rc = get_array(c, 2ull * DMT_MAX_SG_ELEMENTS, &n)))
+            return rc;
+        if (n % 2)
+            return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start),
+                                 c->index, "scatter/gather array has an odd number of items");
+        for (uint64_t i = 0; i < n / 2; i++) {
+            uint64_t a, l;
+            const uint8_t *lat;
+            if ((rc = get_sgq(c, &a)))
+                return rc;
+            lat = c->p;
+            if ((rc = get_sgq(c, &l)))
+                return rc;
+            if (l > UINT32_MAX)
+                return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(lat - c->start),
+                                     c->index, "element length does not fit 32 bits");
+            sg[i].addr = a;
+            sg[i].len = (uint32_t)l;
+        }
+        r->n_sg = (uint32_t)(n / 2);
+        r->sg_list = sg;
+        r->sg_stride = sizeof(dmt_sg_elem);
+        used++;
+        break;
+    }
+    case DMT_K_START_DMA:
+        U32(xfer);
+        U32(adapter);
+        U32(mdl);
+        U(offset);
+        U(length);
+        B(write_to_device);
+        U(context);
+        break;
+    case DMT_K_START_DMA_END:
+        U32(xfer);
+        U32(adapter);
+        U32(status);
+        U(length);
+        break;
+    case DMT_K_COMPLETE_DMA:
+        U32(xfer);
+        U32(adapter);
+        B(write_to_device);
+        U32(status);
+        break;
+    case DMT_K_ADAPTER_CREATE:
+        U32(adapter);
+        U32(dev);
+        B(sg);
+        B(dma32);
+        B(dma64);
+        U(length);
+        U32(map_registers);
+        U(addr_limit);
+        break;
+    case DMT_K_ADAPTER_RELEASE:
+        U32(adapter);
+        break;
+    case DMT_K_BUFFER_LOCK:
+        U32(mdl);
+        U(va);
+        U(length);
+        U32(op);
+        break;
+    case DMT_K_BUFFER_UNLOCK:
+        U32(mdl);
+        break;
+    case DMT_K_COMMON_ALLOC:
+        U32(cb);
+        U32(adapter);
+        U(addr);
+        U(length);
+        B(cached);
+        U(va);
+        break;
+    case DMT_K_COMMON_RELEASE:
+        U32(cb);
+        U32(adapter);
+        break;
+    case DMT_K_DESC_WRITE:
+    case DMT_K_PAYLOAD:
+        if (r->kind == DMT_K_DESC_WRITE)
+            U32(cb);
+        else
+            U32(mdl);
+        U(offset);
+        if ((rc = get_blob(c, IT_BYTES, DMT_MAX_BYTES, &r->bytes, &r->n_bytes)))
+            return rc;
+        used++;
+        break;
+    case DMT_K_INTERRUPT:
+        U32(dev);
+        B(claimed);
+        U(value);
+        break;
+    case DMT_K_DPC:
+        U32(dev);
+        U32(xfer);
+        break;
+    case DMT_K_DIGEST:
+        U32(xfer);
+        U32(algo);
+        U(length);
+        U(value);
+        break;
+    case DMT_K_PATTERN:
+        U32(mdl);
+        U32(algo);
+        U(value);
+        U(offset);
+        U(length);
+        break;
+    case DMT_K_DEVICE_MAP:
+        U32(dev);
+        U(addr);
+        U(length);
+        U(va);
+        break;
+    case DMT_K_LOST:
+        U(value);
+        U(count);
+        U32(reason);
+        break;
+    case DMT_K_MARKER:
+        if ((rc = get_blob(c, IT_TEXT, DMT_MAX_TEXT, &r->bytes, &r->n_bytes)))
+            return rc;
+        used++;
+        break;
+    case DMT_K_CHUNK:
+        U(count);
+        U(length);
+        U(value);
+        U(seq);
+        break;
+    case DMT_K_END:
+        U(count);
+        U(value);
+        break;
+    default:
+        return dmt_error_set(c->err, DMT_E_INTERNAL, pc_off(c), c->index, "unhandled kind");
+    }
+#undef U
+#undef U32
+#undef B
+    /* Fields a newer minor version appended: skip them. */
+    for (uint64_t i = used; i < nfields; i++)
+        if ((rc = skip_item(c, 0)))
+            return rc;
+    return 0;
+}
+
+static int parse_record(pc *c, dmt_record *r, dmt_sg_elem *sg, uint64_t *values)
+{
+    uint64_t n;
+    int rc;
+    memset(r, 0, sizeof *r);
+    r->pos = pc_off(c);
+    if ((rc = get_array(c, 64, &n)))
+        return rc;
+    if (n < 2)
+        return dmt_error_set(c->err, DMT_E_FORMAT, r->pos, c->index,
+                             "record array has %llu items, needs kind and time",
+                             (unsigned long long)n);
+    return parse_fields(c, r, n, sg, values);
+}
+
+int dmt_parse_ring_record(const uint8_t *buf, size_t len, dmt_record *rec, dmt_sg_elem *sg_scratch,
+                          uint64_t *values_scratch, dmt_error *err)
+{
+    pc c = {buf, buf, buf + len, 0, true, err, DMT_NO_INDEX};
+    int rc = parse_record(&c, rec, sg_scratch, values_scratch);
+    if (rc)
+        return rc;
+    if (rec->kind == 0)
+        return dmt_error_set(err, DMT_E_FORMAT, 0, DMT_NO_INDEX, "unknown record kind");
+    if (c.p != c.end)
+        return dmt_error_set(err, DMT_E_FORMAT, (uint64_t)(c.p - buf), DMT_NO_INDEX,
+                             "%zu bytes after the record", (size_t)(c.end - c.p));
+    rec->pos = 0;
+    return 0;
+}
+
+/* ---- window management ----------------------------------------------- */
+
+static int fill(dmt_reader *rd, dmt_error *err)
+{
+    if (rd->fd < 0 || rd->eof)
+        return 0;
+    if (rd->len - rd->pos >= DMT_MAX_RECORD + 16)
+        return 0;
+    /* Slide the unparsed tail to the front and read more. */
+    size_t keep = rd->len - rd->pos;
+    memmove(rd->win, rd->win + rd->pos, keep);
+    rd->base += rd->pos;
+    rd->pos = 0;
+    rd->len = keep;
+    while (rd->len < WINDOW) {
+        ssize_t n = read(rd->fd, rd->win + rd->len, WINDOW - rd->len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            dmt_error_set(err, DMT_E_IO, rd->base + rd->len, DMT_NO_INDEX, "read failed: %s",
+                          strerror(e));
+            if (err)
+                err->sys_errno = e;
+            return DMT_E_IO;
+        }
+        if (n == 0) {
+            rd->eof = true;
+            break;
+        }
+        rd->len += (size_t)n;
+    }
+    rd->mem = rd->win;
+    return 0;
+}
+
+static pc make_pc(dmt_reader *rd, dmt_error *err)
+{
+    pc c;
+    c.start = rd->mem;
+    c.p = rd->mem + rd->pos;
+    c.at_eof = rd->fd < 0 || rd->eof;
+    /* Never let one record run past DMT_MAX_RECORD bytes. */
+    size_t avail = rd->len - rd->pos;
+    if (avail > DMT_MAX_RECORD + 16) {
+        avail = DMT_MAX_RECORD + 16;
+        c.at_eof = false;
+    }
+    c.end = c.p + avail;
+    c.base = rd->base;
+    c.err = err;
+    c.index = rd->index;
+    return c;
+}
+
+/* ---- header ------------------------------------------------------------ */
+
+static void copy_text(char *dst, size_t cap, const uint8_t *p, size_t n)
+{
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, p, n);
+    dst[n] = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)dst[i] < 0x20)
+            dst[i] = '?';
+}
+
+static int parse_header(dmt_reader *rd, dmt_error *err)
+{
+    int rc;
+    item it;
+    uint64_t n;
+    bool have_magic = false, have_version = false;
+    pc c;
+
+    if ((rc = fill(rd, err)))
+        return rc;
+    c = make_pc(rd, err);
+    c.index = DMT_NO_INDEX;
+    if (rd->len == 0)
+        return dmt_error_set(err, DMT_E_FOREIGN, 0, DMT_NO_INDEX, "empty file, not a trace");
+    if (rd->len < 3 || memcmp(rd->mem, "\xd9\xd9\xf7", 3) != 0)
+        return dmt_error_set(err, DMT_E_FOREIGN, 0, DMT_NO_INDEX,
+                             "not a dmatrace trace (expected the CBOR tag 55799, d9 d9 f7)");
+    c.p += 3;
+    {
+        const uint8_t *at = c.p;
+        if ((rc = next_item(&c, &it)))
+            return rc;
+        if (it.t != IT_MAP)
+            return expect_fail(&c, &it, "the header map", at);
+        if (it.v > 64)
+            return dmt_error_set(err, DMT_E_FORMAT, c.base + (uint64_t)(at - c.start), DMT_NO_INDEX,
+                                 "header map has %llu entries (limit 64)",
+                                 (unsigned long long)it.v);
+        n = it.v;
+    }
+    memset(&rd->hdr, 0, sizeof rd->hdr);
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *key;
+        uint32_t klen;
+        const uint8_t *at;
+        if ((rc = get_blob(&c, IT_TEXT, 64, &key, &klen)))
+            return rc;
+        at = c.p;
+#define KEY(s) (klen == sizeof(s) - 1 && memcmp(key, s, klen) == 0)
+        if (KEY("magic") || KEY("producer") || KEY("clock") || KEY("host") || KEY("scenario")) {
+            const uint8_t *p;
+            uint32_t len;
+            if ((rc = get_blob(&c, IT_TEXT, DMT_MAX_TEXT, &p, &len)))
+                return rc;
+            if (KEY("magic")) {
+                if (len != 8 || memcmp(p, "dmatrace", 8) != 0)
+                    return dmt_error_set(err, DMT_E_FOREIGN, c.base + (uint64_t)(at - c.start),
+                                         DMT_NO_INDEX, "header magic is not \"dmatrace\"");
+                have_magic = true;
+            } else if (KEY("producer"))
+                copy_text(rd->hdr.producer, sizeof rd->hdr.producer, p, len);
+            else if (KEY("clock"))
+                copy_text(rd->hdr.clock, sizeof rd->hdr.clock, p, len);
+            else if (KEY("host"))
+                copy_text(rd->hdr.host, sizeof rd->hdr.host, p, len);
+            else
+                copy_text(rd->hdr.scenario, sizeof rd->hdr.scenario, p, len);
+        } else if (KEY("version")) {
+            uint32_t v;
+            if ((rc = get_u32(&c, &v)))
+                return rc;
+            if (v != DMT_FORMAT_VERSION)
+                return dmt_error_set(err, DMT_E_VERSION, c.base + (uint64_t)(at - c.start),
+                                     DMT_NO_INDEX, "format version %u, this build reads version %u",
+                                     v, DMT_FORMAT_VERSION);
+            rd->hdr.version = v;
+            have_version = true;
+        } else if (KEY("t0")) {
+            if ((rc = get_int(&c, &rd->hdr.t0)))
+                return rc;
+        } else if (KEY("page_shift")) {
+            if ((rc = get_u32(&c, &rd->hdr.page_shift)))
+                return rc;
+            if (rd->hdr.page_shift != DMT_PAGE_SHIFT)
+                return dmt_error_set(err, DMT_E_FORMAT, c.base + (uint64_t)(at - c.start),
+                                     DMT_NO_INDEX, "page_shift %u is not %u", rd->hdr.page_shift,
+                                     DMT_PAGE_SHIFT);
+        } else if (KEY("seed")) {
+            if ((rc = get_u(&c, &rd->hdr.seed)))
+                return rc;
+        } else if (KEY("seq0")) {
+            if ((rc = get_u(&c, &rd->hdr.seq0)))
+                return rc;
+        } else if (KEY("ring_size")) {
+            if ((rc = get_u(&c, &rd->hdr.ring_size)))
+                return rc;
+        } else if (KEY("ring_policy")) {
+            if ((rc = get_u32(&c, &rd->hdr.ring_policy)))
+                return rc;
+        } else {
+            if ((rc = skip_item(&c, 0)))
+                return rc;
+        }
+#undef KEY
+    }
+    if (!have_magic)
+        return dmt_error_set(err, DMT_E_FOREIGN, 3, DMT_NO_INDEX, "header has no \"magic\" key");
+    if (!have_version)
+        return dmt_error_set(err, DMT_E_FORMAT, 3, DMT_NO_INDEX, "header has no \"version\" key");
+    if (rd->hdr.page_shift == 0)
+        rd->hdr.page_shift = DMT_PAGE_SHIFT;
+    rd->pos = (size_t)(c.p - rd->mem);
+    rd->last_ts = rd->hdr.t0;
+    rd->next_seq = rd->hdr.seq0;
+    rd->chunk_seq = rd->hdr.seq0;
+    return 0;
+}
+
+static int finish_open(dmt_reader *rd, dmt_reader **out, dmt_error *err)
+{
+    int rc = parse_header(rd, err);
+    if (rc) {
+        dmt_reader_close(rd);
+        *out = NULL;
+        return rc;
+    }
+    *out = rd;
+    return 0;
+}
+
+static dmt_reader *alloc_reader(unsigned flags)
+{
+    dmt_reader *rd = calloc(1, sizeof *rd);
+    if (!rd)
+        return NULL;
+    rd->fd = -1;
+    rd->flags = flags;
+    return rd;
+}
+
+int dmt_reader_open(const char *path, unsigned flags, dmt_reader **out, dmt_error *err)
+{
+    dmt_error_clear(err);
+    *out = NULL;
+    dmt_reader *rd = alloc_reader(flags);
+    if (!rd)
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    rd->win = malloc(WINDOW);
+    if (!rd->win) {
+        free(rd);
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    }
+    rd->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (rd->fd < 0) {
+        int e = errno;
+        free(rd->win);
+        free(rd);
+        dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot open: %s", strerror(e));
+        if (err)
+            err->sys_errno = e;
+        return DMT_E_IO;
+    }
+    rd->path = path;
+    rd->mem = rd->win;
+    return finish_open(rd, out, err);
+}
+
+int dmt_reader_open_mem(const void *buf, size_t len, unsigned flags, dmt_reader **out,
+                        dmt_error *err)
+{
+    dmt_error_clear(err);
+    *out = NULL;
+    dmt_reader *rd = alloc_reader(flags);
+    if (!rd)
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    rd->mem = buf;
+    rd->len = len;
+    rd->eof = true;
+    return finish_open(rd, out, err);
+}
+
+void dmt_reader_close(dmt_reader *rd)
+{
+    if (!rd)
+        return;
+    if (rd->fd >= 0)
+        close(rd->fd);
+    free(rd->win);
+    free(rd);
+}
+
+const dmt_header *dmt_reader_header(const dmt_reader *rd)
+{
+    return &rd->hdr;
+}
+
+uint64_t dmt_reader_count(const dmt_reader *rd)
+{
+    return rd->count;
+}
+
+uint64_t dmt_reader_skipped(const dmt_reader *rd)
+{
+    return rd->skipped;
+}
+
+uint64_t dmt_reader_offset(const dmt_reader *rd)
+{
+    return rd->base + rd->pos;
+}
+
+bool dmt_reader_cut(const dmt_reader *rd, uint64_t *offset, const char **why)
+{
+    if (offset)
+        *offset = rd->cut_at;
+    if (why)
+        *why = rd->cut_why;
+    return rd->cut;
+}
+
+static int end_of_input(dmt_reader *rd, const char *why, int code, dmt_error *err)
+{
+    uint64_t at = rd->base + rd->pos;
+    if (rd->flags & DMT_READ_ALLOW_CUT) {
+        rd->cut = true;
+        rd->cut_at = at;
+        rd->cut_why = why;
+        rd->ended = true;
+        return 0;
+    }
+    return dmt_error_set(err, code, at, rd->index, "%s", why);
+}
+
+int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
+{
+    int rc;
+    for (;;) {
+        if (rd->ended)
+            return 0;
+        if ((rc = fill(rd, err)))
+            return rc;
+        if (rd->pos >= rd->len) {
+            if (rd->saw_end) {
+                rd->ended = true;
+                return 0;
+            }
+            return end_of_input(rd, "file ends without its END record (not closed cleanly)",
+                                DMT_E_TRUNCATED, err);
+        }
+        if (rd->saw_end)
+            return dmt_error_set(err, DMT_E_FORMAT, rd->base + rd->pos, rd->index,
+                                 "trailing bytes after the END record");
+
+        pc c = make_pc(rd, err);
+        dmt_error local;
+        dmt_error *e = err ? err : &local;
+        c.err = e;
+        rc = parse_record(&c, rec, rd->sg, rd->values);
+        if (rc == DMT_E_TRUNCATED)
+            return end_of_input(rd, "file ends inside a record (cut)", DMT_E_TRUNCATED, err);
+        if (rc)
+            return rc;
+
+        size_t used = (size_t)(c.p - (rd->mem + rd->pos));
+        const uint8_t *rec_bytes = rd->mem + rd->pos;
+        uint64_t rec_index = rd->index;
+        rd->pos += used;
+        rd->index++;
+
+        /* Time: delta from the previous record. */
+        int64_t ts;
+        if (__builtin_add_overflow(rd->last_ts, rec->ts, &ts))
+            return dmt_error_set(err, DMT_E_FORMAT, rec->pos, rec_index,
+                                 "time delta overflows 64 bits");
+        rec->ts = ts;
+        rd->last_ts = ts;
+
+        if (rec->kind == DMT_K_CHUNK) {
+            if (rec->count != rd->chunk_records || rec->length != rd->chunk_bytes)
+                return dmt_error_set(
+                    err, DMT_E_CHECKSUM, rec->pos, rec_index,
+                    "chunk claims %llu records in %llu bytes, found %llu in %llu",
+                    (unsigned long long)rec->count, (unsigned long long)rec->length,
+                    (unsigned long long)rd->chunk_records, (unsigned long long)rd->chunk_bytes);
+            if (rec->value != rd->chunk_crc)
+                return dmt_error_set(err, DMT_E_CHECKSUM, rec->pos, rec_index,
+                                     "chunk CRC-32C 0x%08llx does not match the data (0x%08x)",
+                                     (unsigned long long)rec->value, rd->chunk_crc);
+            if (rec->seq != rd->chunk_seq)
+                return dmt_error_set(err, DMT_E_FORMAT, rec->pos, rec_index,
+                                     "chunk starts at sequence %llu, expected %llu",
+                                     (unsigned long long)rec->seq,
+                                     (unsigned long long)rd->chunk_seq);
+            rd->chunk_crc = 0;
+            rd->chunk_bytes = 0;
+            rd->chunk_records = 0;
+            rd->chunk_seq = rd->next_seq;
+            if (rd->flags & DMT_READ_FRAMING)
+                return 1;
+            continue;
+        }
+        if (rec->kind == DMT_K_END) {
+            if (rd->chunk_records != 0)
+                return dmt_error_set(err, DMT_E_FORMAT, rec->pos, rec_index,
+                                     "END record follows %llu records outside any chunk",
+                                     (unsigned long long)rd->chunk_records);
+            rd->saw_end = true;
+            if (rd->flags & DMT_READ_FRAMING)
+                return 1;
+            continue;
+        }
+
+        rd->chunk_crc = dmt_crc32c(rd->chunk_crc, rec_bytes, used);
+        rd->chunk_bytes += used;
+        rd->chunk_records++;
+
+        if (rec->kind == 0) {
+            rd->skipped++;
+            rd->next_seq++;
+            continue;
+        }
+        if (rec->kind == DMT_K_LOST) {
+            if (rec->value != rd->next_seq)
+                return dmt_error_set(err, DMT_E_FORMAT, rec->pos, rec_index,
+                                     "lost range starts at sequence %llu, expected %llu",
+                                     (unsigned long long)rec->value,
+                                     (unsigned long long)rd->next_seq);
+            if (rec->count == 0 || rec->count > UINT64_MAX - rd->next_seq)
+                return dmt_error_set(err, DMT_E_FORMAT, rec->pos, rec_index,
+                                     "lost range of %llu records is invalid",
+                                     (unsigned long long)rec->count);
+            rec->seq = rec->value;
+            rd->next_seq += rec->count;
+        } else {
+            rec->seq = rd->next_seq++;
+        }
+        rd->count++;
+        return 1;
+    }
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+const char *dmt_kind_name(uint32_t kind)
+{
+    static const char *const names[DMT_K_MAX_] = {
+        [DMT_K_REG_WRITE] = "reg_write",
+        [DMT_K_REG_READ] = "reg_read",
+        [DMT_K_REG_WRITE_BUF] = "reg_write_buf",
+        [DMT_K_REG_READ_BUF] = "reg_read_buf",
+        [DMT_K_EXECUTE_DMA] = "execute_dma",
+        [DMT_K_START_DMA] = "start_dma",
+        [DMT_K_START_DMA_END] = "start_dma_end",
+        [DMT_K_COMPLETE_DMA] = "complete_dma",
+        [DMT_K_ADAPTER_CREATE] = "adapter_create",
+        [DMT_K_ADAPTER_RELEASE] = "adapter_release",
+        [DMT_K_BUFFER_LOCK] = "buffer_lock",
+        [DMT_K_BUFFER_UNLOCK] = "buffer_unlock",
+        [DMT_K_COMMON_ALLOC] = "common_alloc",
+        [DMT_K_COMMON_RELEASE] = "common_release",
+        [DMT_K_DESC_WRITE] = "desc_write",
+        [DMT_K_INTERRUPT] = "interrupt",
+        [DMT_K_DPC] = "dpc",
+        [DMT_K_DIGEST] = "digest",
+        [DMT_K_PATTERN] = "pattern",
+        [DMT_K_PAYLOAD] = "payload",
+        [DMT_K_DEVICE_MAP] = "device_map",
+        [DMT_K_LOST] = "lost",
+        [DMT_K_MARKER] = "marker",
+        [DMT_K_CHUNK] = "chunk",
+        [DMT_K_END] = "end",
+    };
+    return kind < DMT_K_MAX_ ? names[kind] : NULL;
+}

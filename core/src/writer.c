@@ -1,0 +1,488 @@
+/*
+ * writer.c - the trace file writer (see dmt/writer.h).
+ *
+ * File layout produced:
+ *
+ *   d9 d9 f7 {header}            tag 55799 + header map (first chunk only)
+ *   rec rec ... rec [CHUNK ...]  chunk 1: records, then the chunk record
+ *   rec rec ... rec [CHUNK ...]  chunk 2
+ *   ...
+ *   [END count lost]             after the last chunk, on close
+ *
+ * Invariants:
+ *  1. Only whole chunks are handed to write(), in one call (plus retries for
+ *     short writes), so a crash leaves the file cut at a chunk boundary or,
+ *     at worst (short write, full disk), inside the last chunk.
+ *  2. Time fields are deltas from the previous record in file order
+ *     (CHUNK and END included); the first delta is from header t0.
+ *  3. Sequence numbers are implicit: each non-LOST record takes the next
+ *     one, a LOST record covers [value, value+count).  CHUNK carries the
+ *     sequence number at its chunk's start so a reader can check.
+ *  4. After any write error the writer is failed (sticky) and only close /
+ *     abort are accepted.
+ */
+#include "dmt/writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dmt/crc32c.h"
+#include "dmt/enc.h"
+#include "dmt/reader.h"
+
+#define DEFAULT_CHUNK (64u * 1024u)
+#define BUF_CAP       (1024u * 1024u + 2u * DMT_MAX_RECORD + 4096u)
+
+struct dmt_writer {
+    int fd;
+    unsigned flags;
+    char *path;
+    char *tmp_path;
+    dmt_header hdr;
+    bool header_written;
+    bool header_pending_seq; /* seq0 not fixed yet */
+    bool failed;
+    int fail_code;
+
+    uint8_t *buf;
+    size_t len;         /* bytes buffered (header + records of the current chunk) */
+    size_t chunk_start; /* where the current chunk's records start in buf */
+    size_t chunk_size;
+    uint32_t crc;
+    uint64_t chunk_records;
+    uint64_t chunk_seq;
+
+    int64_t last_ts;
+    uint64_t next_seq;
+    bool any_record;
+
+    uint64_t inject_left;
+    int inject_errno;
+
+    dmt_writer_stats st;
+    dmt_sg_elem sg[DMT_MAX_SG_ELEMENTS];
+    uint64_t values[DMT_MAX_VALUES];
+};
+
+size_t dmt_header_encode(uint8_t *buf, size_t cap, const dmt_header *h)
+{
+    size_t n = 0, w;
+    unsigned entries = 8;
+    bool scen = h->scenario[0] != 0;
+    entries += scen ? 1 : 0;
+    entries += h->seed ? 1 : 0;
+    entries += h->ring_size ? 2 : 0;
+#define PUT(call)                                                                                  \
+    do {                                                                                           \
+        w = (call);                                                                                \
+        if (w == 0)                                                                                \
+            return 0;                                                                              \
+        n += w;                                                                                    \
+    } while (0)
+#define KEYT(k, s)                                                                                 \
+    PUT(dmt_enc_text(buf + n, cap - n, k, strlen(k)));                                             \
+    PUT(dmt_enc_text(buf + n, cap - n, s, strlen(s)))
+#define KEYU(k, v)                                                                                 \
+    PUT(dmt_enc_text(buf + n, cap - n, k, strlen(k)));                                             \
+    PUT(dmt_enc_uint(buf + n, cap - n, v))
+    PUT(dmt_enc_tag(buf, cap, 55799));
+    PUT(dmt_enc_map_start(buf + n, cap - n, entries));
+    KEYT("magic", "dmatrace");
+    KEYU("version", DMT_FORMAT_VERSION);
+    PUT(dmt_enc_text(buf + n, cap - n, "t0", 2));
+    PUT(dmt_enc_int(buf + n, cap - n, h->t0));
+    KEYU("page_shift", DMT_PAGE_SHIFT);
+    KEYU("seq0", h->seq0);
+    KEYT("producer", h->producer);
+    KEYT("clock", h->clock[0] ? h->clock : "unknown");
+    KEYT("host", h->host);
+    if (scen) {
+        KEYT("scenario", h->scenario);
+    }
+    if (h->seed) {
+        KEYU("seed", h->seed);
+    }
+    if (h->ring_size) {
+        KEYU("ring_size", h->ring_size);
+        KEYU("ring_policy", h->ring_policy);
+    }
+#undef KEYT
+#undef KEYU
+#undef PUT
+    return n;
+}
+
+static int fail(dmt_writer *w, dmt_error *err, int code, int e, const char *what)
+{
+    w->failed = true;
+    w->fail_code = code;
+    dmt_error_set(err, code, w->st.bytes_flushed, DMT_NO_INDEX, "%s: %s", what,
+                  e ? strerror(e) : "failed");
+    if (err)
+        err->sys_errno = e;
+    return code;
+}
+
+static int write_all(dmt_writer *w, const uint8_t *p, size_t n, dmt_error *err)
+{
+    while (n > 0) {
+        size_t want = n;
+        if (w->inject_left != UINT64_MAX) {
+            if (w->inject_left == 0)
+                return fail(w, err, DMT_E_IO, w->inject_errno, "write failed");
+            if (want > w->inject_left)
+                want = (size_t)w->inject_left;
+        }
+        ssize_t k = write(w->fd, p, want);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(w, err, DMT_E_IO, errno, "write failed");
+        }
+        if (k == 0)
+            return fail(w, err, DMT_E_IO, ENOSPC, "write failed");
+        if (w->inject_left != UINT64_MAX)
+            w->inject_left -= (uint64_t)k;
+        p += k;
+        n -= (size_t)k;
+        w->st.bytes_flushed += (uint64_t)k;
+    }
+    return 0;
+}
+
+int dmt_writer_open(const char *path, const dmt_header *hdr, unsigned flags, dmt_writer **out,
+                    dmt_error *err)
+{
+    dmt_error_clear(err);
+    *out = NULL;
+    dmt_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    w->buf = malloc(BUF_CAP);
+    w->path = strdup(path);
+    if (!w->buf || !w->path) {
+        free(w->buf);
+        free(w->path);
+        free(w);
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    }
+    w->fd = -1;
+    w->flags = flags;
+    w->hdr = *hdr;
+    w->hdr.version = DMT_FORMAT_VERSION;
+    w->hdr.page_shift = DMT_PAGE_SHIFT;
+    w->chunk_size = DEFAULT_CHUNK;
+    w->inject_left = UINT64_MAX;
+    w->header_pending_seq = hdr->seq0 == 0;
+    w->next_seq = hdr->seq0;
+    w->last_ts = hdr->t0;
+
+    if (flags & DMT_WRITE_ATOMIC) {
+        size_t n = strlen(path) + 32;
+        w->tmp_path = malloc(n);
+        if (!w->tmp_path) {
+            dmt_writer_abort(w);
+            return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+        }
+        snprintf(w->tmp_path, n, "%s.tmp-XXXXXX", path);
+        w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+        if (w->fd < 0) {
+            int e = errno;
+            free(w->tmp_path);
+            w->tmp_path = NULL;
+            dmt_writer_abort(w);
+            dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot create: %s",
+                          strerror(e));
+            if (err)
+                err->sys_errno = e;
+            return DMT_E_IO;
+        }
+        if ((flags & DMT_WRITE_EXCL) && access(path, F_OK) == 0) {
+            dmt_writer_abort(w);
+            return dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX,
+                                 "already exists (refusing to replace it)");
+        }
+    } else {
+        int of = O_WRONLY | O_CREAT | O_CLOEXEC | ((flags & DMT_WRITE_EXCL) ? O_EXCL : O_TRUNC);
+        w->fd = open(path, of, 0644);
+        if (w->fd < 0) {
+            int e = errno;
+            dmt_writer_abort(w);
+            dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot create: %s",
+                          strerror(e));
+            if (err)
+                err->sys_errno = e;
+            return DMT_E_IO;
+        }
+    }
+    *out = w;
+    return 0;
+}
+
+void dmt_writer_set_chunk_size(dmt_writer *w, size_t bytes)
+{
+    if (bytes < 4096)
+        bytes = 4096;
+    if (bytes > 1024u * 1024u)
+        bytes = 1024u * 1024u;
+    w->chunk_size = bytes;
+}
+
+void dmt_writer_inject_failure(dmt_writer *w, uint64_t limit, int e)
+{
+    w->inject_left = limit;
+    w->inject_errno = e;
+}
+
+const dmt_writer_stats *dmt_writer_get_stats(const dmt_writer *w)
+{
+    return &w->st;
+}
+
+uint64_t dmt_writer_next_seq(const dmt_writer *w)
+{
+    return w->next_seq;
+}
+
+/* Put the header in front of the first chunk once seq0 is known. */
+static int ensure_header(dmt_writer *w, uint64_t first_seq, dmt_error *err)
+{
+    if (w->header_written)
+        return 0;
+    if (w->header_pending_seq) {
+        w->hdr.seq0 = first_seq;
+        w->next_seq = first_seq;
+        w->header_pending_seq = false;
+    }
+    size_t n = dmt_header_encode(w->buf, BUF_CAP, &w->hdr);
+    if (n == 0)
+        return fail(w, err, DMT_E_USAGE, 0, "header does not encode");
+    w->len = n;
+    w->chunk_start = n;
+    w->chunk_seq = w->next_seq;
+    w->header_written = true;
+    return 0;
+}
+
+static int close_chunk(dmt_writer *w, dmt_error *err)
+{
+    if (w->chunk_records == 0 && w->len == 0)
+        return 0;
+    if (w->chunk_records > 0) {
+        dmt_record c;
+        memset(&c, 0, sizeof c);
+        c.kind = DMT_K_CHUNK;
+        c.count = w->chunk_records;
+        c.length = w->len - w->chunk_start;
+        c.value = w->crc;
+        c.seq = w->chunk_seq;
+        size_t n = dmt_enc_record(w->buf + w->len, BUF_CAP - w->len, &c, 0);
+        if (n == 0)
+            return fail(w, err, DMT_E_INTERNAL, 0, "chunk record does not encode");
+        w->len += n;
+    }
+    int rc = write_all(w, w->buf, w->len, err);
+    if (rc)
+        return rc;
+    if ((w->flags & DMT_WRITE_SYNC) && fdatasync(w->fd) != 0)
+        return fail(w, err, DMT_E_IO, errno, "fdatasync failed");
+    w->st.records_flushed += w->chunk_records;
+    if (w->chunk_records)
+        w->st.chunks++;
+    w->len = 0;
+    w->chunk_start = 0;
+    w->crc = 0;
+    w->chunk_records = 0;
+    w->chunk_seq = w->next_seq;
+    return 0;
+}
+
+int dmt_writer_flush(dmt_writer *w, dmt_error *err)
+{
+    if (w->failed)
+        return dmt_error_set(err, w->fail_code, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "writer failed earlier");
+    if (!w->header_written && w->len == 0)
+        return 0;
+    return close_chunk(w, err);
+}
+
+/* Account for n freshly encoded record bytes at buf+len. */
+static int commit_record(dmt_writer *w, size_t n, uint64_t seqs, dmt_error *err)
+{
+    w->crc = dmt_crc32c(w->crc, w->buf + w->len, n);
+    w->len += n;
+    w->chunk_records++;
+    w->next_seq += seqs;
+    if (w->len - w->chunk_start >= w->chunk_size)
+        return close_chunk(w, err);
+    return 0;
+}
+
+static int64_t delta(dmt_writer *w, int64_t ts)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(ts, w->last_ts, &d))
+        d = ts > w->last_ts ? INT64_MAX : INT64_MIN;
+    w->last_ts += d;
+    return d;
+}
+
+static int check_usable(dmt_writer *w, dmt_error *err)
+{
+    if (w->failed)
+        return dmt_error_set(err, w->fail_code, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "writer failed earlier");
+    return 0;
+}
+
+int dmt_writer_append(dmt_writer *w, const dmt_record *r, dmt_error *err)
+{
+    int rc;
+    if ((rc = check_usable(w, err)))
+        return rc;
+    if (r->kind == DMT_K_CHUNK || r->kind == DMT_K_END || r->kind == 0 || r->kind >= DMT_K_MAX_)
+        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "record kind %u cannot be appended", r->kind);
+    uint64_t first = r->kind == DMT_K_LOST ? r->value : w->next_seq;
+    if ((rc = ensure_header(w, first, err)))
+        return rc;
+    if (r->kind == DMT_K_LOST && (r->value != w->next_seq || r->count == 0))
+        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "lost range %llu+%llu does not start at the next sequence %llu",
+                             (unsigned long long)r->value, (unsigned long long)r->count,
+                             (unsigned long long)w->next_seq);
+    int64_t saved = w->last_ts;
+    size_t n = dmt_enc_record(w->buf + w->len, BUF_CAP - w->len, r, delta(w, r->ts));
+    if (n == 0) {
+        w->last_ts = saved;
+        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "%s record breaks a format limit", dmt_kind_name(r->kind));
+    }
+    if (r->kind == DMT_K_LOST)
+        w->st.lost += r->count;
+    else
+        w->st.records++;
+    return commit_record(w, n, r->kind == DMT_K_LOST ? r->count : 1, err);
+}
+
+int dmt_writer_lost(dmt_writer *w, uint64_t first, uint64_t count, uint32_t reason, dmt_error *err)
+{
+    dmt_record r;
+    memset(&r, 0, sizeof r);
+    r.kind = DMT_K_LOST;
+    r.ts = w->last_ts;
+    r.value = first;
+    r.count = count;
+    r.reason = reason;
+    return dmt_writer_append(w, &r, err);
+}
+
+/* Length of the CBOR head at p (1, 2, 3, 5 or 9), 0 if malformed. */
+static size_t head_size(uint8_t ib)
+{
+    uint8_t ai = ib & 0x1F;
+    return ai < 24 ? 1 : ai == 24 ? 2 : ai == 25 ? 3 : ai == 26 ? 5 : ai == 27 ? 9 : 0;
+}
+
+int dmt_writer_append_ring(dmt_writer *w, const uint8_t *payload, size_t len, uint64_t seq,
+                           dmt_error *err)
+{
+    int rc;
+    dmt_record r;
+    if ((rc = check_usable(w, err)))
+        return rc;
+    if (w->header_written && seq != w->next_seq)
+        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "ring record sequence %llu, expected %llu", (unsigned long long)seq,
+                             (unsigned long long)w->next_seq);
+    /* Full validation: the ring is untrusted memory. */
+    if ((rc = dmt_parse_ring_record(payload, len, &r, w->sg, w->values, err)))
+        return rc;
+    if (r.kind == DMT_K_CHUNK || r.kind == DMT_K_END || r.kind == DMT_K_LOST)
+        return dmt_error_set(err, DMT_E_FORMAT, 0, DMT_NO_INDEX,
+                             "framing record kind %u in the ring", r.kind);
+    if ((rc = ensure_header(w, seq, err)))
+        return rc;
+    if (seq != w->next_seq)
+        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "ring record sequence %llu, expected %llu", (unsigned long long)seq,
+                             (unsigned long long)w->next_seq);
+    /* Rewrite only the time field: [head kind t_abs rest...] ->
+     * [head kind t_delta rest...].  The parse proved the layout. */
+    size_t h = head_size(payload[0]);
+    size_t k = head_size(payload[h]);
+    size_t t = head_size(payload[h + k]);
+    size_t rest = len - h - k - t;
+    if (BUF_CAP - w->len < len + 9)
+        return fail(w, err, DMT_E_INTERNAL, 0, "buffer overflow");
+    uint8_t *o = w->buf + w->len;
+    memcpy(o, payload, h + k);
+    size_t tn = dmt_enc_int(o + h + k, 9, delta(w, r.ts));
+    memcpy(o + h + k + tn, payload + h + k + t, rest);
+    w->st.records++;
+    return commit_record(w, h + k + tn + rest, 1, err);
+}
+
+int dmt_writer_close(dmt_writer *w, dmt_error *err)
+{
+    int rc = 0;
+    if (w->failed) {
+        rc = dmt_error_set(err, w->fail_code, DMT_NO_INDEX, DMT_NO_INDEX, "writer failed earlier");
+        goto out;
+    }
+    if ((rc = ensure_header(w, w->next_seq, err)))
+        goto out;
+    if ((rc = close_chunk(w, err)))
+        goto out;
+    {
+        dmt_record e;
+        memset(&e, 0, sizeof e);
+        e.kind = DMT_K_END;
+        e.count = w->st.records;
+        e.value = w->st.lost;
+        size_t n = dmt_enc_record(w->buf, BUF_CAP, &e, 0);
+        if ((rc = write_all(w, w->buf, n, err)))
+            goto out;
+    }
+    if ((w->flags & (DMT_WRITE_SYNC | DMT_WRITE_ATOMIC)) && fsync(w->fd) != 0) {
+        rc = fail(w, err, DMT_E_IO, errno, "fsync failed");
+        goto out;
+    }
+    if (close(w->fd) != 0) {
+        w->fd = -1;
+        rc = fail(w, err, DMT_E_IO, errno, "close failed");
+        goto out;
+    }
+    w->fd = -1;
+    if (w->tmp_path) {
+        if (rename(w->tmp_path, w->path) != 0) {
+            rc = fail(w, err, DMT_E_IO, errno, "rename failed");
+            goto out;
+        }
+        free(w->tmp_path);
+        w->tmp_path = NULL;
+    }
+out:
+    dmt_writer_abort(w);
+    return rc;
+}
+
+void dmt_writer_abort(dmt_writer *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmp_path) {
+        unlink(w->tmp_path);
+        free(w->tmp_path);
+    }
+    free(w->path);
+    free(w->buf);
+    free(w);
+}

@@ -1,0 +1,495 @@
+/*
+ * test_reader.c - the writer -> reader round trip of every record kind
+ * (small and largest values), sequence numbering and loss records, chunk
+ * framing, cut files at every byte, and the pinned malformed inputs that the
+ * reader must reject with the right code and byte offset, without crashing
+ * and without allocating more than a small bound.
+ */
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "dmt/crc32c.h"
+#include "dmt/enc.h"
+#include "dmt/reader.h"
+#include "dmt/writer.h"
+#include "records.h"
+
+static char tmpdir[256];
+
+static void path_in_tmp(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", tmpdir, name);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc((size_t)n + 1);
+    if (fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static void header_init(dmt_header *h)
+{
+    memset(h, 0, sizeof *h);
+    snprintf(h->producer, sizeof h->producer, "test_reader");
+    snprintf(h->clock, sizeof h->clock, "deterministic");
+    snprintf(h->host, sizeof h->host, "testhost");
+}
+
+/* ---- round trip -------------------------------------------------------- */
+
+static void test_round_trip(void)
+{
+    char path[512];
+    path_in_tmp(path, sizeof path, "rt.dmat");
+    dmt_header h;
+    header_init(&h);
+    snprintf(h.scenario, sizeof h.scenario, "unit");
+    h.seed = 42;
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(path, &h, 0, &w, &err) == 0);
+    dmt_writer_set_chunk_size(w, 4096); /* many chunks */
+
+    int64_t ts = 1000;
+    int nwritten = 0;
+    for (int big = 0; big < 2; big++) {
+        for (uint32_t k = 1; k < DMT_K_MAX_; k++) {
+            if (k == DMT_K_LOST || k == DMT_K_CHUNK || k == DMT_K_END)
+                continue;
+            dmt_record r;
+            /* Time goes backwards sometimes: deltas are signed. */
+            ts += (k % 3 == 0) ? -7 : 1000003;
+            sample_record(&r, k, big, big && k == DMT_K_MARKER ? INT64_MAX / 2 : ts);
+            if (big && k == DMT_K_MARKER)
+                ts = INT64_MAX / 2;
+            CHECKF(dmt_writer_append(w, &r, &err) == 0, "append %s: %s", dmt_kind_name(k), err.msg);
+            nwritten++;
+        }
+        CHECK(dmt_writer_lost(w, dmt_writer_next_seq(w), 5, DMT_LOST_RING_FULL, &err) == 0);
+    }
+    CHECK(dmt_writer_close(w, &err) == 0);
+
+    dmt_reader *rd;
+    CHECKF(dmt_reader_open(path, 0, &rd, &err) == 0, "%s", err.msg);
+    if (!rd)
+        return;
+    CHECK(strcmp(dmt_reader_header(rd)->scenario, "unit") == 0);
+    CHECK(dmt_reader_header(rd)->seed == 42);
+    CHECK(strcmp(dmt_reader_header(rd)->producer, "test_reader") == 0);
+    dmt_record got;
+    ts = 1000;
+    uint64_t seq = 0;
+    for (int big = 0; big < 2; big++) {
+        for (uint32_t k = 1; k < DMT_K_MAX_; k++) {
+            if (k == DMT_K_LOST || k == DMT_K_CHUNK || k == DMT_K_END)
+                continue;
+            dmt_record want;
+            ts += (k % 3 == 0) ? -7 : 1000003;
+            sample_record(&want, k, big, big && k == DMT_K_MARKER ? INT64_MAX / 2 : ts);
+            if (big && k == DMT_K_MARKER)
+                ts = INT64_MAX / 2;
+            int rc = dmt_reader_next(rd, &got, &err);
+            CHECKF(rc == 1, "read %s: rc %d %s", dmt_kind_name(k), rc, err.msg);
+            if (rc != 1)
+                goto done;
+            CHECKF(records_equal(&want, &got), "record %s (big=%d) differs", dmt_kind_name(k), big);
+            CHECK(got.seq == seq);
+            seq++;
+        }
+        CHECK(dmt_reader_next(rd, &got, &err) == 1);
+        CHECK(got.kind == DMT_K_LOST && got.value == seq && got.count == 5 && got.seq == seq);
+        seq += 5;
+    }
+    CHECK(dmt_reader_next(rd, &got, &err) == 0);
+    CHECK(!dmt_reader_cut(rd, NULL, NULL));
+    CHECK(dmt_reader_count(rd) == (uint64_t)nwritten + 2);
+done:
+    dmt_reader_close(rd);
+
+    /* The same bytes through the memory reader, with framing records. */
+    size_t len;
+    uint8_t *file = slurp(path, &len);
+    CHECK(file != NULL);
+    CHECK(dmt_reader_open_mem(file, len, DMT_READ_FRAMING, &rd, &err) == 0);
+    int chunks = 0, ends = 0, n = 0, rc;
+    while ((rc = dmt_reader_next(rd, &got, &err)) == 1) {
+        chunks += got.kind == DMT_K_CHUNK;
+        ends += got.kind == DMT_K_END;
+        n++;
+    }
+    CHECK(rc == 0);
+    CHECKF(chunks >= 5 && ends == 1, "%d chunks, %d ends", chunks, ends);
+    dmt_reader_close(rd);
+    free(file);
+}
+
+/* ---- cut files --------------------------------------------------------- */
+
+static void test_cuts(void)
+{
+    char path[512];
+    path_in_tmp(path, sizeof path, "cut.dmat");
+    dmt_header h;
+    header_init(&h);
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(path, &h, 0, &w, &err) == 0);
+    dmt_writer_set_chunk_size(w, 4096);
+    uint64_t ends[200];
+    for (int i = 0; i < 200; i++) {
+        dmt_record r;
+        sample_record(&r, i % 2 ? DMT_K_REG_WRITE : DMT_K_EXECUTE_DMA, 0, 100 * i);
+        CHECK(dmt_writer_append(w, &r, &err) == 0);
+    }
+    CHECK(dmt_writer_close(w, &err) == 0);
+    size_t len;
+    uint8_t *file = slurp(path, &len);
+    /* Record end offsets from a full read. */
+    dmt_reader *rd;
+    CHECK(dmt_reader_open_mem(file, len, 0, &rd, &err) == 0);
+    dmt_record got;
+    int n = 0;
+    while (dmt_reader_next(rd, &got, &err) == 1) {
+        ends[n++] = dmt_reader_offset(rd);
+    }
+    CHECK(n == 200);
+    uint64_t header_end = 0;
+    dmt_reader_close(rd);
+    {
+        dmt_reader *r2;
+        CHECK(dmt_reader_open_mem(file, len, 0, &r2, &err) == 0);
+        header_end = dmt_reader_offset(r2);
+        dmt_reader_close(r2);
+    }
+
+    /* Every cut point: strict mode refuses with the cut offset; cut mode
+     * returns exactly the records that end before the cut. */
+    for (size_t cut = header_end; cut < len; cut++) {
+        int rc;
+        CHECK(dmt_reader_open_mem(file, cut, 0, &rd, &err) == 0);
+        while ((rc = dmt_reader_next(rd, &got, &err)) == 1)
+            ;
+        CHECKF(rc == DMT_E_TRUNCATED, "cut at %zu: strict rc %d", cut, rc);
+        dmt_reader_close(rd);
+
+        CHECK(dmt_reader_open_mem(file, cut, DMT_READ_ALLOW_CUT, &rd, &err) == 0);
+        int m = 0;
+        while ((rc = dmt_reader_next(rd, &got, &err)) == 1)
+            m++;
+        int expect = 0;
+        while (expect < 200 && ends[expect] <= cut)
+            expect++;
+        CHECKF(rc == 0 && m == expect, "cut at %zu: %d records (want %d), rc %d %s", cut, m, expect,
+               rc, err.msg);
+        uint64_t at;
+        const char *why;
+        CHECK(dmt_reader_cut(rd, &at, &why));
+        CHECK(at <= cut && why != NULL);
+        dmt_reader_close(rd);
+    }
+    free(file);
+}
+
+/* ---- the writer's failure paths --------------------------------------- */
+
+static void test_writer_failures(void)
+{
+    char path[512];
+    dmt_error err;
+    dmt_header h;
+    header_init(&h);
+    path_in_tmp(path, sizeof path, "full.dmat");
+    dmt_writer *w;
+    CHECK(dmt_writer_open(path, &h, 0, &w, &err) == 0);
+    dmt_writer_set_chunk_size(w, 4096);
+    dmt_writer_inject_failure(w, 10000, 28 /* ENOSPC */);
+    int rc = 0, i;
+    for (i = 0; i < 10000 && rc == 0; i++) {
+        dmt_record r;
+        sample_record(&r, DMT_K_REG_WRITE, 0, i);
+        rc = dmt_writer_append(w, &r, &err);
+    }
+    CHECK(rc == DMT_E_IO && err.sys_errno == 28);
+    uint64_t flushed = dmt_writer_get_stats(w)->records_flushed;
+    CHECK(dmt_writer_close(w, &err) == DMT_E_IO);
+    /* The file reads back to its last whole record, and holds at least what
+     * was reported flushed. */
+    dmt_reader *rd;
+    CHECK(dmt_reader_open(path, DMT_READ_ALLOW_CUT, &rd, &err) == 0);
+    dmt_record got;
+    uint64_t m = 0;
+    while ((rc = dmt_reader_next(rd, &got, &err)) == 1)
+        m++;
+    CHECK(rc == 0 && m >= flushed && dmt_reader_cut(rd, NULL, NULL));
+    dmt_reader_close(rd);
+
+    /* Atomic mode: an aborted writer leaves no file, a closed one a whole. */
+    path_in_tmp(path, sizeof path, "atomic.dmat");
+    CHECK(dmt_writer_open(path, &h, DMT_WRITE_ATOMIC, &w, &err) == 0);
+    dmt_record r;
+    sample_record(&r, DMT_K_MARKER, 0, 5);
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+    dmt_writer_abort(w);
+    CHECK(access(path, F_OK) != 0);
+    CHECK(dmt_writer_open(path, &h, DMT_WRITE_ATOMIC, &w, &err) == 0);
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+    CHECK(dmt_writer_close(w, &err) == 0);
+    CHECK(access(path, F_OK) == 0);
+    /* Refused kinds. */
+    CHECK(dmt_writer_open(path, &h, DMT_WRITE_ATOMIC, &w, &err) == 0);
+    r.kind = DMT_K_END;
+    CHECK(dmt_writer_append(w, &r, &err) == DMT_E_USAGE);
+    r.kind = DMT_K_MARKER;
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+    CHECK(dmt_writer_lost(w, 99, 1, 0, &err) == DMT_E_USAGE); /* not the next seq */
+    dmt_writer_abort(w);
+}
+
+/* ---- ring-form records -------------------------------------------------- */
+
+static void test_ring_form(void)
+{
+    char path[512];
+    path_in_tmp(path, sizeof path, "ring.dmat");
+    dmt_header h;
+    header_init(&h);
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(path, &h, 0, &w, &err) == 0);
+    uint8_t buf[DMT_MAX_RECORD];
+    int64_t base = 5000000000LL;
+    uint64_t seq = 100; /* a ring that had delivered 100 records before */
+    for (uint32_t k = 1; k < DMT_K_MAX_; k++) {
+        if (k == DMT_K_LOST || k == DMT_K_CHUNK || k == DMT_K_END)
+            continue;
+        dmt_record r;
+        sample_record(&r, k, 0, 0);
+        size_t n = dmt_enc_record(buf, sizeof buf, &r, base + k * 10);
+        CHECK(dmt_writer_append_ring(w, buf, n, seq++, &err) == 0);
+    }
+    CHECK(dmt_writer_lost(w, seq, 3, DMT_LOST_TORN, &err) == 0);
+    seq += 3;
+    /* An invalid ring payload is refused and nothing is written. */
+    uint8_t bad[] = {0x83, 0x01, 0x05, 0x61};
+    CHECK(dmt_writer_append_ring(w, bad, sizeof bad, seq, &err) == DMT_E_FORMAT);
+    uint8_t trailing[64];
+    dmt_record r;
+    sample_record(&r, DMT_K_REG_WRITE, 0, 0);
+    size_t n = dmt_enc_record(trailing, sizeof trailing, &r, base);
+    trailing[n] = 0x00;
+    CHECK(dmt_writer_append_ring(w, trailing, n + 1, seq, &err) == DMT_E_FORMAT);
+    CHECK(dmt_writer_append_ring(w, trailing, n, seq + 1, &err) == DMT_E_USAGE);
+    CHECK(dmt_writer_close(w, &err) == 0);
+
+    dmt_reader *rd;
+    CHECK(dmt_reader_open(path, 0, &rd, &err) == 0);
+    CHECK(dmt_reader_header(rd)->seq0 == 100);
+    dmt_record got;
+    uint32_t k = 1;
+    int rc;
+    while ((rc = dmt_reader_next(rd, &got, &err)) == 1) {
+        if (got.kind == DMT_K_LOST) {
+            CHECK(got.count == 3 && got.reason == DMT_LOST_TORN);
+            continue;
+        }
+        while (k == DMT_K_LOST || k == DMT_K_CHUNK || k == DMT_K_END)
+            k++;
+        dmt_record want;
+        sample_record(&want, k, 0, base + k * 10);
+        CHECKF(records_equal(&want, &got), "ring-form %s", dmt_kind_name(k));
+        CHECK(got.seq == 100 + (k - 1) - (k > DMT_K_LOST ? 1 : 0));
+        k++;
+    }
+    CHECK(rc == 0);
+    dmt_reader_close(rd);
+}
+
+/* ---- pinned malformed inputs ------------------------------------------ */
+
+typedef struct bad_case {
+    const char *name;
+    int code;    /* expected error */
+    long offset; /* expected error offset; -1: don't care, -2: header end + value */
+} bad_case;
+
+static uint8_t img[1 << 20];
+static size_t hdr_len;
+
+/* Build header + body (+ a correct CHUNK and END when framed). */
+static size_t build(const uint8_t *body, size_t n, int framed)
+{
+    dmt_header h;
+    header_init(&h);
+    size_t len = dmt_header_encode(img, sizeof img, &h);
+    hdr_len = len;
+    memcpy(img + len, body, n);
+    len += n;
+    if (framed) {
+        dmt_record c;
+        memset(&c, 0, sizeof c);
+        c.kind = DMT_K_CHUNK;
+        c.count = 1;
+        c.length = n;
+        c.value = dmt_crc32c(0, body, n);
+        len += dmt_enc_record(img + len, sizeof img - len, &c, 0);
+        memset(&c, 0, sizeof c);
+        c.kind = DMT_K_END;
+        c.count = 1;
+        len += dmt_enc_record(img + len, sizeof img - len, &c, 0);
+    }
+    return len;
+}
+
+static void expect_bad(const char *name, const uint8_t *file, size_t len, int code, long offset)
+{
+    dmt_reader *rd = NULL;
+    dmt_error err;
+    struct mallinfo2 before = mallinfo2();
+    int rc = dmt_reader_open_mem(file, len, 0, &rd, &err);
+    if (rc == 0) {
+        dmt_record r;
+        while ((rc = dmt_reader_next(rd, &r, &err)) == 1)
+            ;
+    }
+    struct mallinfo2 after = mallinfo2();
+    CHECKF(rc == code, "%s: rc %d, want %d (%s)", name, rc, code, err.msg);
+    if (offset >= 0)
+        CHECKF(err.offset == (uint64_t)offset, "%s: offset %llu, want %ld (%s)", name,
+               (unsigned long long)err.offset, offset, err.msg);
+    CHECKF(code == 0 || err.msg[0] != 0, "%s: no message", name);
+    CHECKF(after.uordblks < before.uordblks + 256 * 1024, "%s: allocated %zu bytes", name,
+           after.uordblks - before.uordblks);
+    dmt_reader_close(rd);
+}
+
+static void test_bad_inputs(void)
+{
+    int cases = 0;
+    long H;
+#define BAD(name, code, off, framed, ...)                                                          \
+    do {                                                                                           \
+        const uint8_t body_[] = {__VA_ARGS__};                                                     \
+        size_t len_ = build(body_, sizeof body_, framed);                                          \
+        H = (long)hdr_len;                                                                         \
+        expect_bad(name, img, len_, code, (off) == -1 ? -1 : H + (off));                           \
+        cases++;                                                                                   \
+    } while (0)
+
+    /* Header-level cases use raw bytes. */
+    expect_bad("empty file", img, 0, DMT_E_FOREIGN, 0), cases++;
+    {
+        const uint8_t f[] = {0xd9, 0xd9, 0xf8, 0xa0};
+        expect_bad("wrong magic tag", f, sizeof f, DMT_E_FOREIGN, 0), cases++;
+    }
+    {
+        const uint8_t f[] = {0xd9, 0xd9, 0xf7, 0x83, 0x01, 0x02, 0x03};
+        expect_bad("header not a map", f, sizeof f, DMT_E_FORMAT, 3), cases++;
+    }
+    {
+        const uint8_t f[] = {0xd9, 0xd9, 0xf7, 0xa2, 0x65, 'm', 'a', 'g', 'i', 'c',
+                             0x68, 'd',  'm',  'a',  't',  'r', 'a', 'c', 'X', 0x67,
+                             'v',  'e',  'r',  's',  'i',  'o', 'n', 0x01};
+        expect_bad("foreign magic", f, sizeof f, DMT_E_FOREIGN, 10), cases++;
+    }
+    {
+        const uint8_t f[] = {0xd9, 0xd9, 0xf7, 0xa2, 0x65, 'm', 'a', 'g', 'i', 'c',
+                             0x68, 'd',  'm',  'a',  't',  'r', 'a', 'c', 'e', 0x67,
+                             'v',  'e',  'r',  's',  'i',  'o', 'n', 0x02};
+        expect_bad("future version", f, sizeof f, DMT_E_VERSION, 27), cases++;
+    }
+    {
+        const uint8_t f[] = {0xd9, 0xd9, 0xf7, 0xa2, 0x65, 'm', 'a', 'g', 'i'};
+        expect_bad("truncated header", f, sizeof f, DMT_E_TRUNCATED, 4), cases++;
+    }
+    {
+        const uint8_t f[] = {0xd9, 0xd9, 0xf7, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0};
+        expect_bad("header map of 2^32 entries", f, sizeof f, DMT_E_FORMAT, 3), cases++;
+    }
+
+    BAD("record not an array", DMT_E_FORMAT, 0, 0, 0x05);
+    BAD("record array too short", DMT_E_FORMAT, 0, 0, 0x81, 0x01);
+    BAD("kind is text", DMT_E_FORMAT, 1, 0, 0x84, 0x61, 'x', 0x00, 0x00, 0x00);
+    BAD("time is bytes", DMT_E_FORMAT, 2, 0, 0x84, 0x01, 0x41, 0x00, 0x00, 0x00);
+    BAD("SG list claiming 2^32 elements", DMT_E_FORMAT, 6, 0, 0x86, 0x05, 0x00, 0x01, 0x01, 0x00,
+        0x9b, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00);
+    BAD("SG list with 5-byte header claiming 2^26", DMT_E_FORMAT, 6, 0, 0x86, 0x05, 0x00, 0x01,
+        0x01, 0x00, 0x9a, 0x04, 0x00, 0x00, 0x00);
+    BAD("SG list odd item count", DMT_E_FORMAT, 6, 0, 0x86, 0x05, 0x00, 0x01, 0x01, 0x00, 0x83,
+        0x01, 0x01, 0x01);
+    BAD("SG length beyond 32 bits", DMT_E_FORMAT, 8, 0, 0x86, 0x05, 0x00, 0x01, 0x01, 0x00, 0x82,
+        0x01, 0x3b, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00);
+    BAD("truncated record", DMT_E_TRUNCATED, 0, 0, 0x84, 0x01, 0x00, 0x19, 0x01);
+    BAD("record of unknown length cut", DMT_E_TRUNCATED, -1, 0, 0x84, 0x01, 0x00);
+    BAD("stray break byte", DMT_E_FORMAT, 0, 0, 0xff);
+    BAD("indefinite array record", DMT_E_FORMAT, 0, 0, 0x9f, 0x01, 0x00, 0x01, 0x02, 0xff);
+    BAD("tag 6 inside a record", DMT_E_FORMAT, 2, 0, 0x84, 0x01, 0xc6, 0x00, 0x01, 0x02);
+    BAD("reserved initial byte", DMT_E_FORMAT, 2, 0, 0x84, 0x01, 0x1c, 0x01, 0x02);
+    BAD("register width 3", DMT_E_FORMAT, 5, 0, 0x85, 0x01, 0x00, 0x01, 0x02, 0x03);
+    BAD("map inside record", DMT_E_FORMAT, 2, 0, 0x84, 0x01, 0xa0, 0x01, 0x02);
+    BAD("float as offset", DMT_E_FORMAT, 3, 0, 0x84, 0x01, 0x00, 0xf9, 0x3c, 0x00, 0x02);
+    BAD("xfer id beyond 32 bits", DMT_E_FORMAT, 3, 0, 0x86, 0x05, 0x00, 0x1b, 0x00, 0x00, 0x00,
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x80);
+    BAD("register buffer of 2000 values", DMT_E_FORMAT, 4, 0, 0x84, 0x03, 0x00, 0x00, 0x99, 0x07,
+        0xd0);
+    BAD("marker text longer than the limit", DMT_E_FORMAT, 3, 0, 0x83, 0x17, 0x00, 0x79, 0x90,
+        0x00);
+    BAD("boolean where integer expected", DMT_E_FORMAT, 3, 0, 0x84, 0x01, 0x00, 0xf5, 0x00);
+    BAD("lost range out of order", DMT_E_FORMAT, 0, 0, 0x85, 0x16, 0x00, 0x07, 0x01, 0x00);
+    BAD("lost range of zero records", DMT_E_FORMAT, 0, 0, 0x85, 0x16, 0x00, 0x00, 0x00, 0x00);
+    BAD("time delta overflow", DMT_E_FORMAT, 13, 0, 0x84, 0x01, 0x1b, 0x7f, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0x00, 0x00, 0x84, 0x01, 0x1b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x00, 0x00);
+    BAD("no END record (strict)", DMT_E_TRUNCATED, 5, 0, 0x84, 0x01, 0x00, 0x01, 0x02);
+
+    /* Framing cases: a correct file, then corrupt one byte of the body. */
+    {
+        const uint8_t body[] = {0x84, 0x01, 0x00, 0x01, 0x02};
+        size_t len = build(body, sizeof body, 1);
+        expect_bad("valid framed file", img, len, 0, -1), cases++;
+        img[hdr_len + 4] ^= 0x01; /* value 2 -> 3: the CRC no longer matches */
+        expect_bad("chunk CRC mismatch", img, len, DMT_E_CHECKSUM, (long)hdr_len + 5), cases++;
+        len = build(body, sizeof body, 1);
+        img[len] = 0x00; /* one byte after END */
+        expect_bad("trailing garbage after END", img, len + 1, DMT_E_FORMAT, (long)len), cases++;
+        len = build(body, sizeof body, 1);
+        img[hdr_len + 5 + 4] = 0x02; /* chunk count 1 -> 2 */
+        expect_bad("chunk count mismatch", img, len, DMT_E_CHECKSUM, (long)hdr_len + 5), cases++;
+    }
+    CHECKF(cases >= 20, "only %d malformed inputs", cases);
+#undef BAD
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dmt-test-reader-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_round_trip();
+    test_cuts();
+    test_writer_failures();
+    test_ring_form();
+    test_bad_inputs();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup failed\n");
+    return check_result("test_reader");
+}
