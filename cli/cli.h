@@ -43,5 +43,6 @@ bool cli_has_suffix(const char *path, const char *suffix);
 /* Every subcommand. */
 int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 
 #endif

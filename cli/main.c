@@ -13,6 +13,7 @@ static const struct {
 } commands[] = {
     {"info", cmd_info, "counts per record kind, time span, adapters, lost records"},
     {"dump", cmd_dump, "print records one per line"},
+    {"recover", cmd_recover, "make a trace cut by a crash whole again"},
 };
 
 #define NCMD (sizeof commands / sizeof commands[0])

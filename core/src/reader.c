@@ -1066,7 +1066,7 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
         c.err = e;
         rc = parse_record(&c, rec, rd->sg, rd->values);
         if (rc == DMT_E_TRUNCATED)
-            return end_of_input(rd, "file ends inside a record (cut)", DMT_E_TRUNCATED, err);
+            return end_of_input(rd, "file ends inside a record", DMT_E_TRUNCATED, err);
         if (rc)
             return rc;
 
