@@ -146,77 +146,71 @@ size_t dmt_enc_text(uint8_t *buf, size_t cap, const char *s, size_t n)
     return enc_blob(buf, cap, MT_TEXT, s, n);
 }
 
-/* ---- records ------------------------------------------------------------ */
+/* ---- records ------------------------------------------------------------
+ * The record encoder writes through a raw pointer; every item first checks
+ * that 9 bytes (the longest head) remain, so a too-small buffer fails cleanly
+ * and the common path costs one predictable compare per item. */
 
-/* A tiny cursor: once any write fails, every later one is a no-op and the
- * whole record reports 0. */
-typedef struct cur {
-    uint8_t *p;
-    size_t left;
-    size_t n;
-    bool bad;
-} cur;
-
-static void put(cur *c, size_t w)
+/* Unchecked head writer: the caller guaranteed 9 bytes of room. */
+static inline uint8_t *put_head(uint8_t *p, unsigned mt, uint64_t v)
 {
-    if (w == 0) {
-        c->bad = true;
-        return;
+    uint8_t ib = (uint8_t)(mt << 5);
+    if (v < 24) {
+        *p = (uint8_t)(ib | v);
+        return p + 1;
     }
-    c->p += w;
-    c->left -= w;
-    c->n += w;
+    if (v <= 0xFFu) {
+        p[0] = (uint8_t)(ib | 24u);
+        p[1] = (uint8_t)v;
+        return p + 2;
+    }
+    if (v <= 0xFFFFu) {
+        uint16_t x = __builtin_bswap16((uint16_t)v);
+        p[0] = (uint8_t)(ib | 25u);
+        memcpy(p + 1, &x, 2);
+        return p + 3;
+    }
+    if (v <= 0xFFFFFFFFu) {
+        uint32_t x = __builtin_bswap32((uint32_t)v);
+        p[0] = (uint8_t)(ib | 26u);
+        memcpy(p + 1, &x, 4);
+        return p + 5;
+    }
+    uint64_t x = __builtin_bswap64(v);
+    p[0] = (uint8_t)(ib | 27u);
+    memcpy(p + 1, &x, 8);
+    return p + 9;
 }
 
-static void u(cur *c, uint64_t v)
-{
-    if (!c->bad)
-        put(c, enc_head(c->p, c->left, MT_UINT, v));
-}
-
-static void b(cur *c, bool v)
-{
-    if (!c->bad)
-        put(c, dmt_enc_bool(c->p, c->left, v));
-}
-
-static void arr(cur *c, uint64_t n)
-{
-    if (!c->bad)
-        put(c, enc_head(c->p, c->left, MT_ARRAY, n));
-}
-
-static void blob(cur *c, const uint8_t *p, uint32_t n, unsigned mt)
-{
-    if (!c->bad)
-        put(c, enc_blob(c->p, c->left, mt, p, n));
-}
-
-/* An SG address or length: page units as uint when page-aligned, bytes as a
- * negative integer (-1-n) otherwise.  Schema: sg-quantity. */
-static void sgq(cur *c, uint64_t v)
-{
-    if (c->bad)
-        return;
-    if ((v & (DMT_PAGE_SIZE - 1)) == 0)
-        put(c, enc_head(c->p, c->left, MT_UINT, v >> DMT_PAGE_SHIFT));
-    else
-        put(c, enc_head(c->p, c->left, MT_NINT, v));
-}
-
-static uint64_t rd_u64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static uint32_t rd_u32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
+#define ROOM(n)                                                                                    \
+    do {                                                                                           \
+        if ((size_t)(end - p) < (size_t)(n))                                                       \
+            return NULL;                                                                           \
+    } while (0)
+#define U(v)                                                                                       \
+    do {                                                                                           \
+        ROOM(9);                                                                                   \
+        p = put_head(p, MT_UINT, (v));                                                             \
+    } while (0)
+#define B(v)                                                                                       \
+    do {                                                                                           \
+        ROOM(1);                                                                                   \
+        *p++ = (v) ? 0xF5 : 0xF4;                                                                  \
+    } while (0)
+#define ARR(n)                                                                                     \
+    do {                                                                                           \
+        ROOM(9);                                                                                   \
+        p = put_head(p, MT_ARRAY, (n));                                                            \
+    } while (0)
+#define BLOB(ptr, n, mt)                                                                           \
+    do {                                                                                           \
+        ROOM(9);                                                                                   \
+        p = put_head(p, (mt), (n));                                                                \
+        ROOM(n);                                                                                   \
+        if (n)                                                                                     \
+            memcpy(p, (ptr), (n));                                                                 \
+        p += (n);                                                                                  \
+    } while (0)
 
 /* Optional trailing register fields: [.., ?width, ?dev]. */
 static unsigned reg_extra(const dmt_record *r)
@@ -228,24 +222,24 @@ static unsigned reg_extra(const dmt_record *r)
     return 0;
 }
 
-static void reg_tail(cur *c, const dmt_record *r, unsigned extra)
-{
-    if (extra >= 1)
-        u(c, r->width ? r->width : 4);
-    if (extra >= 2)
-        u(c, r->dev);
-}
-
-static bool enc_body(cur *c, const dmt_record *r, int64_t t)
+/* Encode r's array into [p, end); returns the new end or NULL. */
+static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t t)
 {
     unsigned extra;
 
 #define HEAD(nfields)                                                                              \
     do {                                                                                           \
-        arr(c, (nfields));                                                                         \
-        u(c, r->kind);                                                                             \
-        if (!c->bad)                                                                               \
-            put(c, dmt_enc_int(c->p, c->left, t));                                                 \
+        ARR(nfields);                                                                              \
+        U(r->kind);                                                                                \
+        ROOM(9);                                                                                   \
+        p = t >= 0 ? put_head(p, MT_UINT, (uint64_t)t) : put_head(p, MT_NINT, ~(uint64_t)t);       \
+    } while (0)
+#define REG_TAIL()                                                                                 \
+    do {                                                                                           \
+        if (extra >= 1)                                                                            \
+            U(r->width ? r->width : 4);                                                            \
+        if (extra >= 2)                                                                            \
+            U(r->dev);                                                                             \
     } while (0)
 
     switch (r->kind) {
@@ -253,191 +247,199 @@ static bool enc_body(cur *c, const dmt_record *r, int64_t t)
     case DMT_K_REG_READ:
         extra = reg_extra(r);
         HEAD(4 + extra);
-        u(c, r->off);
-        u(c, r->value);
-        reg_tail(c, r, extra);
+        U(r->off);
+        U(r->value);
+        REG_TAIL();
         break;
     case DMT_K_REG_WRITE_BUF: /* [3, t, off, [* value], ?width, ?dev] */
     case DMT_K_REG_READ_BUF:
         if (r->n_values > DMT_MAX_VALUES || (r->n_values && !r->values))
-            return false;
+            return NULL;
         extra = reg_extra(r);
         HEAD(4 + extra);
-        u(c, r->off);
-        arr(c, r->n_values);
+        U(r->off);
+        ARR(r->n_values);
         for (uint32_t i = 0; i < r->n_values; i++)
-            u(c, r->values[i]);
-        reg_tail(c, r, extra);
+            U(r->values[i]);
+        REG_TAIL();
         break;
     case DMT_K_EXECUTE_DMA: { /* [5, t, xfer, adapter, length, [* sgq, sgq]] */
         size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
         const uint8_t *e = (const uint8_t *)r->sg_list;
         if (r->n_sg > DMT_MAX_SG_ELEMENTS || (r->n_sg && !e))
-            return false;
+            return NULL;
         HEAD(6);
-        u(c, r->xfer);
-        u(c, r->adapter);
-        u(c, r->length);
-        arr(c, 2ull * r->n_sg);
-        for (uint32_t i = 0; i < r->n_sg && !c->bad; i++, e += stride) {
-            sgq(c, rd_u64(e));
-            sgq(c, rd_u32(e + 8));
+        U(r->xfer);
+        U(r->adapter);
+        U(r->length);
+        ARR(2ull * r->n_sg);
+        /* SG quantity: page units as uint when page-aligned, bytes as a
+         * negative integer (-1-n) otherwise.  Schema: sg-quantity. */
+        for (uint32_t i = 0; i < r->n_sg; i++, e += stride) {
+            uint64_t a;
+            uint32_t l;
+            memcpy(&a, e, 8);
+            memcpy(&l, e + 8, 4);
+            ROOM(18);
+            p = (a & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, a >> DMT_PAGE_SHIFT)
+                                               : put_head(p, MT_NINT, a);
+            p = (l & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, l >> DMT_PAGE_SHIFT)
+                                               : put_head(p, MT_NINT, l);
         }
         break;
     }
     case DMT_K_START_DMA: /* [6, t, xfer, adapter, mdl, offset, length, wtd, context] */
         HEAD(9);
-        u(c, r->xfer);
-        u(c, r->adapter);
-        u(c, r->mdl);
-        u(c, r->offset);
-        u(c, r->length);
-        b(c, r->write_to_device);
-        u(c, r->context);
+        U(r->xfer);
+        U(r->adapter);
+        U(r->mdl);
+        U(r->offset);
+        U(r->length);
+        B(r->write_to_device);
+        U(r->context);
         break;
     case DMT_K_START_DMA_END: /* [7, t, xfer, adapter, status, length] */
         HEAD(6);
-        u(c, r->xfer);
-        u(c, r->adapter);
-        u(c, r->status);
-        u(c, r->length);
+        U(r->xfer);
+        U(r->adapter);
+        U(r->status);
+        U(r->length);
         break;
     case DMT_K_COMPLETE_DMA: /* [8, t, xfer, adapter, wtd, status] */
         HEAD(6);
-        u(c, r->xfer);
-        u(c, r->adapter);
-        b(c, r->write_to_device);
-        u(c, r->status);
+        U(r->xfer);
+        U(r->adapter);
+        B(r->write_to_device);
+        U(r->status);
         break;
     case DMT_K_ADAPTER_CREATE:
         /* [9, t, adapter, dev, sg, dma32, dma64, max_length, map_registers, addr_limit] */
         HEAD(10);
-        u(c, r->adapter);
-        u(c, r->dev);
-        b(c, r->sg);
-        b(c, r->dma32);
-        b(c, r->dma64);
-        u(c, r->length);
-        u(c, r->map_registers);
-        u(c, r->addr_limit);
+        U(r->adapter);
+        U(r->dev);
+        B(r->sg);
+        B(r->dma32);
+        B(r->dma64);
+        U(r->length);
+        U(r->map_registers);
+        U(r->addr_limit);
         break;
     case DMT_K_ADAPTER_RELEASE: /* [10, t, adapter] */
         HEAD(3);
-        u(c, r->adapter);
+        U(r->adapter);
         break;
     case DMT_K_BUFFER_LOCK: /* [11, t, mdl, va, length, op] */
         HEAD(6);
-        u(c, r->mdl);
-        u(c, r->va);
-        u(c, r->length);
-        u(c, r->op);
+        U(r->mdl);
+        U(r->va);
+        U(r->length);
+        U(r->op);
         break;
     case DMT_K_BUFFER_UNLOCK: /* [12, t, mdl] */
         HEAD(3);
-        u(c, r->mdl);
+        U(r->mdl);
         break;
     case DMT_K_COMMON_ALLOC: /* [13, t, cb, adapter, addr, length, cached, va] */
         HEAD(8);
-        u(c, r->cb);
-        u(c, r->adapter);
-        u(c, r->addr);
-        u(c, r->length);
-        b(c, r->cached);
-        u(c, r->va);
+        U(r->cb);
+        U(r->adapter);
+        U(r->addr);
+        U(r->length);
+        B(r->cached);
+        U(r->va);
         break;
     case DMT_K_COMMON_RELEASE: /* [14, t, cb, adapter] */
         HEAD(4);
-        u(c, r->cb);
-        u(c, r->adapter);
+        U(r->cb);
+        U(r->adapter);
         break;
     case DMT_K_DESC_WRITE: /* [15, t, cb, offset, bytes] */
         if (r->n_bytes > DMT_MAX_BYTES || (r->n_bytes && !r->bytes))
-            return false;
+            return NULL;
         HEAD(5);
-        u(c, r->cb);
-        u(c, r->offset);
-        blob(c, r->bytes, r->n_bytes, MT_BYTES);
+        U(r->cb);
+        U(r->offset);
+        BLOB(r->bytes, r->n_bytes, MT_BYTES);
         break;
     case DMT_K_INTERRUPT: /* [16, t, dev, claimed, value] */
         HEAD(5);
-        u(c, r->dev);
-        b(c, r->claimed);
-        u(c, r->value);
+        U(r->dev);
+        B(r->claimed);
+        U(r->value);
         break;
     case DMT_K_DPC: /* [17, t, dev, xfer] */
         HEAD(4);
-        u(c, r->dev);
-        u(c, r->xfer);
+        U(r->dev);
+        U(r->xfer);
         break;
     case DMT_K_DIGEST: /* [18, t, xfer, algo, length, value] */
         HEAD(6);
-        u(c, r->xfer);
-        u(c, r->algo);
-        u(c, r->length);
-        u(c, r->value);
+        U(r->xfer);
+        U(r->algo);
+        U(r->length);
+        U(r->value);
         break;
     case DMT_K_PATTERN: /* [19, t, mdl, algo, seed, offset, length] */
         HEAD(7);
-        u(c, r->mdl);
-        u(c, r->algo);
-        u(c, r->value);
-        u(c, r->offset);
-        u(c, r->length);
+        U(r->mdl);
+        U(r->algo);
+        U(r->value);
+        U(r->offset);
+        U(r->length);
         break;
     case DMT_K_PAYLOAD: /* [20, t, mdl, offset, bytes] */
         if (r->n_bytes > DMT_MAX_BYTES || (r->n_bytes && !r->bytes))
-            return false;
+            return NULL;
         HEAD(5);
-        u(c, r->mdl);
-        u(c, r->offset);
-        blob(c, r->bytes, r->n_bytes, MT_BYTES);
+        U(r->mdl);
+        U(r->offset);
+        BLOB(r->bytes, r->n_bytes, MT_BYTES);
         break;
     case DMT_K_DEVICE_MAP: /* [21, t, dev, addr, length, va] */
         HEAD(6);
-        u(c, r->dev);
-        u(c, r->addr);
-        u(c, r->length);
-        u(c, r->va);
+        U(r->dev);
+        U(r->addr);
+        U(r->length);
+        U(r->va);
         break;
     case DMT_K_LOST: /* [22, t, first_seq, count, reason] */
         HEAD(5);
-        u(c, r->value);
-        u(c, r->count);
-        u(c, r->reason);
+        U(r->value);
+        U(r->count);
+        U(r->reason);
         break;
     case DMT_K_MARKER: /* [23, t, text] */
         if (r->n_bytes > DMT_MAX_TEXT || (r->n_bytes && !r->bytes))
-            return false;
+            return NULL;
         HEAD(3);
-        blob(c, r->bytes, r->n_bytes, MT_TEXT);
+        BLOB(r->bytes, r->n_bytes, MT_TEXT);
         break;
     case DMT_K_CHUNK: /* [24, t, count, length, crc32c, first_seq] */
         HEAD(6);
-        u(c, r->count);
-        u(c, r->length);
-        u(c, r->value);
-        u(c, r->seq);
+        U(r->count);
+        U(r->length);
+        U(r->value);
+        U(r->seq);
         break;
     case DMT_K_END: /* [25, t, count, lost] */
         HEAD(4);
-        u(c, r->count);
-        u(c, r->value);
+        U(r->count);
+        U(r->value);
         break;
     default:
-        return false;
+        return NULL;
     }
 #undef HEAD
-    return !c->bad;
+#undef REG_TAIL
+    return p;
 }
 
 size_t dmt_enc_record(uint8_t *buf, size_t cap, const dmt_record *r, int64_t t)
 {
-    cur c = {buf, cap, 0, false};
-    if (!enc_body(&c, r, t))
+    uint8_t *end = enc_body(buf, buf + cap, r, t);
+    if (!end || (size_t)(end - buf) > DMT_MAX_RECORD)
         return 0;
-    if (c.n > DMT_MAX_RECORD)
-        return 0;
-    return c.n;
+    return (size_t)(end - buf);
 }
 
 size_t dmt_enc_record_bound(const dmt_record *r)
