@@ -44,5 +44,7 @@ bool cli_has_suffix(const char *path, const char *suffix);
 int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
 
 #endif

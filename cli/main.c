@@ -11,6 +11,10 @@ static const struct {
     cli_cmd_fn fn;
     const char *summary;
 } commands[] = {
+#ifdef DMT_HAVE_CAPTURE
+    {"capture", cmd_capture, "run the instrumented miniport on the host VideoPort and record it"},
+#endif
+    {"record", cmd_record, "drain a shared-memory ring written by another process"},
     {"info", cmd_info, "counts per record kind, time span, adapters, lost records"},
     {"dump", cmd_dump, "print records one per line"},
     {"recover", cmd_recover, "make a trace cut by a crash whole again"},

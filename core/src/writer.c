@@ -116,6 +116,8 @@ size_t dmt_header_encode(uint8_t *buf, size_t cap, const dmt_header *h)
     return n;
 }
 
+static int ensure_header(dmt_writer *w, uint64_t first_seq, dmt_error *err);
+
 static int fail(dmt_writer *w, dmt_error *err, int code, int e, const char *what)
 {
     w->failed = true;
@@ -177,7 +179,7 @@ int dmt_writer_open(const char *path, const dmt_header *hdr, unsigned flags, dmt
     w->hdr.page_shift = DMT_PAGE_SHIFT;
     w->chunk_size = DEFAULT_CHUNK;
     w->inject_left = UINT64_MAX;
-    w->header_pending_seq = hdr->seq0 == 0;
+    w->header_pending_seq = hdr->seq0 == 0 && !(flags & DMT_WRITE_HEADER_NOW);
     w->next_seq = hdr->seq0;
     w->last_ts = hdr->t0;
 
@@ -218,6 +220,17 @@ int dmt_writer_open(const char *path, const dmt_header *hdr, unsigned flags, dmt
                 err->sys_errno = e;
             return DMT_E_IO;
         }
+    }
+    if (flags & DMT_WRITE_HEADER_NOW) {
+        int rc = ensure_header(w, hdr->seq0, err);
+        if (rc == 0)
+            rc = write_all(w, w->buf, w->len, err);
+        if (rc) {
+            dmt_writer_abort(w);
+            return rc;
+        }
+        w->len = 0;
+        w->chunk_start = 0;
     }
     *out = w;
     return 0;

@@ -12,32 +12,50 @@
  * Region layout (all little-endian; normative copy in schema/FORMAT.md):
  *
  *   +0    dmt_ring_hdr   (256 bytes, see below)
- *   +256  data[size]     size is a power of two, >= 4096
+ *   +256  data[size]     size is a power of two, 4096 .. 2^30
+ *
+ * head and tail each pack a 32-bit byte position (low half, compared modulo
+ * 2^32) and a 32-bit sequence number (high half):
+ *   head: next position to reserve | next sequence number to hand out
+ *   tail: oldest unconsumed position | lowest sequence a slot at or after
+ *         tail can carry (older slot headers left in data are stale)
  *
  * Slot layout inside data, 8-byte aligned:
  *
- *   +0 u64 slot header (atomic)   bits  0..15 payload length in bytes
+ *   +0 u64 slot header (atomic)   bits  0..15 len
  *                                 bits 16..17 state: 0 empty, 1 reserved,
  *                                             2 committed, 3 padding
  *                                 bits 18..31 check (14 bits of a hash of
- *                                             position, length and sequence)
+ *                                             position, len, state and
+ *                                             sequence; see ring.c)
  *                                 bits 32..63 sequence number (low 32 bits)
  *   +8 payload (one CBOR record item), padded with zeros to 8 bytes
  *
- * Invariants (see DESIGN.md, "The ring"):
- *  1. head and tail are monotonic 64-bit byte positions; head - tail <= size.
+ * len: reserved -> the reserved payload length; committed -> the bytes
+ * published (the consumer delivers exactly len bytes); padding -> the bytes
+ * after the 8-byte header (a multiple of 8).  A slot spans 8 + roundup8(len)
+ * bytes (padding: 8 + len).  A commit that publishes fewer bytes than were
+ * reserved turns the rest of the reservation into a padding slot, so every
+ * header tells the reader how far to skip.
+ *
+ * Invariants (see ring.c and DESIGN.md, "The ring"):
+ *  1. head and tail positions are monotonic modulo 2^32; head - tail <= size.
  *     A position p lives at data[p & (size-1)].
  *  2. A slot never wraps: if it does not fit before the end of data, the
  *     producer reserves the rest of data as one padding slot too.
  *  3. A producer owns [h, h+n) from its successful CAS on head until it
- *     stores state=committed with release order.  The consumer reads a
- *     payload only after an acquire load sees state committed and a valid
- *     check, so a torn or half-written record is never delivered.
+ *     moves its header from reserved to committed (a release CAS).  The
+ *     consumer reads a payload only after an acquire load sees state
+ *     committed and a valid check and sequence, so a torn or half-written
+ *     record is never delivered.
  *  4. Every reservation attempt takes one sequence number, including the ones
  *     that fail for lack of room (drop-newest).  So the consumer sees every
  *     loss as a gap in sequence numbers; the counters in the header agree.
- *  5. The consumer zeroes each slot header it has consumed before it moves
- *     tail, so an empty header always means "not yet written this lap".
+ *  5. Drop-newest: the consumer zeroes each slot it has consumed (header and
+ *     payload) before it moves tail, so an empty header always means "not yet
+ *     written this lap".  Overwrite-oldest cannot zero (a slot is free the
+ *     moment tail passes it); there, stale headers are rejected by their
+ *     check (position) and by the sequence window [tail seq, head seq).
  *  6. Overwrite-oldest: a producer that needs room advances tail itself over
  *     committed or padding slots only (CAS on tail), counting what it
  *     overwrote; the consumer copies a record out and then CASes tail from
@@ -54,6 +72,8 @@
 #define DMT_RING_VERSION     1u
 #define DMT_RING_HDR_SIZE    256u
 #define DMT_RING_MAX_PAYLOAD 65535u
+#define DMT_RING_MIN_SIZE    4096u        /* smallest data area */
+#define DMT_RING_MAX_SIZE    (1ull << 30) /* largest data area (positions are 32-bit) */
 
 enum dmt_ring_policy { DMT_RING_DROP_NEWEST = 0, DMT_RING_OVERWRITE_OLDEST = 1 };
 
@@ -74,9 +94,9 @@ typedef struct dmt_ring_hdr {
     uint8_t pad0[64 - 40];
     uint64_t head; /* +64: reserve position | sequence (see ring.c) */
     uint8_t pad1[56];
-    uint64_t tail; /* +128: consume position */
+    uint64_t tail; /* +128: consume position | sequence (see ring.c) */
     uint8_t pad2[56];
-    uint64_t lost_full;        /* +192: reservations refused (drop-newest) */
+    uint64_t lost_full;        /* +192: reservations refused (no room) */
     uint64_t lost_overwritten; /* +200: committed records overwritten */
     uint64_t lost_torn;        /* +208: slots skipped as never committed */
     uint64_t committed;        /* +216: records committed (statistics) */
@@ -92,10 +112,14 @@ typedef struct dmt_ring {
 
 /* ---- producer side (freestanding) -------------------------------------- */
 
-/* Format a region of region_len bytes as an empty ring; data size is the
- * largest power of two that fits.  Returns 0, or -1 if too small. */
+/* Format a region of region_len bytes (8-byte aligned) as an empty ring;
+ * data size is the largest power of two that fits, at most
+ * DMT_RING_MAX_SIZE.  Returns 0, or -1 if too small, misaligned or the policy
+ * is unknown. */
 int dmt_ring_init(void *region, size_t region_len, enum dmt_ring_policy policy);
-/* Attach to a formatted region (checks magic, version, size).  0 or -1. */
+/* Attach to a formatted region (checks magic, version, header size, size,
+ * policy and that the data fits in region_len).  0 or -1.  The ring does not
+ * own the region. */
 int dmt_ring_attach(dmt_ring *r, void *region, size_t region_len);
 
 /* A reservation: where to encode the payload.  Valid until commit. */
@@ -107,11 +131,18 @@ typedef struct dmt_ring_resv {
 } dmt_ring_resv;
 
 /* Reserve len (1..DMT_RING_MAX_PAYLOAD) payload bytes.  Returns true with *rv
- * filled, or false when the record is lost (counted in the header and as a
- * sequence gap).  Never blocks, never allocates. */
+ * filled, or false when the record is lost (counted in lost_full and as a
+ * sequence gap).  A slot larger than half the data area can never be placed
+ * and is always lost that way.  len 0 or above the maximum is a caller bug:
+ * false without taking a sequence number.  Never blocks, never allocates;
+ * lock-free (a CAS loop on head). */
 bool dmt_ring_reserve(dmt_ring *r, uint32_t len, dmt_ring_resv *rv);
 /* Publish a reservation.  used <= rv->len: the bytes actually written (the
- * encoder may use fewer than reserved); the rest becomes padding. */
+ * encoder may use fewer than reserved; larger values are clamped); the rest
+ * becomes padding.  used 0 publishes an empty record.  If the consumer has
+ * already skipped the slot as torn (the producer held it longer than the
+ * consumer's torn timeout) the commit does nothing: the record was counted
+ * as lost_torn. */
 void dmt_ring_commit(dmt_ring *r, dmt_ring_resv *rv, uint32_t used);
 /* Convenience: reserve, copy len bytes, commit.  false when lost. */
 bool dmt_ring_write(dmt_ring *r, const void *payload, uint32_t len);
@@ -124,7 +155,21 @@ typedef struct dmt_ring_consumer {
     dmt_ring *r;
     uint64_t next_seq;        /* 64-bit extension of the expected sequence */
     uint64_t stall_since_ns;  /* when the slot at tail was first seen unwritten */
-    uint64_t torn_timeout_ns; /* how long a reserved slot may stay uncommitted */
+    uint64_t torn_timeout_ns; /* how long a reserved slot may stay uncommitted;
+                                 0 never skips a torn slot */
+    /* private to ring.c */
+    bool stalled;        /* stall_since_ns / stall_tail are valid */
+    bool scan_armed;     /* a scan found scan_end; confirm after a timeout */
+    uint64_t stall_tail; /* the tail word the stall refers to */
+    uint32_t scan_end;   /* position the scan would skip to */
+    uint64_t scan_since_ns;
+    uint64_t rep_full;       /* losses reported per reason (lost_full, */
+    uint64_t rep_ow;         /* lost_overwritten), to attribute gaps */
+    uint32_t pend_n, pend_i; /* LOST items planned but not yet delivered */
+    struct {
+        uint64_t seq, count;
+        uint32_t reason;
+    } pend[3];
 } dmt_ring_consumer;
 
 /* What dmt_ring_next delivered. */
@@ -143,22 +188,32 @@ typedef struct dmt_ring_item {
     uint32_t reason; /* enum dmt_lost_reason */
 } dmt_ring_item;
 
+/* Start consuming at the ring's current tail (next_seq = tail's sequence).
+ * torn_timeout_ns must exceed the longest time a live producer can hold a
+ * reservation: a slot skipped as torn is free again, so a producer that was
+ * merely slow would write into reused space. */
 void dmt_ring_consumer_init(dmt_ring_consumer *c, dmt_ring *r, uint64_t torn_timeout_ns);
 /* Deliver the next item.  scratch (>= DMT_RING_MAX_PAYLOAD bytes) receives
  * the record copy.  now_ns is the caller's clock (for the torn-slot
- * timeout).  Losses are delivered in sequence order, before the record that
- * follows them. */
+ * timeout; any monotonic ns clock).  Losses are delivered in sequence order,
+ * before the record that follows them; losses after the last record are
+ * delivered as soon as the ring is empty.  A slot left reserved is skipped
+ * after torn_timeout_ns; a slot whose header was never written after twice
+ * that (one timeout to notice it, one to confirm the scan).  One thread
+ * only; never blocks. */
 enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint64_t now_ns,
                                    dmt_ring_item *out);
 
 /* ---- Linux shared-memory regions (not freestanding; ring_shm.c) --------- */
 
-/* Create (O_EXCL unless reuse) and format a ring file of data_size bytes at
- * path, mapped shared.  Returns 0 or -errno. */
+/* Create (O_CREAT | O_EXCL, mode 0600) and format a ring file at path with
+ * data_size data bytes (a power of two, DMT_RING_MIN_SIZE..MAX_SIZE), mapped
+ * shared.  Returns 0, -EINVAL for a bad size or policy, -EEXIST when the
+ * file exists, or another -errno.  The caller owns *map (dmt_ring_shm_unmap). */
 int dmt_ring_shm_create(const char *path, size_t data_size, enum dmt_ring_policy policy,
                         dmt_ring *out, void **map, size_t *map_len);
-/* Map an existing ring file and attach.  Returns 0, -errno, or -EPROTO when
- * the file is not a ring of this version. */
+/* Map an existing ring file read-write, shared, and attach.  Returns 0,
+ * -errno, or -EPROTO when the file is not a ring of this version. */
 int dmt_ring_shm_open(const char *path, dmt_ring *out, void **map, size_t *map_len);
 void dmt_ring_shm_unmap(void *map, size_t map_len);
 

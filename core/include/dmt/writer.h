@@ -30,7 +30,11 @@ enum dmt_writer_flags {
     /* fdatasync after each chunk (the recorder, when asked to). */
     DMT_WRITE_SYNC = 2u,
     /* Refuse to replace an existing PATH. */
-    DMT_WRITE_EXCL = 4u
+    DMT_WRITE_EXCL = 4u,
+    /* Write the header at open, with the header's seq0 as the first
+     * sequence number: even a recorder killed before its first record
+     * leaves a readable (cut) trace. */
+    DMT_WRITE_HEADER_NOW = 8u
 };
 
 typedef struct dmt_writer_stats {

@@ -1,0 +1,1001 @@
+/*
+ * test_ring.c - tests for the trace ring (core/src/ring.c, ring_shm.c).
+ *
+ * Single-thread behaviour (formatting, round trips, wrap and padding, short
+ * commits, both loss policies, torn slots found by timeout and by scanning,
+ * garbage rings), a two-producer stress test under both policies that
+ * checks exact loss accounting, and a shared-memory ring filled by a forked
+ * child process.  Time is a fake clock passed to dmt_ring_next; nothing
+ * depends on timing.  DMT_RING_STRESS_N sets the records per producer in the
+ * stress test (default 2000000; lower it under ThreadSanitizer if needed).
+ */
+#include "dmt/record.h"
+#include "dmt/ring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define T_OUT 1000u /* torn timeout of the fake clock */
+
+static uint8_t *scratch;
+
+/* A zeroed, 64-byte aligned region for a ring of data_size bytes. */
+static void *new_region(size_t data_size)
+{
+    size_t len = DMT_RING_HDR_SIZE + data_size;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, len) != 0) { /* exact size: ASan sees overruns */
+        perror("posix_memalign");
+        exit(3);
+    }
+    memset(p, 0xA5, len); /* init must not rely on zeroed memory */
+    return p;
+}
+
+static void new_ring(dmt_ring *r, void **reg, size_t data_size, enum dmt_ring_policy pol)
+{
+    *reg = new_region(data_size);
+    if (dmt_ring_init(*reg, DMT_RING_HDR_SIZE + data_size, pol) != 0 ||
+        dmt_ring_attach(r, *reg, DMT_RING_HDR_SIZE + data_size) != 0) {
+        fprintf(stderr, "cannot format a ring\n");
+        exit(3);
+    }
+}
+
+static void fill_pattern(uint8_t *b, uint32_t len, uint32_t tag)
+{
+    for (uint32_t i = 0; i < len; i++)
+        b[i] = (uint8_t)(tag * 31u + i * 7u + (i >> 8));
+}
+
+static bool is_pattern(const uint8_t *b, uint32_t len, uint32_t tag)
+{
+    for (uint32_t i = 0; i < len; i++)
+        if (b[i] != (uint8_t)(tag * 31u + i * 7u + (i >> 8)))
+            return false;
+    return true;
+}
+
+static bool write_pattern(dmt_ring *r, uint32_t len, uint32_t tag)
+{
+    uint8_t buf[DMT_RING_MAX_PAYLOAD];
+    fill_pattern(buf, len, tag);
+    return dmt_ring_write(r, buf, len);
+}
+
+/* Expect a record of len bytes with pattern tag and sequence number seq. */
+#define EXPECT_RECORD(c, now, len_, tag, seq_)                                                     \
+    do {                                                                                           \
+        dmt_ring_item it_;                                                                         \
+        enum dmt_ring_status s_ = dmt_ring_next((c), scratch, (now), &it_);                        \
+        CHECKF(s_ == DMT_RING_RECORD, "status %d, want record seq %llu", (int)s_,                  \
+               (unsigned long long)(seq_));                                                        \
+        if (s_ == DMT_RING_RECORD) {                                                               \
+            CHECKF(it_.len == (len_), "len %u want %u", it_.len, (unsigned)(len_));                \
+            CHECKF(it_.seq == (seq_), "seq %llu want %llu", (unsigned long long)it_.seq,           \
+                   (unsigned long long)(seq_));                                                    \
+            CHECK(it_.buf == scratch);                                                             \
+            CHECK(it_.len != (len_) || is_pattern(it_.buf, it_.len, (tag)));                       \
+        }                                                                                          \
+    } while (0)
+
+#define EXPECT_LOST(c, now, seq_, count_, reason_)                                                 \
+    do {                                                                                           \
+        dmt_ring_item it_;                                                                         \
+        enum dmt_ring_status s_ = dmt_ring_next((c), scratch, (now), &it_);                        \
+        CHECKF(s_ == DMT_RING_LOST, "status %d, want lost", (int)s_);                              \
+        if (s_ == DMT_RING_LOST) {                                                                 \
+            CHECKF(it_.seq == (seq_) && it_.count == (count_) && it_.reason == (reason_),          \
+                   "lost seq %llu count %llu reason %u, want %llu %llu %u",                        \
+                   (unsigned long long)it_.seq, (unsigned long long)it_.count, it_.reason,         \
+                   (unsigned long long)(seq_), (unsigned long long)(count_), (unsigned)(reason_)); \
+        }                                                                                          \
+    } while (0)
+
+#define EXPECT_STATUS(c, now, want)                                                                \
+    do {                                                                                           \
+        dmt_ring_item it_;                                                                         \
+        enum dmt_ring_status s_ = dmt_ring_next((c), scratch, (now), &it_);                        \
+        CHECKF(s_ == (want), "status %d want %d", (int)s_, (int)(want));                           \
+    } while (0)
+
+/* ---- formatting ------------------------------------------------------------ */
+
+static void test_init_attach(void)
+{
+    const size_t big = DMT_RING_HDR_SIZE + 16384 + 5000;
+    uint8_t *reg = new_region(16384 + 5000);
+    dmt_ring r;
+
+    CHECK(dmt_ring_init(reg, DMT_RING_HDR_SIZE + 4095, DMT_RING_DROP_NEWEST) == -1);
+    CHECK(dmt_ring_init(reg, 100, DMT_RING_DROP_NEWEST) == -1);
+    CHECK(dmt_ring_init(reg + 4, big - 4, DMT_RING_DROP_NEWEST) == -1); /* misaligned */
+    CHECK(dmt_ring_init(reg, big, (enum dmt_ring_policy)7) == -1);
+    CHECK(dmt_ring_init(NULL, big, DMT_RING_DROP_NEWEST) == -1);
+
+    /* data size: the largest power of two that fits */
+    CHECK(dmt_ring_init(reg, DMT_RING_HDR_SIZE + 4096 + 100, DMT_RING_DROP_NEWEST) == 0);
+    CHECK(dmt_ring_attach(&r, reg, DMT_RING_HDR_SIZE + 4096 + 100) == 0);
+    CHECK(r.size == 4096 && r.mask == 4095);
+    CHECK(r.data == reg + DMT_RING_HDR_SIZE && (void *)r.hdr == (void *)reg);
+    CHECK(dmt_ring_init(reg, big, DMT_RING_OVERWRITE_OLDEST) == 0);
+    CHECK(dmt_ring_attach(&r, reg, big) == 0);
+    CHECK(r.size == 16384);
+    CHECK(r.hdr->policy == DMT_RING_OVERWRITE_OLDEST);
+    CHECK(r.hdr->head == 0 && r.hdr->tail == 0 && r.hdr->flags == 0);
+    CHECK(r.hdr->lost_full == 0 && r.hdr->lost_overwritten == 0 && r.hdr->lost_torn == 0);
+    CHECK(r.data[0] == 0 && r.data[16383] == 0);
+    CHECK(memcmp(reg, "DMATRING", 8) == 0); /* little-endian magic */
+
+    /* attach rejects */
+    CHECK(dmt_ring_attach(&r, reg, DMT_RING_HDR_SIZE + 16383) == -1); /* data does not fit */
+    CHECK(dmt_ring_attach(&r, reg, 100) == -1);
+    dmt_ring_hdr *h = (dmt_ring_hdr *)(void *)reg;
+    h->magic ^= 1;
+    CHECK(dmt_ring_attach(&r, reg, big) == -1);
+    h->magic ^= 1;
+    h->version = 2;
+    CHECK(dmt_ring_attach(&r, reg, big) == -1);
+    h->version = DMT_RING_VERSION;
+    h->hdr_size = 128;
+    CHECK(dmt_ring_attach(&r, reg, big) == -1);
+    h->hdr_size = DMT_RING_HDR_SIZE;
+    h->size = 5000;
+    CHECK(dmt_ring_attach(&r, reg, big) == -1);
+    h->size = 2048;
+    CHECK(dmt_ring_attach(&r, reg, big) == -1);
+    h->size = 16384;
+    h->policy = 2;
+    CHECK(dmt_ring_attach(&r, reg, big) == -1);
+    h->policy = 0;
+    CHECK(dmt_ring_attach(&r, reg, big) == 0);
+    free(reg);
+}
+
+/* ---- single-thread behaviour -------------------------------------------------- */
+
+static void test_round_trip(void)
+{
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    static const uint32_t lens[] = {1, 7, 8, 9, 15, 16, 100, 200, 255, 1000};
+    for (unsigned i = 0; i < 10; i++)
+        CHECK(write_pattern(&r, lens[i], i));
+    CHECK(r.hdr->committed == 10);
+    for (unsigned i = 0; i < 10; i++)
+        EXPECT_RECORD(&c, 0, lens[i], i, i);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+
+    /* consumed slots are zeroed (drop-newest) */
+    bool zero = true;
+    for (size_t i = 0; i < r.size; i++)
+        zero = zero && r.data[i] == 0;
+    CHECK(zero);
+
+    /* invalid lengths take no sequence number */
+    dmt_ring_resv rv;
+    CHECK(!dmt_ring_reserve(&r, 0, &rv));
+    CHECK(!dmt_ring_reserve(&r, DMT_RING_MAX_PAYLOAD + 1, &rv));
+    CHECK(r.hdr->lost_full == 0);
+    CHECK(write_pattern(&r, 5, 50));
+    EXPECT_RECORD(&c, 0, 5, 50, 10);
+
+    /* closed: drain, then DONE */
+    CHECK(write_pattern(&r, 33, 51));
+    dmt_ring_close(&r);
+    CHECK(r.hdr->flags & DMT_RING_F_CLOSED);
+    EXPECT_RECORD(&c, 0, 33, 51, 11);
+    EXPECT_STATUS(&c, 0, DMT_RING_DONE);
+    EXPECT_STATUS(&c, 0, DMT_RING_DONE);
+    free(reg);
+
+    /* closed and empty from the start */
+    new_ring(&r, &reg, 4096, DMT_RING_OVERWRITE_OLDEST);
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    dmt_ring_close(&r);
+    EXPECT_STATUS(&c, 0, DMT_RING_DONE);
+    free(reg);
+}
+
+static void test_wrap(void)
+{
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+
+    /* three slots of 1008 bytes, consumed; the fourth (1512 bytes) does not
+     * fit before the end (1072 left): padding 1072, record at data[0]. */
+    for (unsigned i = 0; i < 3; i++)
+        CHECK(write_pattern(&r, 1000, i));
+    for (unsigned i = 0; i < 3; i++)
+        EXPECT_RECORD(&c, 0, 1000, i, i);
+    CHECK(write_pattern(&r, 1500, 3));
+    CHECK((uint32_t)r.hdr->head == 3024 + 1072 + 1512);
+    CHECK(r.hdr->head >> 32 == 4);
+    uint64_t pad = r.data[3024] | (uint64_t)r.data[3025] << 8 | (uint64_t)r.data[3026] << 16;
+    CHECK((pad & 0xFFFF) == 1072 - 8 && ((pad >> 16) & 3) == 3); /* padding header */
+    EXPECT_RECORD(&c, 0, 1500, 3, 3);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    CHECK((uint32_t)r.hdr->tail == (uint32_t)r.hdr->head);
+
+    /* many laps with mixed sizes, a few records in flight at a time */
+    uint64_t seq = 4, rd = 4;
+    unsigned long long rng = 12345;
+    for (unsigned i = 0; i < 3000; i++) {
+        uint32_t len = 1 + (uint32_t)(test_rand(&rng) % 1000); /* two always fit */
+        CHECK(write_pattern(&r, len, (uint32_t)seq));
+        seq++;
+        dmt_ring_item it;
+        if (i % 2 == 1) {
+            while (dmt_ring_next(&c, scratch, 0, &it) == DMT_RING_RECORD) {
+                CHECK(it.seq == rd);
+                CHECK(is_pattern(it.buf, it.len, (uint32_t)rd));
+                rd++;
+            }
+        }
+    }
+    dmt_ring_item it;
+    while (dmt_ring_next(&c, scratch, 0, &it) == DMT_RING_RECORD) {
+        CHECK(it.seq == rd && is_pattern(it.buf, it.len, (uint32_t)rd));
+        rd++;
+    }
+    CHECK(rd == seq);
+    CHECK(r.hdr->lost_full == 0);
+    free(reg);
+}
+
+static void test_short_commit(void)
+{
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+    dmt_ring_resv rv;
+    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+
+    CHECK(dmt_ring_reserve(&r, 100, &rv));
+    CHECK(rv.len == 100 && rv.seq == 0 && rv.buf == r.data + 8);
+    memset(rv.buf, 0xEE, 100); /* the encoder scribbled further than it used */
+    fill_pattern(rv.buf, 37, 1);
+    dmt_ring_commit(&r, &rv, 37);
+    CHECK(rv.buf[37] == 0 && rv.buf[38] == 0 && rv.buf[39] == 0); /* zero-padded to 8 */
+    CHECK(write_pattern(&r, 20, 2));
+    CHECK((uint32_t)r.hdr->head == 8 + 104 + 8 + 24); /* the whole reservation */
+
+    /* used 0: an empty record; used > len: clamped */
+    CHECK(dmt_ring_reserve(&r, 64, &rv));
+    dmt_ring_commit(&r, &rv, 0);
+    CHECK(dmt_ring_reserve(&r, 16, &rv));
+    fill_pattern(rv.buf, 16, 4);
+    dmt_ring_commit(&r, &rv, 99);
+
+    EXPECT_RECORD(&c, 0, 37, 1, 0);
+    EXPECT_RECORD(&c, 0, 20, 2, 1);
+    EXPECT_RECORD(&c, 0, 0, 3, 2);
+    EXPECT_RECORD(&c, 0, 16, 4, 3);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+
+    /* a short commit whose padding meets the end of data, then a wrap */
+    for (uint32_t i = 0; i < 200; i++) {
+        CHECK(dmt_ring_reserve(&r, 300, &rv));
+        uint32_t used = 1 + i * 7 % 300;
+        fill_pattern(rv.buf, used, 10 + i);
+        dmt_ring_commit(&r, &rv, used);
+        EXPECT_RECORD(&c, 0, used, 10 + i, 4 + i);
+    }
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    free(reg);
+}
+
+static void test_drop_newest(void)
+{
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+
+    /* 36 slots of 112 bytes fill 4032 bytes; the next would need padding */
+    for (uint32_t i = 0; i < 36; i++)
+        CHECK(write_pattern(&r, 100, i));
+    for (uint32_t i = 36; i < 40; i++)
+        CHECK(!write_pattern(&r, 100, i));
+    CHECK(r.hdr->lost_full == 4);
+    CHECK(r.hdr->head >> 32 == 40); /* failed attempts took numbers */
+    EXPECT_RECORD(&c, 0, 100, 0, 0);
+    /* room for 112 bytes: padding 64 + slot 112 at data[0] */
+    CHECK(write_pattern(&r, 100, 40));
+    CHECK(!write_pattern(&r, 100, 41));  /* full again */
+    CHECK(!write_pattern(&r, 3000, 42)); /* larger than half the ring: never */
+    for (uint32_t i = 1; i < 36; i++)
+        EXPECT_RECORD(&c, 0, 100, i, i);
+    EXPECT_LOST(&c, 0, 36, 4, DMT_LOST_RING_FULL);
+    EXPECT_RECORD(&c, 0, 100, 40, 40);
+    EXPECT_LOST(&c, 0, 41, 2, DMT_LOST_RING_FULL); /* trailing loss, ring empty */
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    CHECK(r.hdr->lost_full == 6 && r.hdr->lost_overwritten == 0);
+    dmt_ring_close(&r);
+    CHECK(!write_pattern(&r, 5000, 43)); /* lost after close: still reported */
+    EXPECT_LOST(&c, 0, 43, 1, DMT_LOST_RING_FULL);
+    EXPECT_STATUS(&c, 0, DMT_RING_DONE);
+    free(reg);
+}
+
+static void test_overwrite_oldest(void)
+{
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+    new_ring(&r, &reg, 4096, DMT_RING_OVERWRITE_OLDEST);
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+
+    for (uint32_t i = 0; i < 100; i++)
+        CHECK(write_pattern(&r, 100, i));
+    uint64_t ow = r.hdr->lost_overwritten;
+    CHECK(ow > 50 && ow < 100);
+    CHECK(r.hdr->lost_full == 0);
+    EXPECT_LOST(&c, 0, 0, ow, DMT_LOST_OVERWRITTEN);
+    for (uint32_t i = (uint32_t)ow; i < 100; i++)
+        EXPECT_RECORD(&c, 0, 100, i, i);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+
+    /* records of mixed sizes, short commits and wraps: the newest survive */
+    unsigned long long rng = 99, seq = 100;
+    dmt_ring_resv rv;
+    for (uint32_t i = 0; i < 5000; i++) {
+        uint32_t len = 1 + (uint32_t)(test_rand(&rng) % 700);
+        CHECK(dmt_ring_reserve(&r, len + 16, &rv));
+        fill_pattern(rv.buf, len, (uint32_t)seq++);
+        dmt_ring_commit(&r, &rv, len);
+    }
+    CHECK(!write_pattern(&r, 2100, (uint32_t)seq++)); /* too large for the ring */
+    uint64_t expect = 100, delivered = 0, lost_ow = 0, lost_full = 0;
+    dmt_ring_item it;
+    enum dmt_ring_status st;
+    while ((st = dmt_ring_next(&c, scratch, 0, &it)) != DMT_RING_EMPTY) {
+        if (st == DMT_RING_RECORD) {
+            CHECK(it.seq == expect && is_pattern(it.buf, it.len, (uint32_t)it.seq));
+            expect++;
+            delivered++;
+        } else if (st == DMT_RING_LOST) {
+            CHECK(it.seq == expect);
+            expect += it.count;
+            if (it.reason == DMT_LOST_OVERWRITTEN)
+                lost_ow += it.count;
+            else if (it.reason == DMT_LOST_RING_FULL)
+                lost_full += it.count;
+            else
+                CHECK(0);
+        } else {
+            CHECK(0);
+            break;
+        }
+    }
+    CHECK(expect == seq);
+    CHECK(delivered > 5);
+    CHECK(lost_ow == r.hdr->lost_overwritten - ow);
+    CHECK(lost_full == 1 && r.hdr->lost_full == 1);
+    free(reg);
+
+    /* the oldest slot in progress: producers drop their own records */
+    new_ring(&r, &reg, 4096, DMT_RING_OVERWRITE_OLDEST);
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+    dmt_ring_resv a;
+    CHECK(dmt_ring_reserve(&r, 100, &a));
+    uint32_t k = 1;
+    while (write_pattern(&r, 100, k))
+        k++;
+    CHECK(k == 36); /* 35 more fitted */
+    CHECK(!write_pattern(&r, 100, k + 1));
+    CHECK(r.hdr->lost_full == 2 && r.hdr->lost_overwritten == 0);
+    fill_pattern(a.buf, 100, 0);
+    dmt_ring_commit(&r, &a, 100);
+    /* committed: the producer may overwrite it now */
+    CHECK(write_pattern(&r, 100, 38));
+    CHECK(r.hdr->lost_overwritten == 1);
+    EXPECT_LOST(&c, 0, 0, 1, DMT_LOST_OVERWRITTEN);
+    for (uint32_t i = 1; i < 36; i++)
+        EXPECT_RECORD(&c, 0, 100, i, i);
+    EXPECT_LOST(&c, 0, 36, 2, DMT_LOST_RING_FULL);
+    EXPECT_RECORD(&c, 0, 100, 38, 38);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    free(reg);
+}
+
+/* ---- torn slots ---------------------------------------------------------------- */
+
+static void test_torn_reserved(enum dmt_ring_policy pol)
+{
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+    dmt_ring_resv a;
+    new_ring(&r, &reg, 4096, pol);
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+
+    CHECK(dmt_ring_reserve(&r, 50, &a)); /* never committed (yet) */
+    CHECK(write_pattern(&r, 60, 1));
+    CHECK(write_pattern(&r, 70, 2));
+    EXPECT_STATUS(&c, 5000, DMT_RING_EMPTY); /* the timer starts */
+    EXPECT_STATUS(&c, 5000 + T_OUT - 1, DMT_RING_EMPTY);
+    EXPECT_LOST(&c, 5000 + T_OUT, 0, 1, DMT_LOST_TORN);
+    EXPECT_RECORD(&c, 0, 60, 1, 1);
+    EXPECT_RECORD(&c, 0, 70, 2, 2);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    CHECK(r.hdr->lost_torn == 1);
+
+    /* the late commit of the torn slot publishes nothing */
+    fill_pattern(a.buf, 50, 0);
+    dmt_ring_commit(&r, &a, 20);
+    CHECK(r.hdr->committed == 2);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    CHECK(write_pattern(&r, 10, 3));
+    EXPECT_RECORD(&c, 0, 10, 3, 3);
+
+    /* a stall that ends in a commit is not torn */
+    CHECK(dmt_ring_reserve(&r, 40, &a));
+    EXPECT_STATUS(&c, 100, DMT_RING_EMPTY);
+    EXPECT_STATUS(&c, 100 + T_OUT / 2, DMT_RING_EMPTY);
+    fill_pattern(a.buf, 40, 4);
+    dmt_ring_commit(&r, &a, 40);
+    EXPECT_RECORD(&c, 100 + 2 * T_OUT, 40, 4, 4);
+
+    /* timeout 0: never skipped */
+    dmt_ring_consumer c0;
+    CHECK(dmt_ring_reserve(&r, 40, &a));
+    dmt_ring_consumer_init(&c0, &r, 0);
+    CHECK(c0.next_seq == 5);
+    EXPECT_STATUS(&c0, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&c0, UINT64_MAX, DMT_RING_EMPTY);
+    dmt_ring_close(&r);
+    EXPECT_STATUS(&c0, UINT64_MAX, DMT_RING_EMPTY);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    EXPECT_LOST(&c, T_OUT, 5, 1, DMT_LOST_TORN); /* then DONE */
+    EXPECT_STATUS(&c, T_OUT, DMT_RING_DONE);
+    CHECK(r.hdr->lost_torn == 2);
+    free(reg);
+}
+
+/* A producer that died right after its CAS on head: no header at all. */
+static void kill_header(dmt_ring_resv *rv)
+{
+    memset(rv->buf - 8, 0, 8);
+}
+
+static void test_torn_unwritten(enum dmt_ring_policy pol)
+{
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+    dmt_ring_resv a;
+    new_ring(&r, &reg, 4096, pol);
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+
+    CHECK(dmt_ring_reserve(&r, 50, &a));
+    kill_header(&a);
+    CHECK(write_pattern(&r, 60, 1));
+    CHECK(write_pattern(&r, 70, 2));
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&c, T_OUT, DMT_RING_EMPTY);         /* scan found seq 1 */
+    EXPECT_STATUS(&c, 2 * T_OUT - 1, DMT_RING_EMPTY); /* confirming */
+    EXPECT_LOST(&c, 2 * T_OUT, 0, 1, DMT_LOST_TORN);
+    EXPECT_RECORD(&c, 0, 60, 1, 1);
+    EXPECT_RECORD(&c, 0, 70, 2, 2);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    CHECK(r.hdr->lost_torn == 1);
+
+    /* bring head to 4000, then a wrapping reservation (padding 96 at 4000,
+     * slot at data[0]) whose producer wrote neither header, and nothing
+     * after it: skipped up to head */
+    CHECK((uint32_t)r.hdr->head == 64 + 72 + 80);
+    CHECK(write_pattern(&r, 1888, 3) && write_pattern(&r, 1880, 4));
+    CHECK((uint32_t)r.hdr->head == 4000);
+    EXPECT_RECORD(&c, 0, 1888, 3, 3);
+    EXPECT_RECORD(&c, 0, 1880, 4, 4);
+    CHECK(dmt_ring_reserve(&r, 200, &a));
+    CHECK(a.buf == r.data + 8 && (uint32_t)r.hdr->head == 4096 + 208);
+    kill_header(&a);
+    memset(r.data + 4000, 0, 8); /* its padding header */
+    EXPECT_STATUS(&c, 10, DMT_RING_EMPTY);
+    EXPECT_STATUS(&c, 10 + T_OUT, DMT_RING_EMPTY);
+    EXPECT_STATUS(&c, 10 + T_OUT, DMT_RING_EMPTY);
+    EXPECT_LOST(&c, 10 + 2 * T_OUT, 5, 1, DMT_LOST_TORN);
+    EXPECT_STATUS(&c, 10 + 2 * T_OUT, DMT_RING_EMPTY);
+    CHECK((uint32_t)r.hdr->tail == 4096 + 208);
+    CHECK(write_pattern(&r, 30, 6));
+    EXPECT_RECORD(&c, 0, 30, 6, 6);
+
+    /* a scan result that changes (a slow producer wrote its header) restarts
+     * the confirmation */
+    dmt_ring_resv b;
+    CHECK(dmt_ring_reserve(&r, 50, &a));
+    CHECK(dmt_ring_reserve(&r, 50, &b));
+    uint8_t saved[8];
+    memcpy(saved, b.buf - 8, 8);
+    kill_header(&a);
+    kill_header(&b);
+    CHECK(write_pattern(&r, 20, 9));
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&c, T_OUT, DMT_RING_EMPTY);     /* scan: seq 9 */
+    memcpy(b.buf - 8, saved, 8);                  /* b's header appears */
+    EXPECT_STATUS(&c, 2 * T_OUT, DMT_RING_EMPTY); /* scan: b, restart */
+    EXPECT_STATUS(&c, 3 * T_OUT - 1, DMT_RING_EMPTY);
+    EXPECT_LOST(&c, 3 * T_OUT, 7, 1, DMT_LOST_TORN);
+    fill_pattern(b.buf, 50, 8);
+    dmt_ring_commit(&r, &b, 50);
+    EXPECT_RECORD(&c, 0, 50, 8, 8);
+    EXPECT_RECORD(&c, 0, 20, 9, 9);
+    CHECK(r.hdr->lost_torn == 3);
+    free(reg);
+}
+
+/* A torn slot, then the ring fills behind it: the gap and the drops are
+ * told apart. */
+static void test_torn_with_drops(void)
+{
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+    dmt_ring_resv a;
+    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+    CHECK(dmt_ring_reserve(&r, 100, &a));
+    kill_header(&a);
+    uint32_t k = 1;
+    while (write_pattern(&r, 100, k))
+        k++;
+    CHECK(k == 36);
+    CHECK(!write_pattern(&r, 100, 37));
+    CHECK(r.hdr->lost_full == 2);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&c, T_OUT, DMT_RING_EMPTY);
+    EXPECT_LOST(&c, 2 * T_OUT, 0, 1, DMT_LOST_TORN);
+    for (uint32_t i = 1; i < 36; i++)
+        EXPECT_RECORD(&c, 0, 100, i, i);
+    EXPECT_LOST(&c, 0, 36, 2, DMT_LOST_RING_FULL);
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    CHECK(r.hdr->lost_torn == 1 && r.hdr->lost_full == 2);
+    free(reg);
+}
+
+/* Garbage in data and in head: the consumer stays inside the region (ASan)
+ * and never hands out more than a payload. */
+static void test_garbage(enum dmt_ring_policy pol)
+{
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+    unsigned long long rng = 7 + pol;
+    for (unsigned round = 0; round < 20; round++) {
+        new_ring(&r, &reg, 4096, pol);
+        for (size_t i = 0; i < r.size; i += 8) {
+            uint64_t v = test_rand(&rng);
+            memcpy(r.data + i, &v, 8);
+        }
+        uint32_t tpos = (uint32_t)test_rand(&rng) & ~7u;
+        uint32_t used = round % 5 == 4 ? 5000 : ((uint32_t)test_rand(&rng) % 4096) & ~7u;
+        uint32_t tseq = (uint32_t)test_rand(&rng);
+        r.hdr->tail = (uint64_t)tseq << 32 | tpos;
+        r.hdr->head = (uint64_t)(tseq + 50) << 32 | (tpos + used);
+        dmt_ring_consumer_init(&c, &r, T_OUT);
+        uint64_t seq = c.next_seq;
+        for (unsigned i = 0; i < 200; i++) {
+            dmt_ring_item it;
+            enum dmt_ring_status st = dmt_ring_next(&c, scratch, (uint64_t)i * T_OUT, &it);
+            if (st == DMT_RING_RECORD) {
+                CHECK(it.buf == scratch && it.len <= DMT_RING_MAX_PAYLOAD);
+                CHECK(it.seq >= seq);
+                seq = it.seq + 1;
+            } else if (st == DMT_RING_LOST) {
+                CHECK(it.seq >= seq && it.count > 0);
+                seq = it.seq + it.count;
+            }
+        }
+        if (used <= 4096)
+            CHECK(seq == (uint64_t)tseq + 50); /* every number accounted for */
+        free(reg);
+    }
+}
+
+/* ---- two producers, one consumer ----------------------------------------------- */
+
+#define STRESS_PRODUCERS 2
+
+struct stress {
+    dmt_ring r;
+    uint32_t n;
+    atomic_uint_fast64_t started; /* attempts made by producer 0 */
+    uint64_t ok[STRESS_PRODUCERS], lost[STRESS_PRODUCERS];
+    /* consumer results */
+    dmt_ring_consumer c;
+    uint64_t delivered[STRESS_PRODUCERS], lost_items, lost_sum, lost_by[5], next_seq;
+    unsigned bad;
+};
+
+struct producer_arg {
+    struct stress *s;
+    uint32_t id;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint32_t rec_len(uint32_t id, uint32_t i)
+{
+    return 8u + (uint32_t)(mix64((uint64_t)id << 32 | i) % 193u); /* 8..200 */
+}
+
+/* Word-at-a-time FNV-style checksum of n bytes. */
+static uint32_t cksum32(const uint8_t *b, uint32_t n)
+{
+    uint64_t h = 0xCBF29CE484222325ull, w;
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 0x100000001B3ull;
+    }
+    for (; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001B3ull;
+    return (uint32_t)(h ^ h >> 32);
+}
+
+/* [0] producer id, [1..3] counter (LE, 24 bits), filler, [len-4..] checksum */
+static void stress_encode(uint8_t *b, uint32_t id, uint32_t i, uint32_t len)
+{
+    uint64_t x = mix64((uint64_t)i << 8 | id);
+    b[0] = (uint8_t)id;
+    b[1] = (uint8_t)i;
+    b[2] = (uint8_t)(i >> 8);
+    b[3] = (uint8_t)(i >> 16);
+    for (uint32_t k = 4; k < len - 4; k += 8) {
+        uint32_t n = len - 4 - k < 8 ? len - 4 - k : 8;
+        memcpy(b + k, &x, n);
+        x = x * 0x9E3779B97F4A7C15ull + k;
+    }
+    uint32_t cs = cksum32(b, len - 4);
+    memcpy(b + len - 4, &cs, 4);
+}
+
+static bool stress_verify(const uint8_t *b, uint32_t len, uint32_t *id, uint32_t *i)
+{
+    if (len < 8 || len > 200 || b[0] >= STRESS_PRODUCERS)
+        return false;
+    *id = b[0];
+    *i = (uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16;
+    uint32_t cs;
+    memcpy(&cs, b + len - 4, 4);
+    return len == rec_len(*id, *i) && cs == cksum32(b, len - 4);
+}
+
+static void *stress_producer(void *p)
+{
+    struct producer_arg *a = p;
+    struct stress *s = a->s;
+    uint8_t buf[256];
+    for (uint32_t i = 0; i < s->n; i++) {
+        uint32_t len = rec_len(a->id, i);
+        bool ok;
+        if (i % 3 == 0) {
+            stress_encode(buf, a->id, i, len);
+            ok = dmt_ring_write(&s->r, buf, len);
+        } else {
+            dmt_ring_resv rv;
+            uint32_t extra = i % 3 == 1 ? 0 : i % 61; /* short commits */
+            ok = dmt_ring_reserve(&s->r, len + extra, &rv);
+            if (ok) {
+                stress_encode(rv.buf, a->id, i, len);
+                dmt_ring_commit(&s->r, &rv, len);
+            }
+        }
+        if (ok) {
+            s->ok[a->id]++;
+        } else {
+            s->lost[a->id]++;
+            if (s->lost[a->id] % 4 == 0)
+                sched_yield(); /* let the consumer in: more records get through */
+        }
+        if (i % 64 == 63)
+            sched_yield();
+        if (a->id == 0)
+            atomic_store_explicit(&s->started, i + 1u, memory_order_release);
+    }
+    return NULL;
+}
+
+static void *stress_consumer(void *p)
+{
+    struct stress *s = p;
+    uint8_t *buf = malloc(DMT_RING_MAX_PAYLOAD);
+    uint64_t last[STRESS_PRODUCERS];
+    bool seen[STRESS_PRODUCERS] = {false};
+    dmt_ring_consumer *c = &s->c;
+    if (!buf)
+        abort();
+    /* Let the producers overrun the ring first, so losses are certain. */
+    uint64_t gate = s->n < 20000 ? s->n : 20000;
+    while (atomic_load_explicit(&s->started, memory_order_acquire) < gate)
+        sched_yield();
+    uint64_t expect = 0;
+    for (;;) {
+        dmt_ring_item it;
+        enum dmt_ring_status st = dmt_ring_next(c, buf, 0, &it);
+        if (st == DMT_RING_EMPTY) {
+            sched_yield();
+            continue;
+        }
+        if (st == DMT_RING_DONE)
+            break;
+        if (st == DMT_RING_LOST) {
+            if (it.seq != expect || it.count == 0 || it.reason > DMT_LOST_TORN) {
+                if (s->bad++ < 10)
+                    fprintf(stderr, "bad lost item seq %llu (want %llu) count %llu reason %u\n",
+                            (unsigned long long)it.seq, (unsigned long long)expect,
+                            (unsigned long long)it.count, it.reason);
+            } else {
+                s->lost_by[it.reason] += it.count;
+            }
+            expect = it.seq + it.count;
+            s->lost_items++;
+            s->lost_sum += it.count;
+            continue;
+        }
+        uint32_t id, i;
+        if (it.seq != expect || !stress_verify(it.buf, it.len, &id, &i)) {
+            if (s->bad++ < 10)
+                fprintf(stderr, "bad record seq %llu (want %llu) len %u\n",
+                        (unsigned long long)it.seq, (unsigned long long)expect, it.len);
+            expect = it.seq + 1;
+            continue;
+        }
+        if (seen[id] && i <= last[id]) {
+            if (s->bad++ < 10)
+                fprintf(stderr, "producer %u counter %u after %llu\n", id, i,
+                        (unsigned long long)last[id]);
+        }
+        seen[id] = true;
+        last[id] = i;
+        s->delivered[id]++;
+        expect = it.seq + 1;
+    }
+    s->next_seq = expect;
+    free(buf);
+    return NULL;
+}
+
+static void test_stress(enum dmt_ring_policy pol, uint32_t n)
+{
+    struct stress *s = calloc(1, sizeof *s);
+    void *reg;
+    if (!s)
+        abort();
+    new_ring(&s->r, &reg, 16384, pol);
+    s->n = n;
+    pthread_t prod[STRESS_PRODUCERS], cons;
+    struct producer_arg args[STRESS_PRODUCERS];
+    dmt_ring_consumer_init(&s->c, &s->r, 0); /* before any producer runs */
+    CHECK(pthread_create(&cons, NULL, stress_consumer, s) == 0);
+    for (uint32_t p = 0; p < STRESS_PRODUCERS; p++) {
+        args[p].s = s;
+        args[p].id = p;
+        CHECK(pthread_create(&prod[p], NULL, stress_producer, &args[p]) == 0);
+    }
+    for (uint32_t p = 0; p < STRESS_PRODUCERS; p++)
+        pthread_join(prod[p], NULL);
+    dmt_ring_close(&s->r);
+    pthread_join(cons, NULL);
+
+    const dmt_ring_hdr *h = s->r.hdr;
+    uint64_t produced = (uint64_t)n * STRESS_PRODUCERS;
+    uint64_t delivered = 0, ok = 0, refused = 0;
+    for (uint32_t p = 0; p < STRESS_PRODUCERS; p++) {
+        delivered += s->delivered[p];
+        ok += s->ok[p];
+        refused += s->lost[p];
+    }
+    uint64_t counters = h->lost_full + h->lost_overwritten + h->lost_torn;
+    printf("stress %s: %llu produced, %llu delivered, %llu lost in %llu items "
+           "(full %llu, overwritten %llu, torn %llu; header %llu/%llu/%llu)\n",
+           pol == DMT_RING_DROP_NEWEST ? "drop-newest" : "overwrite-oldest",
+           (unsigned long long)produced, (unsigned long long)delivered,
+           (unsigned long long)s->lost_sum, (unsigned long long)s->lost_items,
+           (unsigned long long)s->lost_by[DMT_LOST_RING_FULL],
+           (unsigned long long)s->lost_by[DMT_LOST_OVERWRITTEN],
+           (unsigned long long)s->lost_by[DMT_LOST_TORN], (unsigned long long)h->lost_full,
+           (unsigned long long)h->lost_overwritten, (unsigned long long)h->lost_torn);
+    CHECK(s->bad == 0);
+    CHECK(s->next_seq == produced);             /* every attempt took one number */
+    CHECK(delivered + s->lost_sum == produced); /* nothing vanished */
+    CHECK(s->lost_sum == counters);             /* LOST items agree with the header */
+    CHECK(h->lost_full == refused);             /* drops counted once */
+    CHECK(h->committed == ok);
+    CHECK(h->lost_torn == 0 && s->lost_by[DMT_LOST_TORN] == 0);
+    CHECK(s->lost_sum > 0);
+    CHECK(h->head >> 32 == (uint32_t)produced);
+    if (pol == DMT_RING_DROP_NEWEST) {
+        CHECK(h->lost_overwritten == 0);
+        CHECK(s->lost_by[DMT_LOST_RING_FULL] == s->lost_sum);
+        for (uint32_t p = 0; p < STRESS_PRODUCERS; p++)
+            CHECK(s->delivered[p] == s->ok[p]); /* every committed record arrived */
+    } else {
+        CHECK(h->lost_overwritten > 0);
+        CHECK(delivered + h->lost_overwritten == ok);
+        CHECK(s->lost_by[DMT_LOST_OVERWRITTEN] <= h->lost_overwritten);
+    }
+    free(reg);
+    free(s);
+}
+
+/* ---- shared-memory ring across fork -------------------------------------------- */
+
+#define SHM_N 500
+
+static int shm_child(const char *path)
+{
+    dmt_ring r;
+    void *map;
+    size_t len;
+    if (dmt_ring_shm_open(path, &r, &map, &len) != 0)
+        return 10;
+    int rc = 0;
+    for (uint32_t i = 0; i < SHM_N; i++)
+        if (!write_pattern(&r, 1 + i % 100, i))
+            rc = 11;
+    dmt_ring_close(&r);
+    dmt_ring_shm_unmap(map, len);
+    return rc;
+}
+
+static void test_shm(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[512], path[600], other[600];
+    snprintf(dir, sizeof dir, "%s/dmt-ring-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        CHECK(0);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/ring", dir);
+    snprintf(other, sizeof other, "%s/not-a-ring", dir);
+
+    dmt_ring r;
+    void *map;
+    size_t len;
+    CHECK(dmt_ring_shm_create(path, 5000, DMT_RING_DROP_NEWEST, &r, &map, &len) == -EINVAL);
+    CHECK(dmt_ring_shm_create(path, 2048, DMT_RING_DROP_NEWEST, &r, &map, &len) == -EINVAL);
+    CHECK(dmt_ring_shm_open(path, &r, &map, &len) == -ENOENT);
+    CHECK(dmt_ring_shm_create(path, 65536, DMT_RING_DROP_NEWEST, &r, &map, &len) == 0);
+    CHECK(len == DMT_RING_HDR_SIZE + 65536 && r.size == 65536);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && st.st_size == (off_t)len && (st.st_mode & 0777) == 0600);
+    dmt_ring r2;
+    void *map2;
+    size_t len2;
+    CHECK(dmt_ring_shm_create(path, 65536, DMT_RING_DROP_NEWEST, &r2, &map2, &len2) == -EEXIST);
+
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(shm_child(path));
+    CHECK(pid > 0);
+
+    dmt_ring_consumer c;
+    dmt_ring_consumer_init(&c, &r, 0);
+    uint64_t got = 0;
+    int status = 0;
+    bool exited = false;
+    for (;;) {
+        dmt_ring_item it;
+        enum dmt_ring_status s = dmt_ring_next(&c, scratch, 0, &it);
+        if (s == DMT_RING_DONE)
+            break;
+        if (s == DMT_RING_RECORD) {
+            CHECK(it.seq == got && it.len == 1 + got % 100 &&
+                  is_pattern(it.buf, it.len, (uint32_t)got));
+            got++;
+        } else if (s == DMT_RING_LOST) {
+            CHECK(0);
+        } else if (!exited) {
+            if (waitpid(pid, &status, WNOHANG) == pid)
+                exited = true; /* drain what is left, then must be DONE */
+            else
+                usleep(100);
+        } else {
+            CHECKF(0, "child exited but the ring is not closed");
+            break;
+        }
+    }
+    if (!exited)
+        CHECK(waitpid(pid, &status, 0) == pid);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    CHECK(got == SHM_N);
+    dmt_ring_shm_unmap(map, len);
+
+    /* a second consumer process view: the file is still a (closed) ring */
+    CHECK(dmt_ring_shm_open(path, &r2, &map2, &len2) == 0);
+    CHECK(r2.hdr->committed == SHM_N && (r2.hdr->flags & DMT_RING_F_CLOSED));
+    dmt_ring_shm_unmap(map2, len2);
+
+    /* not a ring: too short, then long enough but no magic, then a bad version */
+    FILE *f = fopen(other, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("this is not a ring\n", f);
+        fclose(f);
+    }
+    CHECK(dmt_ring_shm_open(other, &r2, &map2, &len2) == -EPROTO);
+    CHECK(truncate(other, DMT_RING_HDR_SIZE + 8192) == 0);
+    CHECK(dmt_ring_shm_open(other, &r2, &map2, &len2) == -EPROTO);
+    int fd = open(path, O_RDWR);
+    uint32_t v = 9;
+    CHECK(fd >= 0 && pwrite(fd, &v, 4, 8) == 4);
+    close(fd);
+    CHECK(dmt_ring_shm_open(path, &r2, &map2, &len2) == -EPROTO);
+    CHECK(dmt_ring_shm_open(dir, &r2, &map2, &len2) == -EISDIR);
+
+    unlink(path);
+    unlink(other);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    scratch = malloc(DMT_RING_MAX_PAYLOAD); /* exactly the documented minimum */
+    if (!scratch)
+        return 3;
+    uint32_t n = 2000000;
+    const char *env = getenv("DMT_RING_STRESS_N");
+    if (env && *env)
+        n = (uint32_t)strtoul(env, NULL, 10);
+    if (n < 1000)
+        n = 1000;
+    if (n > 1u << 24)
+        n = 1u << 24; /* the stress payload carries a 24-bit counter */
+
+    test_shm(); /* first: fork while single-threaded */
+    test_init_attach();
+    test_round_trip();
+    test_wrap();
+    test_short_commit();
+    test_drop_newest();
+    test_overwrite_oldest();
+    test_torn_reserved(DMT_RING_DROP_NEWEST);
+    test_torn_reserved(DMT_RING_OVERWRITE_OLDEST);
+    test_torn_unwritten(DMT_RING_DROP_NEWEST);
+    test_torn_unwritten(DMT_RING_OVERWRITE_OLDEST);
+    test_torn_with_drops();
+    test_garbage(DMT_RING_DROP_NEWEST);
+    test_garbage(DMT_RING_OVERWRITE_OLDEST);
+    test_stress(DMT_RING_DROP_NEWEST, n);
+    test_stress(DMT_RING_OVERWRITE_OLDEST, n);
+    free(scratch);
+    return check_result("test_ring");
+}

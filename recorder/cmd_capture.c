@@ -1,0 +1,710 @@
+/*
+ * cmd_capture.c - `dmatrace capture`: run the instrumented miniport on the
+ * host VideoPort with the device model, drive a workload through its IOCTL
+ * path, and record the session.
+ *
+ *   workload threads --IOCTL--> hvp (VideoPort) --> dmtmini miniport --> dmm engine
+ *                                        | probe records
+ *                                        v
+ *                                      ring --drain thread--> FILE.dmat
+ *
+ * With --ring PATH the ring is a shared file mapping and no drain runs here:
+ * `dmatrace record --ring PATH` (another process) drains it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dmt/digest.h"
+#include "dmt/drain.h"
+#include "dmt/ring.h"
+#include "dmt/writer.h"
+/* The probe's control API only: this file is not an instrumented driver. */
+#undef DMT_PROBE
+#include "dmt_probe.h"
+#include "dmtmini_ioctl.h"
+#include "hvp.h"
+
+/* The miniport's entry point (driver/dmtmini.c, built with the probe). */
+unsigned int DriverEntry(void *Argument1, void *Argument2);
+
+/* ---- scenarios and faults ---------------------------------------------- */
+
+typedef struct scenario {
+    const char *name;
+    const char *summary;
+    uint32_t transfers; /* default count */
+    uint32_t min_len, max_len;
+    uint32_t threads; /* default workload threads */
+    bool sg, dma32, dma64;
+    uint32_t maximum_length; /* MaximumLength per adapter */
+    uint32_t addr_bits;      /* device model address bits */
+    enum hvp_placement placement;
+    uint32_t contig_permille;
+} scenario;
+
+static const scenario scenarios[] = {
+    {"mixed", "uploads and readbacks from 1 byte to 8 MiB, fragmented memory", 120, 1, 8u << 20, 1,
+     true, false, true, 8u << 20, 64, HVP_PLACE_ANY, 300},
+    {"dma32-highmem", "32-bit device, RAM above 4 GiB: every transfer is bounced", 60, 1, 1u << 20,
+     1, true, true, false, 1u << 20, 32, HVP_PLACE_ABOVE_4G, 400},
+    {"no-sg", "ScatterGather FALSE: one element per chunk, chunked by map registers", 60, 1,
+     512u << 10, 1, false, true, false, 64u << 10, 32, HVP_PLACE_BELOW_4G, 200},
+    {"burst", "many small transfers from 2 threads on both channels at once", 2000, 16, 16u << 10,
+     2, true, false, true, 1u << 20, 64, HVP_PLACE_ANY, 500},
+};
+
+typedef struct fault {
+    const char *name;
+    uint32_t bit;
+    const char *summary;
+} fault;
+
+static const fault faults[] = {
+    {"sg-len-off-by-one", DMTMINI_FAULT_SG_LEN_OFF_BY_ONE, "one element's length programmed +1"},
+    {"sg-skip", DMTMINI_FAULT_SG_SKIP, "one element not programmed"},
+    {"sg-dup", DMTMINI_FAULT_SG_DUP, "one element programmed twice"},
+    {"complete-missing", DMTMINI_FAULT_COMPLETE_MISSING, "VideoPortCompleteDma never called"},
+    {"complete-early", DMTMINI_FAULT_COMPLETE_EARLY, "VideoPortCompleteDma before the interrupt"},
+    {"overlong", DMTMINI_FAULT_OVERLONG, "a transfer longer than the granted *pLength"},
+    {"addr64-to-dma32", DMTMINI_FAULT_ADDR64_TO_DMA32, "a 64-bit address given to a 32-bit device"},
+};
+
+#define NSCEN  (sizeof scenarios / sizeof scenarios[0])
+#define NFAULT (sizeof faults / sizeof faults[0])
+
+/* ---- options ------------------------------------------------------------- */
+
+typedef struct opts {
+    const scenario *scen;
+    uint32_t transfers;
+    uint64_t seed;
+    uint32_t threads;
+    uint32_t fault_bits;
+    const char *fault_name;
+    const char *ring_path;
+    uint64_t ring_mib;
+    enum dmt_ring_policy policy;
+    bool deterministic;
+    bool reactos;
+    bool no_probe_check;
+    const char *out;
+} opts;
+
+/* ---- shared state ---------------------------------------------------------- */
+
+typedef struct capture {
+    opts o;
+    hvp_machine *m;
+    dmt_ring ring;
+    void *region;
+    size_t region_len;
+    bool region_is_shm;
+    dmt_writer *w;
+    dmt_drain *drain;
+    pthread_t drain_thread;
+    bool drain_started;
+    int drain_rc;
+    dmt_error drain_err;
+    atomic_uint_fast64_t next_transfer;
+    atomic_uint_fast64_t bytes_moved, uploads, readbacks, verify_failures, transfer_errors;
+    uint64_t devmem_size;
+} capture;
+
+static void *drain_main(void *arg)
+{
+    capture *c = arg;
+    uint64_t last_flush = dmt_now_ns();
+    for (;;) {
+        uint64_t now = dmt_now_ns();
+        int rc = dmt_drain_poll(c->drain, now, 4096, &c->drain_err);
+        if (rc < 0) {
+            c->drain_rc = rc;
+            return NULL;
+        }
+        if (rc == DMT_DRAIN_DONE)
+            return NULL;
+        if (rc == DMT_DRAIN_IDLE) {
+            /* Timed flushes keep the file current, but make chunk boundaries
+             * depend on timing: not in deterministic mode. */
+            if (!c->o.deterministic && now - last_flush > 50000000ull) {
+                if ((rc = dmt_writer_flush(c->w, &c->drain_err)) < 0) {
+                    c->drain_rc = rc;
+                    return NULL;
+                }
+                last_flush = now;
+            }
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+static bool adapter_query(void *user, void *ext, void *adapter, uint32_t *nmr, uint64_t *limit)
+{
+    capture *c = user;
+    hvp_adapter_info ai;
+    (void)ext;
+    if (!hvp_adapter_info_of(c->m, adapter, &ai))
+        return false;
+    *nmr = ai.map_registers;
+    *limit = ai.max_address;
+    return true;
+}
+
+static int32_t ioctl_or_fail(capture *c, uint32_t code, const void *in, uint32_t in_len, void *out,
+                             uint32_t out_len)
+{
+    uint32_t ret = 0;
+    return hvp_ioctl(c->m, code, in, in_len, out, out_len, &ret);
+}
+
+/* ---- the workload ------------------------------------------------------- */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t rnd(rng *r)
+{
+    r->s += 0x9E3779B97F4A7C15ull;
+    return dmt_splitmix64(r->s);
+}
+
+/* Log-uniform length in [lo, hi]: small and large transfers both common. */
+static uint32_t rnd_len(rng *r, uint32_t lo, uint32_t hi)
+{
+    double a = (double)lo, b = (double)hi + 1;
+    double u = (double)(rnd(r) >> 11) / (double)(1ull << 53);
+    double v = a * pow(b / a, u);
+    uint32_t n = (uint32_t)v;
+    return n < lo ? lo : n > hi ? hi : n;
+}
+
+typedef struct xfer_plan {
+    uint32_t len;
+    uint32_t misalign; /* buffer start offset within its page */
+    uint64_t dev_offset;
+    uint64_t seed;
+} xfer_plan;
+
+static void plan(capture *c, rng *r, uint32_t worker, xfer_plan *p)
+{
+    const scenario *s = c->o.scen;
+    p->len = rnd_len(r, s->min_len, s->max_len);
+    p->misalign = (rnd(r) & 1) ? (uint32_t)(rnd(r) % 4096) : 0;
+    /* Each worker owns a slice of device memory. */
+    uint64_t slice = c->devmem_size / (c->o.threads ? c->o.threads : 1);
+    uint64_t room = slice > p->len ? slice - p->len : 1;
+    p->dev_offset = (uint64_t)worker * slice + ((rnd(r) % room) & ~3ull);
+    p->seed = rnd(r);
+}
+
+static int transfer(capture *c, uint32_t channel, uint8_t *buf, const xfer_plan *p, bool pattern,
+                    uint32_t flags, DMTMINI_TRANSFER_OUT *out)
+{
+    DMTMINI_TRANSFER_IN in;
+    memset(&in, 0, sizeof in);
+    in.channel = channel;
+    in.flags = flags | (pattern ? DMTMINI_XFER_PATTERN : 0);
+    in.buffer = (uint64_t)(uintptr_t)buf;
+    in.length = p->len;
+    in.dev_offset = p->dev_offset;
+    in.pattern_seed = p->seed;
+    memset(out, 0, sizeof *out);
+    return ioctl_or_fail(c, IOCTL_DMTMINI_TRANSFER, &in, sizeof in, out,
+                         (flags & DMTMINI_XFER_ASYNC) ? 0 : sizeof *out);
+}
+
+static int wait_channel(capture *c, uint32_t channel, DMTMINI_TRANSFER_OUT *out)
+{
+    DMTMINI_WAIT_IN in = {channel, 0};
+    return ioctl_or_fail(c, IOCTL_DMTMINI_WAIT, &in, sizeof in, out, sizeof *out);
+}
+
+static uint8_t *alloc_buf(const xfer_plan *p, void **base)
+{
+    size_t n = (size_t)p->len + p->misalign + 4096;
+    void *b = NULL;
+    if (posix_memalign(&b, 4096, n) != 0)
+        return NULL;
+    *base = b;
+    return (uint8_t *)b + p->misalign;
+}
+
+static void account(capture *c, int rc, const DMTMINI_TRANSFER_OUT *out)
+{
+    if (rc != 0 || out->status != 0)
+        atomic_fetch_add(&c->transfer_errors, 1);
+    else
+        atomic_fetch_add(&c->bytes_moved, out->bytes);
+}
+
+/* One upload followed by the readback of the same device range, checked. */
+static void upload_readback(capture *c, rng *r, uint32_t worker)
+{
+    xfer_plan p;
+    plan(c, r, worker, &p);
+    void *b1 = NULL, *b2 = NULL;
+    uint8_t *up = alloc_buf(&p, &b1), *down = alloc_buf(&p, &b2);
+    if (!up || !down) {
+        free(b1);
+        free(b2);
+        atomic_fetch_add(&c->transfer_errors, 1);
+        return;
+    }
+    dmt_pattern_fill(up, p.seed, 0, p.len);
+    memset(down, 0, p.len);
+    DMTMINI_TRANSFER_OUT out;
+    int rc = transfer(c, DMTMINI_CH_H2C, up, &p, true, 0, &out);
+    account(c, rc, &out);
+    atomic_fetch_add(&c->uploads, 1);
+    rc = transfer(c, DMTMINI_CH_C2H, down, &p, false, 0, &out);
+    account(c, rc, &out);
+    atomic_fetch_add(&c->readbacks, 1);
+    if (memcmp(up, down, p.len) != 0)
+        atomic_fetch_add(&c->verify_failures, 1);
+    free(b1);
+    free(b2);
+}
+
+/* burst: an upload on H2C and a readback of an earlier range on C2H in
+ * flight at the same time (ASYNC + WAIT). */
+static void burst_pair(capture *c, rng *r, uint32_t worker)
+{
+    xfer_plan p;
+    plan(c, r, worker, &p);
+    void *b1 = NULL, *b2 = NULL;
+    uint8_t *up = alloc_buf(&p, &b1);
+    xfer_plan q = p;
+    q.dev_offset = p.dev_offset ^ 0x100000u; /* another range of the same slice */
+    if (q.dev_offset + q.len > c->devmem_size)
+        q.dev_offset = 0;
+    uint8_t *down = alloc_buf(&q, &b2);
+    if (!up || !down) {
+        free(b1);
+        free(b2);
+        atomic_fetch_add(&c->transfer_errors, 1);
+        return;
+    }
+    dmt_pattern_fill(up, p.seed, 0, p.len);
+    DMTMINI_TRANSFER_OUT o1, o2;
+    int rc1 = transfer(c, DMTMINI_CH_H2C, up, &p, true, DMTMINI_XFER_ASYNC, &o1);
+    int rc2 = transfer(c, DMTMINI_CH_C2H, down, &q, false, DMTMINI_XFER_ASYNC, &o2);
+    if (rc1 == 0)
+        rc1 = wait_channel(c, DMTMINI_CH_H2C, &o1);
+    if (rc2 == 0)
+        rc2 = wait_channel(c, DMTMINI_CH_C2H, &o2);
+    account(c, rc1, &o1);
+    account(c, rc2, &o2);
+    atomic_fetch_add(&c->uploads, 1);
+    atomic_fetch_add(&c->readbacks, 1);
+    free(b1);
+    free(b2);
+}
+
+typedef struct worker_arg {
+    capture *c;
+    uint32_t id;
+} worker_arg;
+
+static void *worker_main(void *arg)
+{
+    worker_arg *wa = arg;
+    capture *c = wa->c;
+    rng r = {c->o.seed * 0x100000001B3ull + wa->id};
+    bool burst = strcmp(c->o.scen->name, "burst") == 0;
+    for (;;) {
+        uint64_t n = atomic_fetch_add(&c->next_transfer, 2); /* an upload and a readback */
+        if (n >= c->o.transfers)
+            break;
+        if (burst)
+            burst_pair(c, &r, wa->id);
+        else
+            upload_readback(c, &r, wa->id);
+        if (cli_progress_enabled() && wa->id == 0 && (n % 16) == 0)
+            fprintf(stderr, "\rcapture: %" PRIu64 "/%u transfers", n, c->o.transfers);
+    }
+    return NULL;
+}
+
+/* ---- setup and teardown -------------------------------------------------- */
+
+static void log_cb(void *ctx, const hvp_log_msg *msg)
+{
+    (void)ctx;
+    if (msg->level >= HVP_LOG_WARN && msg->level != HVP_LOG_DRIVER)
+        fprintf(stderr, "dmatrace capture: host VideoPort: %s\n", msg->text);
+}
+
+static int setup_ring(capture *c)
+{
+    size_t data = (size_t)c->o.ring_mib << 20;
+    if (c->o.ring_path) {
+        int rc = dmt_ring_shm_open(c->o.ring_path, &c->ring, &c->region, &c->region_len);
+        if (rc == -ENOENT)
+            rc = dmt_ring_shm_create(c->o.ring_path, data, c->o.policy, &c->ring, &c->region,
+                                     &c->region_len);
+        if (rc < 0)
+            return cli_fail("capture", CLI_FAIL, "%s: cannot map the ring: %s", c->o.ring_path,
+                            rc == -EPROTO ? "not a dmatrace ring" : strerror(-rc));
+        c->region_is_shm = true;
+        return 0;
+    }
+    c->region_len = DMT_RING_HDR_SIZE + data;
+    c->region =
+        mmap(NULL, c->region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c->region == MAP_FAILED)
+        return cli_fail("capture", CLI_FAIL, "cannot allocate a %zu-byte ring", c->region_len);
+    if (dmt_ring_init(c->region, c->region_len, c->o.policy) != 0 ||
+        dmt_ring_attach(&c->ring, c->region, c->region_len) != 0)
+        return cli_fail("capture", CLI_FAIL, "cannot format the ring");
+    return 0;
+}
+
+static void help(void)
+{
+    printf("usage: dmatrace capture [--scenario NAME] [--transfers N] [--seed N] [--threads N]\n"
+           "                        [--inject FAULT] [--ring PATH] [--ring-size MiB]\n"
+           "                        [--policy drop|overwrite] [--deterministic-clock]\n"
+           "                        [--reactos] -o FILE.dmat\n\n"
+           "Run the instrumented sample miniport on the host VideoPort with the device\n"
+           "model, drive a workload through its IOCTL path and record the session.\n\n"
+           "scenarios:\n");
+    for (size_t i = 0; i < NSCEN; i++)
+        printf("  %-15s %s (%u transfers)\n", scenarios[i].name, scenarios[i].summary,
+               scenarios[i].transfers);
+    printf("\nfaults (--inject, a realistic driver bug planted in one transfer):\n");
+    for (size_t i = 0; i < NFAULT; i++)
+        printf("  %-18s %s\n", faults[i].name, faults[i].summary);
+    printf("\n  --seed N              workload and memory-layout seed (default 1); the same\n"
+           "                        seed gives the same trace apart from timestamps\n"
+           "  --deterministic-clock synthetic clock and single-threaded host: the same\n"
+           "                        seed gives a byte-identical trace\n"
+           "  --ring PATH           producer side only: log into the shared ring file PATH\n"
+           "                        (created if absent) for `dmatrace record --ring PATH`\n"
+           "  --ring-size MiB       ring data size (default 64)\n"
+           "  --policy P            drop (drop newest, default) or overwrite (oldest)\n"
+           "  --reactos             host VideoPort behaves like ReactOS's videoprt\n");
+}
+
+static int parse(int argc, char **argv, opts *o)
+{
+    static const struct option lo[] = {{"scenario", required_argument, 0, 's'},
+                                       {"transfers", required_argument, 0, 'n'},
+                                       {"seed", required_argument, 0, 'S'},
+                                       {"threads", required_argument, 0, 't'},
+                                       {"inject", required_argument, 0, 'i'},
+                                       {"ring", required_argument, 0, 'r'},
+                                       {"ring-size", required_argument, 0, 'R'},
+                                       {"policy", required_argument, 0, 'p'},
+                                       {"deterministic-clock", no_argument, 0, 'd'},
+                                       {"reactos", no_argument, 0, 'x'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    uint64_t v;
+    int c;
+    memset(o, 0, sizeof *o);
+    o->scen = &scenarios[0];
+    o->seed = 1;
+    o->ring_mib = 64;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:p:dxo:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 's': {
+            o->scen = NULL;
+            for (size_t i = 0; i < NSCEN; i++)
+                if (!strcmp(optarg, scenarios[i].name))
+                    o->scen = &scenarios[i];
+            if (!o->scen) {
+                fprintf(stderr, "dmatrace capture: unknown scenario '%s'; valid:", optarg);
+                for (size_t i = 0; i < NSCEN; i++)
+                    fprintf(stderr, " %s", scenarios[i].name);
+                fputc('\n', stderr);
+                return CLI_BAD;
+            }
+            break;
+        }
+        case 'n':
+            if (!cli_parse_u64(optarg, &v) || v == 0 || v > 100000000)
+                return cli_usage("capture", "--transfers needs 1..100000000, not '%s'", optarg);
+            o->transfers = (uint32_t)v;
+            break;
+        case 'S':
+            if (!cli_parse_u64(optarg, &o->seed))
+                return cli_usage("capture", "--seed needs a number, not '%s'", optarg);
+            break;
+        case 't':
+            if (!cli_parse_u64(optarg, &v) || v == 0 || v > 64)
+                return cli_usage("capture", "--threads needs 1..64, not '%s'", optarg);
+            o->threads = (uint32_t)v;
+            break;
+        case 'i': {
+            o->fault_bits = 0;
+            for (size_t i = 0; i < NFAULT; i++)
+                if (!strcmp(optarg, faults[i].name)) {
+                    o->fault_bits = faults[i].bit;
+                    o->fault_name = faults[i].name;
+                }
+            if (!o->fault_bits) {
+                fprintf(stderr, "dmatrace capture: unknown fault '%s'; valid:", optarg);
+                for (size_t i = 0; i < NFAULT; i++)
+                    fprintf(stderr, " %s", faults[i].name);
+                fputc('\n', stderr);
+                return CLI_BAD;
+            }
+            break;
+        }
+        case 'r':
+            o->ring_path = optarg;
+            break;
+        case 'R':
+            if (!cli_parse_u64(optarg, &o->ring_mib) || o->ring_mib == 0 || o->ring_mib > 4096)
+                return cli_usage("capture", "--ring-size needs 1..4096 MiB, not '%s'", optarg);
+            break;
+        case 'p':
+            if (!strcmp(optarg, "drop"))
+                o->policy = DMT_RING_DROP_NEWEST;
+            else if (!strcmp(optarg, "overwrite"))
+                o->policy = DMT_RING_OVERWRITE_OLDEST;
+            else
+                return cli_usage("capture", "--policy is drop or overwrite, not '%s'", optarg);
+            break;
+        case 'd':
+            o->deterministic = true;
+            break;
+        case 'x':
+            o->reactos = true;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'h':
+            help();
+            return -1;
+        default:
+            return cli_usage("capture", "bad option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage("capture", "unexpected argument '%s'", argv[optind]);
+    if (!o->out && !o->ring_path)
+        return cli_usage("capture", "-o FILE.dmat (or --ring PATH) is required");
+    if (!o->transfers)
+        o->transfers = o->scen->transfers;
+    if (!o->threads)
+        o->threads = o->scen->threads;
+    if (o->deterministic)
+        o->threads = 1;
+    return 0;
+}
+
+static int configure(capture *c)
+{
+    const scenario *s = c->o.scen;
+    DMTMINI_CONFIG cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.version = DMTMINI_IOCTL_VERSION;
+    cfg.faults = c->o.fault_bits;
+    /* Plant the fault in a transfer a little into the session. */
+    cfg.fault_transfer = c->o.transfers > 8 ? 5 : 1;
+    for (int ch = 0; ch < 2; ch++) {
+        cfg.ch[ch].scatter_gather = s->sg;
+        cfg.ch[ch].dma32 = s->dma32;
+        cfg.ch[ch].dma64 = s->dma64;
+        cfg.ch[ch].maximum_length = s->maximum_length;
+    }
+    int32_t rc = ioctl_or_fail(c, IOCTL_DMTMINI_CONFIGURE, &cfg, sizeof cfg, NULL, 0);
+    if (rc != 0)
+        return cli_fail("capture", CLI_FAIL, "the miniport refused its configuration (%d)", rc);
+    DMTMINI_INFO info;
+    memset(&info, 0, sizeof info);
+    rc = ioctl_or_fail(c, IOCTL_DMTMINI_QUERY, NULL, 0, &info, sizeof info);
+    if (rc != 0)
+        return cli_fail("capture", CLI_FAIL, "the miniport did not answer QUERY (%d)", rc);
+    if (!info.probe)
+        return cli_fail("capture", CLI_FAIL, "the miniport was built without the probe");
+    c->devmem_size = info.devmem_size;
+    return 0;
+}
+
+int cmd_capture(int argc, char **argv)
+{
+    capture *c = calloc(1, sizeof *c);
+    int st = CLI_OK;
+    if (!c)
+        return cli_fail("capture", CLI_FAIL, "out of memory");
+    int prc = parse(argc, argv, &c->o);
+    if (prc != 0) {
+        free(c);
+        return prc < 0 ? CLI_OK : prc;
+    }
+    if ((st = setup_ring(c)) != 0)
+        goto out;
+
+    dmt_error err;
+    if (c->o.out) {
+        dmt_header h;
+        memset(&h, 0, sizeof h);
+        snprintf(h.producer, sizeof h.producer, "dmatrace capture " DMT_VERSION);
+        snprintf(h.clock, sizeof h.clock, "%s",
+                 c->o.deterministic ? "deterministic" : "CLOCK_MONOTONIC");
+        if (gethostname(h.host, sizeof h.host - 1) != 0)
+            snprintf(h.host, sizeof h.host, "unknown");
+        snprintf(h.scenario, sizeof h.scenario, "%s%s%s", c->o.scen->name,
+                 c->o.fault_name ? "+" : "", c->o.fault_name ? c->o.fault_name : "");
+        h.seed = c->o.seed;
+        h.ring_size = c->ring.size;
+        h.ring_policy = c->o.policy;
+        if (dmt_writer_open(c->o.out, &h, 0, &c->w, &err) != 0) {
+            st = cli_report("capture", c->o.out, &err);
+            goto out;
+        }
+        c->drain = dmt_drain_new(&c->ring, c->w, 200000000ull);
+        if (!c->drain || pthread_create(&c->drain_thread, NULL, drain_main, c) != 0) {
+            st = cli_fail("capture", CLI_FAIL, "cannot start the drain");
+            goto out;
+        }
+        c->drain_started = true;
+    }
+
+    /* The machine. */
+    hvp_config hc;
+    hvp_config_default(&hc);
+    hc.deterministic = c->o.deterministic;
+    hc.reactos = c->o.reactos;
+    hc.seed = c->o.seed;
+    hc.placement = c->o.scen->placement;
+    hc.contig_permille = c->o.scen->contig_permille;
+    hc.log = log_cb;
+    dmm_config dc;
+    dmm_config_default(&dc);
+    dc.addr_bits = c->o.scen->addr_bits;
+    c->m = hvp_machine_new(&hc, &dc);
+    if (!c->m) {
+        st = cli_fail("capture", CLI_FAIL, "cannot create the host machine");
+        goto out;
+    }
+    dmtp_reset();
+    if (dmtp_attach(c->region, c->region_len) != 0) {
+        st = cli_fail("capture", CLI_FAIL, "the probe cannot attach to the ring");
+        goto out;
+    }
+    dmtp_set_adapter_query(adapter_query, c);
+    if (hvp_load_driver(c->m, DriverEntry) != HVP_OK) {
+        st = cli_fail("capture", CLI_FAIL, "the miniport failed to load");
+        goto out;
+    }
+    if ((st = configure(c)) != 0)
+        goto out;
+    {
+        char text[160];
+        snprintf(text, sizeof text, "capture: scenario %s, seed %" PRIu64 ", %u transfers%s%s",
+                 c->o.scen->name, c->o.seed, c->o.transfers, c->o.fault_name ? ", fault " : "",
+                 c->o.fault_name ? c->o.fault_name : "");
+        dmtp_marker(text);
+    }
+
+    /* The workload. */
+    uint64_t t_start = dmt_now_ns();
+    pthread_t th[64];
+    worker_arg wa[64];
+    uint32_t nth = c->o.threads;
+    for (uint32_t i = 0; i < nth; i++) {
+        wa[i].c = c;
+        wa[i].id = i;
+        if (nth == 1)
+            worker_main(&wa[i]);
+        else if (pthread_create(&th[i], NULL, worker_main, &wa[i]) != 0) {
+            nth = i;
+            break;
+        }
+    }
+    for (uint32_t i = 0; nth > 1 && i < nth; i++)
+        pthread_join(th[i], NULL);
+    hvp_wait_idle(c->m, 10000);
+    uint64_t t_end = dmt_now_ns();
+    if (cli_progress_enabled())
+        fprintf(stderr, "\r\033[K");
+    dmtp_marker("capture: workload finished");
+    dmtp_detach();
+    dmt_ring_close(&c->ring);
+
+    if (c->w) {
+        pthread_join(c->drain_thread, NULL);
+        c->drain_started = false;
+        if (c->drain_rc < 0) {
+            st = cli_report("capture", c->o.out, &c->drain_err);
+            dmt_writer_abort(c->w);
+            c->w = NULL;
+            goto out;
+        }
+        const dmt_drain_stats *ds = dmt_drain_get_stats(c->drain);
+        uint64_t recs = ds->records, lost = ds->lost;
+        if (dmt_writer_close(c->w, &err) != 0) {
+            c->w = NULL;
+            st = cli_report("capture", c->o.out, &err);
+            goto out;
+        }
+        c->w = NULL;
+        char a[32];
+        fprintf(stderr,
+                "dmatrace capture: %s: %" PRIu64 " uploads, %" PRIu64 " readbacks, %" PRIu64
+                " bytes in %s; %" PRIu64 " records, %" PRIu64 " lost\n",
+                c->o.out, (uint64_t)c->uploads, (uint64_t)c->readbacks, (uint64_t)c->bytes_moved,
+                cli_ns(a, sizeof a, (int64_t)(t_end - t_start)), recs, lost);
+        if (lost)
+            fprintf(stderr,
+                    "dmatrace capture: WARNING: %" PRIu64
+                    " records lost (ring too small?  try --ring-size)\n",
+                    lost);
+    } else {
+        fprintf(stderr,
+                "dmatrace capture: %" PRIu64 " uploads, %" PRIu64 " readbacks logged into %s\n",
+                (uint64_t)c->uploads, (uint64_t)c->readbacks, c->o.ring_path);
+    }
+    if (!c->o.fault_bits && (c->verify_failures || c->transfer_errors)) {
+        fprintf(stderr,
+                "dmatrace capture: %" PRIu64 " transfers failed and %" PRIu64
+                " readbacks differed from what was uploaded\n",
+                (uint64_t)c->transfer_errors, (uint64_t)c->verify_failures);
+        st = CLI_FAIL;
+    } else if (c->o.fault_bits && (c->verify_failures || c->transfer_errors)) {
+        fprintf(stderr,
+                "dmatrace capture: fault %s: %" PRIu64 " transfers failed, %" PRIu64
+                " readbacks differed (expected with a planted bug)\n",
+                c->o.fault_name, (uint64_t)c->transfer_errors, (uint64_t)c->verify_failures);
+    }
+
+out:
+    if (c->drain_started) {
+        /* An early failure: stop the drain; what was recorded is kept. */
+        dmt_ring_close(&c->ring);
+        pthread_join(c->drain_thread, NULL);
+    }
+    if (c->w)
+        dmt_writer_close(c->w, &err);
+    if (dmtp_attached())
+        dmtp_detach();
+    if (c->m)
+        hvp_machine_free(c->m);
+    dmt_drain_free(c->drain);
+    if (c->region) {
+        if (c->region_is_shm)
+            dmt_ring_shm_unmap(c->region, c->region_len);
+        else
+            munmap(c->region, c->region_len);
+    }
+    free(c);
+    return st;
+}

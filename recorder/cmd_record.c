@@ -1,0 +1,280 @@
+/*
+ * cmd_record.c - `dmatrace record --ring PATH -o FILE.dmat`: create or
+ * attach to a shared-memory ring that another process writes (the probe in
+ * `dmatrace capture --ring PATH`, or a driver's ring mapped by a helper),
+ * and drain it into a crash-safe trace file until SIGINT/SIGTERM or until
+ * the producer marks the ring closed.
+ *
+ * Crash safety comes from the writer's chunk framing: the file is flushed
+ * in whole chunks at least every 50 ms while the ring is idle, so a
+ * SIGKILL loses at most what was still in the ring or the current chunk,
+ * and `dmatrace recover` closes what is left.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dmt/drain.h"
+#include "dmt/ring.h"
+#include "dmt/writer.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* Atomically replace path with "records N\nbytes M\n" (what is on disk). */
+static void write_status(const char *path, const dmt_writer *w)
+{
+    char tmp[4096];
+    if (!path || snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    const dmt_writer_stats *ws = dmt_writer_get_stats(w);
+    fprintf(f, "records %" PRIu64 "\nbytes %" PRIu64 "\n", ws->records_flushed, ws->bytes_flushed);
+    if (fclose(f) == 0)
+        rename(tmp, path);
+}
+
+static void help(void)
+{
+    printf("usage: dmatrace record --ring PATH -o FILE.dmat [--policy drop|overwrite]\n"
+           "                       [--size MiB] [--sync]\n\n"
+           "Drain a shared-memory ring written by another process into a trace file, until\n"
+           "SIGINT/SIGTERM or until the producer closes the ring.  The ring file PATH is\n"
+           "created (with --size and --policy) when it does not exist, else attached.\n"
+           "Every lost record reaches the file as a LOST record.\n\n"
+           "  --size MiB   ring data size when creating it (default 64; 256K for KiB)\n"
+           "  --policy P   drop (drop newest, default) or overwrite (oldest) when creating\n"
+           "  --sync       fdatasync every chunk (slower; survives power loss)\n"
+           "  --status FILE   after every flush, atomically rewrite FILE with the records\n"
+           "                  and bytes safely written so far (monitoring, crash tests)\n"
+           "  --exit-idle MS  stop after the ring has been idle for MS ms\n"
+           "  --throttle-us N sleep N us between polls (simulates a slow disk; tests)\n"
+           "At exit the ring's own loss counters are printed for comparison.\n");
+}
+
+int cmd_record(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"ring", required_argument, 0, 'r'},   {"output", required_argument, 0, 'o'},
+        {"policy", required_argument, 0, 'p'}, {"size", required_argument, 0, 's'},
+        {"sync", no_argument, 0, 'y'},         {"exit-idle", required_argument, 0, 'e'},
+        {"status", required_argument, 0, 'S'}, {"throttle-us", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *ring_path = NULL, *out = NULL;
+    enum dmt_ring_policy policy = DMT_RING_DROP_NEWEST;
+    uint64_t size_bytes = 64u << 20, exit_idle_ms = 0, throttle_us = 0;
+    const char *status_path = NULL;
+    unsigned wflags = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "r:o:p:s:ye:S:T:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            ring_path = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'p':
+            if (!strcmp(optarg, "drop"))
+                policy = DMT_RING_DROP_NEWEST;
+            else if (!strcmp(optarg, "overwrite"))
+                policy = DMT_RING_OVERWRITE_OLDEST;
+            else
+                return cli_usage("record", "--policy is drop or overwrite, not '%s'", optarg);
+            break;
+        case 's': {
+            /* MiB, or KiB with a K suffix (small rings for tests). */
+            char num[32];
+            size_t n = strlen(optarg);
+            bool kib = n > 1 && (optarg[n - 1] == 'K' || optarg[n - 1] == 'k');
+            snprintf(num, sizeof num, "%.*s", (int)(kib ? n - 1 : n), optarg);
+            if (!cli_parse_u64(num, &size_bytes) || size_bytes == 0 ||
+                size_bytes > (kib ? 4194304u : 4096u))
+                return cli_usage("record", "--size needs 1..4096 (MiB) or 4K..4194304K, not '%s'",
+                                 optarg);
+            size_bytes <<= kib ? 10 : 20;
+            if (size_bytes < 4096)
+                return cli_usage("record", "--size must be at least 4K");
+            break;
+        }
+        case 'y':
+            wflags |= DMT_WRITE_SYNC;
+            break;
+        case 'e':
+            if (!cli_parse_u64(optarg, &exit_idle_ms))
+                return cli_usage("record", "--exit-idle needs milliseconds, not '%s'", optarg);
+            break;
+        case 'S':
+            status_path = optarg;
+            break;
+        case 'T':
+            if (!cli_parse_u64(optarg, &throttle_us) || throttle_us > 1000000)
+                return cli_usage("record", "--throttle-us needs 0..1000000, not '%s'", optarg);
+            break;
+        case 'h':
+            help();
+            return CLI_OK;
+        default:
+            return cli_usage("record", "bad option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage("record", "unexpected argument '%s'", argv[optind]);
+    if (!ring_path || !out)
+        return cli_usage("record", "--ring PATH and -o FILE.dmat are required");
+
+    dmt_ring ring;
+    void *map;
+    size_t map_len;
+    int rc = dmt_ring_shm_open(ring_path, &ring, &map, &map_len);
+    if (rc == -ENOENT)
+        rc = dmt_ring_shm_create(ring_path, (size_t)size_bytes, policy, &ring, &map, &map_len);
+    if (rc < 0)
+        return cli_fail("record", rc == -EPROTO ? CLI_BAD : CLI_FAIL, "%s: %s", ring_path,
+                        rc == -EPROTO ? "not a dmatrace ring of this version" : strerror(-rc));
+
+    dmt_header h;
+    memset(&h, 0, sizeof h);
+    snprintf(h.producer, sizeof h.producer, "dmatrace record " DMT_VERSION);
+    snprintf(h.clock, sizeof h.clock, "CLOCK_MONOTONIC");
+    if (gethostname(h.host, sizeof h.host - 1) != 0)
+        snprintf(h.host, sizeof h.host, "unknown");
+    h.ring_size = ring.size;
+    h.ring_policy = ring.hdr->policy;
+    {
+        /* The first sequence number this recorder will see, so the header
+         * can be written before any record arrives. */
+        dmt_ring_consumer peek;
+        dmt_ring_consumer_init(&peek, &ring, 0);
+        h.seq0 = peek.next_seq;
+    }
+    dmt_writer *w;
+    dmt_error err;
+    if ((rc = dmt_writer_open(out, &h, wflags | DMT_WRITE_HEADER_NOW, &w, &err)) != 0) {
+        dmt_ring_shm_unmap(map, map_len);
+        return cli_report("record", out, &err);
+    }
+    /* Fault injection for tests: fail writes after N bytes, like a full disk. */
+    const char *inj = getenv("DMT_INJECT_ENOSPC_AFTER");
+    uint64_t inj_bytes;
+    if (inj && cli_parse_u64(inj, &inj_bytes))
+        dmt_writer_inject_failure(w, inj_bytes, ENOSPC);
+    dmt_drain *d = dmt_drain_new(&ring, w, 200000000ull);
+    if (!d) {
+        dmt_writer_abort(w);
+        dmt_ring_shm_unmap(map, map_len);
+        return cli_fail("record", CLI_FAIL, "out of memory");
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    bool tty = cli_progress_enabled();
+    uint64_t start = dmt_now_ns(), last_flush = start, last_progress = 0, idle_since = 0;
+    uint64_t stop_at = 0, last_chunks = 0;
+    int st = CLI_OK;
+    for (;;) {
+        uint64_t now = dmt_now_ns();
+        rc = dmt_drain_poll(d, now, throttle_us ? 8 : 8192, &err);
+        if (rc < 0) {
+            st = cli_report("record", out, &err);
+            break;
+        }
+        if (rc == DMT_DRAIN_DONE)
+            break;
+        if (stop_signal && !stop_at)
+            stop_at = now;
+        /* After a signal: drain what is committed, but not forever. */
+        if (stop_at && (rc == DMT_DRAIN_IDLE || now - stop_at > 500000000ull))
+            break;
+        if (rc == DMT_DRAIN_IDLE) {
+            if (now - last_flush > 50000000ull) {
+                if ((rc = dmt_writer_flush(w, &err)) < 0) {
+                    st = cli_report("record", out, &err);
+                    break;
+                }
+                write_status(status_path, w);
+                last_flush = now;
+            }
+            if (!idle_since)
+                idle_since = now;
+            if (exit_idle_ms && now - idle_since > exit_idle_ms * 1000000ull)
+                break;
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+        } else {
+            idle_since = 0;
+            if (status_path && dmt_writer_get_stats(w)->chunks != last_chunks) {
+                last_chunks = dmt_writer_get_stats(w)->chunks;
+                write_status(status_path, w);
+            }
+        }
+        if (throttle_us) {
+            struct timespec ts = {(time_t)(throttle_us / 1000000),
+                                  (long)(throttle_us % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (tty && now - last_progress > 250000000ull) {
+            const dmt_drain_stats *ds = dmt_drain_get_stats(d);
+            double secs = (double)(now - start) / 1e9;
+            fprintf(stderr,
+                    "\rrecord: %" PRIu64 " records, %.1f MB, %" PRIu64 " lost, %.0f records/s   ",
+                    ds->records, (double)dmt_writer_get_stats(w)->bytes_flushed / 1e6, ds->lost,
+                    secs > 0 ? (double)ds->records / secs : 0.0);
+            last_progress = now;
+        }
+    }
+    if (tty)
+        fprintf(stderr, "\r\033[K");
+    const dmt_drain_stats ds = *dmt_drain_get_stats(d);
+    uint64_t on_disk = 0;
+    dmt_drain_free(d);
+    if (st == CLI_OK) {
+        if ((rc = dmt_writer_flush(w, &err)) == 0)
+            write_status(status_path, w);
+        on_disk = dmt_writer_get_stats(w)->records_flushed;
+        if ((rc = dmt_writer_close(w, &err)) != 0)
+            st = cli_report("record", out, &err);
+    } else {
+        /* What is on disk stays: readable to its last whole record. */
+        dmt_writer_abort(w);
+        fprintf(stderr,
+                "dmatrace record: %s is readable up to the failure; run "
+                "'dmatrace recover %s' to close it\n",
+                out, out);
+    }
+    fprintf(stderr,
+            "dmatrace record: ring counters: %" PRIu64 " committed, %" PRIu64
+            " refused (full), %" PRIu64 " overwritten, %" PRIu64 " torn\n",
+            __atomic_load_n(&ring.hdr->committed, __ATOMIC_RELAXED),
+            __atomic_load_n(&ring.hdr->lost_full, __ATOMIC_RELAXED),
+            __atomic_load_n(&ring.hdr->lost_overwritten, __ATOMIC_RELAXED),
+            __atomic_load_n(&ring.hdr->lost_torn, __ATOMIC_RELAXED));
+    dmt_ring_shm_unmap(map, map_len);
+    fprintf(stderr,
+            "dmatrace record: %s: %" PRIu64 " records drained, %" PRIu64 " on disk, %" PRIu64
+            " lost%s\n",
+            out, ds.records, on_disk, ds.lost, stop_signal ? " (stopped by signal)" : "");
+    if (ds.lost)
+        fprintf(stderr,
+                "dmatrace record: WARNING: %" PRIu64 " records lost (%" PRIu64
+                " failed validation)\n",
+                ds.lost, ds.corrupt);
+    return st;
+}
