@@ -243,9 +243,11 @@ static uint8_t *alloc_buf(const xfer_plan *p, void **base)
 
 static void account(capture *c, int rc, const DMTMINI_TRANSFER_OUT *out)
 {
-    if (rc != 0 || out->status != 0)
+    if (rc != 0 || out->status != 0) {
+        if (getenv("DMT_CAPTURE_DEBUG"))
+            fprintf(stderr, "transfer failed: ioctl %d status %u\n", rc, out->status);
         atomic_fetch_add(&c->transfer_errors, 1);
-    else
+    } else
         atomic_fetch_add(&c->bytes_moved, out->bytes);
 }
 
@@ -277,19 +279,18 @@ static void upload_readback(capture *c, rng *r, uint32_t worker)
     free(b2);
 }
 
-/* burst: an upload on H2C and a readback of an earlier range on C2H in
- * flight at the same time (ASYNC + WAIT). */
+/* burst, one thread: an upload on H2C and a readback of another range on
+ * C2H in flight at the same time (ASYNC + WAIT). */
 static void burst_pair(capture *c, rng *r, uint32_t worker)
 {
     xfer_plan p;
     plan(c, r, worker, &p);
-    void *b1 = NULL, *b2 = NULL;
-    uint8_t *up = alloc_buf(&p, &b1);
     xfer_plan q = p;
-    q.dev_offset = p.dev_offset ^ 0x100000u; /* another range of the same slice */
+    q.dev_offset = (p.dev_offset + c->devmem_size / 2) % c->devmem_size;
     if (q.dev_offset + q.len > c->devmem_size)
         q.dev_offset = 0;
-    uint8_t *down = alloc_buf(&q, &b2);
+    void *b1 = NULL, *b2 = NULL;
+    uint8_t *up = alloc_buf(&p, &b1), *down = alloc_buf(&q, &b2);
     if (!up || !down) {
         free(b1);
         free(b2);
@@ -312,6 +313,31 @@ static void burst_pair(capture *c, rng *r, uint32_t worker)
     free(b2);
 }
 
+/* burst, several threads: each thread owns one channel (a channel runs one
+ * transfer at a time), so uploads and readbacks overlap across threads. */
+static void burst_one(capture *c, rng *r, uint32_t worker)
+{
+    uint32_t channel = worker % 2;
+    xfer_plan p;
+    plan(c, r, worker / 2, &p);
+    void *b = NULL;
+    uint8_t *buf = alloc_buf(&p, &b);
+    if (!buf) {
+        atomic_fetch_add(&c->transfer_errors, 1);
+        return;
+    }
+    bool up = channel == DMTMINI_CH_H2C;
+    if (up)
+        dmt_pattern_fill(buf, p.seed, 0, p.len);
+    DMTMINI_TRANSFER_OUT o;
+    int rc = transfer(c, channel, buf, &p, up, DMTMINI_XFER_ASYNC, &o);
+    if (rc == 0)
+        rc = wait_channel(c, channel, &o);
+    account(c, rc, &o);
+    atomic_fetch_add(up ? &c->uploads : &c->readbacks, 1);
+    free(b);
+}
+
 typedef struct worker_arg {
     capture *c;
     uint32_t id;
@@ -323,11 +349,15 @@ static void *worker_main(void *arg)
     capture *c = wa->c;
     rng r = {c->o.seed * 0x100000001B3ull + wa->id};
     bool burst = strcmp(c->o.scen->name, "burst") == 0;
+    bool one_channel = burst && c->o.threads > 1;
     for (;;) {
-        uint64_t n = atomic_fetch_add(&c->next_transfer, 2); /* an upload and a readback */
+        /* Pairs (an upload and a readback) count two transfers. */
+        uint64_t n = atomic_fetch_add(&c->next_transfer, one_channel ? 1 : 2);
         if (n >= c->o.transfers)
             break;
-        if (burst)
+        if (one_channel)
+            burst_one(c, &r, wa->id);
+        else if (burst)
             burst_pair(c, &r, wa->id);
         else
             upload_readback(c, &r, wa->id);
