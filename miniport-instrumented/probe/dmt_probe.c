@@ -1,0 +1,1212 @@
+/*
+ * dmt_probe.c - the dmatrace probe: VideoPort wrappers that log trace
+ * records into a lock-free dmt_ring.  Compiled into the host build of the
+ * sample miniport and into dmtmini.sys; freestanding C11 (stdatomic, no libc
+ * beyond memcpy/memset, no allocation, no blocking).
+ *
+ * State: one static instance (a driver carries one probe).  Tables are
+ * fixed arrays of slots; a slot is claimed by CAS on its key from FREE to
+ * BUSY, filled, then published by a release store of the real key (a
+ * pointer, never 0 or 1).  Readers match keys with acquire loads, so they
+ * never see a half-filled slot.  Ids come from atomic counters (from 1).
+ *
+ *   key:  FREE(0) --CAS--> BUSY(1) --fill, store-release--> K --store--> FREE
+ *
+ * A transfer (one StartDma .. CompleteDma) lives in an xfer slot that holds
+ * two references:
+ *
+ *   StartDma wrapper         claim slot, refs = 2, log START_DMA
+ *     real StartDma
+ *       exec trampoline      sg, granted, executed set; log EXECUTE_DMA;
+ *                            call the driver's HwVidExecuteDma
+ *     log START_DMA_END      (reads granted from the slot), drop ref 1;
+ *                            also drop ref 2 if StartDma failed unexecuted
+ *   CompleteDma wrapper      take the slot whose sg matches (CAS sg -> 0, so
+ *                            a second CompleteDma of the same list does not
+ *                            match), real CompleteDma, log DIGEST +
+ *                            COMPLETE_DMA, drop ref 2
+ *   refs == 0                slot FREE
+ *
+ * so START_DMA_END and CompleteDma may run in either order on any CPU.
+ * A transfer whose CompleteDma never comes keeps its slot until
+ * PutDmaAdapter of its adapter or dmtp_reset.
+ *
+ * Record order: writes are logged before the access (a doorbell's
+ * consequences - interrupt, DPC - come after it in the ring), reads after
+ * it (they carry the value).  Timestamps are VideoPortQueryPerformanceCounter
+ * ticks converted to ns.
+ */
+#define DMTP_IMPLEMENTATION 1
+
+#include <ntdef.h>
+#include <dderror.h>
+#include <devioctl.h>
+#include <miniport.h>
+#include <ntddvdeo.h>
+#include <video.h>
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "dmt/digest.h"
+#include "dmt/enc.h"
+#include "dmt/record.h"
+#include "dmt/ring.h"
+#include "dmt_probe.h"
+
+#define DMTP_MAX_DEVS     8
+#define DMTP_MAX_ADAPTERS 16
+#define DMTP_MAX_MDLS     64
+#define DMTP_MAX_CBS      32
+#define DMTP_MAX_XFERS    64
+#define DMTP_MAX_DPCS     32
+#define DMTP_BUF_VALUES   64 /* register-buffer values per record (stack: 512 bytes) */
+
+#define KEY_FREE ((uintptr_t)0)
+#define KEY_BUSY ((uintptr_t)1)
+
+#define LIKELY(x)   __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+_Static_assert(sizeof(VP_SCATTER_GATHER_ELEMENT) == 24, "x64 SG element is 24 bytes");
+_Static_assert(offsetof(VP_SCATTER_GATHER_ELEMENT, Length) == 8, "SG length at +8");
+
+/* ---- OS layer -------------------------------------------------------------- */
+#if defined(_WIN32)
+/* Kernel routines outside the VideoPort API, declared here because
+ * <wdm.h> cannot be mixed with <video.h>.  MmMapLockedPagesSpecifyCache
+ * (ntoskrnl) gives a system VA for a locked user buffer so CompleteDma can
+ * digest it from any process context; KeQueryPerformanceCounter (hal.dll on
+ * x64 Windows 7 and earlier) reads the clock before any HwDeviceExtension
+ * exists to pass to VideoPortQueryPerformanceCounter. */
+DECLSPEC_IMPORT PVOID NTAPI MmMapLockedPagesSpecifyCache(PVOID Mdl, CHAR AccessMode, int CacheType,
+                                                         PVOID RequestedAddress,
+                                                         ULONG BugCheckOnFailure, ULONG Priority);
+DECLSPEC_IMPORT LARGE_INTEGER NTAPI KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency);
+
+/* The head of an MDL (wdm.h _MDL, x64 layout). */
+typedef struct os_mdl {
+    struct os_mdl *Next;
+    SHORT Size;
+    SHORT MdlFlags;
+    PVOID Process;
+    PVOID MappedSystemVa;
+    PVOID StartVa;
+    ULONG ByteCount;
+    ULONG ByteOffset;
+} os_mdl;
+#define OS_MDL_MAPPED_TO_SYSTEM_VA     0x0001
+#define OS_MDL_SOURCE_IS_NONPAGED_POOL 0x0004
+#define OS_KERNEL_MODE                 0
+#define OS_MM_CACHED                   1
+#define OS_NORMAL_PAGE_PRIORITY        16
+
+static LONGLONG os_qpc(void *ext, LONGLONG *freq)
+{
+    if (ext)
+        return VideoPortQueryPerformanceCounter(ext, freq);
+    LARGE_INTEGER f;
+    LARGE_INTEGER t = KeQueryPerformanceCounter(freq ? &f : NULL);
+    if (freq)
+        *freq = f.QuadPart;
+    return t.QuadPart;
+}
+
+/* System VA of the first byte of a locked buffer (PASSIVE..DISPATCH).  The
+ * mapping is torn down by MmUnlockPages inside VideoPortUnlockBuffer. */
+static uintptr_t os_mdl_sysva(void *mdl, void *user_va)
+{
+    os_mdl *m = mdl;
+    (void)user_va;
+    if (m->MdlFlags & (OS_MDL_MAPPED_TO_SYSTEM_VA | OS_MDL_SOURCE_IS_NONPAGED_POOL))
+        return (uintptr_t)m->MappedSystemVa;
+    return (uintptr_t)MmMapLockedPagesSpecifyCache(m, OS_KERNEL_MODE, OS_MM_CACHED, NULL, FALSE,
+                                                   OS_NORMAL_PAGE_PRIORITY);
+}
+#else
+/* Host: the driver, the VideoPort and the buffers share one address space. */
+static LONGLONG os_qpc(void *ext, LONGLONG *freq)
+{
+    return VideoPortQueryPerformanceCounter(ext, freq);
+}
+
+static uintptr_t os_mdl_sysva(void *mdl, void *user_va)
+{
+    (void)mdl;
+    return (uintptr_t)user_va;
+}
+#endif
+
+/* ---- tables ----------------------------------------------------------------- */
+
+typedef struct dev_ent {
+    _Atomic uintptr_t key; /* mapped base VA */
+    uintptr_t len;
+    uint64_t bus;
+    void *ext;
+    uint32_t id;
+    atomic_uint isr_value;
+} dev_ent;
+
+typedef struct ad_ent {
+    _Atomic uintptr_t key; /* PVP_DMA_ADAPTER */
+    void *ext;
+    uint32_t id, dev, map_registers, max_length;
+    uint64_t addr_limit;
+    bool sg, dma32, dma64;
+} ad_ent;
+
+typedef struct mdl_ent {
+    _Atomic uintptr_t key; /* the MDL */
+    uint32_t id, op, len;
+    uintptr_t va, sysva;
+} mdl_ent;
+
+typedef struct cb_ent {
+    _Atomic uintptr_t key; /* the VA AllocateCommonBuffer returned */
+    uint32_t id, adapter, len;
+    uint64_t logical;
+    bool cached;
+} cb_ent;
+
+typedef struct xf_ent {
+    atomic_uint state; /* 0 free, 1 in use */
+    atomic_int refs;
+    _Atomic uintptr_t sg; /* list given to ExecuteDma; 0 once completed */
+    atomic_uint executed;
+    atomic_uint granted;
+    uint32_t xfer, adapter, mdl, dev;
+    uintptr_t adapter_ptr, mdl_ptr;
+    uint64_t offset;
+    PULONG plen;
+    PEXECUTE_DMA exec;
+    PVOID ctx;
+    bool wtd;
+} xf_ent;
+
+typedef struct dpc_ent {
+    atomic_uint state;
+    PMINIPORT_DPC_ROUTINE fn;
+    PVOID ctx;
+    void *ext;
+} dpc_ent;
+
+static struct {
+    _Atomic(dmt_ring *) active; /* non-NULL while logging */
+    atomic_uint attached;
+    atomic_uint enabled;
+    dmt_ring ring;
+    uintptr_t region;
+    _Atomic(void *) ext; /* some HwDeviceExtension, for the clock */
+    _Atomic uint64_t freq;
+    atomic_uint next_dev, next_adapter, next_mdl, next_cb, next_xfer;
+    atomic_uint xfers_live, mdls_live;
+    _Atomic uint64_t lost;
+    _Atomic(dmtp_adapter_query_fn) query;
+    _Atomic(void *) query_user;
+    PVIDEO_HW_INTERRUPT isr;
+    VIDEO_HW_INITIALIZATION_DATA init;
+    dev_ent devs[DMTP_MAX_DEVS];
+    ad_ent ads[DMTP_MAX_ADAPTERS];
+    mdl_ent mdls[DMTP_MAX_MDLS];
+    cb_ent cbs[DMTP_MAX_CBS];
+    xf_ent xfers[DMTP_MAX_XFERS];
+    dpc_ent dpcs[DMTP_MAX_DPCS];
+} g;
+
+static bool key_claim(_Atomic uintptr_t *key)
+{
+    uintptr_t exp = KEY_FREE;
+    return atomic_compare_exchange_strong_explicit(key, &exp, KEY_BUSY, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+static void key_publish(_Atomic uintptr_t *key, uintptr_t k)
+{
+    atomic_store_explicit(key, k, memory_order_release);
+}
+
+static bool key_is(_Atomic uintptr_t *key, uintptr_t k)
+{
+    return atomic_load_explicit(key, memory_order_acquire) == k;
+}
+
+static uintptr_t key_live(_Atomic uintptr_t *key)
+{
+    uintptr_t k = atomic_load_explicit(key, memory_order_acquire);
+    return k > KEY_BUSY ? k : 0;
+}
+
+static uint32_t next_id(atomic_uint *ctr)
+{
+    return atomic_fetch_add_explicit(ctr, 1u, memory_order_relaxed) + 1u;
+}
+
+static bool logging(void)
+{
+    return atomic_load_explicit(&g.active, memory_order_relaxed) != NULL;
+}
+
+static void note_ext(void *ext)
+{
+    if (ext && !atomic_load_explicit(&g.ext, memory_order_relaxed))
+        atomic_store_explicit(&g.ext, ext, memory_order_relaxed);
+}
+
+/* ---- clock and emission ------------------------------------------------------ */
+
+static int64_t ticks_to_ns(LONGLONG t, uint64_t f)
+{
+    if (f == 0 || t < 0)
+        return 0;
+    uint64_t u = (uint64_t)t;
+    return (int64_t)((u / f) * 1000000000ull + (u % f) * 1000000000ull / f);
+}
+
+static int64_t now_ns(void)
+{
+    void *ext = atomic_load_explicit(&g.ext, memory_order_relaxed);
+    uint64_t f = atomic_load_explicit(&g.freq, memory_order_relaxed);
+    if (f == 0) {
+        LONGLONG ff = 0;
+        LONGLONG t = os_qpc(ext, &ff);
+        if (ff > 0)
+            atomic_store_explicit(&g.freq, (uint64_t)ff, memory_order_relaxed);
+        return ticks_to_ns(t, ff > 0 ? (uint64_t)ff : 0);
+    }
+    return ticks_to_ns(os_qpc(ext, NULL), f);
+}
+
+static void rec_init(dmt_record *r, uint32_t kind)
+{
+    memset(r, 0, sizeof(*r));
+    r->kind = kind;
+}
+
+/* Encode r into the ring.  A record that does not encode (a format limit)
+ * is replaced by a LOST record in the same reservation. */
+static void emit(const dmt_record *r)
+{
+    dmt_ring *ring = atomic_load_explicit(&g.active, memory_order_acquire);
+    if (!ring)
+        return;
+    int64_t t = now_ns();
+    size_t bound = dmt_enc_record_bound(r);
+    if (bound > DMT_RING_MAX_PAYLOAD)
+        bound = DMT_RING_MAX_PAYLOAD;
+    dmt_ring_resv rv;
+    if (!dmt_ring_reserve(ring, (uint32_t)bound, &rv))
+        return; /* counted by the ring */
+    size_t n = dmt_enc_record(rv.buf, rv.len, r, t);
+    if (n == 0) {
+        dmt_record l;
+        rec_init(&l, DMT_K_LOST);
+        l.count = 1;
+        l.reason = DMT_LOST_PROBE;
+        atomic_fetch_add_explicit(&g.lost, 1, memory_order_relaxed);
+        n = dmt_enc_record(rv.buf, rv.len, &l, t);
+    }
+    dmt_ring_commit(ring, &rv, (uint32_t)n);
+}
+
+/* An event the probe could not track (no free slot). */
+static void probe_lost(void)
+{
+    dmt_record l;
+    atomic_fetch_add_explicit(&g.lost, 1, memory_order_relaxed);
+    rec_init(&l, DMT_K_LOST);
+    l.count = 1;
+    l.reason = DMT_LOST_PROBE;
+    emit(&l);
+}
+
+/* ---- lookups ----------------------------------------------------------------- */
+
+static dev_ent *dev_by_addr(uintptr_t a)
+{
+    for (unsigned i = 0; i < DMTP_MAX_DEVS; i++) {
+        uintptr_t base = key_live(&g.devs[i].key);
+        if (base && a >= base && a - base < g.devs[i].len)
+            return &g.devs[i];
+    }
+    return NULL;
+}
+
+/* The device of a HwDeviceExtension: its register range with the lowest id. */
+static dev_ent *dev_by_ext(void *ext)
+{
+    dev_ent *best = NULL;
+    for (unsigned i = 0; i < DMTP_MAX_DEVS; i++)
+        if (key_live(&g.devs[i].key) && g.devs[i].ext == ext && (!best || g.devs[i].id < best->id))
+            best = &g.devs[i];
+    return best;
+}
+
+static uint32_t dev_id_of_ext(void *ext)
+{
+    dev_ent *d = dev_by_ext(ext);
+    return d ? d->id : 0;
+}
+
+static ad_ent *ad_find(const void *ad)
+{
+    for (unsigned i = 0; i < DMTP_MAX_ADAPTERS; i++)
+        if (key_is(&g.ads[i].key, (uintptr_t)ad))
+            return &g.ads[i];
+    return NULL;
+}
+
+static uint32_t ad_id(const void *ad)
+{
+    ad_ent *e = ad ? ad_find(ad) : NULL;
+    return e ? e->id : 0;
+}
+
+static mdl_ent *mdl_find(const void *mdl)
+{
+    for (unsigned i = 0; i < DMTP_MAX_MDLS; i++)
+        if (key_is(&g.mdls[i].key, (uintptr_t)mdl))
+            return &g.mdls[i];
+    return NULL;
+}
+
+static mdl_ent *mdl_by_va(uintptr_t va)
+{
+    for (unsigned i = 0; i < DMTP_MAX_MDLS; i++)
+        if (key_live(&g.mdls[i].key) && va >= g.mdls[i].va && va - g.mdls[i].va < g.mdls[i].len)
+            return &g.mdls[i];
+    return NULL;
+}
+
+static cb_ent *cb_find(uintptr_t va)
+{
+    for (unsigned i = 0; i < DMTP_MAX_CBS; i++)
+        if (key_is(&g.cbs[i].key, va))
+            return &g.cbs[i];
+    return NULL;
+}
+
+static cb_ent *cb_by_va(uintptr_t va)
+{
+    for (unsigned i = 0; i < DMTP_MAX_CBS; i++) {
+        uintptr_t base = key_live(&g.cbs[i].key);
+        if (base && va >= base && va - base < g.cbs[i].len)
+            return &g.cbs[i];
+    }
+    return NULL;
+}
+
+/* ---- record builders ------------------------------------------------------------ */
+
+static void emit_device_map(const dev_ent *d, uintptr_t base)
+{
+    dmt_record r;
+    rec_init(&r, DMT_K_DEVICE_MAP);
+    r.dev = d->id;
+    r.addr = d->bus;
+    r.length = d->len;
+    r.va = base;
+    emit(&r);
+}
+
+static void emit_adapter_create(const ad_ent *a)
+{
+    dmt_record r;
+    rec_init(&r, DMT_K_ADAPTER_CREATE);
+    r.adapter = a->id;
+    r.dev = a->dev;
+    r.sg = a->sg;
+    r.dma32 = a->dma32;
+    r.dma64 = a->dma64;
+    r.length = a->max_length;
+    r.map_registers = a->map_registers;
+    r.addr_limit = a->addr_limit;
+    emit(&r);
+}
+
+static void emit_common_alloc(const cb_ent *c, uintptr_t va)
+{
+    dmt_record r;
+    rec_init(&r, DMT_K_COMMON_ALLOC);
+    r.cb = c->id;
+    r.adapter = c->adapter;
+    r.addr = c->logical;
+    r.length = c->len;
+    r.cached = c->cached;
+    r.va = va;
+    emit(&r);
+}
+
+/* ---- control API ------------------------------------------------------------------ */
+
+static void snapshot(void)
+{
+    for (unsigned i = 0; i < DMTP_MAX_DEVS; i++) {
+        uintptr_t k = key_live(&g.devs[i].key);
+        if (k)
+            emit_device_map(&g.devs[i], k);
+    }
+    for (unsigned i = 0; i < DMTP_MAX_ADAPTERS; i++)
+        if (key_live(&g.ads[i].key))
+            emit_adapter_create(&g.ads[i]);
+    for (unsigned i = 0; i < DMTP_MAX_CBS; i++) {
+        uintptr_t k = key_live(&g.cbs[i].key);
+        if (k && k != g.region) /* not the probe's own ring */
+            emit_common_alloc(&g.cbs[i], k);
+    }
+}
+
+int dmtp_attach(void *region, size_t region_len)
+{
+    if (!region || atomic_load(&g.attached))
+        return -1;
+    if (dmt_ring_attach(&g.ring, region, region_len) != 0)
+        return -1;
+    g.region = (uintptr_t)region;
+    atomic_store(&g.attached, 1u);
+    atomic_store(&g.enabled, 1u);
+    atomic_store_explicit(&g.active, &g.ring, memory_order_release);
+    snapshot();
+    return 0;
+}
+
+int dmtp_attach_new(void *region, size_t region_len)
+{
+    if (!region || atomic_load(&g.attached))
+        return -1;
+    if (dmt_ring_init(region, region_len, DMT_RING_DROP_NEWEST) != 0)
+        return -1;
+    return dmtp_attach(region, region_len);
+}
+
+void dmtp_detach(void)
+{
+    atomic_store_explicit(&g.active, NULL, memory_order_release);
+    atomic_store(&g.attached, 0u);
+    g.region = 0;
+}
+
+bool dmtp_attached(void)
+{
+    return atomic_load(&g.attached) != 0;
+}
+
+void dmtp_enable(bool on)
+{
+    atomic_store(&g.enabled, on ? 1u : 0u);
+    atomic_store_explicit(&g.active, on && atomic_load(&g.attached) ? &g.ring : NULL,
+                          memory_order_release);
+}
+
+void dmtp_close(void)
+{
+    if (atomic_load(&g.attached))
+        dmt_ring_close(&g.ring);
+}
+
+void dmtp_reset(void)
+{
+    /* The ISR trampoline's target belongs to the driver image, not to a
+     * session: keep it, so an interrupt after a reset still reaches it. */
+    PVIDEO_HW_INTERRUPT isr = g.isr;
+    VIDEO_HW_INITIALIZATION_DATA init = g.init;
+    memset(&g, 0, sizeof(g));
+    g.isr = isr;
+    g.init = init;
+}
+
+uint64_t dmtp_lost(void)
+{
+    return atomic_load(&g.lost);
+}
+
+void dmtp_set_adapter_query(dmtp_adapter_query_fn fn, void *user)
+{
+    atomic_store(&g.query_user, user);
+    atomic_store(&g.query, fn);
+}
+
+/* ---- explicit events ----------------------------------------------------------------- */
+
+void dmtp_desc_write(const void *cb_va, uint64_t offset, const void *bytes, size_t len)
+{
+    if (LIKELY(!logging()) || !bytes || len == 0)
+        return;
+    uintptr_t va = (uintptr_t)cb_va;
+    cb_ent *c = cb_find(va);
+    if (!c)
+        c = cb_by_va(va);
+    uint64_t off = offset;
+    if (c)
+        off += va - key_live(&c->key);
+    const uint8_t *p = bytes;
+    do {
+        size_t n = len > DMT_MAX_BYTES ? DMT_MAX_BYTES : len;
+        dmt_record r;
+        rec_init(&r, DMT_K_DESC_WRITE);
+        r.cb = c ? c->id : 0;
+        r.offset = c ? off : (uint64_t)va + off; /* unknown buffer: absolute VA */
+        r.n_bytes = (uint32_t)n;
+        r.bytes = p;
+        emit(&r);
+        p += n;
+        off += n;
+        len -= n;
+    } while (len > 0);
+}
+
+void dmtp_pattern(const void *mdl_or_va, uint64_t seed, uint64_t offset, uint64_t len)
+{
+    if (LIKELY(!logging()))
+        return;
+    mdl_ent *m = mdl_find(mdl_or_va);
+    uint64_t off = offset;
+    if (!m) {
+        m = mdl_by_va((uintptr_t)mdl_or_va);
+        if (m)
+            off += (uintptr_t)mdl_or_va - m->va;
+    }
+    dmt_record r;
+    rec_init(&r, DMT_K_PATTERN);
+    r.mdl = m ? m->id : 0;
+    r.algo = DMT_PATTERN_XS64;
+    r.value = seed;
+    r.offset = off;
+    r.length = len;
+    emit(&r);
+}
+
+void dmtp_marker_n(const char *text, size_t len)
+{
+    if (LIKELY(!logging()))
+        return;
+    dmt_record r;
+    rec_init(&r, DMT_K_MARKER);
+    r.n_bytes = (uint32_t)(len > DMT_MAX_TEXT ? DMT_MAX_TEXT : len);
+    r.bytes = (const uint8_t *)text;
+    emit(&r);
+}
+
+void dmtp_marker(const char *text)
+{
+    size_t n = 0;
+    if (!text)
+        return;
+    while (n < DMT_MAX_TEXT && text[n])
+        n++;
+    dmtp_marker_n(text, n);
+}
+
+void dmtp_isr_value(void *hw_device_extension, uint32_t value)
+{
+    if (LIKELY(!logging()))
+        return;
+    dev_ent *d = dev_by_ext(hw_device_extension);
+    if (d)
+        atomic_store_explicit(&d->isr_value, value, memory_order_relaxed);
+}
+
+/* ---- interrupt and DPC trampolines ------------------------------------------------------ */
+
+static BOOLEAN NTAPI isr_tramp(PVOID ext)
+{
+    PVIDEO_HW_INTERRUPT isr = g.isr;
+    if (LIKELY(!logging()))
+        return isr(ext);
+    dev_ent *d = dev_by_ext(ext);
+    if (d)
+        atomic_store_explicit(&d->isr_value, 0u, memory_order_relaxed);
+    BOOLEAN claimed = isr(ext);
+    dmt_record r;
+    rec_init(&r, DMT_K_INTERRUPT);
+    r.dev = d ? d->id : 0;
+    r.claimed = claimed != 0;
+    r.value = d ? atomic_load_explicit(&d->isr_value, memory_order_relaxed) : 0;
+    emit(&r);
+    return claimed;
+}
+
+ULONG dmtp_VideoPortInitialize(PVOID Argument1, PVOID Argument2,
+                               PVIDEO_HW_INITIALIZATION_DATA HwInitializationData, PVOID HwContext)
+{
+    PVIDEO_HW_INITIALIZATION_DATA hw = HwInitializationData;
+    if (hw && hw->HwInterrupt && hw->HwInterrupt != isr_tramp) {
+        /* VideoPort keeps its own copy of the data; ours lives as long as the
+         * driver, so a port that keeps the pointer is fine too. */
+        size_t n = hw->HwInitDataSize;
+        if (n == 0 || n > sizeof(g.init))
+            n = sizeof(g.init);
+        memset(&g.init, 0, sizeof(g.init));
+        memcpy(&g.init, hw, n);
+        g.isr = hw->HwInterrupt;
+        g.init.HwInterrupt = isr_tramp;
+        hw = &g.init;
+    }
+    return VideoPortInitialize(Argument1, Argument2, hw, HwContext);
+}
+
+/* The single in-flight transfer of a device, or 0 (none or ambiguous). */
+static uint32_t xfer_in_flight(uint32_t dev)
+{
+    uint32_t found = 0;
+    for (unsigned i = 0; i < DMTP_MAX_XFERS; i++) {
+        xf_ent *x = &g.xfers[i];
+        if (!atomic_load_explicit(&x->executed, memory_order_acquire) ||
+            !atomic_load_explicit(&x->sg, memory_order_acquire) || x->dev != dev)
+            continue;
+        if (found)
+            return 0;
+        found = x->xfer;
+    }
+    return found;
+}
+
+static VOID NTAPI dpc_tramp(PVOID ext, PVOID context)
+{
+    dpc_ent *s = context;
+    PMINIPORT_DPC_ROUTINE fn = s->fn;
+    PVOID ctx = s->ctx;
+    atomic_store_explicit(&s->state, 0u, memory_order_release);
+    if (logging()) {
+        dmt_record r;
+        rec_init(&r, DMT_K_DPC);
+        r.dev = dev_id_of_ext(ext);
+        r.xfer = xfer_in_flight(r.dev);
+        emit(&r);
+    }
+    fn(ext, ctx);
+}
+
+BOOLEAN dmtp_VideoPortQueueDpc(PVOID HwDeviceExtension, PMINIPORT_DPC_ROUTINE CallbackRoutine,
+                               PVOID Context)
+{
+    if (LIKELY(!logging()))
+        return VideoPortQueueDpc(HwDeviceExtension, CallbackRoutine, Context);
+    for (unsigned i = 0; i < DMTP_MAX_DPCS; i++) {
+        dpc_ent *s = &g.dpcs[i];
+        unsigned exp = 0;
+        if (!atomic_compare_exchange_strong_explicit(&s->state, &exp, 1u, memory_order_acquire,
+                                                     memory_order_relaxed))
+            continue;
+        s->fn = CallbackRoutine;
+        s->ctx = Context;
+        s->ext = HwDeviceExtension;
+        BOOLEAN queued = VideoPortQueueDpc(HwDeviceExtension, dpc_tramp, s);
+        if (!queued) /* coalesced with a DPC already queued: it keeps its own slot */
+            atomic_store_explicit(&s->state, 0u, memory_order_release);
+        return queued;
+    }
+    probe_lost();
+    return VideoPortQueueDpc(HwDeviceExtension, CallbackRoutine, Context);
+}
+
+/* ---- register ranges and accesses ---------------------------------------------------------- */
+
+PVOID dmtp_VideoPortGetDeviceBase(PVOID HwDeviceExtension, PHYSICAL_ADDRESS IoAddress,
+                                  ULONG NumberOfUchars, UCHAR InIoSpace)
+{
+    PVOID va = VideoPortGetDeviceBase(HwDeviceExtension, IoAddress, NumberOfUchars, InIoSpace);
+    note_ext(HwDeviceExtension);
+    if (!va)
+        return va;
+    for (unsigned i = 0; i < DMTP_MAX_DEVS; i++) {
+        dev_ent *d = &g.devs[i];
+        if (!key_claim(&d->key))
+            continue;
+        d->len = NumberOfUchars;
+        d->bus = (uint64_t)IoAddress.QuadPart;
+        d->ext = HwDeviceExtension;
+        d->id = next_id(&g.next_dev);
+        atomic_store_explicit(&d->isr_value, 0u, memory_order_relaxed);
+        key_publish(&d->key, (uintptr_t)va);
+        if (logging())
+            emit_device_map(d, (uintptr_t)va);
+        return va;
+    }
+    probe_lost();
+    return va;
+}
+
+VOID dmtp_VideoPortFreeDeviceBase(PVOID HwDeviceExtension, PVOID MappedAddress)
+{
+    for (unsigned i = 0; i < DMTP_MAX_DEVS; i++)
+        if (key_is(&g.devs[i].key, (uintptr_t)MappedAddress))
+            atomic_store_explicit(&g.devs[i].key, KEY_FREE, memory_order_release);
+    VideoPortFreeDeviceBase(HwDeviceExtension, MappedAddress);
+}
+
+static void reg_event(uint32_t kind, const void *reg, uint32_t width, uint64_t value)
+{
+    dmt_record r;
+    rec_init(&r, kind);
+    dev_ent *d = dev_by_addr((uintptr_t)reg);
+    r.dev = d ? d->id : 0;
+    r.off = d ? (uintptr_t)reg - key_live(&d->key) : (uintptr_t)reg;
+    r.width = width;
+    r.value = value;
+    emit(&r);
+}
+
+/* Buffer accesses: consecutive registers from reg (rep movs semantics),
+ * DMTP_BUF_VALUES values per record. */
+static void regbuf_event(uint32_t kind, const void *reg, uint32_t width, const void *buf,
+                         ULONG count)
+{
+    uint64_t vals[DMTP_BUF_VALUES];
+    dev_ent *d = dev_by_addr((uintptr_t)reg);
+    uint64_t off = d ? (uintptr_t)reg - key_live(&d->key) : (uintptr_t)reg;
+    ULONG i = 0;
+    do {
+        uint32_t n = count - i > DMTP_BUF_VALUES ? DMTP_BUF_VALUES : (uint32_t)(count - i);
+        for (uint32_t j = 0; j < n; j++) {
+            if (width == 1)
+                vals[j] = ((const UCHAR *)buf)[i + j];
+            else if (width == 2)
+                vals[j] = ((const USHORT *)buf)[i + j];
+            else
+                vals[j] = ((const ULONG *)buf)[i + j];
+        }
+        dmt_record r;
+        rec_init(&r, kind);
+        r.dev = d ? d->id : 0;
+        r.off = off + (uint64_t)i * width;
+        r.width = width;
+        r.n_values = n;
+        r.values = vals;
+        emit(&r);
+        i += n;
+    } while (i < count);
+}
+
+UCHAR dmtp_VideoPortReadRegisterUchar(PUCHAR Register)
+{
+    UCHAR v = VideoPortReadRegisterUchar(Register);
+    if (UNLIKELY(logging()))
+        reg_event(DMT_K_REG_READ, Register, 1, v);
+    return v;
+}
+
+USHORT dmtp_VideoPortReadRegisterUshort(PUSHORT Register)
+{
+    USHORT v = VideoPortReadRegisterUshort(Register);
+    if (UNLIKELY(logging()))
+        reg_event(DMT_K_REG_READ, Register, 2, v);
+    return v;
+}
+
+ULONG dmtp_VideoPortReadRegisterUlong(PULONG Register)
+{
+    ULONG v = VideoPortReadRegisterUlong(Register);
+    if (UNLIKELY(logging()))
+        reg_event(DMT_K_REG_READ, Register, 4, v);
+    return v;
+}
+
+VOID dmtp_VideoPortWriteRegisterUchar(PUCHAR Register, UCHAR Value)
+{
+    if (UNLIKELY(logging()))
+        reg_event(DMT_K_REG_WRITE, Register, 1, Value);
+    VideoPortWriteRegisterUchar(Register, Value);
+}
+
+VOID dmtp_VideoPortWriteRegisterUshort(PUSHORT Register, USHORT Value)
+{
+    if (UNLIKELY(logging()))
+        reg_event(DMT_K_REG_WRITE, Register, 2, Value);
+    VideoPortWriteRegisterUshort(Register, Value);
+}
+
+VOID dmtp_VideoPortWriteRegisterUlong(PULONG Register, ULONG Value)
+{
+    if (UNLIKELY(logging()))
+        reg_event(DMT_K_REG_WRITE, Register, 4, Value);
+    VideoPortWriteRegisterUlong(Register, Value);
+}
+
+VOID dmtp_VideoPortReadRegisterBufferUchar(PUCHAR Register, PUCHAR Buffer, ULONG Count)
+{
+    VideoPortReadRegisterBufferUchar(Register, Buffer, Count);
+    if (UNLIKELY(logging()) && Count)
+        regbuf_event(DMT_K_REG_READ_BUF, Register, 1, Buffer, Count);
+}
+
+VOID dmtp_VideoPortReadRegisterBufferUshort(PUSHORT Register, PUSHORT Buffer, ULONG Count)
+{
+    VideoPortReadRegisterBufferUshort(Register, Buffer, Count);
+    if (UNLIKELY(logging()) && Count)
+        regbuf_event(DMT_K_REG_READ_BUF, Register, 2, Buffer, Count);
+}
+
+VOID dmtp_VideoPortReadRegisterBufferUlong(PULONG Register, PULONG Buffer, ULONG Count)
+{
+    VideoPortReadRegisterBufferUlong(Register, Buffer, Count);
+    if (UNLIKELY(logging()) && Count)
+        regbuf_event(DMT_K_REG_READ_BUF, Register, 4, Buffer, Count);
+}
+
+VOID dmtp_VideoPortWriteRegisterBufferUchar(PUCHAR Register, PUCHAR Buffer, ULONG Count)
+{
+    if (UNLIKELY(logging()) && Count)
+        regbuf_event(DMT_K_REG_WRITE_BUF, Register, 1, Buffer, Count);
+    VideoPortWriteRegisterBufferUchar(Register, Buffer, Count);
+}
+
+VOID dmtp_VideoPortWriteRegisterBufferUshort(PUSHORT Register, PUSHORT Buffer, ULONG Count)
+{
+    if (UNLIKELY(logging()) && Count)
+        regbuf_event(DMT_K_REG_WRITE_BUF, Register, 2, Buffer, Count);
+    VideoPortWriteRegisterBufferUshort(Register, Buffer, Count);
+}
+
+VOID dmtp_VideoPortWriteRegisterBufferUlong(PULONG Register, PULONG Buffer, ULONG Count)
+{
+    if (UNLIKELY(logging()) && Count)
+        regbuf_event(DMT_K_REG_WRITE_BUF, Register, 4, Buffer, Count);
+    VideoPortWriteRegisterBufferUlong(Register, Buffer, Count);
+}
+
+/* ---- adapters and common buffers --------------------------------------------------------- */
+
+/* The values Windows documents when nobody can tell us the real ones:
+ * IoGetDmaAdapter asks for BYTES_TO_PAGES(MaximumLength) + 1 map registers
+ * (the +1 covers an unaligned start); the address limit is 2^64 with
+ * Dma64BitAddresses, 4 GiB with Dma32BitAddresses or ScatterGather (a PCI
+ * scatter/gather master is assumed 32-bit capable), else 16 MiB (ISA). */
+static void default_limits(const VP_DEVICE_DESCRIPTION *dd, uint32_t *nmr, uint64_t *limit)
+{
+    uint64_t pages = ((uint64_t)dd->MaximumLength + DMT_PAGE_SIZE - 1) >> DMT_PAGE_SHIFT;
+    *nmr = (uint32_t)(pages + 1);
+    if (dd->Dma64BitAddresses)
+        *limit = UINT64_MAX;
+    else if (dd->Dma32BitAddresses || dd->ScatterGather)
+        *limit = 0xFFFFFFFFull;
+    else
+        *limit = 0xFFFFFFull;
+}
+
+PVP_DMA_ADAPTER dmtp_VideoPortGetDmaAdapter(PVOID HwDeviceExtension,
+                                            PVP_DEVICE_DESCRIPTION VpDeviceDescription)
+{
+    PVP_DMA_ADAPTER ad = VideoPortGetDmaAdapter(HwDeviceExtension, VpDeviceDescription);
+    note_ext(HwDeviceExtension);
+    if (!ad || !VpDeviceDescription)
+        return ad;
+    for (unsigned i = 0; i < DMTP_MAX_ADAPTERS; i++) {
+        ad_ent *a = &g.ads[i];
+        if (!key_claim(&a->key))
+            continue;
+        const VP_DEVICE_DESCRIPTION *dd = VpDeviceDescription;
+        a->ext = HwDeviceExtension;
+        a->id = next_id(&g.next_adapter);
+        a->dev = dev_id_of_ext(HwDeviceExtension);
+        a->sg = dd->ScatterGather != 0;
+        a->dma32 = dd->Dma32BitAddresses != 0;
+        a->dma64 = dd->Dma64BitAddresses != 0;
+        a->max_length = dd->MaximumLength;
+        default_limits(dd, &a->map_registers, &a->addr_limit);
+        dmtp_adapter_query_fn q = atomic_load(&g.query);
+        if (q) {
+            uint32_t nmr = a->map_registers;
+            uint64_t lim = a->addr_limit;
+            if (q(atomic_load(&g.query_user), HwDeviceExtension, ad, &nmr, &lim)) {
+                a->map_registers = nmr;
+                a->addr_limit = lim;
+            }
+        }
+        key_publish(&a->key, (uintptr_t)ad);
+        if (logging())
+            emit_adapter_create(a);
+        return ad;
+    }
+    probe_lost();
+    return ad;
+}
+
+/* Drop a reference; the last one frees the slot.  A free slot has sg == 0
+ * and executed == 0, so a reader that sees either set (acquire) on a slot
+ * in use also sees the fields its StartDma wrote. */
+static void xfer_put(xf_ent *x)
+{
+    if (atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) == 1) {
+        atomic_store_explicit(&x->sg, (uintptr_t)0, memory_order_relaxed);
+        atomic_store_explicit(&x->executed, 0u, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&g.xfers_live, 1u, memory_order_relaxed);
+        atomic_store_explicit(&x->state, 0u, memory_order_release);
+    }
+}
+
+VOID dmtp_VideoPortPutDmaAdapter(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaAdapter)
+{
+    ad_ent *a = ad_find(VpDmaAdapter);
+    if (a) {
+        if (logging()) {
+            dmt_record r;
+            rec_init(&r, DMT_K_ADAPTER_RELEASE);
+            r.adapter = a->id;
+            emit(&r);
+        }
+        /* transfers on this adapter that were never completed */
+        for (unsigned i = 0; i < DMTP_MAX_XFERS; i++) {
+            xf_ent *x = &g.xfers[i];
+            uintptr_t sg = atomic_load_explicit(&x->sg, memory_order_acquire);
+            if (sg && x->adapter_ptr == (uintptr_t)VpDmaAdapter &&
+                atomic_compare_exchange_strong_explicit(&x->sg, &sg, (uintptr_t)0,
+                                                        memory_order_acq_rel, memory_order_relaxed))
+                xfer_put(x);
+        }
+        atomic_store_explicit(&a->key, KEY_FREE, memory_order_release);
+    }
+    VideoPortPutDmaAdapter(HwDeviceExtension, VpDmaAdapter);
+}
+
+PVOID dmtp_VideoPortAllocateCommonBuffer(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaAdapter,
+                                         ULONG DesiredLength, PPHYSICAL_ADDRESS LogicalAddress,
+                                         BOOLEAN CacheEnabled, PVOID Reserved)
+{
+    PVOID va = VideoPortAllocateCommonBuffer(HwDeviceExtension, VpDmaAdapter, DesiredLength,
+                                             LogicalAddress, CacheEnabled, Reserved);
+    if (!va)
+        return va;
+    for (unsigned i = 0; i < DMTP_MAX_CBS; i++) {
+        cb_ent *c = &g.cbs[i];
+        if (!key_claim(&c->key))
+            continue;
+        c->id = next_id(&g.next_cb);
+        c->adapter = ad_id(VpDmaAdapter);
+        c->len = DesiredLength;
+        c->logical = LogicalAddress ? (uint64_t)LogicalAddress->QuadPart : 0;
+        c->cached = CacheEnabled != 0;
+        key_publish(&c->key, (uintptr_t)va);
+        if (logging())
+            emit_common_alloc(c, (uintptr_t)va);
+        return va;
+    }
+    probe_lost();
+    return va;
+}
+
+VOID dmtp_VideoPortReleaseCommonBuffer(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaAdapter,
+                                       ULONG Length, PHYSICAL_ADDRESS LogicalAddress,
+                                       PVOID VirtualAddress, BOOLEAN CacheEnabled)
+{
+    cb_ent *c = cb_find((uintptr_t)VirtualAddress);
+    if (c) {
+        if (logging()) {
+            dmt_record r;
+            rec_init(&r, DMT_K_COMMON_RELEASE);
+            r.cb = c->id;
+            r.adapter = c->adapter;
+            emit(&r);
+        }
+        atomic_store_explicit(&c->key, KEY_FREE, memory_order_release);
+    }
+    VideoPortReleaseCommonBuffer(HwDeviceExtension, VpDmaAdapter, Length, LogicalAddress,
+                                 VirtualAddress, CacheEnabled);
+}
+
+/* ---- locked buffers ----------------------------------------------------------------------------
+ */
+
+PVOID dmtp_VideoPortLockBuffer(PVOID HwDeviceExtension, PVOID BaseAddress, ULONG Length,
+                               VP_LOCK_OPERATION Operation)
+{
+    PVOID mdl = VideoPortLockBuffer(HwDeviceExtension, BaseAddress, Length, Operation);
+    if (LIKELY(!logging()) || !mdl)
+        return mdl;
+    for (unsigned i = 0; i < DMTP_MAX_MDLS; i++) {
+        mdl_ent *m = &g.mdls[i];
+        if (!key_claim(&m->key))
+            continue;
+        m->id = next_id(&g.next_mdl);
+        m->op = (uint32_t)Operation;
+        m->len = Length;
+        m->va = (uintptr_t)BaseAddress;
+        m->sysva = os_mdl_sysva(mdl, BaseAddress);
+        atomic_fetch_add_explicit(&g.mdls_live, 1u, memory_order_relaxed);
+        key_publish(&m->key, (uintptr_t)mdl);
+        dmt_record r;
+        rec_init(&r, DMT_K_BUFFER_LOCK);
+        r.mdl = m->id;
+        r.va = m->va;
+        r.length = Length;
+        r.op = m->op;
+        emit(&r);
+        return mdl;
+    }
+    probe_lost();
+    return mdl;
+}
+
+VOID dmtp_VideoPortUnlockBuffer(PVOID HwDeviceExtension, PVOID Mdl)
+{
+    if (UNLIKELY(atomic_load_explicit(&g.mdls_live, memory_order_relaxed) != 0)) {
+        mdl_ent *m = mdl_find(Mdl);
+        if (m) {
+            if (logging()) {
+                dmt_record r;
+                rec_init(&r, DMT_K_BUFFER_UNLOCK);
+                r.mdl = m->id;
+                emit(&r);
+            }
+            atomic_fetch_sub_explicit(&g.mdls_live, 1u, memory_order_relaxed);
+            atomic_store_explicit(&m->key, KEY_FREE, memory_order_release);
+        }
+    }
+    VideoPortUnLockBuffer(HwDeviceExtension, Mdl);
+}
+
+/* ---- the DMA sequence
+ * ------------------------------------------------------------------------------ */
+
+static VOID NTAPI exec_tramp(PVOID ext, PVP_DMA_ADAPTER ad, PVP_SCATTER_GATHER_LIST sg, PVOID ctx)
+{
+    xf_ent *x = ctx;
+    uint32_t granted = x->plen ? *x->plen : 0;
+    /* A list address may be reused after a CompleteDma that never came:
+     * only the newest transfer owns it. */
+    for (unsigned i = 0; i < DMTP_MAX_XFERS; i++) {
+        xf_ent *o = &g.xfers[i];
+        uintptr_t exp = (uintptr_t)sg;
+        if (o != x && sg &&
+            atomic_compare_exchange_strong_explicit(&o->sg, &exp, (uintptr_t)0,
+                                                    memory_order_acq_rel, memory_order_relaxed))
+            xfer_put(o);
+    }
+    atomic_store_explicit(&x->granted, granted, memory_order_relaxed);
+    atomic_store_explicit(&x->sg, (uintptr_t)sg, memory_order_release);
+    atomic_store_explicit(&x->executed, 1u, memory_order_release);
+    if (logging() && sg) {
+        dmt_record r;
+        rec_init(&r, DMT_K_EXECUTE_DMA);
+        r.xfer = x->xfer;
+        r.adapter = x->adapter;
+        r.length = granted;
+        r.n_sg = sg->NumberOfElements;
+        r.sg_list = sg->Elements;
+        r.sg_stride = (uint32_t)sizeof(VP_SCATTER_GATHER_ELEMENT);
+        emit(&r);
+    }
+    x->exec(ext, ad, sg, x->ctx);
+}
+
+VP_STATUS dmtp_VideoPortStartDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaAdapter, PVOID Mdl,
+                                 ULONG Offset, PULONG pLength, PEXECUTE_DMA ExecuteDmaRoutine,
+                                 PVOID Context, BOOLEAN WriteToDevice)
+{
+    if (LIKELY(!logging()))
+        return VideoPortStartDma(HwDeviceExtension, VpDmaAdapter, Mdl, Offset, pLength,
+                                 ExecuteDmaRoutine, Context, WriteToDevice);
+    xf_ent *x = NULL;
+    for (unsigned i = 0; i < DMTP_MAX_XFERS && !x; i++) {
+        unsigned exp = 0;
+        if (atomic_compare_exchange_strong_explicit(&g.xfers[i].state, &exp, 1u,
+                                                    memory_order_acquire, memory_order_relaxed))
+            x = &g.xfers[i];
+    }
+    if (!x) {
+        probe_lost();
+        return VideoPortStartDma(HwDeviceExtension, VpDmaAdapter, Mdl, Offset, pLength,
+                                 ExecuteDmaRoutine, Context, WriteToDevice);
+    }
+    mdl_ent *m = mdl_find(Mdl);
+    atomic_fetch_add_explicit(&g.xfers_live, 1u, memory_order_relaxed);
+    atomic_store_explicit(&x->refs, 2, memory_order_relaxed);
+    atomic_store_explicit(&x->granted, 0u, memory_order_relaxed);
+    x->xfer = next_id(&g.next_xfer);
+    x->adapter = ad_id(VpDmaAdapter);
+    x->adapter_ptr = (uintptr_t)VpDmaAdapter;
+    x->mdl = m ? m->id : 0;
+    x->mdl_ptr = (uintptr_t)Mdl;
+    x->dev = dev_id_of_ext(HwDeviceExtension);
+    x->offset = Offset;
+    x->plen = pLength;
+    x->exec = ExecuteDmaRoutine;
+    x->ctx = Context;
+    x->wtd = WriteToDevice != 0;
+    atomic_thread_fence(memory_order_release);
+
+    const uint32_t xfer = x->xfer, adapter = x->adapter;
+    dmt_record r;
+    rec_init(&r, DMT_K_START_DMA);
+    r.xfer = xfer;
+    r.adapter = adapter;
+    r.mdl = x->mdl;
+    r.offset = Offset;
+    r.length = pLength ? *pLength : 0;
+    r.write_to_device = x->wtd;
+    r.context = (uint64_t)(uintptr_t)Context;
+    emit(&r);
+
+    VP_STATUS st = VideoPortStartDma(HwDeviceExtension, VpDmaAdapter, Mdl, Offset, pLength,
+                                     exec_tramp, x, WriteToDevice);
+
+    bool executed = atomic_load_explicit(&x->executed, memory_order_acquire) != 0;
+    rec_init(&r, DMT_K_START_DMA_END);
+    r.xfer = xfer;
+    r.adapter = adapter;
+    r.status = (uint32_t)st;
+    r.length = executed ? atomic_load_explicit(&x->granted, memory_order_relaxed)
+                        : (pLength ? *pLength : 0);
+    emit(&r);
+    if (st != NO_ERROR && !executed)
+        xfer_put(x); /* no ExecuteDma, so no CompleteDma will come */
+    xfer_put(x);
+    return st;
+}
+
+/* DMT64 of the bytes a transfer moved: [offset, offset + granted) of the
+ * locked buffer, read through a VA valid in any context. */
+static bool digest_of(const xf_ent *x, uint64_t *value, uint64_t *len)
+{
+    mdl_ent *m = mdl_find((const void *)x->mdl_ptr);
+    if (!m || !m->sysva || x->offset > m->len)
+        return false;
+    uint64_t n = atomic_load_explicit(&((xf_ent *)x)->granted, memory_order_relaxed);
+    if (n > m->len - x->offset)
+        n = m->len - x->offset;
+    *value = dmt64((const void *)(m->sysva + (uintptr_t)x->offset), (size_t)n);
+    *len = n;
+    return true;
+}
+
+VP_STATUS dmtp_VideoPortCompleteDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaAdapter,
+                                    PVP_SCATTER_GATHER_LIST VpScatterGather, BOOLEAN WriteToDevice)
+{
+    if (LIKELY(!logging()) && atomic_load_explicit(&g.xfers_live, memory_order_relaxed) == 0)
+        return VideoPortCompleteDma(HwDeviceExtension, VpDmaAdapter, VpScatterGather,
+                                    WriteToDevice);
+    xf_ent *x = NULL;
+    for (unsigned i = 0; i < DMTP_MAX_XFERS && !x; i++) {
+        xf_ent *c = &g.xfers[i];
+        uintptr_t exp = (uintptr_t)VpScatterGather;
+        if (VpScatterGather && atomic_load_explicit(&c->sg, memory_order_acquire) == exp &&
+            c->adapter_ptr == (uintptr_t)VpDmaAdapter &&
+            atomic_compare_exchange_strong_explicit(&c->sg, &exp, (uintptr_t)0,
+                                                    memory_order_acq_rel, memory_order_relaxed))
+            x = c;
+    }
+    /* after the real call: a bounce buffer is copied back inside it */
+    VP_STATUS st =
+        VideoPortCompleteDma(HwDeviceExtension, VpDmaAdapter, VpScatterGather, WriteToDevice);
+    if (logging()) {
+        dmt_record r;
+        uint64_t dv = 0, dl = 0;
+        if (x && digest_of(x, &dv, &dl)) {
+            rec_init(&r, DMT_K_DIGEST);
+            r.xfer = x->xfer;
+            r.algo = DMT_DIGEST_DMT64;
+            r.length = dl;
+            r.value = dv;
+            emit(&r);
+        }
+        rec_init(&r, DMT_K_COMPLETE_DMA);
+        r.xfer = x ? x->xfer : 0;
+        r.adapter = x ? x->adapter : ad_id(VpDmaAdapter);
+        r.write_to_device = WriteToDevice != 0;
+        r.status = (uint32_t)st;
+        emit(&r);
+    }
+    if (x)
+        xfer_put(x);
+    return st;
+}
