@@ -158,13 +158,13 @@ static void sample_record(dmt_record *r, uint32_t k, int big, int64_t ts)
     }
 }
 
-static size_t sg_stride_of(const dmt_record *r)
+__attribute__((unused)) static size_t sg_stride_of(const dmt_record *r)
 {
     return r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
 }
 
 /* Compare the payload fields of two records (not seq/pos). */
-static int records_equal(const dmt_record *a, const dmt_record *b)
+__attribute__((unused)) static int records_equal(const dmt_record *a, const dmt_record *b)
 {
     if (a->kind != b->kind || a->ts != b->ts)
         return 0;

@@ -1,0 +1,197 @@
+/*
+ * bench_capture.c - capture rate with the probe on and compiled out.
+ *
+ * The sample miniport runs on the host VideoPort (deterministic scheduling,
+ * real clock, as `dmatrace capture` runs it) and serves a workload of
+ * upload+readback pairs through its IOCTL path.  Variant "probe": the
+ * driver built with DMT_PROBE, logging into a 64 MiB ring that a drain
+ * thread writes to a trace file, as capture does.  Variant "off": the same
+ * driver source built without the probe (dmtmini_noprobe).  Both run the
+ * same workload in the same process; the median of 5 runs is reported with
+ * transfers/s, records/s, the overhead of tracing and the records lost.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dmt/digest.h"
+#include "dmt/drain.h"
+#include "dmt/ring.h"
+#include "dmt/writer.h"
+#undef DMT_PROBE
+#include "dmtmini_host.h"
+
+#define RUNS 5
+
+typedef struct workload {
+    const char *name;
+    uint32_t pairs;
+    uint32_t min_len, max_len;
+} workload;
+
+static const workload workloads[] = {
+    {"burst (64 B - 16 KiB)", 4000, 64, 16384},
+    {"mixed (1 B - 1 MiB)", 300, 1, 1u << 20},
+};
+
+typedef struct drain_ctx {
+    dmt_drain *d;
+    dmt_writer *w;
+    atomic_bool done;
+} drain_ctx;
+
+static void *drain_main(void *arg)
+{
+    drain_ctx *c = arg;
+    dmt_error err;
+    for (;;) {
+        int rc = dmt_drain_poll(c->d, dmt_now_ns(), 4096, &err);
+        if (rc < 0 || rc == DMT_DRAIN_DONE)
+            break;
+        if (rc == DMT_DRAIN_IDLE) {
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+static uint64_t lenof(uint64_t *s, const workload *w)
+{
+    *s += 0x9E3779B97F4A7C15ull;
+    uint64_t r = dmt_splitmix64(*s);
+    /* Log-uniform between min and max. */
+    double u = (double)(r >> 11) / (double)(1ull << 53);
+    double lo = w->min_len, hi = w->max_len;
+    uint64_t n = (uint64_t)(lo * __builtin_exp(u * __builtin_log(hi / lo)));
+    return n < w->min_len ? w->min_len : n > w->max_len ? w->max_len : n;
+}
+
+/* One run; returns seconds, fills records/lost for the probe variant. */
+static double run(const workload *wl, int probe, uint64_t *records, uint64_t *lost)
+{
+    hvp_config hc;
+    hvp_config_default(&hc);
+    hc.deterministic = true;
+    hc.real_clock = true;
+    hc.contig_permille = 400;
+    dmm_config dc;
+    dmm_config_default(&dc);
+    hvp_machine *m = hvp_machine_new(&hc, &dc);
+    size_t rlen = DMT_RING_HDR_SIZE + (64u << 20);
+    void *region = NULL;
+    dmt_ring ring;
+    drain_ctx dctx;
+    pthread_t th;
+    char path[] = "/tmp/bench_capture-XXXXXX";
+    memset(&dctx, 0, sizeof dctx);
+    dmtp_reset();
+    if (probe) {
+        region = mmap(NULL, rlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        dmt_ring_init(region, rlen, DMT_RING_DROP_NEWEST);
+        dmt_ring_attach(&ring, region, rlen);
+        int fd = mkstemp(path);
+        close(fd);
+        dmt_header h;
+        memset(&h, 0, sizeof h);
+        snprintf(h.producer, sizeof h.producer, "bench_capture");
+        dmt_error err;
+        dmt_writer_open(path, &h, 0, &dctx.w, &err);
+        dctx.d = dmt_drain_new(&ring, dctx.w, 200000000ull);
+        pthread_create(&th, NULL, drain_main, &dctx);
+        dmtp_attach(region, rlen);
+        dmtmini_host_load(m);
+    } else {
+        dmtmini_noprobe_host_load(m);
+    }
+    DMTMINI_CONFIG cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.version = DMTMINI_IOCTL_VERSION;
+    for (int ch = 0; ch < 2; ch++) {
+        cfg.ch[ch].scatter_gather = 1;
+        cfg.ch[ch].dma64 = 1;
+        cfg.ch[ch].maximum_length = 1u << 20;
+    }
+    uint32_t ret;
+    hvp_ioctl(m, IOCTL_DMTMINI_CONFIGURE, &cfg, sizeof cfg, NULL, 0, &ret);
+    uint8_t *a = NULL, *b = NULL;
+    if (posix_memalign((void **)&a, 4096, wl->max_len + 4096) ||
+        posix_memalign((void **)&b, 4096, wl->max_len + 4096))
+        abort();
+    memset(a, 0x5A, wl->max_len + 4096);
+    memset(b, 0, wl->max_len + 4096);
+    uint64_t seed = 42;
+    uint64_t t0 = dmt_now_ns();
+    for (uint32_t i = 0; i < wl->pairs; i++) {
+        DMTMINI_TRANSFER_IN in;
+        DMTMINI_TRANSFER_OUT out;
+        memset(&in, 0, sizeof in);
+        in.length = (uint32_t)lenof(&seed, wl);
+        in.dev_offset = (i * 4096u) % (8u << 20);
+        in.channel = DMTMINI_CH_H2C;
+        in.buffer = (uint64_t)(uintptr_t)(a + (i % 7) * 8);
+        hvp_ioctl(m, IOCTL_DMTMINI_TRANSFER, &in, sizeof in, &out, sizeof out, &ret);
+        in.channel = DMTMINI_CH_C2H;
+        in.buffer = (uint64_t)(uintptr_t)(b + (i % 5) * 8);
+        hvp_ioctl(m, IOCTL_DMTMINI_TRANSFER, &in, sizeof in, &out, sizeof out, &ret);
+    }
+    hvp_wait_idle(m, 10000);
+    uint64_t t1 = dmt_now_ns();
+    *records = 0;
+    *lost = 0;
+    if (probe) {
+        dmtp_detach();
+        dmt_ring_close(&ring);
+        pthread_join(th, NULL);
+        *records = dmt_drain_get_stats(dctx.d)->records;
+        *lost = dmt_drain_get_stats(dctx.d)->lost;
+        dmt_error err;
+        dmt_writer_close(dctx.w, &err);
+        dmt_drain_free(dctx.d);
+        unlink(path);
+    }
+    hvp_machine_free(m);
+    dmtp_reset();
+    if (region)
+        munmap(region, rlen);
+    free(a);
+    free(b);
+    return (double)(t1 - t0) / 1e9;
+}
+
+static int cmpd(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+int main(void)
+{
+    printf("# bench_capture: median of %d runs; transfers = IOCTLs (an upload and a readback "
+           "per pair)\n",
+           RUNS);
+    printf("%-24s %12s %12s %12s %9s %7s\n", "workload", "off xfer/s", "probe xfer/s", "records/s",
+           "overhead", "lost");
+    for (size_t w = 0; w < sizeof workloads / sizeof workloads[0]; w++) {
+        double on[RUNS], off[RUNS];
+        uint64_t rec = 0, lost = 0, r, l;
+        for (int i = 0; i < RUNS; i++) {
+            off[i] = run(&workloads[w], 0, &r, &l);
+            on[i] = run(&workloads[w], 1, &r, &l);
+            rec = r;
+            lost += l;
+        }
+        qsort(on, RUNS, sizeof on[0], cmpd);
+        qsort(off, RUNS, sizeof off[0], cmpd);
+        double x = 2.0 * workloads[w].pairs;
+        printf("%-24s %12.0f %12.0f %12.0f %8.1f%% %7llu\n", workloads[w].name, x / off[RUNS / 2],
+               x / on[RUNS / 2], (double)rec / on[RUNS / 2],
+               100.0 * (on[RUNS / 2] - off[RUNS / 2]) / off[RUNS / 2], (unsigned long long)lost);
+    }
+    return 0;
+}

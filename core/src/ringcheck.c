@@ -1,0 +1,231 @@
+/*
+ * ringcheck.c - the drain's fast validator of ring-form records.
+ *
+ * The drain must not copy a malformed record from the (untrusted) ring into
+ * a trace file, and it must keep up with millions of records per second.
+ * Decoding each record through libcbor callbacks costs ~250 ns; this
+ * checker walks the bytes directly against a per-kind field table and
+ * accepts exactly the records dmt_parse_ring_record accepts (a differential
+ * test in core/tests/test_ringcheck.c holds it to that), at a fraction of
+ * the cost.  It allocates nothing and reads nothing outside [p, p+len).
+ *
+ * Field codes of the table:  u uint   w uint32   b bool   S SG pair array
+ *                            V uint array (<= DMT_MAX_VALUES)
+ *                            B bytes (<= DMT_MAX_BYTES)   T text (<= DMT_MAX_TEXT)
+ *                            W register width (1, 2, 4 or 8)
+ * Fields after the table's are allowed if the reader would skip them (a
+ * newer minor version): scalars, strings, shallow arrays.
+ */
+#include "dmt/ringcheck.h"
+
+#include <string.h>
+
+static const char *const fields[DMT_K_MAX_] = {
+    [DMT_K_REG_WRITE] = "uu",
+    [DMT_K_REG_READ] = "uu",
+    [DMT_K_REG_WRITE_BUF] = "uV",
+    [DMT_K_REG_READ_BUF] = "uV",
+    [DMT_K_EXECUTE_DMA] = "wwuS",
+    [DMT_K_START_DMA] = "wwwuubu",
+    [DMT_K_START_DMA_END] = "wwwu",
+    [DMT_K_COMPLETE_DMA] = "wwbw",
+    [DMT_K_ADAPTER_CREATE] = "wwbbbuwu",
+    [DMT_K_ADAPTER_RELEASE] = "w",
+    [DMT_K_BUFFER_LOCK] = "wuuw",
+    [DMT_K_BUFFER_UNLOCK] = "w",
+    [DMT_K_COMMON_ALLOC] = "wwuubu",
+    [DMT_K_COMMON_RELEASE] = "ww",
+    [DMT_K_DESC_WRITE] = "wuB",
+    [DMT_K_INTERRUPT] = "wbu",
+    [DMT_K_DPC] = "ww",
+    [DMT_K_DIGEST] = "wwuu",
+    [DMT_K_PATTERN] = "wwuuu",
+    [DMT_K_PAYLOAD] = "wuB",
+    [DMT_K_DEVICE_MAP] = "wuuu",
+    [DMT_K_MARKER] = "T",
+};
+
+/* Register records: optional width then dev. */
+static const char reg_tail[] = "Ww";
+
+typedef struct cur {
+    const uint8_t *p, *end;
+} cur;
+
+/* Read one head: major type and argument.  Only definite lengths; the
+ * argument width must be 1, 2, 4 or 8 bytes (ai 24..27) or immediate. */
+static int head(cur *c, unsigned *mt, uint64_t *v)
+{
+    if (c->p >= c->end)
+        return -1;
+    uint8_t ib = *c->p++;
+    unsigned ai = ib & 0x1Fu;
+    *mt = ib >> 5;
+    if (ai < 24) {
+        *v = ai;
+        return 0;
+    }
+    if (ai > 27)
+        return -1; /* reserved, or indefinite length / break */
+    size_t n = (size_t)1 << (ai - 24);
+    if ((size_t)(c->end - c->p) < n)
+        return -1;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++)
+        x = x << 8 | c->p[i];
+    c->p += n;
+    *v = x;
+    return 0;
+}
+
+static int want_uint(cur *c, uint64_t max)
+{
+    unsigned mt;
+    uint64_t v;
+    if (head(c, &mt, &v) || mt != 0 || v > max)
+        return -1;
+    return 0;
+}
+
+static int want_bool(cur *c)
+{
+    if (c->p >= c->end || (*c->p != 0xF4 && *c->p != 0xF5))
+        return -1;
+    c->p++;
+    return 0;
+}
+
+static int want_string(cur *c, unsigned want_mt, uint64_t max)
+{
+    unsigned mt;
+    uint64_t n;
+    if (head(c, &mt, &n) || mt != want_mt || n > max || n > (uint64_t)(c->end - c->p))
+        return -1;
+    c->p += n;
+    return 0;
+}
+
+/* A trailing field of a newer minor version: what the reader skips - a
+ * scalar, a string, or an array (two levels at most) of those. */
+static int skip_item(cur *c, int depth)
+{
+    unsigned mt;
+    uint64_t v;
+    if (c->p >= c->end)
+        return -1;
+    uint8_t ib = *c->p;
+    if ((ib >> 5) == 7) {
+        unsigned ai = ib & 0x1Fu;
+        if (ai < 20 || ai == 24 || ai > 27)
+            return -1; /* unassigned simple values, break */
+        return head(c, &mt, &v);
+    }
+    if (head(c, &mt, &v))
+        return -1;
+    switch (mt) {
+    case 0:
+    case 1:
+        return 0;
+    case 2:
+    case 3:
+        if (v > (uint64_t)(c->end - c->p))
+            return -1;
+        c->p += v;
+        return 0;
+    case 4:
+        if (depth >= 2 || v > 2ull * DMT_MAX_SG_ELEMENTS)
+            return -1;
+        for (uint64_t i = 0; i < v; i++)
+            if (skip_item(c, depth + 1))
+                return -1;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static int field(cur *c, char code)
+{
+    unsigned mt;
+    uint64_t n, v;
+    switch (code) {
+    case 'u':
+        return want_uint(c, UINT64_MAX);
+    case 'w':
+        return want_uint(c, UINT32_MAX);
+    case 'W': {
+        if (head(c, &mt, &v) || mt != 0 || (v != 1 && v != 2 && v != 4 && v != 8))
+            return -1;
+        return 0;
+    }
+    case 'b':
+        return want_bool(c);
+    case 'B':
+        return want_string(c, 2, DMT_MAX_BYTES);
+    case 'T':
+        return want_string(c, 3, DMT_MAX_TEXT);
+    case 'V':
+        if (head(c, &mt, &n) || mt != 4 || n > DMT_MAX_VALUES)
+            return -1;
+        for (uint64_t i = 0; i < n; i++)
+            if (want_uint(c, UINT64_MAX))
+                return -1;
+        return 0;
+    case 'S':
+        if (head(c, &mt, &n) || mt != 4 || n > 2ull * DMT_MAX_SG_ELEMENTS || (n & 1))
+            return -1;
+        for (uint64_t i = 0; i < n; i++) {
+            if (head(c, &mt, &v))
+                return -1;
+            if (mt == 0) {
+                if (v > (UINT64_MAX >> DMT_PAGE_SHIFT))
+                    return -1;
+                if ((i & 1) && (v << DMT_PAGE_SHIFT) > UINT32_MAX)
+                    return -1;
+            } else if (mt == 1) {
+                if ((i & 1) && v > UINT32_MAX)
+                    return -1;
+            } else {
+                return -1;
+            }
+        }
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+int dmt_ring_record_check(const uint8_t *p, size_t len, dmt_ring_record_info *info)
+{
+    cur c = {p, p + len};
+    unsigned mt;
+    uint64_t nfields, kind, t;
+    if (head(&c, &mt, &nfields) || mt != 4 || nfields < 2 || nfields > 64)
+        return -1;
+    if (head(&c, &mt, &kind) || mt != 0 || kind == 0 || kind >= DMT_K_MAX_ || !fields[kind])
+        return -1;
+    info->time_off = (size_t)(c.p - p);
+    if (head(&c, &mt, &t) || (mt != 0 && mt != 1) || t > (uint64_t)INT64_MAX)
+        return -1;
+    info->time_len = (size_t)(c.p - p) - info->time_off;
+    info->time = mt == 0 ? (int64_t)t : -1 - (int64_t)t;
+    info->kind = (uint32_t)kind;
+
+    const char *f = fields[kind];
+    size_t need = strlen(f);
+    if (nfields < need + 2)
+        return -1;
+    uint64_t left = nfields - 2;
+    for (; *f; f++, left--)
+        if (field(&c, *f))
+            return -1;
+    if (kind <= DMT_K_REG_READ_BUF) {
+        for (const char *g = reg_tail; *g && left; g++, left--)
+            if (field(&c, *g))
+                return -1;
+    }
+    for (; left; left--)
+        if (skip_item(&c, 0))
+            return -1;
+    return c.p == c.end ? 0 : -1;
+}
