@@ -192,6 +192,11 @@ int main(void)
         printf("%-24s %12.0f %12.0f %12.0f %8.1f%% %7llu\n", workloads[w].name, x / off[RUNS / 2],
                x / on[RUNS / 2], (double)rec / on[RUNS / 2],
                100.0 * (on[RUNS / 2] - off[RUNS / 2]) / off[RUNS / 2], (unsigned long long)lost);
+        printf(
+            "RESULT\tcapture %s, transfers/s\t%.0f /s\ttracing <= 10%%\t%.0f /s probe off\t%.2f\n",
+            workloads[w].name, x / on[RUNS / 2], x / off[RUNS / 2], on[RUNS / 2] / off[RUNS / 2]);
+        printf("RESULT\tcapture %s, records/s (lost)\t%.0f /s (%llu)\t0 lost\t-\t-\n",
+               workloads[w].name, (double)rec / on[RUNS / 2], (unsigned long long)lost);
     }
     return 0;
 }

@@ -166,6 +166,9 @@ static void throughput(uint64_t n)
            (double)n / 1e6 / secs(t0, t1), (double)bytes / (double)n);
     printf("write()   %9.1f MB/s  baseline, same bytes\n", mb / secs(t2, t3));
     printf("ratio     %9.2f        drain / write()\n", secs(t2, t3) / secs(t0, t1));
+    printf("RESULT\tdrain throughput\t%.0f MB/s\t>= 50%% of write()\t%.0f MB/s write()\t%.2f\n",
+           mb / secs(t0, t1), mb / secs(t2, t3), secs(t2, t3) / secs(t0, t1));
+    printf("RESULT\tdrain records/s\t%.2f M/s\t>= 5 M/s\t-\t-\n", (double)n / 1e6 / secs(t0, t1));
 }
 
 typedef struct paced {
@@ -230,6 +233,8 @@ static void paced_loss(void)
            "%llu lost (%.2f s)\n",
            p.rate / 1e6, p.seconds, (unsigned long long)s->records, (unsigned long long)s->lost,
            secs(t0, t1));
+    printf("RESULT\tlost at 5 M records/s, 64 MiB ring\t%llu\t0\t-\t-\n",
+           (unsigned long long)s->lost);
     dmt_writer_close(w, &err);
     dmt_drain_free(d);
     unlink(path);
