@@ -46,5 +46,10 @@ int cmd_dump(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "dmt/reader.h"
 #include "dmt/sniff.h"
+#include "dmt/store.h"
 
 static int collect_trace(const char *path, info_result *ir, dmt_error *err)
 {
@@ -27,6 +28,26 @@ static int collect_trace(const char *path, info_result *ir, dmt_error *err)
     return rc;
 }
 
+/* A store: header and counts from its tables (dmt_store_info), and whether
+ * the trace it came from was cut (meta). */
+static int collect_db(const char *path, info_result *ir, dmt_error *err)
+{
+    static char why[96];
+    int rc = dmt_store_info(path, &ir->hdr, &ir->stats, err);
+    if (rc)
+        return rc;
+    dmt_store *st;
+    if ((rc = dmt_store_open(path, DMT_STORE_RDONLY, &st, err)))
+        return rc;
+    rc = dmt_store_cut(st, &ir->cut, &ir->cut_at, why, sizeof why, err);
+    dmt_store_close(st);
+    if (ir->cut) {
+        ir->cut_why = why;
+        ir->what = "database, imported from a cut trace";
+    }
+    return rc;
+}
+
 int info_collect(const char *path, info_result *ir, dmt_error *err)
 {
     memset(ir, 0, sizeof *ir);
@@ -37,8 +58,7 @@ int info_collect(const char *path, info_result *ir, dmt_error *err)
     if (kind == DMT_FILE_DB) {
         ir->is_db = true;
         ir->what = "database";
-        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
-                             "databases are not supported by this build yet");
+        return collect_db(path, ir, err);
     }
     return collect_trace(path, ir, err);
 }

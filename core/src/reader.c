@@ -318,7 +318,7 @@ static int get_u(pc *c, uint64_t *v)
 
 static int get_u32(pc *c, uint32_t *v)
 {
-    uint64_t x;
+    uint64_t x = 0;
     const uint8_t *at = c->p;
     int rc = get_u(c, &x);
     if (rc)
@@ -720,7 +720,7 @@ static int parse_fields(pc *c, dmt_record *r, uint64_t nfields, dmt_sg_elem *sg,
 
 static int parse_record(pc *c, dmt_record *r, dmt_sg_elem *sg, uint64_t *values)
 {
-    uint64_t n;
+    uint64_t n = 0;
     int rc;
     memset(r, 0, sizeof *r);
     r->pos = pc_off(c);

@@ -1,0 +1,236 @@
+/*
+ * bench_replay.c - replay rates of the dmm-mode replay engine (dmt_replay):
+ *
+ *  1. register writes/s: a stream of ring-register and scratch writes, fed
+ *     to the engine from memory (engine rate) and read from a .dmat file
+ *     (reader + engine, what `dmatrace replay` does);
+ *  2. SG elements/s: whole transfers (lock, pattern, StartDma, a 64-element
+ *     SG list, descriptors, ring registers, doorbell, ISR, digest,
+ *     CompleteDma) at element sizes 64 B, 512 B and 4 KiB - the engine maps
+ *     every element, fills and digests its data and the model moves it;
+ *  3. capture vs replay: `dmatrace capture` of each scenario (wall time of
+ *     the process) against replaying the trace it wrote.
+ *
+ * Output: one line per case, the best of 7 runs (the machine is shared: the
+ * fastest run is the one least disturbed; rates are per best run).  Build
+ * Release (the release preset) for figures; BENCHMARKS.md keeps the latest.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "dmt/reader.h"
+#include "rpl/replay.h"
+#include "session.h"
+
+#define RUNS 7
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double best(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return v[0];
+}
+
+/* Feed rs to a fresh engine; returns seconds; *divs = divergences. */
+static double feed_mem(const recs *rs, uint64_t *divs)
+{
+    rpl_opts o;
+    rpl_opts_default(&o);
+    o.all = true;
+    dmt_error err;
+    rpl_replay *r = rpl_new(&o, &err);
+    rpl_set_header(r, &rs->hdr);
+    double t0 = now_s();
+    for (size_t i = 0; i < rs->n; i++)
+        if (rpl_feed(r, &rs->r[i], &err) < 0)
+            break;
+    rpl_finish(r);
+    double t = now_s() - t0;
+    *divs = rpl_get_summary(r)->divergences;
+    rpl_free(r);
+    return t;
+}
+
+static double feed_file(const char *path, uint64_t *divs)
+{
+    rpl_opts o;
+    rpl_opts_default(&o);
+    o.all = true;
+    dmt_error err;
+    rpl_replay *r = NULL;
+    double t0 = now_s();
+    int rc = rpl_replay_file(path, &o, &r, &err);
+    double t = now_s() - t0;
+    if (rc != 0)
+        fprintf(stderr, "bench_replay: %s: %s\n", path, err.msg);
+    *divs = r ? rpl_get_summary(r)->divergences : 1;
+    rpl_free(r);
+    return t;
+}
+
+/* ---- 1. register writes ------------------------------------------------------ */
+
+static void bench_writes(void)
+{
+    const size_t n = 4u << 20;
+    static const uint32_t offs[] = {
+        DMM_CH_BASE(0) + DMM_CH_DESC_LO,    DMM_CH_BASE(0) + DMM_CH_DESC_HI,
+        DMM_CH_BASE(0) + DMM_CH_DESC_COUNT, DMM_REG_SCRATCH,
+        DMM_CH_BASE(1) + DMM_CH_DESC_LO,    DMM_CH_BASE(1) + DMM_CH_DESC_HI,
+        DMM_CH_BASE(1) + DMM_CH_DESC_COUNT, DMM_REG_SCRATCH};
+    recs rs;
+    memset(&rs, 0, sizeof rs);
+    snprintf(rs.hdr.producer, sizeof rs.hdr.producer, "bench_replay");
+    snprintf(rs.hdr.clock, sizeof rs.hdr.clock, "deterministic");
+    rs.r = calloc(n, sizeof *rs.r);
+    rs.n = rs.cap = n;
+    for (size_t i = 0; i < n; i++) {
+        dmt_record *r = &rs.r[i];
+        r->kind = DMT_K_REG_WRITE;
+        r->ts = (int64_t)i * 10;
+        r->seq = i;
+        r->width = 4;
+        r->off = offs[i % 8];
+        r->value = (uint32_t)(i * 2654435761u);
+    }
+    double v[RUNS];
+    uint64_t d = 0;
+    for (int k = 0; k < RUNS; k++)
+        v[k] = feed_mem(&rs, &d);
+    double t = best(v, RUNS);
+    printf("register writes, engine (from memory): %8.1f M writes/s  (%zu writes, %.1f ns each)\n",
+           (double)n / t / 1e6, n, t * 1e9 / (double)n);
+    char path[512];
+    test_path(path, sizeof path, "bench_writes.dmat");
+    if (recs_write(path, &rs) == 0) {
+        for (int k = 0; k < RUNS; k++)
+            v[k] = feed_file(path, &d);
+        t = best(v, RUNS);
+        printf("register writes, reader + engine:      %8.1f M writes/s\n", (double)n / t / 1e6);
+        /* the reader alone, for reference */
+        for (int k = 0; k < RUNS; k++) {
+            dmt_reader *rd;
+            dmt_error err;
+            dmt_record rec;
+            double t0 = now_s();
+            if (dmt_reader_open(path, 0, &rd, &err) == 0) {
+                while (dmt_reader_next(rd, &rec, &err) == 1)
+                    ;
+                dmt_reader_close(rd);
+            }
+            v[k] = now_s() - t0;
+        }
+        t = best(v, RUNS);
+        printf("  (the reader alone:                   %8.1f M records/s)\n", (double)n / t / 1e6);
+    }
+    free(rs.r);
+}
+
+/* ---- 2. SG elements --------------------------------------------------------------- */
+
+static void bench_sg(uint32_t elem)
+{
+    const unsigned nx = elem >= 4096 ? 400 : 2000;
+    const uint32_t ne = 64;
+    char path[512];
+    char name[64];
+    snprintf(name, sizeof name, "bench_sg_%u.dmat", elem);
+    test_path(path, sizeof path, name);
+    sess *s = sess_open(path, NULL);
+    dmt_sg_elem sg[64];
+    for (unsigned t = 0; t < nx; t++) {
+        for (uint32_t i = 0; i < ne; i++) {
+            /* scattered pages, the element at a varying offset inside its page */
+            sg[i].addr = ((uint64_t)(0x10000 + ((t * 131 + i * 7919) % 0x20000)) << 12) +
+                         (elem < 4096 ? (i * 64) % (4096 - elem + 1) : 0);
+            sg[i].len = elem;
+            for (uint32_t j = 0; j < i; j++)
+                if (sg[j].addr >> 12 == sg[i].addr >> 12)
+                    sg[i].addr = ((uint64_t)(0x40000 + t % 64 * 64 + i) << 12);
+        }
+        sess_xfer(s, t & 1, sg, ne, (uint64_t)(t / 2 % 16) * 0x40000, t + 1, 0);
+    }
+    if (sess_close(s) != 0)
+        return;
+    recs rs;
+    if (recs_load(path, &rs) != 0)
+        return;
+    double v[RUNS];
+    uint64_t d = 0;
+    for (int k = 0; k < RUNS; k++)
+        v[k] = feed_mem(&rs, &d);
+    double t = best(v, RUNS);
+    uint64_t elems = (uint64_t)nx * ne;
+    printf("SG elements of %4u B, engine:           %8.2f M elements/s  %7.0f MB/s  "
+           "(%zu records, %.2f M records/s, %llu divergences)\n",
+           elem, (double)elems / t / 1e6, (double)elems * elem / t / 1e6, rs.n,
+           (double)rs.n / t / 1e6, (unsigned long long)d);
+    for (int k = 0; k < RUNS; k++)
+        v[k] = feed_file(path, &d);
+    t = best(v, RUNS);
+    printf("SG elements of %4u B, reader + engine:  %8.2f M elements/s\n", elem,
+           (double)elems / t / 1e6);
+    recs_free(&rs);
+}
+
+/* ---- 3. capture vs replay ------------------------------------------------------------- */
+
+static void bench_capture(const char *scenario, bool threads)
+{
+    char path[512], cmd[1024];
+    snprintf(cmd, sizeof cmd, "cap_%s%s.dmat", scenario, threads ? "" : "_det");
+    test_path(path, sizeof path, cmd);
+    snprintf(cmd, sizeof cmd, "%s/dmatrace capture --scenario %s %s -o %s > /dev/null 2>&1",
+             DMT_BIN_DIR, scenario, threads ? "" : "--deterministic-clock", path);
+    double v[RUNS], w[RUNS];
+    uint64_t d = 0;
+    const int runs = 3; /* captures are slow */
+    for (int k = 0; k < runs; k++) {
+        double t0 = now_s();
+        int st = system(cmd);
+        v[k] = now_s() - t0;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            printf("capture %-14s: dmatrace capture failed (%s)\n", scenario, cmd);
+            return;
+        }
+        w[k] = feed_file(path, &d);
+    }
+    double c = best(v, runs), r = best(w, runs);
+    printf("capture %-14s %-13s: capture %8.2f ms, replay %7.2f ms: %6.1fx  (%llu divergences)\n",
+           scenario, threads ? "(threads)" : "(determin.)", c * 1e3, r * 1e3, c / r,
+           (unsigned long long)d);
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = argc > 1 && !strcmp(argv[1], "--quick");
+    bench_writes();
+    if (argc > 1 && !strcmp(argv[1], "--writes"))
+        return 0;
+    bench_sg(64);
+    bench_sg(512);
+    bench_sg(4096);
+    if (!quick) {
+        static const char *const sc[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
+        for (int i = 0; i < 4; i++) {
+            bench_capture(sc[i], false);
+            bench_capture(sc[i], true);
+        }
+    }
+    return 0;
+}

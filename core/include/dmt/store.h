@@ -1,0 +1,255 @@
+/*
+ * dmt/store.h - the SQLite store: import a trace into NAME.db (all or
+ * nothing), open and check a store, summarise it for `info`, iterate its
+ * records in sequence order, and the queries the viewer needs.
+ *
+ * The schema is schema/store.sql (normative; embedded in the library).
+ * Every function returns 0 (or a count / 1 for "a row") on success and a
+ * negative DMT_E* code on failure with err filled; nothing is printed.
+ *
+ * Ownership: a dmt_store owns its SQLite connection; dmt_store_close frees
+ * it.  Records and rows handed to callers point into memory owned by the
+ * store or iterator and stay valid until the next call on that object.
+ * Threads: one dmt_store (and its iterators) per thread.
+ */
+#ifndef DMT_STORE_H
+#define DMT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dmt/error.h"
+#include "dmt/record.h"
+#include "dmt/stats.h"
+
+#define DMT_STORE_APPLICATION_ID   0x444D5442 /* "DMTB" */
+#define DMT_STORE_SCHEMA_VERSION   1
+#define DMT_STORE_LEVELS           8                          /* summary levels 0..7 */
+#define DMT_STORE_LEVEL_SHIFT(L)   (10u + 3u * (unsigned)(L)) /* bucket = ts >> shift */
+#define DMT_STORE_MAX_REG_LANES    4096u  /* register lanes before "devD other" */
+#define DMT_STORE_MAX_LANES        16384u /* lanes before one shared lane per kind */
+#define DMT_STORE_MIN_STORED_LEVEL 3      /* levels 0..2 are computed on demand */
+
+struct sqlite3;
+
+/* ---- import --------------------------------------------------------------- */
+
+/* Import phases reported to the progress callback. */
+enum dmt_store_phase {
+    DMT_STORE_PHASE_LOAD = 1,   /* reading records and inserting rows */
+    DMT_STORE_PHASE_DERIVE = 2, /* derived tables, summaries */
+    DMT_STORE_PHASE_INDEX = 3,  /* secondary indexes */
+    DMT_STORE_PHASE_COMMIT = 4  /* commit, fsync, rename */
+};
+
+typedef struct dmt_store_progress {
+    int phase;            /* enum dmt_store_phase */
+    uint64_t records;     /* records loaded so far */
+    uint64_t bytes_done;  /* trace bytes consumed so far */
+    uint64_t bytes_total; /* size of the trace file */
+} dmt_store_progress;
+
+/* Called every ~64 k records and at every phase change (also while SQLite
+ * works on a long statement).  Return 0 to go on, non-zero to cancel: the
+ * import then fails with DMT_E_IO "interrupted" and leaves no output (the
+ * CLI's SIGINT handler sets a flag this callback returns). */
+typedef int (*dmt_store_progress_fn)(void *ctx, const dmt_store_progress *p);
+
+typedef struct dmt_store_import_opts {
+    dmt_store_progress_fn progress; /* may be NULL */
+    void *ctx;
+    bool allow_cut; /* import a cut trace up to its last whole record */
+    /* Test hooks: fail with DMT_E_IO after this many records (0: never);
+     * tiny memory bounds (open transfers, lanes, ...) so that tests reach
+     * the paths hostile traces take.  The database is the same either way,
+     * except for lanes beyond the bound (shared) and interrupt attribution
+     * on devices beyond it. */
+    uint64_t fail_after;
+    bool small_limits;
+} dmt_store_import_opts;
+
+typedef struct dmt_store_import_result {
+    uint64_t records;     /* records imported */
+    uint64_t sg_elements; /* sg_elements rows */
+    uint64_t transfers;   /* transfers rows */
+    uint64_t skipped;     /* records of unknown kinds (not stored) */
+    bool cut;             /* the trace was cut (allow_cut) */
+    uint64_t cut_offset;  /* where its last whole record ends */
+    char cut_why[96];
+    uint64_t db_bytes; /* size of the finished database */
+    /* Where the time went (wall clock, ns): phase_ns[phase] for the enum
+     * dmt_store_phase phases; sg_insert_ns: inside the sg_elements INSERTs
+     * (the load's hottest table, for benchmarks). */
+    uint64_t phase_ns[5];
+    uint64_t sg_insert_ns;
+    bool output_error; /* on failure: about the database (or its folder),
+                          not the trace */
+} dmt_store_import_result;
+
+/* Import trace file `trace` into a new database `db_path`, all or nothing:
+ * the database is built in a temporary file "<db_path>.tmp-XXXXXX" in the
+ * same directory and renamed over db_path only when complete (an existing
+ * db_path is replaced then, and never touched on failure).  On any failure
+ * or cancellation the temporary file is removed.  opts and res may be NULL.
+ * Errors: the reader's (DMT_E_FORMAT/VERSION/TRUNCATED/CHECKSUM with byte
+ * offset and record index), DMT_E_IO (SQLite or file system), DMT_E_NOMEM. */
+int dmt_store_import(const char *trace, const char *db_path, const dmt_store_import_opts *opts,
+                     dmt_store_import_result *res, dmt_error *err);
+
+/* ---- open ----------------------------------------------------------------- */
+
+enum dmt_store_open_flags {
+    DMT_STORE_RDONLY = 0,
+    DMT_STORE_RDWR = 1 /* e.g. audit writing findings */
+};
+
+typedef struct dmt_store dmt_store;
+
+/* Open an existing store and check it: not a SQLite file or application_id
+ * not DMTB -> DMT_E_FOREIGN; user_version not 1 -> DMT_E_VERSION; a damaged
+ * file or missing tables -> DMT_E_FORMAT; cannot open -> DMT_E_IO. */
+int dmt_store_open(const char *path, unsigned flags, dmt_store **out, dmt_error *err);
+void dmt_store_close(dmt_store *st);
+
+/* The SQLite connection, for ad-hoc queries (owned by st). */
+struct sqlite3 *dmt_store_sqlite(dmt_store *st);
+
+/* The trace header the store was imported from. */
+int dmt_store_header(dmt_store *st, dmt_header *hdr, dmt_error *err);
+
+/* Import facts from meta: was the trace cut, where, why (why: caller
+ * buffer, may be NULL). */
+int dmt_store_cut(dmt_store *st, bool *cut, uint64_t *offset, char *why, size_t why_cap,
+                  dmt_error *err);
+
+/* ---- info ----------------------------------------------------------------- */
+
+/* Header and statistics of the database at path, computed from its tables;
+ * field by field equal to dmt_stats_add over the trace it was imported
+ * from.  hdr may be NULL. */
+int dmt_store_info(const char *path, dmt_header *hdr, dmt_stats *stats, dmt_error *err);
+/* The same on an open store. */
+int dmt_store_stats(dmt_store *st, dmt_stats *stats, dmt_error *err);
+
+/* ---- records in sequence order -------------------------------------------- */
+
+typedef struct dmt_store_iter dmt_store_iter;
+
+/* Iterate the records with seq >= from_seq (0: all) in sequence order, a
+ * k-way merge over the event tables.  The iterator belongs to st and must
+ * be freed before it. */
+int dmt_store_iter_open(dmt_store *st, uint64_t from_seq, dmt_store_iter **out, dmt_error *err);
+/* 1 and *rec filled (sg_list, values, bytes owned by the iterator, valid
+ * until the next call; rec->pos = 0), 0 at the end, or a negative DMT_E*.
+ * The record equals the one the reader returned at import. */
+int dmt_store_iter_next(dmt_store_iter *it, dmt_record *rec, dmt_error *err);
+void dmt_store_iter_close(dmt_store_iter *it);
+
+/* ---- viewer helpers ------------------------------------------------------- */
+
+/* Times of the first and last record (min/max ts), from time_index; 0 and
+ * *t0 > *t1 when the store holds no records. */
+int dmt_store_time_range(dmt_store *st, int64_t *t0, int64_t *t1, dmt_error *err);
+
+enum dmt_store_lane_kind {
+    DMT_LANE_TRANSFERS = 1,
+    DMT_LANE_REGISTER = 2,
+    DMT_LANE_INTERRUPTS = 3,
+    DMT_LANE_LOST = 4,
+    DMT_LANE_MARKERS = 5,
+    DMT_LANE_FINDINGS = 6
+};
+
+typedef struct dmt_store_lane {
+    int64_t lane;
+    int kind;        /* enum dmt_store_lane_kind */
+    int64_t dev;     /* -1 when not applicable */
+    int64_t adapter; /* -1 when not applicable */
+    int64_t off;     /* -1 when not applicable ("other registers" lane) */
+    char name[64];
+} dmt_store_lane;
+
+/* Fill lanes[0 .. cap) in lane order; returns the total number of lanes
+ * (which may exceed cap: call again with a bigger array). */
+int dmt_store_lanes(dmt_store *st, dmt_store_lane *lanes, size_t cap, dmt_error *err);
+
+typedef struct dmt_store_bucket {
+    int64_t lane;
+    int level;
+    int64_t bucket; /* covers [bucket << shift, (bucket + 1) << shift) */
+    uint64_t count, bytes;
+    bool has_range; /* vmin/vmax valid (not NULL) */
+    bool has_last;  /* vlast valid */
+    uint64_t vmin, vmax, vlast;
+    int64_t t_first, t_last;
+} dmt_store_bucket;
+
+/* Smallest level whose buckets cover [t0, t1] in at most max_buckets
+ * buckets (7 if none does). */
+int dmt_store_level_for(int64_t t0, int64_t t1, unsigned max_buckets);
+
+typedef int (*dmt_store_bucket_fn)(void *ctx, const dmt_store_bucket *b);
+
+/* Call fn for each summary bucket of lane at level whose bucket meets
+ * [t0, t1] (transfers lanes: also earlier buckets whose spans reach t0), in
+ * bucket order.  fn returns non-zero to stop.  Returns buckets delivered.
+ *
+ * Levels below the store's meta summary_min_level (DMT_STORE_MIN_STORED_LEVEL
+ * for new imports) are not stored in `summary`: at 1, 8 and 65 us a bucket
+ * holds one to a few events per lane, so those rows would cost about as
+ * much as the events themselves (2.6 summary rows per event for a dense
+ * trace).  For them this function computes the same buckets from the event
+ * tables: one pass over the window's records (found through time_index)
+ * fills every lane at once and is cached, so asking lane after lane for the
+ * same window costs one pass.  Stored and computed buckets are identical
+ * (test_store checks it). */
+int dmt_store_summary(dmt_store *st, int level, int64_t lane, int64_t t0, int64_t t1,
+                      dmt_store_bucket_fn fn, void *ctx, dmt_error *err);
+
+/* One transfers row; a field whose record is missing has its *_seq set to
+ * DMT_STORE_NONE. */
+#define DMT_STORE_NONE UINT64_MAX
+typedef struct dmt_store_transfer {
+    uint32_t xfer;
+    bool has_adapter; /* adapter is NULL in the table otherwise */
+    uint32_t adapter, mdl;
+    uint64_t offset, requested, granted;
+    bool write_to_device, truncated;
+    uint64_t context;
+    uint64_t start_seq, exec_seq, end_seq, complete_seq, interrupt_seq, dpc_seq;
+    int64_t start_ts, exec_ts, end_ts, complete_ts, interrupt_ts, dpc_ts;
+    uint32_t end_status, complete_status;
+    uint64_t end_length;
+    uint32_t complete_count;
+    uint32_t n_sg;
+    uint64_t sg_bytes, sg_lo, sg_hi, sg_first;
+    bool has_digest;
+    uint64_t digest, digest_len;
+    uint32_t digest_algo;
+    char outcome[16]; /* "completed", "not-completed", "failed", "completed-twice" */
+    int64_t t_begin, t_end;
+    bool has_duration; /* start and completion both seen */
+    int64_t duration_ns;
+} dmt_store_transfer;
+
+typedef int (*dmt_store_transfer_fn)(void *ctx, const dmt_store_transfer *t);
+
+/* Transfers whose span [t_begin, t_end] meets [t0, t1], by t_begin;
+ * adapter < 0 for all adapters.  Returns rows delivered. */
+int dmt_store_transfers(dmt_store *st, int64_t adapter, int64_t t0, int64_t t1,
+                        dmt_store_transfer_fn fn, void *ctx, dmt_error *err);
+/* One transfer by id: 1 found, 0 not found. */
+int dmt_store_transfer_get(dmt_store *st, uint32_t xfer, dmt_store_transfer *t, dmt_error *err);
+
+/* The SG list of the transfer's first EXECUTE_DMA into sg[0 .. cap);
+ * returns the element count (which may exceed cap), 0 if none. */
+int dmt_store_transfer_sg(dmt_store *st, uint32_t xfer, dmt_sg_elem *sg, size_t cap,
+                          dmt_error *err);
+
+/* ---- misc ----------------------------------------------------------------- */
+
+/* The embedded schema/store.sql text (NUL-terminated). */
+const char *dmt_store_schema_sql(void);
+
+#endif

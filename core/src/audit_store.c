@@ -1,0 +1,114 @@
+/*
+ * audit_store.c - the audit's side of the SQLite store: reading a database's
+ * records for the engine, and writing findings into its `findings` table
+ * (schema/store.sql).  All findings SQL lives here.
+ */
+#include "audit_internal.h"
+#include "dmt/store.h"
+
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+int dmt__db_records(const char *path, dmt_record_fn fn, void *ctx, bool *cut, dmt_error *err)
+{
+    dmt_store *store;
+    dmt_store_iter *it = NULL;
+    int rc = dmt_store_open(path, DMT_STORE_RDONLY, &store, err);
+    if (rc)
+        return rc;
+    uint64_t cut_at;
+    rc = dmt_store_cut(store, cut, &cut_at, NULL, 0, err);
+    if (rc == 0)
+        rc = dmt_store_iter_open(store, 0, &it, err);
+    if (rc == 0) {
+        dmt_record r;
+        uint64_t index = 0;
+        while ((rc = dmt_store_iter_next(it, &r, err)) == 1) {
+            if ((rc = fn(ctx, &r, index++)) < 0) {
+                dmt_error_set(err, rc, DMT_NO_INDEX, index - 1, "%s",
+                              rc == DMT_E_NOMEM ? "out of memory" : "cannot process the record");
+                break;
+            }
+        }
+    }
+    dmt_store_iter_close(it);
+    dmt_store_close(store);
+    return rc < 0 ? rc : 0;
+}
+
+static int sql_fail(sqlite3 *db, dmt_error *err, const char *what)
+{
+    return dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "%s: %s", what,
+                         db ? sqlite3_errmsg(db) : "cannot open");
+}
+
+int dmt_audit_store_findings(const char *path, const dmt_finding *f, size_t n, dmt_error *err)
+{
+    dmt_store *store;
+    sqlite3_stmt *ins = NULL;
+    int rc = dmt_store_open(path, DMT_STORE_RDWR, &store, err);
+    if (rc)
+        return rc;
+    sqlite3 *db = dmt_store_sqlite(store);
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "DELETE FROM findings", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO findings(id, rule, severity, seq, ts, xfer, adapter, "
+                           "message, uncertain, records) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        int e = sql_fail(db, err, "cannot write the findings table");
+        sqlite3_finalize(ins);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        dmt_store_close(store);
+        return e;
+    }
+    const dmt_audit_rule_info *ri = dmt_audit_rules();
+    for (size_t i = 0; i < n; i++) {
+        char refs[DMT_AUDIT_MAX_REFS * 21 + 1];
+        char msg[sizeof f[i].message + sizeof f[i].uncertain_why + 16];
+        size_t k = 0;
+        refs[0] = 0;
+        for (uint32_t j = 0; j < f[i].n_refs; j++)
+            k += (size_t)snprintf(refs + k, sizeof refs - k, "%s%" PRIu64, j ? "," : "",
+                                  f[i].refs[j]);
+        if (f[i].uncertain)
+            snprintf(msg, sizeof msg, "%s (uncertain: %s)", f[i].message, f[i].uncertain_why);
+        else
+            snprintf(msg, sizeof msg, "%s", f[i].message);
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, (sqlite3_int64)i + 1);
+        sqlite3_bind_text(ins, 2, ri[f[i].rule].id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 3, dmt_audit_severity_name(f[i].severity), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 4, (sqlite3_int64)f[i].seq);
+        sqlite3_bind_int64(ins, 5, (sqlite3_int64)f[i].ts);
+        if (f[i].xfer)
+            sqlite3_bind_int64(ins, 6, f[i].xfer);
+        else
+            sqlite3_bind_null(ins, 6);
+        if (f[i].adapter)
+            sqlite3_bind_int64(ins, 7, f[i].adapter);
+        else
+            sqlite3_bind_null(ins, 7);
+        sqlite3_bind_text(ins, 8, msg, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(ins, 9, f[i].uncertain ? 1 : 0);
+        sqlite3_bind_text(ins, 10, refs, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(ins) != SQLITE_DONE) {
+            int e = sql_fail(db, err, "cannot insert a finding");
+            sqlite3_finalize(ins);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            dmt_store_close(store);
+            return e;
+        }
+    }
+    sqlite3_finalize(ins);
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        int e = sql_fail(db, err, "cannot commit the findings");
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        dmt_store_close(store);
+        return e;
+    }
+    dmt_store_close(store);
+    return 0;
+}

@@ -1,0 +1,103 @@
+/*
+ * store_internal.h - what the store's source files share (not installed):
+ * the embedded schema's sections, SQLite error mapping, a small hash map,
+ * the summary bucket arithmetic (one definition used by the importer and by
+ * the on-demand levels), and the transfers row <-> struct mapping.
+ */
+#ifndef DMT_STORE_INTERNAL_H
+#define DMT_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dmt/error.h"
+#include "dmt/store.h"
+
+/* ---- schema ---------------------------------------------------------------- */
+
+/* Text of section `name` ("tables", "derive", "indexes") of store.sql as a
+ * malloc'd NUL-terminated string (caller frees), or NULL. */
+char *dmt_store_schema_section(const char *name);
+
+/* ---- SQLite helpers -------------------------------------------------------- */
+
+/* Fill err from the connection's last error: DMT_E_IO for I/O, full disk,
+ * interrupt and the like, DMT_E_FORMAT for a damaged file (SQLITE_CORRUPT,
+ * SQLITE_NOTADB); `what` says what was being done. */
+int dmt_store_sql_error(dmt_error *err, sqlite3 *db, int rc, const char *what);
+/* sqlite3_exec of sql with the error mapped as above. */
+int dmt_store_exec(sqlite3 *db, const char *sql, dmt_error *err);
+/* Prepare sql (persistent when persistent); error mapped as above. */
+int dmt_store_prepare(sqlite3 *db, const char *sql, bool persistent, sqlite3_stmt **st,
+                      dmt_error *err);
+
+/* u64 <-> the signed column value with the same bits. */
+static inline int64_t dmt_store_i64(uint64_t v)
+{
+    return (int64_t)v;
+}
+static inline uint64_t dmt_store_u64(int64_t v)
+{
+    return (uint64_t)v;
+}
+
+/* ---- hash map: (u64, u64) key -> u32 value ---------------------------------- */
+
+typedef struct dmt_store_map {
+    uint64_t *ka, *kb;
+    uint32_t *val; /* UINT32_MAX: empty slot */
+    size_t cap, n; /* cap a power of two */
+} dmt_store_map;
+
+void dmt_store_map_free(dmt_store_map *m);
+/* Slot value for key, or UINT32_MAX. */
+uint32_t dmt_store_map_get(const dmt_store_map *m, uint64_t a, uint64_t b);
+/* Insert or replace (v < UINT32_MAX); 0, DMT_E_NOMEM or DMT_E_INTERNAL. */
+int dmt_store_map_put(dmt_store_map *m, uint64_t a, uint64_t b, uint32_t v);
+/* Remove key if present. */
+void dmt_store_map_del(dmt_store_map *m, uint64_t a, uint64_t b);
+
+/* ---- summary buckets ------------------------------------------------------- */
+
+static inline int64_t dmt_store_bucket_of(int64_t ts, int level)
+{
+    return ts >> DMT_STORE_LEVEL_SHIFT(level); /* arithmetic shift: floor */
+}
+
+/* Start an empty bucket. */
+void dmt_store_bucket_init(dmt_store_bucket *b, int64_t lane, int level, int64_t bucket);
+/* Contributions, by lane kind (schema/store.sql, table summary). */
+void dmt_store_bucket_add_value(dmt_store_bucket *b, int64_t ts, uint64_t value, uint64_t bytes);
+void dmt_store_bucket_add_marker(dmt_store_bucket *b, int64_t ts);
+void dmt_store_bucket_add_transfer(dmt_store_bucket *b, int64_t t_begin, int64_t t_end,
+                                   uint64_t granted, bool has_duration, int64_t duration, bool bad);
+/* Merge src (same lane/level/bucket, later in the stream) into dst: counts
+ * add, ranges widen (value lanes compare as unsigned, transfer lanes as
+ * signed durations), vlast from the later t_last, src on a tie (transfer
+ * lanes: vlast adds). */
+void dmt_store_bucket_merge(dmt_store_bucket *dst, const dmt_store_bucket *src,
+                            bool transfers_lane);
+
+/* ---- lanes ------------------------------------------------------------------ */
+
+const char *dmt_store_lane_kind_name(int kind);
+int dmt_store_lane_kind_of(const char *name); /* 0 when unknown */
+
+/* ---- transfers rows -------------------------------------------------------- */
+
+/* Column list of transfers in table order (37 columns). */
+extern const char dmt_store_xfer_columns[];
+#define DMT_STORE_XFER_NCOLS 37
+
+/* Empty transfer state for xfer (every *_seq DMT_STORE_NONE). */
+void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer);
+/* Recompute truncated, outcome, duration_ns from the other fields. */
+void dmt_store_xfer_finish(dmt_store_transfer *t);
+/* Bind t to ?(base+1)..?(base+37) of st (dmt_store_xfer_columns order). */
+int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t);
+/* Read columns col0 .. col0+36 of the current row into t. */
+void dmt_store_xfer_read(sqlite3_stmt *st, int col0, dmt_store_transfer *t);
+
+#endif

@@ -1,0 +1,481 @@
+/*
+ * store_util.c - pieces the store's files share (see store_internal.h): the
+ * embedded schema/store.sql and its sections, SQLite error mapping, a small
+ * open-addressing hash map, summary bucket arithmetic, lane kind names and
+ * the transfers row <-> dmt_store_transfer mapping.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+/* ---- the embedded schema ----------------------------------------------------
+ * schema/store.sql is normative; the library carries it verbatim (the
+ * assembler includes the file at build time) so the importer runs exactly
+ * what the schema says.  test_store checks it against the file. */
+#ifndef DMT_SCHEMA_DIR
+#error "DMT_SCHEMA_DIR must name the schema folder"
+#endif
+__asm__(".section .rodata\n"
+        ".balign 16\n"
+        "dmt_store_schema_text_:\n"
+        ".incbin \"" DMT_SCHEMA_DIR "/store.sql\"\n"
+        ".byte 0\n"
+        ".previous\n");
+extern const char dmt_store_schema_text_[];
+
+const char *dmt_store_schema_sql(void)
+{
+    return dmt_store_schema_text_;
+}
+
+/* Sections start at a line "-- @section NAME" and run to the next one. */
+char *dmt_store_schema_section(const char *name)
+{
+    const char *s = dmt_store_schema_text_;
+    const char *tag = "-- @section ";
+    size_t tl = strlen(tag), nl = strlen(name);
+    const char *start = NULL;
+    for (const char *p = s; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len >= tl && memcmp(p, tag, tl) == 0) {
+            if (start) {
+                size_t n = (size_t)(p - start);
+                char *out = malloc(n + 1);
+                if (out) {
+                    memcpy(out, start, n);
+                    out[n] = 0;
+                }
+                return out;
+            }
+            if (len - tl == nl && memcmp(p + tl, name, nl) == 0)
+                start = eol ? eol + 1 : p + len;
+        }
+        p = eol ? eol + 1 : p + len;
+    }
+    return start ? strdup(start) : NULL;
+}
+
+/* ---- SQLite errors ---------------------------------------------------------- */
+
+int dmt_store_sql_error(dmt_error *err, sqlite3 *db, int rc, const char *what)
+{
+    int prim = rc & 0xFF;
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    int code = DMT_E_IO;
+    if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB || prim == SQLITE_FORMAT ||
+        prim == SQLITE_SCHEMA || prim == SQLITE_MISMATCH)
+        code = DMT_E_FORMAT;
+    else if (prim == SQLITE_NOMEM)
+        code = DMT_E_NOMEM;
+    else if (prim == SQLITE_MISUSE || prim == SQLITE_RANGE)
+        code = DMT_E_INTERNAL;
+    else if (prim == SQLITE_ERROR)
+        /* a statement the schema should have accepted: the database is not
+         * what it claims (missing table or column) */
+        code = DMT_E_FORMAT;
+    dmt_error_set(err, code, DMT_NO_INDEX, DMT_NO_INDEX, "%s: %s", what, msg);
+    if (err && code == DMT_E_IO)
+        err->sys_errno = db ? sqlite3_system_errno(db) : 0;
+    return code;
+}
+
+int dmt_store_exec(sqlite3 *db, const char *sql, dmt_error *err)
+{
+    char *emsg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &emsg);
+    sqlite3_free(emsg);
+    if (rc != SQLITE_OK)
+        return dmt_store_sql_error(err, db, rc, "sqlite");
+    return 0;
+}
+
+int dmt_store_prepare(sqlite3 *db, const char *sql, bool persistent, sqlite3_stmt **st,
+                      dmt_error *err)
+{
+    int rc = sqlite3_prepare_v3(db, sql, -1, persistent ? SQLITE_PREPARE_PERSISTENT : 0, st, NULL);
+    if (rc != SQLITE_OK) {
+        *st = NULL;
+        return dmt_store_sql_error(err, db, rc, "sqlite prepare");
+    }
+    return 0;
+}
+
+/* ---- hash map ----------------------------------------------------------------
+ * Linear probing over power-of-two arrays, load <= 1/2, backward-shift
+ * deletion (no tombstones). */
+
+static size_t map_hash(uint64_t a, uint64_t b, size_t mask)
+{
+    uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
+    h ^= h >> 31;
+    h *= 0x94D049BB133111EBull;
+    h ^= h >> 29;
+    return (size_t)h & mask;
+}
+
+void dmt_store_map_free(dmt_store_map *m)
+{
+    free(m->ka);
+    free(m->kb);
+    free(m->val);
+    memset(m, 0, sizeof *m);
+}
+
+uint32_t dmt_store_map_get(const dmt_store_map *m, uint64_t a, uint64_t b)
+{
+    if (!m->cap)
+        return UINT32_MAX;
+    size_t mask = m->cap - 1;
+    for (size_t i = map_hash(a, b, mask);; i = (i + 1) & mask) {
+        if (m->val[i] == UINT32_MAX)
+            return UINT32_MAX;
+        if (m->ka[i] == a && m->kb[i] == b)
+            return m->val[i];
+    }
+}
+
+static int map_grow(dmt_store_map *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    dmt_store_map n = {malloc(cap * sizeof(uint64_t)), malloc(cap * sizeof(uint64_t)),
+                       malloc(cap * sizeof(uint32_t)), cap, 0};
+    if (!n.ka || !n.kb || !n.val) {
+        dmt_store_map_free(&n);
+        return DMT_E_NOMEM;
+    }
+    memset(n.val, 0xFF, cap * sizeof(uint32_t));
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->val[i] != UINT32_MAX) {
+            size_t j = map_hash(m->ka[i], m->kb[i], cap - 1);
+            while (n.val[j] != UINT32_MAX)
+                j = (j + 1) & (cap - 1);
+            n.ka[j] = m->ka[i];
+            n.kb[j] = m->kb[i];
+            n.val[j] = m->val[i];
+            n.n++;
+        }
+    dmt_store_map_free(m);
+    *m = n;
+    return 0;
+}
+
+int dmt_store_map_put(dmt_store_map *m, uint64_t a, uint64_t b, uint32_t v)
+{
+    if (v == UINT32_MAX) /* the empty-slot marker */
+        return DMT_E_INTERNAL;
+    if ((m->n + 1) * 2 > m->cap && map_grow(m))
+        return DMT_E_NOMEM;
+    size_t mask = m->cap - 1;
+    size_t i = map_hash(a, b, mask);
+    for (; m->val[i] != UINT32_MAX; i = (i + 1) & mask)
+        if (m->ka[i] == a && m->kb[i] == b) {
+            m->val[i] = v;
+            return 0;
+        }
+    m->ka[i] = a;
+    m->kb[i] = b;
+    m->val[i] = v;
+    m->n++;
+    return 0;
+}
+
+void dmt_store_map_del(dmt_store_map *m, uint64_t a, uint64_t b)
+{
+    if (!m->cap)
+        return;
+    size_t mask = m->cap - 1;
+    size_t i = map_hash(a, b, mask);
+    for (;; i = (i + 1) & mask) {
+        if (m->val[i] == UINT32_MAX)
+            return;
+        if (m->ka[i] == a && m->kb[i] == b)
+            break;
+    }
+    /* backward shift: move later members of the cluster into the hole when
+     * their home slot does not lie cyclically in (hole, j] */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; m->val[j] != UINT32_MAX; j = (j + 1) & mask) {
+        size_t home = map_hash(m->ka[j], m->kb[j], mask);
+        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (stays)
+            continue;
+        m->ka[hole] = m->ka[j];
+        m->kb[hole] = m->kb[j];
+        m->val[hole] = m->val[j];
+        hole = j;
+    }
+    m->val[hole] = UINT32_MAX;
+    m->n--;
+}
+
+/* ---- summary buckets ---------------------------------------------------------- */
+
+void dmt_store_bucket_init(dmt_store_bucket *b, int64_t lane, int level, int64_t bucket)
+{
+    memset(b, 0, sizeof *b);
+    b->lane = lane;
+    b->level = level;
+    b->bucket = bucket;
+    b->t_first = INT64_MAX;
+    b->t_last = INT64_MIN;
+}
+
+void dmt_store_bucket_add_value(dmt_store_bucket *b, int64_t ts, uint64_t value, uint64_t bytes)
+{
+    b->count++;
+    b->bytes += bytes;
+    if (!b->has_range) {
+        b->vmin = b->vmax = value;
+        b->has_range = true;
+    } else {
+        if (value < b->vmin)
+            b->vmin = value;
+        if (value > b->vmax)
+            b->vmax = value;
+    }
+    if (ts < b->t_first)
+        b->t_first = ts;
+    if (!b->has_last || ts >= b->t_last) {
+        b->vlast = value;
+        b->has_last = true;
+    }
+    if (ts > b->t_last)
+        b->t_last = ts;
+}
+
+void dmt_store_bucket_add_marker(dmt_store_bucket *b, int64_t ts)
+{
+    b->count++;
+    if (ts < b->t_first)
+        b->t_first = ts;
+    if (ts > b->t_last)
+        b->t_last = ts;
+}
+
+void dmt_store_bucket_add_transfer(dmt_store_bucket *b, int64_t t_begin, int64_t t_end,
+                                   uint64_t granted, bool has_duration, int64_t duration, bool bad)
+{
+    b->count++;
+    b->bytes += granted;
+    if (has_duration) {
+        if (!b->has_range) {
+            b->vmin = b->vmax = (uint64_t)duration;
+            b->has_range = true;
+        } else {
+            if (duration < (int64_t)b->vmin)
+                b->vmin = (uint64_t)duration;
+            if (duration > (int64_t)b->vmax)
+                b->vmax = (uint64_t)duration;
+        }
+    }
+    b->has_last = true;
+    b->vlast += bad;
+    if (t_begin < b->t_first)
+        b->t_first = t_begin;
+    if (t_end > b->t_last)
+        b->t_last = t_end;
+}
+
+void dmt_store_bucket_merge(dmt_store_bucket *dst, const dmt_store_bucket *src, bool transfers_lane)
+{
+    dst->count += src->count;
+    dst->bytes += src->bytes;
+    if (src->has_range) {
+        if (!dst->has_range) {
+            dst->vmin = src->vmin;
+            dst->vmax = src->vmax;
+            dst->has_range = true;
+        } else if (transfers_lane) {
+            if ((int64_t)src->vmin < (int64_t)dst->vmin)
+                dst->vmin = src->vmin;
+            if ((int64_t)src->vmax > (int64_t)dst->vmax)
+                dst->vmax = src->vmax;
+        } else {
+            if (src->vmin < dst->vmin)
+                dst->vmin = src->vmin;
+            if (src->vmax > dst->vmax)
+                dst->vmax = src->vmax;
+        }
+    }
+    if (transfers_lane) {
+        dst->vlast += src->vlast;
+        dst->has_last = dst->has_last || src->has_last;
+    } else if (src->has_last && (!dst->has_last || src->t_last >= dst->t_last)) {
+        dst->vlast = src->vlast;
+        dst->has_last = true;
+    }
+    if (src->t_first < dst->t_first)
+        dst->t_first = src->t_first;
+    if (src->t_last > dst->t_last)
+        dst->t_last = src->t_last;
+}
+
+/* ---- lanes ------------------------------------------------------------------------ */
+
+static const char *const lane_kinds[] = {NULL,   "transfers", "register", "interrupts",
+                                         "lost", "markers",   "findings"};
+
+const char *dmt_store_lane_kind_name(int kind)
+{
+    return kind >= 1 && kind <= 6 ? lane_kinds[kind] : "?";
+}
+
+int dmt_store_lane_kind_of(const char *name)
+{
+    for (int k = 1; k <= 6; k++)
+        if (name && strcmp(name, lane_kinds[k]) == 0)
+            return k;
+    return 0;
+}
+
+/* ---- transfers rows ---------------------------------------------------------------- */
+
+const char dmt_store_xfer_columns[] =
+    "xfer, adapter, mdl, offset, requested, granted, write_to_device, context, start_seq, "
+    "start_ts, exec_seq, exec_ts, end_seq, end_ts, end_status, end_length, complete_seq, "
+    "complete_ts, complete_status, complete_count, interrupt_seq, interrupt_ts, dpc_seq, dpc_ts, "
+    "n_sg, sg_bytes, sg_lo, sg_hi, sg_first, digest, digest_algo, digest_len, truncated, outcome, "
+    "t_begin, t_end, duration_ns";
+
+void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer)
+{
+    memset(t, 0, sizeof *t);
+    t->xfer = xfer;
+    t->start_seq = t->exec_seq = t->end_seq = t->complete_seq = DMT_STORE_NONE;
+    t->interrupt_seq = t->dpc_seq = DMT_STORE_NONE;
+    t->t_begin = INT64_MAX;
+    t->t_end = INT64_MIN;
+    strcpy(t->outcome, "not-completed");
+}
+
+void dmt_store_xfer_finish(dmt_store_transfer *t)
+{
+    t->truncated = t->start_seq != DMT_STORE_NONE && t->exec_seq != DMT_STORE_NONE &&
+                   t->granted < t->requested;
+    const char *o;
+    if (t->complete_count > 1)
+        o = "completed-twice";
+    else if ((t->end_seq != DMT_STORE_NONE && t->end_status != 0) ||
+             (t->complete_seq != DMT_STORE_NONE && t->complete_status != 0))
+        o = "failed";
+    else if (t->complete_seq == DMT_STORE_NONE)
+        o = "not-completed";
+    else
+        o = "completed";
+    strcpy(t->outcome, o);
+    t->has_duration = t->start_seq != DMT_STORE_NONE && t->complete_seq != DMT_STORE_NONE;
+    t->duration_ns = t->has_duration ? t->complete_ts - t->start_ts : 0;
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, bool present, int64_t v)
+{
+    if (present)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t)
+{
+    const bool s = t->start_seq != DMT_STORE_NONE, x = t->exec_seq != DMT_STORE_NONE;
+    const bool e = t->end_seq != DMT_STORE_NONE, c = t->complete_seq != DMT_STORE_NONE;
+    const bool i = t->interrupt_seq != DMT_STORE_NONE, d = t->dpc_seq != DMT_STORE_NONE;
+    const bool sg = x && t->n_sg > 0;
+    int k = base + 1;
+    sqlite3_bind_int64(st, k++, t->xfer);
+    bind_opt(st, k++, t->has_adapter, t->adapter);
+    bind_opt(st, k++, s, t->mdl);
+    bind_opt(st, k++, s, (int64_t)t->offset);
+    bind_opt(st, k++, s, (int64_t)t->requested);
+    bind_opt(st, k++, x, (int64_t)t->granted);
+    bind_opt(st, k++, s, t->write_to_device);
+    bind_opt(st, k++, s, (int64_t)t->context);
+    bind_opt(st, k++, s, (int64_t)t->start_seq);
+    bind_opt(st, k++, s, t->start_ts);
+    bind_opt(st, k++, x, (int64_t)t->exec_seq);
+    bind_opt(st, k++, x, t->exec_ts);
+    bind_opt(st, k++, e, (int64_t)t->end_seq);
+    bind_opt(st, k++, e, t->end_ts);
+    bind_opt(st, k++, e, t->end_status);
+    bind_opt(st, k++, e, (int64_t)t->end_length);
+    bind_opt(st, k++, c, (int64_t)t->complete_seq);
+    bind_opt(st, k++, c, t->complete_ts);
+    bind_opt(st, k++, c, t->complete_status);
+    sqlite3_bind_int64(st, k++, t->complete_count);
+    bind_opt(st, k++, i, (int64_t)t->interrupt_seq);
+    bind_opt(st, k++, i, t->interrupt_ts);
+    bind_opt(st, k++, d, (int64_t)t->dpc_seq);
+    bind_opt(st, k++, d, t->dpc_ts);
+    bind_opt(st, k++, x, t->n_sg);
+    bind_opt(st, k++, x, (int64_t)t->sg_bytes);
+    bind_opt(st, k++, sg, (int64_t)t->sg_lo);
+    bind_opt(st, k++, sg, (int64_t)t->sg_hi);
+    bind_opt(st, k++, sg, (int64_t)t->sg_first);
+    bind_opt(st, k++, t->has_digest, (int64_t)t->digest);
+    bind_opt(st, k++, t->has_digest, t->digest_algo);
+    bind_opt(st, k++, t->has_digest, (int64_t)t->digest_len);
+    sqlite3_bind_int64(st, k++, t->truncated);
+    sqlite3_bind_text(st, k++, t->outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, k++, t->t_begin);
+    sqlite3_bind_int64(st, k++, t->t_end);
+    bind_opt(st, k++, t->has_duration, t->duration_ns);
+    return k - 1 - base == DMT_STORE_XFER_NCOLS ? 0 : DMT_E_INTERNAL;
+}
+
+static bool col_null(sqlite3_stmt *st, int c)
+{
+    return sqlite3_column_type(st, c) == SQLITE_NULL;
+}
+
+static uint64_t col_seq(sqlite3_stmt *st, int c)
+{
+    return col_null(st, c) ? DMT_STORE_NONE : (uint64_t)sqlite3_column_int64(st, c);
+}
+
+void dmt_store_xfer_read(sqlite3_stmt *st, int c, dmt_store_transfer *t)
+{
+    dmt_store_xfer_init(t, (uint32_t)sqlite3_column_int64(st, c + 0));
+    t->has_adapter = !col_null(st, c + 1);
+    t->adapter = (uint32_t)sqlite3_column_int64(st, c + 1);
+    t->mdl = (uint32_t)sqlite3_column_int64(st, c + 2);
+    t->offset = (uint64_t)sqlite3_column_int64(st, c + 3);
+    t->requested = (uint64_t)sqlite3_column_int64(st, c + 4);
+    t->granted = (uint64_t)sqlite3_column_int64(st, c + 5);
+    t->write_to_device = sqlite3_column_int64(st, c + 6) != 0;
+    t->context = (uint64_t)sqlite3_column_int64(st, c + 7);
+    t->start_seq = col_seq(st, c + 8);
+    t->start_ts = sqlite3_column_int64(st, c + 9);
+    t->exec_seq = col_seq(st, c + 10);
+    t->exec_ts = sqlite3_column_int64(st, c + 11);
+    t->end_seq = col_seq(st, c + 12);
+    t->end_ts = sqlite3_column_int64(st, c + 13);
+    t->end_status = (uint32_t)sqlite3_column_int64(st, c + 14);
+    t->end_length = (uint64_t)sqlite3_column_int64(st, c + 15);
+    t->complete_seq = col_seq(st, c + 16);
+    t->complete_ts = sqlite3_column_int64(st, c + 17);
+    t->complete_status = (uint32_t)sqlite3_column_int64(st, c + 18);
+    t->complete_count = (uint32_t)sqlite3_column_int64(st, c + 19);
+    t->interrupt_seq = col_seq(st, c + 20);
+    t->interrupt_ts = sqlite3_column_int64(st, c + 21);
+    t->dpc_seq = col_seq(st, c + 22);
+    t->dpc_ts = sqlite3_column_int64(st, c + 23);
+    t->n_sg = (uint32_t)sqlite3_column_int64(st, c + 24);
+    t->sg_bytes = (uint64_t)sqlite3_column_int64(st, c + 25);
+    t->sg_lo = (uint64_t)sqlite3_column_int64(st, c + 26);
+    t->sg_hi = (uint64_t)sqlite3_column_int64(st, c + 27);
+    t->sg_first = (uint64_t)sqlite3_column_int64(st, c + 28);
+    t->has_digest = !col_null(st, c + 29);
+    t->digest = (uint64_t)sqlite3_column_int64(st, c + 29);
+    t->digest_algo = (uint32_t)sqlite3_column_int64(st, c + 30);
+    t->digest_len = (uint64_t)sqlite3_column_int64(st, c + 31);
+    t->truncated = sqlite3_column_int64(st, c + 32) != 0;
+    const unsigned char *o = sqlite3_column_text(st, c + 33);
+    snprintf(t->outcome, sizeof t->outcome, "%s", o ? (const char *)o : "");
+    t->t_begin = sqlite3_column_int64(st, c + 34);
+    t->t_end = sqlite3_column_int64(st, c + 35);
+    t->has_duration = !col_null(st, c + 36);
+    t->duration_ns = sqlite3_column_int64(st, c + 36);
+}

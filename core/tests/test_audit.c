@@ -1,0 +1,1441 @@
+/*
+ * test_audit.c - the audit rules engine: for every rule a minimal trace that
+ * triggers it and a near miss that must not; lost records making findings
+ * uncertain; caps; a long clean stream in bounded state; the same results
+ * through a trace file (dmt_audit_file); and, when the dmatrace binary is
+ * built, the audit command (exit status, --json parsed by python3) and the
+ * "proven both ways" checks over `dmatrace capture --inject` (every fault
+ * found, every clean scenario at several seeds with zero findings).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "dmt/audit.h"
+#include "dmt/writer.h"
+
+#include "audit_builder.h"
+
+/* ---- running the engine --------------------------------------------------------- */
+
+#define F_MAX 256
+static dmt_finding F[F_MAX];
+static uint32_t FN;
+
+static void sink(void *user, const dmt_finding *f)
+{
+    (void)user;
+    if (FN < F_MAX)
+        F[FN++] = *f;
+}
+
+static dmt_audit_stats run_cfg(const dmt_audit_config *base)
+{
+    dmt_audit_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (base)
+        cfg = *base;
+    cfg.sink = sink;
+    FN = 0;
+    dmt_audit *a = dmt_audit_new(&cfg);
+    CHECK(a != NULL);
+    dmt_audit_stats st;
+    memset(&st, 0, sizeof st);
+    if (!a)
+        return st;
+    for (uint32_t i = 0; i < TN; i++)
+        CHECK(dmt_audit_add(a, &T[i], i) == 0);
+    CHECK(dmt_audit_finish(a, false) == 0);
+    st = *dmt_audit_get_stats(a);
+    dmt_audit_free(a);
+    return st;
+}
+
+static void run(bool unload)
+{
+    dmt_audit_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.end_is_unload = unload;
+    run_cfg(&cfg);
+}
+
+static uint32_t count_rule(int rule)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < FN; i++)
+        if ((int)F[i].rule == rule)
+            n++;
+    return n;
+}
+
+static const dmt_finding *first_of(int rule)
+{
+    for (uint32_t i = 0; i < FN; i++)
+        if ((int)F[i].rule == rule)
+            return &F[i];
+    return NULL;
+}
+
+static void dump_findings(const char *what)
+{
+    for (uint32_t i = 0; i < FN; i++)
+        fprintf(stderr, "  [%s] %s%s: %s\n", what, dmt_audit_rules()[F[i].rule].id,
+                F[i].uncertain ? " (uncertain)" : "", F[i].message);
+}
+
+/* Exactly the findings of `rule` (n of them, certain), nothing else. */
+#define EXPECT_ONLY(rule, n, what)                                                                 \
+    do {                                                                                           \
+        uint32_t c_ = count_rule(rule);                                                            \
+        CHECKF(c_ == (n) && FN == (n), "%s: %u %s findings of %u total, expected %u", what, c_,    \
+               dmt_audit_rules()[rule].id, FN, (unsigned)(n));                                     \
+        if (c_ != (n) || FN != (n))                                                                \
+            dump_findings(what);                                                                   \
+        for (uint32_t i_ = 0; i_ < FN; i_++)                                                       \
+            CHECKF(!F[i_].uncertain, "%s: finding unexpectedly uncertain", what);                  \
+    } while (0)
+
+#define EXPECT_CLEAN(what) EXPECT_ONLY(DMT_R_SG_TOTAL_MISMATCH, 0, what)
+
+/* ---- the baseline ---------------------------------------------------------------------- */
+
+static const dmt_sg_elem SG2[] = {{0x100000, 0x1000}, {0x200000, 0x2000}};
+
+static void test_clean_session(void)
+{
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000001000, 0x3000, DMT_LOCK_READ);
+    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+    t_unlock(1);
+    t_lock(2, 0x7f0000010000, 0x3000, DMT_LOCK_WRITE);
+    t_chunk(2, 2, 2, 2, RING1, 1, 1, 0, 2, SG2, false);
+    t_unlock(2);
+    t_teardown();
+    dmt_audit_stats st = run_cfg(NULL);
+    EXPECT_CLEAN("clean session");
+    CHECK(st.transfers == 2 && st.executed == 2);
+    CHECK(st.doorbells == 2 && st.programs_checked == 2 && st.programs_unverified == 0);
+    /* and with the unload option: nothing held */
+    run(true);
+    EXPECT_CLEAN("clean session, end is unload");
+}
+
+/* ---- SG list rules ----------------------------------------------------------------------- */
+
+static void one_transfer(uint32_t n, const dmt_sg_elem *sg, uint64_t granted, uint64_t limit,
+                         uint32_t bits, bool program)
+{
+    t_reset();
+    t_setup(bits, true, 1 << 30, 1u << 18, limit);
+    t_lock(1, 0x7f0000000000, granted ? granted : 1, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, granted, true);
+    t_exec(1, 1, granted, n, sg);
+    if (program) {
+        t_desc(1, 0, n, sg, -1);
+        t_ring(1, 0, RING0, n);
+    }
+    t_end(1, 1, 0, granted);
+    t_irq(1, 0, 1);
+    t_complete(1, 1, true);
+    t_unlock(1);
+    t_teardown();
+    run(false);
+}
+
+static void test_sg_rules(void)
+{
+    /* sg-total-mismatch */
+    one_transfer(2, SG2, 0x3001, UINT64_MAX, 64, false);
+    EXPECT_ONLY(DMT_R_SG_TOTAL_MISMATCH, 1, "sg-total-mismatch");
+    one_transfer(2, SG2, 0x3000, UINT64_MAX, 64, false);
+    EXPECT_CLEAN("sg-total-mismatch near miss");
+
+    /* sg-zero-length (the total still matches) */
+    static const dmt_sg_elem z[] = {{0x100000, 0x1000}, {0x300000, 0}, {0x200000, 0x2000}};
+    one_transfer(3, z, 0x3000, UINT64_MAX, 64, false);
+    EXPECT_ONLY(DMT_R_SG_ZERO_LENGTH, 1, "sg-zero-length");
+    static const dmt_sg_elem z1[] = {{0x100000, 0x1000}, {0x300000, 1}, {0x200000, 0x2000}};
+    one_transfer(3, z1, 0x3001, UINT64_MAX, 64, false);
+    EXPECT_CLEAN("sg-zero-length near miss (1 byte)");
+
+    /* sg-cross-4g: ends one byte past 4 GiB; the near miss ends exactly at it */
+    static const dmt_sg_elem c4[] = {{0xFFFFF000ull, 0x1001}};
+    one_transfer(1, c4, 0x1001, UINT64_MAX, 64, false);
+    EXPECT_ONLY(DMT_R_SG_CROSS_4G, 1, "sg-cross-4g");
+    static const dmt_sg_elem c4n[] = {{0xFFFFF000ull, 0x1000}, {0x100000000ull, 1}};
+    one_transfer(2, c4n, 0x1001, UINT64_MAX, 64, false);
+    EXPECT_CLEAN("sg-cross-4g near miss");
+
+    /* addr-beyond-limit: the adapter's limit */
+    static const dmt_sg_elem hi[] = {{0x100000000ull, 0x1000}};
+    one_transfer(1, hi, 0x1000, 0xFFFFFFFFull, 64, false);
+    EXPECT_ONLY(DMT_R_ADDR_BEYOND_LIMIT, 1, "addr-beyond-limit (adapter)");
+    static const dmt_sg_elem lo[] = {{0xFFFFF000ull, 0x1000}};
+    one_transfer(1, lo, 0x1000, 0xFFFFFFFFull, 64, false);
+    EXPECT_CLEAN("addr-beyond-limit near miss (adapter)");
+    /* ... and the device's: a 64-bit adapter on a 32-bit engine (CAPS) */
+    one_transfer(1, hi, 0x1000, UINT64_MAX, 32, false);
+    EXPECT_ONLY(DMT_R_ADDR_BEYOND_LIMIT, 1, "addr-beyond-limit (device)");
+    CHECK(first_of(DMT_R_ADDR_BEYOND_LIMIT) &&
+          strstr(first_of(DMT_R_ADDR_BEYOND_LIMIT)->message, "device's") != NULL);
+    one_transfer(1, hi, 0x1000, UINT64_MAX, 36, false);
+    EXPECT_CLEAN("addr-beyond-limit near miss (36-bit device)");
+
+    /* sg-overlap */
+    static const dmt_sg_elem ov[] = {{0x100000, 0x1000}, {0x200000, 0x1000}, {0x100FFF, 0x10}};
+    one_transfer(3, ov, 0x2010, UINT64_MAX, 64, false);
+    EXPECT_ONLY(DMT_R_SG_OVERLAP, 1, "sg-overlap");
+    static const dmt_sg_elem ovn[] = {{0x100000, 0x1000}, {0x200000, 0x1000}, {0x101000, 0x10}};
+    one_transfer(3, ovn, 0x2010, UINT64_MAX, 64, false);
+    EXPECT_CLEAN("sg-overlap near miss (adjacent)");
+}
+
+static void test_size_rules(void)
+{
+    /* transfer-exceeds-max on the grant */
+    /* MaximumLength 0x1000: 2 map registers' worth, 0x2000 from offset 0 */
+    t_reset();
+    t_setup(64, true, 0x1000, 64, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+    t_unlock(1);
+    t_teardown();
+    run(false);
+    EXPECT_ONLY(DMT_R_TRANSFER_EXCEEDS_MAX, 1, "transfer-exceeds-max");
+    /* near miss: MaximumLength 0x2000 allows 0x3000 from a page boundary
+     * (the host VideoPort and ReactOS grant that much) */
+    t_reset();
+    t_setup(64, true, 0x2000, 64, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+    t_unlock(1);
+    t_teardown();
+    run(false);
+    EXPECT_CLEAN("transfer-exceeds-max near miss");
+
+    /* transfer-exceeds-map-registers: 0x3000 bytes from page offset 0x800
+     * span 4 pages; 3 map registers granted */
+    static const dmt_sg_elem un[] = {{0x100800, 0x800}, {0x200000, 0x2000}, {0x300000, 0x800}};
+    for (int near = 0; near < 2; near++) {
+        t_reset();
+        t_setup(64, true, 1 << 20, near ? 4 : 3, UINT64_MAX);
+        t_lock(1, 0x7f0000000800, 0x3000, DMT_LOCK_READ);
+        t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 3, un, true);
+        t_unlock(1);
+        t_teardown();
+        run(false);
+        if (near)
+            EXPECT_CLEAN("transfer-exceeds-map-registers near miss");
+        else
+            EXPECT_ONLY(DMT_R_TRANSFER_EXCEEDS_MAP_REGISTERS, 1, "transfer-exceeds-map-registers");
+    }
+
+    /* startdma-beyond-mdl */
+    for (int near = 0; near < 2; near++) {
+        t_reset();
+        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, near ? 0x4000 : 0x3fff, DMT_LOCK_READ);
+        t_chunk(1, 1, 1, 1, RING0, 1, 0, 0x1000, 2, SG2, true);
+        t_unlock(1);
+        t_teardown();
+        run(false);
+        if (near)
+            EXPECT_CLEAN("startdma-beyond-mdl near miss");
+        else
+            EXPECT_ONLY(DMT_R_STARTDMA_BEYOND_MDL, 1, "startdma-beyond-mdl");
+    }
+}
+
+/* ---- in-flight overlap, concurrency --------------------------------------------------------- */
+
+static void two_in_flight(bool wtd1, bool wtd2, const dmt_sg_elem *sg2, bool sg_adapter,
+                          bool same_adapter)
+{
+    static const dmt_sg_elem a1[] = {{0x100000, 0x2000}};
+    uint32_t ad2 = same_adapter ? 1 : 2;
+    uint32_t ch2 = same_adapter ? 0 : 1;
+    uint64_t ring2 = same_adapter ? RING0 + 0x100 : RING1;
+    uint32_t cb2 = same_adapter ? 1 : 2;
+    t_reset();
+    t_setup(64, sg_adapter, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x2000, wtd1 ? DMT_LOCK_READ : DMT_LOCK_WRITE);
+    t_lock(2, 0x7f0000100000, 0x1000, wtd2 ? DMT_LOCK_READ : DMT_LOCK_WRITE);
+    t_start(1, 1, 1, 0, 0x2000, wtd1);
+    t_exec(1, 1, 0x2000, 1, a1);
+    t_desc(1, 0, 1, a1, -1);
+    t_ring(1, 0, RING0, 1);
+    t_end(1, 1, 0, 0x2000);
+    t_start(2, ad2, 2, 0, 0x1000, wtd2);
+    t_exec(2, ad2, 0x1000, 1, sg2);
+    if (!same_adapter) { /* one channel runs one list: the second is not started */
+        t_desc(cb2, ring2 - RING1, 1, sg2, -1);
+        t_ring(1, ch2, ring2, 1);
+    }
+    t_end(2, ad2, 0, 0x1000);
+    t_irq(1, 0, 1);
+    t_complete(1, 1, wtd1);
+    if (!same_adapter)
+        t_irq(1, ch2, 2);
+    t_complete(2, ad2, wtd2);
+    t_unlock(1);
+    t_unlock(2);
+    t_teardown();
+    run(false);
+}
+
+static void test_inflight(void)
+{
+    static const dmt_sg_elem over[] = {{0x101000, 0x1000}};  /* inside transfer 1 */
+    static const dmt_sg_elem apart[] = {{0x102000, 0x1000}}; /* adjacent, no overlap */
+    two_in_flight(true, false, over, true, false);           /* one writes memory */
+    EXPECT_ONLY(DMT_R_INFLIGHT_OVERLAP, 1, "inflight-overlap");
+    two_in_flight(true, true, over, true, false); /* both only read memory */
+    EXPECT_CLEAN("inflight-overlap near miss (both to device)");
+    two_in_flight(false, false, apart, true, false);
+    EXPECT_CLEAN("inflight-overlap near miss (adjacent)");
+    /* an element inside a long element that starts before a shorter one */
+    {
+        static const dmt_sg_elem l1[] = {{0x50000, 0x100000}, {0x60000, 0x10}};
+        static const dmt_sg_elem l2[] = {{0x140000, 0x10}};
+        t_reset();
+        t_setup(64, true, 1 << 20, 1024, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, 0x100010, DMT_LOCK_WRITE);
+        t_lock(2, 0x7f0000200000, 0x10, DMT_LOCK_READ);
+        t_start(1, 1, 1, 0, 0x100010, false);
+        t_exec(1, 1, 0x100010, 2, l1);
+        t_start(2, 2, 2, 0, 0x10, true);
+        t_exec(2, 2, 0x10, 1, l2);
+        t_complete(1, 1, false);
+        t_complete(2, 2, true);
+        t_unlock(1);
+        t_unlock(2);
+        t_teardown();
+        run(false);
+        CHECK(count_rule(DMT_R_INFLIGHT_OVERLAP) == 1 && count_rule(DMT_R_SG_OVERLAP) == 1);
+        const dmt_finding *f = first_of(DMT_R_INFLIGHT_OVERLAP);
+        CHECK(f && strstr(f->message, "element 0 0x50000") != NULL);
+    }
+
+    /* concurrent-on-adapter: a second transfer on a non-SG adapter */
+    two_in_flight(true, true, apart, false, true);
+    EXPECT_ONLY(DMT_R_CONCURRENT_ON_ADAPTER, 1, "concurrent-on-adapter");
+    two_in_flight(true, true, apart, true, true);
+    EXPECT_CLEAN("concurrent-on-adapter near miss (SG adapter)");
+    two_in_flight(true, true, apart, false, false);
+    EXPECT_CLEAN("concurrent-on-adapter near miss (two adapters)");
+}
+
+/* ---- programming rules -------------------------------------------------------------------------
+ */
+
+/* One transfer of sg, programmed with desc (bad: index of a bad magic). */
+static void programmed(uint32_t n, const dmt_sg_elem *sg, uint32_t m, const dmt_sg_elem *desc,
+                       int bad, bool unlock_now)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        total += sg[i].len;
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, total, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, total, true);
+    t_exec(1, 1, total, n, sg);
+    t_desc(1, 0, m, desc, bad);
+    t_ring(1, 0, RING0, m);
+    t_end(1, 1, 0, total);
+    t_irq(1, 0, 1);
+    t_complete(1, 1, true);
+    if (unlock_now)
+        t_unlock(1);
+    t_teardown();
+    run(false);
+}
+
+static void test_prog_rules(void)
+{
+    static const dmt_sg_elem sg3[] = {{0x100000, 0x1000}, {0x200000, 0x2000}, {0x400000, 0x800}};
+
+    /* exact */
+    programmed(3, sg3, 3, sg3, -1, true);
+    EXPECT_CLEAN("prog exact");
+    /* split into pieces (revision 2 style) and merged adjacent elements */
+    static const dmt_sg_elem split[] = {
+        {0x100000, 0x1000}, {0x200000, 0x1000}, {0x201000, 0x1000}, {0x400000, 0x800}};
+    programmed(3, sg3, 4, split, -1, true);
+    EXPECT_CLEAN("prog split near miss");
+    static const dmt_sg_elem adj[] = {{0x100000, 0x1000}, {0x101000, 0x1000}};
+    static const dmt_sg_elem merged[] = {{0x100000, 0x2000}};
+    programmed(2, adj, 1, merged, -1, true);
+    EXPECT_CLEAN("prog merged adjacent near miss");
+
+    /* prog-mismatch: length +1 (sg-len-off-by-one), a wrong address, bad magic */
+    static const dmt_sg_elem plus1[] = {{0x100000, 0x1000}, {0x200000, 0x2000}, {0x400000, 0x801}};
+    programmed(3, sg3, 3, plus1, -1, true);
+    EXPECT_ONLY(DMT_R_PROG_MISMATCH, 1, "prog-mismatch (length)");
+    static const dmt_sg_elem trunc[] = {
+        {0x100000, 0x1000}, {0x200000, 0x2000}, {0x10400000ull, 0x800}};
+    programmed(3, sg3, 3, trunc, -1, true);
+    EXPECT_ONLY(DMT_R_PROG_MISMATCH, 1, "prog-mismatch (address)");
+    programmed(3, sg3, 3, sg3, 1, true);
+    EXPECT_ONLY(DMT_R_PROG_MISMATCH, 1, "prog-mismatch (magic)");
+    /* a descriptor merged over non-adjacent elements */
+    static const dmt_sg_elem nadj[] = {{0x100000, 0x1000}, {0x102000, 0x1000}};
+    programmed(2, nadj, 1, merged, -1, true);
+    CHECK(count_rule(DMT_R_PROG_MISMATCH) == 1);
+
+    /* prog-duplicate (sg-dup: the first element posted again) */
+    static const dmt_sg_elem dup[] = {
+        {0x100000, 0x1000}, {0x100000, 0x1000}, {0x200000, 0x2000}, {0x400000, 0x800}};
+    programmed(3, sg3, 4, dup, -1, true);
+    EXPECT_ONLY(DMT_R_PROG_DUPLICATE, 1, "prog-duplicate");
+
+    /* prog-skipped: a middle element never programmed (found at CompleteDma) */
+    static const dmt_sg_elem hole[] = {{0x100000, 0x1000}, {0x400000, 0x800}};
+    programmed(3, sg3, 2, hole, -1, true);
+    EXPECT_ONLY(DMT_R_PROG_SKIPPED, 1, "prog-skipped (hole)");
+    /* the last element never programmed, then the buffer unlocked (sg-skip) */
+    static const dmt_sg_elem first2[] = {{0x100000, 0x1000}, {0x200000, 0x2000}};
+    programmed(3, sg3, 2, first2, -1, true);
+    EXPECT_ONLY(DMT_R_PROG_SKIPPED, 1, "prog-skipped (suffix, unlock)");
+
+    /* suffix: near miss = the driver goes on from where programming stopped
+     * (a short chunk); trigger = it goes on after the skipped bytes */
+    for (int near = 0; near < 2; near++) {
+        t_reset();
+        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, 0x4000, DMT_LOCK_READ);
+        t_start(1, 1, 1, 0, 0x3800, true);
+        t_exec(1, 1, 0x3800, 3, sg3);
+        t_desc(1, 0, 2, first2, -1);
+        t_ring(1, 0, RING0, 2);
+        t_end(1, 1, 0, 0x3800);
+        t_irq(1, 0, 1);
+        t_complete(1, 1, true);
+        static const dmt_sg_elem rest[] = {{0x400000, 0x800}, {0x500000, 0x800}};
+        uint64_t next = near ? 0x3000 : 0x3800;
+        uint32_t nrest = near ? 2 : 1;
+        const dmt_sg_elem *r = near ? rest : rest + 1;
+        t_chunk(2, 1, 1, 1, RING0, 1, 0, next, nrest, r, true);
+        t_unlock(1);
+        t_teardown();
+        run(false);
+        if (near)
+            EXPECT_CLEAN("prog-skipped near miss (short chunk)");
+        else
+            EXPECT_ONLY(DMT_R_PROG_SKIPPED, 1, "prog-skipped (suffix, next chunk)");
+    }
+
+    /* prog-ring-outside-cb */
+    for (int near = 0; near < 2; near++) {
+        t_reset();
+        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_start(1, 1, 1, 0, 0x3000, true);
+        t_exec(1, 1, 0x3000, 2, SG2);
+        t_desc(1, 0, 2, SG2, -1);
+        t_ring(1, 0, near ? RING0 + 0x1000 - 64 : RING0 + 0x1000 - 32, 2);
+        t_end(1, 1, 0, 0x3000);
+        t_irq(1, 0, 1);
+        t_complete(1, 1, true);
+        t_unlock(1);
+        t_teardown();
+        run(false);
+        if (near) {
+            /* inside, but those bytes were never written: unverified, no finding */
+            EXPECT_CLEAN("prog-ring-outside-cb near miss");
+        } else {
+            EXPECT_ONLY(DMT_R_PROG_RING_OUTSIDE_CB, 1, "prog-ring-outside-cb");
+        }
+    }
+
+    /* programmed bytes beyond the grant: overlong descriptors against
+     * MaximumLength and the map registers */
+    t_reset();
+    t_setup(64, true, 0x2000, 3, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x4000, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, 0x4000, true);
+    t_exec(1, 1, 0x3000, 2, SG2);
+    static const dmt_sg_elem longer[] = {{0x100000, 0x1000}, {0x200000, 0x3000}};
+    t_desc(1, 0, 2, longer, -1);
+    t_ring(1, 0, RING0, 2);
+    t_end(1, 1, 0, 0x3000);
+    t_irq(1, 0, 1);
+    t_complete(1, 1, true);
+    t_unlock(1);
+    t_teardown();
+    run(false);
+    CHECK(count_rule(DMT_R_PROG_MISMATCH) == 1);
+    CHECK(count_rule(DMT_R_TRANSFER_EXCEEDS_MAX) == 1);
+    CHECK(count_rule(DMT_R_TRANSFER_EXCEEDS_MAP_REGISTERS) == 1);
+    CHECK(FN == 3);
+}
+
+/* ---- MDL rules
+ * ------------------------------------------------------------------------------------ */
+
+static void test_mdl_rules(void)
+{
+    /* startdma-unlocked-mdl: after its unlock; never locked; MDL 0 */
+    for (int c = 0; c < 4; c++) {
+        t_reset();
+        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        if (c == 0)
+            t_unlock(1);
+        uint32_t m = c == 1 ? 7 : c == 2 ? 0 : 1;
+        t_chunk(1, 1, m, 1, RING0, 1, 0, 0, 2, SG2, true);
+        if (c != 0)
+            t_unlock(1);
+        t_teardown();
+        run(false);
+        if (c == 3)
+            EXPECT_CLEAN("startdma-unlocked-mdl near miss");
+        else
+            EXPECT_ONLY(DMT_R_STARTDMA_UNLOCKED_MDL, 1, "startdma-unlocked-mdl");
+    }
+    CHECK(first_of(DMT_R_STARTDMA_UNLOCKED_MDL) == NULL);
+
+    /* lock-op-direction: to device from a write-locked buffer, from device
+     * into a read-locked one; modify allows both */
+    struct {
+        uint32_t op;
+        bool wtd, bad;
+    } cases[] = {{DMT_LOCK_WRITE, true, true},   {DMT_LOCK_READ, false, true},
+                 {DMT_LOCK_READ, true, false},   {DMT_LOCK_WRITE, false, false},
+                 {DMT_LOCK_MODIFY, true, false}, {DMT_LOCK_MODIFY, false, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        t_reset();
+        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, 0x3000, cases[i].op);
+        t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, cases[i].wtd);
+        t_unlock(1);
+        t_teardown();
+        run(false);
+        if (cases[i].bad)
+            EXPECT_ONLY(DMT_R_LOCK_OP_DIRECTION, 1, "lock-op-direction");
+        else
+            EXPECT_CLEAN("lock-op-direction near miss");
+    }
+
+    /* unlock-unknown-mdl */
+    t_reset();
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_unlock(1);
+    t_unlock(1);
+    run(false);
+    EXPECT_ONLY(DMT_R_UNLOCK_UNKNOWN_MDL, 1, "unlock-unknown-mdl");
+    t_reset();
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_unlock(1);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ); /* an id used again */
+    t_unlock(1);
+    run(false);
+    EXPECT_CLEAN("unlock-unknown-mdl near miss");
+}
+
+/* ---- completion rules
+ * ----------------------------------------------------------------------------- */
+
+static void test_complete_rules(void)
+{
+    /* complete-missing: unlocked without CompleteDma */
+    for (int near = 0; near < 2; near++) {
+        t_reset();
+        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_start(1, 1, 1, 0, 0x3000, true);
+        t_exec(1, 1, 0x3000, 2, SG2);
+        t_desc(1, 0, 2, SG2, -1);
+        t_ring(1, 0, RING0, 2);
+        t_end(1, 1, 0, 0x3000);
+        t_irq(1, 0, 1);
+        if (near)
+            t_complete(1, 1, true);
+        t_unlock(1);
+        t_teardown();
+        run(false);
+        if (near)
+            EXPECT_CLEAN("complete-missing near miss");
+        else
+            EXPECT_ONLY(DMT_R_COMPLETE_MISSING, 1, "complete-missing");
+    }
+
+    /* complete-twice: the same id again, and the probe's "no match" (xfer 0) */
+    for (int c = 0; c < 3; c++) {
+        t_reset();
+        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+        if (c < 2)
+            t_complete(c == 0 ? 1 : 0, 1, true);
+        t_unlock(1);
+        t_teardown();
+        run(false);
+        if (c == 2)
+            EXPECT_CLEAN("complete-twice near miss");
+        else
+            EXPECT_ONLY(DMT_R_COMPLETE_TWICE, 1, "complete-twice");
+    }
+
+    /* complete-before-interrupt (complete-early): CompleteDma right after the
+     * doorbell; near miss: after the ISR saw the channel done; also a
+     * transfer never programmed (nothing to wait for) */
+    for (int c = 0; c < 3; c++) {
+        t_reset();
+        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_start(1, 1, 1, 0, 0x3000, true);
+        t_exec(1, 1, 0x3000, 2, SG2);
+        if (c != 2) {
+            t_desc(1, 0, 2, SG2, -1);
+            t_ring(1, 0, RING0, 2);
+        }
+        if (c == 0)
+            t_complete(1, 1, true);
+        t_end(1, 1, 0, 0x3000);
+        if (c != 2) {
+            /* the other channel's completion does not count */
+            t_rd(1, 0x008, 1u << 2);
+            if (c == 0)
+                t_irq(1, 0, 1);
+        }
+        if (c != 0)
+            t_irq(1, 0, 1), t_complete(1, 1, true);
+        t_unlock(1);
+        t_teardown();
+        run(false);
+        if (c)
+            EXPECT_CLEAN("complete-before-interrupt near miss");
+        else
+            EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt");
+    }
+    /* the other channel's DONE alone is not enough */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, 0x3000, true);
+    t_exec(1, 1, 0x3000, 2, SG2);
+    t_desc(1, 0, 2, SG2, -1);
+    t_ring(1, 0, RING0, 2);
+    t_end(1, 1, 0, 0x3000);
+    t_rd(1, 0x008, 1u << 2);
+    t_complete(1, 1, true);
+    t_unlock(1);
+    t_teardown();
+    run(false);
+    EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt (other channel)");
+    /* a channel RESET (timeout path) stops the run: no finding */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, 0x3000, true);
+    t_exec(1, 1, 0x3000, 2, SG2);
+    t_desc(1, 0, 2, SG2, -1);
+    t_ring(1, 0, RING0, 2);
+    t_end(1, 1, 0, 0x3000);
+    t_wr(1, 0x100, 4); /* CTRL.RESET */
+    t_complete(1, 1, true);
+    t_unlock(1);
+    t_teardown();
+    run(false);
+    EXPECT_CLEAN("complete-before-interrupt near miss (reset)");
+
+    /* generic device (no model): interrupts decide */
+    for (int near = 0; near < 2; near++) {
+        t_reset();
+        t_adapter(1, 5, true, 1 << 20, 257, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_start(1, 1, 1, 0, 0x3000, true);
+        t_exec(1, 1, 0x3000, 2, SG2);
+        t_end(1, 1, 0, 0x3000);
+        if (near) {
+            dmt_record *r = t_add(DMT_K_INTERRUPT);
+            r->dev = 5;
+            r->claimed = true;
+        }
+        t_complete(1, 1, true);
+        t_unlock(1);
+        t_put(1);
+        run(false);
+        if (near)
+            EXPECT_CLEAN("complete-before-interrupt near miss (generic)");
+        else
+            EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt (generic)");
+    }
+
+    /* use-after-complete: the doorbell rung again after CompleteDma */
+    for (int near = 0; near < 2; near++) {
+        t_reset();
+        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+        if (!near)
+            t_ring(1, 0, RING0, 2);
+        else
+            t_chunk(2, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+        t_unlock(1);
+        t_teardown();
+        run(false);
+        if (near)
+            EXPECT_CLEAN("use-after-complete near miss");
+        else
+            EXPECT_ONLY(DMT_R_USE_AFTER_COMPLETE, 1, "use-after-complete");
+    }
+}
+
+/* ---- adapters, common buffers, leaks -----------------------------------------------------------
+ */
+
+static void test_resource_rules(void)
+{
+    /* adapter-after-put: StartDma on a put adapter; PutDmaAdapter twice */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_cb_release(1, 1);
+    t_put(1);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, 0x3000, true);
+    t_end(1, 1, 1, 0);
+    t_unlock(1);
+    t_cb_release(2, 2);
+    t_put(2);
+    t_put(2);
+    run(false);
+    EXPECT_ONLY(DMT_R_ADAPTER_AFTER_PUT, 2, "adapter-after-put");
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+    t_unlock(1);
+    t_teardown();
+    run(false);
+    EXPECT_CLEAN("adapter-after-put near miss");
+
+    /* cb-release-unknown */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_cb_release(1, 1);
+    t_cb_release(1, 1);
+    t_put(1);
+    t_cb_release(2, 2);
+    t_put(2);
+    run(false);
+    EXPECT_ONLY(DMT_R_CB_RELEASE_UNKNOWN, 1, "cb-release-unknown");
+
+    /* leak-common-buffer at PutDmaAdapter; near miss: released first */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_put(1);
+    t_cb_release(2, 2);
+    t_put(2);
+    run(false);
+    EXPECT_ONLY(DMT_R_LEAK_COMMON_BUFFER, 1, "leak-common-buffer (put)");
+
+    /* leak-adapter / leak-common-buffer at the end: only for an unload trace */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_cb_release(2, 2);
+    t_put(2);
+    run(false);
+    EXPECT_CLEAN("leaks of long-lived objects without end_is_unload");
+    dmt_audit_stats st;
+    {
+        dmt_audit_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        st = run_cfg(&cfg);
+    }
+    CHECK(st.held_adapters == 1 && st.held_cbs == 1);
+    run(true);
+    CHECK(count_rule(DMT_R_LEAK_ADAPTER) == 1 && count_rule(DMT_R_LEAK_COMMON_BUFFER) == 1 &&
+          FN == 2);
+
+    /* leak-mdl, leak-sglist at the end of the trace */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_lock(2, 0x7f0000100000, 0x3000, DMT_LOCK_READ);
+    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+    t_unlock(1);
+    run(false);
+    EXPECT_ONLY(DMT_R_LEAK_MDL, 1, "leak-mdl");
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, 0x3000, true);
+    t_exec(1, 1, 0x3000, 2, SG2);
+    t_end(1, 1, 0, 0x3000);
+    run(false);
+    CHECK(count_rule(DMT_R_LEAK_SGLIST) == 1 && count_rule(DMT_R_LEAK_MDL) == 1 && FN == 2);
+    /* leak-sglist at PutDmaAdapter */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_start(1, 1, 0, 0, 0x3000, true);
+    t_exec(1, 1, 0x3000, 2, SG2);
+    t_cb_release(1, 1);
+    t_put(1);
+    run(false);
+    CHECK(count_rule(DMT_R_LEAK_SGLIST) == 1 && count_rule(DMT_R_STARTDMA_UNLOCKED_MDL) == 1 &&
+          FN == 2);
+}
+
+/* ---- uncertainty, caps, rule masks
+ * ------------------------------------------------------------------ */
+
+static void test_lost_uncertain(void)
+{
+    /* the CompleteDma might be in the lost range */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, 0x3000, true);
+    t_exec(1, 1, 0x3000, 2, SG2);
+    t_lost(5);
+    t_unlock(1);
+    t_teardown();
+    dmt_audit_stats st = run_cfg(NULL);
+    CHECK(st.lost_records == 5 && st.lost_ranges == 1);
+    const dmt_finding *f = first_of(DMT_R_COMPLETE_MISSING);
+    CHECK(f && f->uncertain && strstr(f->uncertain_why, "lost") != NULL);
+    /* a loss before the transfer does not make it uncertain */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lost(5);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, 0x3000, true);
+    t_exec(1, 1, 0x3000, 2, SG2);
+    t_unlock(1);
+    t_teardown();
+    run(false);
+    f = first_of(DMT_R_COMPLETE_MISSING);
+    CHECK(f && !f->uncertain);
+    /* an unknown MDL after a loss: its LockBuffer may have been lost */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lost(1);
+    t_chunk(1, 1, 9, 1, RING0, 1, 0, 0, 2, SG2, true);
+    t_teardown();
+    run(false);
+    f = first_of(DMT_R_STARTDMA_UNLOCKED_MDL);
+    CHECK(f && f->uncertain);
+    /* refs are sequence numbers: the LOST range shifts them */
+    t_reset();
+    t_lost(100);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    run(false);
+    f = first_of(DMT_R_LEAK_MDL);
+    CHECK(f && f->n_refs == 1 && f->refs[0] == 100 && f->index == 1);
+}
+
+static void test_caps_and_masks(void)
+{
+    /* transfers cap: 2 tracked; the third evicts; findings about evicted
+     * objects are uncertain */
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    for (uint32_t x = 1; x <= 3; x++) {
+        t_start(x, 1, 1, 0, 0x1000, true);
+        t_end(x, 1, 0, 0);
+    }
+    t_complete(1, 1, true);
+    t_unlock(1);
+    t_teardown();
+    dmt_audit_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_transfers = 2;
+    dmt_audit_stats st = run_cfg(&cfg);
+    CHECK(st.evicted >= 1);
+    const dmt_finding *f = first_of(DMT_R_COMPLETE_TWICE);
+    CHECK(f && f->uncertain && strstr(f->uncertain_why, "cap") != NULL);
+
+    /* rule masks and the --rules parser */
+    uint64_t m = 0;
+    dmt_error err;
+    CHECK(dmt_audit_parse_rules("prog-*", &m, &err) == 0);
+    CHECK(m == ((1ull << DMT_R_PROG_MISMATCH) | (1ull << DMT_R_PROG_SKIPPED) |
+                (1ull << DMT_R_PROG_DUPLICATE) | (1ull << DMT_R_PROG_RING_OUTSIDE_CB)));
+    CHECK(dmt_audit_parse_rules("-leak-*", &m, &err) == 0);
+    CHECK(!(m & (1ull << DMT_R_LEAK_MDL)) && (m & (1ull << DMT_R_SG_OVERLAP)));
+    CHECK(dmt_audit_parse_rules("all,-sg-overlap", &m, &err) == 0);
+    CHECK(m == (DMT_AUDIT_ALL_RULES & ~(1ull << DMT_R_SG_OVERLAP)));
+    CHECK(dmt_audit_parse_rules("sg-overlap,complete-twice", &m, &err) == 0);
+    CHECK(m == ((1ull << DMT_R_SG_OVERLAP) | (1ull << DMT_R_COMPLETE_TWICE)));
+    CHECK(dmt_audit_parse_rules("no-such-rule", &m, &err) == DMT_E_USAGE);
+    CHECK(strstr(err.msg, "no-such-rule") != NULL);
+    CHECK(dmt_audit_parse_rules("", &m, &err) == DMT_E_USAGE);
+    CHECK(dmt_audit_parse_rules("sg-overlap,,x", &m, &err) == DMT_E_USAGE);
+
+    /* a masked rule raises nothing, the others still do */
+    one_transfer(2, SG2, 0x3001, 0xFFFFFull, 64, false);
+    CHECK(count_rule(DMT_R_SG_TOTAL_MISMATCH) == 1 && count_rule(DMT_R_ADDR_BEYOND_LIMIT) == 1);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.rules = DMT_AUDIT_ALL_RULES & ~(1ull << DMT_R_SG_TOTAL_MISMATCH);
+    run_cfg(&cfg);
+    CHECK(count_rule(DMT_R_SG_TOTAL_MISMATCH) == 0 && count_rule(DMT_R_ADDR_BEYOND_LIMIT) == 1);
+
+    /* the rule table: ids unique, kebab-case, every field set */
+    const dmt_audit_rule_info *ri = dmt_audit_rules();
+    for (int i = 0; i < DMT_R_COUNT_; i++) {
+        CHECK(ri[i].id && ri[i].summary && ri[i].dv && ri[i].severity <= DMT_SEV_ERROR);
+        CHECK(dmt_audit_rule_by_id(ri[i].id) == i);
+        for (const char *p = ri[i].id; p && *p; p++)
+            CHECK((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-');
+    }
+    CHECK(dmt_audit_rule_by_id("nope") == -1);
+}
+
+/* Hostile input: random records of every kind with colliding ids, random
+ * SG lists, descriptor bytes and register writes that ring doorbells on
+ * random rings.  Nothing may crash (ASan/UBSan builds run this), the caps
+ * hold, and every finding is well formed. */
+static void random_sink(void *user, const dmt_finding *f)
+{
+    uint64_t *n = user;
+    (*n)++;
+    CHECK(f->rule < DMT_R_COUNT_);
+    CHECK(f->n_refs <= DMT_AUDIT_MAX_REFS);
+    for (uint32_t i = 1; i < f->n_refs; i++)
+        CHECK(f->refs[i - 1] < f->refs[i]);
+    CHECK(memchr(f->message, 0, sizeof f->message) != NULL && f->message[0]);
+}
+
+static void test_random(void)
+{
+    uint64_t found = 0;
+    dmt_audit_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.sink = random_sink;
+    cfg.user = &found;
+    cfg.max_transfers = 64;
+    cfg.max_mdls = 16;
+    cfg.max_adapters = 8;
+    cfg.max_cbs = 8;
+    cfg.max_sg_elems = 20000;
+    cfg.max_shadow_cbs = 4;
+    cfg.end_is_unload = true;
+    dmt_audit *a = dmt_audit_new(&cfg);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    static dmt_sg_elem sg[DMT_MAX_SG_ELEMENTS];
+    static uint8_t bytes[4096];
+    static uint64_t vals[64];
+    unsigned long long rs = 12345;
+    dmt_record r;
+    /* a claimed dmm device first, so doorbells are decoded */
+    memset(&r, 0, sizeof r);
+    r.kind = DMT_K_REG_READ;
+    r.width = 4;
+    r.dev = 1;
+    r.value = 0x444D4101;
+    dmt_audit_add(a, &r, 0);
+    for (uint64_t i = 1; i < 300000; i++) {
+        memset(&r, 0, sizeof r);
+        uint64_t x = test_rand(&rs);
+        r.kind = 1 + (uint32_t)(x % 23);
+        r.ts = (int64_t)i * 100 - (int64_t)(x % 1000);
+        r.seq = i;
+        r.width = (x >> 8) & 1 ? 4 : 8;
+        r.dev = 1 + (uint32_t)((x >> 9) % 2);
+        r.adapter = (uint32_t)((x >> 10) % 12);
+        r.xfer = (uint32_t)((x >> 14) % 100);
+        r.mdl = (uint32_t)((x >> 20) % 24);
+        r.cb = (uint32_t)((x >> 25) % 12);
+        r.op = (uint32_t)((x >> 29) % 4);
+        r.write_to_device = (x >> 31) & 1;
+        r.sg = (x >> 32) & 1;
+        r.claimed = (x >> 33) & 1;
+        uint64_t y = test_rand(&rs);
+        r.offset = y % 0x10000;
+        r.length = (y >> 16) % 0x20000;
+        r.addr = (y & 1) ? (y >> 20) << 12 : y;
+        r.addr_limit = (y >> 40) & 1 ? 0xFFFFFFFFull : UINT64_MAX;
+        r.map_registers = (uint32_t)((y >> 41) % 40);
+        r.va = (y >> 3) & 0x7ffffffff000ull;
+        r.count = 1 + (y >> 50) % 5;
+        r.value = test_rand(&rs);
+        r.status = (uint32_t)((y >> 45) % 3 == 0);
+        if (r.kind == DMT_K_REG_WRITE || r.kind == DMT_K_REG_READ) {
+            static const uint64_t offs[] = {0,     4,     8,     0x100, 0x108, 0x10c, 0x110,
+                                            0x104, 0x140, 0x148, 0x14c, 0x150, 0x144};
+            r.off = offs[y % (sizeof offs / sizeof offs[0])];
+            r.width = 4;
+            if (r.off == 0x10c || r.off == 0x14c)
+                r.value = 0;
+            if (r.off == 0x110 || r.off == 0x150)
+                r.value %= 300;
+            if (r.off == 0x108 || r.off == 0x148)
+                r.value = (r.value % 4) * 0x1000;
+            if (r.off == 0x100 || r.off == 0x140)
+                r.value &= 5;
+            if (r.off == 0 && r.kind == DMT_K_REG_READ)
+                r.value = 0x444D4101; /* the device stays a dmm */
+        }
+        if (r.kind == DMT_K_REG_WRITE_BUF || r.kind == DMT_K_REG_READ_BUF) {
+            r.off = 0x100 + (y % 2) * 0x40;
+            r.n_values = (uint32_t)(y % 64);
+            r.width = 4;
+            for (uint32_t k = 0; k < r.n_values; k++)
+                vals[k] = test_rand(&rs) % 8;
+            r.values = vals;
+        }
+        if (r.kind == DMT_K_EXECUTE_DMA) {
+            r.n_sg = (uint32_t)(test_rand(&rs) % ((x & 0xF) == 0 ? DMT_MAX_SG_ELEMENTS : 8));
+            for (uint32_t k = 0; k < r.n_sg; k++) {
+                uint64_t z = test_rand(&rs);
+                sg[k].addr = (z & 3) == 0 ? UINT64_MAX - (z % 5000) : (z % 64) << 12;
+                sg[k].len = (uint32_t)((z >> 32) % 0x3000);
+            }
+            r.sg_list = sg;
+        }
+        if (r.kind == DMT_K_COMMON_ALLOC) {
+            r.addr = (y % 4) * 0x1000;
+            r.length = 0x1000 + (y % 3) * 0x1000;
+        }
+        if (r.kind == DMT_K_DESC_WRITE || r.kind == DMT_K_PAYLOAD || r.kind == DMT_K_MARKER) {
+            r.n_bytes = (uint32_t)(y % sizeof bytes);
+            for (uint32_t k = 0; k < r.n_bytes; k++)
+                bytes[k] = (uint8_t)test_rand(&rs);
+            /* some valid revision-1 descriptors pointing into recent lists */
+            for (uint32_t k = 0; k + 32 <= r.n_bytes && (x & 1); k += 32) {
+                bytes[k + 2] = 0xC1;
+                bytes[k + 3] = 0xD5;
+            }
+            r.bytes = bytes;
+            r.offset = (y >> 12) % 0x3000;
+        }
+        if (r.kind == DMT_K_LOST)
+            r.value = i;
+        CHECK(dmt_audit_add(a, &r, i) == 0);
+    }
+    CHECK(dmt_audit_finish(a, true) == 0);
+    const dmt_audit_stats *st = dmt_audit_get_stats(a);
+    CHECK(st->findings == found && found > 0);
+    CHECK(st->evicted > 0);
+    CHECK(st->held_adapters <= 8 && st->held_mdls <= 16 && st->held_cbs <= 8);
+    fprintf(stderr,
+            "random: %" PRIu64 " findings, %" PRIu64 " uncertain, %" PRIu64 " evictions, %" PRIu64
+            " device starts\n",
+            st->findings, st->uncertain, st->evicted, st->doorbells);
+    dmt_audit_free(a);
+}
+
+/* A long clean stream: many transfers, bounded state, zero findings. */
+static void test_long_stream(void)
+{
+    dmt_audit_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.sink = sink;
+    FN = 0;
+    dmt_audit *a = dmt_audit_new(&cfg);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    uint64_t idx = 0;
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    for (uint32_t i = 0; i < TN; i++)
+        dmt_audit_add(a, &T[i], idx++);
+    unsigned long long rs = 7;
+    const uint32_t N = 200000;
+    for (uint32_t k = 1; k <= N; k++) {
+        t_reset();
+        tseq = idx;
+        dmt_sg_elem sg[3];
+        uint32_t n = 1 + (uint32_t)(test_rand(&rs) % 3);
+        for (uint32_t i = 0; i < n; i++) {
+            sg[i].addr = 0x100000000ull + ((uint64_t)k * 16 + i * 4) * 4096;
+            sg[i].len = 4096;
+        }
+        uint32_t ch = k & 1;
+        t_lock(k, 0x7f0000000000, n * 4096, ch ? DMT_LOCK_WRITE : DMT_LOCK_READ);
+        t_chunk(k, 1 + ch, k, 1 + ch, ch ? RING1 : RING0, 1, ch, 0, n, sg, !ch);
+        t_unlock(k);
+        for (uint32_t i = 0; i < TN; i++)
+            dmt_audit_add(a, &T[i], idx++);
+    }
+    dmt_audit_finish(a, false);
+    const dmt_audit_stats *st = dmt_audit_get_stats(a);
+    CHECKF(FN == 0, "%u findings in the long clean stream", FN);
+    if (FN)
+        dump_findings("long stream");
+    CHECK(st->executed == N && st->programs_checked == N);
+    CHECK(st->records == idx);
+    CHECK(st->held_sglists == 0 && st->held_mdls == 0);
+    CHECK(st->evicted == 0);
+    fprintf(stderr, "long stream: %" PRIu64 " records audited\n", st->records);
+    dmt_audit_free(a);
+}
+
+/* Loss makes findings uncertain, never certain: a clean stream with random
+ * ranges of records replaced by LOST records may raise findings, and every
+ * one of them must be marked uncertain. */
+static void lossy_sink(void *user, const dmt_finding *f)
+{
+    uint64_t *n = user;
+    n[0]++;
+    if (!f->uncertain) {
+        n[1]++;
+        if (n[1] <= 5)
+            fprintf(stderr, "  certain despite loss: %s: %s\n", dmt_audit_rules()[f->rule].id,
+                    f->message);
+    }
+}
+
+static void test_lossy_stream(void)
+{
+    for (int round = 0; round < 4; round++) {
+        uint64_t n[2] = {0, 0};
+        dmt_audit_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.sink = lossy_sink;
+        cfg.user = n;
+        cfg.end_is_unload = round & 1;
+        dmt_audit *a = dmt_audit_new(&cfg);
+        CHECK(a != NULL);
+        if (!a)
+            return;
+        unsigned long long rs = 99 + (unsigned long long)round;
+        uint64_t idx = 0, seq = 0, lost = 0;
+        dmt_record lr;
+        /* setup first (never dropped), then transfers with drops */
+        t_reset();
+        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        for (uint32_t i = 0; i < TN; i++) {
+            T[i].seq = seq++;
+            dmt_audit_add(a, &T[i], idx++);
+        }
+        for (uint32_t k = 1; k <= 20000; k++) {
+            t_reset();
+            dmt_sg_elem sg[3];
+            uint32_t ne = 1 + (uint32_t)(test_rand(&rs) % 3);
+            for (uint32_t i = 0; i < ne; i++) {
+                sg[i].addr = 0x100000000ull + ((uint64_t)k * 16 + i * 4) * 4096;
+                sg[i].len = 4096;
+            }
+            uint32_t ch = k & 1;
+            t_lock(k, 0x7f0000000000, ne * 4096, ch ? DMT_LOCK_WRITE : DMT_LOCK_READ);
+            t_chunk(k, 1 + ch, k, 1 + ch, ch ? RING1 : RING0, 1, ch, 0, ne, sg, !ch);
+            t_unlock(k);
+            for (uint32_t i = 0; i < TN; i++) {
+                if (test_rand(&rs) % 500 == 0) { /* drop a run of records */
+                    uint32_t run = 1 + (uint32_t)(test_rand(&rs) % 12);
+                    if (run > TN - i)
+                        run = TN - i;
+                    memset(&lr, 0, sizeof lr);
+                    lr.kind = DMT_K_LOST;
+                    lr.value = seq;
+                    lr.count = run;
+                    dmt_audit_add(a, &lr, idx++);
+                    seq += run;
+                    lost += run;
+                    i += run - 1;
+                    continue;
+                }
+                T[i].seq = seq++;
+                dmt_audit_add(a, &T[i], idx++);
+            }
+        }
+        dmt_audit_finish(a, false);
+        CHECK(lost > 0 && n[0] > 0);
+        CHECKF(n[1] == 0, "round %d: %" PRIu64 " of %" PRIu64 " findings certain despite loss",
+               round, n[1], n[0]);
+        dmt_audit_free(a);
+    }
+}
+
+/* ---- through a file
+ * ---------------------------------------------------------------------------------- */
+
+static char tmpdir[256];
+
+static void test_file(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/dup.dmat", tmpdir);
+    static const dmt_sg_elem sg3[] = {{0x100000, 0x1000}, {0x200000, 0x2000}, {0x400000, 0x800}};
+    static const dmt_sg_elem dup[] = {
+        {0x100000, 0x1000}, {0x100000, 0x1000}, {0x200000, 0x2000}, {0x400000, 0x800}};
+    programmed(3, sg3, 4, dup, -1, true);
+    CHECK(count_rule(DMT_R_PROG_DUPLICATE) == 1);
+    dmt_finding mem = F[0];
+    CHECK(write_trace(path) == 0);
+    dmt_audit_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.sink = sink;
+    FN = 0;
+    dmt_audit_stats st;
+    dmt_error err;
+    CHECK(dmt_audit_file(path, &cfg, &st, &err) == 0);
+    CHECK(FN == 1 && F[0].rule == DMT_R_PROG_DUPLICATE);
+    CHECK(F[0].index == mem.index && F[0].seq == mem.seq && F[0].n_refs == mem.n_refs);
+    CHECK(strcmp(F[0].message, mem.message) == 0);
+    CHECK(st.records == TN);
+    CHECK(dmt_audit_file("/nonexistent/x.dmat", &cfg, &st, &err) < 0);
+}
+
+/* ---- the command
+ * --------------------------------------------------------------------------------------- */
+
+static char bin[512];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    if (st == -1 || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+static bool have_python(void)
+{
+    return sh("python3 -c 'import json' >/dev/null 2>&1") == 0;
+}
+
+static void test_cli(void)
+{
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "test_audit: %s not built, command tests skipped\n", bin);
+        return;
+    }
+    char path[512], clean[512];
+    snprintf(path, sizeof path, "%s/dup.dmat", tmpdir);
+    snprintf(clean, sizeof clean, "%s/clean.dmat", tmpdir);
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000001000, 0x3000, DMT_LOCK_READ);
+    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+    t_unlock(1);
+    t_teardown();
+    CHECK(write_trace(clean) == 0);
+    CHECK(sh("%s audit %s >/dev/null", bin, clean) == 0);
+    CHECK(sh("%s audit %s >/dev/null", bin, path) == 1);
+    CHECK(sh("%s audit --rules 'sg-*' %s >/dev/null", bin, path) == 0);
+    CHECK(sh("%s audit --rules bogus %s >/dev/null 2>&1", bin, path) == 2);
+    CHECK(sh("%s audit %s/missing.dmat >/dev/null 2>&1", bin, tmpdir) == 2 ||
+          sh("%s audit %s/missing.dmat >/dev/null 2>&1", bin, tmpdir) == 3);
+    CHECK(sh("%s audit --help >/dev/null", bin) == 0);
+    CHECK(sh("%s audit --list-rules | grep -q prog-duplicate", bin) == 0);
+    CHECK(sh("%s audit %s | grep -q 'prog-duplicate'", bin, path) == 1 ||
+          sh("%s audit %s | grep -q 'prog-duplicate'", bin, path) == 0);
+    /* a database: the same findings, written into its findings table */
+    char db[600];
+    snprintf(db, sizeof db, "%s/dup.db", tmpdir);
+    if (sh("%s import %s -o %s >/dev/null 2>&1", bin, path, db) == 0) {
+        CHECK(sh("%s audit %s >/dev/null", bin, db) == 1);
+        CHECK(sh("test \"$(sqlite3 %s 'SELECT rule, uncertain FROM findings')\" = "
+                 "'prog-duplicate|0'",
+                 db) == 0);
+        CHECK(sh("%s audit --rules 'sg-*' %s >/dev/null", bin, db) == 0);
+        CHECK(sh("test \"$(sqlite3 %s 'SELECT count(*) FROM findings')\" = 0", db) == 0);
+    } else {
+        fprintf(stderr, "test_audit: dmatrace import failed, .db checks skipped\n");
+    }
+    if (!have_python()) {
+        fprintf(stderr, "test_audit: python3 missing, --json checks skipped\n");
+        return;
+    }
+    CHECK(sh("%s audit --json %s | python3 -c '"
+             "import json,sys\n"
+             "d=json.load(sys.stdin)\n"
+             "assert d[\"format\"]==\"dmatrace-audit\" and d[\"version\"]==1, d\n"
+             "assert d[\"findings_total\"]==1 and len(d[\"findings\"])==1\n"
+             "f=d[\"findings\"][0]\n"
+             "assert f[\"rule\"]==\"prog-duplicate\" and f[\"severity\"]==\"error\"\n"
+             "assert f[\"uncertain\"] is False and isinstance(f[\"records\"],list)\n"
+             "for k in (\"index\",\"seq\",\"ts\",\"message\",\"xfer\",\"adapter\",\"dv\"): assert "
+             "k in f, k\n"
+             "s=[r for r in d[\"rules\"] if r[\"id\"]==\"prog-duplicate\"][0]\n"
+             "assert s[\"count\"]==1\n"
+             "assert len(d[\"rules\"])==%d\n"
+             "'",
+             bin, path, DMT_R_COUNT_) == 0);
+    CHECK(sh("%s audit --json %s | python3 -c '"
+             "import json,sys\n"
+             "d=json.load(sys.stdin)\n"
+             "assert d[\"clean\"] is True and d[\"findings\"]==[]\n"
+             "'",
+             bin, clean) == 0);
+}
+
+/* ---- proven both ways: dmatrace capture --inject
+ * --------------------------------------------------------- */
+
+/* Expected rules per fault (any one of them must be found), and what the
+ * fault needs from the transfer it is planted in (capture plants it in the
+ * 6th transfer with --transfers > 8): "" always applies, "multi" needs a
+ * chunk of more than one SG element, "short" a chunk granted less than
+ * requested. */
+static const struct {
+    const char *fault, *scenario, *rules, *needs;
+} faults[] = {
+    {"sg-len-off-by-one", "mixed", "prog-mismatch", ""},
+    {"sg-skip", "mixed", "prog-skipped", "multi"},
+    {"sg-dup", "mixed", "prog-duplicate", ""},
+    {"complete-missing", "mixed", "complete-missing", ""},
+    {"complete-early", "mixed", "complete-before-interrupt", ""},
+    {"overlong", "no-sg", "prog-mismatch,transfer-exceeds-max,transfer-exceeds-map-registers",
+     "short"},
+    {"addr64-to-dma32", "dma32-highmem", "addr-beyond-limit", ""},
+};
+
+/* The oracle, independent of the audit: from `dmatrace dump` of a clean
+ * capture, does the 6th transfer have a chunk of the kind `needs`? */
+static const char oracle_py[] =
+    "import re,sys\n"
+    "need=sys.argv[1]\n"
+    "locks=[];start={};ok=False\n"
+    "for l in sys.stdin:\n"
+    "  m=re.search(r'buffer_lock +mdl=(\\d+)',l)\n"
+    "  if m: locks.append(m.group(1)); continue\n"
+    "  if len(locks)<6: continue\n"
+    "  mdl=locks[5]\n"
+    "  m=re.search(r'start_dma +xfer=(\\d+) .*mdl=(\\d+) .*requested=(\\d+)',l)\n"
+    "  if m and m.group(2)==mdl: start[m.group(1)]=int(m.group(3)); continue\n"
+    "  m=re.search(r'execute_dma +xfer=(\\d+) .*granted=(\\d+) elements=(\\d+)',l)\n"
+    "  if m and m.group(1) in start:\n"
+    "    x=m.group(1)\n"
+    "    if need=='multi' and int(m.group(3))>1: ok=True\n"
+    "    if need=='short' and int(m.group(2))<start[x]: ok=True\n"
+    "sys.exit(0 if ok else 1)\n";
+
+static int find_seed(const char *scenario, const char *needs)
+{
+    char py[512], clean[512];
+    snprintf(py, sizeof py, "%s/oracle.py", tmpdir);
+    FILE *f = fopen(py, "w");
+    if (!f)
+        return -1;
+    fputs(oracle_py, f);
+    fclose(f);
+    for (int seed = 1; seed <= 64; seed++) {
+        snprintf(clean, sizeof clean, "%s/probe-%s-%d.dmat", tmpdir, scenario, seed);
+        if (sh("%s capture --deterministic-clock --scenario %s --transfers 24 --seed %d -o %s "
+               ">/dev/null 2>&1",
+               bin, scenario, seed, clean) != 0)
+            return -1;
+        if (sh("%s dump %s | python3 %s %s", bin, clean, py, needs) == 0)
+            return seed;
+    }
+    return -1;
+}
+
+static void test_capture(void)
+{
+    if (access(bin, X_OK) != 0 || sh("%s capture --help >/dev/null 2>&1", bin) != 0) {
+        fprintf(stderr, "test_audit: dmatrace capture not built, both-ways tests skipped\n");
+        return;
+    }
+    if (!have_python()) {
+        fprintf(stderr, "test_audit: python3 missing, both-ways tests skipped\n");
+        return;
+    }
+    char out[512];
+    /* every fault capture can plant is listed here */
+    CHECK(sh("%s capture --help | python3 -c '"
+             "import sys\n"
+             "known={%s}\n"
+             "txt=sys.stdin.read().split(\"\\nfaults\",1)[1].split(\"\\n\\n\",1)[0]\n"
+             "names=[l.split()[0] for l in txt.splitlines()[1:] if l.startswith(\"  \")]\n"
+             "assert names, txt\n"
+             "missing=[n for n in names if n not in known]\n"
+             "assert not missing, missing\n"
+             "'",
+             bin,
+             "\"sg-len-off-by-one\",\"sg-skip\",\"sg-dup\",\"complete-missing\","
+             "\"complete-early\",\"overlong\",\"addr64-to-dma32\"") == 0);
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        int seed = 3;
+        if (faults[i].needs[0]) {
+            seed = find_seed(faults[i].scenario, faults[i].needs);
+            CHECKF(seed > 0, "no seed in 1..64 gives fault %s a transfer it applies to",
+                   faults[i].fault);
+            if (seed <= 0)
+                continue;
+        }
+        snprintf(out, sizeof out, "%s/%s.dmat", tmpdir, faults[i].fault);
+        int rc = sh("%s capture --deterministic-clock --scenario %s --transfers 24 --seed %d "
+                    "--inject %s -o %s >/dev/null 2>&1",
+                    bin, faults[i].scenario, seed, faults[i].fault, out);
+        CHECKF(rc == 0, "capture --inject %s exited %d", faults[i].fault, rc);
+        rc = sh("%s audit --json %s | python3 -c '"
+                "import json,sys\n"
+                "d=json.load(sys.stdin)\n"
+                "want=set(\"%s\".split(\",\"))\n"
+                "got={f[\"rule\"] for f in d[\"findings\"]}\n"
+                "assert want <= got, (want, got)\n"
+                "assert not [f for f in d[\"findings\"] if f[\"uncertain\"]]\n"
+                "'",
+                bin, out, faults[i].rules);
+        CHECKF(rc == 0, "fault %s (seed %d): audit did not find %s", faults[i].fault, seed,
+               faults[i].rules);
+        /* exit status 1 with findings */
+        CHECK(sh("%s audit %s >/dev/null", bin, out) == 1);
+    }
+    static const char *const scen[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
+    for (size_t s = 0; s < sizeof scen / sizeof scen[0]; s++)
+        for (int seed = 1; seed <= 3; seed++) {
+            snprintf(out, sizeof out, "%s/clean-%s-%d.dmat", tmpdir, scen[s], seed);
+            int rc = sh("%s capture --deterministic-clock --scenario %s --transfers 40 --seed %d "
+                        "-o %s >/dev/null 2>&1",
+                        bin, scen[s], seed, out);
+            CHECKF(rc == 0, "capture %s seed %d exited %d", scen[s], seed, rc);
+            rc = sh("%s audit %s >%s.audit 2>&1", bin, out, out);
+            CHECKF(rc == 0, "clean %s seed %d: audit exit %d", scen[s], seed, rc);
+            if (rc != 0)
+                sh("cat %s.audit >&2", out);
+        }
+    /* the threaded host too (not byte-reproducible, still clean) */
+    snprintf(out, sizeof out, "%s/clean-burst-threads.dmat", tmpdir);
+    CHECK(sh("%s capture --scenario burst --transfers 200 --seed 5 -o %s >/dev/null 2>&1", bin,
+             out) == 0);
+    CHECK(sh("%s audit %s >%s.audit 2>&1", bin, out, out) == 0);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_audit.%d", (int)getpid());
+    mkdir(tmpdir, 0700);
+    snprintf(bin, sizeof bin, "%s/dmatrace", DMT_BIN_DIR);
+    /* the system python3 (json is all the checks need) ahead of any other */
+    if (access("/usr/bin/python3", X_OK) == 0) {
+        const char *path = getenv("PATH");
+        char np[4096];
+        snprintf(np, sizeof np, "/usr/bin:%s", path ? path : "/bin");
+        setenv("PATH", np, 1);
+    }
+
+    test_clean_session();
+    test_sg_rules();
+    test_size_rules();
+    test_inflight();
+    test_prog_rules();
+    test_mdl_rules();
+    test_complete_rules();
+    test_resource_rules();
+    test_lost_uncertain();
+    test_caps_and_masks();
+    test_random();
+    test_long_stream();
+    test_lossy_stream();
+    test_file();
+    test_cli();
+    test_capture();
+
+    if (!check_failures)
+        sh("rm -rf %s", tmpdir);
+    return check_result("test_audit");
+}

@@ -1,0 +1,1170 @@
+/*
+ * test_store.c - the SQLite store: import of traces covering every record
+ * kind (extreme values too) and of a generated session (bench/gen_trace.c,
+ * compiled in), checked against the trace itself: statistics field by
+ * field, the record iterator record by record, integrity and foreign-key
+ * checks; derived transfers, lanes and summaries on a hand-built trace;
+ * stored and on-demand summary levels agree; the example queries of
+ * schema/store-queries.md run; foreign, wrong-version, incomplete and
+ * corrupted databases are refused with the right code; failed, cancelled
+ * and cut imports leave no output and never touch an existing target.
+ */
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "dmt/reader.h"
+#include "dmt/stats.h"
+#include "dmt/store.h"
+#include "dmt/writer.h"
+#include "records.h"
+
+#define GEN_TRACE_NO_MAIN
+#include "../../bench/gen_trace.c"
+
+static char tmpdir[256];
+static char schema_dir[512]; /* <source>/schema, found from __FILE__ */
+
+static const char *schema_file(const char *name)
+{
+    static char p[600];
+    snprintf(p, sizeof p, "%s/%s", schema_dir, name);
+    return p;
+}
+
+static void tpath(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", tmpdir, name);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc((size_t)n + 1);
+    if (!p || fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    p[n] = 0;
+    *len = (size_t)n;
+    return p;
+}
+
+static int spill(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(p, 1, n, f);
+    fclose(f);
+    return w == n ? 0 : -1;
+}
+
+static bool exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* Files in tmpdir whose name starts with prefix. */
+static int count_prefixed(const char *prefix)
+{
+    DIR *d = opendir(tmpdir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void header_init(dmt_header *h, const char *scenario)
+{
+    memset(h, 0, sizeof *h);
+    h->version = DMT_FORMAT_VERSION;
+    h->page_shift = DMT_PAGE_SHIFT;
+    snprintf(h->producer, sizeof h->producer, "test_store");
+    snprintf(h->clock, sizeof h->clock, "deterministic");
+    snprintf(h->host, sizeof h->host, "testhost");
+    snprintf(h->scenario, sizeof h->scenario, "%s", scenario);
+    h->seed = 0xFEEDFACECAFEBEEFull; /* above 2^63: stored with its bits */
+    h->ring_size = 1u << 20;
+    h->ring_policy = 1;
+}
+
+/* ---- comparing a database with its trace --------------------------------- */
+
+static bool stats_equal(const dmt_stats *a, const dmt_stats *b)
+{
+#define F(x)                                                                                       \
+    if (a->x != b->x) {                                                                            \
+        fprintf(stderr, "  stats differ in " #x ": %lld vs %lld\n", (long long)a->x,               \
+                (long long)b->x);                                                                  \
+        return false;                                                                              \
+    }
+    F(records);
+    F(first_ts);
+    F(last_ts);
+    F(first_seq);
+    F(last_seq);
+    F(lost_records);
+    F(lost_ranges);
+    F(sg_elements);
+    F(dma_bytes);
+    F(n_adapters);
+    for (int k = 0; k < DMT_K_MAX_; k++)
+        F(by_kind[k]);
+    for (int i = 0; i < 5; i++)
+        F(lost_by_reason[i]);
+    for (uint32_t i = 0; i < a->n_adapters; i++) {
+        F(adapters[i].id);
+        F(adapters[i].dev);
+        F(adapters[i].sg);
+        F(adapters[i].dma32);
+        F(adapters[i].dma64);
+        F(adapters[i].max_length);
+        F(adapters[i].map_registers);
+        F(adapters[i].addr_limit);
+        F(adapters[i].transfers);
+        F(adapters[i].bytes);
+    }
+#undef F
+    return true;
+}
+
+static bool header_equal(const dmt_header *a, const dmt_header *b)
+{
+    return a->version == b->version && a->t0 == b->t0 && a->page_shift == b->page_shift &&
+           a->seq0 == b->seq0 && a->seed == b->seed && a->ring_size == b->ring_size &&
+           a->ring_policy == b->ring_policy && !strcmp(a->producer, b->producer) &&
+           !strcmp(a->clock, b->clock) && !strcmp(a->host, b->host) &&
+           !strcmp(a->scenario, b->scenario);
+}
+
+static int trace_stats(const char *trace, unsigned flags, dmt_header *h, dmt_stats *s)
+{
+    dmt_reader *rd;
+    dmt_error err;
+    dmt_stats_init(s);
+    if (dmt_reader_open(trace, flags, &rd, &err))
+        return -1;
+    *h = *dmt_reader_header(rd);
+    dmt_record r;
+    int rc;
+    while ((rc = dmt_reader_next(rd, &r, &err)) == 1)
+        dmt_stats_add(s, &r);
+    dmt_reader_close(rd);
+    return rc;
+}
+
+static char *sql_text(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *q;
+    static char buf[512];
+    buf[0] = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return strcpy(buf, "(prepare failed)");
+    size_t n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW && n < sizeof buf - 64) {
+        const unsigned char *t = sqlite3_column_text(q, 0);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? "|" : "",
+                              t ? (const char *)t : "NULL");
+    }
+    sqlite3_finalize(q);
+    return buf;
+}
+
+static int64_t sql_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *q;
+    int64_t v = INT64_MIN;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return v;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+/* Everything a database must agree on with its trace. */
+static void check_against_trace(const char *trace, const char *db, unsigned rflags)
+{
+    dmt_header th, dh;
+    dmt_stats ts, ds;
+    dmt_error err;
+    CHECK(trace_stats(trace, rflags, &th, &ts) == 0);
+    int rc = dmt_store_info(db, &dh, &ds, &err);
+    CHECKF(rc == 0, "dmt_store_info: %s", err.msg);
+    CHECKF(stats_equal(&ts, &ds), "%s: stats of trace and database differ", db);
+    CHECK(header_equal(&th, &dh));
+
+    dmt_store *st;
+    CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &st, &err) == 0);
+    if (!st)
+        return;
+    sqlite3 *s = dmt_store_sqlite(st);
+    CHECKF(!strcmp(sql_text(s, "PRAGMA integrity_check"), "ok"), "integrity: %s",
+           sql_text(s, "PRAGMA integrity_check"));
+    CHECKF(sql_int(s, "SELECT count(*) FROM pragma_foreign_key_check") == 0, "foreign keys");
+    CHECK(sql_int(s, "PRAGMA application_id") == DMT_STORE_APPLICATION_ID);
+    CHECK(sql_int(s, "PRAGMA user_version") == DMT_STORE_SCHEMA_VERSION);
+    CHECK(sql_int(s, "SELECT count(*) FROM sg_elements") == (int64_t)ts.sg_elements);
+    CHECK(sql_int(s, "SELECT sum(records) FROM time_index") == (int64_t)ts.records);
+    if (ts.records) {
+        int64_t t0, t1;
+        CHECK(dmt_store_time_range(st, &t0, &t1, &err) == 0);
+        CHECK(t0 == ts.first_ts && t1 == ts.last_ts);
+    }
+    /* the transfers table has one row per xfer of dma_calls */
+    CHECK(sql_int(s, "SELECT count(*) FROM transfers") ==
+          sql_int(s, "SELECT count(DISTINCT xfer) FROM dma_calls"));
+
+    /* records, in order, equal */
+    dmt_reader *rd;
+    dmt_store_iter *it;
+    CHECK(dmt_reader_open(trace, rflags, &rd, &err) == 0);
+    CHECK(dmt_store_iter_open(st, 0, &it, &err) == 0);
+    dmt_record a, b;
+    uint64_t n = 0, bad = 0;
+    for (;;) {
+        int ra = dmt_reader_next(rd, &a, &err);
+        int rb = dmt_store_iter_next(it, &b, &err);
+        CHECKF(ra == rb, "record %llu: reader %d, store %d", (unsigned long long)n, ra, rb);
+        if (ra != 1 || rb != 1)
+            break;
+        if ((!records_equal(&a, &b) || a.seq != b.seq) && bad++ < 5)
+            fprintf(stderr, "  record %llu (seq %llu kind %u) differs (store: seq %llu kind %u)\n",
+                    (unsigned long long)n, (unsigned long long)a.seq, a.kind,
+                    (unsigned long long)b.seq, b.kind);
+        n++;
+    }
+    CHECKF(bad == 0, "%llu records differ", (unsigned long long)bad);
+    CHECK(n == ts.records);
+    dmt_store_iter_close(it);
+    dmt_reader_close(rd);
+
+    /* from the middle */
+    if (ts.records > 10) {
+        uint64_t from = ts.first_seq + (ts.last_seq - ts.first_seq) / 2;
+        CHECK(dmt_reader_open(trace, rflags, &rd, &err) == 0);
+        CHECK(dmt_store_iter_open(st, from, &it, &err) == 0);
+        int ra;
+        while ((ra = dmt_reader_next(rd, &a, &err)) == 1 && a.seq < from)
+            ;
+        uint64_t m = 0;
+        bad = 0;
+        while (ra == 1) {
+            int rb = dmt_store_iter_next(it, &b, &err);
+            if (rb != 1 || !records_equal(&a, &b) || a.seq != b.seq)
+                bad++;
+            m++;
+            ra = dmt_reader_next(rd, &a, &err);
+        }
+        CHECK(dmt_store_iter_next(it, &b, &err) == 0);
+        CHECKF(bad == 0 && m > 0, "iteration from seq %llu", (unsigned long long)from);
+        dmt_store_iter_close(it);
+        dmt_reader_close(rd);
+    }
+    dmt_store_close(st);
+}
+
+/* ---- schema --------------------------------------------------------------- */
+
+static void test_schema_embedded(void)
+{
+    size_t n;
+    uint8_t *f = slurp(schema_file("store.sql"), &n);
+    CHECKF(f != NULL, "cannot read %s", schema_dir);
+    if (f) {
+        CHECKF(strlen(dmt_store_schema_sql()) == n && !memcmp(f, dmt_store_schema_sql(), n),
+               "the library's embedded store.sql differs from schema/store.sql (rebuild)");
+        free(f);
+    }
+}
+
+/* ---- every record kind ------------------------------------------------------- */
+
+static void write_every_kind(const char *path, int with_lost)
+{
+    dmt_header h;
+    header_init(&h, "every-kind");
+    h.seq0 = 100;
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(path, &h, 0, &w, &err) == 0);
+    dmt_writer_set_chunk_size(w, 4096);
+    int64_t ts = 5000;
+    for (int big = 0; big < 2; big++)
+        for (uint32_t k = 1; k < DMT_K_MAX_; k++) {
+            if (k == DMT_K_CHUNK || k == DMT_K_END)
+                continue;
+            if (k == DMT_K_LOST) {
+                if (with_lost)
+                    CHECK(dmt_writer_lost(w, dmt_writer_next_seq(w), big ? 1000 : 3,
+                                          big ? DMT_LOST_PROBE : DMT_LOST_TORN, &err) == 0);
+                continue;
+            }
+            dmt_record r;
+            ts += (k % 4 == 0) ? -11 : 70001; /* now and then backwards */
+            sample_record(&r, k, big, ts);
+            CHECKF(dmt_writer_append(w, &r, &err) == 0, "append kind %u: %s", k, err.msg);
+        }
+    /* an empty marker and an empty payload */
+    dmt_record r;
+    memset(&r, 0, sizeof r);
+    r.kind = DMT_K_MARKER;
+    r.ts = ts + 1;
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+    r.kind = DMT_K_PAYLOAD;
+    r.mdl = 3;
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+    CHECK(dmt_writer_close(w, &err) == 0);
+}
+
+static void test_every_kind(void)
+{
+    char trace[512], db[512];
+    tpath(trace, sizeof trace, "every.dmat");
+    tpath(db, sizeof db, "every.db");
+    write_every_kind(trace, 1);
+    dmt_store_import_result res;
+    dmt_error err;
+    int rc = dmt_store_import(trace, db, NULL, &res, &err);
+    CHECKF(rc == 0, "import: %s", err.msg);
+    CHECK(!res.cut);
+    CHECK(res.records == 2 * (DMT_K_MAX_ - 3) + 2);
+    check_against_trace(trace, db, 0);
+    CHECK(count_prefixed("every.db.tmp") == 0);
+
+    /* header fields with their bits, and the lanes the big records made */
+    dmt_store *st;
+    CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &st, &err) == 0);
+    if (st) {
+        dmt_header h;
+        CHECK(dmt_store_header(st, &h, &err) == 0);
+        CHECK(h.seed == 0xFEEDFACECAFEBEEFull && h.seq0 == 100);
+        int nl = dmt_store_lanes(st, NULL, 0, &err);
+        dmt_store_lane *l = calloc((size_t)nl + 1, sizeof *l);
+        CHECK(dmt_store_lanes(st, l, (size_t)nl, &err) == nl);
+        CHECK(nl > 1024 && l[nl - 1].kind == DMT_LANE_FINDINGS);
+        int kinds[7] = {0};
+        for (int i = 0; i < nl; i++)
+            if (l[i].kind >= 1 && l[i].kind <= 6)
+                kinds[l[i].kind]++;
+        CHECK(kinds[DMT_LANE_TRANSFERS] >= 2 && kinds[DMT_LANE_INTERRUPTS] == 2 &&
+              kinds[DMT_LANE_LOST] == 1 && kinds[DMT_LANE_MARKERS] == 1);
+        free(l);
+        dmt_store_close(st);
+    }
+
+    /* an empty trace (header only) */
+    char e[512], edb[512];
+    tpath(e, sizeof e, "empty.dmat");
+    tpath(edb, sizeof edb, "empty.db");
+    dmt_header h;
+    header_init(&h, "empty");
+    dmt_writer *w;
+    CHECK(dmt_writer_open(e, &h, 0, &w, &err) == 0);
+    CHECK(dmt_writer_close(w, &err) == 0);
+    CHECKF(dmt_store_import(e, edb, NULL, &res, &err) == 0, "%s", err.msg);
+    CHECK(res.records == 0);
+    check_against_trace(e, edb, 0);
+}
+
+/* ---- a generated session -------------------------------------------------------- */
+
+typedef struct bcoll {
+    dmt_store_bucket b[4096];
+    int n;
+} bcoll;
+
+static int collect_bucket(void *ctx, const dmt_store_bucket *b)
+{
+    bcoll *c = ctx;
+    if (c->n < 4096)
+        c->b[c->n++] = *b;
+    return 0;
+}
+
+static bool bucket_equal(const dmt_store_bucket *a, const dmt_store_bucket *b)
+{
+    return a->lane == b->lane && a->level == b->level && a->bucket == b->bucket &&
+           a->count == b->count && a->bytes == b->bytes && a->has_range == b->has_range &&
+           (!a->has_range || (a->vmin == b->vmin && a->vmax == b->vmax)) &&
+           a->has_last == b->has_last && (!a->has_last || a->vlast == b->vlast) &&
+           a->t_first == b->t_first && a->t_last == b->t_last;
+}
+
+/* Run each ```sql block of schema/store-queries.md. */
+static void run_example_queries(const char *db)
+{
+    size_t n;
+    char *md = (char *)slurp(schema_file("store-queries.md"), &n);
+    CHECKF(md != NULL, "cannot read schema/store-queries.md");
+    if (!md)
+        return;
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    int blocks = 0;
+    for (char *p = strstr(md, "```sql\n"); p; p = strstr(p, "```sql\n")) {
+        p += 7;
+        char *end = strstr(p, "```");
+        if (!end)
+            break;
+        *end = 0;
+        /* parameters in the examples are written :name; bind 0 / 2^62 */
+        const char *tail = p;
+        while (*tail) {
+            sqlite3_stmt *q = NULL;
+            int rc = sqlite3_prepare_v2(s, tail, -1, &q, &tail);
+            CHECKF(rc == SQLITE_OK, "example query %d: %s\n%s", blocks + 1, sqlite3_errmsg(s), p);
+            if (rc != SQLITE_OK || !q)
+                break;
+            for (int i = 1; i <= sqlite3_bind_parameter_count(q); i++)
+                sqlite3_bind_int64(q, i, i % 2 ? 0 : (int64_t)1 << 62);
+            int rows = 0;
+            while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+                rows++;
+            CHECKF(rc == SQLITE_DONE, "example query %d: %s", blocks + 1, sqlite3_errmsg(s));
+            sqlite3_finalize(q);
+        }
+        blocks++;
+        p = end + 3;
+    }
+    CHECKF(blocks >= 5, "only %d example queries found", blocks);
+    sqlite3_close(s);
+    free(md);
+}
+
+/* Every stored summary bucket equals the bucket dmt_store_summary computes
+ * on demand from the event tables (a copy of the database with
+ * summary_min_level 8), over the whole trace and a slice of it. */
+static void compare_stored_computed(const char *db, const char *copy_name, int min_compared)
+{
+    dmt_error err;
+    dmt_store *st;
+    CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &st, &err) == 0);
+    int nl = st ? dmt_store_lanes(st, NULL, 0, &err) : 0;
+    dmt_store_lane *lanes = calloc((size_t)nl + 1, sizeof *lanes);
+    if (st)
+        CHECK(dmt_store_lanes(st, lanes, (size_t)nl, &err) == nl);
+    int64_t t0 = 0, t1 = -1;
+    if (st)
+        CHECK(dmt_store_time_range(st, &t0, &t1, &err) == 0);
+    dmt_store_close(st);
+    /* the same database with every level computed on demand */
+    char db2[512];
+    tpath(db2, sizeof db2, copy_name);
+    size_t len;
+    uint8_t *copy = slurp(db, &len);
+    CHECK(copy && spill(db2, copy, len) == 0);
+    free(copy);
+    sqlite3 *s;
+    CHECK(sqlite3_open(db2, &s) == SQLITE_OK);
+    CHECK(sqlite3_exec(s, "UPDATE meta SET value = 8 WHERE key = 'summary_min_level'", NULL, NULL,
+                       NULL) == SQLITE_OK);
+    sqlite3_close(s);
+    dmt_store *sa, *sb;
+    CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &sa, &err) == 0);
+    CHECK(dmt_store_open(db2, DMT_STORE_RDONLY, &sb, &err) == 0);
+    static bcoll ca, cb;
+    int compared = 0, mismatched = 0;
+    /* windows: the whole trace, and a slice in the middle */
+    int64_t mid = t0 + (t1 - t0) / 2;
+    int64_t win[2][2] = {{t0, t1}, {mid, mid + 3000000}};
+    for (int w = 0; w < 2; w++)
+        for (int L = DMT_STORE_MIN_STORED_LEVEL; L < DMT_STORE_LEVELS; L++)
+            for (int i = 0; i < nl; i++) {
+                ca.n = cb.n = 0;
+                int na = dmt_store_summary(sa, L, lanes[i].lane, win[w][0], win[w][1],
+                                           collect_bucket, &ca, &err);
+                int nb = dmt_store_summary(sb, L, lanes[i].lane, win[w][0], win[w][1],
+                                           collect_bucket, &cb, &err);
+                CHECKF(na >= 0 && nb >= 0, "summary: %s", err.msg);
+                if (na != nb || ca.n != cb.n) {
+                    if (mismatched++ < 3)
+                        fprintf(stderr, "  lane %s level %d: %d stored vs %d computed buckets\n",
+                                lanes[i].name, L, na, nb);
+                    continue;
+                }
+                for (int k = 0; k < ca.n; k++) {
+                    compared++;
+                    if (!bucket_equal(&ca.b[k], &cb.b[k]) && mismatched++ < 3)
+                        fprintf(stderr, "  lane %s level %d bucket %lld differs\n", lanes[i].name,
+                                L, (long long)ca.b[k].bucket);
+                }
+            }
+    CHECKF(mismatched == 0, "%d summary buckets differ between stored and computed", mismatched);
+    CHECKF(compared >= min_compared, "only %d buckets compared", compared);
+    dmt_store_close(sa);
+    dmt_store_close(sb);
+    free(lanes);
+}
+
+static void test_generated(void)
+{
+    char trace[512], db[512];
+    tpath(trace, sizeof trace, "gen.dmat");
+    tpath(db, sizeof db, "gen.db");
+    gen_opts o = {.events = 60000, .seed = 7};
+    gen_result g;
+    dmt_error err;
+    CHECKF(gen_trace_write(trace, &o, &g, &err) == 0, "gen: %s", err.msg);
+    CHECK(g.records == 60000);
+    dmt_store_import_result res;
+    CHECKF(dmt_store_import(trace, db, NULL, &res, &err) == 0, "import: %s", err.msg);
+    CHECK(res.records == 60000 && res.sg_elements == g.sg_elements);
+    CHECK(res.transfers == g.transfers);
+    check_against_trace(trace, db, 0);
+    run_example_queries(db);
+
+    compare_stored_computed(db, "gen-ondemand.db", 1000);
+    dmt_store *sa;
+    int64_t t0 = 0, t1 = -1;
+    CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &sa, &err) == 0);
+    if (sa)
+        CHECK(dmt_store_time_range(sa, &t0, &t1, &err) == 0);
+    int64_t mid = t0 + (t1 - t0) / 2;
+    /* a window at level 0 of a transfer lane: buckets hold that lane's transfers */
+    int L0 = dmt_store_level_for(mid, mid + 3000000, 4000);
+    CHECK(L0 == 0);
+    dmt_store_close(sa);
+}
+
+/* ---- a hand-built trace: derived tables exactly -------------------------------- */
+
+static int64_t T(int64_t us)
+{
+    return 1000000000 + us * 1000;
+}
+
+static void rec_reg(dmt_writer *w, uint32_t kind, uint64_t off, uint64_t value, int64_t ts)
+{
+    dmt_record r;
+    dmt_error err;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.off = off;
+    r.value = value;
+    r.width = 4;
+    r.ts = ts;
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+}
+
+static void rec_dma(dmt_writer *w, uint32_t kind, uint32_t xfer, uint64_t length, uint32_t status,
+                    int64_t ts, uint32_t n_sg, const dmt_sg_elem *sg)
+{
+    dmt_record r;
+    dmt_error err;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.xfer = xfer;
+    r.adapter = 1;
+    r.length = length;
+    r.status = status;
+    r.ts = ts;
+    r.mdl = 4;
+    r.write_to_device = true;
+    r.n_sg = n_sg;
+    r.sg_list = sg;
+    if (kind == DMT_K_DIGEST) {
+        r.adapter = 0;
+        r.algo = DMT_DIGEST_DMT64;
+        r.value = 0xABCDEF;
+        r.status = 0;
+    }
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+}
+
+static void rec_simple(dmt_writer *w, uint32_t kind, uint32_t dev, uint32_t xfer, bool claimed,
+                       uint64_t value, int64_t ts)
+{
+    dmt_record r;
+    dmt_error err;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.dev = dev;
+    r.xfer = xfer;
+    r.claimed = claimed;
+    r.value = value;
+    r.ts = ts;
+    if (kind == DMT_K_ADAPTER_CREATE) {
+        r.adapter = 1;
+        r.sg = true;
+        r.dma64 = true;
+        r.length = 1 << 20;
+        r.map_registers = 32;
+        r.addr_limit = UINT64_MAX;
+    }
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+}
+
+typedef struct xcoll {
+    uint32_t xfer[16];
+    int n;
+} xcoll;
+
+static int collect_xfer(void *ctx, const dmt_store_transfer *t)
+{
+    xcoll *c = ctx;
+    if (c->n < 16)
+        c->xfer[c->n++] = t->xfer;
+    return 0;
+}
+
+static void test_derived(void)
+{
+    char trace[512], db[512];
+    tpath(trace, sizeof trace, "hand.dmat");
+    tpath(db, sizeof db, "hand.db");
+    dmt_header h;
+    header_init(&h, "hand");
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
+    static const dmt_sg_elem sg[3] = {{0xFFFFF000ull, 0x2000}, /* crosses 4 GiB */
+                                      {0x12345000ull, 0x1000},
+                                      {0x200000000ull, 0x800}};
+    /* seq 0 */ rec_simple(w, DMT_K_ADAPTER_CREATE, 0, 0, false, 0, T(0));
+    /* transfer 7: complete, 20 us */
+    /* 1 */ rec_dma(w, DMT_K_START_DMA, 7, 0x3800, 0, T(10), 0, NULL);
+    /* 2 */ rec_dma(w, DMT_K_EXECUTE_DMA, 7, 0x3800, 0, T(11), 3, sg);
+    /* 3 */ rec_dma(w, DMT_K_START_DMA_END, 7, 0x3800, 0, T(12), 0, NULL);
+    /* register writes 5, 3, 9 to 0x100 inside one 65.5 us bucket, a read */
+    /* 4 */ rec_reg(w, DMT_K_REG_WRITE, 0x100, 5, T(13));
+    /* 5 */ rec_reg(w, DMT_K_REG_WRITE, 0x100, 3, T(14));
+    /* 6 */ rec_reg(w, DMT_K_REG_WRITE, 0x100, 9, T(16));
+    /* 7 */ rec_reg(w, DMT_K_REG_READ, 0x100, 1, T(15));           /* earlier time, later seq */
+    /* 8 */ rec_simple(w, DMT_K_INTERRUPT, 0, 0, false, 0, T(20)); /* not claimed */
+    /* 9 */ rec_simple(w, DMT_K_INTERRUPT, 0, 0, true, 0x80000007, T(25));
+    /* 10 */ rec_simple(w, DMT_K_DPC, 0, 7, false, 0, T(27));
+    /* 11 */ rec_dma(w, DMT_K_COMPLETE_DMA, 7, 0, 0, T(30), 0, NULL);
+    /* 12 */ rec_dma(w, DMT_K_DIGEST, 7, 0x3800, 0, T(31), 0, NULL);
+    /* transfer 8: StartDma fails */
+    /* 13 */ rec_dma(w, DMT_K_START_DMA, 8, 0x1000, 0, T(40), 0, NULL);
+    /* 14 */ rec_dma(w, DMT_K_START_DMA_END, 8, 0, 0xC000009A, T(41), 0, NULL);
+    /* transfer 9: never completed */
+    /* 15 */ rec_dma(w, DMT_K_START_DMA, 9, 0x1000, 0, T(50), 0, NULL);
+    /* 16 */ rec_dma(w, DMT_K_EXECUTE_DMA, 9, 0x800, 0, T(51), 1, sg + 2); /* short */
+    /* transfer 10: completed twice, late (after a long gap) */
+    /* 17 */ rec_dma(w, DMT_K_START_DMA, 10, 0x800, 0, T(60), 0, NULL);
+    /* 18 */ rec_dma(w, DMT_K_EXECUTE_DMA, 10, 0x800, 0, T(61), 1, sg + 2);
+    /* 19 */ rec_dma(w, DMT_K_COMPLETE_DMA, 10, 0, 0, T(70), 0, NULL);
+    /* 20 */ rec_reg(w, DMT_K_REG_WRITE, 0x100, 0xFFFFFFFFFFFFFFF0ull, T(200)); /* next bucket */
+    /* 21 */ rec_dma(w, DMT_K_COMPLETE_DMA, 10, 0, 0, T(300), 0, NULL);
+    CHECK(dmt_writer_close(w, &err) == 0);
+
+    CHECKF(dmt_store_import(trace, db, NULL, NULL, &err) == 0, "import: %s", err.msg);
+    check_against_trace(trace, db, 0);
+
+    dmt_store *st;
+    CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &st, &err) == 0);
+    if (!st)
+        return;
+    sqlite3 *s = dmt_store_sqlite(st);
+    dmt_store_transfer t;
+    CHECK(dmt_store_transfer_get(st, 7, &t, &err) == 1);
+    CHECK(t.has_duration && t.duration_ns == 20000);
+    CHECK(!strcmp(t.outcome, "completed") && !t.truncated && t.complete_count == 1);
+    CHECK(t.requested == 0x3800 && t.granted == 0x3800);
+    CHECK(t.start_seq == 1 && t.exec_seq == 2 && t.end_seq == 3 && t.complete_seq == 11);
+    CHECK(t.interrupt_seq == 9 && t.interrupt_ts == T(25) && t.dpc_seq == 10);
+    CHECK(t.n_sg == 3 && t.sg_bytes == 0x3800 && t.sg_lo == 0x12345000ull &&
+          t.sg_hi == 0x200000800ull);
+    CHECK(t.has_digest && t.digest == 0xABCDEF && t.digest_len == 0x3800);
+    CHECK(t.t_begin == T(10) && t.t_end == T(31));
+    CHECK(t.has_adapter && t.adapter == 1 && t.mdl == 4 && t.write_to_device);
+    dmt_sg_elem got[4];
+    CHECK(dmt_store_transfer_sg(st, 7, got, 4, &err) == 3);
+    CHECK(got[0].addr == sg[0].addr && got[0].len == sg[0].len && got[2].addr == sg[2].addr);
+    CHECK(dmt_store_transfer_get(st, 8, &t, &err) == 1);
+    CHECK(!strcmp(t.outcome, "failed") && t.end_status == 0xC000009A && !t.has_duration);
+    CHECK(t.exec_seq == DMT_STORE_NONE && dmt_store_transfer_sg(st, 8, got, 4, &err) == 0);
+    CHECK(dmt_store_transfer_get(st, 9, &t, &err) == 1);
+    CHECK(!strcmp(t.outcome, "not-completed") && t.truncated && !t.has_duration);
+    CHECK(dmt_store_transfer_get(st, 10, &t, &err) == 1);
+    CHECK(!strcmp(t.outcome, "completed-twice") && t.complete_count == 2);
+    CHECK(t.complete_seq == 19 && t.duration_ns == 10000 && t.t_end == T(300));
+    CHECK(dmt_store_transfer_get(st, 11, &t, &err) == 0);
+    CHECK(sql_int(s, "SELECT count(*) FROM transfers WHERE truncated") == 1);
+
+    /* transfers in a window: [T(45), T(55)] meets 8 (ends T(41))? no; 9 yes; 10 no */
+    xcoll xc = {{0}, 0};
+    CHECK(dmt_store_transfers(st, -1, T(45), T(55), collect_xfer, &xc, &err) == 1);
+    CHECK(xc.n == 1 && xc.xfer[0] == 9);
+    xc.n = 0;
+    CHECK(dmt_store_transfers(st, 1, T(0), T(1000), collect_xfer, &xc, &err) == 4);
+    xc.n = 0;
+    CHECK(dmt_store_transfers(st, 1, T(100), T(101), collect_xfer, &xc, &err) == 1);
+    CHECK(xc.n == 1 && xc.xfer[0] == 10); /* spans 60 .. 300 us */
+
+    /* lanes */
+    int64_t reg_lane = sql_int(s, "SELECT lane FROM lanes WHERE kind = 'register' AND dev = 0 "
+                                  "AND off = 256");
+    int64_t xfer_lane =
+        sql_int(s, "SELECT lane FROM lanes WHERE kind = 'transfers' AND adapter = 1");
+    int64_t irq_lane = sql_int(s, "SELECT lane FROM lanes WHERE kind = 'interrupts' AND dev = 0");
+    CHECK(reg_lane > 0 && xfer_lane > 0 && irq_lane > 0);
+    CHECK(!strcmp(sql_text(s, "SELECT name FROM lanes WHERE kind = 'register'"), "dev0 0x100"));
+    CHECK(sql_int(s, "SELECT count(*) FROM lanes") == 4); /* + findings */
+
+    /* register lane, level 2 (65.536 us buckets): T(13) .. T(16) share a bucket
+     * (T(0) = 1e9 ns = bucket 15258 at level 2, which ends at 1000013824 ns:
+     * T(13) = 1000013000 is in it, T(14) = 1000014000 in the next) */
+    static bcoll c;
+    c.n = 0;
+    int n = dmt_store_summary(st, 2, reg_lane, T(0), T(1000), collect_bucket, &c, &err);
+    CHECK(n == 3 && c.n == 3);
+    if (c.n == 3) {
+        CHECK(c.b[0].bucket == T(13) >> 16 && c.b[0].count == 1 && c.b[0].vmin == 5 &&
+              c.b[0].bytes == 1);
+        CHECK(c.b[1].count == 3 && c.b[1].bytes == 2 && c.b[1].vmin == 1 && c.b[1].vmax == 9 &&
+              c.b[1].vlast == 9 && c.b[1].t_first == T(14) && c.b[1].t_last == T(16));
+        CHECK(c.b[2].count == 1 && c.b[2].vmax == 0xFFFFFFFFFFFFFFF0ull &&
+              c.b[2].vmin == 0xFFFFFFFFFFFFFFF0ull);
+    }
+    /* level 3 (524 us): all four accesses and the late one in one bucket;
+     * unsigned min/max */
+    c.n = 0;
+    CHECK(dmt_store_summary(st, 3, reg_lane, T(0), T(1000), collect_bucket, &c, &err) == 1);
+    CHECK(c.b[0].count == 5 && c.b[0].vmin == 1 && c.b[0].vmax == 0xFFFFFFFFFFFFFFF0ull &&
+          c.b[0].vlast == 0xFFFFFFFFFFFFFFF0ull && c.b[0].bytes == 4);
+    /* level 0 (on demand, 1.024 us): separate buckets */
+    c.n = 0;
+    CHECK(dmt_store_summary(st, 0, reg_lane, T(0), T(1000), collect_bucket, &c, &err) == 5);
+    /* transfer lane, level 3: 4 transfers, bytes = granted, durations, 3 not completed */
+    c.n = 0;
+    CHECK(dmt_store_summary(st, 3, xfer_lane, T(0), T(1000), collect_bucket, &c, &err) == 1);
+    CHECK(c.b[0].count == 4 && c.b[0].bytes == 0x3800 + 0x800 + 0x800 && c.b[0].vmin == 10000 &&
+          c.b[0].vmax == 20000 && c.b[0].vlast == 3 && c.b[0].t_first == T(10) &&
+          c.b[0].t_last == T(300));
+    /* a window after T(100) at level 0 still shows transfer 10's bucket (its
+     * span reaches into the window) */
+    c.n = 0;
+    CHECK(dmt_store_summary(st, 0, xfer_lane, T(100), T(120), collect_bucket, &c, &err) == 1);
+    CHECK(c.n == 1 && c.b[0].t_first == T(60) && c.b[0].t_last == T(300));
+    c.n = 0;
+    CHECK(dmt_store_summary(st, 2, xfer_lane, T(100), T(120), collect_bucket, &c, &err) == 1);
+    /* interrupts: both counted, one claimed */
+    c.n = 0;
+    CHECK(dmt_store_summary(st, 4, irq_lane, T(0), T(1000), collect_bucket, &c, &err) == 1);
+    CHECK(c.b[0].count == 2 && c.b[0].bytes == 1 && c.b[0].vmax == 0x80000007);
+    /* the derived small tables and views */
+    CHECK(sql_int(s, "SELECT count(*) FROM adapters WHERE adapter = 1 AND scatter_gather = 1 "
+                     "AND dma64 = 1 AND created_seq = 0 AND released_seq IS NULL") == 1);
+    CHECK(sql_int(s, "SELECT count(*) FROM v_sg WHERE crosses_4g") == 1);
+    CHECK(!strcmp(sql_text(s, "SELECT duration_us FROM v_transfers WHERE xfer = 7"), "20.0"));
+    CHECK(sql_int(s, "SELECT count(*) FROM v_timeline") == 22);
+    CHECK(dmt_store_level_for(T(0), T(1000), 4000) == 0);
+    CHECK(dmt_store_level_for(0, 100000000000ll, 4000) == 5);
+    dmt_store_close(st);
+}
+
+/* ---- refusals ----------------------------------------------------------------------- */
+
+/* open must fail with code (or, when open_may_pass, succeed: the damage is
+ * then found by reading the tables); info fails with code. */
+static void expect_refused(const char *path, int code, const char *what, bool open_may_pass)
+{
+    dmt_store *st = NULL;
+    dmt_error err;
+    memset(&err, 0, sizeof err);
+    int rc = dmt_store_open(path, DMT_STORE_RDONLY, &st, &err);
+    CHECKF(rc == code || (open_may_pass && rc == 0), "%s: open gave %d (%s), expected %d", what, rc,
+           err.msg, code);
+    CHECK(st == NULL || rc == 0);
+    dmt_store_close(st);
+    dmt_header h;
+    dmt_stats s;
+    rc = dmt_store_info(path, &h, &s, &err);
+    CHECKF(rc == code, "%s: info gave %d (%s), expected %d", what, rc, err.msg, code);
+    CHECK(rc == 0 || dmt_error_exit_status(rc) == 2 || code == DMT_E_IO);
+}
+
+static void expect_open(const char *path, int code, const char *what)
+{
+    expect_refused(path, code, what, false);
+}
+
+static void test_refusals(void)
+{
+    char trace[512], db[512], p[512];
+    dmt_error err;
+    tpath(trace, sizeof trace, "every.dmat");
+    tpath(db, sizeof db, "ref.db");
+    CHECK(dmt_store_import(trace, db, NULL, NULL, &err) == 0);
+    size_t len;
+    uint8_t *good = slurp(db, &len);
+    CHECK(good && len > 65536);
+    if (!good)
+        return;
+
+    /* wrong version */
+    tpath(p, sizeof p, "version.db");
+    CHECK(spill(p, good, len) == 0);
+    sqlite3 *s;
+    CHECK(sqlite3_open(p, &s) == SQLITE_OK);
+    CHECK(sqlite3_exec(s, "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(s);
+    expect_open(p, DMT_E_VERSION, "user_version 2");
+
+    /* a foreign SQLite database */
+    tpath(p, sizeof p, "foreign.db");
+    CHECK(sqlite3_open(p, &s) == SQLITE_OK);
+    CHECK(sqlite3_exec(s, "CREATE TABLE t(x); INSERT INTO t VALUES (1)", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    sqlite3_close(s);
+    expect_open(p, DMT_E_FOREIGN, "foreign SQLite database");
+    /* ... with our application_id but no tables */
+    tpath(p, sizeof p, "hollow.db");
+    CHECK(sqlite3_open(p, &s) == SQLITE_OK);
+    CHECK(sqlite3_exec(s,
+                       "PRAGMA application_id = 0x444D5442; PRAGMA user_version = 1; "
+                       "CREATE TABLE meta(key, value)",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(s);
+    expect_open(p, DMT_E_FORMAT, "store without tables");
+    /* not SQLite at all: the trace, a text file, an empty file */
+    expect_open(trace, DMT_E_FOREIGN, "a trace file");
+    tpath(p, sizeof p, "text.db");
+    CHECK(spill(p, "hello\n", 6) == 0);
+    expect_open(p, DMT_E_FOREIGN, "a text file");
+    tpath(p, sizeof p, "zero.db");
+    CHECK(spill(p, "", 0) == 0);
+    expect_open(p, DMT_E_FOREIGN, "an empty file");
+    tpath(p, sizeof p, "missing.db");
+    expect_open(p, DMT_E_IO, "a missing file");
+
+    /* corrupted: the schema page, then every page after the first */
+    uint8_t *bad = malloc(len);
+    memcpy(bad, good, len);
+    uint32_t page = (uint32_t)good[16] << 8 | good[17];
+    if (page == 1)
+        page = 65536;
+    memset(bad + 100, 0xA5, page - 100);
+    tpath(p, sizeof p, "corrupt1.db");
+    CHECK(spill(p, bad, len) == 0);
+    expect_open(p, DMT_E_FORMAT, "damaged schema page");
+    memcpy(bad, good, len);
+    memset(bad + page, 0xA5, len - page);
+    tpath(p, sizeof p, "corrupt2.db");
+    CHECK(spill(p, bad, len) == 0);
+    expect_refused(p, DMT_E_FORMAT, "damaged data pages", true);
+    /* cut in half */
+    tpath(p, sizeof p, "half.db");
+    CHECK(spill(p, good, len / 2) == 0);
+    expect_refused(p, DMT_E_FORMAT, "a database cut in half", true);
+    free(bad);
+    free(good);
+}
+
+/* ---- all or nothing --------------------------------------------------------------- */
+
+static int cancel_at(void *ctx, const dmt_store_progress *p)
+{
+    int *phase = ctx;
+    return p->phase >= *phase;
+}
+
+static void test_all_or_nothing(void)
+{
+    char trace[512], db[512], p[512];
+    dmt_error err;
+    dmt_store_import_result res;
+    tpath(trace, sizeof trace, "aon.dmat");
+    tpath(db, sizeof db, "aon.db");
+    gen_opts o = {.events = 30000, .seed = 3};
+    CHECK(gen_trace_write(trace, &o, NULL, &err) == 0);
+    /* an existing target that every failure must leave alone */
+    static const char old[] = "previous contents";
+    CHECK(spill(db, old, sizeof old) == 0);
+#define UNTOUCHED()                                                                                \
+    do {                                                                                           \
+        size_t n_;                                                                                 \
+        uint8_t *c_ = slurp(db, &n_);                                                              \
+        CHECK(c_ &&n_ == sizeof old && !memcmp(c_, old, n_));                                      \
+        free(c_);                                                                                  \
+        CHECK(count_prefixed("aon.db.tmp") == 0);                                                  \
+    } while (0)
+
+    /* a trace corrupt in the middle: a flipped byte breaks a chunk's CRC */
+    size_t len;
+    uint8_t *t = slurp(trace, &len);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    tpath(p, sizeof p, "corrupt.dmat");
+    t[len / 2] ^= 0x40;
+    CHECK(spill(p, t, len) == 0);
+    t[len / 2] ^= 0x40;
+    int rc = dmt_store_import(p, db, NULL, &res, &err);
+    CHECKF(rc == DMT_E_CHECKSUM || rc == DMT_E_FORMAT, "corrupt trace: %d %s", rc, err.msg);
+    CHECK(err.offset != DMT_NO_INDEX && err.offset <= len && !res.output_error);
+    CHECK(dmt_error_exit_status(rc) == 2);
+    UNTOUCHED();
+    /* a cut trace: refused without allow_cut, imported to its last whole
+     * record with it */
+    tpath(p, sizeof p, "cut.dmat");
+    CHECK(spill(p, t, len * 2 / 3) == 0);
+    rc = dmt_store_import(p, db, NULL, &res, &err);
+    CHECKF(rc == DMT_E_TRUNCATED, "cut trace, strict: %d %s", rc, err.msg);
+    UNTOUCHED();
+    char cdb[512];
+    tpath(cdb, sizeof cdb, "cut.db");
+    dmt_store_import_opts co = {.allow_cut = true};
+    CHECKF(dmt_store_import(p, cdb, &co, &res, &err) == 0, "cut trace: %s", err.msg);
+    CHECK(res.cut && res.cut_offset > 0 && res.cut_offset <= len * 2 / 3 && res.records > 1000);
+    check_against_trace(p, cdb, DMT_READ_ALLOW_CUT);
+    dmt_store *st;
+    CHECK(dmt_store_open(cdb, DMT_STORE_RDONLY, &st, &err) == 0);
+    if (st) {
+        bool cut = false;
+        uint64_t at = 0;
+        char why[96];
+        CHECK(dmt_store_cut(st, &cut, &at, why, sizeof why, &err) == 0);
+        CHECK(cut && at == res.cut_offset && why[0]);
+        dmt_store_close(st);
+    }
+    free(t);
+
+    /* SQLite failing midway (injected), and a cancel in each phase */
+    dmt_store_import_opts fo = {.fail_after = 12345};
+    rc = dmt_store_import(trace, db, &fo, &res, &err);
+    CHECK(rc == DMT_E_IO && res.output_error);
+    UNTOUCHED();
+    for (int phase = DMT_STORE_PHASE_LOAD; phase <= DMT_STORE_PHASE_COMMIT; phase++) {
+        dmt_store_import_opts ko = {.progress = cancel_at, .ctx = &phase};
+        rc = dmt_store_import(trace, db, &ko, &res, &err);
+        CHECKF(rc == DMT_E_IO && strstr(err.msg, "interrupted"), "cancel in phase %d: %d %s", phase,
+               rc, err.msg);
+        UNTOUCHED();
+    }
+    /* no directory to write in */
+    tpath(p, sizeof p, "no/such/dir/x.db");
+    rc = dmt_store_import(trace, p, NULL, &res, &err);
+    CHECK(rc == DMT_E_IO && res.output_error && dmt_error_exit_status(rc) == 3);
+    /* a read-only directory (meaningless for root, who may write anyway) */
+    if (geteuid() != 0) {
+        char ro[256];
+        snprintf(ro, sizeof ro, "%.200s/ro", tmpdir);
+        CHECK(mkdir(ro, 0555) == 0);
+        snprintf(p, sizeof p, "%s/x.db", ro);
+        rc = dmt_store_import(trace, p, NULL, &res, &err);
+        CHECK(rc == DMT_E_IO && !exists(p));
+        rmdir(ro);
+    }
+    /* a missing trace */
+    tpath(p, sizeof p, "missing.dmat");
+    rc = dmt_store_import(p, db, NULL, &res, &err);
+    CHECK(rc == DMT_E_IO && !res.output_error);
+    UNTOUCHED();
+    /* and finally a good import replaces the target */
+    CHECK(dmt_store_import(trace, db, NULL, &res, &err) == 0);
+    CHECK(res.db_bytes > 0 && count_prefixed("aon.db.tmp") == 0);
+    check_against_trace(trace, db, 0);
+#undef UNTOUCHED
+}
+
+/* ---- late records: a transfer written and reopened ---------------------------------- */
+
+static void test_late_records(void)
+{
+    char trace[512], db[512];
+    tpath(trace, sizeof trace, "late.dmat");
+    tpath(db, sizeof db, "late.db");
+    dmt_header h;
+    header_init(&h, "late");
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
+    rec_simple(w, DMT_K_ADAPTER_CREATE, 0, 0, false, 0, T(0));
+    rec_dma(w, DMT_K_START_DMA, 1, 0x1000, 0, T(1), 0, NULL);
+    rec_dma(w, DMT_K_COMPLETE_DMA, 1, 0, 0, T(2), 0, NULL);
+    /* more than the importer's window of records later: a second completion
+     * and the digest */
+    for (int i = 0; i < 70000; i++)
+        rec_reg(w, DMT_K_REG_READ, 0x110, (uint64_t)i, T(3) + i);
+    rec_dma(w, DMT_K_COMPLETE_DMA, 1, 0, 0, T(100000), 0, NULL);
+    rec_dma(w, DMT_K_DIGEST, 1, 0x1000, 0, T(100001), 0, NULL);
+    CHECK(dmt_writer_close(w, &err) == 0);
+    CHECKF(dmt_store_import(trace, db, NULL, NULL, &err) == 0, "%s", err.msg);
+    check_against_trace(trace, db, 0);
+    dmt_store *st;
+    CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &st, &err) == 0);
+    if (!st)
+        return;
+    dmt_store_transfer t;
+    CHECK(dmt_store_transfer_get(st, 1, &t, &err) == 1);
+    CHECK(t.complete_count == 2 && !strcmp(t.outcome, "completed-twice") && t.has_digest);
+    CHECK(t.t_end == T(100001) && t.duration_ns == 1000);
+    static bcoll c;
+    int64_t lane = sql_int(dmt_store_sqlite(st), "SELECT lane FROM lanes WHERE kind = 'transfers'");
+    c.n = 0;
+    CHECK(dmt_store_summary(st, 7, lane, T(0), T(200000), collect_bucket, &c, &err) == 1);
+    CHECK(c.n == 1 && c.b[0].count == 1 && c.b[0].vlast == 1 && c.b[0].t_last == T(100001));
+    dmt_store_close(st);
+}
+
+/* Records out of time order (several CPUs): small jitter, and now and then
+ * a jump back by more than a bucket, which the importer merges into rows
+ * it has written already. */
+static void test_time_reversal(void)
+{
+    char trace[512], db[512];
+    tpath(trace, sizeof trace, "rev.dmat");
+    tpath(db, sizeof db, "rev.db");
+    dmt_header h;
+    header_init(&h, "reversal");
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
+    unsigned long long rnd = 99;
+    int64_t ts = 1000000000;
+    for (int i = 0; i < 20000; i++) {
+        uint64_t x = test_rand(&rnd);
+        int64_t t = ts + (int64_t)(x % 3000) - 1500;
+        if (i % 97 == 0)
+            t -= (int64_t)(x % 5000000); /* up to 5 ms back */
+        if (i % 5 == 0)
+            rec_simple(w, DMT_K_INTERRUPT, 0, 0, x & 1, x >> 40, t);
+        else if (i % 7 == 0)
+            rec_simple(w, DMT_K_MARKER, 0, 0, false, 0, t);
+        else
+            rec_reg(w, x & 1 ? DMT_K_REG_WRITE : DMT_K_REG_READ, 0x100 + 4 * (x % 3),
+                    x % 11 == 0 ? UINT64_MAX - (x >> 50) : x >> 44, t);
+        ts += 700;
+    }
+    CHECK(dmt_writer_close(w, &err) == 0);
+    CHECKF(dmt_store_import(trace, db, NULL, NULL, &err) == 0, "%s", err.msg);
+    check_against_trace(trace, db, 0);
+    compare_stored_computed(db, "rev-ondemand.db", 100);
+}
+
+/* The importer's memory bounds (tiny, through the test hook): transfers
+ * written early and reloaded, written ids looked up in the table, shared
+ * lanes for devices and adapters beyond the bound.  The result still
+ * matches the trace, stored and computed summaries agree, and (with no
+ * more devices than the bound) the transfers equal a normal import's. */
+static void test_small_limits(void)
+{
+    char trace[512], db[512], ref[512];
+    dmt_error err;
+    tpath(trace, sizeof trace, "lim.dmat");
+    tpath(db, sizeof db, "lim.db");
+    tpath(ref, sizeof ref, "lim-ref.db");
+    gen_opts o = {.events = 20000, .seed = 11};
+    CHECK(gen_trace_write(trace, &o, NULL, &err) == 0);
+    dmt_store_import_opts so = {.small_limits = true};
+    CHECKF(dmt_store_import(trace, db, &so, NULL, &err) == 0, "%s", err.msg);
+    CHECKF(dmt_store_import(trace, ref, NULL, NULL, &err) == 0, "%s", err.msg);
+    check_against_trace(trace, db, 0);
+    compare_stored_computed(db, "lim-ondemand.db", 100);
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+    char sql[1200];
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS r", ref);
+    CHECK(sqlite3_exec(s, sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sql_int(s, "SELECT count(*) FROM (SELECT * FROM main.transfers EXCEPT "
+                     "SELECT * FROM r.transfers)") == 0);
+    CHECK(sql_int(s, "SELECT count(*) FROM (SELECT * FROM r.transfers EXCEPT "
+                     "SELECT * FROM main.transfers)") == 0);
+    CHECK(sql_int(s, "SELECT count(*) FROM main.transfers") > 1000);
+    /* 4 register lanes of their own, then "devD other" and shared lanes */
+    CHECK(sql_int(s, "SELECT count(*) FROM lanes WHERE kind = 'register' AND off IS NOT NULL") ==
+          4);
+    CHECK(sql_int(s, "SELECT count(*) FROM lanes WHERE kind = 'register' AND off IS NULL") >= 1);
+    sqlite3_close(s);
+
+    /* many devices and adapters, transfers never completed */
+    tpath(trace, sizeof trace, "many.dmat");
+    tpath(db, sizeof db, "many.db");
+    dmt_header h;
+    header_init(&h, "many");
+    dmt_writer *w;
+    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
+    for (uint32_t i = 0; i < 3000; i++) {
+        dmt_record r;
+        memset(&r, 0, sizeof r);
+        r.ts = T(i);
+        r.kind = i % 3 == 0 ? DMT_K_INTERRUPT : i % 3 == 1 ? DMT_K_START_DMA : DMT_K_DPC;
+        r.dev = i % 50;
+        r.adapter = i % 40;
+        r.claimed = true;
+        r.xfer = i % 3 == 2 ? i - 1 - (i % 7) * 3 : i; /* DPCs for earlier transfers */
+        r.length = 4096;
+        CHECK(dmt_writer_append(w, &r, &err) == 0);
+        if (i % 10 == 0)
+            rec_reg(w, DMT_K_REG_WRITE, 0x100 + 4 * (i % 37), i, T(i));
+    }
+    CHECK(dmt_writer_close(w, &err) == 0);
+    CHECKF(dmt_store_import(trace, db, &so, NULL, &err) == 0, "%s", err.msg);
+    check_against_trace(trace, db, 0);
+    compare_stored_computed(db, "many-ondemand.db", 20);
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK(sql_int(s, "SELECT count(*) FROM transfers") == 1000);
+    CHECK(sql_int(s, "SELECT count(*) FROM transfers WHERE dpc_seq IS NOT NULL") > 500);
+    CHECK(sql_int(s, "SELECT count(*) FROM lanes WHERE dev IS NULL AND adapter IS NULL AND "
+                     "kind IN ('transfers', 'interrupts', 'register')") >= 2);
+    sqlite3_close(s);
+}
+
+static void cleanup(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    char p[600];
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+            unlink(p);
+        }
+    if (d)
+        closedir(d);
+    rmdir(tmpdir);
+}
+
+int main(void)
+{
+    /* this file is <source>/core/tests/test_store.c */
+    snprintf(schema_dir, sizeof schema_dir, "%s", __FILE__);
+    for (int up = 0; up < 3; up++) {
+        char *slash = strrchr(schema_dir, '/');
+        if (slash)
+            *slash = 0;
+        else
+            snprintf(schema_dir, sizeof schema_dir, "..");
+    }
+    strcat(schema_dir, "/schema");
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dmt_test_store.XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_schema_embedded();
+    test_every_kind();
+    test_derived();
+    test_late_records();
+    test_time_reversal();
+    test_small_limits();
+    test_generated();
+    test_refusals();
+    test_all_or_nothing();
+    if (!check_failures)
+        cleanup();
+    else
+        fprintf(stderr, "test files kept in %s\n", tmpdir);
+    return check_result("test_store");
+}

@@ -1,0 +1,29 @@
+/*
+ * rpl/driver.h - driver-mode replay (`dmatrace replay --driver`): re-run the
+ * instrumented miniport on the host VideoPort with the recorded OS-side
+ * inputs and compare what it produces with the recorded trace, record by
+ * record.  Built when the tree has the host VideoPort (hvp) and the
+ * instrumented miniport (dmtmini): RPL_HAVE_DRIVER.
+ *
+ * Ownership: *out is the caller's (rpl_free), also after a failure when
+ * non-NULL; it carries the divergences (kind RPL_DIV_DRIVER) and limits
+ * with the recorded trace's indices and context, so rpl/report.h renders
+ * it like a model replay.
+ */
+#ifndef RPL_DRIVER_H
+#define RPL_DRIVER_H
+
+#include "rpl/replay.h"
+
+/* A miniport's DriverEntry (the host <video.h> type). */
+typedef unsigned int (*rpl_driver_entry)(void *Argument1, void *Argument2);
+
+/* Driver-mode replay of path with the built-in dmtmini miniport. */
+int rpl_driver_replay_file(const char *path, const rpl_opts *o, rpl_replay **out, dmt_error *err);
+
+/* The same with another build of the miniport (entry), keeping the re-run's
+ * own trace at rerun_path when non-NULL. */
+int rpl_driver_replay_with(const char *path, const rpl_opts *o, rpl_driver_entry entry,
+                           const char *rerun_path, rpl_replay **out, dmt_error *err);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * internal.h - helpers shared by the replayer's sources (not installed):
+ * a bounded string builder, a fixed-capacity u32 -> pointer map, the fast
+ * XS64 pattern fill and register names.
+ */
+#ifndef RPL_INTERNAL_H
+#define RPL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "dmt/digest.h"
+#include "rpl/replay.h"
+
+/* ---- bounded string builder: never overflows, always NUL-terminated ---- */
+typedef struct rpl_sb {
+    char *p;
+    size_t cap, n;
+} rpl_sb;
+void rpl_sb_init(rpl_sb *b, char *buf, size_t cap);
+void rpl_sb_put(rpl_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "CH0.STATUS", "IRQ_STATUS", or "" (returns 0) for an undecoded offset. */
+size_t rpl_reg_name(char *buf, size_t cap, uint32_t off);
+
+/* ---- u32 id -> pointer map ---------------------------------------------
+ * Open addressing with linear probing and backward-shift deletion; the
+ * capacity is fixed at creation (a power of two), so a hostile trace cannot
+ * make it grow: rpl_idmap_put fails when n reaches max_live. */
+typedef struct rpl_idmap {
+    uint32_t mask; /* capacity - 1 */
+    uint32_t n, max_live;
+    uint32_t *keys;
+    void **vals; /* NULL = empty slot */
+} rpl_idmap;
+
+bool rpl_idmap_init(rpl_idmap *m, uint32_t max_live); /* capacity = 2 * max_live rounded up */
+void rpl_idmap_free(rpl_idmap *m);
+void *rpl_idmap_get(const rpl_idmap *m, uint32_t key);
+/* Insert or replace; false when full (n == max_live) or val == NULL. */
+bool rpl_idmap_put(rpl_idmap *m, uint32_t key, void *val);
+/* Remove and return the value, or NULL. */
+void *rpl_idmap_del(rpl_idmap *m, uint32_t key);
+/* Iterate: *pos starts at 0; returns the next value or NULL at the end. */
+void *rpl_idmap_next(const rpl_idmap *m, uint32_t *pos, uint32_t *key);
+
+/* The XS64 pattern (dmt_pattern_fill) a word at a time: bytes
+ * [offset, offset + len) of the pattern of seed into dst. */
+static inline void rpl_pattern_fill(uint8_t *dst, uint64_t seed, uint64_t offset, size_t len)
+{
+    size_t i = 0;
+    while (i < len && ((offset + i) & 7u) != 0) {
+        uint64_t pos = offset + i;
+        dst[i] = (uint8_t)(dmt_splitmix64(seed + (pos >> 3)) >> (8u * (pos & 7u)));
+        i++;
+    }
+    uint64_t word = (offset + i) >> 3;
+    for (; i + 8 <= len; i += 8, word++) {
+        uint64_t w = dmt_splitmix64(seed + word);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(dst + i, &w, 8); /* byte k = bits 8k..8k+7: little-endian */
+#else
+        for (unsigned k = 0; k < 8; k++)
+            dst[i + k] = (uint8_t)(w >> (8u * k));
+#endif
+    }
+    if (i < len) {
+        uint64_t w = dmt_splitmix64(seed + word);
+        for (unsigned k = 0; i < len; i++, k++)
+            dst[i] = (uint8_t)(w >> (8u * k));
+    }
+}
+
+/* ---- passive engines (driver mode) ---------------------------------------
+ * An engine that keeps only the record window and the divergence list, so
+ * another checker can report divergences with the same context and
+ * formats.  rpl__observe takes the next record (borrowed for the call);
+ * rpl__diverge adds a divergence at the record observed last (or at the
+ * end with at_end); both respect opts.all/keep like the model checks. */
+rpl_replay *rpl__new_passive(const rpl_opts *o, dmt_error *err);
+void rpl__observe(rpl_replay *r, const dmt_record *rec);
+void rpl__diverge(rpl_replay *r, int kind, bool at_end, const char *subject, const char *expected,
+                  const char *actual, const char *detail);
+void rpl__limit(rpl_replay *r, int kind, uint64_t index, const char *text);
+bool rpl__stopped(const rpl_replay *r);
+
+#endif

@@ -1,0 +1,597 @@
+/*
+ * test_replay.c - the dmm-mode replay engine on hand-built sessions:
+ * clean sessions (both descriptor revisions, both channels) replay with 0
+ * divergences; each mutation of a trace (a register read value, an SG
+ * element length, a dropped interrupt, a descriptor byte, a ring register
+ * write, a digest, a claimed/unclaimed flip, an extra interrupt) diverges at
+ * exactly the mutated record; planted driver faults are caught at the
+ * descriptor write; model revisions and errata show as divergences; lost
+ * records become limits, not divergences; the text and JSON reports.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/tests/check.h"
+#include "rpl/replay.h"
+#include "rpl/report.h"
+#include "session.h"
+
+static rpl_replay *replay(const char *path, const rpl_opts *o)
+{
+    rpl_replay *r = NULL;
+    dmt_error err;
+    dmt_error_clear(&err);
+    int rc = rpl_replay_file(path, o, &r, &err);
+    CHECKF(rc == 0, "replay %s: rc %d: %s (record %llu)", path, rc, err.msg,
+           (unsigned long long)err.index);
+    return r;
+}
+
+static void print_first(const rpl_replay *r)
+{
+    if (rpl_get_summary(r)->kept) {
+        rpl_str s;
+        rpl_str_init(&s);
+        rpl_report_divergence(&s, rpl_divergence_at(r, 0));
+        fprintf(stderr, "%s", s.p);
+        rpl_str_free(&s);
+    }
+}
+
+/* Replay path; expect the first divergence at index `at` of kind `kind`. */
+static void expect_first(const char *path, uint64_t at, int kind, const char *what)
+{
+    rpl_opts o;
+    rpl_opts_default(&o);
+    rpl_replay *r = replay(path, &o);
+    if (!r)
+        return;
+    const rpl_summary *s = rpl_get_summary(r);
+    CHECKF(s->divergences >= 1, "%s: no divergence", what);
+    const rpl_divergence *d = rpl_divergence_at(r, 0);
+    if (d) {
+        CHECKF(d->index == at, "%s: first divergence at record %llu, mutated record %llu", what,
+               (unsigned long long)d->index, (unsigned long long)at);
+        CHECKF(d->kind == kind, "%s: kind %s, expected %s", what, rpl_div_kind_name(d->kind),
+               rpl_div_kind_name(kind));
+        if (d->index != at || d->kind != kind)
+            print_first(r);
+        CHECKF(d->n_context == (at < 5 ? at : 5), "%s: %u context lines", what, d->n_context);
+        if (d->n_context)
+            CHECK(d->context[d->n_context - 1].index == at - 1);
+    }
+    CHECK(s->stopped);
+    rpl_free(r);
+    /* and with --all the first one is the same */
+    o.all = true;
+    r = replay(path, &o);
+    if (r && rpl_get_summary(r)->kept) {
+        CHECKF(rpl_divergence_at(r, 0)->index == at, "%s (--all): first at %llu", what,
+               (unsigned long long)rpl_divergence_at(r, 0)->index);
+        CHECK(!rpl_get_summary(r)->stopped);
+    }
+    rpl_free(r);
+}
+
+static void expect_clean(const char *path, const char *what)
+{
+    rpl_opts o;
+    rpl_opts_default(&o);
+    o.all = true;
+    rpl_replay *r = replay(path, &o);
+    if (!r)
+        return;
+    const rpl_summary *s = rpl_get_summary(r);
+    CHECKF(s->divergences == 0, "%s: %llu divergences", what, (unsigned long long)s->divergences);
+    if (s->divergences)
+        print_first(r);
+    CHECK(s->reg_reads > 0 && s->reg_writes > 0 && s->interrupts > 0 && s->digests > 0);
+    CHECK(s->runs > 0 && s->sg_lists > 0 && s->descriptors > 0 && s->program_checks > 0);
+    CHECK(s->unverified == 0);
+    rpl_free(r);
+}
+
+/* ---- clean sessions ----------------------------------------------------- */
+
+static void test_clean(void)
+{
+    char p[512];
+    dmm_config c;
+    test_path(p, sizeof p, "clean1.dmat");
+    CHECK(sess_standard(p, NULL, 40, 1) == 0);
+    expect_clean(p, "rev 1");
+
+    dmm_config_default(&c);
+    c.revision = 2;
+    c.devmem_size = 8u << 20;
+    test_path(p, sizeof p, "clean2.dmat");
+    CHECK(sess_standard(p, &c, 40, 2) == 0);
+    expect_clean(p, "rev 2");
+    /* the model took its configuration from the trace */
+    rpl_opts o;
+    rpl_opts_default(&o);
+    rpl_replay *r = replay(p, &o);
+    if (r) {
+        const rpl_summary *s = rpl_get_summary(r);
+        CHECK(s->model.revision == 2 && s->model.devmem_size == (8u << 20));
+        CHECK(s->model_from_trace);
+    }
+    rpl_free(r);
+
+    dmm_config_default(&c);
+    c.addr_bits = 40;
+    test_path(p, sizeof p, "clean40.dmat");
+    CHECK(sess_standard(p, &c, 30, 3) == 0);
+    expect_clean(p, "40 address bits");
+}
+
+/* ---- mutations: each diverges at exactly the mutated record ---------------- */
+
+static void mutate_and_expect(const char *base, const char *name, void (*mut)(recs *, size_t *),
+                              int kind)
+{
+    recs rs;
+    CHECK(recs_load(base, &rs) == 0);
+    size_t at = SIZE_MAX;
+    mut(&rs, &at);
+    CHECKF(at != SIZE_MAX, "%s: nothing to mutate", name);
+    char p[512];
+    test_path(p, sizeof p, name);
+    CHECK(recs_write(p, &rs) == 0);
+    recs_free(&rs);
+    if (at != SIZE_MAX)
+        expect_first(p, at, kind, name);
+}
+
+static void m_reg_read(recs *rs, size_t *at)
+{
+    /* the 7th channel STATUS read by the ISR (channel 0) */
+    size_t i = recs_find(rs, DMT_K_REG_READ, DMM_CH_BASE(0) + DMM_CH_STATUS, 6);
+    if (i == SIZE_MAX)
+        return;
+    rs->r[i].value ^= 0x4; /* ERR bit */
+    *at = i;
+}
+
+static void m_irq_status_read(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_REG_READ, DMM_REG_IRQ_STATUS, 9);
+    if (i == SIZE_MAX)
+        return;
+    rs->r[i].value ^= 0x8;
+    *at = i;
+}
+
+static void m_sg_len(recs *rs, size_t *at)
+{
+    /* a multi-element list: change its second element's length */
+    for (size_t i = 0, k = 0; i < rs->n; i++) {
+        dmt_record *r = &rs->r[i];
+        if (r->kind != DMT_K_EXECUTE_DMA || r->n_sg < 2 || k++ < 3)
+            continue;
+        ((dmt_sg_elem *)r->sg_list)[1].len -= 0x10;
+        *at = i;
+        return;
+    }
+}
+
+static void m_drop_irq(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_INTERRUPT, UINT64_MAX, 11);
+    if (i == SIZE_MAX)
+        return;
+    recs_remove(rs, i);
+    *at = i; /* the record that took its place is where the trace diverges */
+}
+
+static void m_desc_len(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_DESC_WRITE, UINT64_MAX, 8);
+    if (i == SIZE_MAX)
+        return;
+    uint8_t *b = (uint8_t *)rs->r[i].bytes;
+    b[4] ^= 0x20; /* rev 1: length, byte 0 */
+    *at = i;
+}
+
+static void m_desc_addr(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_DESC_WRITE, UINT64_MAX, 5);
+    if (i == SIZE_MAX)
+        return;
+    uint8_t *b = (uint8_t *)rs->r[i].bytes;
+    b[8 + 2] ^= 0x01; /* rev 1: host address, bit 16 */
+    *at = i;
+}
+
+static void m_desc_magic(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_DESC_WRITE, UINT64_MAX, 3);
+    if (i == SIZE_MAX)
+        return;
+    uint8_t *b = (uint8_t *)rs->r[i].bytes;
+    b[3] ^= 0xFF; /* rev 1: magic in ctl bits 31:16 */
+    *at = i;
+}
+
+static void m_desc_count(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_REG_WRITE, DMM_CH_BASE(1) + DMM_CH_DESC_COUNT, 4);
+    if (i == SIZE_MAX)
+        return;
+    rs->r[i].value += 1;
+    *at = i;
+}
+
+static void m_desc_lo(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_REG_WRITE, DMM_CH_BASE(0) + DMM_CH_DESC_LO, 2);
+    if (i == SIZE_MAX)
+        return;
+    rs->r[i].value += 0x20;
+    *at = i;
+}
+
+static void m_digest(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_DIGEST, UINT64_MAX, 6);
+    if (i == SIZE_MAX)
+        return;
+    rs->r[i].value ^= 1;
+    *at = i;
+}
+
+static void m_digest_c2h(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_DIGEST, UINT64_MAX, 7);
+    if (i == SIZE_MAX)
+        return;
+    rs->r[i].value ^= 0x100;
+    *at = i;
+}
+
+static void m_unclaim(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_INTERRUPT, UINT64_MAX, 4);
+    if (i == SIZE_MAX)
+        return;
+    rs->r[i].claimed = false;
+    *at = i;
+}
+
+static void m_extra_irq(recs *rs, size_t *at)
+{
+    size_t i = recs_find(rs, DMT_K_START_DMA, UINT64_MAX, 9);
+    if (i == SIZE_MAX)
+        return;
+    dmt_record r = rs->r[recs_find(rs, DMT_K_INTERRUPT, UINT64_MAX, 0)];
+    r.ts = rs->r[i].ts;
+    recs_insert(rs, i, &r);
+    *at = i;
+}
+
+static void m_drop_ack(recs *rs, size_t *at)
+{
+    /* the ISR's acknowledge gone: the model's next interrupt cannot rise,
+     * and the next claimed interrupt has no edge */
+    size_t i = recs_find(rs, DMT_K_REG_WRITE, DMM_REG_IRQ_STATUS, 5);
+    if (i == SIZE_MAX)
+        return;
+    recs_remove(rs, i);
+    /* the first observable: the channel STATUS read? no - it still shows
+     * DONE; the IRQ_STATUS read of the next ISR shows the stale bit */
+    size_t k = i;
+    while (k < rs->n && !(rs->r[k].kind == DMT_K_REG_READ && rs->r[k].off == DMM_REG_IRQ_STATUS))
+        k++;
+    *at = k;
+}
+
+static void test_mutations(void)
+{
+    char base[512];
+    test_path(base, sizeof base, "base.dmat");
+    CHECK(sess_standard(base, NULL, 40, 7) == 0);
+    mutate_and_expect(base, "m_reg_read.dmat", m_reg_read, RPL_DIV_REG_READ);
+    mutate_and_expect(base, "m_irq_status.dmat", m_irq_status_read, RPL_DIV_REG_READ);
+    mutate_and_expect(base, "m_sg_len.dmat", m_sg_len, RPL_DIV_SG);
+    mutate_and_expect(base, "m_drop_irq.dmat", m_drop_irq, RPL_DIV_IRQ_MISSING);
+    mutate_and_expect(base, "m_desc_len.dmat", m_desc_len, RPL_DIV_DESCRIPTOR);
+    mutate_and_expect(base, "m_desc_addr.dmat", m_desc_addr, RPL_DIV_DESCRIPTOR);
+    mutate_and_expect(base, "m_desc_magic.dmat", m_desc_magic, RPL_DIV_DESCRIPTOR);
+    mutate_and_expect(base, "m_desc_count.dmat", m_desc_count, RPL_DIV_PROGRAM);
+    mutate_and_expect(base, "m_desc_lo.dmat", m_desc_lo, RPL_DIV_PROGRAM);
+    mutate_and_expect(base, "m_digest.dmat", m_digest, RPL_DIV_DIGEST);
+    mutate_and_expect(base, "m_digest_c2h.dmat", m_digest_c2h, RPL_DIV_DIGEST);
+    mutate_and_expect(base, "m_unclaim.dmat", m_unclaim, RPL_DIV_IRQ_MISSING);
+    mutate_and_expect(base, "m_extra_irq.dmat", m_extra_irq, RPL_DIV_IRQ_UNEXPECTED);
+    mutate_and_expect(base, "m_drop_ack.dmat", m_drop_ack, RPL_DIV_REG_READ);
+}
+
+/* ---- reordering a multi-CPU capture may show is not a divergence ---------- */
+
+static void test_reorder_tolerated(void)
+{
+    char base[512], p[512];
+    test_path(base, sizeof base, "reorder_base.dmat");
+    CHECK(sess_standard(base, NULL, 20, 9) == 0);
+    recs rs;
+    CHECK(recs_load(base, &rs) == 0);
+    /* the DPC before its INTERRUPT (the DPC thread won the race), and a
+     * START_DMA_END between the ISR's acknowledge and its INTERRUPT */
+    size_t i = recs_find(&rs, DMT_K_INTERRUPT, UINT64_MAX, 3);
+    CHECK(i != SIZE_MAX && rs.r[i + 1].kind == DMT_K_DPC);
+    dmt_record t = rs.r[i];
+    rs.r[i] = rs.r[i + 1];
+    rs.r[i + 1] = t;
+    size_t j = recs_find(&rs, DMT_K_INTERRUPT, UINT64_MAX, 6);
+    size_t e = recs_find(&rs, DMT_K_START_DMA_END, UINT64_MAX, 6);
+    CHECK(j != SIZE_MAX && e != SIZE_MAX && e < j);
+    dmt_record end = rs.r[e];
+    recs_own(&end);
+    recs_remove(&rs, e);
+    recs_insert(&rs, j - 2, &end); /* between the ack and the interrupt */
+    free((void *)end.bytes);
+    test_path(p, sizeof p, "reorder.dmat");
+    CHECK(recs_write(p, &rs) == 0);
+    recs_free(&rs);
+    expect_clean(p, "reordered");
+}
+
+/* ---- driver faults are caught where the descriptors are written ------------ */
+
+static void fault_case(unsigned fault, const char *name, int kind, bool at_desc)
+{
+    char p[512];
+    test_path(p, sizeof p, name);
+    sess *s = sess_open(p, NULL);
+    dmt_sg_elem sg[3] = {{0x11000000, 4096}, {0x11230000, 4096}, {0x11450000, 2048}};
+    sess_xfer(s, 0, sg, 3, 0, 11, 0);
+    sess_xfer(s, 1, sg, 3, 0, 12, 0);
+    uint64_t before = sess_records(s);
+    sess_xfer(s, 0, sg, 3, 0x1000, 13, fault);
+    sess_xfer(s, 1, sg, 3, 0x1000, 14, 0);
+    CHECK(sess_close(s) == 0);
+    recs rs;
+    CHECK(recs_load(p, &rs) == 0);
+    size_t want = SIZE_MAX;
+    for (size_t i = before; i < rs.n && want == SIZE_MAX; i++)
+        if (rs.r[i].kind == (at_desc ? DMT_K_DESC_WRITE : DMT_K_REG_WRITE) &&
+            (at_desc || rs.r[i].off == DMM_CH_BASE(0) + DMM_CH_DESC_COUNT))
+            want = i;
+    recs_free(&rs);
+    expect_first(p, want, kind, name);
+}
+
+static void test_faults(void)
+{
+    fault_case(SF_SKIP_LAST, "f_skip.dmat", RPL_DIV_DESCRIPTOR, true);
+    fault_case(SF_DUP_FIRST, "f_dup.dmat", RPL_DIV_DESCRIPTOR, true);
+    fault_case(SF_LEN_PLUS1, "f_len.dmat", RPL_DIV_DESCRIPTOR, true);
+    fault_case(SF_COUNT_PLUS1, "f_count.dmat", RPL_DIV_PROGRAM, false);
+    /* truncation only matters above 4 GiB */
+    char p[512];
+    test_path(p, sizeof p, "f_trunc.dmat");
+    sess *s = sess_open(p, NULL);
+    dmt_sg_elem sg[2] = {{0x123456000ull, 4096}, {0x11000000, 4096}};
+    uint64_t before = sess_records(s);
+    sess_xfer(s, 0, sg, 2, 0, 5, SF_ADDR_TRUNC);
+    CHECK(sess_close(s) == 0);
+    recs rs;
+    CHECK(recs_load(p, &rs) == 0);
+    size_t want = SIZE_MAX;
+    for (size_t i = before; i < rs.n && want == SIZE_MAX; i++)
+        if (rs.r[i].kind == DMT_K_DESC_WRITE)
+            want = i;
+    recs_free(&rs);
+    expect_first(p, want, RPL_DIV_DESCRIPTOR, "f_trunc");
+}
+
+/* ---- model revisions and errata ---------------------------------------------- */
+
+static void test_model_config(void)
+{
+    char p[512];
+    test_path(p, sizeof p, "rev1.dmat");
+    CHECK(sess_standard(p, NULL, 10, 21) == 0);
+    recs rs;
+    CHECK(recs_load(p, &rs) == 0);
+    size_t id_read = recs_find(&rs, DMT_K_REG_READ, DMM_REG_ID, 0);
+    size_t caps_read = recs_find(&rs, DMT_K_REG_READ, DMM_REG_CAPS, 0);
+    size_t first_desc = recs_find(&rs, DMT_K_DESC_WRITE, UINT64_MAX, 0);
+    recs_free(&rs);
+
+    /* revision 2 model: the ID read, then descriptors it cannot parse */
+    rpl_opts o;
+    rpl_opts_default(&o);
+    o.set_revision = true;
+    o.revision = 2;
+    rpl_replay *r = replay(p, &o);
+    if (r) {
+        const rpl_divergence *d = rpl_divergence_at(r, 0);
+        CHECK(d && d->index == id_read && d->kind == RPL_DIV_REG_READ);
+        CHECK(d && strstr(d->detail, "revision 2") && strstr(d->detail, "revision 1"));
+        CHECK(rpl_get_summary(r)->model.revision == 2);
+    }
+    rpl_free(r);
+    o.all = true;
+    r = replay(p, &o);
+    if (r) {
+        const rpl_summary *s = rpl_get_summary(r);
+        bool desc = false, status = false;
+        for (uint64_t i = 0; i < s->kept; i++) {
+            const rpl_divergence *d = rpl_divergence_at(r, i);
+            if (d->index == first_desc && d->kind == RPL_DIV_DESCRIPTOR)
+                desc = true;
+            if (d->kind == RPL_DIV_REG_READ && strstr(d->subject, "STATUS") &&
+                strstr(d->detail, "MAGIC"))
+                status = true;
+        }
+        CHECK(desc);
+        CHECK(status);
+    }
+    rpl_free(r);
+
+    /* an erratum: lengths rounded down - odd-length elements move less */
+    test_path(p, sizeof p, "odd.dmat");
+    sess *s = sess_open(p, NULL);
+    dmt_sg_elem sg[2] = {{0x11000000, 4095}, {0x11200000, 4097}};
+    sess_xfer(s, 0, sg, 2, 0, 31, 0);
+    sess_xfer(s, 1, sg, 2, 0, 32, 0);
+    CHECK(sess_close(s) == 0);
+    expect_clean(p, "odd lengths");
+    rpl_opts_default(&o);
+    o.set_errata = true;
+    o.errata = DMM_ERRATUM_LEN_ROUND;
+    o.all = true;
+    r = replay(p, &o);
+    if (r) {
+        const rpl_summary *sm = rpl_get_summary(r);
+        CHECK(sm->divergences >= 2);
+        const rpl_divergence *d = rpl_divergence_at(r, 0);
+        CHECK(d && d->index == caps_read && d->kind == RPL_DIV_REG_READ);
+        bool digest = false;
+        for (uint64_t i = 0; i < sm->kept; i++)
+            if (rpl_divergence_at(r, i)->kind == RPL_DIV_DIGEST)
+                digest = true;
+        CHECK(digest);
+    }
+    rpl_free(r);
+
+    /* 4g-wrap: an element crossing 4 GiB wraps to the bottom of the window */
+    dmm_config c;
+    dmm_config_default(&c);
+    test_path(p, sizeof p, "cross4g.dmat");
+    s = sess_open(p, &c);
+    dmt_sg_elem x[1] = {{0xFFFFF000ull, 8192}};
+    sess_xfer(s, 0, x, 1, 0, 41, 0);
+    CHECK(sess_close(s) == 0);
+    expect_clean(p, "crossing 4 GiB");
+    rpl_opts_default(&o);
+    o.set_errata = true;
+    o.errata = DMM_ERRATUM_4G_WRAP;
+    o.all = true;
+    r = replay(p, &o);
+    if (r) {
+        bool unmapped = false;
+        for (uint64_t i = 0; i < rpl_get_summary(r)->kept; i++) {
+            const rpl_divergence *d = rpl_divergence_at(r, i);
+            if (d->kind == RPL_DIV_REG_READ && strstr(d->detail, "UNMAPPED"))
+                unmapped = true;
+        }
+        CHECK(unmapped);
+    }
+    rpl_free(r);
+}
+
+/* ---- loss ---------------------------------------------------------------------- */
+
+static void test_loss(void)
+{
+    char base[512], p[512];
+    test_path(base, sizeof base, "loss_base.dmat");
+    CHECK(sess_standard(base, NULL, 24, 51) == 0);
+    recs rs;
+    CHECK(recs_load(base, &rs) == 0);
+    /* lose a stretch in the middle of transfer 8: its doorbell and ISR */
+    size_t i = recs_find(&rs, DMT_K_REG_WRITE, DMM_CH_BASE(0) + DMM_CH_CTRL, 4);
+    CHECK(i != SIZE_MAX);
+    size_t k = 6;
+    for (size_t j = 0; j < k; j++)
+        recs_remove(&rs, i);
+    dmt_record l;
+    memset(&l, 0, sizeof l);
+    l.kind = DMT_K_LOST;
+    l.ts = rs.r[i].ts;
+    l.count = k;
+    l.reason = DMT_LOST_RING_FULL;
+    recs_insert(&rs, i, &l);
+    test_path(p, sizeof p, "loss.dmat");
+    CHECK(recs_write(p, &rs) == 0);
+    recs_free(&rs);
+    rpl_opts o;
+    rpl_opts_default(&o);
+    o.all = true;
+    rpl_replay *r = replay(p, &o);
+    if (r) {
+        const rpl_summary *s = rpl_get_summary(r);
+        CHECKF(s->divergences == 0, "%llu divergences after a loss",
+               (unsigned long long)s->divergences);
+        if (s->divergences)
+            print_first(r);
+        CHECK(s->lost_records == k);
+        const rpl_limit *lim = rpl_limit_at(r, 0);
+        CHECK(lim && lim->kind == RPL_LIMIT_LOST && lim->index == i && lim->count == k);
+        rpl_str t;
+        rpl_str_init(&t);
+        rpl_report_text(&t, r, p);
+        CHECK(strstr(t.p, "records lost") != NULL);
+        CHECK(strstr(t.p, "0 divergences") != NULL);
+        rpl_str_free(&t);
+    }
+    rpl_free(r);
+}
+
+/* ---- reports ------------------------------------------------------------------- */
+
+static void test_reports(void)
+{
+    char p[512];
+    test_path(p, sizeof p, "m_reg_read.dmat"); /* from test_mutations */
+    rpl_opts o;
+    rpl_opts_default(&o);
+    rpl_replay *r = replay(p, &o);
+    if (!r)
+        return;
+    rpl_str s;
+    rpl_str_init(&s);
+    rpl_report_text(&s, r, p);
+    CHECK(strstr(s.p, "divergence at record ") == s.p);
+    CHECK(strstr(s.p, "(seq ") && strstr(s.p, ", t=+") &&
+          strstr(s.p, " ms): reg_read dev=1 off=0x104"));
+    CHECK(strstr(s.p, "trace says 0x6, model returned 0x2"));
+    CHECK(strstr(s.p, "(STATUS: DONE; trace: DONE|ERR desc 0)"));
+    CHECK(strstr(s.p, "before it:"));
+    CHECK(strstr(s.p, "stopped at the first divergence"));
+    fprintf(stderr, "--- text report ---\n%s", s.p);
+    rpl_str_free(&s);
+    rpl_str_init(&s);
+    rpl_report_json(&s, r, p, "model", NULL);
+    CHECK(json_valid(s.p));
+    CHECK(strstr(s.p, "\"format\":\"dmatrace-replay-1\""));
+    CHECK(strstr(s.p, "\"divergences\":1,"));
+    CHECK(strstr(s.p, "\"kind\":\"reg_read\""));
+    CHECK(strstr(s.p, "\"context\":[{\"record\":"));
+    rpl_str_free(&s);
+    rpl_free(r);
+
+    /* clean replay: the final line */
+    test_path(p, sizeof p, "clean1.dmat");
+    r = replay(p, &o);
+    if (r) {
+        rpl_str_init(&s);
+        rpl_report_text(&s, r, p);
+        char want[64];
+        snprintf(want, sizeof want, "%llu records replayed, 0 divergences\n",
+                 (unsigned long long)rpl_get_summary(r)->records);
+        CHECK(!strcmp(s.p, want));
+        rpl_str_free(&s);
+        rpl_str_init(&s);
+        rpl_report_json(&s, r, "we\"ird\\name\n", "model", "an \"error\"");
+        CHECK(json_valid(s.p));
+        rpl_str_free(&s);
+    }
+    rpl_free(r);
+}
+
+int main(void)
+{
+    test_clean();
+    test_mutations();
+    test_reorder_tolerated();
+    test_faults();
+    test_model_config();
+    test_loss();
+    test_reports();
+    return check_result("replay_test");
+}

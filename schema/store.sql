@@ -1,0 +1,593 @@
+-- schema/store.sql - the dmatrace store (NAME.db), schema version 1.
+--
+-- Normative.  `dmatrace import` builds a database from one trace file with
+-- exactly these statements (the library embeds this file at build time and
+-- runs its sections in order; a test checks the embedded copy against this
+-- file).  A database whose application_id is not 0x444D5442 ("DMTB") is not
+-- a dmatrace store; one whose user_version is not 1 is refused.
+--
+-- Conventions
+--  * Every event table is keyed by the record's sequence number
+--    (`seq INTEGER PRIMARY KEY`, FORMAT.md 1.4) and carries `ts`, the
+--    record's absolute time in ns.  A LOST record is keyed by the first
+--    sequence number it covers.  Sequence numbers are unique across all
+--    tables, so the record stream is rebuilt in order by a k-way merge on
+--    seq (dmt_store_iter_* does this) and any record is found again by seq.
+--  * 64-bit unsigned trace values (addresses, register values, digests,
+--    lengths) are stored as the signed 64-bit integer with the same bits:
+--    values >= 2^63 read back negative in SQL (printf('0x%x', v) still prints
+--    the right hex).  Ids (dev, adapter, xfer, mdl, cb) are 32-bit unsigned.
+--  * Columns a record kind does not have are NULL.
+--  * Booleans are 0/1.  Record kinds are the numbers of trace.cddl; table
+--    `kinds` names them.
+--  * Times in views are microseconds since the first record (meta first_ts).
+--
+-- Sections (the importer runs them in this order):
+--   tables  - before the load: pragmas, every table (empty), the views;
+--   derive  - after the load, inside the same transaction: derived tables
+--             that are plain INSERT ... SELECT over the loaded tables;
+--   indexes - last: secondary indexes (cheaper after the load than during).
+-- The importer itself fills the raw tables in sequence order, and, while
+-- streaming, `transfers`, `lanes`, `summary` and `time_index` (the
+-- definitions are in the comments on those tables).
+
+-- @section tables
+
+PRAGMA application_id = 0x444D5442;
+PRAGMA user_version = 1;
+
+-- Key/value facts about the database and the trace it came from.
+--   Header fields (FORMAT.md 1.2): version, t0, page_shift, seq0, producer,
+--     clock, host, scenario, seed, ring_size, ring_policy.
+--   Import facts: source_path, source_size (bytes), source_mtime (s),
+--     import_time (Unix s), importer ("dmatrace 0.1.0"), records (records
+--     imported), skipped (records of unknown kinds skipped by the reader),
+--     cut (0/1: the trace ended without END or inside a record), cut_offset
+--     (byte where the last whole record ends), cut_reason (text),
+--     first_ts/last_ts (min/max record time), max_transfer_ns (longest
+--     transfer span t_end - t_begin, used to widen window queries),
+--     summary_min_level (finest level stored in `summary`).
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value
+);
+
+-- Names of the record kinds (trace.cddl numbers), for joins in the shell.
+CREATE TABLE kinds (
+    kind INTEGER PRIMARY KEY,
+    name TEXT NOT NULL
+);
+
+-- REG_WRITE (is_write = 1) and REG_READ (is_write = 0): one register access
+-- of `width` bytes at offset `off` of device `dev`; `value` written or read.
+CREATE TABLE reg_accesses (
+    seq      INTEGER PRIMARY KEY,
+    ts       INTEGER NOT NULL,
+    dev      INTEGER NOT NULL,
+    off      INTEGER NOT NULL,
+    value    INTEGER NOT NULL,
+    width    INTEGER NOT NULL,
+    is_write INTEGER NOT NULL
+);
+
+-- REG_WRITE_BUF (is_write = 1) and REG_READ_BUF (is_write = 0): `count`
+-- values to consecutive registers from `off` (stride `width`).  `vals` is
+-- count little-endian u64s (8 * count bytes).
+CREATE TABLE reg_buffers (
+    seq      INTEGER PRIMARY KEY,
+    ts       INTEGER NOT NULL,
+    dev      INTEGER NOT NULL,
+    off      INTEGER NOT NULL,
+    width    INTEGER NOT NULL,
+    is_write INTEGER NOT NULL,
+    count    INTEGER NOT NULL,
+    vals     BLOB NOT NULL
+);
+
+-- One row per START_DMA (6), EXECUTE_DMA (5), START_DMA_END (7),
+-- COMPLETE_DMA (8) and DIGEST (18) record.  Columns by kind:
+--   START_DMA      xfer adapter mdl offset length(requested) write_to_device context
+--   EXECUTE_DMA    xfer adapter length(granted) n_sg   (elements: sg_elements)
+--   START_DMA_END  xfer adapter status length(final *pLength)
+--   COMPLETE_DMA   xfer adapter write_to_device status
+--   DIGEST         xfer algo length value(digest)
+CREATE TABLE dma_calls (
+    seq             INTEGER PRIMARY KEY,
+    ts              INTEGER NOT NULL,
+    kind            INTEGER NOT NULL,
+    xfer            INTEGER NOT NULL,
+    adapter         INTEGER,
+    mdl             INTEGER,
+    offset          INTEGER,
+    length          INTEGER,
+    write_to_device INTEGER,
+    context         INTEGER,
+    status          INTEGER,
+    algo            INTEGER,
+    value           INTEGER,
+    n_sg            INTEGER
+);
+
+-- The scatter/gather list of every EXECUTE_DMA, element by element in list
+-- order (idx from 0).  ids are assigned in load order, so the elements of
+-- one EXECUTE_DMA are the contiguous ids transfers.sg_first ..
+-- sg_first + n_sg - 1 (no secondary index needed).
+CREATE TABLE sg_elements (
+    id       INTEGER PRIMARY KEY,
+    exec_seq INTEGER NOT NULL REFERENCES dma_calls(seq),
+    xfer     INTEGER NOT NULL,
+    idx      INTEGER NOT NULL,
+    addr     INTEGER NOT NULL,
+    length   INTEGER NOT NULL
+);
+
+-- Resource life-cycle records.  `id` is the resource's own id.  By kind:
+--   ADAPTER_CREATE (9)   id=adapter adapter dev max_length map_registers
+--                        addr_limit flags(1 scatter_gather, 2 dma32, 4 dma64)
+--   ADAPTER_RELEASE (10) id=adapter adapter
+--   BUFFER_LOCK (11)     id=mdl va length op (0 read, 1 write, 2 modify)
+--   BUFFER_UNLOCK (12)   id=mdl
+--   COMMON_ALLOC (13)    id=cb adapter addr(logical) length va flags(8 cached)
+--   COMMON_RELEASE (14)  id=cb adapter
+--   DEVICE_MAP (21)      id=dev dev addr(bus address) length va
+CREATE TABLE resources (
+    seq           INTEGER PRIMARY KEY,
+    ts            INTEGER NOT NULL,
+    kind          INTEGER NOT NULL,
+    id            INTEGER NOT NULL,
+    adapter       INTEGER,
+    dev           INTEGER,
+    addr          INTEGER,
+    length        INTEGER,
+    va            INTEGER,
+    op            INTEGER,
+    flags         INTEGER,
+    map_registers INTEGER,
+    addr_limit    INTEGER,
+    max_length    INTEGER
+);
+
+-- DESC_WRITE: bytes the driver wrote at `offset` into common buffer `cb`.
+CREATE TABLE desc_writes (
+    seq    INTEGER PRIMARY KEY,
+    ts     INTEGER NOT NULL,
+    cb     INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    data   BLOB NOT NULL
+);
+
+-- PAYLOAD: recorded bytes of locked buffer `mdl` at `offset`.
+CREATE TABLE payloads (
+    seq    INTEGER PRIMARY KEY,
+    ts     INTEGER NOT NULL,
+    mdl    INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    data   BLOB NOT NULL
+);
+
+-- PATTERN: `length` bytes of `mdl` from `offset` hold the pattern `algo`
+-- (1 = XS64) of `seed` (FORMAT.md 1.8).
+CREATE TABLE patterns (
+    seq    INTEGER PRIMARY KEY,
+    ts     INTEGER NOT NULL,
+    mdl    INTEGER NOT NULL,
+    algo   INTEGER NOT NULL,
+    seed   INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL
+);
+
+-- INTERRUPT: HwVidInterrupt returned on `dev`; `claimed` 0/1; `value` the
+-- engine status the ISR read (or 0).
+CREATE TABLE interrupts (
+    seq     INTEGER PRIMARY KEY,
+    ts      INTEGER NOT NULL,
+    dev     INTEGER NOT NULL,
+    claimed INTEGER NOT NULL,
+    value   INTEGER NOT NULL
+);
+
+-- DPC: the miniport's DPC ran for `dev`; `xfer` the transfer it served
+-- (0: none).
+CREATE TABLE dpcs (
+    seq  INTEGER PRIMARY KEY,
+    ts   INTEGER NOT NULL,
+    dev  INTEGER NOT NULL,
+    xfer INTEGER NOT NULL
+);
+
+-- MARKER: free text (UTF-8 as written; not checked).
+CREATE TABLE markers (
+    seq  INTEGER PRIMARY KEY,
+    ts   INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+
+-- LOST: `count` records with sequence numbers first_seq .. first_seq +
+-- count - 1 never reached the file; reason 0 ring full, 1 overwritten,
+-- 2 torn, 3 corrupt, 4 probe.
+CREATE TABLE lost (
+    first_seq INTEGER PRIMARY KEY,
+    ts        INTEGER NOT NULL,
+    count     INTEGER NOT NULL,
+    reason    INTEGER NOT NULL
+);
+
+-- Derived (section derive): one row per adapter id seen in ADAPTER_CREATE.
+-- Descriptive columns from its last ADAPTER_CREATE; created_* from the
+-- first ADAPTER_CREATE, released_* from the last ADAPTER_RELEASE (NULL if
+-- never released).
+CREATE TABLE adapters (
+    adapter        INTEGER PRIMARY KEY,
+    dev            INTEGER,
+    scatter_gather INTEGER,
+    dma32          INTEGER,
+    dma64          INTEGER,
+    max_length     INTEGER,
+    map_registers  INTEGER,
+    addr_limit     INTEGER,
+    created_seq    INTEGER,
+    created_ts     INTEGER,
+    released_seq   INTEGER,
+    released_ts    INTEGER
+);
+
+-- Derived: one row per MDL id seen in BUFFER_LOCK (last lock's va, length,
+-- op; first lock; last unlock or NULL).
+CREATE TABLE buffers (
+    mdl           INTEGER PRIMARY KEY,
+    va            INTEGER,
+    length        INTEGER,
+    op            INTEGER,
+    locked_seq    INTEGER,
+    locked_ts     INTEGER,
+    unlocked_seq  INTEGER,
+    unlocked_ts   INTEGER
+);
+
+-- Derived: one row per common buffer id seen in COMMON_ALLOC.
+CREATE TABLE common_buffers (
+    cb            INTEGER PRIMARY KEY,
+    adapter       INTEGER,
+    addr          INTEGER,
+    length        INTEGER,
+    va            INTEGER,
+    cached        INTEGER,
+    alloc_seq     INTEGER,
+    alloc_ts      INTEGER,
+    released_seq  INTEGER,
+    released_ts   INTEGER
+);
+
+-- Derived by the importer while streaming: one row per transfer id that
+-- appears in dma_calls.  A transfer is START_DMA -> EXECUTE_DMA ->
+-- START_DMA_END -> (interrupt, DPC) -> COMPLETE_DMA, plus its DIGEST.
+-- When a kind occurs more than once for one xfer, start_* / exec_* / end_* /
+-- digest keep the FIRST occurrence and complete_* the first COMPLETE_DMA;
+-- complete_count counts them all.
+--   adapter, mdl, offset, requested, write_to_device, context: START_DMA
+--     (adapter falls back to the first record that has one).
+--   granted: EXECUTE_DMA length (NULL without EXECUTE_DMA).
+--   end_status/end_length: START_DMA_END status and final *pLength.
+--   complete_status: status of the first COMPLETE_DMA.
+--   interrupt_seq/ts: the last claimed interrupt before the transfer's
+--     first DPC, on the DPC's device (or, without a DPC naming the
+--     transfer, before its first COMPLETE_DMA, on the device of the
+--     adapter's ADAPTER_CREATE), if it came after the transfer's
+--     EXECUTE_DMA (or START_DMA); else NULL.
+--   dpc_seq/ts: the first DPC whose xfer is this transfer.
+--   n_sg, sg_bytes, sg_lo, sg_hi: SG list of the first EXECUTE_DMA: element
+--     count, sum of lengths, lowest address, highest address+length (end,
+--     exclusive).  sg_first: id of its first sg_elements row.
+--   digest, digest_algo, digest_len: the first DIGEST.
+--   truncated: 1 when granted < requested.
+--   outcome: 'completed-twice' (complete_count > 1), else 'failed'
+--     (end_status or complete_status non-zero), else 'not-completed' (no
+--     COMPLETE_DMA), else 'completed'.
+--   t_begin/t_end: times of the first and last record of the transfer
+--     (dma_calls rows and its DPC).
+--   duration_ns: complete_ts - start_ts (NULL unless both exist).
+CREATE TABLE transfers (
+    xfer            INTEGER PRIMARY KEY,
+    adapter         INTEGER,
+    mdl             INTEGER,
+    offset          INTEGER,
+    requested       INTEGER,
+    granted         INTEGER,
+    write_to_device INTEGER,
+    context         INTEGER,
+    start_seq       INTEGER,
+    start_ts        INTEGER,
+    exec_seq        INTEGER,
+    exec_ts         INTEGER,
+    end_seq         INTEGER,
+    end_ts          INTEGER,
+    end_status      INTEGER,
+    end_length      INTEGER,
+    complete_seq    INTEGER,
+    complete_ts     INTEGER,
+    complete_status INTEGER,
+    complete_count  INTEGER NOT NULL,
+    interrupt_seq   INTEGER,
+    interrupt_ts    INTEGER,
+    dpc_seq         INTEGER,
+    dpc_ts          INTEGER,
+    n_sg            INTEGER,
+    sg_bytes        INTEGER,
+    sg_lo           INTEGER,
+    sg_hi           INTEGER,
+    sg_first        INTEGER,
+    digest          INTEGER,
+    digest_algo     INTEGER,
+    digest_len      INTEGER,
+    truncated       INTEGER NOT NULL,
+    outcome         TEXT NOT NULL,
+    t_begin         INTEGER NOT NULL,
+    t_end           INTEGER NOT NULL,
+    duration_ns     INTEGER
+);
+
+-- The viewer's rows ("lanes").  Built by the importer in order of first
+-- appearance; the 'findings' lane always exists (last).
+--   'transfers'  one per adapter (adapter)           name "adapter N"
+--   'register'   one per register (dev, off)         name "devD 0xOFF"
+--                (at most 4096; further registers share one lane per dev
+--                with off NULL, name "devD other")
+--   'interrupts' one per device (dev)                name "devD interrupts"
+--   'lost'       one                                 name "lost"
+--   'markers'    one                                 name "markers"
+--   'findings'   one                                 name "findings"
+-- Beyond 16384 lanes (a hostile trace), further devices and adapters share
+-- one lane per kind with dev, adapter and off NULL ("other devices'
+-- registers", "other devices' interrupts", "other adapters").
+CREATE TABLE lanes (
+    lane    INTEGER PRIMARY KEY,
+    kind    TEXT NOT NULL,
+    dev     INTEGER,
+    adapter INTEGER,
+    off     INTEGER,
+    name    TEXT NOT NULL
+);
+
+-- Per-zoom summaries for the viewer.  Level L (0..7) has buckets of
+-- 2^(10+3L) ns (1.024 us, 8.192 us, 65.5 us, 524 us, 4.19 ms, 33.6 ms,
+-- 268 ms, 2.15 s); bucket = ts >> (10+3L) (floor division, absolute time).
+-- Only non-empty buckets have rows, and only levels >= meta
+-- summary_min_level (3) are stored: at the finer levels a bucket holds one
+-- to a few events per lane, so rows would cost as much as the events
+-- (dmt_store_summary computes those levels from the event tables, with the
+-- same definitions, in one pass over the window's records).  Columns by
+-- lane kind:
+--   transfers  a transfer belongs to the bucket of t_begin: count
+--              transfers, bytes = sum granted, vmin/vmax = min/max
+--              duration_ns (NULL if none completed), vlast = transfers whose
+--              outcome is not 'completed', t_first = min t_begin, t_last =
+--              max t_end (may lie in a later bucket).
+--   register   count accesses (a buffer access counts each value), bytes =
+--              writes among them, vmin/vmax = min/max value (as unsigned),
+--              vlast = value of the access at t_last (the later record on a
+--              tie), t_first/t_last = first/last access time.
+--   interrupts count interrupts, bytes = claimed ones, vmin/vmax/vlast =
+--              status value.
+--   lost       count LOST records, bytes = records lost, vmin/vmax/vlast =
+--              reason.
+--   markers    count markers; v* NULL.
+-- A window [t0, t1] at level L reads bucket BETWEEN t0 >> s AND t1 >> s per
+-- lane (for transfers lanes from (t0 - meta max_transfer_ns) >> s, keeping
+-- rows with t_last >= t0).
+CREATE TABLE summary (
+    level   INTEGER NOT NULL,
+    lane    INTEGER NOT NULL REFERENCES lanes(lane),
+    bucket  INTEGER NOT NULL,
+    count   INTEGER NOT NULL,
+    bytes   INTEGER NOT NULL,
+    vmin    INTEGER,
+    vmax    INTEGER,
+    vlast   INTEGER,
+    t_first INTEGER NOT NULL,
+    t_last  INTEGER NOT NULL,
+    PRIMARY KEY (level, lane, bucket)
+) WITHOUT ROWID;
+
+-- Coarse time index: the record stream cut into consecutive blocks of
+-- 4096 records (in sequence order); per block the first and last sequence
+-- number and the min/max record time.  Records in [t0, t1] are in the
+-- blocks with ts_max >= t0 AND ts_min <= t1 - a seq range per table, exact
+-- for 64-bit times and ~2.5 k rows for 10 M records.
+CREATE TABLE time_index (
+    first_seq INTEGER PRIMARY KEY,
+    last_seq  INTEGER NOT NULL,
+    ts_min    INTEGER NOT NULL,
+    ts_max    INTEGER NOT NULL,
+    records   INTEGER NOT NULL
+);
+
+-- Audit findings; created empty, filled by `dmatrace audit`.  `records`
+-- lists the sequence numbers involved (text, comma-separated).
+CREATE TABLE findings (
+    id        INTEGER PRIMARY KEY,
+    rule      TEXT NOT NULL,
+    severity  TEXT NOT NULL,
+    seq       INTEGER,
+    ts        INTEGER,
+    xfer      INTEGER,
+    adapter   INTEGER,
+    message   TEXT NOT NULL,
+    uncertain INTEGER NOT NULL DEFAULT 0,
+    records   TEXT
+);
+
+INSERT INTO kinds(kind, name) VALUES
+    (1, 'reg_write'), (2, 'reg_read'), (3, 'reg_write_buf'), (4, 'reg_read_buf'),
+    (5, 'execute_dma'), (6, 'start_dma'), (7, 'start_dma_end'), (8, 'complete_dma'),
+    (9, 'adapter_create'), (10, 'adapter_release'), (11, 'buffer_lock'),
+    (12, 'buffer_unlock'), (13, 'common_alloc'), (14, 'common_release'),
+    (15, 'desc_write'), (16, 'interrupt'), (17, 'dpc'), (18, 'digest'),
+    (19, 'pattern'), (20, 'payload'), (21, 'device_map'), (22, 'lost'),
+    (23, 'marker'), (24, 'chunk'), (25, 'end');
+
+-- Views for the sqlite3 shell.  Hex via printf('0x%x'), times in us since
+-- the first record, durations in us.
+
+-- The time origin of the views (ns).
+CREATE VIEW v_origin AS
+    SELECT coalesce((SELECT value FROM meta WHERE key = 'first_ts'), 0) AS t0;
+
+CREATE VIEW v_transfers AS
+    SELECT t.xfer,
+           t.adapter,
+           t.mdl,
+           CASE t.write_to_device WHEN 1 THEN 'to-device' WHEN 0 THEN 'from-device' END AS dir,
+           t.requested,
+           t.granted,
+           t.n_sg,
+           printf('0x%x', t.sg_lo) AS sg_lo,
+           printf('0x%x', t.sg_hi) AS sg_hi,
+           round((t.t_begin - o.t0) / 1000.0, 3) AS begin_us,
+           round(t.duration_ns / 1000.0, 3) AS duration_us,
+           t.outcome,
+           t.truncated,
+           printf('0x%016x', t.digest) AS digest
+    FROM transfers t, v_origin o;
+
+CREATE VIEW v_sg AS
+    SELECT s.xfer,
+           s.exec_seq,
+           s.idx,
+           printf('0x%x', s.addr) AS addr,
+           printf('0x%x', s.addr + s.length) AS "end",
+           s.length,
+           (s.addr & 4095) = 0 AS page_aligned,
+           (s.addr >> 32) != ((s.addr + s.length - 1) >> 32) AS crosses_4g
+    FROM sg_elements s;
+
+CREATE VIEW v_reg_writes AS
+    SELECT r.seq,
+           round((r.ts - o.t0) / 1000.0, 3) AS t_us,
+           r.dev,
+           printf('0x%04x', r.off) AS off,
+           printf('0x%08x', r.value) AS value,
+           r.width
+    FROM reg_accesses r, v_origin o
+    WHERE r.is_write = 1;
+
+CREATE VIEW v_reg_reads AS
+    SELECT r.seq,
+           round((r.ts - o.t0) / 1000.0, 3) AS t_us,
+           r.dev,
+           printf('0x%04x', r.off) AS off,
+           printf('0x%08x', r.value) AS value,
+           r.width
+    FROM reg_accesses r, v_origin o
+    WHERE r.is_write = 0;
+
+CREATE VIEW v_adapters AS
+    SELECT a.adapter,
+           a.dev,
+           a.scatter_gather,
+           CASE WHEN a.dma64 THEN 64 WHEN a.dma32 THEN 32 ELSE 24 END AS address_bits,
+           a.max_length,
+           a.map_registers,
+           printf('0x%x', a.addr_limit) AS addr_limit,
+           (SELECT count(*) FROM transfers t WHERE t.adapter = a.adapter) AS transfers
+    FROM adapters a;
+
+-- Every record, one line each, in sequence order (slow on big traces: add
+-- a WHERE on seq).
+CREATE VIEW v_timeline AS
+    SELECT x.seq, round((x.ts - o.t0) / 1000.0, 3) AS t_us, k.name AS kind, x.what
+    FROM (
+        SELECT seq, ts, CASE is_write WHEN 1 THEN 1 ELSE 2 END AS kind,
+               printf('dev=%d off=0x%x value=0x%x', dev, off, value) AS what
+          FROM reg_accesses
+        UNION ALL
+        SELECT seq, ts, CASE is_write WHEN 1 THEN 3 ELSE 4 END,
+               printf('dev=%d off=0x%x count=%d', dev, off, count) FROM reg_buffers
+        UNION ALL
+        SELECT seq, ts, kind,
+               printf('xfer=%d adapter=%s', xfer, coalesce(adapter, '-')) ||
+               CASE kind
+                   WHEN 5 THEN printf(' granted=%d n_sg=%d', length, n_sg)
+                   WHEN 6 THEN printf(' mdl=%d offset=%d requested=%d to_device=%d',
+                                      mdl, offset, length, write_to_device)
+                   WHEN 7 THEN printf(' status=0x%x length=%d', status, length)
+                   WHEN 8 THEN printf(' status=0x%x', status)
+                   WHEN 18 THEN printf(' length=%d digest=0x%016x', length, value)
+                   ELSE '' END
+          FROM dma_calls
+        UNION ALL
+        SELECT seq, ts, kind,
+               printf('id=%d', id) ||
+               CASE WHEN addr IS NOT NULL THEN printf(' addr=0x%x', addr) ELSE '' END ||
+               CASE WHEN length IS NOT NULL THEN printf(' length=%d', length) ELSE '' END
+          FROM resources
+        UNION ALL
+        SELECT seq, ts, 15, printf('cb=%d offset=%d bytes=%d', cb, offset, length(data))
+          FROM desc_writes
+        UNION ALL
+        SELECT seq, ts, 20, printf('mdl=%d offset=%d bytes=%d', mdl, offset, length(data))
+          FROM payloads
+        UNION ALL
+        SELECT seq, ts, 19, printf('mdl=%d seed=0x%x offset=%d length=%d', mdl, seed,
+                                   offset, length)
+          FROM patterns
+        UNION ALL
+        SELECT seq, ts, 16, printf('dev=%d claimed=%d value=0x%x', dev, claimed, value)
+          FROM interrupts
+        UNION ALL
+        SELECT seq, ts, 17, printf('dev=%d xfer=%d', dev, xfer) FROM dpcs
+        UNION ALL
+        SELECT seq, ts, 23, text FROM markers
+        UNION ALL
+        SELECT first_seq, ts, 22, printf('count=%d reason=%d', count, reason) FROM lost
+    ) x
+    JOIN kinds k ON k.kind = x.kind, v_origin o
+    ORDER BY x.seq;
+
+-- @section derive
+
+INSERT INTO adapters(adapter, dev, scatter_gather, dma32, dma64, max_length, map_registers,
+                     addr_limit, created_seq, created_ts, released_seq, released_ts)
+    SELECT c.id, c.dev, (c.flags & 1) != 0, (c.flags & 2) != 0, (c.flags & 4) != 0,
+           c.max_length, c.map_registers, c.addr_limit,
+           f.seq, f.ts, rl.seq, rl.ts
+    FROM (SELECT id, max(seq) AS last_seq, min(seq) AS first_seq
+            FROM resources WHERE kind = 9 GROUP BY id) g
+    JOIN resources c ON c.seq = g.last_seq
+    JOIN resources f ON f.seq = g.first_seq
+    LEFT JOIN (SELECT id, max(seq) AS seq FROM resources WHERE kind = 10 GROUP BY id) r
+           ON r.id = g.id
+    LEFT JOIN resources rl ON rl.seq = r.seq;
+
+INSERT INTO buffers(mdl, va, length, op, locked_seq, locked_ts, unlocked_seq, unlocked_ts)
+    SELECT c.id, c.va, c.length, c.op, f.seq, f.ts, ul.seq, ul.ts
+    FROM (SELECT id, max(seq) AS last_seq, min(seq) AS first_seq
+            FROM resources WHERE kind = 11 GROUP BY id) g
+    JOIN resources c ON c.seq = g.last_seq
+    JOIN resources f ON f.seq = g.first_seq
+    LEFT JOIN (SELECT id, max(seq) AS seq FROM resources WHERE kind = 12 GROUP BY id) u
+           ON u.id = g.id
+    LEFT JOIN resources ul ON ul.seq = u.seq;
+
+INSERT INTO common_buffers(cb, adapter, addr, length, va, cached, alloc_seq, alloc_ts,
+                           released_seq, released_ts)
+    SELECT c.id, c.adapter, c.addr, c.length, c.va, (c.flags & 8) != 0, f.seq, f.ts,
+           rl.seq, rl.ts
+    FROM (SELECT id, max(seq) AS last_seq, min(seq) AS first_seq
+            FROM resources WHERE kind = 13 GROUP BY id) g
+    JOIN resources c ON c.seq = g.last_seq
+    JOIN resources f ON f.seq = g.first_seq
+    LEFT JOIN (SELECT id, max(seq) AS seq FROM resources WHERE kind = 14 GROUP BY id) r
+           ON r.id = g.id
+    LEFT JOIN resources rl ON rl.seq = r.seq;
+
+-- @section indexes
+
+-- Deliberately few: every event table is already ordered by seq (and,
+-- through time_index, by time); transfers name the seq of their start,
+-- ExecuteDma, end, completion, interrupt and DPC.  An index over dma_calls
+-- or sg_elements would cost more to build than the whole transfers table
+-- (seconds for a 10 M-event trace); add one by hand when an ad-hoc query
+-- needs it (CREATE INDEX dma_calls_by_xfer ON dma_calls(xfer)).
+CREATE INDEX transfers_by_begin ON transfers(t_begin);
+CREATE INDEX resources_by_id ON resources(kind, id);

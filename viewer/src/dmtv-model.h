@@ -1,0 +1,125 @@
+/*
+ * dmtv-model.h - DmtvModel, the viewer's document: one open dmatrace store
+ * (NAME.db, schema/store.sql) read with SQLite.  It loads the static facts
+ * once (lanes, adapters, lost ranges, findings, the coarse time index) and
+ * builds DmtvFrames for time windows: exact events when the window holds
+ * few records, summary buckets (per-zoom tables) otherwise.  Also the
+ * queries behind the details pane, the SG table, the layout view and
+ * find/filter.
+ *
+ * Threads: main thread only (one SQLite connection).  Never call it from a
+ * snapshot() vfunc: widgets fetch frames when their view changes.
+ * Ownership: pointers returned by _get_trace and _frame belong to the
+ * model; a frame stays valid until the next _frame / _set_filter call.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "dmtv-types.h"
+
+G_BEGIN_DECLS
+
+#define DMTV_TYPE_MODEL (dmtv_model_get_type())
+G_DECLARE_FINAL_TYPE(DmtvModel, dmtv_model, DMTV, MODEL, GObject)
+
+#define DMTV_MODEL_ERROR (dmtv_model_error_quark())
+typedef enum {
+    DMTV_MODEL_ERROR_FOREIGN, /* not a dmatrace store (or not SQLite at all) */
+    DMTV_MODEL_ERROR_VERSION, /* a schema version this build cannot read */
+    DMTV_MODEL_ERROR_FORMAT,  /* damaged or incomplete store */
+    DMTV_MODEL_ERROR_IO       /* cannot open / read */
+} DmtvModelError;
+GQuark dmtv_model_error_quark(void);
+
+/* Records a window may hold before frames switch to summary buckets. */
+#define DMTV_DETAIL_MAX_RECORDS 16384
+/* Summary buckets are at least this many pixels wide. */
+#define DMTV_BUCKET_MIN_PX 2.0
+
+/* Open and check a store.  NULL and error set on failure. */
+DmtvModel *dmtv_model_open(const char *db_path, GError **error);
+
+const char *dmtv_model_get_path(DmtvModel *self);
+const DmtvTrace *dmtv_model_get_trace(DmtvModel *self);
+
+/* The frame for a visible window [t0, t1] drawn `width` px wide: served from
+ * the cached frame when that covers the window at the right level, else
+ * queried (covering a wider window).  Never NULL. */
+const DmtvFrame *dmtv_model_frame(DmtvModel *self, int64_t t0, int64_t t1, int width);
+/* Summary level (0..7) or -1 (exact events) the model picks for a window. */
+int dmtv_model_pick_level(DmtvModel *self, int64_t t0, int64_t t1, int width);
+/* Drop the cached frame (next _frame queries). */
+void dmtv_model_invalidate(DmtvModel *self);
+
+/* ---- transfers ------------------------------------------------------------ */
+
+typedef struct {
+    uint32_t xfer, adapter, mdl;
+    uint64_t offset, requested, granted, end_length;
+    gboolean to_device, truncated, has_granted, has_end;
+    uint64_t context;
+    int64_t start_seq, exec_seq, end_seq, complete_seq, irq_seq, dpc_seq; /* -1: none */
+    int64_t start_ts, exec_ts, end_ts, complete_ts, irq_ts, dpc_ts;
+    uint32_t end_status, complete_status, complete_count;
+    uint32_t n_sg;
+    uint64_t sg_bytes, sg_lo, sg_hi;
+    int64_t sg_first; /* -1: none */
+    gboolean has_digest;
+    uint64_t digest, digest_len;
+    uint32_t digest_algo;
+    char outcome[20];
+    int64_t t_begin, t_end, duration_ns; /* duration -1: unknown */
+} DmtvTransfer;
+
+typedef struct {
+    uint64_t addr;
+    uint64_t len;
+} DmtvSgElem;
+
+gboolean dmtv_model_get_transfer(DmtvModel *self, uint32_t xfer, DmtvTransfer *out);
+/* The SG list of the transfer's first ExecuteDma; g_free the array. */
+DmtvSgElem *dmtv_model_transfer_sg(DmtvModel *self, uint32_t xfer, guint *n);
+/* The adapter row, or NULL. */
+const DmtvAdapter *dmtv_model_adapter(DmtvModel *self, uint32_t adapter);
+/* The transfer under time t (+- tol ns) on a transfers lane, 0 if none. */
+uint32_t dmtv_model_transfer_at(DmtvModel *self, size_t lane, int64_t t, int64_t tol);
+/* Transfers meeting [t0, t1] (any adapter), by t_begin, at most max. */
+GArray *dmtv_model_transfers_in(DmtvModel *self, int64_t t0, int64_t t1, guint max);
+/* The details pane text (plain, monospace-aligned); g_free it. */
+char *dmtv_model_describe_transfer(DmtvModel *self, uint32_t xfer);
+/* Details of a finding (by id); g_free it. */
+char *dmtv_model_describe_finding(DmtvModel *self, int64_t id);
+
+/* ---- find and filter -------------------------------------------------------- */
+
+typedef struct {
+    gboolean has_addr;
+    uint64_t addr_lo, addr_hi; /* [lo, hi) */
+    gboolean has_reg;
+    int64_t reg_off;
+    int dir; /* -1 any, 0 device -> memory, 1 memory -> device */
+    gboolean has_len;
+    uint64_t len_lo, len_hi; /* inclusive */
+    char finding[48];        /* rule (glob-free substring) or "" */
+    char text[128];          /* free text or "" */
+} DmtvQuery;
+
+typedef struct {
+    int64_t ts;
+    uint64_t seq;
+    uint32_t xfer; /* 0: not a transfer */
+} DmtvHit;
+
+/* Parse "addr:0x1000-0x2000 reg:CH0_CTRL dir:to len:4k-64k finding:sg-overlap
+ * words".  FALSE and error (G_IO_ERROR_INVALID_ARGUMENT) on a bad term. */
+gboolean dmtv_query_parse(const char *s, DmtvQuery *q, GError **error);
+gboolean dmtv_query_is_empty(const DmtvQuery *q);
+/* Run a query: hits by time (at most max; *truncated when more). */
+GArray *dmtv_model_find(DmtvModel *self, const DmtvQuery *q, guint max, gboolean *truncated);
+/* Use a query as the timeline filter (matching spans highlighted, others
+ * dimmed); NULL clears it.  Invalidates the frame. */
+void dmtv_model_set_filter(DmtvModel *self, const DmtvQuery *q);
+gboolean dmtv_model_has_filter(DmtvModel *self);
+
+G_END_DECLS

@@ -1,0 +1,261 @@
+/*
+ * dmtv-painter.c - theme colours, fonts, the shaped-text cache and small
+ * GtkSnapshot helpers used by every drawing function (see dmtv-painter.h).
+ */
+#define G_LOG_DOMAIN "dmtv-painter"
+
+#include "dmtv-painter.h"
+
+#define TEXT_CACHE_MAX 4096
+
+struct DmtvPainter {
+    PangoContext *ctx;
+    PangoFontDescription *fonts[DMTV_N_FONTS];
+    GHashTable *cache[DMTV_N_FONTS]; /* text -> PangoLayout */
+    DmtvTheme theme;
+    gboolean dark;
+};
+
+static GdkRGBA hex(guint32 rgb)
+{
+    return (GdkRGBA){((rgb >> 16) & 0xff) / 255.f, ((rgb >> 8) & 0xff) / 255.f,
+                     (rgb & 0xff) / 255.f, 1.f};
+}
+
+static GdkRGBA hexa(guint32 rgb, float a)
+{
+    GdkRGBA c = hex(rgb);
+    c.alpha = a;
+    return c;
+}
+
+GdkRGBA dmtv_alpha(const GdkRGBA *c, float a)
+{
+    GdkRGBA r = *c;
+    r.alpha *= a;
+    return r;
+}
+
+static void theme_init(DmtvTheme *t, gboolean dark)
+{
+    if (!dark) {
+        t->bg = hex(0xffffff);
+        t->lane_alt = hex(0xf6f7f9);
+        t->label_bg = hex(0xf0f2f5);
+        t->ruler_bg = hex(0xe9ecf1);
+        t->grid = hexa(0x98a2b3, 0.18f);
+        t->grid_major = hexa(0x667085, 0.30f);
+        t->fg = hex(0x1d2939);
+        t->fg_dim = hex(0x667085);
+        t->sep = hex(0xd0d5dd);
+        t->to_dev = hex(0x2e6fd9);
+        t->from_dev = hex(0x12956b);
+        t->folded = hex(0x98a2b3);
+        t->folded_dark = hex(0x475467);
+        t->fail = hex(0xd92d20);
+        t->trunc = hex(0xf79009);
+        t->bounce = hex(0x7a5af8);
+        t->lost = hexa(0xd92d20, 0.10f);
+        t->lost_hatch = hexa(0xd92d20, 0.35f);
+        t->err = hex(0xd92d20);
+        t->warn = hex(0xdc6803);
+        t->info = hex(0x1570ef);
+        t->sel = hex(0xf5a300);
+        t->sel_fill = hexa(0xfdb022, 0.16f);
+        t->cursor = hex(0x9e165f);
+        t->range = hexa(0x2e90fa, 0.14f);
+        t->reg_line = hex(0x0e7490);
+        t->reg_fill = hex(0xe6f6fa);
+        t->reg_dense = hexa(0x0e7490, 0.55f);
+        t->reg_write = hex(0x155e75);
+        t->reg_read = hex(0x67c5da);
+        t->irq = hex(0xc11574);
+        t->irq_weak = hex(0xc4a0b5);
+        t->dpc = hex(0x6941c6);
+        t->marker = hex(0x344054);
+        t->text_on_fill = hex(0xffffff);
+        t->page_grid = hexa(0x667085, 0.22f);
+        t->line_4g = hex(0xd92d20);
+        t->line_limit = hex(0x9e165f);
+        t->overlap = hexa(0xd92d20, 0.75f);
+        t->adjacent = hex(0xf79009);
+        t->gap = hex(0xeaecf0);
+    } else {
+        t->bg = hex(0x1b1c1f);
+        t->lane_alt = hex(0x212226);
+        t->label_bg = hex(0x26282c);
+        t->ruler_bg = hex(0x2c2e33);
+        t->grid = hexa(0x98a2b3, 0.12f);
+        t->grid_major = hexa(0x98a2b3, 0.24f);
+        t->fg = hex(0xe4e7ec);
+        t->fg_dim = hex(0x98a2b3);
+        t->sep = hex(0x3a3d43);
+        t->to_dev = hex(0x5b9bff);
+        t->from_dev = hex(0x32d5a0);
+        t->folded = hex(0x667085);
+        t->folded_dark = hex(0xb0b8c4);
+        t->fail = hex(0xff5a4f);
+        t->trunc = hex(0xfdb022);
+        t->bounce = hex(0xa48afb);
+        t->lost = hexa(0xff5a4f, 0.12f);
+        t->lost_hatch = hexa(0xff5a4f, 0.35f);
+        t->err = hex(0xff5a4f);
+        t->warn = hex(0xfdb022);
+        t->info = hex(0x53b1fd);
+        t->sel = hex(0xfdb022);
+        t->sel_fill = hexa(0xfdb022, 0.14f);
+        t->cursor = hex(0xf670c7);
+        t->range = hexa(0x53b1fd, 0.16f);
+        t->reg_line = hex(0x67e3f9);
+        t->reg_fill = hex(0x15343d);
+        t->reg_dense = hexa(0x67e3f9, 0.50f);
+        t->reg_write = hex(0x67e3f9);
+        t->reg_read = hex(0x2b8a9e);
+        t->irq = hex(0xf670c7);
+        t->irq_weak = hex(0x8a5a78);
+        t->dpc = hex(0xb692f6);
+        t->marker = hex(0xd0d5dd);
+        t->text_on_fill = hex(0x0b0c0e);
+        t->page_grid = hexa(0x98a2b3, 0.20f);
+        t->line_4g = hex(0xff5a4f);
+        t->line_limit = hex(0xf670c7);
+        t->overlap = hexa(0xff5a4f, 0.75f);
+        t->adjacent = hex(0xfdb022);
+        t->gap = hex(0x2c2e33);
+    }
+}
+
+DmtvPainter *dmtv_painter_new(PangoContext *ctx, gboolean dark)
+{
+    DmtvPainter *p = g_new0(DmtvPainter, 1);
+    p->ctx = g_object_ref(ctx);
+    p->fonts[DMTV_FONT_LABEL] = pango_font_description_from_string("Sans 9");
+    p->fonts[DMTV_FONT_SMALL] = pango_font_description_from_string("Sans 7.5");
+    p->fonts[DMTV_FONT_MONO] = pango_font_description_from_string("Monospace 7.5");
+    p->fonts[DMTV_FONT_BOLD] = pango_font_description_from_string("Sans Bold 9");
+    for (int i = 0; i < DMTV_N_FONTS; i++)
+        p->cache[i] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
+    dmtv_painter_set_dark(p, dark);
+    return p;
+}
+
+void dmtv_painter_free(DmtvPainter *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < DMTV_N_FONTS; i++) {
+        g_hash_table_unref(p->cache[i]);
+        pango_font_description_free(p->fonts[i]);
+    }
+    g_object_unref(p->ctx);
+    g_free(p);
+}
+
+void dmtv_painter_set_dark(DmtvPainter *p, gboolean dark)
+{
+    p->dark = dark;
+    theme_init(&p->theme, dark);
+}
+
+gboolean dmtv_painter_is_dark(const DmtvPainter *p)
+{
+    return p->dark;
+}
+
+const DmtvTheme *dmtv_painter_theme(const DmtvPainter *p)
+{
+    return &p->theme;
+}
+
+static PangoLayout *layout_for(DmtvPainter *p, DmtvFont font, const char *text)
+{
+    GHashTable *c = p->cache[font];
+    PangoLayout *l = g_hash_table_lookup(c, text);
+    if (l)
+        return l;
+    if (g_hash_table_size(c) >= TEXT_CACHE_MAX)
+        g_hash_table_remove_all(c);
+    l = pango_layout_new(p->ctx);
+    pango_layout_set_font_description(l, p->fonts[font]);
+    pango_layout_set_text(l, text, -1);
+    g_hash_table_insert(c, g_strdup(text), l);
+    return l;
+}
+
+void dmtv_painter_text_size(DmtvPainter *p, DmtvFont font, const char *text, int *w, int *h)
+{
+    PangoLayout *l = layout_for(p, font, text);
+    pango_layout_get_pixel_size(l, w, h);
+}
+
+void dmtv_painter_text(DmtvPainter *p, GtkSnapshot *s, DmtvFont font, const char *text, double x,
+                       double y, const GdkRGBA *color)
+{
+    PangoLayout *l = layout_for(p, font, text);
+    gtk_snapshot_save(s);
+    gtk_snapshot_translate(s, &GRAPHENE_POINT_INIT((float)x, (float)y));
+    gtk_snapshot_append_layout(s, l, color);
+    gtk_snapshot_restore(s);
+}
+
+gboolean dmtv_painter_text_fit(DmtvPainter *p, GtkSnapshot *s, DmtvFont font, const char *text,
+                               double x, double y, double max_w, const GdkRGBA *color)
+{
+    int w, h;
+    dmtv_painter_text_size(p, font, text, &w, &h);
+    if (w > max_w)
+        return FALSE;
+    dmtv_painter_text(p, s, font, text, x, y, color);
+    return TRUE;
+}
+
+void dmtv_fill(GtkSnapshot *s, const GdkRGBA *c, double x, double y, double w, double h)
+{
+    if (w <= 0 || h <= 0)
+        return;
+    gtk_snapshot_append_color(s, c, &GRAPHENE_RECT_INIT((float)x, (float)y, (float)w, (float)h));
+}
+
+void dmtv_outline(GtkSnapshot *s, const GdkRGBA *c, double x, double y, double w, double h,
+                  double t)
+{
+    dmtv_fill(s, c, x, y, w, t);
+    dmtv_fill(s, c, x, y + h - t, w, t);
+    dmtv_fill(s, c, x, y + t, t, h - 2 * t);
+    dmtv_fill(s, c, x + w - t, y + t, t, h - 2 * t);
+}
+
+void dmtv_hatch(GtkSnapshot *s, const GdkRGBA *c, double x, double y, double w, double h)
+{
+    if (w <= 0 || h <= 0)
+        return;
+    GdkRGBA clear = *c;
+    clear.alpha = 0;
+    const GskColorStop stops[] = {{0.0f, *c}, {0.35f, *c}, {0.35f, clear}, {1.0f, clear}};
+    graphene_rect_t r = GRAPHENE_RECT_INIT((float)x, (float)y, (float)w, (float)h);
+    gtk_snapshot_append_repeating_linear_gradient(
+        s, &r, &GRAPHENE_POINT_INIT((float)x, (float)y),
+        &GRAPHENE_POINT_INIT((float)x + 3.5f, (float)y + 3.5f), stops, G_N_ELEMENTS(stops));
+}
+
+void dmtv_diamond(GtkSnapshot *s, const GdkRGBA *c, double x, double y, double r)
+{
+    gtk_snapshot_save(s);
+    gtk_snapshot_translate(s, &GRAPHENE_POINT_INIT((float)x, (float)y));
+    gtk_snapshot_rotate(s, 45.f);
+    float a = (float)(r * 0.7071);
+    gtk_snapshot_append_color(s, c, &GRAPHENE_RECT_INIT(-a, -a, 2 * a, 2 * a));
+    gtk_snapshot_restore(s);
+}
+
+void dmtv_pin(GtkSnapshot *s, const GdkRGBA *c, double x, double y, double w, double h)
+{
+    /* a downward pointing wedge built from 1-px rows, cheap on every renderer */
+    int rows = (int)h;
+    for (int i = 0; i < rows; i++) {
+        double ww = w * (1.0 - (double)i / rows);
+        if (ww < 1)
+            ww = 1;
+        dmtv_fill(s, c, x - ww / 2, y + i, ww, 1);
+    }
+}
