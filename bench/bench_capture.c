@@ -92,7 +92,8 @@ static double run(const workload *wl, int probe, uint64_t *records, uint64_t *lo
     memset(&dctx, 0, sizeof dctx);
     dmtp_reset();
     if (probe) {
-        region = mmap(NULL, rlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        region = mmap(NULL, rlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                      -1, 0);
         dmt_ring_init(region, rlen, DMT_RING_DROP_NEWEST);
         dmt_ring_attach(&ring, region, rlen);
         int fd = mkstemp(path);

@@ -419,7 +419,8 @@ static int setup_ring(capture *c)
     }
     c->region_len = DMT_RING_HDR_SIZE + data;
     c->region =
-        mmap(NULL, c->region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        mmap(NULL, c->region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+             -1, 0);
     if (c->region == MAP_FAILED)
         return cli_fail("capture", CLI_FAIL, "cannot allocate a %zu-byte ring", c->region_len);
     if (dmt_ring_init(c->region, c->region_len, c->o.policy) != 0 ||

@@ -10,6 +10,11 @@
 
 #include <string.h>
 
+/* Fixed-size loads and stores: __builtin_memcpy stays a single move even
+ * under -ffreestanding (where plain memcpy becomes a call; the driver and
+ * libdmt_fs are built that way). */
+#define move_fixed __builtin_memcpy
+
 /* Major types (RFC 8949 3.1). */
 #define MT_UINT   0u
 #define MT_NINT   1u
@@ -167,18 +172,18 @@ static inline uint8_t *put_head(uint8_t *p, unsigned mt, uint64_t v)
     if (v <= 0xFFFFu) {
         uint16_t x = __builtin_bswap16((uint16_t)v);
         p[0] = (uint8_t)(ib | 25u);
-        memcpy(p + 1, &x, 2);
+        move_fixed(p + 1, &x, 2);
         return p + 3;
     }
     if (v <= 0xFFFFFFFFu) {
         uint32_t x = __builtin_bswap32((uint32_t)v);
         p[0] = (uint8_t)(ib | 26u);
-        memcpy(p + 1, &x, 4);
+        move_fixed(p + 1, &x, 4);
         return p + 5;
     }
     uint64_t x = __builtin_bswap64(v);
     p[0] = (uint8_t)(ib | 27u);
-    memcpy(p + 1, &x, 8);
+    move_fixed(p + 1, &x, 8);
     return p + 9;
 }
 
@@ -278,8 +283,8 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
         for (uint32_t i = 0; i < r->n_sg; i++, e += stride) {
             uint64_t a;
             uint32_t l;
-            memcpy(&a, e, 8);
-            memcpy(&l, e + 8, 4);
+            move_fixed(&a, e, 8);
+            move_fixed(&l, e + 8, 4);
             ROOM(18);
             p = (a & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, a >> DMT_PAGE_SHIFT)
                                                : put_head(p, MT_NINT, a);

@@ -271,7 +271,7 @@ DMT_RACY static void racy_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
     uint32_t n = len / 8u, i;
     for (i = 0; i < n; i++) {
         uint64_t v = atomic_load_explicit(&s[i], RLX);
-        memcpy(dst + 8u * i, &v, 8);
+        __builtin_memcpy(dst + 8u * i, &v, 8);
     }
     if (len & 7u) {
         uint64_t v = atomic_load_explicit(&s[n], RLX);
@@ -333,6 +333,11 @@ int dmt_ring_attach(dmt_ring *r, void *region, size_t region_len)
 
 enum { ROOM_RETRY, ROOM_BLOCKED };
 
+/* Consecutive head/tail snapshots further apart than the ring before a
+ * reservation takes the header for corrupt (a real stale snapshot is
+ * resolved by the next load of head). */
+#define RESERVE_STALE_MAX 64u
+
 /*
  * Overwrite-oldest: push tail to at least position target, one slot per CAS,
  * over committed and padding slots.  h is the caller's head snapshot (the
@@ -348,6 +353,8 @@ static int make_room(dmt_ring *r, uint64_t h, uint32_t target)
             return ROOM_RETRY;
         if (w_pos(h) - tpos > r->size)
             return ROOM_RETRY; /* our head snapshot is stale */
+        if (tpos & 7u)
+            return ROOM_BLOCKED; /* a corrupt tail (see dmt_ring_reserve) */
         a64 *sp = slot_w(r, tpos);
         uint64_t w = racy_load(sp);
         if (atomic_load_explicit(tail_w(r), ACQ) != t)
@@ -377,20 +384,29 @@ bool dmt_ring_reserve(dmt_ring *r, uint32_t len, dmt_ring_resv *rv)
     const bool ow = is_overwrite(r);
     uint64_t h = atomic_load_explicit(head_w(r), RLX);
     bool dropping = false;
+    unsigned stale = 0;
 
     for (;;) {
         uint32_t pos = w_pos(h), seq = w_seq(h);
         if (!dropping) {
             uint64_t t = atomic_load_explicit(tail_w(r), ACQ);
             uint32_t used = pos - w_pos(t);
-            if (used > size) { /* head moved on since we read it */
-                h = atomic_load_explicit(head_w(r), RLX);
+            /* The header is shared with the recorder, which can corrupt
+             * it: positions that are not 8-aligned, or head and tail
+             * further apart than the ring for longer than a stale snapshot
+             * lasts, make the record lost (it still takes its number)
+             * instead of a write outside data or an endless loop. */
+            bool corrupt = ((pos | w_pos(t)) & 7u) != 0;
+            if (used > size && !corrupt && ++stale < RESERVE_STALE_MAX) {
+                h = atomic_load_explicit(head_w(r), RLX); /* head moved on since we read it */
                 continue;
             }
+            if (used > size)
+                corrupt = true;
             uint32_t off = pos & mask;
             uint32_t pad = off + need > size ? size - off : 0;
             uint32_t total = pad + need;
-            if (placeable && used + total <= size) {
+            if (!corrupt && placeable && used + total <= size) {
                 if (atomic_compare_exchange_weak_explicit(head_w(r), &h, pw(pos + total, seq + 1u),
                                                           ACQREL, RLX)) {
                     uint32_t p = pos;
@@ -408,7 +424,7 @@ bool dmt_ring_reserve(dmt_ring *r, uint32_t len, dmt_ring_resv *rv)
                 }
                 continue;
             }
-            if (placeable && ow && make_room(r, h, pos + total - size) == ROOM_RETRY) {
+            if (!corrupt && placeable && ow && make_room(r, h, pos + total - size) == ROOM_RETRY) {
                 h = atomic_load_explicit(head_w(r), RLX);
                 continue;
             }
@@ -665,8 +681,10 @@ enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint6
         uint32_t used = w_pos(h) - tpos;
         uint32_t next32 = (uint32_t)c->next_seq;
         uint64_t F, O;
-        if (used > r->size)
-            continue; /* tail moved between the two loads */
+        if (used > r->size || ((tpos | w_pos(h)) & 7u))
+            continue; /* tail moved between the two loads, or a corrupt
+                         header: correct code only ever stores 8-aligned
+                         positions, and slot reads and zeroing rely on it */
 
         if (used == 0) {
             /* Empty: every number below head.seq is consumed or lost. */

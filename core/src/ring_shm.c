@@ -42,7 +42,7 @@ int dmt_ring_shm_create(const char *path, size_t data_size, enum dmt_ring_policy
     }
     void *m = MAP_FAILED;
     if (!err) {
-        m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
         if (m == MAP_FAILED)
             err = errno;
     }
@@ -79,7 +79,7 @@ int dmt_ring_shm_open(const char *path, dmt_ring *out, void **map, size_t *map_l
         return -EPROTO;
     }
     const size_t len = (size_t)st.st_size;
-    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     int e = errno;
     close(fd);
     if (m == MAP_FAILED)
