@@ -30,6 +30,11 @@ static void help(void)
            "  --driver             re-run the instrumented miniport on the host VideoPort,\n"
            "                       fed the recorded OS-side inputs, and compare the\n"
            "                       register writes and descriptors it produces\n"
+           "  --inject-inputs      with --driver: feed the recorded SG lists, granted\n"
+           "                       lengths, register values and interrupts (the default\n"
+           "                       for traces not made by dmatrace capture)\n"
+           "  --reproduce-inputs   with --driver: let the host VideoPort and the device\n"
+           "                       model produce them again (the default for captures)\n"
            "  --all                report every divergence, not only the first\n"
            "  --json               machine-readable report (replayer/README.md)\n"
            "  --model-revision N   descriptor format revision of the model (1 or 2)\n"
@@ -53,6 +58,8 @@ static void help(void)
 int cmd_replay(int argc, char **argv)
 {
     static const struct option opts[] = {{"driver", no_argument, 0, 'd'},
+                                         {"inject-inputs", no_argument, 0, 'I'},
+                                         {"reproduce-inputs", no_argument, 0, 'P'},
                                          {"all", no_argument, 0, 'a'},
                                          {"json", no_argument, 0, 'j'},
                                          {"model-revision", required_argument, 0, 'R'},
@@ -68,6 +75,7 @@ int cmd_replay(int argc, char **argv)
     rpl_opts o;
     rpl_opts_default(&o);
     bool json = false, driver = false;
+    int inputs = 0, used = 0;
     uint64_t v;
     int c;
     optind = 1;
@@ -75,6 +83,10 @@ int cmd_replay(int argc, char **argv)
         switch (c) {
         case 'd':
             driver = true;
+            break;
+        case 'I':
+        case 'P':
+            inputs = c == 'I' ? 2 : 1; /* RPL_DRIVER_INJECT / RPL_DRIVER_REPRODUCE */
             break;
         case 'a':
             o.all = true;
@@ -148,6 +160,8 @@ int cmd_replay(int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage("replay", "expected one FILE");
     const char *file = argv[optind];
+    if (inputs && !driver)
+        return cli_usage("replay", "--inject-inputs and --reproduce-inputs need --driver");
     bool no_context = o.context == RPL_MAX_CONTEXT + 1;
     if (no_context)
         o.context = 1; /* the engine needs >= 1; lines are dropped below */
@@ -158,7 +172,7 @@ int cmd_replay(int argc, char **argv)
     int rc;
     if (driver) {
 #ifdef RPL_HAVE_DRIVER
-        rc = rpl_driver_replay_file(file, &o, &r, &err);
+        rc = rpl_driver_replay_mode(file, &o, inputs, NULL, NULL, &used, &r, &err);
 #else
         return cli_fail("replay", CLI_FAIL,
                         "--driver needs the host VideoPort and the instrumented miniport, which "
@@ -180,7 +194,11 @@ int cmd_replay(int argc, char **argv)
     if (rc < 0)
         snprintf(emsg, sizeof emsg, "record %" PRIu64 ": %s", err.index, err.msg);
     if (json)
-        rpl_report_json(&s, r, file, driver ? "driver" : "model", rc < 0 ? emsg : NULL);
+        rpl_report_json(&s, r, file,
+                        !driver     ? "model"
+                        : used == 2 ? "driver-inject"
+                                    : "driver",
+                        rc < 0 ? emsg : NULL);
     else if (rc == 0 || rpl_get_summary(r)->kept)
         rpl_report_text(&s, r, file);
     if (s.n)

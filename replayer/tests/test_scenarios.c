@@ -116,7 +116,31 @@ static void expect_first(const char *path, size_t at, int kind, const char *what
 
 /* ---- mutations of a captured trace -------------------------------------------- */
 
+/* The first divergence is within slack records of at (multi-CPU traces:
+ * where a missing interrupt shows depends on how the CPUs interleaved). */
+static void expect_near(const char *path, size_t at, size_t slack, int kind, const char *what)
+{
+    rpl_replay *r = replay(path, false);
+    if (!r)
+        return;
+    const rpl_divergence *d = rpl_divergence_at(r, 0);
+    CHECKF(d != NULL, "%s: no divergence", what);
+    if (d) {
+        CHECKF(d->index + slack >= at && d->index <= at + slack && d->kind == kind,
+               "%s: %s at %llu, mutated record %zu (+-%zu)", what, rpl_div_kind_name(d->kind),
+               (unsigned long long)d->index, at, slack);
+    }
+    rpl_free(r);
+}
+
+static void mutate_slack(const char *base, const char *name, int which, int kind, size_t slack);
+
 static void mutate(const char *base, const char *name, int which, int kind)
+{
+    mutate_slack(base, name, which, kind, 0);
+}
+
+static void mutate_slack(const char *base, const char *name, int which, int kind, size_t slack)
 {
     recs rs;
     CHECK(recs_load(base, &rs) == 0);
@@ -165,8 +189,12 @@ static void mutate(const char *base, const char *name, int which, int kind)
     test_path(p, sizeof p, name);
     CHECK(recs_write(p, &rs) == 0);
     recs_free(&rs);
-    if (at != SIZE_MAX)
-        expect_first(p, at, kind, name);
+    if (at != SIZE_MAX) {
+        if (slack)
+            expect_near(p, at, slack, kind, name);
+        else
+            expect_first(p, at, kind, name);
+    }
 }
 
 /* ---- faults ---------------------------------------------------------------------- */
@@ -246,7 +274,10 @@ int main(void)
     mutate(base, "cm_digest.dmat", 4, RPL_DIV_DIGEST);
     test_path(base, sizeof base, "burst_threads.dmat");
     mutate(base, "cmt_read.dmat", 0, RPL_DIV_REG_READ);
-    mutate(base, "cmt_irq.dmat", 2, RPL_DIV_IRQ_MISSING);
+    /* Two CPUs: the ISR of one may run between records of the other, so a
+     * dropped interrupt is pinned to within a few records, not exactly (the
+     * deterministic capture above pins it exactly). */
+    mutate_slack(base, "cmt_irq.dmat", 2, RPL_DIV_IRQ_MISSING, 4);
 
     /* faults */
     static const char *const sc_any[] = {"mixed", "no-sg", "dma32-highmem"};

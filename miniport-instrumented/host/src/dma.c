@@ -714,6 +714,20 @@ VP_STATUS NTAPI VideoPortStartDma(IN PVOID HwDeviceExtension, IN PVP_DMA_ADAPTER
         *pLength = 0;
         return ERROR_INVALID_PARAMETER;
     }
+    /* Replay hook point (hvp_replay.h): a backend may answer the request
+     * with the recorded SG list and granted length instead of build_list. */
+    if (m->rp) {
+        hvp_list *rl;
+        uint32_t rlen = *pLength, rst;
+        if (hvp__replay_start_dma(m, a, d, Offset, &rlen, write, &rl, &rst)) {
+            VP_SCATTER_GATHER_LIST *rsg = rl ? rl->sg : NULL;
+            pthread_mutex_unlock(&m->lock);
+            *pLength = rlen;
+            if (rsg)
+                run_exec(m, a, rsg, ExecuteDmaRoutine, Context);
+            return (VP_STATUS)rst;
+        }
+    }
     uint32_t off, len, mr;
     if (m->cfg.reactos) {
         off = 0;

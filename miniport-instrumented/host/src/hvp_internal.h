@@ -251,6 +251,10 @@ struct hvp_machine {
 
     /* clocks */
     _Atomic uint64_t det_clock;
+
+    /* replay backend (replay.c, hvp_replay.h); NULL = none, and then every
+     * hook point is skipped */
+    struct hvp_replay *rp;
 };
 
 /* ---- per-thread simulated CPU state ------------------------------------ */
@@ -308,6 +312,24 @@ void hvp__regs_teardown(hvp_machine *m);
 
 /* sync.c */
 void hvp__sync_teardown(hvp_machine *m);
+
+/* replay.c: the hook points (only called when m->rp != NULL) */
+void hvp__replay_free(hvp_machine *m);
+bool hvp__replay_replaces(const hvp_machine *m); /* the backend stands for the device */
+/* The value a read of width bytes at BAR offset off returns (model_value:
+ * what the model gave, unused when the backend replaces the device). */
+uint32_t hvp__replay_read(hvp_machine *m, uint32_t off, uint32_t width, uint32_t model_value);
+void hvp__replay_write(hvp_machine *m, uint32_t off, uint32_t width, uint32_t value);
+/* Under m->lock.  true: the backend answered the StartDma; *status is its
+ * result, *len the *pLength to report and *out (may be NULL) the live list
+ * to hand to HwVidExecuteDma.  false: hvp goes on as without a backend. */
+bool hvp__replay_start_dma(hvp_machine *m, struct hvp_dma_adapter *a, hvp_mdl *d, uint32_t offset,
+                           uint32_t *len, bool write, hvp_list **out, uint32_t *status);
+/* service_interrupt with replace_device: one raise consumed by an
+ * HwVidInterrupt call (returns whether more are owed), or all dropped
+ * because the interrupt is not connected/enabled. */
+bool hvp__replay_isr_done(hvp_machine *m);
+void hvp__replay_isr_skipped(hvp_machine *m);
 
 /* Deterministic VA arena (cfg.va_base): page-aligned, zeroed, never reused.
  * Without an arena these are posix_memalign/free.  hvp__va_owned tells

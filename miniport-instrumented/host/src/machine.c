@@ -292,8 +292,11 @@ static void service_interrupt(hvp_machine *m)
         pthread_mutex_lock(&m->ev_lock);
         bool ok = m->intr_connected && m->intr_enabled && m->hw.HwInterrupt;
         pthread_mutex_unlock(&m->ev_lock);
-        if (!ok)
+        if (!ok) {
+            if (m->rp && hvp__replay_replaces(m)) /* replay hook point */
+                hvp__replay_isr_skipped(m);
             break;
+        }
         hvp__intr_acquire(m);
         hvp__cpu.irql = HVP_IRQL_DEVICE;
         hvp__cpu.in_isr = true;
@@ -304,7 +307,10 @@ static void service_interrupt(hvp_machine *m)
         hvp__stat_add(m, &m->st.isr_calls, 1);
         if (claimed)
             hvp__stat_add(m, &m->st.isr_claimed, 1);
-        bool line = dmm_irq_line(m->dev);
+        /* replay hook point: a backend standing for the device owes one
+         * HwVidInterrupt call per raise */
+        bool line =
+            m->rp && hvp__replay_replaces(m) ? hvp__replay_isr_done(m) : dmm_irq_line(m->dev);
         pthread_mutex_lock(&m->ev_lock);
         bool edge = m->irq_pending;
         pthread_mutex_unlock(&m->ev_lock);
@@ -783,6 +789,7 @@ void hvp_machine_free(hvp_machine *m)
     hvp__dma_teardown(m);
     hvp__regs_teardown(m);
     hvp__sync_teardown(m);
+    hvp__replay_free(m);
 
     pthread_mutex_lock(&g_lock);
     for (hvp_machine **pp = &g_machines; *pp; pp = &(*pp)->next_machine)

@@ -256,7 +256,7 @@ static bool resolve(const volatile void *p, uint64_t bytes, hvp_machine **pm, ui
     return false;
 }
 
-static uint32_t reg_read32(hvp_machine *m, uint32_t off)
+static uint32_t model_read32(hvp_machine *m, uint32_t off)
 {
     pthread_rwlock_rdlock(&m->layout);
     uint32_t v = dmm_reg_read(m->dev, off);
@@ -265,13 +265,34 @@ static uint32_t reg_read32(hvp_machine *m, uint32_t off)
     return v;
 }
 
-static void reg_write32(hvp_machine *m, uint32_t off, uint32_t v)
+static void model_write32(hvp_machine *m, uint32_t off, uint32_t v)
 {
     pthread_rwlock_rdlock(&m->layout);
     dmm_reg_write(m->dev, off, v);
     pthread_rwlock_unlock(&m->layout);
     hvp__stat_add(m, &m->st.reg_writes, 1);
     hvp__kick(m);
+}
+
+/* Replay hook points (hvp_replay.h): with a backend, reads return its value
+ * and writes are reported to it; when it replaces the device the model
+ * never sees the access. */
+static uint32_t reg_read32(hvp_machine *m, uint32_t off)
+{
+    if (!m->rp)
+        return model_read32(m, off);
+    return hvp__replay_read(m, off, 4,
+                            hvp__replay_replaces(m) ? 0xFFFFFFFFu : model_read32(m, off));
+}
+
+static void reg_write32(hvp_machine *m, uint32_t off, uint32_t v)
+{
+    if (m->rp) {
+        hvp__replay_write(m, off, 4, v);
+        if (hvp__replay_replaces(m))
+            return;
+    }
+    model_write32(m, off, v);
 }
 
 static void after_access(hvp_machine *m)
@@ -297,7 +318,14 @@ static uint32_t narrow_read(const volatile void *p, uint32_t width, const char *
                     fn, off);
         return ones;
     }
-    uint32_t v = (reg_read32(m, off & ~3u) >> ((off & 3) * 8)) & ones;
+    uint32_t v;
+    if (m->rp) /* replay hook point: the backend sees the narrow access as made */
+        v = hvp__replay_read(m, off, width,
+                             hvp__replay_replaces(m)
+                                 ? ones
+                                 : (model_read32(m, off & ~3u) >> ((off & 3) * 8)) & ones);
+    else
+        v = (reg_read32(m, off & ~3u) >> ((off & 3) * 8)) & ones;
     after_access(m);
     return v;
 }
@@ -319,10 +347,17 @@ static void narrow_write(volatile void *p, uint32_t width, uint32_t value, const
                 "%s at BAR offset 0x%x: the device decodes 32-bit accesses only (done as "
                 "read-modify-write of 0x%x)",
                 fn, off, off & ~3u);
+    if (m->rp) { /* replay hook point: the backend sees the narrow access as made */
+        hvp__replay_write(m, off, width, value);
+        if (hvp__replay_replaces(m)) {
+            after_access(m);
+            return;
+        }
+    }
     uint32_t shift = (off & 3) * 8;
     uint32_t mask = (width == 1 ? 0xFFu : 0xFFFFu) << shift;
-    uint32_t old = reg_read32(m, off & ~3u);
-    reg_write32(m, off & ~3u, (old & ~mask) | ((value << shift) & mask));
+    uint32_t old = model_read32(m, off & ~3u);
+    model_write32(m, off & ~3u, (old & ~mask) | ((value << shift) & mask));
     after_access(m);
 }
 

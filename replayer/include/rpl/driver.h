@@ -26,4 +26,22 @@ int rpl_driver_replay_file(const char *path, const rpl_opts *o, rpl_replay **out
 int rpl_driver_replay_with(const char *path, const rpl_opts *o, rpl_driver_entry entry,
                            const char *rerun_path, rpl_replay **out, dmt_error *err);
 
+/* Where the OS-side inputs come from (replayer/README.md section 7):
+ *  - REPRODUCE: hvp and the device model produce them again from the
+ *    recorded frames and configuration (only traces of `dmatrace capture`);
+ *  - INJECT: the hvp replay backend (hvp_replay.h) feeds the recorded ones -
+ *    StartDma answered from EXECUTE_DMA, register reads from REG_READ values
+ *    (per register, in order), interrupts raised where the INTERRUPT records
+ *    are relative to the register writes - and stands for the device;
+ *  - AUTO: REPRODUCE for traces whose header producer is "dmatrace capture",
+ *    INJECT for any other. */
+enum rpl_driver_mode { RPL_DRIVER_AUTO = 0, RPL_DRIVER_REPRODUCE = 1, RPL_DRIVER_INJECT = 2 };
+
+/* rpl_driver_replay_with in a chosen mode (entry NULL = the built-in
+ * dmtmini); *mode_used (may be NULL) says which one ran.  rpl_driver_replay_with and _file use
+ * RPL_DRIVER_AUTO. */
+int rpl_driver_replay_mode(const char *path, const rpl_opts *o, int mode, rpl_driver_entry entry,
+                           const char *rerun_path, int *mode_used, rpl_replay **out,
+                           dmt_error *err);
+
 #endif

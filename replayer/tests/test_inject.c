@@ -1,0 +1,218 @@
+/*
+ * test_inject.c - driver-mode replay with injected inputs (`dmatrace replay
+ * --driver --inject-inputs`, RPL_DRIVER_INJECT): the miniport re-run on the
+ * host VideoPort's replay backend (hvp_replay.h), fed the recorded SG lists,
+ * granted lengths, register read values and interrupts, reproduces every
+ * single-threaded capture scenario record for record; a mutated register
+ * read value or SG element makes the driver program something else and the
+ * divergence is reported at the first record the driver produced
+ * differently; the changed-descriptor-layout miniport build fails at the
+ * first DESC_WRITE; a trace not made by `dmatrace capture` is injected by
+ * default.  Skips (77) without a capture command.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "../../core/tests/check.h"
+#include "rpl/driver.h"
+#include "rpl/replay.h"
+#include "rpl/report.h"
+#include "session.h"
+
+unsigned int rpl_layout_DriverEntry(void *Argument1, void *Argument2);
+
+static bool capture(const char *args, const char *out)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s/dmatrace capture %s -o %s > %s.log 2>&1", DMT_BIN_DIR, args, out,
+             out);
+    int st = system(cmd);
+    bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    CHECKF(ok, "capture %s", args);
+    return ok;
+}
+
+static void show(const rpl_replay *r)
+{
+    rpl_str s;
+    rpl_str_init(&s);
+    rpl_report_text(&s, r, "");
+    fprintf(stderr, "%s", s.p);
+    rpl_str_free(&s);
+}
+
+static rpl_replay *inject(const char *path, int mode, rpl_driver_entry entry, bool all, int *used)
+{
+    rpl_opts o;
+    rpl_opts_default(&o);
+    o.all = all;
+    rpl_replay *r = NULL;
+    dmt_error err;
+    dmt_error_clear(&err);
+    int u = -1;
+    int rc = rpl_driver_replay_mode(path, &o, mode, entry, NULL, &u, &r, &err);
+    CHECKF(rc == 0, "inject %s: %s", path, err.msg);
+    if (used)
+        *used = u;
+    else
+        CHECKF(u == mode, "%s: mode %d ran, %d asked", path, u, mode);
+    return r;
+}
+
+/* 0 divergences, and the from-device digests left out are a limit. */
+static void expect_clean(const char *path, const char *what)
+{
+    rpl_replay *r = inject(path, RPL_DRIVER_INJECT, NULL, true, NULL);
+    if (!r)
+        return;
+    const rpl_summary *s = rpl_get_summary(r);
+    CHECKF(s->divergences == 0, "%s: %llu divergences", what, (unsigned long long)s->divergences);
+    if (s->divergences)
+        show(r);
+    CHECKF(s->records > 100, "%s: %llu records", what, (unsigned long long)s->records);
+    bool noted = false;
+    for (uint64_t i = 0; i < s->n_limits && i < 64; i++)
+        if (rpl_limit_at(r, i)->kind == RPL_LIMIT_NO_CONTENT &&
+            strstr(rpl_limit_at(r, i)->text, "from-device"))
+            noted = true;
+    CHECKF(noted, "%s: no limit for the from-device digests", what);
+    fprintf(stderr, "%s: %llu records, 0 divergences (inputs injected)\n", what,
+            (unsigned long long)s->records);
+    rpl_free(r);
+}
+
+static void expect_first(const char *path, size_t at, uint32_t record_kind, const char *what)
+{
+    rpl_replay *r = inject(path, RPL_DRIVER_INJECT, NULL, false, NULL);
+    if (!r)
+        return;
+    const rpl_divergence *d = rpl_divergence_at(r, 0);
+    CHECKF(d && d->index == at && d->kind == RPL_DIV_DRIVER && d->record_kind == record_kind,
+           "%s: %s %s at %llu, expected driver %s at %zu", what,
+           d ? rpl_div_kind_name(d->kind) : "nothing", d ? dmt_kind_name(d->record_kind) : "",
+           d ? (unsigned long long)d->index : 0ull, dmt_kind_name(record_kind), at);
+    if (!d || d->index != at)
+        show(r);
+    rpl_free(r);
+}
+
+enum { M_IRQ_READ, M_SG_ADDR, M_SG_LEN };
+
+/* Mutate an input (the first matching record after the middle of base);
+ * returns the index of the first record the driver should then produce
+ * differently, *kind its kind. */
+static size_t mutate(const char *base, const char *name, int which, char *out, uint32_t *kind)
+{
+    recs rs;
+    CHECK(recs_load(base, &rs) == 0);
+    size_t at = SIZE_MAX;
+    for (size_t i = rs.n / 2; i < rs.n && at == SIZE_MAX; i++) {
+        dmt_record *r = &rs.r[i];
+        if (which == M_IRQ_READ && r->kind == DMT_K_REG_READ && r->off == DMM_REG_IRQ_STATUS &&
+            r->value == 0x1 && i + 1 < rs.n && rs.r[i + 1].kind == DMT_K_REG_WRITE) {
+            /* the ISR sees channel 0's error bit too: it acknowledges it (the
+             * W1C write right after the read) */
+            r->value |= 0x2;
+            at = i + 1;
+            *kind = DMT_K_REG_WRITE;
+        } else if ((which == M_SG_ADDR || which == M_SG_LEN) && r->kind == DMT_K_EXECUTE_DMA &&
+                   r->n_sg >= 2) {
+            dmt_sg_elem *e = (dmt_sg_elem *)r->sg_list;
+            if (which == M_SG_ADDR)
+                e[0].addr += 0x10000;
+            else
+                e[1].len -= 4;
+            /* the descriptors written from the list */
+            at = recs_find(&rs, DMT_K_DESC_WRITE, UINT64_MAX, 0);
+            for (unsigned k = 0; at != SIZE_MAX && at <= i; k++)
+                at = recs_find(&rs, DMT_K_DESC_WRITE, UINT64_MAX, k + 1);
+            *kind = DMT_K_DESC_WRITE;
+        }
+    }
+    test_path(out, 512, name);
+    CHECK(recs_write(out, &rs) == 0);
+    recs_free(&rs);
+    return at;
+}
+
+int main(void)
+{
+    if (system(DMT_BIN_DIR "/dmatrace capture --help > /dev/null 2>&1") != 0) {
+        fprintf(stderr, "replay_inject_test: no capture command in this build: skipped\n");
+        return 77;
+    }
+    static const char *const scen[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
+    char base[512], p[512], q[512];
+    for (unsigned i = 0; i < 4; i++) {
+        char args[256], name[64];
+        snprintf(name, sizeof name, "inj_%s.dmat", scen[i]);
+        snprintf(args, sizeof args, "--scenario %s --deterministic-clock --seed 3%s", scen[i],
+                 i == 3 ? " --transfers 400" : "");
+        test_path(p, sizeof p, name);
+        if (capture(args, p))
+            expect_clean(p, scen[i]);
+    }
+
+    test_path(base, sizeof base, "inj_mixed.dmat");
+    /* mutated inputs: the driver programs something else, found where */
+    static const struct {
+        const char *name;
+        int which;
+    } muts[] = {{"inj_m_irq.dmat", M_IRQ_READ},
+                {"inj_m_sgaddr.dmat", M_SG_ADDR},
+                {"inj_m_sglen.dmat", M_SG_LEN}};
+    for (unsigned m = 0; m < 3; m++) {
+        uint32_t kind = 0;
+        size_t at = mutate(base, muts[m].name, muts[m].which, p, &kind);
+        CHECKF(at != SIZE_MAX, "%s: nothing to mutate", muts[m].name);
+        if (at != SIZE_MAX)
+            expect_first(p, at, kind, muts[m].name);
+    }
+
+    /* the changed-descriptor-layout build: the first DESC_WRITE */
+    recs rs;
+    CHECK(recs_load(base, &rs) == 0);
+    size_t first_desc = recs_find(&rs, DMT_K_DESC_WRITE, UINT64_MAX, 0);
+    /* a trace from elsewhere (not `dmatrace capture`): injected by default */
+    snprintf(rs.hdr.producer, sizeof rs.hdr.producer, "a windows recorder 1.0");
+    test_path(q, sizeof q, "inj_foreign.dmat");
+    CHECK(recs_write(q, &rs) == 0);
+    recs_free(&rs);
+    rpl_replay *r = inject(base, RPL_DRIVER_INJECT, rpl_layout_DriverEntry, false, NULL);
+    if (r) {
+        const rpl_divergence *d = rpl_divergence_at(r, 0);
+        CHECKF(d && d->index == first_desc && d->kind == RPL_DIV_DRIVER &&
+                   d->record_kind == DMT_K_DESC_WRITE,
+               "layout: %s at %llu, first desc_write %zu", d ? d->subject : "nothing",
+               d ? (unsigned long long)d->index : 0ull, first_desc);
+        CHECK(d && strstr(d->detail, "magic ok") && strstr(d->detail, "magic bad"));
+    }
+    rpl_free(r);
+
+    int used = -1;
+    r = inject(q, RPL_DRIVER_AUTO, NULL, true, &used);
+    CHECKF(used == RPL_DRIVER_INJECT, "foreign trace: mode %d", used);
+    CHECK(r && rpl_get_summary(r)->divergences == 0);
+    rpl_free(r);
+    used = -1;
+    r = inject(base, RPL_DRIVER_AUTO, NULL, true, &used);
+    CHECKF(used == RPL_DRIVER_REPRODUCE, "capture: mode %d", used);
+    CHECK(r && rpl_get_summary(r)->divergences == 0);
+    rpl_free(r);
+
+    /* the command line: --inject-inputs, the JSON mode */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s/dmatrace replay --driver --inject-inputs --json %s | grep -q "
+             "'\"mode\":\"driver-inject\"'",
+             DMT_BIN_DIR, base);
+    int st = system(cmd);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "%s/dmatrace replay --inject-inputs %s > /dev/null 2>&1", DMT_BIN_DIR,
+             base);
+    st = system(cmd);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 2, "--inject-inputs without --driver: usage error");
+    return check_result("replay_inject_test");
+}
