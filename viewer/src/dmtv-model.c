@@ -22,12 +22,18 @@
  *  3. Frame arrays are sorted by time; spans by t_begin.
  *  4. Nothing is allocated from a count read from the file: every load has a
  *     hard cap (MAX_* below).
+ *  5. Where the rows come from: stored levels that fit RESIDENT_MAX_ROWS are
+ *     copied into memory at open (res[L], coarsest first) and frames at
+ *     those levels are cut from memory on the caller's thread; exact frames
+ *     and non-resident levels are built by the fetch worker on its own
+ *     connection.  Both give the same rows (same bucket ranges).
  */
 #define G_LOG_DOMAIN "dmtv-model"
 
 #include "dmtv-model.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -44,10 +50,35 @@
 #define MAX_ADAPTERS 4096
 #define MAX_SG       4096
 #define LOST_EXACT   512 /* lost rows whose start time is looked up exactly */
+/* Summary rows kept in memory (DmtvBin, 72 bytes each: ~216 MB at most).  A
+ * 10 M-event trace has ~0.7 M rows over levels 3..7. */
+#define RESIDENT_MAX_ROWS (3u << 20)
+/* Levels >= this are loaded by dmtv_model_open, finer ones by the worker. */
+#define RESIDENT_OPEN_MIN_LEVEL 4
 
 typedef struct {
     int64_t first_seq, last_seq, ts_min, ts_max, records;
 } TimeBlock;
+
+/* One SQLite connection and the statements frames are built with. */
+typedef struct {
+    sqlite3 *db;
+    sqlite3_stmt *st_summary, *st_before, *st_xfers;
+} Conn;
+
+/* One lane of a resident summary level: its non-empty buckets by time. */
+typedef struct {
+    DmtvBin *bins;
+    size_t n;
+} ResLane;
+
+/* A fetch for the worker: frame bounds (margins included), level, filter. */
+typedef struct {
+    int64_t t0, t1;
+    int level;
+    GHashTable *filter; /* a reference, or NULL */
+    guint64 gen;
+} FetchReq;
 
 struct _DmtvModel {
     GObject parent_instance;
@@ -63,13 +94,37 @@ struct _DmtvModel {
     GHashTable *irq_lane;   /* dev -> lane index + 1 */
     GHashTable *xfer_lane;  /* adapter -> lane index + 1 */
     gssize markers_lane;
-    DmtvFrame frame;
+    DmtvFrame frame; /* the current frame (main thread) */
     gboolean frame_valid;
-    int frame_width;
-    GHashTable *filter; /* xfer -> 1, or NULL */
-    gboolean filter_on;
-    sqlite3_stmt *st_summary, *st_before, *st_xfers;
+    DmtvFrame approx; /* the preview shown while a fetch runs (main thread) */
+    gboolean approx_valid;
+    GHashTable *filter; /* xfer -> 1, or NULL; never modified once set (W1) */
+    Conn conn;          /* main thread's connection: details, find, ... */
+    /* resident summary levels: res[L][lane] for L >= res_min, else NULL */
+    ResLane *res[8];
+    int res_min;
+    size_t res_rows;
+    /* the fetch worker (see "the fetch worker" below) */
+    GThread *worker;
+    Conn wconn;
+    /* pthread rather than GMutex/GCond: GLib's futex-based locks are
+     * invisible to ThreadSanitizer */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    gboolean quit;
+    FetchReq req, running;
+    gboolean req_valid, running_valid;
+    gboolean loading; /* the worker is loading the finer resident levels */
+    gint stop;        /* atomic: stop_worker() was called (ends a level load early) */
+    DmtvFrame *done;
+    guint64 done_gen, completed_gen, gen_next, fetches;
+    guint64 min_gen; /* main thread only */
+    GSource *notify;
+    GMainContext *ctx;
 };
+
+enum { SIG_FRAME_READY, N_MODEL_SIGNALS };
+static guint model_signals[N_MODEL_SIGNALS];
 
 G_DEFINE_FINAL_TYPE(DmtvModel, dmtv_model, G_TYPE_OBJECT)
 
@@ -89,15 +144,34 @@ static void frame_clear(DmtvFrame *f)
     memset(f, 0, sizeof *f);
 }
 
+static void conn_close(Conn *c)
+{
+    sqlite3_finalize(c->st_summary);
+    sqlite3_finalize(c->st_before);
+    sqlite3_finalize(c->st_xfers);
+    if (c->db)
+        sqlite3_close(c->db);
+    memset(c, 0, sizeof *c);
+}
+
+static void stop_worker(DmtvModel *self);
+static gboolean start_worker(DmtvModel *self, GError **error);
+static void load_resident(DmtvModel *self, Conn *c, int from, int to);
+static void resident_free(ResLane *rl, size_t n_lanes);
+
 static void dmtv_model_finalize(GObject *object)
 {
     DmtvModel *self = DMTV_MODEL(object);
+    stop_worker(self);
+    conn_close(&self->wconn);
+    pthread_mutex_destroy(&self->lock);
+    pthread_cond_destroy(&self->cond);
     frame_clear(&self->frame);
-    sqlite3_finalize(self->st_summary);
-    sqlite3_finalize(self->st_before);
-    sqlite3_finalize(self->st_xfers);
-    if (self->db)
-        sqlite3_close(self->db);
+    frame_clear(&self->approx);
+    for (int L = 0; L < 8; L++)
+        resident_free(self->res[L], self->trace.n_lanes);
+    conn_close(&self->conn);
+    self->db = NULL;
     for (size_t i = 0; i < self->trace.n_findings; i++)
         g_free(self->trace.findings[i].message);
     g_free(self->trace.findings);
@@ -117,6 +191,11 @@ static void dmtv_model_finalize(GObject *object)
 static void dmtv_model_class_init(DmtvModelClass *klass)
 {
     G_OBJECT_CLASS(klass)->finalize = dmtv_model_finalize;
+    /* A background fetch finished (emitted on the thread-default main
+     * context of dmtv_model_open's caller): call _frame_nowait again. */
+    model_signals[SIG_FRAME_READY] =
+        g_signal_new("frame-ready", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                     NULL, G_TYPE_NONE, 0);
 }
 
 static void dmtv_model_init(DmtvModel *self)
@@ -126,6 +205,9 @@ static void dmtv_model_init(DmtvModel *self)
     self->irq_lane = g_hash_table_new(g_direct_hash, g_direct_equal);
     self->xfer_lane = g_hash_table_new(g_direct_hash, g_direct_equal);
     self->markers_lane = -1;
+    self->res_min = 8;
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->cond, NULL);
 }
 
 /* ---- small SQL helpers ------------------------------------------------------ */
@@ -138,6 +220,32 @@ static sqlite3_stmt *prep(DmtvModel *self, const char *sql)
         return NULL;
     }
     return st;
+}
+
+static sqlite3_stmt *conn_prep(Conn *c, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        g_warning("SQL prepare failed: %s: %s", sqlite3_errmsg(c->db), sql);
+        return NULL;
+    }
+    return st;
+}
+
+/* The statements every frame uses; FALSE when the store lacks the columns. */
+static gboolean conn_prepare_frames(Conn *c)
+{
+    c->st_summary =
+        conn_prep(c, "SELECT bucket, count, bytes, vmin, vmax, vlast, t_first, t_last FROM summary "
+                     "WHERE level = ?1 AND lane = ?2 AND bucket BETWEEN ?3 AND ?4 ORDER BY bucket");
+    c->st_before = conn_prep(c, "SELECT vlast FROM summary WHERE level = ?1 AND lane = ?2 AND "
+                                "bucket < ?3 ORDER BY bucket DESC LIMIT 1");
+    c->st_xfers = conn_prep(c, "SELECT xfer, adapter, write_to_device, requested, granted, n_sg, "
+                               "truncated, outcome, start_ts, exec_ts, complete_ts, "
+                               "interrupt_ts, dpc_ts, t_begin, t_end FROM transfers "
+                               "WHERE t_begin BETWEEN ?1 AND ?2 AND t_end >= ?3 "
+                               "ORDER BY t_begin");
+    return c->st_summary && c->st_before && c->st_xfers;
 }
 
 static gboolean query_i64(DmtvModel *self, const char *sql, int64_t *out)
@@ -539,6 +647,7 @@ DmtvModel *dmtv_model_open(const char *db_path, GError **error)
     DmtvModel *self = g_object_new(DMTV_TYPE_MODEL, NULL);
     self->path = g_strdup(db_path);
     int rc = sqlite3_open_v2(db_path, &self->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    self->conn.db = self->db; /* closed by finalize */
     if (rc != SQLITE_OK) {
         g_set_error(error, DMTV_MODEL_ERROR, DMTV_MODEL_ERROR_IO, "%s: cannot open: %s", db_path,
                     self->db ? sqlite3_errmsg(self->db) : sqlite3_errstr(rc));
@@ -589,19 +698,16 @@ DmtvModel *dmtv_model_open(const char *db_path, GError **error)
     }
     load_findings(self);
 
-    self->st_summary =
-        prep(self, "SELECT bucket, count, bytes, vmin, vmax, vlast, t_first, t_last FROM summary "
-                   "WHERE level = ?1 AND lane = ?2 AND bucket BETWEEN ?3 AND ?4 ORDER BY bucket");
-    self->st_before = prep(self, "SELECT vlast FROM summary WHERE level = ?1 AND lane = ?2 AND "
-                                 "bucket < ?3 ORDER BY bucket DESC LIMIT 1");
-    self->st_xfers = prep(self, "SELECT xfer, adapter, write_to_device, requested, granted, n_sg, "
-                                "truncated, outcome, start_ts, exec_ts, complete_ts, "
-                                "interrupt_ts, dpc_ts, t_begin, t_end FROM transfers "
-                                "WHERE t_begin BETWEEN ?1 AND ?2 AND t_end >= ?3 "
-                                "ORDER BY t_begin");
-    if (!self->st_summary || !self->st_before || !self->st_xfers) {
+    if (!conn_prepare_frames(&self->conn)) {
         g_set_error(error, DMTV_MODEL_ERROR, DMTV_MODEL_ERROR_FORMAT,
                     "%s: damaged dmatrace database (summary/transfers columns)", db_path);
+        g_object_unref(self);
+        return NULL;
+    }
+    /* the coarse levels now (~0.1 M rows for 10 M events: tens of ms), the
+     * finest (most of the rows) by the worker before its first fetch */
+    load_resident(self, &self->conn, 7, RESIDENT_OPEN_MIN_LEVEL);
+    if (!start_worker(self, error)) {
         g_object_unref(self);
         return NULL;
     }
@@ -670,6 +776,7 @@ int dmtv_model_pick_level(DmtvModel *self, int64_t t0, int64_t t1, int width)
 void dmtv_model_invalidate(DmtvModel *self)
 {
     self->frame_valid = FALSE;
+    self->approx_valid = FALSE;
 }
 
 static DmtvLaneData *lane_data(DmtvFrame *f, gpointer idx1)
@@ -678,11 +785,138 @@ static DmtvLaneData *lane_data(DmtvFrame *f, gpointer idx1)
     return i ? &f->lanes[i - 1] : NULL;
 }
 
-static uint64_t load_summary(DmtvModel *self, DmtvFrame *f, int level)
+/* First index in r->bins whose bucket (b0 >> shift) is >= k. */
+static size_t bin_lower(const ResLane *r, unsigned shift, int64_t k)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t m = lo + (hi - lo) / 2;
+        if ((r->bins[m].b0 >> shift) < k)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo;
+}
+
+/* Summary frame of a resident level: the same rows load_summary() would read
+ * (bucket BETWEEN lo >> s AND t1 >> s, transfers from t0 - max_transfer_ns
+ * keeping t_last >= t0; the register value before t0's bucket), from memory.
+ * No SQL: safe on the main thread at any size. */
+static void summary_from_memory(DmtvModel *self, DmtvFrame *f, int level)
+{
+    unsigned shift = 10u + 3u * (unsigned)level;
+    const ResLane *rl = g_atomic_pointer_get(&self->res[level]);
+    for (size_t i = 0; i < self->trace.n_lanes; i++) {
+        const DmtvLane *l = &self->trace.lanes[i];
+        const ResLane *r = &rl[i];
+        DmtvLaneData *d = &f->lanes[i];
+        d->summary = TRUE;
+        if (!r->n)
+            continue;
+        int64_t lo = f->t0;
+        if (l->kind == DMTV_LANE_TRANSFERS)
+            lo -= self->max_transfer_ns;
+        size_t a = bin_lower(r, shift, lo >> shift);
+        size_t b = bin_lower(r, shift, (f->t1 >> shift) + 1);
+        if (b > a) {
+            d->bins = g_new(DmtvBin, b - a);
+            for (size_t k = a; k < b; k++) {
+                if (l->kind == DMTV_LANE_TRANSFERS && r->bins[k].t_last < f->t0)
+                    continue;
+                d->bins[d->n_bins++] = r->bins[k];
+            }
+        }
+        if (l->kind == DMTV_LANE_REGISTER && a > 0 && r->bins[a - 1].has_vlast) {
+            d->has_before = TRUE;
+            d->before = r->bins[a - 1].vlast;
+        }
+    }
+}
+
+static void resident_free(ResLane *rl, size_t n_lanes)
+{
+    for (size_t i = 0; rl && i < n_lanes; i++)
+        g_free(rl[i].bins);
+    g_free(rl);
+}
+
+/* Load stored summary levels `from` down to `to` into memory, coarsest
+ * first, while they fit in RESIDENT_MAX_ROWS (a level that does not fit,
+ * and the finer ones, stay in SQLite and are fetched by the worker).  Each
+ * level is published with an atomic store once complete (open loads the
+ * coarse levels, the worker the finest ones: the main thread may read a
+ * level as soon as it appears). */
+static void load_resident(DmtvModel *self, Conn *c, int from, int to)
+{
+    size_t nl = self->trace.n_lanes;
+    GHashTable *by_id = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, NULL);
+    for (size_t i = 0; i < nl; i++)
+        g_hash_table_insert(by_id, &self->trace.lanes[i].id, GSIZE_TO_POINTER(i + 1));
+    sqlite3_stmt *st = conn_prep(c, "SELECT lane, bucket, count, bytes, vmin, vmax, vlast, "
+                                    "t_first, t_last FROM summary WHERE level = ?1 "
+                                    "ORDER BY lane, bucket");
+    gboolean full = FALSE;
+    for (int L = from; st && L >= to && L >= self->min_level && !full; L--) {
+        unsigned shift = 10u + 3u * (unsigned)L;
+        GArray **arr = g_new0(GArray *, MAX(nl, 1));
+        gboolean fits = TRUE;
+        size_t rows = 0;
+        sqlite3_reset(st);
+        sqlite3_bind_int(st, 1, L);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (self->res_rows + ++rows > RESIDENT_MAX_ROWS ||
+                ((rows & 4095) == 0 && g_atomic_int_get(&self->stop))) {
+                fits = FALSE; /* over budget, or the model is going away */
+                break;
+            }
+            int64_t id = sqlite3_column_int64(st, 0);
+            size_t li = GPOINTER_TO_SIZE(g_hash_table_lookup(by_id, &id));
+            if (!li)
+                continue;
+            DmtvBin b;
+            int64_t k = sqlite3_column_int64(st, 1);
+            b.b0 = k << shift;
+            b.b1 = (k + 1) << shift;
+            b.count = (uint64_t)sqlite3_column_int64(st, 2);
+            b.bytes = (uint64_t)sqlite3_column_int64(st, 3);
+            b.has_v = sqlite3_column_type(st, 4) != SQLITE_NULL;
+            b.vmin = (uint64_t)sqlite3_column_int64(st, 4);
+            b.vmax = (uint64_t)sqlite3_column_int64(st, 5);
+            b.vlast = (uint64_t)sqlite3_column_int64(st, 6);
+            b.has_vlast = sqlite3_column_type(st, 6) != SQLITE_NULL;
+            b.t_first = sqlite3_column_int64(st, 7);
+            b.t_last = sqlite3_column_int64(st, 8);
+            if (!arr[li - 1])
+                arr[li - 1] = g_array_new(FALSE, FALSE, sizeof(DmtvBin));
+            g_array_append_val(arr[li - 1], b);
+        }
+        ResLane *rl = g_new0(ResLane, MAX(nl, 1));
+        for (size_t i = 0; i < nl; i++) {
+            if (!arr[i])
+                continue;
+            rl[i].n = arr[i]->len;
+            rl[i].bins = (DmtvBin *)g_array_free(arr[i], FALSE);
+        }
+        g_free(arr);
+        if (!fits) {
+            resident_free(rl, nl);
+            full = TRUE;
+            break;
+        }
+        self->res_rows += rows;
+        g_atomic_pointer_set(&self->res[L], rl);
+        g_atomic_int_set(&self->res_min, L);
+    }
+    sqlite3_finalize(st);
+    g_hash_table_unref(by_id);
+}
+/* Summary rows of a level that is not resident, from SQL. */
+static uint64_t load_summary(DmtvModel *self, Conn *c, DmtvFrame *f, int level)
 {
     unsigned shift = 10u + 3u * (unsigned)level;
     uint64_t rows = 0;
-    sqlite3_stmt *st = self->st_summary;
+    sqlite3_stmt *st = c->st_summary;
     for (size_t i = 0; i < self->trace.n_lanes; i++) {
         const DmtvLane *l = &self->trace.lanes[i];
         DmtvLaneData *d = &f->lanes[i];
@@ -709,6 +943,7 @@ static uint64_t load_summary(DmtvModel *self, DmtvFrame *f, int level)
             b.vmin = (uint64_t)sqlite3_column_int64(st, 3);
             b.vmax = (uint64_t)sqlite3_column_int64(st, 4);
             b.vlast = (uint64_t)sqlite3_column_int64(st, 5);
+            b.has_vlast = sqlite3_column_type(st, 5) != SQLITE_NULL;
             b.t_first = sqlite3_column_int64(st, 6);
             b.t_last = sqlite3_column_int64(st, 7);
             rows++;
@@ -719,14 +954,14 @@ static uint64_t load_summary(DmtvModel *self, DmtvFrame *f, int level)
         d->n_bins = a->len;
         d->bins = (DmtvBin *)g_array_free(a, FALSE);
         if (l->kind == DMTV_LANE_REGISTER) {
-            sqlite3_reset(self->st_before);
-            sqlite3_bind_int(self->st_before, 1, level);
-            sqlite3_bind_int64(self->st_before, 2, l->id);
-            sqlite3_bind_int64(self->st_before, 3, f->t0 >> shift);
-            if (sqlite3_step(self->st_before) == SQLITE_ROW &&
-                sqlite3_column_type(self->st_before, 0) != SQLITE_NULL) {
+            sqlite3_reset(c->st_before);
+            sqlite3_bind_int(c->st_before, 1, level);
+            sqlite3_bind_int64(c->st_before, 2, l->id);
+            sqlite3_bind_int64(c->st_before, 3, f->t0 >> shift);
+            if (sqlite3_step(c->st_before) == SQLITE_ROW &&
+                sqlite3_column_type(c->st_before, 0) != SQLITE_NULL) {
                 d->has_before = TRUE;
-                d->before = (uint64_t)sqlite3_column_int64(self->st_before, 0);
+                d->before = (uint64_t)sqlite3_column_int64(c->st_before, 0);
             }
             rows++;
         }
@@ -786,7 +1021,8 @@ static DmtvLaneData *reg_lane(DmtvModel *self, DmtvFrame *f, int64_t dev, int64_
     return lane_data(f, v);
 }
 
-static uint64_t load_detail(DmtvModel *self, DmtvFrame *f)
+/* Exact events of [f->t0, f->t1]; `filter` (xfer set or NULL) marks matching spans. */
+static uint64_t load_detail(DmtvModel *self, Conn *c, DmtvFrame *f, GHashTable *filter)
 {
     uint64_t rows = 0;
     size_t nl = self->trace.n_lanes;
@@ -803,7 +1039,7 @@ static uint64_t load_detail(DmtvModel *self, DmtvFrame *f)
     records_in(self, t0, f->t1, &seq_lo, &seq_hi);
 
     /* transfers */
-    sqlite3_stmt *st = self->st_xfers;
+    sqlite3_stmt *st = c->st_xfers;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, f->t0 - self->max_transfer_ns);
     sqlite3_bind_int64(st, 2, f->t1);
@@ -832,14 +1068,14 @@ static uint64_t load_detail(DmtvModel *self, DmtvFrame *f)
         s.dpc_ts = col_i64_or(st, 12, INT64_MIN);
         s.t_begin = sqlite3_column_int64(st, 13);
         s.t_end = sqlite3_column_int64(st, 14);
-        s.match = self->filter && g_hash_table_contains(self->filter, GUINT_TO_POINTER(s.xfer));
+        s.match = filter && g_hash_table_contains(filter, GUINT_TO_POINTER(s.xfer));
         g_array_append_val(spans[li], s);
     }
 
     if (seq_hi >= seq_lo) {
         /* register accesses */
-        st = prep(self, "SELECT ts, dev, off, value, is_write FROM reg_accesses "
-                        "WHERE seq BETWEEN ?1 AND ?2 AND ts BETWEEN ?3 AND ?4");
+        st = conn_prep(c, "SELECT ts, dev, off, value, is_write FROM reg_accesses "
+                          "WHERE seq BETWEEN ?1 AND ?2 AND ts BETWEEN ?3 AND ?4");
         sqlite3_bind_int64(st, 1, seq_lo);
         sqlite3_bind_int64(st, 2, seq_hi);
         sqlite3_bind_int64(st, 3, t0);
@@ -859,8 +1095,8 @@ static uint64_t load_detail(DmtvModel *self, DmtvFrame *f)
         }
         sqlite3_finalize(st);
         /* register buffer accesses: one value per register */
-        st = prep(self, "SELECT ts, dev, off, width, is_write, count, vals FROM reg_buffers "
-                        "WHERE seq BETWEEN ?1 AND ?2 AND ts BETWEEN ?3 AND ?4");
+        st = conn_prep(c, "SELECT ts, dev, off, width, is_write, count, vals FROM reg_buffers "
+                          "WHERE seq BETWEEN ?1 AND ?2 AND ts BETWEEN ?3 AND ?4");
         sqlite3_bind_int64(st, 1, seq_lo);
         sqlite3_bind_int64(st, 2, seq_hi);
         sqlite3_bind_int64(st, 3, t0);
@@ -890,10 +1126,10 @@ static uint64_t load_detail(DmtvModel *self, DmtvFrame *f)
         }
         sqlite3_finalize(st);
         /* interrupts and DPCs */
-        st = prep(self, "SELECT ts, dev, claimed, 0 FROM interrupts WHERE seq BETWEEN ?1 AND ?2 "
-                        "AND ts BETWEEN ?3 AND ?4 UNION ALL "
-                        "SELECT ts, dev, 0, 1 FROM dpcs WHERE seq BETWEEN ?1 AND ?2 "
-                        "AND ts BETWEEN ?3 AND ?4");
+        st = conn_prep(c, "SELECT ts, dev, claimed, 0 FROM interrupts WHERE seq BETWEEN ?1 AND ?2 "
+                          "AND ts BETWEEN ?3 AND ?4 UNION ALL "
+                          "SELECT ts, dev, 0, 1 FROM dpcs WHERE seq BETWEEN ?1 AND ?2 "
+                          "AND ts BETWEEN ?3 AND ?4");
         sqlite3_bind_int64(st, 1, seq_lo);
         sqlite3_bind_int64(st, 2, seq_hi);
         sqlite3_bind_int64(st, 3, f->t0);
@@ -917,8 +1153,8 @@ static uint64_t load_detail(DmtvModel *self, DmtvFrame *f)
         sqlite3_finalize(st);
         /* markers */
         if (self->markers_lane >= 0) {
-            st = prep(self, "SELECT ts, substr(text, 1, 200) FROM markers WHERE seq BETWEEN ?1 "
-                            "AND ?2 AND ts BETWEEN ?3 AND ?4");
+            st = conn_prep(c, "SELECT ts, substr(text, 1, 200) FROM markers WHERE seq BETWEEN ?1 "
+                              "AND ?2 AND ts BETWEEN ?3 AND ?4");
             sqlite3_bind_int64(st, 1, seq_lo);
             sqlite3_bind_int64(st, 2, seq_hi);
             sqlite3_bind_int64(st, 3, f->t0);
@@ -959,14 +1195,14 @@ static uint64_t load_detail(DmtvModel *self, DmtvFrame *f)
             qsort(d->marks, d->n_marks, sizeof(DmtvMark), cmp_mark);
         }
         if (l->kind == DMTV_LANE_REGISTER && l->id >= 0) {
-            sqlite3_reset(self->st_before);
-            sqlite3_bind_int(self->st_before, 1, self->min_level);
-            sqlite3_bind_int64(self->st_before, 2, l->id);
-            sqlite3_bind_int64(self->st_before, 3, t0 >> bshift);
-            if (sqlite3_step(self->st_before) == SQLITE_ROW &&
-                sqlite3_column_type(self->st_before, 0) != SQLITE_NULL) {
+            sqlite3_reset(c->st_before);
+            sqlite3_bind_int(c->st_before, 1, self->min_level);
+            sqlite3_bind_int64(c->st_before, 2, l->id);
+            sqlite3_bind_int64(c->st_before, 3, t0 >> bshift);
+            if (sqlite3_step(c->st_before) == SQLITE_ROW &&
+                sqlite3_column_type(c->st_before, 0) != SQLITE_NULL) {
                 d->has_before = TRUE;
-                d->before = (uint64_t)sqlite3_column_int64(self->st_before, 0);
+                d->before = (uint64_t)sqlite3_column_int64(c->st_before, 0);
             }
             rows++;
             /* Accesses between the bucket start and the window are newer
@@ -990,11 +1226,248 @@ static uint64_t load_detail(DmtvModel *self, DmtvFrame *f)
     return rows;
 }
 
-static gboolean frame_fits(DmtvModel *self, int64_t t0, int64_t t1, int level)
+/* The window a fetch for [t0, t1] loads: a quarter window more each side
+ * (pans reuse it), unless an exact window would then hold too many records. */
+static void frame_bounds(DmtvModel *self, int64_t t0, int64_t t1, int level, int64_t *f0,
+                         int64_t *f1)
 {
-    if (!self->frame_valid || self->frame.level != level)
+    int64_t margin = (t1 - t0) / 4;
+    *f0 = t0 - margin;
+    *f1 = t1 + margin;
+    if (level == -1 && records_in(self, *f0, *f1, NULL, NULL) > 2 * DMTV_DETAIL_MAX_RECORDS) {
+        *f0 = t0;
+        *f1 = t1;
+    }
+}
+
+static gboolean covers(int64_t f0, int64_t f1, int flevel, int64_t t0, int64_t t1, int level)
+{
+    return flevel == level && f0 <= t0 && f1 >= t1;
+}
+
+static void frame_init(DmtvModel *self, DmtvFrame *f, int64_t f0, int64_t f1, int level)
+{
+    f->t0 = f0;
+    f->t1 = f1;
+    f->level = level;
+    f->want_level = level;
+    f->n_lanes = self->trace.n_lanes;
+    f->lanes = g_new0(DmtvLaneData, MAX(f->n_lanes, 1));
+}
+
+/* ---- the fetch worker -------------------------------------------------------------
+ *
+ *   main thread                          worker thread (own read-only connection)
+ *   -----------                          -------------
+ *   _frame_nowait: not cached, not  -->  req (latest only; a newer request
+ *   resident: request_fetch(), draw      replaces one not yet taken)
+ *   the approximation                       | build_frame(): SQL
+ *                                           v
+ *   adopt_done() at the next _frame  <-- done (one frame; a newer result
+ *   call; "frame-ready" idle source      replaces one not yet adopted),
+ *   on the open's main context           completed_gen, cond broadcast
+ *
+ * Invariants:
+ *  W1. Everything the worker reads besides the request is immutable after
+ *      open (trace, lanes, lane maps, time blocks, max_transfer_ns); the
+ *      filter set is shared by reference and never modified once built.
+ *  W2. req, req_valid, running*, loading, done, done_gen, completed_gen,
+ *      fetches, notify and quit are guarded by `lock`; res[] and res_min are
+ *      written once per level by the loader (open, then the worker) with
+ *      atomic stores and read with atomic loads.  self->frame / self->approx belong to the
+ *      main thread: a fetched frame only becomes self->frame in adopt_done(),
+ *      inside a _frame call, so a frame stays valid until the next call.
+ *  W3. Generations grow; results with gen < min_gen (requested before the
+ *      last filter change) are dropped when adopted.
+ */
+
+static DmtvFrame *build_frame(DmtvModel *self, Conn *c, const FetchReq *r)
+{
+    DmtvFrame *f = g_new0(DmtvFrame, 1);
+    frame_init(self, f, r->t0, r->t1, r->level);
+    f->rows_read =
+        r->level >= 0 ? load_summary(self, c, f, r->level) : load_detail(self, c, f, r->filter);
+    return f;
+}
+
+static gboolean notify_cb(gpointer user)
+{
+    DmtvModel *self = user;
+    pthread_mutex_lock(&self->lock);
+    g_clear_pointer(&self->notify, g_source_unref);
+    pthread_mutex_unlock(&self->lock);
+    g_signal_emit(self, model_signals[SIG_FRAME_READY], 0);
+    return G_SOURCE_REMOVE;
+}
+
+static gpointer worker_main(gpointer user)
+{
+    DmtvModel *self = user;
+    /* the finer summary levels first (self->res_rows is the worker's now) */
+    if (g_atomic_int_get(&self->res_min) == RESIDENT_OPEN_MIN_LEVEL)
+        load_resident(self, &self->wconn, RESIDENT_OPEN_MIN_LEVEL - 1, 0);
+    pthread_mutex_lock(&self->lock);
+    self->loading = FALSE;
+    pthread_cond_broadcast(&self->cond);
+    while (!self->quit) {
+        if (!self->req_valid) {
+            pthread_cond_wait(&self->cond, &self->lock);
+            continue;
+        }
+        FetchReq r = self->req;
+        self->req_valid = FALSE;
+        self->running = r;
+        self->running_valid = TRUE;
+        pthread_mutex_unlock(&self->lock);
+
+        DmtvFrame *f = build_frame(self, &self->wconn, &r);
+        if (r.filter)
+            g_hash_table_unref(r.filter);
+
+        pthread_mutex_lock(&self->lock);
+        self->running_valid = FALSE;
+        if (self->done) {
+            frame_clear(self->done);
+            g_free(self->done);
+        }
+        self->done = f;
+        self->done_gen = r.gen;
+        self->completed_gen = r.gen;
+        self->fetches++;
+        pthread_cond_broadcast(&self->cond);
+        if (!self->notify && self->ctx) {
+            self->notify = g_idle_source_new();
+            g_source_set_priority(self->notify, G_PRIORITY_DEFAULT);
+            g_source_set_callback(self->notify, notify_cb, self, NULL);
+            g_source_attach(self->notify, self->ctx);
+        }
+    }
+    pthread_mutex_unlock(&self->lock);
+    return NULL;
+}
+
+/* Main thread: make a finished fetch the current frame. */
+static void adopt_done(DmtvModel *self)
+{
+    pthread_mutex_lock(&self->lock);
+    DmtvFrame *d = self->done;
+    guint64 gen = self->done_gen;
+    self->done = NULL;
+    pthread_mutex_unlock(&self->lock);
+    if (!d)
+        return;
+    if (gen >= self->min_gen) {
+        frame_clear(&self->frame);
+        self->frame = *d;
+        self->frame_valid = TRUE;
+    } else {
+        frame_clear(d);
+    }
+    g_free(d);
+}
+
+/* Main thread: ask the worker for the frame of [t0, t1] at `level` unless a
+ * fetch already under way or queued covers it.  Returns the generation whose
+ * completion brings the frame. */
+static guint64 request_fetch(DmtvModel *self, int64_t t0, int64_t t1, int level)
+{
+    guint64 gen;
+    GHashTable *drop = NULL;
+    pthread_mutex_lock(&self->lock);
+    if (self->running_valid && self->running.gen >= self->min_gen &&
+        covers(self->running.t0, self->running.t1, self->running.level, t0, t1, level)) {
+        gen = self->running.gen;
+    } else if (self->req_valid && self->req.gen >= self->min_gen &&
+               covers(self->req.t0, self->req.t1, self->req.level, t0, t1, level)) {
+        gen = self->req.gen;
+    } else {
+        if (self->req_valid)
+            drop = self->req.filter;
+        FetchReq r = {0};
+        frame_bounds(self, t0, t1, level, &r.t0, &r.t1);
+        r.level = level;
+        r.filter = self->filter ? g_hash_table_ref(self->filter) : NULL;
+        r.gen = ++self->gen_next;
+        self->req = r;
+        self->req_valid = TRUE;
+        gen = r.gen;
+        pthread_cond_broadcast(&self->cond);
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (drop)
+        g_hash_table_unref(drop);
+    return gen;
+}
+
+static void wait_fetch(DmtvModel *self, guint64 gen)
+{
+    pthread_mutex_lock(&self->lock);
+    while (self->completed_gen < gen)
+        pthread_cond_wait(&self->cond, &self->lock);
+    pthread_mutex_unlock(&self->lock);
+}
+
+static gboolean start_worker(DmtvModel *self, GError **error)
+{
+    int rc = sqlite3_open_v2(self->path, &self->wconn.db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK || !conn_prepare_frames(&self->wconn)) {
+        g_set_error(error, DMTV_MODEL_ERROR, DMTV_MODEL_ERROR_IO,
+                    "%s: cannot open a second connection: %s", self->path,
+                    self->wconn.db ? sqlite3_errmsg(self->wconn.db) : sqlite3_errstr(rc));
         return FALSE;
-    return self->frame.t0 <= t0 && self->frame.t1 >= t1;
+    }
+    sqlite3_exec(self->wconn.db, "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;", NULL,
+                 NULL, NULL);
+    self->ctx = g_main_context_ref_thread_default();
+    self->loading = TRUE; /* before the thread exists: no lock needed */
+    self->worker = g_thread_try_new("dmtv-fetch", worker_main, self, error);
+    return self->worker != NULL;
+}
+
+static void stop_worker(DmtvModel *self)
+{
+    if (self->worker) {
+        g_atomic_int_set(&self->stop, 1);
+        pthread_mutex_lock(&self->lock);
+        self->quit = TRUE;
+        pthread_cond_broadcast(&self->cond);
+        pthread_mutex_unlock(&self->lock);
+        g_thread_join(self->worker);
+        self->worker = NULL;
+    }
+    /* the worker is gone: no lock needed from here */
+    if (self->notify) {
+        g_source_destroy(self->notify);
+        g_clear_pointer(&self->notify, g_source_unref);
+    }
+    if (self->req_valid && self->req.filter)
+        g_hash_table_unref(self->req.filter);
+    self->req_valid = FALSE;
+    if (self->done) {
+        frame_clear(self->done);
+        g_clear_pointer(&self->done, g_free);
+    }
+    g_clear_pointer(&self->ctx, g_main_context_unref);
+}
+
+/* ---- frames: the public side --------------------------------------------------- */
+
+static gboolean resident(DmtvModel *self, int level)
+{
+    return level >= 0 && level < 8 && g_atomic_pointer_get(&self->res[level]) != NULL;
+}
+
+/* self->frame from memory for a resident level. */
+static const DmtvFrame *frame_resident(DmtvModel *self, int64_t t0, int64_t t1, int level)
+{
+    int64_t f0, f1;
+    frame_bounds(self, t0, t1, level, &f0, &f1);
+    frame_clear(&self->frame);
+    frame_init(self, &self->frame, f0, f1, level);
+    summary_from_memory(self, &self->frame, level);
+    self->frame_valid = TRUE;
+    return &self->frame;
 }
 
 const DmtvFrame *dmtv_model_frame(DmtvModel *self, int64_t t0, int64_t t1, int width)
@@ -1002,29 +1475,82 @@ const DmtvFrame *dmtv_model_frame(DmtvModel *self, int64_t t0, int64_t t1, int w
     g_return_val_if_fail(DMTV_IS_MODEL(self), NULL);
     if (t1 <= t0)
         t1 = t0 + 1;
+    adopt_done(self);
     int level = dmtv_model_pick_level(self, t0, t1, width);
-    if (frame_fits(self, t0, t1, level))
+    if (self->frame_valid &&
+        covers(self->frame.t0, self->frame.t1, self->frame.level, t0, t1, level))
         return &self->frame;
-    /* a detail frame stays right when zooming in */
-    if (level == -1 && self->frame_valid && self->frame.level == -1 && self->frame.t0 <= t0 &&
-        self->frame.t1 >= t1)
+    if (resident(self, level))
+        return frame_resident(self, t0, t1, level);
+    wait_fetch(self, request_fetch(self, t0, t1, level));
+    adopt_done(self);
+    return &self->frame;
+}
+
+const DmtvFrame *dmtv_model_frame_nowait(DmtvModel *self, int64_t t0, int64_t t1, int width)
+{
+    g_return_val_if_fail(DMTV_IS_MODEL(self), NULL);
+    if (t1 <= t0)
+        t1 = t0 + 1;
+    adopt_done(self);
+    int level = dmtv_model_pick_level(self, t0, t1, width);
+    if (self->frame_valid &&
+        covers(self->frame.t0, self->frame.t1, self->frame.level, t0, t1, level))
         return &self->frame;
-    frame_clear(&self->frame);
-    DmtvFrame *f = &self->frame;
-    int64_t margin = (t1 - t0) / 4; /* pans up to a quarter window reuse the frame */
-    f->t0 = t0 - margin;
-    f->t1 = t1 + margin;
-    if (level == -1 && records_in(self, f->t0, f->t1, NULL, NULL) > 2 * DMTV_DETAIL_MAX_RECORDS) {
-        f->t0 = t0;
-        f->t1 = t1;
-    }
-    f->level = level;
-    f->n_lanes = self->trace.n_lanes;
-    f->lanes = g_new0(DmtvLaneData, MAX(f->n_lanes, 1));
-    f->rows_read = level >= 0 ? load_summary(self, f, level) : load_detail(self, f);
-    self->frame_valid = TRUE;
-    self->frame_width = width;
-    return f;
+    if (resident(self, level))
+        return frame_resident(self, t0, t1, level);
+    request_fetch(self, t0, t1, level);
+    /* meanwhile: the finest resident level coarser than the one asked for */
+    DmtvFrame *a = &self->approx;
+    if (self->approx_valid && a->want_level == level && a->t0 <= t0 && a->t1 >= t1)
+        return a;
+    frame_clear(a);
+    int al = MAX(g_atomic_int_get(&self->res_min), level + 1);
+    int64_t f0, f1;
+    frame_bounds(self, t0, t1, al, &f0, &f1);
+    frame_init(self, a, f0, f1, MIN(al, 7));
+    if (al <= 7)
+        summary_from_memory(self, a, al);
+    else
+        for (size_t i = 0; i < a->n_lanes; i++)
+            a->lanes[i].summary = TRUE;
+    a->approx = TRUE;
+    a->want_level = level;
+    self->approx_valid = TRUE;
+    return a;
+}
+
+gboolean dmtv_model_fetch_pending(DmtvModel *self)
+{
+    g_return_val_if_fail(DMTV_IS_MODEL(self), FALSE);
+    pthread_mutex_lock(&self->lock);
+    gboolean busy = self->loading || self->req_valid || self->running_valid || self->done != NULL;
+    pthread_mutex_unlock(&self->lock);
+    return busy;
+}
+
+void dmtv_model_wait_fetch(DmtvModel *self)
+{
+    g_return_if_fail(DMTV_IS_MODEL(self));
+    pthread_mutex_lock(&self->lock);
+    while (self->loading || self->req_valid || self->running_valid)
+        pthread_cond_wait(&self->cond, &self->lock);
+    pthread_mutex_unlock(&self->lock);
+}
+
+int dmtv_model_resident_min_level(DmtvModel *self)
+{
+    g_return_val_if_fail(DMTV_IS_MODEL(self), 8);
+    return g_atomic_int_get(&self->res_min);
+}
+
+guint64 dmtv_model_fetch_count(DmtvModel *self)
+{
+    g_return_val_if_fail(DMTV_IS_MODEL(self), 0);
+    pthread_mutex_lock(&self->lock);
+    guint64 n = self->fetches;
+    pthread_mutex_unlock(&self->lock);
+    return n;
 }
 
 /* ---- transfers ------------------------------------------------------------------- */
@@ -1596,6 +2122,10 @@ void dmtv_model_set_filter(DmtvModel *self, const DmtvQuery *q)
         g_array_unref(h);
     }
     self->frame_valid = FALSE;
+    /* fetches asked for before now carry the old filter: drop their frames */
+    pthread_mutex_lock(&self->lock);
+    self->min_gen = self->gen_next + 1;
+    pthread_mutex_unlock(&self->lock);
 }
 
 gboolean dmtv_model_has_filter(DmtvModel *self)

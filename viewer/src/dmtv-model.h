@@ -7,10 +7,19 @@
  * queries behind the details pane, the SG table, the layout view and
  * find/filter.
  *
- * Threads: main thread only (one SQLite connection).  Never call it from a
- * snapshot() vfunc: widgets fetch frames when their view changes.
- * Ownership: pointers returned by _get_trace and _frame belong to the
- * model; a frame stays valid until the next _frame / _set_filter call.
+ * Frames never block the GUI on SQL: the stored summary levels are loaded
+ * into memory at open (as many as fit a fixed budget, coarsest first), and
+ * exact-event windows (and any level that did not fit) are fetched by a
+ * worker thread on a second read-only connection.  _frame_nowait returns a
+ * coarser preview from memory (DmtvFrame.approx) while that runs and emits
+ * "frame-ready" when the precise frame can be had; _frame waits for it.
+ *
+ * Threads: the API is main-thread only (the thread that opened the model;
+ * "frame-ready" is emitted on its thread-default main context).  The worker
+ * is internal.  Never call it from a snapshot() vfunc: widgets fetch frames
+ * when their view changes.
+ * Ownership: pointers returned by _get_trace and _frame* belong to the
+ * model; a frame stays valid until the next _frame* / _set_filter call.
  */
 #pragma once
 
@@ -43,10 +52,28 @@ DmtvModel *dmtv_model_open(const char *db_path, GError **error);
 const char *dmtv_model_get_path(DmtvModel *self);
 const DmtvTrace *dmtv_model_get_trace(DmtvModel *self);
 
-/* The frame for a visible window [t0, t1] drawn `width` px wide: served from
- * the cached frame when that covers the window at the right level, else
- * queried (covering a wider window).  Never NULL. */
+/* The precise frame for a visible window [t0, t1] drawn `width` px wide:
+ * served from the cached frame when that covers the window at the right
+ * level, from the resident summaries, else fetched (covering a wider window)
+ * - waiting for the worker.  For the headless renderer and tests.  Never
+ * NULL, never approx. */
 const DmtvFrame *dmtv_model_frame(DmtvModel *self, int64_t t0, int64_t t1, int width);
+/* The same without waiting: when the precise frame needs SQL it is fetched
+ * in the background and this returns a preview built from the finest
+ * resident summary level coarser than the one wanted (approx set,
+ * want_level the wanted level); "frame-ready" follows.  Never runs SQL on
+ * the caller's thread.  Never NULL. */
+const DmtvFrame *dmtv_model_frame_nowait(DmtvModel *self, int64_t t0, int64_t t1, int width);
+/* TRUE while a fetch is queued, running or finished but not yet picked up,
+ * or the worker still loads the finer summary levels into memory. */
+gboolean dmtv_model_fetch_pending(DmtvModel *self);
+/* Block until no fetch is queued or running and the resident levels are
+ * loaded (tests, benchmarks). */
+void dmtv_model_wait_fetch(DmtvModel *self);
+/* Finest summary level held in memory (8: none). */
+int dmtv_model_resident_min_level(DmtvModel *self);
+/* Frames the worker has built so far. */
+guint64 dmtv_model_fetch_count(DmtvModel *self);
 /* Summary level (0..7) or -1 (exact events) the model picks for a window. */
 int dmtv_model_pick_level(DmtvModel *self, int64_t t0, int64_t t1, int width);
 /* Drop the cached frame (next _frame queries). */

@@ -758,7 +758,11 @@ static void draw_ruler(const Ctx *c)
     char t[96];
     g_snprintf(t, sizeof t, "window %s", span);
     dmtv_painter_text(c->p, c->s, DMTV_FONT_SMALL, t, 6, 3, &th->fg);
-    if (c->fr && c->fr->level >= 0) {
+    if (c->fr && c->fr->approx) {
+        /* a preview from memory while the precise frame is fetched */
+        g_snprintf(lod, sizeof lod, "preview L%d, loading %s…", c->fr->level,
+                   c->fr->want_level < 0 ? "events" : "detail");
+    } else if (c->fr && c->fr->level >= 0) {
         char b[32];
         dmtv_format_duration(b, sizeof b, (int64_t)1 << (10 + 3 * c->fr->level), 3);
         g_snprintf(lod, sizeof lod, "summary L%d (%s buckets)", c->fr->level, b);

@@ -2,9 +2,11 @@
  * dmtv-timeline.c - DmtvTimeline (see dmtv-timeline.h).
  *
  * Invariants:
- *  1. self->frame is refreshed (dmtv_model_frame) in view_changed(), called
- *     by every path that moves the window or resizes the widget; snapshot()
- *     only draws what is there.
+ *  1. self->frame is refreshed (dmtv_model_frame_nowait: never SQL on this
+ *     thread) in view_changed(), called by every path that moves the window
+ *     or resizes the widget, and in frame_ready() when the model's worker
+ *     brings the precise frame for a preview; snapshot() only draws what is
+ *     there.
  *  2. view.t1 > view.t0 and the span stays within [MIN_SPAN, 8 x trace].
  *  3. hadj mirrors the window (value = t0 - origin, page = span), vadj the
  *     lane scroll; `syncing` breaks the adjustment -> view -> adjustment loop.
@@ -36,6 +38,7 @@ struct _DmtvTimeline {
     double drag_scroll, drag_x, drag_y;
     gboolean drag_range, drag_moved;
     gint64 fetch_us;
+    gulong ready_id; /* model "frame-ready" handler */
 };
 
 G_DEFINE_FINAL_TYPE(DmtvTimeline, dmtv_timeline, GTK_TYPE_WIDGET)
@@ -78,8 +81,8 @@ static void view_changed(DmtvTimeline *self)
 {
     if (self->model) {
         gint64 t = g_get_monotonic_time();
-        self->frame =
-            dmtv_model_frame(self->model, self->view.t0, self->view.t1, (int)plot_width(self));
+        self->frame = dmtv_model_frame_nowait(self->model, self->view.t0, self->view.t1,
+                                              (int)plot_width(self));
         self->fetch_us = g_get_monotonic_time() - t;
     } else {
         self->frame = NULL;
@@ -87,6 +90,18 @@ static void view_changed(DmtvTimeline *self)
     sync_adjustments(self);
     gtk_widget_queue_draw(GTK_WIDGET(self));
     g_signal_emit(self, signals[SIG_VIEW_CHANGED], 0);
+}
+
+/* The model's worker finished a fetch: swap the preview for the precise frame. */
+static void frame_ready(DmtvModel *model, gpointer user)
+{
+    DmtvTimeline *self = user;
+    (void)model;
+    if (!self->model || !self->frame || !self->frame->approx)
+        return;
+    self->frame =
+        dmtv_model_frame_nowait(self->model, self->view.t0, self->view.t1, (int)plot_width(self));
+    gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
 static void clamp_window(DmtvTimeline *self, int64_t *t0, int64_t *t1)
@@ -240,8 +255,13 @@ void dmtv_timeline_set_model(DmtvTimeline *self, DmtvModel *model)
     g_return_if_fail(DMTV_IS_TIMELINE(self));
     if (model)
         g_object_ref(model);
+    if (self->model && self->ready_id)
+        g_signal_handler_disconnect(self->model, self->ready_id);
+    self->ready_id = 0;
     g_clear_object(&self->model);
     self->model = model;
+    if (model)
+        self->ready_id = g_signal_connect(model, "frame-ready", G_CALLBACK(frame_ready), self);
     self->frame = NULL;
     self->view.sel_xfer = 0;
     self->view.sel_finding = -1;
@@ -498,6 +518,9 @@ static void dmtv_timeline_measure(GtkWidget *w, GtkOrientation o, int for_size, 
 static void dmtv_timeline_dispose(GObject *o)
 {
     DmtvTimeline *self = DMTV_TIMELINE(o);
+    if (self->model && self->ready_id)
+        g_signal_handler_disconnect(self->model, self->ready_id);
+    self->ready_id = 0;
     g_clear_object(&self->model);
     g_clear_object(&self->hadj);
     g_clear_object(&self->vadj);

@@ -86,6 +86,7 @@ typedef struct {
     uint64_t count, bytes;
     uint64_t vmin, vmax, vlast; /* valid when has_v */
     bool has_v;
+    bool has_vlast; /* vlast not NULL in the store */
 } DmtvBin;
 
 enum {
@@ -140,10 +141,14 @@ typedef struct {
 #define DMTV_MAX_ROWS 3
 
 /* What the model loaded for a window: covers [t0, t1] (wider than the visible
- * window so small pans need no query). */
+ * window so small pans need no query).  An `approx` frame is a stand-in the
+ * model built from a coarser summary level it keeps in memory while the
+ * precise frame (level `want_level`) is being fetched in the background. */
 typedef struct {
     int64_t t0, t1;
     int level;      /* summary level 0..7, or -1 for exact events */
+    int want_level; /* the level the window asks for (== level unless approx) */
+    bool approx;    /* a coarser preview: the precise frame is on its way */
     size_t n_lanes; /* == trace n_lanes */
     DmtvLaneData *lanes;
     char *text; /* marker texts, NUL-separated */

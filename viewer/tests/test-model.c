@@ -3,8 +3,10 @@
  * lanes and their names, time range, level-of-detail choice, exact and
  * summary frames (span times, register values, marks), hit-testing, the
  * details text, SG lists and their flags, the layout's blocks / overlaps /
- * adjacency, find and filter, and refusal of foreign / damaged files.
- * No display needed.
+ * adjacency, find and filter, and refusal of foreign / damaged files;
+ * resident summaries (same rows as SQL) and background fetches (preview
+ * flagged approx, precise frame replacing it, "frame-ready", filter changes
+ * while a fetch runs).  No display needed.
  */
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -259,6 +261,148 @@ static void test_damaged(const char *dir, const char *good)
     g_free(p);
 }
 
+static void on_ready(DmtvModel *m, gpointer user)
+{
+    (void)m;
+    g_main_loop_quit(user);
+}
+
+static gboolean ready_timeout(gpointer user)
+{
+    *(gboolean *)user = TRUE; /* failure guard only: the signal never came */
+    return G_SOURCE_REMOVE;
+}
+
+/* Resident summary rows equal what SQL reads for the same window. */
+static void test_resident(DmtvModel *m, const char *db)
+{
+    const DmtvTrace *tr = dmtv_model_get_trace(m);
+    dmtv_model_wait_fetch(m);
+    CHECKF(dmtv_model_resident_min_level(m) == 3, "resident from L%d",
+           dmtv_model_resident_min_level(m));
+    gssize li = lane_named(tr, "CH1_DESC_COUNT");
+    CHECK(li >= 0);
+    if (li < 0)
+        return;
+    int64_t span = tr->t_last - tr->t_first;
+    int64_t mid = tr->t_first + span / 2 + span / 4; /* three quarters of the trace */
+    int lvl = -2, width = 40;
+    /* a width that picks level 3 over the trace */
+    for (width = 40; width < 100000 && lvl != 3; width *= 2)
+        lvl = dmtv_model_pick_level(m, mid - span / 2, mid + span / 2, width);
+    CHECKF(lvl == 3, "level %d", lvl);
+    if (lvl != 3)
+        return;
+    width /= 2;
+    const DmtvFrame *f = dmtv_model_frame_nowait(m, mid - span / 2, mid + span / 2, width);
+    CHECK(!f->approx && f->level == 3 && f->rows_read == 0); /* from memory */
+    const DmtvLaneData *d = &f->lanes[li];
+    sqlite3 *c = NULL;
+    CHECK(sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK(
+        sqlite3_prepare_v2(c,
+                           "SELECT count(*), coalesce(sum(count), 0) FROM summary WHERE level = 3 "
+                           "AND lane = ?1 AND bucket BETWEEN ?2 AND ?3",
+                           -1, &st, NULL) == SQLITE_OK);
+    sqlite3_bind_int64(st, 1, tr->lanes[li].id);
+    sqlite3_bind_int64(st, 2, f->t0 >> 19);
+    sqlite3_bind_int64(st, 3, f->t1 >> 19);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    uint64_t cnt = 0;
+    for (size_t i = 0; i < d->n_bins; i++)
+        cnt += d->bins[i].count;
+    CHECKF((int64_t)d->n_bins == sqlite3_column_int64(st, 0) && d->n_bins > 0, "%zu bins",
+           d->n_bins);
+    CHECK((int64_t)cnt == sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    CHECK(sqlite3_prepare_v2(c,
+                             "SELECT vlast FROM summary WHERE level = 3 AND lane = ?1 AND bucket "
+                             "< ?2 ORDER BY bucket DESC LIMIT 1",
+                             -1, &st, NULL) == SQLITE_OK);
+    sqlite3_bind_int64(st, 1, tr->lanes[li].id);
+    sqlite3_bind_int64(st, 2, f->t0 >> 19);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        CHECK(d->has_before && d->before == (uint64_t)sqlite3_column_int64(st, 0));
+    else
+        CHECK(!d->has_before);
+    sqlite3_finalize(st);
+    sqlite3_close(c);
+}
+
+/* Exact windows come from the worker: a flagged coarser preview first, then
+ * the precise frame. */
+static void test_async(const char *db)
+{
+    DmtvModel *m = dmtv_model_open(db, NULL);
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    test_resident(m, db);
+    int64_t a = tg_start_ts(7) - 20000, b = tg_complete_ts(7) + 20000;
+    const DmtvFrame *f = dmtv_model_frame_nowait(m, a, b, 1400);
+    CHECK(f->approx && f->want_level == -1 && f->level >= 3); /* coarser, from memory */
+    CHECK(f->t0 <= a && f->t1 >= b && f->lanes[0].summary && f->rows_read == 0);
+    CHECK(find_span(f, 7) == NULL);
+    CHECK(dmtv_model_fetch_pending(m));
+    dmtv_model_wait_fetch(m);
+    f = dmtv_model_frame_nowait(m, a, b, 1400);
+    CHECK(!f->approx && f->level == -1 && f->want_level == -1);
+    const DmtvSpan *s = find_span(f, 7);
+    CHECK(s && s->start_ts == tg_start_ts(7) && s->complete_ts == tg_complete_ts(7) && !s->match);
+    CHECK(!dmtv_model_fetch_pending(m));
+    guint64 fetches = dmtv_model_fetch_count(m);
+    /* a pan inside the frame: no fetch */
+    f = dmtv_model_frame_nowait(m, a + 100, b + 100, 1400);
+    CHECK(!f->approx && dmtv_model_fetch_count(m) == fetches);
+
+    /* "frame-ready" arrives on the main context */
+    GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+    gulong id = g_signal_connect(m, "frame-ready", G_CALLBACK(on_ready), loop);
+    gboolean timed_out = FALSE;
+    a = tg_start_ts(300) - 20000;
+    b = tg_complete_ts(300) + 20000;
+    f = dmtv_model_frame_nowait(m, a, b, 1400);
+    CHECK(f->approx);
+    guint to = g_timeout_add_seconds(60, ready_timeout, &timed_out);
+    int signals = 0;
+    do { /* an earlier fetch's signal may come first: ask again on each */
+        g_main_loop_run(loop);
+        signals++;
+        f = dmtv_model_frame_nowait(m, a, b, 1400);
+    } while (f->approx && !timed_out && signals < 10);
+    if (!timed_out)
+        g_source_remove(to);
+    CHECK(!timed_out);
+    CHECK(!f->approx && find_span(f, 300) != NULL);
+    g_signal_handler_disconnect(m, id);
+    g_main_loop_unref(loop);
+
+    /* a filter set while a fetch is under way: its frame is not used */
+    a = tg_start_ts(TG_XFER_OVL) - 20000;
+    b = tg_complete_ts(TG_XFER_OVL) + 20000;
+    f = dmtv_model_frame_nowait(m, a, b, 1400);
+    CHECK(f->approx);
+    DmtvQuery q;
+    CHECK(dmtv_query_parse("finding:overlap", &q, NULL));
+    dmtv_model_set_filter(m, &q);
+    dmtv_model_wait_fetch(m);
+    f = dmtv_model_frame_nowait(m, a, b, 1400);
+    if (f->approx) { /* the old fetch was dropped: a new one was asked for */
+        dmtv_model_wait_fetch(m);
+        f = dmtv_model_frame_nowait(m, a, b, 1400);
+    }
+    s = find_span(f, TG_XFER_OVL);
+    CHECK(!f->approx && s && s->match);
+    /* the waiting call is always precise */
+    f = dmtv_model_frame(m, tg_start_ts(900), tg_complete_ts(900), 1400);
+    CHECK(!f->approx && f->level == -1 && find_span(f, 900) != NULL);
+    /* going away with a fetch pending */
+    f = dmtv_model_frame_nowait(m, tg_start_ts(100), tg_complete_ts(100), 1400);
+    CHECK(f->approx);
+    g_object_unref(m);
+}
+
 int main(void)
 {
     char *dir = tg_tmpdir();
@@ -276,6 +420,7 @@ int main(void)
         test_find(m);
         g_object_unref(m);
     }
+    test_async(db);
     test_bad_files(dir);
     test_damaged(dir, db);
     /* a .dmat resolves through the cache and lands in a store */
