@@ -286,6 +286,7 @@ struct dmt_audit {
     uint32_t min_mdl, max_mdl; /* ids ever locked */
     uint32_t max_xfer;
     bool cut;
+    bool oom; /* a descriptor shadow could not be allocated */
 
     /* scratch for decoded descriptors */
     dmt_sg_elem *desc;
@@ -1451,8 +1452,18 @@ static void on_desc_write(dmt_audit *a, const dmt_record *r)
                 s->bytes = malloc(DMT_AUDIT_SHADOW_BYTES);
                 s->written = malloc(DMT_AUDIT_SHADOW_BYTES / 8);
                 s->slot_seq = malloc(sizeof(uint64_t) * (DMT_AUDIT_SHADOW_BYTES / SHADOW_SLOT));
-                if (!s->bytes || !s->written || !s->slot_seq)
+                if (!s->bytes || !s->written || !s->slot_seq) {
+                    /* All or none: a later record must not find bytes set
+                     * and written NULL.  dmt_audit_add reports it. */
+                    free(s->bytes);
+                    free(s->written);
+                    free(s->slot_seq);
+                    s->bytes = NULL;
+                    s->written = NULL;
+                    s->slot_seq = NULL;
+                    a->oom = true;
                     return;
+                }
             }
             memset(s->written, 0, DMT_AUDIT_SHADOW_BYTES / 8);
             s->used = true;
@@ -1692,7 +1703,7 @@ int dmt_audit_add(dmt_audit *a, const dmt_record *r, uint64_t index)
     }
     for (uint32_t i = 0; i < a->n_devices; i++)
         a->devices[i]->observe(a->dev_state[i], r, on_dev_event, a);
-    return 0;
+    return a->oom ? DMT_E_NOMEM : 0;
 }
 
 int dmt_audit_finish(dmt_audit *a, bool cut)

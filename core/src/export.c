@@ -92,7 +92,8 @@ typedef struct chrome {
     uint32_t n_ad_dev;
     dmt_audit *audit;
     dmt_export_stats st;
-    int error; /* sticky DMT_E_* */
+    int error;     /* sticky DMT_E_* */
+    int sys_errno; /* errno of the first failed write to the output */
 } chrome;
 
 static void jstr(FILE *f, const char *s, size_t n)
@@ -570,8 +571,10 @@ static int chrome_record(void *ctx, const dmt_record *r, uint64_t index)
     }
     if (c->audit && dmt_audit_add(c->audit, r, index) < 0)
         c->error = DMT_E_NOMEM;
-    if (ferror(f) && !c->error)
+    if (ferror(f) && !c->error) {
         c->error = DMT_E_IO;
+        c->sys_errno = errno;
+    }
     return c->error ? c->error : 0;
 }
 
@@ -677,6 +680,9 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
 
     bool cut = false;
     int rc = dmt__records(in, chrome_record, c, &cut, NULL, err);
+    if (c->error == DMT_E_IO) /* the output failed, not the record it was writing */
+        rc = dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "%s: write failed: %s", out,
+                           strerror(c->sys_errno ? c->sys_errno : EIO));
     if (rc == 0 && c->audit)
         dmt_audit_finish(c->audit, cut);
     if (rc == 0)

@@ -89,6 +89,7 @@ typedef struct coll {
     rpl_xfer_sum *done; /* final, sorted by index */
     uint32_t ndone;
     rpl_diff_side side;
+    bool oom; /* an allocation failed: the summaries would be wrong */
 } coll;
 
 /* ---- collector --------------------------------------------------------------- */
@@ -184,8 +185,10 @@ static inflight *get_or_new(coll *c, uint32_t id)
         finalize(c, oldest);
     }
     f = calloc(1, sizeof *f);
-    if (!f)
+    if (!f) {
+        c->oom = true;
         return NULL;
+    }
     f->s.xfer = id;
     f->s.index = c->nrec;
     f->ch = -1;
@@ -211,6 +214,8 @@ static void on_exec(coll *c, const dmt_record *r)
     f->s.n_sg = r->n_sg;
     free(f->sg);
     f->sg = r->n_sg ? malloc(r->n_sg * sizeof *f->sg) : NULL;
+    if (r->n_sg && !f->sg)
+        c->oom = true;
     size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
     uint64_t hl = 0x5347, ha = 0x4144, bytes = 0;
     for (uint32_t i = 0; i < r->n_sg; i++) {
@@ -441,6 +446,8 @@ static void on_record(coll *c, const dmt_record *r)
         cbinfo *cb = rpl_idmap_get(&c->cbs, r->cb);
         if (!cb) {
             cb = calloc(1, sizeof *cb);
+            if (!cb)
+                c->oom = true;
             if (!cb || !rpl_idmap_put(&c->cbs, r->cb, cb)) {
                 free(cb);
                 break;
@@ -504,6 +511,8 @@ static int coll_pump(coll *c, dmt_error *err)
         return 1;
     on_record(c, &r);
     c->nrec++;
+    if (c->oom)
+        return dmt_error_set(err, DMT_E_NOMEM, r.pos, c->nrec - 1, "out of memory");
     return 1;
 }
 
