@@ -10,6 +10,9 @@
 #include "dmt/ring.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -27,11 +30,18 @@ int dmt_ring_shm_create(const char *path, size_t data_size, enum dmt_ring_policy
         return -EINVAL;
 
     const size_t len = DMT_RING_HDR_SIZE + data_size;
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    /* The ring is built under a temporary name and linked into place only
+     * once formatted, so a producer that opens PATH never sees a half-made
+     * ring; link() fails with EEXIST like O_EXCL would. */
+    if (strlen(path) > 4000)
+        return -ENAMETOOLONG;
+    char tmp[4096 + 16];
+    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return -errno;
     int err = 0;
-    if (ftruncate(fd, (off_t)len) != 0)
+    if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)len) != 0)
         err = errno;
     /* Back the file now, so a full file system is an error here and not a
      * SIGBUS in a producer later.  Not every file system can. */
@@ -49,10 +59,12 @@ int dmt_ring_shm_create(const char *path, size_t data_size, enum dmt_ring_policy
     close(fd);
     if (!err && (dmt_ring_init(m, len, policy) != 0 || dmt_ring_attach(out, m, len) != 0))
         err = EINVAL;
+    if (!err && link(tmp, path) != 0)
+        err = errno;
+    unlink(tmp);
     if (err) {
         if (m != MAP_FAILED)
             munmap(m, len);
-        unlink(path);
         return -err;
     }
     *map = m;
