@@ -25,7 +25,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../system/lib.sh"
 "$DMT" --help | grep -q "^  capture " || { echo "no capture in this build"; exit 77; }
 MNT=$WORK/mnt
 mkdir -p "$MNT"
-trap 'st=$?; umount "$MNT" 2>/dev/null; rm -rf "$WORK"; exit $st' EXIT
+trap 'st=$?; umount "$MNT" 2>/dev/null || true; rm -rf "$WORK"; exit $st' EXIT
 mount_tmpfs() {
     mount -t tmpfs -o "size=$1" tmpfs "$MNT" 2>/dev/null
 }
