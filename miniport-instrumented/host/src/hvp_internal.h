@@ -219,7 +219,7 @@ struct hvp_machine {
     uint32_t device_lock_absorbed; /* misused recursive acquires to pair with releases */
     pthread_mutex_t intr_lock;
     _Atomic bool intr_held;
-    pthread_t intr_owner;
+    _Atomic uintptr_t intr_owner; /* (uintptr_t)pthread_self() of the holder; read unlocked */
 
     /* interrupt / DPC state (ev_lock) */
     pthread_mutex_t ev_lock;

@@ -255,13 +255,17 @@ UCHAR NTAPI VideoPortGetCurrentIrql(VOID)
 
 bool hvp__intr_owned_by_me(hvp_machine *m)
 {
-    return atomic_load(&m->intr_held) && pthread_equal(m->intr_owner, pthread_self());
+    /* Only the holder itself can see its own id here, so relaxed loads are
+     * enough; the owner id is atomic because other threads read it while
+     * the holder writes it. */
+    return atomic_load(&m->intr_held) &&
+           atomic_load_explicit(&m->intr_owner, memory_order_relaxed) == (uintptr_t)pthread_self();
 }
 
 void hvp__intr_acquire(hvp_machine *m)
 {
     pthread_mutex_lock(&m->intr_lock);
-    m->intr_owner = pthread_self();
+    atomic_store_explicit(&m->intr_owner, (uintptr_t)pthread_self(), memory_order_relaxed);
     atomic_store(&m->intr_held, true);
 }
 
