@@ -8,9 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-int dmt_sniff(const char *path, dmt_error *err)
+long dmt_read_head(const char *path, void *buf, size_t cap, dmt_error *err)
 {
-    uint8_t head[16];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -19,10 +18,20 @@ int dmt_sniff(const char *path, dmt_error *err)
             err->sys_errno = e;
         return DMT_E_IO;
     }
-    ssize_t n = read(fd, head, sizeof head);
+    ssize_t n = read(fd, buf, cap);
+    int e = errno;
     close(fd);
     if (n < 0)
-        return dmt_error_set(err, DMT_E_IO, 0, DMT_NO_INDEX, "cannot read: %s", strerror(errno));
+        return dmt_error_set(err, DMT_E_IO, 0, DMT_NO_INDEX, "cannot read: %s", strerror(e));
+    return (long)n;
+}
+
+int dmt_sniff(const char *path, dmt_error *err)
+{
+    uint8_t head[16];
+    long n = dmt_read_head(path, head, sizeof head, err);
+    if (n < 0)
+        return (int)n;
     if (n >= 3 && memcmp(head, "\xd9\xd9\xf7", 3) == 0)
         return DMT_FILE_TRACE;
     if (n == 16 && memcmp(head, "SQLite format 3", 16) == 0)

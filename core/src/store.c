@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dmt/sniff.h"
 #include "store_internal.h"
 
 typedef struct bset {
@@ -69,24 +70,15 @@ static int64_t meta_int(dmt_store *st, const char *key, int64_t dflt)
 static int check_header(const char *path, dmt_error *err)
 {
     uint8_t h[100];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot open: %s", strerror(e));
-        if (err)
-            err->sys_errno = e;
-        return DMT_E_IO;
-    }
-    ssize_t n = read(fd, h, sizeof h);
-    close(fd);
+    long n = dmt_read_head(path, h, sizeof h, err);
     if (n < 0)
-        return dmt_error_set(err, DMT_E_IO, 0, DMT_NO_INDEX, "cannot read: %s", strerror(errno));
+        return (int)n;
     if (n < 16 || memcmp(h, "SQLite format 3", 16) != 0)
         return dmt_error_set(err, DMT_E_FOREIGN, 0, DMT_NO_INDEX,
                              "not a SQLite database (expected a dmatrace store)");
     if (n < 100)
         return dmt_error_set(err, DMT_E_FORMAT, (uint64_t)n, DMT_NO_INDEX,
-                             "SQLite header cut short (%zd of 100 bytes)", n);
+                             "SQLite header cut short (%ld of 100 bytes)", n);
     uint32_t app = (uint32_t)h[68] << 24 | (uint32_t)h[69] << 16 | (uint32_t)h[70] << 8 | h[71];
     uint32_t ver = (uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 | (uint32_t)h[62] << 8 | h[63];
     if (app != DMT_STORE_APPLICATION_ID)

@@ -5,9 +5,15 @@
 #ifndef DMT_SNIFF_H
 #define DMT_SNIFF_H
 
+#include <stddef.h>
+
 #include "dmt/error.h"
 
 enum dmt_file_kind { DMT_FILE_TRACE = 1, DMT_FILE_DB = 2 };
+
+/* Read up to cap bytes from the start of path into buf.  Returns the bytes
+ * read (short for a short file), or DMT_E_IO with err filled. */
+long dmt_read_head(const char *path, void *buf, size_t cap, dmt_error *err);
 
 /* Returns DMT_FILE_TRACE, DMT_FILE_DB, or a negative DMT_E* (DMT_E_FOREIGN
  * for anything else, DMT_E_IO when unreadable). */
