@@ -161,6 +161,12 @@ static bool adapter_query(void *user, void *ext, void *adapter, uint32_t *nmr, u
     return true;
 }
 
+static bool phys_query(void *user, const void *mdl, uint64_t offset, uint64_t *phys)
+{
+    capture *c = user;
+    return hvp_mdl_phys(c->m, mdl, offset, phys);
+}
+
 static int32_t ioctl_or_fail(capture *c, uint32_t code, const void *in, uint32_t in_len, void *out,
                              uint32_t out_len)
 {
@@ -418,9 +424,8 @@ static int setup_ring(capture *c)
         return 0;
     }
     c->region_len = DMT_RING_HDR_SIZE + data;
-    c->region =
-        mmap(NULL, c->region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-             -1, 0);
+    c->region = mmap(NULL, c->region_len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (c->region == MAP_FAILED)
         return cli_fail("capture", CLI_FAIL, "cannot allocate a %zu-byte ring", c->region_len);
     if (dmt_ring_init(c->region, c->region_len, c->o.policy) != 0 ||
@@ -664,6 +669,7 @@ int cmd_capture(int argc, char **argv)
         goto out;
     }
     dmtp_set_adapter_query(adapter_query, c);
+    dmtp_set_phys_query(phys_query, c);
     if (hvp_load_driver(c->m, DriverEntry) != HVP_OK) {
         st = cli_fail("capture", CLI_FAIL, "the miniport failed to load");
         goto out;

@@ -1,10 +1,10 @@
--- schema/store.sql - the dmatrace store (NAME.db), schema version 1.
+-- schema/store.sql - the dmatrace store (NAME.db), schema version 2 (2 added transfers.bounced).
 --
 -- Normative.  `dmatrace import` builds a database from one trace file with
 -- exactly these statements (the library embeds this file at build time and
 -- runs its sections in order; a test checks the embedded copy against this
 -- file).  A database whose application_id is not 0x444D5442 ("DMTB") is not
--- a dmatrace store; one whose user_version is not 1 is refused.
+-- a dmatrace store; one whose user_version is not 2 is refused.
 --
 -- Conventions
 --  * Every event table is keyed by the record's sequence number
@@ -34,7 +34,7 @@
 -- @section tables
 
 PRAGMA application_id = 0x444D5442;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 -- Key/value facts about the database and the trace it came from.
 --   Header fields (FORMAT.md 1.2): version, t0, page_shift, seq0, producer,
@@ -87,7 +87,8 @@ CREATE TABLE reg_buffers (
 -- One row per START_DMA (6), EXECUTE_DMA (5), START_DMA_END (7),
 -- COMPLETE_DMA (8) and DIGEST (18) record.  Columns by kind:
 --   START_DMA      xfer adapter mdl offset length(requested) write_to_device context
---   EXECUTE_DMA    xfer adapter length(granted) n_sg   (elements: sg_elements)
+--   EXECUTE_DMA    xfer adapter length(granted) n_sg flags (NULL when the
+--                  record has none; elements: sg_elements)
 --   START_DMA_END  xfer adapter status length(final *pLength)
 --   COMPLETE_DMA   xfer adapter write_to_device status
 --   DIGEST         xfer algo length value(digest)
@@ -105,7 +106,8 @@ CREATE TABLE dma_calls (
     status          INTEGER,
     algo            INTEGER,
     value           INTEGER,
-    n_sg            INTEGER
+    n_sg            INTEGER,
+    flags           INTEGER
 );
 
 -- The scatter/gather list of every EXECUTE_DMA, element by element in list
@@ -281,6 +283,9 @@ CREATE TABLE common_buffers (
 --     exclusive).  sg_first: id of its first sg_elements row.
 --   digest, digest_algo, digest_len: the first DIGEST.
 --   truncated: 1 when granted < requested.
+--   bounced: 1 when the first EXECUTE_DMA says the OS substituted bounce
+--     pages for some of the buffer, 0 when it says it did not, NULL when
+--     the producer could not tell (flags absent).
 --   outcome: 'completed-twice' (complete_count > 1), else 'failed'
 --     (end_status or complete_status non-zero), else 'not-completed' (no
 --     COMPLETE_DMA), else 'completed'.
@@ -321,6 +326,7 @@ CREATE TABLE transfers (
     digest_algo     INTEGER,
     digest_len      INTEGER,
     truncated       INTEGER NOT NULL,
+    bounced         INTEGER,
     outcome         TEXT NOT NULL,
     t_begin         INTEGER NOT NULL,
     t_end           INTEGER NOT NULL,
@@ -447,6 +453,7 @@ CREATE VIEW v_transfers AS
            round(t.duration_ns / 1000.0, 3) AS duration_us,
            t.outcome,
            t.truncated,
+           t.bounced,
            printf('0x%016x', t.digest) AS digest
     FROM transfers t, v_origin o;
 

@@ -80,6 +80,8 @@ size_t dmt_record_describe(char *buf, size_t cap, const dmt_record *r, unsigned 
             put(&o, "%s0x%llx+0x%x", i ? " " : "", (unsigned long long)a, l);
         }
         put(&o, "%s]", r->n_sg > max_items ? " ..." : "");
+        if (r->xfer_flags & DMT_XF_BOUNCE_CHECKED)
+            put(&o, " bounced=%s", r->xfer_flags & DMT_XF_BOUNCED ? "yes" : "no");
         break;
     }
     case DMT_K_START_DMA:

@@ -268,12 +268,12 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
             U(r->values[i]);
         REG_TAIL();
         break;
-    case DMT_K_EXECUTE_DMA: { /* [5, t, xfer, adapter, length, [* sgq, sgq]] */
+    case DMT_K_EXECUTE_DMA: { /* [5, t, xfer, adapter, length, [* sgq, sgq], ? flags] */
         size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
         const uint8_t *e = (const uint8_t *)r->sg_list;
         if (r->n_sg > DMT_MAX_SG_ELEMENTS || (r->n_sg && !e))
             return NULL;
-        HEAD(6);
+        HEAD(r->xfer_flags ? 7 : 6);
         U(r->xfer);
         U(r->adapter);
         U(r->length);
@@ -291,6 +291,8 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
             p = (l & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, l >> DMT_PAGE_SHIFT)
                                                : put_head(p, MT_NINT, l);
         }
+        if (r->xfer_flags)
+            U(r->xfer_flags);
         break;
     }
     case DMT_K_START_DMA: /* [6, t, xfer, adapter, mdl, offset, length, wtd, context] */

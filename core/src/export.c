@@ -67,7 +67,7 @@ typedef struct pending {
     uint64_t offset, requested, granted, context;
     bool wtd;
     uint32_t end_status, complete_status;
-    uint32_t n_sg;
+    uint32_t n_sg, xfer_flags;
     dmt_sg_elem *sg; /* NULL when not kept */
     bool sg_omitted;
     int32_t next;
@@ -335,6 +335,8 @@ static void emit_transfer(chrome *c, track *t0, pending *p, bool forced)
                 p->mdl, p->offset, p->requested, p->context);
     if (p->executed)
         fprintf(f, ",\"granted\":%" PRIu64 ",\"sg_elements\":%u", p->granted, p->n_sg);
+    if (p->executed && (p->xfer_flags & DMT_XF_BOUNCE_CHECKED))
+        fprintf(f, ",\"bounced\":%s", p->xfer_flags & DMT_XF_BOUNCED ? "true" : "false");
     if (p->ended)
         fprintf(f, ",\"start_status\":%u", p->end_status);
     if (p->completed)
@@ -489,6 +491,7 @@ static int chrome_record(void *ctx, const dmt_record *r, uint64_t index)
             p->executed = true;
             p->granted = r->length;
             p->n_sg = r->n_sg;
+            p->xfer_flags = r->xfer_flags;
             if (c->sg_kept + r->n_sg <= SG_KEEP_MAX && r->n_sg) {
                 p->sg = malloc(sizeof(dmt_sg_elem) * r->n_sg);
                 if (p->sg) {

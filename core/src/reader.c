@@ -589,6 +589,8 @@ static int parse_fields(pc *c, dmt_record *r, uint64_t nfields, dmt_sg_elem *sg,
         r->sg_list = sg;
         r->sg_stride = sizeof(dmt_sg_elem);
         used++;
+        if (nfields > used)
+            U32(xfer_flags);
         break;
     }
     case DMT_K_START_DMA:

@@ -45,8 +45,12 @@ static const char *const fields[DMT_K_MAX_] = {
     [DMT_K_MARKER] = "T",
 };
 
-/* Register records: optional width then dev. */
-static const char reg_tail[] = "Ww";
+/* Optional trailing fields the reader decodes (and so checks): register
+ * records' width then dev, EXECUTE_DMA's flags. */
+static const char *const tails[DMT_K_MAX_] = {
+    [DMT_K_REG_WRITE] = "Ww",    [DMT_K_REG_READ] = "Ww",   [DMT_K_REG_WRITE_BUF] = "Ww",
+    [DMT_K_REG_READ_BUF] = "Ww", [DMT_K_EXECUTE_DMA] = "w",
+};
 
 typedef struct cur {
     const uint8_t *p, *end;
@@ -219,11 +223,9 @@ int dmt_ring_record_check(const uint8_t *p, size_t len, dmt_ring_record_info *in
     for (; *f; f++, left--)
         if (field(&c, *f))
             return -1;
-    if (kind <= DMT_K_REG_READ_BUF) {
-        for (const char *g = reg_tail; *g && left; g++, left--)
-            if (field(&c, *g))
-                return -1;
-    }
+    for (const char *g = tails[kind]; g && *g && left; g++, left--)
+        if (field(&c, *g))
+            return -1;
     for (; left; left--)
         if (skip_item(&c, 0))
             return -1;

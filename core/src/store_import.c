@@ -49,7 +49,7 @@
 #include "store_internal.h"
 
 #define K             32 /* rows per multi-row INSERT */
-#define MAXCOLS       14
+#define MAXCOLS       15
 #define BATCH_RECORDS 4096
 #define BATCH_ARENA   (1u << 21)
 #define NBATCH        3
@@ -66,9 +66,8 @@
 #define MAP_MAX        65536u
 #define PROGRESS_EVERY 65536
 
-    _Static_assert(VAR_MAX >= DMT_MAX_BYTES && VAR_MAX >= DMT_MAX_VALUES * 8 &&
-                       VAR_MAX >= DMT_MAX_TEXT,
-                   "VAR_MAX covers every variable part");
+_Static_assert(VAR_MAX >= DMT_MAX_BYTES && VAR_MAX >= DMT_MAX_VALUES * 8 && VAR_MAX >= DMT_MAX_TEXT,
+               "VAR_MAX covers every variable part");
 
 /* ---- the reader thread and its batches ------------------------------------ */
 
@@ -210,8 +209,8 @@ static const tdesc tdescs[T_COUNT_] = {
     [T_REGBUF] = {"reg_buffers", "seq, ts, dev, off, width, is_write, count, vals", 8, NULL, true},
     [T_DMA] = {"dma_calls",
                "seq, ts, kind, xfer, adapter, mdl, offset, length, write_to_device, context, "
-               "status, algo, value, n_sg",
-               14, NULL, false},
+               "status, algo, value, n_sg, flags",
+               15, NULL, false},
     [T_SG] = {"sg_elements", "id, exec_seq, xfer, idx, addr, length", 6, NULL, false},
     [T_RES] = {"resources",
                "seq, ts, kind, id, adapter, dev, addr, length, va, op, flags, map_registers, "
@@ -416,6 +415,10 @@ static int tbuf_open(imp *im, tbuf *t, const tdesc *d)
 {
     memset(t, 0, sizeof *t);
     t->d = d;
+    if (d->ncols > MAXCOLS) /* the row buffers hold MAXCOLS values per row */
+        return dmt_error_set(im->err, DMT_E_INTERNAL, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "%s has %d columns, the import buffers %d", d->table, d->ncols,
+                             MAXCOLS);
     char *one = insert_sql(d, 1, "INSERT"), *many = insert_sql(d, K, "INSERT");
     int rc = 0;
     if (!one || !many)
@@ -1129,6 +1132,8 @@ static int on_transfer(imp *im, const dmt_record *r, uint64_t sg_first)
             t->exec_seq = r->seq;
             t->exec_ts = r->ts;
             t->granted = r->length;
+            t->bounce_known = (r->xfer_flags & DMT_XF_BOUNCE_CHECKED) != 0;
+            t->bounced = t->bounce_known && (r->xfer_flags & DMT_XF_BOUNCED) != 0;
             t->n_sg = r->n_sg;
             t->sg_first = sg_first;
             t->sg_bytes = 0;
@@ -1339,6 +1344,7 @@ static int on_record(imp *im, const dmt_record *r)
         put_opt(t, di, r->algo);
         put_opt(t, di, (int64_t)r->value);
         put_opt(t, ex, r->n_sg);
+        put_opt(t, ex && r->xfer_flags, r->xfer_flags);
         if ((rc = row_end(im, t)))
             return rc;
         uint64_t sg_first = im->sg_id + 1;

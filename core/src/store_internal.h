@@ -89,7 +89,7 @@ int dmt_store_lane_kind_of(const char *name); /* 0 when unknown */
 
 /* Column list of transfers in table order (37 columns). */
 extern const char dmt_store_xfer_columns[];
-#define DMT_STORE_XFER_NCOLS 37
+#define DMT_STORE_XFER_NCOLS 38
 
 /* Empty transfer state for xfer (every *_seq DMT_STORE_NONE). */
 void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer);

@@ -39,8 +39,9 @@ static const char *const src_sql[S_COUNT_] = {
               "WHERE seq >= ? ORDER BY seq",
     [S_REGBUF] = "SELECT seq, ts, dev, off, width, is_write, count, vals FROM reg_buffers "
                  "WHERE seq >= ? ORDER BY seq",
-    [S_DMA] = "SELECT seq, ts, kind, xfer, adapter, mdl, offset, length, write_to_device, "
-              "context, status, algo, value, n_sg FROM dma_calls WHERE seq >= ? ORDER BY seq",
+    [S_DMA] =
+        "SELECT seq, ts, kind, xfer, adapter, mdl, offset, length, write_to_device, "
+        "context, status, algo, value, n_sg, flags FROM dma_calls WHERE seq >= ? ORDER BY seq",
     [S_RES] = "SELECT seq, ts, kind, id, adapter, dev, addr, length, va, op, flags, "
               "map_registers, addr_limit, max_length FROM resources WHERE seq >= ? ORDER BY seq",
     [S_DESC] = "SELECT seq, ts, cb, offset, data FROM desc_writes WHERE seq >= ? ORDER BY seq",
@@ -238,6 +239,7 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
         case DMT_K_EXECUTE_DMA: {
             r->adapter = c32(q, 4);
             r->length = cu(q, 7);
+            r->xfer_flags = c32(q, 14);
             uint64_t n = cu(q, 13);
             if (n > DMT_MAX_SG_ELEMENTS)
                 return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, r->seq,

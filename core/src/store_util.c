@@ -337,8 +337,8 @@ const char dmt_store_xfer_columns[] =
     "xfer, adapter, mdl, offset, requested, granted, write_to_device, context, start_seq, "
     "start_ts, exec_seq, exec_ts, end_seq, end_ts, end_status, end_length, complete_seq, "
     "complete_ts, complete_status, complete_count, interrupt_seq, interrupt_ts, dpc_seq, dpc_ts, "
-    "n_sg, sg_bytes, sg_lo, sg_hi, sg_first, digest, digest_algo, digest_len, truncated, outcome, "
-    "t_begin, t_end, duration_ns";
+    "n_sg, sg_bytes, sg_lo, sg_hi, sg_first, digest, digest_algo, digest_len, truncated, bounced, "
+    "outcome, t_begin, t_end, duration_ns";
 
 void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer)
 {
@@ -418,6 +418,7 @@ int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t)
     bind_opt(st, k++, t->has_digest, t->digest_algo);
     bind_opt(st, k++, t->has_digest, (int64_t)t->digest_len);
     sqlite3_bind_int64(st, k++, t->truncated);
+    bind_opt(st, k++, x && t->bounce_known, t->bounced);
     sqlite3_bind_text(st, k++, t->outcome, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, k++, t->t_begin);
     sqlite3_bind_int64(st, k++, t->t_end);
@@ -472,10 +473,12 @@ void dmt_store_xfer_read(sqlite3_stmt *st, int c, dmt_store_transfer *t)
     t->digest_algo = (uint32_t)sqlite3_column_int64(st, c + 30);
     t->digest_len = (uint64_t)sqlite3_column_int64(st, c + 31);
     t->truncated = sqlite3_column_int64(st, c + 32) != 0;
-    const unsigned char *o = sqlite3_column_text(st, c + 33);
+    t->bounce_known = !col_null(st, c + 33);
+    t->bounced = sqlite3_column_int64(st, c + 33) != 0;
+    const unsigned char *o = sqlite3_column_text(st, c + 34);
     snprintf(t->outcome, sizeof t->outcome, "%s", o ? (const char *)o : "");
-    t->t_begin = sqlite3_column_int64(st, c + 34);
-    t->t_end = sqlite3_column_int64(st, c + 35);
-    t->has_duration = !col_null(st, c + 36);
-    t->duration_ns = sqlite3_column_int64(st, c + 36);
+    t->t_begin = sqlite3_column_int64(st, c + 35);
+    t->t_end = sqlite3_column_int64(st, c + 36);
+    t->has_duration = !col_null(st, c + 37);
+    t->duration_ns = sqlite3_column_int64(st, c + 37);
 }

@@ -51,6 +51,9 @@ static void sample_record(dmt_record *r, uint32_t k, int big, int64_t ts)
             sample_sg[i].len = big ? UINT32_MAX - i : (i == 0 ? 0xFF0 : 0x1000);
         }
         r->sg_list = sample_sg;
+        /* the optional flags: absent (0) in the plain sample, every bit in
+         * the big one (unknown bits travel unchanged) */
+        r->xfer_flags = big ? UINT32_MAX : 0;
         break;
     case DMT_K_START_DMA:
         r->xfer = U32;
@@ -170,7 +173,8 @@ __attribute__((unused)) static int records_equal(const dmt_record *a, const dmt_
         return 0;
     if (a->dev != b->dev || a->adapter != b->adapter || a->xfer != b->xfer || a->mdl != b->mdl ||
         a->cb != b->cb || a->op != b->op || a->algo != b->algo || a->reason != b->reason ||
-        a->status != b->status || a->map_registers != b->map_registers)
+        a->status != b->status || a->map_registers != b->map_registers ||
+        a->xfer_flags != b->xfer_flags)
         return 0;
     if (a->write_to_device != b->write_to_device || a->sg != b->sg || a->dma32 != b->dma32 ||
         a->dma64 != b->dma64 || a->claimed != b->claimed || a->cached != b->cached)

@@ -267,6 +267,13 @@ static void test_records(void)
     /* element 0 addr and len are unaligned: two negative ints */
     CHECK(c.negs == 2);
     CHECKF(n <= 6 + 16 * 10, "16-element SG record takes %zu bytes", n);
+    /* Flags are a trailing field only when set: one more item, one byte. */
+    uint8_t buf2[512];
+    r.xfer_flags = DMT_XF_BOUNCE_CHECKED | DMT_XF_BOUNCED;
+    size_t n2 = dmt_enc_record(buf2, sizeof buf2, &r, 100);
+    CHECK(n2 == n + 1 && buf2[0] == 0x87 && buf[0] == 0x86 && buf2[n2 - 1] == 0x03);
+    CHECK(memcmp(buf2 + 1, buf + 1, n - 1) == 0);
+    r.xfer_flags = 0;
 
     /* Limits are enforced. */
     r.n_sg = DMT_MAX_SG_ELEMENTS + 1;

@@ -817,9 +817,11 @@ static void test_refusals(void)
     CHECK(spill(p, good, len) == 0);
     sqlite3 *s;
     CHECK(sqlite3_open(p, &s) == SQLITE_OK);
-    CHECK(sqlite3_exec(s, "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", DMT_STORE_SCHEMA_VERSION + 1);
+    CHECK(sqlite3_exec(s, pragma, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(s);
-    expect_open(p, DMT_E_VERSION, "user_version 2");
+    expect_open(p, DMT_E_VERSION, "a newer user_version");
 
     /* a foreign SQLite database */
     tpath(p, sizeof p, "foreign.db");
@@ -832,7 +834,7 @@ static void test_refusals(void)
     tpath(p, sizeof p, "hollow.db");
     CHECK(sqlite3_open(p, &s) == SQLITE_OK);
     CHECK(sqlite3_exec(s,
-                       "PRAGMA application_id = 0x444D5442; PRAGMA user_version = 1; "
+                       "PRAGMA application_id = 0x444D5442; PRAGMA user_version = 2; "
                        "CREATE TABLE meta(key, value)",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(s);

@@ -123,6 +123,23 @@ static uintptr_t os_mdl_sysva(void *mdl, void *user_va)
     return (uintptr_t)MmMapLockedPagesSpecifyCache(m, OS_KERNEL_MODE, OS_MM_CACHED, NULL, FALSE,
                                                    OS_NORMAL_PAGE_PRIORITY);
 }
+
+/* The default phys query: the frame array that follows the MDL head
+ * (MmGetMdlPfnArray).  Under DMA remapping (an IOMMU) logical addresses are
+ * not physical ones and every list would read as bounced; a driver for such
+ * a machine installs its own hook or none (dmtp_set_phys_query). */
+static bool os_phys_query(void *user, const void *mdl, uint64_t offset, uint64_t *phys)
+{
+    const os_mdl *m = mdl;
+    (void)user;
+    if (offset >= m->ByteCount)
+        return false;
+    const ULONG_PTR *pfn = (const ULONG_PTR *)(const void *)(m + 1);
+    uint64_t at = (uint64_t)m->ByteOffset + offset;
+    *phys = (uint64_t)pfn[at >> 12] << 12 | (at & 0xFFFu);
+    return true;
+}
+#define OS_PHYS_QUERY os_phys_query
 #else
 /* Host: the driver, the VideoPort and the buffers share one address space. */
 static LONGLONG os_qpc(void *ext, LONGLONG *freq)
@@ -135,6 +152,9 @@ static uintptr_t os_mdl_sysva(void *mdl, void *user_va)
     (void)mdl;
     return (uintptr_t)user_va;
 }
+
+/* No default: the host VideoPort installs dmtp_hvp_phys_query. */
+#define OS_PHYS_QUERY NULL
 #endif
 
 /* ---- tables ----------------------------------------------------------------- */
@@ -204,6 +224,9 @@ static struct {
     _Atomic uint64_t lost;
     _Atomic(dmtp_adapter_query_fn) query;
     _Atomic(void *) query_user;
+    _Atomic(dmtp_phys_query_fn) phys_query;
+    _Atomic(void *) phys_user;
+    atomic_uint phys_set; /* dmtp_set_phys_query was called: no OS default */
     PVIDEO_HW_INTERRUPT isr;
     VIDEO_HW_INITIALIZATION_DATA init;
     dev_ent devs[DMTP_MAX_DEVS];
@@ -524,6 +547,13 @@ void dmtp_set_adapter_query(dmtp_adapter_query_fn fn, void *user)
 {
     atomic_store(&g.query_user, user);
     atomic_store(&g.query, fn);
+}
+
+void dmtp_set_phys_query(dmtp_phys_query_fn fn, void *user)
+{
+    atomic_store(&g.phys_user, user);
+    atomic_store(&g.phys_query, fn);
+    atomic_store(&g.phys_set, 1u);
 }
 
 /* ---- explicit events ----------------------------------------------------------------- */
@@ -1058,6 +1088,35 @@ VOID dmtp_VideoPortUnlockBuffer(PVOID HwDeviceExtension, PVOID Mdl)
 /* ---- the DMA sequence
  * ------------------------------------------------------------------------------ */
 
+/* EXECUTE_DMA flags: is every element the buffer's own memory?  Compares
+ * the first and last byte of each element with where the buffer really is
+ * (elements are physically contiguous, so a substituted page shows at one
+ * end or the other unless it sits between two of the buffer's own). */
+static uint32_t bounce_flags(const xf_ent *x, const VP_SCATTER_GATHER_LIST *sg)
+{
+    dmtp_phys_query_fn q = atomic_load_explicit(&g.phys_query, memory_order_acquire);
+    if (!q && !atomic_load_explicit(&g.phys_set, memory_order_relaxed))
+        q = OS_PHYS_QUERY;
+    if (!q || !x->mdl_ptr)
+        return 0;
+    void *user = atomic_load_explicit(&g.phys_user, memory_order_relaxed);
+    const void *mdl = (const void *)x->mdl_ptr;
+    uint64_t off = x->offset;
+    for (ULONG i = 0; i < sg->NumberOfElements; i++) {
+        const uint64_t a = (uint64_t)sg->Elements[i].Address.QuadPart;
+        const uint32_t len = sg->Elements[i].Length;
+        uint64_t first, last;
+        if (!len)
+            continue;
+        if (!q(user, mdl, off, &first) || !q(user, mdl, off + len - 1, &last))
+            return 0; /* the list does not fit the buffer: unknown */
+        if (first != a || last != a + len - 1)
+            return DMT_XF_BOUNCE_CHECKED | DMT_XF_BOUNCED;
+        off += len;
+    }
+    return DMT_XF_BOUNCE_CHECKED;
+}
+
 static VOID NTAPI exec_tramp(PVOID ext, PVP_DMA_ADAPTER ad, PVP_SCATTER_GATHER_LIST sg, PVOID ctx)
 {
     xf_ent *x = ctx;
@@ -1084,6 +1143,7 @@ static VOID NTAPI exec_tramp(PVOID ext, PVP_DMA_ADAPTER ad, PVP_SCATTER_GATHER_L
         r.n_sg = sg->NumberOfElements;
         r.sg_list = sg->Elements;
         r.sg_stride = (uint32_t)sizeof(VP_SCATTER_GATHER_ELEMENT);
+        r.xfer_flags = bounce_flags(x, sg);
         emit(&r);
     }
     x->exec(ext, ad, sg, x->ctx);

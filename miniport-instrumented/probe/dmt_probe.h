@@ -73,7 +73,7 @@ void dmtp_enable(bool on);
 /* Mark the ring closed (dmt_ring_close): the recorder stops after draining. */
 void dmtp_close(void);
 /* Detach and forget every table (devices, adapters, MDLs, buffers,
- * transfers) and the ids; for a process that loads the driver several times
+ * transfers), the ids and the query hooks; for a process that loads the driver several times
  * (tests, capture runs): call it before loading the driver into a new
  * machine and after freeing the old one, while no driver routine runs. */
 void dmtp_reset(void);
@@ -88,6 +88,18 @@ uint64_t dmtp_lost(void);
 typedef bool (*dmtp_adapter_query_fn)(void *user, void *hw_device_extension, void *adapter,
                                       uint32_t *map_registers, uint64_t *addr_limit);
 void dmtp_set_adapter_query(dmtp_adapter_query_fn fn, void *user);
+
+/* Where EXECUTE_DMA's bounce flags come from: the physical address of byte
+ * offset of the buffer locked as mdl (the MDL VideoPortLockBuffer returned),
+ * false when unknown.  The probe compares the first and last byte of every
+ * SG element with it; a difference means the OS substituted bounce (map
+ * register) pages, and the record says DMT_XF_BOUNCED.  Without a hook the
+ * flags stay 0 ("not checked") - except on Windows, where the default reads
+ * the MDL's frame array (MmGetMdlPfnArray) until the first call; fn NULL
+ * turns the check off.  Runs inside HwVidExecuteDma (DISPATCH_LEVEL on
+ * Windows): it must not block or allocate. */
+typedef bool (*dmtp_phys_query_fn)(void *user, const void *mdl, uint64_t offset, uint64_t *phys);
+void dmtp_set_phys_query(dmtp_phys_query_fn fn, void *user);
 
 /* ---- explicit events (called by the instrumented driver) ---------------- */
 

@@ -20,10 +20,16 @@ bool dmtp_hvp_adapter_query(void *user, void *hw_device_extension, void *adapter
     return true;
 }
 
+bool dmtp_hvp_phys_query(void *user, const void *mdl, uint64_t offset, uint64_t *phys)
+{
+    return user && hvp_mdl_phys((hvp_machine *)user, mdl, offset, phys);
+}
+
 int dmtp_hvp_load(hvp_machine *m, hvp_driver_entry_fn entry)
 {
     if (!m || !entry)
         return HVP_EINVAL;
     dmtp_set_adapter_query(dmtp_hvp_adapter_query, m);
+    dmtp_set_phys_query(dmtp_hvp_phys_query, m);
     return hvp_load_driver(m, entry);
 }

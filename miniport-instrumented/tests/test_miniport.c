@@ -749,10 +749,16 @@ static void scenario_dma32_high(void)
     for (size_t i = 0; i < g.n; i++)
         if (g.v[i].r.kind == DMT_K_ADAPTER_CREATE)
             CHECK(g.v[i].r.dma32 && !g.v[i].r.dma64 && g.v[i].r.addr_limit == 0xFFFFFFFFull);
+    size_t execs = 0;
     for (size_t i = 0; i < g.n; i++) /* the locked buffers are above 4 GiB... */
-        if (g.v[i].r.kind == DMT_K_EXECUTE_DMA)
+        if (g.v[i].r.kind == DMT_K_EXECUTE_DMA) {
             for (uint32_t k = 0; k < g.v[i].r.n_sg; k++) /* ...the device sees bounce pages */
                 CHECK(g.v[i].sg[k].addr + g.v[i].sg[k].len <= 0x100000000ull);
+            /* ...and the probe, asking hvp where the buffer is, says so */
+            CHECK(g.v[i].r.xfer_flags == (DMT_XF_BOUNCE_CHECKED | DMT_XF_BOUNCED));
+            execs++;
+        }
+    CHECK(execs >= 3);
     CHECK(g.checked >= 3);
     (void)from;
 #endif
@@ -1271,6 +1277,8 @@ static void fault_addr64(void)
         CHECK(d[k].host == (e->sg[k].addr & 0xFFFFFFFFull)); /* LowPart only */
     }
     CHECK(high);
+    /* the device got the buffer's own (high) pages: checked, not bounced */
+    CHECK(e->r.xfer_flags == DMT_XF_BOUNCE_CHECKED);
     rig_close(g);
 }
 #endif /* !DMTMINI_TEST_NOPROBE */

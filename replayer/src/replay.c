@@ -475,6 +475,7 @@ static void div_init(rpl_replay *r, rpl_divergence *d, int kind)
     d->n_context = ctx_capture(r, d->context, r->cur);
 }
 
+static void div_text(char *dst, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void div_text(char *dst, const char *fmt, va_list ap)
 {
     vsnprintf(dst, RPL_TEXT, fmt, ap);

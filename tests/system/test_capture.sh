@@ -23,6 +23,22 @@ for scen in mixed dma32-highmem no-sg burst; do
     [[ $scen == burst ]] && only=--uploads-only
     "$PY" "$TOOLS/check_capture.py" "$out" $only >"$WORK/cc.json" || fail "$scen: capture check failed"
     grep -q '"digests_checked": 0,' "$WORK/cc.json" && fail "$scen: no digest could be checked"
+    # The probe asks the host VideoPort where each buffer really is: every
+    # list is checked for bounce pages; on the 32-bit device with all RAM
+    # above 4 GiB every one is bounced, and the store and dump say so.
+    grep -q '"bounce_unchecked": 0,' "$WORK/cc.json" || fail "$scen: lists not checked for bounce pages"
+    if [[ $scen == dma32-highmem || $scen == mixed ]]; then
+        expect_status 0 "$DMT" import "$out" -o "$WORK/$scen.db"
+        q() { sqlite3 "$WORK/$scen.db" "SELECT count(*) FROM transfers WHERE exec_seq IS NOT NULL ${1:-}"; }
+        [[ $(q "AND bounced IS NULL") == 0 && $(q) -gt 0 ]] ||
+            fail "$scen: transfers.bounced unknown for a checked list"
+    fi
+    if [[ $scen == dma32-highmem ]]; then
+        grep -q '"bounce_no": 0,' "$WORK/cc.json" || fail "$scen: a list not bounced"
+        [[ $(q "AND bounced = 1") == $(q) ]] || fail "$scen: transfers.bounced is not 1 for all"
+        "$DMT" dump "$out" >"$WORK/dump.txt"
+        grep -q "execute_dma.* bounced=yes" "$WORK/dump.txt" || fail "$scen: dump does not say bounced"
+    fi
     expect_status 0 "$DMT" info --json "$out"
     grep -q '"lost":{"records":0' "$WORK/out" || fail "$scen: records lost at the default ring size"
 done

@@ -82,6 +82,7 @@ def main():
     order = []    # xfer ids in START_DMA order
     counts = {}
     lost = 0
+    bounce = {}  # execute_dma flags & 3 -> count
     idx = 0
     for r in recs:
         k = r[0]
@@ -95,6 +96,14 @@ def main():
             sg = r[5]
             total = sum(sgq(sg[i + 1]) for i in range(0, len(sg), 2))
             execs.setdefault(r[2], []).append((idx, r[4], total))
+            # optional trailing flags: 1 bounce checked, 2 bounced
+            flags = r[6] if len(r) > 6 else 0
+            if not isinstance(flags, int) or flags < 0 or flags > 0xFFFFFFFF:
+                errors.append(f"record {idx}: execute_dma flags {flags!r}")
+            elif flags & 2 and not flags & 1:
+                errors.append(f"record {idx}: execute_dma says bounced but not checked")
+            else:
+                bounce[flags & 3] = bounce.get(flags & 3, 0) + 1
         elif k == 18:
             digests[r[2]] = (r[4], r[5])
         elif k == 19:
@@ -147,7 +156,8 @@ def main():
                           f"want {dmt64(want_bytes):#x} over {granted}")
         checked += 1
     summary = {"transfers": len(starts), "digests_checked": checked, "lost": lost,
-               "errors": len(errors)}
+               "bounce_unchecked": bounce.get(0, 0), "bounce_no": bounce.get(1, 0),
+               "bounce_yes": bounce.get(3, 0), "errors": len(errors)}
     print(json.dumps(summary))
     for e in errors[:20]:
         print(f"{path}: {e}", file=sys.stderr)

@@ -36,8 +36,10 @@ char *dmtv_import_cache_path(const char *trace_path)
     char *abs = g_canonicalize_filename(trace_path, NULL);
     GStatBuf st = {0};
     g_stat(trace_path, &st);
-    char *key = g_strdup_printf("%s\n%" PRIu64 "\n%" PRId64, abs, (uint64_t)st.st_size,
-                                (int64_t)st.st_mtime);
+    /* The schema version is part of the key: a newer viewer never reuses a
+     * cache an older one built. */
+    char *key = g_strdup_printf("%s\n%" PRIu64 "\n%" PRId64 "\n%d", abs, (uint64_t)st.st_size,
+                                (int64_t)st.st_mtime, DMT_STORE_SCHEMA_VERSION);
     char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, key, -1);
     char *base = g_path_get_basename(trace_path);
     char *dot = strrchr(base, '.');

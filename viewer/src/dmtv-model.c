@@ -37,11 +37,12 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "dmt/store.h"
 #include "dmtv-regnames.h"
 #include "dmtv-units.h"
 
 #define APPLICATION_ID 0x444D5442
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION DMT_STORE_SCHEMA_VERSION
 
 #define MAX_LANES    16384
 #define MAX_LOST     100000
@@ -242,7 +243,7 @@ static gboolean conn_prepare_frames(Conn *c)
                                 "bucket < ?3 ORDER BY bucket DESC LIMIT 1");
     c->st_xfers = conn_prep(c, "SELECT xfer, adapter, write_to_device, requested, granted, n_sg, "
                                "truncated, outcome, start_ts, exec_ts, complete_ts, "
-                               "interrupt_ts, dpc_ts, t_begin, t_end FROM transfers "
+                               "interrupt_ts, dpc_ts, t_begin, t_end, bounced FROM transfers "
                                "WHERE t_begin BETWEEN ?1 AND ?2 AND t_end >= ?3 "
                                "ORDER BY t_begin");
     return c->st_summary && c->st_before && c->st_xfers;
@@ -1068,6 +1069,7 @@ static uint64_t load_detail(DmtvModel *self, Conn *c, DmtvFrame *f, GHashTable *
         s.dpc_ts = col_i64_or(st, 12, INT64_MIN);
         s.t_begin = sqlite3_column_int64(st, 13);
         s.t_end = sqlite3_column_int64(st, 14);
+        s.bounced = col_i64_or(st, 15, 0) != 0;
         s.match = filter && g_hash_table_contains(filter, GUINT_TO_POINTER(s.xfer));
         g_array_append_val(spans[li], s);
     }
@@ -1560,7 +1562,7 @@ static const char xfer_cols[] =
     "start_ts, exec_seq, exec_ts, end_seq, end_ts, end_status, end_length, complete_seq, "
     "complete_ts, complete_status, complete_count, interrupt_seq, interrupt_ts, dpc_seq, dpc_ts, "
     "n_sg, sg_bytes, sg_lo, sg_hi, sg_first, digest, digest_algo, digest_len, truncated, "
-    "outcome, t_begin, t_end, duration_ns";
+    "bounced, outcome, t_begin, t_end, duration_ns";
 
 static void read_transfer(sqlite3_stmt *st, DmtvTransfer *t)
 {
@@ -1601,11 +1603,13 @@ static void read_transfer(sqlite3_stmt *st, DmtvTransfer *t)
     t->digest_algo = (uint32_t)col_i64_or(st, 30, 0);
     t->digest_len = (uint64_t)col_i64_or(st, 31, 0);
     t->truncated = col_i64_or(st, 32, 0) != 0;
-    const char *o = (const char *)sqlite3_column_text(st, 33);
+    t->bounce_known = sqlite3_column_type(st, 33) != SQLITE_NULL;
+    t->bounced = col_i64_or(st, 33, 0) != 0;
+    const char *o = (const char *)sqlite3_column_text(st, 34);
     g_strlcpy(t->outcome, o ? o : "?", sizeof t->outcome);
-    t->t_begin = col_i64_or(st, 34, 0);
-    t->t_end = col_i64_or(st, 35, 0);
-    t->duration_ns = col_i64_or(st, 36, -1);
+    t->t_begin = col_i64_or(st, 35, 0);
+    t->t_end = col_i64_or(st, 36, 0);
+    t->duration_ns = col_i64_or(st, 37, -1);
 }
 
 gboolean dmtv_model_get_transfer(DmtvModel *self, uint32_t xfer, DmtvTransfer *out)
@@ -1737,6 +1741,12 @@ char *dmtv_model_describe_transfer(DmtvModel *self, uint32_t xfer)
     } else {
         g_string_append(s, "  granted -   (no ExecuteDma)\n");
     }
+    if (t.has_granted)
+        g_string_append(s, !t.bounce_known ? "  bounce buffers: not recorded by this producer\n"
+                           : t.bounced ? "  BOUNCE-BUFFERED: the OS substituted pages below the "
+                                         "device's limit for part of the buffer\n"
+                                       : "  not bounce-buffered (the device sees the buffer's "
+                                         "own pages)\n");
     if (t.has_end)
         g_string_append_printf(s, "  StartDma returned status 0x%x, *pLength %" PRIu64 "\n",
                                t.end_status, t.end_length);

@@ -85,6 +85,7 @@ typedef struct {
     uint32_t xfer, adapter, mdl;
     uint64_t offset, requested, granted, end_length;
     gboolean to_device, truncated, has_granted, has_end;
+    gboolean bounce_known, bounced; /* ExecuteDma flags (unknown from older producers) */
     uint64_t context;
     int64_t start_seq, exec_seq, end_seq, complete_seq, irq_seq, dpc_seq; /* -1: none */
     int64_t start_ts, exec_ts, end_ts, complete_ts, irq_ts, dpc_ts;

@@ -226,8 +226,8 @@ static void draw_span(const Ctx *c, const DmtvSpan *s, double x0, double x1, dou
         char t[96], b[32];
         dmtv_format_bytes(b, sizeof b, s->granted ? s->granted : s->requested);
         double lx = MAX(cx0, c->xl) + 3, maxw = cx1 - lx - 2;
-        g_snprintf(t, sizeof t, "#%u %s %s%s%s", s->xfer, s->to_device ? "to-dev" : "from-dev", b,
-                   s->truncated ? " (truncated)" : "",
+        g_snprintf(t, sizeof t, "#%u %s %s%s%s%s", s->xfer, s->to_device ? "to-dev" : "from-dev", b,
+                   s->truncated ? " (truncated)" : "", s->bounced ? " (bounced)" : "",
                    s->outcome == DMTV_OUT_NOT_COMPLETED ? " (not completed)"
                    : s->outcome == DMTV_OUT_FAILED      ? " (failed)"
                    : s->outcome == DMTV_OUT_TWICE       ? " (completed twice)"

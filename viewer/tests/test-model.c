@@ -81,7 +81,12 @@ static void test_frames(DmtvModel *m)
     /* the truncated transfer */
     f = dmtv_model_frame(m, tg_start_ts(TG_XFER_TRUNC) - 1000, tg_complete_ts(TG_XFER_TRUNC), 800);
     s = find_span(f, TG_XFER_TRUNC);
-    CHECK(s && s->truncated && s->granted * 2 == s->requested);
+    CHECK(s && s->truncated && s->granted * 2 == s->requested && !s->bounced);
+    /* the bounce-buffered one (7 above is not) */
+    f = dmtv_model_frame(m, tg_start_ts(TG_XFER_BOUNCE) - 1000, tg_complete_ts(TG_XFER_BOUNCE),
+                         800);
+    s = find_span(f, TG_XFER_BOUNCE);
+    CHECK(s && s->bounced && !s->truncated);
     /* register values: CH1_DESC_COUNT of xfer 7 (channel 1) is its n_sg */
     gssize li = lane_named(tr, "CH1_DESC_COUNT");
     f = dmtv_model_frame(m, tg_start_ts(7), tg_complete_ts(7), 1000);
@@ -121,6 +126,15 @@ static void test_details(DmtvModel *m, const char *db)
     DmtvTransfer t;
     CHECK(dmtv_model_get_transfer(m, 7, &t));
     CHECK(t.adapter == 1 && t.n_sg == tg_n_sg(7) && t.duration_ns == 20000);
+    CHECK(t.bounce_known && !t.bounced);
+    CHECK(dmtv_model_get_transfer(m, TG_XFER_BOUNCE, &t) && t.bounce_known && t.bounced);
+    CHECK(dmtv_model_get_transfer(m, TG_XFER_HIGH, &t) && !t.bounce_known);
+    char *bd = dmtv_model_describe_transfer(m, TG_XFER_BOUNCE);
+    CHECK(strstr(bd, "BOUNCE-BUFFERED"));
+    g_free(bd);
+    bd = dmtv_model_describe_transfer(m, TG_XFER_HIGH);
+    CHECK(strstr(bd, "not recorded by this producer"));
+    g_free(bd);
     CHECK(!dmtv_model_get_transfer(m, 999999, &t));
     char *d = dmtv_model_describe_transfer(m, TG_XFER_OVL);
     CHECK(strstr(d, "StartDma request") && strstr(d, "granted"));

@@ -164,6 +164,49 @@ static void check_span(DmtvModel *m)
     g_object_unref(t);
 }
 
+/* a column of the transfers lane holds the colour somewhere */
+static gboolean column_has(const Img *im, double x, double y0, double y1, const GdkRGBA *c)
+{
+    for (double y = y0; y < y1; y++)
+        if (is_color(im, x, y, c))
+            return TRUE;
+    return FALSE;
+}
+
+/* the bounce-buffered transfer carries the purple band, its neighbour not */
+static void check_bounce(DmtvModel *m)
+{
+    const DmtvTrace *tr = dmtv_model_get_trace(m);
+    const DmtvTheme *th = theme(FALSE);
+    DmtvRenderOpts o = {.width = W, .height = H, .has_from = TRUE, .has_to = TRUE};
+    o.from = tg_start_ts(TG_XFER_BOUNCE) - tr->t_first - 5000;
+    o.to = tg_complete_ts(TG_XFER_BOUNCE + 1) - tr->t_first + 5000;
+    GdkTexture *t = render(m, &o, "render-bounce.png");
+    if (!t)
+        return;
+    Img im = download(t);
+    DmtvView v = view_of(tr, &o);
+    gssize li = lane_of(tr, DMTV_LANE_TRANSFERS, 1);
+    double y0 = dmtv_lane_y(tr, &v, (size_t)li), y1 = y0 + dmtv_lane_height(DMTV_LANE_TRANSFERS);
+    int with = 0, without = 0;
+    for (int k = -2; k <= 2; k++) {
+        double xb = (dmtv_x_of(&v, tg_start_ts(TG_XFER_BOUNCE)) +
+                     dmtv_x_of(&v, tg_complete_ts(TG_XFER_BOUNCE))) /
+                        2 +
+                    k * 20;
+        double xn = (dmtv_x_of(&v, tg_start_ts(TG_XFER_BOUNCE + 1)) +
+                     dmtv_x_of(&v, tg_complete_ts(TG_XFER_BOUNCE + 1))) /
+                        2 +
+                    k * 20;
+        with += column_has(&im, xb, y0, y1, &th->bounce);
+        without += column_has(&im, xn, y0, y1, &th->bounce);
+    }
+    CHECKF(with == 5 && without == 0, "bounce band in %d of 5 columns, on the neighbour in %d",
+           with, without);
+    g_free(im.px);
+    g_object_unref(t);
+}
+
 /* the sg-overlap finding (transfer 4's ExecuteDma) and the lost range */
 static void check_marks(DmtvModel *m)
 {
@@ -385,6 +428,7 @@ int main(void)
         check_lanes(m);
         check_span(m);
         check_marks(m);
+        check_bounce(m);
         check_layout(m);
         check_folding(m);
         check_dark(m);

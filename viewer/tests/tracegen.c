@@ -123,6 +123,9 @@ static void transfer(uint32_t xfer)
     e->r.adapter = adapter;
     e->r.length = bytes;
     e->r.n_sg = n;
+    e->r.xfer_flags = xfer == TG_XFER_BOUNCE ? DMT_XF_BOUNCE_CHECKED | DMT_XF_BOUNCED
+                      : is_a2(xfer)          ? 0
+                                             : DMT_XF_BOUNCE_CHECKED;
     memcpy(e->sg, sg, sizeof sg);
     uint32_t base = DMM_CH_BASE(ch);
     reg(t + 2000, DMT_K_REG_WRITE, dev, base + DMM_CH_DESC_LO, 0x00100000u + xfer * 0x40u);

@@ -17,8 +17,11 @@
 #define TG_XFER_ADJ   3u           /* SG list with two adjacent, uncoalesced elements */
 #define TG_XFER_OVL   4u           /* SG list with overlapping elements */
 #define TG_XFER_TRUNC 2u           /* granted < requested */
-#define TG_XFER_HIGH  100002u      /* an element above 4 GiB on the 32-bit adapter */
-#define TG_LOST_AFTER 10u          /* the lost range follows adapter 1's transfer 10 */
+#define TG_XFER_BOUNCE                                                                             \
+    6u                        /* bounce-buffered (adapter 1's others: checked, not                 \
+                                 bounced; adapter 2's: not checked) */
+#define TG_XFER_HIGH  100002u /* an element above 4 GiB on the 32-bit adapter */
+#define TG_LOST_AFTER 10u     /* the lost range follows adapter 1's transfer 10 */
 #define TG_LOST_COUNT 5u
 
 /* StartDma / CompleteDma times of a transfer (either adapter). */

@@ -75,6 +75,14 @@ enum dmt_lost_reason {
 /* Digest algorithms (DMT_K_DIGEST algo); see dmt/digest.h. */
 enum dmt_digest_algo { DMT_DIGEST_DMT64 = 1 };
 
+/* EXECUTE_DMA flags.  A producer that cannot tell whether the OS bounced a
+ * list leaves them 0: "bounced" is then unknown, not false. */
+enum dmt_xfer_flags {
+    DMT_XF_BOUNCE_CHECKED = 1u, /* the probe compared the list with the buffer's frames */
+    DMT_XF_BOUNCED = 2u         /* ...and some element is not the buffer's own memory
+                                   (the OS substituted bounce / map-register pages) */
+};
+
 /* Pattern algorithms (DMT_K_PATTERN algo); see dmt/digest.h. */
 enum dmt_pattern_algo { DMT_PATTERN_XS64 = 1 };
 
@@ -88,7 +96,8 @@ typedef struct dmt_sg_elem {
  *  kind               fields
  *  REG_WRITE/READ     dev, off, width, value
  *  REG_*_BUF          dev, off, width, n_values, values
- *  EXECUTE_DMA        xfer, adapter, length (= granted *pLength), n_sg, sg
+ *  EXECUTE_DMA        xfer, adapter, length (= granted *pLength), n_sg, sg,
+ *                     xfer_flags (enum dmt_xfer_flags; optional in the format)
  *  START_DMA          xfer, adapter, mdl, offset, length (requested), write_to_device, context
  *  START_DMA_END      xfer, adapter, status, length (final *pLength)
  *  COMPLETE_DMA       xfer, adapter, write_to_device, status
@@ -129,6 +138,7 @@ typedef struct dmt_record {
     uint32_t reason;  /* enum dmt_lost_reason */
     uint32_t status;  /* VP_STATUS / NTSTATUS-like return code */
     uint32_t map_registers;
+    uint32_t xfer_flags; /* EXECUTE_DMA: enum dmt_xfer_flags */
     bool write_to_device, sg, dma32, dma64, claimed, cached;
 
     uint64_t off;        /* register offset from the device base */

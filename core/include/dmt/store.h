@@ -24,7 +24,7 @@
 #include "dmt/stats.h"
 
 #define DMT_STORE_APPLICATION_ID   0x444D5442 /* "DMTB" */
-#define DMT_STORE_SCHEMA_VERSION   1
+#define DMT_STORE_SCHEMA_VERSION   2
 #define DMT_STORE_LEVELS           8                          /* summary levels 0..7 */
 #define DMT_STORE_LEVEL_SHIFT(L)   (10u + 3u * (unsigned)(L)) /* bucket = ts >> shift */
 #define DMT_STORE_MAX_REG_LANES    4096u  /* register lanes before "devD other" */
@@ -107,7 +107,7 @@ enum dmt_store_open_flags {
 typedef struct dmt_store dmt_store;
 
 /* Open an existing store and check it: not a SQLite file or application_id
- * not DMTB -> DMT_E_FOREIGN; user_version not 1 -> DMT_E_VERSION; a damaged
+ * not DMTB -> DMT_E_FOREIGN; user_version not DMT_STORE_SCHEMA_VERSION -> DMT_E_VERSION; a damaged
  * file or missing tables -> DMT_E_FORMAT; cannot open -> DMT_E_IO. */
 int dmt_store_open(const char *path, unsigned flags, dmt_store **out, dmt_error *err);
 void dmt_store_close(dmt_store *st);
@@ -216,6 +216,7 @@ typedef struct dmt_store_transfer {
     uint32_t adapter, mdl;
     uint64_t offset, requested, granted;
     bool write_to_device, truncated;
+    bool bounce_known, bounced; /* EXECUTE_DMA flags: NULL in the table unless known */
     uint64_t context;
     uint64_t start_seq, exec_seq, end_seq, complete_seq, interrupt_seq, dpc_seq;
     int64_t start_ts, exec_ts, end_ts, complete_ts, interrupt_ts, dpc_ts;

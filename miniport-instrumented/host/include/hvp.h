@@ -271,6 +271,11 @@ bool hvp_mdl_info_of(hvp_machine *m, const void *mdl, hvp_mdl_info *out);
 /* The frame of page i of a locked MDL (physical address = pfn * 4096), or
  * UINT64_MAX. */
 uint64_t hvp_mdl_page_frame(hvp_machine *m, const void *mdl, uint32_t page_index);
+/* The physical address of byte offset of a locked MDL's buffer (what the
+ * device would see without bounce buffers).  false when mdl is not a live
+ * MDL or offset is outside its buffer.  Takes the machine lock: never call
+ * it with the lock held (HwVidExecuteDma runs without it). */
+bool hvp_mdl_phys(hvp_machine *m, const void *mdl, uint64_t offset, uint64_t *phys);
 
 #ifdef __cplusplus
 }

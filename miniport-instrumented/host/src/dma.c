@@ -1040,6 +1040,25 @@ uint64_t hvp_mdl_page_frame(hvp_machine *m, const void *mdl, uint32_t page_index
     return pfn;
 }
 
+bool hvp_mdl_phys(hvp_machine *m, const void *mdl, uint64_t offset, uint64_t *phys)
+{
+    if (!m || !phys)
+        return false;
+    bool ok = false;
+    pthread_mutex_lock(&m->lock);
+    hvp_mdl *d = mdl_find(m, mdl);
+    if (d && d->frames && offset < d->len) {
+        uintptr_t at = d->va + (uintptr_t)offset;
+        uint64_t page = (at >> HVP_PAGE_SHIFT) - (d->va >> HVP_PAGE_SHIFT);
+        if (page < d->npages && d->frames[page]) {
+            *phys = d->frames[page]->pfn * HVP_PAGE + (at & (HVP_PAGE - 1));
+            ok = true;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return ok;
+}
+
 /* ---- teardown ------------------------------------------------------------ */
 
 void hvp__dma_teardown(hvp_machine *m)

@@ -106,7 +106,11 @@ VOID __cdecl VideoPortDebugPrint(IN VIDEO_DEBUG_LEVEL DebugPrintLevel, IN PSTR D
     char buf[1024];
     va_list ap;
     va_start(ap, DebugMessage);
+    /* The format is the driver's, as with the real VideoPortDebugPrint. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
     vsnprintf(buf, sizeof(buf), DebugMessage, ap);
+#pragma GCC diagnostic pop
     va_end(ap);
     size_t n = strlen(buf);
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
