@@ -49,7 +49,10 @@
  *     the header reserved -> committed (release).  Headers it writes are
  *     release stores.  A consumer reads a payload only after an acquire load
  *     of a committed header that validates (check, bounds, and a sequence in
- *     [expected, head.seq)).
+ *     [expected, head.seq)).  Sequence windows are less than 2^31 wide: a
+ *     wider one (a tail word ahead of the head word, which only corruption
+ *     makes, or 2^31 drops while one slot waits) counts as empty, and its
+ *     slots are skipped as unreadable.
  *  I5 commit(used < reserved) writes a padding header for the unused rest
  *     of the reservation before the commit CAS, so the committed len is the
  *     delivered length and every header says how far to skip.
@@ -254,8 +257,13 @@ static bool hdr_valid(const dmt_ring *r, uint64_t w, uint32_t pos, uint64_t h, u
         return false;
     if (ext > w_pos(h) - pos)
         return false;
+    /* [base, head.seq) in modular order.  A base after head.seq (a tail
+     * word ahead of the head word: corrupt) is an empty range, not a wrap
+     * to nearly all 2^32 numbers - else the scan for the next valid header
+     * would accept slots the consumer then refuses, and stall on each. */
     uint32_t base = state == ST_PADDING ? lo_pad : lo;
-    return (uint32_t)(seq - base) < (uint32_t)(w_seq(h) - base);
+    uint32_t span = w_seq(h) - base;
+    return (int32_t)span > 0 && (uint32_t)(seq - base) < span;
 }
 
 /* ---- racy reads (I8) ---------------------------------------------------- */

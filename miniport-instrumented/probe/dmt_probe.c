@@ -1123,10 +1123,12 @@ static VOID NTAPI exec_tramp(PVOID ext, PVP_DMA_ADAPTER ad, PVP_SCATTER_GATHER_L
     uint32_t granted = x->plen ? *x->plen : 0;
     /* A list address may be reused after a CompleteDma that never came:
      * only the newest transfer owns it. */
-    for (unsigned i = 0; i < DMTP_MAX_XFERS; i++) {
+    for (unsigned i = 0; i < DMTP_MAX_XFERS && sg; i++) {
         xf_ent *o = &g.xfers[i];
         uintptr_t exp = (uintptr_t)sg;
-        if (o != x && sg &&
+        /* a plain load first: a locked CAS per table entry would cost more
+         * than the rest of the trampoline */
+        if (o != x && atomic_load_explicit(&o->sg, memory_order_relaxed) == exp &&
             atomic_compare_exchange_strong_explicit(&o->sg, &exp, (uintptr_t)0,
                                                     memory_order_acq_rel, memory_order_relaxed))
             xfer_put(o);
