@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "dmt/digest.h"
 #include "dmt/enc.h"
 
 static unsigned long long seed = 0x1234567887654321ULL;
@@ -291,8 +292,43 @@ static void test_records(void)
     CHECK(dmt_enc_record(buf, sizeof buf, &r, 0) == 0);
 }
 
+/* dmt/digest.h against the normative definitions (FORMAT.md 1.8): the
+ * word-at-a-time pattern fill equals byte i = byte (i mod 8) of
+ * splitmix64(seed + i / 8) at every offset and length, and known answers
+ * computed by the independent Python code in tests/tools/check_capture.py. */
+static void test_digest(void)
+{
+    static uint8_t got[9000];
+    for (uint64_t off = 0; off < 20; off++)
+        for (size_t len = 0; len < 80; len++) {
+            memset(got, 0xEE, len + 1);
+            dmt_pattern_fill(got, 42, off, len);
+            int bad = got[len] != 0xEE; /* nothing written past the end */
+            for (size_t i = 0; i < len && !bad; i++) {
+                uint64_t pos = off + i;
+                bad = got[i] != (uint8_t)(dmt_splitmix64(42 + (pos >> 3)) >> (8u * (pos & 7u)));
+            }
+            CHECKF(!bad, "pattern at offset %llu, length %zu", (unsigned long long)off, len);
+        }
+    dmt_pattern_fill(got, 7, 3, 5);
+    CHECK(memcmp(got, "\x59\xe4\xe1\xcb\x63", 5) == 0);
+    dmt_pattern_fill(got, 7, 3, 1000);
+    CHECK(dmt64(got, 1000) == 0x95bcea862cafef40ull);
+    dmt_pattern_fill(got, 0xDEADBEEF, 4093, 8191);
+    CHECK(dmt64(got, 8191) == 0x3f81579c65bc43bbull);
+    CHECK(dmt64("", 0) == 0xc7c2e563faa317f6ull);
+    /* any split of the stream gives the same digest */
+    dmt64_state st;
+    dmt64_init(&st);
+    dmt64_update(&st, got, 3);
+    dmt64_update(&st, got + 3, 4000);
+    dmt64_update(&st, got + 4003, 8191 - 4003);
+    CHECK(dmt64_final(&st) == 0x3f81579c65bc43bbull);
+}
+
 int main(void)
 {
+    test_digest();
     test_scalars();
     test_records();
     return check_result("test_enc");

@@ -46,33 +46,6 @@ void *rpl_idmap_del(rpl_idmap *m, uint32_t key);
 /* Iterate: *pos starts at 0; returns the next value or NULL at the end. */
 void *rpl_idmap_next(const rpl_idmap *m, uint32_t *pos, uint32_t *key);
 
-/* The XS64 pattern (dmt_pattern_fill) a word at a time: bytes
- * [offset, offset + len) of the pattern of seed into dst. */
-static inline void rpl_pattern_fill(uint8_t *dst, uint64_t seed, uint64_t offset, size_t len)
-{
-    size_t i = 0;
-    while (i < len && ((offset + i) & 7u) != 0) {
-        uint64_t pos = offset + i;
-        dst[i] = (uint8_t)(dmt_splitmix64(seed + (pos >> 3)) >> (8u * (pos & 7u)));
-        i++;
-    }
-    uint64_t word = (offset + i) >> 3;
-    for (; i + 8 <= len; i += 8, word++) {
-        uint64_t w = dmt_splitmix64(seed + word);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        memcpy(dst + i, &w, 8); /* byte k = bits 8k..8k+7: little-endian */
-#else
-        for (unsigned k = 0; k < 8; k++)
-            dst[i + k] = (uint8_t)(w >> (8u * k));
-#endif
-    }
-    if (i < len) {
-        uint64_t w = dmt_splitmix64(seed + word);
-        for (unsigned k = 0; i < len; i++, k++)
-            dst[i] = (uint8_t)(w >> (8u * k));
-    }
-}
-
 /* ---- passive engines (driver mode) ---------------------------------------
  * An engine that keeps only the record window and the divergence list, so
  * another checker can report divergences with the same context and

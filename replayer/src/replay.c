@@ -1770,7 +1770,7 @@ static bool fill_content(const mdl_t *m, uint8_t *arena, uint64_t bo, uint64_t n
     const src *last = &m->srcs[m->nsrc - 1];
     if (!last->payload && last->off <= bo && last->off + last->len >= end) {
         if (fill)
-            rpl_pattern_fill(arena, last->seed, bo, (size_t)n);
+            dmt_pattern_fill(arena, last->seed, bo, (size_t)n);
         return !m->overflow;
     }
     if (fill)
@@ -1786,7 +1786,7 @@ static bool fill_content(const mdl_t *m, uint8_t *arena, uint64_t bo, uint64_t n
         if (fill && s->payload)
             memcpy(arena + (lo - bo), s->bytes + (lo - s->off), (size_t)(hi - lo));
         else if (fill)
-            rpl_pattern_fill(arena + (lo - bo), s->seed, lo, (size_t)(hi - lo));
+            dmt_pattern_fill(arena + (lo - bo), s->seed, lo, (size_t)(hi - lo));
         sp[ns].lo = lo;
         sp[ns].hi = hi;
         ns++;

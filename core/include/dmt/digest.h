@@ -95,14 +95,29 @@ static inline uint64_t dmt_splitmix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-/* Fill dst with bytes [offset, offset+len) of the XS64 pattern of seed. */
+/* Fill dst with bytes [offset, offset+len) of the XS64 pattern of seed: one
+ * splitmix64 per 8-byte word of the pattern (byte k of a word is bits
+ * 8k..8k+7 of its value). */
 static inline void dmt_pattern_fill(void *dst, uint64_t seed, uint64_t offset, size_t len)
 {
     uint8_t *d = (uint8_t *)dst;
-    for (size_t i = 0; i < len; i++) {
-        uint64_t pos = offset + i;
-        uint64_t w = dmt_splitmix64(seed + (pos >> 3));
-        d[i] = (uint8_t)(w >> (8u * (pos & 7u)));
+    size_t i = 0;
+    uint64_t word = offset >> 3;
+    unsigned k = (unsigned)(offset & 7u);
+    if (k != 0 && len > 0) { /* the partial first word */
+        uint64_t w = dmt_splitmix64(seed + word++);
+        for (; k < 8 && i < len; k++, i++)
+            d[i] = (uint8_t)(w >> (8u * k));
+    }
+    for (; i + 8 <= len; i += 8, word++) {
+        uint64_t w = dmt_splitmix64(seed + word);
+        for (unsigned b = 0; b < 8; b++) /* merged into one store by the compiler */
+            d[i + b] = (uint8_t)(w >> (8u * b));
+    }
+    if (i < len) {
+        uint64_t w = dmt_splitmix64(seed + word);
+        for (unsigned b = 0; i < len; b++, i++)
+            d[i] = (uint8_t)(w >> (8u * b));
     }
 }
 

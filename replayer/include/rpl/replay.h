@@ -177,7 +177,10 @@ void rpl_set_header(rpl_replay *r, const dmt_header *hdr);
 int rpl_feed(rpl_replay *r, const dmt_record *rec, dmt_error *err);
 /* Tell the engine the trace file was cut at byte offset (a limit). */
 void rpl_note_cut(rpl_replay *r, uint64_t offset, const char *why);
-/* End of input: resolves pending interrupt checks.  Returns 0 or 1 (stopped). */
+/* End of input: resolves pending interrupt checks.  Returns 0, 1 (stopped),
+ * or a negative DMT_E* when the model the trace configures cannot be built
+ * (e.g. DMT_E_FORMAT: its memory exceeds the limit); the message is in the
+ * err of the last rpl_feed. */
 int rpl_finish(rpl_replay *r);
 
 const rpl_summary *rpl_get_summary(const rpl_replay *r);
