@@ -279,13 +279,17 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
         U(r->length);
         ARR(2ull * r->n_sg);
         /* SG quantity: page units as uint when page-aligned, bytes as a
-         * negative integer (-1-n) otherwise.  Schema: sg-quantity. */
+         * negative integer (-1-n) otherwise.  Schema: sg-quantity.  At most
+         * 18 bytes an element: room for all of them is checked once when
+         * the buffer has it, else per element. */
+        const bool roomy = (size_t)(end - p) >= (size_t)r->n_sg * 18u;
         for (uint32_t i = 0; i < r->n_sg; i++, e += stride) {
             uint64_t a;
             uint32_t l;
             move_fixed(&a, e, 8);
             move_fixed(&l, e + 8, 4);
-            ROOM(18);
+            if (!roomy)
+                ROOM(18);
             p = (a & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, a >> DMT_PAGE_SHIFT)
                                                : put_head(p, MT_NINT, a);
             p = (l & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, l >> DMT_PAGE_SHIFT)

@@ -308,6 +308,12 @@ static void rec_init(dmt_record *r, uint32_t kind)
 
 /* Encode r into the ring.  A record that does not encode (a format limit)
  * is replaced by a LOST record in the same reservation. */
+/* Records whose worst case fits here are encoded on the stack and reserved
+ * exactly: a reservation of the worst case would leave a padding slot
+ * behind almost every record (a register write is ~10 bytes, its bound 83)
+ * and spend three times the ring.  256 bytes of stack is fine at any IRQL. */
+#define DMTP_SMALL_RECORD 256u
+
 static void emit(const dmt_record *r)
 {
     dmt_ring *ring = atomic_load_explicit(&g.active, memory_order_acquire);
@@ -315,6 +321,20 @@ static void emit(const dmt_record *r)
         return;
     int64_t t = now_ns();
     size_t bound = dmt_enc_record_bound(r);
+    if (bound <= DMTP_SMALL_RECORD) {
+        uint8_t small[DMTP_SMALL_RECORD];
+        size_t n = dmt_enc_record(small, sizeof small, r, t);
+        if (n == 0) {
+            dmt_record l;
+            rec_init(&l, DMT_K_LOST);
+            l.count = 1;
+            l.reason = DMT_LOST_PROBE;
+            atomic_fetch_add_explicit(&g.lost, 1, memory_order_relaxed);
+            n = dmt_enc_record(small, sizeof small, &l, t);
+        }
+        dmt_ring_write(ring, small, (uint32_t)n); /* a loss is counted by the ring */
+        return;
+    }
     if (bound > DMT_RING_MAX_PAYLOAD)
         bound = DMT_RING_MAX_PAYLOAD;
     dmt_ring_resv rv;
