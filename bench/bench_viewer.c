@@ -176,6 +176,8 @@ int main(int argc, char **argv)
            tr->n_lanes, (double)(tr->t_last - tr->t_first) / 1e9);
     printf("open to first frame: %.1f ms (open %.1f, frame+nodes %.1f, cairo raster %.1f)\n", first,
            t_open, t_build, t_raster);
+    printf("RESULT\tviewer, open to first frame (%" PRIu64 " events)\t%.0f ms\t<= 1 s\t-\t-\n",
+           tr->records, first);
 
     /* the finest summary levels are loaded into memory by the model's worker
      * after open (frames meanwhile come from SQL in the background) */
@@ -262,6 +264,10 @@ int main(int argc, char **argv)
            pct(all_precise, n_all_precise, 0.95), worst_precise_p95, dmtv_model_fetch_count(m));
     printf("resident memory: VmRSS %ld MiB, VmHWM %ld MiB\n", status_kb("VmRSS") / 1024,
            status_kb("VmHWM") / 1024);
+    printf("RESULT\tviewer, frame build p95, all zoom levels\t%.2f ms (worst level %.2f)\t<= 8 "
+           "ms\t-\t-\n",
+           pct(all, n_all, 0.95), worst_p95);
+    printf("RESULT\tviewer, resident memory\t%ld MiB\t<= 1 GB\t-\t-\n", status_kb("VmHWM") / 1024);
     g_free(all);
     g_free(all_precise);
     gsk_renderer_unrealize(r);
