@@ -32,7 +32,7 @@
 
 typedef struct {
     uint32_t xfer, adapter;
-    gboolean to_device;
+    gboolean to_device, bounced; /* bounced: the elements are the OS's bounce pages */
     int64_t t0, t1;
     uint64_t limit; /* highest reachable address */
     guint first, n; /* into elems */
@@ -55,7 +55,7 @@ struct DmtvLayout {
     guint n_elems;
     Seg segs[MAX_SEGS];
     guint n_segs;
-    guint n_overlaps, n_adjacent;
+    guint n_overlaps, n_adjacent, n_bounced;
     int width;        /* segments computed for this width */
     GArray *overlaps; /* uint64_t pairs [a0, a1) */
 };
@@ -220,6 +220,8 @@ DmtvLayout *dmtv_layout_new(DmtvModel *model, const uint32_t *xfers, guint n)
         r->xfer = t.xfer;
         r->adapter = t.adapter;
         r->to_device = t.to_device;
+        r->bounced = t.bounce_known && t.bounced;
+        l->n_bounced += r->bounced;
         r->t0 = t.exec_ts != INT64_MIN ? t.exec_ts : t.t_begin;
         r->t1 = t.complete_ts != INT64_MIN ? t.complete_ts : t.t_end;
         const DmtvAdapter *a = dmtv_model_adapter(model, t.adapter);
@@ -273,6 +275,11 @@ guint dmtv_layout_n_overlaps(const DmtvLayout *l)
 {
     return l->n_overlaps;
 }
+guint dmtv_layout_n_bounced(const DmtvLayout *l)
+{
+    return l->n_bounced;
+}
+
 guint dmtv_layout_n_adjacent(const DmtvLayout *l)
 {
     return l->n_adjacent;
@@ -348,7 +355,11 @@ void dmtv_layout_draw(GtkSnapshot *s, DmtvPainter *p, DmtvLayout *l, int width, 
     char info[96];
     g_snprintf(info, sizeof info, "%u transfer%s, %u blocks", l->n_rows, l->n_rows == 1 ? "" : "s",
                l->n_elems);
-    dmtv_painter_text(p, s, DMTV_FONT_SMALL, info, 8, 22, &th->fg_dim);
+    dmtv_painter_text_fit(p, s, DMTV_FONT_SMALL, info, 8, 20, LEFT_W - 10, &th->fg_dim);
+    if (l->n_bounced) {
+        g_snprintf(info, sizeof info, "%u bounce-buffered", l->n_bounced);
+        dmtv_painter_text_fit(p, s, DMTV_FONT_SMALL, info, 8, 32, LEFT_W - 10, &th->fg_dim);
+    }
     double gap_label_end = -1e9;
     for (guint i = 0; i < l->n_segs; i++) {
         const Seg *g = &l->segs[i];
@@ -357,7 +368,7 @@ void dmtv_layout_draw(GtkSnapshot *s, DmtvPainter *p, DmtvLayout *l, int width, 
         dmtv_format_addr(a, sizeof a, g->a0);
         dmtv_painter_text_fit(p, s, DMTV_FONT_MONO, a, g->x0 + 2, 5, g->x1 - g->x0 - 2, &th->fg);
         dmtv_format_bytes(b, sizeof b, g->a1 - g->a0);
-        dmtv_painter_text_fit(p, s, DMTV_FONT_SMALL, b, g->x0 + 2, 18, g->x1 - g->x0 - 2,
+        dmtv_painter_text_fit(p, s, DMTV_FONT_SMALL, b, g->x0 + 2, 22, g->x1 - g->x0 - 2,
                               &th->fg_dim);
         dmtv_fill(s, &th->sep, g->x0, HEAD_H - 4, g->x1 - g->x0, 1);
         /* page grid where pages are at least 5 px wide */
@@ -398,10 +409,19 @@ void dmtv_layout_draw(GtkSnapshot *s, DmtvPainter *p, DmtvLayout *l, int width, 
         if (row->xfer == selected)
             dmtv_fill(s, &th->sel_fill, 0, y, width, ROW_H);
         dmtv_fill(s, &th->sep, 0, y + ROW_H - 1, width, 1);
-        char t[64];
-        g_snprintf(t, sizeof t, "#%u  %s  %u el.", row->xfer,
-                   row->to_device ? "to-dev" : "from-dev", row->n);
-        dmtv_painter_text_fit(p, s, DMTV_FONT_SMALL, t, 8, y + 5, LEFT_W - 10, &th->fg);
+        /* the longest label that fits: with the element count, without it,
+         * the id alone */
+        char t[80];
+        const char *dir = row->to_device ? "to-dev" : "from-dev";
+        const char *bounce = row->bounced ? "  bounced" : "";
+        g_snprintf(t, sizeof t, "#%u  %s  %u el.%s", row->xfer, dir, row->n, bounce);
+        if (!dmtv_painter_text_fit(p, s, DMTV_FONT_SMALL, t, 8, y + 5, LEFT_W - 10, &th->fg)) {
+            g_snprintf(t, sizeof t, "#%u %s%s", row->xfer, dir, row->bounced ? " bounced" : "");
+            if (!dmtv_painter_text_fit(p, s, DMTV_FONT_SMALL, t, 8, y + 5, LEFT_W - 10, &th->fg)) {
+                g_snprintf(t, sizeof t, "#%u", row->xfer);
+                dmtv_painter_text_fit(p, s, DMTV_FONT_SMALL, t, 8, y + 5, LEFT_W - 10, &th->fg);
+            }
+        }
         const GdkRGBA *col = row->to_device ? &th->to_dev : &th->from_dev;
         for (guint k = 0; k < row->n; k++) {
             const Elem *e = &l->elems[row->first + k];

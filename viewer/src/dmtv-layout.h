@@ -47,6 +47,8 @@ guint dmtv_layout_n_blocks(const DmtvLayout *l);
 guint dmtv_layout_n_segments(const DmtvLayout *l);
 guint dmtv_layout_n_overlaps(const DmtvLayout *l);
 guint dmtv_layout_n_adjacent(const DmtvLayout *l);
+/* Transfers whose list the OS bounce-buffered (their blocks are bounce pages). */
+guint dmtv_layout_n_bounced(const DmtvLayout *l);
 /* Height the layout wants at a row count (px). */
 double dmtv_layout_height(const DmtvLayout *l);
 

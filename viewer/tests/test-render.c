@@ -283,6 +283,11 @@ static void check_layout(DmtvModel *m)
     DmtvLayout *l = dmtv_layout_new(m, ids, xs->len);
     CHECK(dmtv_layout_n_rows(l) == xs->len && xs->len >= 4);
     CHECK(dmtv_layout_n_blocks(l) == want);
+    CHECK(dmtv_layout_n_bounced(l) == 0); /* 20..23: checked, not bounced */
+    dmtv_layout_free(l);
+    uint32_t bx[3] = {TG_XFER_BOUNCE - 1, TG_XFER_BOUNCE, TG_XFER_BOUNCE + 1};
+    l = dmtv_layout_new(m, bx, 3);
+    CHECK(dmtv_layout_n_rows(l) == 3 && dmtv_layout_n_bounced(l) == 1);
     dmtv_layout_free(l);
     t = render(m, &o, "render-layout-window.png");
     if (t) {
