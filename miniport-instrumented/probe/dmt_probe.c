@@ -306,14 +306,16 @@ static void rec_init(dmt_record *r, uint32_t kind)
     r->kind = kind;
 }
 
-/* Encode r into the ring.  A record that does not encode (a format limit)
- * is replaced by a LOST record in the same reservation. */
 /* Records whose worst case fits here are encoded on the stack and reserved
  * exactly: a reservation of the worst case would leave a padding slot
  * behind almost every record (a register write is ~10 bytes, its bound 83)
  * and spend three times the ring.  256 bytes of stack is fine at any IRQL. */
 #define DMTP_SMALL_RECORD 256u
 
+/* Encode r into the ring: small records on the stack, then one exact
+ * reservation; larger ones (long SG lists, descriptor batches) straight
+ * into a worst-case reservation.  A record that does not encode (a format
+ * limit) is replaced by a LOST record. */
 static void emit(const dmt_record *r)
 {
     dmt_ring *ring = atomic_load_explicit(&g.active, memory_order_acquire);
@@ -1121,6 +1123,8 @@ static uint32_t bounce_flags(const xf_ent *x, const VP_SCATTER_GATHER_LIST *sg)
         return 0;
     void *user = atomic_load_explicit(&g.phys_user, memory_order_relaxed);
     const void *mdl = (const void *)x->mdl_ptr;
+    const mdl_ent *me = mdl_find(mdl);
+    const uintptr_t va = me ? me->va : 0; /* only its page offset matters */
     uint64_t off = x->offset;
     for (ULONG i = 0; i < sg->NumberOfElements; i++) {
         const uint64_t a = (uint64_t)sg->Elements[i].Address.QuadPart;
@@ -1128,10 +1132,19 @@ static uint32_t bounce_flags(const xf_ent *x, const VP_SCATTER_GATHER_LIST *sg)
         uint64_t first, last;
         if (!len)
             continue;
-        if (!q(user, mdl, off, &first) || !q(user, mdl, off + len - 1, &last))
+        if (!q(user, mdl, off, &first))
             return 0; /* the list does not fit the buffer: unknown */
-        if (first != a || last != a + len - 1)
+        if (first != a)
             return DMT_XF_BOUNCE_CHECKED | DMT_XF_BOUNCED;
+        /* bytes within one page of the buffer sit in one frame: the first
+         * byte settles them all */
+        const uint64_t po = ((uint64_t)va + off) & 0xFFFu;
+        if (!me || po + len > 0x1000u) {
+            if (!q(user, mdl, off + len - 1, &last))
+                return 0;
+            if (last != a + len - 1)
+                return DMT_XF_BOUNCE_CHECKED | DMT_XF_BOUNCED;
+        }
         off += len;
     }
     return DMT_XF_BOUNCE_CHECKED;
