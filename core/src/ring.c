@@ -569,6 +569,14 @@ static void push_lost(dmt_ring_consumer *c, uint64_t count, uint32_t reason)
     c->next_seq += count;
 }
 
+/* a + b, stuck at UINT64_MAX: the counters live in the shared header, so a
+ * hostile recorder can start them near 2^64, and a wrapped sum would turn
+ * "everything reported" into "2^64 unreported". */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* Counter values not yet attributed to a reported gap. */
 static uint64_t unreported(uint64_t counter, uint64_t reported)
 {
@@ -589,7 +597,8 @@ static void plan_gap(dmt_ring_consumer *c, uint32_t g, bool torn, uint64_t F, ui
     if (G == 0)
         return;
     if (torn) {
-        uint64_t others = G - 1 < uf + uo ? G - 1 : uf + uo;
+        uint64_t known = sat_add(uf, uo);
+        uint64_t others = G - 1 < known ? G - 1 : known;
         n_torn = G - others;
         n_ow = others < uo ? others : uo;
         n_full = others - n_ow;
@@ -601,8 +610,8 @@ static void plan_gap(dmt_ring_consumer *c, uint32_t g, bool torn, uint64_t F, ui
     push_lost(c, n_ow, DMT_LOST_OVERWRITTEN);
     push_lost(c, n_full, DMT_LOST_RING_FULL);
     push_lost(c, n_torn, DMT_LOST_TORN);
-    c->rep_ow += n_ow;
-    c->rep_full += n_full;
+    c->rep_ow = sat_add(c->rep_ow, n_ow);
+    c->rep_full = sat_add(c->rep_full, n_full);
     if (n_torn)
         atomic_fetch_add_explicit(ctr_w(&c->r->hdr->lost_torn), n_torn, RLX);
 }

@@ -550,6 +550,38 @@ static void test_torn_unwritten(enum dmt_ring_policy pol)
     free(reg);
 }
 
+/* Loss counters that start near 2^64 (the header is shared with whoever
+ * maps the ring): the consumer's tally of what it reported saturates
+ * instead of wrapping, so a later gap is not split into a "ring full" part
+ * the counters never had (fuzz finding F7). */
+static void test_counters_near_wrap(void)
+{
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+    dmt_ring_resv a;
+    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
+    r.hdr->lost_full = UINT64_MAX;
+    r.hdr->lost_overwritten = UINT64_MAX;
+    dmt_ring_consumer_init(&c, &r, T_OUT);
+    CHECK(write_pattern(&r, 40, 0));
+    EXPECT_RECORD(&c, 0, 40, 0, 0);
+    r.hdr->head += (uint64_t)5 << 32; /* five numbers gone, no counter moved */
+    EXPECT_LOST(&c, 0, 1, 5, DMT_LOST_RING_FULL);
+    CHECK(c.next_seq == 6);
+    /* an unwritten slot, three numbers, then a record: one torn gap */
+    CHECK(dmt_ring_reserve(&r, 50, &a));
+    kill_header(&a);
+    r.hdr->head += (uint64_t)2 << 32;
+    CHECK(write_pattern(&r, 60, 9));
+    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&c, T_OUT, DMT_RING_EMPTY);
+    EXPECT_LOST(&c, 2 * T_OUT, 6, 3, DMT_LOST_TORN);
+    CHECK(c.next_seq == 9); /* the whole gap in one item, nothing pending */
+    EXPECT_RECORD(&c, 0, 60, 9, 9);
+    free(reg);
+}
+
 /* A torn slot, then the ring fills behind it: the gap and the drops are
  * told apart. */
 static void test_torn_with_drops(void)
@@ -992,6 +1024,7 @@ int main(void)
     test_torn_unwritten(DMT_RING_DROP_NEWEST);
     test_torn_unwritten(DMT_RING_OVERWRITE_OLDEST);
     test_torn_with_drops();
+    test_counters_near_wrap();
     test_garbage(DMT_RING_DROP_NEWEST);
     test_garbage(DMT_RING_OVERWRITE_OLDEST);
     test_stress(DMT_RING_DROP_NEWEST, n);
