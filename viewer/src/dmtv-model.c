@@ -1743,10 +1743,11 @@ char *dmtv_model_describe_transfer(DmtvModel *self, uint32_t xfer)
     }
     if (t.has_granted)
         g_string_append(s, !t.bounce_known ? "  bounce buffers: not recorded by this producer\n"
-                           : t.bounced ? "  BOUNCE-BUFFERED: the OS substituted pages below the "
-                                         "device's limit for part of the buffer\n"
-                                       : "  not bounce-buffered (the device sees the buffer's "
-                                         "own pages)\n");
+                           : t.bounced     ? "  BOUNCE-BUFFERED: the OS moved (part of) the buffer "
+                                             "through its own pages; the SG addresses are those "
+                                             "pages\n"
+                                           : "  not bounce-buffered (the device sees the buffer's "
+                                             "own pages)\n");
     if (t.has_end)
         g_string_append_printf(s, "  StartDma returned status 0x%x, *pLength %" PRIu64 "\n",
                                t.end_status, t.end_length);
