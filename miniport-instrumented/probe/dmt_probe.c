@@ -312,10 +312,25 @@ static void rec_init(dmt_record *r, uint32_t kind)
  * and spend three times the ring.  256 bytes of stack is fine at any IRQL. */
 #define DMTP_SMALL_RECORD 256u
 
+/* Encode r into buf; a record that does not encode (a format limit) is
+ * replaced by a LOST record counting it.  Returns the bytes used. */
+static size_t encode_or_lost(uint8_t *buf, size_t cap, const dmt_record *r, int64_t t)
+{
+    size_t n = dmt_enc_record(buf, cap, r, t);
+    if (n == 0) {
+        dmt_record l;
+        rec_init(&l, DMT_K_LOST);
+        l.count = 1;
+        l.reason = DMT_LOST_PROBE;
+        atomic_fetch_add_explicit(&g.lost, 1, memory_order_relaxed);
+        n = dmt_enc_record(buf, cap, &l, t);
+    }
+    return n;
+}
+
 /* Encode r into the ring: small records on the stack, then one exact
  * reservation; larger ones (long SG lists, descriptor batches) straight
- * into a worst-case reservation.  A record that does not encode (a format
- * limit) is replaced by a LOST record. */
+ * into a worst-case reservation. */
 static void emit(const dmt_record *r)
 {
     dmt_ring *ring = atomic_load_explicit(&g.active, memory_order_acquire);
@@ -325,15 +340,7 @@ static void emit(const dmt_record *r)
     size_t bound = dmt_enc_record_bound(r);
     if (bound <= DMTP_SMALL_RECORD) {
         uint8_t small[DMTP_SMALL_RECORD];
-        size_t n = dmt_enc_record(small, sizeof small, r, t);
-        if (n == 0) {
-            dmt_record l;
-            rec_init(&l, DMT_K_LOST);
-            l.count = 1;
-            l.reason = DMT_LOST_PROBE;
-            atomic_fetch_add_explicit(&g.lost, 1, memory_order_relaxed);
-            n = dmt_enc_record(small, sizeof small, &l, t);
-        }
+        size_t n = encode_or_lost(small, sizeof small, r, t);
         dmt_ring_write(ring, small, (uint32_t)n); /* a loss is counted by the ring */
         return;
     }
@@ -342,16 +349,7 @@ static void emit(const dmt_record *r)
     dmt_ring_resv rv;
     if (!dmt_ring_reserve(ring, (uint32_t)bound, &rv))
         return; /* counted by the ring */
-    size_t n = dmt_enc_record(rv.buf, rv.len, r, t);
-    if (n == 0) {
-        dmt_record l;
-        rec_init(&l, DMT_K_LOST);
-        l.count = 1;
-        l.reason = DMT_LOST_PROBE;
-        atomic_fetch_add_explicit(&g.lost, 1, memory_order_relaxed);
-        n = dmt_enc_record(rv.buf, rv.len, &l, t);
-    }
-    dmt_ring_commit(ring, &rv, (uint32_t)n);
+    dmt_ring_commit(ring, &rv, (uint32_t)encode_or_lost(rv.buf, rv.len, r, t));
 }
 
 /* An event the probe could not track (no free slot). */

@@ -1472,18 +1472,31 @@ static const DmtvFrame *frame_resident(DmtvModel *self, int64_t t0, int64_t t1, 
     return &self->frame;
 }
 
+/* The frame for [t0, *t1) (widened to 1 ns if empty) at width when it needs no SQL: the current one
+ * if it covers the window, else one cut from a resident summary level; NULL
+ * when rows must be fetched (*level is then the level to fetch). */
+static const DmtvFrame *frame_at_hand(DmtvModel *self, int64_t t0, int64_t *t1, int width,
+                                      int *level)
+{
+    if (*t1 <= t0)
+        *t1 = t0 + 1;
+    adopt_done(self);
+    *level = dmtv_model_pick_level(self, t0, *t1, width);
+    if (self->frame_valid &&
+        covers(self->frame.t0, self->frame.t1, self->frame.level, t0, *t1, *level))
+        return &self->frame;
+    if (resident(self, *level))
+        return frame_resident(self, t0, *t1, *level);
+    return NULL;
+}
+
 const DmtvFrame *dmtv_model_frame(DmtvModel *self, int64_t t0, int64_t t1, int width)
 {
     g_return_val_if_fail(DMTV_IS_MODEL(self), NULL);
-    if (t1 <= t0)
-        t1 = t0 + 1;
-    adopt_done(self);
-    int level = dmtv_model_pick_level(self, t0, t1, width);
-    if (self->frame_valid &&
-        covers(self->frame.t0, self->frame.t1, self->frame.level, t0, t1, level))
-        return &self->frame;
-    if (resident(self, level))
-        return frame_resident(self, t0, t1, level);
+    int level;
+    const DmtvFrame *f = frame_at_hand(self, t0, &t1, width, &level);
+    if (f)
+        return f;
     wait_fetch(self, request_fetch(self, t0, t1, level));
     adopt_done(self);
     return &self->frame;
@@ -1492,15 +1505,10 @@ const DmtvFrame *dmtv_model_frame(DmtvModel *self, int64_t t0, int64_t t1, int w
 const DmtvFrame *dmtv_model_frame_nowait(DmtvModel *self, int64_t t0, int64_t t1, int width)
 {
     g_return_val_if_fail(DMTV_IS_MODEL(self), NULL);
-    if (t1 <= t0)
-        t1 = t0 + 1;
-    adopt_done(self);
-    int level = dmtv_model_pick_level(self, t0, t1, width);
-    if (self->frame_valid &&
-        covers(self->frame.t0, self->frame.t1, self->frame.level, t0, t1, level))
-        return &self->frame;
-    if (resident(self, level))
-        return frame_resident(self, t0, t1, level);
+    int level;
+    const DmtvFrame *f = frame_at_hand(self, t0, &t1, width, &level);
+    if (f)
+        return f;
     request_fetch(self, t0, t1, level);
     /* meanwhile: the finest resident level coarser than the one asked for */
     DmtvFrame *a = &self->approx;
