@@ -234,6 +234,48 @@ static void freestk_push(freestk *f, uint32_t i)
     f->idx[f->n++] = i;
 }
 
+/* A table of tracked objects (adapters, MDLs, common buffers, transfers):
+ * the objects live in an array of cap slots the caller owns; the pool maps
+ * ids to slots, keeps the free slots and counts the evictions that made
+ * room (findings that needed an evicted object are marked uncertain). */
+typedef struct pool {
+    idmap map;
+    freestk free;
+    uint32_t n, cap;
+    uint64_t evictions;
+} pool;
+
+static bool pool_init(pool *p, uint32_t cap)
+{
+    p->cap = cap;
+    return idmap_init(&p->map, cap) && freestk_init(&p->free, cap);
+}
+
+static void pool_free(pool *p)
+{
+    idmap_free(&p->map);
+    free(p->free.idx);
+}
+
+/* A free slot, mapped from id; UINT32_MAX when none is left. */
+static uint32_t pool_take(pool *p, uint32_t id)
+{
+    uint32_t s = freestk_pop(&p->free);
+    if (s != UINT32_MAX) {
+        idmap_put(&p->map, id, s);
+        p->n++;
+    }
+    return s;
+}
+
+/* Return the slot of id. */
+static void pool_give(pool *p, uint32_t id, uint32_t slot)
+{
+    idmap_del(&p->map, id);
+    p->n--;
+    freestk_push(&p->free, slot);
+}
+
 typedef struct devst {
     uint32_t dev;
     uint64_t irqs; /* claimed interrupts */
@@ -257,9 +299,7 @@ struct dmt_audit {
     cbuf *cb;
     xfer *xf;
     shadow *sh;
-    idmap ad_map, md_map, cb_map, xf_map;
-    uint32_t n_ad, n_md, n_cb, n_xf;
-    freestk ad_free, md_free, cb_free, xf_free;
+    pool ad_p, md_p, cb_p, xf_p; /* slots of ad, md, cb, xf */
     uint64_t age;
     uint32_t inflight_head; /* slot + 1 */
     uint64_t kept_elems;    /* SG elements kept for transfers */
@@ -281,8 +321,7 @@ struct dmt_audit {
     uint64_t first_seq;
     bool late_start;
 
-    uint64_t last_lost_seq; /* AUD_NONE: none yet */
-    uint64_t evictions_md, evictions_xf, evictions_cb, evictions_ad;
+    uint64_t last_lost_seq;    /* AUD_NONE: none yet */
     uint32_t min_mdl, max_mdl; /* ids ever locked */
     uint32_t max_xfer;
     bool cut;
@@ -392,25 +431,25 @@ static const char *dir_name(bool wtd)
 static adapter *ad_get(dmt_audit *a, uint32_t id)
 {
     uint32_t s;
-    return id && idmap_get(&a->ad_map, id, &s) ? &a->ad[s] : NULL;
+    return id && idmap_get(&a->ad_p.map, id, &s) ? &a->ad[s] : NULL;
 }
 
 static mdl *md_get(dmt_audit *a, uint32_t id)
 {
     uint32_t s;
-    return id && idmap_get(&a->md_map, id, &s) ? &a->md[s] : NULL;
+    return id && idmap_get(&a->md_p.map, id, &s) ? &a->md[s] : NULL;
 }
 
 static cbuf *cb_get(dmt_audit *a, uint32_t id)
 {
     uint32_t s;
-    return id && idmap_get(&a->cb_map, id, &s) ? &a->cb[s] : NULL;
+    return id && idmap_get(&a->cb_p.map, id, &s) ? &a->cb[s] : NULL;
 }
 
 static xfer *xf_get(dmt_audit *a, uint32_t id)
 {
     uint32_t s;
-    return id && idmap_get(&a->xf_map, id, &s) ? &a->xf[s] : NULL;
+    return id && idmap_get(&a->xf_p.map, id, &s) ? &a->xf[s] : NULL;
 }
 
 static void shadow_drop(dmt_audit *a, cbuf *c)
@@ -473,16 +512,14 @@ static void xf_free(dmt_audit *a, xfer *x)
 {
     xf_leave(a, x);
     xf_drop_sg(a, x);
-    idmap_del(&a->xf_map, x->id);
     x->used = false;
-    a->n_xf--;
-    freestk_push(&a->xf_free, (uint32_t)(x - a->xf));
+    pool_give(&a->xf_p, x->id, (uint32_t)(x - a->xf));
 }
 
 static xfer *xf_new(dmt_audit *a, uint32_t id)
 {
     uint32_t s;
-    if (a->n_xf >= a->cfg.max_transfers) {
+    if (a->xf_p.n >= a->xf_p.cap) {
         /* evict: a completed-state-free slot - prefer not executed, then the oldest */
         uint32_t best = UINT32_MAX;
         for (uint32_t i = 0; i < a->cfg.max_transfers; i++) {
@@ -499,10 +536,10 @@ static xfer *xf_new(dmt_audit *a, uint32_t id)
         if (best == UINT32_MAX)
             return NULL;
         xf_free(a, &a->xf[best]);
-        a->evictions_xf++;
+        a->xf_p.evictions++;
         a->st.evicted++;
     }
-    s = freestk_pop(&a->xf_free);
+    s = pool_take(&a->xf_p, id);
     if (s == UINT32_MAX)
         return NULL;
     xfer *x = &a->xf[s];
@@ -512,8 +549,6 @@ static xfer *xf_new(dmt_audit *a, uint32_t id)
     x->age = ++a->age;
     x->start_seq = x->exec_seq = x->doorbell_seq = x->desc_seq = x->prog_since = AUD_NONE;
     x->first_page_off = AUD_NONE;
-    idmap_put(&a->xf_map, id, s);
-    a->n_xf++;
     if (id > a->max_xfer)
         a->max_xfer = id;
     return x;
@@ -524,7 +559,7 @@ static adapter *ad_new(dmt_audit *a, uint32_t id)
     uint32_t s;
     if (!id)
         return NULL;
-    if (a->n_ad >= a->cfg.max_adapters) {
+    if (a->ad_p.n >= a->ad_p.cap) {
         uint32_t best = UINT32_MAX;
         for (uint32_t i = 0; i < a->cfg.max_adapters; i++)
             if (a->ad[i].used &&
@@ -533,14 +568,12 @@ static adapter *ad_new(dmt_audit *a, uint32_t id)
                 best = i;
         if (best == UINT32_MAX)
             return NULL;
-        idmap_del(&a->ad_map, a->ad[best].id);
         a->ad[best].used = false;
-        a->n_ad--;
-        freestk_push(&a->ad_free, best);
-        a->evictions_ad++;
+        pool_give(&a->ad_p, a->ad[best].id, best);
+        a->ad_p.evictions++;
         a->st.evicted++;
     }
-    s = freestk_pop(&a->ad_free);
+    s = pool_take(&a->ad_p, id);
     if (s == UINT32_MAX)
         return NULL;
     adapter *d = &a->ad[s];
@@ -550,29 +583,25 @@ static adapter *ad_new(dmt_audit *a, uint32_t id)
     d->age = ++a->age;
     d->create_seq = d->release_seq = d->current_done_seq = AUD_NONE;
     d->last_completed_seq = AUD_NONE;
-    idmap_put(&a->ad_map, id, s);
-    a->n_ad++;
     return d;
 }
 
 static mdl *md_new(dmt_audit *a, uint32_t id)
 {
     uint32_t s;
-    if (a->n_md >= a->cfg.max_mdls) {
+    if (a->md_p.n >= a->md_p.cap) {
         uint32_t best = UINT32_MAX;
         for (uint32_t i = 0; i < a->cfg.max_mdls; i++)
             if (a->md[i].used && (best == UINT32_MAX || a->md[i].age < a->md[best].age))
                 best = i;
         if (best == UINT32_MAX)
             return NULL;
-        idmap_del(&a->md_map, a->md[best].id);
         a->md[best].used = false;
-        a->n_md--;
-        freestk_push(&a->md_free, best);
-        a->evictions_md++;
+        pool_give(&a->md_p, a->md[best].id, best);
+        a->md_p.evictions++;
         a->st.evicted++;
     }
-    s = freestk_pop(&a->md_free);
+    s = pool_take(&a->md_p, id);
     if (s == UINT32_MAX)
         return NULL;
     mdl *m = &a->md[s];
@@ -580,24 +609,20 @@ static mdl *md_new(dmt_audit *a, uint32_t id)
     m->used = true;
     m->id = id;
     m->age = ++a->age;
-    idmap_put(&a->md_map, id, s);
-    a->n_md++;
     return m;
 }
 
 static void cb_remove(dmt_audit *a, cbuf *c)
 {
     shadow_drop(a, c);
-    idmap_del(&a->cb_map, c->id);
     c->used = false;
-    a->n_cb--;
-    freestk_push(&a->cb_free, (uint32_t)(c - a->cb));
+    pool_give(&a->cb_p, c->id, (uint32_t)(c - a->cb));
 }
 
 static cbuf *cb_new(dmt_audit *a, uint32_t id)
 {
     uint32_t s;
-    if (a->n_cb >= a->cfg.max_cbs) {
+    if (a->cb_p.n >= a->cb_p.cap) {
         uint32_t best = UINT32_MAX;
         for (uint32_t i = 0; i < a->cfg.max_cbs; i++)
             if (a->cb[i].used && (best == UINT32_MAX || a->cb[i].age < a->cb[best].age))
@@ -605,10 +630,10 @@ static cbuf *cb_new(dmt_audit *a, uint32_t id)
         if (best == UINT32_MAX)
             return NULL;
         cb_remove(a, &a->cb[best]);
-        a->evictions_cb++;
+        a->cb_p.evictions++;
         a->st.evicted++;
     }
-    s = freestk_pop(&a->cb_free);
+    s = pool_take(&a->cb_p, id);
     if (s == UINT32_MAX)
         return NULL;
     cbuf *c = &a->cb[s];
@@ -618,8 +643,6 @@ static cbuf *cb_new(dmt_audit *a, uint32_t id)
     c->age = ++a->age;
     c->shadow = -1;
     c->alloc_seq = c->last_desc_seq = AUD_NONE;
-    idmap_put(&a->cb_map, id, s);
-    a->n_cb++;
     return c;
 }
 
@@ -696,13 +719,9 @@ dmt_audit *dmt_audit_new(const dmt_audit_config *cfg)
     a->sh = calloc(a->cfg.max_shadow_cbs, sizeof(shadow));
     a->desc = malloc(sizeof(dmt_sg_elem) * DMT_MAX_SG_ELEMENTS);
     a->desc_ok = malloc(sizeof(bool) * DMT_MAX_SG_ELEMENTS);
-    bool ok =
-        a->ad && a->md && a->cb && a->xf && a->sh && a->desc && a->desc_ok &&
-        idmap_init(&a->ad_map, a->cfg.max_adapters) && idmap_init(&a->md_map, a->cfg.max_mdls) &&
-        idmap_init(&a->cb_map, a->cfg.max_cbs) && idmap_init(&a->xf_map, a->cfg.max_transfers) &&
-        freestk_init(&a->ad_free, a->cfg.max_adapters) &&
-        freestk_init(&a->md_free, a->cfg.max_mdls) && freestk_init(&a->cb_free, a->cfg.max_cbs) &&
-        freestk_init(&a->xf_free, a->cfg.max_transfers);
+    bool ok = a->ad && a->md && a->cb && a->xf && a->sh && a->desc && a->desc_ok &&
+              pool_init(&a->ad_p, a->cfg.max_adapters) && pool_init(&a->md_p, a->cfg.max_mdls) &&
+              pool_init(&a->cb_p, a->cfg.max_cbs) && pool_init(&a->xf_p, a->cfg.max_transfers);
     for (uint32_t i = 0; ok && a->devices[i]; i++) {
         if (i == sizeof a->dev_state / sizeof a->dev_state[0]) {
             ok = false;
@@ -734,14 +753,10 @@ void dmt_audit_free(dmt_audit *a)
     for (uint32_t i = 0; i < a->n_devices; i++)
         if (a->dev_state[i])
             a->devices[i]->destroy(a->dev_state[i]);
-    idmap_free(&a->ad_map);
-    idmap_free(&a->md_map);
-    idmap_free(&a->cb_map);
-    idmap_free(&a->xf_map);
-    free(a->ad_free.idx);
-    free(a->md_free.idx);
-    free(a->cb_free.idx);
-    free(a->xf_free.idx);
+    pool_free(&a->ad_p);
+    pool_free(&a->md_p);
+    pool_free(&a->cb_p);
+    pool_free(&a->xf_p);
     free(a->ad);
     free(a->md);
     free(a->cb);
@@ -992,7 +1007,7 @@ static void on_unlock(dmt_audit *a, const dmt_record *r)
             bool seen = r->mdl && r->mdl >= a->min_mdl && r->mdl <= a->max_mdl;
             fmsg(&f, "UnlockBuffer of MDL %u, %s", r->mdl,
                  seen ? "unlocked already" : "never locked in this trace");
-            funknown(a, &f, a->evictions_md);
+            funknown(a, &f, a->md_p.evictions);
             fsend(a, &f);
         }
         return;
@@ -1020,10 +1035,8 @@ static void on_unlock(dmt_audit *a, const dmt_record *r)
         x->abandoned = true;
         xf_leave(a, x);
     }
-    idmap_del(&a->md_map, m->id);
     m->used = false;
-    a->n_md--;
-    freestk_push(&a->md_free, (uint32_t)(m - a->md));
+    pool_give(&a->md_p, m->id, (uint32_t)(m - a->md));
 }
 
 static void on_start(dmt_audit *a, const dmt_record *r)
@@ -1043,7 +1056,7 @@ static void on_start(dmt_audit *a, const dmt_record *r)
             else
                 fmsg(&f, "xfer %u: StartDma on MDL %u, %s", r->xfer, r->mdl,
                      seen ? "already unlocked" : "never locked in this trace");
-            funknown(a, &f, a->evictions_md);
+            funknown(a, &f, a->md_p.evictions);
             fsend(a, &f);
         }
     } else {
@@ -1322,7 +1335,7 @@ static void on_complete(dmt_audit *a, const dmt_record *r)
         } else {
             fmsg(&f, "xfer %u: CompleteDma of a transfer %s", r->xfer,
                  r->xfer <= a->max_xfer ? "no longer in flight" : "never started");
-            funknown(a, &f, a->evictions_xf);
+            funknown(a, &f, a->xf_p.evictions);
         }
         fsend(a, &f);
         return;
@@ -1433,7 +1446,7 @@ static void on_common_release(dmt_audit *a, const dmt_record *r)
         f.dev = d ? d->dev : 0;
         f.cb = r->cb;
         fmsg(&f, "ReleaseCommonBuffer of common buffer %u, which is not allocated", r->cb);
-        funknown(a, &f, a->evictions_cb);
+        funknown(a, &f, a->cb_p.evictions);
         fsend(a, &f);
     }
 }
@@ -1519,7 +1532,7 @@ static void on_doorbell(dmt_audit *a, const dmt_audit_dev_event *ev, int model)
                  "device %u channel %u started on %u descriptors at 0x%" PRIx64
                  ", outside every allocated common buffer",
                  ev->dev, ev->channel, ev->count, ev->ring_addr);
-            funknown(a, &f, a->evictions_cb);
+            funknown(a, &f, a->cb_p.evictions);
             fsend(a, &f);
         }
         return;
@@ -1777,7 +1790,7 @@ int dmt_audit_finish(dmt_audit *a, bool cut)
             fref(&f, d->create_seq);
             fmsg(&f, "adapter %u never put (PutDmaAdapter) by the end of the trace", d->id);
             if (!d->known)
-                funknown(a, &f, a->evictions_ad);
+                funknown(a, &f, a->ad_p.evictions);
             flost_since(a, &f, d->create_seq);
             if (cut)
                 funsure(&f, "the trace was cut (no END record)");
