@@ -2,7 +2,7 @@
  * cmd_export.c - `dmatrace export FILE --format chrome|csv -o OUT`: the
  * Chrome/Perfetto Trace Event Format JSON (opens in Perfetto UI), or one CSV
  * per store table (loads into the sqlite3 shell or PostgreSQL).  The work is
- * dmt_export_* (core/src/export.c); layouts in docs/audit-rules.md.
+ * dmt_export_* (core/export/export.c); layouts in docs/audit-rules.md.
  */
 #include <getopt.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /*
- * test_ring.c - tests for the trace ring (core/src/ring.c, ring_shm.c).
+ * test_ring.c - tests for the trace ring (core/ring/ring.c, ring_shm.c).
  *
  * Single-thread behaviour (formatting, round trips, wrap and padding, short
  * commits, both loss policies, torn slots found by timeout and by scanning,

@@ -4,7 +4,7 @@
  * A miniport includes this header AFTER <video.h> and is compiled with
  * -DDMT_PROBE; the macros below then route its VideoPort calls through
  * dmtp_* wrappers that log one trace record per event into a dmt_ring
- * (core/include/dmt/ring.h) with the freestanding CBOR encoder
+ * (core/ring/include/dmt/ring.h) with the freestanding CBOR encoder
  * (dmt/enc.h).  Without DMT_PROBE every macro is a no-op or the plain
  * VideoPort call, and dmt_probe.c need not be linked.  See probe/README.md.
  *

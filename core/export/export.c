@@ -35,8 +35,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "audit_internal.h"
+#include "dmt/audit.h"
 #include "dmt/record.h"
+#include "dmt/source.h"
 #include "dmt/sniff.h"
 #include "dmt/store.h"
 
@@ -496,7 +497,7 @@ static int chrome_record(void *ctx, const dmt_record *r, uint64_t index)
                 p->sg = malloc(sizeof(dmt_sg_elem) * r->n_sg);
                 if (p->sg) {
                     for (uint32_t i = 0; i < r->n_sg; i++)
-                        p->sg[i] = aud_sg_at(r, i);
+                        p->sg[i] = dmt_record_sg_at(r, i);
                     c->sg_kept += r->n_sg;
                 }
             }
@@ -682,7 +683,7 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
     track_get(c, 5, 0, 0);
 
     bool cut = false;
-    int rc = dmt__records(in, chrome_record, c, &cut, NULL, err);
+    int rc = dmt_source_each(in, chrome_record, c, &cut, NULL, err);
     if (c->error == DMT_E_IO) /* the output failed, not the record it was writing */
         rc = dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "%s: write failed: %s", out,
                            strerror(c->sys_errno ? c->sys_errno : EIO));

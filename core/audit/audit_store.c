@@ -11,32 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int dmt__db_records(const char *path, dmt_record_fn fn, void *ctx, bool *cut, dmt_error *err)
-{
-    dmt_store *store;
-    dmt_store_iter *it = NULL;
-    int rc = dmt_store_open(path, DMT_STORE_RDONLY, &store, err);
-    if (rc)
-        return rc;
-    uint64_t cut_at;
-    rc = dmt_store_cut(store, cut, &cut_at, NULL, 0, err);
-    if (rc == 0)
-        rc = dmt_store_iter_open(store, 0, &it, err);
-    if (rc == 0) {
-        dmt_record r;
-        uint64_t index = 0;
-        while ((rc = dmt_store_iter_next(it, &r, err)) == 1) {
-            if ((rc = fn(ctx, &r, index++)) < 0) {
-                dmt_error_set(err, rc, DMT_NO_INDEX, index - 1, "%s",
-                              rc == DMT_E_NOMEM ? "out of memory" : "cannot process the record");
-                break;
-            }
-        }
-    }
-    dmt_store_iter_close(it);
-    dmt_store_close(store);
-    return rc < 0 ? rc : 0;
-}
 
 static int sql_fail(sqlite3 *db, dmt_error *err, const char *what)
 {

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define DMT_FORMAT_VERSION 1u
 #define DMT_PAGE_SHIFT     12u
@@ -161,6 +162,18 @@ typedef struct dmt_record {
     uint32_t n_bytes;
     const uint8_t *bytes; /* DESC_WRITE / PAYLOAD bytes, MARKER text (not NUL-terminated) */
 } dmt_record;
+
+/* Element i (< r->n_sg) of a record's SG list, whatever its stride: the one
+ * place that knows an element is a u64 address at +0 and a u32 length at +8. */
+static inline dmt_sg_elem dmt_record_sg_at(const dmt_record *r, uint32_t i)
+{
+    dmt_sg_elem e;
+    const size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
+    const uint8_t *p = (const uint8_t *)r->sg_list + (size_t)i * stride;
+    memcpy(&e.addr, p, 8);
+    memcpy(&e.len, p + 8, 4);
+    return e;
+}
 
 /* The trace file's header item (the first item, tagged 55799). */
 typedef struct dmt_header {

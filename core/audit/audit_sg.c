@@ -27,16 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-dmt_sg_elem aud_sg_at(const dmt_record *r, uint32_t i)
-{
-    dmt_sg_elem e;
-    size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
-    const uint8_t *p = (const uint8_t *)r->sg_list + (size_t)i * stride;
-    memcpy(&e.addr, p, 8);
-    memcpy(&e.len, p + 8, 4);
-    return e;
-}
-
 /* Sort order[] by e[].addr (heap sort: no recursion, no allocation). */
 static void sort_order(const dmt_sg_elem *e, uint16_t *o, uint32_t n)
 {
@@ -99,7 +89,7 @@ aud_sg *aud_sg_new(const dmt_record *r)
     s->lo = UINT64_MAX;
     s->hi = 0;
     for (uint32_t i = 0; i < n; i++) {
-        s->e[i] = aud_sg_at(r, i);
+        s->e[i] = dmt_record_sg_at(r, i);
         s->total += s->e[i].len;
         if (s->e[i].len == 0)
             continue;

@@ -1238,7 +1238,7 @@ static void on_execute(dmt_audit *a, const dmt_record *r)
     if (x->adapter != r->adapter)
         x->adapter = r->adapter;
     if (x->first_page_off == AUD_NONE && r->n_sg)
-        x->first_page_off = aud_sg_at(r, 0).addr & (DMT_PAGE_SIZE - 1);
+        x->first_page_off = dmt_record_sg_at(r, 0).addr & (DMT_PAGE_SIZE - 1);
     if (a->kept_elems + r->n_sg <= a->cfg.max_sg_elems) {
         x->sg = aud_sg_new(r);
         if (x->sg)

@@ -33,8 +33,6 @@ static inline uint64_t aud_end(uint64_t addr, uint64_t len)
 /* Copy n elements (stride as in dmt_record) into a new aud_sg; NULL on OOM. */
 aud_sg *aud_sg_new(const dmt_record *r);
 void aud_sg_free(aud_sg *s);
-/* Element i of a record's list. */
-dmt_sg_elem aud_sg_at(const dmt_record *r, uint32_t i);
 
 /* Layout checks of one list (sorted via scratch). */
 typedef struct aud_layout {
@@ -72,17 +70,5 @@ bool aud_prog_compare(aud_sg *s, const dmt_sg_elem *desc, const bool *valid, uin
  * order); *hole = first element not (fully) programmed although a later one
  * was (UINT32_MAX when none). */
 uint64_t aud_prog_prefix(const aud_sg *s, uint32_t *hole);
-
-/* ---- record sources (audit_file.c, audit_store.c) ---------------------------- */
-
-/* Called per record with its index; a negative DMT_E* stops the walk. */
-typedef int (*dmt_record_fn)(void *ctx, const dmt_record *r, uint64_t index);
-
-/* Every record of a trace (.dmat, allow-cut) or database (.db) in order.
- * *cut: the trace ended without END; *kind (may be NULL): DMT_FILE_*. */
-int dmt__records(const char *path, dmt_record_fn fn, void *ctx, bool *cut, int *kind,
-                 dmt_error *err);
-/* The .db half (audit_store.c). */
-int dmt__db_records(const char *path, dmt_record_fn fn, void *ctx, bool *cut, dmt_error *err);
 
 #endif
