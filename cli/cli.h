@@ -45,6 +45,7 @@ int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_carve(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

@@ -19,6 +19,7 @@ static const struct {
     {"info", cmd_info, "counts per record kind, time span, adapters, lost records"},
     {"dump", cmd_dump, "print records one per line"},
     {"recover", cmd_recover, "make a trace cut by a crash whole again"},
+    {"carve", cmd_carve, "find rings in memory images and crash dumps and write them as traces"},
 #ifdef DMT_HAVE_REPLAYER
     {"replay", cmd_replay, "replay into the device model (or the driver) and report divergences"},
     {"diff", cmd_diff, "structure-aware comparison of two traces, transfer by transfer"},

@@ -334,3 +334,17 @@ long dmt_image_read(dmt_image *img, uint64_t phys, void *dst, size_t len, uint64
     }
     return (long)done;
 }
+
+uint64_t dmt_image_absent(const dmt_image *img, uint64_t phys, uint64_t len)
+{
+    uint64_t end = len > UINT64_MAX - phys ? UINT64_MAX : phys + len, present = 0;
+    size_t i = find_run(img, phys);
+    for (i = i == SIZE_MAX ? 0 : i; i < img->n_runs && img->runs[i].phys < end; i++) {
+        const dmt_image_run *r = &img->runs[i];
+        uint64_t lo = r->phys > phys ? r->phys : phys;
+        uint64_t hi = r->phys + r->len < end ? r->phys + r->len : end;
+        if (hi > lo)
+            present += hi - lo;
+    }
+    return (end - phys) - present;
+}

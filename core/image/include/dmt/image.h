@@ -89,6 +89,9 @@ const dmt_image_run *dmt_image_runs(const dmt_image *img, size_t *n);
 long dmt_image_read(dmt_image *img, uint64_t phys, void *dst, size_t len, uint64_t *next_present,
                     dmt_error *err);
 
+/* Bytes of [phys, phys+len) that the image does not hold. */
+uint64_t dmt_image_absent(const dmt_image *img, uint64_t phys, uint64_t len);
+
 /* The file descriptor (borrowed) for callers that stream runs themselves
  * (the carver's scan reads runs in file order with large reads). */
 int dmt_image_fd(const dmt_image *img);

@@ -1,0 +1,256 @@
+/*
+ * carve.c - rings out of memory images (dmt/carve.h).
+ *
+ * Scan: one pass over the image's runs in large reads; at every 8-byte
+ * aligned physical address the first word is compared with the ring magic.
+ * A hit is only a candidate: its 256-byte header is read again through the
+ * image (it may straddle two runs) and every field is checked before the
+ * candidate is reported.  The pass keeps no per-candidate state beyond the
+ * fixed result table, so memory does not grow with the image.
+ *
+ * Extract: the ring region is copied into an anonymous mapping (pages the
+ * image lacks stay zero, which the consumer sees as never-written slots),
+ * marked closed, and drained by the recorder's own drain with a clock that
+ * jumps past the torn-slot timeout whenever the ring looks idle, so every
+ * in-flight or missing slot is skipped at once and counted as lost.
+ */
+#include "dmt/carve.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dmt/drain.h"
+#include "dmt/ring.h"
+#include "dmt/writer.h"
+
+#define SCAN_CHUNK (4u << 20)
+
+const char *dmt_carve_reject_name(enum dmt_carve_reject r)
+{
+    static const char *const names[DMT_CARVE_REJ_N_] = {
+        "unknown version",        "bad data size",           "unknown policy",
+        "inconsistent positions", "header not in the image", "beyond the report cap"};
+    return r < DMT_CARVE_REJ_N_ ? names[r] : "?";
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+static uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Validate the header at phys; fill *out.  Returns -1 (ok) or a reason. */
+static int check_candidate(dmt_image *img, uint64_t phys, dmt_carve_ring *out)
+{
+    uint8_t h[DMT_RING_HDR_SIZE];
+    long n = dmt_image_read(img, phys, h, sizeof h, NULL, NULL);
+    if (n != (long)sizeof h)
+        return DMT_CARVE_REJ_ABSENT;
+    if (rd32(h + 8) != DMT_RING_VERSION || rd32(h + 12) != DMT_RING_HDR_SIZE)
+        return DMT_CARVE_REJ_VERSION;
+    const uint64_t size = rd64(h + 16);
+    if (size < DMT_RING_MIN_SIZE || size > DMT_RING_MAX_SIZE || (size & (size - 1)))
+        return DMT_CARVE_REJ_SIZE;
+    const uint32_t policy = rd32(h + 24);
+    if (policy != DMT_RING_DROP_NEWEST && policy != DMT_RING_OVERWRITE_OLDEST)
+        return DMT_CARVE_REJ_POLICY;
+    const uint64_t head = rd64(h + 64), tail = rd64(h + 128);
+    const uint32_t used = (uint32_t)head - (uint32_t)tail;
+    if (used > size || (((uint32_t)head | (uint32_t)tail) & 7u))
+        return DMT_CARVE_REJ_POSITIONS;
+    memset(out, 0, sizeof *out);
+    out->phys = phys;
+    out->data_size = size;
+    out->policy = policy;
+    out->flags = rd32(h + 28);
+    out->head_seq = head >> 32;
+    out->tail_seq = tail >> 32;
+    out->lost_full = rd64(h + 192);
+    out->lost_overwritten = rd64(h + 200);
+    out->lost_torn = rd64(h + 208);
+    out->committed = rd64(h + 216);
+    out->absent = dmt_image_absent(img, phys, DMT_RING_HDR_SIZE + size);
+    return -1;
+}
+
+int dmt_carve_scan(dmt_image *img, dmt_carve_scan_result *res, dmt_carve_progress_fn progress,
+                   void *ctx, dmt_error *err)
+{
+    memset(res, 0, sizeof *res);
+    size_t nr;
+    const dmt_image_run *runs = dmt_image_runs(img, &nr);
+    const uint64_t total = dmt_image_get_info(img)->present;
+    uint8_t *buf = malloc(SCAN_CHUNK);
+    if (!buf)
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    const int fd = dmt_image_fd(img);
+    const uint64_t magic = DMT_RING_MAGIC;
+    for (size_t i = 0; i < nr; i++) {
+        const dmt_image_run *r = &runs[i];
+        for (uint64_t done = 0; done < r->len;) {
+            size_t want = r->len - done < SCAN_CHUNK ? (size_t)(r->len - done) : SCAN_CHUNK;
+            ssize_t got = pread(fd, buf, want, (off_t)(r->file_off + done));
+            if (got <= 0) {
+                int e = got < 0 ? errno : EIO;
+                if (got < 0 && e == EINTR)
+                    continue;
+                free(buf);
+                return dmt_error_set(err, DMT_E_IO, r->file_off + done, DMT_NO_INDEX,
+                                     "read failed: %s", strerror(e));
+            }
+            const uint64_t phys = r->phys + done;
+            size_t k = (size_t)((8 - (phys & 7)) & 7);
+            for (; k + 8 <= (size_t)got; k += 8) {
+                if (memcmp(buf + k, &magic, 8) != 0)
+                    continue;
+                dmt_carve_ring cand;
+                int why = check_candidate(img, phys + k, &cand);
+                if (why >= 0)
+                    res->rejected[why]++;
+                else if (res->n == DMT_CARVE_MAX_CANDIDATES)
+                    res->rejected[DMT_CARVE_REJ_TOO_MANY]++;
+                else
+                    res->rings[res->n++] = cand;
+            }
+            /* A chunk that is not a multiple of 8 leaves at most 7 bytes
+             * unexamined; the next read starts 8-aligned again. */
+            const uint64_t step = (uint64_t)got & ~7ull ? (uint64_t)got & ~7ull : (uint64_t)got;
+            done += step;
+            res->bytes_scanned += step;
+            if (progress)
+                progress(ctx, res->bytes_scanned, total);
+        }
+    }
+    free(buf);
+    return 0;
+}
+
+/* Copy [phys, phys+len) of the image into dst; absent bytes stay as they are
+ * (zero).  Returns 0 or DMT_E_IO. */
+static int copy_region(dmt_image *img, uint64_t phys, uint8_t *dst, uint64_t len, dmt_error *err)
+{
+    uint64_t at = 0;
+    while (at < len) {
+        uint64_t next;
+        size_t want = len - at < (64u << 20) ? (size_t)(len - at) : (64u << 20);
+        long got = dmt_image_read(img, phys + at, dst + at, want, &next, err);
+        if (got < 0)
+            return (int)got;
+        if (got > 0) {
+            at += (uint64_t)got;
+            continue;
+        }
+        if (next == UINT64_MAX || next - phys >= len)
+            break;
+        at = next - phys;
+    }
+    return 0;
+}
+
+int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *source,
+                      const char *out_path, dmt_carve_stats *st, dmt_error *err)
+{
+    if (ring->data_size > DMT_RING_MAX_SIZE)
+        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX, "ring too large");
+    const size_t len = DMT_RING_HDR_SIZE + (size_t)ring->data_size;
+    /* Anonymous and lazily backed: absent pages cost nothing and read 0. */
+    uint8_t *region = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (region == MAP_FAILED)
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "cannot map %zu bytes for the ring", len);
+    int rc = copy_region(img, ring->phys, region, len, err);
+    dmt_ring r;
+    if (rc == 0) {
+        /* The producer is gone: closed, so the drain ends when it is empty. */
+        dmt_ring_hdr *hdr = (dmt_ring_hdr *)region;
+        hdr->flags |= DMT_RING_F_CLOSED;
+        if (dmt_ring_attach(&r, region, len) != 0)
+            rc = dmt_error_set(err, DMT_E_FORMAT, ring->phys, DMT_NO_INDEX,
+                               "the ring at physical 0x%" PRIx64 " changed since the scan",
+                               ring->phys);
+    }
+    char tmp[4096] = "";
+    if (rc == 0 && snprintf(tmp, sizeof tmp, "%s.carve-XXXXXX", out_path) >= (int)sizeof tmp)
+        rc = dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX, "output path too long");
+    int fd = -1;
+    if (rc == 0 && (fd = mkstemp(tmp)) < 0) {
+        rc = dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot create %s: %s", tmp,
+                           strerror(errno));
+        tmp[0] = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    dmt_writer *w = NULL;
+    dmt_drain *d = NULL;
+    uint64_t seq0 = 0;
+    if (rc == 0) {
+        dmt_header h;
+        memset(&h, 0, sizeof h);
+        snprintf(h.producer, sizeof h.producer, "dmatrace carve");
+        snprintf(h.clock, sizeof h.clock, "probe clock (carved)");
+        snprintf(h.host, sizeof h.host, "carved from %s at physical 0x%" PRIx64, source,
+                 ring->phys);
+        h.ring_size = r.size;
+        h.ring_policy = r.hdr->policy;
+        dmt_ring_consumer peek;
+        dmt_ring_consumer_init(&peek, &r, 0);
+        h.seq0 = seq0 = peek.next_seq;
+        rc = dmt_writer_open(tmp, &h, DMT_WRITE_HEADER_NOW, &w, err);
+    }
+    if (rc == 0 && !(d = dmt_drain_new(&r, w, 1)))
+        rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    /* Each idle poll moves the clock past both torn-slot timeouts, so one
+     * stuck slot is skipped per poll; a ring has at most size/8 slots. */
+    uint64_t now = 1, idle = 0;
+    const uint64_t max_idle = ring->data_size / 8 + 16;
+    while (rc == 0) {
+        int p = dmt_drain_poll(d, now, 65536, err);
+        if (p < 0) {
+            rc = p;
+            break;
+        }
+        if (p == DMT_DRAIN_DONE)
+            break;
+        if (p == DMT_DRAIN_IDLE) {
+            now += 4000000000ull;
+            if (++idle > max_idle) {
+                rc = dmt_error_set(err, DMT_E_FORMAT, ring->phys, DMT_NO_INDEX,
+                                   "the ring at physical 0x%" PRIx64 " never drains", ring->phys);
+                break;
+            }
+        }
+    }
+    if (rc == 0 && st) {
+        const dmt_drain_stats *ds = dmt_drain_get_stats(d);
+        st->records = ds->records;
+        st->lost = ds->lost;
+        st->first_seq = seq0;
+        st->next_seq = dmt_writer_next_seq(w);
+    }
+    dmt_drain_free(d);
+    if (w) {
+        if (rc == 0)
+            rc = dmt_writer_close(w, err);
+        else
+            dmt_writer_abort(w);
+    }
+    munmap(region, len);
+    if (rc == 0 && rename(tmp, out_path) != 0)
+        rc = dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot rename to %s: %s",
+                           out_path, strerror(errno));
+    if (rc != 0 && tmp[0])
+        unlink(tmp);
+    return rc;
+}

@@ -1,0 +1,227 @@
+/*
+ * cmd_carve.c - `dmatrace carve IMAGE... -o OUT.dmat`: find every dmatrace
+ * ring in memory images (raw, ELF cores, Windows crash dumps; dmt/image.h)
+ * and turn the chosen one, or all of them, into traces (dmt/carve.h).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "dmt/carve.h"
+#include "dmt/image.h"
+#include "dmt/ring.h"
+
+static void help(void)
+{
+    printf("usage: dmatrace carve IMAGE... -o OUT.dmat [--ring N | --all] [--allow-cut]\n"
+           "       dmatrace carve IMAGE... --list\n\n"
+           "Find dmatrace rings in memory images and write each chosen ring as a trace.\n"
+           "IMAGE is a raw physical memory image, an ELF core (QEMU dump-guest-memory,\n"
+           "kdump) or a Windows kernel crash dump (32/64-bit; complete, kernel or bitmap);\n"
+           "the format is recognised by content.  No symbols are needed.\n\n"
+           "  --list        print every ring found (number, image, physical address, size,\n"
+           "                policy, sequence numbers, loss counters, bytes missing from the\n"
+           "                image) and the candidates rejected; write nothing\n"
+           "  -o FILE       the trace to write (with --all: FILE's stem + .N.dmat per ring)\n"
+           "  --ring N      carve ring N of the list (needed when there are several)\n"
+           "  --all         carve every ring found\n"
+           "  --allow-cut   accept an image whose end is missing (pages there are absent)\n\n"
+           "Committed records are delivered once, in sequence order; reservations in flight\n"
+           "and slots the image lacks become LOST records.\n");
+}
+
+typedef struct found {
+    size_t image; /* index into the image list */
+    dmt_carve_ring ring;
+} found;
+
+static void progress(void *ctx, uint64_t done, uint64_t total)
+{
+    uint64_t *last = ctx;
+    if (done - *last < (256u << 20) && done != total)
+        return;
+    *last = done;
+    fprintf(stderr, "\rcarve: scanned %.1f of %.1f GB   ", (double)done / 1e9, (double)total / 1e9);
+}
+
+static const char *policy_name(uint32_t p)
+{
+    return p == DMT_RING_OVERWRITE_OLDEST ? "overwrite" : "drop";
+}
+
+/* "OUT.dmat" -> "OUT.N.dmat" (or "OUT.N" when there is no .dmat). */
+static void nth_name(char *dst, size_t cap, const char *out, size_t n)
+{
+    size_t len = strlen(out);
+    if (len > 5 && strcmp(out + len - 5, ".dmat") == 0)
+        snprintf(dst, cap, "%.*s.%zu.dmat", (int)(len - 5), out, n);
+    else
+        snprintf(dst, cap, "%s.%zu", out, n);
+}
+
+int cmd_carve(int argc, char **argv)
+{
+    static const struct option lo[] = {{"output", required_argument, 0, 'o'},
+                                       {"list", no_argument, 0, 'l'},
+                                       {"ring", required_argument, 0, 'r'},
+                                       {"all", no_argument, 0, 'a'},
+                                       {"allow-cut", no_argument, 0, 'c'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    const char *out = NULL;
+    bool list = false, all = false;
+    unsigned flags = 0;
+    uint64_t pick = 0;
+    bool picked = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:lr:ach", lo, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'l':
+            list = true;
+            break;
+        case 'r':
+            if (!cli_parse_u64(optarg, &pick))
+                return cli_usage("carve", "--ring needs a ring number, not '%s'", optarg);
+            picked = true;
+            break;
+        case 'a':
+            all = true;
+            break;
+        case 'c':
+            flags |= DMT_IMAGE_ALLOW_CUT;
+            break;
+        case 'h':
+            help();
+            return CLI_OK;
+        default:
+            return cli_usage("carve", "bad option");
+        }
+    }
+    if (optind == argc)
+        return cli_usage("carve", "name at least one IMAGE");
+    if (!list && !out)
+        return cli_usage("carve", "-o OUT.dmat (or --list) is required");
+    if (all && picked)
+        return cli_usage("carve", "--ring and --all exclude each other");
+
+    const size_t n_images = (size_t)(argc - optind);
+    dmt_carve_scan_result *res = malloc(sizeof *res);
+    found *rings = calloc(DMT_CARVE_MAX_CANDIDATES, sizeof *rings);
+    if (!res || !rings) {
+        free(res);
+        free(rings);
+        return cli_fail("carve", CLI_FAIL, "out of memory");
+    }
+    size_t n = 0;
+    int st = CLI_OK;
+    const bool tty = cli_progress_enabled();
+    for (size_t i = 0; i < n_images && st == CLI_OK; i++) {
+        const char *path = argv[optind + (int)i];
+        dmt_image *img;
+        dmt_error err;
+        int rc = dmt_image_open(path, flags, &img, &err);
+        if (rc) {
+            st = cli_report("carve", path, &err);
+            break;
+        }
+        uint64_t last = 0;
+        rc = dmt_carve_scan(img, res, tty ? progress : NULL, &last, &err);
+        if (tty)
+            fprintf(stderr, "\r\033[K");
+        if (rc) {
+            st = cli_report("carve", path, &err);
+            dmt_image_close(img);
+            break;
+        }
+        const dmt_image_info *in = dmt_image_get_info(img);
+        if (in->cut_bytes)
+            fprintf(stderr, "dmatrace carve: %s: the image is cut: %" PRIu64 " bytes are missing\n",
+                    path, in->cut_bytes);
+        uint64_t rejected = 0;
+        for (int r = 0; r < DMT_CARVE_REJ_N_; r++)
+            rejected += res->rejected[r];
+        if (res->n == 0 || list) {
+            char why[512] = "";
+            size_t w = 0;
+            for (int r = 0; r < DMT_CARVE_REJ_N_ && w < sizeof why; r++)
+                if (res->rejected[r])
+                    w += (size_t)snprintf(why + w, sizeof why - w, "%s%" PRIu64 " %s",
+                                          w ? ", " : ": ", res->rejected[r],
+                                          dmt_carve_reject_name((enum dmt_carve_reject)r));
+            if (res->n == 0)
+                fprintf(stderr,
+                        "dmatrace carve: no dmatrace ring found in %s (%" PRIu64
+                        " candidates rejected%s)\n",
+                        path, rejected, why);
+            else
+                printf("%s: %s, %" PRIu64 " bytes of memory, %zu ring(s), %" PRIu64
+                       " candidate(s) rejected%s\n",
+                       path, dmt_image_format_name(in->format), in->present, res->n, rejected, why);
+        }
+        for (size_t k = 0; k < res->n && n < DMT_CARVE_MAX_CANDIDATES; k++) {
+            rings[n].image = i;
+            rings[n].ring = res->rings[k];
+            if (list) {
+                const dmt_carve_ring *r = &res->rings[k];
+                printf("  ring %zu: physical 0x%" PRIx64 ", %" PRIu64 " KiB, %s, seq %" PRIu64
+                       "..%" PRIu64 "%s, committed %" PRIu64 ", lost %" PRIu64 " full / %" PRIu64
+                       " overwritten / %" PRIu64 " torn, %" PRIu64 " bytes not in the image\n",
+                       n, r->phys, r->data_size >> 10, policy_name(r->policy), r->tail_seq,
+                       r->head_seq, (r->flags & DMT_RING_F_CLOSED) ? ", closed" : "", r->committed,
+                       r->lost_full, r->lost_overwritten, r->lost_torn, r->absent);
+            }
+            n++;
+        }
+        dmt_image_close(img);
+    }
+    if (st == CLI_OK && n == 0)
+        st = CLI_BAD;
+    if (st == CLI_OK && !list) {
+        if (!all && !picked && n > 1) {
+            fprintf(stderr,
+                    "dmatrace carve: %zu rings found: choose one with --ring N or use "
+                    "--all (see --list)\n",
+                    n);
+            st = CLI_BAD;
+        } else if (picked && pick >= n) {
+            st = cli_usage("carve", "--ring %" PRIu64 ": there are %zu ring(s)", pick, n);
+        }
+    }
+    for (size_t k = 0; st == CLI_OK && !list && k < n; k++) {
+        if (picked && k != pick)
+            continue;
+        const char *path = argv[optind + (int)rings[k].image];
+        char name[4096];
+        if (all)
+            nth_name(name, sizeof name, out, k);
+        else
+            snprintf(name, sizeof name, "%s", out);
+        dmt_image *img;
+        dmt_error err;
+        dmt_carve_stats cs;
+        int rc = dmt_image_open(path, flags, &img, &err);
+        if (rc == 0) {
+            rc = dmt_carve_extract(img, &rings[k].ring, path, name, &cs, &err);
+            dmt_image_close(img);
+        }
+        if (rc) {
+            st = cli_report("carve", path, &err);
+            break;
+        }
+        fprintf(stderr,
+                "dmatrace carve: %s: ring at physical 0x%" PRIx64 " -> %s: %" PRIu64
+                " records, %" PRIu64 " lost (sequence %" PRIu64 "..%" PRIu64 ")\n",
+                path, rings[k].ring.phys, name, cs.records, cs.lost, cs.first_seq,
+                cs.next_seq ? cs.next_seq - 1 : 0);
+    }
+    free(res);
+    free(rings);
+    return st;
+}
