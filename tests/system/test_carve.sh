@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# test_carve.sh - `dmatrace carve` against memory images written by a real
+# producer we did not write: QEMU's `dump-guest-memory`.  A ring written by
+# a real capture (killed mid-run) is placed into a paused guest's physical
+# memory with `-device loader`, across the boundaries of several PT_LOAD
+# segments; QEMU writes the guest's memory as an ELF core; carve must give
+# back exactly the records of the ring itself (carved from the ring file as
+# a raw image), checked by an independent CBOR decoder (which also checks
+# that every LOST range starts at the next sequence number).  Then a cut core
+# (refused without --allow-cut, accounted with it), an image with no ring,
+# and a hostile dump header: one line, exit 2.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+"$DMT" --help | grep -q "^  capture " || { echo "no capture in this build"; exit 77; }
+QEMU=$(command -v qemu-system-x86_64) || { echo "qemu-system-x86_64 not installed"; exit 77; }
+
+# A ring from a real capture, killed while it runs (two producer threads).
+ring=$WORK/r.ring
+"$DMT" capture --scenario burst --transfers 4000 --ring "$ring" --ring-size 1 >/dev/null 2>&1 &
+cpid=$!
+sleep 0.3
+kill -9 $cpid 2>/dev/null || true
+wait $cpid 2>/dev/null || true
+[[ -s $ring ]] || { fail "the capture left no ring"; finish; }
+
+# The reference: the ring file itself, read as a raw image.
+expect_status 0 "$DMT" carve "$ring" -o "$WORK/direct.dmat" || finish
+ref=$("$PY" "$TOOLS/check_trace.py" "$WORK/direct.dmat") || fail "direct carve: invalid trace"
+"$DMT" dump "$WORK/direct.dmat" >"$WORK/direct.txt"
+
+# Into a QEMU guest at 0xBF000: the ring crosses the segment boundaries
+# QEMU's pc machine writes at 0xC0000, 0xE0000 and 0x100000.
+dump_guest() { # FILE ADDR OUT
+    printf 'dump-guest-memory %s\nquit\n' "$3" |
+        timeout 120 "$QEMU" -M pc -m 64 -S -display none -nodefaults -monitor stdio \
+            -device "loader,file=$1,addr=$2" >"$WORK/qemu.log" 2>&1
+}
+dump_guest "$ring" 0xBF000 "$WORK/vm.elf" || { fail "qemu: $(tail -3 "$WORK/qemu.log")"; finish; }
+nload=$(readelf -lW "$WORK/vm.elf" | grep -c ' LOAD ')
+[[ $nload -ge 3 ]] || fail "expected several PT_LOAD segments, got $nload"
+expect_status 0 "$DMT" carve --list "$WORK/vm.elf"
+grep -q "elf64-core" "$WORK/out" || fail "--list does not name the ELF core: $(cat "$WORK/out")"
+grep -q "ring 0: physical 0xbf000" "$WORK/out" || fail "--list: $(cat "$WORK/out")"
+expect_status 0 "$DMT" carve "$WORK/vm.elf" -o "$WORK/qemu.dmat"
+got=$("$PY" "$TOOLS/check_trace.py" "$WORK/qemu.dmat") || fail "qemu carve: invalid trace"
+[[ $got == "$ref" ]] || fail "qemu carve differs from the ring: $got vs $ref"
+"$DMT" dump "$WORK/qemu.dmat" >"$WORK/qemu.txt"
+cmp -s "$WORK/qemu.txt" "$WORK/direct.txt" || fail "qemu carve: records differ from the ring's"
+
+# A core cut inside the ring's records: refused, then accounted.
+cp "$WORK/vm.elf" "$WORK/cut.elf"
+chmod u+w "$WORK/cut.elf"
+off=$(readelf -lW "$WORK/vm.elf" | awk '$1=="LOAD" && $4=="0x0000000000000000" {print $2}')
+truncate -s $((off + 0xBF000 + 0x100 + 0x3000)) "$WORK/cut.elf"
+expect_status 2 "$DMT" carve "$WORK/cut.elf" -o "$WORK/cut.dmat" && expect_one_line_error cut.elf
+[[ -e $WORK/cut.dmat ]] && fail "a refused carve left an output"
+expect_status 0 "$DMT" carve --allow-cut "$WORK/cut.elf" -o "$WORK/cut.dmat"
+"$PY" "$TOOLS/check_trace.py" "$WORK/cut.dmat" >/dev/null || fail "cut carve: invalid trace"
+grep -q "the image is cut" "$WORK/err" || fail "cut carve does not say the image is cut"
+
+# No ring: one line naming the file, exit 2.
+head -c 3000000 /dev/urandom >"$WORK/noise.raw"
+printf 'DMATRING' >>"$WORK/noise.raw"
+head -c 1000 /dev/zero >>"$WORK/noise.raw"
+expect_status 2 "$DMT" carve "$WORK/noise.raw" -o "$WORK/x.dmat" && expect_one_line_error noise.raw
+grep -q "no dmatrace ring found in .*noise.raw (.* candidates rejected" "$WORK/err" ||
+    fail "no-ring message: $(cat "$WORK/err")"
+
+# A hostile crash dump header (a run list claiming 2^32-1 runs): one line.
+{ printf 'PAGEDU64'; head -c $((0x2000 - 8)) /dev/zero; } >"$WORK/bad.dmp"
+printf '\x64\x86\x00\x00' | dd of="$WORK/bad.dmp" bs=1 seek=$((0x30)) conv=notrunc 2>/dev/null
+printf '\x01\x00\x00\x00' | dd of="$WORK/bad.dmp" bs=1 seek=$((0xF98)) conv=notrunc 2>/dev/null
+printf '\xff\xff\xff\xff' | dd of="$WORK/bad.dmp" bs=1 seek=$((0x88)) conv=notrunc 2>/dev/null
+expect_status 2 "$DMT" carve "$WORK/bad.dmp" -o "$WORK/x.dmat" && expect_one_line_error bad.dmp
+grep -q "byte 136" "$WORK/err" || fail "hostile dump: error does not name the offset: $(cat "$WORK/err")"
+finish
