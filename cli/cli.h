@@ -1,7 +1,8 @@
 /*
  * cli.h - what every dmatrace subcommand shares: the command table entry,
  * error printing in the one-line "FILE: byte N, record M: message" form,
- * exit statuses, time formatting and terminal progress.
+ * exit statuses, time formatting and terminal progress (the contract:
+ * docs/cli.md).
  */
 #ifndef DMT_CLI_H
 #define DMT_CLI_H
@@ -12,7 +13,7 @@
 
 #include "dmt/error.h"
 
-/* Exit statuses of every command (architecture.md). */
+/* Exit statuses of every command (docs/cli.md section 4). */
 enum {
     CLI_OK = 0,    /* success */
     CLI_FOUND = 1, /* worked and found something: divergence, findings, differences */

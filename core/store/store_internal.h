@@ -87,7 +87,7 @@ int dmt_store_lane_kind_of(const char *name); /* 0 when unknown */
 
 /* ---- transfers rows -------------------------------------------------------- */
 
-/* Column list of transfers in table order (37 columns). */
+/* Column list of transfers in table order (DMT_STORE_XFER_NCOLS columns). */
 extern const char dmt_store_xfer_columns[];
 #define DMT_STORE_XFER_NCOLS 38
 
@@ -95,9 +95,9 @@ extern const char dmt_store_xfer_columns[];
 void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer);
 /* Recompute truncated, outcome, duration_ns from the other fields. */
 void dmt_store_xfer_finish(dmt_store_transfer *t);
-/* Bind t to ?(base+1)..?(base+37) of st (dmt_store_xfer_columns order). */
+/* Bind t to ?(base+1)..?(base+DMT_STORE_XFER_NCOLS) of st (dmt_store_xfer_columns order). */
 int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t);
-/* Read columns col0 .. col0+36 of the current row into t. */
+/* Read columns col0 .. col0+DMT_STORE_XFER_NCOLS-1 of the current row into t. */
 void dmt_store_xfer_read(sqlite3_stmt *st, int col0, dmt_store_transfer *t);
 
 #endif

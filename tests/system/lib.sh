@@ -4,7 +4,7 @@ set -euo pipefail
 DMT=$1
 TOOLS=$2
 PY=/usr/bin/python3
-WORK=$(mktemp -d /tmp/dmt-system-XXXXXX)
+WORK=$(mktemp -d -t dmt-system-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 fails=0
 

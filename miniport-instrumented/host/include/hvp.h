@@ -36,10 +36,10 @@
  *    device reach its next completion.  A single-threaded session is
  *    reproducible byte for byte.
  *  - reactos (orthogonal flag): StartDma behaves like ReactOS videoprt + HAL
- *    (videoport-dma.md 2.1/2.2): Offset and input *pLength ignored, *pLength
- *    untouched on success, non-SG transfers over 16 pages fail, SG lists over
- *    16 elements are dropped without calling the driver, HwVidExecuteDma runs
- *    under the interrupt lock.
+ *    (docs/videoport-contract.md section 10): Offset and input *pLength
+ *    ignored, *pLength untouched on success, non-SG transfers over 16 pages
+ *    fail, SG lists over 16 elements are dropped without calling the driver,
+ *    HwVidExecuteDma runs under the interrupt lock.
  *
  * Driver misuse (CompleteDma twice, unknown handles, wrong IRQL, register
  * access outside a mapping, ...) never crashes the host: it is counted in

@@ -2,7 +2,7 @@
  * dma.c - VideoPort bus-master DMA: adapters, common buffers, locked buffers
  * (MDLs), VideoPortStartDma / VideoPortCompleteDma and the SG list builder.
  *
- * Contract implemented (videoport-dma.md 1.x, model of 2.4):
+ * Contract implemented (docs/videoport-contract.md sections 2-7 and 10):
  *
  *   GetDmaAdapter: NMR = min(BYTES_TO_PAGES(MaximumLength) + 1, cap)
  *                  limit: Dma64 -> none; ScatterGather (PCI) or Dma32 -> 4 GiB;
