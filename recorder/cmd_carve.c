@@ -17,6 +17,7 @@
 static void help(void)
 {
     printf("usage: dmatrace carve IMAGE... -o OUT.dmat [--ring N | --all] [--allow-cut]\n"
+           "                             [--merge PARTIAL.dmat]\n"
            "       dmatrace carve IMAGE... --list\n\n"
            "Find dmatrace rings in memory images and write each chosen ring as a trace.\n"
            "IMAGE is a raw physical memory image, an ELF core (QEMU dump-guest-memory,\n"
@@ -28,7 +29,10 @@ static void help(void)
            "  -o FILE       the trace to write (with --all: FILE's stem + .N.dmat per ring)\n"
            "  --ring N      carve ring N of the list (needed when there are several)\n"
            "  --all         carve every ring found\n"
-           "  --allow-cut   accept an image whose end is missing (pages there are absent)\n\n"
+           "  --allow-cut   accept an image whose end is missing (pages there are absent)\n"
+           "  --merge FILE  FILE is the recording the crash cut: write it whole, continued\n"
+           "                by the ring's records after its last one (no duplicates; numbers\n"
+           "                in neither become a LOST record, reason absent)\n\n"
            "Committed records are delivered once, in sequence order; reservations in flight\n"
            "and slots the image lacks become LOST records.\n");
 }
@@ -64,21 +68,19 @@ static void nth_name(char *dst, size_t cap, const char *out, size_t n)
 
 int cmd_carve(int argc, char **argv)
 {
-    static const struct option lo[] = {{"output", required_argument, 0, 'o'},
-                                       {"list", no_argument, 0, 'l'},
-                                       {"ring", required_argument, 0, 'r'},
-                                       {"all", no_argument, 0, 'a'},
-                                       {"allow-cut", no_argument, 0, 'c'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-    const char *out = NULL;
+    static const struct option lo[] = {
+        {"output", required_argument, 0, 'o'}, {"list", no_argument, 0, 'l'},
+        {"ring", required_argument, 0, 'r'},   {"all", no_argument, 0, 'a'},
+        {"allow-cut", no_argument, 0, 'c'},    {"merge", required_argument, 0, 'm'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *out = NULL, *partial = NULL;
     bool list = false, all = false;
     unsigned flags = 0;
     uint64_t pick = 0;
     bool picked = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:lr:ach", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:lr:acm:h", lo, NULL)) != -1) {
         switch (c) {
         case 'o':
             out = optarg;
@@ -97,6 +99,9 @@ int cmd_carve(int argc, char **argv)
         case 'c':
             flags |= DMT_IMAGE_ALLOW_CUT;
             break;
+        case 'm':
+            partial = optarg;
+            break;
         case 'h':
             help();
             return CLI_OK;
@@ -110,6 +115,8 @@ int cmd_carve(int argc, char **argv)
         return cli_usage("carve", "-o OUT.dmat (or --list) is required");
     if (all && picked)
         return cli_usage("carve", "--ring and --all exclude each other");
+    if (partial && all)
+        return cli_usage("carve", "--merge continues one recording: choose one ring, not --all");
 
     const size_t n_images = (size_t)(argc - optind);
     dmt_carve_scan_result *res = malloc(sizeof *res);
@@ -208,7 +215,7 @@ int cmd_carve(int argc, char **argv)
         dmt_carve_stats cs;
         int rc = dmt_image_open(path, flags, &img, &err);
         if (rc == 0) {
-            rc = dmt_carve_extract(img, &rings[k].ring, path, name, &cs, &err);
+            rc = dmt_carve_extract(img, &rings[k].ring, path, partial, name, &cs, &err);
             dmt_image_close(img);
         }
         if (rc) {

@@ -8,11 +8,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dmt/describe.h"
 #include "dmt/reader.h"
 #include "dmt/stats.h"
 #include "info_common.h"
-
-static const char *const reason_names[] = {"ring full", "overwritten", "torn", "corrupt", "probe"};
 
 static void print_text(const char *file, const info_result *ir)
 {
@@ -30,10 +29,10 @@ static void print_text(const char *file, const info_result *ir)
         printf("LOST:       %" PRIu64 " records in %" PRIu64 " ranges (", s->lost_records,
                s->lost_ranges);
         int first = 1;
-        for (int i = 0; i < 5; i++)
+        for (uint32_t i = 0; i < DMT_LOST_N_; i++)
             if (s->lost_by_reason[i]) {
                 printf("%s%" PRIu64 " %s", first ? "" : ", ", s->lost_by_reason[i],
-                       reason_names[i]);
+                       dmt_lost_reason_name(i));
                 first = 0;
             }
         printf(")\n");
@@ -113,8 +112,8 @@ static void print_json(const char *file, const info_result *ir)
            s->records ? s->last_ts - s->first_ts : 0);
     printf(",\"lost\":{\"records\":%" PRIu64 ",\"ranges\":%" PRIu64 ",\"by_reason\":{",
            s->lost_records, s->lost_ranges);
-    for (int i = 0; i < 5; i++)
-        printf("%s\"%s\":%" PRIu64, i ? "," : "", reason_names[i], s->lost_by_reason[i]);
+    for (uint32_t i = 0; i < DMT_LOST_N_; i++)
+        printf("%s\"%s\":%" PRIu64, i ? "," : "", dmt_lost_reason_name(i), s->lost_by_reason[i]);
     printf("}},\"sg_elements\":%" PRIu64 ",\"dma_bytes\":%" PRIu64 ",\"kinds\":{", s->sg_elements,
            s->dma_bytes);
     int first = 1;

@@ -35,10 +35,11 @@ static const char *lock_op(uint32_t op)
                                    : "?";
 }
 
-static const char *lost_reason(uint32_t r)
+const char *dmt_lost_reason_name(uint32_t r)
 {
-    static const char *const names[] = {"ring-full", "overwritten", "torn", "corrupt", "probe"};
-    return r < 5 ? names[r] : "?";
+    static const char *const names[DMT_LOST_N_] = {"ring-full", "overwritten", "torn",
+                                                   "corrupt",   "probe",       "absent"};
+    return r < DMT_LOST_N_ ? names[r] : "?";
 }
 
 size_t dmt_record_describe(char *buf, size_t cap, const dmt_record *r, unsigned max_items)
@@ -155,7 +156,7 @@ size_t dmt_record_describe(char *buf, size_t cap, const dmt_record *r, unsigned 
         break;
     case DMT_K_LOST:
         put(&o, " first_seq=%llu count=%llu reason=%s", (unsigned long long)r->value,
-            (unsigned long long)r->count, lost_reason(r->reason));
+            (unsigned long long)r->count, dmt_lost_reason_name(r->reason));
         break;
     case DMT_K_MARKER: {
         put(&o, " \"");

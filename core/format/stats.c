@@ -45,7 +45,7 @@ void dmt_stats_add(dmt_stats *s, const dmt_record *r)
     case DMT_K_LOST:
         s->lost_records += r->count;
         s->lost_ranges++;
-        if (r->reason < 5)
+        if (r->reason < DMT_LOST_N_)
             s->lost_by_reason[r->reason] += r->count;
         break;
     case DMT_K_EXECUTE_DMA: {

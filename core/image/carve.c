@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "dmt/drain.h"
+#include "dmt/reader.h"
 #include "dmt/ring.h"
 #include "dmt/writer.h"
 
@@ -159,11 +160,31 @@ static int copy_region(dmt_image *img, uint64_t phys, uint8_t *dst, uint64_t len
     return 0;
 }
 
+/* Copy every record of the partial recording into w (set up with its
+ * header); *next receives the writer's next sequence number. */
+static int copy_partial(dmt_reader *rd, dmt_writer *w, dmt_carve_stats *st, dmt_error *err)
+{
+    dmt_record r;
+    int rc;
+    while ((rc = dmt_reader_next(rd, &r, err)) == 1) {
+        if ((rc = dmt_writer_append(w, &r, err)) != 0)
+            return rc;
+        if (r.kind == DMT_K_LOST)
+            st->lost += r.count;
+        else
+            st->records++;
+    }
+    return rc;
+}
+
 int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *source,
-                      const char *out_path, dmt_carve_stats *st, dmt_error *err)
+                      const char *partial, const char *out_path, dmt_carve_stats *st,
+                      dmt_error *err)
 {
     if (ring->data_size > DMT_RING_MAX_SIZE)
         return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX, "ring too large");
+    dmt_carve_stats cs;
+    memset(&cs, 0, sizeof cs);
     const size_t len = DMT_RING_HDR_SIZE + (size_t)ring->data_size;
     /* Anonymous and lazily backed: absent pages cost nothing and read 0. */
     uint8_t *region = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -181,36 +202,37 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
                                "the ring at physical 0x%" PRIx64 " changed since the scan",
                                ring->phys);
     }
-    char tmp[4096] = "";
-    if (rc == 0 && snprintf(tmp, sizeof tmp, "%s.carve-XXXXXX", out_path) >= (int)sizeof tmp)
-        rc = dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX, "output path too long");
-    int fd = -1;
-    if (rc == 0 && (fd = mkstemp(tmp)) < 0) {
-        rc = dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot create %s: %s", tmp,
-                           strerror(errno));
-        tmp[0] = 0;
-    }
-    if (fd >= 0)
-        close(fd);
+    dmt_reader *rd = NULL;
     dmt_writer *w = NULL;
     dmt_drain *d = NULL;
-    uint64_t seq0 = 0;
     if (rc == 0) {
         dmt_header h;
-        memset(&h, 0, sizeof h);
-        snprintf(h.producer, sizeof h.producer, "dmatrace carve");
-        snprintf(h.clock, sizeof h.clock, "probe clock (carved)");
-        snprintf(h.host, sizeof h.host, "carved from %s at physical 0x%" PRIx64, source,
-                 ring->phys);
-        h.ring_size = r.size;
-        h.ring_policy = r.hdr->policy;
         dmt_ring_consumer peek;
         dmt_ring_consumer_init(&peek, &r, 0);
-        h.seq0 = seq0 = peek.next_seq;
-        rc = dmt_writer_open(tmp, &h, DMT_WRITE_HEADER_NOW, &w, err);
+        if (partial) {
+            /* The recording's header and records first; the ring continues it. */
+            if ((rc = dmt_reader_open(partial, DMT_READ_ALLOW_CUT, &rd, err)) == 0)
+                h = *dmt_reader_header(rd);
+        } else {
+            memset(&h, 0, sizeof h);
+            snprintf(h.producer, sizeof h.producer, "dmatrace carve");
+            snprintf(h.clock, sizeof h.clock, "probe clock (carved)");
+            snprintf(h.host, sizeof h.host, "carved from %s at physical 0x%" PRIx64, source,
+                     ring->phys);
+            h.ring_size = r.size;
+            h.ring_policy = r.hdr->policy;
+            h.seq0 = peek.next_seq;
+        }
+        cs.first_seq = h.seq0;
+        if (rc == 0)
+            rc = dmt_writer_open(out_path, &h, DMT_WRITE_ATOMIC | DMT_WRITE_HEADER_NOW, &w, err);
     }
+    if (rc == 0 && rd)
+        rc = copy_partial(rd, w, &cs, err);
     if (rc == 0 && !(d = dmt_drain_new(&r, w, 1)))
         rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    if (rc == 0 && rd)
+        dmt_drain_resume_at(d, dmt_writer_next_seq(w));
     /* Each idle poll moves the clock past both torn-slot timeouts, so one
      * stuck slot is skipped per poll; a ring has at most size/8 slots. */
     uint64_t now = 1, idle = 0;
@@ -232,14 +254,16 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
             }
         }
     }
-    if (rc == 0 && st) {
+    if (rc == 0) {
         const dmt_drain_stats *ds = dmt_drain_get_stats(d);
-        st->records = ds->records;
-        st->lost = ds->lost;
-        st->first_seq = seq0;
-        st->next_seq = dmt_writer_next_seq(w);
+        cs.records += ds->records;
+        cs.lost += ds->lost;
+        cs.next_seq = dmt_writer_next_seq(w);
+        if (st)
+            *st = cs;
     }
     dmt_drain_free(d);
+    dmt_reader_close(rd);
     if (w) {
         if (rc == 0)
             rc = dmt_writer_close(w, err);
@@ -247,10 +271,5 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
             dmt_writer_abort(w);
     }
     munmap(region, len);
-    if (rc == 0 && rename(tmp, out_path) != 0)
-        rc = dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot rename to %s: %s",
-                           out_path, strerror(errno));
-    if (rc != 0 && tmp[0])
-        unlink(tmp);
     return rc;
 }

@@ -19,6 +19,8 @@ struct dmt_drain {
     dmt_writer *w;
     dmt_ring_consumer c;
     dmt_drain_stats st;
+    bool resume;        /* items below resume_at are dropped (dmt_drain_resume_at) */
+    uint64_t resume_at; /* ... and a gap up to the first kept one is LOST (absent) */
     uint8_t scratch[DMT_RING_MAX_PAYLOAD + 64];
 };
 
@@ -45,6 +47,32 @@ void dmt_drain_free(dmt_drain *d)
     free(d);
 }
 
+void dmt_drain_resume_at(dmt_drain *d, uint64_t seq)
+{
+    d->resume = true;
+    d->resume_at = seq;
+}
+
+/* Resume mode: drop what lies below resume_at, clip a LOST range that
+ * straddles it, and declare the gap before the first kept item.  Returns 1
+ * when the item is dropped, 0 to go on with *first / *count, or an error. */
+static int resume_filter(dmt_drain *d, uint64_t *first, uint64_t *count, dmt_error *err)
+{
+    if (*first + *count <= d->resume_at)
+        return 1;
+    if (*first < d->resume_at) {
+        *count -= d->resume_at - *first;
+        *first = d->resume_at;
+    } else if (*first > d->resume_at) {
+        int rc = dmt_writer_lost(d->w, d->resume_at, *first - d->resume_at, DMT_LOST_ABSENT, err);
+        if (rc)
+            return rc;
+        d->st.lost += *first - d->resume_at;
+    }
+    d->resume = false;
+    return 0;
+}
+
 const dmt_drain_stats *dmt_drain_get_stats(const dmt_drain *d)
 {
     return &d->st;
@@ -59,6 +87,17 @@ int dmt_drain_poll(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error 
         dmt_ring_item it;
         enum dmt_ring_status s = dmt_ring_next(&d->c, d->scratch, now_ns, &it);
         int rc;
+        if (d->resume && (s == DMT_RING_RECORD || s == DMT_RING_LOST)) {
+            uint64_t count = s == DMT_RING_LOST ? it.count : 1;
+            rc = resume_filter(d, &it.seq, &count, err);
+            if (rc < 0)
+                return rc;
+            if (rc == 1) {
+                done++;
+                continue;
+            }
+            it.count = count;
+        }
         switch (s) {
         case DMT_RING_RECORD:
             d->st.payload_bytes += it.len;

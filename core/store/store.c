@@ -428,7 +428,7 @@ static int stats_body(dmt_store *st, stats_ctx *c, dmt_error *err)
         see(s, DMT_K_LOST, 1, ts, ts, first, first + count - 1);
         s->lost_records += count;
         s->lost_ranges++;
-        if (reason >= 0 && reason < 5)
+        if (reason >= 0 && reason < DMT_LOST_N_)
             s->lost_by_reason[reason] += count;
     }
     sqlite3_finalize(q);

@@ -17,6 +17,7 @@
 #include "dmt/enc.h"
 #include "dmt/reader.h"
 #include "dmt/ring.h"
+#include "dmt/writer.h"
 
 #define PG        4096u
 #define MEM_SIZE  (1u << 20)
@@ -43,8 +44,9 @@ static void put_record(dmt_ring *r, uint32_t i)
 }
 
 /* The machine: noise, decoys, and a ring at RING_PHYS with the records of
- * this test, in-flight reservations after N_BEFORE of them. */
-static uint8_t *make_memory(enum dmt_ring_policy policy)
+ * this test, in-flight reservations after N_BEFORE of them; a recorder had
+ * consumed the first `consumed` records before the crash. */
+static uint8_t *make_memory_consumed(enum dmt_ring_policy policy, uint32_t consumed)
 {
     uint8_t *m = malloc(MEM_SIZE);
     unsigned long long s = 42;
@@ -70,7 +72,19 @@ static uint8_t *make_memory(enum dmt_ring_policy policy)
     }
     for (uint32_t i = 0; i < N_AFTER; i++)
         put_record(&r, N_BEFORE + N_FLIGHT + i);
+    dmt_ring_consumer c;
+    dmt_ring_consumer_init(&c, &r, 0);
+    static uint8_t scratch[DMT_RING_MAX_PAYLOAD];
+    for (uint32_t i = 0; i < consumed; i++) {
+        dmt_ring_item it;
+        CHECK(dmt_ring_next(&c, scratch, 0, &it) == DMT_RING_RECORD && it.seq == i);
+    }
     return m;
+}
+
+static uint8_t *make_memory(enum dmt_ring_policy policy)
+{
+    return make_memory_consumed(policy, 0);
 }
 
 static const char *write_file(const char *name, const void *p, size_t n)
@@ -149,7 +163,8 @@ static verdict read_back(const char *path)
     return v;
 }
 
-static void carve_one(const char *image, unsigned flags, size_t expect_rings, dmt_carve_ring *out)
+static void carve_one_merge(const char *image, unsigned flags, size_t expect_rings,
+                            const char *partial, dmt_carve_ring *out)
 {
     dmt_image *img;
     dmt_error err;
@@ -167,11 +182,16 @@ static void carve_one(const char *image, unsigned flags, size_t expect_rings, dm
         char o[128];
         snprintf(o, sizeof o, "%s/out.dmat", tmpdir);
         dmt_carve_stats st;
-        rc = dmt_carve_extract(img, out, "test", o, &st, &err);
+        rc = dmt_carve_extract(img, out, "test", partial, o, &st, &err);
         CHECKF(rc == 0, "extract: %s", err.msg);
     }
     free(res);
     dmt_image_close(img);
+}
+
+static void carve_one(const char *image, unsigned flags, size_t expect_rings, dmt_carve_ring *out)
+{
+    carve_one_merge(image, flags, expect_rings, NULL, out);
 }
 
 static void test_raw(enum dmt_ring_policy policy)
@@ -225,6 +245,56 @@ static void test_none(void)
     free(m);
 }
 
+/* The recording a crash cut: records 0 .. n-1, no END. */
+static const char *write_partial(uint32_t n)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/partial.dmat", tmpdir);
+    dmt_header h;
+    memset(&h, 0, sizeof h);
+    snprintf(h.producer, sizeof h.producer, "test recorder");
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(path, &h, DMT_WRITE_HEADER_NOW, &w, &err) == 0);
+    for (uint32_t i = 0; i < n; i++) {
+        dmt_record rec;
+        memset(&rec, 0, sizeof rec);
+        rec.kind = DMT_K_REG_WRITE;
+        rec.off = 0x104;
+        rec.width = 4;
+        rec.value = 1000 + i;
+        rec.ts = 5000 + (int64_t)i * 10;
+        CHECK(dmt_writer_append(w, &rec, &err) == 0);
+    }
+    CHECK(dmt_writer_flush(w, &err) == 0);
+    dmt_writer_abort(w); /* the crash: no END */
+    return path;
+}
+
+/* --merge: the recorder had consumed 700 records; the file holds the first
+ * `on_disk` of them (a gap: the rest died in its buffers) or more than the
+ * ring still has (an overlap).  Either way every number once. */
+static void test_merge(uint32_t on_disk)
+{
+    const uint32_t consumed = 700;
+    uint8_t *m = make_memory_consumed(DMT_RING_DROP_NEWEST, consumed);
+    const char *img = write_file("merge.raw", m, MEM_SIZE);
+    dmt_carve_ring ring;
+    carve_one_merge(img, 0, 1, write_partial(on_disk), &ring);
+    char o[128];
+    snprintf(o, sizeof o, "%s/out.dmat", tmpdir);
+    verdict v = read_back(o);
+    const uint32_t total = N_BEFORE + N_FLIGHT + N_AFTER;
+    CHECK(v.ordered && v.values_ok);
+    CHECKF(v.first == 0 && v.next == total, "merge %u: %" PRIu64 "..%" PRIu64, on_disk, v.first,
+           v.next);
+    const uint32_t gap = on_disk < consumed ? consumed - on_disk : 0;
+    CHECKF(v.records == total - N_FLIGHT - gap, "merge %u: records %" PRIu64, on_disk, v.records);
+    CHECKF(v.lost == N_FLIGHT + gap && v.lost_ranges == N_FLIGHT + (gap ? 1 : 0),
+           "merge %u: lost %" PRIu64 " in %" PRIu64, on_disk, v.lost, v.lost_ranges);
+    free(m);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dmt-test-carve-XXXXXX");
@@ -234,6 +304,9 @@ int main(void)
     test_raw(DMT_RING_OVERWRITE_OLDEST);
     test_dump_hole();
     test_none();
+    test_merge(600);
+    test_merge(750);
+    test_merge(700);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

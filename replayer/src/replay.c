@@ -2148,12 +2148,11 @@ static void irq_watch(rpl_replay *r)
 
 static void on_lost(rpl_replay *r, const dmt_record *rec)
 {
-    static const char *const reasons[] = {"ring full", "overwritten", "torn", "corrupt", "probe"};
     r->sum.lost_records += rec->count;
     rpl_limit *l = add_limit(r, RPL_LIMIT_LOST, r->cur, rec->count,
                              "%" PRIu64 " records lost (%s): checks after them may be unverifiable "
                              "until the engine is reprogrammed",
-                             rec->count, rec->reason < 5 ? reasons[rec->reason] : "?");
+                             rec->count, dmt_lost_reason_name(rec->reason));
     if (l) {
         l->first_seq = rec->value;
         l->last_seq = rec->value + (rec->count ? rec->count - 1 : 0);

@@ -9,6 +9,10 @@
 
 #include "dmt/record.h"
 
+/* Name of a LOST record's reason (enum dmt_lost_reason): "ring-full",
+ * "overwritten", "torn", "corrupt", "probe", "absent"; "?" when unknown. */
+const char *dmt_lost_reason_name(uint32_t reason);
+
 /* Write "reg_write dev=0 off=0x104 value=0xdeadbeef" (no time, no index)
  * into buf (always NUL-terminated); long SG lists and byte strings are
  * abbreviated after max_items items (0 = a default of 8).  Returns the

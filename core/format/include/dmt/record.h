@@ -70,8 +70,11 @@ enum dmt_lost_reason {
     DMT_LOST_OVERWRITTEN = 1, /* overwrite-oldest policy: consumer was overtaken */
     DMT_LOST_TORN = 2,        /* a producer reserved space and never committed */
     DMT_LOST_CORRUPT = 3,     /* a committed record failed validation */
-    DMT_LOST_PROBE = 4        /* the probe could not encode (record too large) */
+    DMT_LOST_PROBE = 4,       /* the probe could not encode (record too large) */
+    DMT_LOST_ABSENT = 5       /* in neither the recording nor the memory image it was
+                                 carved from (carve --merge: cut off by the crash) */
 };
+#define DMT_LOST_N_ 6 /* reasons this build knows */
 
 /* Digest algorithms (DMT_K_DIGEST algo); see dmt/digest.h. */
 enum dmt_digest_algo { DMT_DIGEST_DMT64 = 1 };

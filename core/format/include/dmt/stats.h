@@ -31,7 +31,7 @@ typedef struct dmt_stats {
     uint64_t first_seq, last_seq;
     uint64_t lost_records; /* sum of LOST counts */
     uint64_t lost_ranges;  /* LOST records */
-    uint64_t lost_by_reason[5];
+    uint64_t lost_by_reason[DMT_LOST_N_];
     uint64_t sg_elements; /* over all EXECUTE_DMA */
     uint64_t dma_bytes;   /* sum of granted lengths of EXECUTE_DMA */
     uint32_t n_adapters;

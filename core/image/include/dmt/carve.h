@@ -77,9 +77,19 @@ typedef struct dmt_carve_stats {
 
 /* Write the ring at ring->phys of img as a trace to out_path (written under
  * a temporary name and renamed: nothing half-written is left).  source names
- * the image in the trace header's host field.  Returns 0 or a negative
- * DMT_E_*; *st (may be NULL) receives the counts. */
+ * the image in the trace header's host field.
+ *
+ * partial (may be NULL): a recording of the same ring that the crash cut
+ * (read in allow-cut mode; `recover` is not needed first).  The output is
+ * then that recording - its header and every record - continued by the
+ * ring's records from the recording's next sequence number on: records the
+ * ring still holds that the file already has are dropped, and sequence
+ * numbers in neither become one LOST record of reason absent.  No duplicate,
+ * no unmarked gap.
+ *
+ * Returns 0 or a negative DMT_E_*; *st (may be NULL) receives the counts. */
 int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *source,
-                      const char *out_path, dmt_carve_stats *st, dmt_error *err);
+                      const char *partial, const char *out_path, dmt_carve_stats *st,
+                      dmt_error *err);
 
 #endif

@@ -44,6 +44,12 @@ void dmt_drain_free(dmt_drain *d);
  * a negative DMT_E* when the writer failed (err filled). */
 int dmt_drain_poll(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error *err);
 
+/* Continue a trace whose writer is at sequence number seq (`carve --merge`):
+ * ring items wholly below seq are dropped, a LOST range across it is
+ * clipped, and a gap between seq and the first item the ring still holds
+ * becomes a LOST record of reason absent.  Call before the first poll. */
+void dmt_drain_resume_at(dmt_drain *d, uint64_t seq);
+
 const dmt_drain_stats *dmt_drain_get_stats(const dmt_drain *d);
 
 /* CLOCK_MONOTONIC in ns (the drain's clock for torn-slot timeouts). */
