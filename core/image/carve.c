@@ -114,7 +114,9 @@ int dmt_carve_scan(dmt_image *img, dmt_carve_scan_result *res, dmt_carve_progres
             const uint64_t phys = r->phys + done;
             size_t k = (size_t)((8 - (phys & 7)) & 7);
             for (; k + 8 <= (size_t)got; k += 8) {
-                if (memcmp(buf + k, &magic, 8) != 0)
+                uint64_t word;
+                memcpy(&word, buf + k, 8); /* one load; the loop stays tight */
+                if (word != magic)
                     continue;
                 dmt_carve_ring cand;
                 int why = check_candidate(img, phys + k, &cand);
