@@ -24,6 +24,9 @@ static const struct {
     {"replay", cmd_replay, "replay into the device model (or the driver) and report divergences"},
     {"diff", cmd_diff, "structure-aware comparison of two traces, transfer by transfer"},
 #endif
+    {"check", cmd_check, "run a regression corpus (YAML manifest) and compare with expectations"},
+    {"bless", cmd_bless, "rewrite a corpus manifest's expectations to today's results"},
+    {"corpus", cmd_corpus, "corpus add MANIFEST TRACE: record a trace's results as expected"},
     {"audit", cmd_audit, "DMA misuse and layout findings (Driver Verifier's checks and more)"},
     {"export", cmd_export, "Perfetto/Chrome Trace Event JSON, or CSV per table"},
 };
