@@ -45,10 +45,8 @@
 #include <unistd.h>
 
 #include "dmt/describe.h"
-#include "dmt/drain.h"
 #include "dmt/reader.h"
-#include "dmt/ring.h"
-#include "dmt/writer.h"
+#include "dmtc_session.h"
 #include "dmtmini_host.h"
 #include "dmtmini_ioctl.h"
 #include "hvp.h"
@@ -722,12 +720,8 @@ static int plan_read(plan *p, const char *path, dmt_error *err)
 
 typedef struct rerun {
     plan *p;
-    hvp_machine *m;
-    void *region;
-    size_t region_len;
-    dmt_ring ring;
-    dmt_writer *w;
-    dmt_drain *drain;
+    dmtc_session *s; /* ring, re-run trace (drained here), machine */
+    hvp_machine *m;  /* the session's */
     uint8_t *area[2];
     size_t area_len[2];
     uint32_t locks; /* TRANSFER IOCTLs issued: hvp's lock_seq of the next one */
@@ -790,53 +784,72 @@ static void hook_write(void *ctx, uint32_t bar_off, uint32_t width, uint32_t val
     }
 }
 
-static int drain_all(rerun *u, dmt_error *err)
-{
-    for (;;) {
-        int rc = dmt_drain_poll(u->drain, dmt_now_ns(), 0, err);
-        if (rc < 0)
-            return rc;
-        if (rc != DMT_DRAIN_BUSY)
-            return 0;
-    }
-}
-
 static int rerun_fail(dmt_error *err, const char *msg)
 {
     return dmt_error_set(err, DMT_E_INTERNAL, DMT_NO_INDEX, DMT_NO_INDEX, "driver mode: %s", msg);
 }
 
-static int run_workload(rerun *u, rpl_driver_entry entry, const char *out, dmt_error *err)
+/* The session: a memory ring drained into out between the IOCTLs. */
+static int open_session(rerun *u, const char *out, dmt_error *err)
 {
+    static const char *const failed[] = {
+        [DMTC_PART_NONE] = "out of memory",
+        [DMTC_PART_RING] = "no memory for the probe ring",
+        [DMTC_PART_DRAIN] = "cannot start the drain",
+        [DMTC_PART_MACHINE] = "the host VideoPort refused the recorded configuration"};
     plan *p = u->p;
-    hvp_config hc;
-    hvp_config_default(&hc);
-    hc.deterministic = true;
-    hc.real_clock = false;
-    hc.va_base = VA_BASE;
-    hc.seed = p->hdr.seed ? p->hdr.seed : 1;
+    dmtc_config sc;
+    dmtc_config_default(&sc);
+    hvp_config *hc = &sc.host;
+    hc->deterministic = true;
+    hc->real_clock = false;
+    hc->va_base = VA_BASE;
+    hc->seed = p->hdr.seed ? p->hdr.seed : 1;
     if (!p->inject_mode) { /* injection: the SG lists come from the trace */
-        hc.frame_fn = frame_cb;
-        hc.frame_ctx = u;
+        hc->frame_fn = frame_cb;
+        hc->frame_ctx = u;
     }
     /* the placement and contiguity dmatrace capture used for the scenario
      * (pages the trace does not show come from hvp's allocator) */
     if (!strncmp(p->hdr.scenario, "dma32-highmem", 13)) {
-        hc.placement = HVP_PLACE_ABOVE_4G;
-        hc.contig_permille = 400;
+        hc->placement = HVP_PLACE_ABOVE_4G;
+        hc->contig_permille = 400;
     } else if (!strncmp(p->hdr.scenario, "no-sg", 5)) {
-        hc.placement = HVP_PLACE_BELOW_4G;
-        hc.contig_permille = 200;
+        hc->placement = HVP_PLACE_BELOW_4G;
+        hc->contig_permille = 200;
     } else if (!strncmp(p->hdr.scenario, "burst", 5)) {
-        hc.contig_permille = 500;
+        hc->contig_permille = 500;
     } else {
-        hc.contig_permille = 300;
+        hc->contig_permille = 300;
     }
-    if (p->max_nmr > hc.map_register_cap)
-        hc.map_register_cap = p->max_nmr;
-    u->m = hvp_machine_new(&hc, &p->dev);
-    if (!u->m)
-        return rerun_fail(err, "the host VideoPort refused the recorded configuration");
+    if (p->max_nmr > hc->map_register_cap)
+        hc->map_register_cap = p->max_nmr;
+    sc.device = p->dev;
+    sc.ring_data = RING_DATA;
+    sc.drain = DMTC_DRAIN_CALLER;
+    sc.out = out;
+    sc.torn_timeout_ns = 1000000000ull;
+    dmt_header *h = &sc.header;
+    snprintf(h->producer, sizeof h->producer, "dmatrace replay --driver");
+    snprintf(h->clock, sizeof h->clock, "deterministic");
+    snprintf(h->host, sizeof h->host, "replay");
+    memcpy(h->scenario, p->hdr.scenario, sizeof h->scenario); /* same size, NUL-terminated */
+    h->scenario[sizeof h->scenario - 1] = 0;
+    h->seed = p->hdr.seed;
+    enum dmtc_part part;
+    int rc = dmtc_open(&sc, &u->s, &part, err);
+    if (rc < 0)
+        return part == DMTC_PART_TRACE ? rc : rerun_fail(err, failed[part]);
+    u->m = dmtc_machine(u->s);
+    return 0;
+}
+
+static int run_workload(rerun *u, rpl_driver_entry entry, const char *out, dmt_error *err)
+{
+    plan *p = u->p;
+    int rc = open_session(u, out, err);
+    if (rc < 0)
+        return rc;
     if (p->inject_mode) {
         inject *j = &p->inj;
         memcpy(j->rd_cur, j->rd_head, sizeof j->rd_cur);
@@ -852,37 +865,12 @@ static int run_workload(rerun *u, rpl_driver_entry entry, const char *out, dmt_e
             return rerun_fail(err, "cannot install the replay backend in the host VideoPort");
     }
 
-    u->region_len = DMT_RING_HDR_SIZE + RING_DATA;
-    u->region =
-        mmap(NULL, u->region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (u->region == MAP_FAILED) {
-        u->region = NULL;
-        return rerun_fail(err, "no memory for the probe ring");
+    if ((rc = dmtc_load(u->s, (hvp_driver_entry_fn)entry, err)) < 0) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "the miniport failed to load");
+        return rerun_fail(err, why);
     }
-    if (dmt_ring_init(u->region, u->region_len, DMT_RING_DROP_NEWEST) != 0 ||
-        dmt_ring_attach(&u->ring, u->region, u->region_len) != 0)
-        return rerun_fail(err, "cannot format the probe ring");
-    dmt_header h;
-    memset(&h, 0, sizeof h);
-    snprintf(h.producer, sizeof h.producer, "dmatrace replay --driver");
-    snprintf(h.clock, sizeof h.clock, "deterministic");
-    snprintf(h.host, sizeof h.host, "replay");
-    memcpy(h.scenario, p->hdr.scenario, sizeof h.scenario); /* same size, NUL-terminated */
-    h.scenario[sizeof h.scenario - 1] = 0;
-    h.seed = p->hdr.seed;
-    int rc = dmt_writer_open(out, &h, 0, &u->w, err);
-    if (rc < 0)
-        return rc;
-    u->drain = dmt_drain_new(&u->ring, u->w, 1000000000ull);
-    if (!u->drain)
-        return rerun_fail(err, "cannot start the drain");
-
-    dmtp_reset();
-    if (dmtp_attach(u->region, u->region_len) != 0)
-        return rerun_fail(err, "the probe cannot attach to its ring");
-    if (dmtp_hvp_load(u->m, (hvp_driver_entry_fn)entry) != HVP_OK)
-        return rerun_fail(err, "the miniport failed to load on the host VideoPort");
-    if ((rc = drain_all(u, err)) < 0)
+    if ((rc = dmtc_drain(u->s, err)) < 0)
         return rc;
     if (p->configure) {
         DMTMINI_CONFIG cfg;
@@ -896,7 +884,7 @@ static int run_workload(rerun *u, rpl_driver_entry entry, const char *out, dmt_e
         }
         uint32_t ret = 0;
         hvp_ioctl(u->m, IOCTL_DMTMINI_CONFIGURE, &cfg, sizeof cfg, NULL, 0, &ret);
-        if ((rc = drain_all(u, err)) < 0)
+        if ((rc = dmtc_drain(u->s, err)) < 0)
             return rc;
     }
     /* host buffers: one area per channel (a channel runs one transfer at a
@@ -957,37 +945,16 @@ static int run_workload(rerun *u, rpl_driver_entry entry, const char *out, dmt_e
             u->locks++;
         }
         hvp_wait_idle(u->m, 0);
-        if ((rc = drain_all(u, err)) < 0)
+        if ((rc = dmtc_drain(u->s, err)) < 0)
             return rc;
     }
     hvp_wait_idle(u->m, 0);
-    dmtp_detach();
-    dmt_ring_close(&u->ring);
-    for (;;) {
-        rc = dmt_drain_poll(u->drain, dmt_now_ns(), 0, err);
-        if (rc < 0)
-            return rc;
-        if (rc == DMT_DRAIN_DONE || rc == DMT_DRAIN_IDLE)
-            break;
-    }
-    rc = dmt_writer_close(u->w, err);
-    u->w = NULL;
-    return rc;
+    return dmtc_finish(u->s, NULL, err);
 }
 
 static void rerun_free(rerun *u)
 {
-    if (dmtp_attached())
-        dmtp_detach();
-    if (u->m)
-        hvp_machine_free(u->m);
-    dmtp_reset();
-    if (u->drain)
-        dmt_drain_free(u->drain);
-    if (u->w)
-        dmt_writer_abort(u->w);
-    if (u->region)
-        munmap(u->region, u->region_len);
+    dmtc_free(u->s); /* the machine before the buffers it may still touch */
     for (unsigned c = 0; c < 2; c++)
         if (u->area[c])
             munmap(u->area[c], u->area_len[c]);
