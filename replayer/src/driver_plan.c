@@ -125,22 +125,12 @@ static void learn(plan *p, const dmt_record *r)
 {
     if (p->wrote || r->kind != DMT_K_REG_READ || (r->width && r->width != 4))
         return;
-    uint64_t v = r->value;
-    if (r->off == DMM_REG_ID && !p->cfg_rev && (v & 0xFFFFFF00u) == DMM_ID_MAGIC &&
-        dmm_desc_size((uint32_t)(v & 0xFF))) {
-        p->dev.revision = (uint32_t)(v & 0xFF);
-        p->cfg_rev = true;
-    } else if (r->off == DMM_REG_CAPS && !p->cfg_caps) {
-        uint32_t bits = DMM_CAPS_ADDR_BITS((uint32_t)v), e = DMM_CAPS_ERRATA((uint32_t)v);
-        if (bits >= 32 && bits <= 64 && !(e & ~DMM_ERRATA_ALL)) {
-            p->dev.addr_bits = bits;
-            p->dev.errata = e;
-            p->cfg_caps = true;
-        }
-    } else if (r->off == DMM_REG_DEVMEM_SIZE && !p->cfg_devmem && v >= 1 && v <= DMM_DEVMEM_MAX) {
-        p->dev.devmem_size = v;
-        p->cfg_devmem = true;
-    }
+    bool *known = r->off == DMM_REG_ID            ? &p->cfg_rev
+                  : r->off == DMM_REG_CAPS        ? &p->cfg_caps
+                  : r->off == DMM_REG_DEVMEM_SIZE ? &p->cfg_devmem
+                                                  : NULL;
+    if (known && !*known && rpl__config_from_read((uint32_t)r->off, r->value, &p->dev))
+        *known = true;
 }
 
 static bool push_op(plan *p, bool wait, uint32_t x)

@@ -411,7 +411,6 @@ static void program_check(rpl_replay *r, unsigned c, uint32_t reg, uint64_t valu
     emit(r, &d);
 }
 
-
 /* Fill a from-device buffer whose fill was put off (bytes [from, len)). */
 void fill_now(rpl_replay *r, xfer_t *x, uint64_t from)
 {
@@ -637,14 +636,42 @@ static bool is_config_read(uint32_t bar)
     return bar == DMM_REG_ID || bar == DMM_REG_CAPS || bar == DMM_REG_DEVMEM_SIZE;
 }
 
+bool rpl__config_from_read(uint32_t bar, uint64_t v, dmm_config *c)
+{
+    uint32_t bits = DMM_CAPS_ADDR_BITS((uint32_t)v), e = DMM_CAPS_ERRATA((uint32_t)v);
+    switch (bar) {
+    case DMM_REG_ID:
+        if ((v & 0xFFFFFF00u) != DMM_ID_MAGIC || dmm_desc_size((uint32_t)(v & 0xFF)) == 0)
+            return false;
+        c->revision = (uint32_t)(v & 0xFF);
+        return true;
+    case DMM_REG_CAPS:
+        if (bits < 32 || bits > 64 || (e & ~DMM_ERRATA_ALL) != 0)
+            return false;
+        c->addr_bits = bits;
+        c->errata = e;
+        return true;
+    case DMM_REG_DEVMEM_SIZE:
+        if (v < 1 || v > DMM_DEVMEM_MAX)
+            return false;
+        c->devmem_size = v;
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void learn_config(rpl_replay *r, uint32_t bar, uint64_t v)
 {
+    dmm_config got;
+    memset(&got, 0, sizeof got);
+    bool ok = rpl__config_from_read(bar, v, &got);
     switch (bar) {
     case DMM_REG_ID:
         if (r->cfg_rev)
             return;
-        if ((v & 0xFFFFFF00u) == DMM_ID_MAGIC && dmm_desc_size((uint32_t)(v & 0xFF)) != 0) {
-            r->inf_rev = (uint32_t)(v & 0xFF);
+        if (ok) {
+            r->inf_rev = got.revision;
             r->cfg_rev = true;
         } else {
             note(r, NK_CONFIG, RPL_LIMIT_CONFIG,
@@ -656,10 +683,9 @@ static void learn_config(rpl_replay *r, uint32_t bar, uint64_t v)
     case DMM_REG_CAPS: {
         if (r->cfg_caps)
             return;
-        uint32_t bits = DMM_CAPS_ADDR_BITS((uint32_t)v), e = DMM_CAPS_ERRATA((uint32_t)v);
-        if (bits >= 32 && bits <= 64 && (e & ~DMM_ERRATA_ALL) == 0) {
-            r->inf_bits = bits;
-            r->inf_errata = e;
+        if (ok) {
+            r->inf_bits = got.addr_bits;
+            r->inf_errata = got.errata;
             r->cfg_caps = true;
         } else {
             note(r, NK_CONFIG, RPL_LIMIT_CONFIG,
@@ -672,8 +698,8 @@ static void learn_config(rpl_replay *r, uint32_t bar, uint64_t v)
     case DMM_REG_DEVMEM_SIZE:
         if (r->cfg_devmem)
             return;
-        if (v >= 1 && v <= DMM_DEVMEM_MAX) {
-            r->inf_devmem = v;
+        if (ok) {
+            r->inf_devmem = got.devmem_size;
             r->cfg_devmem = true;
         } else {
             note(r, NK_CONFIG, RPL_LIMIT_CONFIG,
