@@ -10,20 +10,14 @@
  * same workload in the same process; the median of 5 runs is reported with
  * transfers/s, records/s, the overhead of tracing and the records lost.
  */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dmt/digest.h"
-#include "dmt/drain.h"
-#include "dmt/ring.h"
-#include "dmt/writer.h"
 #undef DMT_PROBE
+#include "dmtc_session.h"
 #include "dmtmini_host.h"
 
 #define RUNS 5
@@ -39,28 +33,6 @@ static const workload workloads[] = {
     {"mixed (1 B - 1 MiB)", 300, 1, 1u << 20},
 };
 
-typedef struct drain_ctx {
-    dmt_drain *d;
-    dmt_writer *w;
-    atomic_bool done;
-} drain_ctx;
-
-static void *drain_main(void *arg)
-{
-    drain_ctx *c = arg;
-    dmt_error err;
-    for (;;) {
-        int rc = dmt_drain_poll(c->d, dmt_now_ns(), 4096, &err);
-        if (rc < 0 || rc == DMT_DRAIN_DONE)
-            break;
-        if (rc == DMT_DRAIN_IDLE) {
-            struct timespec ts = {0, 100000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    return NULL;
-}
-
 static uint64_t lenof(uint64_t *s, const workload *w)
 {
     *s += 0x9E3779B97F4A7C15ull;
@@ -75,41 +47,30 @@ static uint64_t lenof(uint64_t *s, const workload *w)
 /* One run; returns seconds, fills records/lost for the probe variant. */
 static double run(const workload *wl, int probe, uint64_t *records, uint64_t *lost)
 {
-    hvp_config hc;
-    hvp_config_default(&hc);
-    hc.deterministic = true;
-    hc.real_clock = true;
-    hc.contig_permille = 400;
-    dmm_config dc;
-    dmm_config_default(&dc);
-    hvp_machine *m = hvp_machine_new(&hc, &dc);
-    size_t rlen = DMT_RING_HDR_SIZE + (64u << 20);
-    void *region = NULL;
-    dmt_ring ring;
-    drain_ctx dctx;
-    pthread_t th;
+    dmtc_config sc;
+    dmtc_config_default(&sc);
+    sc.host.deterministic = true;
+    sc.host.real_clock = true;
+    sc.host.contig_permille = 400;
+    sc.ring = probe ? DMTC_RING_MEMORY : DMTC_RING_NONE;
+    sc.ring_data = 64u << 20;
+    sc.populate = true;
     char path[] = "/tmp/bench_capture-XXXXXX";
-    memset(&dctx, 0, sizeof dctx);
-    dmtp_reset();
     if (probe) {
-        region = mmap(NULL, rlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                      -1, 0);
-        dmt_ring_init(region, rlen, DMT_RING_DROP_NEWEST);
-        dmt_ring_attach(&ring, region, rlen);
         int fd = mkstemp(path);
         close(fd);
-        dmt_header h;
-        memset(&h, 0, sizeof h);
-        snprintf(h.producer, sizeof h.producer, "bench_capture");
-        dmt_error err;
-        dmt_writer_open(path, &h, 0, &dctx.w, &err);
-        dctx.d = dmt_drain_new(&ring, dctx.w, 200000000ull);
-        pthread_create(&th, NULL, drain_main, &dctx);
-        dmtp_attach(region, rlen);
-        dmtmini_host_load(m);
-    } else {
-        dmtmini_noprobe_host_load(m);
+        sc.drain = DMTC_DRAIN_THREAD;
+        sc.out = path;
+        snprintf(sc.header.producer, sizeof sc.header.producer, "bench_capture");
     }
+    dmtc_session *s;
+    dmt_error err;
+    if (dmtc_open(&sc, &s, NULL, &err) != 0 ||
+        dmtc_load(s, probe ? DriverEntry : dmtmini_noprobe_DriverEntry, &err) != 0) {
+        fprintf(stderr, "bench_capture: %s\n", err.msg);
+        exit(1);
+    }
+    hvp_machine *m = dmtc_machine(s);
     DMTMINI_CONFIG cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.version = DMTMINI_IOCTL_VERSION;
@@ -143,23 +104,13 @@ static double run(const workload *wl, int probe, uint64_t *records, uint64_t *lo
     }
     hvp_wait_idle(m, 10000);
     uint64_t t1 = dmt_now_ns();
-    *records = 0;
-    *lost = 0;
-    if (probe) {
-        dmtp_detach();
-        dmt_ring_close(&ring);
-        pthread_join(th, NULL);
-        *records = dmt_drain_get_stats(dctx.d)->records;
-        *lost = dmt_drain_get_stats(dctx.d)->lost;
-        dmt_error err;
-        dmt_writer_close(dctx.w, &err);
-        dmt_drain_free(dctx.d);
+    dmt_drain_stats ds;
+    dmtc_finish(s, &ds, &err);
+    *records = ds.records;
+    *lost = ds.lost;
+    dmtc_free(s);
+    if (probe)
         unlink(path);
-    }
-    hvp_machine_free(m);
-    dmtp_reset();
-    if (region)
-        munmap(region, rlen);
     free(a);
     free(b);
     return (double)(t1 - t0) / 1e9;

@@ -27,7 +27,7 @@
 #include "dmt/digest.h"
 #include "dmt/drain.h"
 #include "dmt/ring.h"
-#include "dmt/writer.h"
+#include "dmtc_session.h"
 /* The probe's control API only: this file is not an instrumented driver. */
 #undef DMT_PROBE
 #include "dmt_probe.h"
@@ -104,68 +104,12 @@ typedef struct opts {
 
 typedef struct capture {
     opts o;
-    hvp_machine *m;
-    dmt_ring ring;
-    void *region;
-    size_t region_len;
-    bool region_is_shm;
-    dmt_writer *w;
-    dmt_drain *drain;
-    pthread_t drain_thread;
-    bool drain_started;
-    int drain_rc;
-    dmt_error drain_err;
+    dmtc_session *s; /* ring, trace, drain thread, machine */
+    hvp_machine *m;  /* the session's */
     atomic_uint_fast64_t next_transfer;
     atomic_uint_fast64_t bytes_moved, uploads, readbacks, verify_failures, transfer_errors;
     uint64_t devmem_size;
 } capture;
-
-static void *drain_main(void *arg)
-{
-    capture *c = arg;
-    uint64_t last_flush = dmt_now_ns();
-    for (;;) {
-        uint64_t now = dmt_now_ns();
-        int rc = dmt_drain_poll(c->drain, now, 4096, &c->drain_err);
-        if (rc < 0) {
-            c->drain_rc = rc;
-            return NULL;
-        }
-        if (rc == DMT_DRAIN_DONE)
-            return NULL;
-        if (rc == DMT_DRAIN_IDLE) {
-            /* Timed flushes keep the file current, but make chunk boundaries
-             * depend on timing: not in deterministic mode. */
-            if (!c->o.deterministic && now - last_flush > 50000000ull) {
-                if ((rc = dmt_writer_flush(c->w, &c->drain_err)) < 0) {
-                    c->drain_rc = rc;
-                    return NULL;
-                }
-                last_flush = now;
-            }
-            struct timespec ts = {0, 100000};
-            nanosleep(&ts, NULL);
-        }
-    }
-}
-
-static bool adapter_query(void *user, void *ext, void *adapter, uint32_t *nmr, uint64_t *limit)
-{
-    capture *c = user;
-    hvp_adapter_info ai;
-    (void)ext;
-    if (!hvp_adapter_info_of(c->m, adapter, &ai))
-        return false;
-    *nmr = ai.map_registers;
-    *limit = ai.max_address;
-    return true;
-}
-
-static bool phys_query(void *user, const void *mdl, uint64_t offset, uint64_t *phys)
-{
-    capture *c = user;
-    return hvp_mdl_phys(c->m, mdl, offset, phys);
-}
 
 static int32_t ioctl_or_fail(capture *c, uint32_t code, const void *in, uint32_t in_len, void *out,
                              uint32_t out_len)
@@ -409,31 +353,6 @@ static void log_cb(void *ctx, const hvp_log_msg *msg)
         fprintf(stderr, "dmatrace capture: host VideoPort: %s\n", msg->text);
 }
 
-static int setup_ring(capture *c)
-{
-    size_t data = (size_t)c->o.ring_mib << 20;
-    if (c->o.ring_path) {
-        int rc = dmt_ring_shm_open(c->o.ring_path, &c->ring, &c->region, &c->region_len);
-        if (rc == -ENOENT)
-            rc = dmt_ring_shm_create(c->o.ring_path, data, c->o.policy, &c->ring, &c->region,
-                                     &c->region_len);
-        if (rc < 0)
-            return cli_fail("capture", CLI_FAIL, "%s: cannot map the ring: %s", c->o.ring_path,
-                            rc == -EPROTO ? "not a dmatrace ring" : strerror(-rc));
-        c->region_is_shm = true;
-        return 0;
-    }
-    c->region_len = DMT_RING_HDR_SIZE + data;
-    c->region = mmap(NULL, c->region_len, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (c->region == MAP_FAILED)
-        return cli_fail("capture", CLI_FAIL, "cannot allocate a %zu-byte ring", c->region_len);
-    if (dmt_ring_init(c->region, c->region_len, c->o.policy) != 0 ||
-        dmt_ring_attach(&c->ring, c->region, c->region_len) != 0)
-        return cli_fail("capture", CLI_FAIL, "cannot format the ring");
-    return 0;
-}
-
 static void help(void)
 {
     printf("usage: dmatrace capture [--scenario NAME] [--transfers N] [--seed N] [--threads N]\n"
@@ -600,6 +519,60 @@ static int configure(capture *c)
     return 0;
 }
 
+/* dmtc_open failed: the message names the file concerned, as before. */
+static int open_failed(const capture *c, enum dmtc_part part, const dmt_error *err)
+{
+    if (part == DMTC_PART_TRACE)
+        return cli_report("capture", c->o.out, err);
+    if (part == DMTC_PART_RING && c->o.ring_path)
+        return cli_fail("capture", CLI_FAIL, "%s: %s", c->o.ring_path, err->msg);
+    return cli_fail("capture", CLI_FAIL, "%s", err->msg);
+}
+
+/* The session: the ring (in memory, or the shared file of --ring), the
+ * trace and its drain thread when -o is given, and the machine. */
+static void session_config(const capture *c, dmtc_config *sc)
+{
+    dmtc_config_default(sc);
+    sc->ring = c->o.ring_path ? DMTC_RING_FILE : DMTC_RING_MEMORY;
+    sc->ring_path = c->o.ring_path;
+    sc->ring_data = (size_t)c->o.ring_mib << 20;
+    sc->policy = c->o.policy;
+    sc->populate = true;
+    if (c->o.out) {
+        dmt_header *h = &sc->header;
+        sc->drain = DMTC_DRAIN_THREAD;
+        sc->out = c->o.out;
+        /* Timed flushes keep the file current, but make chunk boundaries
+         * depend on timing: not in deterministic mode. */
+        sc->timed_flush = !c->o.deterministic;
+        snprintf(h->producer, sizeof h->producer, "dmatrace capture " DMT_VERSION);
+        snprintf(h->clock, sizeof h->clock, "%s",
+                 c->o.deterministic ? "deterministic" : "CLOCK_MONOTONIC");
+        if (gethostname(h->host, sizeof h->host - 1) != 0)
+            snprintf(h->host, sizeof h->host, "unknown");
+        snprintf(h->scenario, sizeof h->scenario, "%s%s%s", c->o.scen->name,
+                 c->o.fault_name ? "+" : "", c->o.fault_name ? c->o.fault_name : "");
+        h->seed = c->o.seed;
+    }
+
+    /* The machine.  One workload thread: the host runs deterministically
+     * (interrupts and DPCs at defined points), so the same seed gives the
+     * same records; --deterministic-clock also makes the timestamps
+     * synthetic.  Several threads: real interrupt and DPC threads, real
+     * concurrency. */
+    hvp_config *hc = &sc->host;
+    hc->deterministic = c->o.threads == 1;
+    hc->real_clock = !c->o.deterministic;
+    hc->va_base = 0x7e0000000000ull; /* the same virtual addresses on every run */
+    hc->reactos = c->o.reactos;
+    hc->seed = c->o.seed;
+    hc->placement = c->o.scen->placement;
+    hc->contig_permille = c->o.scen->contig_permille;
+    hc->log = log_cb;
+    sc->device.addr_bits = c->o.scen->addr_bits;
+}
+
 int cmd_capture(int argc, char **argv)
 {
     capture *c = calloc(1, sizeof *c);
@@ -611,67 +584,18 @@ int cmd_capture(int argc, char **argv)
         free(c);
         return prc < 0 ? CLI_OK : prc;
     }
-    if ((st = setup_ring(c)) != 0)
-        goto out;
 
     dmt_error err;
-    if (c->o.out) {
-        dmt_header h;
-        memset(&h, 0, sizeof h);
-        snprintf(h.producer, sizeof h.producer, "dmatrace capture " DMT_VERSION);
-        snprintf(h.clock, sizeof h.clock, "%s",
-                 c->o.deterministic ? "deterministic" : "CLOCK_MONOTONIC");
-        if (gethostname(h.host, sizeof h.host - 1) != 0)
-            snprintf(h.host, sizeof h.host, "unknown");
-        snprintf(h.scenario, sizeof h.scenario, "%s%s%s", c->o.scen->name,
-                 c->o.fault_name ? "+" : "", c->o.fault_name ? c->o.fault_name : "");
-        h.seed = c->o.seed;
-        h.ring_size = c->ring.size;
-        h.ring_policy = c->o.policy;
-        if (dmt_writer_open(c->o.out, &h, 0, &c->w, &err) != 0) {
-            st = cli_report("capture", c->o.out, &err);
-            goto out;
-        }
-        c->drain = dmt_drain_new(&c->ring, c->w, 200000000ull);
-        if (!c->drain || pthread_create(&c->drain_thread, NULL, drain_main, c) != 0) {
-            st = cli_fail("capture", CLI_FAIL, "cannot start the drain");
-            goto out;
-        }
-        c->drain_started = true;
-    }
-
-    /* The machine. */
-    hvp_config hc;
-    hvp_config_default(&hc);
-    /* One workload thread: the host runs deterministically (interrupts and
-     * DPCs at defined points), so the same seed gives the same records;
-     * --deterministic-clock also makes the timestamps synthetic.  Several
-     * threads: real interrupt and DPC threads, real concurrency. */
-    hc.deterministic = c->o.threads == 1;
-    hc.real_clock = !c->o.deterministic;
-    hc.va_base = 0x7e0000000000ull; /* the same virtual addresses on every run */
-    hc.reactos = c->o.reactos;
-    hc.seed = c->o.seed;
-    hc.placement = c->o.scen->placement;
-    hc.contig_permille = c->o.scen->contig_permille;
-    hc.log = log_cb;
-    dmm_config dc;
-    dmm_config_default(&dc);
-    dc.addr_bits = c->o.scen->addr_bits;
-    c->m = hvp_machine_new(&hc, &dc);
-    if (!c->m) {
-        st = cli_fail("capture", CLI_FAIL, "cannot create the host machine");
+    dmtc_config sc;
+    enum dmtc_part part;
+    session_config(c, &sc);
+    if (dmtc_open(&sc, &c->s, &part, &err) != 0) {
+        st = open_failed(c, part, &err);
         goto out;
     }
-    dmtp_reset();
-    if (dmtp_attach(c->region, c->region_len) != 0) {
-        st = cli_fail("capture", CLI_FAIL, "the probe cannot attach to the ring");
-        goto out;
-    }
-    dmtp_set_adapter_query(adapter_query, c);
-    dmtp_set_phys_query(phys_query, c);
-    if (hvp_load_driver(c->m, DriverEntry) != HVP_OK) {
-        st = cli_fail("capture", CLI_FAIL, "the miniport failed to load");
+    c->m = dmtc_machine(c->s);
+    if (dmtc_load(c->s, DriverEntry, &err) != 0) {
+        st = cli_fail("capture", CLI_FAIL, "%s", err.msg);
         goto out;
     }
     if ((st = configure(c)) != 0)
@@ -706,26 +630,13 @@ int cmd_capture(int argc, char **argv)
     if (cli_progress_enabled())
         fprintf(stderr, "\r\033[K");
     dmtp_marker("capture: workload finished");
-    dmtp_detach();
-    dmt_ring_close(&c->ring);
-
-    if (c->w) {
-        pthread_join(c->drain_thread, NULL);
-        c->drain_started = false;
-        if (c->drain_rc < 0) {
-            st = cli_report("capture", c->o.out, &c->drain_err);
-            dmt_writer_abort(c->w);
-            c->w = NULL;
-            goto out;
-        }
-        const dmt_drain_stats *ds = dmt_drain_get_stats(c->drain);
-        uint64_t recs = ds->records, lost = ds->lost;
-        if (dmt_writer_close(c->w, &err) != 0) {
-            c->w = NULL;
-            st = cli_report("capture", c->o.out, &err);
-            goto out;
-        }
-        c->w = NULL;
+    dmt_drain_stats ds;
+    if (dmtc_finish(c->s, &ds, &err) != 0) {
+        st = cli_report("capture", c->o.out, &err);
+        goto out;
+    }
+    if (c->o.out) {
+        uint64_t recs = ds.records, lost = ds.lost;
         char a[32];
         fprintf(stderr,
                 "dmatrace capture: %s: %" PRIu64 " uploads, %" PRIu64 " readbacks, %" PRIu64
@@ -756,24 +667,7 @@ int cmd_capture(int argc, char **argv)
     }
 
 out:
-    if (c->drain_started) {
-        /* An early failure: stop the drain; what was recorded is kept. */
-        dmt_ring_close(&c->ring);
-        pthread_join(c->drain_thread, NULL);
-    }
-    if (c->w)
-        dmt_writer_close(c->w, &err);
-    if (dmtp_attached())
-        dmtp_detach();
-    if (c->m)
-        hvp_machine_free(c->m);
-    dmt_drain_free(c->drain);
-    if (c->region) {
-        if (c->region_is_shm)
-            dmt_ring_shm_unmap(c->region, c->region_len);
-        else
-            munmap(c->region, c->region_len);
-    }
+    dmtc_free(c->s);
     free(c);
     return st;
 }

@@ -34,6 +34,7 @@
 #include "dmt/record.h"
 #include "dmt/ring.h"
 #include "dmt_probe.h"
+#include "dmtc_session.h"
 #include "dmtmini_host.h"
 #include "dmtmini_hw.h"
 #include "dmtmini_ioctl.h"
@@ -79,9 +80,8 @@ static const char *g_scenario = "";
 
 #define MAYBE_UNUSED __attribute__((unused))
 
-#define RING_DATA   (32u << 20)
-#define RING_REGION (DMT_RING_HDR_SIZE + RING_DATA)
-#define MIB         (1u << 20)
+#define RING_DATA (32u << 20)
+#define MIB       (1u << 20)
 
 /* ---- a decoded trace ------------------------------------------------------ */
 
@@ -92,8 +92,8 @@ typedef struct trec {
 } trec;
 
 typedef struct rig {
-    hvp_machine *m;
-    void *region;
+    dmtc_session *s;
+    hvp_machine *m; /* the session's */
     dmt_ring ring;
     dmt_ring_consumer cons;
     uint8_t *scratch;
@@ -178,39 +178,35 @@ static void rig_drain(rig *g)
 static void rig_open(rig *g, const char *name, const hvp_config *hc, const dmm_config *dc,
                      bool attach)
 {
-    hvp_config cfg;
-    dmm_config dcfg;
+    dmtc_config sc;
+    dmt_error err;
     g_scenario = name;
     memset(g, 0, sizeof(*g));
+    dmtc_config_default(&sc);
     if (hc)
-        cfg = *hc;
+        sc.host = *hc;
     else
-        hvp_config_default(&cfg), cfg.deterministic = true;
-    cfg.log = log_cb;
+        sc.host.deterministic = true;
+    sc.host.log = log_cb;
     if (dc)
-        dcfg = *dc;
-    else
-        dmm_config_default(&dcfg);
-    g->rev = dcfg.revision;
-    dmtp_reset();
-    g->m = hvp_machine_new(&cfg, &dcfg);
-    REQUIRE(g->m);
+        sc.device = *dc;
+    g->rev = sc.device.revision;
+    sc.ring = attach ? DMTC_RING_MEMORY : DMTC_RING_NONE;
+    sc.ring_data = RING_DATA;
+    REQUIRE(dmtc_open(&sc, &g->s, NULL, &err) == 0);
+    g->m = dmtc_machine(g->s);
     g->scratch = xmalloc(DMT_RING_MAX_PAYLOAD);
     g->sg_scratch = xmalloc(DMT_MAX_SG_ELEMENTS * sizeof(dmt_sg_elem));
     g->val_scratch = xmalloc(DMT_MAX_VALUES * sizeof(uint64_t));
     if (attach) {
-        g->region = aligned_alloc(4096, (RING_REGION + 4095u) & ~(size_t)4095u);
-        REQUIRE(g->region);
-        REQUIRE(dmt_ring_init(g->region, RING_REGION, DMT_RING_DROP_NEWEST) == 0);
-        REQUIRE(dmt_ring_attach(&g->ring, g->region, RING_REGION) == 0);
+        g->ring = *dmtc_ring(g->s);
         dmt_ring_consumer_init(&g->cons, &g->ring, UINT64_MAX);
-        REQUIRE(dmtp_attach(g->region, RING_REGION) == 0);
         g->attached = true;
     }
 #ifdef DMTMINI_TEST_NOPROBE
-    REQUIRE(dmtmini_noprobe_host_load(g->m) == HVP_OK);
+    REQUIRE(dmtc_load(g->s, dmtmini_noprobe_DriverEntry, &err) == 0);
 #else
-    REQUIRE(dmtmini_host_load(g->m) == HVP_OK);
+    REQUIRE(dmtc_load(g->s, DriverEntry, &err) == 0);
 #endif
     rig_drain(g);
 }
@@ -227,14 +223,12 @@ static void rig_close(rig *g)
 {
     printf("[%s] %zu records, %zu transfers checked, %llu lost\n", g_scenario, g->n, g->checked,
            (unsigned long long)g->lost);
-    hvp_machine_free(g->m);
-    dmtp_reset(); /* before the region goes */
+    dmtc_free(g->s); /* the machine, the probe, then the ring */
     for (size_t i = 0; i < g->n; i++) {
         free(g->v[i].sg);
         free(g->v[i].bytes);
     }
     free(g->v);
-    free(g->region);
     free(g->scratch);
     free(g->sg_scratch);
     free(g->val_scratch);

@@ -46,6 +46,12 @@ void *rpl_idmap_del(rpl_idmap *m, uint32_t key);
 /* Iterate: *pos starts at 0; returns the next value or NULL at the end. */
 void *rpl_idmap_next(const rpl_idmap *m, uint32_t *pos, uint32_t *key);
 
+/* ---- the device configuration a trace shows -----------------------------
+ * A 32-bit read of ID (descriptor revision), CAPS (address bits, errata) or
+ * DEVMEM_SIZE sets those fields of c; false, c untouched, for another
+ * register or a value the model cannot have (replay.c). */
+bool rpl__config_from_read(uint32_t bar, uint64_t v, dmm_config *c);
+
 /* ---- passive engines (driver mode) ---------------------------------------
  * An engine that keeps only the record window and the divergence list, so
  * another checker can report divergences with the same context and

@@ -39,6 +39,12 @@
  * mem_used (common buffers, arenas, SG copies, payload copies, device
  * memory) and mem_used <= mem_limit; tables have fixed capacities; the
  * model only ever sees regions the engine registered.
+ *
+ * Files: this one holds the model, the register checks, interrupts, loss,
+ * dispatch and the engine's lifecycle; replay_log.c the context window,
+ * divergences and suspects; replay_desc.c common buffers and descriptor
+ * checks; replay_mdl.c MDL contents, SG lists and digests.  The state they
+ * share is in replay_engine.h.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -47,243 +53,7 @@
 #include <string.h>
 
 #include "dmt/describe.h"
-#include "internal.h"
-
-#define MAX_LIVE_CB      4096u
-#define MAX_LIVE_MDL     4096u
-#define MAX_LIVE_XFER    4096u
-#define MAX_ADAPTERS     256u
-#define MAX_DEVMAPS      16u
-#define MAX_SRC_PER_MDL  256u
-#define MAX_EARLY        32u
-#define MAX_SUSPECTS     8u
-#define MAX_HELD         64u
-#define IRQ_WINDOW       32u    /* records a claimed INTERRUPT may trail the ISR's ack */
-#define DESC_WINDOW      65536u /* records a partial descriptor fill may wait for its doorbell */
-#define WIN              32u    /* >= RPL_MAX_CONTEXT + 1, a power of two */
-#define WIN_ITEMS        8u
-#define WIN_BYTES        160u /* >= 4 * WIN_ITEMS (what describe shows of a byte string) */
-#define DEVMEM_INTERVALS 1024u
-#define ARENA_CACHE      8u
-#define MAX_SVC          8u
-#define MAX_SNAP         8u
-#define REORDER_WINDOW   32u /* records a read may trail a write it did not see */
-
-/* ---- records kept for context ------------------------------------------ */
-/* Register accesses (most of a trace) are kept in the compact form; any
- * other record as a full copy with the first few items of its lists. */
-typedef struct winreg {
-    uint32_t kind, dev, width;
-    int64_t ts;
-    uint64_t seq, off, value;
-} winreg;
-
-typedef struct winrec {
-    uint64_t index;
-    bool compact;
-    winreg c;
-    dmt_record r;
-    dmt_sg_elem sg[WIN_ITEMS];
-    uint64_t values[WIN_ITEMS];
-    uint8_t bytes[WIN_BYTES];
-} winrec;
-
-/* ---- trace objects -------------------------------------------------------- */
-typedef struct src {
-    bool payload;
-    uint64_t off, len, seed;
-    uint8_t *bytes; /* payload copy */
-} src;
-
-typedef struct mdl_t {
-    uint32_t id;
-    uint64_t len;
-    src *srcs;
-    uint32_t nsrc, capsrc;
-    bool overflow; /* sources dropped: contents unknown */
-    bool noted;    /* NO_CONTENT noted */
-    uint32_t live; /* transfers started on it and not freed */
-} mdl_t;
-
-typedef struct cbuf_t {
-    uint32_t id, adapter;
-    uint64_t addr, len;
-    bool mapped;
-} cbuf_t;
-
-typedef struct adapter_t {
-    uint32_t id;
-    uint64_t addr_limit;
-} adapter_t;
-
-typedef struct xfer_t {
-    uint32_t id, adapter, mdl;
-    uint64_t offset, requested, granted;
-    bool wtd, have_start, executed, content_known;
-    int ch; /* -1 unknown */
-    dmt_sg_elem *sg;
-    uint32_t n_sg;
-    uint8_t *arena;
-    uint64_t arena_len, arena_cap;
-    uint64_t *regions; /* start addresses of the mapped regions */
-    uint32_t nregions;
-    /* the run its doorbell started */
-    bool run_bound, run_tainted, devmem_unknown;
-    dmm_run_info run;
-    uint64_t run_index;
-    /* descriptor check */
-    bool desc_seen, desc_bad, desc_unparsed;
-    uint32_t dk;   /* SG cursor: element */
-    uint64_t doff; /* SG cursor: offset in element */
-    uint64_t desc_next_off, desc_bytes;
-    uint64_t ring_base;
-    uint32_t ring_count;
-    uint64_t desc_index; /* record of the last DESC_WRITE */
-    int desc_suspect;    /* suspect slot or -1 */
-    bool desc_complete;  /* the descriptors cover the SG list exactly, in order */
-    uint64_t desc_hash;  /* DMT64 of the descriptor bytes written (in ring order) */
-    dmt64_state desc_st;
-    bool lo_ok, hi_ok, count_ok; /* ring registers written as the descriptors say */
-    bool counted;                /* counted in its MDL's live transfers */
-    /* from-device buffers are filled at the doorbell, and not at all when
-     * the device will provably overwrite every byte (see doorbell) */
-    bool fill_pending, fill_skipped;
-    uint32_t nregions_want; /* regions the SG list needs (all mapped?) */
-} xfer_t;
-
-typedef struct chan_t {
-    uint32_t pending; /* xfer executed but not yet doorbelled, 0 = none */
-    uint64_t run_seq;
-    bool taint, w_lo, w_hi, w_count;
-} chan_t;
-
-typedef struct devmap_t {
-    uint32_t id;
-    bool model;     /* the modelled device */
-    uint64_t delta; /* BAR offset of the mapping's first byte */
-    uint64_t len;
-} devmap_t;
-
-typedef struct early_t {
-    uint64_t index, seq;
-    int64_t ts;
-    uint32_t bar_off, dev, width;
-    uint64_t value, off;
-    unsigned nctx;
-    rpl_ctx_line ctx[RPL_MAX_CONTEXT];
-} early_t;
-
-typedef struct suspect_t {
-    bool open;
-    bool irq; /* irq suspect (else descriptor) */
-    uint32_t xfer;
-    uint64_t index, deadline;
-    rpl_divergence d;
-} suspect_t;
-
-/* An interrupt the ISR acknowledged (its write to IRQ_STATUS lowered the
- * model's line) whose claimed INTERRUPT record has not come yet. */
-typedef struct svc_t {
-    uint64_t edge_index, ack_index;
-    uint32_t value; /* bits acknowledged */
-    int suspect;    /* open once a non-register record came, else -1 */
-} svc_t;
-
-/* Registers a concurrent read may return, as they were before a write. */
-typedef struct snap_t {
-    uint64_t index; /* the write's record */
-    uint32_t irq_status, ch_status[DMM_NUM_CHANNELS];
-} snap_t;
-
-typedef struct ival {
-    uint64_t lo, hi; /* [lo, hi) */
-} ival;
-
-/* note keys: repeated notes aggregate into one limit entry */
-enum {
-    NK_UNKNOWN_CB,
-    NK_UNKNOWN_XFER,
-    NK_UNKNOWN_MDL,
-    NK_UNKNOWN_DEV,
-    NK_OTHER_DEVICE,
-    NK_UNMAPPED,
-    NK_NO_CONTENT,
-    NK_UNVERIFIED,
-    NK_CONFIG,
-    NK_IRQ_END,
-    NK_CB_OVERLAP,
-    NK_DEVMEM,
-    NK_REORDER,
-    NK_MAX_
-};
-
-struct rpl_replay {
-    rpl_opts o;
-    rpl_summary sum;
-    dmt_error *err; /* of the current rpl_feed call */
-    int fatal;
-
-    /* model */
-    dmm_phys *pm;
-    dmm_dev *dev;
-    dmm_config cfg;
-    bool cfg_rev, cfg_caps, cfg_devmem; /* learned from the trace */
-    uint32_t inf_rev, inf_bits, inf_errata;
-    uint64_t inf_devmem;
-    early_t *early;
-    unsigned nearly;
-    size_t dsz;
-    uint64_t mem_used;
-
-    /* tables */
-    rpl_idmap cbs, mdls, xfers, adapters;
-    devmap_t devmaps[MAX_DEVMAPS];
-    unsigned ndevmaps;
-    bool have_bar;
-    uint64_t bar_addr;
-    chan_t ch[DMM_NUM_CHANNELS];
-    struct {
-        uint8_t *p;
-        uint64_t cap;
-    } arena_cache[ARENA_CACHE];
-
-    /* interrupts */
-    bool line, owed, irq_taint;
-    uint64_t edge_index, last_intr_index;
-    uint32_t irq_dev; /* dev id of the last INTERRUPT record */
-    bool have_last_intr;
-    svc_t svc[MAX_SVC]; /* serviced interrupts awaiting their INTERRUPT record, oldest first */
-    unsigned nsvc;
-
-    /* reordering of several CPUs' records */
-    bool tolerant;
-    snap_t snaps[MAX_SNAP];
-    unsigned nsnaps; /* total taken; ring index = n % MAX_SNAP */
-
-    /* loss */
-    bool after_loss, devmem_all_known, devmem_overflow;
-    ival *known;
-    unsigned nknown;
-    uint8_t *fetch_buf; /* descriptors a run fetched */
-
-    /* records */
-    uint64_t cur;  /* index of the record being fed */
-    uint64_t nrec; /* records fed */
-    int64_t t0;
-    winrec win[WIN];
-    const dmt_record *rec;
-
-    /* divergences */
-    suspect_t sus[MAX_SUSPECTS];
-    unsigned nsus_open;
-    rpl_divergence *held;
-    unsigned nheld;
-    rpl_divergence *kept;
-    uint64_t kept_cap;
-    rpl_limit limits[RPL_MAX_LIMITS];
-    int note_slot[NK_MAX_]; /* limit slot of an aggregated note, -1 none */
-    bool noted[NK_MAX_];
-};
+#include "replay_engine.h"
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -292,8 +62,7 @@ void rpl_opts_default(rpl_opts *o)
     memset(o, 0, sizeof *o);
 }
 
-static int fail(rpl_replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(rpl_replay *r, const char *fmt, ...)
+int fail(rpl_replay *r, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -308,7 +77,7 @@ static int fail(rpl_replay *r, const char *fmt, ...)
 }
 
 /* Charge n bytes to the memory budget; false (and a fatal error) when over. */
-static bool charge(rpl_replay *r, uint64_t n, const char *what)
+bool charge(rpl_replay *r, uint64_t n, const char *what)
 {
     if (n > r->o.mem_limit || r->mem_used > r->o.mem_limit - n) {
         fail(r,
@@ -321,7 +90,7 @@ static bool charge(rpl_replay *r, uint64_t n, const char *what)
     return true;
 }
 
-static void uncharge(rpl_replay *r, uint64_t n)
+void uncharge(rpl_replay *r, uint64_t n)
 {
     r->mem_used = n > r->mem_used ? 0 : r->mem_used - n;
 }
@@ -349,9 +118,7 @@ static rpl_limit *add_limit(rpl_replay *r, int kind, uint64_t index, uint64_t co
 
 /* An aggregated note: the first occurrence makes the limit entry (text),
  * later ones only count. */
-static void note(rpl_replay *r, int key, int kind, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void note(rpl_replay *r, int key, int kind, const char *fmt, ...)
+void note(rpl_replay *r, int key, int kind, const char *fmt, ...)
 {
     if (r->noted[key]) {
         if (r->note_slot[key] >= 0)
@@ -369,273 +136,9 @@ static void note(rpl_replay *r, int key, int kind, const char *fmt, ...)
     r->note_slot[key] = before < RPL_MAX_LIMITS ? (int)before : -1;
 }
 
-static size_t desc_size(const rpl_replay *r)
+size_t desc_size(const rpl_replay *r)
 {
     return r->dsz;
-}
-
-/* ---- the context window ------------------------------------------------------- */
-
-static void win_push(rpl_replay *r, const dmt_record *rec)
-{
-    winrec *w = &r->win[r->cur & (WIN - 1)];
-    w->index = r->cur;
-    if (rec->kind == DMT_K_REG_WRITE || rec->kind == DMT_K_REG_READ) {
-        w->compact = true;
-        w->c.kind = rec->kind;
-        w->c.dev = rec->dev;
-        w->c.width = rec->width;
-        w->c.ts = rec->ts;
-        w->c.seq = rec->seq;
-        w->c.off = rec->off;
-        w->c.value = rec->value;
-        return;
-    }
-    w->compact = false;
-    w->r = *rec;
-    if (rec->n_sg && rec->sg_list) {
-        size_t stride = rec->sg_stride ? rec->sg_stride : sizeof(dmt_sg_elem);
-        uint32_t n = rec->n_sg < WIN_ITEMS ? rec->n_sg : WIN_ITEMS;
-        for (uint32_t i = 0; i < n; i++) {
-            const uint8_t *e = (const uint8_t *)rec->sg_list + i * stride;
-            memcpy(&w->sg[i].addr, e, 8);
-            memcpy(&w->sg[i].len, e + 8, 4);
-        }
-        w->r.sg_list = w->sg;
-        w->r.sg_stride = sizeof(dmt_sg_elem);
-    } else {
-        w->r.sg_list = NULL;
-    }
-    if (rec->n_values && rec->values) {
-        uint32_t n = rec->n_values < WIN_ITEMS ? rec->n_values : WIN_ITEMS;
-        memcpy(w->values, rec->values, n * sizeof(uint64_t));
-        w->r.values = w->values;
-    } else {
-        w->r.values = NULL;
-    }
-    if (rec->n_bytes && rec->bytes) {
-        uint32_t n = rec->n_bytes < sizeof w->bytes ? rec->n_bytes : (uint32_t)sizeof w->bytes;
-        memcpy(w->bytes, rec->bytes, n);
-        w->r.bytes = w->bytes;
-        /* describe prints a marker's whole text but only the first 4 *
-         * WIN_ITEMS bytes of other byte strings (with their full count) */
-        if (rec->kind != DMT_K_DESC_WRITE && rec->kind != DMT_K_PAYLOAD)
-            w->r.n_bytes = n;
-    } else {
-        w->r.bytes = NULL;
-    }
-}
-
-/* Describe the records [cur - n, cur) still in the window (oldest first). */
-static unsigned ctx_capture(rpl_replay *r, rpl_ctx_line *out, uint64_t cur)
-{
-    unsigned want = r->o.context;
-    if (want > RPL_MAX_CONTEXT)
-        want = RPL_MAX_CONTEXT;
-    uint64_t first = cur > want ? cur - want : 0;
-    unsigned n = 0;
-    for (uint64_t i = first; i < cur; i++) {
-        const winrec *w = &r->win[i & (WIN - 1)];
-        if (w->index != i)
-            continue;
-        dmt_record tmp;
-        const dmt_record *rec = &w->r;
-        if (w->compact) {
-            memset(&tmp, 0, sizeof tmp);
-            tmp.kind = w->c.kind;
-            tmp.dev = w->c.dev;
-            tmp.width = w->c.width;
-            tmp.ts = w->c.ts;
-            tmp.seq = w->c.seq;
-            tmp.off = w->c.off;
-            tmp.value = w->c.value;
-            rec = &tmp;
-        }
-        rpl_ctx_line *c = &out[n++];
-        c->index = i;
-        c->seq = rec->seq;
-        c->t_rel = rec->ts - r->t0;
-        dmt_record_describe(c->text, sizeof c->text, rec, WIN_ITEMS);
-    }
-    return n;
-}
-
-/* ---- divergences -------------------------------------------------------------- */
-
-/* Start a divergence at the current record (context filled). */
-static void div_init(rpl_replay *r, rpl_divergence *d, int kind)
-{
-    memset(d, 0, sizeof *d);
-    d->index = r->cur;
-    d->seq = r->rec ? r->rec->seq : 0;
-    d->t_rel = r->rec ? r->rec->ts - r->t0 : 0;
-    d->kind = kind;
-    d->record_kind = r->rec ? r->rec->kind : 0;
-    d->after_loss = r->after_loss;
-    d->n_context = ctx_capture(r, d->context, r->cur);
-}
-
-static void div_text(char *dst, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-static void div_text(char *dst, const char *fmt, va_list ap)
-{
-    vsnprintf(dst, RPL_TEXT, fmt, ap);
-}
-
-static void set_subject(rpl_divergence *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_subject(rpl_divergence *d, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    div_text(d->subject, fmt, ap);
-    va_end(ap);
-}
-static void set_expected(rpl_divergence *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_expected(rpl_divergence *d, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    div_text(d->expected, fmt, ap);
-    va_end(ap);
-}
-static void set_actual(rpl_divergence *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_actual(rpl_divergence *d, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    div_text(d->actual, fmt, ap);
-    va_end(ap);
-}
-static void set_detail(rpl_divergence *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_detail(rpl_divergence *d, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    div_text(d->detail, fmt, ap);
-    va_end(ap);
-}
-
-static void keep(rpl_replay *r, const rpl_divergence *d)
-{
-    r->sum.divergences++;
-    if (r->sum.kept < r->o.keep) {
-        if (r->sum.kept == r->kept_cap) {
-            uint64_t nc = r->kept_cap ? r->kept_cap * 2 : 8;
-            if (nc > r->o.keep)
-                nc = r->o.keep;
-            rpl_divergence *p = realloc(r->kept, nc * sizeof *p);
-            if (p) {
-                r->kept = p;
-                r->kept_cap = nc;
-            }
-        }
-        if (r->sum.kept < r->kept_cap)
-            r->kept[r->sum.kept++] = *d;
-    }
-    if (!r->o.all)
-        r->sum.stopped = true;
-}
-
-static uint64_t min_open_suspect(const rpl_replay *r)
-{
-    uint64_t m = UINT64_MAX;
-    for (unsigned i = 0; i < MAX_SUSPECTS; i++)
-        if (r->sus[i].open && r->sus[i].index < m)
-            m = r->sus[i].index;
-    return m;
-}
-
-static int cmp_div(const void *a, const void *b)
-{
-    const rpl_divergence *x = a, *y = b;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Emit held divergences no open suspect precedes. */
-static void flush_held(rpl_replay *r, bool all)
-{
-    if (!r->nheld)
-        return;
-    qsort(r->held, r->nheld, sizeof *r->held, cmp_div);
-    uint64_t lim = all ? UINT64_MAX : min_open_suspect(r);
-    unsigned k = 0;
-    while (k < r->nheld && r->held[k].index < lim && !r->sum.stopped)
-        keep(r, &r->held[k++]);
-    if (r->sum.stopped)
-        k = r->nheld;
-    memmove(r->held, r->held + k, (r->nheld - k) * sizeof *r->held);
-    r->nheld -= k;
-}
-
-static void emit(rpl_replay *r, const rpl_divergence *d)
-{
-    if (r->sum.stopped)
-        return;
-    if (d->index < min_open_suspect(r) && r->nheld == 0) {
-        keep(r, d);
-        return;
-    }
-    if (r->nheld == MAX_HELD)
-        flush_held(r, true); /* bounded: give up ordering against very old suspects */
-    if (r->sum.stopped)
-        return;
-    r->held[r->nheld++] = *d;
-    flush_held(r, false);
-}
-
-/* A failed check: a divergence, or an unverified check in a loss window. */
-static void check_failed(rpl_replay *r, const rpl_divergence *d, bool tainted)
-{
-    if (tainted) {
-        r->sum.unverified++;
-        note(r, NK_UNVERIFIED, RPL_LIMIT_UNVERIFIED,
-             "checks after lost records disagree with the model and cannot be verified "
-             "(first: %s)",
-             d->subject);
-        return;
-    }
-    emit(r, d);
-}
-
-static int suspect_open(rpl_replay *r, bool irq, uint32_t xfer, uint64_t deadline)
-{
-    for (unsigned i = 0; i < MAX_SUSPECTS; i++) {
-        if (!r->sus[i].open) {
-            suspect_t *s = &r->sus[i];
-            r->nsus_open++;
-            s->open = true;
-            s->irq = irq;
-            s->xfer = xfer;
-            s->index = r->cur;
-            s->deadline = deadline;
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
-static void suspect_close(rpl_replay *r, int i, bool confirm)
-{
-    if (i < 0 || !r->sus[i].open)
-        return;
-    r->sus[i].open = false;
-    r->nsus_open--;
-    if (confirm && !r->sum.stopped) {
-        /* it precedes everything held; held ones that precede other suspects wait */
-        rpl_divergence d = r->sus[i].d;
-        if (d.index < min_open_suspect(r)) {
-            keep(r, &d);
-        } else {
-            if (r->nheld == MAX_HELD)
-                flush_held(r, true);
-            if (!r->sum.stopped)
-                r->held[r->nheld++] = d;
-        }
-    }
-    flush_held(r, false);
 }
 
 /* ---- the model -------------------------------------------------------------------- */
@@ -781,7 +284,7 @@ static void after_lowering_write(rpl_replay *r, bool ack, uint32_t value)
     r->line = l;
 }
 
-static xfer_t *xfer_get(rpl_replay *r, uint32_t id)
+xfer_t *xfer_get(rpl_replay *r, uint32_t id)
 {
     return id ? rpl_idmap_get(&r->xfers, id) : NULL;
 }
@@ -908,11 +411,8 @@ static void program_check(rpl_replay *r, unsigned c, uint32_t reg, uint64_t valu
     emit(r, &d);
 }
 
-static bool fill_content(const mdl_t *m, uint8_t *arena, uint64_t bo, uint64_t n, bool fill);
-static mdl_t *mdl_get(rpl_replay *r, uint32_t id);
-
 /* Fill a from-device buffer whose fill was put off (bytes [from, len)). */
-static void fill_now(rpl_replay *r, xfer_t *x, uint64_t from)
+void fill_now(rpl_replay *r, xfer_t *x, uint64_t from)
 {
     if (from >= x->arena_len)
         return;
@@ -944,7 +444,7 @@ static void before_doorbell(rpl_replay *r, unsigned c)
         fill_now(r, x, 0);
 }
 
-static void doorbell(rpl_replay *r, unsigned c)
+void doorbell(rpl_replay *r, unsigned c)
 {
     dmm_run_info ri;
     dmm_ch_last_run(r->dev, c, &ri);
@@ -1136,14 +636,42 @@ static bool is_config_read(uint32_t bar)
     return bar == DMM_REG_ID || bar == DMM_REG_CAPS || bar == DMM_REG_DEVMEM_SIZE;
 }
 
+bool rpl__config_from_read(uint32_t bar, uint64_t v, dmm_config *c)
+{
+    uint32_t bits = DMM_CAPS_ADDR_BITS((uint32_t)v), e = DMM_CAPS_ERRATA((uint32_t)v);
+    switch (bar) {
+    case DMM_REG_ID:
+        if ((v & 0xFFFFFF00u) != DMM_ID_MAGIC || dmm_desc_size((uint32_t)(v & 0xFF)) == 0)
+            return false;
+        c->revision = (uint32_t)(v & 0xFF);
+        return true;
+    case DMM_REG_CAPS:
+        if (bits < 32 || bits > 64 || (e & ~DMM_ERRATA_ALL) != 0)
+            return false;
+        c->addr_bits = bits;
+        c->errata = e;
+        return true;
+    case DMM_REG_DEVMEM_SIZE:
+        if (v < 1 || v > DMM_DEVMEM_MAX)
+            return false;
+        c->devmem_size = v;
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void learn_config(rpl_replay *r, uint32_t bar, uint64_t v)
 {
+    dmm_config got;
+    memset(&got, 0, sizeof got);
+    bool ok = rpl__config_from_read(bar, v, &got);
     switch (bar) {
     case DMM_REG_ID:
         if (r->cfg_rev)
             return;
-        if ((v & 0xFFFFFF00u) == DMM_ID_MAGIC && dmm_desc_size((uint32_t)(v & 0xFF)) != 0) {
-            r->inf_rev = (uint32_t)(v & 0xFF);
+        if (ok) {
+            r->inf_rev = got.revision;
             r->cfg_rev = true;
         } else {
             note(r, NK_CONFIG, RPL_LIMIT_CONFIG,
@@ -1155,10 +683,9 @@ static void learn_config(rpl_replay *r, uint32_t bar, uint64_t v)
     case DMM_REG_CAPS: {
         if (r->cfg_caps)
             return;
-        uint32_t bits = DMM_CAPS_ADDR_BITS((uint32_t)v), e = DMM_CAPS_ERRATA((uint32_t)v);
-        if (bits >= 32 && bits <= 64 && (e & ~DMM_ERRATA_ALL) == 0) {
-            r->inf_bits = bits;
-            r->inf_errata = e;
+        if (ok) {
+            r->inf_bits = got.addr_bits;
+            r->inf_errata = got.errata;
             r->cfg_caps = true;
         } else {
             note(r, NK_CONFIG, RPL_LIMIT_CONFIG,
@@ -1171,8 +698,8 @@ static void learn_config(rpl_replay *r, uint32_t bar, uint64_t v)
     case DMM_REG_DEVMEM_SIZE:
         if (r->cfg_devmem)
             return;
-        if (v >= 1 && v <= DMM_DEVMEM_MAX) {
-            r->inf_devmem = v;
+        if (ok) {
+            r->inf_devmem = got.devmem_size;
             r->cfg_devmem = true;
         } else {
             note(r, NK_CONFIG, RPL_LIMIT_CONFIG,
@@ -1264,802 +791,6 @@ static int on_reg(rpl_replay *r, const dmt_record *rec)
         }
     }
     return 0;
-}
-
-/* ---- memory: common buffers -------------------------------------------------------- */
-
-static int on_common_alloc(rpl_replay *r, const dmt_record *rec)
-{
-    cbuf_t *old = rpl_idmap_get(&r->cbs, rec->cb);
-    if (old) {
-        if (old->mapped) {
-            dmm_phys_unmap(r->pm, old->addr);
-            uncharge(r, old->len);
-        }
-        rpl_idmap_del(&r->cbs, rec->cb);
-        free(old);
-    }
-    if (rec->length == 0 || rec->addr + (rec->length - 1) < rec->addr) {
-        note(r, NK_UNMAPPED, RPL_LIMIT_UNMAPPED,
-             "common buffer %u [0x%" PRIx64 ", +0x%" PRIx64 ") is empty or wraps past 2^64; "
-             "not mapped",
-             rec->cb, rec->addr, rec->length);
-        return 0;
-    }
-    if (!charge(r, rec->length, "common buffer"))
-        return r->fatal;
-    cbuf_t *cb = calloc(1, sizeof *cb);
-    if (!cb) {
-        uncharge(r, rec->length);
-        return fail(r, "out of memory");
-    }
-    cb->id = rec->cb;
-    cb->adapter = rec->adapter;
-    cb->addr = rec->addr;
-    cb->len = rec->length;
-    if (!rpl_idmap_put(&r->cbs, rec->cb, cb)) {
-        uncharge(r, rec->length);
-        free(cb);
-        return fail(r, "more than %u common buffers live at once", MAX_LIVE_CB);
-    }
-    int rc = dmm_phys_alloc(r->pm, rec->addr, rec->length);
-    if (rc == DMM_OK) {
-        cb->mapped = true;
-    } else {
-        uncharge(r, rec->length);
-        if (rc == DMM_ENOMEM)
-            return fail(r, "the model's memory map is full (common buffer %u)", rec->cb);
-        note(r, NK_CB_OVERLAP, RPL_LIMIT_UNMAPPED,
-             "common buffer %u [0x%" PRIx64 ", +0x%" PRIx64 ") overlaps memory already mapped; "
-             "not mapped",
-             rec->cb, rec->addr, rec->length);
-    }
-    return 0;
-}
-
-static void on_common_release(rpl_replay *r, const dmt_record *rec)
-{
-    cbuf_t *cb = rpl_idmap_del(&r->cbs, rec->cb);
-    if (!cb) {
-        note(r, NK_UNKNOWN_CB, RPL_LIMIT_UNKNOWN_ID,
-             "records refer to common buffer %u, which no common_alloc introduced", rec->cb);
-        return;
-    }
-    if (cb->mapped) {
-        dmm_phys_unmap(r->pm, cb->addr);
-        uncharge(r, cb->len);
-    }
-    free(cb);
-}
-
-/* ---- descriptors against the SG list ------------------------------------------------- */
-
-/* The transfer whose descriptors a DESC_WRITE into cb carries: the executed,
- * not yet doorbelled transfer on cb's adapter. */
-static xfer_t *desc_owner(rpl_replay *r, const cbuf_t *cb)
-{
-    xfer_t *best = NULL;
-    for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
-        xfer_t *x = xfer_get(r, r->ch[c].pending);
-        if (x && x->adapter == cb->adapter && (!best || x->id > best->id))
-            best = x;
-    }
-    return best;
-}
-
-static void desc_diverged(rpl_replay *r, xfer_t *x, uint32_t di, const char *expected,
-                          const char *actual, const char *detail)
-{
-    rpl_divergence d;
-    div_init(r, &d, RPL_DIV_DESCRIPTOR);
-    set_subject(&d, "desc_write cb=%u offset=0x%" PRIx64 ": descriptor %u of xfer %u", r->rec->cb,
-                r->rec->offset, di, x->id);
-    set_expected(&d, "%s", expected);
-    set_actual(&d, "%s", actual);
-    set_detail(&d, "%s", detail);
-    x->desc_bad = true;
-    emit(r, &d);
-}
-
-static void check_descriptors(rpl_replay *r, xfer_t *x, const cbuf_t *cb, const dmt_record *rec)
-{
-    size_t dsz = desc_size(r);
-    if (!dsz || rec->offset % dsz || rec->n_bytes % dsz) {
-        x->desc_unparsed = true;
-        return;
-    }
-    if (x->desc_bad || x->desc_unparsed)
-        return;
-    if (!x->desc_seen || rec->offset != x->desc_next_off) {
-        x->desc_seen = true;
-        x->dk = 0;
-        x->doff = 0;
-        x->desc_bytes = 0;
-        x->ring_base = cb->addr + rec->offset;
-        x->ring_count = 0;
-        x->desc_complete = false;
-        x->lo_ok = x->hi_ok = x->count_ok = false;
-        dmt64_init(&x->desc_st);
-    }
-    dmt64_update(&x->desc_st, rec->bytes, rec->n_bytes);
-    x->desc_index = r->cur;
-    uint32_t nd = (uint32_t)(rec->n_bytes / dsz);
-    char e[RPL_TEXT], a[RPL_TEXT], det[RPL_TEXT];
-    for (uint32_t i = 0; i < nd; i++) {
-        uint32_t di = x->ring_count + i;
-        dmm_desc d;
-        dmm_desc_decode(r->cfg.revision, rec->bytes + (size_t)i * dsz, &d);
-        r->sum.descriptors++;
-        if (!d.magic_ok) {
-            snprintf(e, sizeof e, "a revision %u descriptor", r->cfg.revision);
-            snprintf(a, sizeof a, "bad magic");
-            snprintf(det, sizeof det, "the engine stops with MAGIC at this descriptor");
-            desc_diverged(r, x, di, e, a, det);
-            return;
-        }
-        if (d.len == 0) {
-            snprintf(e, sizeof e, "a length >= 1");
-            snprintf(a, sizeof a, "length 0");
-            snprintf(det, sizeof det, "host 0x%" PRIx64, d.host_addr);
-            desc_diverged(r, x, di, e, a, det);
-            return;
-        }
-        uint64_t ha = d.host_addr, left = d.len;
-        while (left > 0) {
-            while (x->dk < x->n_sg && x->sg[x->dk].len == 0)
-                x->dk++;
-            if (x->dk >= x->n_sg) {
-                snprintf(e, sizeof e,
-                         "no bytes past the end of the SG list (%u elements, %" PRIu64 " bytes)",
-                         x->n_sg, x->granted);
-                snprintf(a, sizeof a, "host 0x%" PRIx64 "+0x%x", d.host_addr, d.len);
-                snprintf(det, sizeof det, "reaches %" PRIu64 " bytes past the SG list", left);
-                desc_diverged(r, x, di, e, a, det);
-                return;
-            }
-            const dmt_sg_elem *s = &x->sg[x->dk];
-            uint64_t want = s->addr + x->doff;
-            if (ha != want) {
-                snprintf(e, sizeof e, "host 0x%" PRIx64 " (SG element %u +0x%" PRIx64 ")", want,
-                         x->dk, x->doff);
-                snprintf(a, sizeof a, "host 0x%" PRIx64 "+0x%x", d.host_addr, d.len);
-                if (ha == d.host_addr && x->doff && ha == s->addr && di > 0)
-                    snprintf(det, sizeof det,
-                             "descriptor %u ran 0x%" PRIx64 " bytes into SG element %u, which is "
-                             "contiguous with the element before it",
-                             di - 1, x->doff, x->dk);
-                else if (ha == d.host_addr)
-                    snprintf(det, sizeof det,
-                             "the descriptor does not start where the SG list continues");
-                else
-                    snprintf(det, sizeof det,
-                             "the descriptor runs on past SG element %u, which ends at 0x%" PRIx64,
-                             x->dk ? x->dk - 1 : 0, ha);
-                desc_diverged(r, x, di, e, a, det);
-                return;
-            }
-            uint64_t t = s->len - x->doff;
-            if (t > left)
-                t = left;
-            ha += t;
-            left -= t;
-            x->doff += t;
-            x->desc_bytes += t;
-            if (x->doff == s->len) {
-                x->dk++;
-                x->doff = 0;
-            }
-        }
-    }
-    x->ring_count += nd;
-    x->desc_next_off = rec->offset + rec->n_bytes;
-    while (x->dk < x->n_sg && x->sg[x->dk].len == 0)
-        x->dk++;
-    if (x->dk >= x->n_sg) {
-        x->desc_complete = true;
-        if (x->desc_suspect >= 0) {
-            suspect_close(r, x->desc_suspect, false);
-            x->desc_suspect = -1;
-        }
-        return;
-    }
-    /* a prefix: more descriptors may follow before the doorbell */
-    if (x->desc_suspect >= 0) {
-        suspect_close(r, x->desc_suspect, false);
-        x->desc_suspect = -1;
-    }
-    int s = suspect_open(r, false, x->id, r->cur + DESC_WINDOW);
-    if (s < 0)
-        return;
-    x->desc_suspect = s;
-    rpl_divergence *d = &r->sus[s].d;
-    div_init(r, d, RPL_DIV_DESCRIPTOR);
-    set_subject(d, "desc_write cb=%u offset=0x%" PRIx64 ": descriptors of xfer %u", rec->cb,
-                rec->offset, x->id);
-    set_expected(d, "%" PRIu64 " bytes (%u SG elements)", x->granted, x->n_sg);
-    set_actual(d, "%" PRIu64 " bytes in %u descriptors", x->desc_bytes, x->ring_count);
-    set_detail(d, "SG elements %u..%u are not programmed when the doorbell rings", x->dk,
-               x->n_sg - 1);
-}
-
-static void on_desc_write(rpl_replay *r, const dmt_record *rec)
-{
-    cbuf_t *cb = rpl_idmap_get(&r->cbs, rec->cb);
-    if (!cb) {
-        note(r, NK_UNKNOWN_CB, RPL_LIMIT_UNKNOWN_ID,
-             "records refer to common buffer %u, which no common_alloc introduced", rec->cb);
-        return;
-    }
-    uint64_t n = rec->n_bytes;
-    if (rec->offset > cb->len || n > cb->len - rec->offset) {
-        rpl_divergence d;
-        div_init(r, &d, RPL_DIV_DESCRIPTOR);
-        set_subject(&d, "desc_write cb=%u offset=0x%" PRIx64, rec->cb, rec->offset);
-        set_expected(&d, "bytes inside the common buffer (%" PRIu64 " bytes)", cb->len);
-        set_actual(&d, "%u bytes at offset 0x%" PRIx64, rec->n_bytes, rec->offset);
-        set_detail(&d, "the write runs past the end of the buffer; the part inside it is applied");
-        emit(r, &d);
-        n = rec->offset > cb->len ? 0 : cb->len - rec->offset;
-    }
-    if (cb->mapped && n)
-        dmm_phys_write(r->pm, cb->addr + rec->offset, rec->bytes, n);
-    xfer_t *x = desc_owner(r, cb);
-    if (x && x->sg && n == rec->n_bytes)
-        check_descriptors(r, x, cb, rec);
-}
-
-/* ---- memory: buffers and transfers ---------------------------------------------------- */
-
-static mdl_t *mdl_get(rpl_replay *r, uint32_t id)
-{
-    return rpl_idmap_get(&r->mdls, id);
-}
-
-static void mdl_free(rpl_replay *r, mdl_t *m)
-{
-    for (uint32_t i = 0; i < m->nsrc; i++) {
-        if (m->srcs[i].bytes) {
-            uncharge(r, m->srcs[i].len);
-            free(m->srcs[i].bytes);
-        }
-    }
-    free(m->srcs);
-    free(m);
-}
-
-static void xfer_unmap(rpl_replay *r, xfer_t *x)
-{
-    for (uint32_t i = 0; i < x->nregions; i++)
-        dmm_phys_unmap(r->pm, x->regions[i]);
-    x->nregions = 0;
-}
-
-static void arena_release(rpl_replay *r, uint8_t *p, uint64_t cap)
-{
-    if (!p)
-        return;
-    /* keep the biggest ARENA_CACHE arenas for reuse (they stay charged) */
-    unsigned small = 0;
-    for (unsigned i = 0; i < ARENA_CACHE; i++) {
-        if (!r->arena_cache[i].p) {
-            r->arena_cache[i].p = p;
-            r->arena_cache[i].cap = cap;
-            return;
-        }
-        if (r->arena_cache[i].cap < r->arena_cache[small].cap)
-            small = i;
-    }
-    if (r->arena_cache[small].cap < cap) {
-        uint8_t *q = r->arena_cache[small].p;
-        uint64_t qc = r->arena_cache[small].cap;
-        r->arena_cache[small].p = p;
-        r->arena_cache[small].cap = cap;
-        p = q;
-        cap = qc;
-    }
-    uncharge(r, cap);
-    free(p);
-}
-
-static void arena_drop_cache(rpl_replay *r)
-{
-    for (unsigned i = 0; i < ARENA_CACHE; i++) {
-        if (r->arena_cache[i].p) {
-            uncharge(r, r->arena_cache[i].cap);
-            free(r->arena_cache[i].p);
-            r->arena_cache[i].p = NULL;
-        }
-    }
-}
-
-/* An arena of at least n bytes (charged); *cap its size; NULL on failure. */
-static uint8_t *arena_get(rpl_replay *r, uint64_t n, uint64_t *cap)
-{
-    if (n == 0)
-        n = 1;
-    int best = -1;
-    for (unsigned i = 0; i < ARENA_CACHE; i++)
-        if (r->arena_cache[i].p && r->arena_cache[i].cap >= n &&
-            (best < 0 || r->arena_cache[i].cap < r->arena_cache[best].cap))
-            best = (int)i;
-    if (best >= 0) {
-        uint8_t *p = r->arena_cache[best].p;
-        *cap = r->arena_cache[best].cap;
-        r->arena_cache[best].p = NULL;
-        return p;
-    }
-    /* round up a little so similar sizes share arenas */
-    uint64_t want = n < 4096 ? 4096 : (n + 65535) & ~(uint64_t)65535;
-    if (want < n)
-        want = n;
-    if (r->mem_used + want > r->o.mem_limit || want > r->o.mem_limit)
-        arena_drop_cache(r);
-    if (want > n && (want > r->o.mem_limit || r->mem_used > r->o.mem_limit - want))
-        want = n;
-    if (!charge(r, want, "a transfer's buffer"))
-        return NULL;
-    uint8_t *p = malloc((size_t)want);
-    if (!p) {
-        uncharge(r, want);
-        fail(r, "out of memory for a transfer's buffer of %" PRIu64 " bytes", want);
-        return NULL;
-    }
-    *cap = want;
-    return p;
-}
-
-static void xfer_free(rpl_replay *r, xfer_t *x)
-{
-    mdl_t *m = x->counted ? rpl_idmap_get(&r->mdls, x->mdl) : NULL;
-    if (m && m->live)
-        m->live--;
-    xfer_unmap(r, x);
-    for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++)
-        if (r->ch[c].pending == x->id)
-            r->ch[c].pending = 0;
-    if (x->desc_suspect >= 0)
-        suspect_close(r, x->desc_suspect, false);
-    arena_release(r, x->arena, x->arena_cap);
-    if (x->sg)
-        uncharge(r, (uint64_t)x->n_sg * sizeof(dmt_sg_elem));
-    free(x->sg);
-    free(x->regions);
-    free(x);
-}
-
-static void xfer_drop(rpl_replay *r, uint32_t id)
-{
-    xfer_t *x = rpl_idmap_del(&r->xfers, id);
-    if (x)
-        xfer_free(r, x);
-}
-
-static xfer_t *xfer_new(rpl_replay *r, uint32_t id)
-{
-    xfer_drop(r, id);
-    xfer_t *x = calloc(1, sizeof *x);
-    if (!x) {
-        fail(r, "out of memory");
-        return NULL;
-    }
-    x->id = id;
-    x->ch = -1;
-    x->desc_suspect = -1;
-    if (!rpl_idmap_put(&r->xfers, id, x)) {
-        free(x);
-        fail(r, "more than %u transfers live at once", MAX_LIVE_XFER);
-        return NULL;
-    }
-    return x;
-}
-
-static int on_buffer_lock(rpl_replay *r, const dmt_record *rec)
-{
-    mdl_t *old = rpl_idmap_del(&r->mdls, rec->mdl);
-    if (old)
-        mdl_free(r, old);
-    mdl_t *m = calloc(1, sizeof *m);
-    if (!m)
-        return fail(r, "out of memory");
-    m->id = rec->mdl;
-    m->len = rec->length;
-    if (!rpl_idmap_put(&r->mdls, rec->mdl, m)) {
-        free(m);
-        return fail(r, "more than %u locked buffers at once", MAX_LIVE_MDL);
-    }
-    return 0;
-}
-
-static void on_buffer_unlock(rpl_replay *r, const dmt_record *rec)
-{
-    /* transfers on the buffer that were never completed lose their memory */
-    uint32_t ids[64];
-    mdl_t *mm = mdl_get(r, rec->mdl);
-    for (; mm && mm->live;) {
-        unsigned n = 0;
-        uint32_t pos = 0, key;
-        xfer_t *x;
-        while (n < 64 && (x = rpl_idmap_next(&r->xfers, &pos, &key)) != NULL)
-            if (x->mdl == rec->mdl && x->have_start)
-                ids[n++] = key;
-        for (unsigned i = 0; i < n; i++)
-            xfer_drop(r, ids[i]);
-        if (n < 64)
-            break;
-    }
-    mdl_t *m = rpl_idmap_del(&r->mdls, rec->mdl);
-    if (m)
-        mdl_free(r, m);
-    else
-        note(r, NK_UNKNOWN_MDL, RPL_LIMIT_UNKNOWN_ID,
-             "records refer to MDL %u, which no buffer_lock introduced", rec->mdl);
-}
-
-static int add_source(rpl_replay *r, const dmt_record *rec, bool payload)
-{
-    mdl_t *m = mdl_get(r, rec->mdl);
-    if (!m) {
-        note(r, NK_UNKNOWN_MDL, RPL_LIMIT_UNKNOWN_ID,
-             "records refer to MDL %u, which no buffer_lock introduced", rec->mdl);
-        return 0;
-    }
-    uint64_t len = payload ? rec->n_bytes : rec->length;
-    if (len == 0)
-        return 0;
-    if (rec->offset + len < rec->offset) {
-        m->overflow = true;
-        return 0;
-    }
-    if (!payload && rec->algo != DMT_PATTERN_XS64) {
-        m->overflow = true; /* unknown algorithm: contents unknown */
-        return 0;
-    }
-    if (m->nsrc == MAX_SRC_PER_MDL) {
-        m->overflow = true;
-        return 0;
-    }
-    if (m->nsrc == m->capsrc) {
-        uint32_t nc = m->capsrc ? m->capsrc * 2 : 4;
-        src *p = realloc(m->srcs, nc * sizeof *p);
-        if (!p)
-            return fail(r, "out of memory");
-        m->srcs = p;
-        m->capsrc = nc;
-    }
-    src *s = &m->srcs[m->nsrc];
-    memset(s, 0, sizeof *s);
-    s->payload = payload;
-    s->off = rec->offset;
-    s->len = len;
-    s->seed = rec->value;
-    if (payload) {
-        if (!charge(r, len, "a payload copy"))
-            return r->fatal;
-        s->bytes = malloc((size_t)len);
-        if (!s->bytes) {
-            uncharge(r, len);
-            return fail(r, "out of memory");
-        }
-        memcpy(s->bytes, rec->bytes, (size_t)len);
-    }
-    m->nsrc++;
-    return 0;
-}
-
-typedef struct span {
-    uint64_t lo, hi;
-} span;
-
-static int cmp_span(const void *a, const void *b)
-{
-    const span *x = a, *y = b;
-    return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* Fill arena = buffer bytes [bo, bo + n) from the MDL's sources in record
- * order; returns true when every byte is known. */
-static bool fill_content(const mdl_t *m, uint8_t *arena, uint64_t bo, uint64_t n, bool fill)
-{
-    uint64_t end = bo + n < bo ? UINT64_MAX : bo + n;
-    if (!m || m->nsrc == 0) {
-        if (fill)
-            memset(arena, 0, (size_t)n);
-        return false;
-    }
-    /* fast path: the last source alone covers everything */
-    const src *last = &m->srcs[m->nsrc - 1];
-    if (!last->payload && last->off <= bo && last->off + last->len >= end) {
-        if (fill)
-            dmt_pattern_fill(arena, last->seed, bo, (size_t)n);
-        return !m->overflow;
-    }
-    if (fill)
-        memset(arena, 0, (size_t)n);
-    span sp[MAX_SRC_PER_MDL];
-    unsigned ns = 0;
-    for (uint32_t i = 0; i < m->nsrc; i++) {
-        const src *s = &m->srcs[i];
-        uint64_t lo = s->off > bo ? s->off : bo;
-        uint64_t hi = s->off + s->len < end ? s->off + s->len : end;
-        if (lo >= hi)
-            continue;
-        if (fill && s->payload)
-            memcpy(arena + (lo - bo), s->bytes + (lo - s->off), (size_t)(hi - lo));
-        else if (fill)
-            dmt_pattern_fill(arena + (lo - bo), s->seed, lo, (size_t)(hi - lo));
-        sp[ns].lo = lo;
-        sp[ns].hi = hi;
-        ns++;
-    }
-    qsort(sp, ns, sizeof *sp, cmp_span);
-    uint64_t at = bo;
-    for (unsigned i = 0; i < ns && at < end; i++) {
-        if (sp[i].lo > at)
-            return false;
-        if (sp[i].hi > at)
-            at = sp[i].hi;
-    }
-    return at >= end && !m->overflow;
-}
-
-static int on_start_dma(rpl_replay *r, const dmt_record *rec)
-{
-    xfer_t *x = xfer_new(r, rec->xfer);
-    if (!x)
-        return r->fatal;
-    x->have_start = true;
-    x->adapter = rec->adapter;
-    x->mdl = rec->mdl;
-    x->offset = rec->offset;
-    x->requested = rec->length;
-    x->wtd = rec->write_to_device;
-    x->ch = rec->write_to_device ? DMM_CH_H2C : DMM_CH_C2H;
-    mdl_t *m = mdl_get(r, rec->mdl);
-    if (m) {
-        m->live++;
-        x->counted = true;
-    }
-    return 0;
-}
-
-static void sg_diverged(rpl_replay *r, const dmt_record *rec, const char *expected,
-                        const char *actual, const char *detail)
-{
-    rpl_divergence d;
-    div_init(r, &d, RPL_DIV_SG);
-    set_subject(&d, "execute_dma xfer=%u adapter=%u", rec->xfer, rec->adapter);
-    set_expected(&d, "%s", expected);
-    set_actual(&d, "%s", actual);
-    set_detail(&d, "%s", detail);
-    emit(r, &d);
-}
-
-static int on_execute_dma(rpl_replay *r, const dmt_record *rec)
-{
-    xfer_t *x = xfer_get(r, rec->xfer);
-    if (!x) {
-        note(r, NK_UNKNOWN_XFER, RPL_LIMIT_UNKNOWN_ID,
-             "execute_dma of xfer %u without its start_dma: buffer offset and direction unknown",
-             rec->xfer);
-        x = xfer_new(r, rec->xfer);
-        if (!x)
-            return r->fatal;
-        x->adapter = rec->adapter;
-    } else if (x->executed) {
-        /* executed again: the previous list is gone */
-        xfer_unmap(r, x);
-        arena_release(r, x->arena, x->arena_cap);
-        x->arena = NULL;
-        if (x->sg)
-            uncharge(r, (uint64_t)x->n_sg * sizeof(dmt_sg_elem));
-        free(x->sg);
-        x->sg = NULL;
-        free(x->regions);
-        x->regions = NULL;
-        x->desc_seen = x->desc_bad = x->desc_unparsed = false;
-        x->desc_complete = x->fill_pending = x->fill_skipped = false;
-        x->nregions_want = 0;
-        x->run_bound = false;
-    }
-    r->sum.sg_lists++;
-    const uint32_t n = rec->n_sg;
-    const size_t stride = rec->sg_stride ? rec->sg_stride : sizeof(dmt_sg_elem);
-    /* copy the list and check it */
-    if (n && !charge(r, (uint64_t)n * sizeof(dmt_sg_elem), "an SG list copy"))
-        return r->fatal;
-    x->sg = n ? malloc(n * sizeof(dmt_sg_elem)) : NULL;
-    x->regions = n ? malloc(n * sizeof(uint64_t)) : NULL;
-    if (n && (!x->sg || !x->regions)) {
-        uncharge(r, (uint64_t)n * sizeof(dmt_sg_elem));
-        free(x->sg);
-        free(x->regions);
-        x->sg = NULL;
-        x->regions = NULL;
-        return fail(r, "out of memory");
-    }
-    x->n_sg = n;
-    adapter_t *ad = rpl_idmap_get(&r->adapters, rec->adapter);
-    uint64_t total = 0;
-    bool bad = false;
-    char e[RPL_TEXT], a[RPL_TEXT], det[RPL_TEXT];
-    for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *p = (const uint8_t *)rec->sg_list + i * stride;
-        memcpy(&x->sg[i].addr, p, 8);
-        memcpy(&x->sg[i].len, p + 8, 4);
-        const dmt_sg_elem *s = &x->sg[i];
-        total += s->len;
-        if (bad)
-            continue;
-        if (s->len == 0) {
-            snprintf(e, sizeof e, "elements of 1 byte or more");
-            snprintf(a, sizeof a, "element %u: 0x%" PRIx64 "+0x0", i, s->addr);
-            snprintf(det, sizeof det, "an empty SG element");
-            sg_diverged(r, rec, e, a, det);
-            bad = true;
-        } else if (s->addr + (s->len - 1) < s->addr) {
-            snprintf(e, sizeof e, "elements inside the 64-bit address space");
-            snprintf(a, sizeof a, "element %u: 0x%" PRIx64 "+0x%x", i, s->addr, s->len);
-            snprintf(det, sizeof det, "the element wraps past 2^64");
-            sg_diverged(r, rec, e, a, det);
-            bad = true;
-        } else if (ad && s->addr + (s->len - 1) > ad->addr_limit) {
-            snprintf(e, sizeof e, "addresses <= 0x%" PRIx64 " (adapter %u's limit)", ad->addr_limit,
-                     ad->id);
-            snprintf(a, sizeof a, "element %u: 0x%" PRIx64 "+0x%x", i, s->addr, s->len);
-            snprintf(det, sizeof det, "the device cannot reach this element");
-            sg_diverged(r, rec, e, a, det);
-            bad = true;
-        }
-    }
-    x->granted = rec->length;
-    if (!bad && total != rec->length) {
-        snprintf(e, sizeof e, "%" PRIu64 " bytes (the granted length)", rec->length);
-        snprintf(a, sizeof a, "%" PRIu64 " bytes in %u elements", total, n);
-        snprintf(det, sizeof det, "the SG list does not add up to the length StartDma granted");
-        sg_diverged(r, rec, e, a, det);
-    }
-    x->executed = true;
-    if (x->ch >= 0) {
-        r->ch[x->ch].pending = x->id;
-    }
-    r->sum.sg_elements += n;
-
-    /* the buffer bytes [offset, offset + total) the elements stand for */
-    uint64_t cap = 0;
-    x->arena = arena_get(r, total, &cap);
-    if (!x->arena)
-        return r->fatal;
-    x->arena_cap = cap;
-    x->arena_len = total;
-    mdl_t *m = x->have_start ? mdl_get(r, x->mdl) : NULL;
-    if (x->have_start && !x->wtd) {
-        /* from the device: filled at the doorbell, if at all */
-        x->content_known = fill_content(m, x->arena, x->offset, total, false);
-        x->fill_pending = true;
-    } else {
-        x->content_known = x->have_start && fill_content(m, x->arena, x->offset, total, true);
-    }
-
-    /* map the elements onto the arena, merging address-contiguous ones */
-    uint64_t pos = 0;
-    for (uint32_t i = 0; i < n;) {
-        uint64_t a0 = x->sg[i].addr, len = x->sg[i].len;
-        uint32_t j = i + 1;
-        while (j < n && x->sg[j].len && len + x->sg[j].len > len && a0 + len == x->sg[j].addr &&
-               a0 + len > a0)
-            len += x->sg[j++].len;
-        if (len && a0 + (len - 1) >= a0) {
-            x->nregions_want++;
-            int rc = dmm_phys_map(r->pm, a0, len, x->arena + pos);
-            if (rc == DMM_OK)
-                x->regions[x->nregions++] = a0;
-            else if (rc == DMM_ENOMEM)
-                return fail(r, "the model's memory map is full (xfer %u)", x->id);
-            else
-                note(r, NK_UNMAPPED, RPL_LIMIT_UNMAPPED,
-                     "SG element %u of xfer %u [0x%" PRIx64 ", +0x%" PRIx64 ") overlaps memory "
-                     "already mapped; the model sees that memory there",
-                     i, x->id, a0, len);
-        }
-        pos += len;
-        i = j;
-    }
-    return 0;
-}
-
-static void digest_diverged(rpl_replay *r, xfer_t *x, const dmt_record *rec, uint64_t got,
-                            uint64_t got_len, const char *how, bool tainted)
-{
-    rpl_divergence d;
-    div_init(r, &d, RPL_DIV_DIGEST);
-    set_subject(&d, "digest xfer=%u (%s)", rec->xfer, x->wtd ? "to-device" : "from-device");
-    set_expected(&d, "0x%016" PRIx64 " over %" PRIu64 " bytes", rec->value, rec->length);
-    set_actual(&d, "0x%016" PRIx64 " over %" PRIu64 " bytes", got, got_len);
-    if (x->run_bound)
-        set_detail(&d,
-                   "%s; the run started at record %" PRIu64 " moved %" PRIu64
-                   " bytes in %u descriptors, status %s",
-                   how, x->run_index, x->run.bytes, x->run.completed, rpl_dmm_err_name(x->run.err));
-    else
-        set_detail(&d, "%s; no run of the engine belongs to this transfer", how);
-    check_failed(r, &d, tainted);
-}
-
-static void on_digest(rpl_replay *r, const dmt_record *rec)
-{
-    xfer_t *x = xfer_get(r, rec->xfer);
-    if (!x || !x->executed || !x->have_start) {
-        if (!x)
-            note(r, NK_UNKNOWN_XFER, RPL_LIMIT_UNKNOWN_ID,
-                 "records refer to xfer %u, which no start_dma introduced", rec->xfer);
-        return;
-    }
-    if (rec->algo != DMT_DIGEST_DMT64)
-        return;
-    mdl_t *m = mdl_get(r, x->mdl);
-    r->sum.digests++;
-    bool tainted = x->run_tainted || x->devmem_unknown;
-    if (x->wtd) {
-        if (!x->content_known) {
-            if (m && !m->noted) {
-                m->noted = true;
-                note(r, NK_NO_CONTENT, RPL_LIMIT_NO_CONTENT,
-                     "buffer contents of MDL %u (xfer %u) are not in the trace (no pattern or "
-                     "payload): its data digests cannot be checked",
-                     x->mdl, x->id);
-            } else if (!m) {
-                note(r, NK_NO_CONTENT, RPL_LIMIT_NO_CONTENT,
-                     "buffer contents of xfer %u are not in the trace: its data digest cannot "
-                     "be checked",
-                     x->id);
-            }
-            return;
-        }
-        if (x->run_bound && x->run.err == DMM_ERR_NONE) {
-            if (x->run.digest != rec->value || x->run.bytes != rec->length)
-                digest_diverged(r, x, rec, x->run.digest, x->run.bytes,
-                                "the model moved other data", tainted);
-            return;
-        }
-        uint64_t n = rec->length < x->arena_len ? rec->length : x->arena_len;
-        uint64_t h = dmt64(x->arena, (size_t)n);
-        if (h != rec->value || n != rec->length)
-            digest_diverged(r, x, rec, h, n, "the replayed buffer holds other data", tainted);
-        return;
-    }
-    uint64_t n = rec->length < x->arena_len ? rec->length : x->arena_len;
-    uint64_t h;
-    if (x->fill_pending) {
-        /* never rung: the buffer as it was */
-        x->fill_pending = false;
-        fill_now(r, x, 0);
-    }
-    if (x->fill_skipped && x->run_bound && x->run.err == DMM_ERR_NONE &&
-        x->run.bytes == x->arena_len && n == x->arena_len) {
-        h = x->run.digest; /* the device wrote the whole buffer, in order */
-    } else {
-        if (x->fill_skipped) {
-            /* the device wrote a prefix; the rest is the buffer as it was */
-            fill_now(r, x, x->run_bound ? x->run.bytes : 0);
-            x->fill_skipped = false;
-        }
-        h = dmt64(x->arena, (size_t)n);
-    }
-    if (h == rec->value && n == rec->length)
-        return;
-    bool wrote_all = x->run_bound && x->run.err == DMM_ERR_NONE && x->run.bytes >= rec->length;
-    if (!x->content_known && !wrote_all) {
-        if (m && !m->noted) {
-            m->noted = true;
-            note(r, NK_NO_CONTENT, RPL_LIMIT_NO_CONTENT,
-                 "bytes of MDL %u the device did not write are not in the trace (xfer %u): its "
-                 "data digest cannot be checked",
-                 x->mdl, x->id);
-        }
-        return;
-    }
-    digest_diverged(r, x, rec, h, n, "the buffer holds other data after the model wrote it",
-                    tainted);
 }
 
 /* ---- interrupts ------------------------------------------------------------------- */
