@@ -585,18 +585,8 @@ static int late_event(imp *im, size_t li, int L, int64_t bucket, const lane_ev *
     sqlite3_bind_int64(q, 2, (int64_t)li + 1);
     sqlite3_bind_int64(q, 3, bucket);
     int s = sqlite3_step(q);
-    if (s == SQLITE_ROW) {
-        dmt_store_bucket_init(&row, (int64_t)li + 1, L, bucket);
-        row.count = (uint64_t)sqlite3_column_int64(q, 0);
-        row.bytes = (uint64_t)sqlite3_column_int64(q, 1);
-        row.has_range = sqlite3_column_type(q, 2) != SQLITE_NULL;
-        row.vmin = (uint64_t)sqlite3_column_int64(q, 2);
-        row.vmax = (uint64_t)sqlite3_column_int64(q, 3);
-        row.has_last = sqlite3_column_type(q, 4) != SQLITE_NULL;
-        row.vlast = (uint64_t)sqlite3_column_int64(q, 4);
-        row.t_first = sqlite3_column_int64(q, 5);
-        row.t_last = sqlite3_column_int64(q, 6);
-    }
+    if (s == SQLITE_ROW)
+        dmt_store_bucket_read(q, 0, (int64_t)li + 1, L, &row);
     sqlite3_reset(q);
     if (s != SQLITE_ROW && s != SQLITE_DONE)
         return dmt_store_sql_error(im->err, im->db, s, "summary");
@@ -1731,8 +1721,8 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
             rc = dmt_store_prepare(im->db, sel, true, &im->x_get, im->err);
         if (!rc)
             rc = dmt_store_prepare(im->db,
-                                   "SELECT count, bytes, vmin, vmax, vlast, t_first, t_last "
-                                   "FROM summary WHERE level = ? AND lane = ? AND bucket = ?",
+                                   "SELECT " DMT_STORE_BUCKET_COLUMNS " FROM summary WHERE "
+                                   "level = ? AND lane = ? AND bucket = ?",
                                    true, &im->sum_get, im->err);
         if (!rc)
             rc = dmt_store_prepare(im->db,
