@@ -27,8 +27,6 @@ enum dmt_store_stmt_id {
     DMT_Q_BUCKETS_ALL,
     DMT_Q_BEFORE,
     DMT_Q_XFERS,
-    DMT_Q_XFER_GET,
-    DMT_Q_SG,
     DMT_Q_COUNT_
 };
 
@@ -45,8 +43,19 @@ struct dmt_store {
 /* The cached statement id (prepared from sql on first use), reset and with
  * its bindings cleared.  The caller resets it when done with the rows. */
 int dmt_store_cached(dmt_store *st, int id, const char *sql, sqlite3_stmt **q, dmt_error *err);
+/* Two integers of the one row sql returns (parameters ?1 = a, ?2 = b, the
+ * first nbind of them); *any false when the first is NULL.  For
+ * time_index aggregates. */
+int dmt_store_int_pair(dmt_store *st, const char *sql, int nbind, int64_t a, int64_t b, int64_t *x,
+                       int64_t *y, bool *any, dmt_error *err);
 /* Lane `lane` (DMT_E_USAGE when there is none). */
 int dmt_store_lane_get(dmt_store *st, int64_t lane, dmt_store_lane *l, dmt_error *err);
+/* Step q to the end, calling row(q, arg) for each row until it returns
+ * non-zero; finalize q (reset it when cached).  Rows delivered, or the
+ * SQLite error mapped (`what` names the table). */
+int dmt_store_each_row(dmt_store *st, sqlite3_stmt *q, bool cached,
+                       int (*row)(sqlite3_stmt *, void *), void *arg, const char *what,
+                       dmt_error *err);
 /* Free what store_levels.c keeps (dmt_store_close). */
 void dmt_store_levels_free(dmt_store *st);
 

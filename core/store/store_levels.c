@@ -65,6 +65,14 @@ typedef struct buckets_ctx {
     void *ctx;
 } buckets_ctx;
 
+static int bucket_row(sqlite3_stmt *q, void *arg)
+{
+    const buckets_ctx *c = arg;
+    dmt_store_bucket b;
+    dmt_store_bucket_read(q, 1, sqlite3_column_int64(q, 0), c->level, &b);
+    return c->fn ? c->fn(c->ctx, &b) : 0;
+}
+
 int dmt_store_buckets(dmt_store *st, int level, int64_t lane, int64_t b0, int64_t b1,
                       dmt_store_bucket_fn fn, void *ctx, dmt_error *err)
 {
@@ -86,18 +94,8 @@ int dmt_store_buckets(dmt_store *st, int level, int64_t lane, int64_t b0, int64_
         sqlite3_bind_int64(q, 2, lane);
     sqlite3_bind_int64(q, 3, b0);
     sqlite3_bind_int64(q, 4, b1);
-    int n = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        dmt_store_bucket b;
-        dmt_store_bucket_read(q, 1, sqlite3_column_int64(q, 0), level, &b);
-        n++;
-        if (fn && fn(ctx, &b))
-            break;
-    }
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return dmt_store_sql_error(err, st->db, rc, "summary");
-    return n;
+    buckets_ctx c = {level, fn, ctx};
+    return dmt_store_each_row(st, q, true, bucket_row, &c, "summary", err);
 }
 
 int dmt_store_bucket_before(dmt_store *st, int level, int64_t lane, int64_t bucket,
@@ -274,29 +272,10 @@ static dmt_store_bucket *bset_at(bset *s, int64_t lane, int level, int64_t ts)
 static int seq_hull(dmt_store *st, int64_t a, int64_t b, int64_t *s0, int64_t *s1, bool *any,
                     dmt_error *err)
 {
-    sqlite3_stmt *q;
-    int rc = dmt_store_prepare(st->db,
-                               "SELECT min(first_seq), max(last_seq) FROM time_index "
-                               "WHERE ts_max >= ? AND ts_min <= ?",
-                               false, &q, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(q, 1, a);
-    sqlite3_bind_int64(q, 2, b);
-    rc = sqlite3_step(q);
-    *any = false;
-    if (rc == SQLITE_ROW) {
-        if (sqlite3_column_type(q, 0) != SQLITE_NULL) {
-            *any = true;
-            *s0 = sqlite3_column_int64(q, 0);
-            *s1 = sqlite3_column_int64(q, 1);
-        }
-        rc = 0;
-    } else {
-        rc = dmt_store_sql_error(err, st->db, rc, "time_index");
-    }
-    sqlite3_finalize(q);
-    return rc;
+    return dmt_store_int_pair(st,
+                              "SELECT min(first_seq), max(last_seq) FROM time_index "
+                              "WHERE ts_max >= ?1 AND ts_min <= ?2",
+                              2, a, b, s0, s1, any, err);
 }
 
 /* The lane the importer gave an event (see lane_get in store_import.c):

@@ -26,11 +26,9 @@ static int64_t col_or(sqlite3_stmt *q, int c, int64_t dflt)
     return col_null(q, c) ? dflt : sqlite3_column_int64(q, c);
 }
 
-/* Step q to the end, calling row(q, arg) for each row until it returns
- * non-zero; finalize q (or reset it when cached).  Rows delivered, or the
- * SQLite error mapped. */
-static int each_row(dmt_store *st, sqlite3_stmt *q, bool cached, int (*row)(sqlite3_stmt *, void *),
-                    void *arg, const char *what, dmt_error *err)
+int dmt_store_each_row(dmt_store *st, sqlite3_stmt *q, bool cached,
+                       int (*row)(sqlite3_stmt *, void *), void *arg, const char *what,
+                       dmt_error *err)
 {
     int rc, n = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -80,20 +78,24 @@ int dmt_store_summary_min_level(dmt_store *st)
     return st->min_level;
 }
 
-int dmt_store_time_range(dmt_store *st, int64_t *t0, int64_t *t1, dmt_error *err)
+int dmt_store_int_pair(dmt_store *st, const char *sql, int nbind, int64_t a, int64_t b, int64_t *x,
+                       int64_t *y, bool *any, dmt_error *err)
 {
     sqlite3_stmt *q;
-    *t0 = 0;
-    *t1 = -1;
-    int rc = dmt_store_prepare(st->db, "SELECT min(ts_min), max(ts_max) FROM time_index", false, &q,
-                               err);
+    int rc = dmt_store_prepare(st->db, sql, false, &q, err);
     if (rc)
         return rc;
+    if (nbind > 0)
+        sqlite3_bind_int64(q, 1, a);
+    if (nbind > 1)
+        sqlite3_bind_int64(q, 2, b);
     rc = sqlite3_step(q);
+    *any = false;
     if (rc == SQLITE_ROW) {
-        if (sqlite3_column_type(q, 0) != SQLITE_NULL) {
-            *t0 = sqlite3_column_int64(q, 0);
-            *t1 = sqlite3_column_int64(q, 1);
+        if (!col_null(q, 0)) {
+            *any = true;
+            *x = sqlite3_column_int64(q, 0);
+            *y = sqlite3_column_int64(q, 1);
         }
         rc = 0;
     } else {
@@ -101,6 +103,15 @@ int dmt_store_time_range(dmt_store *st, int64_t *t0, int64_t *t1, dmt_error *err
     }
     sqlite3_finalize(q);
     return rc;
+}
+
+int dmt_store_time_range(dmt_store *st, int64_t *t0, int64_t *t1, dmt_error *err)
+{
+    bool any;
+    *t0 = 0;
+    *t1 = -1;
+    return dmt_store_int_pair(st, "SELECT min(ts_min), max(ts_max) FROM time_index", 0, 0, 0, t0,
+                              t1, &any, err);
 }
 
 /* A row callback of any of the types above and its context (cast back to
@@ -128,7 +139,7 @@ int dmt_store_time_index(dmt_store *st, dmt_store_time_block_fn fn, void *ctx, d
                                "time_index ORDER BY first_seq",
                                false, &q, err);
     fn_ctx c = {(any_fn)fn, ctx};
-    return rc ? rc : each_row(st, q, false, time_block_row, &c, "time_index", err);
+    return rc ? rc : dmt_store_each_row(st, q, false, time_block_row, &c, "time_index", err);
 }
 
 int dmt_store_ts_before(dmt_store *st, uint64_t seq, int64_t *ts, dmt_error *err)
@@ -182,7 +193,7 @@ int dmt_store_adapters(dmt_store *st, dmt_store_adapter_fn fn, void *ctx, dmt_er
                                "map_registers, addr_limit FROM adapters ORDER BY adapter",
                                false, &q, err);
     fn_ctx c = {(any_fn)fn, ctx};
-    return rc ? rc : each_row(st, q, false, adapter_row, &c, "adapters", err);
+    return rc ? rc : dmt_store_each_row(st, q, false, adapter_row, &c, "adapters", err);
 }
 
 static int lost_row(sqlite3_stmt *q, void *arg)
@@ -199,7 +210,7 @@ int dmt_store_lost_ranges(dmt_store *st, dmt_store_lost_fn fn, void *ctx, dmt_er
     int rc = dmt_store_prepare(st->db, "SELECT first_seq, ts, count, reason FROM lost ORDER BY ts",
                                false, &q, err);
     fn_ctx c = {(any_fn)fn, ctx};
-    return rc ? rc : each_row(st, q, false, lost_row, &c, "lost", err);
+    return rc ? rc : dmt_store_each_row(st, q, false, lost_row, &c, "lost", err);
 }
 
 static const char *col_text(sqlite3_stmt *q, int c, const char *dflt)
@@ -237,7 +248,7 @@ int dmt_store_findings(dmt_store *st, dmt_store_finding_fn fn, void *ctx, dmt_er
                                "LEFT JOIN transfers t ON t.xfer = f.xfer ORDER BY f.id",
                                false, &q, err);
     fn_ctx c = {(any_fn)fn, ctx};
-    return rc ? rc : each_row(st, q, false, finding_row, &c, "findings", err);
+    return rc ? rc : dmt_store_each_row(st, q, false, finding_row, &c, "findings", err);
 }
 
 /* ---- lanes ---------------------------------------------------------------------- */
@@ -298,6 +309,14 @@ int dmt_store_lane_get(dmt_store *st, int64_t lane, dmt_store_lane *l, dmt_error
 
 /* ---- transfers --------------------------------------------------------------------- */
 
+static int xfer_row(sqlite3_stmt *q, void *arg)
+{
+    const fn_ctx *c = arg;
+    dmt_store_transfer t;
+    dmt_store_xfer_read(q, 0, &t);
+    return c->fn ? ((dmt_store_transfer_fn)c->fn)(c->ctx, &t) : 0;
+}
+
 int dmt_store_transfers(dmt_store *st, int64_t adapter, int64_t t0, int64_t t1,
                         dmt_store_transfer_fn fn, void *ctx, dmt_error *err)
 {
@@ -307,25 +326,15 @@ int dmt_store_transfers(dmt_store *st, int64_t adapter, int64_t t0, int64_t t1,
              "AND (?4 < 0 OR adapter = ?4) ORDER BY t_begin, xfer",
              dmt_store_xfer_columns);
     sqlite3_stmt *q;
-    int rc = dmt_store_prepare(st->db, sql, false, &q, err);
+    int rc = dmt_store_cached(st, DMT_Q_XFERS, sql, &q, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(q, 1, dmt_store_sat_sub(t0, st->max_span));
     sqlite3_bind_int64(q, 2, t1);
     sqlite3_bind_int64(q, 3, t0);
     sqlite3_bind_int64(q, 4, adapter);
-    int n = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        dmt_store_transfer t;
-        dmt_store_xfer_read(q, 0, &t);
-        n++;
-        if (fn && fn(ctx, &t))
-            break;
-    }
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return dmt_store_sql_error(err, st->db, rc, "transfers");
-    return n;
+    fn_ctx c = {(any_fn)fn, ctx};
+    return dmt_store_each_row(st, q, true, xfer_row, &c, "transfers", err);
 }
 
 int dmt_store_transfer_get(dmt_store *st, uint32_t xfer, dmt_store_transfer *t, dmt_error *err)
@@ -548,7 +557,7 @@ int dmt_store_find_transfers(dmt_store *st, const dmt_store_xfer_query *f, uint6
     sqlite3_bind_text(q, 7, f->text ? f->text : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 9, clamp_i64(limit));
     fn_ctx c = {(any_fn)fn, ctx};
-    return each_row(st, q, false, hit_row, &c, "transfers", err);
+    return dmt_store_each_row(st, q, false, hit_row, &c, "transfers", err);
 }
 
 /* Hits from sql: columns (0, ts, seq), ?1 bound by the caller, ?2 the limit. */
@@ -557,7 +566,7 @@ static int find_rows(dmt_store *st, sqlite3_stmt *q, uint64_t limit, dmt_store_h
 {
     sqlite3_bind_int64(q, 2, clamp_i64(limit));
     fn_ctx c = {(any_fn)fn, ctx};
-    return each_row(st, q, false, hit_row, &c, "find", err);
+    return dmt_store_each_row(st, q, false, hit_row, &c, "find", err);
 }
 
 int dmt_store_find_markers(dmt_store *st, const char *text, uint64_t limit, dmt_store_hit_fn fn,
