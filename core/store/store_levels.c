@@ -13,8 +13,8 @@
  *   sets; transfers by t_begin (window widened by max_transfer_ns) ->
  *   adapter lane
  *
- * The lane an event lands in is the importer's (lane_get in
- * store_import.c): its own, else its device's "other" lane, else the
+ * The lane an event lands in is the importer's (dmt_imp_lane_get in
+ * store_import_lanes.c): its own, else its device's "other" lane, else the
  * shared lane of its kind.
  */
 #include <stdlib.h>
@@ -278,7 +278,7 @@ static int seq_hull(dmt_store *st, int64_t a, int64_t b, int64_t *s0, int64_t *s
                               2, a, b, s0, s1, any, err);
 }
 
-/* The lane the importer gave an event (see lane_get in store_import.c):
+/* The lane the importer gave an event (dmt_imp_lane_get, store_import_lanes.c):
  * its own, else its device's "other" lane, else the shared one. */
 static uint32_t reg_lane_of(const lane_index *x, uint64_t dev, uint64_t off)
 {
