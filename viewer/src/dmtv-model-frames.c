@@ -56,8 +56,6 @@ static void frame_clear(DmtvFrame *f)
     memset(f, 0, sizeof *f);
 }
 
-static void resident_free(ResLane *rl, size_t n_lanes);
-
 static uint64_t records_in(DmtvModel *self, int64_t t0, int64_t t1, int64_t *seq_lo,
                            int64_t *seq_hi)
 {
@@ -163,12 +161,6 @@ static void resident_free(ResLane *rl, size_t n_lanes)
     g_free(rl);
 }
 
-/* Load stored summary levels `from` down to `to` into memory, coarsest
- * first, while they fit in RESIDENT_MAX_ROWS (a level that does not fit,
- * and the finer ones, stay in SQLite and are fetched by the worker).  Each
- * level is published with an atomic store once complete (open loads the
- * coarse levels, the worker the finest ones: the main thread may read a
- * level as soon as it appears). */
 /* A stored bucket as the drawing code takes it. */
 static DmtvBin bin_of(const dmt_store_bucket *s)
 {

@@ -826,7 +826,7 @@ static void draw_labels(const Ctx *c, double bottom)
                                 : l->kind == DMT_LANE_INTERRUPTS ? &th->irq
                                 : l->kind == DMT_LANE_LOST       ? &th->err
                                 : l->kind == DMT_LANE_FINDINGS   ? &th->warn
-                                                                  : &th->marker;
+                                                                 : &th->marker;
         dmtv_fill(c->s, accent, 0, y, 3, h);
         DmtvFont f = l->kind == DMT_LANE_REGISTER ? DMTV_FONT_MONO : DMTV_FONT_LABEL;
         int tw, th2;

@@ -146,7 +146,7 @@ typedef struct {
     DmtvLaneData *lanes;
     char *text; /* marker texts, NUL-separated */
     size_t text_len;
-    uint64_t rows_read; /* SQLite rows this frame cost */
+    uint64_t rows_read; /* store rows this frame cost */
 } DmtvFrame;
 
 /* ---- what to draw ------------------------------------------------------------ */
