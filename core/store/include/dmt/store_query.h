@@ -8,8 +8,10 @@
  *
  * Conventions (as in dmt/store.h): 0, a count, or 1 for "a row" on
  * success, a negative DMT_E* with err filled on failure; nothing printed.
- * Row callbacks return non-zero to stop early; the count returned is of
- * rows delivered.  Pointers inside a delivered row (texts, blobs) belong
+ * Row callbacks return non-zero to stop early (dmt_store_events passes a
+ * negative value back as its result); the count returned is of rows
+ * delivered.  A callback must not call into the same dmt_store (its
+ * statements are reused).  Pointers inside a delivered row (texts, blobs) belong
  * to the store and are valid only during the callback.  Nothing is
  * allocated from a count read from the file: callers bound what they keep.
  * Threads: one dmt_store per thread; a second thread (a fetch worker)
