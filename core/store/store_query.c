@@ -397,27 +397,28 @@ int dmt_store_transfer_sg(dmt_store *st, uint32_t xfer, dmt_sg_elem *sg, size_t 
 
 /* Every source: the same nine columns (seq, ts, dev, off, value, width,
  * is_write, count or claimed, blob or text). */
+enum ev_src_id { EV_REG, EV_REGBUF, EV_IRQ, EV_DPC, EV_MARK, EV_DESC, EV_NSRC };
+
 static const struct ev_src {
     unsigned set;
     const char *sql;
-} ev_srcs[] = {
-    {DMT_STORE_EV_REGISTERS, "SELECT seq, ts, dev, off, value, width, is_write, 0, NULL, 1 "
-                             "FROM reg_accesses"},
-    {DMT_STORE_EV_REGISTERS, "SELECT seq, ts, dev, off, 0, width, is_write, count, vals, 2 "
-                             "FROM reg_buffers"},
-    {DMT_STORE_EV_INTERRUPTS, "SELECT seq, ts, dev, 0, value, 0, 0, claimed, NULL, 3 "
-                              "FROM interrupts"},
-    {DMT_STORE_EV_DPCS, "SELECT seq, ts, dev, 0, 0, 0, 0, 0, NULL, 4 FROM dpcs"},
-    {DMT_STORE_EV_MARKERS, "SELECT seq, ts, 0, 0, 0, 0, 0, 0, text, 5 FROM markers"},
-    {DMT_STORE_EV_DESC_WRITES, "SELECT seq, ts, cb, offset, 0, 0, 0, 0, data, 6 "
-                               "FROM desc_writes"},
+} ev_srcs[EV_NSRC] = {
+    [EV_REG] = {DMT_STORE_EV_REGISTERS,
+                "SELECT seq, ts, dev, off, value, width, is_write, 0, NULL FROM reg_accesses"},
+    [EV_REGBUF] = {DMT_STORE_EV_REGISTERS,
+                   "SELECT seq, ts, dev, off, 0, width, is_write, count, vals FROM reg_buffers"},
+    [EV_IRQ] = {DMT_STORE_EV_INTERRUPTS,
+                "SELECT seq, ts, dev, 0, value, 0, 0, claimed, NULL FROM interrupts"},
+    [EV_DPC] = {DMT_STORE_EV_DPCS, "SELECT seq, ts, dev, 0, 0, 0, 0, 0, NULL FROM dpcs"},
+    [EV_MARK] = {DMT_STORE_EV_MARKERS, "SELECT seq, ts, 0, 0, 0, 0, 0, 0, text FROM markers"},
+    [EV_DESC] = {DMT_STORE_EV_DESC_WRITES,
+                 "SELECT seq, ts, cb, offset, 0, 0, 0, 0, data FROM desc_writes"},
 };
-#define EV_NSRC (sizeof ev_srcs / sizeof ev_srcs[0])
 
-static void ev_read(sqlite3_stmt *q, dmt_store_event *e)
+/* The current row of source src. */
+static void ev_read(sqlite3_stmt *q, int src, dmt_store_event *e)
 {
     memset(e, 0, sizeof *e);
-    int src = sqlite3_column_int(q, 9);
     e->seq = (uint64_t)sqlite3_column_int64(q, 0);
     e->ts = sqlite3_column_int64(q, 1);
     e->dev = (uint64_t)sqlite3_column_int64(q, 2);
@@ -426,7 +427,7 @@ static void ev_read(sqlite3_stmt *q, dmt_store_event *e)
     e->width = (uint64_t)sqlite3_column_int64(q, 5);
     e->is_write = sqlite3_column_int64(q, 6) != 0;
     int64_t c7 = sqlite3_column_int64(q, 7);
-    if (src == 5) {
+    if (src == EV_MARK) {
         e->data = sqlite3_column_text(q, 8);
         e->data = e->data ? e->data : (const uint8_t *)"";
     } else {
@@ -434,24 +435,24 @@ static void ev_read(sqlite3_stmt *q, dmt_store_event *e)
     }
     e->len = (size_t)sqlite3_column_bytes(q, 8);
     switch (src) {
-    case 1:
+    case EV_REG:
         e->kind = e->is_write ? DMT_K_REG_WRITE : DMT_K_REG_READ;
         break;
-    case 2:
+    case EV_REGBUF:
         e->kind = e->is_write ? DMT_K_REG_WRITE_BUF : DMT_K_REG_READ_BUF;
         /* never more values than the blob holds (nor than a record may) */
         e->count = c7 < 0 ? 0 : (uint32_t)(c7 > DMT_MAX_VALUES ? DMT_MAX_VALUES : c7);
         if (e->count > e->len / 8)
             e->count = (uint32_t)(e->len / 8);
         break;
-    case 3:
+    case EV_IRQ:
         e->kind = DMT_K_INTERRUPT;
         e->claimed = c7 != 0;
         break;
-    case 4:
+    case EV_DPC:
         e->kind = DMT_K_DPC;
         break;
-    case 5:
+    case EV_MARK:
         e->kind = DMT_K_MARKER;
         break;
     default:
@@ -466,7 +467,7 @@ int dmt_store_events(dmt_store *st, unsigned what, uint64_t s0, uint64_t s1, int
     sqlite3_stmt *q[EV_NSRC] = {NULL};
     int state[EV_NSRC];
     int rc = 0, n = 0;
-    for (size_t i = 0; i < EV_NSRC; i++) {
+    for (int i = 0; i < EV_NSRC; i++) {
         state[i] = SQLITE_DONE;
         if (!(what & ev_srcs[i].set) || rc)
             continue;
@@ -486,14 +487,14 @@ int dmt_store_events(dmt_store *st, unsigned what, uint64_t s0, uint64_t s1, int
     /* k-way merge: the source whose current row has the smallest seq */
     while (!rc) {
         int w = -1;
-        for (size_t i = 0; i < EV_NSRC; i++)
+        for (int i = 0; i < EV_NSRC; i++)
             if (state[i] == SQLITE_ROW &&
                 (w < 0 || sqlite3_column_int64(q[i], 0) < sqlite3_column_int64(q[w], 0)))
-                w = (int)i;
+                w = i;
         if (w < 0)
             break;
         dmt_store_event e;
-        ev_read(q[w], &e);
+        ev_read(q[w], w, &e);
         n++;
         int stop = fn ? fn(ctx, &e) : 0;
         if (stop < 0)
@@ -502,7 +503,7 @@ int dmt_store_events(dmt_store *st, unsigned what, uint64_t s0, uint64_t s1, int
             break;
         state[w] = sqlite3_step(q[w]);
     }
-    for (size_t i = 0; i < EV_NSRC; i++) {
+    for (int i = 0; i < EV_NSRC; i++) {
         if (!rc && state[i] != SQLITE_ROW && state[i] != SQLITE_DONE)
             rc = dmt_store_sql_error(err, st->db, state[i], "events");
         sqlite3_finalize(q[i]);

@@ -283,10 +283,15 @@ static int cmp_finding(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+typedef struct {
+    DmtvModel *self;
+    GArray *a;
+} FindingLoad;
+
 static int finding_cb(void *arg, const dmt_store_finding *s)
 {
-    DmtvModel *self = arg;
-    GArray *a = (GArray *)self->trace.findings; /* while loading */
+    DmtvModel *self = ((FindingLoad *)arg)->self;
+    GArray *a = ((FindingLoad *)arg)->a;
     DmtvFinding f = {0};
     f.id = s->id;
     f.ts = s->has_ts ? s->ts : self->trace.t_first;
@@ -304,10 +309,10 @@ static int finding_cb(void *arg, const dmt_store_finding *s)
 static void load_findings(DmtvModel *self)
 {
     /* a finding without ts takes its transfer's begin, else the trace start */
-    GArray *a = g_array_new(FALSE, TRUE, sizeof(DmtvFinding));
-    self->trace.findings = (DmtvFinding *)a;
+    FindingLoad fl = {self, g_array_new(FALSE, TRUE, sizeof(DmtvFinding))};
+    GArray *a = fl.a;
     dmt_error err;
-    if (dmt_store_findings(self->st, finding_cb, self, &err) < 0)
+    if (dmt_store_findings(self->st, finding_cb, &fl, &err) < 0)
         warn(self, &err);
     if (a->len)
         qsort(a->data, a->len, sizeof(DmtvFinding), cmp_finding);
