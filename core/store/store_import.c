@@ -46,28 +46,7 @@
 #include <unistd.h>
 
 #include "dmt/reader.h"
-#include "store_internal.h"
-
-#define K             32 /* rows per multi-row INSERT */
-#define MAXCOLS       15
-#define BATCH_RECORDS 4096
-#define BATCH_ARENA   (1u << 21)
-#define NBATCH        3
-#define VAR_MAX       (DMT_MAX_SG_ELEMENTS * sizeof(dmt_sg_elem)) /* largest variable part */
-#define LAG           65536 /* records between a first COMPLETE_DMA and writing the transfer */
-#define TIDX_BLOCK    4096
-/* Memory bounds against hostile traces (ids are 32-bit and unbounded in
- * number): open transfers beyond XOPEN_MAX are written early (a later
- * record reloads them); written ids beyond XWRITTEN_MAX are looked up in
- * the table; devices and adapters beyond MAP_MAX get no interrupt
- * attribution. */
-#define XOPEN_MAX      262144u
-#define XWRITTEN_MAX   (1u << 20)
-#define MAP_MAX        65536u
-#define PROGRESS_EVERY 65536
-
-_Static_assert(VAR_MAX >= DMT_MAX_BYTES && VAR_MAX >= DMT_MAX_VALUES * 8 && VAR_MAX >= DMT_MAX_TEXT,
-               "VAR_MAX covers every variable part");
+#include "store_import_internal.h"
 
 /* ---- the reader thread and its batches ------------------------------------ */
 
@@ -174,36 +153,6 @@ static void pipe_release(pipe_t *pp)
     pthread_mutex_unlock(&pp->mu);
 }
 
-/* ---- table buffers ------------------------------------------------------------ */
-
-enum { C_NULL = 0, C_INT, C_BLOB, C_TEXT };
-
-typedef struct tdesc {
-    const char *table;
-    const char *cols;
-    int ncols;
-    const char *tail; /* appended to the INSERT (upsert clause) or NULL */
-    bool blobs;
-} tdesc;
-
-enum {
-    T_REG,
-    T_REGBUF,
-    T_DMA,
-    T_SG,
-    T_RES,
-    T_DESC,
-    T_PAY,
-    T_PAT,
-    T_IRQ,
-    T_DPC,
-    T_MARK,
-    T_LOST,
-    T_SUM,
-    T_TIDX,
-    T_COUNT_
-};
-
 static const tdesc tdescs[T_COUNT_] = {
     [T_REG] = {"reg_accesses", "seq, ts, dev, off, value, width, is_write", 7, NULL, false},
     [T_REGBUF] = {"reg_buffers", "seq, ts, dev, off, width, is_write, count, vals", 8, NULL, true},
@@ -228,128 +177,6 @@ static const tdesc tdescs[T_COUNT_] = {
     [T_TIDX] = {"time_index", "first_seq, last_seq, ts_min, ts_max, records", 5, NULL, false},
 };
 
-typedef struct tbuf {
-    const tdesc *d;
-    sqlite3_stmt *one, *many;
-    int n;   /* rows buffered */
-    int col; /* next column of the row being built */
-    uint8_t type[K * MAXCOLS];
-    int64_t v[K * MAXCOLS]; /* int value, or arena offset */
-    uint32_t len[K * MAXCOLS];
-    uint8_t *arena; /* blob tables: K * VAR_MAX bytes */
-    size_t used;
-    uint64_t rows; /* rows written */
-} tbuf;
-
-/* ---- lanes ------------------------------------------------------------------------- */
-
-#define NLEVEL DMT_STORE_LEVELS
-
-/* Per lane and stored level, the two newest buckets stay open (cur and
- * the one before it), so events a little out of time order still land in
- * memory; an event for an older bucket is merged into its row at once
- * (rare: time going back by more than a bucket).  Emitted rows are thus
- * never revisited by the stream, and plain INSERTs never conflict. */
-typedef struct lane {
-    int kind;
-    int64_t dev, adapter, off; /* -1: NULL */
-    char name[64];
-    bool has_cur[NLEVEL], has_prev[NLEVEL];
-    dmt_store_bucket cur[NLEVEL], prev[NLEVEL];
-} lane;
-
-/* One contribution to a lane (see dmt_store_bucket_add_*). */
-typedef struct lane_ev {
-    int kind;      /* lane kind */
-    int64_t ts;    /* the time that picks the bucket (transfers: t_begin) */
-    int64_t t_end; /* transfers */
-    uint64_t value, bytes;
-    bool has_dur, bad; /* transfers */
-    int64_t dur;
-} lane_ev;
-
-/* ---- transfers state ------------------------------------------------------------ */
-
-typedef struct xstate {
-    dmt_store_transfer t;
-    bool queued;   /* in the completed queue */
-    bool reloaded; /* written once already: the row is replaced */
-} xstate;
-
-typedef struct irqlast {
-    uint64_t seq;
-    int64_t ts;
-    bool valid;
-} irqlast;
-
-/* ---- the import ------------------------------------------------------------------ */
-
-typedef struct imp {
-    const dmt_store_import_opts *o;
-    dmt_error *err;
-    sqlite3 *db;
-    tbuf tb[T_COUNT_];
-    sqlite3_stmt *x_one, *x_many, *x_get, *x_replace;
-    sqlite3_stmt *sum_get, *sum_upd;
-    bool xfer_reloaded; /* a written transfer was reopened */
-    dmt_store_transfer xbuf[K];
-    int xn;
-    uint64_t xrows;
-
-    /* progress */
-    dmt_store_progress prog;
-    uint64_t next_progress;
-    int cancelled;
-
-    /* records */
-    uint64_t records, sg_id;
-    int64_t first_ts, last_ts;
-
-    /* lanes */
-    lane *lanes;
-    size_t nlanes, caplanes;
-    dmt_store_map lane_map;
-    uint32_t reg_lanes;
-
-    /* transfers */
-    xstate *xs;
-    size_t nxs, capxs;
-    uint32_t *xfree;
-    size_t nxfree, capxfree;
-    dmt_store_map xmap;     /* xfer -> xs index (open transfers) */
-    dmt_store_map xwritten; /* xfer -> 1 (written, not open) */
-    uint32_t *cq;           /* completed queue: xfer ids (ring) */
-    uint64_t *cq_seq;
-    size_t cq_cap, cq_head, cq_len;
-    dmt_store_map adev; /* adapter -> index in adevs */
-    uint32_t *adevs;    /* the adapter's device */
-    size_t nadevs, capadevs;
-    uint32_t *created; /* open transfers in creation order (ring; may hold
-                          ids written since: skipped) */
-    size_t cr_cap, cr_head, cr_len;
-    bool xwritten_full;    /* xwritten stopped growing: ask the table */
-    dmt_store_map irq_map; /* dev -> irqs index */
-    irqlast *irqs;
-    size_t nirqs, capirqs;
-    int64_t max_span;
-
-    /* time index block */
-    uint64_t ti_first, ti_last, ti_n;
-    int64_t ti_min, ti_max;
-
-    bool input_error; /* the failure is the trace's */
-
-    struct {
-        uint64_t lag;
-        size_t xopen, xwritten, map, lanes, reg_lanes;
-    } lim;
-
-    /* timing */
-    dmt_store_import_result *res;
-    int cur_phase;
-    uint64_t phase_t0;
-} imp;
-
 static uint64_t mono_ns(void)
 {
     struct timespec t;
@@ -367,12 +194,12 @@ static void phase_switch(imp *im, int phase)
     im->phase_t0 = t;
 }
 
-static int oom(imp *im)
+int dmt_imp_oom(imp *im)
 {
     return dmt_error_set(im->err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+int dmt_imp_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
@@ -422,7 +249,7 @@ static int tbuf_open(imp *im, tbuf *t, const tdesc *d)
     char *one = insert_sql(d, 1, "INSERT"), *many = insert_sql(d, K, "INSERT");
     int rc = 0;
     if (!one || !many)
-        rc = oom(im);
+        rc = dmt_imp_oom(im);
     if (!rc)
         rc = dmt_store_prepare(im->db, one, true, &t->one, im->err);
     if (!rc)
@@ -430,7 +257,7 @@ static int tbuf_open(imp *im, tbuf *t, const tdesc *d)
     free(one);
     free(many);
     if (!rc && d->blobs && !(t->arena = malloc((size_t)K * (VAR_MAX + 8))))
-        rc = oom(im);
+        rc = dmt_imp_oom(im);
     return rc;
 }
 
@@ -443,7 +270,7 @@ static void tbuf_close(tbuf *t)
     t->arena = NULL;
 }
 
-static int step_done(imp *im, sqlite3_stmt *st, const char *what)
+int dmt_imp_step_done(imp *im, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -476,17 +303,17 @@ static void bind_cells(tbuf *t, sqlite3_stmt *st, int row0, int rows)
         }
 }
 
-static int tbuf_flush(imp *im, tbuf *t)
+int dmt_imp_tbuf_flush(imp *im, tbuf *t)
 {
     int rc = 0;
     uint64_t t0 = t == &im->tb[T_SG] ? mono_ns() : 0;
     if (t->n == K) {
         bind_cells(t, t->many, 0, K);
-        rc = step_done(im, t->many, t->d->table);
+        rc = dmt_imp_step_done(im, t->many, t->d->table);
     } else {
         for (int r = 0; r < t->n && !rc; r++) {
             bind_cells(t, t->one, r, 1);
-            rc = step_done(im, t->one, t->d->table);
+            rc = dmt_imp_step_done(im, t->one, t->d->table);
         }
     }
     t->rows += (uint64_t)t->n;
@@ -495,26 +322,6 @@ static int tbuf_flush(imp *im, tbuf *t)
     if (t0)
         im->res->sg_insert_ns += mono_ns() - t0;
     return rc;
-}
-
-static inline void put_int(tbuf *t, int64_t v)
-{
-    int i = t->n * t->d->ncols + t->col++;
-    t->type[i] = C_INT;
-    t->v[i] = v;
-}
-
-static inline void put_null(tbuf *t)
-{
-    t->type[t->n * t->d->ncols + t->col++] = C_NULL;
-}
-
-static inline void put_opt(tbuf *t, bool present, int64_t v)
-{
-    if (present)
-        put_int(t, v);
-    else
-        put_null(t);
 }
 
 static void put_blob(tbuf *t, int type, const void *p, size_t n)
@@ -526,712 +333,6 @@ static void put_blob(tbuf *t, int type, const void *p, size_t n)
     if (n)
         memcpy(t->arena + t->used, p, n);
     t->used += (n + 7) & ~(size_t)7;
-}
-
-static inline int row_end(imp *im, tbuf *t)
-{
-    t->col = 0;
-    if (++t->n == K)
-        return tbuf_flush(im, t);
-    return 0;
-}
-
-/* ---- summaries ----------------------------------------------------------------- */
-
-static int emit_bucket(imp *im, const dmt_store_bucket *b)
-{
-    tbuf *t = &im->tb[T_SUM];
-    put_int(t, b->level);
-    put_int(t, b->lane);
-    put_int(t, b->bucket);
-    put_int(t, (int64_t)b->count);
-    put_int(t, (int64_t)b->bytes);
-    put_opt(t, b->has_range, (int64_t)b->vmin);
-    put_opt(t, b->has_range, (int64_t)b->vmax);
-    put_opt(t, b->has_last, (int64_t)b->vlast);
-    put_int(t, b->t_first);
-    put_int(t, b->t_last);
-    return row_end(im, t);
-}
-
-static size_t xfer_lane(imp *im, uint32_t adapter);
-
-static void ev_add(dmt_store_bucket *b, const lane_ev *e)
-{
-    switch (e->kind) {
-    case DMT_LANE_TRANSFERS:
-        dmt_store_bucket_add_transfer(b, e->ts, e->t_end, e->bytes, e->has_dur, e->dur, e->bad);
-        break;
-    case DMT_LANE_MARKERS:
-        dmt_store_bucket_add_marker(b, e->ts);
-        break;
-    default:
-        dmt_store_bucket_add_value(b, e->ts, e->value, e->bytes);
-        break;
-    }
-}
-
-/* An event for a bucket that is no longer open: merge it into the table. */
-static int late_event(imp *im, size_t li, int L, int64_t bucket, const lane_ev *e)
-{
-    int rc = tbuf_flush(im, &im->tb[T_SUM]);
-    if (rc)
-        return rc;
-    dmt_store_bucket ev, row;
-    dmt_store_bucket_init(&ev, (int64_t)li + 1, L, bucket);
-    ev_add(&ev, e);
-    sqlite3_stmt *q = im->sum_get;
-    sqlite3_bind_int64(q, 1, L);
-    sqlite3_bind_int64(q, 2, (int64_t)li + 1);
-    sqlite3_bind_int64(q, 3, bucket);
-    int s = sqlite3_step(q);
-    if (s == SQLITE_ROW) {
-        dmt_store_bucket_init(&row, (int64_t)li + 1, L, bucket);
-        row.count = (uint64_t)sqlite3_column_int64(q, 0);
-        row.bytes = (uint64_t)sqlite3_column_int64(q, 1);
-        row.has_range = sqlite3_column_type(q, 2) != SQLITE_NULL;
-        row.vmin = (uint64_t)sqlite3_column_int64(q, 2);
-        row.vmax = (uint64_t)sqlite3_column_int64(q, 3);
-        row.has_last = sqlite3_column_type(q, 4) != SQLITE_NULL;
-        row.vlast = (uint64_t)sqlite3_column_int64(q, 4);
-        row.t_first = sqlite3_column_int64(q, 5);
-        row.t_last = sqlite3_column_int64(q, 6);
-    }
-    sqlite3_reset(q);
-    if (s != SQLITE_ROW && s != SQLITE_DONE)
-        return dmt_store_sql_error(im->err, im->db, s, "summary");
-    if (s == SQLITE_DONE) {
-        if ((rc = emit_bucket(im, &ev)))
-            return rc;
-        return tbuf_flush(im, &im->tb[T_SUM]);
-    }
-    dmt_store_bucket_merge(&row, &ev, e->kind == DMT_LANE_TRANSFERS);
-    q = im->sum_upd;
-    sqlite3_bind_int64(q, 1, L);
-    sqlite3_bind_int64(q, 2, (int64_t)li + 1);
-    sqlite3_bind_int64(q, 3, bucket);
-    sqlite3_bind_int64(q, 4, (int64_t)row.count);
-    sqlite3_bind_int64(q, 5, (int64_t)row.bytes);
-    if (row.has_range) {
-        sqlite3_bind_int64(q, 6, (int64_t)row.vmin);
-        sqlite3_bind_int64(q, 7, (int64_t)row.vmax);
-    } else {
-        sqlite3_bind_null(q, 6);
-        sqlite3_bind_null(q, 7);
-    }
-    if (row.has_last)
-        sqlite3_bind_int64(q, 8, (int64_t)row.vlast);
-    else
-        sqlite3_bind_null(q, 8);
-    sqlite3_bind_int64(q, 9, row.t_first);
-    sqlite3_bind_int64(q, 10, row.t_last);
-    return step_done(im, q, "summary");
-}
-
-/* Add e to lane li at every stored level. */
-static int lane_event(imp *im, size_t li, const lane_ev *e)
-{
-    for (int L = DMT_STORE_MIN_STORED_LEVEL; L < NLEVEL; L++) {
-        lane *l = &im->lanes[li];
-        int64_t b = dmt_store_bucket_of(e->ts, L);
-        int rc;
-        if (l->has_cur[L] && l->cur[L].bucket == b) {
-            ev_add(&l->cur[L], e);
-        } else if (!l->has_cur[L] || b > l->cur[L].bucket) {
-            if (l->has_prev[L] && (rc = emit_bucket(im, &l->prev[L])))
-                return rc;
-            l->prev[L] = l->cur[L];
-            l->has_prev[L] = l->has_cur[L];
-            dmt_store_bucket_init(&l->cur[L], (int64_t)li + 1, L, b);
-            l->has_cur[L] = true;
-            ev_add(&l->cur[L], e);
-        } else if (l->has_prev[L] && l->prev[L].bucket == b) {
-            ev_add(&l->prev[L], e);
-        } else if ((rc = late_event(im, li, L, b, e))) {
-            return rc;
-        }
-    }
-    return 0;
-}
-
-static int lane_value(imp *im, size_t li, int64_t ts, uint64_t value, uint64_t bytes)
-{
-    lane_ev e = {.kind = im->lanes[li].kind, .ts = ts, .value = value, .bytes = bytes};
-    return lane_event(im, li, &e);
-}
-
-static int lane_marker(imp *im, size_t li, int64_t ts)
-{
-    lane_ev e = {.kind = DMT_LANE_MARKERS, .ts = ts};
-    return lane_event(im, li, &e);
-}
-
-/* Write the open buckets of lane li (all lanes: li = SIZE_MAX). */
-static int lanes_flush(imp *im, size_t only)
-{
-    for (size_t li = 0; li < im->nlanes; li++) {
-        if (only != SIZE_MAX && li != only)
-            continue;
-        lane *l = &im->lanes[li];
-        for (int L = 0; L < NLEVEL; L++) {
-            int rc;
-            if (l->has_prev[L] && (rc = emit_bucket(im, &l->prev[L])))
-                return rc;
-            if (l->has_cur[L] && (rc = emit_bucket(im, &l->cur[L])))
-                return rc;
-            l->has_prev[L] = l->has_cur[L] = false;
-        }
-    }
-    return 0;
-}
-
-/* A written transfer's contribution to its adapter's lane. */
-static int transfer_event(imp *im, const dmt_store_transfer *t)
-{
-    if (t->t_end - t->t_begin > im->max_span)
-        im->max_span = t->t_end - t->t_begin;
-    if (!t->has_adapter)
-        return 0;
-    size_t li = xfer_lane(im, t->adapter);
-    if (li == SIZE_MAX)
-        return oom(im);
-    lane_ev e = {.kind = DMT_LANE_TRANSFERS,
-                 .ts = t->t_begin,
-                 .t_end = t->t_end,
-                 .bytes = t->exec_seq != DMT_STORE_NONE ? t->granted : 0,
-                 .has_dur = t->has_duration,
-                 .dur = t->duration_ns,
-                 .bad = strcmp(t->outcome, "completed") != 0};
-    return lane_event(im, li, &e);
-}
-
-#define LK(kind)     ((uint64_t)(kind) << 56)
-#define OVERFLOW_BIT (1ull << 41)
-
-/* Lane index for key (a, b), created with the given fields when new;
- * SIZE_MAX on allocation failure. */
-static size_t lane_get(imp *im, int kind, uint64_t a, uint64_t b, int64_t dev, int64_t adapter,
-                       int64_t off, const char *name)
-{
-    uint32_t v = dmt_store_map_get(&im->lane_map, a, b);
-    if (v != UINT32_MAX)
-        return v;
-    if (im->nlanes >= im->lim.lanes && !(a & OVERFLOW_BIT)) {
-        /* a hostile number of devices or adapters: one shared lane per kind */
-        static const char *const names[] = {"",
-                                            "other adapters",
-                                            "other devices' registers",
-                                            "other devices' interrupts",
-                                            "lost",
-                                            "markers",
-                                            "findings"};
-        return lane_get(im, kind, LK(kind) | OVERFLOW_BIT, 0, -1, -1, -1,
-                        names[kind >= 1 && kind <= 6 ? kind : 0]);
-    }
-    if (grow((void **)&im->lanes, &im->caplanes, im->nlanes + 1, sizeof(lane)))
-        return SIZE_MAX;
-    lane *l = &im->lanes[im->nlanes];
-    memset(l, 0, sizeof *l);
-    l->kind = kind;
-    l->dev = dev;
-    l->adapter = adapter;
-    l->off = off;
-    snprintf(l->name, sizeof l->name, "%s", name);
-    if (dmt_store_map_put(&im->lane_map, a, b, (uint32_t)im->nlanes))
-        return SIZE_MAX;
-    return im->nlanes++;
-}
-
-static size_t reg_lane(imp *im, uint32_t dev, uint64_t off)
-{
-    uint32_t v = dmt_store_map_get(&im->lane_map, LK(DMT_LANE_REGISTER) | dev, off);
-    if (v != UINT32_MAX)
-        return v;
-    char name[64];
-    if (im->reg_lanes >= im->lim.reg_lanes || im->nlanes >= im->lim.lanes) {
-        snprintf(name, sizeof name, "dev%u other", dev);
-        return lane_get(im, DMT_LANE_REGISTER, LK(DMT_LANE_REGISTER) | (1ull << 40) | dev, 0, dev,
-                        -1, -1, name);
-    }
-    im->reg_lanes++;
-    snprintf(name, sizeof name, "dev%u 0x%llx", dev, (unsigned long long)off);
-    return lane_get(im, DMT_LANE_REGISTER, LK(DMT_LANE_REGISTER) | dev, off, dev, -1, (int64_t)off,
-                    name);
-}
-
-static size_t xfer_lane(imp *im, uint32_t adapter)
-{
-    uint32_t v = dmt_store_map_get(&im->lane_map, LK(DMT_LANE_TRANSFERS) | adapter, 0);
-    if (v != UINT32_MAX)
-        return v;
-    char name[64];
-    snprintf(name, sizeof name, "adapter %u", adapter);
-    return lane_get(im, DMT_LANE_TRANSFERS, LK(DMT_LANE_TRANSFERS) | adapter, 0, -1, adapter, -1,
-                    name);
-}
-
-static int write_lanes(imp *im)
-{
-    /* the findings lane always exists, last */
-    if (lane_get(im, DMT_LANE_FINDINGS, LK(DMT_LANE_FINDINGS), 0, -1, -1, -1, "findings") ==
-        SIZE_MAX)
-        return oom(im);
-    sqlite3_stmt *st;
-    int rc = dmt_store_prepare(im->db,
-                               "INSERT INTO lanes(lane, kind, dev, adapter, off, name) "
-                               "VALUES (?, ?, ?, ?, ?, ?)",
-                               false, &st, im->err);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < im->nlanes && !rc; i++) {
-        const lane *l = &im->lanes[i];
-        sqlite3_bind_int64(st, 1, (int64_t)i + 1);
-        sqlite3_bind_text(st, 2, dmt_store_lane_kind_name(l->kind), -1, SQLITE_STATIC);
-        if (l->dev >= 0)
-            sqlite3_bind_int64(st, 3, l->dev);
-        else
-            sqlite3_bind_null(st, 3);
-        if (l->adapter >= 0)
-            sqlite3_bind_int64(st, 4, l->adapter);
-        else
-            sqlite3_bind_null(st, 4);
-        if (l->kind == DMT_LANE_REGISTER && l->off >= 0)
-            sqlite3_bind_int64(st, 5, l->off);
-        else
-            sqlite3_bind_null(st, 5);
-        sqlite3_bind_text(st, 6, l->name, -1, SQLITE_STATIC);
-        rc = step_done(im, st, "lanes");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* Transfer lanes again, from the finished table in t_begin order: only
- * when a written transfer was reopened (its first contribution cannot be
- * taken back). */
-static int transfer_summaries(imp *im)
-{
-    int rc = tbuf_flush(im, &im->tb[T_SUM]);
-    sqlite3_stmt *st = NULL, *del = NULL;
-    if (!rc)
-        rc = dmt_store_prepare(im->db, "DELETE FROM summary WHERE lane = ?", false, &del, im->err);
-    for (size_t li = 0; li < im->nlanes && !rc; li++) {
-        lane *l = &im->lanes[li];
-        if (l->kind != DMT_LANE_TRANSFERS)
-            continue;
-        memset(l->has_cur, 0, sizeof l->has_cur);
-        memset(l->has_prev, 0, sizeof l->has_prev);
-        sqlite3_bind_int64(del, 1, (int64_t)li + 1);
-        rc = step_done(im, del, "summary");
-    }
-    sqlite3_finalize(del);
-    if (!rc)
-        rc = dmt_store_prepare(im->db,
-                               "SELECT adapter, t_begin, t_end, granted, duration_ns, outcome "
-                               "FROM transfers WHERE adapter IS NOT NULL ORDER BY t_begin",
-                               false, &st, im->err);
-    if (rc)
-        return rc;
-    int s;
-    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t li = xfer_lane(im, (uint32_t)sqlite3_column_int64(st, 0));
-        if (li == SIZE_MAX) {
-            rc = oom(im);
-            break;
-        }
-        const unsigned char *o = sqlite3_column_text(st, 5);
-        lane_ev e = {.kind = DMT_LANE_TRANSFERS,
-                     .ts = sqlite3_column_int64(st, 1),
-                     .t_end = sqlite3_column_int64(st, 2),
-                     .bytes = (uint64_t)sqlite3_column_int64(st, 3),
-                     .has_dur = sqlite3_column_type(st, 4) != SQLITE_NULL,
-                     .dur = sqlite3_column_int64(st, 4),
-                     .bad = !o || strcmp((const char *)o, "completed") != 0};
-        rc = lane_event(im, li, &e);
-    }
-    if (!rc && s != SQLITE_DONE)
-        rc = dmt_store_sql_error(im->err, im->db, s, "transfers");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* ---- transfers ----------------------------------------------------------------- */
-
-static int xfer_flush(imp *im)
-{
-    int rc = 0;
-    if (im->xn == K) {
-        for (int i = 0; i < K && !rc; i++)
-            rc = dmt_store_xfer_bind(im->x_many, i * DMT_STORE_XFER_NCOLS, &im->xbuf[i]);
-        if (!rc)
-            rc = step_done(im, im->x_many, "transfers");
-    } else {
-        for (int i = 0; i < im->xn && !rc; i++) {
-            rc = dmt_store_xfer_bind(im->x_one, 0, &im->xbuf[i]);
-            if (!rc)
-                rc = step_done(im, im->x_one, "transfers");
-        }
-    }
-    im->xrows += (uint64_t)im->xn;
-    im->xn = 0;
-    return rc;
-}
-
-static int xfer_write(imp *im, uint32_t idx)
-{
-    xstate *x = &im->xs[idx];
-    dmt_store_xfer_finish(&x->t);
-    int rc = 0;
-    if (x->reloaded) {
-        /* its row exists: replace it (pending rows first, in order) */
-        rc = xfer_flush(im);
-        if (!rc)
-            rc = dmt_store_xfer_bind(im->x_replace, 0, &x->t);
-        if (!rc)
-            rc = step_done(im, im->x_replace, "transfers");
-        if (!rc)
-            im->xrows++;
-    } else {
-        im->xbuf[im->xn++] = x->t;
-        if (im->xn == K)
-            rc = xfer_flush(im);
-    }
-    if (!rc && !im->xfer_reloaded)
-        rc = transfer_event(im, &x->t);
-    dmt_store_map_del(&im->xmap, x->t.xfer, 0);
-    if (!rc && im->xwritten.n >= im->lim.xwritten)
-        im->xwritten_full = true;
-    else if (!rc && dmt_store_map_put(&im->xwritten, x->t.xfer, 0, 1))
-        rc = oom(im);
-    if (!rc && grow((void **)&im->xfree, &im->capxfree, im->nxfree + 1, sizeof(uint32_t)))
-        rc = oom(im);
-    if (!rc)
-        im->xfree[im->nxfree++] = idx;
-    return rc;
-}
-
-/* Was transfer xfer written to the table already (and not reopened)? */
-static int xfer_written(imp *im, uint32_t xfer, bool *yes)
-{
-    *yes = dmt_store_map_get(&im->xwritten, xfer, 0) != UINT32_MAX;
-    if (*yes || !im->xwritten_full)
-        return 0;
-    int rc = xfer_flush(im);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(im->x_get, 1, xfer);
-    int s = sqlite3_step(im->x_get);
-    sqlite3_reset(im->x_get);
-    if (s != SQLITE_ROW && s != SQLITE_DONE)
-        return dmt_store_sql_error(im->err, im->db, s, "transfers");
-    *yes = s == SQLITE_ROW;
-    return 0;
-}
-
-static int created_push(imp *im, uint32_t xfer)
-{
-    if (im->cr_len > 2 * im->xmap.n + 4096) {
-        /* drop the ids written since (amortised: the ring at least halves) */
-        size_t n = 0;
-        for (size_t i = 0; i < im->cr_len; i++) {
-            uint32_t id = im->created[(im->cr_head + i) % im->cr_cap];
-            if (dmt_store_map_get(&im->xmap, id, 0) != UINT32_MAX)
-                im->created[(im->cr_head + n++) % im->cr_cap] = id;
-        }
-        im->cr_len = n;
-    }
-    if (im->cr_len == im->cr_cap) {
-        size_t nc = im->cr_cap ? im->cr_cap * 2 : 1024;
-        uint32_t *a = malloc(nc * sizeof *a);
-        if (!a)
-            return oom(im);
-        for (size_t i = 0; i < im->cr_len; i++)
-            a[i] = im->created[(im->cr_head + i) % im->cr_cap];
-        free(im->created);
-        im->created = a;
-        im->cr_cap = nc;
-        im->cr_head = 0;
-    }
-    im->created[(im->cr_head + im->cr_len++) % im->cr_cap] = xfer;
-    return 0;
-}
-
-static int xfer_write(imp *im, uint32_t idx);
-
-/* Too many open transfers: write the oldest still open ones. */
-static int evict_open(imp *im)
-{
-    while (im->xmap.n > im->lim.xopen && im->cr_len) {
-        uint32_t xfer = im->created[im->cr_head];
-        im->cr_head = (im->cr_head + 1) % im->cr_cap;
-        im->cr_len--;
-        uint32_t v = dmt_store_map_get(&im->xmap, xfer, 0);
-        if (v != UINT32_MAX) {
-            int rc = xfer_write(im, v);
-            if (rc)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-/* The open state of transfer xfer: created, or reloaded when it was written
- * already.  NULL with *rc set on failure. */
-static xstate *xfer_get(imp *im, uint32_t xfer, int *rc)
-{
-    uint32_t v = dmt_store_map_get(&im->xmap, xfer, 0);
-    if (v != UINT32_MAX)
-        return &im->xs[v];
-    uint32_t idx;
-    if (im->nxfree) {
-        idx = im->xfree[--im->nxfree];
-    } else {
-        if (grow((void **)&im->xs, &im->capxs, im->nxs + 1, sizeof(xstate))) {
-            *rc = oom(im);
-            return NULL;
-        }
-        idx = (uint32_t)im->nxs++;
-    }
-    xstate *x = &im->xs[idx];
-    memset(x, 0, sizeof *x);
-    dmt_store_xfer_init(&x->t, xfer);
-    bool written;
-    if ((*rc = xfer_written(im, xfer, &written)))
-        return NULL;
-    if (written) {
-        /* a late record: reload the written row */
-        if ((*rc = xfer_flush(im)))
-            return NULL;
-        sqlite3_bind_int64(im->x_get, 1, xfer);
-        int s = sqlite3_step(im->x_get);
-        if (s == SQLITE_ROW)
-            dmt_store_xfer_read(im->x_get, 0, &x->t);
-        sqlite3_reset(im->x_get);
-        if (s != SQLITE_ROW) {
-            *rc = dmt_store_sql_error(im->err, im->db, s == SQLITE_DONE ? SQLITE_INTERNAL : s,
-                                      "transfers reload");
-            return NULL;
-        }
-        x->queued = true; /* never queued again: written at the end */
-        x->reloaded = true;
-        im->xfer_reloaded = true;
-        dmt_store_map_del(&im->xwritten, xfer, 0);
-    }
-    if (dmt_store_map_put(&im->xmap, xfer, 0, idx) || created_push(im, xfer)) {
-        *rc = oom(im);
-        return NULL;
-    }
-    if (im->xmap.n > im->lim.xopen) {
-        /* the new one is the newest: never the one written here */
-        if ((*rc = evict_open(im)))
-            return NULL;
-        v = dmt_store_map_get(&im->xmap, xfer, 0);
-        return v == UINT32_MAX ? NULL : &im->xs[v];
-    }
-    return x;
-}
-
-static const irqlast *last_irq(imp *im, uint64_t dev)
-{
-    uint32_t v = dmt_store_map_get(&im->irq_map, dev, 0);
-    return v == UINT32_MAX ? NULL : &im->irqs[v];
-}
-
-/* The claimed interrupt on dev after the transfer was programmed. */
-static void attribute_irq(imp *im, dmt_store_transfer *t, uint64_t dev)
-{
-    if (t->interrupt_seq != DMT_STORE_NONE)
-        return;
-    const irqlast *q = last_irq(im, dev);
-    uint64_t after = t->exec_seq != DMT_STORE_NONE    ? t->exec_seq
-                     : t->start_seq != DMT_STORE_NONE ? t->start_seq
-                                                      : 0;
-    if (q && q->valid && q->seq > after) {
-        t->interrupt_seq = q->seq;
-        t->interrupt_ts = q->ts;
-    }
-}
-
-static int queue_completed(imp *im, uint32_t xfer, uint64_t seq)
-{
-    if (im->cq_len == im->cq_cap) {
-        size_t nc = im->cq_cap ? im->cq_cap * 2 : 1024;
-        uint32_t *a = malloc(nc * sizeof *a);
-        uint64_t *b = malloc(nc * sizeof *b);
-        if (!a || !b) {
-            free(a);
-            free(b);
-            return oom(im);
-        }
-        for (size_t i = 0; i < im->cq_len; i++) {
-            a[i] = im->cq[(im->cq_head + i) % im->cq_cap];
-            b[i] = im->cq_seq[(im->cq_head + i) % im->cq_cap];
-        }
-        free(im->cq);
-        free(im->cq_seq);
-        im->cq = a;
-        im->cq_seq = b;
-        im->cq_cap = nc;
-        im->cq_head = 0;
-    }
-    size_t i = (im->cq_head + im->cq_len++) % im->cq_cap;
-    im->cq[i] = xfer;
-    im->cq_seq[i] = seq;
-    return 0;
-}
-
-/* Write the transfers completed more than LAG records before seq. */
-static int drain_completed(imp *im, uint64_t seq)
-{
-    while (im->cq_len && im->cq_seq[im->cq_head] + im->lim.lag < seq) {
-        uint32_t xfer = im->cq[im->cq_head];
-        im->cq_head = (im->cq_head + 1) % im->cq_cap;
-        im->cq_len--;
-        uint32_t v = dmt_store_map_get(&im->xmap, xfer, 0);
-        if (v != UINT32_MAX) {
-            int rc = xfer_write(im, v);
-            if (rc)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-static int on_transfer(imp *im, const dmt_record *r, uint64_t sg_first)
-{
-    int rc = 0;
-    xstate *x = xfer_get(im, r->xfer, &rc);
-    if (!x)
-        return rc;
-    dmt_store_transfer *t = &x->t;
-    if (r->ts < t->t_begin)
-        t->t_begin = r->ts;
-    if (r->ts > t->t_end)
-        t->t_end = r->ts;
-    if (r->kind != DMT_K_DIGEST && !t->has_adapter) {
-        t->has_adapter = true;
-        t->adapter = r->adapter;
-    }
-    switch (r->kind) {
-    case DMT_K_START_DMA:
-        if (t->start_seq == DMT_STORE_NONE) {
-            t->start_seq = r->seq;
-            t->start_ts = r->ts;
-            t->has_adapter = true;
-            t->adapter = r->adapter;
-            t->mdl = r->mdl;
-            t->offset = r->offset;
-            t->requested = r->length;
-            t->write_to_device = r->write_to_device;
-            t->context = r->context;
-        }
-        break;
-    case DMT_K_EXECUTE_DMA:
-        if (t->exec_seq == DMT_STORE_NONE) {
-            const dmt_sg_elem *sg = r->sg_list;
-            t->exec_seq = r->seq;
-            t->exec_ts = r->ts;
-            t->granted = r->length;
-            t->bounce_known = (r->xfer_flags & DMT_XF_BOUNCE_CHECKED) != 0;
-            t->bounced = t->bounce_known && (r->xfer_flags & DMT_XF_BOUNCED) != 0;
-            t->n_sg = r->n_sg;
-            t->sg_first = sg_first;
-            t->sg_bytes = 0;
-            t->sg_lo = UINT64_MAX;
-            t->sg_hi = 0;
-            for (uint32_t i = 0; i < r->n_sg; i++) {
-                t->sg_bytes += sg[i].len;
-                if (sg[i].addr < t->sg_lo)
-                    t->sg_lo = sg[i].addr;
-                if (sg[i].addr + sg[i].len > t->sg_hi)
-                    t->sg_hi = sg[i].addr + sg[i].len;
-            }
-        }
-        break;
-    case DMT_K_START_DMA_END:
-        if (t->end_seq == DMT_STORE_NONE) {
-            t->end_seq = r->seq;
-            t->end_ts = r->ts;
-            t->end_status = r->status;
-            t->end_length = r->length;
-        }
-        break;
-    case DMT_K_COMPLETE_DMA:
-        t->complete_count++;
-        if (t->complete_seq == DMT_STORE_NONE) {
-            t->complete_seq = r->seq;
-            t->complete_ts = r->ts;
-            t->complete_status = r->status;
-            if (t->dpc_seq == DMT_STORE_NONE) {
-                uint32_t d = dmt_store_map_get(&im->adev, r->adapter, 0);
-                if (d != UINT32_MAX)
-                    attribute_irq(im, t, im->adevs[d]);
-            }
-        }
-        if (!x->queued) {
-            x->queued = true;
-            rc = queue_completed(im, r->xfer, r->seq);
-        }
-        break;
-    case DMT_K_DIGEST:
-        if (!t->has_digest) {
-            t->has_digest = true;
-            t->digest = r->value;
-            t->digest_algo = r->algo;
-            t->digest_len = r->length;
-        }
-        break;
-    default:
-        break;
-    }
-    return rc;
-}
-
-static int on_dpc(imp *im, const dmt_record *r)
-{
-    if (r->xfer == 0)
-        return 0;
-    int rc = 0;
-    uint32_t v = dmt_store_map_get(&im->xmap, r->xfer, 0);
-    bool written = false;
-    if (v == UINT32_MAX && (rc = xfer_written(im, r->xfer, &written)))
-        return rc;
-    if (v == UINT32_MAX && !written)
-        return 0; /* no such transfer (yet): the dpcs row is all there is */
-    xstate *x = xfer_get(im, r->xfer, &rc);
-    if (!x)
-        return rc;
-    dmt_store_transfer *t = &x->t;
-    if (t->dpc_seq == DMT_STORE_NONE) {
-        t->dpc_seq = r->seq;
-        t->dpc_ts = r->ts;
-        attribute_irq(im, t, r->dev);
-    }
-    if (r->ts < t->t_begin)
-        t->t_begin = r->ts;
-    if (r->ts > t->t_end)
-        t->t_end = r->ts;
-    return 0;
-}
-
-static int on_interrupt(imp *im, const dmt_record *r)
-{
-    if (!r->claimed)
-        return 0;
-    uint32_t v = dmt_store_map_get(&im->irq_map, r->dev, 0);
-    if (v == UINT32_MAX) {
-        if (im->irq_map.n >= im->lim.map)
-            return 0;
-        if (grow((void **)&im->irqs, &im->capirqs, im->nirqs + 1, sizeof(irqlast)))
-            return oom(im);
-        v = (uint32_t)im->nirqs++;
-        if (dmt_store_map_put(&im->irq_map, r->dev, 0, v))
-            return oom(im);
-    }
-    im->irqs[v].seq = r->seq;
-    im->irqs[v].ts = r->ts;
-    im->irqs[v].valid = true;
-    return 0;
 }
 
 /* ---- one record ---------------------------------------------------------------- */
@@ -1290,10 +391,10 @@ static int on_record(imp *im, const dmt_record *r)
         put_int(t, w);
         if ((rc = row_end(im, t)))
             return rc;
-        size_t li = reg_lane(im, r->dev, r->off);
+        size_t li = dmt_imp_reg_lane(im, r->dev, r->off);
         if (li == SIZE_MAX)
-            return oom(im);
-        return lane_value(im, li, r->ts, r->value, w);
+            return dmt_imp_oom(im);
+        return dmt_imp_lane_value(im, li, r->ts, r->value, w);
     }
     case DMT_K_REG_WRITE_BUF:
     case DMT_K_REG_READ_BUF: {
@@ -1314,10 +415,10 @@ static int on_record(imp *im, const dmt_record *r)
         if ((rc = row_end(im, t)))
             return rc;
         for (uint32_t i = 0; i < r->n_values && !rc; i++) {
-            size_t li = reg_lane(im, r->dev, r->off + (uint64_t)i * r->width);
+            size_t li = dmt_imp_reg_lane(im, r->dev, r->off + (uint64_t)i * r->width);
             if (li == SIZE_MAX)
-                return oom(im);
-            rc = lane_value(im, li, r->ts, r->values[i], w);
+                return dmt_imp_oom(im);
+            rc = dmt_imp_lane_value(im, li, r->ts, r->values[i], w);
         }
         return rc;
     }
@@ -1365,9 +466,9 @@ static int on_record(imp *im, const dmt_record *r)
                     return rc;
             }
         }
-        if (!di && xfer_lane(im, r->adapter) == SIZE_MAX)
-            return oom(im);
-        return on_transfer(im, r, sg_first);
+        if (!di && dmt_imp_xfer_lane(im, r->adapter) == SIZE_MAX)
+            return dmt_imp_oom(im);
+        return dmt_imp_on_transfer(im, r, sg_first);
     }
     case DMT_K_ADAPTER_CREATE:
     case DMT_K_ADAPTER_RELEASE:
@@ -1404,9 +505,10 @@ static int on_record(imp *im, const dmt_record *r)
         if (ac) {
             uint32_t d = dmt_store_map_get(&im->adev, r->adapter, 0);
             if (d == UINT32_MAX && im->adev.n < im->lim.map) {
-                if (grow((void **)&im->adevs, &im->capadevs, im->nadevs + 1, sizeof(uint32_t)) ||
+                if (dmt_imp_grow((void **)&im->adevs, &im->capadevs, im->nadevs + 1,
+                                 sizeof(uint32_t)) ||
                     dmt_store_map_put(&im->adev, r->adapter, 0, (uint32_t)im->nadevs))
-                    return oom(im);
+                    return dmt_imp_oom(im);
                 d = (uint32_t)im->nadevs++;
             }
             if (d != UINT32_MAX)
@@ -1446,14 +548,14 @@ static int on_record(imp *im, const dmt_record *r)
         if (li == UINT32_MAX) {
             char name[64];
             snprintf(name, sizeof name, "dev%u interrupts", r->dev);
-            li = lane_get(im, DMT_LANE_INTERRUPTS, LK(DMT_LANE_INTERRUPTS) | r->dev, 0, r->dev, -1,
-                          -1, name);
+            li = dmt_imp_lane_get(im, DMT_LANE_INTERRUPTS, LK(DMT_LANE_INTERRUPTS) | r->dev, 0,
+                                  r->dev, -1, -1, name);
         }
         if (li == SIZE_MAX)
-            return oom(im);
-        if ((rc = lane_value(im, li, r->ts, r->value, r->claimed)))
+            return dmt_imp_oom(im);
+        if ((rc = dmt_imp_lane_value(im, li, r->ts, r->value, r->claimed)))
             return rc;
-        return on_interrupt(im, r);
+        return dmt_imp_on_interrupt(im, r);
     }
     case DMT_K_DPC:
         t = &im->tb[T_DPC];
@@ -1463,7 +565,7 @@ static int on_record(imp *im, const dmt_record *r)
         put_int(t, r->xfer);
         if ((rc = row_end(im, t)))
             return rc;
-        return on_dpc(im, r);
+        return dmt_imp_on_dpc(im, r);
     case DMT_K_MARKER: {
         t = &im->tb[T_MARK];
         put_int(t, (int64_t)r->seq);
@@ -1471,10 +573,11 @@ static int on_record(imp *im, const dmt_record *r)
         put_blob(t, C_TEXT, r->bytes, r->n_bytes);
         if ((rc = row_end(im, t)))
             return rc;
-        size_t li = lane_get(im, DMT_LANE_MARKERS, LK(DMT_LANE_MARKERS), 0, -1, -1, -1, "markers");
+        size_t li =
+            dmt_imp_lane_get(im, DMT_LANE_MARKERS, LK(DMT_LANE_MARKERS), 0, -1, -1, -1, "markers");
         if (li == SIZE_MAX)
-            return oom(im);
-        return lane_marker(im, li, r->ts);
+            return dmt_imp_oom(im);
+        return dmt_imp_lane_marker(im, li, r->ts);
     }
     case DMT_K_LOST: {
         t = &im->tb[T_LOST];
@@ -1484,10 +587,10 @@ static int on_record(imp *im, const dmt_record *r)
         put_int(t, r->reason);
         if ((rc = row_end(im, t)))
             return rc;
-        size_t li = lane_get(im, DMT_LANE_LOST, LK(DMT_LANE_LOST), 0, -1, -1, -1, "lost");
+        size_t li = dmt_imp_lane_get(im, DMT_LANE_LOST, LK(DMT_LANE_LOST), 0, -1, -1, -1, "lost");
         if (li == SIZE_MAX)
-            return oom(im);
-        return lane_value(im, li, r->ts, r->reason, r->count);
+            return dmt_imp_oom(im);
+        return dmt_imp_lane_value(im, li, r->ts, r->reason, r->count);
     }
     default:
         return dmt_error_set(im->err, DMT_E_INTERNAL, r->pos, DMT_NO_INDEX,
@@ -1541,7 +644,7 @@ static int meta_put(imp *im, sqlite3_stmt *st, const char *key, bool text, const
         sqlite3_bind_text(st, 2, s, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_int64(st, 2, v);
-    return step_done(im, st, "meta");
+    return dmt_imp_step_done(im, st, "meta");
 }
 
 static int write_meta(imp *im, const dmt_header *h, const char *trace,
@@ -1647,7 +750,7 @@ static int load(imp *im, pipe_t *pp, dmt_store_import_result *res)
                                    "injected failure after %llu records",
                                    (unsigned long long)im->records);
             if (!rc && (im->records & (TIDX_BLOCK - 1)) == 0)
-                rc = drain_completed(im, b->rec[i].seq);
+                rc = dmt_imp_drain_completed(im, b->rec[i].seq);
         }
         im->prog.bytes_done = b->offset;
         bool last = b->last;
@@ -1720,7 +823,7 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
         snprintf(sel, sizeof sel, "SELECT %s FROM transfers WHERE xfer = ?",
                  dmt_store_xfer_columns);
         if (!one || !many || !repl)
-            rc = oom(im);
+            rc = dmt_imp_oom(im);
         if (!rc)
             rc = dmt_store_prepare(im->db, one, true, &im->x_one, im->err);
         if (!rc)
@@ -1731,8 +834,8 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
             rc = dmt_store_prepare(im->db, sel, true, &im->x_get, im->err);
         if (!rc)
             rc = dmt_store_prepare(im->db,
-                                   "SELECT count, bytes, vmin, vmax, vlast, t_first, t_last "
-                                   "FROM summary WHERE level = ? AND lane = ? AND bucket = ?",
+                                   "SELECT " DMT_STORE_BUCKET_COLUMNS " FROM summary WHERE "
+                                   "level = ? AND lane = ? AND bucket = ?",
                                    true, &im->sum_get, im->err);
         if (!rc)
             rc = dmt_store_prepare(im->db,
@@ -1753,7 +856,7 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
     for (int i = 0; i < NBATCH; i++) {
         pp.b[i] = calloc(1, sizeof(batch));
         if (!pp.b[i] || !(pp.b[i]->arena = malloc(BATCH_ARENA))) {
-            rc = oom(im);
+            rc = dmt_imp_oom(im);
             goto out;
         }
     }
@@ -1774,19 +877,19 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
         goto out;
     for (size_t i = 0; i < im->nxs && !rc; i++)
         if (dmt_store_map_get(&im->xmap, im->xs[i].t.xfer, 0) == i)
-            rc = xfer_write(im, (uint32_t)i);
+            rc = dmt_imp_xfer_write(im, (uint32_t)i);
     if (!rc)
-        rc = xfer_flush(im);
+        rc = dmt_imp_xfer_flush(im);
     if (!rc)
         rc = tidx_flush(im);
     if (!rc)
-        rc = lanes_flush(im, SIZE_MAX);
+        rc = dmt_imp_lanes_flush(im, SIZE_MAX);
     if (!rc && im->xfer_reloaded)
-        rc = transfer_summaries(im);
+        rc = dmt_imp_transfer_summaries(im);
     if (!rc)
-        rc = lanes_flush(im, SIZE_MAX);
+        rc = dmt_imp_lanes_flush(im, SIZE_MAX);
     for (int i = 0; i < T_COUNT_ && !rc; i++)
-        rc = tbuf_flush(im, &im->tb[i]);
+        rc = dmt_imp_tbuf_flush(im, &im->tb[i]);
     if (rc)
         goto out;
     sqlite3_progress_handler(im->db, 1000000, sqlite_progress, im);
@@ -1794,7 +897,7 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
         goto out;
     if ((rc = report(im, DMT_STORE_PHASE_INDEX)) || (rc = run_section(im, "indexes")))
         goto out;
-    if ((rc = write_lanes(im)))
+    if ((rc = dmt_imp_write_lanes(im)))
         goto out;
     res->sg_elements = im->tb[T_SG].rows;
     res->transfers = im->xrows;

@@ -1,8 +1,10 @@
 /*
  * store_internal.h - what the store's source files share (not installed):
- * the embedded schema's sections, SQLite error mapping, a small hash map,
- * the summary bucket arithmetic (one definition used by the importer and by
- * the on-demand levels), and the transfers row <-> struct mapping.
+ * the open store's state, its cached statements, the embedded schema's
+ * sections, SQLite error mapping, a small hash map, the summary bucket
+ * arithmetic and row decoder (one definition each, used by the importer,
+ * the queries and the on-demand levels), and the transfers row <-> struct
+ * mapping.
  */
 #ifndef DMT_STORE_INTERNAL_H
 #define DMT_STORE_INTERNAL_H
@@ -14,6 +16,48 @@
 
 #include "dmt/error.h"
 #include "dmt/store.h"
+#include "dmt/store_query.h"
+
+/* ---- an open store ---------------------------------------------------------- */
+
+/* Statements prepared once per store and reset after each use (hot paths:
+ * a viewer frame asks them lane after lane). */
+enum dmt_store_stmt_id {
+    DMT_Q_BUCKETS,
+    DMT_Q_BUCKETS_ALL,
+    DMT_Q_BEFORE,
+    DMT_Q_XFERS,
+    DMT_Q_COUNT_
+};
+
+struct dmt_store_levels; /* store_levels.c: lane index, on-demand cache */
+
+struct dmt_store {
+    sqlite3 *db;
+    int min_level;    /* finest stored summary level */
+    int64_t max_span; /* longest transfer span (dmt_store_max_transfer_ns) */
+    struct dmt_store_levels *lv;
+    sqlite3_stmt *q[DMT_Q_COUNT_];
+};
+
+/* The cached statement id (prepared from sql on first use), reset and with
+ * its bindings cleared.  The caller resets it when done with the rows. */
+int dmt_store_cached(dmt_store *st, int id, const char *sql, sqlite3_stmt **q, dmt_error *err);
+/* Two integers of the one row sql returns (parameters ?1 = a, ?2 = b, the
+ * first nbind of them); *any false when the first is NULL.  For
+ * time_index aggregates. */
+int dmt_store_int_pair(dmt_store *st, const char *sql, int nbind, int64_t a, int64_t b, int64_t *x,
+                       int64_t *y, bool *any, dmt_error *err);
+/* Lane `lane` (DMT_E_USAGE when there is none). */
+int dmt_store_lane_get(dmt_store *st, int64_t lane, dmt_store_lane *l, dmt_error *err);
+/* Step q to the end, calling row(q, arg) for each row until it returns
+ * non-zero; finalize q (reset it when cached).  Rows delivered, or the
+ * SQLite error mapped (`what` names the table). */
+int dmt_store_each_row(dmt_store *st, sqlite3_stmt *q, bool cached,
+                       int (*row)(sqlite3_stmt *, void *), void *arg, const char *what,
+                       dmt_error *err);
+/* Free what store_levels.c keeps (dmt_store_close). */
+void dmt_store_levels_free(dmt_store *st);
 
 /* ---- schema ---------------------------------------------------------------- */
 
@@ -43,6 +87,13 @@ static inline uint64_t dmt_store_u64(int64_t v)
     return (uint64_t)v;
 }
 
+/* a - b, saturating at INT64_MIN (window starts widened by a span). */
+static inline int64_t dmt_store_sat_sub(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_sub_overflow(a, b, &r) ? INT64_MIN : r;
+}
+
 /* ---- hash map: (u64, u64) key -> u32 value ---------------------------------- */
 
 typedef struct dmt_store_map {
@@ -65,6 +116,11 @@ static inline int64_t dmt_store_bucket_of(int64_t ts, int level)
 {
     return ts >> DMT_STORE_LEVEL_SHIFT(level); /* arithmetic shift: floor */
 }
+
+/* The one decoder of a `summary` row: columns col0.. are bucket, count,
+ * bytes, vmin, vmax, vlast, t_first, t_last. */
+#define DMT_STORE_BUCKET_COLUMNS "bucket, count, bytes, vmin, vmax, vlast, t_first, t_last"
+void dmt_store_bucket_read(sqlite3_stmt *q, int col0, int64_t lane, int level, dmt_store_bucket *b);
 
 /* Start an empty bucket. */
 void dmt_store_bucket_init(dmt_store_bucket *b, int64_t lane, int level, int64_t bucket);

@@ -1,7 +1,8 @@
 /*
  * store_util.c - pieces the store's files share (see store_internal.h): the
  * embedded schema/store.sql and its sections, SQLite error mapping, a small
- * open-addressing hash map, summary bucket arithmetic, lane kind names and
+ * open-addressing hash map, summary bucket arithmetic and the one `summary`
+ * row decoder, lane kind names and
  * the transfers row <-> dmt_store_transfer mapping.
  */
 #include <stdio.h>
@@ -221,6 +222,20 @@ void dmt_store_bucket_init(dmt_store_bucket *b, int64_t lane, int level, int64_t
     b->bucket = bucket;
     b->t_first = INT64_MAX;
     b->t_last = INT64_MIN;
+}
+
+void dmt_store_bucket_read(sqlite3_stmt *q, int c, int64_t lane, int level, dmt_store_bucket *b)
+{
+    dmt_store_bucket_init(b, lane, level, sqlite3_column_int64(q, c));
+    b->count = (uint64_t)sqlite3_column_int64(q, c + 1);
+    b->bytes = (uint64_t)sqlite3_column_int64(q, c + 2);
+    b->has_range = sqlite3_column_type(q, c + 3) != SQLITE_NULL;
+    b->vmin = (uint64_t)sqlite3_column_int64(q, c + 3);
+    b->vmax = (uint64_t)sqlite3_column_int64(q, c + 4);
+    b->has_last = sqlite3_column_type(q, c + 5) != SQLITE_NULL;
+    b->vlast = (uint64_t)sqlite3_column_int64(q, c + 5);
+    b->t_first = sqlite3_column_int64(q, c + 6);
+    b->t_last = sqlite3_column_int64(q, c + 7);
 }
 
 void dmt_store_bucket_add_value(dmt_store_bucket *b, int64_t ts, uint64_t value, uint64_t bytes)

@@ -20,6 +20,7 @@
 #include "dmt/reader.h"
 #include "dmt/stats.h"
 #include "dmt/store.h"
+#include "dmt/store_query.h"
 #include "dmt/writer.h"
 #include "records.h"
 
@@ -532,16 +533,6 @@ static void test_generated(void)
     run_example_queries(db);
 
     compare_stored_computed(db, "gen-ondemand.db", 1000);
-    dmt_store *sa;
-    int64_t t0 = 0, t1 = -1;
-    CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &sa, &err) == 0);
-    if (sa)
-        CHECK(dmt_store_time_range(sa, &t0, &t1, &err) == 0);
-    int64_t mid = t0 + (t1 - t0) / 2;
-    /* a window at level 0 of a transfer lane: buckets hold that lane's transfers */
-    int L0 = dmt_store_level_for(mid, mid + 3000000, 4000);
-    CHECK(L0 == 0);
-    dmt_store_close(sa);
 }
 
 /* ---- a hand-built trace: derived tables exactly -------------------------------- */
@@ -768,8 +759,6 @@ static void test_derived(void)
     CHECK(sql_int(s, "SELECT count(*) FROM v_sg WHERE crosses_4g") == 1);
     CHECK(!strcmp(sql_text(s, "SELECT duration_us FROM v_transfers WHERE xfer = 7"), "20.0"));
     CHECK(sql_int(s, "SELECT count(*) FROM v_timeline") == 22);
-    CHECK(dmt_store_level_for(T(0), T(1000), 4000) == 0);
-    CHECK(dmt_store_level_for(0, 100000000000ll, 4000) == 5);
     dmt_store_close(st);
 }
 

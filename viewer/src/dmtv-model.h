@@ -1,16 +1,17 @@
 /*
  * dmtv-model.h - DmtvModel, the viewer's document: one open dmatrace store
- * (NAME.db, schema/store.sql) read with SQLite.  It loads the static facts
+ * (NAME.db) read through the store library (dmt/store_query.h; the viewer
+ * holds no SQL).  It loads the static facts
  * once (lanes, adapters, lost ranges, findings, the coarse time index) and
  * builds DmtvFrames for time windows: exact events when the window holds
  * few records, summary buckets (per-zoom tables) otherwise.  Also the
  * queries behind the details pane, the SG table, the layout view and
  * find/filter.
  *
- * Frames never block the GUI on SQL: the stored summary levels are loaded
+ * Frames never block the GUI on the store: the stored summary levels are loaded
  * into memory at open (as many as fit a fixed budget, coarsest first), and
  * exact-event windows (and any level that did not fit) are fetched by a
- * worker thread on a second read-only connection.  _frame_nowait returns a
+ * worker thread on its own read-only store handle.  _frame_nowait returns a
  * coarser preview from memory (DmtvFrame.approx) while that runs and emits
  * "frame-ready" when the precise frame can be had; _frame waits for it.
  *

@@ -30,11 +30,11 @@
 double dmtv_lane_height(int kind)
 {
     switch (kind) {
-    case DMTV_LANE_TRANSFERS:
+    case DMT_LANE_TRANSFERS:
         return 3 * DMTV_TRANSFER_ROW_H + 4;
-    case DMTV_LANE_REGISTER:
+    case DMT_LANE_REGISTER:
         return DMTV_REG_LANE_H;
-    case DMTV_LANE_INTERRUPTS:
+    case DMT_LANE_INTERRUPTS:
         return DMTV_IRQ_LANE_H;
     default:
         return DMTV_SMALL_LANE_H;
@@ -101,7 +101,7 @@ uint32_t dmtv_span_at(const DmtvTrace *tr, const DmtvFrame *fr, const DmtvView *
                       double y)
 {
     gssize li = dmtv_lane_at(tr, v, y);
-    if (li < 0 || !fr || (size_t)li >= fr->n_lanes || tr->lanes[li].kind != DMTV_LANE_TRANSFERS)
+    if (li < 0 || !fr || (size_t)li >= fr->n_lanes || tr->lanes[li].kind != DMT_LANE_TRANSFERS)
         return 0;
     const DmtvLaneData *d = &fr->lanes[li];
     if (d->summary)
@@ -129,7 +129,7 @@ uint32_t dmtv_span_at(const DmtvTrace *tr, const DmtvFrame *fr, const DmtvView *
 int64_t dmtv_finding_at(const DmtvTrace *tr, const DmtvView *v, double x, double y)
 {
     gssize li = dmtv_lane_at(tr, v, y);
-    if (li < 0 || tr->lanes[li].kind != DMTV_LANE_FINDINGS)
+    if (li < 0 || tr->lanes[li].kind != DMT_LANE_FINDINGS)
         return -1;
     int64_t best = -1;
     double best_d = 5.0;
@@ -642,7 +642,7 @@ static void draw_findings_on_lanes(const Ctx *c)
             continue;
         last_x = x;
         for (size_t k = 0; k < tr->n_lanes; k++) {
-            if (tr->lanes[k].kind == DMTV_LANE_TRANSFERS && tr->lanes[k].adapter == f->adapter) {
+            if (tr->lanes[k].kind == DMT_LANE_TRANSFERS && tr->lanes[k].adapter == f->adapter) {
                 double y = dmtv_lane_y(tr, c->v, k);
                 dmtv_diamond(c->s, sev_color(c, f->severity), x, y + 3, 3.5);
             }
@@ -821,14 +821,14 @@ static void draw_labels(const Ctx *c, double bottom)
             dmtv_fill(c->s, &th->sep, 0, y - DMTV_LANE_GAP, c->v->width, 1);
         prev_kind = l->kind;
         prev_dev = l->dev;
-        const GdkRGBA *accent = l->kind == DMTV_LANE_TRANSFERS    ? &th->to_dev
-                                : l->kind == DMTV_LANE_REGISTER   ? &th->reg_line
-                                : l->kind == DMTV_LANE_INTERRUPTS ? &th->irq
-                                : l->kind == DMTV_LANE_LOST       ? &th->err
-                                : l->kind == DMTV_LANE_FINDINGS   ? &th->warn
-                                                                  : &th->marker;
+        const GdkRGBA *accent = l->kind == DMT_LANE_TRANSFERS    ? &th->to_dev
+                                : l->kind == DMT_LANE_REGISTER   ? &th->reg_line
+                                : l->kind == DMT_LANE_INTERRUPTS ? &th->irq
+                                : l->kind == DMT_LANE_LOST       ? &th->err
+                                : l->kind == DMT_LANE_FINDINGS   ? &th->warn
+                                                                 : &th->marker;
         dmtv_fill(c->s, accent, 0, y, 3, h);
-        DmtvFont f = l->kind == DMTV_LANE_REGISTER ? DMTV_FONT_MONO : DMTV_FONT_LABEL;
+        DmtvFont f = l->kind == DMT_LANE_REGISTER ? DMTV_FONT_MONO : DMTV_FONT_LABEL;
         int tw, th2;
         dmtv_painter_text_size(c->p, f, l->label, &tw, &th2);
         if (l->sub[0] && h >= 30) {
@@ -884,28 +884,28 @@ void dmtv_timeline_draw(GtkSnapshot *s, DmtvPainter *p, const DmtvTrace *tr, con
             continue;
         const DmtvLaneData *d = fr && i < fr->n_lanes ? &fr->lanes[i] : NULL;
         switch (l->kind) {
-        case DMTV_LANE_TRANSFERS:
+        case DMT_LANE_TRANSFERS:
             if (d && d->summary)
                 draw_transfers_summary(&c, d, y + 2, h - 4);
             else if (d)
                 draw_transfers_detail(&c, d, y + 2);
             break;
-        case DMTV_LANE_REGISTER:
+        case DMT_LANE_REGISTER:
             if (d)
                 draw_register(&c, d, y, h);
             break;
-        case DMTV_LANE_INTERRUPTS:
+        case DMT_LANE_INTERRUPTS:
             if (d)
                 draw_irq_lane(&c, d, y, h);
             break;
-        case DMTV_LANE_MARKERS:
+        case DMT_LANE_MARKERS:
             if (d)
                 draw_markers(&c, d, y, h);
             break;
-        case DMTV_LANE_LOST:
+        case DMT_LANE_LOST:
             draw_lost_lane(&c, y, h);
             break;
-        case DMTV_LANE_FINDINGS:
+        case DMT_LANE_FINDINGS:
             draw_findings(&c, y, h);
             break;
         default:

@@ -286,13 +286,13 @@ static void click_at(DmtvTimeline *self, double x, double y)
     gssize lane = dmtv_lane_at(tr, &self->view, y);
     if (lane < 0)
         return;
-    if (tr->lanes[lane].kind == DMTV_LANE_FINDINGS) {
+    if (tr->lanes[lane].kind == DMT_LANE_FINDINGS) {
         int64_t id = dmtv_finding_at(tr, &self->view, x, y);
         if (id >= 0)
             dmtv_timeline_select_finding(self, id);
         return;
     }
-    if (tr->lanes[lane].kind != DMTV_LANE_TRANSFERS)
+    if (tr->lanes[lane].kind != DMT_LANE_TRANSFERS)
         return;
     uint32_t xfer = dmtv_span_at(tr, self->frame, &self->view, x, y);
     if (!xfer) {

@@ -16,19 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Lane kinds: the numbers of dmt_store_lane_kind (store.h). */
-typedef enum {
-    DMTV_LANE_TRANSFERS = 1,
-    DMTV_LANE_REGISTER = 2,
-    DMTV_LANE_INTERRUPTS = 3,
-    DMTV_LANE_LOST = 4,
-    DMTV_LANE_MARKERS = 5,
-    DMTV_LANE_FINDINGS = 6
-} DmtvLaneKind;
+/* Lane kinds are the store's: DMT_LANE_* (enum dmt_store_lane_kind). */
+#include "dmt/store_query.h"
 
 typedef struct {
     int64_t id;                /* lanes.lane */
-    int kind;                  /* DmtvLaneKind */
+    int kind;                  /* enum dmt_store_lane_kind (DMT_LANE_*) */
     int64_t dev, adapter, off; /* -1 when not applicable */
     char name[64];             /* lanes.name ("dev0 0x108") */
     char label[64];            /* what the viewer shows ("CH0_DESC_LO", "adapter 1") */
@@ -153,7 +146,7 @@ typedef struct {
     DmtvLaneData *lanes;
     char *text; /* marker texts, NUL-separated */
     size_t text_len;
-    uint64_t rows_read; /* SQLite rows this frame cost */
+    uint64_t rows_read; /* store rows this frame cost */
 } DmtvFrame;
 
 /* ---- what to draw ------------------------------------------------------------ */

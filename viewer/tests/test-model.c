@@ -45,13 +45,13 @@ static void test_lanes(DmtvModel *m)
     int kinds[7] = {0};
     for (size_t i = 0; i < tr->n_lanes; i++)
         kinds[tr->lanes[i].kind]++;
-    CHECKF(kinds[DMTV_LANE_TRANSFERS] == 2, "%d transfer lanes", kinds[DMTV_LANE_TRANSFERS]);
-    CHECK(kinds[DMTV_LANE_REGISTER] >= 8);
-    CHECK(kinds[DMTV_LANE_INTERRUPTS] == 2);
-    CHECK(kinds[DMTV_LANE_LOST] == 1);
-    CHECK(kinds[DMTV_LANE_MARKERS] == 1);
-    CHECK(kinds[DMTV_LANE_FINDINGS] == 1);
-    CHECK(tr->lanes[0].kind == DMTV_LANE_TRANSFERS); /* transfers first */
+    CHECKF(kinds[DMT_LANE_TRANSFERS] == 2, "%d transfer lanes", kinds[DMT_LANE_TRANSFERS]);
+    CHECK(kinds[DMT_LANE_REGISTER] >= 8);
+    CHECK(kinds[DMT_LANE_INTERRUPTS] == 2);
+    CHECK(kinds[DMT_LANE_LOST] == 1);
+    CHECK(kinds[DMT_LANE_MARKERS] == 1);
+    CHECK(kinds[DMT_LANE_FINDINGS] == 1);
+    CHECK(tr->lanes[0].kind == DMT_LANE_TRANSFERS); /* transfers first */
     CHECK(lane_named(tr, "CH1_DESC_LO") >= 0);       /* names from the register map */
     CHECK(lane_named(tr, "IRQ_STATUS") >= 0);
     CHECK(tr->n_findings == 3);
@@ -108,7 +108,7 @@ static void test_frames(DmtvModel *m)
     CHECK(f->level == lvl);
     uint64_t xfers = 0;
     for (size_t i = 0; i < f->n_lanes; i++)
-        if (tr->lanes[i].kind == DMTV_LANE_TRANSFERS) {
+        if (tr->lanes[i].kind == DMT_LANE_TRANSFERS) {
             CHECK(f->lanes[i].summary);
             for (size_t k = 0; k < f->lanes[i].n_bins; k++)
                 xfers += f->lanes[i].bins[k].count;

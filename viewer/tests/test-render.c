@@ -116,11 +116,11 @@ static void check_lanes(DmtvModel *m)
     int seen = 0;
     for (size_t i = 0; i < tr->n_lanes; i++) {
         int k = tr->lanes[i].kind;
-        const GdkRGBA *accent = k == DMTV_LANE_TRANSFERS    ? &th->to_dev
-                                : k == DMTV_LANE_REGISTER   ? &th->reg_line
-                                : k == DMTV_LANE_INTERRUPTS ? &th->irq
-                                : k == DMTV_LANE_LOST       ? &th->err
-                                : k == DMTV_LANE_FINDINGS   ? &th->warn
+        const GdkRGBA *accent = k == DMT_LANE_TRANSFERS    ? &th->to_dev
+                                : k == DMT_LANE_REGISTER   ? &th->reg_line
+                                : k == DMT_LANE_INTERRUPTS ? &th->irq
+                                : k == DMT_LANE_LOST       ? &th->err
+                                : k == DMT_LANE_FINDINGS   ? &th->warn
                                                             : &th->marker;
         double y = dmtv_lane_y(tr, &v, i) + dmtv_lane_height(k) / 2;
         if (is_color(&im, 1, y, accent))
@@ -146,7 +146,7 @@ static void check_span(DmtvModel *m)
         return;
     Img im = download(t);
     DmtvView v = view_of(tr, &o);
-    gssize li = lane_of(tr, DMTV_LANE_TRANSFERS, 1);
+    gssize li = lane_of(tr, DMT_LANE_TRANSFERS, 1);
     double x0 = dmtv_x_of(&v, tg_start_ts(7)), x1 = dmtv_x_of(&v, tg_complete_ts(7));
     /* 40 µs window over 1432 px: the 20 µs span is 716 px wide, from 358 px in */
     CHECKF(fabs(x0 - (DMTV_LABEL_W + 358)) < 1.5, "x0 %.1f", x0);
@@ -186,8 +186,8 @@ static void check_bounce(DmtvModel *m)
         return;
     Img im = download(t);
     DmtvView v = view_of(tr, &o);
-    gssize li = lane_of(tr, DMTV_LANE_TRANSFERS, 1);
-    double y0 = dmtv_lane_y(tr, &v, (size_t)li), y1 = y0 + dmtv_lane_height(DMTV_LANE_TRANSFERS);
+    gssize li = lane_of(tr, DMT_LANE_TRANSFERS, 1);
+    double y0 = dmtv_lane_y(tr, &v, (size_t)li), y1 = y0 + dmtv_lane_height(DMT_LANE_TRANSFERS);
     int with = 0, without = 0;
     for (int k = -2; k <= 2; k++) {
         double xb = (dmtv_x_of(&v, tg_start_ts(TG_XFER_BOUNCE)) +
@@ -220,14 +220,14 @@ static void check_marks(DmtvModel *m)
         return;
     Img im = download(t);
     DmtvView v = view_of(tr, &o);
-    gssize lf = lane_of(tr, DMTV_LANE_FINDINGS, -1), ll = lane_of(tr, DMTV_LANE_LOST, -1);
+    gssize lf = lane_of(tr, DMT_LANE_FINDINGS, -1), ll = lane_of(tr, DMT_LANE_LOST, -1);
     double xf = dmtv_x_of(&v, tg_start_ts(TG_XFER_OVL) + 1000);
     double yf = dmtv_lane_y(tr, &v, (size_t)lf) + 4; /* the pin's wide top */
     CHECK(is_color(&im, xf, yf, &th->err));
     CHECK(!is_color(&im, xf - 20, yf, &th->err));
     const DmtvLost *l = &tr->lost[0];
     double xl = (dmtv_x_of(&v, l->t0) + dmtv_x_of(&v, l->t1)) / 2;
-    double yl = dmtv_lane_y(tr, &v, (size_t)ll) + dmtv_lane_height(DMTV_LANE_LOST) / 2;
+    double yl = dmtv_lane_y(tr, &v, (size_t)ll) + dmtv_lane_height(DMT_LANE_LOST) / 2;
     CHECK(is_color(&im, xl, yl, &th->err));
     CHECK(!is_color(&im, xl - 30, yl, &th->err));
     /* the shading crosses the other lanes too: no longer the plain lane background */

@@ -1,7 +1,8 @@
 /*
  * dmt/store.h - the SQLite store: import a trace into NAME.db (all or
  * nothing), open and check a store, summarise it for `info`, iterate its
- * records in sequence order, and the queries the viewer needs.
+ * records in sequence order.  What a reader asks an open store (lanes,
+ * summaries, transfers, events, find) is dmt/store_query.h.
  *
  * The schema is schema/store.sql (normative; embedded in the library).
  * Every function returns 0 (or a count / 1 for "a row") on success and a
@@ -101,7 +102,8 @@ int dmt_store_import(const char *trace, const char *db_path, const dmt_store_imp
 
 enum dmt_store_open_flags {
     DMT_STORE_RDONLY = 0,
-    DMT_STORE_RDWR = 1 /* e.g. audit writing findings */
+    DMT_STORE_RDWR = 1,       /* e.g. audit writing findings */
+    DMT_STORE_INTERACTIVE = 2 /* a long-lived reader (the viewer): a 64 MiB page cache */
 };
 
 typedef struct dmt_store dmt_store;
@@ -112,7 +114,9 @@ typedef struct dmt_store dmt_store;
 int dmt_store_open(const char *path, unsigned flags, dmt_store **out, dmt_error *err);
 void dmt_store_close(dmt_store *st);
 
-/* The SQLite connection, for ad-hoc queries (owned by st). */
+/* The SQLite connection (owned by st), for the core's own layers that
+ * write or dump tables (audit findings, export) and for tests; programs
+ * outside core/ use dmt/store_query.h instead. */
 struct sqlite3 *dmt_store_sqlite(dmt_store *st);
 
 /* The trace header the store was imported from. */
@@ -145,108 +149,6 @@ int dmt_store_iter_open(dmt_store *st, uint64_t from_seq, dmt_store_iter **out, 
  * The record equals the one the reader returned at import. */
 int dmt_store_iter_next(dmt_store_iter *it, dmt_record *rec, dmt_error *err);
 void dmt_store_iter_close(dmt_store_iter *it);
-
-/* ---- viewer helpers ------------------------------------------------------- */
-
-/* Times of the first and last record (min/max ts), from time_index; 0 and
- * *t0 > *t1 when the store holds no records. */
-int dmt_store_time_range(dmt_store *st, int64_t *t0, int64_t *t1, dmt_error *err);
-
-enum dmt_store_lane_kind {
-    DMT_LANE_TRANSFERS = 1,
-    DMT_LANE_REGISTER = 2,
-    DMT_LANE_INTERRUPTS = 3,
-    DMT_LANE_LOST = 4,
-    DMT_LANE_MARKERS = 5,
-    DMT_LANE_FINDINGS = 6
-};
-
-typedef struct dmt_store_lane {
-    int64_t lane;
-    int kind;        /* enum dmt_store_lane_kind */
-    int64_t dev;     /* -1 when not applicable */
-    int64_t adapter; /* -1 when not applicable */
-    int64_t off;     /* -1 when not applicable ("other registers" lane) */
-    char name[64];
-} dmt_store_lane;
-
-/* Fill lanes[0 .. cap) in lane order; returns the total number of lanes
- * (which may exceed cap: call again with a bigger array). */
-int dmt_store_lanes(dmt_store *st, dmt_store_lane *lanes, size_t cap, dmt_error *err);
-
-typedef struct dmt_store_bucket {
-    int64_t lane;
-    int level;
-    int64_t bucket; /* covers [bucket << shift, (bucket + 1) << shift) */
-    uint64_t count, bytes;
-    bool has_range; /* vmin/vmax valid (not NULL) */
-    bool has_last;  /* vlast valid */
-    uint64_t vmin, vmax, vlast;
-    int64_t t_first, t_last;
-} dmt_store_bucket;
-
-/* Smallest level whose buckets cover [t0, t1] in at most max_buckets
- * buckets (7 if none does). */
-int dmt_store_level_for(int64_t t0, int64_t t1, unsigned max_buckets);
-
-typedef int (*dmt_store_bucket_fn)(void *ctx, const dmt_store_bucket *b);
-
-/* Call fn for each summary bucket of lane at level whose bucket meets
- * [t0, t1] (transfers lanes: also earlier buckets whose spans reach t0), in
- * bucket order.  fn returns non-zero to stop.  Returns buckets delivered.
- *
- * Levels below the store's meta summary_min_level (DMT_STORE_MIN_STORED_LEVEL
- * for new imports) are not stored in `summary`: at 1, 8 and 65 us a bucket
- * holds one to a few events per lane, so those rows would cost about as
- * much as the events themselves (2.6 summary rows per event for a dense
- * trace).  For them this function computes the same buckets from the event
- * tables: one pass over the window's records (found through time_index)
- * fills every lane at once and is cached, so asking lane after lane for the
- * same window costs one pass.  Stored and computed buckets are identical
- * (test_store checks it). */
-int dmt_store_summary(dmt_store *st, int level, int64_t lane, int64_t t0, int64_t t1,
-                      dmt_store_bucket_fn fn, void *ctx, dmt_error *err);
-
-/* One transfers row; a field whose record is missing has its *_seq set to
- * DMT_STORE_NONE. */
-#define DMT_STORE_NONE UINT64_MAX
-typedef struct dmt_store_transfer {
-    uint32_t xfer;
-    bool has_adapter; /* adapter is NULL in the table otherwise */
-    uint32_t adapter, mdl;
-    uint64_t offset, requested, granted;
-    bool write_to_device, truncated;
-    bool bounce_known, bounced; /* EXECUTE_DMA flags: NULL in the table unless known */
-    uint64_t context;
-    uint64_t start_seq, exec_seq, end_seq, complete_seq, interrupt_seq, dpc_seq;
-    int64_t start_ts, exec_ts, end_ts, complete_ts, interrupt_ts, dpc_ts;
-    uint32_t end_status, complete_status;
-    uint64_t end_length;
-    uint32_t complete_count;
-    uint32_t n_sg;
-    uint64_t sg_bytes, sg_lo, sg_hi, sg_first;
-    bool has_digest;
-    uint64_t digest, digest_len;
-    uint32_t digest_algo;
-    char outcome[16]; /* "completed", "not-completed", "failed", "completed-twice" */
-    int64_t t_begin, t_end;
-    bool has_duration; /* start and completion both seen */
-    int64_t duration_ns;
-} dmt_store_transfer;
-
-typedef int (*dmt_store_transfer_fn)(void *ctx, const dmt_store_transfer *t);
-
-/* Transfers whose span [t_begin, t_end] meets [t0, t1], by t_begin;
- * adapter < 0 for all adapters.  Returns rows delivered. */
-int dmt_store_transfers(dmt_store *st, int64_t adapter, int64_t t0, int64_t t1,
-                        dmt_store_transfer_fn fn, void *ctx, dmt_error *err);
-/* One transfer by id: 1 found, 0 not found. */
-int dmt_store_transfer_get(dmt_store *st, uint32_t xfer, dmt_store_transfer *t, dmt_error *err);
-
-/* The SG list of the transfer's first EXECUTE_DMA into sg[0 .. cap);
- * returns the element count (which may exceed cap), 0 if none. */
-int dmt_store_transfer_sg(dmt_store *st, uint32_t xfer, dmt_sg_elem *sg, size_t cap,
-                          dmt_error *err);
 
 /* ---- misc ----------------------------------------------------------------- */
 

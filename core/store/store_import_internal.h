@@ -1,0 +1,252 @@
+/*
+ * store_import_internal.h - what the importer's three files share (not
+ * installed): its bounds, the per-table row buffers, the lane and transfer
+ * state, the import context `imp`, and the functions each file offers the
+ * others.
+ *
+ *   store_import.c        the reader thread, table buffers, one record at a
+ *                         time, meta, the whole import (dmt_store_import)
+ *   store_import_lanes.c  lanes and their summary buckets while streaming
+ *   store_import_xfer.c   transfers: open state, interrupt/DPC attribution,
+ *                         writing rows (and reloading written ones)
+ *
+ * See the invariants at the top of store_import.c.
+ */
+#ifndef DMT_STORE_IMPORT_INTERNAL_H
+#define DMT_STORE_IMPORT_INTERNAL_H
+
+#include "store_internal.h"
+
+#define K             32 /* rows per multi-row INSERT */
+#define MAXCOLS       15
+#define BATCH_RECORDS 4096
+#define BATCH_ARENA   (1u << 21)
+#define NBATCH        3
+#define VAR_MAX       (DMT_MAX_SG_ELEMENTS * sizeof(dmt_sg_elem)) /* largest variable part */
+#define LAG           65536 /* records between a first COMPLETE_DMA and writing the transfer */
+#define TIDX_BLOCK    4096
+/* Memory bounds against hostile traces (ids are 32-bit and unbounded in
+ * number): open transfers beyond XOPEN_MAX are written early (a later
+ * record reloads them); written ids beyond XWRITTEN_MAX are looked up in
+ * the table; devices and adapters beyond MAP_MAX get no interrupt
+ * attribution. */
+#define XOPEN_MAX      262144u
+#define XWRITTEN_MAX   (1u << 20)
+#define MAP_MAX        65536u
+#define PROGRESS_EVERY 65536
+
+_Static_assert(VAR_MAX >= DMT_MAX_BYTES && VAR_MAX >= DMT_MAX_VALUES * 8 && VAR_MAX >= DMT_MAX_TEXT,
+               "VAR_MAX covers every variable part");
+
+/* ---- table buffers ------------------------------------------------------------ */
+
+enum { C_NULL = 0, C_INT, C_BLOB, C_TEXT };
+
+typedef struct tdesc {
+    const char *table;
+    const char *cols;
+    int ncols;
+    const char *tail; /* appended to the INSERT (upsert clause) or NULL */
+    bool blobs;
+} tdesc;
+
+enum {
+    T_REG,
+    T_REGBUF,
+    T_DMA,
+    T_SG,
+    T_RES,
+    T_DESC,
+    T_PAY,
+    T_PAT,
+    T_IRQ,
+    T_DPC,
+    T_MARK,
+    T_LOST,
+    T_SUM,
+    T_TIDX,
+    T_COUNT_
+};
+
+typedef struct tbuf {
+    const tdesc *d;
+    sqlite3_stmt *one, *many;
+    int n;   /* rows buffered */
+    int col; /* next column of the row being built */
+    uint8_t type[K * MAXCOLS];
+    int64_t v[K * MAXCOLS]; /* int value, or arena offset */
+    uint32_t len[K * MAXCOLS];
+    uint8_t *arena; /* blob tables: K * VAR_MAX bytes */
+    size_t used;
+    uint64_t rows; /* rows written */
+} tbuf;
+
+/* ---- lanes ------------------------------------------------------------------------- */
+
+#define NLEVEL DMT_STORE_LEVELS
+
+/* Per lane and stored level, the two newest buckets stay open (cur and
+ * the one before it), so events a little out of time order still land in
+ * memory; an event for an older bucket is merged into its row at once
+ * (rare: time going back by more than a bucket).  Emitted rows are thus
+ * never revisited by the stream, and plain INSERTs never conflict. */
+typedef struct lane {
+    int kind;
+    int64_t dev, adapter, off; /* -1: NULL */
+    char name[64];
+    bool has_cur[NLEVEL], has_prev[NLEVEL];
+    dmt_store_bucket cur[NLEVEL], prev[NLEVEL];
+} lane;
+
+/* One contribution to a lane (see dmt_store_bucket_add_*). */
+typedef struct lane_ev {
+    int kind;      /* lane kind */
+    int64_t ts;    /* the time that picks the bucket (transfers: t_begin) */
+    int64_t t_end; /* transfers */
+    uint64_t value, bytes;
+    bool has_dur, bad; /* transfers */
+    int64_t dur;
+} lane_ev;
+
+/* ---- transfers state ------------------------------------------------------------ */
+
+typedef struct xstate {
+    dmt_store_transfer t;
+    bool queued;   /* in the completed queue */
+    bool reloaded; /* written once already: the row is replaced */
+} xstate;
+
+typedef struct irqlast {
+    uint64_t seq;
+    int64_t ts;
+    bool valid;
+} irqlast;
+
+/* ---- the import ------------------------------------------------------------------ */
+
+typedef struct imp {
+    const dmt_store_import_opts *o;
+    dmt_error *err;
+    sqlite3 *db;
+    tbuf tb[T_COUNT_];
+    sqlite3_stmt *x_one, *x_many, *x_get, *x_replace;
+    sqlite3_stmt *sum_get, *sum_upd;
+    bool xfer_reloaded; /* a written transfer was reopened */
+    dmt_store_transfer xbuf[K];
+    int xn;
+    uint64_t xrows;
+
+    /* progress */
+    dmt_store_progress prog;
+    uint64_t next_progress;
+    int cancelled;
+
+    /* records */
+    uint64_t records, sg_id;
+    int64_t first_ts, last_ts;
+
+    /* lanes */
+    lane *lanes;
+    size_t nlanes, caplanes;
+    dmt_store_map lane_map;
+    uint32_t reg_lanes;
+
+    /* transfers */
+    xstate *xs;
+    size_t nxs, capxs;
+    uint32_t *xfree;
+    size_t nxfree, capxfree;
+    dmt_store_map xmap;     /* xfer -> xs index (open transfers) */
+    dmt_store_map xwritten; /* xfer -> 1 (written, not open) */
+    uint32_t *cq;           /* completed queue: xfer ids (ring) */
+    uint64_t *cq_seq;
+    size_t cq_cap, cq_head, cq_len;
+    dmt_store_map adev; /* adapter -> index in adevs */
+    uint32_t *adevs;    /* the adapter's device */
+    size_t nadevs, capadevs;
+    uint32_t *created; /* open transfers in creation order (ring; may hold
+                          ids written since: skipped) */
+    size_t cr_cap, cr_head, cr_len;
+    bool xwritten_full;    /* xwritten stopped growing: ask the table */
+    dmt_store_map irq_map; /* dev -> irqs index */
+    irqlast *irqs;
+    size_t nirqs, capirqs;
+    int64_t max_span;
+
+    /* time index block */
+    uint64_t ti_first, ti_last, ti_n;
+    int64_t ti_min, ti_max;
+
+    bool input_error; /* the failure is the trace's */
+
+    struct {
+        uint64_t lag;
+        size_t xopen, xwritten, map, lanes, reg_lanes;
+    } lim;
+
+    /* timing */
+    dmt_store_import_result *res;
+    int cur_phase;
+    uint64_t phase_t0;
+} imp;
+
+/* lane_map keys: the lane kind in the top byte */
+#define LK(kind) ((uint64_t)(kind) << 56)
+
+/* store_import.c */
+int dmt_imp_oom(imp *im);
+int dmt_imp_grow(void **p, size_t *cap, size_t need, size_t elem);
+int dmt_imp_step_done(imp *im, sqlite3_stmt *st, const char *what);
+int dmt_imp_tbuf_flush(imp *im, tbuf *t);
+
+/* store_import_lanes.c */
+int dmt_imp_lane_value(imp *im, size_t li, int64_t ts, uint64_t value, uint64_t bytes);
+int dmt_imp_lane_marker(imp *im, size_t li, int64_t ts);
+int dmt_imp_lanes_flush(imp *im, size_t only);
+int dmt_imp_transfer_event(imp *im, const dmt_store_transfer *t);
+size_t dmt_imp_lane_get(imp *im, int kind, uint64_t a, uint64_t b, int64_t dev, int64_t adapter,
+                        int64_t off, const char *name);
+size_t dmt_imp_reg_lane(imp *im, uint32_t dev, uint64_t off);
+size_t dmt_imp_xfer_lane(imp *im, uint32_t adapter);
+int dmt_imp_write_lanes(imp *im);
+int dmt_imp_transfer_summaries(imp *im);
+
+/* store_import_xfer.c */
+int dmt_imp_xfer_flush(imp *im);
+int dmt_imp_xfer_write(imp *im, uint32_t idx);
+int dmt_imp_drain_completed(imp *im, uint64_t seq);
+int dmt_imp_on_transfer(imp *im, const dmt_record *r, uint64_t sg_first);
+int dmt_imp_on_dpc(imp *im, const dmt_record *r);
+int dmt_imp_on_interrupt(imp *im, const dmt_record *r);
+
+/* ---- building a row (store_import.c flushes) ---------------------------------- */
+
+static inline void put_int(tbuf *t, int64_t v)
+{
+    int i = t->n * t->d->ncols + t->col++;
+    t->type[i] = C_INT;
+    t->v[i] = v;
+}
+
+static inline void put_null(tbuf *t)
+{
+    t->type[t->n * t->d->ncols + t->col++] = C_NULL;
+}
+
+static inline void put_opt(tbuf *t, bool present, int64_t v)
+{
+    if (present)
+        put_int(t, v);
+    else
+        put_null(t);
+}
+
+static inline int row_end(imp *im, tbuf *t)
+{
+    t->col = 0;
+    if (++t->n == K)
+        return dmt_imp_tbuf_flush(im, t);
+    return 0;
+}
+
+#endif

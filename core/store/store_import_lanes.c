@@ -1,0 +1,319 @@
+/*
+ * store_import_lanes.c - the importer's lanes and summary buckets: which
+ * lane an event belongs to (its own, its device's "other registers" lane,
+ * or the shared lane of its kind beyond the lane bounds), the open buckets
+ * per lane and stored level, late events merged into written rows, and
+ * the transfers lanes recomputed from the finished table when a written
+ * transfer was reopened.  See store_import_internal.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_import_internal.h"
+
+/* ---- summaries ----------------------------------------------------------------- */
+
+static int emit_bucket(imp *im, const dmt_store_bucket *b)
+{
+    tbuf *t = &im->tb[T_SUM];
+    put_int(t, b->level);
+    put_int(t, b->lane);
+    put_int(t, b->bucket);
+    put_int(t, (int64_t)b->count);
+    put_int(t, (int64_t)b->bytes);
+    put_opt(t, b->has_range, (int64_t)b->vmin);
+    put_opt(t, b->has_range, (int64_t)b->vmax);
+    put_opt(t, b->has_last, (int64_t)b->vlast);
+    put_int(t, b->t_first);
+    put_int(t, b->t_last);
+    return row_end(im, t);
+}
+
+static void ev_add(dmt_store_bucket *b, const lane_ev *e)
+{
+    switch (e->kind) {
+    case DMT_LANE_TRANSFERS:
+        dmt_store_bucket_add_transfer(b, e->ts, e->t_end, e->bytes, e->has_dur, e->dur, e->bad);
+        break;
+    case DMT_LANE_MARKERS:
+        dmt_store_bucket_add_marker(b, e->ts);
+        break;
+    default:
+        dmt_store_bucket_add_value(b, e->ts, e->value, e->bytes);
+        break;
+    }
+}
+
+/* An event for a bucket that is no longer open: merge it into the table. */
+static int late_event(imp *im, size_t li, int L, int64_t bucket, const lane_ev *e)
+{
+    int rc = dmt_imp_tbuf_flush(im, &im->tb[T_SUM]);
+    if (rc)
+        return rc;
+    dmt_store_bucket ev, row;
+    dmt_store_bucket_init(&ev, (int64_t)li + 1, L, bucket);
+    ev_add(&ev, e);
+    sqlite3_stmt *q = im->sum_get;
+    sqlite3_bind_int64(q, 1, L);
+    sqlite3_bind_int64(q, 2, (int64_t)li + 1);
+    sqlite3_bind_int64(q, 3, bucket);
+    int s = sqlite3_step(q);
+    if (s == SQLITE_ROW)
+        dmt_store_bucket_read(q, 0, (int64_t)li + 1, L, &row);
+    sqlite3_reset(q);
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        return dmt_store_sql_error(im->err, im->db, s, "summary");
+    if (s == SQLITE_DONE) {
+        if ((rc = emit_bucket(im, &ev)))
+            return rc;
+        return dmt_imp_tbuf_flush(im, &im->tb[T_SUM]);
+    }
+    dmt_store_bucket_merge(&row, &ev, e->kind == DMT_LANE_TRANSFERS);
+    q = im->sum_upd;
+    sqlite3_bind_int64(q, 1, L);
+    sqlite3_bind_int64(q, 2, (int64_t)li + 1);
+    sqlite3_bind_int64(q, 3, bucket);
+    sqlite3_bind_int64(q, 4, (int64_t)row.count);
+    sqlite3_bind_int64(q, 5, (int64_t)row.bytes);
+    if (row.has_range) {
+        sqlite3_bind_int64(q, 6, (int64_t)row.vmin);
+        sqlite3_bind_int64(q, 7, (int64_t)row.vmax);
+    } else {
+        sqlite3_bind_null(q, 6);
+        sqlite3_bind_null(q, 7);
+    }
+    if (row.has_last)
+        sqlite3_bind_int64(q, 8, (int64_t)row.vlast);
+    else
+        sqlite3_bind_null(q, 8);
+    sqlite3_bind_int64(q, 9, row.t_first);
+    sqlite3_bind_int64(q, 10, row.t_last);
+    return dmt_imp_step_done(im, q, "summary");
+}
+
+/* Add e to lane li at every stored level. */
+static int lane_event(imp *im, size_t li, const lane_ev *e)
+{
+    for (int L = DMT_STORE_MIN_STORED_LEVEL; L < NLEVEL; L++) {
+        lane *l = &im->lanes[li];
+        int64_t b = dmt_store_bucket_of(e->ts, L);
+        int rc;
+        if (l->has_cur[L] && l->cur[L].bucket == b) {
+            ev_add(&l->cur[L], e);
+        } else if (!l->has_cur[L] || b > l->cur[L].bucket) {
+            if (l->has_prev[L] && (rc = emit_bucket(im, &l->prev[L])))
+                return rc;
+            l->prev[L] = l->cur[L];
+            l->has_prev[L] = l->has_cur[L];
+            dmt_store_bucket_init(&l->cur[L], (int64_t)li + 1, L, b);
+            l->has_cur[L] = true;
+            ev_add(&l->cur[L], e);
+        } else if (l->has_prev[L] && l->prev[L].bucket == b) {
+            ev_add(&l->prev[L], e);
+        } else if ((rc = late_event(im, li, L, b, e))) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int dmt_imp_lane_value(imp *im, size_t li, int64_t ts, uint64_t value, uint64_t bytes)
+{
+    lane_ev e = {.kind = im->lanes[li].kind, .ts = ts, .value = value, .bytes = bytes};
+    return lane_event(im, li, &e);
+}
+
+int dmt_imp_lane_marker(imp *im, size_t li, int64_t ts)
+{
+    lane_ev e = {.kind = DMT_LANE_MARKERS, .ts = ts};
+    return lane_event(im, li, &e);
+}
+
+/* Write the open buckets of lane li (all lanes: li = SIZE_MAX). */
+int dmt_imp_lanes_flush(imp *im, size_t only)
+{
+    for (size_t li = 0; li < im->nlanes; li++) {
+        if (only != SIZE_MAX && li != only)
+            continue;
+        lane *l = &im->lanes[li];
+        for (int L = 0; L < NLEVEL; L++) {
+            int rc;
+            if (l->has_prev[L] && (rc = emit_bucket(im, &l->prev[L])))
+                return rc;
+            if (l->has_cur[L] && (rc = emit_bucket(im, &l->cur[L])))
+                return rc;
+            l->has_prev[L] = l->has_cur[L] = false;
+        }
+    }
+    return 0;
+}
+
+/* A written transfer's contribution to its adapter's lane. */
+int dmt_imp_transfer_event(imp *im, const dmt_store_transfer *t)
+{
+    if (t->t_end - t->t_begin > im->max_span)
+        im->max_span = t->t_end - t->t_begin;
+    if (!t->has_adapter)
+        return 0;
+    size_t li = dmt_imp_xfer_lane(im, t->adapter);
+    if (li == SIZE_MAX)
+        return dmt_imp_oom(im);
+    lane_ev e = {.kind = DMT_LANE_TRANSFERS,
+                 .ts = t->t_begin,
+                 .t_end = t->t_end,
+                 .bytes = t->exec_seq != DMT_STORE_NONE ? t->granted : 0,
+                 .has_dur = t->has_duration,
+                 .dur = t->duration_ns,
+                 .bad = strcmp(t->outcome, "completed") != 0};
+    return lane_event(im, li, &e);
+}
+
+#define OVERFLOW_BIT (1ull << 41)
+
+/* Lane index for key (a, b), created with the given fields when new;
+ * SIZE_MAX on allocation failure. */
+size_t dmt_imp_lane_get(imp *im, int kind, uint64_t a, uint64_t b, int64_t dev, int64_t adapter,
+                        int64_t off, const char *name)
+{
+    uint32_t v = dmt_store_map_get(&im->lane_map, a, b);
+    if (v != UINT32_MAX)
+        return v;
+    if (im->nlanes >= im->lim.lanes && !(a & OVERFLOW_BIT)) {
+        /* a hostile number of devices or adapters: one shared lane per kind */
+        static const char *const names[] = {"",
+                                            "other adapters",
+                                            "other devices' registers",
+                                            "other devices' interrupts",
+                                            "lost",
+                                            "markers",
+                                            "findings"};
+        return dmt_imp_lane_get(im, kind, LK(kind) | OVERFLOW_BIT, 0, -1, -1, -1,
+                                names[kind >= 1 && kind <= 6 ? kind : 0]);
+    }
+    if (dmt_imp_grow((void **)&im->lanes, &im->caplanes, im->nlanes + 1, sizeof(lane)))
+        return SIZE_MAX;
+    lane *l = &im->lanes[im->nlanes];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->dev = dev;
+    l->adapter = adapter;
+    l->off = off;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    if (dmt_store_map_put(&im->lane_map, a, b, (uint32_t)im->nlanes))
+        return SIZE_MAX;
+    return im->nlanes++;
+}
+
+size_t dmt_imp_reg_lane(imp *im, uint32_t dev, uint64_t off)
+{
+    uint32_t v = dmt_store_map_get(&im->lane_map, LK(DMT_LANE_REGISTER) | dev, off);
+    if (v != UINT32_MAX)
+        return v;
+    char name[64];
+    if (im->reg_lanes >= im->lim.reg_lanes || im->nlanes >= im->lim.lanes) {
+        snprintf(name, sizeof name, "dev%u other", dev);
+        return dmt_imp_lane_get(im, DMT_LANE_REGISTER, LK(DMT_LANE_REGISTER) | (1ull << 40) | dev,
+                                0, dev, -1, -1, name);
+    }
+    im->reg_lanes++;
+    snprintf(name, sizeof name, "dev%u 0x%llx", dev, (unsigned long long)off);
+    return dmt_imp_lane_get(im, DMT_LANE_REGISTER, LK(DMT_LANE_REGISTER) | dev, off, dev, -1,
+                            (int64_t)off, name);
+}
+
+size_t dmt_imp_xfer_lane(imp *im, uint32_t adapter)
+{
+    uint32_t v = dmt_store_map_get(&im->lane_map, LK(DMT_LANE_TRANSFERS) | adapter, 0);
+    if (v != UINT32_MAX)
+        return v;
+    char name[64];
+    snprintf(name, sizeof name, "adapter %u", adapter);
+    return dmt_imp_lane_get(im, DMT_LANE_TRANSFERS, LK(DMT_LANE_TRANSFERS) | adapter, 0, -1,
+                            adapter, -1, name);
+}
+
+int dmt_imp_write_lanes(imp *im)
+{
+    /* the findings lane always exists, last */
+    if (dmt_imp_lane_get(im, DMT_LANE_FINDINGS, LK(DMT_LANE_FINDINGS), 0, -1, -1, -1, "findings") ==
+        SIZE_MAX)
+        return dmt_imp_oom(im);
+    sqlite3_stmt *st;
+    int rc = dmt_store_prepare(im->db,
+                               "INSERT INTO lanes(lane, kind, dev, adapter, off, name) "
+                               "VALUES (?, ?, ?, ?, ?, ?)",
+                               false, &st, im->err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < im->nlanes && !rc; i++) {
+        const lane *l = &im->lanes[i];
+        sqlite3_bind_int64(st, 1, (int64_t)i + 1);
+        sqlite3_bind_text(st, 2, dmt_store_lane_kind_name(l->kind), -1, SQLITE_STATIC);
+        if (l->dev >= 0)
+            sqlite3_bind_int64(st, 3, l->dev);
+        else
+            sqlite3_bind_null(st, 3);
+        if (l->adapter >= 0)
+            sqlite3_bind_int64(st, 4, l->adapter);
+        else
+            sqlite3_bind_null(st, 4);
+        if (l->kind == DMT_LANE_REGISTER && l->off >= 0)
+            sqlite3_bind_int64(st, 5, l->off);
+        else
+            sqlite3_bind_null(st, 5);
+        sqlite3_bind_text(st, 6, l->name, -1, SQLITE_STATIC);
+        rc = dmt_imp_step_done(im, st, "lanes");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Transfer lanes again, from the finished table in t_begin order: only
+ * when a written transfer was reopened (its first contribution cannot be
+ * taken back). */
+int dmt_imp_transfer_summaries(imp *im)
+{
+    int rc = dmt_imp_tbuf_flush(im, &im->tb[T_SUM]);
+    sqlite3_stmt *st = NULL, *del = NULL;
+    if (!rc)
+        rc = dmt_store_prepare(im->db, "DELETE FROM summary WHERE lane = ?", false, &del, im->err);
+    for (size_t li = 0; li < im->nlanes && !rc; li++) {
+        lane *l = &im->lanes[li];
+        if (l->kind != DMT_LANE_TRANSFERS)
+            continue;
+        memset(l->has_cur, 0, sizeof l->has_cur);
+        memset(l->has_prev, 0, sizeof l->has_prev);
+        sqlite3_bind_int64(del, 1, (int64_t)li + 1);
+        rc = dmt_imp_step_done(im, del, "summary");
+    }
+    sqlite3_finalize(del);
+    if (!rc)
+        rc = dmt_store_prepare(im->db,
+                               "SELECT adapter, t_begin, t_end, granted, duration_ns, outcome "
+                               "FROM transfers WHERE adapter IS NOT NULL ORDER BY t_begin",
+                               false, &st, im->err);
+    if (rc)
+        return rc;
+    int s;
+    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t li = dmt_imp_xfer_lane(im, (uint32_t)sqlite3_column_int64(st, 0));
+        if (li == SIZE_MAX) {
+            rc = dmt_imp_oom(im);
+            break;
+        }
+        const unsigned char *o = sqlite3_column_text(st, 5);
+        lane_ev e = {.kind = DMT_LANE_TRANSFERS,
+                     .ts = sqlite3_column_int64(st, 1),
+                     .t_end = sqlite3_column_int64(st, 2),
+                     .bytes = (uint64_t)sqlite3_column_int64(st, 3),
+                     .has_dur = sqlite3_column_type(st, 4) != SQLITE_NULL,
+                     .dur = sqlite3_column_int64(st, 4),
+                     .bad = !o || strcmp((const char *)o, "completed") != 0};
+        rc = lane_event(im, li, &e);
+    }
+    if (!rc && s != SQLITE_DONE)
+        rc = dmt_store_sql_error(im->err, im->db, s, "transfers");
+    sqlite3_finalize(st);
+    return rc;
+}
