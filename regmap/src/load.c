@@ -709,6 +709,23 @@ static void walk_top(loader *ld, xmlNode *c, const char *varset)
     /* anything else (doc, copyright, group, use-group, ...) is skipped */
 }
 
+typedef struct first_error {
+    bool seen;
+    unsigned line;
+    char msg[200];
+} first_error;
+
+static void keep_first_error(void *data, xmlErrorPtr e)
+{
+    xmlParserCtxtPtr ctxt = data;
+    first_error *fe = ctxt ? ctxt->_private : NULL;
+    if (!fe || fe->seen || !e || e->level < XML_ERR_ERROR)
+        return;
+    fe->seen = true;
+    fe->line = e->line > 0 ? (unsigned)e->line : 0;
+    snprintf(fe->msg, sizeof fe->msg, "%s", e->message ? e->message : "not XML");
+}
+
 static void load_file(loader *ld, const char *path, const char *from, unsigned from_line)
 {
     char real[PATH_MAX];
@@ -770,18 +787,24 @@ static void load_file(loader *ld, const char *path, const char *from, unsigned f
         fail(ld, path, 0, "out of memory");
         return;
     }
+    /* The first error is the one worth reporting (libxml2 goes on after a
+     * mismatched tag and ends with "premature end of data"). */
+    first_error fe = {0};
+    ctxt->_private = &fe;
+    ctxt->sax->serror = keep_first_error;
     xmlDocPtr doc = xmlCtxtReadFile(ctxt, real, NULL,
                                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc) {
-        xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
-        char msg[200] = "not well-formed XML";
-        if (e && e->message) {
-            snprintf(msg, sizeof msg, "%s", e->message);
-            size_t l = strlen(msg);
-            while (l && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
-                msg[--l] = 0;
+    if (!doc || !ctxt->wellFormed) {
+        if (!fe.seen) {
+            xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
+            fe.line = e && e->line > 0 ? (unsigned)e->line : 0;
+            snprintf(fe.msg, sizeof fe.msg, "%s", e && e->message ? e->message : "not XML");
         }
-        fail(ld, name, e && e->line > 0 ? (unsigned)e->line : 0, "malformed XML: %s", msg);
+        size_t l = strlen(fe.msg);
+        while (l && (fe.msg[l - 1] == '\n' || fe.msg[l - 1] == ' '))
+            fe.msg[--l] = 0;
+        fail(ld, name, fe.line, "malformed XML: %s", fe.msg);
+        xmlFreeDoc(doc);
         xmlFreeParserCtxt(ctxt);
         return;
     }
