@@ -138,9 +138,19 @@ static bool is(const xmlNode *n, const char *name)
  * error: check ld->failed).  max: longest value accepted. */
 static const char *attr_max(loader *ld, xmlNode *n, const char *name, size_t max)
 {
-    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-    if (!v)
+    xmlAttr *a = xmlHasProp(n, (const xmlChar *)name);
+    if (!a)
         return NULL;
+    /* A plain value is one text node: read it in place; a value with
+     * entity references goes through xmlGetProp. */
+    xmlChar *copy = NULL;
+    const xmlChar *v;
+    if (a->children && a->children->type == XML_TEXT_NODE && !a->children->next)
+        v = a->children->content;
+    else
+        v = copy = xmlGetProp(n, (const xmlChar *)name);
+    if (!v)
+        v = (const xmlChar *)"";
     size_t len = strlen((const char *)v);
     const char *r = NULL;
     if (len > max)
@@ -148,7 +158,7 @@ static const char *attr_max(loader *ld, xmlNode *n, const char *name, size_t max
               max);
     else
         r = dup_str(ld, n, (const char *)v, len);
-    xmlFree(v);
+    xmlFree(copy);
     return r;
 }
 
@@ -793,7 +803,8 @@ static void load_file(loader *ld, const char *path, const char *from, unsigned f
     ctxt->_private = &fe;
     ctxt->sax->serror = keep_first_error;
     xmlDocPtr doc = xmlCtxtReadFile(ctxt, real, NULL,
-                                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+                                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                        XML_PARSE_NOBLANKS | XML_PARSE_COMPACT);
     if (!doc || !ctxt->wellFormed) {
         if (!fe.seen) {
             xmlErrorPtr e = xmlCtxtGetLastError(ctxt);

@@ -37,7 +37,7 @@
 
 #define RMAP_MAX_FILE_BYTES   (64u << 20) /* one XML file */
 #define RMAP_MAX_FILES        256u        /* files of one map, imports included */
-#define RMAP_MAX_ELEMENTS     (1u << 21)  /* elements kept, all kinds */
+#define RMAP_MAX_ELEMENTS     (1u << 20)  /* elements kept, all kinds */
 #define RMAP_MAX_NAME         128u        /* characters of one element's name */
 #define RMAP_MAX_DEPTH        16u         /* nested arrays and stripes */
 #define RMAP_MAX_ARRAY_LENGTH (1u << 20)  /* elements of one array or register array */
