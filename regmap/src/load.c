@@ -891,20 +891,19 @@ static bool eval_variants(loader *ld, const rsrc *src, bool *keep)
         while (*end && *end != ' ' && *end != '\t' && *end != '\n' && *end != '\r')
             end++;
         const char *sep = NULL;
+        bool twice = false;
         for (const char *q = p; q < end; q++)
             if (*q == '-' || *q == ':') {
-                if (sep) {
-                    sep = p; /* two separators: refused below */
-                    break;
-                }
+                twice = sep != NULL;
                 sep = q;
             }
-        if (sep == p) {
+        if (twice || (sep == p && sep + 1 == end)) {
             fail(ld, src->file, src->line, "cannot parse variants '%s'", src->variants);
             return false;
         }
+        /* "-W" / ":W": from the first variant of the set */
         size_t alen = (size_t)((sep ? sep : end) - p);
-        long a = variant_index(vs, p, alen), b;
+        long a = alen ? variant_index(vs, p, alen) : 0, b;
         if (a < 0) {
             fail(ld, src->file, src->line, "variant '%.*s' is not in variant set %s", (int)alen, p,
                  vs->name);

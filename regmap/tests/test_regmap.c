@@ -159,18 +159,18 @@ static void test_full_map(void)
     /* Variants: A1 < A2 < B1 < B2 < C1 (the enum chip, the domain's prefix). */
     static const struct {
         const char *variant;
-        const char *at20, *at24, *at28, *ctl, *bank;
+        const char *at20, *at24, *at28, *at2c, *ctl, *bank;
     } v[] = {
-        {"A1", "OLDREG = 0x00000001", "", "LIST = 0x00000001",
+        {"A1", "OLDREG = 0x00000001", "", "LIST = 0x00000001", "EARLY = 0x00000001",
          "CTL = 0x00000025 { MODEA=0x5 unknown=0x20 }", ""},
-        {"A2", "OLDREG = 0x00000001", "MID = 0x00000001", "",
+        {"A2", "OLDREG = 0x00000001", "MID = 0x00000001", "", "EARLY = 0x00000001",
          "CTL = 0x00000025 { MODEA=0x5 unknown=0x20 }", "BANK[1].PTR = 0x00000005"},
-        {"B1", "NEWREG = 0x00000001", "MID = 0x00000001", "", "CTL = 0x00000025 { MODEB=0x25 }",
+        {"B1", "NEWREG = 0x00000001", "MID = 0x00000001", "", "", "CTL = 0x00000025 { MODEB=0x25 }",
          "BANK[1].PTR = 0x00000005"},
-        {"B2", "NEWREG = 0x00000001", "", "", "CTL = 0x00000025 { MODEB=0x25 }",
+        {"B2", "NEWREG = 0x00000001", "", "", "", "CTL = 0x00000025 { MODEB=0x25 }",
          "BANK[1].PTR = 0x00000005"},
-        {"C1", "NEWREG = 0x00000001", "", "LIST = 0x00000001", "CTL = 0x00000025 { MODEB=0x25 }",
-         "BANK[1].PTR = 0x00000005"},
+        {"C1", "NEWREG = 0x00000001", "", "LIST = 0x00000001", "",
+         "CTL = 0x00000025 { MODEB=0x25 }", "BANK[1].PTR = 0x00000005"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         m = load("full.xml", v[i].variant);
@@ -180,6 +180,7 @@ static void test_full_map(void)
         CHECK_DEC(m, 0, 0x20, 1, v[i].at20);
         CHECK_DEC(m, 0, 0x24, 1, v[i].at24);
         CHECK_DEC(m, 0, 0x28, 1, v[i].at28);
+        CHECK_DEC(m, 0, 0x2c, 1, v[i].at2c);
         CHECK_DEC(m, 0, 0x44, 0x25, v[i].ctl);
         CHECK_DEC(m, 0, 0x300c, 5, v[i].bank);
         CHECK_DEC(m, 0, 0x0, 0x1,
@@ -203,10 +204,10 @@ static void test_list(void)
         return;
     size_t n = 0;
     rmap_list(m, 0, collect, &n);
-    /* domain line, 14 registers of GPU kept by A1 (NEWREG, MID, BANK out),
+    /* domain line, 11 registers of GPU kept by A1 (NEWREG, MID, BANK out),
      * their 12 fields (MODEB out), 2 arrays, 1 stripe, 2 enums, 1 bitset with
      * its 3 fields */
-    CHECK(n == 1 + 10 + 12 + 2 + 1 + 2 + 1 + 3);
+    CHECK(n == 1 + 11 + 12 + 2 + 1 + 2 + 1 + 3);
     rmap_free(m);
 }
 

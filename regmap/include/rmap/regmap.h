@@ -17,7 +17,8 @@
  * its name and "_".
  *
  * Variants: a space-separated list of V (exactly V), V- or V: (V and
- * later), V-W (V through W), V:W (V up to, not including, W), ordered as
+ * later), V-W (V through W), V:W (V up to, not including, W), -W or :W
+ * (from the first variant), ordered as
  * the values of the variant-set enum (the domain's prefix attribute, or an
  * element's varset attribute).  With a variant selected, elements whose
  * variants exclude it are left out; without one, everything is in.
