@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     unsigned found = 0;
     double t0 = now();
     for (unsigned i = 0; i < 100000; i++)
-        found += rmap_decode(m, 0, (uint64_t)(i * 7919u % N_REGS) * 4, i, &d);
+        found += rmap_decode(m, 0, (uint64_t)(i * 7919u % N_REGS) * 4, 32, i, &d);
     double t1 = now();
     rmap_free(m);
     unlink(path);

@@ -1,6 +1,6 @@
 /*
  * cmd_regmap.c - `dmatrace regmap FILE.xml [--variant V] [--domain D]
- * [OFFSET=VALUE ...]`: list what a rules-ng-ng register map defines, or
+ * [--width BITS] [OFFSET=VALUE ...]`: list what a rules-ng-ng register map defines, or
  * decode register accesses with it, one register per line.
  * Exit 0: done; 2: bad usage or a bad map (FILE:LINE: why).
  */
@@ -13,7 +13,8 @@
 
 static void help(void)
 {
-    printf("usage: dmatrace regmap FILE.xml [--variant V] [--domain D] [OFFSET=VALUE ...]\n\n"
+    printf("usage: dmatrace regmap FILE.xml [--variant V] [--domain D] [--width BITS]\n"
+           "                       [OFFSET=VALUE ...]\n\n"
            "Load a register map in the rules-ng-ng (rnndb) XML format, with its imports.\n"
            "Without OFFSET=VALUE: list the registers, fields, enums and bitsets it defines\n"
            "(every domain, or the one named).  With them: decode each access, one line\n"
@@ -21,7 +22,9 @@ static void help(void)
            "NAME=value (enum values by name, bits no field covers as unknown=).\n"
            "Offsets are in the domain's address units (bytes unless it says otherwise).\n\n"
            "  --variant V   keep only what variant V has (e.g. a chip revision)\n"
-           "  --domain D    the domain to list or decode in (default: all / the first)\n\n"
+           "  --domain D    the domain to list or decode in (default: all / the first)\n"
+           "  --width BITS  accesses are BITS wide (8, 16, 32, 64): only registers of that\n"
+           "                width match (default: any)\n\n"
            "The device model's own map: device-model/dmm.xml.\n"
            "Exit status: 0 success, 2 bad usage or a bad map.\n");
 }
@@ -32,7 +35,7 @@ static void print_line(void *ctx, const char *text)
     printf("%s\n", text);
 }
 
-static int decode_one(const rmap *m, size_t dom, const char *arg)
+static int decode_one(const rmap *m, size_t dom, unsigned width, const char *arg)
 {
     const char *eq = strchr(arg, '=');
     char off_s[64];
@@ -47,7 +50,7 @@ static int decode_one(const rmap *m, size_t dom, const char *arg)
     if (!d)
         return cli_fail("regmap", CLI_FAIL, "out of memory");
     int rc = CLI_OK;
-    if (!rmap_decode(m, dom, off, val, d)) {
+    if (!rmap_decode(m, dom, off, width, val, d)) {
         printf("0x%llx = 0x%llx (no register)\n", (unsigned long long)off, (unsigned long long)val);
     } else if (d->width < 64 && (val >> d->width) != 0) {
         rc = cli_fail("regmap", CLI_BAD, "%s: value 0x%llx does not fit the %u-bit register",
@@ -65,9 +68,12 @@ int cmd_regmap(int argc, char **argv)
 {
     static const struct option opts[] = {{"variant", required_argument, 0, 'v'},
                                          {"domain", required_argument, 0, 'd'},
+                                         {"width", required_argument, 0, 'w'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *variant = NULL, *domain = NULL;
+    unsigned width = 0;
+    uint64_t v;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -77,6 +83,11 @@ int cmd_regmap(int argc, char **argv)
             break;
         case 'd':
             domain = optarg;
+            break;
+        case 'w':
+            if (!cli_parse_u64(optarg, &v) || (v != 8 && v != 16 && v != 32 && v != 64))
+                return cli_usage("regmap", "--width must be 8, 16, 32 or 64, not '%s'", optarg);
+            width = (unsigned)v;
             break;
         case 'h':
             help();
@@ -107,7 +118,7 @@ int cmd_regmap(int argc, char **argv)
                 rmap_list(m, i, print_line, NULL);
     } else {
         for (; optind < argc && rc == CLI_OK; optind++)
-            rc = decode_one(m, (size_t)dom, argv[optind]);
+            rc = decode_one(m, (size_t)dom, width, argv[optind]);
     }
     rmap_free(m);
     return rc;

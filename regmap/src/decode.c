@@ -192,7 +192,7 @@ static void fill(const rnode *r, uint64_t value, rmap_decoded *d)
     }
 }
 
-static const rnode *match(const rnode *n, uint64_t x, namebuf *nb)
+static const rnode *match(const rnode *n, uint64_t x, unsigned width, namebuf *nb)
 {
     for (; n; n = n->next) {
         if (!n->src.active || x < n->offset)
@@ -206,7 +206,7 @@ static const rnode *match(const rnode *n, uint64_t x, namebuf *nb)
         }
         size_t keep = nb->n;
         if (n->kind == N_REG) {
-            if (rest != 0)
+            if (rest != 0 || (width && n->width != width))
                 continue;
             put(nb, "%s%s", nb->n ? "." : "", n->name);
             if (n->length > 1)
@@ -218,7 +218,7 @@ static const rnode *match(const rnode *n, uint64_t x, namebuf *nb)
             if (n->length > 1)
                 put(nb, "[%llu]", (unsigned long long)idx);
         }
-        const rnode *r = match(n->kids, rest, nb);
+        const rnode *r = match(n->kids, rest, width, nb);
         if (r) {
             if (!n->name && n->length > 1)
                 put(nb, "[%llu]", (unsigned long long)idx);
@@ -230,7 +230,8 @@ static const rnode *match(const rnode *n, uint64_t x, namebuf *nb)
     return NULL;
 }
 
-bool rmap_decode(const rmap *m, size_t domain, uint64_t off, uint64_t value, rmap_decoded *out)
+bool rmap_decode(const rmap *m, size_t domain, uint64_t off, unsigned width, uint64_t value,
+                 rmap_decoded *out)
 {
     const rdomain *dm = domain_at(m, domain);
     memset(out, 0, sizeof *out);
@@ -242,7 +243,7 @@ bool rmap_decode(const rmap *m, size_t domain, uint64_t off, uint64_t value, rma
     size_t base = nb.n;
     /* Names join with "." below the domain prefix. */
     namebuf inner = {out->name + base, sizeof out->name - base, 0};
-    const rnode *r = match(dm->kids, off, &inner);
+    const rnode *r = match(dm->kids, off, width, &inner);
     if (!r) {
         memset(out, 0, sizeof *out);
         return false;

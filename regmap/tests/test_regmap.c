@@ -55,7 +55,7 @@ static const char *dec(const rmap *m, size_t dom, uint64_t off, uint64_t value)
     static char line[2048];
     static rmap_decoded d;
     line[0] = 0;
-    if (rmap_decode(m, dom, off, value, &d))
+    if (rmap_decode(m, dom, off, 0, value, &d))
         rmap_format(&d, line, sizeof line);
     return line;
 }
@@ -131,6 +131,12 @@ static void test_full_map(void)
               "BOOT = 0x30000000 { STEP=0 VENDOR=0x0 ENABLED=0 SIGNED=0 FRAC=0 MODE=0x3 }");
     CHECK_DEC(m, 0, 0x4, 0x123456, "ADDR = 0x00123456 { ADDR=0x12345600 }"); /* shr 8 */
     CHECK_DEC(m, 0, 0x8, 0x1234, "SHORT = 0x1234 (4660)");
+    {
+        static rmap_decoded w; /* an access matches registers of its width */
+        CHECK(rmap_decode(m, 0, 0x8, 16, 0x1234, &w) && !strcmp(w.name, "SHORT"));
+        CHECK(!rmap_decode(m, 0, 0x8, 32, 0x1234, &w));
+        CHECK(rmap_decode(m, 0, 0x10, 64, 1, &w) && !strcmp(w.name, "WIDE"));
+    }
     CHECK_DEC(m, 0, 0xa, 1, "BYTE = 0x01 (ON)");
     CHECK_DEC(m, 0, 0xa, 7, "BYTE = 0x07");
     CHECK_DEC(m, 0, 0x10, 0xffff00000000ull, "WIDE = 0x0000ffff00000000 { HI=0xffff }");
@@ -290,7 +296,7 @@ static void test_registers(const rmap *m)
     for (uint32_t off = 0; off < DMM_BAR_SIZE + 0x100; off++) {
         dmm_map_hit h;
         bool in_c = dmm_map_lookup(off, &h);
-        bool in_xml = rmap_decode(m, 0, off, 0, &d);
+        bool in_xml = rmap_decode(m, 0, off, 32, 0, &d);
         CHECK(in_c == in_xml);
         if (!in_c || !in_xml) {
             if (in_c != in_xml)
@@ -323,16 +329,16 @@ static void test_fields(const rmap *m)
                                        0x80000001u, 0x5u,        0xAu};
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
         uint32_t v = samples[i];
-        CHECK(rmap_decode(m, 0, DMM_REG_ID, v, &d));
+        CHECK(rmap_decode(m, 0, DMM_REG_ID, 32, v, &d));
         CHECK(raw("REVISION") == DMM_ID_REVISION(v) && raw("MAGIC") << 8 == (v & DMM_ID_MASK));
-        CHECK(rmap_decode(m, 0, DMM_REG_CAPS, v, &d));
+        CHECK(rmap_decode(m, 0, DMM_REG_CAPS, 32, v, &d));
         CHECK(raw("CHANNELS") == DMM_CAPS_CHANNELS(v) && raw("ADDR_BITS") == DMM_CAPS_ADDR_BITS(v));
         CHECK(raw("DESC_SIZE") == DMM_CAPS_DESC_SIZE(v) && raw("ERRATA") == DMM_CAPS_ERRATA(v));
         CHECK(raw("ERRATA.4G_WRAP") == !!(DMM_CAPS_ERRATA(v) & DMM_ERRATUM_4G_WRAP));
         CHECK(raw("ERRATA.LEN_ROUND") == !!(DMM_CAPS_ERRATA(v) & DMM_ERRATUM_LEN_ROUND));
         CHECK(raw("ERRATA.ADDR_TRUNC") == !!(DMM_CAPS_ERRATA(v) & DMM_ERRATUM_ADDR_TRUNC));
         for (uint32_t reg = DMM_REG_IRQ_STATUS; reg <= DMM_REG_IRQ_ENABLE; reg += 4) {
-            CHECK(rmap_decode(m, 0, reg, v, &d));
+            CHECK(rmap_decode(m, 0, reg, 32, v, &d));
             for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
                 char n[32];
                 snprintf(n, sizeof n, "CH%u_DONE", c);
@@ -343,9 +349,9 @@ static void test_fields(const rmap *m)
             CHECK(d.unknown == (v & ~DMM_IRQ_ALL));
         }
         for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
-            CHECK(rmap_decode(m, 0, DMM_CH_BASE(c) + DMM_CH_CTRL, v, &d));
+            CHECK(rmap_decode(m, 0, DMM_CH_BASE(c) + DMM_CH_CTRL, 32, v, &d));
             CHECK(raw("RUN") == !!(v & DMM_CTRL_RUN) && raw("RESET") == !!(v & DMM_CTRL_RESET));
-            CHECK(rmap_decode(m, 0, DMM_CH_BASE(c) + DMM_CH_STATUS, v, &d));
+            CHECK(rmap_decode(m, 0, DMM_CH_BASE(c) + DMM_CH_STATUS, 32, v, &d));
             CHECK(raw("BUSY") == !!(v & DMM_STATUS_BUSY) && raw("DONE") == !!(v & DMM_STATUS_DONE));
             CHECK(raw("ERR") == !!(v & DMM_STATUS_ERR));
             CHECK(raw("CODE") == DMM_STATUS_CODE(v) && raw("INDEX") == DMM_STATUS_INDEX(v));
@@ -356,7 +362,7 @@ static void test_fields(const rmap *m)
 static void test_errors(const rmap *m)
 {
     for (uint32_t code = 0; code < 256; code++) {
-        CHECK(rmap_decode(m, 0, DMM_CH_BASE(0) + DMM_CH_STATUS, code << 8, &d));
+        CHECK(rmap_decode(m, 0, DMM_CH_BASE(0) + DMM_CH_STATUS, 32, code << 8, &d));
         const rmap_field_value *f = field("CODE");
         const char *c = dmm_map_err_name(code);
         CHECK(f && (c ? f->enum_name && !strcmp(f->enum_name, c) : f->enum_name == NULL));

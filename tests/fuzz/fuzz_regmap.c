@@ -32,7 +32,7 @@ static void exercise(const rmap *m)
         FZ_CHECK(rmap_domain_name(m, dom) != NULL, "domain %zu without a name", dom);
         for (uint64_t off = 0; off < 4096 + sizeof far / sizeof far[0]; off++) {
             uint64_t o = off < 4096 ? off : far[off - 4096];
-            if (!rmap_decode(m, dom, o, 0xA5A5A5A5A5A5A5A5ull, &d))
+            if (!rmap_decode(m, dom, o, off % 2 ? 32 : 0, 0xA5A5A5A5A5A5A5A5ull, &d))
                 continue;
             FZ_CHECK(memchr(d.name, 0, sizeof d.name) != NULL, "name not terminated");
             FZ_CHECK(d.width == 8 || d.width == 16 || d.width == 32 || d.width == 64, "width %u",

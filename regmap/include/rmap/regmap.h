@@ -98,10 +98,12 @@ typedef struct rmap_decoded {
     uint64_t unknown; /* set bits of value no field covers (registers with fields) */
 } rmap_decoded;
 
-/* Decode an access of value at offset off (in the domain's address units).
- * Returns true and fills *out when a register is there (the first one in
+/* Decode an access of width bits (8, 16, 32, 64; 0: any width) carrying
+ * value at offset off (in the domain's address units).  Returns true and
+ * fills *out when a register of that width is there (the first one in
  * document order), false otherwise. */
-bool rmap_decode(const rmap *m, size_t domain, uint64_t off, uint64_t value, rmap_decoded *out);
+bool rmap_decode(const rmap *m, size_t domain, uint64_t off, unsigned width, uint64_t value,
+                 rmap_decoded *out);
 
 /* One line: "CH[1].STATUS = 0x00020206 { BUSY=0 DONE=1 ERR=1 CODE=ADDR_LIMIT(2)
  * INDEX=2 }", unknown bits as "unknown=0x...".  Returns the length (cut to
