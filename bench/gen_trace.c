@@ -8,13 +8,13 @@
  * store tests and bench_import link it that way).
  *
  * Time model: register accesses ~100-400 ns apart, a transfer's data phase
- * takes bytes / 4 GB/s, 2..20 us between transfers.  Device registers of
- * the device model's engine (device-model/README.md), adapter a driving
- * channel c = a % 2 at base 0x100 + 0x40 c (dev 0 and dev 1 alike):
- *   base+0x08/0x0c descriptor ring lo/hi, base+0x10 count, base+0x00 CTRL.RUN
- *   (doorbell), base+0x04 STATUS (read, then DONE written back: W1C),
- *   0x008 IRQ_STATUS (read and acknowledged), 0x180.. a vendor block written
- *   with a register buffer write (outside the model's map).
+ * takes bytes / 4 GB/s, 2..20 us between transfers.  Device registers and
+ * descriptors (revision 2) are the device model's, from its published map
+ * (dmm/map.h, device-model/README.md); adapter a drives channel c = a % 2
+ * (dev 0 and dev 1 alike): DESC_LO/HI, DESC_COUNT, CTRL.RUN (doorbell),
+ * STATUS (read, then DONE written back: W1C), IRQ_STATUS (read and
+ * acknowledged), and a vendor block just past the channels written with a
+ * register buffer write (outside the model's map).
  */
 #include "gen_trace.h"
 
@@ -24,11 +24,12 @@
 
 #include "dmt/record.h"
 #include "dmt/writer.h"
+#include "dmm/map.h"
 
 #define G_MDLS    16
 #define G_MAX_SG  64
 #define G_RING    65536u /* descriptor ring bytes per adapter */
-#define G_DESC_SZ 16u
+#define G_DESC_SZ DMM_DESC2_SIZE
 
 typedef struct gen {
     dmt_writer *w;
@@ -282,15 +283,10 @@ static int transfer(gen *g)
     TRY(emit(g, &r));
 
     /* Descriptors into the ring, then program the engine. */
+    uint64_t dev_off = 0;
     for (uint32_t i = 0; i < ne; i++) {
-        uint8_t *d = desc + i * G_DESC_SZ;
-        for (unsigned b = 0; b < 8; b++)
-            d[b] = (uint8_t)(sg[i].addr >> (8 * b));
-        for (unsigned b = 0; b < 4; b++)
-            d[8 + b] = (uint8_t)(sg[i].len >> (8 * b));
-        d[12] = (uint8_t)(i + 1 == ne ? 1 : 0);
-        d[13] = to_dev;
-        d[14] = d[15] = 0;
+        dmm_map_desc_encode(2, desc + i * G_DESC_SZ, sg[i].addr, sg[i].len, dev_off);
+        dev_off += (sg[i].len + 3u) & ~3u;
     }
     uint64_t pos = g->ring_pos[ad];
     if (pos + ne * G_DESC_SZ > G_RING)
@@ -305,23 +301,23 @@ static int transfer(gen *g)
     tick(g, 200, 600);
     TRY(emit(g, &r));
     uint64_t dl = 0x7F000000ull + ad * 0x100000ull + pos;
-    const uint64_t base = 0x100u + 0x40u * (ad % 2u);
-    TRY(reg(g, DMT_K_REG_WRITE, dev, base + 0x08, dl & 0xFFFFFFFFu));
-    TRY(reg(g, DMT_K_REG_WRITE, dev, base + 0x0C, dl >> 32));
-    TRY(reg(g, DMT_K_REG_WRITE, dev, base + 0x10, ne));
+    const uint64_t base = DMM_CH_BASE(ad % 2u);
+    TRY(reg(g, DMT_K_REG_WRITE, dev, base + DMM_CH_DESC_LO, dl & 0xFFFFFFFFu));
+    TRY(reg(g, DMT_K_REG_WRITE, dev, base + DMM_CH_DESC_HI, dl >> 32));
+    TRY(reg(g, DMT_K_REG_WRITE, dev, base + DMM_CH_DESC_COUNT, ne));
     if (xfer % 64 == 0) {
         uint64_t vals[4] = {0x1, granted, to_dev ? 0x10 : 0x20, xfer};
         memset(&r, 0, sizeof r);
         r.kind = DMT_K_REG_WRITE_BUF;
         r.dev = dev;
-        r.off = 0x180;
+        r.off = DMM_CH_BASE(DMM_NUM_CHANNELS); /* vendor block */
         r.width = 4;
         r.n_values = 4;
         r.values = vals;
         tick(g, 100, 400);
         TRY(emit(g, &r));
     }
-    TRY(reg(g, DMT_K_REG_WRITE, dev, base + 0x00, 1));
+    TRY(reg(g, DMT_K_REG_WRITE, dev, base + DMM_CH_CTRL, DMM_CTRL_RUN));
 
     memset(&r, 0, sizeof r);
     r.kind = DMT_K_START_DMA_END;
@@ -352,10 +348,11 @@ static int transfer(gen *g)
     r.claimed = true;
     r.value = 0x80000000u | (xfer & 0xFFFF);
     TRY(emit(g, &r));
-    TRY(reg(g, DMT_K_REG_READ, dev, 0x008, 1u << (2u * (ad % 2u))));
-    TRY(reg(g, DMT_K_REG_WRITE, dev, 0x008, 1u << (2u * (ad % 2u))));
-    TRY(reg(g, DMT_K_REG_READ, dev, base + 0x04, 0x2u | ((xfer & 0xFFFFu) << 16)));
-    TRY(reg(g, DMT_K_REG_WRITE, dev, base + 0x04, 0x2u));
+    TRY(reg(g, DMT_K_REG_READ, dev, DMM_REG_IRQ_STATUS, DMM_IRQ_DONE(ad % 2u)));
+    TRY(reg(g, DMT_K_REG_WRITE, dev, DMM_REG_IRQ_STATUS, DMM_IRQ_DONE(ad % 2u)));
+    TRY(reg(g, DMT_K_REG_READ, dev, base + DMM_CH_STATUS,
+            DMM_STATUS_DONE | ((xfer & 0xFFFFu) << 16)));
+    TRY(reg(g, DMT_K_REG_WRITE, dev, base + DMM_CH_STATUS, DMM_STATUS_DONE));
     memset(&r, 0, sizeof r);
     r.kind = DMT_K_DPC;
     r.dev = dev;
@@ -458,7 +455,7 @@ int gen_trace_write(const char *path, const gen_opts *o, gen_result *res, dmt_er
             goto fail;
     }
     while (g.left > tail) /* pad with status polls to the exact count */
-        if ((rc = reg(&g, DMT_K_REG_READ, 0, 0x104, 0)))
+        if ((rc = reg(&g, DMT_K_REG_READ, 0, DMM_CH_BASE(0) + DMM_CH_STATUS, 0)))
             goto fail;
     if ((rc = teardown(&g)))
         goto fail;

@@ -56,5 +56,6 @@ int cmd_audit(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_regmap(int argc, char **argv);
 
 #endif

@@ -29,6 +29,9 @@ static const struct {
     {"corpus", cmd_corpus, "corpus add MANIFEST TRACE: record a trace's results as expected"},
     {"audit", cmd_audit, "DMA misuse and layout findings (Driver Verifier's checks and more)"},
     {"export", cmd_export, "Perfetto/Chrome Trace Event JSON, or CSV per table"},
+#ifdef DMT_HAVE_REGMAP
+    {"regmap", cmd_regmap, "list or decode registers with a rules-ng-ng register map"},
+#endif
 };
 
 #define NCMD (sizeof commands / sizeof commands[0])

@@ -15,36 +15,18 @@
  *   REG_READ CH_STATUS with DONE or ERR          -> DONE
  *   REG_READ CH_CTRL with RUN clear after a run  -> DONE (a polling driver)
  *
- * The constants are a copy of the hardware interface (core does not link the
- * device model); they equal device-model/include/dmm/dmm.h.
+ * The register map and descriptor layouts come from the device model's
+ * published header dmm/map.h (header-only: libdmt includes it but never
+ * links the model).
  */
 #include "dmt/audit.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define DMMA_MAX_DEVS    16u
-#define DMMA_CHANNELS    2u
-#define DMMA_REG_ID      0x000u
-#define DMMA_REG_CAPS    0x004u
-#define DMMA_REG_IRQ_ST  0x008u
-#define DMMA_CH_BASE     0x100u
-#define DMMA_CH_WINDOW   0x40u
-#define DMMA_CH_CTRL     0x00u
-#define DMMA_CH_STATUS   0x04u
-#define DMMA_CH_DESC_LO  0x08u
-#define DMMA_CH_DESC_HI  0x0Cu
-#define DMMA_CH_DESC_CNT 0x10u
-#define DMMA_ID_MASK     0xFFFFFF00u
-#define DMMA_ID_MAGIC    0x444D4100u
-#define DMMA_CTRL_RUN    0x1u
-#define DMMA_CTRL_RESET  0x4u
-#define DMMA_ST_DONE     0x2u
-#define DMMA_ST_ERR      0x4u
-#define DMMA_DESC1_SIZE  32u
-#define DMMA_DESC1_MAGIC 0xD5C1u
-#define DMMA_DESC2_SIZE  16u
-#define DMMA_DESC2_MAGIC 0xD2u
+#include "dmm/map.h"
+
+#define DMMA_MAX_DEVS 16u
 
 typedef struct dmma_chan {
     uint32_t lo, hi, count;
@@ -56,7 +38,7 @@ typedef struct dmma_dev {
     bool used, claimed;
     uint32_t revision;
     uint32_t addr_bits; /* 0 = unknown */
-    dmma_chan ch[DMMA_CHANNELS];
+    dmma_chan ch[DMM_NUM_CHANNELS];
 } dmma_dev;
 
 typedef struct dmma {
@@ -92,7 +74,7 @@ static dmma_dev *find(dmma *m, uint32_t dev, bool create)
 
 static uint32_t desc_size(uint32_t revision)
 {
-    return revision == 1 ? DMMA_DESC1_SIZE : revision == 2 ? DMMA_DESC2_SIZE : 0;
+    return (uint32_t)dmm_map_desc_size(revision);
 }
 
 static void chan_event(dmma_dev *d, unsigned c, uint32_t type, dmt_audit_dev_emit emit, void *eng)
@@ -108,31 +90,31 @@ static void chan_event(dmma_dev *d, unsigned c, uint32_t type, dmt_audit_dev_emi
 
 static void irq_bits(dmma_dev *d, uint64_t v, dmt_audit_dev_emit emit, void *eng)
 {
-    for (unsigned c = 0; c < DMMA_CHANNELS; c++)
-        if (v & (3u << (2u * c)))
+    for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++)
+        if (v & (DMM_IRQ_DONE(c) | DMM_IRQ_ERR(c)))
             chan_event(d, c, DMT_AEV_DONE, emit, eng);
 }
 
 static void reg_write(dmma_dev *d, uint64_t off, uint64_t val, dmt_audit_dev_emit emit, void *eng)
 {
-    if (off < DMMA_CH_BASE || off >= DMMA_CH_BASE + DMMA_CHANNELS * DMMA_CH_WINDOW)
+    if (off < DMM_CH_BASE(0) || off >= DMM_CH_BASE(DMM_NUM_CHANNELS))
         return;
-    unsigned c = (unsigned)((off - DMMA_CH_BASE) / DMMA_CH_WINDOW);
+    unsigned c = (unsigned)((off - DMM_CH_BASE(0)) / DMM_CH_WINDOW);
     dmma_chan *ch = &d->ch[c];
-    switch ((off - DMMA_CH_BASE) % DMMA_CH_WINDOW) {
-    case DMMA_CH_DESC_LO:
+    switch ((off - DMM_CH_BASE(0)) % DMM_CH_WINDOW) {
+    case DMM_CH_DESC_LO:
         ch->lo = (uint32_t)val;
         break;
-    case DMMA_CH_DESC_HI:
+    case DMM_CH_DESC_HI:
         ch->hi = (uint32_t)val;
         break;
-    case DMMA_CH_DESC_CNT:
+    case DMM_CH_DESC_COUNT:
         ch->count = (uint32_t)val;
         break;
-    case DMMA_CH_CTRL:
-        if (val & DMMA_CTRL_RESET) {
+    case DMM_CH_CTRL:
+        if (val & DMM_CTRL_RESET) {
             chan_event(d, c, DMT_AEV_STOP, emit, eng);
-        } else if (val & DMMA_CTRL_RUN) {
+        } else if (val & DMM_CTRL_RUN) {
             dmt_audit_dev_event ev;
             memset(&ev, 0, sizeof ev);
             ev.type = DMT_AEV_DOORBELL;
@@ -152,20 +134,20 @@ static void reg_write(dmma_dev *d, uint64_t off, uint64_t val, dmt_audit_dev_emi
 
 static void reg_read(dmma_dev *d, uint64_t off, uint64_t val, dmt_audit_dev_emit emit, void *eng)
 {
-    if (off == DMMA_REG_IRQ_ST) {
+    if (off == DMM_REG_IRQ_STATUS) {
         irq_bits(d, val, emit, eng);
         return;
     }
-    if (off < DMMA_CH_BASE || off >= DMMA_CH_BASE + DMMA_CHANNELS * DMMA_CH_WINDOW)
+    if (off < DMM_CH_BASE(0) || off >= DMM_CH_BASE(DMM_NUM_CHANNELS))
         return;
-    unsigned c = (unsigned)((off - DMMA_CH_BASE) / DMMA_CH_WINDOW);
-    switch ((off - DMMA_CH_BASE) % DMMA_CH_WINDOW) {
-    case DMMA_CH_STATUS:
-        if (val & (DMMA_ST_DONE | DMMA_ST_ERR))
+    unsigned c = (unsigned)((off - DMM_CH_BASE(0)) / DMM_CH_WINDOW);
+    switch ((off - DMM_CH_BASE(0)) % DMM_CH_WINDOW) {
+    case DMM_CH_STATUS:
+        if (val & (DMM_STATUS_DONE | DMM_STATUS_ERR))
             chan_event(d, c, DMT_AEV_DONE, emit, eng);
         break;
-    case DMMA_CH_CTRL:
-        if (d->ch[c].running && !(val & DMMA_CTRL_RUN))
+    case DMM_CH_CTRL:
+        if (d->ch[c].running && !(val & DMM_CTRL_RUN))
             chan_event(d, c, DMT_AEV_DONE, emit, eng);
         break;
     default:
@@ -180,20 +162,20 @@ static void dmma_observe(void *st, const dmt_record *r, dmt_audit_dev_emit emit,
     case DMT_K_REG_READ: {
         if (r->width != 4)
             return;
-        if (r->off == DMMA_REG_ID) {
-            dmma_dev *d = find(m, r->dev, (r->value & DMMA_ID_MASK) == DMMA_ID_MAGIC);
+        if (r->off == DMM_REG_ID) {
+            dmma_dev *d = find(m, r->dev, (r->value & DMM_ID_MASK) == DMM_ID_MAGIC);
             if (d) {
-                d->claimed = (r->value & DMMA_ID_MASK) == DMMA_ID_MAGIC &&
-                             desc_size((uint32_t)(r->value & 0xFFu)) != 0;
-                d->revision = (uint32_t)(r->value & 0xFFu);
+                d->claimed = (r->value & DMM_ID_MASK) == DMM_ID_MAGIC &&
+                             desc_size((uint32_t)DMM_ID_REVISION(r->value)) != 0;
+                d->revision = (uint32_t)DMM_ID_REVISION(r->value);
             }
             return;
         }
         dmma_dev *d = find(m, r->dev, false);
         if (!d || !d->claimed)
             return;
-        if (r->off == DMMA_REG_CAPS) {
-            uint32_t bits = (uint32_t)(r->value >> 8) & 0xFFu;
+        if (r->off == DMM_REG_CAPS) {
+            uint32_t bits = (uint32_t)DMM_CAPS_ADDR_BITS(r->value);
             d->addr_bits = bits >= 32 && bits <= 64 ? bits : 0;
             return;
         }
@@ -239,30 +221,15 @@ static bool dmma_claims(void *st, uint32_t dev)
     return d && d->claimed;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 static bool dmma_decode(void *st, uint32_t dev, const uint8_t *b, dmt_sg_elem *out)
 {
     dmma_dev *d = find(st, dev, false);
-    if (!d || !d->claimed)
+    dmm_desc ds;
+    if (!d || !d->claimed || !dmm_map_desc_decode(d->revision, b, &ds))
         return false;
-    if (d->revision == 1) {
-        out->len = le32(b + 4);
-        out->addr = le64(b + 8);
-        return (le32(b) >> 16) == DMMA_DESC1_MAGIC;
-    }
-    uint32_t lm = le32(b + 8);
-    out->addr = le64(b);
-    out->len = lm & 0xFFFFFFu;
-    return (lm >> 24) == DMMA_DESC2_MAGIC;
+    out->addr = ds.host_addr;
+    out->len = ds.len;
+    return ds.magic_ok;
 }
 
 static uint64_t dmma_addr_limit(void *st, uint32_t dev)

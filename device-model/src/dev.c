@@ -69,28 +69,6 @@ struct dmm_dev {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (unsigned i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
     return b > UINT64_MAX - a ? UINT64_MAX : a + b;
@@ -113,52 +91,18 @@ static void empty_info(dmm_run_info *ri)
 
 size_t dmm_desc_size(uint32_t revision)
 {
-    return revision == 1 ? DMM_DESC1_SIZE : revision == 2 ? DMM_DESC2_SIZE : 0;
+    return dmm_map_desc_size(revision);
 }
 
 size_t dmm_desc_encode(uint32_t revision, void *out, uint64_t host_addr, uint32_t len,
                        uint64_t dev_off)
 {
-    uint8_t *p = out;
-    if (revision == 1) {
-        put32(p, (uint32_t)DMM_DESC1_MAGIC << 16);
-        put32(p + 4, len);
-        put64(p + 8, host_addr);
-        put64(p + 16, dev_off);
-        put64(p + 24, 0);
-        return DMM_DESC1_SIZE;
-    }
-    if (revision == 2) {
-        if (len > DMM_DESC2_MAX_LEN || (dev_off & 3u) != 0 || (dev_off >> 2) > UINT32_MAX)
-            return 0;
-        put64(p, host_addr);
-        put32(p + 8, (uint32_t)DMM_DESC2_MAGIC << 24 | len);
-        put32(p + 12, (uint32_t)(dev_off >> 2));
-        return DMM_DESC2_SIZE;
-    }
-    return 0;
+    return dmm_map_desc_encode(revision, out, host_addr, len, dev_off);
 }
 
 int dmm_desc_decode(uint32_t revision, const void *in, dmm_desc *out)
 {
-    const uint8_t *p = in;
-    if (revision == 1) {
-        uint32_t ctl = le32(p);
-        out->magic_ok = (ctl >> 16) == DMM_DESC1_MAGIC;
-        out->len = le32(p + 4);
-        out->host_addr = le64(p + 8);
-        out->dev_off = le64(p + 16);
-        return DMM_OK;
-    }
-    if (revision == 2) {
-        uint32_t lm = le32(p + 8);
-        out->host_addr = le64(p);
-        out->magic_ok = (lm >> 24) == DMM_DESC2_MAGIC;
-        out->len = lm & DMM_DESC2_MAX_LEN;
-        out->dev_off = (uint64_t)le32(p + 12) * 4u;
-        return DMM_OK;
-    }
-    return DMM_EINVAL;
+    return dmm_map_desc_decode(revision, in, out) ? DMM_OK : DMM_EINVAL;
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */

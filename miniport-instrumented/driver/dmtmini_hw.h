@@ -4,8 +4,8 @@
  *
  * A driver carries its own copy of the hardware interface (it does not link
  * the device model); the values equal device-model/include/dmm/dmm.h and
- * device-model/README.md, which tests/test_miniport.c checks with static
- * asserts.
+ * device-model/README.md, which tests/test_hw_map.c checks against the
+ * device model's published map (dmm/map.h).
  *
  *   BAR0 (4 KiB, 32-bit accesses only)
  *   0x000 ID          RO  0x444D4100 | descriptor revision

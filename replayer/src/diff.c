@@ -839,12 +839,11 @@ static void show_sg(rpl_str *s, const rpl_xfer_sum *x)
 
 static void show_prog(rpl_str *s, const rpl_xfer_sum *x)
 {
-    static const char *const names[] = {"CTRL", "STATUS", "DESC_LO", "DESC_HI", "DESC_COUNT"};
     rpl_str_add(s, "%u writes [", x->n_prog);
     for (uint32_t i = 0; i < x->n_prog && i < RPL_DIFF_SHOW; i++) {
-        uint32_t r = x->prog_off[i] / 4u;
-        if (r < 5)
-            rpl_str_add(s, "%s%s=0x%" PRIx64, i ? " " : "", names[r], x->prog_val[i]);
+        dmm_map_hit h; /* prog_off is an offset in the channel window */
+        if (x->prog_off[i] < DMM_CH_WINDOW && dmm_map_lookup(DMM_CH_BASE(0) + x->prog_off[i], &h))
+            rpl_str_add(s, "%s%s=0x%" PRIx64, i ? " " : "", h.reg->name, x->prog_val[i]);
         else
             rpl_str_add(s, "%s+0x%x=0x%" PRIx64, i ? " " : "", x->prog_off[i], x->prog_val[i]);
     }

@@ -43,9 +43,8 @@ const char *rpl_limit_kind_name(int kind)
 
 const char *rpl_dmm_err_name(uint32_t code)
 {
-    static const char *const names[] = {"NONE",  "UNMAPPED", "ADDR_LIMIT", "ZERO_LEN",   "DEVMEM",
-                                        "ALIGN", "MAGIC",    "DESC_FETCH", "DESC_COUNT", "BUSY"};
-    return code < sizeof names / sizeof names[0] ? names[code] : "?";
+    const char *n = dmm_err_name(code);
+    return n ? n : "?";
 }
 
 static const struct {
@@ -125,43 +124,17 @@ void rpl_sb_put(rpl_sb *b, const char *fmt, ...)
 
 /* ---- registers -------------------------------------------------------- */
 
-static const char *const ch_reg_names[16] = {"CTRL",        "STATUS",      "DESC_LO",   "DESC_HI",
-                                             "DESC_COUNT",  "COMPLETED",   "BYTES",     "BYTES_HI",
-                                             "ERR_ADDR_LO", "ERR_ADDR_HI", "DIGEST_LO", "DIGEST_HI",
-                                             NULL,          NULL,          NULL,        NULL};
-
+/* The device model's names (dmm/map.h), channel registers as "CH0.STATUS". */
 size_t rpl_reg_name(char *buf, size_t cap, uint32_t off)
 {
     rpl_sb b;
     rpl_sb_init(&b, buf, cap);
-    if (off >= DMM_CH_BASE(0) && off < DMM_CH_BASE(DMM_NUM_CHANNELS) && (off & 3u) == 0) {
-        unsigned c = (off - DMM_CH_BASE(0)) / 0x40u;
-        unsigned r = (off - DMM_CH_BASE(0)) % 0x40u / 4u;
-        if (ch_reg_names[r])
-            rpl_sb_put(&b, "CH%u.%s", c, ch_reg_names[r]);
-        return b.n;
-    }
-    switch (off) {
-    case DMM_REG_ID:
-        rpl_sb_put(&b, "ID");
-        break;
-    case DMM_REG_CAPS:
-        rpl_sb_put(&b, "CAPS");
-        break;
-    case DMM_REG_IRQ_STATUS:
-        rpl_sb_put(&b, "IRQ_STATUS");
-        break;
-    case DMM_REG_IRQ_ENABLE:
-        rpl_sb_put(&b, "IRQ_ENABLE");
-        break;
-    case DMM_REG_DEVMEM_SIZE:
-        rpl_sb_put(&b, "DEVMEM_SIZE");
-        break;
-    case DMM_REG_SCRATCH:
-        rpl_sb_put(&b, "SCRATCH");
-        break;
-    default:
-        break;
+    dmm_map_hit h;
+    if (dmm_map_lookup(off, &h)) {
+        if (h.channel >= 0)
+            rpl_sb_put(&b, "CH%d.%s", h.channel, h.reg->name);
+        else
+            rpl_sb_put(&b, "%s", h.reg->name);
     }
     return b.n;
 }

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dmm/map.h"
+
 /* ---- errors ------------------------------------------------------------ */
 #define DMM_OK     0
 #define DMM_EFAULT (-1) /* some byte of the range is not mapped */
@@ -63,83 +65,8 @@ uint64_t dmm_phys_region_count(dmm_phys *pm);
 uint64_t dmm_phys_owned_bytes(dmm_phys *pm);
 
 /* ---- the DMA engine --------------------------------------------------- */
-#define DMM_NUM_CHANNELS 2
-#define DMM_CH_H2C       0 /* host memory -> device memory (WriteToDevice = TRUE) */
-#define DMM_CH_C2H       1 /* device memory -> host memory */
-#define DMM_BAR_SIZE     0x1000u
-
-/* Register offsets (see README.md for bits). */
-#define DMM_REG_ID          0x000u /* RO  0x444D4100 | revision */
-#define DMM_REG_CAPS        0x004u /* RO  channels, address bits */
-#define DMM_REG_IRQ_STATUS  0x008u /* W1C bit 2c: ch c done, bit 2c+1: ch c error */
-#define DMM_REG_IRQ_ENABLE  0x00Cu /* RW  same bits */
-#define DMM_REG_DEVMEM_SIZE 0x010u /* RO  device memory bytes */
-#define DMM_REG_SCRATCH     0x014u /* RW */
-#define DMM_CH_BASE(c)      (0x100u + (uint32_t)(c)*0x40u)
-#define DMM_CH_CTRL         0x00u /* RW  bit0 RUN (doorbell), bit2 RESET (self-clearing) */
-#define DMM_CH_STATUS                                                                              \
-    0x04u /* bit0 BUSY RO, bit1 DONE W1C, bit2 ERR W1C, 15:8 code, 31:16 desc index */
-#define DMM_CH_DESC_LO     0x08u
-#define DMM_CH_DESC_HI     0x0Cu
-#define DMM_CH_DESC_COUNT  0x10u
-#define DMM_CH_COMPLETED   0x14u /* RO descriptors completed by the last run */
-#define DMM_CH_BYTES       0x18u /* RO bytes moved by the last run (bits 31:0) */
-#define DMM_CH_BYTES_HI    0x1Cu /* RO bytes moved by the last run (bits 63:32) */
-#define DMM_CH_ERR_ADDR_LO 0x20u /* RO address that faulted */
-#define DMM_CH_ERR_ADDR_HI 0x24u
-#define DMM_CH_DIGEST_LO   0x28u /* RO DMT64 digest of the last run's bytes, 31:0 */
-#define DMM_CH_DIGEST_HI   0x2Cu /* RO same, 63:32 */
-
-#define DMM_ID_MAGIC        0x444D4100u /* "DMA\0"; low byte = revision */
-#define DMM_CTRL_RUN        0x1u
-#define DMM_CTRL_RESET      0x4u
-#define DMM_STATUS_BUSY     0x1u
-#define DMM_STATUS_DONE     0x2u
-#define DMM_STATUS_ERR      0x4u
-#define DMM_STATUS_CODE(s)  (((s) >> 8) & 0xFFu)
-#define DMM_STATUS_INDEX(s) (((s) >> 16) & 0xFFFFu)
-#define DMM_IRQ_DONE(c)     (1u << (2u * (unsigned)(c)))
-#define DMM_IRQ_ERR(c)      (2u << (2u * (unsigned)(c)))
-#define DMM_IRQ_ALL         0xFu
-/* CAPS fields */
-#define DMM_CAPS_CHANNELS(v)  ((v)&0xFFu)
-#define DMM_CAPS_ADDR_BITS(v) (((v) >> 8) & 0xFFu)
-#define DMM_CAPS_DESC_SIZE(v) (((v) >> 16) & 0xFFu)
-#define DMM_CAPS_ERRATA(v)    (((v) >> 24) & 0xFFu)
-
-/* Error codes in STATUS bits 15:8. */
-enum dmm_err {
-    DMM_ERR_NONE = 0,
-    DMM_ERR_UNMAPPED = 1,   /* a descriptor's host range is not mapped memory */
-    DMM_ERR_ADDR_LIMIT = 2, /* a host address beyond the device's address bits */
-    DMM_ERR_ZERO_LEN = 3,   /* a descriptor with length 0 */
-    DMM_ERR_DEVMEM = 4,     /* device memory range overrun */
-    DMM_ERR_ALIGN = 5,      /* misalignment the engine cannot do */
-    DMM_ERR_MAGIC = 6,      /* descriptor magic wrong */
-    DMM_ERR_DESC_FETCH = 7, /* descriptor ring itself not readable */
-    DMM_ERR_DESC_COUNT = 8, /* DESC_COUNT 0 or above DMM_MAX_DESC */
-    DMM_ERR_BUSY = 9        /* doorbell rung while the channel was busy */
-};
-#define DMM_MAX_DESC 4096u
-
-/* Descriptor, revision 1: 32 bytes, little-endian, ring 32-byte aligned. */
-#define DMM_DESC1_SIZE  32u
-#define DMM_DESC1_MAGIC 0xD5C1u /* in ctl bits 31:16 */
-/* struct { u32 ctl; u32 len; u64 host_addr; u64 dev_off; u64 reserved; } */
-
-/* Descriptor, revision 2: 16 bytes, little-endian, ring 16-byte aligned.
- * struct { u64 host_addr; u32 len_magic; u32 dev_dw; }
- *   len_magic: bits 23:0 length in bytes, bits 31:24 DMM_DESC2_MAGIC
- *   dev_dw:    device offset in 32-bit words (device offset = dev_dw * 4) */
-#define DMM_DESC2_SIZE    16u
-#define DMM_DESC2_MAGIC   0xD2u
-#define DMM_DESC2_MAX_LEN 0xFFFFFFu
-
-/* Errata (dmm_config.errata); README.md has the details. */
-#define DMM_ERRATUM_4G_WRAP    0x1u /* host address counter carries only in bits 31:0 */
-#define DMM_ERRATUM_LEN_ROUND  0x2u /* lengths rounded down to a multiple of 4 */
-#define DMM_ERRATUM_ADDR_TRUNC 0x4u /* bus addresses taken mod 2^addr_bits, no ADDR_LIMIT */
-#define DMM_ERRATA_ALL         0x7u
+/* The register map, error codes and descriptor formats are in dmm/map.h
+ * (included above): DMM_REG_*, DMM_CH_*, enum dmm_err, DMM_DESC*_*. */
 
 /* dmm_config.flags */
 #define DMM_CFG_DEFERRED 0x1u /* runs complete when dmm_advance() reaches their end */
@@ -233,13 +160,6 @@ typedef struct dmm_stats {
 void dmm_get_stats(dmm_dev *d, dmm_stats *out);
 
 /* ---- descriptor helpers (tests, replayer, host side) ------------------- */
-typedef struct dmm_desc {
-    uint64_t host_addr;
-    uint64_t dev_off;
-    uint32_t len;
-    bool magic_ok;
-} dmm_desc;
-
 /* Bytes of one descriptor of a revision (0 if unknown revision). */
 size_t dmm_desc_size(uint32_t revision);
 /* Encode into out (dmm_desc_size(revision) bytes); returns that size, or 0 if
@@ -254,7 +174,7 @@ int dmm_desc_decode(uint32_t revision, const void *in, dmm_desc *out);
 /* "IRQ_STATUS", "CH0_DESC_LO", ... or NULL for an offset that decodes to no
  * register (unaligned, out of the BAR, undecoded).  Static strings. */
 const char *dmm_reg_name(uint32_t off);
-/* One-line description ("channel 0 descriptor ring address, bits 31:0") or NULL. */
+/* One-line description ("descriptor ring address, bits 31:0") or NULL. */
 const char *dmm_reg_doc(uint32_t off);
 /* "NONE", "UNMAPPED", ... "BUSY" for enum dmm_err values, NULL otherwise. */
 const char *dmm_err_name(uint32_t code);
