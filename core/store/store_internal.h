@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "dmt/error.h"
+#include "dmt/idmap.h"
 #include "dmt/store.h"
 
 /* ---- schema ---------------------------------------------------------------- */
@@ -43,13 +44,10 @@ static inline uint64_t dmt_store_u64(int64_t v)
     return (uint64_t)v;
 }
 
-/* ---- hash map: (u64, u64) key -> u32 value ---------------------------------- */
+/* ---- hash map: (u64, u64) key -> u32 value ----------------------------------
+ * A dmt_idmap (dmt/idmap.h); a zero-filled one is an empty map. */
 
-typedef struct dmt_store_map {
-    uint64_t *ka, *kb;
-    uint32_t *val; /* UINT32_MAX: empty slot */
-    size_t cap, n; /* cap a power of two */
-} dmt_store_map;
+typedef dmt_idmap dmt_store_map;
 
 void dmt_store_map_free(dmt_store_map *m);
 /* Slot value for key, or UINT32_MAX. */
