@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "dmt/audit.h"
+#include "dmt/json.h"
 #include "dmt/sniff.h"
 
 #define KEEP_MAX      100000u /* findings kept for printing (counts stay exact) */
@@ -46,21 +47,6 @@ static void collect(void *user, const dmt_finding *f)
     c->f[c->n++] = *f;
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 static void json_id(const char *key, uint32_t v)
 {
     if (v)
@@ -82,7 +68,7 @@ static void print_json(const char *file, bool is_db, const dmt_audit_config *cfg
     for (int r = 0; r < DMT_R_COUNT_; r++)
         sev[ri[r].severity] += st->by_rule[r];
     printf("{\"format\":\"dmatrace-audit\",\"version\":1,\"file\":");
-    json_str(file);
+    dmt_json_puts(stdout, file, 0);
     printf(",\"type\":\"%s\",\"records\":%" PRIu64 ",\"transfers\":%" PRIu64
            ",\"executed\":%" PRIu64 ",\"device_starts\":%" PRIu64 ",\"programs_checked\":%" PRIu64
            ",\"programs_unverified\":%" PRIu64,
@@ -102,9 +88,9 @@ static void print_json(const char *file, bool is_db, const dmt_audit_config *cfg
     for (int r = 0; r < DMT_R_COUNT_; r++) {
         printf("%s{\"id\":\"%s\",\"severity\":\"%s\",\"dv\":", r ? "," : "", ri[r].id,
                dmt_audit_severity_name(ri[r].severity));
-        json_str(ri[r].dv);
+        dmt_json_puts(stdout, ri[r].dv, 0);
         printf(",\"summary\":");
-        json_str(ri[r].summary);
+        dmt_json_puts(stdout, ri[r].summary, 0);
         printf(",\"enabled\":%s,\"count\":%" PRIu64 ",\"uncertain\":%" PRIu64 "}",
                (cfg->rules >> r) & 1 ? "true" : "false", st->by_rule[r], unc[r]);
     }
@@ -113,10 +99,10 @@ static void print_json(const char *file, bool is_db, const dmt_audit_config *cfg
         const dmt_finding *f = &c->f[i];
         printf("%s{\"rule\":\"%s\",\"severity\":\"%s\",\"dv\":", i ? "," : "", ri[f->rule].id,
                dmt_audit_severity_name(f->severity));
-        json_str(ri[f->rule].dv);
+        dmt_json_puts(stdout, ri[f->rule].dv, 0);
         printf(",\"uncertain\":%s,\"uncertain_why\":", f->uncertain ? "true" : "false");
         if (f->uncertain)
-            json_str(f->uncertain_why);
+            dmt_json_puts(stdout, f->uncertain_why, 0);
         else
             printf("null");
         printf(",\"index\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"ts\":%" PRId64
@@ -131,7 +117,7 @@ static void print_json(const char *file, bool is_db, const dmt_audit_config *cfg
         for (uint32_t k = 0; k < f->n_refs; k++)
             printf("%s%" PRIu64, k ? "," : "", f->refs[k]);
         printf("],\"message\":");
-        json_str(f->message);
+        dmt_json_puts(stdout, f->message, 0);
         printf("}");
     }
     printf("],\"findings_truncated\":%s}\n", c->dropped ? "true" : "false");
@@ -214,9 +200,9 @@ static void list_rules(bool json)
         for (int r = 0; r < DMT_R_COUNT_; r++) {
             printf("%s{\"id\":\"%s\",\"severity\":\"%s\",\"dv\":", r ? "," : "", ri[r].id,
                    dmt_audit_severity_name(ri[r].severity));
-            json_str(ri[r].dv);
+            dmt_json_puts(stdout, ri[r].dv, 0);
             printf(",\"summary\":");
-            json_str(ri[r].summary);
+            dmt_json_puts(stdout, ri[r].summary, 0);
             printf("}");
         }
         printf("]\n");

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "dmt/describe.h"
+#include "dmt/json.h"
 #include "dmt/reader.h"
 #include "dmt/stats.h"
 #include "info_common.h"
@@ -66,40 +67,25 @@ static void print_text(const char *file, const info_result *ir)
             printf("  %-16s %" PRIu64 "\n", dmt_kind_name(k), s->by_kind[k]);
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void print_json(const char *file, const info_result *ir)
 {
     const dmt_stats *s = &ir->stats;
     printf("{\"file\":");
-    json_str(file);
+    dmt_json_puts(stdout, file, 0);
     printf(",\"type\":\"%s\",\"format_version\":%u,\"producer\":", ir->is_db ? "db" : "trace",
            ir->hdr.version);
-    json_str(ir->hdr.producer);
+    dmt_json_puts(stdout, ir->hdr.producer, 0);
     printf(",\"host\":");
-    json_str(ir->hdr.host);
+    dmt_json_puts(stdout, ir->hdr.host, 0);
     printf(",\"clock\":");
-    json_str(ir->hdr.clock);
+    dmt_json_puts(stdout, ir->hdr.clock, 0);
     printf(",\"scenario\":");
-    json_str(ir->hdr.scenario);
+    dmt_json_puts(stdout, ir->hdr.scenario, 0);
     printf(",\"seed\":%" PRIu64 ",\"closed\":%s,\"cut\":", ir->hdr.seed,
            ir->cut ? "false" : "true");
     if (ir->cut) {
         printf("{\"offset\":%" PRIu64 ",\"reason\":", ir->cut_at);
-        json_str(ir->cut_why);
+        dmt_json_puts(stdout, ir->cut_why, 0);
         printf("}");
     } else {
         printf("null");

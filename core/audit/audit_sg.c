@@ -27,6 +27,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Move o[root] down the max-heap o[0..n) (keyed by e[].addr) to its place. */
+static void sift_down(const dmt_sg_elem *e, uint16_t *o, uint32_t root, uint32_t n)
+{
+    for (;;) {
+        uint32_t c = 2 * root + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && e[o[c + 1]].addr > e[o[c]].addr)
+            c++;
+        if (e[o[c]].addr <= e[o[root]].addr)
+            break;
+        uint16_t t = o[c];
+        o[c] = o[root];
+        o[root] = t;
+        root = c;
+    }
+}
+
 /* Sort order[] by e[].addr (heap sort: no recursion, no allocation). */
 static void sort_order(const dmt_sg_elem *e, uint16_t *o, uint32_t n)
 {
@@ -34,41 +52,13 @@ static void sort_order(const dmt_sg_elem *e, uint16_t *o, uint32_t n)
         o[i] = (uint16_t)i;
     if (n < 2)
         return;
-    /* sift-down heap sort */
-    for (uint32_t start = n / 2; start-- > 0;) {
-        uint32_t root = start;
-        for (;;) {
-            uint32_t c = 2 * root + 1;
-            if (c >= n)
-                break;
-            if (c + 1 < n && e[o[c + 1]].addr > e[o[c]].addr)
-                c++;
-            if (e[o[c]].addr <= e[o[root]].addr)
-                break;
-            uint16_t t = o[c];
-            o[c] = o[root];
-            o[root] = t;
-            root = c;
-        }
-    }
+    for (uint32_t start = n / 2; start-- > 0;)
+        sift_down(e, o, start, n);
     for (uint32_t end = n - 1; end > 0; end--) {
         uint16_t t = o[0];
         o[0] = o[end];
         o[end] = t;
-        uint32_t root = 0;
-        for (;;) {
-            uint32_t c = 2 * root + 1;
-            if (c >= end)
-                break;
-            if (c + 1 < end && e[o[c + 1]].addr > e[o[c]].addr)
-                c++;
-            if (e[o[c]].addr <= e[o[root]].addr)
-                break;
-            uint16_t u = o[c];
-            o[c] = o[root];
-            o[root] = u;
-            root = c;
-        }
+        sift_down(e, o, 0, end);
     }
 }
 

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "dmt/audit.h"
+#include "dmt/json.h"
 #include "dmt/record.h"
 #include "dmt/source.h"
 #include "dmt/sniff.h"
@@ -97,42 +98,6 @@ typedef struct chrome {
     int sys_errno; /* errno of the first failed write to the output */
 } chrome;
 
-static void jstr(FILE *f, const char *s, size_t n)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void jcstr(FILE *f, const char *s)
-{
-    jstr(f, s, strlen(s));
-}
-
-/* Text from a trace is not necessarily UTF-8: keep printable ASCII. */
-static void jtext(FILE *f, const uint8_t *s, size_t n)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void jtime(FILE *f, int64_t ns)
 {
     if (ns < 0)
@@ -158,7 +123,7 @@ static void ev_begin(chrome *c, const char *ph, track *t, int64_t ns, const char
     fputs(c->first_event ? "\n" : ",\n", f);
     c->first_event = false;
     fprintf(f, "{\"ph\":\"%s\",\"name\":", ph);
-    jcstr(f, name);
+    dmt_json_puts(f, name, DMT_JSON_DEL);
     fprintf(f, ",\"pid\":1,\"tid\":%u,\"ts\":", t ? t->tid : 0u);
     jtime(f, ns);
     c->st.events++;
@@ -173,7 +138,7 @@ static void meta_thread(chrome *c, uint32_t tid, const char *name, uint32_t sort
             "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%u,\"ts\":0,"
             "\"args\":{\"name\":",
             tid);
-    jcstr(f, name);
+    dmt_json_puts(f, name, DMT_JSON_DEL);
     fputs("}}", f);
     fprintf(f,
             ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":1,\"tid\":%u,\"ts\":0,"
@@ -415,20 +380,20 @@ static void on_finding(void *user, const dmt_finding *fd)
     ev_begin(c, "i", t, rel(c, fd->ts), ri->id);
     fprintf(f, ",\"cat\":\"finding\",\"s\":\"t\",\"args\":{\"severity\":\"%s\",\"dv\":",
             dmt_audit_severity_name(fd->severity));
-    jcstr(f, ri->dv);
+    dmt_json_puts(f, ri->dv, DMT_JSON_DEL);
     fprintf(f, ",\"uncertain\":%s,\"seq\":%" PRIu64 ",\"records\":[",
             fd->uncertain ? "true" : "false", fd->seq);
     for (uint32_t k = 0; k < fd->n_refs; k++)
         fprintf(f, "%s%" PRIu64, k ? "," : "", fd->refs[k]);
     fputs("],\"message\":", f);
-    jcstr(f, fd->message);
+    dmt_json_puts(f, fd->message, DMT_JSON_DEL);
     if (fd->xfer)
         fprintf(f, ",\"xfer\":%u", fd->xfer);
     if (fd->adapter)
         fprintf(f, ",\"adapter\":%u", fd->adapter);
     if (fd->uncertain) {
         fputs(",\"uncertain_why\":", f);
-        jcstr(f, fd->uncertain_why);
+        dmt_json_puts(f, fd->uncertain_why, DMT_JSON_DEL);
     }
     fputs("}}", f);
     c->st.findings++;
@@ -553,7 +518,8 @@ static int chrome_record(void *ctx, const dmt_record *r, uint64_t index)
         tr = track_get(c, 5, 0, 0);
         ev_begin(c, "i", tr, t, name);
         fputs(",\"cat\":\"marker\",\"s\":\"t\",\"args\":{\"text\":", f);
-        jtext(f, r->bytes, r->n_bytes);
+        /* text from a trace is not necessarily UTF-8: keep printable ASCII */
+        dmt_json_write(f, (const char *)r->bytes, r->n_bytes, DMT_JSON_ASCII);
         fprintf(f, ",\"seq\":%" PRIu64 "}}", r->seq);
         c->st.markers++;
         break;
@@ -663,7 +629,7 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
     fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"dmatrace export\","
           "\"source\":",
           f);
-    jcstr(f, in);
+    dmt_json_puts(f, in, DMT_JSON_DEL);
     fputs(",\"time_unit\":\"us since the first record\"},\"traceEvents\":[", f);
     fputs("\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"tid\":0,\"ts\":0,\"args\":{"
           "\"name\":",
@@ -672,7 +638,7 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
         const char *base = strrchr(in, '/');
         char pname[300];
         snprintf(pname, sizeof pname, "dmatrace %s", base ? base + 1 : in);
-        jcstr(f, pname);
+        dmt_json_puts(f, pname, DMT_JSON_DEL);
     }
     fputs("}}", f);
     c->first_event = false;

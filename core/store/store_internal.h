@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "dmt/error.h"
+#include "dmt/idmap.h"
 #include "dmt/store.h"
 #include "dmt/store_query.h"
 
@@ -94,13 +95,10 @@ static inline int64_t dmt_store_sat_sub(int64_t a, int64_t b)
     return __builtin_sub_overflow(a, b, &r) ? INT64_MIN : r;
 }
 
-/* ---- hash map: (u64, u64) key -> u32 value ---------------------------------- */
+/* ---- hash map: (u64, u64) key -> u32 value ----------------------------------
+ * A dmt_idmap (dmt/idmap.h); a zero-filled one is an empty map. */
 
-typedef struct dmt_store_map {
-    uint64_t *ka, *kb;
-    uint32_t *val; /* UINT32_MAX: empty slot */
-    size_t cap, n; /* cap a power of two */
-} dmt_store_map;
+typedef dmt_idmap dmt_store_map;
 
 void dmt_store_map_free(dmt_store_map *m);
 /* Slot value for key, or UINT32_MAX. */

@@ -1,7 +1,7 @@
 /*
  * store_util.c - pieces the store's files share (see store_internal.h): the
- * embedded schema/store.sql and its sections, SQLite error mapping, a small
- * open-addressing hash map, summary bucket arithmetic and the one `summary`
+ * embedded schema/store.sql and its sections, SQLite error mapping, the
+ * store's view of dmt_idmap, summary bucket arithmetic and the one `summary`
  * row decoder, lane kind names and
  * the transfers row <-> dmt_store_transfer mapping.
  */
@@ -105,111 +105,34 @@ int dmt_store_prepare(sqlite3 *db, const char *sql, bool persistent, sqlite3_stm
 }
 
 /* ---- hash map ----------------------------------------------------------------
- * Linear probing over power-of-two arrays, load <= 1/2, backward-shift
- * deletion (no tombstones). */
-
-static size_t map_hash(uint64_t a, uint64_t b, size_t mask)
-{
-    uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
-    h ^= h >> 31;
-    h *= 0x94D049BB133111EBull;
-    h ^= h >> 29;
-    return (size_t)h & mask;
-}
+ * dmt_idmap with u32 values.  The store's maps hold at most one entry per
+ * record imported or row read (lanes, adapters, devices, transfers), so
+ * their cap is the map's own limit: DMT_IDMAP_MAX_LIVE entries (a 24 GiB
+ * table), reported as out of memory.  The table starts small and doubles. */
 
 void dmt_store_map_free(dmt_store_map *m)
 {
-    free(m->ka);
-    free(m->kb);
-    free(m->val);
-    memset(m, 0, sizeof *m);
+    dmt_idmap_free(m);
 }
 
 uint32_t dmt_store_map_get(const dmt_store_map *m, uint64_t a, uint64_t b)
 {
-    if (!m->cap)
-        return UINT32_MAX;
-    size_t mask = m->cap - 1;
-    for (size_t i = map_hash(a, b, mask);; i = (i + 1) & mask) {
-        if (m->val[i] == UINT32_MAX)
-            return UINT32_MAX;
-        if (m->ka[i] == a && m->kb[i] == b)
-            return m->val[i];
-    }
-}
-
-static int map_grow(dmt_store_map *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 64;
-    dmt_store_map n = {malloc(cap * sizeof(uint64_t)), malloc(cap * sizeof(uint64_t)),
-                       malloc(cap * sizeof(uint32_t)), cap, 0};
-    if (!n.ka || !n.kb || !n.val) {
-        dmt_store_map_free(&n);
-        return DMT_E_NOMEM;
-    }
-    memset(n.val, 0xFF, cap * sizeof(uint32_t));
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->val[i] != UINT32_MAX) {
-            size_t j = map_hash(m->ka[i], m->kb[i], cap - 1);
-            while (n.val[j] != UINT32_MAX)
-                j = (j + 1) & (cap - 1);
-            n.ka[j] = m->ka[i];
-            n.kb[j] = m->kb[i];
-            n.val[j] = m->val[i];
-            n.n++;
-        }
-    dmt_store_map_free(m);
-    *m = n;
-    return 0;
+    uint64_t v = dmt_idmap_get(m, a, b);
+    return v == DMT_IDMAP_NONE ? UINT32_MAX : (uint32_t)v;
 }
 
 int dmt_store_map_put(dmt_store_map *m, uint64_t a, uint64_t b, uint32_t v)
 {
-    if (v == UINT32_MAX) /* the empty-slot marker */
+    if (v == UINT32_MAX) /* the "absent" answer of dmt_store_map_get */
         return DMT_E_INTERNAL;
-    if ((m->n + 1) * 2 > m->cap && map_grow(m))
-        return DMT_E_NOMEM;
-    size_t mask = m->cap - 1;
-    size_t i = map_hash(a, b, mask);
-    for (; m->val[i] != UINT32_MAX; i = (i + 1) & mask)
-        if (m->ka[i] == a && m->kb[i] == b) {
-            m->val[i] = v;
-            return 0;
-        }
-    m->ka[i] = a;
-    m->kb[i] = b;
-    m->val[i] = v;
-    m->n++;
-    return 0;
+    if (!m->max_live && !dmt_idmap_init(m, DMT_IDMAP_MAX_LIVE, 0))
+        return DMT_E_INTERNAL;
+    return dmt_idmap_put(m, a, b, v) ? DMT_E_NOMEM : 0;
 }
 
 void dmt_store_map_del(dmt_store_map *m, uint64_t a, uint64_t b)
 {
-    if (!m->cap)
-        return;
-    size_t mask = m->cap - 1;
-    size_t i = map_hash(a, b, mask);
-    for (;; i = (i + 1) & mask) {
-        if (m->val[i] == UINT32_MAX)
-            return;
-        if (m->ka[i] == a && m->kb[i] == b)
-            break;
-    }
-    /* backward shift: move later members of the cluster into the hole when
-     * their home slot does not lie cyclically in (hole, j] */
-    size_t hole = i;
-    for (size_t j = (i + 1) & mask; m->val[j] != UINT32_MAX; j = (j + 1) & mask) {
-        size_t home = map_hash(m->ka[j], m->kb[j], mask);
-        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (stays)
-            continue;
-        m->ka[hole] = m->ka[j];
-        m->kb[hole] = m->kb[j];
-        m->val[hole] = m->val[j];
-        hole = j;
-    }
-    m->val[hole] = UINT32_MAX;
-    m->n--;
+    dmt_idmap_del(m, a, b);
 }
 
 /* ---- summary buckets ---------------------------------------------------------- */

@@ -289,6 +289,23 @@ static inline void t_teardown(void)
     t_put(2);
 }
 
+/* A fresh trace with the usual setup (64-bit device, scatter/gather
+ * adapters, MaximumLength 1 MiB, 257 map registers, no address limit) and
+ * MDL 1 locked: `length` bytes at VA 0x7f0000000000 for `op`. */
+static inline void t_begin(uint64_t length, uint32_t op)
+{
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, length, op);
+}
+
+/* MDL 1 unlocked, then the usual teardown. */
+static inline void t_end_trace(void)
+{
+    t_unlock(1);
+    t_teardown();
+}
+
 static inline int write_trace(const char *path)
 {
     dmt_header h;

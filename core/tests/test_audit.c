@@ -103,6 +103,16 @@ static void dump_findings(const char *what)
 
 #define EXPECT_CLEAN(what) EXPECT_ONLY(DMT_R_SG_TOTAL_MISMATCH, 0, what)
 
+/* A rule's case and its near miss: the near miss must audit clean, the
+ * case give exactly one finding of rule. */
+static void expect_case(bool near, int rule, const char *hit, const char *miss)
+{
+    if (near)
+        EXPECT_CLEAN(miss);
+    else
+        EXPECT_ONLY(rule, 1, hit);
+}
+
 /* ---- the baseline ---------------------------------------------------------------------- */
 
 static const dmt_sg_elem SG2[] = {{0x100000, 0x1000}, {0x200000, 0x2000}};
@@ -144,8 +154,7 @@ static void one_transfer(uint32_t n, const dmt_sg_elem *sg, uint64_t granted, ui
     t_end(1, 1, 0, granted);
     t_irq(1, 0, 1);
     t_complete(1, 1, true);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     run(false);
 }
 
@@ -205,8 +214,7 @@ static void test_size_rules(void)
     t_setup(64, true, 0x1000, 64, UINT64_MAX);
     t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
     t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     run(false);
     EXPECT_ONLY(DMT_R_TRANSFER_EXCEEDS_MAX, 1, "transfer-exceeds-max");
     /* near miss: MaximumLength 0x2000 allows 0x3000 from a page boundary
@@ -215,8 +223,7 @@ static void test_size_rules(void)
     t_setup(64, true, 0x2000, 64, UINT64_MAX);
     t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
     t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     run(false);
     EXPECT_CLEAN("transfer-exceeds-max near miss");
 
@@ -228,28 +235,20 @@ static void test_size_rules(void)
         t_setup(64, true, 1 << 20, near ? 4 : 3, UINT64_MAX);
         t_lock(1, 0x7f0000000800, 0x3000, DMT_LOCK_READ);
         t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 3, un, true);
-        t_unlock(1);
-        t_teardown();
+        t_end_trace();
         run(false);
-        if (near)
-            EXPECT_CLEAN("transfer-exceeds-map-registers near miss");
-        else
-            EXPECT_ONLY(DMT_R_TRANSFER_EXCEEDS_MAP_REGISTERS, 1, "transfer-exceeds-map-registers");
+        expect_case(near, DMT_R_TRANSFER_EXCEEDS_MAP_REGISTERS, "transfer-exceeds-map-registers",
+                    "transfer-exceeds-map-registers near miss");
     }
 
     /* startdma-beyond-mdl */
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, near ? 0x4000 : 0x3fff, DMT_LOCK_READ);
+        t_begin(near ? 0x4000 : 0x3fff, DMT_LOCK_READ);
         t_chunk(1, 1, 1, 1, RING0, 1, 0, 0x1000, 2, SG2, true);
-        t_unlock(1);
-        t_teardown();
+        t_end_trace();
         run(false);
-        if (near)
-            EXPECT_CLEAN("startdma-beyond-mdl near miss");
-        else
-            EXPECT_ONLY(DMT_R_STARTDMA_BEYOND_MDL, 1, "startdma-beyond-mdl");
+        expect_case(near, DMT_R_STARTDMA_BEYOND_MDL, "startdma-beyond-mdl",
+                    "startdma-beyond-mdl near miss");
     }
 }
 
@@ -342,9 +341,7 @@ static void programmed(uint32_t n, const dmt_sg_elem *sg, uint32_t m, const dmt_
     uint64_t total = 0;
     for (uint32_t i = 0; i < n; i++)
         total += sg[i].len;
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, total, DMT_LOCK_READ);
+    t_begin(total, DMT_LOCK_READ);
     t_start(1, 1, 1, 0, total, true);
     t_exec(1, 1, total, n, sg);
     t_desc(1, 0, m, desc, bad);
@@ -408,9 +405,7 @@ static void test_prog_rules(void)
     /* suffix: near miss = the driver goes on from where programming stopped
      * (a short chunk); trigger = it goes on after the skipped bytes */
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x4000, DMT_LOCK_READ);
+        t_begin(0x4000, DMT_LOCK_READ);
         t_start(1, 1, 1, 0, 0x3800, true);
         t_exec(1, 1, 0x3800, 3, sg3);
         t_desc(1, 0, 2, first2, -1);
@@ -423,20 +418,15 @@ static void test_prog_rules(void)
         uint32_t nrest = near ? 2 : 1;
         const dmt_sg_elem *r = near ? rest : rest + 1;
         t_chunk(2, 1, 1, 1, RING0, 1, 0, next, nrest, r, true);
-        t_unlock(1);
-        t_teardown();
+        t_end_trace();
         run(false);
-        if (near)
-            EXPECT_CLEAN("prog-skipped near miss (short chunk)");
-        else
-            EXPECT_ONLY(DMT_R_PROG_SKIPPED, 1, "prog-skipped (suffix, next chunk)");
+        expect_case(near, DMT_R_PROG_SKIPPED, "prog-skipped (suffix, next chunk)",
+                    "prog-skipped near miss (short chunk)");
     }
 
     /* prog-ring-outside-cb */
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000, DMT_LOCK_READ);
         t_start(1, 1, 1, 0, 0x3000, true);
         t_exec(1, 1, 0x3000, 2, SG2);
         t_desc(1, 0, 2, SG2, -1);
@@ -444,8 +434,7 @@ static void test_prog_rules(void)
         t_end(1, 1, 0, 0x3000);
         t_irq(1, 0, 1);
         t_complete(1, 1, true);
-        t_unlock(1);
-        t_teardown();
+        t_end_trace();
         run(false);
         if (near) {
             /* inside, but those bytes were never written: unverified, no finding */
@@ -468,8 +457,7 @@ static void test_prog_rules(void)
     t_end(1, 1, 0, 0x3000);
     t_irq(1, 0, 1);
     t_complete(1, 1, true);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     run(false);
     CHECK(count_rule(DMT_R_PROG_MISMATCH) == 1);
     CHECK(count_rule(DMT_R_TRANSFER_EXCEEDS_MAX) == 1);
@@ -484,9 +472,7 @@ static void test_mdl_rules(void)
 {
     /* startdma-unlocked-mdl: after its unlock; never locked; MDL 0 */
     for (int c = 0; c < 4; c++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000, DMT_LOCK_READ);
         if (c == 0)
             t_unlock(1);
         uint32_t m = c == 1 ? 7 : c == 2 ? 0 : 1;
@@ -511,12 +497,9 @@ static void test_mdl_rules(void)
                  {DMT_LOCK_READ, true, false},   {DMT_LOCK_WRITE, false, false},
                  {DMT_LOCK_MODIFY, true, false}, {DMT_LOCK_MODIFY, false, false}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, cases[i].op);
+        t_begin(0x3000, cases[i].op);
         t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, cases[i].wtd);
-        t_unlock(1);
-        t_teardown();
+        t_end_trace();
         run(false);
         if (cases[i].bad)
             EXPECT_ONLY(DMT_R_LOCK_OP_DIRECTION, 1, "lock-op-direction");
@@ -547,9 +530,7 @@ static void test_complete_rules(void)
 {
     /* complete-missing: unlocked without CompleteDma */
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000, DMT_LOCK_READ);
         t_start(1, 1, 1, 0, 0x3000, true);
         t_exec(1, 1, 0x3000, 2, SG2);
         t_desc(1, 0, 2, SG2, -1);
@@ -558,25 +539,18 @@ static void test_complete_rules(void)
         t_irq(1, 0, 1);
         if (near)
             t_complete(1, 1, true);
-        t_unlock(1);
-        t_teardown();
+        t_end_trace();
         run(false);
-        if (near)
-            EXPECT_CLEAN("complete-missing near miss");
-        else
-            EXPECT_ONLY(DMT_R_COMPLETE_MISSING, 1, "complete-missing");
+        expect_case(near, DMT_R_COMPLETE_MISSING, "complete-missing", "complete-missing near miss");
     }
 
     /* complete-twice: the same id again, and the probe's "no match" (xfer 0) */
     for (int c = 0; c < 3; c++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000, DMT_LOCK_READ);
         t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
         if (c < 2)
             t_complete(c == 0 ? 1 : 0, 1, true);
-        t_unlock(1);
-        t_teardown();
+        t_end_trace();
         run(false);
         if (c == 2)
             EXPECT_CLEAN("complete-twice near miss");
@@ -588,9 +562,7 @@ static void test_complete_rules(void)
      * doorbell; near miss: after the ISR saw the channel done; also a
      * transfer never programmed (nothing to wait for) */
     for (int c = 0; c < 3; c++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000, DMT_LOCK_READ);
         t_start(1, 1, 1, 0, 0x3000, true);
         t_exec(1, 1, 0x3000, 2, SG2);
         if (c != 2) {
@@ -608,8 +580,7 @@ static void test_complete_rules(void)
         }
         if (c != 0)
             t_irq(1, 0, 1), t_complete(1, 1, true);
-        t_unlock(1);
-        t_teardown();
+        t_end_trace();
         run(false);
         if (c)
             EXPECT_CLEAN("complete-before-interrupt near miss");
@@ -617,9 +588,7 @@ static void test_complete_rules(void)
             EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt");
     }
     /* the other channel's DONE alone is not enough */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000, DMT_LOCK_READ);
     t_start(1, 1, 1, 0, 0x3000, true);
     t_exec(1, 1, 0x3000, 2, SG2);
     t_desc(1, 0, 2, SG2, -1);
@@ -627,14 +596,11 @@ static void test_complete_rules(void)
     t_end(1, 1, 0, 0x3000);
     t_rd(1, 0x008, 1u << 2);
     t_complete(1, 1, true);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     run(false);
     EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt (other channel)");
     /* a channel RESET (timeout path) stops the run: no finding */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000, DMT_LOCK_READ);
     t_start(1, 1, 1, 0, 0x3000, true);
     t_exec(1, 1, 0x3000, 2, SG2);
     t_desc(1, 0, 2, SG2, -1);
@@ -642,8 +608,7 @@ static void test_complete_rules(void)
     t_end(1, 1, 0, 0x3000);
     t_wr(1, 0x100, 4); /* CTRL.RESET */
     t_complete(1, 1, true);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     run(false);
     EXPECT_CLEAN("complete-before-interrupt near miss (reset)");
 
@@ -664,29 +629,22 @@ static void test_complete_rules(void)
         t_unlock(1);
         t_put(1);
         run(false);
-        if (near)
-            EXPECT_CLEAN("complete-before-interrupt near miss (generic)");
-        else
-            EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt (generic)");
+        expect_case(near, DMT_R_COMPLETE_BEFORE_INTERRUPT, "complete-before-interrupt (generic)",
+                    "complete-before-interrupt near miss (generic)");
     }
 
     /* use-after-complete: the doorbell rung again after CompleteDma */
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000, DMT_LOCK_READ);
         t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
         if (!near)
             t_ring(1, 0, RING0, 2);
         else
             t_chunk(2, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-        t_unlock(1);
-        t_teardown();
+        t_end_trace();
         run(false);
-        if (near)
-            EXPECT_CLEAN("use-after-complete near miss");
-        else
-            EXPECT_ONLY(DMT_R_USE_AFTER_COMPLETE, 1, "use-after-complete");
+        expect_case(near, DMT_R_USE_AFTER_COMPLETE, "use-after-complete",
+                    "use-after-complete near miss");
     }
 }
 
@@ -709,12 +667,9 @@ static void test_resource_rules(void)
     t_put(2);
     run(false);
     EXPECT_ONLY(DMT_R_ADAPTER_AFTER_PUT, 2, "adapter-after-put");
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000, DMT_LOCK_READ);
     t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     run(false);
     EXPECT_CLEAN("adapter-after-put near miss");
 
@@ -757,17 +712,13 @@ static void test_resource_rules(void)
           FN == 2);
 
     /* leak-mdl, leak-sglist at the end of the trace */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000, DMT_LOCK_READ);
     t_lock(2, 0x7f0000100000, 0x3000, DMT_LOCK_READ);
     t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
     t_unlock(1);
     run(false);
     EXPECT_ONLY(DMT_R_LEAK_MDL, 1, "leak-mdl");
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000, DMT_LOCK_READ);
     t_start(1, 1, 1, 0, 0x3000, true);
     t_exec(1, 1, 0x3000, 2, SG2);
     t_end(1, 1, 0, 0x3000);
@@ -791,14 +742,11 @@ static void test_resource_rules(void)
 static void test_lost_uncertain(void)
 {
     /* the CompleteDma might be in the lost range */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000, DMT_LOCK_READ);
     t_start(1, 1, 1, 0, 0x3000, true);
     t_exec(1, 1, 0x3000, 2, SG2);
     t_lost(5);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     dmt_audit_stats st = run_cfg(NULL);
     CHECK(st.lost_records == 5 && st.lost_ranges == 1);
     const dmt_finding *f = first_of(DMT_R_COMPLETE_MISSING);
@@ -810,8 +758,7 @@ static void test_lost_uncertain(void)
     t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
     t_start(1, 1, 1, 0, 0x3000, true);
     t_exec(1, 1, 0x3000, 2, SG2);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     run(false);
     f = first_of(DMT_R_COMPLETE_MISSING);
     CHECK(f && !f->uncertain);
@@ -837,16 +784,13 @@ static void test_caps_and_masks(void)
 {
     /* transfers cap: 2 tracked; the third evicts; findings about evicted
      * objects are uncertain */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000, DMT_LOCK_READ);
     for (uint32_t x = 1; x <= 3; x++) {
         t_start(x, 1, 1, 0, 0x1000, true);
         t_end(x, 1, 0, 0);
     }
     t_complete(1, 1, true);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     dmt_audit_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.max_transfers = 2;
@@ -1218,8 +1162,7 @@ static void test_cli(void)
     t_setup(64, true, 1 << 20, 257, UINT64_MAX);
     t_lock(1, 0x7f0000001000, 0x3000, DMT_LOCK_READ);
     t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_unlock(1);
-    t_teardown();
+    t_end_trace();
     CHECK(write_trace(clean) == 0);
     CHECK(sh("%s audit %s >/dev/null", bin, clean) == 0);
     CHECK(sh("%s audit %s >/dev/null", bin, path) == 1);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dmt/digest.h"
+#include "dmt/idmap.h"
 #include "rpl/replay.h"
 
 /* ---- bounded string builder: never overflows, always NUL-terminated ---- */
@@ -26,15 +27,10 @@ void rpl_sb_put(rpl_sb *b, const char *fmt, ...) __attribute__((format(printf, 2
 size_t rpl_reg_name(char *buf, size_t cap, uint32_t off);
 
 /* ---- u32 id -> pointer map ---------------------------------------------
- * Open addressing with linear probing and backward-shift deletion; the
- * capacity is fixed at creation (a power of two), so a hostile trace cannot
- * make it grow: rpl_idmap_put fails when n reaches max_live. */
-typedef struct rpl_idmap {
-    uint32_t mask; /* capacity - 1 */
-    uint32_t n, max_live;
-    uint32_t *keys;
-    void **vals; /* NULL = empty slot */
-} rpl_idmap;
+ * dmt_idmap (dmt/idmap.h) holding pointers: the whole table is allocated at
+ * creation, so a hostile trace cannot make it grow: rpl_idmap_put fails
+ * when n reaches max_live.  The map never owns what its values point to. */
+typedef dmt_idmap rpl_idmap;
 
 bool rpl_idmap_init(rpl_idmap *m, uint32_t max_live); /* capacity = 2 * max_live rounded up */
 void rpl_idmap_free(rpl_idmap *m);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmt/json.h"
 #include "internal.h"
 #include "rpl/report.h"
 
@@ -54,32 +55,13 @@ void rpl_str_add(rpl_str *s, const char *fmt, ...)
 
 void rpl_str_json(rpl_str *s, const char *text)
 {
-    rpl_str_add(s, "\"");
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        switch (*p) {
-        case '"':
-            rpl_str_add(s, "\\\"");
-            break;
-        case '\\':
-            rpl_str_add(s, "\\\\");
-            break;
-        case '\n':
-            rpl_str_add(s, "\\n");
-            break;
-        case '\t':
-            rpl_str_add(s, "\\t");
-            break;
-        case '\r':
-            rpl_str_add(s, "\\r");
-            break;
-        default:
-            if (*p < 0x20 || *p >= 0x7f)
-                rpl_str_add(s, "\\u%04x", *p); /* texts are ASCII; anything else escaped */
-            else
-                rpl_str_add(s, "%c", *p);
-        }
-    }
-    rpl_str_add(s, "\"");
+    /* texts are ASCII; anything else escaped */
+    const unsigned flags = DMT_JSON_ASCII | DMT_JSON_SHORT;
+    size_t n = strlen(text), k = dmt_json_quote(NULL, 0, text, n, flags);
+    if (!grow(s, k))
+        return;
+    dmt_json_quote(s->p + s->n, s->cap - s->n, text, n, flags);
+    s->n += k;
 }
 
 static void labels(int kind, const char **e, const char **a)

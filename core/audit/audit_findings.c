@@ -1,0 +1,115 @@
+/*
+ * audit_findings.c - how the audit engine builds and emits a finding
+ * (audit_internal.h): start it at the current record when its rule is on,
+ * name the records that are its evidence (sorted, without repeats), say
+ * what it is, mark it uncertain with the first reason that applies, then
+ * count it and hand it to the caller's sink.
+ *
+ * Uncertainty: a LOST record may hide any record, so a finding whose
+ * evidence spans records is uncertain when a LOST record lies inside that
+ * span (aud_flost_since); a finding about an object the engine never saw
+ * created is uncertain when records were lost before, a pool evicted
+ * objects, or the trace started after sequence 0 (aud_funknown).
+ */
+#include "audit_internal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+bool aud_fstart(dmt_audit *a, dmt_finding *f, unsigned rule)
+{
+    if (!((a->cfg.rules >> rule) & 1u))
+        return false;
+    memset(f, 0, sizeof *f);
+    f->rule = rule;
+    f->severity = dmt_audit_rules()[rule].severity;
+    f->index = a->cur_index;
+    f->seq = a->cur_seq;
+    f->ts = a->cur_ts;
+    f->refs[0] = a->cur_seq;
+    f->n_refs = a->have_record ? 1 : 0;
+    return true;
+}
+
+void aud_fref(dmt_finding *f, uint64_t seq)
+{
+    if (seq == AUD_NONE)
+        return;
+    for (uint32_t i = 0; i < f->n_refs; i++)
+        if (f->refs[i] == seq)
+            return;
+    if (f->n_refs == DMT_AUDIT_MAX_REFS)
+        return;
+    uint32_t i = f->n_refs++;
+    while (i > 0 && f->refs[i - 1] > seq) {
+        f->refs[i] = f->refs[i - 1];
+        i--;
+    }
+    f->refs[i] = seq;
+}
+
+void aud_fmsg(dmt_finding *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->message, sizeof f->message, fmt, ap);
+    va_end(ap);
+}
+
+void aud_funsure(dmt_finding *f, const char *fmt, ...)
+{
+    if (f->uncertain)
+        return;
+    va_list ap;
+    f->uncertain = true;
+    va_start(ap, fmt);
+    vsnprintf(f->uncertain_why, sizeof f->uncertain_why, fmt, ap);
+    va_end(ap);
+}
+
+void aud_flost_since(const dmt_audit *a, dmt_finding *f, uint64_t since)
+{
+    if (a->last_lost_seq != AUD_NONE && (since == AUD_NONE || a->last_lost_seq >= since))
+        aud_funsure(f, "records lost at seq %" PRIu64, a->last_lost_seq);
+}
+
+void aud_funknown(const dmt_audit *a, dmt_finding *f, uint64_t evictions)
+{
+    if (a->last_lost_seq != AUD_NONE)
+        aud_funsure(f, "records lost at seq %" PRIu64, a->last_lost_seq);
+    else if (evictions)
+        aud_funsure(f, "a tracking cap was reached (%" PRIu64 " objects dropped)", evictions);
+    else if (a->late_start)
+        aud_funsure(f, "the trace starts at sequence %" PRIu64 ", not 0", a->first_seq);
+}
+
+void aud_fcut(const dmt_audit *a, dmt_finding *f)
+{
+    if (a->cut)
+        aud_funsure(f, "the trace was cut (no END record)");
+}
+
+void aud_fxfer(dmt_finding *f, const xfer *x, uint32_t dev)
+{
+    f->adapter = x->adapter;
+    f->dev = dev;
+    f->xfer = x->id;
+    f->mdl = x->mdl;
+}
+
+void aud_fsend(dmt_audit *a, dmt_finding *f)
+{
+    a->st.findings++;
+    a->st.by_rule[f->rule]++;
+    if (f->uncertain)
+        a->st.uncertain++;
+    if (a->cfg.sink)
+        a->cfg.sink(a->cfg.user, f);
+}
+
+const char *aud_dir_name(bool known, bool wtd)
+{
+    return !known ? "direction unknown" : wtd ? "to device" : "from device";
+}
