@@ -11,18 +11,14 @@ static const struct {
     cli_cmd_fn fn;
     const char *summary;
 } commands[] = {
-#ifdef DMT_HAVE_CAPTURE
     {"capture", cmd_capture, "run the instrumented miniport on the host VideoPort and record it"},
-#endif
     {"record", cmd_record, "drain a shared-memory ring written by another process"},
     {"import", cmd_import, "load a trace into a SQLite database, all or nothing"},
     {"info", cmd_info, "counts per record kind, time span, adapters, lost records"},
     {"dump", cmd_dump, "print records one per line"},
     {"recover", cmd_recover, "make a trace cut by a crash whole again"},
-#ifdef DMT_HAVE_REPLAYER
     {"replay", cmd_replay, "replay into the device model (or the driver) and report divergences"},
     {"diff", cmd_diff, "structure-aware comparison of two traces, transfer by transfer"},
-#endif
     {"audit", cmd_audit, "DMA misuse and layout findings (Driver Verifier's checks and more)"},
     {"export", cmd_export, "Perfetto/Chrome Trace Event JSON, or CSV per table"},
 };

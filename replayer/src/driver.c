@@ -48,6 +48,7 @@
 #include "dmt/drain.h"
 #include "dmt/reader.h"
 #include "dmt/ring.h"
+#include "dmt/source.h"
 #include "dmt/writer.h"
 #include "dmtmini_host.h"
 #include "dmtmini_ioctl.h"
@@ -685,21 +686,21 @@ static void plan_free(plan *p)
 
 static int plan_read(plan *p, const char *path, dmt_error *err)
 {
-    rpl_source *src;
-    int rc = rpl_source_open(path, &src, err);
+    dmt_source *src;
+    int rc = dmt_source_open(path, 0, &src, err);
     if (rc < 0)
         return rc;
-    p->hdr = *rpl_source_header(src);
+    p->hdr = *dmt_source_header(src);
     dmt_record r;
     uint64_t index = 0;
-    while ((rc = rpl_source_next(src, &r, err)) == 1) {
+    while ((rc = dmt_source_next(src, &r, NULL, err)) == 1) {
         if (r.kind == DMT_K_CHUNK || r.kind == DMT_K_END)
             continue;
         if ((rc = plan_record(p, &r, index, err)) < 0)
             break;
         index++;
     }
-    rpl_source_close(src);
+    dmt_source_close(src);
     if (rc < 0)
         return rc;
     /* transfers still open at the end: asynchronous, waited for at the end */
@@ -1241,8 +1242,8 @@ static int compare(const char *path, plan *p, rerun_trace *t, rpl_replay *e, dmt
                    "the recorded trace is from several CPUs (its clock is not deterministic): "
                    "interrupt-level records (IRQ_STATUS, interrupts, DPCs) are not compared, "
                    "only each channel's and the setup's records");
-    rpl_source *src;
-    int rc = rpl_source_open(path, &src, err);
+    dmt_source *src;
+    int rc = dmt_source_open(path, 0, &src, err);
     if (rc < 0)
         return rc;
     /* the recorded links were learnt in pass 1 */
@@ -1250,7 +1251,7 @@ static int compare(const char *path, plan *p, rerun_trace *t, rpl_replay *e, dmt
     dmt_record r;
     uint64_t index = 0;
     char exp[RPL_TEXT], act[RPL_TEXT], subj[RPL_TEXT], det[RPL_TEXT];
-    while ((rc = rpl_source_next(src, &r, err)) == 1 && !rpl__stopped(e)) {
+    while ((rc = dmt_source_next(src, &r, NULL, err)) == 1 && !rpl__stopped(e)) {
         if (r.kind == DMT_K_CHUNK || r.kind == DMT_K_END)
             continue;
         rpl__observe(e, &r);
@@ -1305,7 +1306,7 @@ static int compare(const char *path, plan *p, rerun_trace *t, rpl_replay *e, dmt
                      (uint64_t)t->idx[s][cur[s] - 1]);
         rpl__diverge(e, RPL_DIV_DRIVER, false, subj, exp, act, det);
     }
-    rpl_source_close(src);
+    dmt_source_close(src);
     if (rc < 0)
         return rc;
     if (p->inj.skipped_digests) {
@@ -1336,11 +1337,11 @@ static bool from_our_capture(const char *path)
 {
     dmt_error e;
     dmt_error_clear(&e);
-    rpl_source *src;
-    if (rpl_source_open(path, &src, &e) < 0)
+    dmt_source *src;
+    if (dmt_source_open(path, 0, &src, &e) < 0)
         return false;
-    bool ours = !strncmp(rpl_source_header(src)->producer, "dmatrace capture", 16);
-    rpl_source_close(src);
+    bool ours = !strncmp(dmt_source_header(src)->producer, "dmatrace capture", 16);
+    dmt_source_close(src);
     return ours;
 }
 
