@@ -22,6 +22,7 @@
 
 #include "dmt/error.h"
 #include "dmt/record.h"
+#include "dmt/sniff.h"
 #include "dmt/store.h"
 
 typedef struct dmt_source dmt_source;
