@@ -914,8 +914,8 @@ static void check_sources(const char *trace, const char *db, uint64_t records)
         n++;
     }
     CHECK(ca == 0 && dmt_source_next(b, &rb, &ib, &err) == 0 && n == records);
-    uint64_t at_a, at_b;
-    const char *why_a, *why_b;
+    uint64_t at_a = 1, at_b = 0;
+    const char *why_a = NULL, *why_b = NULL;
     CHECK(dmt_source_cut(a, &at_a, &why_a) && dmt_source_cut(b, &at_b, &why_b));
     CHECK(at_a == at_b && why_a && why_b && !strcmp(why_a, why_b));
     dmt_source_close(a);
