@@ -38,15 +38,13 @@ _Static_assert(0 DMT_KINDS(COUNT_ONE_, DMT_KINDS_NO_FIELD_, DMT_KINDS_NO_FIELD_)
 #define FIELD_(type, member, name, opt) {DMT_FT_##type, opt, offsetof(dmt_record, member), name},
 #define REQUIRED_(type, member, name)   FIELD_(type, member, name, false)
 #define OPTIONAL_(type, member, name)   FIELD_(type, member, name, true)
-#define ONE_CHAR_(type, member, name)   "x"
-#define NO_CHAR_(type, member, name)    ""
 
 /* The field list counted twice, as enum constants: all fields and the
  * required ones (NALL_REG_WRITE, NREQ_REG_WRITE, ...). */
 #define N_ALL_(id, num, name, cls, fields) NALL_##id = sizeof("" fields) - 1,
-enum { DMT_KINDS(N_ALL_, ONE_CHAR_, ONE_CHAR_) };
+enum { DMT_KINDS(N_ALL_, DMT_KINDS_ONE_, DMT_KINDS_ONE_) };
 #define N_REQUIRED_(id, num, name, cls, fields) NREQ_##id = sizeof("" fields) - 1,
-enum { DMT_KINDS(N_REQUIRED_, ONE_CHAR_, NO_CHAR_) };
+enum { DMT_KINDS(N_REQUIRED_, DMT_KINDS_ONE_, DMT_KINDS_NO_FIELD_) };
 
 #define MAX_CHECK_(id, num, name, cls, fields)                                                     \
     _Static_assert(NALL_##id <= DMT_KIND_MAX_FIELDS, "too many fields in " name);

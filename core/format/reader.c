@@ -454,73 +454,94 @@ static int get_sgq(pc *c, uint64_t *v)
     return expect_fail(c, &it, "an address or length (integer)", at);
 }
 
-/* One field of a kind's row in dmt/kinds.h into its dmt_record member. */
-static int get_field(pc *c, dmt_record *r, const dmt_field_info *f, dmt_sg_elem *sg,
-                     uint64_t *values)
+/* The field types of dmt/kinds.h beyond get_u / get_u32 / get_b. */
+static int get_width(pc *c, uint32_t *w)
 {
-    uint8_t *m = (uint8_t *)r + f->member;
     const uint8_t *at = c->p;
-    uint64_t n;
-    int rc;
-    switch (f->type) {
-    case DMT_FT_U64:
-        return get_u(c, (uint64_t *)m);
-    case DMT_FT_U32:
-        return get_u32(c, (uint32_t *)m);
-    case DMT_FT_BOOL:
-        return get_b(c, (bool *)m);
-    case DMT_FT_WIDTH:
-        if ((rc = get_u32(c, (uint32_t *)m)))
-            return rc;
-        if (r->width != 1 && r->width != 2 && r->width != 4 && r->width != 8)
-            return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start),
-                                 c->index, "register width %u is not 1, 2, 4 or 8", r->width);
-        return 0;
-    case DMT_FT_VALUES:
-        if ((rc = get_array(c, DMT_MAX_VALUES, &n)))
-            return rc;
-        for (uint64_t i = 0; i < n; i++)
-            if ((rc = get_u(c, &values[i])))
-                return rc;
-        r->n_values = (uint32_t)n;
-        r->values = values;
-        return 0;
-    case DMT_FT_SG:
-        if ((rc = get_array(c, 2ull * DMT_MAX_SG_ELEMENTS, &n)))
-            return rc;
-        if (n % 2)
-            return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start),
-                                 c->index, "scatter/gather array has an odd number of items");
-        for (uint64_t i = 0; i < n / 2; i++) {
-            uint64_t a, l;
-            const uint8_t *lat;
-            if ((rc = get_sgq(c, &a)))
-                return rc;
-            lat = c->p;
-            if ((rc = get_sgq(c, &l)))
-                return rc;
-            if (l > UINT32_MAX)
-                return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(lat - c->start),
-                                     c->index, "element length does not fit 32 bits");
-            sg[i].addr = a;
-            sg[i].len = (uint32_t)l;
-        }
-        r->n_sg = (uint32_t)(n / 2);
-        r->sg_list = sg;
-        r->sg_stride = sizeof(dmt_sg_elem);
-        return 0;
-    case DMT_FT_BYTES:
-        return get_blob(c, IT_BYTES, DMT_MAX_BYTES, &r->bytes, &r->n_bytes);
-    case DMT_FT_TEXT:
-        return get_blob(c, IT_TEXT, DMT_MAX_TEXT, &r->bytes, &r->n_bytes);
-    default:
-        return dmt_error_set(c->err, DMT_E_INTERNAL, pc_off(c), c->index, "unhandled field type");
-    }
+    int rc = get_u32(c, w);
+    if (rc)
+        return rc;
+    if (*w != 1 && *w != 2 && *w != 4 && *w != 8)
+        return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start), c->index,
+                             "register width %u is not 1, 2, 4 or 8", *w);
+    return 0;
 }
 
+static int get_values(pc *c, dmt_record *r, uint64_t *values)
+{
+    uint64_t n = 0;
+    int rc = get_array(c, DMT_MAX_VALUES, &n);
+    if (rc)
+        return rc;
+    for (uint64_t i = 0; i < n; i++)
+        if ((rc = get_u(c, &values[i])))
+            return rc;
+    r->n_values = (uint32_t)n;
+    r->values = values;
+    return 0;
+}
+
+static int get_sg(pc *c, dmt_record *r, dmt_sg_elem *sg)
+{
+    const uint8_t *at = c->p;
+    uint64_t n = 0;
+    int rc = get_array(c, 2ull * DMT_MAX_SG_ELEMENTS, &n);
+    if (rc)
+        return rc;
+    if (n % 2)
+        return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start), c->index,
+                             "scatter/gather array has an odd number of items");
+    for (uint64_t i = 0; i < n / 2; i++) {
+        uint64_t a = 0, l = 0;
+        const uint8_t *lat;
+        if ((rc = get_sgq(c, &a)))
+            return rc;
+        lat = c->p;
+        if ((rc = get_sgq(c, &l)))
+            return rc;
+        if (l > UINT32_MAX)
+            return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(lat - c->start),
+                                 c->index, "element length does not fit 32 bits");
+        sg[i].addr = a;
+        sg[i].len = (uint32_t)l;
+    }
+    r->n_sg = (uint32_t)(n / 2);
+    r->sg_list = sg;
+    r->sg_stride = sizeof(dmt_sg_elem);
+    return 0;
+}
+
+/* One field of type T into member m of r (the cases of parse_fields). */
+#define GET_U64(m)    get_u(c, &r->m)
+#define GET_U32(m)    get_u32(c, &r->m)
+#define GET_BOOL(m)   get_b(c, &r->m)
+#define GET_WIDTH(m)  get_width(c, &r->m)
+#define GET_VALUES(m) get_values(c, r, values)
+#define GET_SG(m)     get_sg(c, r, sg)
+#define GET_BYTES(m)  get_blob(c, IT_BYTES, DMT_MAX_BYTES, &r->bytes, &r->m)
+#define GET_TEXT(m)   get_blob(c, IT_TEXT, DMT_MAX_TEXT, &r->bytes, &r->m)
+#define REQUIRED_(type, member, name)                                                              \
+    if ((rc = GET_##type(member)))                                                                 \
+        return rc;                                                                                 \
+    used++;
+#define OPTIONAL_(type, member, name)                                                              \
+    if (nfields > used) {                                                                          \
+        if ((rc = GET_##type(member)))                                                             \
+            return rc;                                                                             \
+        used++;                                                                                    \
+    }
+#define CASE_(id, num, name, cls, fields)                                                          \
+    case num:                                                                                      \
+        fields break;
+
+#define N_REQUIRED_(id, num, name, cls, fields) [num] = sizeof("" fields) - 1,
+static const uint8_t required[DMT_K_MAX_] = {
+    DMT_KINDS(N_REQUIRED_, DMT_KINDS_ONE_, DMT_KINDS_NO_FIELD_)};
+
 /* Parse one record body; the array head gave nfields.  The fields are the
- * kind's row in dmt/kinds.h: the required ones, then the optional ones as
- * far as nfields goes, then whatever a newer minor version appended. */
+ * kind's row in dmt/kinds.h, expanded at compile time into one case per
+ * kind: the required ones, then the optional ones as far as nfields goes,
+ * then whatever a newer minor version appended. */
 static int parse_fields(pc *c, dmt_record *r, uint64_t nfields, dmt_sg_elem *sg, uint64_t *values)
 {
     int rc = 0;
@@ -530,8 +551,7 @@ static int parse_fields(pc *c, dmt_record *r, uint64_t nfields, dmt_sg_elem *sg,
         return rc;
     if ((rc = get_int(c, &r->ts)))
         return rc;
-    const dmt_kind_info *k = dmt_kind_info_get(r->kind);
-    if (!k) {
+    if (r->kind == 0 || r->kind >= DMT_K_MAX_) {
         /* A kind from a newer minor version: skip its fields. */
         for (uint64_t i = 2; i < nfields; i++)
             if ((rc = skip_item(c, 0)))
@@ -539,15 +559,18 @@ static int parse_fields(pc *c, dmt_record *r, uint64_t nfields, dmt_sg_elem *sg,
         r->kind = 0;
         return 0;
     }
-    if (nfields < k->n_required + 2u)
+    if (nfields < required[r->kind] + 2u)
         return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(kind_at - c->start),
-                             c->index, "%s record has %llu fields, needs at least %llu", k->name,
-                             (unsigned long long)nfields, (unsigned long long)k->n_required + 2);
+                             c->index, "%s record has %llu fields, needs at least %llu",
+                             dmt_kind_name(r->kind), (unsigned long long)nfields,
+                             (unsigned long long)required[r->kind] + 2);
     r->width = 4;
     uint64_t used = 2;
-    for (unsigned i = 0; i < k->n_fields && used < nfields; i++, used++)
-        if ((rc = get_field(c, r, &k->fields[i], sg, values)))
-            return rc;
+    switch (r->kind) {
+        DMT_KINDS(CASE_, REQUIRED_, OPTIONAL_)
+    default:
+        return dmt_error_set(c->err, DMT_E_INTERNAL, pc_off(c), c->index, "unhandled kind");
+    }
     /* Fields a newer minor version appended: skip them. */
     for (uint64_t i = used; i < nfields; i++)
         if ((rc = skip_item(c, 0)))

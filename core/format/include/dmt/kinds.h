@@ -124,8 +124,10 @@
     X(END, 25, "end", FRAMING, F(U64, count, "records") F(U64, value, "lost"))
 /* clang-format on */
 
-/* For DMT_KINDS arguments that ignore the fields. */
+/* For DMT_KINDS arguments that ignore the fields, and that count them:
+ * sizeof("" fields) - 1 with DMT_KINDS_ONE_ for the fields to count. */
 #define DMT_KINDS_NO_FIELD_(type, member, name)
+#define DMT_KINDS_ONE_(type, member, name) "x"
 
 enum dmt_kind_class { DMT_KC_EVENT = 1, DMT_KC_LOST = 2, DMT_KC_FRAMING = 3 };
 
