@@ -1,7 +1,8 @@
 /*
- * kinds.c - the record-kind table of dmt/kinds.h as data: per kind its
- * name, class and field descriptors, which the reader's parser walks and
- * the tools look names up in.
+ * kinds.c - the record-kind table of dmt/kinds.h as data (dmt_kind_info):
+ * per kind its name, class and field descriptors, for tools that look a
+ * name or a field up at run time.  (The reader and the ring checker expand
+ * DMT_KINDS into their own compile-time code and strings instead.)
  *
  * Invariants checked at compile time: every field's type matches the size
  * of the dmt_record member it fills; the kinds are numbered 1..DMT_K_MAX_-1
