@@ -11,27 +11,21 @@ static const struct {
     cli_cmd_fn fn;
     const char *summary;
 } commands[] = {
-#ifdef DMT_HAVE_CAPTURE
     {"capture", cmd_capture, "run the instrumented miniport on the host VideoPort and record it"},
-#endif
     {"record", cmd_record, "drain a shared-memory ring written by another process"},
     {"import", cmd_import, "load a trace into a SQLite database, all or nothing"},
     {"info", cmd_info, "counts per record kind, time span, adapters, lost records"},
     {"dump", cmd_dump, "print records one per line"},
     {"recover", cmd_recover, "make a trace cut by a crash whole again"},
     {"carve", cmd_carve, "find rings in memory images and crash dumps and write them as traces"},
-#ifdef DMT_HAVE_REPLAYER
     {"replay", cmd_replay, "replay into the device model (or the driver) and report divergences"},
     {"diff", cmd_diff, "structure-aware comparison of two traces, transfer by transfer"},
-#endif
     {"check", cmd_check, "run a regression corpus (YAML manifest) and compare with expectations"},
     {"bless", cmd_bless, "rewrite a corpus manifest's expectations to today's results"},
     {"corpus", cmd_corpus, "corpus add MANIFEST TRACE: record a trace's results as expected"},
     {"audit", cmd_audit, "DMA misuse and layout findings (Driver Verifier's checks and more)"},
     {"export", cmd_export, "Perfetto/Chrome Trace Event JSON, or CSV per table"},
-#ifdef DMT_HAVE_REGMAP
     {"regmap", cmd_regmap, "list or decode registers with a rules-ng-ng register map"},
-#endif
 };
 
 #define NCMD (sizeof commands / sizeof commands[0])

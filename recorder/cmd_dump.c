@@ -8,8 +8,7 @@
 
 #include "cli.h"
 #include "dmt/describe.h"
-#include "dmt/reader.h"
-#include "dmt/sniff.h"
+#include "dmt/source.h"
 
 static void help(void)
 {
@@ -31,7 +30,7 @@ int cmd_dump(int argc, char **argv)
         {"raw", no_argument, 0, 'r'},        {"full", no_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
     uint64_t from = 0, count = UINT64_MAX;
-    unsigned flags = DMT_READ_ALLOW_CUT;
+    unsigned flags = 0; /* dmt_source_flags */
     unsigned max_items = 8;
     int c;
     optind = 1;
@@ -46,7 +45,7 @@ int cmd_dump(int argc, char **argv)
                 return cli_usage("dump", "--count needs a number, not '%s'", optarg);
             break;
         case 'r':
-            flags |= DMT_READ_FRAMING;
+            flags |= DMT_SOURCE_FRAMING;
             break;
         case 'F':
             max_items = DMT_MAX_SG_ELEMENTS;
@@ -62,49 +61,46 @@ int cmd_dump(int argc, char **argv)
         return cli_usage("dump", "expected one FILE");
     const char *file = argv[optind];
     dmt_error err;
-    int kind = dmt_sniff(file, &err);
-    if (kind < 0)
-        return cli_report("dump", file, &err);
-    if (kind == DMT_FILE_DB)
+    dmt_source *src;
+    int rc = dmt_source_open(file, flags | DMT_SOURCE_TRACE_ONLY, &src, &err);
+    if (rc == DMT_E_USAGE)
         return cli_fail("dump", CLI_BAD, "%s: dump reads trace files (.dmat), not databases", file);
-    dmt_reader *rd;
-    int rc = dmt_reader_open(file, flags, &rd, &err);
     if (rc)
         return cli_report("dump", file, &err);
     static char line[1 << 18];
     dmt_record r;
-    uint64_t idx = 0, printed = 0;
+    uint64_t idx, printed = 0, seen = 0;
     int64_t t0 = 0;
     bool have_t0 = false;
-    while (printed < count && (rc = dmt_reader_next(rd, &r, &err)) == 1) {
+    while (printed < count && (rc = dmt_source_next(src, &r, &idx, &err)) == 1) {
         if (!have_t0) {
             t0 = r.ts;
             have_t0 = true;
         }
-        bool framing = r.kind == DMT_K_CHUNK || r.kind == DMT_K_END;
-        if (!framing && idx++ < from)
-            continue;
-        if (framing && idx <= from)
+        bool framing = idx == DMT_NO_INDEX;
+        if (!framing)
+            seen = idx + 1;
+        if (seen <= from)
             continue;
         dmt_record_describe(line, sizeof line, &r, max_items);
         if (framing)
             printf("%8s  %-14s +%-14" PRId64 " %s\n", "-", "", r.ts - t0, line);
         else
-            printf("%8" PRIu64 "  seq %-10" PRIu64 " +%-14" PRId64 " %s\n", idx - 1, r.seq,
-                   r.ts - t0, line);
+            printf("%8" PRIu64 "  seq %-10" PRIu64 " +%-14" PRId64 " %s\n", idx, r.seq, r.ts - t0,
+                   line);
         printed++;
     }
     if (rc < 0) {
         fflush(stdout);
         int st = cli_report("dump", file, &err);
-        dmt_reader_close(rd);
+        dmt_source_close(src);
         return st;
     }
     uint64_t at;
     const char *why;
-    if (dmt_reader_cut(rd, &at, &why))
+    if (dmt_source_cut(src, &at, &why))
         fprintf(stderr, "dmatrace dump: %s: byte %" PRIu64 ": %s; run 'dmatrace recover'\n", file,
                 at, why);
-    dmt_reader_close(rd);
+    dmt_source_close(src);
     return CLI_OK;
 }

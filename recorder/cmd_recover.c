@@ -13,8 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "dmt/reader.h"
-#include "dmt/sniff.h"
+#include "dmt/source.h"
 #include "dmt/writer.h"
 
 static void help(void)
@@ -49,29 +48,27 @@ int cmd_recover(int argc, char **argv)
         return cli_usage("recover", "expected one FILE");
     const char *file = argv[optind];
     dmt_error err;
-    int kind = dmt_sniff(file, &err);
-    if (kind < 0)
-        return cli_report("recover", file, &err);
-    if (kind != DMT_FILE_TRACE)
-        return cli_fail("recover", CLI_BAD, "%s: not a trace file", file);
-
     /* First pass: is it cut at all? */
-    dmt_reader *rd;
+    dmt_source *src;
     dmt_record r;
-    int rc = dmt_reader_open(file, DMT_READ_ALLOW_CUT, &rd, &err);
+    int rc = dmt_source_open(file, DMT_SOURCE_TRACE_ONLY, &src, &err);
+    if (rc == DMT_E_USAGE)
+        return cli_fail("recover", CLI_BAD, "%s: not a trace file", file);
     if (rc)
         return cli_report("recover", file, &err);
     uint64_t n = 0;
-    while ((rc = dmt_reader_next(rd, &r, &err)) == 1)
+    while ((rc = dmt_source_next(src, &r, NULL, &err)) == 1)
         n++;
     if (rc < 0) {
-        dmt_reader_close(rd);
+        dmt_source_close(src);
         return cli_report("recover", file, &err);
     }
     uint64_t cut_at;
-    const char *why;
-    bool cut = dmt_reader_cut(rd, &cut_at, &why);
-    dmt_reader_close(rd);
+    const char *reason;
+    char why[96];
+    bool cut = dmt_source_cut(src, &cut_at, &reason);
+    snprintf(why, sizeof why, "%s", cut && reason ? reason : "");
+    dmt_source_close(src);
     if (!cut) {
         if (out)
             return cli_fail("recover", CLI_OK, "%s is whole; nothing to recover", file);
@@ -81,24 +78,24 @@ int cmd_recover(int argc, char **argv)
     }
 
     /* Second pass: copy into a new file. */
-    if ((rc = dmt_reader_open(file, DMT_READ_ALLOW_CUT, &rd, &err)))
+    if ((rc = dmt_source_open(file, DMT_SOURCE_TRACE_ONLY, &src, &err)))
         return cli_report("recover", file, &err);
     const char *dest = out ? out : file;
-    dmt_header h = *dmt_reader_header(rd);
+    dmt_header h = *dmt_source_header(src);
     dmt_writer *w;
     if ((rc = dmt_writer_open(dest, &h, DMT_WRITE_ATOMIC, &w, &err))) {
-        dmt_reader_close(rd);
+        dmt_source_close(src);
         return cli_report("recover", dest, &err);
     }
     int64_t last_ts = h.t0;
     uint64_t kept = 0;
-    while ((rc = dmt_reader_next(rd, &r, &err)) == 1) {
+    while ((rc = dmt_source_next(src, &r, NULL, &err)) == 1) {
         last_ts = r.ts;
         if ((rc = dmt_writer_append(w, &r, &err)) != 0)
             break;
         kept++;
     }
-    dmt_reader_close(rd);
+    dmt_source_close(src);
     if (rc < 0) {
         dmt_writer_abort(w);
         return cli_report("recover", rc == DMT_E_IO ? dest : file, &err);

@@ -17,7 +17,8 @@ typedef struct info_result {
     dmt_stats stats;
     bool cut;
     uint64_t cut_at;
-    const char *cut_why;
+    const char *cut_why; /* NULL, or why_buf */
+    char why_buf[96];
     const char *what; /* "trace, closed cleanly" ... */
 } info_result;
 

@@ -12,9 +12,7 @@
 #include "cli.h"
 #include "rpl/replay.h"
 #include "rpl/report.h"
-#ifdef RPL_HAVE_DRIVER
 #include "rpl/driver.h"
-#endif
 
 static void help(void)
 {
@@ -171,13 +169,7 @@ int cmd_replay(int argc, char **argv)
     rpl_replay *r = NULL;
     int rc;
     if (driver) {
-#ifdef RPL_HAVE_DRIVER
         rc = rpl_driver_replay_mode(file, &o, inputs, NULL, NULL, &used, &r, &err);
-#else
-        return cli_fail("replay", CLI_FAIL,
-                        "--driver needs the host VideoPort and the instrumented miniport, which "
-                        "this build does not have");
-#endif
     } else {
         rc = rpl_replay_file(file, &o, &r, &err);
     }

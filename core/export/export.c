@@ -596,12 +596,15 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
     memset(&o, 0, sizeof o);
     if (opts)
         o = *opts;
-    int kind = dmt_sniff(in, err);
-    if (kind < 0)
-        return kind;
+    dmt_source *src;
+    int rc = dmt_source_open(in, 0, &src, err);
+    if (rc < 0)
+        return rc;
     chrome *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
+        dmt_source_close(src);
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    }
     c->first_event = true;
     c->next_tid = 10;
     c->free_head = -1;
@@ -615,6 +618,7 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
         c->audit = dmt_audit_new(&ac);
         if (!c->audit) {
             free(c);
+            dmt_source_close(src);
             return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
         }
     }
@@ -623,6 +627,7 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
     if (!c->f) {
         dmt_audit_free(c->audit);
         free(c);
+        dmt_source_close(src);
         return DMT_E_IO;
     }
     FILE *f = c->f;
@@ -648,8 +653,9 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
     track_get(c, 4, 0, 0);
     track_get(c, 5, 0, 0);
 
-    bool cut = false;
-    int rc = dmt_source_each(in, chrome_record, c, &cut, NULL, err);
+    rc = dmt_source_walk(src, chrome_record, c, err);
+    bool cut = rc == 0 && dmt_source_cut(src, NULL, NULL);
+    dmt_source_close(src);
     if (c->error == DMT_E_IO) /* the output failed, not the record it was writing */
         rc = dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "%s: write failed: %s", out,
                            strerror(c->sys_errno ? c->sys_errno : EIO));

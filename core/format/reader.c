@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "dmt/crc32c.h"
+#include "dmt/kinds.h"
 
 #define WINDOW (4u * DMT_MAX_RECORD)
 
@@ -453,64 +454,98 @@ static int get_sgq(pc *c, uint64_t *v)
     return expect_fail(c, &it, "an address or length (integer)", at);
 }
 
-/* Parse one record body; the array head gave nfields. */
+/* The field types of dmt/kinds.h beyond get_u / get_u32 / get_b. */
+static int get_width(pc *c, uint32_t *w)
+{
+    const uint8_t *at = c->p;
+    int rc = get_u32(c, w);
+    if (rc)
+        return rc;
+    if (*w != 1 && *w != 2 && *w != 4 && *w != 8)
+        return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start), c->index,
+                             "register width %u is not 1, 2, 4 or 8", *w);
+    return 0;
+}
+
+static int get_values(pc *c, dmt_record *r, uint64_t *values)
+{
+    uint64_t n = 0;
+    int rc = get_array(c, DMT_MAX_VALUES, &n);
+    if (rc)
+        return rc;
+    for (uint64_t i = 0; i < n; i++)
+        if ((rc = get_u(c, &values[i])))
+            return rc;
+    r->n_values = (uint32_t)n;
+    r->values = values;
+    return 0;
+}
+
+static int get_sg(pc *c, dmt_record *r, dmt_sg_elem *sg)
+{
+    const uint8_t *at = c->p;
+    uint64_t n = 0;
+    int rc = get_array(c, 2ull * DMT_MAX_SG_ELEMENTS, &n);
+    if (rc)
+        return rc;
+    if (n % 2)
+        return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start), c->index,
+                             "scatter/gather array has an odd number of items");
+    for (uint64_t i = 0; i < n / 2; i++) {
+        uint64_t a = 0, l = 0;
+        const uint8_t *lat;
+        if ((rc = get_sgq(c, &a)))
+            return rc;
+        lat = c->p;
+        if ((rc = get_sgq(c, &l)))
+            return rc;
+        if (l > UINT32_MAX)
+            return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(lat - c->start),
+                                 c->index, "element length does not fit 32 bits");
+        sg[i].addr = a;
+        sg[i].len = (uint32_t)l;
+    }
+    r->n_sg = (uint32_t)(n / 2);
+    r->sg_list = sg;
+    r->sg_stride = sizeof(dmt_sg_elem);
+    return 0;
+}
+
+/* One field of type T into member m of r (the cases of parse_fields). */
+#define GET_U64(m)    get_u(c, &r->m)
+#define GET_U32(m)    get_u32(c, &r->m)
+#define GET_BOOL(m)   get_b(c, &r->m)
+#define GET_WIDTH(m)  get_width(c, &r->m)
+#define GET_VALUES(m) get_values(c, r, values)
+#define GET_SG(m)     get_sg(c, r, sg)
+#define GET_BYTES(m)  get_blob(c, IT_BYTES, DMT_MAX_BYTES, &r->bytes, &r->m)
+#define GET_TEXT(m)   get_blob(c, IT_TEXT, DMT_MAX_TEXT, &r->bytes, &r->m)
+#define REQUIRED_(type, member, name)                                                              \
+    if ((rc = GET_##type(member)))                                                                 \
+        return rc;                                                                                 \
+    used++;
+#define OPTIONAL_(type, member, name)                                                              \
+    if (nfields > used) {                                                                          \
+        if ((rc = GET_##type(member)))                                                             \
+            return rc;                                                                             \
+        used++;                                                                                    \
+    }
+#define CASE_(id, num, name, cls, fields)                                                          \
+    case num:                                                                                      \
+        fields break;
+
+#define N_REQUIRED_(id, num, name, cls, fields) [num] = sizeof("" fields) - 1,
+static const uint8_t required[DMT_K_MAX_] = {
+    DMT_KINDS(N_REQUIRED_, DMT_KINDS_ONE_, DMT_KINDS_NO_FIELD_)};
+
+/* Parse one record body; the array head gave nfields.  The fields are the
+ * kind's row in dmt/kinds.h, expanded at compile time into one case per
+ * kind: the required ones, then the optional ones as far as nfields goes,
+ * then whatever a newer minor version appended. */
 static int parse_fields(pc *c, dmt_record *r, uint64_t nfields, dmt_sg_elem *sg, uint64_t *values)
 {
     int rc = 0;
-    uint64_t n, x;
-    uint64_t need; /* fields the kind requires (beyond kind and time) */
-    uint64_t used = 2;
     const uint8_t *kind_at = c->p;
-
-#define U(field)                                                                                   \
-    do {                                                                                           \
-        if ((rc = get_u(c, &x)))                                                                   \
-            return rc;                                                                             \
-        r->field = x;                                                                              \
-        used++;                                                                                    \
-    } while (0)
-#define U32(field)                                                                                 \
-    do {                                                                                           \
-        uint32_t y_;                                                                               \
-        if ((rc = get_u32(c, &y_)))                                                                \
-            return rc;                                                                             \
-        r->field = y_;                                                                             \
-        used++;                                                                                    \
-    } while (0)
-#define B(field)                                                                                   \
-    do {                                                                                           \
-        if ((rc = get_b(c, &r->field)))                                                            \
-            return rc;                                                                             \
-        used++;                                                                                    \
-    } while (0)
-
-    static const uint8_t required[DMT_K_MAX_] = {
-        [DMT_K_REG_WRITE] = 2,
-        [DMT_K_REG_READ] = 2,
-        [DMT_K_REG_WRITE_BUF] = 2,
-        [DMT_K_REG_READ_BUF] = 2,
-        [DMT_K_EXECUTE_DMA] = 4,
-        [DMT_K_START_DMA] = 7,
-        [DMT_K_START_DMA_END] = 4,
-        [DMT_K_COMPLETE_DMA] = 4,
-        [DMT_K_ADAPTER_CREATE] = 8,
-        [DMT_K_ADAPTER_RELEASE] = 1,
-        [DMT_K_BUFFER_LOCK] = 4,
-        [DMT_K_BUFFER_UNLOCK] = 1,
-        [DMT_K_COMMON_ALLOC] = 6,
-        [DMT_K_COMMON_RELEASE] = 2,
-        [DMT_K_DESC_WRITE] = 3,
-        [DMT_K_INTERRUPT] = 3,
-        [DMT_K_DPC] = 2,
-        [DMT_K_DIGEST] = 4,
-        [DMT_K_PATTERN] = 5,
-        [DMT_K_PAYLOAD] = 3,
-        [DMT_K_DEVICE_MAP] = 4,
-        [DMT_K_LOST] = 3,
-        [DMT_K_MARKER] = 1,
-        [DMT_K_CHUNK] = 4,
-        [DMT_K_END] = 2,
-    };
 
     if ((rc = get_u32(c, &r->kind)))
         return rc;
@@ -524,195 +559,18 @@ static int parse_fields(pc *c, dmt_record *r, uint64_t nfields, dmt_sg_elem *sg,
         r->kind = 0;
         return 0;
     }
-    need = required[r->kind];
-    if (nfields < need + 2)
+    if (nfields < required[r->kind] + 2u)
         return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(kind_at - c->start),
                              c->index, "%s record has %llu fields, needs at least %llu",
                              dmt_kind_name(r->kind), (unsigned long long)nfields,
-                             (unsigned long long)need + 2);
+                             (unsigned long long)required[r->kind] + 2);
     r->width = 4;
-
+    uint64_t used = 2;
     switch (r->kind) {
-    case DMT_K_REG_WRITE:
-    case DMT_K_REG_READ:
-    case DMT_K_REG_WRITE_BUF:
-    case DMT_K_REG_READ_BUF:
-        U(off);
-        if (r->kind == DMT_K_REG_WRITE || r->kind == DMT_K_REG_READ) {
-            U(value);
-        } else {
-            if ((rc = get_array(c, DMT_MAX_VALUES, &n)))
-                return rc;
-            for (uint64_t i = 0; i < n; i++)
-                if ((rc = get_u(c, &values[i])))
-                    return rc;
-            r->n_values = (uint32_t)n;
-            r->values = values;
-            used++;
-        }
-        if (nfields > used) {
-            const uint8_t *at = c->p;
-            U32(width);
-            if (r->width != 1 && r->width != 2 && r->width != 4 && r->width != 8)
-                return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start),
-                                     c->index, "register width %u is not 1, 2, 4 or 8", r->width);
-        }
-        if (nfields > used)
-            U32(dev);
-        break;
-    case DMT_K_EXECUTE_DMA: {
-        const uint8_t *at;
-        U32(xfer);
-        U32(adapter);
-        U(length);
-        at = c->p;
-        if ((rc = get_array(c, 2ull * DMT_MAX_SG_ELEMENTS, &n)))
-            return rc;
-        if (n % 2)
-            return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(at - c->start),
-                                 c->index, "scatter/gather array has an odd number of items");
-        for (uint64_t i = 0; i < n / 2; i++) {
-            uint64_t a, l;
-            const uint8_t *lat;
-            if ((rc = get_sgq(c, &a)))
-                return rc;
-            lat = c->p;
-            if ((rc = get_sgq(c, &l)))
-                return rc;
-            if (l > UINT32_MAX)
-                return dmt_error_set(c->err, DMT_E_FORMAT, c->base + (uint64_t)(lat - c->start),
-                                     c->index, "element length does not fit 32 bits");
-            sg[i].addr = a;
-            sg[i].len = (uint32_t)l;
-        }
-        r->n_sg = (uint32_t)(n / 2);
-        r->sg_list = sg;
-        r->sg_stride = sizeof(dmt_sg_elem);
-        used++;
-        if (nfields > used)
-            U32(xfer_flags);
-        break;
-    }
-    case DMT_K_START_DMA:
-        U32(xfer);
-        U32(adapter);
-        U32(mdl);
-        U(offset);
-        U(length);
-        B(write_to_device);
-        U(context);
-        break;
-    case DMT_K_START_DMA_END:
-        U32(xfer);
-        U32(adapter);
-        U32(status);
-        U(length);
-        break;
-    case DMT_K_COMPLETE_DMA:
-        U32(xfer);
-        U32(adapter);
-        B(write_to_device);
-        U32(status);
-        break;
-    case DMT_K_ADAPTER_CREATE:
-        U32(adapter);
-        U32(dev);
-        B(sg);
-        B(dma32);
-        B(dma64);
-        U(length);
-        U32(map_registers);
-        U(addr_limit);
-        break;
-    case DMT_K_ADAPTER_RELEASE:
-        U32(adapter);
-        break;
-    case DMT_K_BUFFER_LOCK:
-        U32(mdl);
-        U(va);
-        U(length);
-        U32(op);
-        break;
-    case DMT_K_BUFFER_UNLOCK:
-        U32(mdl);
-        break;
-    case DMT_K_COMMON_ALLOC:
-        U32(cb);
-        U32(adapter);
-        U(addr);
-        U(length);
-        B(cached);
-        U(va);
-        break;
-    case DMT_K_COMMON_RELEASE:
-        U32(cb);
-        U32(adapter);
-        break;
-    case DMT_K_DESC_WRITE:
-    case DMT_K_PAYLOAD:
-        if (r->kind == DMT_K_DESC_WRITE)
-            U32(cb);
-        else
-            U32(mdl);
-        U(offset);
-        if ((rc = get_blob(c, IT_BYTES, DMT_MAX_BYTES, &r->bytes, &r->n_bytes)))
-            return rc;
-        used++;
-        break;
-    case DMT_K_INTERRUPT:
-        U32(dev);
-        B(claimed);
-        U(value);
-        break;
-    case DMT_K_DPC:
-        U32(dev);
-        U32(xfer);
-        break;
-    case DMT_K_DIGEST:
-        U32(xfer);
-        U32(algo);
-        U(length);
-        U(value);
-        break;
-    case DMT_K_PATTERN:
-        U32(mdl);
-        U32(algo);
-        U(value);
-        U(offset);
-        U(length);
-        break;
-    case DMT_K_DEVICE_MAP:
-        U32(dev);
-        U(addr);
-        U(length);
-        U(va);
-        break;
-    case DMT_K_LOST:
-        U(value);
-        U(count);
-        U32(reason);
-        break;
-    case DMT_K_MARKER:
-        if ((rc = get_blob(c, IT_TEXT, DMT_MAX_TEXT, &r->bytes, &r->n_bytes)))
-            return rc;
-        used++;
-        break;
-    case DMT_K_CHUNK:
-        U(count);
-        U(length);
-        U(value);
-        U(seq);
-        break;
-    case DMT_K_END:
-        U(count);
-        U(value);
-        break;
+        DMT_KINDS(CASE_, REQUIRED_, OPTIONAL_)
     default:
         return dmt_error_set(c->err, DMT_E_INTERNAL, pc_off(c), c->index, "unhandled kind");
     }
-#undef U
-#undef U32
-#undef B
     /* Fields a newer minor version appended: skip them. */
     for (uint64_t i = used; i < nfields; i++)
         if ((rc = skip_item(c, 0)))
@@ -1148,38 +1006,4 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
         rd->count++;
         return 1;
     }
-}
-
-/* ---- names -------------------------------------------------------------- */
-
-const char *dmt_kind_name(uint32_t kind)
-{
-    static const char *const names[DMT_K_MAX_] = {
-        [DMT_K_REG_WRITE] = "reg_write",
-        [DMT_K_REG_READ] = "reg_read",
-        [DMT_K_REG_WRITE_BUF] = "reg_write_buf",
-        [DMT_K_REG_READ_BUF] = "reg_read_buf",
-        [DMT_K_EXECUTE_DMA] = "execute_dma",
-        [DMT_K_START_DMA] = "start_dma",
-        [DMT_K_START_DMA_END] = "start_dma_end",
-        [DMT_K_COMPLETE_DMA] = "complete_dma",
-        [DMT_K_ADAPTER_CREATE] = "adapter_create",
-        [DMT_K_ADAPTER_RELEASE] = "adapter_release",
-        [DMT_K_BUFFER_LOCK] = "buffer_lock",
-        [DMT_K_BUFFER_UNLOCK] = "buffer_unlock",
-        [DMT_K_COMMON_ALLOC] = "common_alloc",
-        [DMT_K_COMMON_RELEASE] = "common_release",
-        [DMT_K_DESC_WRITE] = "desc_write",
-        [DMT_K_INTERRUPT] = "interrupt",
-        [DMT_K_DPC] = "dpc",
-        [DMT_K_DIGEST] = "digest",
-        [DMT_K_PATTERN] = "pattern",
-        [DMT_K_PAYLOAD] = "payload",
-        [DMT_K_DEVICE_MAP] = "device_map",
-        [DMT_K_LOST] = "lost",
-        [DMT_K_MARKER] = "marker",
-        [DMT_K_CHUNK] = "chunk",
-        [DMT_K_END] = "end",
-    };
-    return kind < DMT_K_MAX_ ? names[kind] : NULL;
 }

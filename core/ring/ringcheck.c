@@ -9,10 +9,9 @@
  * test in core/tests/test_ringcheck.c holds it to that), at a fraction of
  * the cost.  It allocates nothing and reads nothing outside [p, p+len).
  *
- * Field codes of the table:  u uint   w uint32   b bool   S SG pair array
- *                            V uint array (<= DMT_MAX_VALUES)
- *                            B bytes (<= DMT_MAX_BYTES)   T text (<= DMT_MAX_TEXT)
- *                            W register width (1, 2, 4 or 8)
+ * Field codes of the table (one per dmt/kinds.h field type):
+ *   u uint   w uint32   b bool   S SG pair array   V uint array (<= DMT_MAX_VALUES)
+ *   B bytes (<= DMT_MAX_BYTES)   T text (<= DMT_MAX_TEXT)   W register width (1, 2, 4 or 8)
  * Fields after the table's are allowed if the reader would skip them (a
  * newer minor version): scalars, strings, shallow arrays.
  */
@@ -20,37 +19,26 @@
 
 #include <string.h>
 
-static const char *const fields[DMT_K_MAX_] = {
-    [DMT_K_REG_WRITE] = "uu",
-    [DMT_K_REG_READ] = "uu",
-    [DMT_K_REG_WRITE_BUF] = "uV",
-    [DMT_K_REG_READ_BUF] = "uV",
-    [DMT_K_EXECUTE_DMA] = "wwuS",
-    [DMT_K_START_DMA] = "wwwuubu",
-    [DMT_K_START_DMA_END] = "wwwu",
-    [DMT_K_COMPLETE_DMA] = "wwbw",
-    [DMT_K_ADAPTER_CREATE] = "wwbbbuwu",
-    [DMT_K_ADAPTER_RELEASE] = "w",
-    [DMT_K_BUFFER_LOCK] = "wuuw",
-    [DMT_K_BUFFER_UNLOCK] = "w",
-    [DMT_K_COMMON_ALLOC] = "wwuubu",
-    [DMT_K_COMMON_RELEASE] = "ww",
-    [DMT_K_DESC_WRITE] = "wuB",
-    [DMT_K_INTERRUPT] = "wbu",
-    [DMT_K_DPC] = "ww",
-    [DMT_K_DIGEST] = "wwuu",
-    [DMT_K_PATTERN] = "wwuuu",
-    [DMT_K_PAYLOAD] = "wuB",
-    [DMT_K_DEVICE_MAP] = "wuuu",
-    [DMT_K_MARKER] = "T",
-};
-
-/* Optional trailing fields the reader decodes (and so checks): register
- * records' width then dev, EXECUTE_DMA's flags. */
-static const char *const tails[DMT_K_MAX_] = {
-    [DMT_K_REG_WRITE] = "Ww",    [DMT_K_REG_READ] = "Ww",   [DMT_K_REG_WRITE_BUF] = "Ww",
-    [DMT_K_REG_READ_BUF] = "Ww", [DMT_K_EXECUTE_DMA] = "w",
-};
+/* The tables, derived from dmt/kinds.h: per kind that may travel through
+ * the ring (class EVENT) its required fields' codes, and the optional
+ * trailing fields the reader decodes (and so checks) - register records'
+ * width then dev, EXECUTE_DMA's flags. */
+#define CODE_U64                          "u"
+#define CODE_U32                          "w"
+#define CODE_BOOL                         "b"
+#define CODE_WIDTH                        "W"
+#define CODE_SG                           "S"
+#define CODE_VALUES                       "V"
+#define CODE_BYTES                        "B"
+#define CODE_TEXT                         "T"
+#define CODE_(type, member, name)         CODE_##type
+#define NONE_(type, member, name)         ""
+#define RING_EVENT(codes)                 codes
+#define RING_LOST(codes)                  NULL
+#define RING_FRAMING(codes)               NULL
+#define ENTRY_(id, num, name, cls, codes) [num] = RING_##cls("" codes),
+static const char *const fields[DMT_K_MAX_] = {DMT_KINDS(ENTRY_, CODE_, NONE_)};
+static const char *const tails[DMT_K_MAX_] = {DMT_KINDS(ENTRY_, NONE_, CODE_)};
 
 typedef struct cur {
     const uint8_t *p, *end;

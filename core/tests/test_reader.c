@@ -1,7 +1,7 @@
 /*
- * test_reader.c - the writer -> reader round trip of every record kind
- * (small and largest values), sequence numbering and loss records, chunk
- * framing, cut files at every byte, and the pinned malformed inputs that the
+ * test_reader.c - the record-kind table; the writer -> reader round trip of
+ * every record kind (small and largest values), sequence numbering and loss
+ * records, chunk framing, cut files at every byte, and the pinned malformed inputs that the
  * reader must reject with the right code and byte offset, without crashing
  * and without allocating more than a small bound.
  */
@@ -13,6 +13,7 @@
 #include "check.h"
 #include "dmt/crc32c.h"
 #include "dmt/enc.h"
+#include "dmt/kinds.h"
 #include "dmt/reader.h"
 #include "dmt/writer.h"
 #include "records.h"
@@ -475,6 +476,32 @@ static void test_bad_inputs(void)
 #undef BAD
 }
 
+/* The kinds table (dmt/kinds.h) is dense, named, and lists optional fields
+ * after the required ones; framing and loss are the classes they should be. */
+static void test_kinds_table(void)
+{
+    CHECK(dmt_kind_info_get(0) == NULL && dmt_kind_info_get(DMT_K_MAX_) == NULL);
+    for (uint32_t k = 1; k < DMT_K_MAX_; k++) {
+        const dmt_kind_info *ki = dmt_kind_info_get(k);
+        CHECKF(ki && ki->name && dmt_kind_name(k) == ki->name, "kind %u has no row", k);
+        if (!ki)
+            continue;
+        CHECKF(ki->n_required >= 1 && ki->n_required <= ki->n_fields &&
+                   ki->n_fields <= DMT_KIND_MAX_FIELDS,
+               "%s: field counts", ki->name);
+        for (unsigned i = 0; i < ki->n_fields; i++)
+            CHECKF(ki->fields[i].optional == (i >= ki->n_required) && ki->fields[i].name,
+                   "%s: field %u", ki->name, i);
+        for (uint32_t j = 1; j < k; j++)
+            CHECKF(strcmp(dmt_kind_name(j), ki->name) != 0, "%s named twice", ki->name);
+    }
+    CHECK(dmt_kind_info_get(DMT_K_LOST)->kclass == DMT_KC_LOST);
+    CHECK(dmt_kind_info_get(DMT_K_CHUNK)->kclass == DMT_KC_FRAMING);
+    CHECK(dmt_kind_info_get(DMT_K_END)->kclass == DMT_KC_FRAMING);
+    CHECK(dmt_kind_info_get(DMT_K_MARKER)->kclass == DMT_KC_EVENT);
+    CHECK(strcmp(dmt_kind_name(DMT_K_START_DMA_END), "start_dma_end") == 0);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dmt-test-reader-XXXXXX");
@@ -482,6 +509,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
+    test_kinds_table();
     test_round_trip();
     test_cuts();
     test_writer_failures();

@@ -7,7 +7,8 @@
  * stored and on-demand summary levels agree; the example queries of
  * schema/store-queries.md run; foreign, wrong-version, incomplete and
  * corrupted databases are refused with the right code; failed, cancelled
- * and cut imports leave no output and never touch an existing target.
+ * and cut imports leave no output and never touch an existing target;
+ * dmt/source.h reads a trace and its import alike.
  */
 #include <dirent.h>
 #include <sqlite3.h>
@@ -18,6 +19,7 @@
 
 #include "check.h"
 #include "dmt/reader.h"
+#include "dmt/source.h"
 #include "dmt/stats.h"
 #include "dmt/store.h"
 #include "dmt/store_query.h"
@@ -870,6 +872,68 @@ static int cancel_at(void *ctx, const dmt_store_progress *p)
     return p->phase >= *phase;
 }
 
+/* dmt/source.h over a trace and over its import: the same header, records,
+ * indexes and cut; the flags do what they say. */
+static int count_record(void *ctx, const dmt_record *r, uint64_t index)
+{
+    uint64_t *n = ctx;
+    CHECK(index == *n && r->kind != DMT_K_CHUNK);
+    (*n)++;
+    return 0;
+}
+
+static void check_sources(const char *trace, const char *db, uint64_t records)
+{
+    dmt_source *a, *b;
+    dmt_error err;
+    CHECKF(dmt_source_open(trace, 0, &a, &err) == 0, "%s", err.msg);
+    CHECKF(dmt_source_open(db, 0, &b, &err) == 0, "%s", err.msg);
+    if (!a || !b)
+        return;
+    CHECK(dmt_source_kind(a) == DMT_FILE_TRACE && dmt_source_kind(b) == DMT_FILE_DB);
+    CHECK(dmt_source_store(a) == NULL && dmt_source_store(b) != NULL);
+    CHECK(header_equal(dmt_source_header(a), dmt_source_header(b)));
+    dmt_record ra, rb;
+    uint64_t ia, ib, n = 0;
+    int ca, cb = 0;
+    while ((ca = dmt_source_next(a, &ra, &ia, &err)) == 1 &&
+           (cb = dmt_source_next(b, &rb, &ib, &err)) == 1) {
+        CHECKF(ia == n && ib == n && records_equal(&ra, &rb) && ra.seq == rb.seq,
+               "source record %llu", (unsigned long long)n);
+        n++;
+    }
+    CHECK(ca == 0 && dmt_source_next(b, &rb, &ib, &err) == 0 && n == records);
+    uint64_t at_a = 1, at_b = 0;
+    const char *why_a = NULL, *why_b = NULL;
+    CHECK(dmt_source_cut(a, &at_a, &why_a) && dmt_source_cut(b, &at_b, &why_b));
+    CHECK(at_a == at_b && why_a && why_b && !strcmp(why_a, why_b));
+    dmt_source_close(a);
+    dmt_source_close(b);
+
+    bool cut = false;
+    int kind = 0;
+    n = 0;
+    CHECK(dmt_source_each(db, count_record, &n, &cut, &kind, &err) == 0);
+    CHECK(cut && kind == DMT_FILE_DB && n == records);
+    CHECK(dmt_source_open(db, DMT_SOURCE_TRACE_ONLY, &b, &err) == DMT_E_USAGE && !b);
+    CHECK(dmt_source_open(trace, DMT_SOURCE_STRICT, &a, &err) == 0);
+    if (a) {
+        while ((ca = dmt_source_next(a, &ra, &ia, &err)) == 1)
+            ;
+        CHECK(ca == DMT_E_TRUNCATED);
+        dmt_source_close(a);
+    }
+    CHECK(dmt_source_open(trace, DMT_SOURCE_FRAMING, &a, &err) == 0);
+    if (a) {
+        uint64_t chunks = 0;
+        while (dmt_source_next(a, &ra, &ia, &err) == 1)
+            if (ra.kind == DMT_K_CHUNK)
+                chunks += ia == DMT_NO_INDEX;
+        CHECK(chunks > 0);
+        dmt_source_close(a);
+    }
+}
+
 static void test_all_or_nothing(void)
 {
     char trace[512], db[512], p[512];
@@ -929,6 +993,7 @@ static void test_all_or_nothing(void)
         CHECK(cut && at == res.cut_offset && why[0]);
         dmt_store_close(st);
     }
+    check_sources(p, cdb, res.records);
     free(t);
 
     /* SQLite failing midway (injected), and a cancel in each phase */

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "dmm/dmm.h"
+#include "dmt/source.h"
 #include "internal.h"
 #include "rpl/diff.h"
 
@@ -72,7 +73,7 @@ typedef struct adesc {
 
 typedef struct coll {
     const char *path;
-    rpl_source *src;
+    dmt_source *src;
     bool eof;
     bool addresses;
     uint64_t nrec;
@@ -101,7 +102,7 @@ static int coll_open(coll *c, const char *path, bool addresses, dmt_error *err)
     c->addresses = addresses;
     c->revision = 1;
     c->setup_hash = 0;
-    int rc = rpl_source_open(path, &c->src, err);
+    int rc = dmt_source_open(path, 0, &c->src, err);
     if (rc < 0)
         return rc;
     c->setup_off = malloc(MAX_SETUP * sizeof *c->setup_off);
@@ -132,7 +133,7 @@ static void coll_close(coll *c)
             free(v);
     rpl_idmap_free(&c->xf);
     rpl_idmap_free(&c->cbs);
-    rpl_source_close(c->src);
+    dmt_source_close(c->src);
     free(c->setup_off);
     free(c->setup_val);
     free(c->done);
@@ -490,7 +491,7 @@ static void on_record(coll *c, const dmt_record *r)
 static int coll_pump(coll *c, dmt_error *err)
 {
     dmt_record r;
-    int rc = rpl_source_next(c->src, &r, err);
+    int rc = dmt_source_next(c->src, &r, NULL, err);
     if (rc < 0)
         return rc;
     if (rc == 0) {

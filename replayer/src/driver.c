@@ -48,6 +48,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "dmt/source.h"
 #include "dmt/describe.h"
 #include "dmt/reader.h"
 #include "dmtc_session.h"
@@ -67,11 +68,11 @@ static bool from_our_capture(const char *path)
 {
     dmt_error e;
     dmt_error_clear(&e);
-    rpl_source *src;
-    if (rpl_source_open(path, &src, &e) < 0)
+    dmt_source *src;
+    if (dmt_source_open(path, 0, &src, &e) < 0)
         return false;
-    bool ours = !strncmp(rpl_source_header(src)->producer, "dmatrace capture", 16);
-    rpl_source_close(src);
+    bool ours = !strncmp(dmt_source_header(src)->producer, "dmatrace capture", 16);
+    dmt_source_close(src);
     return ours;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmt/source.h"
 #include "dmt/describe.h"
 #include "dmt/reader.h"
 #include "driver_plan.h"
@@ -256,8 +257,8 @@ int rpl__drv_compare(const char *path, plan *p, rerun_trace *t, rpl_replay *e, d
                    "the recorded trace is from several CPUs (its clock is not deterministic): "
                    "interrupt-level records (IRQ_STATUS, interrupts, DPCs) are not compared, "
                    "only each channel's and the setup's records");
-    rpl_source *src;
-    int rc = rpl_source_open(path, &src, err);
+    dmt_source *src;
+    int rc = dmt_source_open(path, 0, &src, err);
     if (rc < 0)
         return rc;
     /* the recorded links were learnt in pass 1 */
@@ -265,7 +266,7 @@ int rpl__drv_compare(const char *path, plan *p, rerun_trace *t, rpl_replay *e, d
     dmt_record r;
     uint64_t index = 0;
     char exp[RPL_TEXT], act[RPL_TEXT], subj[RPL_TEXT], det[RPL_TEXT];
-    while ((rc = rpl_source_next(src, &r, err)) == 1 && !rpl__stopped(e)) {
+    while ((rc = dmt_source_next(src, &r, NULL, err)) == 1 && !rpl__stopped(e)) {
         if (r.kind == DMT_K_CHUNK || r.kind == DMT_K_END)
             continue;
         rpl__observe(e, &r);
@@ -320,7 +321,7 @@ int rpl__drv_compare(const char *path, plan *p, rerun_trace *t, rpl_replay *e, d
                      (uint64_t)t->idx[s][cur[s] - 1]);
         rpl__diverge(e, RPL_DIV_DRIVER, false, subj, exp, act, det);
     }
-    rpl_source_close(src);
+    dmt_source_close(src);
     if (rc < 0)
         return rc;
     if (p->inj.skipped_digests) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmt/source.h"
 #include "dmt/reader.h"
 #include "driver_plan.h"
 
@@ -515,21 +516,21 @@ void rpl__drv_plan_free(plan *p)
 
 int rpl__drv_plan_read(plan *p, const char *path, dmt_error *err)
 {
-    rpl_source *src;
-    int rc = rpl_source_open(path, &src, err);
+    dmt_source *src;
+    int rc = dmt_source_open(path, 0, &src, err);
     if (rc < 0)
         return rc;
-    p->hdr = *rpl_source_header(src);
+    p->hdr = *dmt_source_header(src);
     dmt_record r;
     uint64_t index = 0;
-    while ((rc = rpl_source_next(src, &r, err)) == 1) {
+    while ((rc = dmt_source_next(src, &r, NULL, err)) == 1) {
         if (r.kind == DMT_K_CHUNK || r.kind == DMT_K_END)
             continue;
         if ((rc = plan_record(p, &r, index, err)) < 0)
             break;
         index++;
     }
-    rpl_source_close(src);
+    dmt_source_close(src);
     if (rc < 0)
         return rc;
     /* transfers still open at the end: asynchronous, waited for at the end */

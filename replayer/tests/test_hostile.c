@@ -17,9 +17,7 @@
 #include "rpl/diff.h"
 #include "rpl/replay.h"
 #include "rpl/report.h"
-#ifdef RPL_HAVE_DRIVER
 #include "rpl/driver.h"
-#endif
 #include "session.h"
 
 /* ---- a tiny record-by-record trace builder -------------------------------- */
@@ -504,7 +502,6 @@ static void test_fuzz_fields(void)
         rpl_replay *r = NULL;
         dmt_error err;
         dmt_error_clear(&err);
-#ifdef RPL_HAVE_DRIVER
         if (it % 25 == 3) {
             /* driver mode on the same hostile trace: ends cleanly too */
             int drc = rpl_driver_replay_file(p, &o, &r, &err);
@@ -515,7 +512,6 @@ static void test_fuzz_fields(void)
             r = NULL;
             dmt_error_clear(&err);
         }
-#endif
         /* the diff reads the same hostile trace */
         rpl_diff_result *dr = NULL;
         rpl_diff_opts dop = {0};

@@ -16,9 +16,7 @@
 
 #include "../../core/tests/check.h"
 #include "rpl/diff.h"
-#ifdef RPL_HAVE_DRIVER
 #include "rpl/driver.h"
-#endif
 #include "rpl/replay.h"
 #include "rpl/report.h"
 #include "session.h"
@@ -79,7 +77,6 @@ static void expect_clean(const char *path, const char *what)
             (unsigned long long)s->digests, (unsigned long long)s->reg_reads,
             (unsigned long long)s->reordered);
     rpl_free(r);
-#ifdef RPL_HAVE_DRIVER
     /* and in driver mode */
     rpl_opts o;
     rpl_opts_default(&o);
@@ -95,7 +92,6 @@ static void expect_clean(const char *path, const char *what)
         show_first(r);
     }
     rpl_free(r);
-#endif
 }
 
 static void expect_first(const char *path, size_t at, int kind, const char *what)

@@ -2,8 +2,8 @@
  * rpl/driver.h - driver-mode replay (`dmatrace replay --driver`): re-run the
  * instrumented miniport on the host VideoPort with the recorded OS-side
  * inputs and compare what it produces with the recorded trace, record by
- * record.  Built when the tree has the host VideoPort (hvp) and the
- * instrumented miniport (dmtmini): RPL_HAVE_DRIVER.
+ * record, on the host VideoPort (hvp) and the instrumented miniport
+ * (dmtmini).
  *
  * Ownership: *out is the caller's (rpl_free), also after a failure when
  * non-NULL; it carries the divergences (kind RPL_DIV_DRIVER) and limits

@@ -208,20 +208,10 @@ const char *rpl_errata_names(uint32_t bits, char *buf, size_t cap);
 
 /* ---- whole files ------------------------------------------------------ */
 
-/* Replay the trace at path (.dmat, or .db when the store is built in) into
+/* Replay the trace at path (.dmat, or .db; records from dmt/source.h) into
  * *out (created here; caller frees with rpl_free, also on failure when
  * *out != NULL).  Returns 0 (replayed; see the summary for divergences) or a
  * negative DMT_E* from reading or from the engine. */
 int rpl_replay_file(const char *path, const rpl_opts *o, rpl_replay **out, dmt_error *err);
-
-/* A record source over a .dmat (cut files allowed) or a .db. */
-typedef struct rpl_source rpl_source;
-int rpl_source_open(const char *path, rpl_source **out, dmt_error *err);
-/* 1 and *rec, 0 at the end, negative DMT_E* on a read error. */
-int rpl_source_next(rpl_source *s, dmt_record *rec, dmt_error *err);
-/* After the end: was the file cut, where, why. */
-bool rpl_source_cut(rpl_source *s, uint64_t *offset, const char **why);
-const dmt_header *rpl_source_header(rpl_source *s);
-void rpl_source_close(rpl_source *s);
 
 #endif

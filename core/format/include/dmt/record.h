@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dmt/kinds.h"
+
 #define DMT_FORMAT_VERSION 1u
 #define DMT_PAGE_SHIFT     12u
 #define DMT_PAGE_SIZE      4096u
@@ -30,36 +32,12 @@
 #define DMT_MAX_TEXT        4096u  /* bytes in a marker or header string */
 #define DMT_MAX_RECORD      65535u /* encoded bytes of one record (ring slot limit) */
 
-/* Record kinds: the first element of every record array.  Values are part of
+/* Record kinds: the first element of every record array, DMT_K_REG_WRITE
+ * (1) .. DMT_K_END (25), from the table in dmt/kinds.h.  Values are part of
  * the format; never renumber, only append. */
-enum dmt_kind {
-    DMT_K_REG_WRITE = 1,        /* register write (ULONG unless width says so) */
-    DMT_K_REG_READ = 2,         /* register read and the value the device returned */
-    DMT_K_REG_WRITE_BUF = 3,    /* VideoPortWriteRegisterBufferUlong: base + values */
-    DMT_K_REG_READ_BUF = 4,     /* VideoPortReadRegisterBufferUlong: base + values */
-    DMT_K_EXECUTE_DMA = 5,      /* HwVidExecuteDma entered: the whole SG list */
-    DMT_K_START_DMA = 6,        /* VideoPortStartDma called: the request */
-    DMT_K_START_DMA_END = 7,    /* VideoPortStartDma returned: status, final *pLength */
-    DMT_K_COMPLETE_DMA = 8,     /* VideoPortCompleteDma called */
-    DMT_K_ADAPTER_CREATE = 9,   /* VideoPortGetDmaAdapter returned an adapter */
-    DMT_K_ADAPTER_RELEASE = 10, /* VideoPortPutDmaAdapter */
-    DMT_K_BUFFER_LOCK = 11,     /* VideoPortLockBuffer returned an MDL */
-    DMT_K_BUFFER_UNLOCK = 12,   /* VideoPortUnlockBuffer */
-    DMT_K_COMMON_ALLOC = 13,    /* VideoPortAllocateCommonBuffer */
-    DMT_K_COMMON_RELEASE = 14,  /* VideoPortReleaseCommonBuffer */
-    DMT_K_DESC_WRITE = 15,      /* driver wrote bytes into a common buffer the device reads */
-    DMT_K_INTERRUPT = 16,       /* HwVidInterrupt returned (claimed or not) */
-    DMT_K_DPC = 17,             /* the miniport's DPC routine ran */
-    DMT_K_DIGEST = 18,          /* digest of the bytes a transfer moved */
-    DMT_K_PATTERN = 19,         /* a locked buffer holds the reproducible pattern */
-    DMT_K_PAYLOAD = 20,         /* recorded bytes of a locked buffer */
-    DMT_K_DEVICE_MAP = 21,      /* VideoPortGetDeviceBase: a register range */
-    DMT_K_LOST = 22,            /* records lost: count and sequence range */
-    DMT_K_MARKER = 23,          /* free text */
-    DMT_K_CHUNK = 24,           /* framing: closes a chunk of the file (file only) */
-    DMT_K_END = 25,             /* framing: the file was closed cleanly (file only) */
-    DMT_K_MAX_ = 26
-};
+#define DMT_KIND_ENUM_(id, num, name, cls, fields) DMT_K_##id = num,
+enum dmt_kind { DMT_KINDS(DMT_KIND_ENUM_, DMT_KINDS_NO_FIELD_, DMT_KINDS_NO_FIELD_) DMT_K_MAX_ };
+#undef DMT_KIND_ENUM_
 
 /* VideoPortLockBuffer Operation (VP_LOCK_OPERATION). */
 enum dmt_lock_op { DMT_LOCK_READ = 0, DMT_LOCK_WRITE = 1, DMT_LOCK_MODIFY = 2 };
@@ -95,36 +73,10 @@ typedef struct dmt_sg_elem {
     uint32_t len;  /* bytes */
 } dmt_sg_elem;
 
-/* The decoded form of one record.  Field use per kind:
- *
- *  kind               fields
- *  REG_WRITE/READ     dev, off, width, value
- *  REG_*_BUF          dev, off, width, n_values, values
- *  EXECUTE_DMA        xfer, adapter, length (= granted *pLength), n_sg, sg,
- *                     xfer_flags (enum dmt_xfer_flags; optional in the format)
- *  START_DMA          xfer, adapter, mdl, offset, length (requested), write_to_device, context
- *  START_DMA_END      xfer, adapter, status, length (final *pLength)
- *  COMPLETE_DMA       xfer, adapter, write_to_device, status
- *  ADAPTER_CREATE     adapter, dev, sg, dma32, dma64, length (MaximumLength),
- *                     map_registers, addr_limit
- *  ADAPTER_RELEASE    adapter
- *  BUFFER_LOCK        mdl, va, length, op
- *  BUFFER_UNLOCK      mdl
- *  COMMON_ALLOC       cb, adapter, addr (logical), length, cached, va
- *  COMMON_RELEASE     cb, adapter
- *  DESC_WRITE         cb, offset, n_bytes, bytes
- *  INTERRUPT          dev, claimed, value (engine status read by the ISR, or 0)
- *  DPC                dev, xfer (0 when not tied to a transfer)
- *  DIGEST             xfer, algo, length, value
- *  PATTERN            mdl, algo, value (seed), offset, length
- *  PAYLOAD            mdl, offset, n_bytes, bytes
- *  DEVICE_MAP         dev, addr (bus address), length, va
- *  LOST               value (first lost sequence number), count, reason
- *  MARKER             n_bytes, text
- *  CHUNK              count (records in the chunk), length (bytes), value (crc32c),
- *                     seq (sequence number of the chunk's first record)
- *  END                count (records written), value (records lost)
- */
+/* The decoded form of one record.  Which members a kind uses: the fields of
+ * its row in dmt/kinds.h (register records default to width 4, dev 0;
+ * INTERRUPT's value is the engine status the ISR read, or 0).  CHUNK's seq
+ * is the sequence number of the chunk's first record. */
 typedef struct dmt_record {
     uint32_t kind; /* enum dmt_kind */
     int64_t ts;    /* absolute time, ns since the trace clock's epoch */
