@@ -46,9 +46,7 @@
 #ifndef DMT_PROBE_H
 #define DMT_PROBE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "dmt/port.h"
 
 #ifdef __cplusplus
 extern "C" {

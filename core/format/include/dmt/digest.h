@@ -6,13 +6,12 @@
  * buffer at once).  PATTERN XS64: byte i of a buffer filled from seed s,
  * computable at any offset, so a replayer can regenerate what a workload
  * wrote.  Both are normative (schema/FORMAT.md) and freestanding: header-only,
- * no libc, usable in the Windows driver.
+ * no libc, C89 (dmt/port.h), usable in the Windows driver.
  */
 #ifndef DMT_DIGEST_H
 #define DMT_DIGEST_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "dmt/port.h"
 
 #define DMT64_INIT 0x6A09E667F3BCC909ull
 #define DMT64_MUL  0x9E3779B97F4A7C15ull
@@ -24,7 +23,7 @@ typedef struct dmt64_state {
     unsigned ncarry;
 } dmt64_state;
 
-static inline void dmt64_init(dmt64_state *s)
+static DMT_INLINE void dmt64_init(dmt64_state *s)
 {
     s->h = DMT64_INIT;
     s->total = 0;
@@ -32,7 +31,7 @@ static inline void dmt64_init(dmt64_state *s)
     s->ncarry = 0;
 }
 
-static inline uint64_t dmt64_mix(uint64_t h, uint64_t w)
+static DMT_INLINE uint64_t dmt64_mix(uint64_t h, uint64_t w)
 {
     h ^= w;
     h *= DMT64_MUL;
@@ -40,9 +39,10 @@ static inline uint64_t dmt64_mix(uint64_t h, uint64_t w)
     return h;
 }
 
-static inline void dmt64_update(dmt64_state *s, const void *data, size_t len)
+static DMT_INLINE void dmt64_update(dmt64_state *s, const void *data, size_t len)
 {
     const uint8_t *p = (const uint8_t *)data;
+    uint64_t w;
     s->total += len;
     while (len > 0 && s->ncarry != 0) {
         s->carry |= (uint64_t)*p++ << (8u * s->ncarry);
@@ -54,9 +54,9 @@ static inline void dmt64_update(dmt64_state *s, const void *data, size_t len)
         }
     }
     while (len >= 8) {
-        uint64_t w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-                     (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-                     (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+        w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+            (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+            (uint64_t)p[7] << 56;
         s->h = dmt64_mix(s->h, w);
         p += 8;
         len -= 8;
@@ -68,7 +68,7 @@ static inline void dmt64_update(dmt64_state *s, const void *data, size_t len)
     }
 }
 
-static inline uint64_t dmt64_final(const dmt64_state *s)
+static DMT_INLINE uint64_t dmt64_final(const dmt64_state *s)
 {
     uint64_t h = s->h;
     if (s->ncarry != 0)
@@ -78,7 +78,7 @@ static inline uint64_t dmt64_final(const dmt64_state *s)
     return h;
 }
 
-static inline uint64_t dmt64(const void *data, size_t len)
+static DMT_INLINE uint64_t dmt64(const void *data, size_t len)
 {
     dmt64_state s;
     dmt64_init(&s);
@@ -87,7 +87,7 @@ static inline uint64_t dmt64(const void *data, size_t len)
 }
 
 /* splitmix64 step: the word generator of the XS64 pattern. */
-static inline uint64_t dmt_splitmix64(uint64_t x)
+static DMT_INLINE uint64_t dmt_splitmix64(uint64_t x)
 {
     x += 0x9E3779B97F4A7C15ull;
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -98,25 +98,25 @@ static inline uint64_t dmt_splitmix64(uint64_t x)
 /* Fill dst with bytes [offset, offset+len) of the XS64 pattern of seed: one
  * splitmix64 per 8-byte word of the pattern (byte k of a word is bits
  * 8k..8k+7 of its value). */
-static inline void dmt_pattern_fill(void *dst, uint64_t seed, uint64_t offset, size_t len)
+static DMT_INLINE void dmt_pattern_fill(void *dst, uint64_t seed, uint64_t offset, size_t len)
 {
     uint8_t *d = (uint8_t *)dst;
     size_t i = 0;
-    uint64_t word = offset >> 3;
-    unsigned k = (unsigned)(offset & 7u);
+    uint64_t word = offset >> 3, w;
+    unsigned k = (unsigned)(offset & 7u), b;
     if (k != 0 && len > 0) { /* the partial first word */
-        uint64_t w = dmt_splitmix64(seed + word++);
+        w = dmt_splitmix64(seed + word++);
         for (; k < 8 && i < len; k++, i++)
             d[i] = (uint8_t)(w >> (8u * k));
     }
     for (; i + 8 <= len; i += 8, word++) {
-        uint64_t w = dmt_splitmix64(seed + word);
-        for (unsigned b = 0; b < 8; b++) /* merged into one store by the compiler */
+        w = dmt_splitmix64(seed + word);
+        for (b = 0; b < 8; b++) /* merged into one store by the compiler */
             d[i + b] = (uint8_t)(w >> (8u * b));
     }
     if (i < len) {
-        uint64_t w = dmt_splitmix64(seed + word);
-        for (unsigned b = 0; i < len; b++, i++)
+        w = dmt_splitmix64(seed + word);
+        for (b = 0; i < len; b++, i++)
             d[i] = (uint8_t)(w >> (8u * b));
     }
 }
