@@ -118,17 +118,29 @@ typedef unsigned char bool;
 #define DMT_BSWAP64(x)          __builtin_bswap64(x)
 #define DMT_ALIGN8(decl)        decl __attribute__((aligned(8)))
 #elif defined(_MSC_VER)
-unsigned short __cdecl _byteswap_ushort(unsigned short);
-unsigned long __cdecl _byteswap_ulong(unsigned long);
-unsigned __int64 __cdecl _byteswap_uint64(unsigned __int64);
-void *__cdecl memcpy(void *, const void *, size_t);
-#pragma intrinsic(_byteswap_ushort, _byteswap_ulong, _byteswap_uint64, memcpy)
+#include <string.h>
+/* Plain C byte swaps: the _byteswap_* intrinsics would need <stdlib.h>
+ * and /Oi to stay out of the C runtime, which a driver does not link. */
+static DMT_INLINE uint16_t dmt_bswap16_(uint16_t x)
+{
+    return (uint16_t)((x >> 8) | (x << 8));
+}
+
+static DMT_INLINE uint32_t dmt_bswap32_(uint32_t x)
+{
+    return (x >> 24) | ((x >> 8) & 0xFF00u) | ((x << 8) & 0xFF0000u) | (x << 24);
+}
+
+static DMT_INLINE uint64_t dmt_bswap64_(uint64_t x)
+{
+    return (uint64_t)dmt_bswap32_((uint32_t)x) << 32 | dmt_bswap32_((uint32_t)(x >> 32));
+}
 #define DMT_LIKELY(x)           (x)
 #define DMT_UNLIKELY(x)         (x)
 #define DMT_MOVE_FIXED(d, s, n) memcpy((d), (s), (n))
-#define DMT_BSWAP16(x)          _byteswap_ushort(x)
-#define DMT_BSWAP32(x)          ((uint32_t)_byteswap_ulong(x))
-#define DMT_BSWAP64(x)          _byteswap_uint64(x)
+#define DMT_BSWAP16(x)          dmt_bswap16_(x)
+#define DMT_BSWAP32(x)          dmt_bswap32_(x)
+#define DMT_BSWAP64(x)          dmt_bswap64_(x)
 #define DMT_ALIGN8(decl)        __declspec(align(8)) decl
 #else
 #error "dmt/port.h: unknown compiler (GCC, Clang and MSVC are known)"
