@@ -45,9 +45,11 @@
  * to its intrinsics: _InterlockedCompareExchange(64), _InterlockedExchangeAdd,
  * _InterlockedOr (full barriers), and plain volatile accesses fenced with
  * _ReadWriteBarrier for loads and stores (x86 and x64 keep loads and stores
- * in order except store->load, which no acquire/release pair needs); 64-bit
- * loads and stores on x86 go through _InterlockedCompareExchange64
- * (cmpxchg8b).  No code here uses sequentially consistent ordering.
+ * in order except store->load, which no acquire/release pair needs).  On
+ * 32-bit x86, with either compiler, 64-bit loads, stores and adds are
+ * compare-and-swap loops (lock cmpxchg8b: _InterlockedCompareExchange64 or
+ * __atomic_compare_exchange_n), never x87/SSE moves, which a driver may
+ * not use.  No code here uses sequentially consistent ordering.
  */
 #ifndef DMT_PORT_H
 #define DMT_PORT_H
@@ -148,6 +150,14 @@ static DMT_INLINE uint64_t dmt_bswap64_(uint64_t x)
 
 /* ---- atomics --------------------------------------------------------------- */
 
+/* 32-bit x86 has no 8-byte load or store a driver may use (GCC would go
+ * through x87 or SSE registers, whose state the kernel does not save for a
+ * driver, or call libatomic): there, 64-bit loads, stores and adds are
+ * lock cmpxchg8b loops (DMT_CX8_ below). */
+#if defined(_M_IX86) || defined(__i386__)
+#define DMT_CX8_ 1
+#endif
+
 #if defined(__GNUC__)
 
 #define DMT_RLX    __ATOMIC_RELAXED
@@ -159,15 +169,12 @@ static DMT_INLINE uint64_t dmt_bswap64_(uint64_t x)
 #define DMT_ATOMIC_W_(p, n) ((void)sizeof(char[sizeof(*(p)) == (n) ? 1 : -1]))
 
 #define dmt_ld32(p, mo)     (DMT_ATOMIC_W_(p, 4), __atomic_load_n((p), (mo)))
-#define dmt_ld64(p, mo)     (DMT_ATOMIC_W_(p, 8), __atomic_load_n((p), (mo)))
 #define dmt_ldp(p, mo)      (DMT_ATOMIC_W_(p, sizeof(uintptr_t)), __atomic_load_n((p), (mo)))
 #define dmt_st32(p, v, mo)  (DMT_ATOMIC_W_(p, 4), __atomic_store_n((p), (v), (mo)))
-#define dmt_st64(p, v, mo)  (DMT_ATOMIC_W_(p, 8), __atomic_store_n((p), (v), (mo)))
 #define dmt_stp(p, v, mo)   (DMT_ATOMIC_W_(p, sizeof(uintptr_t)), __atomic_store_n((p), (v), (mo)))
 #define dmt_add32(p, v, mo) (DMT_ATOMIC_W_(p, 4), __atomic_fetch_add((p), (v), (mo)))
 #define dmt_sub32(p, v, mo) (DMT_ATOMIC_W_(p, 4), __atomic_fetch_sub((p), (v), (mo)))
 #define dmt_or32(p, v, mo)  (DMT_ATOMIC_W_(p, 4), __atomic_fetch_or((p), (v), (mo)))
-#define dmt_add64(p, v, mo) (DMT_ATOMIC_W_(p, 8), __atomic_fetch_add((p), (v), (mo)))
 #define dmt_cas32(p, e, v, s, f)                                                                   \
     (DMT_ATOMIC_W_(p, 4), __atomic_compare_exchange_n((p), (e), (v), 0, (s), (f)))
 #define dmt_cas64(p, e, v, s, f)                                                                   \
@@ -176,6 +183,11 @@ static DMT_INLINE uint64_t dmt_bswap64_(uint64_t x)
     (DMT_ATOMIC_W_(p, 8), __atomic_compare_exchange_n((p), (e), (v), 1, (s), (f)))
 #define dmt_casp(p, e, v, s, f)                                                                    \
     (DMT_ATOMIC_W_(p, sizeof(uintptr_t)), __atomic_compare_exchange_n((p), (e), (v), 0, (s), (f)))
+#ifndef DMT_CX8_
+#define dmt_ld64(p, mo)     (DMT_ATOMIC_W_(p, 8), __atomic_load_n((p), (mo)))
+#define dmt_st64(p, v, mo)  (DMT_ATOMIC_W_(p, 8), __atomic_store_n((p), (v), (mo)))
+#define dmt_add64(p, v, mo) (DMT_ATOMIC_W_(p, 8), __atomic_fetch_add((p), (v), (mo)))
+#endif
 #define dmt_fence_acq() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define dmt_fence_rel() __atomic_thread_fence(__ATOMIC_RELEASE)
 
@@ -236,43 +248,25 @@ static DMT_INLINE bool dmt_cas64_(volatile uint64_t *p, uint64_t *e, uint64_t v)
     return false;
 }
 
-#if defined(_M_IX86)
-/* x86: an 8-byte load or store is atomic only through cmpxchg8b. */
-static DMT_INLINE uint64_t dmt_ld64_(const volatile uint64_t *p)
-{
-    return (uint64_t)_InterlockedCompareExchange64((__int64 volatile *)p, 0, 0);
-}
-
-static DMT_INLINE void dmt_st64_(volatile uint64_t *p, uint64_t v)
-{
-    uint64_t e = dmt_ld64_(p);
-    while (!dmt_cas64_(p, &e, v)) {
-    }
-}
-#else
-DMT_PLAIN_ATOMIC_(64)
-#endif
-
-static DMT_INLINE uint64_t dmt_add64_(volatile uint64_t *p, uint64_t v)
-{
-    uint64_t e = dmt_ld64_(p);
-    while (!dmt_cas64_(p, &e, e + v)) {
-    }
-    return e;
-}
-
 #define dmt_ld32(p, mo)           dmt_ld32_(p)
-#define dmt_ld64(p, mo)           dmt_ld64_(p)
 #define dmt_st32(p, v, mo)        dmt_st32_((p), (v))
-#define dmt_st64(p, v, mo)        dmt_st64_((p), (v))
 #define dmt_add32(p, v, mo)       ((uint32_t)_InterlockedExchangeAdd((long volatile *)(p), (long)(v)))
 #define dmt_sub32(p, v, mo)       ((uint32_t)_InterlockedExchangeAdd((long volatile *)(p), -(long)(v)))
 #define dmt_or32(p, v, mo)        ((uint32_t)_InterlockedOr((long volatile *)(p), (long)(v)))
-#define dmt_add64(p, v, mo)       dmt_add64_((p), (v))
 #define dmt_cas32(p, e, v, s, f)  dmt_cas32_((p), (e), (v))
 #define dmt_cas64(p, e, v, s, f)  dmt_cas64_((p), (e), (v))
 #define dmt_cas64w(p, e, v, s, f) dmt_cas64_((p), (e), (v))
 #ifdef _WIN64
+__int64 __cdecl _InterlockedExchangeAdd64(__int64 volatile *, __int64);
+#pragma intrinsic(_InterlockedExchangeAdd64)
+DMT_PLAIN_ATOMIC_(64)
+static DMT_INLINE uint64_t dmt_add64_(volatile uint64_t *p, uint64_t v)
+{
+    return (uint64_t)_InterlockedExchangeAdd64((__int64 volatile *)p, (__int64)v);
+}
+#define dmt_ld64(p, mo)         dmt_ld64_(p)
+#define dmt_st64(p, v, mo)      dmt_st64_((p), (v))
+#define dmt_add64(p, v, mo)     dmt_add64_((p), (v))
 #define dmt_ldp(p, mo)          ((uintptr_t)dmt_ld64_((const volatile uint64_t *)(p)))
 #define dmt_stp(p, v, mo)       dmt_st64_((volatile uint64_t *)(p), (uint64_t)(v))
 #define dmt_casp(p, e, v, s, f) dmt_cas64_((volatile uint64_t *)(p), (uint64_t *)(e), (uint64_t)(v))
@@ -285,5 +279,27 @@ static DMT_INLINE uint64_t dmt_add64_(volatile uint64_t *p, uint64_t v)
 #define dmt_fence_rel() _ReadWriteBarrier()
 
 #endif /* compilers */
+
+#ifdef DMT_CX8_
+/* 32-bit x86, either compiler: every 64-bit access is a compare-and-swap
+ * (lock cmpxchg8b, a full barrier; the object must be 8-byte aligned). */
+static DMT_INLINE uint64_t dmt_ld64_cx8_(uint64_t *p)
+{
+    uint64_t e = 0;
+    (void)dmt_cas64(p, &e, (uint64_t)0, DMT_ACQ, DMT_ACQ); /* writes 0 over 0 only */
+    return e;
+}
+
+static DMT_INLINE uint64_t dmt_add64_cx8_(uint64_t *p, uint64_t v, bool add)
+{
+    uint64_t e = 0;
+    while (!dmt_cas64(p, &e, add ? e + v : v, DMT_ACQREL, DMT_ACQ)) {
+    }
+    return e;
+}
+#define dmt_ld64(p, mo)     dmt_ld64_cx8_((uint64_t *)(p))
+#define dmt_st64(p, v, mo)  ((void)dmt_add64_cx8_((uint64_t *)(p), (v), false))
+#define dmt_add64(p, v, mo) dmt_add64_cx8_((uint64_t *)(p), (v), true)
+#endif
 
 #endif
