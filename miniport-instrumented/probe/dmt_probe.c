@@ -175,6 +175,8 @@ static bool os_phys_query(void *user, const void *mdl, uint64_t offset, uint64_t
     return true;
 }
 #define OS_PHYS_QUERY os_phys_query
+/* A real driver digests in its DPC: XXH64 costs a quarter of DMT64. */
+#define DMTP_DEFAULT_DIGEST DMT_DIGEST_XXH64
 #else
 /* Host: the driver, the VideoPort and the buffers share one address space. */
 static LONGLONG os_qpc(void *ext, LONGLONG *freq)
@@ -189,7 +191,9 @@ static uintptr_t os_mdl_sysva(void *mdl, void *user_va)
 }
 
 /* No default: the host VideoPort installs dmtp_hvp_phys_query. */
-#define OS_PHYS_QUERY NULL
+#define OS_PHYS_QUERY       NULL
+/* DMT64, as every capture so far (a capture's bytes do not change). */
+#define DMTP_DEFAULT_DIGEST DMT_DIGEST_DMT64
 #endif
 
 /* ---- tables ----------------------------------------------------------------- */
@@ -264,6 +268,7 @@ static struct dmtp_state {
     uintptr_t phys_query; /* (atomic) dmtp_phys_query_fn */
     uintptr_t phys_user;  /* (atomic) */
     uint32_t phys_set;    /* (atomic) dmtp_set_phys_query was called: no OS default */
+    uint32_t digest;      /* (atomic) enum dmt_digest_algo, 0 = DMTP_DEFAULT_DIGEST */
     PVIDEO_HW_INTERRUPT isr;
     VIDEO_HW_INITIALIZATION_DATA init;
     dev_ent devs[DMTP_MAX_DEVS];
@@ -614,6 +619,14 @@ void dmtp_set_adapter_query(dmtp_adapter_query_fn fn, void *user)
 {
     dmt_stp(&g.query_user, (uintptr_t)user, DMT_REL);
     dmt_stp(&g.query, (uintptr_t)fn, DMT_REL);
+}
+
+int dmtp_set_digest(uint32_t algo)
+{
+    if (!dmt_digest_known(algo))
+        return -1;
+    dmt_st32(&g.digest, algo, DMT_RLX);
+    return 0;
 }
 
 void dmtp_set_phys_query(dmtp_phys_query_fn fn, void *user)
@@ -1317,9 +1330,9 @@ VP_STATUS dmtp_VideoPortStartDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaA
     return st;
 }
 
-/* DMT64 of the bytes a transfer moved: [offset, offset + granted) of the
- * locked buffer, read through a VA valid in any context. */
-static bool digest_of(const xf_ent *x, uint64_t *value, uint64_t *len)
+/* The digest of the bytes a transfer moved: [offset, offset + granted) of
+ * the locked buffer, read through a VA valid in any context. */
+static bool digest_of(const xf_ent *x, uint32_t algo, uint64_t *value, uint64_t *len)
 {
     mdl_ent *m = mdl_find((const void *)x->mdl_ptr);
     uint64_t n;
@@ -1328,7 +1341,7 @@ static bool digest_of(const xf_ent *x, uint64_t *value, uint64_t *len)
     n = dmt_ld32(&((xf_ent *)x)->granted, DMT_RLX);
     if (n > m->len - x->offset)
         n = m->len - x->offset;
-    *value = dmt64((const void *)(m->sysva + (uintptr_t)x->offset), (size_t)n);
+    *value = dmt_digest(algo, (const void *)(m->sysva + (uintptr_t)x->offset), (size_t)n);
     *len = n;
     return true;
 }
@@ -1355,10 +1368,13 @@ VP_STATUS dmtp_VideoPortCompleteDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpD
     if (logging()) {
         dmt_record r;
         uint64_t dv = 0, dl = 0;
-        if (x && digest_of(x, &dv, &dl)) {
+        uint32_t algo = dmt_ld32(&g.digest, DMT_RLX);
+        if (!algo)
+            algo = DMTP_DEFAULT_DIGEST;
+        if (x && digest_of(x, algo, &dv, &dl)) {
             rec_init(&r, DMT_K_DIGEST);
             r.xfer = x->xfer;
-            r.algo = DMT_DIGEST_DMT64;
+            r.algo = algo;
             r.length = dl;
             r.value = dv;
             emit(&r);

@@ -1,7 +1,7 @@
 # c89_check.cmake - ctest script (label "c89"): compiles the driver-side
-# sources (probe, CBOR encoder, ring, and through them the digest and the
-# record model) the way the WDK 7.1 compiler (cl 15.00, C89 plus long long)
-# would see them, as closely as this machine allows:
+# sources (probe, CBOR encoder, XXH64 wrapper, ring, and through them the
+# digest and the record model) the way the WDK 7.1 compiler (cl 15.00, C89
+# plus long long) would see them, as closely as this machine allows:
 #
 #   clang --target=i686-pc-windows-msvc / x86_64-pc-windows-msvc
 #         -fms-extensions -fms-compatibility -fms-compatibility-version=15.00
@@ -21,10 +21,10 @@
 # Without mingw-w64's headers (package mingw-w64-common) only the GCC lines
 # run.
 #
-#   cmake -DSRC=<repo> -DCLANG=<clang> -DGCC=<gcc> [-DMINGW32=<i686 gcc>]
+#   cmake -DSRC=<repo> -DCLANG=<clang> -DGCC=<gcc> -DXXHASH_H=<xxhash.h> [-DMINGW32=<i686 gcc>]
 #         [-DMINGW64=<x86_64 gcc>] [-DWORK=<scratch dir>]
 #         [-DMINGW_INCLUDE=<mingw-w64 include dir>] -P c89_check.cmake
-foreach(v SRC CLANG GCC)
+foreach(v SRC CLANG GCC XXHASH_H)
   if(NOT DEFINED ${v} OR "${${v}}" STREQUAL "")
     message(FATAL_ERROR "c89_check.cmake: -D${v}= missing")
   endif()
@@ -42,14 +42,19 @@ if(EXISTS ${DDK}/video.h)
 endif()
 
 set(MI ${SRC}/miniport-instrumented)
-set(FILES ${SRC}/core/ring/ring.c ${SRC}/core/format/enc.c ${MI}/probe/dmt_probe.c)
+set(FILES ${SRC}/core/ring/ring.c ${SRC}/core/format/enc.c ${SRC}/core/format/xxh64.c
+          ${MI}/probe/dmt_probe.c)
 set(INCS -I${SRC}/core/format/include -I${SRC}/core/ring/include -I${MI}/probe)
 set(C89 -std=c89 -pedantic-errors -Wno-long-long -Wall -Wextra -Werror -Wno-unused-parameter
         -fsyntax-only -DDMT_PROBE)
+# xxhash.h alone, for the compilers that must not see the host's headers.
+file(COPY ${XXHASH_H} DESTINATION ${WORK}/c89-xxhash)
 # cl's own keywords (__int64, __declspec, __stdcall) are not extensions to it.
+# msvc-crt/stdlib.h stands in for the WDK's (mingw's does not parse here).
 set(MSVC_LIKE -fms-extensions -fms-compatibility -fms-compatibility-version=15.00
-              -Wno-language-extension-token -ffreestanding -isystem ${DDK}
-              -isystem ${MINGW_INCLUDE})
+              -Wno-language-extension-token -ffreestanding
+              -isystem ${MI}/tests/msvc-crt -isystem ${DDK} -isystem ${MINGW_INCLUDE}
+              -isystem ${WORK}/c89-xxhash)
 
 set(failures "")
 set(ran 0)
@@ -85,7 +90,8 @@ foreach(f ${FILES})
   check("gcc ${n}" TRUE ${GCC} ${C89} -isystem ${MI}/host/include ${INCS} ${f})
   foreach(m MINGW32 MINGW64)
     if(HAVE_DDK AND DEFINED ${m} AND NOT "${${m}}" MATCHES "^$|NOTFOUND$")
-      check("${${m}} ${n}" TRUE ${${m}} ${C89} -ffreestanding -isystem ${DDK} ${INCS} ${f})
+      check("${${m}} ${n}" TRUE ${${m}} ${C89} -ffreestanding -isystem ${DDK}
+            -isystem ${WORK}/c89-xxhash ${INCS} ${f})
     endif()
   endforeach()
 endforeach()

@@ -73,7 +73,10 @@ enum dmt_lost_reason {
 };
 
 /* Digest algorithms (DMT_K_DIGEST algo); see dmt/digest.h. */
-enum dmt_digest_algo { DMT_DIGEST_DMT64 = 1 };
+enum dmt_digest_algo {
+    DMT_DIGEST_DMT64 = 1, /* dmatrace's DMT64 */
+    DMT_DIGEST_XXH64 = 2  /* xxHash XXH64, seed 0 */
+};
 
 /* EXECUTE_DMA flags.  A producer that cannot tell whether the OS bounced a
  * list leaves them 0: "bounced" is then unknown, not false. */
