@@ -45,24 +45,17 @@ install(FILES ${CMAKE_BINARY_DIR}/dmatraceConfig.cmake ${CMAKE_BINARY_DIR}/dmatr
 # ---- the probe, as a driver project compiles it ------------------------------
 set(MI ${PROJECT_SOURCE_DIR}/miniport-instrumented)
 install(FILES ${MI}/probe/dmt_probe.c ${MI}/probe/dmt_probe.h
-              ${PROJECT_SOURCE_DIR}/core/format/enc.c ${PROJECT_SOURCE_DIR}/core/ring/ring.c
+              ${PROJECT_SOURCE_DIR}/core/format/enc.c ${PROJECT_SOURCE_DIR}/core/format/xxh64.c
+              ${PROJECT_SOURCE_DIR}/core/ring/ring.c
         DESTINATION ${CMAKE_INSTALL_DATADIR}/dmatrace/probe)
 install(FILES ${MI}/probe/README.installed.md DESTINATION ${CMAKE_INSTALL_DATADIR}/dmatrace/probe
         RENAME README.md)
-foreach(h enc.h record.h digest.h)
+foreach(h enc.h record.h digest.h port.h kinds.h)
   install(FILES ${PROJECT_SOURCE_DIR}/core/format/include/dmt/${h}
           DESTINATION ${CMAKE_INSTALL_DATADIR}/dmatrace/probe/dmt)
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/core/ring/include/dmt/ring.h
         DESTINATION ${CMAKE_INSTALL_DATADIR}/dmatrace/probe/dmt)
-foreach(h port.h atomic.h)
-  foreach(layer format ring)
-    if(EXISTS ${PROJECT_SOURCE_DIR}/core/${layer}/include/dmt/${h})
-      install(FILES ${PROJECT_SOURCE_DIR}/core/${layer}/include/dmt/${h}
-              DESTINATION ${CMAKE_INSTALL_DATADIR}/dmatrace/probe/dmt)
-    endif()
-  endforeach()
-endforeach()
 
 # ---- manual pages and completion, from the programs' own --help --------------
 set(DMT_MAN_DIR ${CMAKE_BINARY_DIR}/man)

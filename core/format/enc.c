@@ -1,8 +1,8 @@
 /*
  * enc.c - the freestanding CBOR encoder and the record encoder.
  *
- * Compiled into the Windows driver as well as the host tools: no libc
- * beyond memcpy, no allocation, no global state.  Wire layouts of every
+ * Compiled into the Windows driver as well as the host tools: C89 (see
+ * dmt/port.h), no libc beyond memcpy, no allocation, no global state.  Wire layouts of every
  * record kind are in schema/trace.cddl; the comments in enc_body() name the
  * array each kind becomes.
  */
@@ -10,10 +10,10 @@
 
 #include <string.h>
 
-/* Fixed-size loads and stores: __builtin_memcpy stays a single move even
+/* Fixed-size loads and stores: DMT_MOVE_FIXED stays a single move even
  * under -ffreestanding (where plain memcpy becomes a call; the driver and
  * libdmt_fs are built that way). */
-#define move_fixed __builtin_memcpy
+#define move_fixed DMT_MOVE_FIXED
 
 /* Major types (RFC 8949 3.1). */
 #define MT_UINT   0u
@@ -28,6 +28,7 @@
 static size_t enc_head(uint8_t *buf, size_t cap, unsigned mt, uint64_t v)
 {
     uint8_t ib = (uint8_t)(mt << 5);
+    int i;
     if (v < 24) {
         if (cap < 1)
             return 0;
@@ -62,7 +63,7 @@ static size_t enc_head(uint8_t *buf, size_t cap, unsigned mt, uint64_t v)
     if (cap < 9)
         return 0;
     buf[0] = (uint8_t)(ib | 27u);
-    for (int i = 0; i < 8; i++)
+    for (i = 0; i < 8; i++)
         buf[1 + i] = (uint8_t)(v >> (56 - 8 * i));
     return 9;
 }
@@ -157,9 +158,10 @@ size_t dmt_enc_text(uint8_t *buf, size_t cap, const char *s, size_t n)
  * and the common path costs one predictable compare per item. */
 
 /* Unchecked head writer: the caller guaranteed 9 bytes of room. */
-static inline uint8_t *put_head(uint8_t *p, unsigned mt, uint64_t v)
+static DMT_INLINE uint8_t *put_head(uint8_t *p, unsigned mt, uint64_t v)
 {
     uint8_t ib = (uint8_t)(mt << 5);
+    uint64_t x8;
     if (v < 24) {
         *p = (uint8_t)(ib | v);
         return p + 1;
@@ -170,20 +172,20 @@ static inline uint8_t *put_head(uint8_t *p, unsigned mt, uint64_t v)
         return p + 2;
     }
     if (v <= 0xFFFFu) {
-        uint16_t x = __builtin_bswap16((uint16_t)v);
+        uint16_t x = DMT_BSWAP16((uint16_t)v);
         p[0] = (uint8_t)(ib | 25u);
         move_fixed(p + 1, &x, 2);
         return p + 3;
     }
     if (v <= 0xFFFFFFFFu) {
-        uint32_t x = __builtin_bswap32((uint32_t)v);
+        uint32_t x = DMT_BSWAP32((uint32_t)v);
         p[0] = (uint8_t)(ib | 26u);
         move_fixed(p + 1, &x, 4);
         return p + 5;
     }
-    uint64_t x = __builtin_bswap64(v);
+    x8 = DMT_BSWAP64(v);
     p[0] = (uint8_t)(ib | 27u);
-    move_fixed(p + 1, &x, 8);
+    move_fixed(p + 1, &x8, 8);
     return p + 9;
 }
 
@@ -231,6 +233,7 @@ static unsigned reg_extra(const dmt_record *r)
 static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t t)
 {
     unsigned extra;
+    uint32_t i;
 
 #define HEAD(nfields)                                                                              \
     do {                                                                                           \
@@ -264,13 +267,14 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
         HEAD(4 + extra);
         U(r->off);
         ARR(r->n_values);
-        for (uint32_t i = 0; i < r->n_values; i++)
+        for (i = 0; i < r->n_values; i++)
             U(r->values[i]);
         REG_TAIL();
         break;
     case DMT_K_EXECUTE_DMA: { /* [5, t, xfer, adapter, length, [* sgq, sgq], ? flags] */
         size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
         const uint8_t *e = (const uint8_t *)r->sg_list;
+        bool roomy;
         if (r->n_sg > DMT_MAX_SG_ELEMENTS || (r->n_sg && !e))
             return NULL;
         HEAD(r->xfer_flags ? 7 : 6);
@@ -282,8 +286,8 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
          * negative integer (-1-n) otherwise.  Schema: sg-quantity.  At most
          * 18 bytes an element: room for all of them is checked once when
          * the buffer has it, else per element. */
-        const bool roomy = (size_t)(end - p) >= (size_t)r->n_sg * 18u;
-        for (uint32_t i = 0; i < r->n_sg; i++, e += stride) {
+        roomy = (size_t)(end - p) >= (size_t)r->n_sg * 18u;
+        for (i = 0; i < r->n_sg; i++, e += stride) {
             uint64_t a;
             uint32_t l;
             move_fixed(&a, e, 8);

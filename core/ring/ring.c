@@ -1,8 +1,8 @@
 /*
  * ring.c - the lock-free trace ring: many producers, one consumer.
  *
- * Freestanding C11 (stdatomic, memcpy/memset only): this file is compiled
- * into the Windows driver as well as into libdmt.  API and region layout in
+ * Freestanding C89 (atomics from dmt/port.h, memcpy/memset only): this file
+ * is compiled into the Windows driver as well as into libdmt.  API and region layout in
  * dmt/ring.h; normative layout in schema/FORMAT.md section 2.
  *
  *  region   +0 dmt_ring_hdr (256 bytes)        +256 data[size]
@@ -101,12 +101,9 @@
  */
 #include "dmt/ring.h"
 
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
+#include "dmt/port.h"
 #include "dmt/record.h"
 
 /* ---- sanitizer annotations --------------------------------------------- */
@@ -132,13 +129,25 @@ void __tsan_acquire(void *addr);
 
 /* ---- words ------------------------------------------------------------- */
 
-typedef _Atomic uint64_t a64;
-typedef _Atomic uint32_t a32;
+/* Words shared with other threads (and with the other process), accessed
+ * only through the dmt_ld/st/cas/add operations of dmt/port.h.  Every one is
+ * 8-byte aligned (the region is, and so are the offsets below and every
+ * slot), which the 64-bit atomics of a 32-bit x86 build need. */
+typedef uint64_t a64;
 
-#define RLX    memory_order_relaxed
-#define ACQ    memory_order_acquire
-#define REL    memory_order_release
-#define ACQREL memory_order_acq_rel
+/* The header layout is part of the format (schema/FORMAT.md section 2). */
+DMT_STATIC_ASSERT(sizeof(dmt_ring_hdr) == DMT_RING_HDR_SIZE, ring_hdr_size);
+DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, policy) == 24, ring_hdr_policy);
+DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, clock_hint) == 32, ring_hdr_clock_hint);
+DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, head) == 64, ring_hdr_head);
+DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, tail) == 128, ring_hdr_tail);
+DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, lost_full) == 192, ring_hdr_lost_full);
+DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, committed) == 216, ring_hdr_committed);
+
+#define RLX    DMT_RLX
+#define ACQ    DMT_ACQ
+#define REL    DMT_REL
+#define ACQREL DMT_ACQREL
 
 enum { ST_EMPTY = 0, ST_RESERVED = 1, ST_COMMITTED = 2, ST_PADDING = 3 };
 
@@ -245,14 +254,15 @@ static bool hdr_valid(const dmt_ring *r, uint64_t w, uint32_t pos, uint64_t h, u
                       uint32_t lo_pad)
 {
     uint32_t state = h_state(w), len = h_len(w), seq = h_seq(w);
+    uint32_t ext, off, base, span;
     if (state == ST_EMPTY)
         return false;
     if (((uint32_t)(w >> 18) & CHECK_MASK) != slot_check(pos, len, state, seq))
         return false;
     if (state == ST_PADDING && (len & 7u))
         return false;
-    uint32_t ext = h_extent(w);
-    uint32_t off = pos & (uint32_t)r->mask;
+    ext = h_extent(w);
+    off = pos & (uint32_t)r->mask;
     if ((uint64_t)off + ext > r->size)
         return false;
     if (ext > w_pos(h) - pos)
@@ -261,8 +271,8 @@ static bool hdr_valid(const dmt_ring *r, uint64_t w, uint32_t pos, uint64_t h, u
      * word ahead of the head word: corrupt) is an empty range, not a wrap
      * to nearly all 2^32 numbers - else the scan for the next valid header
      * would accept slots the consumer then refuses, and stall on each. */
-    uint32_t base = state == ST_PADDING ? lo_pad : lo;
-    uint32_t span = w_seq(h) - base;
+    base = state == ST_PADDING ? lo_pad : lo;
+    span = w_seq(h) - base;
     return (int32_t)span > 0 && (uint32_t)(seq - base) < span;
 }
 
@@ -270,7 +280,7 @@ static bool hdr_valid(const dmt_ring *r, uint64_t w, uint32_t pos, uint64_t h, u
 
 DMT_RACY static uint64_t racy_load(a64 *p)
 {
-    return atomic_load_explicit(p, ACQ);
+    return dmt_ld64(p, ACQ);
 }
 
 DMT_RACY static void racy_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
@@ -278,50 +288,52 @@ DMT_RACY static void racy_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
     a64 *s = (a64 *)(void *)(uintptr_t)src;
     uint32_t n = len / 8u, i;
     for (i = 0; i < n; i++) {
-        uint64_t v = atomic_load_explicit(&s[i], RLX);
-        __builtin_memcpy(dst + 8u * i, &v, 8);
+        uint64_t v = dmt_ld64(&s[i], RLX);
+        DMT_MOVE_FIXED(dst + 8u * i, &v, 8);
     }
     if (len & 7u) {
-        uint64_t v = atomic_load_explicit(&s[n], RLX);
+        uint64_t v = dmt_ld64(&s[n], RLX);
         memcpy(dst + 8u * n, &v, len & 7u);
     }
-    atomic_thread_fence(ACQ);
+    dmt_fence_acq();
 }
 
 /* ---- setup --------------------------------------------------------------- */
 
 int dmt_ring_init(void *region, size_t region_len, enum dmt_ring_policy policy)
 {
+    dmt_ring_hdr *h = (dmt_ring_hdr *)region;
+    uint64_t avail, size;
     if (!region || ((uintptr_t)region & 7u))
         return -1;
     if (policy != DMT_RING_DROP_NEWEST && policy != DMT_RING_OVERWRITE_OLDEST)
         return -1;
     if (region_len < (size_t)DMT_RING_HDR_SIZE + DMT_RING_MIN_SIZE)
         return -1;
-    uint64_t avail = (uint64_t)(region_len - DMT_RING_HDR_SIZE);
-    uint64_t size = DMT_RING_MIN_SIZE;
+    avail = (uint64_t)(region_len - DMT_RING_HDR_SIZE);
+    size = DMT_RING_MIN_SIZE;
     while (size * 2 <= avail && size * 2 <= DMT_RING_MAX_SIZE)
         size *= 2;
 
-    dmt_ring_hdr *h = region;
     memset(region, 0, (size_t)(DMT_RING_HDR_SIZE + size));
     h->version = DMT_RING_VERSION;
     h->hdr_size = DMT_RING_HDR_SIZE;
     h->size = size;
     h->policy = (uint32_t)policy;
     /* The magic last: whoever sees it sees a formatted ring. */
-    atomic_store_explicit(ctr_w(&h->magic), DMT_RING_MAGIC, REL);
+    dmt_st64(ctr_w(&h->magic), DMT_RING_MAGIC, REL);
     return 0;
 }
 
 int dmt_ring_attach(dmt_ring *r, void *region, size_t region_len)
 {
+    dmt_ring_hdr *h = (dmt_ring_hdr *)region;
+    uint64_t size;
     if (!r || !region || ((uintptr_t)region & 7u) || region_len < DMT_RING_HDR_SIZE)
         return -1;
-    dmt_ring_hdr *h = region;
-    if (atomic_load_explicit(ctr_w(&h->magic), ACQ) != DMT_RING_MAGIC)
+    if (dmt_ld64(ctr_w(&h->magic), ACQ) != DMT_RING_MAGIC)
         return -1;
-    uint64_t size = h->size;
+    size = h->size;
     if (h->version != DMT_RING_VERSION || h->hdr_size != DMT_RING_HDR_SIZE)
         return -1;
     if (size < DMT_RING_MIN_SIZE || size > DMT_RING_MAX_SIZE || (size & (size - 1)))
@@ -355,75 +367,78 @@ enum { ROOM_RETRY, ROOM_BLOCKED };
 static int make_room(dmt_ring *r, uint64_t h, uint32_t target)
 {
     for (;;) {
-        uint64_t t = atomic_load_explicit(tail_w(r), ACQ);
-        uint32_t tpos = w_pos(t), tseq = w_seq(t);
+        uint64_t t = dmt_ld64(tail_w(r), ACQ), w;
+        uint32_t tpos = w_pos(t), tseq = w_seq(t), state, s, nseq;
+        a64 *sp;
         if ((int32_t)(tpos - target) >= 0)
             return ROOM_RETRY;
         if (w_pos(h) - tpos > r->size)
             return ROOM_RETRY; /* our head snapshot is stale */
         if (tpos & 7u)
             return ROOM_BLOCKED; /* a corrupt tail (see dmt_ring_reserve) */
-        a64 *sp = slot_w(r, tpos);
-        uint64_t w = racy_load(sp);
-        if (atomic_load_explicit(tail_w(r), ACQ) != t)
+        sp = slot_w(r, tpos);
+        w = racy_load(sp);
+        if (dmt_ld64(tail_w(r), ACQ) != t)
             continue;
         if (!hdr_valid(r, w, tpos, h, tseq, tseq - 1u))
             return ROOM_BLOCKED;
-        uint32_t state = h_state(w), s = h_seq(w);
+        state = h_state(w);
+        s = h_seq(w);
         if (state == ST_RESERVED)
             return ROOM_BLOCKED;
-        uint32_t nseq = state == ST_COMMITTED ? s + 1u : seq_later(s, tseq);
+        nseq = state == ST_COMMITTED ? s + 1u : seq_later(s, tseq);
         TSAN_ACQUIRE(sp);
-        if (atomic_compare_exchange_strong_explicit(tail_w(r), &t, pw(tpos + h_extent(w), nseq),
-                                                    ACQREL, RLX)) {
+        if (dmt_cas64(tail_w(r), &t, pw(tpos + h_extent(w), nseq), ACQREL, RLX)) {
             if (state == ST_COMMITTED)
-                atomic_fetch_add_explicit(ctr_w(&r->hdr->lost_overwritten), 1, REL);
+                dmt_add64(ctr_w(&r->hdr->lost_overwritten), 1, REL);
         }
     }
 }
 
 bool dmt_ring_reserve(dmt_ring *r, uint32_t len, dmt_ring_resv *rv)
 {
+    uint32_t size, mask, need;
+    bool placeable, ow, dropping = false;
+    uint64_t h;
+    unsigned stale = 0;
     if (len == 0 || len > DMT_RING_MAX_PAYLOAD)
         return false;
-    const uint32_t size = (uint32_t)r->size, mask = (uint32_t)r->mask;
-    const uint32_t need = SLOT_HDR + r8(len);
-    const bool placeable = need <= size / 2;
-    const bool ow = is_overwrite(r);
-    uint64_t h = atomic_load_explicit(head_w(r), RLX);
-    bool dropping = false;
-    unsigned stale = 0;
+    size = (uint32_t)r->size;
+    mask = (uint32_t)r->mask;
+    need = SLOT_HDR + r8(len);
+    placeable = need <= size / 2;
+    ow = is_overwrite(r);
+    h = dmt_ld64(head_w(r), RLX);
 
     for (;;) {
         uint32_t pos = w_pos(h), seq = w_seq(h);
         if (!dropping) {
-            uint64_t t = atomic_load_explicit(tail_w(r), ACQ);
-            uint32_t used = pos - w_pos(t);
+            uint64_t t = dmt_ld64(tail_w(r), ACQ);
+            uint32_t used = pos - w_pos(t), off, pad, total;
+            bool corrupt;
             /* The header is shared with the recorder, which can corrupt
              * it: positions that are not 8-aligned, or head and tail
              * further apart than the ring for longer than a stale snapshot
              * lasts, make the record lost (it still takes its number)
              * instead of a write outside data or an endless loop. */
-            bool corrupt = ((pos | w_pos(t)) & 7u) != 0;
+            corrupt = ((pos | w_pos(t)) & 7u) != 0;
             if (used > size && !corrupt && ++stale < RESERVE_STALE_MAX) {
-                h = atomic_load_explicit(head_w(r), RLX); /* head moved on since we read it */
+                h = dmt_ld64(head_w(r), RLX); /* head moved on since we read it */
                 continue;
             }
             if (used > size)
                 corrupt = true;
-            uint32_t off = pos & mask;
-            uint32_t pad = off + need > size ? size - off : 0;
-            uint32_t total = pad + need;
+            off = pos & mask;
+            pad = off + need > size ? size - off : 0;
+            total = pad + need;
             if (!corrupt && placeable && used + total <= size) {
-                if (atomic_compare_exchange_weak_explicit(head_w(r), &h, pw(pos + total, seq + 1u),
-                                                          ACQREL, RLX)) {
+                if (dmt_cas64w(head_w(r), &h, pw(pos + total, seq + 1u), ACQREL, RLX)) {
                     uint32_t p = pos;
                     if (pad) {
-                        atomic_store_explicit(slot_w(r, p),
-                                              mk_hdr(p, pad - SLOT_HDR, ST_PADDING, seq), REL);
+                        dmt_st64(slot_w(r, p), mk_hdr(p, pad - SLOT_HDR, ST_PADDING, seq), REL);
                         p += pad;
                     }
-                    atomic_store_explicit(slot_w(r, p), mk_hdr(p, len, ST_RESERVED, seq), REL);
+                    dmt_st64(slot_w(r, p), mk_hdr(p, len, ST_RESERVED, seq), REL);
                     rv->buf = r->data + (p & mask) + SLOT_HDR;
                     rv->len = len;
                     rv->pos = p;
@@ -433,43 +448,44 @@ bool dmt_ring_reserve(dmt_ring *r, uint32_t len, dmt_ring_resv *rv)
                 continue;
             }
             if (!corrupt && placeable && ow && make_room(r, h, pos + total - size) == ROOM_RETRY) {
-                h = atomic_load_explicit(head_w(r), RLX);
+                h = dmt_ld64(head_w(r), RLX);
                 continue;
             }
             /* Lost.  Count first: the release CAS below publishes the count
              * to whoever later sees a slot with a larger sequence number.
              * From here on this attempt only takes its number. */
-            atomic_fetch_add_explicit(ctr_w(&r->hdr->lost_full), 1, RLX);
+            dmt_add64(ctr_w(&r->hdr->lost_full), 1, RLX);
             dropping = true;
         }
-        if (atomic_compare_exchange_weak_explicit(head_w(r), &h, pw(pos, seq + 1u), REL, RLX))
+        if (dmt_cas64w(head_w(r), &h, pw(pos, seq + 1u), REL, RLX))
             return false;
     }
 }
 
 void dmt_ring_commit(dmt_ring *r, dmt_ring_resv *rv, uint32_t used)
 {
+    const uint32_t pos = (uint32_t)rv->pos;
+    uint32_t ru, rr;
+    a64 *pad = NULL;
+    uint64_t padw = 0, expect;
     if (used > rv->len)
         used = rv->len;
-    const uint32_t pos = (uint32_t)rv->pos;
-    const uint32_t ru = r8(used), rr = r8(rv->len);
+    ru = r8(used);
+    rr = r8(rv->len);
     if (ru > used)
         memset(rv->buf + used, 0, ru - used);
-    a64 *pad = NULL;
-    uint64_t padw = 0;
     if (ru < rr) {
         uint32_t ppos = pos + SLOT_HDR + ru;
         padw = mk_hdr(ppos, rr - ru - SLOT_HDR, ST_PADDING, rv->seq);
         pad = slot_w(r, ppos);
-        atomic_store_explicit(pad, padw, RLX);
+        dmt_st64(pad, padw, RLX);
     }
-    uint64_t expect = mk_hdr(pos, rv->len, ST_RESERVED, rv->seq);
-    if (atomic_compare_exchange_strong_explicit(
-            slot_w(r, pos), &expect, mk_hdr(pos, used, ST_COMMITTED, rv->seq), REL, RLX)) {
-        atomic_fetch_add_explicit(ctr_w(&r->hdr->committed), 1, RLX);
+    expect = mk_hdr(pos, rv->len, ST_RESERVED, rv->seq);
+    if (dmt_cas64(slot_w(r, pos), &expect, mk_hdr(pos, used, ST_COMMITTED, rv->seq), REL, RLX)) {
+        dmt_add64(ctr_w(&r->hdr->committed), 1, RLX);
     } else if (pad) {
         /* The consumer skipped this slot as torn: take our padding back. */
-        atomic_compare_exchange_strong_explicit(pad, &padw, 0, RLX, RLX);
+        dmt_cas64(pad, &padw, 0, RLX, RLX);
     }
 }
 
@@ -485,7 +501,7 @@ bool dmt_ring_write(dmt_ring *r, const void *payload, uint32_t len)
 
 void dmt_ring_close(dmt_ring *r)
 {
-    atomic_fetch_or_explicit((a32 *)(void *)&r->hdr->flags, DMT_RING_F_CLOSED, REL);
+    dmt_or32(&r->hdr->flags, DMT_RING_F_CLOSED, REL);
 }
 
 /* ---- consumer ------------------------------------------------------------ */
@@ -495,9 +511,9 @@ void dmt_ring_consumer_init(dmt_ring_consumer *c, dmt_ring *r, uint64_t torn_tim
     memset(c, 0, sizeof *c);
     c->r = r;
     c->torn_timeout_ns = torn_timeout_ns;
-    c->next_seq = w_seq(atomic_load_explicit(tail_w(r), ACQ));
-    c->rep_full = atomic_load_explicit(ctr_w(&r->hdr->lost_full), ACQ);
-    c->rep_ow = atomic_load_explicit(ctr_w(&r->hdr->lost_overwritten), ACQ);
+    c->next_seq = w_seq(dmt_ld64(tail_w(r), ACQ));
+    c->rep_full = dmt_ld64(ctr_w(&r->hdr->lost_full), ACQ);
+    c->rep_ow = dmt_ld64(ctr_w(&r->hdr->lost_overwritten), ACQ);
 }
 
 static void clear_stall(dmt_ring_consumer *c)
@@ -525,7 +541,7 @@ static void zero_span(dmt_ring *r, uint32_t pos, uint32_t n)
 {
     uint32_t off = pos & (uint32_t)r->mask;
     uint32_t first = (uint64_t)off + n > r->size ? (uint32_t)r->size - off : n;
-    atomic_store_explicit((a64 *)(void *)(r->data + off), 0, RLX);
+    dmt_st64((a64 *)(void *)(r->data + off), 0, RLX);
     memset(r->data + off + SLOT_HDR, 0, first - SLOT_HDR);
     if (first < n)
         memset(r->data, 0, n - first);
@@ -541,20 +557,21 @@ static bool consume_to(dmt_ring_consumer *c, uint64_t t, a64 *sp, uint32_t npos,
     dmt_ring *r = c->r;
     if (!is_overwrite(r)) {
         zero_span(r, w_pos(t), npos - w_pos(t));
-        atomic_store_explicit(tail_w(r), pw(npos, nseq), REL);
+        dmt_st64(tail_w(r), pw(npos, nseq), REL);
         return true;
     }
     TSAN_ACQUIRE(sp);
-    return atomic_compare_exchange_strong_explicit(tail_w(r), &t, pw(npos, nseq), ACQREL, RLX);
+    return dmt_cas64(tail_w(r), &t, pw(npos, nseq), ACQREL, RLX);
 }
 
 /* The 64-bit gap whose low 32 bits are g and that is at least lower-2^31. */
 static uint64_t extend_gap(uint32_t g, uint64_t lower)
 {
     const uint64_t slack = 0x80000000ull;
+    uint64_t k;
     if (lower <= (uint64_t)g + slack)
         return g;
-    uint64_t k = (lower - g - slack + 0xFFFFFFFFull) >> 32;
+    k = (lower - g - slack + 0xFFFFFFFFull) >> 32;
     return (uint64_t)g + (k << 32);
 }
 
@@ -613,7 +630,7 @@ static void plan_gap(dmt_ring_consumer *c, uint32_t g, bool torn, uint64_t F, ui
     c->rep_ow = sat_add(c->rep_ow, n_ow);
     c->rep_full = sat_add(c->rep_full, n_full);
     if (n_torn)
-        atomic_fetch_add_explicit(ctr_w(&c->r->hdr->lost_torn), n_torn, RLX);
+        dmt_add64(ctr_w(&c->r->hdr->lost_torn), n_torn, RLX);
 }
 
 static enum dmt_ring_status emit_pending(dmt_ring_consumer *c, dmt_ring_item *out)
@@ -634,9 +651,9 @@ static enum dmt_ring_status emit_pending(dmt_ring_consumer *c, dmt_ring_item *ou
 static bool read_counters(dmt_ring_consumer *c, uint64_t t, uint64_t *F, uint64_t *O)
 {
     dmt_ring *r = c->r;
-    *F = atomic_load_explicit(ctr_w(&r->hdr->lost_full), ACQ);
-    *O = atomic_load_explicit(ctr_w(&r->hdr->lost_overwritten), ACQ);
-    return atomic_load_explicit(tail_w(r), ACQ) == t;
+    *F = dmt_ld64(ctr_w(&r->hdr->lost_full), ACQ);
+    *O = dmt_ld64(ctr_w(&r->hdr->lost_overwritten), ACQ);
+    return dmt_ld64(tail_w(r), ACQ) == t;
 }
 
 /*
@@ -649,6 +666,7 @@ static bool skip_unreadable(dmt_ring_consumer *c, uint64_t t, uint64_t h, uint32
     dmt_ring *r = c->r;
     const uint32_t tpos = w_pos(t), limit = w_pos(h) - tpos;
     uint32_t end = w_pos(h), eseq = w_seq(h), d;
+    uint64_t F, O;
     for (d = SLOT_HDR; d < limit; d += SLOT_HDR) {
         uint64_t w = racy_load(slot_w(r, tpos + d));
         if (hdr_valid(r, w, tpos + d, h, lo, lo)) {
@@ -666,15 +684,14 @@ static bool skip_unreadable(dmt_ring_consumer *c, uint64_t t, uint64_t h, uint32
     if (now < c->scan_since_ns || now - c->scan_since_ns < c->torn_timeout_ns)
         return false;
 
-    uint64_t F, O;
     if (!read_counters(c, t, &F, &O))
         return false;
     if (is_overwrite(r)) {
-        if (!atomic_compare_exchange_strong_explicit(tail_w(r), &t, pw(end, eseq), ACQREL, RLX))
+        if (!dmt_cas64(tail_w(r), &t, pw(end, eseq), ACQREL, RLX))
             return false;
     } else {
         zero_span(r, tpos, end - tpos);
-        atomic_store_explicit(tail_w(r), pw(end, eseq), REL);
+        dmt_st64(tail_w(r), pw(end, eseq), REL);
     }
     clear_stall(c);
     plan_gap(c, eseq - (uint32_t)c->next_seq, true, F, O);
@@ -686,18 +703,21 @@ enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint6
 {
     dmt_ring *r = c->r;
     const bool ow = is_overwrite(r);
+    int tries;
     memset(out, 0, sizeof *out);
     if (c->pend_i < c->pend_n)
         return emit_pending(c, out);
 
-    for (int tries = 0; tries < 64; tries++) {
-        uint32_t flags = atomic_load_explicit((a32 *)(void *)&r->hdr->flags, ACQ);
-        uint64_t t = atomic_load_explicit(tail_w(r), ACQ);
-        uint64_t h = atomic_load_explicit(head_w(r), ACQ);
+    for (tries = 0; tries < 64; tries++) {
+        uint32_t flags = dmt_ld32(&r->hdr->flags, ACQ);
+        uint64_t t = dmt_ld64(tail_w(r), ACQ);
+        uint64_t h = dmt_ld64(head_w(r), ACQ);
         uint32_t tpos = w_pos(t), tseq = w_seq(t);
         uint32_t used = w_pos(h) - tpos;
         uint32_t next32 = (uint32_t)c->next_seq;
-        uint64_t F, O;
+        uint32_t g, lo, state, s, len, ext;
+        uint64_t F, O, w;
+        a64 *sp;
         if (used > r->size || ((tpos | w_pos(h)) & 7u))
             continue; /* tail moved between the two loads, or a corrupt
                          header: correct code only ever stores 8-aligned
@@ -706,7 +726,7 @@ enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint6
         if (used == 0) {
             /* Empty: every number below head.seq is consumed or lost. */
             clear_stall(c);
-            uint32_t g = w_seq(h) - next32;
+            g = w_seq(h) - next32;
             if (g) {
                 if (!read_counters(c, t, &F, &O))
                     continue;
@@ -716,11 +736,11 @@ enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint6
             return (flags & DMT_RING_F_CLOSED) ? DMT_RING_DONE : DMT_RING_EMPTY;
         }
 
-        a64 *sp = slot_w(r, tpos);
-        uint64_t w = ow ? racy_load(sp) : atomic_load_explicit(sp, ACQ);
-        if (ow && atomic_load_explicit(tail_w(r), ACQ) != t)
+        sp = slot_w(r, tpos);
+        w = ow ? racy_load(sp) : dmt_ld64(sp, ACQ);
+        if (ow && dmt_ld64(tail_w(r), ACQ) != t)
             continue;
-        uint32_t lo = seq_later(next32, tseq);
+        lo = seq_later(next32, tseq);
         if (!hdr_valid(r, w, tpos, h, lo, lo - 1u)) {
             if (!stalled_for(c, t, now_ns))
                 return DMT_RING_EMPTY;
@@ -732,8 +752,10 @@ enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint6
             return DMT_RING_EMPTY;
         }
 
-        uint32_t state = h_state(w), s = h_seq(w), len = h_len(w);
-        uint32_t ext = h_extent(w);
+        state = h_state(w);
+        s = h_seq(w);
+        len = h_len(w);
+        ext = h_extent(w);
         if (state == ST_PADDING) {
             if (consume_to(c, t, sp, tpos + ext, seq_later(s, tseq)))
                 clear_stall(c);
@@ -764,21 +786,20 @@ enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint6
         /* Reserved: wait, then skip it as torn. */
         if (!stalled_for(c, t, now_ns))
             return DMT_RING_EMPTY;
-        if (!atomic_compare_exchange_strong_explicit(sp, &w, 0, ACQREL, RLX))
+        if (!dmt_cas64(sp, &w, 0, ACQREL, RLX))
             continue; /* committed just now */
         if (ow) {
             /* Nobody else can move tail past an empty header. */
-            while (!atomic_compare_exchange_weak_explicit(tail_w(r), &t, pw(tpos + ext, s + 1u),
-                                                          ACQREL, RLX)) {
+            while (!dmt_cas64w(tail_w(r), &t, pw(tpos + ext, s + 1u), ACQREL, RLX)) {
                 if (w_pos(t) != tpos)
                     break;
             }
         } else {
             zero_span(r, tpos, ext);
-            atomic_store_explicit(tail_w(r), pw(tpos + ext, s + 1u), REL);
+            dmt_st64(tail_w(r), pw(tpos + ext, s + 1u), REL);
         }
         clear_stall(c);
-        atomic_fetch_add_explicit(ctr_w(&r->hdr->lost_torn), 1, RLX);
+        dmt_add64(ctr_w(&r->hdr->lost_torn), 1, RLX);
         c->pend_n = c->pend_i = 0;
         push_lost(c, 1, DMT_LOST_TORN);
         return emit_pending(c, out);

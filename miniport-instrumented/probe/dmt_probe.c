@@ -1,8 +1,8 @@
 /*
  * dmt_probe.c - the dmatrace probe: VideoPort wrappers that log trace
  * records into a lock-free dmt_ring.  Compiled into the host build of the
- * sample miniport and into dmtmini.sys; freestanding C11 (stdatomic, no libc
- * beyond memcpy/memset, no allocation, no blocking).
+ * sample miniport and into dmtmini.sys; freestanding C89 (no libc beyond
+ * memcpy/memset, no allocation, no blocking).
  *
  * State: one static instance (a driver carries one probe).  Tables are
  * fixed arrays of slots; a slot is claimed by CAS on its key from FREE to
@@ -35,6 +35,9 @@
  * consequences - interrupt, DPC - come after it in the ring), reads after
  * it (they carry the value).  Timestamps are VideoPortQueryPerformanceCounter
  * ticks converted to ns.
+ *
+ * The file is C89 (WDK 7.1's cl 15.00 builds it): declarations at the top of
+ * blocks, atomics and compile-time checks from dmt/port.h.
  */
 #define DMTP_IMPLEMENTATION 1
 
@@ -45,11 +48,11 @@
 #include <ntddvdeo.h>
 #include <video.h>
 
-#include <stdatomic.h>
 #include <string.h>
 
 #include "dmt/digest.h"
 #include "dmt/enc.h"
+#include "dmt/port.h"
 #include "dmt/record.h"
 #include "dmt/ring.h"
 #include "dmt_probe.h"
@@ -65,11 +68,40 @@
 #define KEY_FREE ((uintptr_t)0)
 #define KEY_BUSY ((uintptr_t)1)
 
-#define LIKELY(x)   __builtin_expect(!!(x), 1)
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LIKELY(x)   DMT_LIKELY(x)
+#define UNLIKELY(x) DMT_UNLIKELY(x)
 
-_Static_assert(sizeof(VP_SCATTER_GATHER_ELEMENT) == 24, "x64 SG element is 24 bytes");
-_Static_assert(offsetof(VP_SCATTER_GATHER_ELEMENT, Length) == 8, "SG length at +8");
+/* The layouts the probe reads, pinned per architecture.  An SG element is
+ * PHYSICAL_ADDRESS Address (+0), ULONG Length (+8), ULONG_PTR Reserved:
+ * 24 bytes on x64 (4 bytes of padding before Reserved), 16 on x86.  The
+ * EXECUTE_DMA record takes its stride from sizeof(VP_SCATTER_GATHER_ELEMENT)
+ * and reads the address at +0 and the length at +8 (dmt_record_sg_at).  The
+ * head of an MDL (os_mdl below, Windows only) is 48 bytes on x64 and 28 on
+ * x86, and its frame array follows it.  The calling conventions of the
+ * trampolines (NTAPI: __stdcall on x86) are checked where they are handed
+ * to VideoPort as PVIDEO_HW_INTERRUPT, PEXECUTE_DMA and
+ * PMINIPORT_DPC_ROUTINE. */
+#if defined(_M_X64) || defined(_M_AMD64) || defined(__x86_64__) || defined(__LP64__)
+#define DMTP_SG_ELEM_SIZE     24
+#define DMTP_SG_LIST_ELEMENTS 16
+#define DMTP_MDL_HEAD_SIZE    48
+#define DMTP_MDL_MAPPED_VA    24
+#define DMTP_MDL_BYTE_COUNT   40
+#elif defined(_M_IX86) || defined(__i386__)
+#define DMTP_SG_ELEM_SIZE     16
+#define DMTP_SG_LIST_ELEMENTS 8
+#define DMTP_MDL_HEAD_SIZE    28
+#define DMTP_MDL_MAPPED_VA    12
+#define DMTP_MDL_BYTE_COUNT   20
+#else
+#error "dmt_probe.c: pin the VideoPort and MDL layouts of this architecture"
+#endif
+DMT_STATIC_ASSERT(sizeof(PHYSICAL_ADDRESS) == 8, physical_address_size);
+DMT_STATIC_ASSERT(sizeof(VP_SCATTER_GATHER_ELEMENT) == DMTP_SG_ELEM_SIZE, sg_elem_size);
+DMT_STATIC_ASSERT(offsetof(VP_SCATTER_GATHER_ELEMENT, Address) == 0, sg_elem_address);
+DMT_STATIC_ASSERT(offsetof(VP_SCATTER_GATHER_ELEMENT, Length) == 8, sg_elem_length);
+DMT_STATIC_ASSERT(offsetof(VP_SCATTER_GATHER_LIST, Elements) == DMTP_SG_LIST_ELEMENTS,
+                  sg_list_elements);
 
 /* ---- OS layer -------------------------------------------------------------- */
 #if defined(_WIN32)
@@ -84,7 +116,7 @@ DECLSPEC_IMPORT PVOID NTAPI MmMapLockedPagesSpecifyCache(PVOID Mdl, CHAR AccessM
                                                          ULONG BugCheckOnFailure, ULONG Priority);
 DECLSPEC_IMPORT LARGE_INTEGER NTAPI KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency);
 
-/* The head of an MDL (wdm.h _MDL, x64 layout). */
+/* The head of an MDL (wdm.h _MDL; x64 and x86 layouts pinned below). */
 typedef struct os_mdl {
     struct os_mdl *Next;
     SHORT Size;
@@ -95,6 +127,9 @@ typedef struct os_mdl {
     ULONG ByteCount;
     ULONG ByteOffset;
 } os_mdl;
+DMT_STATIC_ASSERT(sizeof(os_mdl) == DMTP_MDL_HEAD_SIZE, mdl_head_size);
+DMT_STATIC_ASSERT(offsetof(os_mdl, MappedSystemVa) == DMTP_MDL_MAPPED_VA, mdl_mapped_va);
+DMT_STATIC_ASSERT(offsetof(os_mdl, ByteCount) == DMTP_MDL_BYTE_COUNT, mdl_byte_count);
 #define OS_MDL_MAPPED_TO_SYSTEM_VA     0x0001
 #define OS_MDL_SOURCE_IS_NONPAGED_POOL 0x0004
 #define OS_KERNEL_MODE                 0
@@ -103,10 +138,10 @@ typedef struct os_mdl {
 
 static LONGLONG os_qpc(void *ext, LONGLONG *freq)
 {
+    LARGE_INTEGER f, t;
     if (ext)
         return VideoPortQueryPerformanceCounter(ext, freq);
-    LARGE_INTEGER f;
-    LARGE_INTEGER t = KeQueryPerformanceCounter(freq ? &f : NULL);
+    t = KeQueryPerformanceCounter(freq ? &f : NULL);
     if (freq)
         *freq = f.QuadPart;
     return t.QuadPart;
@@ -130,16 +165,18 @@ static uintptr_t os_mdl_sysva(void *mdl, void *user_va)
  * a machine installs its own hook or none (dmtp_set_phys_query). */
 static bool os_phys_query(void *user, const void *mdl, uint64_t offset, uint64_t *phys)
 {
-    const os_mdl *m = mdl;
+    const os_mdl *m = (const os_mdl *)mdl;
+    const ULONG_PTR *pfn = (const ULONG_PTR *)(const void *)(m + 1);
+    uint64_t at = (uint64_t)m->ByteOffset + offset;
     (void)user;
     if (offset >= m->ByteCount)
         return false;
-    const ULONG_PTR *pfn = (const ULONG_PTR *)(const void *)(m + 1);
-    uint64_t at = (uint64_t)m->ByteOffset + offset;
     *phys = (uint64_t)pfn[at >> 12] << 12 | (at & 0xFFFu);
     return true;
 }
 #define OS_PHYS_QUERY os_phys_query
+/* A real driver digests in its DPC: XXH64 costs a quarter of DMT64. */
+#define DMTP_DEFAULT_DIGEST DMT_DIGEST_XXH64
 #else
 /* Host: the driver, the VideoPort and the buffers share one address space. */
 static LONGLONG os_qpc(void *ext, LONGLONG *freq)
@@ -154,22 +191,24 @@ static uintptr_t os_mdl_sysva(void *mdl, void *user_va)
 }
 
 /* No default: the host VideoPort installs dmtp_hvp_phys_query. */
-#define OS_PHYS_QUERY NULL
+#define OS_PHYS_QUERY       NULL
+/* DMT64, as every capture so far (a capture's bytes do not change). */
+#define DMTP_DEFAULT_DIGEST DMT_DIGEST_DMT64
 #endif
 
 /* ---- tables ----------------------------------------------------------------- */
 
 typedef struct dev_ent {
-    _Atomic uintptr_t key; /* mapped base VA */
+    uintptr_t key; /* mapped base VA */
     uintptr_t len;
     uint64_t bus;
     void *ext;
     uint32_t id;
-    atomic_uint isr_value;
+    uint32_t isr_value; /* (atomic) */
 } dev_ent;
 
 typedef struct ad_ent {
-    _Atomic uintptr_t key; /* PVP_DMA_ADAPTER */
+    uintptr_t key; /* PVP_DMA_ADAPTER */
     void *ext;
     uint32_t id, dev, map_registers, max_length;
     uint64_t addr_limit;
@@ -177,24 +216,24 @@ typedef struct ad_ent {
 } ad_ent;
 
 typedef struct mdl_ent {
-    _Atomic uintptr_t key; /* the MDL */
+    uintptr_t key; /* the MDL */
     uint32_t id, op, len;
     uintptr_t va, sysva;
 } mdl_ent;
 
 typedef struct cb_ent {
-    _Atomic uintptr_t key; /* the VA AllocateCommonBuffer returned */
+    uintptr_t key; /* the VA AllocateCommonBuffer returned */
     uint32_t id, adapter, len;
     uint64_t logical;
     bool cached;
 } cb_ent;
 
 typedef struct xf_ent {
-    atomic_uint state; /* 0 free, 1 in use */
-    atomic_int refs;
-    _Atomic uintptr_t sg; /* list given to ExecuteDma; 0 once completed */
-    atomic_uint executed;
-    atomic_uint granted;
+    uint32_t state;    /* (atomic) 0 free, 1 in use */
+    uint32_t refs;     /* (atomic) */
+    uintptr_t sg;      /* (atomic) list given to ExecuteDma; 0 once completed */
+    uint32_t executed; /* (atomic) */
+    uint32_t granted;  /* (atomic) */
     uint32_t xfer, adapter, mdl, dev;
     uintptr_t adapter_ptr, mdl_ptr;
     uint64_t offset;
@@ -205,28 +244,31 @@ typedef struct xf_ent {
 } xf_ent;
 
 typedef struct dpc_ent {
-    atomic_uint state;
+    uint32_t state; /* (atomic) */
     PMINIPORT_DPC_ROUTINE fn;
     PVOID ctx;
     void *ext;
 } dpc_ent;
 
-static struct {
-    _Atomic(dmt_ring *) active; /* non-NULL while logging */
-    atomic_uint attached;
-    atomic_uint enabled;
+/* Fields marked (atomic) are touched only through dmt/port.h's operations;
+ * pointers are kept as uintptr_t for them. */
+static struct dmtp_state {
+    uintptr_t active;  /* (atomic) the dmt_ring while logging, else 0 */
+    uint32_t attached; /* (atomic) */
+    uint32_t enabled;  /* (atomic) */
     dmt_ring ring;
     uintptr_t region;
-    _Atomic(void *) ext; /* some HwDeviceExtension, for the clock */
-    _Atomic uint64_t freq;
-    atomic_uint next_dev, next_adapter, next_mdl, next_cb, next_xfer;
-    atomic_uint xfers_live, mdls_live;
-    _Atomic uint64_t lost;
-    _Atomic(dmtp_adapter_query_fn) query;
-    _Atomic(void *) query_user;
-    _Atomic(dmtp_phys_query_fn) phys_query;
-    _Atomic(void *) phys_user;
-    atomic_uint phys_set; /* dmtp_set_phys_query was called: no OS default */
+    uintptr_t ext;             /* (atomic) some HwDeviceExtension, for the clock */
+    DMT_ALIGN8(uint64_t freq); /* (atomic) */
+    uint32_t next_dev, next_adapter, next_mdl, next_cb, next_xfer; /* (atomic) */
+    uint32_t xfers_live, mdls_live;                                /* (atomic) */
+    DMT_ALIGN8(uint64_t lost);                                     /* (atomic) */
+    uintptr_t query;      /* (atomic) dmtp_adapter_query_fn */
+    uintptr_t query_user; /* (atomic) */
+    uintptr_t phys_query; /* (atomic) dmtp_phys_query_fn */
+    uintptr_t phys_user;  /* (atomic) */
+    uint32_t phys_set;    /* (atomic) dmtp_set_phys_query was called: no OS default */
+    uint32_t digest;      /* (atomic) enum dmt_digest_algo, 0 = DMTP_DEFAULT_DIGEST */
     PVIDEO_HW_INTERRUPT isr;
     VIDEO_HW_INITIALIZATION_DATA init;
     dev_ent devs[DMTP_MAX_DEVS];
@@ -237,64 +279,64 @@ static struct {
     dpc_ent dpcs[DMTP_MAX_DPCS];
 } g;
 
-static bool key_claim(_Atomic uintptr_t *key)
+static bool key_claim(uintptr_t *key)
 {
     uintptr_t exp = KEY_FREE;
-    return atomic_compare_exchange_strong_explicit(key, &exp, KEY_BUSY, memory_order_acquire,
-                                                   memory_order_relaxed);
+    return dmt_casp(key, &exp, KEY_BUSY, DMT_ACQ, DMT_RLX);
 }
 
-static void key_publish(_Atomic uintptr_t *key, uintptr_t k)
+static void key_publish(uintptr_t *key, uintptr_t k)
 {
-    atomic_store_explicit(key, k, memory_order_release);
+    dmt_stp(key, k, DMT_REL);
 }
 
-static bool key_is(_Atomic uintptr_t *key, uintptr_t k)
+static bool key_is(uintptr_t *key, uintptr_t k)
 {
-    return atomic_load_explicit(key, memory_order_acquire) == k;
+    return dmt_ldp(key, DMT_ACQ) == k;
 }
 
-static uintptr_t key_live(_Atomic uintptr_t *key)
+static uintptr_t key_live(uintptr_t *key)
 {
-    uintptr_t k = atomic_load_explicit(key, memory_order_acquire);
+    uintptr_t k = dmt_ldp(key, DMT_ACQ);
     return k > KEY_BUSY ? k : 0;
 }
 
-static uint32_t next_id(atomic_uint *ctr)
+static uint32_t next_id(uint32_t *ctr)
 {
-    return atomic_fetch_add_explicit(ctr, 1u, memory_order_relaxed) + 1u;
+    return dmt_add32(ctr, 1u, DMT_RLX) + 1u;
 }
 
 static bool logging(void)
 {
-    return atomic_load_explicit(&g.active, memory_order_relaxed) != NULL;
+    return dmt_ldp(&g.active, DMT_RLX) != 0;
 }
 
 static void note_ext(void *ext)
 {
-    if (ext && !atomic_load_explicit(&g.ext, memory_order_relaxed))
-        atomic_store_explicit(&g.ext, ext, memory_order_relaxed);
+    if (ext && !dmt_ldp(&g.ext, DMT_RLX))
+        dmt_stp(&g.ext, (uintptr_t)ext, DMT_RLX);
 }
 
 /* ---- clock and emission ------------------------------------------------------ */
 
 static int64_t ticks_to_ns(LONGLONG t, uint64_t f)
 {
+    uint64_t u;
     if (f == 0 || t < 0)
         return 0;
-    uint64_t u = (uint64_t)t;
+    u = (uint64_t)t;
     return (int64_t)((u / f) * 1000000000ull + (u % f) * 1000000000ull / f);
 }
 
 static int64_t now_ns(void)
 {
-    void *ext = atomic_load_explicit(&g.ext, memory_order_relaxed);
-    uint64_t f = atomic_load_explicit(&g.freq, memory_order_relaxed);
+    void *ext = (void *)dmt_ldp(&g.ext, DMT_RLX);
+    uint64_t f = dmt_ld64(&g.freq, DMT_RLX);
     if (f == 0) {
         LONGLONG ff = 0;
         LONGLONG t = os_qpc(ext, &ff);
         if (ff > 0)
-            atomic_store_explicit(&g.freq, (uint64_t)ff, memory_order_relaxed);
+            dmt_st64(&g.freq, (uint64_t)ff, DMT_RLX);
         return ticks_to_ns(t, ff > 0 ? (uint64_t)ff : 0);
     }
     return ticks_to_ns(os_qpc(ext, NULL), f);
@@ -322,7 +364,7 @@ static size_t encode_or_lost(uint8_t *buf, size_t cap, const dmt_record *r, int6
         rec_init(&l, DMT_K_LOST);
         l.count = 1;
         l.reason = DMT_LOST_PROBE;
-        atomic_fetch_add_explicit(&g.lost, 1, memory_order_relaxed);
+        dmt_add64(&g.lost, 1, DMT_RLX);
         n = dmt_enc_record(buf, cap, &l, t);
     }
     return n;
@@ -333,11 +375,14 @@ static size_t encode_or_lost(uint8_t *buf, size_t cap, const dmt_record *r, int6
  * into a worst-case reservation. */
 static void emit(const dmt_record *r)
 {
-    dmt_ring *ring = atomic_load_explicit(&g.active, memory_order_acquire);
+    dmt_ring *ring = (dmt_ring *)dmt_ldp(&g.active, DMT_ACQ);
+    int64_t t;
+    size_t bound;
+    dmt_ring_resv rv;
     if (!ring)
         return;
-    int64_t t = now_ns();
-    size_t bound = dmt_enc_record_bound(r);
+    t = now_ns();
+    bound = dmt_enc_record_bound(r);
     if (bound <= DMTP_SMALL_RECORD) {
         uint8_t small[DMTP_SMALL_RECORD];
         size_t n = encode_or_lost(small, sizeof small, r, t);
@@ -346,7 +391,6 @@ static void emit(const dmt_record *r)
     }
     if (bound > DMT_RING_MAX_PAYLOAD)
         bound = DMT_RING_MAX_PAYLOAD;
-    dmt_ring_resv rv;
     if (!dmt_ring_reserve(ring, (uint32_t)bound, &rv))
         return; /* counted by the ring */
     dmt_ring_commit(ring, &rv, (uint32_t)encode_or_lost(rv.buf, rv.len, r, t));
@@ -356,7 +400,7 @@ static void emit(const dmt_record *r)
 static void probe_lost(void)
 {
     dmt_record l;
-    atomic_fetch_add_explicit(&g.lost, 1, memory_order_relaxed);
+    dmt_add64(&g.lost, 1, DMT_RLX);
     rec_init(&l, DMT_K_LOST);
     l.count = 1;
     l.reason = DMT_LOST_PROBE;
@@ -367,7 +411,8 @@ static void probe_lost(void)
 
 static dev_ent *dev_by_addr(uintptr_t a)
 {
-    for (unsigned i = 0; i < DMTP_MAX_DEVS; i++) {
+    unsigned i;
+    for (i = 0; i < DMTP_MAX_DEVS; i++) {
         uintptr_t base = key_live(&g.devs[i].key);
         if (base && a >= base && a - base < g.devs[i].len)
             return &g.devs[i];
@@ -378,8 +423,9 @@ static dev_ent *dev_by_addr(uintptr_t a)
 /* The device of a HwDeviceExtension: its register range with the lowest id. */
 static dev_ent *dev_by_ext(void *ext)
 {
+    unsigned i;
     dev_ent *best = NULL;
-    for (unsigned i = 0; i < DMTP_MAX_DEVS; i++)
+    for (i = 0; i < DMTP_MAX_DEVS; i++)
         if (key_live(&g.devs[i].key) && g.devs[i].ext == ext && (!best || g.devs[i].id < best->id))
             best = &g.devs[i];
     return best;
@@ -393,7 +439,8 @@ static uint32_t dev_id_of_ext(void *ext)
 
 static ad_ent *ad_find(const void *ad)
 {
-    for (unsigned i = 0; i < DMTP_MAX_ADAPTERS; i++)
+    unsigned i;
+    for (i = 0; i < DMTP_MAX_ADAPTERS; i++)
         if (key_is(&g.ads[i].key, (uintptr_t)ad))
             return &g.ads[i];
     return NULL;
@@ -407,7 +454,8 @@ static uint32_t ad_id(const void *ad)
 
 static mdl_ent *mdl_find(const void *mdl)
 {
-    for (unsigned i = 0; i < DMTP_MAX_MDLS; i++)
+    unsigned i;
+    for (i = 0; i < DMTP_MAX_MDLS; i++)
         if (key_is(&g.mdls[i].key, (uintptr_t)mdl))
             return &g.mdls[i];
     return NULL;
@@ -415,7 +463,8 @@ static mdl_ent *mdl_find(const void *mdl)
 
 static mdl_ent *mdl_by_va(uintptr_t va)
 {
-    for (unsigned i = 0; i < DMTP_MAX_MDLS; i++)
+    unsigned i;
+    for (i = 0; i < DMTP_MAX_MDLS; i++)
         if (key_live(&g.mdls[i].key) && va >= g.mdls[i].va && va - g.mdls[i].va < g.mdls[i].len)
             return &g.mdls[i];
     return NULL;
@@ -423,7 +472,8 @@ static mdl_ent *mdl_by_va(uintptr_t va)
 
 static cb_ent *cb_find(uintptr_t va)
 {
-    for (unsigned i = 0; i < DMTP_MAX_CBS; i++)
+    unsigned i;
+    for (i = 0; i < DMTP_MAX_CBS; i++)
         if (key_is(&g.cbs[i].key, va))
             return &g.cbs[i];
     return NULL;
@@ -431,7 +481,8 @@ static cb_ent *cb_find(uintptr_t va)
 
 static cb_ent *cb_by_va(uintptr_t va)
 {
-    for (unsigned i = 0; i < DMTP_MAX_CBS; i++) {
+    unsigned i;
+    for (i = 0; i < DMTP_MAX_CBS; i++) {
         uintptr_t base = key_live(&g.cbs[i].key);
         if (base && va >= base && va - base < g.cbs[i].len)
             return &g.cbs[i];
@@ -484,15 +535,16 @@ static void emit_common_alloc(const cb_ent *c, uintptr_t va)
 
 static void snapshot(void)
 {
-    for (unsigned i = 0; i < DMTP_MAX_DEVS; i++) {
+    unsigned i;
+    for (i = 0; i < DMTP_MAX_DEVS; i++) {
         uintptr_t k = key_live(&g.devs[i].key);
         if (k)
             emit_device_map(&g.devs[i], k);
     }
-    for (unsigned i = 0; i < DMTP_MAX_ADAPTERS; i++)
+    for (i = 0; i < DMTP_MAX_ADAPTERS; i++)
         if (key_live(&g.ads[i].key))
             emit_adapter_create(&g.ads[i]);
-    for (unsigned i = 0; i < DMTP_MAX_CBS; i++) {
+    for (i = 0; i < DMTP_MAX_CBS; i++) {
         uintptr_t k = key_live(&g.cbs[i].key);
         if (k && k != g.region) /* not the probe's own ring */
             emit_common_alloc(&g.cbs[i], k);
@@ -501,21 +553,21 @@ static void snapshot(void)
 
 int dmtp_attach(void *region, size_t region_len)
 {
-    if (!region || atomic_load(&g.attached))
+    if (!region || dmt_ld32(&g.attached, DMT_ACQ))
         return -1;
     if (dmt_ring_attach(&g.ring, region, region_len) != 0)
         return -1;
     g.region = (uintptr_t)region;
-    atomic_store(&g.attached, 1u);
-    atomic_store(&g.enabled, 1u);
-    atomic_store_explicit(&g.active, &g.ring, memory_order_release);
+    dmt_st32(&g.attached, 1u, DMT_REL);
+    dmt_st32(&g.enabled, 1u, DMT_REL);
+    dmt_stp(&g.active, (uintptr_t)&g.ring, DMT_REL);
     snapshot();
     return 0;
 }
 
 int dmtp_attach_new(void *region, size_t region_len)
 {
-    if (!region || atomic_load(&g.attached))
+    if (!region || dmt_ld32(&g.attached, DMT_ACQ))
         return -1;
     if (dmt_ring_init(region, region_len, DMT_RING_DROP_NEWEST) != 0)
         return -1;
@@ -524,26 +576,26 @@ int dmtp_attach_new(void *region, size_t region_len)
 
 void dmtp_detach(void)
 {
-    atomic_store_explicit(&g.active, NULL, memory_order_release);
-    atomic_store(&g.attached, 0u);
+    dmt_stp(&g.active, (uintptr_t)0, DMT_REL);
+    dmt_st32(&g.attached, 0u, DMT_REL);
     g.region = 0;
 }
 
 bool dmtp_attached(void)
 {
-    return atomic_load(&g.attached) != 0;
+    return dmt_ld32(&g.attached, DMT_ACQ) != 0;
 }
 
 void dmtp_enable(bool on)
 {
-    atomic_store(&g.enabled, on ? 1u : 0u);
-    atomic_store_explicit(&g.active, on && atomic_load(&g.attached) ? &g.ring : NULL,
-                          memory_order_release);
+    dmt_st32(&g.enabled, on ? 1u : 0u, DMT_REL);
+    dmt_stp(&g.active, on && dmt_ld32(&g.attached, DMT_ACQ) ? (uintptr_t)&g.ring : (uintptr_t)0,
+            DMT_REL);
 }
 
 void dmtp_close(void)
 {
-    if (atomic_load(&g.attached))
+    if (dmt_ld32(&g.attached, DMT_ACQ))
         dmt_ring_close(&g.ring);
 }
 
@@ -560,36 +612,45 @@ void dmtp_reset(void)
 
 uint64_t dmtp_lost(void)
 {
-    return atomic_load(&g.lost);
+    return dmt_ld64(&g.lost, DMT_ACQ);
 }
 
 void dmtp_set_adapter_query(dmtp_adapter_query_fn fn, void *user)
 {
-    atomic_store(&g.query_user, user);
-    atomic_store(&g.query, fn);
+    dmt_stp(&g.query_user, (uintptr_t)user, DMT_REL);
+    dmt_stp(&g.query, (uintptr_t)fn, DMT_REL);
+}
+
+int dmtp_set_digest(uint32_t algo)
+{
+    if (!dmt_digest_known(algo))
+        return -1;
+    dmt_st32(&g.digest, algo, DMT_RLX);
+    return 0;
 }
 
 void dmtp_set_phys_query(dmtp_phys_query_fn fn, void *user)
 {
-    atomic_store(&g.phys_user, user);
-    atomic_store(&g.phys_query, fn);
-    atomic_store(&g.phys_set, 1u);
+    dmt_stp(&g.phys_user, (uintptr_t)user, DMT_REL);
+    dmt_stp(&g.phys_query, (uintptr_t)fn, DMT_REL);
+    dmt_st32(&g.phys_set, 1u, DMT_REL);
 }
 
 /* ---- explicit events ----------------------------------------------------------------- */
 
 void dmtp_desc_write(const void *cb_va, uint64_t offset, const void *bytes, size_t len)
 {
+    uintptr_t va = (uintptr_t)cb_va;
+    const uint8_t *p = (const uint8_t *)bytes;
+    uint64_t off = offset;
+    cb_ent *c;
     if (LIKELY(!logging()) || !bytes || len == 0)
         return;
-    uintptr_t va = (uintptr_t)cb_va;
-    cb_ent *c = cb_find(va);
+    c = cb_find(va);
     if (!c)
         c = cb_by_va(va);
-    uint64_t off = offset;
     if (c)
         off += va - key_live(&c->key);
-    const uint8_t *p = bytes;
     do {
         size_t n = len > DMT_MAX_BYTES ? DMT_MAX_BYTES : len;
         dmt_record r;
@@ -607,16 +668,17 @@ void dmtp_desc_write(const void *cb_va, uint64_t offset, const void *bytes, size
 
 void dmtp_pattern(const void *mdl_or_va, uint64_t seed, uint64_t offset, uint64_t len)
 {
+    mdl_ent *m;
+    uint64_t off = offset;
+    dmt_record r;
     if (LIKELY(!logging()))
         return;
-    mdl_ent *m = mdl_find(mdl_or_va);
-    uint64_t off = offset;
+    m = mdl_find(mdl_or_va);
     if (!m) {
         m = mdl_by_va((uintptr_t)mdl_or_va);
         if (m)
             off += (uintptr_t)mdl_or_va - m->va;
     }
-    dmt_record r;
     rec_init(&r, DMT_K_PATTERN);
     r.mdl = m ? m->id : 0;
     r.algo = DMT_PATTERN_XS64;
@@ -628,9 +690,9 @@ void dmtp_pattern(const void *mdl_or_va, uint64_t seed, uint64_t offset, uint64_
 
 void dmtp_marker_n(const char *text, size_t len)
 {
+    dmt_record r;
     if (LIKELY(!logging()))
         return;
-    dmt_record r;
     rec_init(&r, DMT_K_MARKER);
     r.n_bytes = (uint32_t)(len > DMT_MAX_TEXT ? DMT_MAX_TEXT : len);
     r.bytes = (const uint8_t *)text;
@@ -649,11 +711,12 @@ void dmtp_marker(const char *text)
 
 void dmtp_isr_value(void *hw_device_extension, uint32_t value)
 {
+    dev_ent *d;
     if (LIKELY(!logging()))
         return;
-    dev_ent *d = dev_by_ext(hw_device_extension);
+    d = dev_by_ext(hw_device_extension);
     if (d)
-        atomic_store_explicit(&d->isr_value, value, memory_order_relaxed);
+        dmt_st32(&d->isr_value, value, DMT_RLX);
 }
 
 /* ---- interrupt and DPC trampolines ------------------------------------------------------ */
@@ -661,17 +724,19 @@ void dmtp_isr_value(void *hw_device_extension, uint32_t value)
 static BOOLEAN NTAPI isr_tramp(PVOID ext)
 {
     PVIDEO_HW_INTERRUPT isr = g.isr;
+    dev_ent *d;
+    BOOLEAN claimed;
+    dmt_record r;
     if (LIKELY(!logging()))
         return isr(ext);
-    dev_ent *d = dev_by_ext(ext);
+    d = dev_by_ext(ext);
     if (d)
-        atomic_store_explicit(&d->isr_value, 0u, memory_order_relaxed);
-    BOOLEAN claimed = isr(ext);
-    dmt_record r;
+        dmt_st32(&d->isr_value, 0u, DMT_RLX);
+    claimed = isr(ext);
     rec_init(&r, DMT_K_INTERRUPT);
     r.dev = d ? d->id : 0;
     r.claimed = claimed != 0;
-    r.value = d ? atomic_load_explicit(&d->isr_value, memory_order_relaxed) : 0;
+    r.value = d ? dmt_ld32(&d->isr_value, DMT_RLX) : 0;
     emit(&r);
     return claimed;
 }
@@ -698,11 +763,11 @@ ULONG dmtp_VideoPortInitialize(PVOID Argument1, PVOID Argument2,
 /* The single in-flight transfer of a device, or 0 (none or ambiguous). */
 static uint32_t xfer_in_flight(uint32_t dev)
 {
+    unsigned i;
     uint32_t found = 0;
-    for (unsigned i = 0; i < DMTP_MAX_XFERS; i++) {
+    for (i = 0; i < DMTP_MAX_XFERS; i++) {
         xf_ent *x = &g.xfers[i];
-        if (!atomic_load_explicit(&x->executed, memory_order_acquire) ||
-            !atomic_load_explicit(&x->sg, memory_order_acquire) || x->dev != dev)
+        if (!dmt_ld32(&x->executed, DMT_ACQ) || !dmt_ldp(&x->sg, DMT_ACQ) || x->dev != dev)
             continue;
         if (found)
             return 0;
@@ -716,7 +781,7 @@ static VOID NTAPI dpc_tramp(PVOID ext, PVOID context)
     dpc_ent *s = context;
     PMINIPORT_DPC_ROUTINE fn = s->fn;
     PVOID ctx = s->ctx;
-    atomic_store_explicit(&s->state, 0u, memory_order_release);
+    dmt_st32(&s->state, 0u, DMT_REL);
     if (logging()) {
         dmt_record r;
         rec_init(&r, DMT_K_DPC);
@@ -730,20 +795,21 @@ static VOID NTAPI dpc_tramp(PVOID ext, PVOID context)
 BOOLEAN dmtp_VideoPortQueueDpc(PVOID HwDeviceExtension, PMINIPORT_DPC_ROUTINE CallbackRoutine,
                                PVOID Context)
 {
+    unsigned i;
     if (LIKELY(!logging()))
         return VideoPortQueueDpc(HwDeviceExtension, CallbackRoutine, Context);
-    for (unsigned i = 0; i < DMTP_MAX_DPCS; i++) {
+    for (i = 0; i < DMTP_MAX_DPCS; i++) {
         dpc_ent *s = &g.dpcs[i];
-        unsigned exp = 0;
-        if (!atomic_compare_exchange_strong_explicit(&s->state, &exp, 1u, memory_order_acquire,
-                                                     memory_order_relaxed))
+        uint32_t exp = 0;
+        BOOLEAN queued;
+        if (!dmt_cas32(&s->state, &exp, 1u, DMT_ACQ, DMT_RLX))
             continue;
         s->fn = CallbackRoutine;
         s->ctx = Context;
         s->ext = HwDeviceExtension;
-        BOOLEAN queued = VideoPortQueueDpc(HwDeviceExtension, dpc_tramp, s);
+        queued = VideoPortQueueDpc(HwDeviceExtension, dpc_tramp, s);
         if (!queued) /* coalesced with a DPC already queued: it keeps its own slot */
-            atomic_store_explicit(&s->state, 0u, memory_order_release);
+            dmt_st32(&s->state, 0u, DMT_REL);
         return queued;
     }
     probe_lost();
@@ -755,11 +821,12 @@ BOOLEAN dmtp_VideoPortQueueDpc(PVOID HwDeviceExtension, PMINIPORT_DPC_ROUTINE Ca
 PVOID dmtp_VideoPortGetDeviceBase(PVOID HwDeviceExtension, PHYSICAL_ADDRESS IoAddress,
                                   ULONG NumberOfUchars, UCHAR InIoSpace)
 {
+    unsigned i;
     PVOID va = VideoPortGetDeviceBase(HwDeviceExtension, IoAddress, NumberOfUchars, InIoSpace);
     note_ext(HwDeviceExtension);
     if (!va)
         return va;
-    for (unsigned i = 0; i < DMTP_MAX_DEVS; i++) {
+    for (i = 0; i < DMTP_MAX_DEVS; i++) {
         dev_ent *d = &g.devs[i];
         if (!key_claim(&d->key))
             continue;
@@ -767,7 +834,7 @@ PVOID dmtp_VideoPortGetDeviceBase(PVOID HwDeviceExtension, PHYSICAL_ADDRESS IoAd
         d->bus = (uint64_t)IoAddress.QuadPart;
         d->ext = HwDeviceExtension;
         d->id = next_id(&g.next_dev);
-        atomic_store_explicit(&d->isr_value, 0u, memory_order_relaxed);
+        dmt_st32(&d->isr_value, 0u, DMT_RLX);
         key_publish(&d->key, (uintptr_t)va);
         if (logging())
             emit_device_map(d, (uintptr_t)va);
@@ -779,17 +846,18 @@ PVOID dmtp_VideoPortGetDeviceBase(PVOID HwDeviceExtension, PHYSICAL_ADDRESS IoAd
 
 VOID dmtp_VideoPortFreeDeviceBase(PVOID HwDeviceExtension, PVOID MappedAddress)
 {
-    for (unsigned i = 0; i < DMTP_MAX_DEVS; i++)
+    unsigned i;
+    for (i = 0; i < DMTP_MAX_DEVS; i++)
         if (key_is(&g.devs[i].key, (uintptr_t)MappedAddress))
-            atomic_store_explicit(&g.devs[i].key, KEY_FREE, memory_order_release);
+            dmt_stp(&g.devs[i].key, KEY_FREE, DMT_REL);
     VideoPortFreeDeviceBase(HwDeviceExtension, MappedAddress);
 }
 
 static void reg_event(uint32_t kind, const void *reg, uint32_t width, uint64_t value)
 {
     dmt_record r;
-    rec_init(&r, kind);
     dev_ent *d = dev_by_addr((uintptr_t)reg);
+    rec_init(&r, kind);
     r.dev = d ? d->id : 0;
     r.off = d ? (uintptr_t)reg - key_live(&d->key) : (uintptr_t)reg;
     r.width = width;
@@ -802,13 +870,15 @@ static void reg_event(uint32_t kind, const void *reg, uint32_t width, uint64_t v
 static void regbuf_event(uint32_t kind, const void *reg, uint32_t width, const void *buf,
                          ULONG count)
 {
+    uint32_t j;
     uint64_t vals[DMTP_BUF_VALUES];
     dev_ent *d = dev_by_addr((uintptr_t)reg);
     uint64_t off = d ? (uintptr_t)reg - key_live(&d->key) : (uintptr_t)reg;
     ULONG i = 0;
     do {
         uint32_t n = count - i > DMTP_BUF_VALUES ? DMTP_BUF_VALUES : (uint32_t)(count - i);
-        for (uint32_t j = 0; j < n; j++) {
+        dmt_record r;
+        for (j = 0; j < n; j++) {
             if (width == 1)
                 vals[j] = ((const UCHAR *)buf)[i + j];
             else if (width == 2)
@@ -816,7 +886,6 @@ static void regbuf_event(uint32_t kind, const void *reg, uint32_t width, const v
             else
                 vals[j] = ((const ULONG *)buf)[i + j];
         }
-        dmt_record r;
         rec_init(&r, kind);
         r.dev = d ? d->id : 0;
         r.off = off + (uint64_t)i * width;
@@ -937,15 +1006,17 @@ static void default_limits(const VP_DEVICE_DESCRIPTION *dd, uint32_t *nmr, uint6
 PVP_DMA_ADAPTER dmtp_VideoPortGetDmaAdapter(PVOID HwDeviceExtension,
                                             PVP_DEVICE_DESCRIPTION VpDeviceDescription)
 {
+    unsigned i;
     PVP_DMA_ADAPTER ad = VideoPortGetDmaAdapter(HwDeviceExtension, VpDeviceDescription);
     note_ext(HwDeviceExtension);
     if (!ad || !VpDeviceDescription)
         return ad;
-    for (unsigned i = 0; i < DMTP_MAX_ADAPTERS; i++) {
+    for (i = 0; i < DMTP_MAX_ADAPTERS; i++) {
         ad_ent *a = &g.ads[i];
+        const VP_DEVICE_DESCRIPTION *dd = VpDeviceDescription;
+        dmtp_adapter_query_fn q;
         if (!key_claim(&a->key))
             continue;
-        const VP_DEVICE_DESCRIPTION *dd = VpDeviceDescription;
         a->ext = HwDeviceExtension;
         a->id = next_id(&g.next_adapter);
         a->dev = dev_id_of_ext(HwDeviceExtension);
@@ -954,11 +1025,11 @@ PVP_DMA_ADAPTER dmtp_VideoPortGetDmaAdapter(PVOID HwDeviceExtension,
         a->dma64 = dd->Dma64BitAddresses != 0;
         a->max_length = dd->MaximumLength;
         default_limits(dd, &a->map_registers, &a->addr_limit);
-        dmtp_adapter_query_fn q = atomic_load(&g.query);
+        q = (dmtp_adapter_query_fn)dmt_ldp(&g.query, DMT_ACQ);
         if (q) {
             uint32_t nmr = a->map_registers;
             uint64_t lim = a->addr_limit;
-            if (q(atomic_load(&g.query_user), HwDeviceExtension, ad, &nmr, &lim)) {
+            if (q((void *)dmt_ldp(&g.query_user, DMT_ACQ), HwDeviceExtension, ad, &nmr, &lim)) {
                 a->map_registers = nmr;
                 a->addr_limit = lim;
             }
@@ -977,16 +1048,17 @@ PVP_DMA_ADAPTER dmtp_VideoPortGetDmaAdapter(PVOID HwDeviceExtension,
  * in use also sees the fields its StartDma wrote. */
 static void xfer_put(xf_ent *x)
 {
-    if (atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) == 1) {
-        atomic_store_explicit(&x->sg, (uintptr_t)0, memory_order_relaxed);
-        atomic_store_explicit(&x->executed, 0u, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&g.xfers_live, 1u, memory_order_relaxed);
-        atomic_store_explicit(&x->state, 0u, memory_order_release);
+    if (dmt_sub32(&x->refs, 1u, DMT_ACQREL) == 1u) {
+        dmt_stp(&x->sg, (uintptr_t)0, DMT_RLX);
+        dmt_st32(&x->executed, 0u, DMT_RLX);
+        dmt_sub32(&g.xfers_live, 1u, DMT_RLX);
+        dmt_st32(&x->state, 0u, DMT_REL);
     }
 }
 
 VOID dmtp_VideoPortPutDmaAdapter(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaAdapter)
 {
+    unsigned i;
     ad_ent *a = ad_find(VpDmaAdapter);
     if (a) {
         if (logging()) {
@@ -996,15 +1068,14 @@ VOID dmtp_VideoPortPutDmaAdapter(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaA
             emit(&r);
         }
         /* transfers on this adapter that were never completed */
-        for (unsigned i = 0; i < DMTP_MAX_XFERS; i++) {
+        for (i = 0; i < DMTP_MAX_XFERS; i++) {
             xf_ent *x = &g.xfers[i];
-            uintptr_t sg = atomic_load_explicit(&x->sg, memory_order_acquire);
+            uintptr_t sg = dmt_ldp(&x->sg, DMT_ACQ);
             if (sg && x->adapter_ptr == (uintptr_t)VpDmaAdapter &&
-                atomic_compare_exchange_strong_explicit(&x->sg, &sg, (uintptr_t)0,
-                                                        memory_order_acq_rel, memory_order_relaxed))
+                dmt_casp(&x->sg, &sg, (uintptr_t)0, DMT_ACQREL, DMT_RLX))
                 xfer_put(x);
         }
-        atomic_store_explicit(&a->key, KEY_FREE, memory_order_release);
+        dmt_stp(&a->key, KEY_FREE, DMT_REL);
     }
     VideoPortPutDmaAdapter(HwDeviceExtension, VpDmaAdapter);
 }
@@ -1013,11 +1084,12 @@ PVOID dmtp_VideoPortAllocateCommonBuffer(PVOID HwDeviceExtension, PVP_DMA_ADAPTE
                                          ULONG DesiredLength, PPHYSICAL_ADDRESS LogicalAddress,
                                          BOOLEAN CacheEnabled, PVOID Reserved)
 {
+    unsigned i;
     PVOID va = VideoPortAllocateCommonBuffer(HwDeviceExtension, VpDmaAdapter, DesiredLength,
                                              LogicalAddress, CacheEnabled, Reserved);
     if (!va)
         return va;
-    for (unsigned i = 0; i < DMTP_MAX_CBS; i++) {
+    for (i = 0; i < DMTP_MAX_CBS; i++) {
         cb_ent *c = &g.cbs[i];
         if (!key_claim(&c->key))
             continue;
@@ -1048,7 +1120,7 @@ VOID dmtp_VideoPortReleaseCommonBuffer(PVOID HwDeviceExtension, PVP_DMA_ADAPTER 
             r.adapter = c->adapter;
             emit(&r);
         }
-        atomic_store_explicit(&c->key, KEY_FREE, memory_order_release);
+        dmt_stp(&c->key, KEY_FREE, DMT_REL);
     }
     VideoPortReleaseCommonBuffer(HwDeviceExtension, VpDmaAdapter, Length, LogicalAddress,
                                  VirtualAddress, CacheEnabled);
@@ -1060,11 +1132,13 @@ VOID dmtp_VideoPortReleaseCommonBuffer(PVOID HwDeviceExtension, PVP_DMA_ADAPTER 
 PVOID dmtp_VideoPortLockBuffer(PVOID HwDeviceExtension, PVOID BaseAddress, ULONG Length,
                                VP_LOCK_OPERATION Operation)
 {
+    unsigned i;
     PVOID mdl = VideoPortLockBuffer(HwDeviceExtension, BaseAddress, Length, Operation);
     if (LIKELY(!logging()) || !mdl)
         return mdl;
-    for (unsigned i = 0; i < DMTP_MAX_MDLS; i++) {
+    for (i = 0; i < DMTP_MAX_MDLS; i++) {
         mdl_ent *m = &g.mdls[i];
+        dmt_record r;
         if (!key_claim(&m->key))
             continue;
         m->id = next_id(&g.next_mdl);
@@ -1072,9 +1146,8 @@ PVOID dmtp_VideoPortLockBuffer(PVOID HwDeviceExtension, PVOID BaseAddress, ULONG
         m->len = Length;
         m->va = (uintptr_t)BaseAddress;
         m->sysva = os_mdl_sysva(mdl, BaseAddress);
-        atomic_fetch_add_explicit(&g.mdls_live, 1u, memory_order_relaxed);
+        dmt_add32(&g.mdls_live, 1u, DMT_RLX);
         key_publish(&m->key, (uintptr_t)mdl);
-        dmt_record r;
         rec_init(&r, DMT_K_BUFFER_LOCK);
         r.mdl = m->id;
         r.va = m->va;
@@ -1089,7 +1162,7 @@ PVOID dmtp_VideoPortLockBuffer(PVOID HwDeviceExtension, PVOID BaseAddress, ULONG
 
 VOID dmtp_VideoPortUnlockBuffer(PVOID HwDeviceExtension, PVOID Mdl)
 {
-    if (UNLIKELY(atomic_load_explicit(&g.mdls_live, memory_order_relaxed) != 0)) {
+    if (UNLIKELY(dmt_ld32(&g.mdls_live, DMT_RLX) != 0)) {
         mdl_ent *m = mdl_find(Mdl);
         if (m) {
             if (logging()) {
@@ -1098,8 +1171,8 @@ VOID dmtp_VideoPortUnlockBuffer(PVOID HwDeviceExtension, PVOID Mdl)
                 r.mdl = m->id;
                 emit(&r);
             }
-            atomic_fetch_sub_explicit(&g.mdls_live, 1u, memory_order_relaxed);
-            atomic_store_explicit(&m->key, KEY_FREE, memory_order_release);
+            dmt_sub32(&g.mdls_live, 1u, DMT_RLX);
+            dmt_stp(&m->key, KEY_FREE, DMT_REL);
         }
     }
     VideoPortUnLockBuffer(HwDeviceExtension, Mdl);
@@ -1114,20 +1187,26 @@ VOID dmtp_VideoPortUnlockBuffer(PVOID HwDeviceExtension, PVOID Mdl)
  * end or the other unless it sits between two of the buffer's own). */
 static uint32_t bounce_flags(const xf_ent *x, const VP_SCATTER_GATHER_LIST *sg)
 {
-    dmtp_phys_query_fn q = atomic_load_explicit(&g.phys_query, memory_order_acquire);
-    if (!q && !atomic_load_explicit(&g.phys_set, memory_order_relaxed))
+    ULONG i;
+    dmtp_phys_query_fn q = (dmtp_phys_query_fn)dmt_ldp(&g.phys_query, DMT_ACQ);
+    void *user;
+    const void *mdl;
+    const mdl_ent *me;
+    uintptr_t va;
+    uint64_t off;
+    if (!q && !dmt_ld32(&g.phys_set, DMT_RLX))
         q = OS_PHYS_QUERY;
     if (!q || !x->mdl_ptr)
         return 0;
-    void *user = atomic_load_explicit(&g.phys_user, memory_order_relaxed);
-    const void *mdl = (const void *)x->mdl_ptr;
-    const mdl_ent *me = mdl_find(mdl);
-    const uintptr_t va = me ? me->va : 0; /* only its page offset matters */
-    uint64_t off = x->offset;
-    for (ULONG i = 0; i < sg->NumberOfElements; i++) {
+    user = (void *)dmt_ldp(&g.phys_user, DMT_RLX);
+    mdl = (const void *)x->mdl_ptr;
+    me = mdl_find(mdl);
+    va = me ? me->va : 0; /* only its page offset matters */
+    off = x->offset;
+    for (i = 0; i < sg->NumberOfElements; i++) {
         const uint64_t a = (uint64_t)sg->Elements[i].Address.QuadPart;
         const uint32_t len = sg->Elements[i].Length;
-        uint64_t first, last;
+        uint64_t first, last, po;
         if (!len)
             continue;
         if (!q(user, mdl, off, &first))
@@ -1136,7 +1215,7 @@ static uint32_t bounce_flags(const xf_ent *x, const VP_SCATTER_GATHER_LIST *sg)
             return DMT_XF_BOUNCE_CHECKED | DMT_XF_BOUNCED;
         /* bytes within one page of the buffer sit in one frame: the first
          * byte settles them all */
-        const uint64_t po = ((uint64_t)va + off) & 0xFFFu;
+        po = ((uint64_t)va + off) & 0xFFFu;
         if (!me || po + len > 0x1000u) {
             if (!q(user, mdl, off + len - 1, &last))
                 return 0;
@@ -1150,23 +1229,23 @@ static uint32_t bounce_flags(const xf_ent *x, const VP_SCATTER_GATHER_LIST *sg)
 
 static VOID NTAPI exec_tramp(PVOID ext, PVP_DMA_ADAPTER ad, PVP_SCATTER_GATHER_LIST sg, PVOID ctx)
 {
+    unsigned i;
     xf_ent *x = ctx;
     uint32_t granted = x->plen ? *x->plen : 0;
     /* A list address may be reused after a CompleteDma that never came:
      * only the newest transfer owns it. */
-    for (unsigned i = 0; i < DMTP_MAX_XFERS && sg; i++) {
+    for (i = 0; i < DMTP_MAX_XFERS && sg; i++) {
         xf_ent *o = &g.xfers[i];
         uintptr_t exp = (uintptr_t)sg;
         /* a plain load first: a locked CAS per table entry would cost more
          * than the rest of the trampoline */
-        if (o != x && atomic_load_explicit(&o->sg, memory_order_relaxed) == exp &&
-            atomic_compare_exchange_strong_explicit(&o->sg, &exp, (uintptr_t)0,
-                                                    memory_order_acq_rel, memory_order_relaxed))
+        if (o != x && dmt_ldp(&o->sg, DMT_RLX) == exp &&
+            dmt_casp(&o->sg, &exp, (uintptr_t)0, DMT_ACQREL, DMT_RLX))
             xfer_put(o);
     }
-    atomic_store_explicit(&x->granted, granted, memory_order_relaxed);
-    atomic_store_explicit(&x->sg, (uintptr_t)sg, memory_order_release);
-    atomic_store_explicit(&x->executed, 1u, memory_order_release);
+    dmt_st32(&x->granted, granted, DMT_RLX);
+    dmt_stp(&x->sg, (uintptr_t)sg, DMT_REL);
+    dmt_st32(&x->executed, 1u, DMT_REL);
     if (logging() && sg) {
         dmt_record r;
         rec_init(&r, DMT_K_EXECUTE_DMA);
@@ -1186,14 +1265,19 @@ VP_STATUS dmtp_VideoPortStartDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaA
                                  ULONG Offset, PULONG pLength, PEXECUTE_DMA ExecuteDmaRoutine,
                                  PVOID Context, BOOLEAN WriteToDevice)
 {
+    unsigned i;
+    xf_ent *x = NULL;
+    mdl_ent *m;
+    uint32_t xfer, adapter;
+    dmt_record r;
+    VP_STATUS st;
+    bool executed;
     if (LIKELY(!logging()))
         return VideoPortStartDma(HwDeviceExtension, VpDmaAdapter, Mdl, Offset, pLength,
                                  ExecuteDmaRoutine, Context, WriteToDevice);
-    xf_ent *x = NULL;
-    for (unsigned i = 0; i < DMTP_MAX_XFERS && !x; i++) {
-        unsigned exp = 0;
-        if (atomic_compare_exchange_strong_explicit(&g.xfers[i].state, &exp, 1u,
-                                                    memory_order_acquire, memory_order_relaxed))
+    for (i = 0; i < DMTP_MAX_XFERS && !x; i++) {
+        uint32_t exp = 0;
+        if (dmt_cas32(&g.xfers[i].state, &exp, 1u, DMT_ACQ, DMT_RLX))
             x = &g.xfers[i];
     }
     if (!x) {
@@ -1201,10 +1285,10 @@ VP_STATUS dmtp_VideoPortStartDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaA
         return VideoPortStartDma(HwDeviceExtension, VpDmaAdapter, Mdl, Offset, pLength,
                                  ExecuteDmaRoutine, Context, WriteToDevice);
     }
-    mdl_ent *m = mdl_find(Mdl);
-    atomic_fetch_add_explicit(&g.xfers_live, 1u, memory_order_relaxed);
-    atomic_store_explicit(&x->refs, 2, memory_order_relaxed);
-    atomic_store_explicit(&x->granted, 0u, memory_order_relaxed);
+    m = mdl_find(Mdl);
+    dmt_add32(&g.xfers_live, 1u, DMT_RLX);
+    dmt_st32(&x->refs, 2u, DMT_RLX);
+    dmt_st32(&x->granted, 0u, DMT_RLX);
     x->xfer = next_id(&g.next_xfer);
     x->adapter = ad_id(VpDmaAdapter);
     x->adapter_ptr = (uintptr_t)VpDmaAdapter;
@@ -1216,10 +1300,10 @@ VP_STATUS dmtp_VideoPortStartDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaA
     x->exec = ExecuteDmaRoutine;
     x->ctx = Context;
     x->wtd = WriteToDevice != 0;
-    atomic_thread_fence(memory_order_release);
+    dmt_fence_rel();
 
-    const uint32_t xfer = x->xfer, adapter = x->adapter;
-    dmt_record r;
+    xfer = x->xfer;
+    adapter = x->adapter;
     rec_init(&r, DMT_K_START_DMA);
     r.xfer = xfer;
     r.adapter = adapter;
@@ -1230,16 +1314,15 @@ VP_STATUS dmtp_VideoPortStartDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaA
     r.context = (uint64_t)(uintptr_t)Context;
     emit(&r);
 
-    VP_STATUS st = VideoPortStartDma(HwDeviceExtension, VpDmaAdapter, Mdl, Offset, pLength,
-                                     exec_tramp, x, WriteToDevice);
+    st = VideoPortStartDma(HwDeviceExtension, VpDmaAdapter, Mdl, Offset, pLength, exec_tramp, x,
+                           WriteToDevice);
 
-    bool executed = atomic_load_explicit(&x->executed, memory_order_acquire) != 0;
+    executed = dmt_ld32(&x->executed, DMT_ACQ) != 0;
     rec_init(&r, DMT_K_START_DMA_END);
     r.xfer = xfer;
     r.adapter = adapter;
     r.status = (uint32_t)st;
-    r.length = executed ? atomic_load_explicit(&x->granted, memory_order_relaxed)
-                        : (pLength ? *pLength : 0);
+    r.length = executed ? dmt_ld32(&x->granted, DMT_RLX) : (pLength ? *pLength : 0);
     emit(&r);
     if (st != NO_ERROR && !executed)
         xfer_put(x); /* no ExecuteDma, so no CompleteDma will come */
@@ -1247,17 +1330,18 @@ VP_STATUS dmtp_VideoPortStartDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaA
     return st;
 }
 
-/* DMT64 of the bytes a transfer moved: [offset, offset + granted) of the
- * locked buffer, read through a VA valid in any context. */
-static bool digest_of(const xf_ent *x, uint64_t *value, uint64_t *len)
+/* The digest of the bytes a transfer moved: [offset, offset + granted) of
+ * the locked buffer, read through a VA valid in any context. */
+static bool digest_of(const xf_ent *x, uint32_t algo, uint64_t *value, uint64_t *len)
 {
     mdl_ent *m = mdl_find((const void *)x->mdl_ptr);
+    uint64_t n;
     if (!m || !m->sysva || x->offset > m->len)
         return false;
-    uint64_t n = atomic_load_explicit(&((xf_ent *)x)->granted, memory_order_relaxed);
+    n = dmt_ld32(&((xf_ent *)x)->granted, DMT_RLX);
     if (n > m->len - x->offset)
         n = m->len - x->offset;
-    *value = dmt64((const void *)(m->sysva + (uintptr_t)x->offset), (size_t)n);
+    *value = dmt_digest(algo, (const void *)(m->sysva + (uintptr_t)x->offset), (size_t)n);
     *len = n;
     return true;
 }
@@ -1265,29 +1349,32 @@ static bool digest_of(const xf_ent *x, uint64_t *value, uint64_t *len)
 VP_STATUS dmtp_VideoPortCompleteDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaAdapter,
                                     PVP_SCATTER_GATHER_LIST VpScatterGather, BOOLEAN WriteToDevice)
 {
-    if (LIKELY(!logging()) && atomic_load_explicit(&g.xfers_live, memory_order_relaxed) == 0)
+    unsigned i;
+    xf_ent *x = NULL;
+    VP_STATUS st;
+    if (LIKELY(!logging()) && dmt_ld32(&g.xfers_live, DMT_RLX) == 0)
         return VideoPortCompleteDma(HwDeviceExtension, VpDmaAdapter, VpScatterGather,
                                     WriteToDevice);
-    xf_ent *x = NULL;
-    for (unsigned i = 0; i < DMTP_MAX_XFERS && !x; i++) {
+    for (i = 0; i < DMTP_MAX_XFERS && !x; i++) {
         xf_ent *c = &g.xfers[i];
         uintptr_t exp = (uintptr_t)VpScatterGather;
-        if (VpScatterGather && atomic_load_explicit(&c->sg, memory_order_acquire) == exp &&
+        if (VpScatterGather && dmt_ldp(&c->sg, DMT_ACQ) == exp &&
             c->adapter_ptr == (uintptr_t)VpDmaAdapter &&
-            atomic_compare_exchange_strong_explicit(&c->sg, &exp, (uintptr_t)0,
-                                                    memory_order_acq_rel, memory_order_relaxed))
+            dmt_casp(&c->sg, &exp, (uintptr_t)0, DMT_ACQREL, DMT_RLX))
             x = c;
     }
     /* after the real call: a bounce buffer is copied back inside it */
-    VP_STATUS st =
-        VideoPortCompleteDma(HwDeviceExtension, VpDmaAdapter, VpScatterGather, WriteToDevice);
+    st = VideoPortCompleteDma(HwDeviceExtension, VpDmaAdapter, VpScatterGather, WriteToDevice);
     if (logging()) {
         dmt_record r;
         uint64_t dv = 0, dl = 0;
-        if (x && digest_of(x, &dv, &dl)) {
+        uint32_t algo = dmt_ld32(&g.digest, DMT_RLX);
+        if (!algo)
+            algo = DMTP_DEFAULT_DIGEST;
+        if (x && digest_of(x, algo, &dv, &dl)) {
             rec_init(&r, DMT_K_DIGEST);
             r.xfer = x->xfer;
-            r.algo = DMT_DIGEST_DMT64;
+            r.algo = algo;
             r.length = dl;
             r.value = dv;
             emit(&r);

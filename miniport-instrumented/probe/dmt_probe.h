@@ -21,7 +21,7 @@
  *   VideoPortStartDma          START_DMA, then (ExecuteDma replaced by a
  *                              trampoline) EXECUTE_DMA with the whole SG list
  *                              and the granted *pLength, then START_DMA_END
- *   VideoPortCompleteDma       DIGEST (DMT64 of the bytes moved) + COMPLETE_DMA
+ *   VideoPortCompleteDma       DIGEST (of the bytes moved; dmtp_set_digest) + COMPLETE_DMA
  *   VideoPortQueueDpc          DPC routine replaced by a trampoline -> DPC
  *   dmtp_desc_write            DESC_WRITE (descriptor bytes put in a common buffer)
  *   dmtp_pattern               PATTERN (a buffer holds the XS64 pattern)
@@ -46,9 +46,7 @@
 #ifndef DMT_PROBE_H
 #define DMT_PROBE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "dmt/port.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,6 +77,11 @@ void dmtp_close(void);
 void dmtp_reset(void);
 /* Records the probe itself dropped (encode failures, slot exhaustion). */
 uint64_t dmtp_lost(void);
+/* The DIGEST algorithm (enum dmt_digest_algo in dmt/record.h): XXH64 by
+ * default on Windows (cheap enough for a DPC), DMT64 on the host (so
+ * captures keep their bytes).  Returns 0, or -1 for an algorithm the probe
+ * does not compute.  dmtp_reset restores the default. */
+int dmtp_set_digest(uint32_t algo);
 
 /* Where ADAPTER_CREATE takes map_registers and addr_limit from.  The host
  * VideoPort knows the real values and installs a hook; without one the

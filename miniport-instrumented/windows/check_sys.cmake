@@ -1,12 +1,13 @@
 # check_sys.cmake - ctest script (label "windows"): builds dmtmini.sys and
-# inspects it with x86_64-w64-mingw32-objdump -p.
-#   cmake -DBUILD_DIR=<main build> -DTARGET=dmtmini_sys -DSYS=<path> -DOBJDUMP=<objdump>
-#         -P check_sys.cmake
-# Checks: PE32+ (Magic 020b), subsystem 1 (native), entry point set, imports
+# inspects it with <triplet>-objdump -p.
+#   cmake -DBUILD_DIR=<main build> -DTARGET=dmtmini_sys[_x86] -DSYS=<path>
+#         -DOBJDUMP=<objdump> -DARCH=x64|x86 -P check_sys.cmake
+# Checks: PE32+ (Magic 020b, x64) or PE32 (Magic 010b, x86), subsystem 1
+# (native), entry point set, no x87/MMX (x86: no SSE) instructions, imports
 # from videoprt.sys (the DMA sequence, and VideoPortUnlockBuffer under its
 # export name), ntoskrnl.exe and hal.dll, and nothing from a C runtime or
 # Win32 (msvcrt*, ucrtbase, api-ms-*, kernel32, ...).
-foreach(v BUILD_DIR TARGET SYS OBJDUMP)
+foreach(v BUILD_DIR TARGET SYS OBJDUMP ARCH)
   if(NOT DEFINED ${v})
     message(FATAL_ERROR "check_sys.cmake: -D${v}= missing")
   endif()
@@ -39,8 +40,18 @@ macro(reject regex what)
   endif()
 endmacro()
 
-expect("file format pei-x86-64" "PE image for x86-64")
-expect("Magic[ \t]+020b" "PE32+ optional header (Magic 020b)")
+if(ARCH STREQUAL "x86")
+  set(kind "PE32")
+  expect("file format pei-i386" "PE image for i386")
+  expect("Magic[ \t]+010b" "PE32 optional header (Magic 010b)")
+  # x86 code is not position independent: the loader needs base relocations
+  expect("Entry 5 [0-9a-f]+ [0-9a-f]*[1-9a-f][0-9a-f]* Base Relocation Directory"
+         "a base relocation directory")
+else()
+  set(kind "PE32+")
+  expect("file format pei-x86-64" "PE image for x86-64")
+  expect("Magic[ \t]+020b" "PE32+ optional header (Magic 020b)")
+endif()
 expect("Subsystem[ \t]+00000001" "subsystem 1 (native)")
 expect("AddressOfEntryPoint[ \t]+0*[1-9a-f][0-9a-f]*" "an entry point")
 expect("CheckSum[ \t]+0*[1-9a-f][0-9a-f]*" "a nonzero image checksum")
@@ -75,8 +86,24 @@ foreach(d ${dlls})
   endif()
 endforeach()
 
+# No x87 or MMX code anywhere (the kernel does not save that state for a
+# driver), and on x86 no SSE either (x64 kernels save it for the compiler).
+execute_process(COMMAND ${OBJDUMP} -d --no-show-raw-insn ${SYS} RESULT_VARIABLE rc
+                OUTPUT_VARIABLE asm ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${OBJDUMP} -d ${SYS} failed: ${err}")
+endif()
+set(fpu_re ":\t(f[a-z0-9]+|emms)[ \n]|%mm[0-7]|%st[,()\n]")
+if(ARCH STREQUAL "x86")
+  string(APPEND fpu_re "|%xmm")
+endif()
+if(asm MATCHES "[^\n]*(${fpu_re})[^\n]*")
+  string(APPEND failures "  floating-point/vector instruction in a driver: ${CMAKE_MATCH_0}\n")
+endif()
+
 if(failures)
   message(FATAL_ERROR "${SYS}:\n${failures}")
 endif()
+list(REMOVE_DUPLICATES dlls) # x86: dlltool's alias entry makes a second videoprt.sys descriptor
 list(LENGTH dlls ndlls)
-message(STATUS "${SYS}: PE32+, native subsystem, ${ndlls} import DLLs (videoprt.sys, ntoskrnl.exe, hal.dll), no C runtime")
+message(STATUS "${SYS}: ${kind}, native subsystem, ${ndlls} import DLLs (videoprt.sys, ntoskrnl.exe, hal.dll), no C runtime")

@@ -500,8 +500,10 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
                  "records refer to xfer %u, which no start_dma introduced", rec->xfer);
         return;
     }
-    if (rec->algo != DMT_DIGEST_DMT64)
+    if (!dmt_digest_known(rec->algo))
         return;
+    /* the model's own digest register is DMT64 */
+    const bool model_algo = rec->algo == DMT_DIGEST_DMT64;
     mdl_t *m = mdl_get(r, x->mdl);
     r->sum.digests++;
     bool tainted = x->run_tainted || x->devmem_unknown;
@@ -521,14 +523,14 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
             }
             return;
         }
-        if (x->run_bound && x->run.err == DMM_ERR_NONE) {
+        if (model_algo && x->run_bound && x->run.err == DMM_ERR_NONE) {
             if (x->run.digest != rec->value || x->run.bytes != rec->length)
                 digest_diverged(r, x, rec, x->run.digest, x->run.bytes,
                                 "the model moved other data", tainted);
             return;
         }
         uint64_t n = rec->length < x->arena_len ? rec->length : x->arena_len;
-        uint64_t h = dmt64(x->arena, (size_t)n);
+        uint64_t h = dmt_digest(rec->algo, x->arena, (size_t)n);
         if (h != rec->value || n != rec->length)
             digest_diverged(r, x, rec, h, n, "the replayed buffer holds other data", tainted);
         return;
@@ -540,7 +542,7 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
         x->fill_pending = false;
         fill_now(r, x, 0);
     }
-    if (x->fill_skipped && x->run_bound && x->run.err == DMM_ERR_NONE &&
+    if (model_algo && x->fill_skipped && x->run_bound && x->run.err == DMM_ERR_NONE &&
         x->run.bytes == x->arena_len && n == x->arena_len) {
         h = x->run.digest; /* the device wrote the whole buffer, in order */
     } else {
@@ -549,7 +551,7 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
             fill_now(r, x, x->run_bound ? x->run.bytes : 0);
             x->fill_skipped = false;
         }
-        h = dmt64(x->arena, (size_t)n);
+        h = dmt_digest(rec->algo, x->arena, (size_t)n);
     }
     if (h == rec->value && n == rec->length)
         return;

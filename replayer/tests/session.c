@@ -17,6 +17,8 @@
 #include "dmt/reader.h"
 #include "dmt/writer.h"
 
+uint32_t sess_digest_algo = DMT_DIGEST_DMT64;
+
 struct sess {
     dmt_writer *w;
     dmm_phys *pm;
@@ -267,19 +269,19 @@ uint32_t sess_xfer(sess *s, unsigned ch, const dmt_sg_elem *sg, uint32_t n, uint
         isr(s, xfer);
 
     /* CompleteDma: the digest of the buffer as the probe computes it */
-    dmt64_state st;
-    dmt64_init(&st);
+    dmt_digest_state st;
+    dmt_digest_init(&st, sess_digest_algo);
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *tmp = malloc(sg[i].len);
         dmm_phys_read(s->pm, sg[i].addr, tmp, sg[i].len);
-        dmt64_update(&st, tmp, sg[i].len);
+        dmt_digest_update(&st, tmp, sg[i].len);
         free(tmp);
     }
     rec_init(&r, DMT_K_DIGEST);
     r.xfer = xfer;
-    r.algo = DMT_DIGEST_DMT64;
+    r.algo = sess_digest_algo;
     r.length = len;
-    r.value = dmt64_final(&st);
+    r.value = dmt_digest_final(&st);
     emit(s, &r);
     rec_init(&r, DMT_K_COMPLETE_DMA);
     r.xfer = xfer;

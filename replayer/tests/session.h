@@ -46,6 +46,9 @@ sess *sess_open(const char *path, const dmm_config *cfg);
  * Returns the xfer id. */
 uint32_t sess_xfer(sess *s, unsigned ch, const dmt_sg_elem *sg, uint32_t n, uint64_t dev_off,
                    uint64_t seed, unsigned faults);
+/* The DIGEST algorithm the builder's "probe" logs (enum dmt_digest_algo;
+ * DMT_DIGEST_DMT64 unless a test changes it). */
+extern uint32_t sess_digest_algo;
 /* A MARKER record. */
 void sess_marker(sess *s, const char *text);
 /* Finish (releases, END).  Returns 0 or a negative DMT_E*. */

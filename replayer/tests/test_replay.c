@@ -124,6 +124,34 @@ static void test_clean(void)
     test_path(p, sizeof p, "clean40.dmat");
     CHECK(sess_standard(p, &c, 30, 3) == 0);
     expect_clean(p, "40 address bits");
+
+    /* XXH64 digests (streamed over the SG elements) are checked as well:
+     * clean when right, a divergence at the first wrong one */
+    sess_digest_algo = DMT_DIGEST_XXH64;
+    test_path(p, sizeof p, "cleanxxh.dmat");
+    CHECK(sess_standard(p, NULL, 40, 4) == 0);
+    sess_digest_algo = DMT_DIGEST_DMT64;
+    expect_clean(p, "xxh64 digests");
+    recs rs;
+    CHECK(recs_load(p, &rs) == 0);
+    size_t at = SIZE_MAX;
+    for (size_t i = 0; i < rs.n && at == SIZE_MAX; i++)
+        if (rs.r[i].kind == DMT_K_DIGEST) {
+            CHECK(rs.r[i].algo == DMT_DIGEST_XXH64);
+            rs.r[i].value ^= 1;
+            at = i;
+        }
+    test_path(p, sizeof p, "badxxh.dmat");
+    CHECK(at != SIZE_MAX && recs_write(p, &rs) == 0);
+    recs_free(&rs);
+    rpl_opts o2;
+    rpl_opts_default(&o2);
+    r = replay(p, &o2);
+    if (r) {
+        CHECK(rpl_get_summary(r)->divergences == 1);
+        CHECK(rpl_get_summary(r)->kept && rpl_divergence_at(r, 0)->index == at);
+    }
+    rpl_free(r);
 }
 
 /* ---- mutations: each diverges at exactly the mutated record ---------------- */

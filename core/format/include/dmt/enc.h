@@ -2,8 +2,8 @@
  * dmt/enc.h - the freestanding CBOR encoder (RFC 8949) used on the probe
  * side and by the trace writer.
  *
- * No allocation, no libc beyond memcpy: it compiles into a Windows kernel
- * driver.  Every function writes into buf[0..cap) and returns the number of
+ * No allocation, no libc beyond memcpy, C89 (dmt/port.h): it compiles into
+ * a Windows kernel driver.  Every function writes into buf[0..cap) and returns the number of
  * bytes written, or 0 when cap is too small (nothing useful is written
  * then).  Integers always take the shortest form, so the bytes are identical
  * to libcbor's cbor_encode_uint / cbor_encode_negint / *_start encoders
@@ -12,10 +12,7 @@
 #ifndef DMT_ENC_H
 #define DMT_ENC_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
+#include "dmt/port.h"
 #include "dmt/record.h"
 
 size_t dmt_enc_uint(uint8_t *buf, size_t cap, uint64_t v);

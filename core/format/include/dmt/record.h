@@ -4,8 +4,8 @@
  * One struct, dmt_record, describes any record of a trace in decoded form.
  * The on-wire CBOR form is specified in schema/trace.cddl and
  * schema/FORMAT.md; this header is its C mirror.  The header is freestanding
- * (stdint/stddef/stdbool only) because the probe includes it in a Windows
- * kernel driver.
+ * C89 (dmt/port.h for the types, memcpy only) because the probe includes it
+ * in a Windows kernel driver.
  *
  * Ownership: variable-length parts (sg, values, bytes, text) point into
  * storage owned by whoever produced the record (the reader's window, the
@@ -14,11 +14,9 @@
 #ifndef DMT_RECORD_H
 #define DMT_RECORD_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
+#include "dmt/port.h"
 #include "dmt/kinds.h"
 
 #define DMT_FORMAT_VERSION 1u
@@ -55,7 +53,10 @@ enum dmt_lost_reason {
 #define DMT_LOST_N_ 6 /* reasons this build knows */
 
 /* Digest algorithms (DMT_K_DIGEST algo); see dmt/digest.h. */
-enum dmt_digest_algo { DMT_DIGEST_DMT64 = 1 };
+enum dmt_digest_algo {
+    DMT_DIGEST_DMT64 = 1, /* dmatrace's DMT64 */
+    DMT_DIGEST_XXH64 = 2  /* xxHash XXH64, seed 0 */
+};
 
 /* EXECUTE_DMA flags.  A producer that cannot tell whether the OS bounced a
  * list leaves them 0: "bounced" is then unknown, not false. */
@@ -111,7 +112,8 @@ typedef struct dmt_record {
     const void *sg_list; /* n_sg elements: u64 address at +0, u32 length at +8 */
     uint32_t sg_stride;  /* bytes between elements; 0 = sizeof(dmt_sg_elem). The
                             probe passes a VP_SCATTER_GATHER_LIST's Elements
-                            with stride 24, so nothing is copied. */
+                            with the platform's element size as the stride
+                            (24 on x64, 16 on x86), so nothing is copied. */
     uint32_t n_values;
     const uint64_t *values;
     uint32_t n_bytes;
@@ -120,7 +122,7 @@ typedef struct dmt_record {
 
 /* Element i (< r->n_sg) of a record's SG list, whatever its stride: the one
  * place that knows an element is a u64 address at +0 and a u32 length at +8. */
-static inline dmt_sg_elem dmt_record_sg_at(const dmt_record *r, uint32_t i)
+static DMT_INLINE dmt_sg_elem dmt_record_sg_at(const dmt_record *r, uint32_t i)
 {
     dmt_sg_elem e;
     const size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);

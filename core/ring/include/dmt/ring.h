@@ -6,8 +6,9 @@
  * another process, consumes committed records in order.  The region is one
  * block of fixed memory: a shared file mapping on Linux, nonpaged memory
  * mapped into the recorder on Windows.  Nothing here allocates or blocks on
- * the producer side; the producer half is freestanding C11 (stdatomic only)
- * and compiles into the Windows driver.
+ * the producer side.  ring.c is freestanding C89 (its atomics come from
+ * dmt/port.h) and compiles into the Windows driver; this header is shared
+ * by the driver (C89) and the consumer tools (C11) and compiles in both.
  *
  * Region layout (all little-endian; normative copy in schema/FORMAT.md):
  *
@@ -64,9 +65,7 @@
 #ifndef DMT_RING_H
 #define DMT_RING_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "dmt/port.h"
 
 #define DMT_RING_MAGIC       0x474E495254414D44ull /* "DMATRING" */
 #define DMT_RING_VERSION     1u

@@ -1,0 +1,115 @@
+/*
+ * test_xxh64.c - the XXH64 digest (DMT_DIGEST_XXH64, core/format/xxh64.c)
+ * and the by-algorithm digest API of dmt/digest.h.
+ *
+ * The expected values were printed by `xxhsum -H1` (xxHash 0.8.1) for the
+ * same bytes: "hello", the empty input and XS64 pattern buffers.  Every
+ * split of a buffer - into two parts at each position, into three for a
+ * short one, and into SG-list-like runs of elements - must give the value
+ * of the whole, as FORMAT.md promises for every digest algorithm.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "dmt/digest.h"
+
+/* xxhsum -H1 over files holding these bytes */
+static const struct {
+    uint64_t seed, offset;
+    size_t len;
+    uint64_t xxh64;
+} patterns[] = {
+    {9, 0, 31, 0x2e2de790a49b695bull},
+    {7, 3, 1000, 0xe93be1d123ff356eull},
+    {0xDEADBEEF, 4093, 8191, 0x6f83483fdc305a0eull},
+    {1, 0, 1u << 20, 0x24c9b64e0f4779aaull},
+};
+
+static uint64_t xxh64_split(const uint8_t *p, const size_t *cuts, size_t ncuts, size_t len)
+{
+    dmt_xxh64_state st;
+    size_t at = 0, i;
+    dmt_xxh64_init(&st);
+    for (i = 0; i < ncuts; i++) {
+        dmt_xxh64_update(&st, p + at, cuts[i] - at);
+        at = cuts[i];
+    }
+    dmt_xxh64_update(&st, p + at, len - at);
+    return dmt_xxh64_final(&st);
+}
+
+static void test_known_values(void)
+{
+    CHECK(dmt_digest(DMT_DIGEST_XXH64, "hello", 5) == 0x26c7827d889f6da3ull);
+    CHECK(dmt_digest(DMT_DIGEST_XXH64, "", 0) == 0xef46db3751d8e999ull);
+    CHECK(dmt_digest(DMT_DIGEST_XXH64, NULL, 0) == 0xef46db3751d8e999ull);
+    for (size_t k = 0; k < sizeof patterns / sizeof patterns[0]; k++) {
+        uint8_t *b = malloc(patterns[k].len);
+        dmt_pattern_fill(b, patterns[k].seed, patterns[k].offset, patterns[k].len);
+        CHECKF(dmt_digest(DMT_DIGEST_XXH64, b, patterns[k].len) == patterns[k].xxh64, "pattern %zu",
+               k);
+        free(b);
+    }
+    /* the by-algorithm API gives DMT64 unchanged */
+    static uint8_t got[1000];
+    dmt_pattern_fill(got, 7, 3, 1000);
+    CHECK(dmt_digest(DMT_DIGEST_DMT64, got, 1000) == 0x95bcea862cafef40ull);
+    CHECK(dmt_digest(DMT_DIGEST_DMT64, got, 1000) == dmt64(got, 1000));
+    CHECK(dmt_digest_known(DMT_DIGEST_DMT64) && dmt_digest_known(DMT_DIGEST_XXH64));
+    CHECK(!dmt_digest_known(0) && !dmt_digest_known(3));
+    dmt_digest_state st;
+    CHECK(!dmt_digest_init(&st, 3));
+    CHECK(dmt_digest(3, got, 1000) == 0);
+}
+
+static void test_splits(void)
+{
+    const size_t len = 8191;
+    uint8_t *b = malloc(len);
+    dmt_pattern_fill(b, 0xDEADBEEF, 4093, len);
+    const uint64_t want = 0x6f83483fdc305a0eull;
+    int bad = 0;
+    /* every two-part split (the cut inside a 32-byte stripe or on it) */
+    for (size_t c = 0; c <= len && !bad; c++)
+        bad = xxh64_split(b, &c, 1, len) != want;
+    CHECK(!bad);
+    /* every three-part split of a short buffer */
+    const uint64_t want31 = 0x2e2de790a49b695bull;
+    uint8_t s[31];
+    dmt_pattern_fill(s, 9, 0, 31);
+    bad = 0;
+    for (size_t i = 0; i <= 31 && !bad; i++)
+        for (size_t j = i; j <= 31 && !bad; j++) {
+            size_t cuts[2] = {i, j};
+            bad = xxh64_split(s, cuts, 2, 31) != want31;
+        }
+    CHECK(!bad);
+    /* SG-list-like runs: elements of 1..5000 bytes, through the generic API
+     * for both algorithms */
+    uint64_t rng = 12345;
+    for (int round = 0; round < 200; round++) {
+        dmt_digest_state x, d;
+        size_t at = 0;
+        CHECK(dmt_digest_init(&x, DMT_DIGEST_XXH64) && dmt_digest_init(&d, DMT_DIGEST_DMT64));
+        while (at < len) {
+            rng = dmt_splitmix64(rng);
+            size_t n = 1 + (size_t)(rng % 5000);
+            if (n > len - at)
+                n = len - at;
+            dmt_digest_update(&x, b + at, n);
+            dmt_digest_update(&d, b + at, n);
+            at += n;
+        }
+        CHECKF(dmt_digest_final(&x) == want, "round %d", round);
+        CHECKF(dmt_digest_final(&d) == 0x3f81579c65bc43bbull, "round %d", round);
+    }
+    free(b);
+}
+
+int main(void)
+{
+    test_known_values();
+    test_splits();
+    return check_result("test_xxh64");
+}
