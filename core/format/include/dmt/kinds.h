@@ -33,8 +33,7 @@
 #ifndef DMT_KINDS_H
 #define DMT_KINDS_H
 
-#include <stdbool.h>
-#include <stdint.h>
+#include "dmt/port.h"
 
 /* clang-format off */
 #define DMT_KINDS(X, F, O)                                                                     \
