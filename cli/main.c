@@ -15,17 +15,21 @@ static const struct {
     {"capture", cmd_capture, "run the instrumented miniport on the host VideoPort and record it"},
 #endif
     {"record", cmd_record, "drain a shared-memory ring written by another process"},
+#ifndef DMT_NO_CBOR_READER /* the Windows recorder build: record and carve only */
     {"import", cmd_import, "load a trace into a SQLite database, all or nothing"},
     {"info", cmd_info, "counts per record kind, time span, adapters, lost records"},
     {"dump", cmd_dump, "print records one per line"},
     {"recover", cmd_recover, "make a trace cut by a crash whole again"},
+#endif
     {"carve", cmd_carve, "find rings in memory images and crash dumps and write them as traces"},
 #ifdef DMT_HAVE_REPLAYER
     {"replay", cmd_replay, "replay into the device model (or the driver) and report divergences"},
     {"diff", cmd_diff, "structure-aware comparison of two traces, transfer by transfer"},
 #endif
+#ifndef DMT_NO_CBOR_READER
     {"audit", cmd_audit, "DMA misuse and layout findings (Driver Verifier's checks and more)"},
     {"export", cmd_export, "Perfetto/Chrome Trace Event JSON, or CSV per table"},
+#endif
 };
 
 #define NCMD (sizeof commands / sizeof commands[0])
