@@ -9,7 +9,8 @@
     first sequence number); the file ends with END and nothing after it;
   - LOST ranges start at the next sequence number.
 
-Prints a JSON summary (counts per kind, records, lost, sg elements) on
+Prints a JSON summary (counts per kind, records, lost, sg elements, the
+first and next sequence numbers, the header map) on
 stdout; exits 1 with a message naming the byte offset on any violation.
 usage: check_trace.py FILE [--allow-cut]
 """
@@ -117,7 +118,8 @@ def main():
     if not saw_end and not allow_cut:
         fail(path, len(data), "no END record")
     print(json.dumps({"records": records, "lost": lost, "sg_elements": sg, "kinds": counts,
-                      "closed": saw_end}))
+                      "closed": saw_end, "seq0": hdr.get("seq0", 0), "next_seq": seq,
+                      "header": hdr}))
 
 
 if __name__ == "__main__":
