@@ -174,22 +174,6 @@ void dmt_machine_get(dmt_machine_info *mi)
     boot_limits(mi->boot_options, sizeof mi->boot_options);
 }
 
-int dmt_file_open(const char *path, unsigned flags)
-{
-    int of = _O_BINARY | _O_NOINHERIT;
-    of |= (flags & 3) == DMT_OPEN_RDWR    ? _O_RDWR
-          : (flags & 3) == DMT_OPEN_WRITE ? _O_WRONLY
-                                          : _O_RDONLY;
-    if (flags & DMT_OPEN_CREATE)
-        of |= _O_CREAT;
-    if (flags & DMT_OPEN_EXCL)
-        of |= _O_EXCL;
-    if (flags & DMT_OPEN_TRUNC)
-        of |= _O_TRUNC;
-    int fd = _open(path, of, _S_IREAD | _S_IWRITE);
-    return fd < 0 ? -errno : fd;
-}
-
 int dmt_file_temp(char *tmpl)
 {
     size_t n = strlen(tmpl);
@@ -324,6 +308,8 @@ void dmt_unmap_anon(void *map, size_t len)
         VirtualFree(map, 0, MEM_RELEASE);
 }
 
+#define DMT_O_PLATFORM (O_BINARY | O_NOINHERIT) /* bytes, not text; not inherited */
+
 #else /* POSIX (Linux) */
 
 #include <fcntl.h>
@@ -377,22 +363,6 @@ void dmt_machine_get(dmt_machine_info *mi)
     if (pages > 0 && v > 0)
         mi->phys_mem = (uint64_t)pages * (uint64_t)v;
     mi->clock_hz = dmt_clock_hz();
-}
-
-int dmt_file_open(const char *path, unsigned flags)
-{
-    int of = O_CLOEXEC;
-    of |= (flags & 3) == DMT_OPEN_RDWR    ? O_RDWR
-          : (flags & 3) == DMT_OPEN_WRITE ? O_WRONLY
-                                          : O_RDONLY;
-    if (flags & DMT_OPEN_CREATE)
-        of |= O_CREAT;
-    if (flags & DMT_OPEN_EXCL)
-        of |= O_EXCL;
-    if (flags & DMT_OPEN_TRUNC)
-        of |= O_TRUNC;
-    int fd = open(path, of, 0644);
-    return fd < 0 ? -errno : fd;
 }
 
 int dmt_file_temp(char *tmpl)
@@ -511,4 +481,26 @@ void dmt_unmap_anon(void *map, size_t len)
         munmap(map, len);
 }
 
+#define DMT_O_PLATFORM O_CLOEXEC
+
 #endif
+
+/* ---- both ---------------------------------------------------------------- */
+
+int dmt_file_open(const char *path, unsigned flags)
+{
+    int of = DMT_O_PLATFORM;
+    of |= (flags & 3) == DMT_OPEN_RDWR    ? O_RDWR
+          : (flags & 3) == DMT_OPEN_WRITE ? O_WRONLY
+                                          : O_RDONLY;
+    if (flags & DMT_OPEN_CREATE)
+        of |= O_CREAT;
+    if (flags & DMT_OPEN_EXCL)
+        of |= O_EXCL;
+    if (flags & DMT_OPEN_TRUNC)
+        of |= O_TRUNC;
+    /* Windows' open() is the C runtime's _open: of the mode it only keeps
+     * "writable". */
+    int fd = open(path, of, 0644);
+    return fd < 0 ? -errno : fd;
+}

@@ -35,6 +35,13 @@ cmds=$(wexe --help | awk '/^  [a-z]/{print $1}' | tr '\n' ' ')
 expect_status 2 wexe carve --merge x.dmat y.img
 grep -q "needs libcbor" "$WORK/err" || fail "carve --merge: no clear message: $(cat "$WORK/err")"
 
+# --escape needs a display driver that forwards the dmatrace escape; Wine's
+# does not: one clear line, exit 3, no output file.
+expect_status 3 wexe record --escape -o "$(win "$WORK/esc.dmat")"
+grep -q "^dmatrace record: --escape: " "$WORK/err" || fail "--escape: unclear error: $(cat "$WORK/err")"
+[[ ! -e $WORK/esc.dmat ]] || fail "--escape: a trace was written without a ring"
+expect_status 2 wexe record --escape --ring "$(win "$WORK/x.ring")" -o "$(win "$WORK/x.dmat")"
+
 # The same deterministic session, recorded by the Windows and the Linux recorder.
 record_session() { # $1 recorder (win|linux), $2 stem
     local ring=$WORK/$2.ring out=$WORK/$2.dmat pid
@@ -52,7 +59,7 @@ record_session() { # $1 recorder (win|linux), $2 stem
 record_session win w
 record_session linux l
 
-json=$("$PY" "$TOOLS/check_trace.py" "$WORK/w.dmat") || fail "Windows trace: the CBOR decoder refuses it"
+json=$("$PY" "$TOOLS/check_trace.py" "$WORK/w.dmat" --header) || fail "Windows trace: the CBOR decoder refuses it"
 if [[ -n $json ]]; then
     records=$(json_get "$json" '["records"]')
     lost=$(json_get "$json" '["lost"]')
