@@ -17,6 +17,8 @@ WINE=/usr/lib/wine/wine64
 "$DMT" --help | grep -q "^  capture " || { echo "no capture in this build"; exit 77; }
 
 export WINEPREFIX=$WORK/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+# Stop this prefix's wineserver before lib.sh's trap removes the prefix.
+trap '/usr/lib/wine/wineserver -k 2>/dev/null; rm -rf "$WORK"' EXIT
 win() { echo "Z:${1//\//\\}"; }   # the Linux path as Wine's Z: drive sees it
 wexe() { "$WINE" "$EXE" "$@"; }
 wait_for_ring() {
@@ -96,7 +98,31 @@ if [[ -n $json ]]; then
     ((lost > 0)) || fail "overwrite: the slow consumer lost nothing (test too gentle)"
 fi
 
-# carve: the drained ring file is a memory image holding one (closed) ring.
+# Ctrl-C (Wine turns SIGINT into the console event) while no producer
+# closes the ring: a clean stop and a closed file; --status rewrites its
+# file in place on every idle flush (MoveFileEx over the old one), --sync
+# flushes every chunk.
+# (A background job of a script starts with SIGINT ignored: undo that.)
+ring=$WORK/int.ring
+"$PY" -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+    "$WINE" "$EXE" record --ring "$(win "$ring")" -o "$(win "$WORK/int.dmat")" --size 64K --sync \
+    --status "$(win "$WORK/int.status")" 2>"$WORK/int.err" &
+pid=$!
+wait_for_ring "$ring" || fail "ctrl-c: the ring never appeared"
+for _ in $(seq 1 100); do [[ -s $WORK/int.status ]] && break; sleep 0.05; done
+sleep 0.3
+kill -INT $pid || fail "ctrl-c: the recorder is gone before the signal"
+st=0
+wait $pid || st=$?
+((st == 0)) || fail "ctrl-c: record exited $st: $(cat "$WORK/int.err")"
+grep -q "stopped by signal" "$WORK/int.err" || fail "ctrl-c: not stopped by the signal: $(cat "$WORK/int.err")"
+"$PY" "$TOOLS/check_trace.py" "$WORK/int.dmat" >/dev/null || fail "ctrl-c: trace invalid"
+grep -q "^records 0" "$WORK/int.status" || fail "ctrl-c: status file: $(cat "$WORK/int.status" 2>&1)"
+[[ -z $(ls "$WORK" | grep "\.tmp") ]] || fail "temporary files left: $(ls "$WORK" | grep "\.tmp")"
+
+# carve: the drained ring file is a memory image holding one (closed) ring;
+# the second carve replaces the first one's output.
+expect_status 0 wexe carve "$(win "$WORK/w.ring")" -o "$(win "$WORK/wc.dmat")"
 expect_status 0 wexe carve "$(win "$WORK/w.ring")" -o "$(win "$WORK/wc.dmat")"
 expect_status 0 "$DMT" carve "$WORK/w.ring" -o "$WORK/lc.dmat"
 "$PY" "$TOOLS/check_trace.py" "$WORK/wc.dmat" >/dev/null || fail "carve under Wine: invalid trace"
