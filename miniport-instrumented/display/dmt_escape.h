@@ -28,13 +28,16 @@
 #define DMT_ESCAPE_OP_MAP   1u /* map the probe ring into the calling process */
 #define DMT_ESCAPE_OP_UNMAP 2u /* undo a MAP of this process (user_va from its reply) */
 
-/* DMT_ESCAPE_REPLY.status: 0, or a Win32 error code. */
+/* DMT_ESCAPE_REPLY.status: 0, or a Win32 error code:
+ *   87   ERROR_INVALID_PARAMETER  UNMAP of an address this process did not map
+ *   170  ERROR_BUSY               this process already maps it, or the table is full
+ *   55   ERROR_DEV_NOT_EXIST      the miniport has no probe ring
+ *   1117 ERROR_IO_DEVICE          the miniport's reply is malformed */
 #define DMT_ESCAPE_OK              0u
-#define DMT_ESCAPE_E_INVALID_PARAM 87u /* ERROR_INVALID_PARAMETER: UNMAP of an unknown address */
-#define DMT_ESCAPE_E_BUSY          170u /* ERROR_BUSY: this process already maps it, or the table is full \
-                                         */
-#define DMT_ESCAPE_E_NO_RING   55u   /* ERROR_DEV_NOT_EXIST: the miniport has no probe ring */
-#define DMT_ESCAPE_E_BAD_REPLY 1117u /* ERROR_IO_DEVICE: the miniport's reply is malformed */
+#define DMT_ESCAPE_E_INVALID_PARAM 87u
+#define DMT_ESCAPE_E_BUSY          170u
+#define DMT_ESCAPE_E_NO_RING       55u
+#define DMT_ESCAPE_E_BAD_REPLY     1117u
 
 /* In: exactly sizeof(DMT_ESCAPE_REQUEST) bytes (24). */
 typedef struct DMT_ESCAPE_REQUEST {
