@@ -75,6 +75,8 @@ if [[ -n $json ]]; then
         (($(json_get "$json" "[\"header\"].get(\"$k\", 0)") > 0)) || fail "Windows trace: header key $k missing"
     done
 fi
+expect_status 0 "$DMT" info "$WORK/w.dmat"
+grep -q "^machine: *Windows .*(build [1-9]" "$WORK/out" || fail "info shows no Windows machine: $(head -5 "$WORK/out")"
 expect_status 0 "$DMT" replay "$WORK/w.dmat"
 expect_status 0 "$DMT" audit "$WORK/w.dmat"
 "$DMT" dump "$WORK/w.dmat" >"$WORK/w.txt" && "$DMT" dump "$WORK/l.dmat" >"$WORK/l.txt"
