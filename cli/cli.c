@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dmt/platform.h"
+
 int cli_report(const char *cmd, const char *file, const dmt_error *err)
 {
     fprintf(stderr, "dmatrace %s: %s", cmd, file ? file : "(input)");
@@ -80,4 +82,18 @@ bool cli_has_suffix(const char *path, const char *suffix)
 {
     size_t n = strlen(path), m = strlen(suffix);
     return n >= m && strcmp(path + n - m, suffix) == 0;
+}
+
+void cli_header_machine(dmt_header *h)
+{
+    dmt_machine_info mi;
+    dmt_machine_get(&mi);
+    snprintf(h->host, sizeof h->host, "%s", mi.host);
+    snprintf(h->os, sizeof h->os, "%s", mi.os);
+    snprintf(h->boot_options, sizeof h->boot_options, "%s", mi.boot_options);
+    h->os_build = mi.os_build;
+    h->cpus = mi.cpus;
+    h->page_size = mi.page_size;
+    h->clock_hz = mi.clock_hz;
+    h->phys_mem = mi.phys_mem;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "dmt/error.h"
+#include "dmt/record.h"
 
 /* Exit statuses of every command (docs/cli.md section 4). */
 enum {
@@ -28,9 +29,9 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 int cli_report(const char *cmd, const char *file, const dmt_error *err);
 /* "dmatrace CMD: message" on stderr and return status. */
 int cli_fail(const char *cmd, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(DMT_PRINTF, 3, 4)));
 /* Usage error: message plus "try 'dmatrace CMD --help'", returns CLI_BAD. */
-int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(DMT_PRINTF, 2, 3)));
 
 /* Format a duration / time in ns with a sensible unit: "1.234 ms". */
 const char *cli_ns(char *buf, size_t cap, int64_t ns);
@@ -40,6 +41,9 @@ bool cli_parse_u64(const char *s, uint64_t *out);
 bool cli_progress_enabled(void);
 /* Does path end with suffix? */
 bool cli_has_suffix(const char *path, const char *suffix);
+/* Fill the machine keys of a trace header (host, os, os_build, cpus,
+ * page_size, clock_hz, phys_mem, boot_options) from the platform layer. */
+void cli_header_machine(dmt_header *h);
 
 /* Every subcommand. */
 int cmd_info(int argc, char **argv);

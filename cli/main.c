@@ -11,13 +11,16 @@ static const struct {
     cli_cmd_fn fn;
     const char *summary;
 } commands[] = {
+#ifndef DMT_NO_CBOR_READER /* the Windows recorder build has record and carve only */
     {"capture", cmd_capture, "run the instrumented miniport on the host VideoPort and record it"},
+#endif
     {"record", cmd_record, "drain a shared-memory ring written by another process"},
+    {"carve", cmd_carve, "find rings in memory images and crash dumps and write them as traces"},
+#ifndef DMT_NO_CBOR_READER
     {"import", cmd_import, "load a trace into a SQLite database, all or nothing"},
     {"info", cmd_info, "counts per record kind, time span, adapters, lost records"},
     {"dump", cmd_dump, "print records one per line"},
     {"recover", cmd_recover, "make a trace cut by a crash whole again"},
-    {"carve", cmd_carve, "find rings in memory images and crash dumps and write them as traces"},
     {"replay", cmd_replay, "replay into the device model (or the driver) and report divergences"},
     {"diff", cmd_diff, "structure-aware comparison of two traces, transfer by transfer"},
     {"check", cmd_check, "run a regression corpus (YAML manifest) and compare with expectations"},
@@ -26,6 +29,7 @@ static const struct {
     {"audit", cmd_audit, "DMA misuse and layout findings (Driver Verifier's checks and more)"},
     {"export", cmd_export, "Perfetto/Chrome Trace Event JSON, or CSV per table"},
     {"regmap", cmd_regmap, "list or decode registers with a rules-ng-ng register map"},
+#endif
 };
 
 #define NCMD (sizeof commands / sizeof commands[0])

@@ -491,6 +491,20 @@ static int parse(int argc, char **argv, opts *o)
     return 0;
 }
 
+/* The machine layout the session runs on (the hvp_config below), for a
+ * replay that rebuilds it: header keys placement .. ram_high_top. */
+static void header_layout(dmt_header *h, const scenario *s)
+{
+    hvp_config hc;
+    hvp_config_default(&hc);
+    h->has_layout = true;
+    snprintf(h->placement, sizeof h->placement, "%s", hvp_placement_name(s->placement));
+    h->contig_permille = s->contig_permille;
+    h->map_register_cap = hc.map_register_cap;
+    h->ram_low_top = hc.ram_low_top;
+    h->ram_high_top = hc.ram_high_size ? (1ull << 32) + hc.ram_high_size : 0;
+}
+
 static int configure(capture *c)
 {
     const scenario *s = c->o.scen;
@@ -549,8 +563,8 @@ static void session_config(const capture *c, dmtc_config *sc)
         snprintf(h->producer, sizeof h->producer, "dmatrace capture " DMT_VERSION);
         snprintf(h->clock, sizeof h->clock, "%s",
                  c->o.deterministic ? "deterministic" : "CLOCK_MONOTONIC");
-        if (gethostname(h->host, sizeof h->host - 1) != 0)
-            snprintf(h->host, sizeof h->host, "unknown");
+        cli_header_machine(h);
+        header_layout(h, c->o.scen);
         snprintf(h->scenario, sizeof h->scenario, "%s%s%s", c->o.scen->name,
                  c->o.fault_name ? "+" : "", c->o.fault_name ? c->o.fault_name : "");
         h->seed = c->o.seed;

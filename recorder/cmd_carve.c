@@ -100,6 +100,10 @@ int cmd_carve(int argc, char **argv)
             flags |= DMT_IMAGE_ALLOW_CUT;
             break;
         case 'm':
+#ifdef DMT_NO_CBOR_READER
+            return cli_usage("carve", "--merge reads a trace, which needs libcbor: this Windows "
+                                      "build cannot; carve here and merge with the Linux dmatrace");
+#endif
             partial = optarg;
             break;
         case 'h':

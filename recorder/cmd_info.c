@@ -23,6 +23,16 @@ static void print_text(const char *file, const info_result *ir)
     printf("host:       %s, clock %s\n", ir->hdr.host[0] ? ir->hdr.host : "?", ir->hdr.clock);
     if (ir->hdr.scenario[0])
         printf("scenario:   %s (seed %" PRIu64 ")\n", ir->hdr.scenario, ir->hdr.seed);
+    const dmt_header *h = &ir->hdr;
+    if (h->os[0]) /* the optional machine and layout keys (FORMAT.md 1.2) */
+        printf("machine:    %s%s%.0u%s, %u CPUs, %u-byte pages, clock %" PRIu64 " Hz%s%s\n", h->os,
+               h->os_build ? " (build " : "", h->os_build, h->os_build ? ")" : "", h->cpus,
+               h->page_size, h->clock_hz, h->boot_options[0] ? ", boot " : "", h->boot_options);
+    if (h->has_layout)
+        printf("layout:     buffers %s, %u/1000 contiguous, %u map registers, RAM below 0x%" PRIx64
+               "%s%.0" PRIx64 "\n",
+               h->placement, h->contig_permille, h->map_register_cap, h->ram_low_top,
+               h->ram_high_top ? " and up to 0x" : "", h->ram_high_top);
     if (ir->cut)
         printf("WARNING:    file was cut at byte %" PRIu64 ": %s; run 'dmatrace recover'\n",
                ir->cut_at, ir->cut_why);

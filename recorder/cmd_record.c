@@ -3,7 +3,10 @@
  * attach to a shared-memory ring that another process writes (the probe in
  * `dmatrace capture --ring PATH`, or a driver's ring mapped by a helper),
  * and drain it into a crash-safe trace file until SIGINT/SIGTERM or until
- * the producer marks the ring closed.
+ * the producer marks the ring closed.  On Windows `--escape` gets the ring
+ * of the display's miniport through the display driver (ring_escape.c).
+ * Portable: OS calls go through dmt/platform.h; the same file builds the
+ * Linux tool and dmatrace.exe.
  *
  * Crash safety comes from the writer's chunk framing: the file is flushed
  * in whole chunks at least every 50 ms while the ring is idle, so a
@@ -16,13 +19,19 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "dmt/drain.h"
+#include "dmt/platform.h"
 #include "dmt/ring.h"
 #include "dmt/writer.h"
+#include "ring_escape.h"
+
+#ifdef _WIN32
+#define RECORD_CLOCK "QPC"
+#else
+#define RECORD_CLOCK "CLOCK_MONOTONIC"
+#endif
 
 static volatile sig_atomic_t stop_signal;
 
@@ -43,17 +52,31 @@ static void write_status(const char *path, const dmt_writer *w)
     const dmt_writer_stats *ws = dmt_writer_get_stats(w);
     fprintf(f, "records %" PRIu64 "\nbytes %" PRIu64 "\n", ws->records_flushed, ws->bytes_flushed);
     if (fclose(f) == 0)
-        rename(tmp, path);
+        dmt_file_replace(tmp, path);
+}
+
+/* Give the ring back: the file mapping, or the escape's mapping. */
+static void release_ring(void *map, size_t map_len, rec_escape *esc)
+{
+    if (esc)
+        rec_escape_close(esc);
+    else
+        dmt_ring_shm_unmap(map, map_len);
 }
 
 static void help(void)
 {
     printf("usage: dmatrace record --ring PATH -o FILE.dmat [--policy drop|overwrite]\n"
-           "                       [--size MiB] [--sync]\n\n"
+           "                       [--size MiB] [--sync]\n"
+           "       dmatrace record --escape [--display NAME] -o FILE.dmat   (Windows)\n\n"
            "Drain a shared-memory ring written by another process into a trace file, until\n"
            "SIGINT/SIGTERM or until the producer closes the ring.  The ring file PATH is\n"
            "created (with --size and --policy) when it does not exist, else attached.\n"
            "Every lost record reaches the file as a LOST record.\n\n"
+           "  --escape     Windows: the ring of the display's video miniport, mapped into\n"
+           "               this process through the display driver's escape\n"
+           "               (docs/windows-recorder.md); unmapped at exit\n"
+           "  --display NAME  the display device for --escape (default: the primary)\n"
            "  --size MiB   ring data size when creating it (default 64; 256K for KiB)\n"
            "  --policy P   drop (drop newest, default) or overwrite (oldest) when creating\n"
            "  --sync       fdatasync every chunk (slower; survives power loss)\n"
@@ -71,8 +94,10 @@ int cmd_record(int argc, char **argv)
         {"policy", required_argument, 0, 'p'}, {"size", required_argument, 0, 's'},
         {"sync", no_argument, 0, 'y'},         {"exit-idle", required_argument, 0, 'e'},
         {"status", required_argument, 0, 'S'}, {"throttle-us", required_argument, 0, 'T'},
+        {"escape", no_argument, 0, 'E'},       {"display", required_argument, 0, 'D'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *ring_path = NULL, *out = NULL;
+    const char *ring_path = NULL, *out = NULL, *display = NULL;
+    bool escape = false;
     enum dmt_ring_policy policy = DMT_RING_DROP_NEWEST;
     uint64_t size_bytes = 64u << 20, exit_idle_ms = 0, throttle_us = 0;
     const char *status_path = NULL;
@@ -124,6 +149,12 @@ int cmd_record(int argc, char **argv)
             if (!cli_parse_u64(optarg, &throttle_us) || throttle_us > 1000000)
                 return cli_usage("record", "--throttle-us needs 0..1000000, not '%s'", optarg);
             break;
+        case 'E':
+            escape = true;
+            break;
+        case 'D':
+            display = optarg;
+            break;
         case 'h':
             help();
             return CLI_OK;
@@ -133,25 +164,32 @@ int cmd_record(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage("record", "unexpected argument '%s'", argv[optind]);
-    if (!ring_path || !out)
-        return cli_usage("record", "--ring PATH and -o FILE.dmat are required");
+    if (!!ring_path == escape || !out)
+        return cli_usage("record", "--ring PATH or --escape, and -o FILE.dmat, are required");
 
     dmt_ring ring;
-    void *map;
-    size_t map_len;
-    int rc = dmt_ring_shm_open(ring_path, &ring, &map, &map_len);
-    if (rc == -ENOENT)
-        rc = dmt_ring_shm_create(ring_path, (size_t)size_bytes, policy, &ring, &map, &map_len);
-    if (rc < 0)
-        return cli_fail("record", rc == -EPROTO ? CLI_BAD : CLI_FAIL, "%s: %s", ring_path,
-                        rc == -EPROTO ? "not a dmatrace ring of this version" : strerror(-rc));
+    void *map = NULL;
+    size_t map_len = 0;
+    rec_escape *esc = NULL;
+    int rc;
+    if (escape) {
+        char why[256];
+        if (rec_escape_open(display, &ring, &esc, why, sizeof why) != 0)
+            return cli_fail("record", CLI_FAIL, "--escape: %s", why);
+    } else {
+        rc = dmt_ring_shm_open(ring_path, &ring, &map, &map_len);
+        if (rc == -ENOENT)
+            rc = dmt_ring_shm_create(ring_path, (size_t)size_bytes, policy, &ring, &map, &map_len);
+        if (rc < 0)
+            return cli_fail("record", rc == -EPROTO ? CLI_BAD : CLI_FAIL, "%s: %s", ring_path,
+                            rc == -EPROTO ? "not a dmatrace ring of this version" : strerror(-rc));
+    }
 
     dmt_header h;
     memset(&h, 0, sizeof h);
     snprintf(h.producer, sizeof h.producer, "dmatrace record " DMT_VERSION);
-    snprintf(h.clock, sizeof h.clock, "CLOCK_MONOTONIC");
-    if (gethostname(h.host, sizeof h.host - 1) != 0)
-        snprintf(h.host, sizeof h.host, "unknown");
+    snprintf(h.clock, sizeof h.clock, RECORD_CLOCK);
+    cli_header_machine(&h);
     h.ring_size = ring.size;
     h.ring_policy = ring.hdr->policy;
     {
@@ -164,7 +202,7 @@ int cmd_record(int argc, char **argv)
     dmt_writer *w;
     dmt_error err;
     if ((rc = dmt_writer_open(out, &h, wflags | DMT_WRITE_HEADER_NOW, &w, &err)) != 0) {
-        dmt_ring_shm_unmap(map, map_len);
+        release_ring(map, map_len, esc);
         return cli_report("record", out, &err);
     }
     /* Fault injection for tests: fail writes after N bytes, like a full disk. */
@@ -175,15 +213,11 @@ int cmd_record(int argc, char **argv)
     dmt_drain *d = dmt_drain_new(&ring, w, 200000000ull);
     if (!d) {
         dmt_writer_abort(w);
-        dmt_ring_shm_unmap(map, map_len);
+        release_ring(map, map_len, esc);
         return cli_fail("record", CLI_FAIL, "out of memory");
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    dmt_on_stop(on_signal);
 
     bool tty = cli_progress_enabled();
     uint64_t start = dmt_now_ns(), last_flush = start, last_progress = 0, idle_since = 0;
@@ -216,8 +250,7 @@ int cmd_record(int argc, char **argv)
                 idle_since = now;
             if (exit_idle_ms && now - idle_since > exit_idle_ms * 1000000ull)
                 break;
-            struct timespec ts = {0, 200000};
-            nanosleep(&ts, NULL);
+            dmt_sleep_us(200);
         } else {
             idle_since = 0;
             if (status_path && dmt_writer_get_stats(w)->chunks != last_chunks) {
@@ -225,11 +258,8 @@ int cmd_record(int argc, char **argv)
                 write_status(status_path, w);
             }
         }
-        if (throttle_us) {
-            struct timespec ts = {(time_t)(throttle_us / 1000000),
-                                  (long)(throttle_us % 1000000) * 1000};
-            nanosleep(&ts, NULL);
-        }
+        if (throttle_us)
+            dmt_sleep_us(throttle_us);
         if (tty && now - last_progress > 250000000ull) {
             const dmt_drain_stats *ds = dmt_drain_get_stats(d);
             double secs = (double)(now - start) / 1e9;
@@ -266,7 +296,7 @@ int cmd_record(int argc, char **argv)
             __atomic_load_n(&ring.hdr->lost_full, __ATOMIC_RELAXED),
             __atomic_load_n(&ring.hdr->lost_overwritten, __ATOMIC_RELAXED),
             __atomic_load_n(&ring.hdr->lost_torn, __ATOMIC_RELAXED));
-    dmt_ring_shm_unmap(map, map_len);
+    release_ring(map, map_len, esc);
     fprintf(stderr,
             "dmatrace record: %s: %" PRIu64 " records drained, %" PRIu64 " on disk, %" PRIu64
             " lost%s\n",

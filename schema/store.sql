@@ -38,7 +38,10 @@ PRAGMA user_version = 2;
 
 -- Key/value facts about the database and the trace it came from.
 --   Header fields (FORMAT.md 1.2): version, t0, page_shift, seq0, producer,
---     clock, host, scenario, seed, ring_size, ring_policy.
+--     clock, host, scenario, seed, ring_size, ring_policy; and those of the
+--     optional machine and layout keys the trace has: os, os_build, cpus,
+--     page_size, clock_hz, phys_mem, boot_options, placement,
+--     contig_permille, map_register_cap, ram_low_top, ram_high_top.
 --   Import facts: source_path, source_size (bytes), source_mtime (s),
 --     import_time (Unix s), importer ("dmatrace 0.1.0"), records (records
 --     imported), skipped (records of unknown kinds skipped by the reader),

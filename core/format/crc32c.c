@@ -10,7 +10,9 @@
 #define POLY 0x82F63B78u
 
 static uint32_t table[8][256];
-static bool have_hw;
+#if defined(__x86_64__)
+static bool have_hw; /* SSE4.2 crc32 (x86-64 only; the 32-bit x86 build uses tables) */
+#endif
 
 /* Runs before main, so readers on several threads never race on it. */
 __attribute__((constructor)) static void init_table(void)

@@ -716,7 +716,8 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
             return rc;
         at = c.p;
 #define KEY(s) (klen == sizeof(s) - 1 && memcmp(key, s, klen) == 0)
-        if (KEY("magic") || KEY("producer") || KEY("clock") || KEY("host") || KEY("scenario")) {
+        if (KEY("magic") || KEY("producer") || KEY("clock") || KEY("host") || KEY("scenario") ||
+            KEY("os") || KEY("boot_options") || KEY("placement")) {
             const uint8_t *p;
             uint32_t len;
             if ((rc = get_blob(&c, IT_TEXT, DMT_MAX_TEXT, &p, &len)))
@@ -732,7 +733,14 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
                 copy_text(rd->hdr.clock, sizeof rd->hdr.clock, p, len);
             else if (KEY("host"))
                 copy_text(rd->hdr.host, sizeof rd->hdr.host, p, len);
-            else
+            else if (KEY("os"))
+                copy_text(rd->hdr.os, sizeof rd->hdr.os, p, len);
+            else if (KEY("boot_options"))
+                copy_text(rd->hdr.boot_options, sizeof rd->hdr.boot_options, p, len);
+            else if (KEY("placement")) {
+                copy_text(rd->hdr.placement, sizeof rd->hdr.placement, p, len);
+                rd->hdr.has_layout = true;
+            } else
                 copy_text(rd->hdr.scenario, sizeof rd->hdr.scenario, p, len);
         } else if (KEY("version")) {
             uint32_t v;
@@ -765,6 +773,23 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
                 return rc;
         } else if (KEY("ring_policy")) {
             if ((rc = get_u32(&c, &rd->hdr.ring_policy)))
+                return rc;
+        } else if (KEY("os_build") || KEY("cpus") || KEY("page_size") || KEY("contig_permille") ||
+                   KEY("map_register_cap")) {
+            uint32_t *f = KEY("os_build")          ? &rd->hdr.os_build
+                          : KEY("cpus")            ? &rd->hdr.cpus
+                          : KEY("page_size")       ? &rd->hdr.page_size
+                          : KEY("contig_permille") ? &rd->hdr.contig_permille
+                                                   : &rd->hdr.map_register_cap;
+            if ((rc = get_u32(&c, f)))
+                return rc;
+        } else if (KEY("clock_hz") || KEY("phys_mem") || KEY("ram_low_top") ||
+                   KEY("ram_high_top")) {
+            uint64_t *f = KEY("clock_hz")      ? &rd->hdr.clock_hz
+                          : KEY("phys_mem")    ? &rd->hdr.phys_mem
+                          : KEY("ram_low_top") ? &rd->hdr.ram_low_top
+                                               : &rd->hdr.ram_high_top;
+            if ((rc = get_u(&c, f)))
                 return rc;
         } else {
             if ((rc = skip_item(&c, 0)))

@@ -20,18 +20,19 @@
  *     sequence number at its chunk's start so a reader can check.
  *  4. After any write error the writer is failed (sticky) and only close /
  *     abort are accepted.
+ * File calls go through the platform layer (dmt/platform.h), so the same
+ * code writes byte-identical files on Linux and Windows.
  */
 #include "dmt/writer.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dmt/crc32c.h"
 #include "dmt/enc.h"
+#include "dmt/platform.h"
 #include "dmt/ringcheck.h"
 
 #define DEFAULT_CHUNK (64u * 1024u)
@@ -74,6 +75,9 @@ size_t dmt_header_encode(uint8_t *buf, size_t cap, const dmt_header *h)
     entries += scen ? 1 : 0;
     entries += h->seed ? 1 : 0;
     entries += h->ring_size ? 2 : 0;
+    entries += (h->os[0] != 0) + (h->os_build != 0) + (h->cpus != 0) + (h->page_size != 0) +
+               (h->clock_hz != 0) + (h->phys_mem != 0) + (h->boot_options[0] != 0);
+    entries += h->has_layout ? 5 : 0;
 #define PUT(call)                                                                                  \
     do {                                                                                           \
         w = (call);                                                                                \
@@ -108,6 +112,35 @@ size_t dmt_header_encode(uint8_t *buf, size_t cap, const dmt_header *h)
         KEYU("ring_size", h->ring_size);
         KEYU("ring_policy", h->ring_policy);
     }
+    /* Optional keys: written only when known, in a fixed order. */
+    if (h->os[0]) {
+        KEYT("os", h->os);
+    }
+    if (h->os_build) {
+        KEYU("os_build", h->os_build);
+    }
+    if (h->cpus) {
+        KEYU("cpus", h->cpus);
+    }
+    if (h->page_size) {
+        KEYU("page_size", h->page_size);
+    }
+    if (h->clock_hz) {
+        KEYU("clock_hz", h->clock_hz);
+    }
+    if (h->phys_mem) {
+        KEYU("phys_mem", h->phys_mem);
+    }
+    if (h->boot_options[0]) {
+        KEYT("boot_options", h->boot_options);
+    }
+    if (h->has_layout) {
+        KEYT("placement", h->placement);
+        KEYU("contig_permille", h->contig_permille);
+        KEYU("map_register_cap", h->map_register_cap);
+        KEYU("ram_low_top", h->ram_low_top);
+        KEYU("ram_high_top", h->ram_high_top);
+    }
 #undef KEYT
 #undef KEYU
 #undef PUT
@@ -137,12 +170,9 @@ static int write_all(dmt_writer *w, const uint8_t *p, size_t n, dmt_error *err)
             if (want > w->inject_left)
                 want = (size_t)w->inject_left;
         }
-        ssize_t k = write(w->fd, p, want);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return fail(w, err, DMT_E_IO, errno, "write failed");
-        }
+        long k = dmt_file_write(w->fd, p, want);
+        if (k < 0)
+            return fail(w, err, DMT_E_IO, (int)-k, "write failed");
         if (k == 0)
             return fail(w, err, DMT_E_IO, ENOSPC, "write failed");
         if (w->inject_left != UINT64_MAX)
@@ -189,9 +219,9 @@ int dmt_writer_open(const char *path, const dmt_header *hdr, unsigned flags, dmt
             return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
         }
         snprintf(w->tmp_path, n, "%s.tmp-XXXXXX", path);
-        w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+        w->fd = dmt_file_temp(w->tmp_path);
         if (w->fd < 0) {
-            int e = errno;
+            int e = -w->fd;
             free(w->tmp_path);
             w->tmp_path = NULL;
             dmt_writer_abort(w);
@@ -201,16 +231,17 @@ int dmt_writer_open(const char *path, const dmt_header *hdr, unsigned flags, dmt
                 err->sys_errno = e;
             return DMT_E_IO;
         }
-        if ((flags & DMT_WRITE_EXCL) && access(path, F_OK) == 0) {
+        if ((flags & DMT_WRITE_EXCL) && dmt_file_exists(path)) {
             dmt_writer_abort(w);
             return dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX,
                                  "already exists (refusing to replace it)");
         }
     } else {
-        int of = O_WRONLY | O_CREAT | O_CLOEXEC | ((flags & DMT_WRITE_EXCL) ? O_EXCL : O_TRUNC);
-        w->fd = open(path, of, 0644);
+        unsigned of = DMT_OPEN_WRITE | DMT_OPEN_CREATE |
+                      ((flags & DMT_WRITE_EXCL) ? DMT_OPEN_EXCL : DMT_OPEN_TRUNC);
+        w->fd = dmt_file_open(path, of);
         if (w->fd < 0) {
-            int e = errno;
+            int e = -w->fd;
             dmt_writer_abort(w);
             dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot create: %s",
                           strerror(e));
@@ -299,8 +330,8 @@ static int close_chunk(dmt_writer *w, dmt_error *err)
     int rc = write_all(w, w->buf, w->len, err);
     if (rc)
         return rc;
-    if ((w->flags & DMT_WRITE_SYNC) && fdatasync(w->fd) != 0)
-        return fail(w, err, DMT_E_IO, errno, "fdatasync failed");
+    if ((w->flags & DMT_WRITE_SYNC) && (rc = dmt_file_sync(w->fd, true)) != 0)
+        return fail(w, err, DMT_E_IO, -rc, "fdatasync failed");
     w->st.records_flushed += w->chunk_records;
     if (w->chunk_records)
         w->st.chunks++;
@@ -449,19 +480,21 @@ int dmt_writer_close(dmt_writer *w, dmt_error *err)
         if ((rc = write_all(w, w->buf, n, err)))
             goto out;
     }
-    if ((w->flags & (DMT_WRITE_SYNC | DMT_WRITE_ATOMIC)) && fsync(w->fd) != 0) {
-        rc = fail(w, err, DMT_E_IO, errno, "fsync failed");
+    if ((w->flags & (DMT_WRITE_SYNC | DMT_WRITE_ATOMIC)) &&
+        (rc = dmt_file_sync(w->fd, false)) != 0) {
+        rc = fail(w, err, DMT_E_IO, -rc, "fsync failed");
         goto out;
     }
-    if (close(w->fd) != 0) {
-        w->fd = -1;
-        rc = fail(w, err, DMT_E_IO, errno, "close failed");
-        goto out;
-    }
+    rc = dmt_file_close(w->fd);
     w->fd = -1;
+    if (rc != 0) {
+        rc = fail(w, err, DMT_E_IO, -rc, "close failed");
+        goto out;
+    }
     if (w->tmp_path) {
-        if (rename(w->tmp_path, w->path) != 0) {
-            rc = fail(w, err, DMT_E_IO, errno, "rename failed");
+        /* rename over an existing file (MoveFileEx on Windows) */
+        if ((rc = dmt_file_replace(w->tmp_path, w->path)) != 0) {
+            rc = fail(w, err, DMT_E_IO, -rc, "rename failed");
             goto out;
         }
         free(w->tmp_path);
@@ -477,9 +510,9 @@ void dmt_writer_abort(dmt_writer *w)
     if (!w)
         return;
     if (w->fd >= 0)
-        close(w->fd);
+        dmt_file_close(w->fd);
     if (w->tmp_path) {
-        unlink(w->tmp_path);
+        dmt_file_remove(w->tmp_path);
         free(w->tmp_path);
     }
     free(w->path);

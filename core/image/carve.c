@@ -21,10 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "dmt/drain.h"
+#include "dmt/platform.h"
 #include "dmt/reader.h"
 #include "dmt/ring.h"
 #include "dmt/writer.h"
@@ -102,11 +101,9 @@ int dmt_carve_scan(dmt_image *img, dmt_carve_scan_result *res, dmt_carve_progres
         const dmt_image_run *r = &runs[i];
         for (uint64_t done = 0; done < r->len;) {
             size_t want = r->len - done < SCAN_CHUNK ? (size_t)(r->len - done) : SCAN_CHUNK;
-            ssize_t got = pread(fd, buf, want, (off_t)(r->file_off + done));
+            long got = dmt_file_pread(fd, buf, want, r->file_off + done);
             if (got <= 0) {
-                int e = got < 0 ? errno : EIO;
-                if (got < 0 && e == EINTR)
-                    continue;
+                int e = got < 0 ? (int)-got : EIO;
                 free(buf);
                 return dmt_error_set(err, DMT_E_IO, r->file_off + done, DMT_NO_INDEX,
                                      "read failed: %s", strerror(e));
@@ -189,8 +186,8 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
     memset(&cs, 0, sizeof cs);
     const size_t len = DMT_RING_HDR_SIZE + (size_t)ring->data_size;
     /* Anonymous and lazily backed: absent pages cost nothing and read 0. */
-    uint8_t *region = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (region == MAP_FAILED)
+    uint8_t *region = dmt_map_anon(len);
+    if (!region)
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
                              "cannot map %zu bytes for the ring", len);
     int rc = copy_region(img, ring->phys, region, len, err);
@@ -272,6 +269,6 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
         else
             dmt_writer_abort(w);
     }
-    munmap(region, len);
+    dmt_unmap_anon(region, len);
     return rc;
 }

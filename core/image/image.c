@@ -14,11 +14,10 @@
 #include "image_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "dmt/platform.h"
 
 #define ELF_MAX_PHDRS 65536u
 
@@ -26,11 +25,9 @@ int img_pread(dmt_image *img, void *dst, size_t len, uint64_t off, dmt_error *er
 {
     uint8_t *p = dst;
     while (len) {
-        ssize_t n = pread(img->fd, p, len, (off_t)off);
+        long n = dmt_file_pread(img->fd, p, len, off);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
+            int e = (int)-n;
             dmt_error_set(err, DMT_E_IO, off, DMT_NO_INDEX, "read failed: %s", strerror(e));
             if (err)
                 err->sys_errno = e;
@@ -208,17 +205,15 @@ int dmt_image_open(const char *path, unsigned flags, dmt_image **out, dmt_error 
     if (!img)
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
     img->flags = flags;
-    img->fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (img->fd < 0 || fstat(img->fd, &st) != 0) {
-        int e = errno;
+    img->fd = dmt_file_open(path, DMT_OPEN_READ);
+    int e = img->fd < 0 ? -img->fd : -dmt_file_size(img->fd, &img->info.file_size, NULL);
+    if (e) {
         dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot open: %s", strerror(e));
         if (err)
             err->sys_errno = e;
         dmt_image_close(img);
         return DMT_E_IO;
     }
-    img->info.file_size = (uint64_t)st.st_size;
 
     uint8_t h[64] = {0};
     size_t hn = img->info.file_size < sizeof h ? (size_t)img->info.file_size : sizeof h;
@@ -250,7 +245,7 @@ void dmt_image_close(dmt_image *img)
     if (!img)
         return;
     if (img->fd >= 0)
-        close(img->fd);
+        dmt_file_close(img->fd);
     free(img->runs);
     free(img);
 }

@@ -12,7 +12,6 @@
 #include "dmt/drain.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 struct dmt_drain {
     dmt_ring *ring;
@@ -23,13 +22,6 @@ struct dmt_drain {
     uint64_t resume_at; /* ... and a gap up to the first kept one is LOST (absent) */
     uint8_t scratch[DMT_RING_MAX_PAYLOAD + 64];
 };
-
-uint64_t dmt_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 dmt_drain *dmt_drain_new(dmt_ring *ring, dmt_writer *w, uint64_t torn_timeout_ns)
 {

@@ -242,6 +242,31 @@ int dmt_store_header(dmt_store *st, dmt_header *hdr, dmt_error *err)
             hdr->ring_size = (uint64_t)v;
         else if (!strcmp(k, "ring_policy"))
             hdr->ring_policy = (uint32_t)v;
+        else if (!strcmp(k, "os"))
+            copy_text(hdr->os, sizeof hdr->os, t);
+        else if (!strcmp(k, "boot_options"))
+            copy_text(hdr->boot_options, sizeof hdr->boot_options, t);
+        else if (!strcmp(k, "os_build"))
+            hdr->os_build = (uint32_t)v;
+        else if (!strcmp(k, "cpus"))
+            hdr->cpus = (uint32_t)v;
+        else if (!strcmp(k, "page_size"))
+            hdr->page_size = (uint32_t)v;
+        else if (!strcmp(k, "clock_hz"))
+            hdr->clock_hz = (uint64_t)v;
+        else if (!strcmp(k, "phys_mem"))
+            hdr->phys_mem = (uint64_t)v;
+        else if (!strcmp(k, "placement")) {
+            copy_text(hdr->placement, sizeof hdr->placement, t);
+            hdr->has_layout = true;
+        } else if (!strcmp(k, "contig_permille"))
+            hdr->contig_permille = (uint32_t)v;
+        else if (!strcmp(k, "map_register_cap"))
+            hdr->map_register_cap = (uint32_t)v;
+        else if (!strcmp(k, "ram_low_top"))
+            hdr->ram_low_top = (uint64_t)v;
+        else if (!strcmp(k, "ram_high_top"))
+            hdr->ram_high_top = (uint64_t)v;
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE)

@@ -677,6 +677,35 @@ static int write_meta(imp *im, const dmt_header *h, const char *trace,
     MI("seed", h->seed);
     MI("ring_size", h->ring_size);
     MI("ring_policy", h->ring_policy);
+    /* optional header keys (FORMAT.md 1.2), only those the trace has */
+    if (h->os[0]) {
+        MT("os", h->os);
+    }
+    if (h->os_build) {
+        MI("os_build", h->os_build);
+    }
+    if (h->cpus) {
+        MI("cpus", h->cpus);
+    }
+    if (h->page_size) {
+        MI("page_size", h->page_size);
+    }
+    if (h->clock_hz) {
+        MI("clock_hz", h->clock_hz);
+    }
+    if (h->phys_mem) {
+        MI("phys_mem", h->phys_mem);
+    }
+    if (h->boot_options[0]) {
+        MT("boot_options", h->boot_options);
+    }
+    if (h->has_layout) {
+        MT("placement", h->placement);
+        MI("contig_permille", h->contig_permille);
+        MI("map_register_cap", h->map_register_cap);
+        MI("ram_low_top", h->ram_low_top);
+        MI("ram_high_top", h->ram_high_top);
+    }
     MT("source_path", src);
     MI("source_size", sb.st_size);
     MI("source_mtime", sb.st_mtime);

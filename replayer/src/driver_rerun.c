@@ -100,9 +100,22 @@ static int open_session(rerun *u, const char *out, dmt_error *err)
         hc->frame_fn = frame_cb;
         hc->frame_ctx = u;
     }
-    /* the placement and contiguity dmatrace capture used for the scenario
-     * (pages the trace does not show come from hvp's allocator) */
-    if (!strncmp(p->hdr.scenario, "dma32-highmem", 13)) {
+    /* the placement and contiguity the session ran with (pages the trace
+     * does not show come from hvp's allocator): from the header's layout
+     * keys, or, for traces older than them, what dmatrace capture used for
+     * the scenario */
+    enum hvp_placement place;
+    if (p->hdr.has_layout && hvp_placement_parse(p->hdr.placement, &place)) {
+        hc->placement = place;
+        hc->contig_permille = p->hdr.contig_permille <= 1000 ? p->hdr.contig_permille : 1000;
+        /* header values are input: only plausible ones replace the defaults */
+        if (p->hdr.map_register_cap && p->hdr.map_register_cap <= 65536)
+            hc->map_register_cap = p->hdr.map_register_cap;
+        if (p->hdr.ram_low_top >= (16u << 20) && p->hdr.ram_low_top <= (1ull << 32))
+            hc->ram_low_top = p->hdr.ram_low_top & ~0xFFFull;
+        if (p->hdr.ram_high_top > (1ull << 32) && p->hdr.ram_high_top <= (1ull << 40))
+            hc->ram_high_size = (p->hdr.ram_high_top - (1ull << 32)) & ~0xFFFull;
+    } else if (!strncmp(p->hdr.scenario, "dma32-highmem", 13)) {
         hc->placement = HVP_PLACE_ABOVE_4G;
         hc->contig_permille = 400;
     } else if (!strncmp(p->hdr.scenario, "no-sg", 5)) {

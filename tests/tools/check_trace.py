@@ -9,9 +9,10 @@
     first sequence number); the file ends with END and nothing after it;
   - LOST ranges start at the next sequence number.
 
-Prints a JSON summary (counts per kind, records, lost, sg elements) on
+Prints a JSON summary (counts per kind, records, lost, sg elements, the
+first and next sequence numbers, with --header the header map) on
 stdout; exits 1 with a message naming the byte offset on any violation.
-usage: check_trace.py FILE [--allow-cut]
+usage: check_trace.py FILE [--allow-cut] [--header]
 """
 import io
 import json
@@ -116,8 +117,11 @@ def main():
             sg += len(rec[5]) // 2
     if not saw_end and not allow_cut:
         fail(path, len(data), "no END record")
-    print(json.dumps({"records": records, "lost": lost, "sg_elements": sg, "kinds": counts,
-                      "closed": saw_end}))
+    summary = {"records": records, "lost": lost, "sg_elements": sg, "kinds": counts,
+               "closed": saw_end, "seq0": hdr.get("seq0", 0), "next_seq": seq}
+    if "--header" in sys.argv:
+        summary["header"] = hdr
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

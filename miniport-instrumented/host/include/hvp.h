@@ -146,6 +146,12 @@ enum hvp_placement {
     HVP_PLACE_BELOW_16M /* only in the 8-16 MiB frame zone (8 MiB in all) */
 };
 
+/* A placement's name as trace headers spell it (schema/FORMAT.md 1.2:
+ * "any", "below-4g", "above-4g", "below-16m"), or NULL; and back: false
+ * when the name is unknown. */
+const char *hvp_placement_name(enum hvp_placement p);
+bool hvp_placement_parse(const char *name, enum hvp_placement *out);
+
 /* Optional override of frame placement (replay): called for every page that
  * gets a new frame; return the PFN to use (return `proposed` to keep it).  A
  * PFN outside the eligible RAM or already in use is refused with a warning. */

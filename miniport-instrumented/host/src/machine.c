@@ -58,6 +58,23 @@ static const wchar_t g_registry_path[] =
 
 /* ---- configuration -------------------------------------------------------- */
 
+static const char *const g_placement_names[] = {"any", "below-4g", "above-4g", "below-16m"};
+
+const char *hvp_placement_name(enum hvp_placement p)
+{
+    return (unsigned)p <= HVP_PLACE_BELOW_16M ? g_placement_names[p] : NULL;
+}
+
+bool hvp_placement_parse(const char *name, enum hvp_placement *out)
+{
+    for (unsigned i = 0; i <= HVP_PLACE_BELOW_16M; i++)
+        if (strcmp(name, g_placement_names[i]) == 0) {
+            *out = (enum hvp_placement)i;
+            return true;
+        }
+    return false;
+}
+
 void hvp_config_default(hvp_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));

@@ -10,6 +10,15 @@
 #define DMT_ERROR_H
 
 #include <stdint.h>
+#include <stdio.h> /* __MINGW_PRINTF_FORMAT */
+
+/* The printf dialect format checks assume: mingw-w64's C99 one in the
+ * Windows build (__USE_MINGW_ANSI_STDIO), glibc's on Linux. */
+#ifdef __MINGW_PRINTF_FORMAT
+#define DMT_PRINTF __MINGW_PRINTF_FORMAT
+#else
+#define DMT_PRINTF printf
+#endif
 
 enum dmt_errcode {
     DMT_OK = 0,
@@ -36,7 +45,7 @@ typedef struct dmt_error {
 
 /* Fill err (may be NULL) and return code.  printf-style message. */
 int dmt_error_set(dmt_error *err, int code, uint64_t offset, uint64_t index, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+    __attribute__((format(DMT_PRINTF, 5, 6)));
 void dmt_error_clear(dmt_error *err);
 /* Map a dmt error code to the CLI exit status (2 bad input/usage, 3 I/O). */
 int dmt_error_exit_status(int code);

@@ -145,6 +145,23 @@ typedef struct dmt_header {
     uint64_t ring_size;   /* ring data bytes, or 0 */
     uint32_t ring_policy; /* enum dmt_ring_policy */
     uint64_t seq0;        /* sequence number of the first record */
+    /* The machine the records come from (optional keys; 0 / "" = not
+     * recorded; schema/FORMAT.md section 1.2). */
+    char os[96];           /* "os": OS name, version, architecture */
+    uint32_t os_build;     /* "os_build": Windows build number */
+    uint32_t cpus;         /* "cpus": processors */
+    uint32_t page_size;    /* "page_size": the OS page size in bytes */
+    uint64_t clock_hz;     /* "clock_hz": ticks per second of the producer's clock source */
+    uint64_t phys_mem;     /* "phys_mem": RAM the OS manages, bytes */
+    char boot_options[96]; /* "boot_options": memory-limit switches in force (Windows) */
+    /* How buffers were placed, which a replay on the host VideoPort needs to
+     * rebuild the same machine; all present when has_layout. */
+    bool has_layout;
+    char placement[16];        /* "placement": any, below-4g, above-4g, below-16m */
+    uint32_t contig_permille;  /* "contig_permille": P(a page follows the previous one) x1000 */
+    uint32_t map_register_cap; /* "map_register_cap": map registers an adapter may get */
+    uint64_t ram_low_top;      /* "ram_low_top": RAM below 4 GiB ends here */
+    uint64_t ram_high_top;     /* "ram_high_top": end of RAM above 4 GiB (0: none) */
 } dmt_header;
 
 /* Name of a record kind ("reg_write", ...), or NULL when unknown. */

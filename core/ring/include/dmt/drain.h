@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "dmt/error.h"
+#include "dmt/platform.h" /* dmt_now_ns, the drain's clock for torn-slot timeouts */
 #include "dmt/ring.h"
 #include "dmt/writer.h"
 
@@ -51,8 +52,5 @@ int dmt_drain_poll(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error 
 void dmt_drain_resume_at(dmt_drain *d, uint64_t seq);
 
 const dmt_drain_stats *dmt_drain_get_stats(const dmt_drain *d);
-
-/* CLOCK_MONOTONIC in ns (the drain's clock for torn-slot timeouts). */
-uint64_t dmt_now_ns(void);
 
 #endif
