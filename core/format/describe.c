@@ -187,35 +187,3 @@ size_t dmt_record_describe(char *buf, size_t cap, const dmt_record *r, unsigned 
     }
     return o.n;
 }
-
-const char *dmt_kind_name(uint32_t kind)
-{
-    static const char *const names[DMT_K_MAX_] = {
-        [DMT_K_REG_WRITE] = "reg_write",
-        [DMT_K_REG_READ] = "reg_read",
-        [DMT_K_REG_WRITE_BUF] = "reg_write_buf",
-        [DMT_K_REG_READ_BUF] = "reg_read_buf",
-        [DMT_K_EXECUTE_DMA] = "execute_dma",
-        [DMT_K_START_DMA] = "start_dma",
-        [DMT_K_START_DMA_END] = "start_dma_end",
-        [DMT_K_COMPLETE_DMA] = "complete_dma",
-        [DMT_K_ADAPTER_CREATE] = "adapter_create",
-        [DMT_K_ADAPTER_RELEASE] = "adapter_release",
-        [DMT_K_BUFFER_LOCK] = "buffer_lock",
-        [DMT_K_BUFFER_UNLOCK] = "buffer_unlock",
-        [DMT_K_COMMON_ALLOC] = "common_alloc",
-        [DMT_K_COMMON_RELEASE] = "common_release",
-        [DMT_K_DESC_WRITE] = "desc_write",
-        [DMT_K_INTERRUPT] = "interrupt",
-        [DMT_K_DPC] = "dpc",
-        [DMT_K_DIGEST] = "digest",
-        [DMT_K_PATTERN] = "pattern",
-        [DMT_K_PAYLOAD] = "payload",
-        [DMT_K_DEVICE_MAP] = "device_map",
-        [DMT_K_LOST] = "lost",
-        [DMT_K_MARKER] = "marker",
-        [DMT_K_CHUNK] = "chunk",
-        [DMT_K_END] = "end",
-    };
-    return kind < DMT_K_MAX_ ? names[kind] : NULL;
-}
