@@ -13,24 +13,13 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "rpl/driver.h"
 #include "rpl/replay.h"
 #include "rpl/report.h"
 #include "session.h"
 
 unsigned int rpl_layout_DriverEntry(void *Argument1, void *Argument2);
-
-static bool capture(const char *args, const char *out)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s/dmatrace capture %s -o %s > %s.log 2>&1", DMT_BIN_DIR, args, out,
-             out);
-    int st = system(cmd);
-    bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    CHECKF(ok, "capture %s", args);
-    return ok;
-}
 
 static rpl_replay *drive(const char *path, rpl_driver_entry entry, bool all)
 {
@@ -125,14 +114,14 @@ int main(void)
     }
     char base[512], p[512];
     test_path(base, sizeof base, "drv_mixed.dmat");
-    if (!capture("--scenario mixed --deterministic-clock --seed 3", base))
-        return check_result("replay_driver_test");
+    if (!tk_capture("--scenario mixed --deterministic-clock --seed 3", base))
+        return tk_result("replay_driver_test");
     expect_clean(base, "mixed, deterministic");
     test_path(p, sizeof p, "drv_burst.dmat");
-    if (capture("--scenario burst --deterministic-clock --transfers 400", p))
+    if (tk_capture("--scenario burst --deterministic-clock --transfers 400", p))
         expect_clean(p, "burst (asynchronous pairs), deterministic");
     test_path(p, sizeof p, "drv_dma32_thr.dmat");
-    if (capture("--scenario dma32-highmem --threads 2", p))
+    if (tk_capture("--scenario dma32-highmem --threads 2", p))
         expect_clean(p, "dma32-highmem, threads");
 
     /* mutations: exactly the mutated record */
@@ -168,7 +157,7 @@ int main(void)
 
     /* a capture with a planted fault against the fixed driver */
     test_path(p, sizeof p, "drv_fault.dmat");
-    if (capture("--scenario mixed --deterministic-clock --inject sg-dup", p)) {
+    if (tk_capture("--scenario mixed --deterministic-clock --inject sg-dup", p)) {
         rpl_replay *f = drive(p, NULL, false);
         rpl_replay *m = NULL;
         rpl_opts o;
@@ -183,5 +172,5 @@ int main(void)
         rpl_free(f);
         rpl_free(m);
     }
-    return check_result("replay_driver_test");
+    return tk_result("replay_driver_test");
 }

@@ -15,24 +15,13 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "rpl/driver.h"
 #include "rpl/replay.h"
 #include "rpl/report.h"
 #include "session.h"
 
 unsigned int rpl_layout_DriverEntry(void *Argument1, void *Argument2);
-
-static bool capture(const char *args, const char *out)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s/dmatrace capture %s -o %s > %s.log 2>&1", DMT_BIN_DIR, args, out,
-             out);
-    int st = system(cmd);
-    bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    CHECKF(ok, "capture %s", args);
-    return ok;
-}
 
 static void show(const rpl_replay *r)
 {
@@ -151,7 +140,7 @@ int main(void)
         snprintf(args, sizeof args, "--scenario %s --deterministic-clock --seed 3%s", scen[i],
                  i == 3 ? " --transfers 400" : "");
         test_path(p, sizeof p, name);
-        if (capture(args, p))
+        if (tk_capture(args, p))
             expect_clean(p, scen[i]);
     }
 
@@ -214,5 +203,5 @@ int main(void)
              base);
     st = system(cmd);
     CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 2, "--inject-inputs without --driver: usage error");
-    return check_result("replay_inject_test");
+    return tk_result("replay_inject_test");
 }
