@@ -103,6 +103,24 @@ static void dump_findings(const char *what)
 
 #define EXPECT_CLEAN(what) EXPECT_ONLY(DMT_R_SG_TOTAL_MISMATCH, 0, what)
 
+/* The frame most rule traces share: a fresh trace with a 64-bit
+ * scatter/gather adapter (1 MiB, 257 map registers, no address limit) and
+ * MDL 1 locked for reading at 0x7f0000000000 (len bytes) ... */
+static void t_begin(uint64_t len)
+{
+    t_reset();
+    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    t_lock(1, 0x7f0000000000, len, DMT_LOCK_READ);
+}
+
+/* ... and MDL 1 unlocked, the adapter torn down, the engine run. */
+static void t_finish(void)
+{
+    t_unlock(1);
+    t_teardown();
+    run(false);
+}
+
 /* ---- the baseline ---------------------------------------------------------------------- */
 
 static const dmt_sg_elem SG2[] = {{0x100000, 0x1000}, {0x200000, 0x2000}};
@@ -144,9 +162,7 @@ static void one_transfer(uint32_t n, const dmt_sg_elem *sg, uint64_t granted, ui
     t_end(1, 1, 0, granted);
     t_irq(1, 0, 1);
     t_complete(1, 1, true);
-    t_unlock(1);
-    t_teardown();
-    run(false);
+    t_finish();
 }
 
 static void test_sg_rules(void)
@@ -205,9 +221,7 @@ static void test_size_rules(void)
     t_setup(64, true, 0x1000, 64, UINT64_MAX);
     t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
     t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_unlock(1);
-    t_teardown();
-    run(false);
+    t_finish();
     EXPECT_ONLY(DMT_R_TRANSFER_EXCEEDS_MAX, 1, "transfer-exceeds-max");
     /* near miss: MaximumLength 0x2000 allows 0x3000 from a page boundary
      * (the host VideoPort and ReactOS grant that much) */
@@ -215,9 +229,7 @@ static void test_size_rules(void)
     t_setup(64, true, 0x2000, 64, UINT64_MAX);
     t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
     t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_unlock(1);
-    t_teardown();
-    run(false);
+    t_finish();
     EXPECT_CLEAN("transfer-exceeds-max near miss");
 
     /* transfer-exceeds-map-registers: 0x3000 bytes from page offset 0x800
@@ -228,9 +240,7 @@ static void test_size_rules(void)
         t_setup(64, true, 1 << 20, near ? 4 : 3, UINT64_MAX);
         t_lock(1, 0x7f0000000800, 0x3000, DMT_LOCK_READ);
         t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 3, un, true);
-        t_unlock(1);
-        t_teardown();
-        run(false);
+        t_finish();
         if (near)
             EXPECT_CLEAN("transfer-exceeds-map-registers near miss");
         else
@@ -243,9 +253,7 @@ static void test_size_rules(void)
         t_setup(64, true, 1 << 20, 257, UINT64_MAX);
         t_lock(1, 0x7f0000000000, near ? 0x4000 : 0x3fff, DMT_LOCK_READ);
         t_chunk(1, 1, 1, 1, RING0, 1, 0, 0x1000, 2, SG2, true);
-        t_unlock(1);
-        t_teardown();
-        run(false);
+        t_finish();
         if (near)
             EXPECT_CLEAN("startdma-beyond-mdl near miss");
         else
@@ -408,9 +416,7 @@ static void test_prog_rules(void)
     /* suffix: near miss = the driver goes on from where programming stopped
      * (a short chunk); trigger = it goes on after the skipped bytes */
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x4000, DMT_LOCK_READ);
+        t_begin(0x4000);
         t_start(1, 1, 1, 0, 0x3800, true);
         t_exec(1, 1, 0x3800, 3, sg3);
         t_desc(1, 0, 2, first2, -1);
@@ -423,9 +429,7 @@ static void test_prog_rules(void)
         uint32_t nrest = near ? 2 : 1;
         const dmt_sg_elem *r = near ? rest : rest + 1;
         t_chunk(2, 1, 1, 1, RING0, 1, 0, next, nrest, r, true);
-        t_unlock(1);
-        t_teardown();
-        run(false);
+        t_finish();
         if (near)
             EXPECT_CLEAN("prog-skipped near miss (short chunk)");
         else
@@ -434,9 +438,7 @@ static void test_prog_rules(void)
 
     /* prog-ring-outside-cb */
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000);
         t_start(1, 1, 1, 0, 0x3000, true);
         t_exec(1, 1, 0x3000, 2, SG2);
         t_desc(1, 0, 2, SG2, -1);
@@ -444,9 +446,7 @@ static void test_prog_rules(void)
         t_end(1, 1, 0, 0x3000);
         t_irq(1, 0, 1);
         t_complete(1, 1, true);
-        t_unlock(1);
-        t_teardown();
-        run(false);
+        t_finish();
         if (near) {
             /* inside, but those bytes were never written: unverified, no finding */
             EXPECT_CLEAN("prog-ring-outside-cb near miss");
@@ -468,9 +468,7 @@ static void test_prog_rules(void)
     t_end(1, 1, 0, 0x3000);
     t_irq(1, 0, 1);
     t_complete(1, 1, true);
-    t_unlock(1);
-    t_teardown();
-    run(false);
+    t_finish();
     CHECK(count_rule(DMT_R_PROG_MISMATCH) == 1);
     CHECK(count_rule(DMT_R_TRANSFER_EXCEEDS_MAX) == 1);
     CHECK(count_rule(DMT_R_TRANSFER_EXCEEDS_MAP_REGISTERS) == 1);
@@ -484,9 +482,7 @@ static void test_mdl_rules(void)
 {
     /* startdma-unlocked-mdl: after its unlock; never locked; MDL 0 */
     for (int c = 0; c < 4; c++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000);
         if (c == 0)
             t_unlock(1);
         uint32_t m = c == 1 ? 7 : c == 2 ? 0 : 1;
@@ -515,9 +511,7 @@ static void test_mdl_rules(void)
         t_setup(64, true, 1 << 20, 257, UINT64_MAX);
         t_lock(1, 0x7f0000000000, 0x3000, cases[i].op);
         t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, cases[i].wtd);
-        t_unlock(1);
-        t_teardown();
-        run(false);
+        t_finish();
         if (cases[i].bad)
             EXPECT_ONLY(DMT_R_LOCK_OP_DIRECTION, 1, "lock-op-direction");
         else
@@ -547,9 +541,7 @@ static void test_complete_rules(void)
 {
     /* complete-missing: unlocked without CompleteDma */
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000);
         t_start(1, 1, 1, 0, 0x3000, true);
         t_exec(1, 1, 0x3000, 2, SG2);
         t_desc(1, 0, 2, SG2, -1);
@@ -558,9 +550,7 @@ static void test_complete_rules(void)
         t_irq(1, 0, 1);
         if (near)
             t_complete(1, 1, true);
-        t_unlock(1);
-        t_teardown();
-        run(false);
+        t_finish();
         if (near)
             EXPECT_CLEAN("complete-missing near miss");
         else
@@ -569,15 +559,11 @@ static void test_complete_rules(void)
 
     /* complete-twice: the same id again, and the probe's "no match" (xfer 0) */
     for (int c = 0; c < 3; c++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000);
         t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
         if (c < 2)
             t_complete(c == 0 ? 1 : 0, 1, true);
-        t_unlock(1);
-        t_teardown();
-        run(false);
+        t_finish();
         if (c == 2)
             EXPECT_CLEAN("complete-twice near miss");
         else
@@ -588,9 +574,7 @@ static void test_complete_rules(void)
      * doorbell; near miss: after the ISR saw the channel done; also a
      * transfer never programmed (nothing to wait for) */
     for (int c = 0; c < 3; c++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000);
         t_start(1, 1, 1, 0, 0x3000, true);
         t_exec(1, 1, 0x3000, 2, SG2);
         if (c != 2) {
@@ -608,18 +592,14 @@ static void test_complete_rules(void)
         }
         if (c != 0)
             t_irq(1, 0, 1), t_complete(1, 1, true);
-        t_unlock(1);
-        t_teardown();
-        run(false);
+        t_finish();
         if (c)
             EXPECT_CLEAN("complete-before-interrupt near miss");
         else
             EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt");
     }
     /* the other channel's DONE alone is not enough */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000);
     t_start(1, 1, 1, 0, 0x3000, true);
     t_exec(1, 1, 0x3000, 2, SG2);
     t_desc(1, 0, 2, SG2, -1);
@@ -627,14 +607,10 @@ static void test_complete_rules(void)
     t_end(1, 1, 0, 0x3000);
     t_rd(1, 0x008, 1u << 2);
     t_complete(1, 1, true);
-    t_unlock(1);
-    t_teardown();
-    run(false);
+    t_finish();
     EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt (other channel)");
     /* a channel RESET (timeout path) stops the run: no finding */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000);
     t_start(1, 1, 1, 0, 0x3000, true);
     t_exec(1, 1, 0x3000, 2, SG2);
     t_desc(1, 0, 2, SG2, -1);
@@ -642,9 +618,7 @@ static void test_complete_rules(void)
     t_end(1, 1, 0, 0x3000);
     t_wr(1, 0x100, 4); /* CTRL.RESET */
     t_complete(1, 1, true);
-    t_unlock(1);
-    t_teardown();
-    run(false);
+    t_finish();
     EXPECT_CLEAN("complete-before-interrupt near miss (reset)");
 
     /* generic device (no model): interrupts decide */
@@ -672,17 +646,13 @@ static void test_complete_rules(void)
 
     /* use-after-complete: the doorbell rung again after CompleteDma */
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        t_begin(0x3000);
         t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
         if (!near)
             t_ring(1, 0, RING0, 2);
         else
             t_chunk(2, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-        t_unlock(1);
-        t_teardown();
-        run(false);
+        t_finish();
         if (near)
             EXPECT_CLEAN("use-after-complete near miss");
         else
@@ -709,13 +679,9 @@ static void test_resource_rules(void)
     t_put(2);
     run(false);
     EXPECT_ONLY(DMT_R_ADAPTER_AFTER_PUT, 2, "adapter-after-put");
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000);
     t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_unlock(1);
-    t_teardown();
-    run(false);
+    t_finish();
     EXPECT_CLEAN("adapter-after-put near miss");
 
     /* cb-release-unknown */
@@ -757,17 +723,13 @@ static void test_resource_rules(void)
           FN == 2);
 
     /* leak-mdl, leak-sglist at the end of the trace */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000);
     t_lock(2, 0x7f0000100000, 0x3000, DMT_LOCK_READ);
     t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
     t_unlock(1);
     run(false);
     EXPECT_ONLY(DMT_R_LEAK_MDL, 1, "leak-mdl");
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000);
     t_start(1, 1, 1, 0, 0x3000, true);
     t_exec(1, 1, 0x3000, 2, SG2);
     t_end(1, 1, 0, 0x3000);
@@ -791,9 +753,7 @@ static void test_resource_rules(void)
 static void test_lost_uncertain(void)
 {
     /* the CompleteDma might be in the lost range */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000);
     t_start(1, 1, 1, 0, 0x3000, true);
     t_exec(1, 1, 0x3000, 2, SG2);
     t_lost(5);
@@ -810,9 +770,7 @@ static void test_lost_uncertain(void)
     t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
     t_start(1, 1, 1, 0, 0x3000, true);
     t_exec(1, 1, 0x3000, 2, SG2);
-    t_unlock(1);
-    t_teardown();
-    run(false);
+    t_finish();
     f = first_of(DMT_R_COMPLETE_MISSING);
     CHECK(f && !f->uncertain);
     /* an unknown MDL after a loss: its LockBuffer may have been lost */
@@ -837,9 +795,7 @@ static void test_caps_and_masks(void)
 {
     /* transfers cap: 2 tracked; the third evicts; findings about evicted
      * objects are uncertain */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    t_begin(0x3000);
     for (uint32_t x = 1; x <= 3; x++) {
         t_start(x, 1, 1, 0, 0x1000, true);
         t_end(x, 1, 0, 0);
