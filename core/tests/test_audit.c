@@ -1278,10 +1278,8 @@ static int find_seed(const char *scenario, const char *needs)
 
 static void test_capture(void)
 {
-    if (access(bin, X_OK) != 0 || tk_sh("%s capture --help >/dev/null 2>&1", bin) != 0) {
-        fprintf(stderr, "test_audit: dmatrace capture not built, both-ways tests skipped\n");
+    if (!tk_have_capture("test_audit: both-ways tests"))
         return;
-    }
     if (!have_python()) {
         fprintf(stderr, "test_audit: python3 missing, both-ways tests skipped\n");
         return;

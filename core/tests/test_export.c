@@ -329,10 +329,8 @@ static void test_csv(void)
 /* A captured trace through the command line: JSON counts equal `info`'s. */
 static void test_cli(void)
 {
-    if (access(bin, X_OK) != 0 || tk_sh("%s capture --help >/dev/null 2>&1", bin) != 0) {
-        fprintf(stderr, "test_export: dmatrace capture not built, command test skipped\n");
+    if (!tk_have_capture("test_export: command test"))
         return;
-    }
     if (tk_sh("%s -c 'import json' >/dev/null 2>&1", py) != 0)
         return;
     char trace[512], json[512], db[512], dir[512], chk[512];

@@ -16,6 +16,7 @@
 #include "dmt/digest.h"
 #include "dmt/reader.h"
 #include "dmt/writer.h"
+#include "rpl/report.h"
 
 struct sess {
     dmt_writer *w;
@@ -530,6 +531,15 @@ static void tmp_cleanup(void)
     const char *keep = getenv("RPL_KEEP_TMP");
     if (tmpdir[0] && !(keep && *keep == '1'))
         nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void sess_show_report(const rpl_replay *r)
+{
+    rpl_str s;
+    rpl_str_init(&s);
+    rpl_report_text(&s, r, "");
+    fprintf(stderr, "%s", s.p);
+    rpl_str_free(&s);
 }
 
 const char *test_tmpdir(void)

@@ -35,15 +35,6 @@ static rpl_replay *drive(const char *path, rpl_driver_entry entry, bool all)
     return r;
 }
 
-static void show(const rpl_replay *r)
-{
-    rpl_str s;
-    rpl_str_init(&s);
-    rpl_report_text(&s, r, "");
-    fprintf(stderr, "%s", s.p);
-    rpl_str_free(&s);
-}
-
 static void expect_clean(const char *path, const char *what)
 {
     rpl_replay *r = drive(path, NULL, true);
@@ -52,7 +43,7 @@ static void expect_clean(const char *path, const char *what)
     CHECKF(rpl_get_summary(r)->divergences == 0, "%s: %llu divergences", what,
            (unsigned long long)rpl_get_summary(r)->divergences);
     if (rpl_get_summary(r)->divergences)
-        show(r);
+        sess_show_report(r);
     CHECK(rpl_get_summary(r)->records > 100);
     rpl_free(r);
 }
@@ -67,7 +58,7 @@ static void expect_first(const char *path, size_t at, int kind, const char *what
            d ? rpl_div_kind_name(d->kind) : "nothing", d ? (unsigned long long)d->index : 0ull,
            rpl_div_kind_name(kind), at);
     if (!d || d->index != at)
-        show(r);
+        sess_show_report(r);
     rpl_free(r);
 }
 
@@ -108,10 +99,8 @@ static size_t mutate(const char *base, const char *name, int which, char *out)
 
 int main(void)
 {
-    if (system(DMT_BIN_DIR "/dmatrace capture --help > /dev/null 2>&1") != 0) {
-        fprintf(stderr, "replay_driver_test: no capture command in this build: skipped\n");
+    if (!tk_have_capture("replay_driver_test"))
         return 77;
-    }
     char base[512], p[512];
     test_path(base, sizeof base, "drv_mixed.dmat");
     if (!tk_capture("--scenario mixed --deterministic-clock --seed 3", base))
@@ -151,7 +140,7 @@ int main(void)
                "layout: %s at %llu, first desc_write %zu", d ? d->subject : "nothing",
                d ? (unsigned long long)d->index : 0ull, first_desc);
         CHECK(d && strstr(d->detail, "magic ok") && strstr(d->detail, "magic bad"));
-        show(r);
+        sess_show_report(r);
     }
     rpl_free(r);
 

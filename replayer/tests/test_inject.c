@@ -23,15 +23,6 @@
 
 unsigned int rpl_layout_DriverEntry(void *Argument1, void *Argument2);
 
-static void show(const rpl_replay *r)
-{
-    rpl_str s;
-    rpl_str_init(&s);
-    rpl_report_text(&s, r, "");
-    fprintf(stderr, "%s", s.p);
-    rpl_str_free(&s);
-}
-
 static rpl_replay *inject(const char *path, int mode, rpl_driver_entry entry, bool all, int *used)
 {
     rpl_opts o;
@@ -59,7 +50,7 @@ static void expect_clean(const char *path, const char *what)
     const rpl_summary *s = rpl_get_summary(r);
     CHECKF(s->divergences == 0, "%s: %llu divergences", what, (unsigned long long)s->divergences);
     if (s->divergences)
-        show(r);
+        sess_show_report(r);
     CHECKF(s->records > 100, "%s: %llu records", what, (unsigned long long)s->records);
     bool noted = false;
     for (uint64_t i = 0; i < s->n_limits && i < 64; i++)
@@ -83,7 +74,7 @@ static void expect_first(const char *path, size_t at, uint32_t record_kind, cons
            d ? rpl_div_kind_name(d->kind) : "nothing", d ? dmt_kind_name(d->record_kind) : "",
            d ? (unsigned long long)d->index : 0ull, dmt_kind_name(record_kind), at);
     if (!d || d->index != at)
-        show(r);
+        sess_show_report(r);
     rpl_free(r);
 }
 
@@ -128,10 +119,8 @@ static size_t mutate(const char *base, const char *name, int which, char *out, u
 
 int main(void)
 {
-    if (system(DMT_BIN_DIR "/dmatrace capture --help > /dev/null 2>&1") != 0) {
-        fprintf(stderr, "replay_inject_test: no capture command in this build: skipped\n");
+    if (!tk_have_capture("replay_inject_test"))
         return 77;
-    }
     static const char *const scen[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
     char base[512], p[512], q[512];
     for (unsigned i = 0; i < 4; i++) {

@@ -238,10 +238,8 @@ static void fault_audit(const char *fault)
 
 int main(void)
 {
-    if (tk_sh(DMT_BIN_DIR "/dmatrace capture --help > /dev/null 2>&1") != 0) {
-        fprintf(stderr, "replay_scenarios_test: no capture command in this build: skipped\n");
+    if (!tk_have_capture("replay_scenarios_test"))
         return 77;
-    }
     static const char *const scen[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
     char p[512], q[512], name[128];
     for (unsigned i = 0; i < 4; i++) {

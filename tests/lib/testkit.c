@@ -115,6 +115,14 @@ const char *tk_bin_dir(void)
     return TK_BIN_DIR;
 }
 
+bool tk_have_capture(const char *name)
+{
+    if (tk_sh("%s/dmatrace capture --help > /dev/null 2>&1", tk_bin_dir()) == 0)
+        return true;
+    fprintf(stderr, "%s: no capture command in this build: skipped\n", name);
+    return false;
+}
+
 bool tk_capture(const char *args, const char *out)
 {
     int rc = tk_sh("%s/dmatrace capture %s -o %s > %s.log 2>&1", tk_bin_dir(), args, out, out);

@@ -88,6 +88,10 @@ uint8_t *tk_slurp(const char *path, size_t *len);
 /* The folder holding the built dmatrace executables. */
 const char *tk_bin_dir(void);
 
+/* Does the built dmatrace have the capture command?  When not, says on
+ * stderr that NAME skips what needs it. */
+bool tk_have_capture(const char *name);
+
 /* `dmatrace capture ARGS -o OUT`, its output in OUT.log; a failure is a
  * failed check.  True when it exited 0. */
 bool tk_capture(const char *args, const char *out);
