@@ -458,11 +458,8 @@ static void test_bad_inputs(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/dmt-test-reader-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (!tk_mkdtemp(tmpdir, sizeof tmpdir, "dmt-test-reader"))
         return 1;
-    }
     test_round_trip();
     test_cuts();
     test_writer_failures();

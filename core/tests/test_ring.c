@@ -907,11 +907,8 @@ static int shm_child(const char *path)
 
 static void test_shm(void)
 {
-    const char *tmp = getenv("TMPDIR");
     char dir[512], path[600], other[600];
-    snprintf(dir, sizeof dir, "%s/dmt-ring-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!tk_mkdtemp(dir, sizeof dir, "dmt-ring")) {
         CHECK(0);
         return;
     }

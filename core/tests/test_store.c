@@ -1129,11 +1129,8 @@ int main(void)
             snprintf(schema_dir, sizeof schema_dir, "..");
     }
     strcat(schema_dir, "/schema");
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/dmt_test_store.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (!tk_mkdtemp(tmpdir, sizeof tmpdir, "dmt_test_store"))
         return 1;
-    }
     test_schema_embedded();
     test_every_kind();
     test_derived();

@@ -15,6 +15,7 @@
 
 #include "dmt/digest.h"
 #include "dmt/reader.h"
+#include "dmt/testkit.h"
 #include "dmt/writer.h"
 #include "rpl/report.h"
 
@@ -545,12 +546,8 @@ void sess_show_report(const rpl_replay *r)
 const char *test_tmpdir(void)
 {
     if (!tmpdir[0]) {
-        const char *base = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof tmpdir, "%s/rpltest-XXXXXX", base && *base ? base : "/tmp");
-        if (!mkdtemp(tmpdir)) {
-            perror("mkdtemp");
+        if (!tk_mkdtemp(tmpdir, sizeof tmpdir, "rpltest"))
             exit(3);
-        }
         atexit(tmp_cleanup);
     }
     return tmpdir;

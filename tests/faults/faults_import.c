@@ -205,12 +205,8 @@ static int on_progress(void *ctx, const dmt_store_progress *p)
 int main(void)
 {
     tk_max_failures = 20;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/dmt-faults-import-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!tk_mkdtemp(dir, sizeof dir, "dmt-faults-import"))
         return 1;
-    }
     snprintf(trace, sizeof trace, "%s/t.dmat", dir);
     snprintf(outdir, sizeof outdir, "%s/out", dir);
     snprintf(db, sizeof db, "%s/t.db", outdir);

@@ -298,12 +298,8 @@ static void efbig_at(uint64_t n)
 int main(void)
 {
     tk_max_failures = 20;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/dmt-faults-writer-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!tk_mkdtemp(dir, sizeof dir, "dmt-faults-writer"))
         return 1;
-    }
     make_ref();
     memset(&hdr, 0, sizeof hdr);
     snprintf(hdr.producer, sizeof hdr.producer, "faults_writer");

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 int tk_failures;
@@ -108,6 +109,21 @@ uint8_t *tk_slurp(const char *path, size_t *len)
     p[n] = 0;
     *len = (size_t)n;
     return p;
+}
+
+bool tk_mkdtemp(char *dir, size_t cap, const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    int n = snprintf(dir, cap, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "tk_mkdtemp: %s: path too long\n", name);
+        return false;
+    }
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return false;
+    }
+    return true;
 }
 
 const char *tk_bin_dir(void)

@@ -85,6 +85,10 @@ int tk_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * free() it. */
 uint8_t *tk_slurp(const char *path, size_t *len);
 
+/* Make a fresh folder $TMPDIR/NAME-XXXXXX (/tmp without TMPDIR) in dir
+ * (cap bytes).  False (and why, on stderr) when that fails. */
+bool tk_mkdtemp(char *dir, size_t cap, const char *name);
+
 /* The folder holding the built dmatrace executables. */
 const char *tk_bin_dir(void);
 
