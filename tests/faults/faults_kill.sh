@@ -80,7 +80,7 @@ for i in $(seq 1 10); do
     ring=$WORK/p$i.ring out=$WORK/p$i.dmat
     "$DMT" record --ring "$ring" -o "$out" --size 1 --exit-idle 1500 2>"$WORK/p.err" &
     rpid=$!
-    for k in $(seq 1 200); do [[ -s $ring ]] && { sleep 0.05; break; }; sleep 0.01; done
+    wait_for_ring "$ring" || true
     "$DMT" capture --scenario mixed --transfers 4000 --seed "$i" --ring "$ring" >/dev/null 2>&1 &
     cpid=$!
     sleep "0.$(printf '%03d' $((RANDOM % 300 + 20)))"
@@ -96,9 +96,8 @@ for i in $(seq 1 10); do
     wait $rpid || st=$?
     [[ $st -eq 0 ]] || { fail "producer kill $i: record exited $st: $(cat "$WORK/p.err")"; continue; }
     json=$("$PY" "$TOOLS/check_trace.py" "$out") || { fail "producer kill $i: trace invalid"; continue; }
-    lost=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["lost"])' "$json")
-    ring_lost=$(sed -n 's/.* \([0-9]*\) refused (full), \([0-9]*\) overwritten, \([0-9]*\) torn/\1 \2 \3/p' \
-        "$WORK/p.err" | awk '{print $1+$2+$3}')
+    lost=$(json_field "$json" lost)
+    ring_lost=$(ring_losses "$WORK/p.err")
     # A producer killed between counting a refused reservation and taking
     # its number leaves the counter one ahead of the gaps.
     if [[ -z $ring_lost ]] || ((lost > ring_lost || ring_lost > lost + 1)); then

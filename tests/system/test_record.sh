@@ -9,15 +9,6 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$DMT" --help | grep -q "^  capture " || { echo "no capture in this build"; exit 77; }
 
-wait_for_ring() {
-    local i
-    for i in $(seq 1 200); do
-        [[ -s $1 ]] && { sleep 0.05; return 0; }
-        sleep 0.01
-    done
-    return 1
-}
-
 # What happened at a kill point is read from facts, not from timing: the
 # recorder's exit status (killed or exited), whether its file has its END
 # record before `recover` (check_trace.py "closed") and what `recover` said
@@ -42,8 +33,8 @@ for i in $(seq 1 20); do
     wait $cpid 2>/dev/null || true
     [[ -f $out ]] || { fail "kill $i: no trace file"; continue; }
     pre=$("$PY" "$TOOLS/check_trace.py" "$out" --allow-cut) || { fail "kill $i: cut file invalid"; continue; }
-    closed=$("$PY" -c 'import json,sys; print(int(json.loads(sys.argv[1])["closed"]))' "$pre")
-    pre_records=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["records"])' "$pre")
+    closed=$(json_field "$pre" closed)
+    pre_records=$(json_field "$pre" records)
     if ((rst == 0)); then
         # the recorder drained everything and exited before the kill
         ((closed)) || fail "kill $i: the recorder exited 0 but its file has no END record"
@@ -57,7 +48,7 @@ for i in $(seq 1 20); do
     cp "$out" "$WORK/before.dmat"
     expect_status 0 "$DMT" recover "$out" || continue
     json=$("$PY" "$TOOLS/check_trace.py" "$out") || { fail "kill $i: recovered file invalid"; continue; }
-    have=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["records"])' "$json")
+    have=$(json_field "$json" records)
     # recover adds one marker record to a cut file and leaves a whole one alone
     if ((closed)); then
         grep -q "is whole (.*); nothing to do" "$WORK/err" ||
@@ -101,9 +92,8 @@ wait_for_ring "$ring"
 "$DMT" capture --scenario mixed --transfers 300 --ring "$ring" >/dev/null 2>&1 || true
 wait $rpid || fail "overwrite: record failed: $(cat "$WORK/ow.err")"
 json=$("$PY" "$TOOLS/check_trace.py" "$out") || fail "overwrite: file invalid"
-lost=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["lost"])' "$json")
-ring_lost=$(sed -n 's/.* \([0-9]*\) refused (full), \([0-9]*\) overwritten, \([0-9]*\) torn/\1 \2 \3/p' \
-    "$WORK/ow.err" | awk '{print $1+$2+$3}')
+lost=$(json_field "$json" lost)
+ring_lost=$(ring_losses "$WORK/ow.err")
 [[ -n $ring_lost && $lost -eq $ring_lost ]] || fail "overwrite: file lost $lost, ring counted $ring_lost"
 [[ $lost -gt 0 ]] || fail "overwrite: the slow consumer lost nothing (test too gentle)"
 finish
