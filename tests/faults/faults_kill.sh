@@ -78,7 +78,8 @@ echo "recover: $untouched untouched, $replaced replaced"
 interrupted=0
 for i in $(seq 1 10); do
     ring=$WORK/p$i.ring out=$WORK/p$i.dmat
-    "$DMT" record --ring "$ring" -o "$out" --size 1 --exit-idle 1500 2>"$WORK/p.err" &
+    # (the idle time counts from the start: long enough for a slow start)
+    "$DMT" record --ring "$ring" -o "$out" --size 1 --exit-idle 3000 2>"$WORK/p.err" &
     rpid=$!
     wait_for_ring "$ring" || true
     "$DMT" capture --scenario mixed --transfers 4000 --seed "$i" --ring "$ring" >/dev/null 2>&1 &
