@@ -9,16 +9,16 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-int tk_failures;
-int tk_checks;
+_Atomic int tk_failures;
+_Atomic int tk_checks;
 int tk_max_reports;
 int tk_max_failures;
 
 static bool report_begin(const char *file, int line, const char *ctx, const char *what,
                          const char *expr)
 {
-    tk_failures++;
-    if (tk_max_reports > 0 && tk_failures > tk_max_reports)
+    int n = ++tk_failures;
+    if (tk_max_reports > 0 && n > tk_max_reports)
         return false;
     fprintf(stderr, "%s:%d: ", file, line);
     if (ctx && *ctx)

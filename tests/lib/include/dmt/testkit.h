@@ -23,8 +23,9 @@
 #define TK_CONTEXT NULL
 #endif
 
-extern int tk_failures; /* failed checks so far */
-extern int tk_checks;   /* checks evaluated so far */
+/* Failed checks and checks evaluated so far; atomic, as threads check too. */
+extern _Atomic int tk_failures;
+extern _Atomic int tk_checks;
 /* > 0: print only the first tk_max_reports failures (all are counted). */
 extern int tk_max_reports;
 /* > 0: exit(1) when the failures exceed tk_max_failures. */
