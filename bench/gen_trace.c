@@ -2,10 +2,8 @@
  * gen_trace.c - write a synthetic, realistic N-event dmatrace session with
  * dmt_writer (see gen_trace.h for what a session holds).
  *
- *   gen_trace -n 10000000 -o big.dmat [--seed N]
- *
- * Compiled with GEN_TRACE_NO_MAIN, only gen_trace_write() is built (the
- * store tests and bench_import link it that way).
+ * The library dmt_gentrace; the gen_trace tool (gen_trace_main.c),
+ * bench_import and the store tests link it.
  *
  * Time model: register accesses ~100-400 ns apart, a transfer's data phase
  * takes bytes / 4 GB/s, 2..20 us between transfers.  Device registers and
@@ -469,69 +467,3 @@ fail:
     dmt_writer_abort(g.w);
     return rc;
 }
-
-#ifndef GEN_TRACE_NO_MAIN
-#include <getopt.h>
-#include <stdlib.h>
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: gen_trace -n EVENTS -o FILE.dmat [--seed N]\n\n"
-               "Write a synthetic DMA session of EVENTS records (benchmarks, tests).\n");
-}
-
-int main(int argc, char **argv)
-{
-    static const struct option opts[] = {{"events", required_argument, 0, 'n'},
-                                         {"output", required_argument, 0, 'o'},
-                                         {"seed", required_argument, 0, 's'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    gen_opts o = {.events = 100000, .seed = 1, .writer_flags = DMT_WRITE_ATOMIC};
-    const char *out = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "n:o:s:h", opts, NULL)) != -1) {
-        char *end;
-        switch (c) {
-        case 'n':
-            o.events = strtoull(optarg, &end, 0);
-            if (*end) {
-                usage(stderr);
-                return 2;
-            }
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 's':
-            o.seed = strtoull(optarg, &end, 0);
-            if (*end) {
-                usage(stderr);
-                return 2;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!out || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
-    dmt_error err;
-    gen_result res;
-    int rc = gen_trace_write(out, &o, &res, &err);
-    if (rc) {
-        fprintf(stderr, "gen_trace: %s: %s\n", out, err.msg);
-        return dmt_error_exit_status(rc);
-    }
-    printf("%s: %llu records, %llu transfers, %llu SG elements, %llu bytes\n", out,
-           (unsigned long long)res.records, (unsigned long long)res.transfers,
-           (unsigned long long)res.sg_elements, (unsigned long long)res.bytes);
-    return 0;
-}
-#endif

@@ -1,7 +1,7 @@
 /*
- * gen_trace.h - a synthetic but realistic dmatrace session generator, shared
- * by the gen_trace tool, bench_import and the store tests (which compile
- * gen_trace.c with GEN_TRACE_NO_MAIN defined).
+ * gen_trace.h - a synthetic but realistic dmatrace session generator (the
+ * static library dmt_gentrace), shared by the gen_trace tool, bench_import
+ * and the store tests.
  *
  * The session: two devices and adapters (one 64-bit scatter/gather, one
  * 32-bit), descriptor common buffers, locked buffers with patterns, then

@@ -13,11 +13,12 @@ if(DMT_SANITIZE)
 endif()
 
 # dmt_add_test(NAME name SOURCES ... LIBS ... [LABELS ...])
-# One test program per module; registered with ctest.
+# One test program per module, linked with the test kit (tests/lib,
+# dmt/testkit.h); registered with ctest.
 function(dmt_add_test)
   cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS;ARGS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE dmt_options ${T_LIBS})
+  target_link_libraries(${T_NAME} PRIVATE dmt_options dmt_testkit ${T_LIBS})
   set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   add_test(NAME ${T_NAME} COMMAND ${T_NAME} ${T_ARGS})
   if(NOT T_LABELS)

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/audit.h"
 #include "dmt/writer.h"
 
@@ -882,7 +882,7 @@ static void test_random(void)
     dmt_audit_add(a, &r, 0);
     for (uint64_t i = 1; i < 300000; i++) {
         memset(&r, 0, sizeof r);
-        uint64_t x = test_rand(&rs);
+        uint64_t x = tk_rand(&rs);
         r.kind = 1 + (uint32_t)(x % 23);
         r.ts = (int64_t)i * 100 - (int64_t)(x % 1000);
         r.seq = i;
@@ -896,7 +896,7 @@ static void test_random(void)
         r.write_to_device = (x >> 31) & 1;
         r.sg = (x >> 32) & 1;
         r.claimed = (x >> 33) & 1;
-        uint64_t y = test_rand(&rs);
+        uint64_t y = tk_rand(&rs);
         r.offset = y % 0x10000;
         r.length = (y >> 16) % 0x20000;
         r.addr = (y & 1) ? (y >> 20) << 12 : y;
@@ -904,7 +904,7 @@ static void test_random(void)
         r.map_registers = (uint32_t)((y >> 41) % 40);
         r.va = (y >> 3) & 0x7ffffffff000ull;
         r.count = 1 + (y >> 50) % 5;
-        r.value = test_rand(&rs);
+        r.value = tk_rand(&rs);
         r.status = (uint32_t)((y >> 45) % 3 == 0);
         if (r.kind == DMT_K_REG_WRITE || r.kind == DMT_K_REG_READ) {
             static const uint64_t offs[] = {0,     4,     8,     0x100, 0x108, 0x10c, 0x110,
@@ -927,13 +927,13 @@ static void test_random(void)
             r.n_values = (uint32_t)(y % 64);
             r.width = 4;
             for (uint32_t k = 0; k < r.n_values; k++)
-                vals[k] = test_rand(&rs) % 8;
+                vals[k] = tk_rand(&rs) % 8;
             r.values = vals;
         }
         if (r.kind == DMT_K_EXECUTE_DMA) {
-            r.n_sg = (uint32_t)(test_rand(&rs) % ((x & 0xF) == 0 ? DMT_MAX_SG_ELEMENTS : 8));
+            r.n_sg = (uint32_t)(tk_rand(&rs) % ((x & 0xF) == 0 ? DMT_MAX_SG_ELEMENTS : 8));
             for (uint32_t k = 0; k < r.n_sg; k++) {
-                uint64_t z = test_rand(&rs);
+                uint64_t z = tk_rand(&rs);
                 sg[k].addr = (z & 3) == 0 ? UINT64_MAX - (z % 5000) : (z % 64) << 12;
                 sg[k].len = (uint32_t)((z >> 32) % 0x3000);
             }
@@ -946,7 +946,7 @@ static void test_random(void)
         if (r.kind == DMT_K_DESC_WRITE || r.kind == DMT_K_PAYLOAD || r.kind == DMT_K_MARKER) {
             r.n_bytes = (uint32_t)(y % sizeof bytes);
             for (uint32_t k = 0; k < r.n_bytes; k++)
-                bytes[k] = (uint8_t)test_rand(&rs);
+                bytes[k] = (uint8_t)tk_rand(&rs);
             /* some valid revision-1 descriptors pointing into recent lists */
             for (uint32_t k = 0; k + 32 <= r.n_bytes && (x & 1); k += 32) {
                 bytes[k + 2] = 0xC1;
@@ -993,7 +993,7 @@ static void test_long_stream(void)
         t_reset();
         tseq = idx;
         dmt_sg_elem sg[3];
-        uint32_t n = 1 + (uint32_t)(test_rand(&rs) % 3);
+        uint32_t n = 1 + (uint32_t)(tk_rand(&rs) % 3);
         for (uint32_t i = 0; i < n; i++) {
             sg[i].addr = 0x100000000ull + ((uint64_t)k * 16 + i * 4) * 4096;
             sg[i].len = 4096;
@@ -1059,7 +1059,7 @@ static void test_lossy_stream(void)
         for (uint32_t k = 1; k <= 20000; k++) {
             t_reset();
             dmt_sg_elem sg[3];
-            uint32_t ne = 1 + (uint32_t)(test_rand(&rs) % 3);
+            uint32_t ne = 1 + (uint32_t)(tk_rand(&rs) % 3);
             for (uint32_t i = 0; i < ne; i++) {
                 sg[i].addr = 0x100000000ull + ((uint64_t)k * 16 + i * 4) * 4096;
                 sg[i].len = 4096;
@@ -1069,8 +1069,8 @@ static void test_lossy_stream(void)
             t_chunk(k, 1 + ch, k, 1 + ch, ch ? RING1 : RING0, 1, ch, 0, ne, sg, !ch);
             t_unlock(k);
             for (uint32_t i = 0; i < TN; i++) {
-                if (test_rand(&rs) % 500 == 0) { /* drop a run of records */
-                    uint32_t run = 1 + (uint32_t)(test_rand(&rs) % 12);
+                if (tk_rand(&rs) % 500 == 0) { /* drop a run of records */
+                    uint32_t run = 1 + (uint32_t)(tk_rand(&rs) % 12);
                     if (run > TN - i)
                         run = TN - i;
                     memset(&lr, 0, sizeof lr);
@@ -1130,23 +1130,9 @@ static void test_file(void)
 
 static char bin[512];
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    if (st == -1 || !WIFEXITED(st))
-        return -1;
-    return WEXITSTATUS(st);
-}
-
 static bool have_python(void)
 {
-    return sh("python3 -c 'import json' >/dev/null 2>&1") == 0;
+    return tk_sh("python3 -c 'import json' >/dev/null 2>&1") == 0;
 }
 
 static void test_cli(void)
@@ -1164,26 +1150,26 @@ static void test_cli(void)
     t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
     t_end_trace();
     CHECK(write_trace(clean) == 0);
-    CHECK(sh("%s audit %s >/dev/null", bin, clean) == 0);
-    CHECK(sh("%s audit %s >/dev/null", bin, path) == 1);
-    CHECK(sh("%s audit --rules 'sg-*' %s >/dev/null", bin, path) == 0);
-    CHECK(sh("%s audit --rules bogus %s >/dev/null 2>&1", bin, path) == 2);
-    CHECK(sh("%s audit %s/missing.dmat >/dev/null 2>&1", bin, tmpdir) == 2 ||
-          sh("%s audit %s/missing.dmat >/dev/null 2>&1", bin, tmpdir) == 3);
-    CHECK(sh("%s audit --help >/dev/null", bin) == 0);
-    CHECK(sh("%s audit --list-rules | grep -q prog-duplicate", bin) == 0);
-    CHECK(sh("%s audit %s | grep -q 'prog-duplicate'", bin, path) == 1 ||
-          sh("%s audit %s | grep -q 'prog-duplicate'", bin, path) == 0);
+    CHECK(tk_sh("%s audit %s >/dev/null", bin, clean) == 0);
+    CHECK(tk_sh("%s audit %s >/dev/null", bin, path) == 1);
+    CHECK(tk_sh("%s audit --rules 'sg-*' %s >/dev/null", bin, path) == 0);
+    CHECK(tk_sh("%s audit --rules bogus %s >/dev/null 2>&1", bin, path) == 2);
+    CHECK(tk_sh("%s audit %s/missing.dmat >/dev/null 2>&1", bin, tmpdir) == 2 ||
+          tk_sh("%s audit %s/missing.dmat >/dev/null 2>&1", bin, tmpdir) == 3);
+    CHECK(tk_sh("%s audit --help >/dev/null", bin) == 0);
+    CHECK(tk_sh("%s audit --list-rules | grep -q prog-duplicate", bin) == 0);
+    CHECK(tk_sh("%s audit %s | grep -q 'prog-duplicate'", bin, path) == 1 ||
+          tk_sh("%s audit %s | grep -q 'prog-duplicate'", bin, path) == 0);
     /* a database: the same findings, written into its findings table */
     char db[600];
     snprintf(db, sizeof db, "%s/dup.db", tmpdir);
-    if (sh("%s import %s -o %s >/dev/null 2>&1", bin, path, db) == 0) {
-        CHECK(sh("%s audit %s >/dev/null", bin, db) == 1);
-        CHECK(sh("test \"$(sqlite3 %s 'SELECT rule, uncertain FROM findings')\" = "
+    if (tk_sh("%s import %s -o %s >/dev/null 2>&1", bin, path, db) == 0) {
+        CHECK(tk_sh("%s audit %s >/dev/null", bin, db) == 1);
+        CHECK(tk_sh("test \"$(sqlite3 %s 'SELECT rule, uncertain FROM findings')\" = "
                  "'prog-duplicate|0'",
                  db) == 0);
-        CHECK(sh("%s audit --rules 'sg-*' %s >/dev/null", bin, db) == 0);
-        CHECK(sh("test \"$(sqlite3 %s 'SELECT count(*) FROM findings')\" = 0", db) == 0);
+        CHECK(tk_sh("%s audit --rules 'sg-*' %s >/dev/null", bin, db) == 0);
+        CHECK(tk_sh("test \"$(sqlite3 %s 'SELECT count(*) FROM findings')\" = 0", db) == 0);
     } else {
         fprintf(stderr, "test_audit: dmatrace import failed, .db checks skipped\n");
     }
@@ -1191,7 +1177,7 @@ static void test_cli(void)
         fprintf(stderr, "test_audit: python3 missing, --json checks skipped\n");
         return;
     }
-    CHECK(sh("%s audit --json %s | python3 -c '"
+    CHECK(tk_sh("%s audit --json %s | python3 -c '"
              "import json,sys\n"
              "d=json.load(sys.stdin)\n"
              "assert d[\"format\"]==\"dmatrace-audit\" and d[\"version\"]==1, d\n"
@@ -1206,7 +1192,7 @@ static void test_cli(void)
              "assert len(d[\"rules\"])==%d\n"
              "'",
              bin, path, DMT_R_COUNT_) == 0);
-    CHECK(sh("%s audit --json %s | python3 -c '"
+    CHECK(tk_sh("%s audit --json %s | python3 -c '"
              "import json,sys\n"
              "d=json.load(sys.stdin)\n"
              "assert d[\"clean\"] is True and d[\"findings\"]==[]\n"
@@ -1266,11 +1252,11 @@ static int find_seed(const char *scenario, const char *needs)
     fclose(f);
     for (int seed = 1; seed <= 64; seed++) {
         snprintf(clean, sizeof clean, "%s/probe-%s-%d.dmat", tmpdir, scenario, seed);
-        if (sh("%s capture --deterministic-clock --scenario %s --transfers 24 --seed %d -o %s "
+        if (tk_sh("%s capture --deterministic-clock --scenario %s --transfers 24 --seed %d -o %s "
                ">/dev/null 2>&1",
                bin, scenario, seed, clean) != 0)
             return -1;
-        if (sh("%s dump %s | python3 %s %s", bin, clean, py, needs) == 0)
+        if (tk_sh("%s dump %s | python3 %s %s", bin, clean, py, needs) == 0)
             return seed;
     }
     return -1;
@@ -1278,7 +1264,7 @@ static int find_seed(const char *scenario, const char *needs)
 
 static void test_capture(void)
 {
-    if (access(bin, X_OK) != 0 || sh("%s capture --help >/dev/null 2>&1", bin) != 0) {
+    if (access(bin, X_OK) != 0 || tk_sh("%s capture --help >/dev/null 2>&1", bin) != 0) {
         fprintf(stderr, "test_audit: dmatrace capture not built, both-ways tests skipped\n");
         return;
     }
@@ -1288,7 +1274,7 @@ static void test_capture(void)
     }
     char out[512];
     /* every fault capture can plant is listed here */
-    CHECK(sh("%s capture --help | python3 -c '"
+    CHECK(tk_sh("%s capture --help | python3 -c '"
              "import sys\n"
              "known={%s}\n"
              "txt=sys.stdin.read().split(\"\\nfaults\",1)[1].split(\"\\n\\n\",1)[0]\n"
@@ -1310,11 +1296,11 @@ static void test_capture(void)
                 continue;
         }
         snprintf(out, sizeof out, "%s/%s.dmat", tmpdir, faults[i].fault);
-        int rc = sh("%s capture --deterministic-clock --scenario %s --transfers 24 --seed %d "
+        int rc = tk_sh("%s capture --deterministic-clock --scenario %s --transfers 24 --seed %d "
                     "--inject %s -o %s >/dev/null 2>&1",
                     bin, faults[i].scenario, seed, faults[i].fault, out);
         CHECKF(rc == 0, "capture --inject %s exited %d", faults[i].fault, rc);
-        rc = sh("%s audit --json %s | python3 -c '"
+        rc = tk_sh("%s audit --json %s | python3 -c '"
                 "import json,sys\n"
                 "d=json.load(sys.stdin)\n"
                 "want=set(\"%s\".split(\",\"))\n"
@@ -1326,26 +1312,26 @@ static void test_capture(void)
         CHECKF(rc == 0, "fault %s (seed %d): audit did not find %s", faults[i].fault, seed,
                faults[i].rules);
         /* exit status 1 with findings */
-        CHECK(sh("%s audit %s >/dev/null", bin, out) == 1);
+        CHECK(tk_sh("%s audit %s >/dev/null", bin, out) == 1);
     }
     static const char *const scen[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
     for (size_t s = 0; s < sizeof scen / sizeof scen[0]; s++)
         for (int seed = 1; seed <= 3; seed++) {
             snprintf(out, sizeof out, "%s/clean-%s-%d.dmat", tmpdir, scen[s], seed);
-            int rc = sh("%s capture --deterministic-clock --scenario %s --transfers 40 --seed %d "
+            int rc = tk_sh("%s capture --deterministic-clock --scenario %s --transfers 40 --seed %d "
                         "-o %s >/dev/null 2>&1",
                         bin, scen[s], seed, out);
             CHECKF(rc == 0, "capture %s seed %d exited %d", scen[s], seed, rc);
-            rc = sh("%s audit %s >%s.audit 2>&1", bin, out, out);
+            rc = tk_sh("%s audit %s >%s.audit 2>&1", bin, out, out);
             CHECKF(rc == 0, "clean %s seed %d: audit exit %d", scen[s], seed, rc);
             if (rc != 0)
-                sh("cat %s.audit >&2", out);
+                tk_sh("cat %s.audit >&2", out);
         }
     /* the threaded host too (not byte-reproducible, still clean) */
     snprintf(out, sizeof out, "%s/clean-burst-threads.dmat", tmpdir);
-    CHECK(sh("%s capture --scenario burst --transfers 200 --seed 5 -o %s >/dev/null 2>&1", bin,
+    CHECK(tk_sh("%s capture --scenario burst --transfers 200 --seed 5 -o %s >/dev/null 2>&1", bin,
              out) == 0);
-    CHECK(sh("%s audit %s >%s.audit 2>&1", bin, out, out) == 0);
+    CHECK(tk_sh("%s audit %s >%s.audit 2>&1", bin, out, out) == 0);
 }
 
 int main(void)
@@ -1378,7 +1364,7 @@ int main(void)
     test_cli();
     test_capture();
 
-    if (!check_failures)
-        sh("rm -rf %s", tmpdir);
-    return check_result("test_audit");
+    if (!tk_failures)
+        tk_sh("rm -rf %s", tmpdir);
+    return tk_result("test_audit");
 }

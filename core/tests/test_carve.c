@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/carve.h"
 #include "dmt/enc.h"
 #include "dmt/reader.h"
@@ -51,7 +51,7 @@ static uint8_t *make_memory_consumed(enum dmt_ring_policy policy, uint32_t consu
     uint8_t *m = malloc(MEM_SIZE);
     unsigned long long s = 42;
     for (size_t i = 0; i < MEM_SIZE; i += 8) {
-        uint64_t v = test_rand(&s);
+        uint64_t v = tk_rand(&s);
         memcpy(m + i, &v, 8);
     }
     /* Decoys: bare magic words, and a header-like block of a future version. */
@@ -311,5 +311,5 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
         return 1;
-    return check_result("test_carve");
+    return tk_result("test_carve");
 }

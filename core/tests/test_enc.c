@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/digest.h"
 #include "dmt/enc.h"
 
@@ -17,8 +17,8 @@ static unsigned long long seed = 0x1234567887654321ULL;
 /* A value with a random bit length, so every head size is exercised. */
 static uint64_t rand_val(void)
 {
-    unsigned bits = (unsigned)(test_rand(&seed) % 65);
-    uint64_t v = test_rand(&seed);
+    unsigned bits = (unsigned)(tk_rand(&seed) % 65);
+    uint64_t v = tk_rand(&seed);
     return bits == 64 ? v : bits == 0 ? 0 : v & ((1ULL << bits) - 1);
 }
 
@@ -331,5 +331,5 @@ int main(void)
     test_digest();
     test_scalars();
     test_records();
-    return check_result("test_enc");
+    return tk_result("test_enc");
 }

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/audit.h"
 #include "dmt/export.h"
 #include "dmt/store.h"
@@ -28,20 +28,6 @@
 
 static char tmpdir[256], bin[512];
 static const char *py = "python3";
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    if (st == -1 || !WIFEXITED(st))
-        return -1;
-    return WEXITSTATUS(st);
-}
 
 /* The structural checker: argv = JSON file, then expected counts as
  * key=value (X, C, interrupt, dpc, finding, marker, lost, xfers=1,2,3). */
@@ -225,45 +211,45 @@ static void test_chrome(void)
         return;
     fputs(checker_py, f);
     fclose(f);
-    if (sh("%s -c 'import json' >/dev/null 2>&1", py) != 0) {
+    if (tk_sh("%s -c 'import json' >/dev/null 2>&1", py) != 0) {
         fprintf(stderr, "test_export: python3 missing, JSON structure not checked\n");
         return;
     }
-    CHECK(sh("%s %s %s X=%u C=%u interrupt=%u dpc=%u marker=%u lost=%u finding=%" PRIu64
-             " xfers=1,2,3,4,5",
-             py, chk, json, n_start, n_regw, n_irq, n_dpc, n_marker, n_lost, nf) == 0);
+    CHECK(tk_sh("%s %s %s X=%u C=%u interrupt=%u dpc=%u marker=%u lost=%u finding=%" PRIu64
+                " xfers=1,2,3,4,5",
+                py, chk, json, n_start, n_regw, n_irq, n_dpc, n_marker, n_lost, nf) == 0);
     /* the checker can fail: a wrong count is caught */
-    CHECK(sh("%s %s %s X=%u >/dev/null 2>&1", py, chk, json, n_start + 1) != 0);
+    CHECK(tk_sh("%s %s %s X=%u >/dev/null 2>&1", py, chk, json, n_start + 1) != 0);
     /* and so is a track out of order */
-    CHECK(sh("%s -c \"import json; d=json.load(open('%s')); ev=d['traceEvents']; "
-             "x=[e for e in ev if e['ph']=='X']; x=[e for e in x if e['tid']==x[0]['tid']]; "
-             "x[0]['ts'],x[1]['ts']=x[1]['ts']+1,x[0]['ts']; "
-             "json.dump(d,open('%s.bad','w'))\" && %s %s %s.bad >/dev/null 2>&1",
-             py, json, json, py, chk, json) != 0);
+    CHECK(tk_sh("%s -c \"import json; d=json.load(open('%s')); ev=d['traceEvents']; "
+                "x=[e for e in ev if e['ph']=='X']; x=[e for e in x if e['tid']==x[0]['tid']]; "
+                "x[0]['ts'],x[1]['ts']=x[1]['ts']+1,x[0]['ts']; "
+                "json.dump(d,open('%s.bad','w'))\" && %s %s %s.bad >/dev/null 2>&1",
+                py, json, json, py, chk, json) != 0);
     /* xfer 2 ran inside xfer 1 on adapter 1: a second lane */
-    CHECK(sh("%s -c \"import json,sys; ev=json.load(open('%s'))['traceEvents']; "
-             "n=[e['args']['name'] for e in ev if e['ph']=='M' and e['name']=='thread_name']; "
-             "sys.exit(0 if 'adapter 1 (dev1) #2' in n else 1)\"",
-             py, json) == 0);
+    CHECK(tk_sh("%s -c \"import json,sys; ev=json.load(open('%s'))['traceEvents']; "
+                "n=[e['args']['name'] for e in ev if e['ph']=='M' and e['name']=='thread_name']; "
+                "sys.exit(0 if 'adapter 1 (dev1) #2' in n else 1)\"",
+                py, json) == 0);
     /* the transfers of adapter 1 leave in start order though 2 completed first */
-    CHECK(sh("%s -c \"import json,sys; ev=json.load(open('%s'))['traceEvents']; "
-             "x=[e['args']['xfer'] for e in ev if e['ph']=='X' and e['args']['adapter']==1]; "
-             "sys.exit(0 if x==[1,2,5] else 1)\"",
-             py, json) == 0);
-    CHECK(sh("%s -c \"import json,sys; ev=json.load(open('%s'))['traceEvents']; "
-             "o={e['args']['xfer']:e['args']['outcome'] for e in ev if e['ph']=='X'}; "
-             "sys.exit(0 if o=={1:'completed',2:'completed',3:'failed',4:'completed',"
-             "5:'not-completed'} else 1)\"",
-             py, json) == 0);
+    CHECK(tk_sh("%s -c \"import json,sys; ev=json.load(open('%s'))['traceEvents']; "
+                "x=[e['args']['xfer'] for e in ev if e['ph']=='X' and e['args']['adapter']==1]; "
+                "sys.exit(0 if x==[1,2,5] else 1)\"",
+                py, json) == 0);
+    CHECK(tk_sh("%s -c \"import json,sys; ev=json.load(open('%s'))['traceEvents']; "
+                "o={e['args']['xfer']:e['args']['outcome'] for e in ev if e['ph']=='X'}; "
+                "sys.exit(0 if o=={1:'completed',2:'completed',3:'failed',4:'completed',"
+                "5:'not-completed'} else 1)\"",
+                py, json) == 0);
 }
 
 /* Row counts of every table of a database, "name count" lines, sorted. */
 static int counts(const char *db, const char *out)
 {
-    return sh("for t in $(sqlite3 %s \"SELECT name FROM sqlite_master WHERE type='table' AND "
-              "name NOT LIKE 'sqlite_%%' ORDER BY name\"); do echo \"$t $(sqlite3 %s "
-              "\"SELECT count(*) FROM \\\"$t\\\"\")\"; done >%s",
-              db, db, out);
+    return tk_sh("for t in $(sqlite3 %s \"SELECT name FROM sqlite_master WHERE type='table' AND "
+                 "name NOT LIKE 'sqlite_%%' ORDER BY name\"); do echo \"$t $(sqlite3 %s "
+                 "\"SELECT count(*) FROM \\\"$t\\\"\")\"; done >%s",
+                 db, db, out);
 }
 
 static void test_csv(void)
@@ -296,9 +282,9 @@ static void test_csv(void)
     }
     CHECK(dmt_audit_store_findings(db, fs, 3, &err) == 0);
     CHECK(dmt_audit_store_findings(db, fs, 2, &err) == 0);
-    CHECK(sh("test \"$(sqlite3 %s 'SELECT count(*), max(records) FROM findings')\" = "
-             "'2|1,2'",
-             db) == 0);
+    CHECK(tk_sh("test \"$(sqlite3 %s 'SELECT count(*), max(records) FROM findings')\" = "
+                "'2|1,2'",
+                db) == 0);
     CHECK(dmt_audit_store_findings("/nonexistent.db", fs, 1, &err) < 0);
 
     dmt_export_stats st;
@@ -307,7 +293,7 @@ static void test_csv(void)
     CHECK(st.tables >= 10);
     rc = dmt_export_csv(trace, dir2, NULL, &st, &err);
     CHECKF(rc == 0, "csv from trace: %s", err.msg);
-    if (sh("sqlite3 -version >/dev/null 2>&1") != 0) {
+    if (tk_sh("sqlite3 -version >/dev/null 2>&1") != 0) {
         fprintf(stderr, "test_export: sqlite3 shell missing, CSV reload not checked\n");
         return;
     }
@@ -315,38 +301,37 @@ static void test_csv(void)
     snprintf(c2, sizeof c2, "%s/counts-csv-db", tmpdir);
     snprintf(c3, sizeof c3, "%s/counts-csv-trace", tmpdir);
     CHECK(counts(db, c1) == 0);
-    CHECK(sh("cd %s && sqlite3 loaded.db < load.sqlite", dir1) == 0);
-    CHECK(sh("cd %s && sqlite3 loaded.db < load.sqlite", dir2) == 0);
+    CHECK(tk_sh("cd %s && sqlite3 loaded.db < load.sqlite", dir1) == 0);
+    CHECK(tk_sh("cd %s && sqlite3 loaded.db < load.sqlite", dir2) == 0);
     char l1[600], l2[600];
     snprintf(l1, sizeof l1, "%s/loaded.db", dir1);
     snprintf(l2, sizeof l2, "%s/loaded.db", dir2);
     CHECK(counts(l1, c2) == 0);
     CHECK(counts(l2, c3) == 0);
-    CHECKF(sh("cmp -s %s %s", c1, c2) == 0, "CSV of the db reloads to other counts");
-    if (sh("cmp -s %s %s", c1, c2) != 0)
-        sh("diff %s %s >&2", c1, c2);
-    CHECK(sh("test $(wc -l <%s) -ge 10", c1) == 0);
+    CHECKF(tk_sh("cmp -s %s %s", c1, c2) == 0, "CSV of the db reloads to other counts");
+    if (tk_sh("cmp -s %s %s", c1, c2) != 0)
+        tk_sh("diff %s %s >&2", c1, c2);
+    CHECK(tk_sh("test $(wc -l <%s) -ge 10", c1) == 0);
     /* from the trace: the same tables and counts, the findings being the
      * audit's (the db above holds 2 placeholders) */
-    CHECK(sh("grep -v '^findings ' %s >%s.x && grep -v '^findings ' %s >%s.x && cmp -s %s.x %s.x",
-             c1, c1, c3, c3, c1, c3) == 0);
-    CHECK(sh("grep -qx 'findings %zu' %s", nfs, c3) == 0);
+    CHECK(
+        tk_sh("grep -v '^findings ' %s >%s.x && grep -v '^findings ' %s >%s.x && cmp -s %s.x %s.x",
+              c1, c1, c3, c3, c1, c3) == 0);
+    CHECK(tk_sh("grep -qx 'findings %zu' %s", nfs, c3) == 0);
     /* a CSV field with a comma, a quote and a newline survives */
     char hex[256];
     static const char text[] = "phase \"two\", with a comma\nand a newline";
     for (size_t i = 0; text[i]; i++)
         snprintf(hex + 2 * i, 3, "%02X", (unsigned char)text[i]);
-    CHECK(sh("test \"$(sqlite3 %s \"SELECT hex(text) FROM markers\")\" = %s", l1, hex) == 0);
+    CHECK(tk_sh("test \"$(sqlite3 %s \"SELECT hex(text) FROM markers\")\" = %s", l1, hex) == 0);
 }
 
 /* A captured trace through the command line: JSON counts equal `info`'s. */
 static void test_cli(void)
 {
-    if (access(bin, X_OK) != 0 || sh("%s capture --help >/dev/null 2>&1", bin) != 0) {
-        fprintf(stderr, "test_export: dmatrace capture not built, command test skipped\n");
+    if (!tk_have_capture("test_export: command test"))
         return;
-    }
-    if (sh("%s -c 'import json' >/dev/null 2>&1", py) != 0)
+    if (tk_sh("%s -c 'import json' >/dev/null 2>&1", py) != 0)
         return;
     char trace[512], json[512], db[512], dir[512], chk[512];
     snprintf(trace, sizeof trace, "%s/cap.dmat", tmpdir);
@@ -354,39 +339,42 @@ static void test_cli(void)
     snprintf(db, sizeof db, "%s/cap.db", tmpdir);
     snprintf(dir, sizeof dir, "%s/cap-csv", tmpdir);
     snprintf(chk, sizeof chk, "%s/check_chrome.py", tmpdir);
-    CHECK(sh("%s capture --scenario burst --transfers 100 --seed 2 --inject sg-dup -o %s "
-             ">/dev/null 2>&1",
-             bin, trace) == 0);
-    CHECK(sh("%s export %s --format chrome -o %s >/dev/null", bin, trace, json) == 0);
+    CHECK(tk_sh("%s capture --scenario burst --transfers 100 --seed 2 --inject sg-dup -o %s "
+                ">/dev/null 2>&1",
+                bin, trace) == 0);
+    CHECK(tk_sh("%s export %s --format chrome -o %s >/dev/null", bin, trace, json) == 0);
     /* counts from info --json and audit --json */
-    CHECK(sh("%s %s %s $(%s info --json %s | %s -c \"import json,sys; d=json.load(sys.stdin); "
-             "k=d['kinds']; print('X=%%d C=%%d interrupt=%%d dpc=%%d marker=%%d lost=%%d' %% "
-             "(k['start_dma'], k['reg_write'], k['interrupt'], k['dpc'], k['marker'], "
-             "k['lost']))\") finding=$(%s audit --json %s | %s -c \"import json,sys; "
-             "print(json.load(sys.stdin)['findings_total'])\")",
-             py, chk, json, bin, trace, py, bin, trace, py) == 0);
-    CHECK(sh("%s export %s --format csv -o %s >/dev/null", bin, trace, dir) == 0);
+    CHECK(tk_sh("%s %s %s $(%s info --json %s | %s -c \"import json,sys; d=json.load(sys.stdin); "
+                "k=d['kinds']; print('X=%%d C=%%d interrupt=%%d dpc=%%d marker=%%d lost=%%d' %% "
+                "(k['start_dma'], k['reg_write'], k['interrupt'], k['dpc'], k['marker'], "
+                "k['lost']))\") finding=$(%s audit --json %s | %s -c \"import json,sys; "
+                "print(json.load(sys.stdin)['findings_total'])\")",
+                py, chk, json, bin, trace, py, bin, trace, py) == 0);
+    CHECK(tk_sh("%s export %s --format csv -o %s >/dev/null", bin, trace, dir) == 0);
     /* the database: imported, then audited (findings into its table) */
-    CHECK(sh("%s import %s -o %s >/dev/null 2>&1", bin, trace, db) == 0);
-    CHECK(sh("%s audit %s >/dev/null", bin, db) == 1);
+    CHECK(tk_sh("%s import %s -o %s >/dev/null 2>&1", bin, trace, db) == 0);
+    CHECK(tk_sh("%s audit %s >/dev/null", bin, db) == 1);
     /* JSON from the database equals JSON from the trace (but the source name) */
-    CHECK(sh("%s export %s --format chrome -o %s.db.json >/dev/null", bin, db, json) == 0);
-    CHECK(sh("%s -c \"import json,sys; a=json.load(open('%s'))['traceEvents']; "
-             "b=json.load(open('%s.db.json'))['traceEvents']; sys.exit(0 if a[1:]==b[1:] else 1)\"",
-             py, json, json) == 0);
+    CHECK(tk_sh("%s export %s --format chrome -o %s.db.json >/dev/null", bin, db, json) == 0);
+    CHECK(
+        tk_sh(
+            "%s -c \"import json,sys; a=json.load(open('%s'))['traceEvents']; "
+            "b=json.load(open('%s.db.json'))['traceEvents']; sys.exit(0 if a[1:]==b[1:] else 1)\"",
+            py, json, json) == 0);
     char c1[600], c2[600], l[600];
     snprintf(c1, sizeof c1, "%s/cap-counts-db", tmpdir);
     snprintf(c2, sizeof c2, "%s/cap-counts-csv", tmpdir);
     snprintf(l, sizeof l, "%s/loaded.db", dir);
-    CHECK(sh("cd %s && sqlite3 loaded.db < load.sqlite", dir) == 0);
+    CHECK(tk_sh("cd %s && sqlite3 loaded.db < load.sqlite", dir) == 0);
     CHECK(counts(db, c1) == 0 && counts(l, c2) == 0);
     /* every table, findings included, has the same rows */
-    CHECKF(sh("cmp -s %s %s", c1, c2) == 0, "CSV of the trace reloads to other counts than its db");
-    if (sh("cmp -s %s %s", c1, c2) != 0)
-        sh("diff %s %s >&2", c1, c2);
-    CHECK(sh("grep -q '^findings [1-9]' %s", c1) == 0);
-    CHECK(sh("%s export %s --format bogus -o x >/dev/null 2>&1", bin, trace) == 2);
-    CHECK(sh("%s export %s --format chrome >/dev/null 2>&1", bin, trace) == 2);
+    CHECKF(tk_sh("cmp -s %s %s", c1, c2) == 0,
+           "CSV of the trace reloads to other counts than its db");
+    if (tk_sh("cmp -s %s %s", c1, c2) != 0)
+        tk_sh("diff %s %s >&2", c1, c2);
+    CHECK(tk_sh("grep -q '^findings [1-9]' %s", c1) == 0);
+    CHECK(tk_sh("%s export %s --format bogus -o x >/dev/null 2>&1", bin, trace) == 2);
+    CHECK(tk_sh("%s export %s --format chrome >/dev/null 2>&1", bin, trace) == 2);
 }
 
 int main(void)
@@ -401,7 +389,7 @@ int main(void)
     test_csv();
     test_cli();
 
-    if (!check_failures)
-        sh("rm -rf %s", tmpdir);
-    return check_result("test_export");
+    if (!tk_failures)
+        tk_sh("rm -rf %s", tmpdir);
+    return tk_result("test_export");
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/platform.h"
 #include "dmt/reader.h"
 #include "dmt/store.h"
@@ -128,5 +128,5 @@ int main(void)
     unlink(bare);
     unlink(db);
     rmdir(dir);
-    return check_result("test_header");
+    return tk_result("test_header");
 }

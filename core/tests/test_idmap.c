@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/error.h"
 #include "dmt/idmap.h"
 
@@ -133,10 +133,10 @@ static void test_random(void)
     CHECK(dmt_idmap_init(&m, CAP, 0));
     CHECK(m.vals == NULL);
     for (int step = 0; step < 200000; step++) {
-        uint32_t k = (uint32_t)(test_rand(&seed) % KEYS);
+        uint32_t k = (uint32_t)(tk_rand(&seed) % KEYS);
         uint64_t a = k % 7 == 0 ? (uint64_t)k << 33 : k, b = k % 5 == 0 ? k * 977u : 0;
-        if (test_rand(&seed) % 3) {
-            uint64_t v = test_rand(&seed) >> 8;
+        if (tk_rand(&seed) % 3) {
+            uint64_t v = tk_rand(&seed) >> 8;
             int rc = dmt_idmap_put(&m, a, b, v);
             if (!ref[k] && live == CAP) {
                 CHECK(rc == DMT_E_FORMAT);
@@ -162,7 +162,7 @@ static void test_random(void)
     for (uint32_t i = 0; i < KEYS; i++)
         order[i] = i;
     for (uint32_t i = KEYS - 1; i > 0; i--) {
-        uint32_t j = (uint32_t)(test_rand(&seed) % (i + 1)), t = order[i];
+        uint32_t j = (uint32_t)(tk_rand(&seed) % (i + 1)), t = order[i];
         order[i] = order[j];
         order[j] = t;
     }
@@ -190,5 +190,5 @@ int main(void)
     test_wrap();
     test_full();
     test_random();
-    return check_result("test_idmap");
+    return tk_result("test_idmap");
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/image.h"
 
 #define PG      4096u
@@ -452,5 +452,5 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
         return 1;
-    return check_result("test_image");
+    return tk_result("test_image");
 }

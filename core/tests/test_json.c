@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/json.h"
 
 /* in (n bytes) quoted with flags must give want, through both writers. */
@@ -44,5 +44,5 @@ int main(void)
     CHECK(dmt_json_quote(small, sizeof small, "abcdef", 6, 0) == 8);
     CHECK(strcmp(small, "\"abc") == 0);
     CHECK(dmt_json_quote(small, 1, "\n", 1, 0) == 8 && small[0] == 0);
-    return check_result("test_json");
+    return tk_result("test_json");
 }

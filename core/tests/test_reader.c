@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/crc32c.h"
 #include "dmt/enc.h"
 #include "dmt/kinds.h"
@@ -23,25 +23,6 @@ static char tmpdir[256];
 static void path_in_tmp(char *out, size_t cap, const char *name)
 {
     snprintf(out, cap, "%s/%s", tmpdir, name);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc((size_t)n + 1);
-    if (fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return p;
 }
 
 static void header_init(dmt_header *h)
@@ -125,7 +106,7 @@ done:
 
     /* The same bytes through the memory reader, with framing records. */
     size_t len;
-    uint8_t *file = slurp(path, &len);
+    uint8_t *file = tk_slurp(path, &len);
     CHECK(file != NULL);
     CHECK(dmt_reader_open_mem(file, len, DMT_READ_FRAMING, &rd, &err) == 0);
     int chunks = 0, ends = 0, n = 0, rc;
@@ -160,7 +141,7 @@ static void test_cuts(void)
     }
     CHECK(dmt_writer_close(w, &err) == 0);
     size_t len;
-    uint8_t *file = slurp(path, &len);
+    uint8_t *file = tk_slurp(path, &len);
     /* Record end offsets from a full read. */
     dmt_reader *rd;
     CHECK(dmt_reader_open_mem(file, len, 0, &rd, &err) == 0);
@@ -504,11 +485,8 @@ static void test_kinds_table(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/dmt-test-reader-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (!tk_mkdtemp(tmpdir, sizeof tmpdir, "dmt-test-reader"))
         return 1;
-    }
     test_kinds_table();
     test_round_trip();
     test_cuts();
@@ -519,5 +497,5 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
         fprintf(stderr, "cleanup failed\n");
-    return check_result("test_reader");
+    return tk_result("test_reader");
 }

@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 
 #define T_OUT 1000u /* torn timeout of the fake clock */
 
@@ -243,7 +243,7 @@ static void test_wrap(void)
     uint64_t seq = 4, rd = 4;
     unsigned long long rng = 12345;
     for (unsigned i = 0; i < 3000; i++) {
-        uint32_t len = 1 + (uint32_t)(test_rand(&rng) % 1000); /* two always fit */
+        uint32_t len = 1 + (uint32_t)(tk_rand(&rng) % 1000); /* two always fit */
         CHECK(write_pattern(&r, len, (uint32_t)seq));
         seq++;
         dmt_ring_item it;
@@ -364,7 +364,7 @@ static void test_overwrite_oldest(void)
     unsigned long long rng = 99, seq = 100;
     dmt_ring_resv rv;
     for (uint32_t i = 0; i < 5000; i++) {
-        uint32_t len = 1 + (uint32_t)(test_rand(&rng) % 700);
+        uint32_t len = 1 + (uint32_t)(tk_rand(&rng) % 700);
         CHECK(dmt_ring_reserve(&r, len + 16, &rv));
         fill_pattern(rv.buf, len, (uint32_t)seq++);
         dmt_ring_commit(&r, &rv, len);
@@ -622,12 +622,12 @@ static void test_garbage(enum dmt_ring_policy pol)
     for (unsigned round = 0; round < 20; round++) {
         new_ring(&r, &reg, 4096, pol);
         for (size_t i = 0; i < r.size; i += 8) {
-            uint64_t v = test_rand(&rng);
+            uint64_t v = tk_rand(&rng);
             memcpy(r.data + i, &v, 8);
         }
-        uint32_t tpos = (uint32_t)test_rand(&rng) & ~7u;
-        uint32_t used = round % 5 == 4 ? 5000 : ((uint32_t)test_rand(&rng) % 4096) & ~7u;
-        uint32_t tseq = (uint32_t)test_rand(&rng);
+        uint32_t tpos = (uint32_t)tk_rand(&rng) & ~7u;
+        uint32_t used = round % 5 == 4 ? 5000 : ((uint32_t)tk_rand(&rng) % 4096) & ~7u;
+        uint32_t tseq = (uint32_t)tk_rand(&rng);
         r.hdr->tail = (uint64_t)tseq << 32 | tpos;
         r.hdr->head = (uint64_t)(tseq + 50) << 32 | (tpos + used);
         dmt_ring_consumer_init(&c, &r, T_OUT);
@@ -907,11 +907,8 @@ static int shm_child(const char *path)
 
 static void test_shm(void)
 {
-    const char *tmp = getenv("TMPDIR");
     char dir[512], path[600], other[600];
-    snprintf(dir, sizeof dir, "%s/dmt-ring-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!tk_mkdtemp(dir, sizeof dir, "dmt-ring")) {
         CHECK(0);
         return;
     }
@@ -1030,5 +1027,5 @@ int main(void)
     test_stress(DMT_RING_DROP_NEWEST, n);
     test_stress(DMT_RING_OVERWRITE_OLDEST, n);
     free(scratch);
-    return check_result("test_ring");
+    return tk_result("test_ring");
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/enc.h"
 #include "dmt/reader.h"
 #include "dmt/ringcheck.h"
@@ -59,11 +59,11 @@ static void mutate_all(const uint8_t *rec, size_t n, const char *name)
             compare(m, n, name);
         }
         memcpy(m, rec, n);
-        m[i] ^= (uint8_t)(1u << (test_rand(&seed) % 8));
+        m[i] ^= (uint8_t)(1u << (tk_rand(&seed) % 8));
         compare(m, n, name);
         /* Insert a byte. */
         memcpy(m, rec, i);
-        m[i] = (uint8_t)test_rand(&seed);
+        m[i] = (uint8_t)tk_rand(&seed);
         memcpy(m + i + 1, rec + i, n - i);
         compare(m, n + 1, name);
     }
@@ -80,7 +80,7 @@ int main(void)
                 r.value = 1;
                 r.count = 2;
             }
-            int64_t t = big ? INT64_MAX : (int64_t)(test_rand(&seed) >> 2);
+            int64_t t = big ? INT64_MAX : (int64_t)(tk_rand(&seed) >> 2);
             size_t n = dmt_enc_record(buf, sizeof buf, &r, t);
             if (n == 0)
                 continue;
@@ -99,16 +99,16 @@ int main(void)
     }
     /* Random buffers, mostly garbage. */
     for (int i = 0; i < 200000; i++) {
-        size_t n = (size_t)(test_rand(&seed) % 40);
+        size_t n = (size_t)(tk_rand(&seed) % 40);
         for (size_t j = 0; j < n; j++)
-            buf[j] = (uint8_t)test_rand(&seed);
+            buf[j] = (uint8_t)tk_rand(&seed);
         if (n)
-            buf[0] = (uint8_t)(0x82 + test_rand(&seed) % 8); /* an array head */
+            buf[0] = (uint8_t)(0x82 + tk_rand(&seed) % 8); /* an array head */
         if (n > 1)
-            buf[1] = (uint8_t)(1 + test_rand(&seed) % 25);
+            buf[1] = (uint8_t)(1 + tk_rand(&seed) % 25);
         compare(buf, n, "random");
     }
     fprintf(stderr, "test_ringcheck: %ld cases agreed, %ld accepted by both\n", agreed, accepted);
     CHECK(accepted > 1000);
-    return check_result("test_ringcheck");
+    return tk_result("test_ringcheck");
 }

@@ -1,6 +1,6 @@
 /*
  * test_store.c - the SQLite store: import of traces covering every record
- * kind (extreme values too) and of a generated session (bench/gen_trace.c,
+ * kind (extreme values too) and of a generated session (bench/gen_trace.h,
  * compiled in), checked against the trace itself: statistics field by
  * field, the record iterator record by record, integrity and foreign-key
  * checks; derived transfers, lanes and summaries on a hand-built trace;
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/reader.h"
 #include "dmt/source.h"
 #include "dmt/stats.h"
@@ -26,8 +26,7 @@
 #include "dmt/writer.h"
 #include "records.h"
 
-#define GEN_TRACE_NO_MAIN
-#include "../../bench/gen_trace.c"
+#include "gen_trace.h"
 
 static char tmpdir[256];
 static char schema_dir[512]; /* <source>/schema, found from __FILE__ */
@@ -42,26 +41,6 @@ static const char *schema_file(const char *name)
 static void tpath(char *out, size_t cap, const char *name)
 {
     snprintf(out, cap, "%s/%s", tmpdir, name);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc((size_t)n + 1);
-    if (!p || fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    p[n] = 0;
-    *len = (size_t)n;
-    return p;
 }
 
 static int spill(const char *path, const void *p, size_t n)
@@ -289,7 +268,7 @@ static void check_against_trace(const char *trace, const char *db, unsigned rfla
 static void test_schema_embedded(void)
 {
     size_t n;
-    uint8_t *f = slurp(schema_file("store.sql"), &n);
+    uint8_t *f = tk_slurp(schema_file("store.sql"), &n);
     CHECKF(f != NULL, "cannot read %s", schema_dir);
     if (f) {
         CHECKF(strlen(dmt_store_schema_sql()) == n && !memcmp(f, dmt_store_schema_sql(), n),
@@ -415,7 +394,7 @@ static bool bucket_equal(const dmt_store_bucket *a, const dmt_store_bucket *b)
 static void run_example_queries(const char *db)
 {
     size_t n;
-    char *md = (char *)slurp(schema_file("store-queries.md"), &n);
+    char *md = (char *)tk_slurp(schema_file("store-queries.md"), &n);
     CHECKF(md != NULL, "cannot read schema/store-queries.md");
     if (!md)
         return;
@@ -472,7 +451,7 @@ static void compare_stored_computed(const char *db, const char *copy_name, int m
     char db2[512];
     tpath(db2, sizeof db2, copy_name);
     size_t len;
-    uint8_t *copy = slurp(db, &len);
+    uint8_t *copy = tk_slurp(db, &len);
     CHECK(copy && spill(db2, copy, len) == 0);
     free(copy);
     sqlite3 *s;
@@ -798,7 +777,7 @@ static void test_refusals(void)
     tpath(db, sizeof db, "ref.db");
     CHECK(dmt_store_import(trace, db, NULL, NULL, &err) == 0);
     size_t len;
-    uint8_t *good = slurp(db, &len);
+    uint8_t *good = tk_slurp(db, &len);
     CHECK(good && len > 65536);
     if (!good)
         return;
@@ -949,7 +928,7 @@ static void test_all_or_nothing(void)
 #define UNTOUCHED()                                                                                \
     do {                                                                                           \
         size_t n_;                                                                                 \
-        uint8_t *c_ = slurp(db, &n_);                                                              \
+        uint8_t *c_ = tk_slurp(db, &n_);                                                           \
         CHECK(c_ &&n_ == sizeof old && !memcmp(c_, old, n_));                                      \
         free(c_);                                                                                  \
         CHECK(count_prefixed("aon.db.tmp") == 0);                                                  \
@@ -957,7 +936,7 @@ static void test_all_or_nothing(void)
 
     /* a trace corrupt in the middle: a flipped byte breaks a chunk's CRC */
     size_t len;
-    uint8_t *t = slurp(trace, &len);
+    uint8_t *t = tk_slurp(trace, &len);
     CHECK(t != NULL);
     if (!t)
         return;
@@ -1090,7 +1069,7 @@ static void test_time_reversal(void)
     unsigned long long rnd = 99;
     int64_t ts = 1000000000;
     for (int i = 0; i < 20000; i++) {
-        uint64_t x = test_rand(&rnd);
+        uint64_t x = tk_rand(&rnd);
         int64_t t = ts + (int64_t)(x % 3000) - 1500;
         if (i % 97 == 0)
             t -= (int64_t)(x % 5000000); /* up to 5 ms back */
@@ -1204,11 +1183,8 @@ int main(void)
             snprintf(schema_dir, sizeof schema_dir, "..");
     }
     strcat(schema_dir, "/schema");
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/dmt_test_store.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (!tk_mkdtemp(tmpdir, sizeof tmpdir, "dmt_test_store"))
         return 1;
-    }
     test_schema_embedded();
     test_every_kind();
     test_derived();
@@ -1218,9 +1194,9 @@ int main(void)
     test_generated();
     test_refusals();
     test_all_or_nothing();
-    if (!check_failures)
+    if (!tk_failures)
         cleanup();
     else
         fprintf(stderr, "test files kept in %s\n", tmpdir);
-    return check_result("test_store");
+    return tk_result("test_store");
 }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "dmt/testkit.h"
 #include "dmt/digest.h"
 
 /* xxhsum -H1 over files holding these bytes */
@@ -111,5 +111,5 @@ int main(void)
 {
     test_known_values();
     test_splits();
-    return check_result("test_xxh64");
+    return tk_result("test_xxh64");
 }

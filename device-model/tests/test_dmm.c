@@ -9,34 +9,12 @@
  */
 #include "dmm/dmm.h"
 #include "dmt/digest.h"
+#include "dmt/testkit.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                             \
-    do {                                                                                           \
-        unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b);           \
-        checks++;                                                                                  \
-        if (va_ != vb_) {                                                                          \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s (0x%llx) != %s (0x%llx)\n", __FILE__,      \
-                    __LINE__, #a, va_, #b, vb_);                                                   \
-        }                                                                                          \
-    } while (0)
 
 /* ---- fixtures ---------------------------------------------------------------- */
 
@@ -132,10 +110,10 @@ static void expect_err(dmm_dev *d, unsigned c, uint32_t code, uint32_t index, ui
 {
     uint32_t st = rd(d, c, DMM_CH_STATUS);
     uint64_t ea = u64of(d, c, DMM_CH_ERR_ADDR_LO);
-    checks++;
+    tk_checks++;
     if (!(st & DMM_STATUS_ERR) || (st & (DMM_STATUS_DONE | DMM_STATUS_BUSY)) ||
         DMM_STATUS_CODE(st) != code || DMM_STATUS_INDEX(st) != index || ea != addr) {
-        failures++;
+        tk_failures++;
         fprintf(stderr,
                 "line %d: expected err %u idx %u addr 0x%llx, got status 0x%08x addr 0x%llx\n",
                 line, code, index, (unsigned long long)addr, st, (unsigned long long)ea);
@@ -1569,6 +1547,5 @@ int main(void)
     test_names();
     test_threads();
     test_fuzz();
-    printf("dmm_test: %d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    return tk_result("dmm_test");
 }

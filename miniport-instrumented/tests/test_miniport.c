@@ -33,6 +33,8 @@
 #include "dmt/reader.h"
 #include "dmt/record.h"
 #include "dmt/ring.h"
+#define TK_CONTEXT g_scenario /* printed with every failed check */
+#include "dmt/testkit.h"
 #include "dmt_probe.h"
 #include "dmtc_session.h"
 #include "dmtmini_host.h"
@@ -57,24 +59,6 @@ _Static_assert(DMTHW_DESC1_SIZE == DMM_DESC1_SIZE && DMTHW_DESC1_MAGIC == DMM_DE
 _Static_assert(DMTHW_DESC2_SIZE == DMM_DESC2_SIZE && DMTHW_DESC2_MAGIC == DMM_DESC2_MAGIC, "d2");
 _Static_assert(DMTHW_DESC2_MAX_LEN == DMM_DESC2_MAX_LEN, "d2");
 _Static_assert(DMTMINI_CH_H2C == DMM_CH_H2C && DMTMINI_CH_C2H == DMM_CH_C2H, "channels");
-
-static int g_failures;
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: [%s] CHECK failed: %s\n", __FILE__, __LINE__, g_scenario, #c); \
-            g_failures++;                                                                          \
-        }                                                                                          \
-    } while (0)
-#define REQUIRE(c)                                                                                 \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: [%s] REQUIRE failed: %s\n", __FILE__, __LINE__, g_scenario,    \
-                    #c);                                                                           \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static const char *g_scenario = "";
 
@@ -1332,10 +1316,5 @@ int main(void)
     fault_overlong();
     fault_addr64();
 #endif
-    if (g_failures) {
-        fprintf(stderr, "%d check(s) failed\n", g_failures);
-        return 1;
-    }
-    printf("miniport test: all checks passed\n");
-    return 0;
+    return tk_result("miniport test");
 }

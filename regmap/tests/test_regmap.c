@@ -22,19 +22,9 @@
 #include <time.h>
 
 #include "dmm/map.h"
+#include "dmt/testkit.h"
 #include "rmap/regmap.h"
 
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-        }                                                                                          \
-    } while (0)
 
 static rmap *load(const char *name, const char *variant)
 {
@@ -63,9 +53,9 @@ static const char *dec(const rmap *m, size_t dom, uint64_t off, uint64_t value)
 #define CHECK_DEC(m, dom, off, value, want)                                                        \
     do {                                                                                           \
         const char *got_ = dec((m), (dom), (off), (value));                                        \
-        checks++;                                                                                  \
+        tk_checks++;                                                                                \
         if (strcmp(got_, (want)) != 0) {                                                           \
-            failures++;                                                                            \
+            tk_failures++;                                                                          \
             fprintf(stderr, "%s:%d: decode of 0x%llx=0x%llx:\n  got  '%s'\n  want '%s'\n",         \
                     __FILE__, __LINE__, (unsigned long long)(off), (unsigned long long)(value),    \
                     got_, (want));                                                                 \
@@ -250,9 +240,9 @@ static void test_bad_input(void)
         size_t fl = strlen(err.file), el = strlen(want);
         bool ok = rc == -1 && m == NULL && err.line == bad[i].line && fl >= el &&
                   !strcmp(err.file + fl - el, want) && strstr(err.msg, bad[i].msg);
-        checks++;
+        tk_checks++;
         if (!ok) {
-            failures++;
+            tk_failures++;
             fprintf(stderr, "%s: rc %d, got %s:%u: %s; want %s:%u: ...%s...\n", bad[i].file, rc,
                     err.file, err.line, err.msg, want, bad[i].line, bad[i].msg);
         }
@@ -390,10 +380,5 @@ int main(void)
     test_list();
     test_bad_input();
     test_dmm_agrees();
-    if (failures) {
-        fprintf(stderr, "regmap_test: %d of %d checks failed\n", failures, checks);
-        return 1;
-    }
-    printf("regmap_test: %d checks passed\n", checks);
-    return 0;
+    return tk_result("regmap_test");
 }

@@ -15,7 +15,9 @@
 
 #include "dmt/digest.h"
 #include "dmt/reader.h"
+#include "dmt/testkit.h"
 #include "dmt/writer.h"
+#include "rpl/report.h"
 
 uint32_t sess_digest_algo = DMT_DIGEST_DMT64;
 
@@ -534,15 +536,20 @@ static void tmp_cleanup(void)
         nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void sess_show_report(const rpl_replay *r)
+{
+    rpl_str s;
+    rpl_str_init(&s);
+    rpl_report_text(&s, r, "");
+    fprintf(stderr, "%s", s.p);
+    rpl_str_free(&s);
+}
+
 const char *test_tmpdir(void)
 {
     if (!tmpdir[0]) {
-        const char *base = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof tmpdir, "%s/rpltest-XXXXXX", base && *base ? base : "/tmp");
-        if (!mkdtemp(tmpdir)) {
-            perror("mkdtemp");
+        if (!tk_mkdtemp(tmpdir, sizeof tmpdir, "rpltest"))
             exit(3);
-        }
         atexit(tmp_cleanup);
     }
     return tmpdir;

@@ -19,6 +19,7 @@
 
 #include "dmm/dmm.h"
 #include "dmt/record.h"
+#include "rpl/replay.h"
 
 #define SESS_DEV      1u           /* device id of the register range */
 #define SESS_BAR      0xFE000000u  /* bus address of the BAR */
@@ -79,6 +80,9 @@ void recs_own(dmt_record *r);
  * layouts (aligned, unaligned, multi-page, single element), alternating
  * channels.  Returns 0 or negative. */
 int sess_standard(const char *path, const dmm_config *cfg, unsigned n_xfers, uint64_t seed);
+
+/* The text report of r on stderr (a failed test shows what it got). */
+void sess_show_report(const rpl_replay *r);
 
 /* Is s one well-formed JSON value (and nothing else)? */
 bool json_valid(const char *s);

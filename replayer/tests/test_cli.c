@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "session.h"
 
 static char out[1 << 20];
@@ -143,5 +143,5 @@ int main(void)
     } else {
         fprintf(stderr, "import unavailable; .db replay not checked\n");
     }
-    return check_result("replay_cli_test");
+    return tk_result("replay_cli_test");
 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "rpl/diff.h"
 #include "session.h"
 
@@ -218,5 +218,5 @@ int main(void)
     const char *failed = NULL;
     test_path(b, sizeof b, "nonexistent.dmat");
     CHECK(rpl_diff_files(a, b, &o, &res, &err, &failed) < 0 && failed == b);
-    return check_result("replay_diff_test");
+    return tk_result("replay_diff_test");
 }

@@ -13,24 +13,13 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "rpl/driver.h"
 #include "rpl/replay.h"
 #include "rpl/report.h"
 #include "session.h"
 
 unsigned int rpl_layout_DriverEntry(void *Argument1, void *Argument2);
-
-static bool capture(const char *args, const char *out)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s/dmatrace capture %s -o %s > %s.log 2>&1", DMT_BIN_DIR, args, out,
-             out);
-    int st = system(cmd);
-    bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    CHECKF(ok, "capture %s", args);
-    return ok;
-}
 
 static rpl_replay *drive(const char *path, rpl_driver_entry entry, bool all)
 {
@@ -46,15 +35,6 @@ static rpl_replay *drive(const char *path, rpl_driver_entry entry, bool all)
     return r;
 }
 
-static void show(const rpl_replay *r)
-{
-    rpl_str s;
-    rpl_str_init(&s);
-    rpl_report_text(&s, r, "");
-    fprintf(stderr, "%s", s.p);
-    rpl_str_free(&s);
-}
-
 static void expect_clean(const char *path, const char *what)
 {
     rpl_replay *r = drive(path, NULL, true);
@@ -63,7 +43,7 @@ static void expect_clean(const char *path, const char *what)
     CHECKF(rpl_get_summary(r)->divergences == 0, "%s: %llu divergences", what,
            (unsigned long long)rpl_get_summary(r)->divergences);
     if (rpl_get_summary(r)->divergences)
-        show(r);
+        sess_show_report(r);
     CHECK(rpl_get_summary(r)->records > 100);
     rpl_free(r);
 }
@@ -78,7 +58,7 @@ static void expect_first(const char *path, size_t at, int kind, const char *what
            d ? rpl_div_kind_name(d->kind) : "nothing", d ? (unsigned long long)d->index : 0ull,
            rpl_div_kind_name(kind), at);
     if (!d || d->index != at)
-        show(r);
+        sess_show_report(r);
     rpl_free(r);
 }
 
@@ -119,20 +99,18 @@ static size_t mutate(const char *base, const char *name, int which, char *out)
 
 int main(void)
 {
-    if (system(DMT_BIN_DIR "/dmatrace capture --help > /dev/null 2>&1") != 0) {
-        fprintf(stderr, "replay_driver_test: no capture command in this build: skipped\n");
+    if (!tk_have_capture("replay_driver_test"))
         return 77;
-    }
     char base[512], p[512];
     test_path(base, sizeof base, "drv_mixed.dmat");
-    if (!capture("--scenario mixed --deterministic-clock --seed 3", base))
-        return check_result("replay_driver_test");
+    if (!tk_capture("--scenario mixed --deterministic-clock --seed 3", base))
+        return tk_result("replay_driver_test");
     expect_clean(base, "mixed, deterministic");
     test_path(p, sizeof p, "drv_burst.dmat");
-    if (capture("--scenario burst --deterministic-clock --transfers 400", p))
+    if (tk_capture("--scenario burst --deterministic-clock --transfers 400", p))
         expect_clean(p, "burst (asynchronous pairs), deterministic");
     test_path(p, sizeof p, "drv_dma32_thr.dmat");
-    if (capture("--scenario dma32-highmem --threads 2", p))
+    if (tk_capture("--scenario dma32-highmem --threads 2", p))
         expect_clean(p, "dma32-highmem, threads");
 
     /* mutations: exactly the mutated record */
@@ -162,13 +140,13 @@ int main(void)
                "layout: %s at %llu, first desc_write %zu", d ? d->subject : "nothing",
                d ? (unsigned long long)d->index : 0ull, first_desc);
         CHECK(d && strstr(d->detail, "magic ok") && strstr(d->detail, "magic bad"));
-        show(r);
+        sess_show_report(r);
     }
     rpl_free(r);
 
     /* a capture with a planted fault against the fixed driver */
     test_path(p, sizeof p, "drv_fault.dmat");
-    if (capture("--scenario mixed --deterministic-clock --inject sg-dup", p)) {
+    if (tk_capture("--scenario mixed --deterministic-clock --inject sg-dup", p)) {
         rpl_replay *f = drive(p, NULL, false);
         rpl_replay *m = NULL;
         rpl_opts o;
@@ -183,5 +161,5 @@ int main(void)
         rpl_free(f);
         rpl_free(m);
     }
-    return check_result("replay_driver_test");
+    return tk_result("replay_driver_test");
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "dmt/writer.h"
 #include "rpl/diff.h"
 #include "rpl/replay.h"
@@ -408,15 +408,15 @@ static uint64_t interesting(unsigned long long *x)
                                  UINT64_MAX - 0xFFF,
                                  UINT64_MAX - 1,
                                  UINT64_MAX};
-    unsigned long long r = test_rand(x);
+    unsigned long long r = tk_rand(x);
     if (r % 4 == 0)
-        return test_rand(x);
+        return tk_rand(x);
     return v[(r >> 8) % (sizeof v / sizeof v[0])];
 }
 
 static void mutate_record(dmt_record *r, unsigned long long *x)
 {
-    switch (test_rand(x) % 12) {
+    switch (tk_rand(x) % 12) {
     case 0:
         r->addr = interesting(x);
         break;
@@ -436,15 +436,15 @@ static void mutate_record(dmt_record *r, unsigned long long *x)
         r->xfer = (uint32_t)interesting(x);
         break;
     case 6:
-        r->cb = (uint32_t)(test_rand(x) % 4);
+        r->cb = (uint32_t)(tk_rand(x) % 4);
         break;
     case 7:
-        r->mdl = (uint32_t)(test_rand(x) % 8);
+        r->mdl = (uint32_t)(tk_rand(x) % 8);
         break;
     case 8:
         if (r->n_sg) {
-            dmt_sg_elem *e = (dmt_sg_elem *)r->sg_list + test_rand(x) % r->n_sg;
-            if (test_rand(x) % 2)
+            dmt_sg_elem *e = (dmt_sg_elem *)r->sg_list + tk_rand(x) % r->n_sg;
+            if (tk_rand(x) % 2)
                 e->addr = interesting(x);
             else
                 e->len = (uint32_t)interesting(x);
@@ -454,14 +454,14 @@ static void mutate_record(dmt_record *r, unsigned long long *x)
         if (r->n_bytes) {
             uint8_t *b = (uint8_t *)r->bytes;
             for (int k = 0; k < 4; k++)
-                b[test_rand(x) % r->n_bytes] = (uint8_t)test_rand(x);
+                b[tk_rand(x) % r->n_bytes] = (uint8_t)tk_rand(x);
         }
         break;
     case 10:
         r->claimed = !r->claimed;
         break;
     default:
-        r->count = 1 + test_rand(x) % 100;
+        r->count = 1 + tk_rand(x) % 100;
         break;
     }
 }
@@ -482,9 +482,9 @@ static void test_fuzz_fields(void)
         rs.r = NULL;
         for (size_t i = 0; i < orig.n; i++)
             recs_insert(&rs, rs.n, &orig.r[i]);
-        unsigned nm = 1 + (unsigned)(test_rand(&x) % 8);
+        unsigned nm = 1 + (unsigned)(tk_rand(&x) % 8);
         for (unsigned k = 0; k < nm; k++) {
-            dmt_record *r = &rs.r[test_rand(&x) % rs.n];
+            dmt_record *r = &rs.r[tk_rand(&x) % rs.n];
             if (r->kind == DMT_K_LOST)
                 continue;
             mutate_record(r, &x);
@@ -570,15 +570,15 @@ static void test_fuzz_bytes(void)
         size_t len = n;
         switch (it % 3) {
         case 0:
-            for (int k = 0; k < 1 + (int)(test_rand(&x) % 8); k++)
-                m[test_rand(&x) % n] ^= (uint8_t)(1u << (test_rand(&x) % 8));
+            for (int k = 0; k < 1 + (int)(tk_rand(&x) % 8); k++)
+                m[tk_rand(&x) % n] ^= (uint8_t)(1u << (tk_rand(&x) % 8));
             break;
         case 1:
-            len = test_rand(&x) % n;
+            len = tk_rand(&x) % n;
             break; /* cut */
         default:
             for (int k = 0; k < 16; k++)
-                m[test_rand(&x) % n] = (uint8_t)test_rand(&x);
+                m[tk_rand(&x) % n] = (uint8_t)tk_rand(&x);
             break;
         }
         test_path(p, sizeof p, "fuzzb.dmat");
@@ -607,5 +607,5 @@ int main(void)
     test_wraps_and_unknowns();
     test_fuzz_fields();
     test_fuzz_bytes();
-    return check_result("replay_hostile_test");
+    return tk_result("replay_hostile_test");
 }

@@ -15,33 +15,13 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "rpl/driver.h"
 #include "rpl/replay.h"
 #include "rpl/report.h"
 #include "session.h"
 
 unsigned int rpl_layout_DriverEntry(void *Argument1, void *Argument2);
-
-static bool capture(const char *args, const char *out)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s/dmatrace capture %s -o %s > %s.log 2>&1", DMT_BIN_DIR, args, out,
-             out);
-    int st = system(cmd);
-    bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    CHECKF(ok, "capture %s", args);
-    return ok;
-}
-
-static void show(const rpl_replay *r)
-{
-    rpl_str s;
-    rpl_str_init(&s);
-    rpl_report_text(&s, r, "");
-    fprintf(stderr, "%s", s.p);
-    rpl_str_free(&s);
-}
 
 static rpl_replay *inject(const char *path, int mode, rpl_driver_entry entry, bool all, int *used)
 {
@@ -70,7 +50,7 @@ static void expect_clean(const char *path, const char *what)
     const rpl_summary *s = rpl_get_summary(r);
     CHECKF(s->divergences == 0, "%s: %llu divergences", what, (unsigned long long)s->divergences);
     if (s->divergences)
-        show(r);
+        sess_show_report(r);
     CHECKF(s->records > 100, "%s: %llu records", what, (unsigned long long)s->records);
     bool noted = false;
     for (uint64_t i = 0; i < s->n_limits && i < 64; i++)
@@ -94,7 +74,7 @@ static void expect_first(const char *path, size_t at, uint32_t record_kind, cons
            d ? rpl_div_kind_name(d->kind) : "nothing", d ? dmt_kind_name(d->record_kind) : "",
            d ? (unsigned long long)d->index : 0ull, dmt_kind_name(record_kind), at);
     if (!d || d->index != at)
-        show(r);
+        sess_show_report(r);
     rpl_free(r);
 }
 
@@ -139,10 +119,8 @@ static size_t mutate(const char *base, const char *name, int which, char *out, u
 
 int main(void)
 {
-    if (system(DMT_BIN_DIR "/dmatrace capture --help > /dev/null 2>&1") != 0) {
-        fprintf(stderr, "replay_inject_test: no capture command in this build: skipped\n");
+    if (!tk_have_capture("replay_inject_test"))
         return 77;
-    }
     static const char *const scen[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
     char base[512], p[512], q[512];
     for (unsigned i = 0; i < 4; i++) {
@@ -151,7 +129,7 @@ int main(void)
         snprintf(args, sizeof args, "--scenario %s --deterministic-clock --seed 3%s", scen[i],
                  i == 3 ? " --transfers 400" : "");
         test_path(p, sizeof p, name);
-        if (capture(args, p))
+        if (tk_capture(args, p))
             expect_clean(p, scen[i]);
     }
 
@@ -214,5 +192,5 @@ int main(void)
              base);
     st = system(cmd);
     CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 2, "--inject-inputs without --driver: usage error");
-    return check_result("replay_inject_test");
+    return tk_result("replay_inject_test");
 }

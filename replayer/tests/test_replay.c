@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "rpl/replay.h"
 #include "rpl/report.h"
 #include "session.h"
@@ -621,5 +621,5 @@ int main(void)
     test_model_config();
     test_loss();
     test_reports();
-    return check_result("replay_test");
+    return tk_result("replay_test");
 }

@@ -14,27 +14,18 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "rpl/diff.h"
 #include "rpl/driver.h"
 #include "rpl/replay.h"
 #include "rpl/report.h"
 #include "session.h"
 
-static int sh(const char *cmd)
-{
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static bool capture(const char *scenario, const char *extra, const char *out)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s/dmatrace capture --scenario %s %s -o %s > %s.log 2>&1",
-             DMT_BIN_DIR, scenario, extra, out, out);
-    int rc = sh(cmd);
-    CHECKF(rc == 0, "capture %s %s: exit %d", scenario, extra, rc);
-    return rc == 0;
+    char args[1024];
+    snprintf(args, sizeof args, "--scenario %s %s", scenario, extra);
+    return tk_capture(args, out);
 }
 
 static rpl_replay *replay(const char *path, bool all)
@@ -243,10 +234,8 @@ static void fault_audit(const char *fault)
 
 int main(void)
 {
-    if (sh(DMT_BIN_DIR "/dmatrace capture --help > /dev/null 2>&1") != 0) {
-        fprintf(stderr, "replay_scenarios_test: no capture command in this build: skipped\n");
+    if (!tk_have_capture("replay_scenarios_test"))
         return 77;
-    }
     static const char *const scen[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
     char p[512], q[512], name[128];
     for (unsigned i = 0; i < 4; i++) {
@@ -301,5 +290,5 @@ int main(void)
         }
         rpl_diff_free(res);
     }
-    return check_result("replay_scenarios_test");
+    return tk_result("replay_scenarios_test");
 }

@@ -1,5 +1,5 @@
 /*
- * faults_import.c - SQLite failures during import: all or nothing.
+ * faults_import.c - SQLite tk_failures during import: all or nothing.
  *
  * A synthetic session (tens of thousands of records: transfers with SG
  * lists, register traffic, payloads) is imported while the database cannot
@@ -28,22 +28,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dmt/testkit.h"
 #include "dmt/stats.h"
 #include "dmt/store.h"
 #include "dmt/writer.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            if (++failures > 20)                                                                   \
-                exit(1);                                                                           \
-        }                                                                                          \
-    } while (0)
 
 static char dir[200], trace[256], outdir[256], db[300];
 
@@ -149,9 +137,9 @@ static int count_files(const char *d)
 static void check_failed(int rc, const dmt_store_import_result *res, const dmt_error *err,
                          const char *what)
 {
-    CHECK(rc == DMT_E_IO, "%s: rc %d (%s)", what, rc, err->msg);
-    CHECK(err->msg[0] != 0, "%s: no message", what);
-    CHECK(res->output_error, "%s: output_error not set (%s)", what, err->msg);
+    CHECKF(rc == DMT_E_IO, "%s: rc %d (%s)", what, rc, err->msg);
+    CHECKF(err->msg[0] != 0, "%s: no message", what);
+    CHECKF(res->output_error, "%s: output_error not set (%s)", what, err->msg);
 }
 
 /* Import under RLIMIT_FSIZE = limit in a child; returns 0 when it fitted,
@@ -180,7 +168,7 @@ static int import_limited(uint64_t limit)
         snprintf(msg, sizeof msg, "%d %s", rc, err.msg);
         if (write(pfd[1], msg, strlen(msg) + 1) < 0)
             _exit(2);
-        _exit(failures ? 1 : 0);
+        _exit(tk_failures ? 1 : 0);
     }
     close(pfd[1]);
     char msg[300] = "";
@@ -188,17 +176,17 @@ static int import_limited(uint64_t limit)
     close(pfd[0]);
     int status;
     waitpid(pid, &status, 0);
-    CHECK(n > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child status %d (%s)", what,
-          status, msg);
+    CHECKF(n > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child status %d (%s)", what,
+           status, msg);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
-        failures++;
+        tk_failures++;
     int rc = atoi(msg);
     if (rc == 0) {
-        CHECK(access(db, F_OK) == 0, "%s: success without a database", what);
+        CHECKF(access(db, F_OK) == 0, "%s: success without a database", what);
         return 0;
     }
-    CHECK(count_files(outdir) == 0, "%s: the failed import left %d file(s) in %s", what,
-          count_files(outdir), outdir);
+    CHECKF(count_files(outdir) == 0, "%s: the failed import left %d file(s) in %s", what,
+           count_files(outdir), outdir);
     return 1;
 }
 
@@ -216,12 +204,9 @@ static int on_progress(void *ctx, const dmt_store_progress *p)
 
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/dmt-faults-import-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    tk_max_failures = 20;
+    if (!tk_mkdtemp(dir, sizeof dir, "dmt-faults-import"))
         return 1;
-    }
     snprintf(trace, sizeof trace, "%s/t.dmat", dir);
     snprintf(outdir, sizeof outdir, "%s/out", dir);
     snprintf(db, sizeof db, "%s/t.db", outdir);
@@ -232,12 +217,12 @@ int main(void)
     dmt_store_import_result res;
     dmt_error err;
     int rc = dmt_store_import(trace, db, NULL, &res, &err);
-    CHECK(rc == 0, "reference import: %s", err.msg);
+    CHECKF(rc == 0, "reference import: %s", err.msg);
     struct stat st;
     stat(db, &st);
     uint64_t dbsize = (uint64_t)st.st_size;
     dmt_stats ref, got;
-    CHECK(dmt_store_info(db, NULL, &ref, &err) == 0, "info: %s", err.msg);
+    CHECKF(dmt_store_info(db, NULL, &ref, &err) == 0, "info: %s", err.msg);
     unlink(db);
     fprintf(stderr, "reference: %llu records, database %llu bytes\n",
             (unsigned long long)res.records, (unsigned long long)dbsize);
@@ -262,12 +247,12 @@ int main(void)
             fits++;
         unlink(db);
     }
-    CHECK(fails >= 25, "only %u of the limited imports failed", fails);
-    CHECK(fits >= 1, "even the generous limit failed");
+    CHECKF(fails >= 25, "only %u of the limited imports failed", fails);
+    CHECKF(fits >= 1, "even the generous limit failed");
 
     /* An existing database survives a failed import untouched. */
     rc = dmt_store_import(trace, db, NULL, &res, &err);
-    CHECK(rc == 0, "import: %s", err.msg);
+    CHECKF(rc == 0, "import: %s", err.msg);
     struct stat before, after;
     stat(db, &before);
     {
@@ -277,16 +262,16 @@ int main(void)
         o.progress = on_progress;
         o.ctx = &c;
         rc = dmt_store_import(trace, db, &o, &res, &err);
-        CHECK(rc == DMT_E_IO && strstr(err.msg, "interrupt"), "cancel over an existing db: %d %s",
-              rc, err.msg);
+        CHECKF(rc == DMT_E_IO && strstr(err.msg, "interrupt"), "cancel over an existing db: %d %s",
+               rc, err.msg);
         stat(db, &after);
-        CHECK(before.st_ino == after.st_ino && before.st_size == after.st_size &&
-                  before.st_mtime == after.st_mtime,
-              "a failed import touched the existing database");
-        CHECK(count_files(outdir) == 1, "%d files after a failed import over a database",
-              count_files(outdir));
-        CHECK(dmt_store_info(db, NULL, &got, &err) == 0 && got.records == ref.records,
-              "the existing database no longer reads: %s", err.msg);
+        CHECKF(before.st_ino == after.st_ino && before.st_size == after.st_size &&
+                   before.st_mtime == after.st_mtime,
+               "a failed import touched the existing database");
+        CHECKF(count_files(outdir) == 1, "%d files after a failed import over a database",
+               count_files(outdir));
+        CHECKF(dmt_store_info(db, NULL, &got, &err) == 0 && got.records == ref.records,
+               "the existing database no longer reads: %s", err.msg);
     }
     unlink(db);
 
@@ -301,12 +286,12 @@ int main(void)
         rc = dmt_store_import(trace, db, &o, &res, &err);
         if (rc == 0) {
             /* The commit phase may be reported only when already done. */
-            CHECK(ph == DMT_STORE_PHASE_COMMIT, "cancel in phase %d: not cancelled", ph);
+            CHECKF(ph == DMT_STORE_PHASE_COMMIT, "cancel in phase %d: not cancelled", ph);
             unlink(db);
             continue;
         }
         check_failed(rc, &res, &err, "cancel");
-        CHECK(count_files(outdir) == 0, "cancel in phase %d left a file", ph);
+        CHECKF(count_files(outdir) == 0, "cancel in phase %d left a file", ph);
     }
     static const uint64_t after_n[] = {1, 2, 1000, 20000};
     for (unsigned k = 0; k < sizeof after_n / sizeof after_n[0]; k++) {
@@ -315,9 +300,9 @@ int main(void)
         o.fail_after = after_n[k];
         memset(&res, 0, sizeof res);
         rc = dmt_store_import(trace, db, &o, &res, &err);
-        CHECK(rc == DMT_E_IO, "fail_after %llu: rc %d", (unsigned long long)after_n[k], rc);
-        CHECK(count_files(outdir) == 0, "fail_after %llu left a file",
-              (unsigned long long)after_n[k]);
+        CHECKF(rc == DMT_E_IO, "fail_after %llu: rc %d", (unsigned long long)after_n[k], rc);
+        CHECKF(count_files(outdir) == 0, "fail_after %llu left a file",
+               (unsigned long long)after_n[k]);
     }
 
     /* Paths that cannot be created. */
@@ -326,17 +311,17 @@ int main(void)
     memset(&res, 0, sizeof res);
     rc = dmt_store_import(trace, bad, NULL, &res, &err);
     check_failed(rc, &res, &err, "missing folder");
-    CHECK(strstr(err.msg, "t.db") || strstr(err.msg, "missing") || strstr(err.msg, "No such"),
-          "missing folder: message '%s' names neither the path nor the cause", err.msg);
+    CHECKF(strstr(err.msg, "t.db") || strstr(err.msg, "missing") || strstr(err.msg, "No such"),
+           "missing folder: message '%s' names neither the path nor the cause", err.msg);
     memset(&res, 0, sizeof res);
     rc = dmt_store_import(trace, outdir, NULL, &res, &err);
     check_failed(rc, &res, &err, "a folder as the database");
-    CHECK(count_files(dir) == 2, "files appeared next to the output folder");
+    CHECKF(count_files(dir) == 2, "files appeared next to the output folder");
 
     unlink(trace);
     rmdir(outdir);
     rmdir(dir);
     fprintf(stderr, "faults_import: %u limited imports failed cleanly, %u fitted: %s\n", fails,
-            fits, failures ? "FAILED" : "all checks passed");
-    return failures ? 1 : 0;
+            fits, tk_failures ? "FAILED" : "all checks passed");
+    return tk_failures ? 1 : 0;
 }

@@ -75,9 +75,7 @@ mount_tmpfs 64k
 ring=$WORK/r.ring
 "$DMT" record --ring "$ring" -o "$MNT/rec.dmat" --size 4 --exit-idle 3000 2>"$WORK/rec.err" &
 rpid=$!
-# (the ring file appears before its header is formatted: wait a little,
-# as tests/system/test_record.sh does)
-for i in $(seq 1 200); do [[ -s $ring ]] && { sleep 0.05; break; }; sleep 0.01; done
+wait_for_ring "$ring" || true
 "$DMT" capture --scenario mixed --transfers 300 --ring "$ring" >/dev/null 2>"$WORK/cap.err" ||
     fail "capture --ring failed: $(cat "$WORK/cap.err")"
 st=0

@@ -29,24 +29,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dmt/testkit.h"
 #include "dmt/drain.h"
 #include "dmt/enc.h"
 #include "dmt/reader.h"
 #include "dmt/ring.h"
 #include "dmt/writer.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            if (++failures > 20)                                                                   \
-                exit(1);                                                                           \
-        }                                                                                          \
-    } while (0)
 
 #define TORN_NS 10000000ull /* synthetic torn timeout: 10 ms */
 #define STEP_NS 1000000ull  /* synthetic clock step per consumer call */
@@ -158,9 +146,9 @@ static void deterministic(void)
 {
     fresh_ring(64 * 1024, DMT_RING_DROP_NEWEST);
     int st = run_child(producer_a);
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "producer A status %d", st);
+    CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "producer A status %d", st);
     st = run_child(producer_b);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "producer B status %d", st);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "producer B status %d", st);
     dmt_ring_close(&ring);
 
     /* A copy of the region for the drain pass below. */
@@ -178,30 +166,30 @@ static void deterministic(void)
         now += STEP_NS;
         if (s == DMT_RING_DONE)
             break;
-        CHECK(calls < 100000, "the consumer does not finish");
+        CHECKF(calls < 100000, "the consumer does not finish");
         if (calls >= 100000)
             break;
         if (s == DMT_RING_RECORD) {
             unsigned w;
             uint64_t i;
             bool ok = valid_record(it.buf, it.len, &w, &i);
-            CHECK(ok && w < 2 && i == next_i[w], "record seq %llu invalid or out of order",
-                  (unsigned long long)it.seq);
+            CHECKF(ok && w < 2 && i == next_i[w], "record seq %llu invalid or out of order",
+                   (unsigned long long)it.seq);
             if (ok && w < 2)
                 next_i[w] = i + 1;
-            CHECK(it.seq == (w == 0 ? i : 11 + i), "record w%u i%llu has seq %llu", w,
-                  (unsigned long long)i, (unsigned long long)it.seq);
+            CHECKF(it.seq == (w == 0 ? i : 11 + i), "record w%u i%llu has seq %llu", w,
+                   (unsigned long long)i, (unsigned long long)it.seq);
             recs++;
         } else if (s == DMT_RING_LOST) {
-            CHECK(it.reason == DMT_LOST_TORN && it.seq == 10 && it.count == 1,
-                  "lost seq %llu count %llu reason %u", (unsigned long long)it.seq,
-                  (unsigned long long)it.count, it.reason);
+            CHECKF(it.reason == DMT_LOST_TORN && it.seq == 10 && it.count == 1,
+                   "lost seq %llu count %llu reason %u", (unsigned long long)it.seq,
+                   (unsigned long long)it.count, it.reason);
             torn += it.count;
         }
     }
-    CHECK(recs == 20 && torn == 1, "%llu records, %llu torn", (unsigned long long)recs,
-          (unsigned long long)torn);
-    CHECK(ring.hdr->lost_torn == 1, "lost_torn %llu", (unsigned long long)ring.hdr->lost_torn);
+    CHECKF(recs == 20 && torn == 1, "%llu records, %llu torn", (unsigned long long)recs,
+           (unsigned long long)torn);
+    CHECKF(ring.hdr->lost_torn == 1, "lost_torn %llu", (unsigned long long)ring.hdr->lost_torn);
 
     /* The recorder's path: drain into a file, read it back. */
     memcpy(region, copy, region_len);
@@ -213,35 +201,35 @@ static void deterministic(void)
     memset(&h, 0, sizeof h);
     dmt_writer *w;
     dmt_error err;
-    CHECK(dmt_writer_open(path, &h, DMT_WRITE_HEADER_NOW, &w, &err) == 0, "%s", err.msg);
+    CHECKF(dmt_writer_open(path, &h, DMT_WRITE_HEADER_NOW, &w, &err) == 0, "%s", err.msg);
     dmt_drain *d = dmt_drain_new(&ring, w, TORN_NS);
     now = 1;
     int rc;
     for (calls = 0; calls < 100000; calls++, now += STEP_NS)
         if ((rc = dmt_drain_poll(d, now, 0, &err)) == DMT_DRAIN_DONE || rc < 0)
             break;
-    CHECK(rc == DMT_DRAIN_DONE, "drain: %d %s", rc, err.msg);
-    CHECK(dmt_drain_get_stats(d)->records == 20 && dmt_drain_get_stats(d)->lost == 1,
-          "drain counted %llu records, %llu lost",
-          (unsigned long long)dmt_drain_get_stats(d)->records,
-          (unsigned long long)dmt_drain_get_stats(d)->lost);
+    CHECKF(rc == DMT_DRAIN_DONE, "drain: %d %s", rc, err.msg);
+    CHECKF(dmt_drain_get_stats(d)->records == 20 && dmt_drain_get_stats(d)->lost == 1,
+           "drain counted %llu records, %llu lost",
+           (unsigned long long)dmt_drain_get_stats(d)->records,
+           (unsigned long long)dmt_drain_get_stats(d)->lost);
     dmt_drain_free(d);
-    CHECK(dmt_writer_close(w, &err) == 0, "%s", err.msg);
+    CHECKF(dmt_writer_close(w, &err) == 0, "%s", err.msg);
     dmt_reader *rd;
-    CHECK(dmt_reader_open(path, 0, &rd, &err) == 0, "%s", err.msg);
+    CHECKF(dmt_reader_open(path, 0, &rd, &err) == 0, "%s", err.msg);
     dmt_record r;
     uint64_t n = 0, lost_at = UINT64_MAX;
     while ((rc = dmt_reader_next(rd, &r, &err)) == 1) {
         if (r.kind == DMT_K_LOST) {
-            CHECK(r.reason == DMT_LOST_TORN && r.count == 1, "file: lost %llu reason %u",
-                  (unsigned long long)r.count, r.reason);
+            CHECKF(r.reason == DMT_LOST_TORN && r.count == 1, "file: lost %llu reason %u",
+                   (unsigned long long)r.count, r.reason);
             lost_at = r.seq;
         } else {
             n++;
         }
     }
-    CHECK(rc == 0 && n == 20 && lost_at == 10, "file: rc %d, %llu records, torn at %llu", rc,
-          (unsigned long long)n, (unsigned long long)lost_at);
+    CHECKF(rc == 0 && n == 20 && lost_at == 10, "file: rc %d, %llu records, torn at %llu", rc,
+           (unsigned long long)n, (unsigned long long)lost_at);
     dmt_reader_close(rd);
     unlink(path);
 }
@@ -308,11 +296,11 @@ static void random_round(enum dmt_ring_policy p, unsigned round, uint64_t *torn_
             unsigned w;
             uint64_t i;
             bool ok = valid_record(it.buf, it.len, &w, &i);
-            CHECK(ok && w < WRITERS, "round %u: an invalid record at seq %llu (%u bytes)", round,
-                  (unsigned long long)it.seq, it.len);
+            CHECKF(ok && w < WRITERS, "round %u: an invalid record at seq %llu (%u bytes)", round,
+                   (unsigned long long)it.seq, it.len);
             if (ok && w < WRITERS) {
-                CHECK((int64_t)i > last_i[w], "round %u: writer %u index %llu after %lld", round, w,
-                      (unsigned long long)i, (long long)last_i[w]);
+                CHECKF((int64_t)i > last_i[w], "round %u: writer %u index %llu after %lld", round,
+                       w, (unsigned long long)i, (long long)last_i[w]);
                 last_i[w] = (int64_t)i;
             }
             recs++;
@@ -322,18 +310,19 @@ static void random_round(enum dmt_ring_policy p, unsigned round, uint64_t *torn_
                 torn += it.count;
         }
     }
-    CHECK(done, "round %u: the consumer did not finish", round);
+    CHECKF(done, "round %u: the consumer did not finish", round);
     uint64_t handed = (uint32_t)(ring.hdr->head >> 32) - (uint32_t)first;
-    CHECK(recs + lost == handed, "round %u: %llu records + %llu lost, %llu numbers handed out",
-          round, (unsigned long long)recs, (unsigned long long)lost, (unsigned long long)handed);
-    CHECK(ring.hdr->lost_torn == torn, "round %u: lost_torn %llu, consumer reported %llu torn",
-          round, (unsigned long long)ring.hdr->lost_torn, (unsigned long long)torn);
+    CHECKF(recs + lost == handed, "round %u: %llu records + %llu lost, %llu numbers handed out",
+           round, (unsigned long long)recs, (unsigned long long)lost, (unsigned long long)handed);
+    CHECKF(ring.hdr->lost_torn == torn, "round %u: lost_torn %llu, consumer reported %llu torn",
+           round, (unsigned long long)ring.hdr->lost_torn, (unsigned long long)torn);
     *torn_total += torn;
     *rec_total += recs;
 }
 
 int main(void)
 {
+    tk_max_failures = 20;
     deterministic();
     srand(12345);
     uint64_t torn = 0, recs = 0;
@@ -346,6 +335,6 @@ int main(void)
         random_round(DMT_RING_OVERWRITE_OLDEST, round, &torn, &recs);
     fprintf(stderr, "overwrite-oldest: %llu records, %llu torn over 100 rounds\n",
             (unsigned long long)recs, (unsigned long long)torn);
-    fprintf(stderr, "faults_ring_producer: %s\n", failures ? "FAILED" : "all checks passed");
-    return failures ? 1 : 0;
+    fprintf(stderr, "faults_ring_producer: %s\n", tk_failures ? "FAILED" : "all checks passed");
+    return tk_failures ? 1 : 0;
 }

@@ -28,21 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dmt/testkit.h"
 #include "dmt/reader.h"
 #include "dmt/writer.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            if (++failures > 20)                                                                   \
-                exit(1);                                                                           \
-        }                                                                                          \
-    } while (0)
 
 #define NREC 3000
 
@@ -156,7 +144,7 @@ static int write_session(const char *path, unsigned flags, uint64_t fail_after, 
     dmt_writer *w;
     dmt_error err;
     int rc = dmt_writer_open(path, &hdr, flags, &w, &err);
-    CHECK(rc == 0, "open: %s", err.msg);
+    CHECKF(rc == 0, "open: %s", err.msg);
     if (rc)
         exit(1);
     dmt_writer_set_chunk_size(w, 4096);
@@ -176,9 +164,9 @@ static int write_session(const char *path, unsigned flags, uint64_t fail_after, 
         *err_out = err;
         /* sticky */
         dmt_error e2;
-        CHECK(dmt_writer_append(w, &ref[0], &e2) == rc, "append after a failure");
-        CHECK(dmt_writer_flush(w, &e2) == rc, "flush after a failure");
-        CHECK(dmt_writer_close(w, &e2) == rc, "close after a failure");
+        CHECKF(dmt_writer_append(w, &ref[0], &e2) == rc, "append after a failure");
+        CHECKF(dmt_writer_flush(w, &e2) == rc, "flush after a failure");
+        CHECKF(dmt_writer_close(w, &e2) == rc, "close after a failure");
         return i;
     }
     rc = dmt_writer_close(w, &err);
@@ -196,33 +184,33 @@ static void check_file(const char *path, uint64_t flushed, bool complete, const 
     dmt_reader *rd;
     dmt_error err;
     int rc = dmt_reader_open(path, DMT_READ_ALLOW_CUT, &rd, &err);
-    CHECK(rc == 0, "%s: the file does not open: %s", what, err.msg);
+    CHECKF(rc == 0, "%s: the file does not open: %s", what, err.msg);
     if (rc)
         return;
     uint64_t n = 0;
     dmt_record r;
     while ((rc = dmt_reader_next(rd, &r, &err)) == 1) {
-        CHECK(n < NREC && same(&r, &ref[n]), "%s: record %llu differs from what was written", what,
-              (unsigned long long)n);
+        CHECKF(n < NREC && same(&r, &ref[n]), "%s: record %llu differs from what was written", what,
+               (unsigned long long)n);
         n++;
     }
-    CHECK(rc == 0, "%s: reading: %s (byte %llu)", what, err.msg, (unsigned long long)err.offset);
-    CHECK(n >= flushed, "%s: the writer reported %llu records flushed, the file has %llu", what,
-          (unsigned long long)flushed, (unsigned long long)n);
+    CHECKF(rc == 0, "%s: reading: %s (byte %llu)", what, err.msg, (unsigned long long)err.offset);
+    CHECKF(n >= flushed, "%s: the writer reported %llu records flushed, the file has %llu", what,
+           (unsigned long long)flushed, (unsigned long long)n);
     uint64_t at;
     bool cut = dmt_reader_cut(rd, &at, NULL);
-    CHECK(cut == !complete, "%s: cut %d", what, cut);
+    CHECKF(cut == !complete, "%s: cut %d", what, cut);
     if (complete)
-        CHECK(n == NREC, "%s: %llu records in a complete file", what, (unsigned long long)n);
+        CHECKF(n == NREC, "%s: %llu records in a complete file", what, (unsigned long long)n);
     dmt_reader_close(rd);
 }
 
 static void check_failure(int rc, const dmt_error *err, int e, const char *what)
 {
-    CHECK(rc == DMT_E_IO, "%s: rc %d (%s)", what, rc, err->msg);
-    CHECK(err->sys_errno == e, "%s: errno %d, want %d", what, err->sys_errno, e);
-    CHECK(strstr(err->msg, strerror(e)) != NULL, "%s: message '%s' does not say '%s'", what,
-          err->msg, strerror(e));
+    CHECKF(rc == DMT_E_IO, "%s: rc %d (%s)", what, rc, err->msg);
+    CHECKF(err->sys_errno == e, "%s: errno %d, want %d", what, err->sys_errno, e);
+    CHECKF(strstr(err->msg, strerror(e)) != NULL, "%s: message '%s' does not say '%s'", what,
+           err->msg, strerror(e));
 }
 
 /* ENOSPC after n bytes, streaming (the recorder) and atomic (whole files). */
@@ -238,26 +226,26 @@ static void enospc_at(uint64_t n, uint64_t ref_size)
     int i = write_session(path, DMT_WRITE_HEADER_NOW, n, &rc, &err, &flushed, &bytes);
     if (i == NREC && rc == 0) {
         /* The header went out at open, before the injection was armed. */
-        CHECK(n + hdr_len >= ref_size, "%s: no failure although the file needs %llu bytes", what,
-              (unsigned long long)ref_size);
+        CHECKF(n + hdr_len >= ref_size, "%s: no failure although the file needs %llu bytes", what,
+               (unsigned long long)ref_size);
         check_file(path, NREC, true, what);
     } else {
         check_failure(rc, &err, ENOSPC, what);
         /* The header is written at open, before the injection. */
-        CHECK(file_size(path) == bytes, "%s: file has %llu bytes, writer reported %llu", what,
-              (unsigned long long)file_size(path), (unsigned long long)bytes);
+        CHECKF(file_size(path) == bytes, "%s: file has %llu bytes, writer reported %llu", what,
+               (unsigned long long)file_size(path), (unsigned long long)bytes);
         check_file(path, flushed, false, what);
     }
     unlink(path);
 
     i = write_session(path, DMT_WRITE_ATOMIC, n, &rc, &err, &flushed, &bytes);
     if (rc == 0) {
-        CHECK(n >= ref_size, "%s (atomic): no failure", what);
+        CHECKF(n >= ref_size, "%s (atomic): no failure", what);
         check_file(path, NREC, true, what);
         unlink(path);
     } else {
         check_failure(rc, &err, ENOSPC, what);
-        CHECK(count_files(NULL) == 0, "%s (atomic): the failed write left a file", what);
+        CHECKF(count_files(NULL) == 0, "%s (atomic): the failed write left a file", what);
     }
 }
 
@@ -273,7 +261,7 @@ static void efbig_at(uint64_t n)
     pid_t pid = fork();
     if (pid == 0) {
         close(pfd[0]);
-        failures = 0;
+        tk_failures = 0;
         signal(SIGXFSZ, SIG_IGN);
         struct rlimit rl = {(rlim_t)n, (rlim_t)n};
         setrlimit(RLIMIT_FSIZE, &rl);
@@ -285,7 +273,7 @@ static void efbig_at(uint64_t n)
         res[3] = (uint64_t)err.sys_errno;
         if (write(pfd[1], res, sizeof res) != sizeof res)
             _exit(2);
-        _exit(failures ? 1 : 0);
+        _exit(tk_failures ? 1 : 0);
     }
     close(pfd[1]);
     uint64_t res[4] = {0};
@@ -293,15 +281,15 @@ static void efbig_at(uint64_t n)
     close(pfd[0]);
     int status;
     waitpid(pid, &status, 0);
-    CHECK(got == sizeof res && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-          "%s: the child failed (status %d)", what, status);
+    CHECKF(got == sizeof res && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "%s: the child failed (status %d)", what, status);
     int rc = (int)(int64_t)res[2];
     dmt_error err;
     memset(&err, 0, sizeof err);
     err.sys_errno = (int)res[3];
-    CHECK(rc == DMT_E_IO && err.sys_errno == EFBIG, "%s: rc %d errno %d", what, rc, err.sys_errno);
-    CHECK(file_size(path) == res[1] && res[1] <= n, "%s: file %llu bytes, reported %llu", what,
-          (unsigned long long)file_size(path), (unsigned long long)res[1]);
+    CHECKF(rc == DMT_E_IO && err.sys_errno == EFBIG, "%s: rc %d errno %d", what, rc, err.sys_errno);
+    CHECKF(file_size(path) == res[1] && res[1] <= n, "%s: file %llu bytes, reported %llu", what,
+           (unsigned long long)file_size(path), (unsigned long long)res[1]);
     if (res[1] >= 200) /* the header made it */
         check_file(path, res[0], false, what);
     unlink(path);
@@ -309,12 +297,9 @@ static void efbig_at(uint64_t n)
 
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/dmt-faults-writer-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    tk_max_failures = 20;
+    if (!tk_mkdtemp(dir, sizeof dir, "dmt-faults-writer"))
         return 1;
-    }
     make_ref();
     memset(&hdr, 0, sizeof hdr);
     snprintf(hdr.producer, sizeof hdr.producer, "faults_writer");
@@ -331,7 +316,7 @@ int main(void)
     uint64_t flushed, size;
     snprintf(path, sizeof path, "%s/ref.dmat", dir);
     write_session(path, DMT_WRITE_HEADER_NOW, UINT64_MAX, &rc, &err, &flushed, &size);
-    CHECK(rc == 0, "reference: %s", err.msg);
+    CHECKF(rc == 0, "reference: %s", err.msg);
     check_file(path, NREC, true, "reference");
     uint64_t bounds[256];
     int nb = 0;
@@ -345,7 +330,7 @@ int main(void)
             dmt_reader_close(rd);
         }
     }
-    CHECK(nb >= 4, "only %d chunks in the reference", nb);
+    CHECKF(nb >= 4, "only %d chunks in the reference", nb);
     unlink(path);
 
     unsigned runs = 0;
@@ -365,6 +350,6 @@ int main(void)
 
     rmdir(dir);
     fprintf(stderr, "faults_writer: %u fault points over a %llu-byte trace in %d chunks: %s\n",
-            runs, (unsigned long long)size, nb, failures ? "FAILED" : "all checks passed");
-    return failures ? 1 : 0;
+            runs, (unsigned long long)size, nb, tk_failures ? "FAILED" : "all checks passed");
+    return tk_failures ? 1 : 0;
 }

@@ -38,6 +38,29 @@ expect_one_line_error() {
     fi
 }
 
+# wait_for_ring FILE: wait (up to 2 s) for a recorder's ring file; it
+# appears before its header is formatted, so wait a little more.
+wait_for_ring() {
+    local i
+    for i in $(seq 1 200); do
+        [[ -s $1 ]] && { sleep 0.05; return 0; }
+        sleep 0.01
+    done
+    return 1
+}
+
+# json_field JSON NAME: one field of a JSON object (booleans as 0/1).
+json_field() {
+    "$PY" -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(int(v) if isinstance(v, bool) else v)' "$1" "$2"
+}
+
+# ring_losses ERRFILE: the losses the recorder's "ring counters" line
+# counted (refused + overwritten + torn); empty without that line.
+ring_losses() {
+    sed -n 's/.* \([0-9]*\) refused (full), \([0-9]*\) overwritten, \([0-9]*\) torn/\1 \2 \3/p' \
+        "$1" | awk '{print $1+$2+$3}'
+}
+
 finish() {
     if [[ $fails -ne 0 ]]; then
         echo "$fails failure(s)" >&2

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "dmtv-application.h"
 #include "dmtv-sg-list.h"
 #include "dmtv-timeline-draw.h"
@@ -314,5 +314,5 @@ int main(int argc, char **argv)
         return 77;
     }
     run();
-    return check_result("viewer_gui");
+    return tk_result("viewer_gui");
 }

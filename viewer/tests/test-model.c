@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "dmm/dmm.h"
 #include "dmtv-import.h"
 #include "dmtv-layout.h"
@@ -462,5 +462,5 @@ int main(void)
     g_free(dmat);
     g_free(db);
     g_free(dir);
-    return check_result("viewer_model");
+    return tk_result("viewer_model");
 }

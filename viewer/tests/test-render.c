@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "dmtv-layout.h"
 #include "dmtv-painter.h"
 #include "dmtv-render.h"
@@ -446,5 +446,5 @@ int main(void)
     g_free(dmat);
     g_free(db);
     g_free(dir);
-    return check_result("viewer_render");
+    return tk_result("viewer_render");
 }

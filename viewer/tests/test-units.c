@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../core/tests/check.h"
+#include "dmt/testkit.h"
 #include "dmm/dmm.h"
 #include "dmtv-regnames.h"
 #include "dmtv-units.h"
@@ -76,5 +76,5 @@ int main(void)
     CHECK(!strcmp(dmtv_reg_name(DMM_CH_BASE(0) + DMM_CH_CTRL), "CH0_CTRL"));
     CHECK(dmtv_reg_name(0xFFC) == NULL);
     CHECK(dmtv_reg_doc(DMM_REG_ID) != NULL);
-    return check_result("viewer_units");
+    return tk_result("viewer_units");
 }

@@ -27,24 +27,13 @@
 #include <ntddvdeo.h>
 #include <video.h>
 
+#include "dmt/testkit.h"
 #include "hvp.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int g_fail;
-static int g_checks;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        g_checks++;                                                                                \
-        if (!(c)) {                                                                                \
-            g_fail++;                                                                              \
-            if (g_fail < 60)                                                                       \
-                fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c);              \
-        }                                                                                          \
-    } while (0)
 
 #define PAGE     4096u
 #define FOUR_G   0x100000000ull
@@ -1548,9 +1537,9 @@ static void expect(enum hvp_misuse kind, uint64_t n, int line)
     hvp_stats_get(g_mm, &a);
     bool ok =
         a.misuse[kind] == g_before.misuse[kind] + n && a.misuse_total == g_before.misuse_total + n;
-    g_checks++;
+    tk_checks++;
     if (!ok) {
-        g_fail++;
+        tk_failures++;
         fprintf(stderr, "%s:%d: expected %llu x %s, got %llu (total +%llu)\n", __FILE__, line,
                 (unsigned long long)n, hvp_misuse_name(kind),
                 (unsigned long long)(a.misuse[kind] - g_before.misuse[kind]),
@@ -1905,6 +1894,7 @@ static void test_config(void)
 
 int main(void)
 {
+    tk_max_reports = 59;
     g_verbose = getenv("HVP_TEST_VERBOSE") != NULL;
     CHECK(hvp_layout_check_linked() == 24);
     struct {
@@ -1935,17 +1925,17 @@ int main(void)
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         if (only && strcmp(only, tests[i].name) != 0)
             continue;
-        int before = g_fail;
+        int before = tk_failures;
         tests[i].fn();
-        fprintf(stderr, "%-28s %s\n", tests[i].name, g_fail == before ? "ok" : "FAILED");
+        fprintf(stderr, "%-28s %s\n", tests[i].name, tk_failures == before ? "ok" : "FAILED");
     }
     if (!only) /* every misuse kind was provoked somewhere above */
         for (int k = 1; k < HVP_MISUSE_COUNT; k++)
             if (g_log_misuse[k] == 0) {
-                g_fail++;
+                tk_failures++;
                 fprintf(stderr, "misuse kind %s never exercised\n",
                         hvp_misuse_name((enum hvp_misuse)k));
             }
-    fprintf(stderr, "%d checks, %d failed\n", g_checks, g_fail);
-    return g_fail ? 1 : 0;
+    fprintf(stderr, "%d checks, %d failed\n", tk_checks, tk_failures);
+    return tk_failures ? 1 : 0;
 }
