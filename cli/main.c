@@ -32,6 +32,11 @@ static const struct {
 #ifdef DMT_HAVE_REGMAP
     {"regmap", cmd_regmap, "list or decode registers with a rules-ng-ng register map"},
 #endif
+#ifdef DMT_HAVE_FLEET
+    {"push", cmd_push, "load traces into a PostgreSQL fleet store, exactly once"},
+    {"fleet", cmd_fleet, "run a named query over the fleet store"},
+    {"pull", cmd_pull, "rebuild a trace of the fleet store as a local store"},
+#endif
 };
 
 #define NCMD (sizeof commands / sizeof commands[0])
