@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include "dmt/audit.h"
 #include "dmt/error.h"
 #include "flt/fleet.h"
 
@@ -39,5 +40,14 @@ void flt_copy_bytea(flt_copy *cp, const uint8_t *p, size_t n);
 void flt_copy_end_row(flt_copy *cp); /* after the row's last column */
 int flt_copy_finish(flt_copy *cp, dmt_error *err);
 void flt_copy_abort(flt_copy *cp);
+
+/* Findings an audit delivers, kept in order (at most 16 M: overflow set
+ * beyond); an audit sink (cfg.user = the struct).  The caller frees f. */
+typedef struct flt_findings {
+    dmt_finding *f;
+    size_t n, cap;
+    bool overflow;
+} flt_findings;
+void flt_keep_finding(void *user, const dmt_finding *f);
 
 #endif

@@ -42,9 +42,7 @@ typedef struct push {
     uint64_t model_devs; /* bit d: dev d read the model's ID */
     dmt_store_transfer *xf;
     size_t n_xf, cap_xf;
-    dmt_finding *fi;
-    size_t n_fi, cap_fi;
-    bool fi_overflow;
+    flt_findings fi;
     dmt_error *err;
 } push;
 
@@ -99,16 +97,6 @@ static int keep_transfer(void *ctx, const dmt_store_transfer *t)
         return -1;
     p->xf[p->n_xf++] = *t;
     return 0;
-}
-
-static void keep_finding(void *user, const dmt_finding *f)
-{
-    push *p = user;
-    if (grow((void **)&p->fi, &p->cap_fi, p->n_fi, sizeof *p->fi) != 0) {
-        p->fi_overflow = true;
-        return;
-    }
-    p->fi[p->n_fi++] = *f;
 }
 
 static int send_transfers(push *p, int64_t id)
@@ -231,8 +219,8 @@ static int send_findings(push *p, int64_t id)
     if (flt_copy_begin(&cp, p->c, "COPY findings FROM STDIN", p->err) != 0)
         return p->err->code;
     const dmt_audit_rule_info *rules = dmt_audit_rules();
-    for (size_t i = 0; i < p->n_fi; i++) {
-        const dmt_finding *f = &p->fi[i];
+    for (size_t i = 0; i < p->fi.n; i++) {
+        const dmt_finding *f = &p->fi.f[i];
         flt_copy_i64(&cp, id);
         flt_copy_i64(&cp, (int64_t)i + 1);
         flt_copy_text(&cp, f->rule < DMT_R_COUNT_ ? rules[f->rule].id : "?");
@@ -479,9 +467,10 @@ int flt_push(flt_conn *c, const char *path, const char *tmpdir, const flt_push_o
                                "%s: more transfers than a push holds (%u)", path, MAX_KEPT);
     }
     if (rc == 0) {
-        dmt_audit_config cfg = {.rules = DMT_AUDIT_ALL_RULES, .sink = keep_finding, .user = &p};
+        dmt_audit_config cfg = {
+            .rules = DMT_AUDIT_ALL_RULES, .sink = flt_keep_finding, .user = &p.fi};
         rc = dmt_audit_file(p.db, &cfg, NULL, err);
-        if (rc == 0 && p.fi_overflow)
+        if (rc == 0 && p.fi.overflow)
             rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
                                "%s: more findings than a push holds (%u)", path, MAX_KEPT);
     }
@@ -491,11 +480,11 @@ int flt_push(flt_conn *c, const char *path, const char *tmpdir, const flt_push_o
         res->records = p.stats.records;
         res->transfers = p.n_xf;
         res->sg_elements = p.stats.sg_elements;
-        res->findings = p.n_fi;
+        res->findings = p.fi.n;
     }
     dmt_store_close(p.st);
     free(p.xf);
-    free(p.fi);
+    free(p.fi.f);
     unlink(p.dmat);
     unlink(tdb);
     rmdir(work);

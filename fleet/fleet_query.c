@@ -107,15 +107,9 @@ int flt_query(flt_conn *c, const char *name, int argc, char *const *argv, flt_ro
 
 /* ---- pull ------------------------------------------------------------------ */
 
-typedef struct found {
-    dmt_finding *f;
-    size_t n, cap;
-    bool overflow;
-} found;
-
-static void keep(void *user, const dmt_finding *f)
+void flt_keep_finding(void *user, const dmt_finding *f)
 {
-    found *k = user;
+    flt_findings *k = user;
     if (k->n == k->cap) {
         size_t cap = k->cap ? k->cap * 2 : 64;
         dmt_finding *q = cap <= (1u << 24) ? realloc(k->f, cap * sizeof *q) : NULL;
@@ -171,9 +165,9 @@ int flt_pull(flt_conn *c, const char *id, const char *out_db, dmt_error *err)
     int rc = fetch(c, id, dmat, err);
     if (rc == 0)
         rc = dmt_store_import(dmat, db, NULL, NULL, err);
-    found k = {0};
+    flt_findings k = {0};
     if (rc == 0) {
-        dmt_audit_config cfg = {.rules = DMT_AUDIT_ALL_RULES, .sink = keep, .user = &k};
+        dmt_audit_config cfg = {.rules = DMT_AUDIT_ALL_RULES, .sink = flt_keep_finding, .user = &k};
         rc = dmt_audit_file(db, &cfg, NULL, err);
         if (rc == 0 && k.overflow)
             rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "too many findings");
