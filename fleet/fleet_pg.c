@@ -136,6 +136,14 @@ static int check_schema(flt_conn *c, bool create, dmt_error *err)
     return 0;
 }
 
+/* libpq prints notices and warnings to stderr by default; a library never
+ * prints. */
+static void no_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 int flt_connect(const char *url, bool create_schema, flt_conn **out, dmt_error *err)
 {
     *out = NULL;
@@ -158,6 +166,7 @@ int flt_connect(const char *url, bool create_schema, flt_conn **out, dmt_error *
         flt_close(c);
         return rc;
     }
+    PQsetNoticeProcessor(c->pg, no_notice, NULL);
     int v = PQserverVersion(c->pg);
     c->server_major = v / 10000;
     if (c->server_major < FLT_MIN_SERVER_MAJOR) {

@@ -1,7 +1,7 @@
 /*
  * sha256.c - SHA-256 (FIPS 180-4) of a file, for the fleet's trace
- * identity.  Written from the standard; checked against the standard's
- * test vectors and sha256sum by the fleet test.
+ * identity.  Written from the standard; the fleet test checks it against
+ * the server's sha256() of the stored canonical file.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -4,24 +4,12 @@
 # a private unix socket, no TCP, scram passwords; stopped on exit.
 # Skips (77) when the PostgreSQL server binaries are not installed.
 source "$(dirname "$0")/lib.sh"
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-[[ -x $PGBIN/initdb ]] || { echo "no PostgreSQL server binaries: skipped"; exit 77; }
-chmod 755 "$WORK"
-PGDIR=$WORK/pg
-mkdir -p "$PGDIR"
-AS=()
-if [[ $(id -u) -eq 0 ]]; then
-    chown nobody "$PGDIR"
-    AS=(runuser -u nobody --)
-fi
-echo 's3cret' >"$WORK/pw" && chmod 644 "$WORK/pw"
-"${AS[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -U fleet --pwfile="$WORK/pw" \
-    --auth=scram-sha-256 >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log"; exit 1; }
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
-    -o "-c listen_addresses='' -c unix_socket_directories='$PGDIR'" start >/dev/null
-trap '"${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1; rm -rf "$WORK"' EXIT
-URL="postgresql://fleet:s3cret@/postgres?host=$PGDIR"
-psqlq() { PGPASSWORD=s3cret "$PGBIN/psql" -X -A -t -q -h "$PGDIR" -U fleet -d postgres -c "$1"; }
+source "$(dirname "$0")/pg_cluster.sh"
+rc=0
+pg_start "$WORK/pg" || rc=$?
+[[ $rc -eq 77 ]] && { echo "no PostgreSQL server binaries: skipped"; exit 77; }
+[[ $rc -eq 0 ]] || exit 1
+trap 'pg_stop; rm -rf "$WORK"' EXIT
 
 # A small corpus: three builds, two hosts (header host), a fault.
 cd "$WORK"
@@ -45,6 +33,10 @@ grep -c 'already in the fleet' "$WORK/out" | grep -qx 2 || fail "re-push not a n
 # a trace and its store are one trace
 expect_status 0 "$DMT" push --build b1 "$URL" c1.db
 grep -q 'already in the fleet' "$WORK/out" || fail ".db of a pushed .dmat pushed again"
+
+# the identity: our SHA-256 of the canonical file equals the server's
+[[ $(psqlq "SELECT count(*) FROM traces t WHERE t.hash = (SELECT encode(sha256(string_agg(f.data, ''::bytea ORDER BY f.part)), 'hex') FROM trace_files f WHERE f.trace_id = t.id)") == 2 ]] ||
+    fail "hash is not the SHA-256 of the stored canonical file"
 
 # exact counts against the local store
 for f in c1 c2; do
@@ -79,6 +71,20 @@ expect_status 0 "$DMT" push --build b2 "$URL" c3.dmat
 id3=$(psqlq "SELECT id FROM traces WHERE driver_build = 'b2'")
 [[ $(psqlq "SELECT count(*) FROM transfers WHERE trace_id = $id3") == $(sqlite3 c3.db "SELECT count(*) FROM transfers") ]] ||
     fail "re-run after kill: transfer counts"
+
+# --- server restart during push: the push fails, nothing is left, a re-run loads it
+n0=$(psqlq "SELECT count(*) FROM traces")
+"$DMT" push --build b3 --test-stall-ms 20000 "$URL" c4.dmat >"$WORK/rs.out" 2>"$WORK/rs.err" &
+pid=$!
+for _ in $(seq 100); do
+    [[ $(psqlq "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'") -ge 1 ]] && break
+    sleep 0.2
+done
+pg_restart
+st=0; wait $pid || st=$?
+[[ $st == 3 && $(wc -l <"$WORK/rs.err") == 1 ]] || fail "push across a server restart: exit $st, $(cat "$WORK/rs.err")"
+[[ $(psqlq "SELECT count(*) FROM traces") == "$n0" ]] || fail "server restart left a trace"
+[[ $(psqlq "SELECT count(*) FROM transfers WHERE trace_id NOT IN (SELECT id FROM traces)") == 0 ]] || fail "orphan rows"
 
 # --- concurrent pushes -------------------------------------------------------
 "$DMT" push --build b3 "$URL" c4.dmat hm.dmat >"$WORK/p1" 2>&1 & a=$!
