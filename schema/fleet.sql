@@ -183,11 +183,12 @@ CREATE VIEW fleet_sg_histogram AS
      GROUP BY t.driver_build, x.n_sg;
 
 -- Transfer sizes per build, in power-of-two buckets: size_lo <= granted <
--- 2 * size_lo (granted 0 in bucket 0).
+-- 2 * size_lo (granted 0 in bucket 0); size_lo is the highest set bit of
+-- granted (exact, unlike a floating-point log).
 CREATE VIEW fleet_size_histogram AS
     SELECT t.driver_build,
            CASE WHEN x.granted <= 0 THEN 0
-                ELSE (1::bigint << floor(log(2, x.granted::numeric))::int) END AS size_lo,
+                ELSE 1::bigint << (64 - position('1' IN x.granted::bit(64)::text)) END AS size_lo,
            count(*) AS transfers, sum(x.granted) AS bytes
       FROM transfers x JOIN traces t ON t.id = x.trace_id
      WHERE x.granted IS NOT NULL
