@@ -28,14 +28,22 @@ static char *take_url(char *arg)
     return url;
 }
 
-static int connect_or_fail(const char *cmd, const char *url, bool create, flt_conn **c)
+/* Take the URL out of argv (take_url) and connect: 0 and *c, or the exit
+ * status after a one-line error. */
+static int open_fleet(const char *cmd, char *arg, bool create, flt_conn **c)
 {
+    char *url = take_url(arg);
+    if (!url)
+        return cli_fail(cmd, CLI_FAIL, "out of memory");
     dmt_error err;
     dmt_error_clear(&err);
-    if (flt_connect(url, create, c, &err) == 0)
-        return 0;
-    char shown[512];
-    return cli_report(cmd, flt_redact_url(url, shown, sizeof shown), &err);
+    int st = 0;
+    if (flt_connect(url, create, c, &err) != 0) {
+        char shown[512];
+        st = cli_report(cmd, flt_redact_url(url, shown, sizeof shown), &err);
+    }
+    free(url);
+    return st;
 }
 
 int cmd_push(int argc, char **argv)
@@ -79,12 +87,8 @@ int cmd_push(int argc, char **argv)
     }
     if (argc - optind < 2)
         return cli_usage("push", "need a POSTGRES-URL and at least one trace");
-    char *url = take_url(argv[optind]);
-    if (!url)
-        return cli_fail("push", CLI_FAIL, "out of memory");
     flt_conn *c;
-    int st = connect_or_fail("push", url, true, &c);
-    free(url);
+    int st = open_fleet("push", argv[optind], true, &c);
     if (st != 0)
         return st;
     for (int i = optind + 1; i < argc && st == 0; i++) {
@@ -211,12 +215,8 @@ int cmd_fleet(int argc, char **argv)
         return cli_usage("fleet", "need a POSTGRES-URL and a query name");
     if (!flt_query_doc(argv[optind + 1]))
         return cli_usage("fleet", "no fleet query named '%s'", argv[optind + 1]);
-    char *url = take_url(argv[optind]);
-    if (!url)
-        return cli_fail("fleet", CLI_FAIL, "out of memory");
     flt_conn *c;
-    int st = connect_or_fail("fleet", url, false, &c);
-    free(url);
+    int st = open_fleet("fleet", argv[optind], false, &c);
     if (st != 0)
         return st;
     dmt_error err;
@@ -252,12 +252,8 @@ int cmd_pull(int argc, char **argv)
     }
     if (argc - optind != 2 || !out)
         return cli_usage("pull", "need a POSTGRES-URL, a trace ID and -o STORE.db");
-    char *url = take_url(argv[optind]);
-    if (!url)
-        return cli_fail("pull", CLI_FAIL, "out of memory");
     flt_conn *c;
-    int st = connect_or_fail("pull", url, false, &c);
-    free(url);
+    int st = open_fleet("pull", argv[optind], false, &c);
     if (st != 0)
         return st;
     dmt_error err;
