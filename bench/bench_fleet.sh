@@ -6,9 +6,10 @@
 # 2. the same traces go through `dmatrace import` (SQLite, the baseline) and
 #    `dmatrace push` (one process, all traces), both timed: events/s;
 # 3. the pushed traces' transfers, findings and replays rows are copied
-#    under new trace ids until the fleet holds FLEET_TRACES traces (a
-#    synthetic fleet: the rows the fleet views read, not sg_elements,
-#    reg_writes or the files), then every named query is timed (best of 3).
+#    under new trace ids (hosts, builds, revisions and import times varied)
+#    until the fleet holds FLEET_TRACES traces, with their per-trace
+#    aggregates (fleet_derive); not sg_elements, reg_writes or the files;
+#    then every named query is timed (best of 3).
 # Prints RESULT lines (figure, measured, target, baseline, ratio).
 set -euo pipefail
 BIN=$(cd "$1" && pwd)
@@ -70,6 +71,7 @@ BEGIN
              message FROM findings WHERE trace_id = s;
       INSERT INTO replays SELECT nid, verdict, divergences, records, model_revision, first_kind,
              first_index, first_subject, first_expected, first_actual FROM replays WHERE trace_id = s;
+      PERFORM fleet_derive(nid);
       n := n + 1;
     END LOOP;
   END LOOP;

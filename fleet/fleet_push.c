@@ -407,10 +407,15 @@ static int load(push *p, const flt_push_opts *o, flt_push_result *res)
         rc = send_replay(p, id, &revision, &res->divergences);
     if (rc == 0)
         rc = send_file(p, id);
-    if (rc == 0 && revision >= 0) {
-        char q[96];
-        snprintf(q, sizeof q, "UPDATE traces SET device_revision = %d WHERE id = %lld", revision,
-                 (long long)id);
+    if (rc == 0) {
+        /* the revision the replay found, then the per-trace aggregates */
+        char q[160], rev[16] = "NULL";
+        if (revision >= 0)
+            snprintf(rev, sizeof rev, "%d", revision);
+        snprintf(
+            q, sizeof q,
+            "UPDATE traces SET device_revision = %s WHERE id = %lld; SELECT fleet_derive(%lld)",
+            rev, (long long)id, (long long)id);
         rc = flt_exec(p->c, q, p->err);
     }
     if (rc == 0 && o->stall_ms)

@@ -152,6 +152,66 @@ CREATE TABLE replays (
     first_actual   text
 );
 
+-- ---- per-trace aggregates --------------------------------------------------
+-- Filled by fleet_derive(trace) inside the push's transaction, after the
+-- COPYs: the fleet views aggregate these (a few rows per trace) instead of
+-- scanning every transfer and finding of every trace.
+
+CREATE TABLE trace_rule_counts (
+    trace_id bigint NOT NULL REFERENCES traces (id) ON DELETE CASCADE,
+    rule     text NOT NULL,
+    findings bigint NOT NULL,
+    PRIMARY KEY (trace_id, rule)
+);
+CREATE INDEX trace_rule_counts_by_rule ON trace_rule_counts (rule, trace_id);
+
+CREATE TABLE trace_sg_hist (
+    trace_id  bigint NOT NULL REFERENCES traces (id) ON DELETE CASCADE,
+    n_sg      integer NOT NULL,
+    transfers bigint NOT NULL,
+    PRIMARY KEY (trace_id, n_sg)
+);
+
+-- size_lo: the highest set bit of granted (power-of-two bucket; 0 for 0).
+CREATE TABLE trace_size_hist (
+    trace_id  bigint NOT NULL REFERENCES traces (id) ON DELETE CASCADE,
+    size_lo   bigint NOT NULL,
+    transfers bigint NOT NULL,
+    bytes     numeric NOT NULL,
+    PRIMARY KEY (trace_id, size_lo)
+);
+
+-- Transfers, bounce-buffered ones, ones whose bouncing is unknown, ones
+-- whose SG list ends above 4 GiB (sg_hi > 2^32, or >= 2^63: negative).
+CREATE TABLE trace_xfer_counts (
+    trace_id       bigint PRIMARY KEY REFERENCES traces (id) ON DELETE CASCADE,
+    transfers      bigint NOT NULL,
+    bounced        bigint NOT NULL,
+    bounce_unknown bigint NOT NULL,
+    above_4g       bigint NOT NULL
+);
+
+CREATE FUNCTION fleet_derive(t bigint) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO trace_rule_counts
+        SELECT trace_id, rule, count(*) FROM findings WHERE trace_id = t GROUP BY trace_id, rule;
+    INSERT INTO trace_sg_hist
+        SELECT trace_id, n_sg, count(*) FROM transfers
+         WHERE trace_id = t AND n_sg IS NOT NULL GROUP BY trace_id, n_sg;
+    INSERT INTO trace_size_hist
+        SELECT trace_id, b, count(*), sum(granted)
+          FROM (SELECT trace_id, granted,
+                       CASE WHEN granted <= 0 THEN 0
+                            ELSE 1::bigint << (64 - position('1' IN granted::bit(64)::text))
+                       END AS b
+                  FROM transfers WHERE trace_id = t AND granted IS NOT NULL) x
+         GROUP BY trace_id, b;
+    INSERT INTO trace_xfer_counts
+        SELECT t, count(*), count(*) FILTER (WHERE bounced),
+               count(*) FILTER (WHERE bounced IS NULL),
+               count(*) FILTER (WHERE sg_hi > 4294967296 OR sg_hi < 0)
+          FROM transfers WHERE trace_id = t;
+$$;
+
 -- ---- fleet queries (schema/fleet-queries.md; `dmatrace fleet NAME`) --------
 -- The order of builds is the order in which they first reached the fleet
 -- (the earliest imported_at of a trace of that build).
@@ -163,45 +223,38 @@ CREATE VIEW fleet_builds AS
 -- Findings per rule per driver build per day (of import).
 CREATE VIEW fleet_findings_over_time AS
     SELECT f.rule, t.driver_build, date_trunc('day', t.imported_at)::date AS day,
-           count(DISTINCT t.id) AS traces, count(*) AS findings
-      FROM findings f JOIN traces t ON t.id = f.trace_id
+           count(*) AS traces, sum(f.findings) AS findings
+      FROM trace_rule_counts f JOIN traces t ON t.id = f.trace_id
      GROUP BY f.rule, t.driver_build, day;
 
 -- The first build (in fleet order) where each rule fired, and the trace.
 CREATE VIEW fleet_first_build AS
     SELECT DISTINCT ON (f.rule) f.rule, t.driver_build, t.id AS trace_id, t.host,
            b.first_seen
-      FROM findings f JOIN traces t ON t.id = f.trace_id
+      FROM trace_rule_counts f JOIN traces t ON t.id = f.trace_id
       JOIN fleet_builds b ON b.driver_build = t.driver_build
      ORDER BY f.rule, b.first_seen, b.driver_build, t.id;
 
 -- SG list lengths per build.
 CREATE VIEW fleet_sg_histogram AS
-    SELECT t.driver_build, x.n_sg, count(*) AS transfers
-      FROM transfers x JOIN traces t ON t.id = x.trace_id
-     WHERE x.n_sg IS NOT NULL
-     GROUP BY t.driver_build, x.n_sg;
+    SELECT t.driver_build, h.n_sg, sum(h.transfers) AS transfers
+      FROM trace_sg_hist h JOIN traces t ON t.id = h.trace_id
+     GROUP BY t.driver_build, h.n_sg;
 
 -- Transfer sizes per build, in power-of-two buckets: size_lo <= granted <
--- 2 * size_lo (granted 0 in bucket 0); size_lo is the highest set bit of
--- granted (exact, unlike a floating-point log).
+-- 2 * size_lo (granted 0 in bucket 0).
 CREATE VIEW fleet_size_histogram AS
-    SELECT t.driver_build,
-           CASE WHEN x.granted <= 0 THEN 0
-                ELSE 1::bigint << (64 - position('1' IN x.granted::bit(64)::text)) END AS size_lo,
-           count(*) AS transfers, sum(x.granted) AS bytes
-      FROM transfers x JOIN traces t ON t.id = x.trace_id
-     WHERE x.granted IS NOT NULL
-     GROUP BY t.driver_build, size_lo;
+    SELECT t.driver_build, h.size_lo, sum(h.transfers) AS transfers, sum(h.bytes) AS bytes
+      FROM trace_size_hist h JOIN traces t ON t.id = h.trace_id
+     GROUP BY t.driver_build, h.size_lo;
 
 -- Bounce-buffered transfers and transfers whose SG list reaches above
 -- 4 GiB, per machine (host).
 CREATE VIEW fleet_highmem AS
-    SELECT t.host, count(DISTINCT t.id) AS traces, count(x.xfer) AS transfers,
-           count(*) FILTER (WHERE x.bounced) AS bounced,
-           count(*) FILTER (WHERE x.bounced IS NULL AND x.xfer IS NOT NULL) AS bounce_unknown,
-           count(*) FILTER (WHERE x.sg_hi > 4294967296 OR x.sg_hi < 0) AS above_4g
-      FROM traces t LEFT JOIN transfers x ON x.trace_id = t.id
+    SELECT t.host, count(*) AS traces, sum(c.transfers) AS transfers,
+           sum(c.bounced) AS bounced, sum(c.bounce_unknown) AS bounce_unknown,
+           sum(c.above_4g) AS above_4g
+      FROM traces t JOIN trace_xfer_counts c ON c.trace_id = t.id
      GROUP BY t.host;
 
 -- Replay verdicts per device revision.
