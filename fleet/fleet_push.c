@@ -22,6 +22,7 @@
 
 #include "dmm/map.h"
 #include "dmt/audit.h"
+#include "dmt/sniff.h"
 #include "dmt/store.h"
 #include "dmt/store_query.h"
 #include "dmt/writer.h"
@@ -445,13 +446,17 @@ int flt_push(flt_conn *c, const char *path, const char *tmpdir, const flt_push_o
                              strerror(errno));
     snprintf(p.dmat, sizeof p.dmat, "%s/canonical.dmat", work);
     snprintf(tdb, sizeof tdb, "%s/trace.db", work);
-    size_t n = strlen(path);
-    int rc = 0;
+    /* a trace or a store, told apart by content (docs/cli.md) */
+    int rc = dmt_sniff(path, err);
     p.db = path;
-    if (!(n > 3 && strcmp(path + n - 3, ".db") == 0)) {
+    if (rc == DMT_FILE_DB) {
+        rc = 0;
+    } else if (rc == DMT_FILE_TRACE) {
         dmt_store_import_opts io = {.allow_cut = true};
         rc = dmt_store_import(path, tdb, &io, NULL, err);
         p.db = tdb;
+    } else if (rc >= 0) {
+        rc = dmt_error_set(err, DMT_E_FOREIGN, 0, DMT_NO_INDEX, "not a trace or a store");
     }
     if (rc == 0)
         rc = dmt_store_open(p.db, DMT_STORE_RDONLY, &p.st, err);
