@@ -61,5 +61,8 @@ int cmd_export(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_regmap(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
 
 #endif

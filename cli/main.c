@@ -29,6 +29,9 @@ static const struct {
     {"audit", cmd_audit, "DMA misuse and layout findings (Driver Verifier's checks and more)"},
     {"export", cmd_export, "Perfetto/Chrome Trace Event JSON, or CSV per table"},
     {"regmap", cmd_regmap, "list or decode registers with a rules-ng-ng register map"},
+    {"push", cmd_push, "load traces into a PostgreSQL fleet store, exactly once"},
+    {"fleet", cmd_fleet, "run a named query over the fleet store"},
+    {"pull", cmd_pull, "rebuild a trace of the fleet store as a local store"},
 #endif
 };
 
