@@ -1,7 +1,8 @@
 /*
  * cmd_dump.c - `dmatrace dump FILE [--from N] [--count N] [--raw]`: print
  * records one per line: index, sequence number, time from the first record,
- * and the record's fields.
+ * and the record's fields.  With --follow, a trace still being written is
+ * printed as its chunks land, like tail -f (follow_common.h).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -10,10 +11,11 @@
 #include "dmt/describe.h"
 #include "dmt/reader.h"
 #include "dmt/sniff.h"
+#include "follow_common.h"
 
 static void help(void)
 {
-    printf("usage: dmatrace dump FILE [--from N] [--count N] [--raw]\n\n"
+    printf("usage: dmatrace dump FILE [--from N] [--count N] [--raw] [--follow]\n\n"
            "Print the records of a trace one per line:\n"
            "  INDEX  seq SEQ  +TIME  KIND  FIELDS...\n"
            "INDEX counts records from 0 (the index other commands report); TIME is\n"
@@ -21,7 +23,12 @@ static void help(void)
            "  --from N    start at record index N\n"
            "  --count N   print at most N records\n"
            "  --raw       also print the framing records (chunk, end)\n"
-           "  --full      do not abbreviate long scatter/gather lists and byte strings\n");
+           "  --full      do not abbreviate long scatter/gather lists and byte strings\n"
+           "  --follow    the trace is still being written: print records as their chunks\n"
+           "              are written, until the END record or Ctrl-C\n"
+           "  --stall-ms N  with --follow: after N ms (default %u) without END or new\n"
+           "              bytes, say the trace stopped growing, print the rest and exit\n",
+           FOLLOW_DEFAULT_STALL_MS);
 }
 
 int cmd_dump(int argc, char **argv)
@@ -29,13 +36,16 @@ int cmd_dump(int argc, char **argv)
     static const struct option opts[] = {
         {"from", required_argument, 0, 'f'}, {"count", required_argument, 0, 'n'},
         {"raw", no_argument, 0, 'r'},        {"full", no_argument, 0, 'F'},
+        {"follow", no_argument, 0, 'w'},     {"stall-ms", required_argument, 0, 's'},
         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
     uint64_t from = 0, count = UINT64_MAX;
     unsigned flags = DMT_READ_ALLOW_CUT;
     unsigned max_items = 8;
+    bool follow = false;
+    follow_run fr = {.cmd = "dump", .stall_ms = FOLLOW_DEFAULT_STALL_MS};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:n:rFh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:n:rFws:h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (!cli_parse_u64(optarg, &from))
@@ -51,6 +61,13 @@ int cmd_dump(int argc, char **argv)
         case 'F':
             max_items = DMT_MAX_SG_ELEMENTS;
             break;
+        case 'w':
+            follow = true;
+            break;
+        case 's':
+            if (!follow_parse_stall(&fr, optarg))
+                return CLI_BAD;
+            break;
         case 'h':
             help();
             return CLI_OK;
@@ -63,20 +80,25 @@ int cmd_dump(int argc, char **argv)
     const char *file = argv[optind];
     dmt_error err;
     int kind = dmt_sniff(file, &err);
-    if (kind < 0)
+    /* Following: the recorder may not have written the header yet. */
+    if (kind < 0 && !follow)
         return cli_report("dump", file, &err);
     if (kind == DMT_FILE_DB)
         return cli_fail("dump", CLI_BAD, "%s: dump reads trace files (.dmat), not databases", file);
     dmt_reader *rd;
-    int rc = dmt_reader_open(file, flags, &rd, &err);
+    fr.file = file;
+    int rc = follow ? follow_run_open(&fr, flags, &err) : dmt_reader_open(file, flags, &rd, &err);
     if (rc)
         return cli_report("dump", file, &err);
+    if (follow)
+        rd = dmt_follow_reader(fr.f);
     static char line[1 << 18];
     dmt_record r;
     uint64_t idx = 0, printed = 0;
     int64_t t0 = 0;
     bool have_t0 = false;
-    while (printed < count && (rc = dmt_reader_next(rd, &r, &err)) == 1) {
+    while (printed < count &&
+           (rc = follow ? follow_run_next(&fr, &r, &err) : dmt_reader_next(rd, &r, &err)) == 1) {
         if (!have_t0) {
             t0 = r.ts;
             have_t0 = true;
@@ -97,7 +119,10 @@ int cmd_dump(int argc, char **argv)
     if (rc < 0) {
         fflush(stdout);
         int st = cli_report("dump", file, &err);
-        dmt_reader_close(rd);
+        if (follow)
+            follow_run_close(&fr);
+        else
+            dmt_reader_close(rd);
         return st;
     }
     uint64_t at;
@@ -105,6 +130,9 @@ int cmd_dump(int argc, char **argv)
     if (dmt_reader_cut(rd, &at, &why))
         fprintf(stderr, "dmatrace dump: %s: byte %" PRIu64 ": %s; run 'dmatrace recover'\n", file,
                 at, why);
-    dmt_reader_close(rd);
+    if (follow)
+        follow_run_close(&fr);
+    else
+        dmt_reader_close(rd);
     return CLI_OK;
 }

@@ -1,0 +1,93 @@
+/*
+ * follow_common.c - the `--follow` polling loop of dump and audit (see
+ * follow_common.h).  Polls every 10 ms; the library decides what is
+ * verified, this file only waits, flushes and says why following ended.
+ */
+#include "follow_common.h"
+
+#include "cli.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define POLL_NS 10000000L
+
+static volatile sig_atomic_t follow_signal;
+
+static void on_signal(int sig)
+{
+    follow_signal = sig;
+}
+
+static void nap(void)
+{
+    struct timespec ts = {0, POLL_NS};
+    nanosleep(&ts, NULL);
+}
+
+bool follow_parse_stall(follow_run *fr, const char *arg)
+{
+    if (cli_parse_u64(arg, &fr->stall_ms) && fr->stall_ms <= 86400000u)
+        return true;
+    cli_usage(fr->cmd, "--stall-ms needs 0..86400000 (ms), not '%s'", arg);
+    return false;
+}
+
+int follow_run_open(follow_run *fr, unsigned reader_flags, dmt_error *err)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* A recorder writes the header at open; give a just-started one time. */
+    uint64_t waited = 0;
+    for (;;) {
+        int rc = dmt_follow_open(fr->file, reader_flags, fr->stall_ms, &fr->f, err);
+        struct stat st;
+        bool empty = rc == DMT_E_FOREIGN && stat(fr->file, &st) == 0 && st.st_size == 0;
+        if ((rc != DMT_E_TRUNCATED && !empty) || follow_signal ||
+            waited >= fr->stall_ms * 1000000ull)
+            return rc;
+        nap();
+        waited += POLL_NS;
+    }
+}
+
+int follow_run_next(follow_run *fr, dmt_record *rec, dmt_error *err)
+{
+    for (;;) {
+        if (follow_signal && !fr->interrupted) {
+            fr->interrupted = true;
+            fprintf(stderr, "dmatrace %s: %s: stopped following (signal)\n", fr->cmd, fr->file);
+            return 0;
+        }
+        if (fr->interrupted)
+            return 0;
+        int rc = dmt_follow_next(fr->f, rec, err);
+        if (rc == DMT_FOLLOW_STALLED) {
+            fflush(stdout);
+            fprintf(stderr,
+                    "dmatrace %s: %s: the trace stopped growing (no END record, no new bytes "
+                    "for %" PRIu64 " ms); reading what it has\n",
+                    fr->cmd, fr->file, fr->stall_ms);
+            fr->stalled = true;
+            dmt_follow_stop(fr->f);
+            continue;
+        }
+        if (rc != DMT_FOLLOW_AGAIN)
+            return rc;
+        fflush(stdout);
+        nap();
+    }
+}
+
+void follow_run_close(follow_run *fr)
+{
+    dmt_follow_close(fr->f);
+    fr->f = NULL;
+}
