@@ -319,7 +319,7 @@ int cmd_audit(int argc, char **argv)
                                          {"stall-ms", required_argument, 0, 's'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    bool json = false, all = false, list = false, follow = false;
+    bool json = false, all = false, list = false;
     follow_run fr = {.cmd = "audit", .stall_ms = FOLLOW_DEFAULT_STALL_MS};
     dmt_audit_config cfg;
     dmt_error err;
@@ -347,11 +347,9 @@ int cmd_audit(int argc, char **argv)
         case 'L':
             list = true;
             break;
-        case 'w':
-            follow = true;
-            break;
-        case 's':
-            if (!follow_parse_stall(&fr, optarg))
+        case 'w': /* --follow */
+        case 's': /* --stall-ms */
+            if (!follow_option(&fr, c == 'w' ? NULL : optarg))
                 return CLI_BAD;
             break;
         case 'h':
@@ -372,10 +370,10 @@ int cmd_audit(int argc, char **argv)
     const char *file = argv[optind];
     int kind = dmt_sniff(file, &err);
     /* Following: the recorder may not have written the header yet. */
-    if (kind < 0 && !follow)
+    if (kind < 0 && !fr.on)
         return cli_report("audit", file, &err);
 
-    if (follow && kind == DMT_FILE_DB)
+    if (fr.on && kind == DMT_FILE_DB)
         return cli_usage("audit", "--follow reads a trace being written (.dmat), not a database");
     live l;
     memset(&l, 0, sizeof l);
@@ -386,7 +384,7 @@ int cmd_audit(int argc, char **argv)
     cfg.user = &col;
     dmt_audit_stats st;
     int rc;
-    if (follow) {
+    if (fr.on) {
         fr.file = file;
         if ((rc = follow_run_open(&fr, DMT_READ_ALLOW_CUT, &err)) == 0) {
             rc = audit_follow(&fr, &cfg, &l, &st, &err);

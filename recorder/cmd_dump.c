@@ -41,7 +41,6 @@ int cmd_dump(int argc, char **argv)
     uint64_t from = 0, count = UINT64_MAX;
     unsigned flags = DMT_READ_ALLOW_CUT;
     unsigned max_items = 8;
-    bool follow = false;
     follow_run fr = {.cmd = "dump", .stall_ms = FOLLOW_DEFAULT_STALL_MS};
     int c;
     optind = 1;
@@ -61,11 +60,9 @@ int cmd_dump(int argc, char **argv)
         case 'F':
             max_items = DMT_MAX_SG_ELEMENTS;
             break;
-        case 'w':
-            follow = true;
-            break;
-        case 's':
-            if (!follow_parse_stall(&fr, optarg))
+        case 'w': /* --follow */
+        case 's': /* --stall-ms */
+            if (!follow_option(&fr, c == 'w' ? NULL : optarg))
                 return CLI_BAD;
             break;
         case 'h':
@@ -81,16 +78,16 @@ int cmd_dump(int argc, char **argv)
     dmt_error err;
     int kind = dmt_sniff(file, &err);
     /* Following: the recorder may not have written the header yet. */
-    if (kind < 0 && !follow)
+    if (kind < 0 && !fr.on)
         return cli_report("dump", file, &err);
     if (kind == DMT_FILE_DB)
         return cli_fail("dump", CLI_BAD, "%s: dump reads trace files (.dmat), not databases", file);
     dmt_reader *rd;
     fr.file = file;
-    int rc = follow ? follow_run_open(&fr, flags, &err) : dmt_reader_open(file, flags, &rd, &err);
+    int rc = fr.on ? follow_run_open(&fr, flags, &err) : dmt_reader_open(file, flags, &rd, &err);
     if (rc)
         return cli_report("dump", file, &err);
-    if (follow)
+    if (fr.on)
         rd = dmt_follow_reader(fr.f);
     static char line[1 << 18];
     dmt_record r;
@@ -98,7 +95,7 @@ int cmd_dump(int argc, char **argv)
     int64_t t0 = 0;
     bool have_t0 = false;
     while (printed < count &&
-           (rc = follow ? follow_run_next(&fr, &r, &err) : dmt_reader_next(rd, &r, &err)) == 1) {
+           (rc = fr.on ? follow_run_next(&fr, &r, &err) : dmt_reader_next(rd, &r, &err)) == 1) {
         if (!have_t0) {
             t0 = r.ts;
             have_t0 = true;
@@ -119,7 +116,7 @@ int cmd_dump(int argc, char **argv)
     if (rc < 0) {
         fflush(stdout);
         int st = cli_report("dump", file, &err);
-        if (follow)
+        if (fr.on)
             follow_run_close(&fr);
         else
             dmt_reader_close(rd);
@@ -130,7 +127,7 @@ int cmd_dump(int argc, char **argv)
     if (dmt_reader_cut(rd, &at, &why))
         fprintf(stderr, "dmatrace dump: %s: byte %" PRIu64 ": %s; run 'dmatrace recover'\n", file,
                 at, why);
-    if (follow)
+    if (fr.on)
         follow_run_close(&fr);
     else
         dmt_reader_close(rd);

@@ -29,8 +29,10 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
-bool follow_parse_stall(follow_run *fr, const char *arg)
+bool follow_option(follow_run *fr, const char *arg)
 {
+    if (!arg)
+        return fr->on = true;
     if (cli_parse_u64(arg, &fr->stall_ms) && fr->stall_ms <= 86400000u)
         return true;
     cli_usage(fr->cmd, "--stall-ms needs 0..86400000 (ms), not '%s'", arg);

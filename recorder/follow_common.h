@@ -19,11 +19,13 @@ typedef struct follow_run {
     const char *cmd, *file;
     uint64_t stall_ms;
     dmt_follow *f;
+    bool on; /* --follow given */
     bool stalled, interrupted;
 } follow_run;
 
-/* --stall-ms MS into fr->stall_ms; false after a usage message. */
-bool follow_parse_stall(follow_run *fr, const char *arg);
+/* The options: --follow (arg NULL: sets fr->on) or --stall-ms MS; false
+ * after a usage message. */
+bool follow_option(follow_run *fr, const char *arg);
 
 /* Open fr->file for following (waits up to the stall time for its header
  * to appear) and install the SIGINT/SIGTERM handler.  0 or a DMT_E*. */

@@ -122,7 +122,10 @@ wait_for() {
 }
 for mode in clean kill; do
     ring=$WORK/$mode.ring out=$WORK/$mode.dmat
-    "$DMT" record --ring "$ring" -o "$out" --size 16 --flush-ms 100 2>/dev/null &
+    # kill: a slow recorder (still draining when killed, whatever the machine)
+    slow=()
+    [[ $mode == kill ]] && slow=(--throttle-us 1000)
+    "$DMT" record --ring "$ring" -o "$out" --size 16 --flush-ms 100 "${slow[@]}" 2>/dev/null &
     rpid=$!
     wait_for "$out" || fail "$mode: recorder never created $out"
     "$DMT" dump --follow --stall-ms 1500 "$out" >"$WORK/$mode.fdump" 2>"$WORK/$mode.ferr" &
@@ -138,12 +141,14 @@ for mode in clean kill; do
         sleep 0.05
     done
     if [[ $mode == kill ]]; then
-        sleep 0.2
-        kill -9 $rpid 2>/dev/null || true
+        while (($(wc -l <"$WORK/$mode.fdump") < 2000)) && kill -0 $rpid 2>/dev/null; do
+            sleep 0.05
+        done
+        kill -9 $rpid 2>/dev/null || fail "kill: the recorder ended before it was killed"
     fi
     wait $cpid || true
     [[ $mode == clean ]] && { kill -INT $rpid 2>/dev/null || true; }
-    wait $rpid 2>/dev/null || true
+    { wait $rpid || true; } 2>/dev/null
     st=0
     wait $dpid || st=$?
     [[ $st -eq 0 ]] || fail "$mode: dump --follow exited $st: $(cat "$WORK/$mode.ferr")"
