@@ -27,24 +27,30 @@ static void help(void)
            "  --follow    the trace is still being written: print records as their chunks\n"
            "              are written, until the END record or Ctrl-C\n"
            "  --stall-ms N  with --follow: after N ms (default %u) without END or new\n"
-           "              bytes, say the trace stopped growing, print the rest and exit\n",
+           "              bytes, say the trace stopped growing, print the rest and exit\n"
+           "  --latency   with --follow: at the end, how long after its time stamp each\n"
+           "              record was printed (median, p99, worst; live recordings only)\n",
            FOLLOW_DEFAULT_STALL_MS);
 }
 
 int cmd_dump(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"from", required_argument, 0, 'f'}, {"count", required_argument, 0, 'n'},
-        {"raw", no_argument, 0, 'r'},        {"full", no_argument, 0, 'F'},
-        {"follow", no_argument, 0, 'w'},     {"stall-ms", required_argument, 0, 's'},
-        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+    static const struct option opts[] = {{"from", required_argument, 0, 'f'},
+                                         {"count", required_argument, 0, 'n'},
+                                         {"raw", no_argument, 0, 'r'},
+                                         {"full", no_argument, 0, 'F'},
+                                         {"follow", no_argument, 0, 'w'},
+                                         {"stall-ms", required_argument, 0, 's'},
+                                         {"latency", no_argument, 0, 'L'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     uint64_t from = 0, count = UINT64_MAX;
     unsigned flags = DMT_READ_ALLOW_CUT;
     unsigned max_items = 8;
     follow_run fr = {.cmd = "dump", .stall_ms = FOLLOW_DEFAULT_STALL_MS};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:n:rFws:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:n:rFws:Lh", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (!cli_parse_u64(optarg, &from))
@@ -64,6 +70,9 @@ int cmd_dump(int argc, char **argv)
         case 's': /* --stall-ms */
             if (!follow_option(&fr, c == 'w' ? NULL : optarg))
                 return CLI_BAD;
+            break;
+        case 'L':
+            fr.latency = true;
             break;
         case 'h':
             help();

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,9 @@
 #include <time.h>
 
 #define POLL_NS 10000000L
+#define LAT_MS  10000u /* histogram: 1 ms buckets up to 10 s, the last one open */
+
+static uint64_t lat_hist[LAT_MS + 1];
 
 static volatile sig_atomic_t follow_signal;
 
@@ -50,9 +54,12 @@ int follow_run_open(follow_run *fr, unsigned reader_flags, dmt_error *err)
     uint64_t waited = 0;
     for (;;) {
         int rc = dmt_follow_open(fr->file, reader_flags, fr->stall_ms, &fr->f, err);
+        /* Not there yet, empty, or only part of the header: wait. */
         struct stat st;
-        bool empty = rc == DMT_E_FOREIGN && stat(fr->file, &st) == 0 && st.st_size == 0;
-        if ((rc != DMT_E_TRUNCATED && !empty) || follow_signal ||
+        int there = stat(fr->file, &st);
+        bool empty = rc == DMT_E_FOREIGN && there == 0 && st.st_size == 0;
+        bool absent = rc == DMT_E_IO && there != 0 && errno == ENOENT;
+        if ((rc != DMT_E_TRUNCATED && !empty && !absent) || follow_signal ||
             waited >= fr->stall_ms * 1000000ull)
             return rc;
         nap();
@@ -81,6 +88,15 @@ int follow_run_next(follow_run *fr, dmt_record *rec, dmt_error *err)
             dmt_follow_stop(fr->f);
             continue;
         }
+        if (rc == 1 && fr->latency) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+            uint64_t d = now > rec->ts ? (uint64_t)(now - rec->ts) : 0;
+            lat_hist[d / 1000000u < LAT_MS ? d / 1000000u : LAT_MS]++;
+            fr->lat_n++;
+            fr->lat_max_ns = d > fr->lat_max_ns ? d : fr->lat_max_ns;
+        }
         if (rc != DMT_FOLLOW_AGAIN)
             return rc;
         fflush(stdout);
@@ -88,8 +104,24 @@ int follow_run_next(follow_run *fr, dmt_record *rec, dmt_error *err)
     }
 }
 
+/* The ms bucket holding the q-th quantile of the latency histogram. */
+static unsigned lat_quantile(const follow_run *fr, double q)
+{
+    uint64_t want = (uint64_t)(q * (double)(fr->lat_n - 1)) + 1, seen = 0;
+    for (unsigned i = 0; i <= LAT_MS; i++)
+        if ((seen += lat_hist[i]) >= want)
+            return i;
+    return LAT_MS;
+}
+
 void follow_run_close(follow_run *fr)
 {
+    if (fr->latency && fr->f && fr->lat_n)
+        fprintf(stderr,
+                "dmatrace %s: %s: latency from record time to the follower: %" PRIu64
+                " records, median %u ms, p99 %u ms, worst %.1f ms\n",
+                fr->cmd, fr->file, fr->lat_n, lat_quantile(fr, 0.5), lat_quantile(fr, 0.99),
+                (double)fr->lat_max_ns / 1e6);
     dmt_follow_close(fr->f);
     fr->f = NULL;
 }

@@ -19,16 +19,18 @@ typedef struct follow_run {
     const char *cmd, *file;
     uint64_t stall_ms;
     dmt_follow *f;
-    bool on; /* --follow given */
+    bool on;      /* --follow given */
+    bool latency; /* --latency: report record time -> arrival at the end */
+    uint64_t lat_n, lat_max_ns;
     bool stalled, interrupted;
 } follow_run;
 
 /* The options: --follow (arg NULL: sets fr->on) or --stall-ms MS; false
- * after a usage message. */
+ * after a usage message.  --latency is set by the caller (fr->latency). */
 bool follow_option(follow_run *fr, const char *arg);
 
-/* Open fr->file for following (waits up to the stall time for its header
- * to appear) and install the SIGINT/SIGTERM handler.  0 or a DMT_E*. */
+/* Open fr->file for following (waits up to the stall time for the file
+ * and its header to appear) and install the SIGINT/SIGTERM handler.  0 or a DMT_E*. */
 int follow_run_open(follow_run *fr, unsigned reader_flags, dmt_error *err);
 
 /* The next record: 1, 0 at the end (END record, Ctrl-C, or the rest of a
@@ -36,6 +38,9 @@ int follow_run_open(follow_run *fr, unsigned reader_flags, dmt_error *err);
  * negative DMT_E*.  Flushes stdout while waiting. */
 int follow_run_next(follow_run *fr, dmt_record *rec, dmt_error *err);
 
+/* Close; with --latency, one line on stderr: how long after its time (the
+ * probe's CLOCK_MONOTONIC stamp) each record reached the follower, median,
+ * p99 and worst (a figure to report, not a check). */
 void follow_run_close(follow_run *fr);
 
 #endif
