@@ -34,7 +34,7 @@ size=$(stat -c %s "$WORK/full.dmat")
 : >"$WORK/g1.dmat"
 grow "$WORK/full.dmat" "$WORK/g1.dmat" 50021 &
 gpid=$!
-"$DMT" dump --follow --stall-ms 3000 "$WORK/g1.dmat" >"$WORK/g1.dump" 2>"$WORK/g1.err" ||
+"$DMT" dump --follow --stall-ms 60000 "$WORK/g1.dmat" >"$WORK/g1.dump" 2>"$WORK/g1.err" ||
     fail "dump --follow exited $?: $(cat "$WORK/g1.err")"
 wait $gpid
 cmp -s "$WORK/g1.dump" "$WORK/full.dump" || fail "dump --follow differs from dump of the finished file"
@@ -44,7 +44,7 @@ cmp -s "$WORK/g1.dump" "$WORK/full.dump" || fail "dump --follow differs from dum
 grow "$WORK/full.dmat" "$WORK/g2.dmat" 65536 &
 gpid=$!
 st=0
-"$DMT" audit --follow --stall-ms 3000 "$WORK/g2.dmat" >"$WORK/g2.audit" 2>"$WORK/g2.err" || st=$?
+"$DMT" audit --follow --stall-ms 60000 "$WORK/g2.dmat" >"$WORK/g2.audit" 2>"$WORK/g2.err" || st=$?
 wait $gpid
 [[ $st -eq 1 ]] || fail "audit --follow exited $st, want 1 (findings): $(cat "$WORK/g2.err")"
 grep -q "^prog-skipped error: seq " "$WORK/g2.audit" || fail "audit --follow printed no live finding"
@@ -59,9 +59,9 @@ cut=$((size / 2 + 7))
 head -c $cut "$WORK/full.dmat" >"$WORK/cut.dmat"
 "$DMT" dump "$WORK/cut.dmat" >"$WORK/cut.dump" 2>"$WORK/cut.err"
 : >"$WORK/g3.dmat"
-grow "$WORK/full.dmat" "$WORK/g3.dmat" 40000 $cut &
+grow "$WORK/full.dmat" "$WORK/g3.dmat" 400000 $cut &
 gpid=$!
-"$DMT" dump --follow --stall-ms 700 "$WORK/g3.dmat" >"$WORK/g3.dump" 2>"$WORK/g3.err" ||
+"$DMT" dump --follow --stall-ms 2000 "$WORK/g3.dmat" >"$WORK/g3.dump" 2>"$WORK/g3.err" ||
     fail "dump --follow of a stalled trace exited $?"
 wait $gpid
 grep -q "stopped growing" "$WORK/g3.err" || fail "no 'stopped growing' note: $(cat "$WORK/g3.err")"
@@ -82,17 +82,26 @@ bst=0
 grow "$WORK/bad.dmat" "$WORK/g4.dmat" 70000 &
 gpid=$!
 fst=0
-"$DMT" dump --follow --stall-ms 3000 "$WORK/g4.dmat" >/dev/null 2>"$WORK/g4.err" || fst=$?
+"$DMT" dump --follow --stall-ms 60000 "$WORK/g4.dmat" >/dev/null 2>"$WORK/g4.err" || fst=$?
 wait $gpid
 [[ $bst -ne 0 && $fst -eq $bst ]] || fail "bad chunk: follow exited $fst, finished file $bst"
 cmp -s <(sed "s#g4.dmat#bad.dmat#" "$WORK/g4.err") "$WORK/bad.err" ||
     fail "bad chunk: follow says '$(cat "$WORK/g4.err")', finished file '$(cat "$WORK/bad.err")'"
 
 # 4. Truncated / replaced under the follower: one line, no crash.
+# (the follower has read the file once it has printed something)
+started() {
+    local i
+    for i in $(seq 1 3000); do
+        [[ -s $1 ]] && return 0
+        sleep 0.01
+    done
+    return 1
+}
 head -c $((size / 2)) "$WORK/full.dmat" >"$WORK/t.dmat"
-"$DMT" dump --follow --stall-ms 0 "$WORK/t.dmat" >/dev/null 2>"$WORK/t.err" &
+"$DMT" dump --follow --stall-ms 0 "$WORK/t.dmat" >"$WORK/t.out" 2>"$WORK/t.err" &
 fpid=$!
-sleep 0.5
+started "$WORK/t.out" || fail "truncated: the follower printed nothing"
 : >"$WORK/t.dmat"
 st=0
 wait $fpid || st=$?
@@ -100,9 +109,9 @@ wait $fpid || st=$?
 [[ $(wc -l <"$WORK/t.err") -eq 1 ]] && grep -q "truncated" "$WORK/t.err" ||
     fail "truncated: $(cat "$WORK/t.err")"
 head -c $((size / 2)) "$WORK/full.dmat" >"$WORK/r.dmat"
-"$DMT" audit --follow --stall-ms 0 "$WORK/r.dmat" >/dev/null 2>"$WORK/r.err" &
+"$DMT" dump --follow --stall-ms 0 "$WORK/r.dmat" >"$WORK/r.out" 2>"$WORK/r.err" &
 fpid=$!
-sleep 0.5
+started "$WORK/r.out" || fail "replaced: the follower printed nothing"
 cp "$WORK/full.dmat" "$WORK/r2.dmat" && mv "$WORK/r2.dmat" "$WORK/r.dmat"
 st=0
 wait $fpid || st=$?
@@ -128,9 +137,11 @@ for mode in clean kill; do
     "$DMT" record --ring "$ring" -o "$out" --size 16 --flush-ms 100 "${slow[@]}" 2>/dev/null &
     rpid=$!
     wait_for "$out" || fail "$mode: recorder never created $out"
-    "$DMT" dump --follow --stall-ms 4000 --latency "$out" >"$WORK/$mode.fdump" 2>"$WORK/$mode.ferr" &
+    stall=60000
+    [[ $mode == kill ]] && stall=4000
+    "$DMT" dump --follow --stall-ms $stall --latency "$out" >"$WORK/$mode.fdump" 2>"$WORK/$mode.ferr" &
     dpid=$!
-    "$DMT" audit --follow --stall-ms 4000 "$out" >"$WORK/$mode.faudit" 2>/dev/null &
+    "$DMT" audit --follow --stall-ms $stall "$out" >"$WORK/$mode.faudit" 2>/dev/null &
     apid=$!
     "$DMT" capture --scenario burst --transfers 3000 --seed 9 --inject sg-skip \
         --ring "$ring" >/dev/null 2>&1 &
