@@ -4,7 +4,9 @@
  * or of the database imported from it (.db, where the findings are also
  * written to its `findings` table).  Exit 0 clean, 1 findings, 2 bad usage or
  * input, 3 I/O.  The rules are docs/audit-rules.md; the JSON output is
- * documented there too (format "dmatrace-audit", version 1).
+ * documented there too (format "dmatrace-audit", version 1).  With --follow
+ * the trace may still be growing: findings print as they are found (the
+ * engine is fed record by record from verified chunks), then the summary.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -15,6 +17,7 @@
 #include "dmt/audit.h"
 #include "dmt/json.h"
 #include "dmt/sniff.h"
+#include "follow_common.h"
 
 #define KEEP_MAX      100000u /* findings kept for printing (counts stay exact) */
 #define TEXT_PER_RULE 10u
@@ -123,11 +126,27 @@ static void print_json(const char *file, bool is_db, const dmt_audit_config *cfg
     printf("],\"findings_truncated\":%s}\n", c->dropped ? "true" : "false");
 }
 
+/* One finding on one line (after the caller's indent or prefix). */
+static void print_finding(const dmt_finding *f, int64_t first_ts)
+{
+    char tb[32];
+    printf("seq %" PRIu64 " (record %" PRIu64 ", +%s)%s: %s", f->seq, f->index,
+           cli_ns(tb, sizeof tb, f->ts - first_ts), f->uncertain ? " UNCERTAIN" : "", f->message);
+    if (f->n_refs > 1) {
+        printf(" [seq");
+        for (uint32_t k = 0; k < f->n_refs; k++)
+            printf("%s%" PRIu64, k ? ", " : " ", f->refs[k]);
+        printf("]");
+    }
+    if (f->uncertain)
+        printf(" (%s)", f->uncertain_why);
+    putchar('\n');
+}
+
 static void print_text(const char *file, const dmt_audit_config *cfg, const dmt_audit_stats *st,
                        const collected *c, bool cut, bool all)
 {
     const dmt_audit_rule_info *ri = dmt_audit_rules();
-    char tb[32];
     uint64_t sev[3] = {0, 0, 0};
     unsigned nrules = 0;
     for (int r = 0; r < DMT_R_COUNT_; r++) {
@@ -173,23 +192,57 @@ static void print_text(const char *file, const dmt_audit_config *cfg, const dmt_
                 break;
             }
             shown++;
-            printf("  seq %" PRIu64 " (record %" PRIu64 ", +%s)%s: %s", f->seq, f->index,
-                   cli_ns(tb, sizeof tb, f->ts - st->first_ts), f->uncertain ? " UNCERTAIN" : "",
-                   f->message);
-            if (f->n_refs > 1) {
-                printf(" [seq");
-                for (uint32_t k = 0; k < f->n_refs; k++)
-                    printf("%s%" PRIu64, k ? ", " : " ", f->refs[k]);
-                printf("]");
-            }
-            if (f->uncertain)
-                printf(" (%s)", f->uncertain_why);
-            putchar('\n');
+            printf("  ");
+            print_finding(f, st->first_ts);
         }
     }
     if (c->dropped)
         printf("\n(%" PRIu64 " findings beyond the first %u are counted but not listed)\n",
                c->dropped, KEEP_MAX);
+}
+
+/* --follow: the engine's sink prints each finding at once and keeps it. */
+typedef struct live {
+    collected col;
+    dmt_audit *a;
+    bool quiet; /* --json: only the final object goes to stdout */
+} live;
+
+static void live_sink(void *user, const dmt_finding *f)
+{
+    live *l = user;
+    collect(&l->col, f);
+    if (l->quiet)
+        return;
+    printf("%s %s: ", dmt_audit_rules()[f->rule].id, dmt_audit_severity_name(f->severity));
+    print_finding(f, dmt_audit_get_stats(l->a)->first_ts);
+    fflush(stdout);
+}
+
+/* Audit a growing trace as it is written: fr is open. */
+static int audit_follow(follow_run *fr, dmt_audit_config *cfg, live *l, dmt_audit_stats *st,
+                        dmt_error *err)
+{
+    cfg->sink = live_sink;
+    cfg->user = l;
+    l->a = dmt_audit_new(cfg);
+    if (!l->a)
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "out of memory for the audit state");
+    dmt_reader *rd = dmt_follow_reader(fr->f);
+    dmt_record r;
+    int rc;
+    while ((rc = follow_run_next(fr, &r, err)) == 1)
+        if ((rc = dmt_audit_add(l->a, &r, dmt_reader_count(rd) - 1)) < 0) {
+            dmt_error_set(err, rc, r.pos, dmt_reader_count(rd) - 1, "audit: out of memory");
+            break;
+        }
+    bool cut = fr->interrupted || dmt_reader_cut(rd, NULL, NULL);
+    if (rc == 0)
+        rc = dmt_audit_finish(l->a, cut);
+    *st = *dmt_audit_get_stats(l->a);
+    dmt_audit_free(l->a);
+    return rc < 0 ? rc : 0;
 }
 
 static void list_rules(bool json)
@@ -216,6 +269,7 @@ static void list_rules(bool json)
 static void help(void)
 {
     printf("usage: dmatrace audit FILE [--json] [--rules LIST] [--end-is-unload] [--all]\n"
+           "                      [--follow [--stall-ms N]]\n"
            "       dmatrace audit --list-rules [--json]\n\n"
            "Check a trace (.dmat) or its database (.db) for DMA misuse and layout problems:\n"
            "Driver Verifier's DMA checks that a trace can show, and the device-programming\n"
@@ -231,9 +285,13 @@ static void help(void)
            "  --end-is-unload   the trace covers the driver's unload: adapters and common\n"
            "                    buffers still held at the end are leaks\n"
            "  --all             list every finding (default: %u per rule)\n"
-           "  --list-rules      the rules: id, severity, Driver Verifier check, summary\n\n"
+           "  --list-rules      the rules: id, severity, Driver Verifier check, summary\n"
+           "  --follow          the trace (.dmat) is still being written: print each\n"
+           "                    finding as it is found (RULE SEVERITY: seq ...), then the\n"
+           "                    summary at the END record, Ctrl-C, or when the trace\n"
+           "                    stopped growing for --stall-ms N ms (default %u)\n\n"
            "Exit status: 0 no findings, 1 findings, 2 bad usage or input, 3 I/O failure.\n",
-           TEXT_PER_RULE);
+           TEXT_PER_RULE, FOLLOW_DEFAULT_STALL_MS);
 }
 
 int cmd_audit(int argc, char **argv)
@@ -243,16 +301,19 @@ int cmd_audit(int argc, char **argv)
                                          {"end-is-unload", no_argument, 0, 'u'},
                                          {"all", no_argument, 0, 'a'},
                                          {"list-rules", no_argument, 0, 'L'},
+                                         {"follow", no_argument, 0, 'w'},
+                                         {"stall-ms", required_argument, 0, 's'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     bool json = false, all = false, list = false;
+    follow_run fr = {.cmd = "audit", .stall_ms = FOLLOW_DEFAULT_STALL_MS};
     dmt_audit_config cfg;
     dmt_error err;
     memset(&cfg, 0, sizeof cfg);
     cfg.rules = DMT_AUDIT_ALL_RULES;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jr:uaLh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jr:uaLws:h", opts, NULL)) != -1) {
         switch (c) {
         case 'j':
             json = true;
@@ -272,6 +333,11 @@ int cmd_audit(int argc, char **argv)
         case 'L':
             list = true;
             break;
+        case 'w': /* --follow */
+        case 's': /* --stall-ms */
+            if (!follow_option(&fr, c == 'w' ? NULL : optarg))
+                return CLI_BAD;
+            break;
         case 'h':
             help();
             return CLI_OK;
@@ -289,15 +355,31 @@ int cmd_audit(int argc, char **argv)
         return cli_usage("audit", "expected one FILE");
     const char *file = argv[optind];
     int kind = dmt_sniff(file, &err);
-    if (kind < 0)
+    /* Following: the recorder may not have written the header yet. */
+    if (kind < 0 && !fr.on)
         return cli_report("audit", file, &err);
 
+    if (fr.on && kind == DMT_FILE_DB)
+        return cli_usage("audit", "--follow reads a trace being written (.dmat), not a database");
+    live l;
+    memset(&l, 0, sizeof l);
+    l.quiet = json;
     collected col;
     memset(&col, 0, sizeof col);
     cfg.sink = collect;
     cfg.user = &col;
     dmt_audit_stats st;
-    int rc = dmt_audit_file(file, &cfg, &st, &err);
+    int rc;
+    if (fr.on) {
+        fr.file = file;
+        if ((rc = follow_run_open(&fr, DMT_READ_ALLOW_CUT, &err)) == 0) {
+            rc = audit_follow(&fr, &cfg, &l, &st, &err);
+            follow_run_close(&fr);
+        }
+        col = l.col;
+    } else {
+        rc = dmt_audit_file(file, &cfg, &st, &err);
+    }
     if (rc != 0) {
         free(col.f);
         return cli_report("audit", file, &err);

@@ -9,9 +9,11 @@
  * Linux tool and dmatrace.exe.
  *
  * Crash safety comes from the writer's chunk framing: the file is flushed
- * in whole chunks at least every 50 ms while the ring is idle, so a
- * SIGKILL loses at most what was still in the ring or the current chunk,
- * and `dmatrace recover` closes what is left.
+ * in whole chunks at least every --flush-ms (default 100 ms) whenever
+ * records are buffered, busy or idle, so a SIGKILL loses at most what was
+ * still in the ring or the current chunk, `dmatrace recover` closes what is
+ * left, and a follower (dump/audit --follow, the viewer) sees new records
+ * within that time whatever the chunk size.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -83,28 +85,36 @@ static void help(void)
            "  --status FILE   after every flush, atomically rewrite FILE with the records\n"
            "                  and bytes safely written so far (monitoring, crash tests)\n"
            "  --exit-idle MS  stop after the ring has been idle for MS ms\n"
+           "  --flush-ms MS   write the current chunk at least every MS ms while records\n"
+           "                  are buffered (default 100; followers see records that soon)\n"
            "  --throttle-us N sleep N us between polls (simulates a slow disk; tests)\n"
            "At exit the ring's own loss counters are printed for comparison.\n");
 }
 
 int cmd_record(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"ring", required_argument, 0, 'r'},   {"output", required_argument, 0, 'o'},
-        {"policy", required_argument, 0, 'p'}, {"size", required_argument, 0, 's'},
-        {"sync", no_argument, 0, 'y'},         {"exit-idle", required_argument, 0, 'e'},
-        {"status", required_argument, 0, 'S'}, {"throttle-us", required_argument, 0, 'T'},
-        {"escape", no_argument, 0, 'E'},       {"display", required_argument, 0, 'D'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option lo[] = {{"ring", required_argument, 0, 'r'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"policy", required_argument, 0, 'p'},
+                                       {"size", required_argument, 0, 's'},
+                                       {"sync", no_argument, 0, 'y'},
+                                       {"exit-idle", required_argument, 0, 'e'},
+                                       {"status", required_argument, 0, 'S'},
+                                       {"throttle-us", required_argument, 0, 'T'},
+                                       {"flush-ms", required_argument, 0, 'F'},
+                                       {"escape", no_argument, 0, 'E'},
+                                       {"display", required_argument, 0, 'D'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
     const char *ring_path = NULL, *out = NULL, *display = NULL;
     bool escape = false;
     enum dmt_ring_policy policy = DMT_RING_DROP_NEWEST;
-    uint64_t size_bytes = 64u << 20, exit_idle_ms = 0, throttle_us = 0;
+    uint64_t size_bytes = 64u << 20, exit_idle_ms = 0, throttle_us = 0, flush_ms = 100;
     const char *status_path = NULL;
     unsigned wflags = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:o:p:s:ye:S:T:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:o:p:s:ye:S:T:F:ED:h", lo, NULL)) != -1) {
         switch (c) {
         case 'r':
             ring_path = optarg;
@@ -154,6 +164,10 @@ int cmd_record(int argc, char **argv)
             break;
         case 'D':
             display = optarg;
+            break;
+        case 'F':
+            if (!cli_parse_u64(optarg, &flush_ms) || flush_ms == 0 || flush_ms > 60000)
+                return cli_usage("record", "--flush-ms needs 1..60000, not '%s'", optarg);
             break;
         case 'h':
             help();
@@ -237,15 +251,23 @@ int cmd_record(int argc, char **argv)
         /* After a signal: drain what is committed, but not forever. */
         if (stop_at && (rc == DMT_DRAIN_IDLE || now - stop_at > 500000000ull))
             break;
-        if (rc == DMT_DRAIN_IDLE) {
-            if (now - last_flush > 50000000ull) {
-                if ((rc = dmt_writer_flush(w, &err)) < 0) {
-                    st = cli_report("record", out, &err);
-                    break;
-                }
-                write_status(status_path, w);
-                last_flush = now;
+        /* Bound a follower's latency: whole chunks at least every flush_ms
+         * (idle: at most every 50 ms, as before, when that is sooner). */
+        uint64_t flush_ns = flush_ms * 1000000ull;
+        if (rc == DMT_DRAIN_IDLE && flush_ns > 50000000ull)
+            flush_ns = 50000000ull;
+        if (now - last_flush > flush_ns) {
+            if (dmt_writer_flush(w, &err) < 0) {
+                st = cli_report("record", out, &err);
+                break;
             }
+            if (rc == DMT_DRAIN_IDLE || dmt_writer_get_stats(w)->chunks != last_chunks) {
+                last_chunks = dmt_writer_get_stats(w)->chunks;
+                write_status(status_path, w);
+            }
+            last_flush = now;
+        }
+        if (rc == DMT_DRAIN_IDLE) {
             if (!idle_since)
                 idle_since = now;
             if (exit_idle_ms && now - idle_since > exit_idle_ms * 1000000ull)

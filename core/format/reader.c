@@ -62,6 +62,8 @@ struct dmt_reader {
     size_t pos;         /* next unparsed byte in mem/win */
     uint64_t base;      /* file offset of mem[0] */
     bool eof;           /* no more bytes to read after len */
+    bool follow;        /* growing file: the end of the bytes is "not yet" */
+    uint64_t limit;     /* follow: read no byte at or past this offset */
     const char *path;
 
     dmt_header hdr;
@@ -624,7 +626,15 @@ static int fill(dmt_reader *rd, dmt_error *err)
     rd->pos = 0;
     rd->len = keep;
     while (rd->len < WINDOW) {
-        ssize_t n = read(rd->fd, rd->win + rd->len, WINDOW - rd->len);
+        size_t want = WINDOW - rd->len;
+        uint64_t at = rd->base + rd->len;
+        if (rd->follow && rd->limit - at < want)
+            want = rd->limit > at ? (size_t)(rd->limit - at) : 0;
+        if (want == 0) {
+            rd->eof = true;
+            break;
+        }
+        ssize_t n = read(rd->fd, rd->win + rd->len, want);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -912,9 +922,27 @@ bool dmt_reader_cut(const dmt_reader *rd, uint64_t *offset, const char **why)
     return rd->cut;
 }
 
+void dmt_reader_follow(dmt_reader *rd, uint64_t limit)
+{
+    rd->follow = rd->fd >= 0;
+    rd->limit = limit;
+    rd->eof = false;
+}
+
+void dmt_reader_unfollow(dmt_reader *rd)
+{
+    rd->follow = false;
+    rd->eof = false;
+}
+
 static int end_of_input(dmt_reader *rd, const char *why, int code, dmt_error *err)
 {
     uint64_t at = rd->base + rd->pos;
+    if (rd->follow) {
+        /* Not the end: the writer has not written the rest yet. */
+        rd->eof = false;
+        return DMT_READER_AGAIN;
+    }
     if (rd->flags & DMT_READ_ALLOW_CUT) {
         rd->cut = true;
         rd->cut_at = at;

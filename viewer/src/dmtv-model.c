@@ -393,6 +393,9 @@ DmtvModel *dmtv_model_open(const char *db_path, GError **error)
         self->trace.t_last = self->blocks[self->n_blocks - 1].ts_max;
     if (self->trace.t_last < self->trace.t_first)
         self->trace.t_last = self->trace.t_first;
+    uint64_t cut_at = 0;
+    if (dmt_store_cut(self->st, &self->trace.cut, &cut_at, NULL, 0, &err) != 0)
+        self->trace.cut = false;
     self->max_transfer_ns = dmt_store_max_transfer_ns(self->st);
     self->min_level = MIN(dmt_store_summary_min_level(self->st), 7);
 

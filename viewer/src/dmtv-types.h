@@ -68,6 +68,7 @@ typedef struct {
     DmtvAdapter *adapters;
     size_t n_adapters;
     char title[256]; /* file name */
+    bool cut;        /* no END record: cut by a crash, or still being written */
 } DmtvTrace;
 
 /* ---- one window of data ---------------------------------------------------- */

@@ -43,8 +43,11 @@ static void update_status(DmtvWindow *self)
     for (size_t i = 0; i < tr->n_lost; i++)
         nlost += (guint)MIN(tr->lost[i].count, G_MAXUINT - nlost);
     g_snprintf(t, sizeof t,
-               "%" PRIu64 " records over %s · %zu lanes · %zu adapters · %zu findings · %u lost",
-               tr->records, total, tr->n_lanes, tr->n_adapters, tr->n_findings, nlost);
+               "%" PRIu64 " records over %s · %zu lanes · %zu adapters · %zu findings · %u lost%s",
+               tr->records, total, tr->n_lanes, tr->n_adapters, tr->n_findings, nlost,
+               tr->cut ? " · no END record (cut, or still being written): the records on disk "
+                         "when opened"
+                       : "");
     gtk_label_set_text(self->status_label, t);
     int level = dmtv_model_pick_level(self->model, v->t0, v->t1, MAX(v->width - DMTV_LABEL_W, 1));
     char lod[64];

@@ -49,6 +49,20 @@ const dmt_header *dmt_reader_header(const dmt_reader *rd);
  * byte offset, rec->seq its sequence number, rec->ts its absolute time. */
 int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err);
 
+/* dmt_reader_next's "nothing more yet" (follow mode only). */
+#define DMT_READER_AGAIN 2
+
+/* Follow mode, for a file another process is still writing: read no byte
+ * at or past offset `limit` (UINT64_MAX: none), and where the bytes end -
+ * at the limit, at the end of the file, or inside a record - return
+ * DMT_READER_AGAIN instead of treating the file as cut; a later call reads
+ * on from the same place.  A partial record is never consumed.  Callable
+ * again to move the limit (it only ever grows).  Memory input ignores it. */
+void dmt_reader_follow(dmt_reader *rd, uint64_t limit);
+/* Leave follow mode: the bytes on disk now are the whole file (the writer
+ * stopped); the next calls read on as for a finished file. */
+void dmt_reader_unfollow(dmt_reader *rd);
+
 /* Records returned so far (framing excluded). */
 uint64_t dmt_reader_count(const dmt_reader *rd);
 /* After the end: true when the file was cut (no END record, or a partial
