@@ -1,12 +1,14 @@
 /*
- * cmd_dump.c - `dmatrace dump FILE [--from N] [--count N] [--raw]`: print
- * records one per line: index, sequence number, time from the first record,
- * and the record's fields.
+ * cmd_dump.c - `dmatrace dump FILE [--from N] [--count N] [--raw]
+ * [--regmap FILE.xml ...]`: print records one per line: index, sequence
+ * number, time from the first record, and the record's fields; a register
+ * access also as the map decodes it ("CH[0].STATUS=0x6 {DONE, ERR}").
  */
 #include <getopt.h>
 #include <inttypes.h>
 
 #include "cli.h"
+#include "cli_regmap.h"
 #include "dmt/describe.h"
 #include "dmt/reader.h"
 #include "dmt/sniff.h"
@@ -21,15 +23,22 @@ static void help(void)
            "  --from N    start at record index N\n"
            "  --count N   print at most N records\n"
            "  --raw       also print the framing records (chunk, end)\n"
-           "  --full      do not abbreviate long scatter/gather lists and byte strings\n");
+           "  --full      do not abbreviate long scatter/gather lists and byte strings\n"
+           "  --no-decode do not decode register accesses with the map\n" CLI_REGMAP_HELP);
 }
 
 int cmd_dump(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"from", required_argument, 0, 'f'}, {"count", required_argument, 0, 'n'},
-        {"raw", no_argument, 0, 'r'},        {"full", no_argument, 0, 'F'},
-        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+    static const struct option opts[] = {{"from", required_argument, 0, 'f'},
+                                         {"count", required_argument, 0, 'n'},
+                                         {"raw", no_argument, 0, 'r'},
+                                         {"full", no_argument, 0, 'F'},
+                                         {"no-decode", no_argument, 0, 'D'},
+                                         {"help", no_argument, 0, 'h'},
+                                         CLI_REGMAP_OPTIONS,
+                                         {0, 0, 0, 0}};
+    cli_regmap rm = {0};
+    bool decode = true;
     uint64_t from = 0, count = UINT64_MAX;
     unsigned flags = DMT_READ_ALLOW_CUT;
     unsigned max_items = 8;
@@ -51,26 +60,35 @@ int cmd_dump(int argc, char **argv)
         case 'F':
             max_items = DMT_MAX_SG_ELEMENTS;
             break;
+        case 'D':
+            decode = false;
+            break;
         case 'h':
             help();
             return CLI_OK;
         default:
-            return cli_usage("dump", "bad option");
+            if (!cli_regmap_opt(&rm, c, optarg))
+                return cli_usage("dump", "bad option");
         }
     }
     if (optind != argc - 1)
         return cli_usage("dump", "expected one FILE");
     const char *file = argv[optind];
     dmt_error err;
+    int rc;
     int kind = dmt_sniff(file, &err);
     if (kind < 0)
         return cli_report("dump", file, &err);
     if (kind == DMT_FILE_DB)
         return cli_fail("dump", CLI_BAD, "%s: dump reads trace files (.dmat), not databases", file);
+    if (decode && (rc = cli_regmap_load("dump", &rm)) != CLI_OK)
+        return rc;
     dmt_reader *rd;
-    int rc = dmt_reader_open(file, flags, &rd, &err);
-    if (rc)
+    rc = dmt_reader_open(file, flags, &rd, &err);
+    if (rc) {
+        cli_regmap_free(&rm);
         return cli_report("dump", file, &err);
+    }
     static char line[1 << 18];
     dmt_record r;
     uint64_t idx = 0, printed = 0;
@@ -86,7 +104,12 @@ int cmd_dump(int argc, char **argv)
             continue;
         if (framing && idx <= from)
             continue;
-        dmt_record_describe(line, sizeof line, &r, max_items);
+        size_t len = dmt_record_describe(line, sizeof line, &r, max_items);
+        if (r.kind == DMT_K_REG_WRITE || r.kind == DMT_K_REG_READ) {
+            const char *t = cli_regmap_text(&rm, r.width, r.off, r.value);
+            if (t)
+                snprintf(line + len, sizeof line - len, "  %s", t);
+        }
         if (framing)
             printf("%8s  %-14s +%-14" PRId64 " %s\n", "-", "", r.ts - t0, line);
         else
@@ -98,6 +121,7 @@ int cmd_dump(int argc, char **argv)
         fflush(stdout);
         int st = cli_report("dump", file, &err);
         dmt_reader_close(rd);
+        cli_regmap_free(&rm);
         return st;
     }
     uint64_t at;
@@ -106,5 +130,6 @@ int cmd_dump(int argc, char **argv)
         fprintf(stderr, "dmatrace dump: %s: byte %" PRIu64 ": %s; run 'dmatrace recover'\n", file,
                 at, why);
     dmt_reader_close(rd);
+    cli_regmap_free(&rm);
     return CLI_OK;
 }

@@ -1,0 +1,165 @@
+/*
+ * names.c - compact decodes for tools that show every register access
+ * (rmap_format_short, rmap_format_delta) and the namer, a cache in front
+ * of rmap_decode.
+ *
+ * The namer keeps two direct-mapped tables: texts keyed by (offset, width,
+ * value) and names keyed by (offset, width).  A slot holds its full key, so
+ * a collision only costs a fresh decode, never a wrong text.  One
+ * rmap_decoded (~40 KiB) is allocated with the namer and reused.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rmap/regmap.h"
+
+#define TEXT_SLOTS 4096u /* power of two */
+#define NAME_SLOTS 1024u /* power of two */
+#define TEXT_MAX   192u
+
+typedef struct sbuf {
+    char *p;
+    size_t cap, n;
+} sbuf;
+
+__attribute__((format(printf, 2, 3))) static void sput(sbuf *b, const char *fmt, ...)
+{
+    if (!b->cap || b->n + 1 >= b->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        b->n = b->n + (size_t)k < b->cap ? b->n + (size_t)k : b->cap - 1;
+}
+
+size_t rmap_format_short(const rmap_decoded *d, char *buf, size_t cap)
+{
+    sbuf b = {buf, cap, 0};
+    if (cap)
+        buf[0] = 0;
+    sput(&b, "%s=0x%llx", d->name, (unsigned long long)d->value);
+    if (!d->n_fields) {
+        if (d->text[0] && strncmp(d->text, "0x", 2) != 0)
+            sput(&b, " (%s)", d->text);
+        return b.n;
+    }
+    unsigned shown = 0;
+    sput(&b, " {");
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const rmap_field_value *f = &d->fields[i];
+        if (f->raw == 0)
+            continue;
+        if (f->low == f->high && !f->enum_name)
+            sput(&b, "%s%s", shown ? ", " : "", f->name);
+        else
+            sput(&b, "%s%s=%s", shown ? ", " : "", f->name, f->text);
+        shown++;
+    }
+    if (d->fields_cut)
+        sput(&b, "%s...", shown++ ? ", " : "");
+    if (d->unknown)
+        sput(&b, "%s?=0x%llx", shown++ ? ", " : "", (unsigned long long)d->unknown);
+    sput(&b, "}");
+    return b.n;
+}
+
+size_t rmap_format_delta(const rmap_decoded *a, const rmap_decoded *b, char *buf, size_t cap)
+{
+    sbuf s = {buf, cap, 0};
+    if (cap)
+        buf[0] = 0;
+    unsigned n = a->n_fields < b->n_fields ? a->n_fields : b->n_fields;
+    for (unsigned i = 0; i < n; i++) {
+        const rmap_field_value *x = &a->fields[i], *y = &b->fields[i];
+        if (x->raw != y->raw)
+            sput(&s, "%s%s %s->%s", s.n ? ", " : "", x->name, x->text, y->text);
+    }
+    if (a->unknown != b->unknown)
+        sput(&s, "%s? 0x%llx->0x%llx", s.n ? ", " : "", (unsigned long long)a->unknown,
+             (unsigned long long)b->unknown);
+    if (!a->n_fields && a->value != b->value && !s.n)
+        sput(&s, "%s 0x%llx->0x%llx", a->name, (unsigned long long)a->value,
+             (unsigned long long)b->value);
+    return s.n;
+}
+
+typedef struct text_slot {
+    uint64_t off, value;
+    unsigned width;
+    bool used, hit; /* hit: a register is there (else text is empty) */
+    char text[TEXT_MAX];
+} text_slot;
+
+typedef struct name_slot {
+    uint64_t off;
+    unsigned width;
+    bool used, hit;
+    char name[sizeof(((rmap_decoded *)0)->name)];
+} name_slot;
+
+struct rmap_namer {
+    const rmap *m;
+    size_t domain;
+    rmap_decoded d;
+    text_slot text[TEXT_SLOTS];
+    name_slot names[NAME_SLOTS];
+};
+
+rmap_namer *rmap_namer_new(const rmap *m, size_t domain)
+{
+    rmap_namer *n = calloc(1, sizeof *n);
+    if (n) {
+        n->m = m;
+        n->domain = domain;
+    }
+    return n;
+}
+
+void rmap_namer_free(rmap_namer *n)
+{
+    free(n);
+}
+
+static uint64_t mix(uint64_t off, unsigned width, uint64_t value)
+{
+    uint64_t h = (off * 0x9E3779B97F4A7C15u) ^ (value * 0xC2B2AE3D27D4EB4Fu) ^ width;
+    return h ^ (h >> 29);
+}
+
+const rmap_decoded *rmap_namer_decode(rmap_namer *n, uint64_t off, unsigned width, uint64_t value)
+{
+    return rmap_decode(n->m, n->domain, off, width, value, &n->d) ? &n->d : NULL;
+}
+
+const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_t value)
+{
+    text_slot *s = &n->text[mix(off, width, value) & (TEXT_SLOTS - 1)];
+    if (!s->used || s->off != off || s->width != width || s->value != value) {
+        s->used = true;
+        s->off = off;
+        s->width = width;
+        s->value = value;
+        s->hit = rmap_namer_decode(n, off, width, value) != NULL;
+        s->text[0] = 0;
+        if (s->hit)
+            rmap_format_short(&n->d, s->text, sizeof s->text);
+    }
+    return s->hit ? s->text : NULL;
+}
+
+const char *rmap_namer_name(rmap_namer *n, uint64_t off, unsigned width)
+{
+    name_slot *s = &n->names[mix(off, width, 0) & (NAME_SLOTS - 1)];
+    if (!s->used || s->off != off || s->width != width) {
+        s->used = true;
+        s->off = off;
+        s->width = width;
+        s->hit = rmap_namer_decode(n, off, width, 0) != NULL;
+        memcpy(s->name, n->d.name, sizeof s->name);
+    }
+    return s->hit ? s->name : NULL;
+}
