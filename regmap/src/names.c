@@ -8,82 +8,64 @@
  * a collision only costs a fresh decode, never a wrong text.  One
  * rmap_decoded (~40 KiB) is allocated with the namer and reused.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rmap/regmap.h"
+#include "internal.h"
 
 #define TEXT_SLOTS 4096u /* power of two */
 #define NAME_SLOTS 1024u /* power of two */
 #define TEXT_MAX   192u
 
-typedef struct sbuf {
-    char *p;
-    size_t cap, n;
-} sbuf;
-
-__attribute__((format(printf, 2, 3))) static void sput(sbuf *b, const char *fmt, ...)
-{
-    if (!b->cap || b->n + 1 >= b->cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    if (k > 0)
-        b->n = b->n + (size_t)k < b->cap ? b->n + (size_t)k : b->cap - 1;
-}
-
 size_t rmap_format_short(const rmap_decoded *d, char *buf, size_t cap)
 {
-    sbuf b = {buf, cap, 0};
+    namebuf b = {buf, cap, 0};
     if (cap)
         buf[0] = 0;
-    sput(&b, "%s=0x%llx", d->name, (unsigned long long)d->value);
+    rmap_put(&b, "%s=0x%llx", d->name, (unsigned long long)d->value);
     if (!d->n_fields) {
         if (d->text[0] && strncmp(d->text, "0x", 2) != 0)
-            sput(&b, " (%s)", d->text);
+            rmap_put(&b, " (%s)", d->text);
         return b.n;
     }
     unsigned shown = 0;
-    sput(&b, " {");
+    rmap_put(&b, " {");
     for (unsigned i = 0; i < d->n_fields; i++) {
         const rmap_field_value *f = &d->fields[i];
         if (f->raw == 0)
             continue;
         if (f->low == f->high && !f->enum_name)
-            sput(&b, "%s%s", shown ? ", " : "", f->name);
+            rmap_put(&b, "%s%s", shown ? ", " : "", f->name);
         else
-            sput(&b, "%s%s=%s", shown ? ", " : "", f->name, f->text);
+            rmap_put(&b, "%s%s=%s", shown ? ", " : "", f->name, f->text);
         shown++;
     }
     if (d->fields_cut)
-        sput(&b, "%s...", shown++ ? ", " : "");
+        rmap_put(&b, "%s...", shown++ ? ", " : "");
     if (d->unknown)
-        sput(&b, "%s?=0x%llx", shown++ ? ", " : "", (unsigned long long)d->unknown);
-    sput(&b, "}");
+        rmap_put(&b, "%s?=0x%llx", shown++ ? ", " : "", (unsigned long long)d->unknown);
+    rmap_put(&b, "}");
     return b.n;
 }
 
 size_t rmap_format_delta(const rmap_decoded *a, const rmap_decoded *b, char *buf, size_t cap)
 {
-    sbuf s = {buf, cap, 0};
+    namebuf s = {buf, cap, 0};
     if (cap)
         buf[0] = 0;
     unsigned n = a->n_fields < b->n_fields ? a->n_fields : b->n_fields;
     for (unsigned i = 0; i < n; i++) {
         const rmap_field_value *x = &a->fields[i], *y = &b->fields[i];
         if (x->raw != y->raw)
-            sput(&s, "%s%s %s->%s", s.n ? ", " : "", x->name, x->text, y->text);
+            rmap_put(&s, "%s%s %s->%s", s.n ? ", " : "", x->name, x->text, y->text);
     }
     if (a->unknown != b->unknown)
-        sput(&s, "%s? 0x%llx->0x%llx", s.n ? ", " : "", (unsigned long long)a->unknown,
-             (unsigned long long)b->unknown);
+        rmap_put(&s, "%s? 0x%llx->0x%llx", s.n ? ", " : "", (unsigned long long)a->unknown,
+                 (unsigned long long)b->unknown);
     if (!a->n_fields && a->value != b->value && !s.n)
-        sput(&s, "%s 0x%llx->0x%llx", a->name, (unsigned long long)a->value,
-             (unsigned long long)b->value);
+        rmap_put(&s, "%s 0x%llx->0x%llx", a->name, (unsigned long long)a->value,
+                 (unsigned long long)b->value);
     return s.n;
 }
 
