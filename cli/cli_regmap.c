@@ -46,7 +46,7 @@ static bool default_map(char *buf, size_t cap)
 
 int cli_regmap_load(const char *cmd, cli_regmap *rm)
 {
-    char path[PATH_MAX + 32];
+    char path[sizeof rm->path];
     const char *file = rm->file;
     if (file && !strcmp(file, "none"))
         return CLI_OK;
@@ -68,6 +68,7 @@ int cli_regmap_load(const char *cmd, cli_regmap *rm)
         return st;
     }
     rm->dom = (size_t)dom;
+    snprintf(rm->path, sizeof rm->path, "%s", file);
     if (!(rm->namer = rmap_namer_new(rm->map, rm->dom))) {
         cli_regmap_free(rm);
         return cli_fail(cmd, CLI_FAIL, "out of memory");
@@ -81,6 +82,7 @@ void cli_regmap_free(cli_regmap *rm)
     rmap_free(rm->map);
     rm->namer = NULL;
     rm->map = NULL;
+    rm->path[0] = 0;
 }
 
 const char *cli_regmap_text(cli_regmap *rm, unsigned width_bytes, unsigned long long off,

@@ -34,6 +34,7 @@ typedef struct cli_regmap {
     rmap *map;                           /* loaded map, or NULL: raw offsets */
     size_t dom;                          /* domain index in map */
     rmap_namer *namer;                   /* decode cache over map/dom, or NULL */
+    char path[4160];                     /* the loaded map's file, or "" */
 } cli_regmap;
 
 /* Take option c (one of CLI_OPT_*) with its argument; false if c is not one. */
