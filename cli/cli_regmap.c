@@ -4,10 +4,8 @@
  */
 #include "cli_regmap.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -28,22 +26,6 @@ bool cli_regmap_opt(cli_regmap *rm, int c, const char *arg)
     }
 }
 
-/* ../share/dmatrace/dmm.xml from the executable's directory, if it exists. */
-static bool default_map(char *buf, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return false;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return false;
-    *slash = 0;
-    int k = snprintf(buf, cap, "%s/../share/dmatrace/dmm.xml", exe);
-    return k > 0 && (size_t)k < cap && access(buf, R_OK) == 0;
-}
-
 int cli_regmap_load(const char *cmd, cli_regmap *rm)
 {
     char path[sizeof rm->path];
@@ -51,7 +33,7 @@ int cli_regmap_load(const char *cmd, cli_regmap *rm)
     if (file && !strcmp(file, "none"))
         return CLI_OK;
     if (!file) {
-        if (!default_map(path, sizeof path))
+        if (!rmap_find_shared("dmm.xml", path, sizeof path))
             return CLI_OK;
         file = path;
     }

@@ -8,9 +8,11 @@
  * a collision only costs a fresh decode, never a wrong text.  One
  * rmap_decoded (~40 KiB) is allocated with the namer and reused.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -144,4 +146,22 @@ const char *rmap_namer_name(rmap_namer *n, uint64_t off, unsigned width)
         memcpy(s->name, n->d.name, sizeof s->name);
     }
     return s->hit ? s->name : NULL;
+}
+
+bool rmap_find_shared(const char *name, char *buf, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return false;
+    *slash = 0;
+    char *up = strrchr(exe, '/'); /* the executable's parent: <prefix>/bin -> <prefix> */
+    if (up)
+        *up = 0;
+    int k = snprintf(buf, cap, "%s/share/dmatrace/%s", up ? exe : ".", name);
+    return k > 0 && (size_t)k < cap && access(buf, R_OK) == 0;
 }

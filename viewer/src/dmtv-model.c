@@ -594,9 +594,15 @@ static int reg_write_line(void *arg, const dmt_store_event *e)
         g_string_append(w->s, "  ...\n");
         return 1;
     }
-    const char *nm = dmtv_reg_name(e->off);
-    g_string_append_printf(w->s, "  #%-10" PRId64 " dev%" PRId64 " %-14s = 0x%08" PRIx64 "\n",
-                           (int64_t)e->seq, (int64_t)e->dev, nm ? nm : "?", e->value);
+    /* every write decoded by the register map: name, value, fields */
+    const char *dec = dmtv_reg_decode(e->off, e->value);
+    if (dec)
+        g_string_append_printf(w->s, "  #%-10" PRId64 " dev%" PRId64 " %s\n", (int64_t)e->seq,
+                               (int64_t)e->dev, dec);
+    else
+        g_string_append_printf(
+            w->s, "  #%-10" PRId64 " dev%" PRId64 " +0x%03" PRIx64 " = 0x%08" PRIx64 "\n",
+            (int64_t)e->seq, (int64_t)e->dev, e->off, e->value);
     return 0;
 }
 

@@ -6,7 +6,7 @@
  *   | window, LOD    | ruler: major ticks + labels, cursor readout     |  DMTV_RULER_H
  *   +----------------+-------------------------------------------------+
  *   | adapter 1      | [#12 to-dev 64 KiB][#13 ...]   spans, 1..3 rows |
- *   | CH0_CTRL       | <0x00000001><0x0>|||||<0x1>     bus waveform    |
+ *   | CH[0].CTRL     | <0x00000001><0x0>|||||<0x1>     bus waveform    |
  *   | dev0 IRQ / DPC |  |    |    |                    marks           |
  *   | lost records   |      ////                       shaded ranges   |
  *   | audit findings |   v       v                     pins            |

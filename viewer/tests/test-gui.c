@@ -146,7 +146,7 @@ static void run(void)
     char *details = dmtv_window_get_details_text(win);
     CHECK(strstr(details, "Transfer 7 ") != NULL);
     CHECK(strstr(details, "StartDma request") && strstr(details, "dmatrace dump"));
-    CHECK(strstr(details, "CH1_DESC_COUNT")); /* register writes during it */
+    CHECK(strstr(details, "CH[1].DESC_COUNT=")); /* register writes during it */
     g_free(details);
     DmtvSgTable *sgt = dmtv_window_get_sg_table(win);
     GListModel *sgl = dmtv_sg_table_get_list(sgt);

@@ -144,6 +144,12 @@ const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_
 const char *rmap_namer_name(rmap_namer *n, uint64_t off, unsigned width);
 /* The whole decode (owned by the namer, valid until its next call), or
  * NULL when no register is there. */
+/* Where a tool finds a map installed with it: NAME in ../share/dmatrace/
+ * from the running executable's directory (the build tree and an install
+ * both put the sample device's dmm.xml there).  Returns true and the path
+ * in buf when that file is readable. */
+bool rmap_find_shared(const char *name, char *buf, size_t cap);
+
 const rmap_decoded *rmap_namer_decode(rmap_namer *n, uint64_t off, unsigned width, uint64_t value);
 
 #endif
