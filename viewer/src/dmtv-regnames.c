@@ -87,3 +87,26 @@ const char *dmtv_reg_decode(uint64_t off, uint64_t value)
     rmap_namer *n = namer();
     return n ? rmap_namer_text(n, off, 0, value) : NULL;
 }
+
+unsigned dmtv_reg_fields(uint64_t off, DmtvFieldLane *out, unsigned max)
+{
+    rmap_namer *n = namer();
+    const rmap_decoded *d = n ? rmap_namer_decode(n, off, 0, 0) : NULL;
+    unsigned k = 0;
+    for (; d && k < d->n_fields && k < max; k++) {
+        g_strlcpy(out[k].name, d->fields[k].name, sizeof out[k].name);
+        out[k].low = (uint8_t)d->fields[k].low;
+        out[k].high = (uint8_t)d->fields[k].high;
+    }
+    return k;
+}
+
+gboolean dmtv_reg_field_text(uint64_t off, uint64_t value, unsigned k, char *buf, size_t cap)
+{
+    rmap_namer *n = namer();
+    const rmap_decoded *d = n ? rmap_namer_decode(n, off, 0, value) : NULL;
+    if (!d || k >= d->n_fields)
+        return FALSE;
+    g_strlcpy(buf, d->fields[k].text, cap);
+    return TRUE;
+}

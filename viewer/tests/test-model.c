@@ -201,6 +201,26 @@ static void test_find(DmtvModel *m)
     CHECKF(h->len == 2 * (N / 2 + N / 4), "%u CH0_CTRL writes",
            h->len); /* run + stop per even xfer */
     g_array_unref(h);
+    /* by field name, from the register map: half of them set RUN, half
+     * clear it, and every one changes it */
+    static const struct {
+        const char *q;
+        guint n;
+    } fq[] = {{"reg:CH[0].CTRL.RUN!=0", N / 2 + N / 4},
+              {"CH[0].CTRL.RUN = 0", N / 2 + N / 4},
+              {"reg:ch[0].ctrl.run==1", N / 2 + N / 4},
+              {"changes:CH[0].CTRL.RUN", 2 * (N / 2 + N / 4)},
+              {"reg:CH[0].CTRL.RUN>1", 0}};
+    for (size_t i = 0; i < G_N_ELEMENTS(fq); i++) {
+        CHECKF(dmtv_query_parse(fq[i].q, &q, NULL) && q.has_field, "%s", fq[i].q);
+        h = dmtv_model_find(m, &q, 100000, NULL);
+        CHECKF(h->len == fq[i].n, "%s: %u hits, want %u", fq[i].q, h->len, fq[i].n);
+        g_array_unref(h);
+    }
+    CHECK(dmtv_query_parse("reg:CH[1].STATUS.CODE=ADDR_LIMIT", &q, NULL) && q.f_val == 2 &&
+          q.f_shift == 8 && q.f_mask == 0xff);
+    CHECK(!dmtv_query_parse("reg:CH[0].CTRL.NOFIELD!=0", &q, NULL));
+    CHECK(!dmtv_query_parse("reg:CH[1].STATUS.CODE=NO_SUCH_CODE", &q, NULL));
     CHECK(dmtv_query_parse("phase", &q, NULL));
     h = dmtv_model_find(m, &q, 100, NULL);
     CHECK(h->len == 1 && g_array_index(h, DmtvHit, 0).xfer == 0); /* the marker */
