@@ -281,7 +281,17 @@ DmtvModel *dmtv_timeline_get_model(DmtvTimeline *self)
 static void click_at(DmtvTimeline *self, double x, double y)
 {
     const DmtvTrace *tr = trace_of(self);
-    if (!tr || x < DMTV_LABEL_W)
+    if (tr && x < DMTV_LABEL_W) {
+        /* a register's label: expand it into its bitfields, or fold it */
+        gssize lane = dmtv_lane_at(tr, &self->view, y);
+        if (lane >= 0 && tr->lanes[lane].kind == DMT_LANE_REGISTER) {
+            dmtv_model_expand_register(self->model, tr->lanes[lane].label,
+                                       tr->lanes[lane].n_fields == 0);
+            view_changed(self);
+        }
+        return;
+    }
+    if (!tr)
         return;
     gssize lane = dmtv_lane_at(tr, &self->view, y);
     if (lane < 0)
