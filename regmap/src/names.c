@@ -3,10 +3,14 @@
  * (rmap_format_short, rmap_format_delta) and the namer, a cache in front
  * of rmap_decode.
  *
- * The namer keeps two direct-mapped tables: texts keyed by (offset, width,
- * value) and names keyed by (offset, width).  A slot holds its full key, so
- * a collision only costs a fresh decode, never a wrong text.  One
- * rmap_decoded (~40 KiB) is allocated with the namer and reused.
+ * The namer keeps two direct-mapped tables: names keyed by (offset, width)
+ * and texts keyed by (offset, width, value).  A slot holds its full key, so
+ * a collision only costs a fresh decode, never a wrong text.  A register
+ * without fields whose type shows hex ("plain": addresses, counters of
+ * type hex) never reaches the text table: its text is its name and the
+ * value in hex, formatted here - such registers take any value (DMA
+ * addresses), which would defeat a cache.  One rmap_decoded (~40 KiB) is
+ * allocated with the namer and reused.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -82,6 +86,8 @@ typedef struct name_slot {
     uint64_t off;
     unsigned width;
     bool used, hit;
+    bool plain; /* no fields, shown in hex: text is NAME=0xVALUE */
+    size_t len; /* of name */
     char name[sizeof(((rmap_decoded *)0)->name)];
 } name_slot;
 
@@ -91,6 +97,7 @@ struct rmap_namer {
     rmap_decoded d;
     text_slot text[TEXT_SLOTS];
     name_slot names[NAME_SLOTS];
+    char plain[sizeof(((rmap_decoded *)0)->name) + 24]; /* the last plain text */
 };
 
 rmap_namer *rmap_namer_new(const rmap *m, size_t domain)
@@ -119,8 +126,42 @@ const rmap_decoded *rmap_namer_decode(rmap_namer *n, uint64_t off, unsigned widt
     return rmap_decode(n->m, n->domain, off, width, value, &n->d) ? &n->d : NULL;
 }
 
+static name_slot *name_slot_of(rmap_namer *n, uint64_t off, unsigned width)
+{
+    name_slot *s = &n->names[mix(off, width, 0) & (NAME_SLOTS - 1)];
+    if (!s->used || s->off != off || s->width != width) {
+        s->used = true;
+        s->off = off;
+        s->width = width;
+        s->hit = rmap_namer_decode(n, off, width, 0) != NULL;
+        memcpy(s->name, n->d.name, sizeof s->name);
+        s->len = strlen(s->name);
+        s->plain = s->hit && !n->d.n_fields && !strncmp(n->d.text, "0x", 2);
+    }
+    return s;
+}
+
 const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_t value)
 {
+    name_slot *ns = name_slot_of(n, off, width);
+    if (!ns->hit)
+        return NULL;
+    if (ns->plain) {
+        static const char hex[] = "0123456789abcdef";
+        char *p = n->plain;
+        memcpy(p, ns->name, ns->len);
+        p += ns->len;
+        *p++ = '=';
+        *p++ = '0';
+        *p++ = 'x';
+        int top = 60;
+        while (top > 0 && !((value >> top) & 0xF))
+            top -= 4;
+        for (; top >= 0; top -= 4)
+            *p++ = hex[(value >> top) & 0xF];
+        *p = 0;
+        return n->plain;
+    }
     text_slot *s = &n->text[mix(off, width, value) & (TEXT_SLOTS - 1)];
     if (!s->used || s->off != off || s->width != width || s->value != value) {
         s->used = true;
@@ -137,14 +178,7 @@ const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_
 
 const char *rmap_namer_name(rmap_namer *n, uint64_t off, unsigned width)
 {
-    name_slot *s = &n->names[mix(off, width, 0) & (NAME_SLOTS - 1)];
-    if (!s->used || s->off != off || s->width != width) {
-        s->used = true;
-        s->off = off;
-        s->width = width;
-        s->hit = rmap_namer_decode(n, off, width, 0) != NULL;
-        memcpy(s->name, n->d.name, sizeof s->name);
-    }
+    name_slot *s = name_slot_of(n, off, width);
     return s->hit ? s->name : NULL;
 }
 

@@ -418,6 +418,11 @@ static void test_short_forms(void)
         const char *nm = rmap_namer_name(n, 0x150, 32);
         CHECK(nm && !strcmp(nm, "CH[1].DESC_COUNT"));
         CHECK(rmap_namer_name(n, 0x151, 0) == NULL);
+        /* a plain register (no fields, hex) formats any value itself */
+        t = rmap_namer_text(n, 0x108, 32, 0xbc000000u);
+        CHECK(t && !strcmp(t, "CH[0].DESC_LO=0xbc000000"));
+        t = rmap_namer_text(n, 0x14c, 32, 0);
+        CHECK(t && !strcmp(t, "CH[1].DESC_HI=0x0"));
         /* many values of one register: every slot collision decodes afresh */
         for (uint64_t v = 0; v < 10000; v++) {
             t = rmap_namer_text(n, 0x110, 32, v);

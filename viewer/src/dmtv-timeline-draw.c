@@ -899,6 +899,77 @@ static void draw_ruler(const Ctx *c)
     dmtv_painter_text(c->p, c->s, DMTV_FONT_SMALL, lod, 6, 17, &th->fg_dim);
 }
 
+/* The register's value at time t in a frame's lane data: the last access
+ * at or before t (a summary bucket only when its value was stable). */
+static gboolean value_at(const DmtvLaneData *d, int64_t t, uint64_t *v)
+{
+    gboolean has = d->has_before;
+    *v = d->before;
+    if (d->summary) {
+        for (size_t i = 0; i < d->n_bins && d->bins[i].t_first <= t; i++) {
+            const DmtvBin *b = &d->bins[i];
+            if (!b->has_v)
+                continue;
+            has = b->vmin == b->vmax || b->count == 1 || b->t_last <= t;
+            *v = b->vlast;
+        }
+        return has;
+    }
+    size_t lo = 0, hi = d->n_edges; /* first edge after t */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->edges[mid].ts <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0) {
+        *v = d->edges[lo - 1].value;
+        has = TRUE;
+    }
+    return has;
+}
+
+/* Hovering a register lane: its value at the cursor as the map decodes it
+ * ("CH[0].STATUS=0x6 {DONE, ERR}"); over a bitfield sub-lane, that field
+ * ("CODE=ADDR_LIMIT"). */
+static void draw_hover_value(const Ctx *c)
+{
+    const DmtvView *v = c->v;
+    gssize li = dmtv_lane_at(c->tr, v, v->cursor_y);
+    if (li < 0 || !c->fr || (size_t)li >= c->fr->n_lanes)
+        return;
+    const DmtvLane *l = &c->tr->lanes[li];
+    if (l->kind != DMT_LANE_REGISTER || l->off < 0)
+        return;
+    uint64_t val;
+    if (!value_at(&c->fr->lanes[li], v->cursor_ts, &val))
+        return;
+    double top = dmtv_lane_y(c->tr, v, (size_t)li);
+    double dy = v->cursor_y - top - dmtv_lane_height(l->kind);
+    char t[256];
+    if (dy >= 0 && l->n_fields) {
+        unsigned k = MIN((unsigned)(dy / DMTV_FIELD_LANE_H), l->n_fields - 1u);
+        char ft[48];
+        if (!dmtv_reg_field_text((uint64_t)l->off, val, k, ft, sizeof ft))
+            return;
+        g_snprintf(t, sizeof t, "%s=%s", l->fields[k].name, ft);
+    } else {
+        const char *dec = dmtv_reg_decode((uint64_t)l->off, val);
+        if (dec)
+            g_strlcpy(t, dec, sizeof t);
+        else
+            g_snprintf(t, sizeof t, "0x%" PRIx64, val);
+    }
+    int w, h;
+    dmtv_painter_text_size(c->p, DMTV_FONT_MONO, t, &w, &h);
+    double x = X(c, v->cursor_ts);
+    double bx = x + 8 + w + 6 > c->xr ? x - w - 14 : x + 8;
+    double by = v->cursor_y + 12 + h + 2 > v->height ? v->cursor_y - h - 14 : v->cursor_y + 12;
+    dmtv_fill(c->s, &c->th->cursor, bx, by, w + 6, h + 2);
+    dmtv_painter_text(c->p, c->s, DMTV_FONT_MONO, t, bx + 3, by + 1, &c->th->text_on_fill);
+}
+
 static void draw_cursor_readout(const Ctx *c)
 {
     const DmtvView *v = c->v;
@@ -927,6 +998,8 @@ static void draw_cursor_readout(const Ctx *c)
     dmtv_fill(c->s, &c->th->cursor, bx, DMTV_RULER_H - h - 13, w + 6, h + 2);
     dmtv_painter_text(c->p, c->s, DMTV_FONT_MONO, t, bx + 3, DMTV_RULER_H - h - 12,
                       &c->th->text_on_fill);
+    if (c->tr && v->cursor_y > DMTV_RULER_H)
+        draw_hover_value(c);
 }
 
 static void draw_labels(const Ctx *c, double bottom)

@@ -356,6 +356,7 @@ static void on_motion(GtkEventControllerMotion *c, double x, double y, gpointer 
     self->view.has_cursor = in_plot;
     if (in_plot)
         self->view.cursor_ts = dmtv_t_of(&self->view, x);
+    self->view.cursor_y = y;
     gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 

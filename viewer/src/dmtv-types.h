@@ -168,7 +168,8 @@ typedef struct {
     double scroll_y; /* vertical offset of the lanes (px) */
     bool has_cursor;
     int64_t cursor_ts;
-    bool has_range; /* a drag-selected time range */
+    double cursor_y; /* widget y of the pointer (register values on hover) */
+    bool has_range;  /* a drag-selected time range */
     int64_t range_t0, range_t1;
     uint32_t sel_xfer;   /* 0: none */
     int64_t sel_finding; /* -1: none */
