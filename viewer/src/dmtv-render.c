@@ -89,6 +89,9 @@ GskRenderNode *dmtv_render_node(DmtvModel *model, const DmtvRenderOpts *o)
         v.sel_xfer = o->select;
         v.sel_finding = -1;
         v.dark = o->dark;
+        v.has_cursor = o->has_cursor;
+        v.cursor_ts = tr->t_first + o->cursor;
+        v.cursor_y = o->cursor_y;
         const DmtvFrame *fr = dmtv_model_frame(model, t0, t1, o->width - DMTV_LABEL_W);
         dmtv_timeline_draw(s, p, tr, fr, &v);
     }

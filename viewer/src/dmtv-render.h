@@ -26,6 +26,9 @@ typedef struct {
     uint32_t select; /* transfer to select (0: none) */
     gboolean dark;
     const char *expand[8]; /* register lanes to expand into bitfield lanes (NULL-ended) */
+    gboolean has_cursor;   /* draw the pointer's readouts as if it were at */
+    int64_t cursor;        /* ... this time (relative to the first record) */
+    double cursor_y;       /* ... and this y (tests) */
 } DmtvRenderOpts;
 
 /* Make GSK's node types usable without gtk_init (no display). */

@@ -227,6 +227,41 @@ static void check_expand(DmtvModel *m)
     CHECK(dmtv_model_expand_register(m, "irq_status", FALSE) == li && l->n_fields == 0);
 }
 
+/* hovering IRQ_STATUS between transfers 7 and 8 shows its value decoded
+ * by the map in a box below-right of the pointer; none without a cursor */
+static void check_hover(DmtvModel *m)
+{
+    const DmtvTrace *tr = dmtv_model_get_trace(m);
+    gssize li = -1;
+    for (size_t i = 0; i < tr->n_lanes; i++)
+        if (!strcmp(tr->lanes[i].label, "IRQ_STATUS"))
+            li = (gssize)i;
+    CHECK(li >= 0);
+    if (li < 0)
+        return;
+    const DmtvTheme *th = theme(FALSE);
+    DmtvRenderOpts o = {.width = W, .height = 1400, .has_from = TRUE, .has_to = TRUE};
+    o.from = tg_start_ts(6) - tr->t_first;
+    o.to = tg_complete_ts(9) + 10000 - tr->t_first;
+    DmtvView v = view_of(tr, &o);
+    int64_t at = (tg_complete_ts(7) + tg_start_ts(8)) / 2;
+    double x = dmtv_x_of(&v, at), y = dmtv_lane_y(tr, &v, (size_t)li) + 8;
+    for (int with = 0; with < 2; with++) {
+        o.has_cursor = with;
+        o.cursor = at - tr->t_first;
+        o.cursor_y = y;
+        GdkTexture *t = render(m, &o, with ? "render-hover.png" : NULL);
+        if (!t)
+            return;
+        Img im = download(t);
+        /* the box starts 8 px right of the pointer, 12 px below it */
+        gboolean box = is_color(&im, x + 9, y + 13, &th->cursor);
+        CHECKF(box == with, "hover box %d with cursor %d", box, with);
+        g_free(im.px);
+        g_object_unref(t);
+    }
+}
+
 /* the bounce-buffered transfer carries the purple band, its neighbour not */
 static void check_bounce(DmtvModel *m)
 {
@@ -491,6 +526,7 @@ int main(void)
         check_layout(m);
         check_folding(m);
         check_dark(m);
+        check_hover(m);
         check_expand(m);
         g_object_unref(m);
     }
