@@ -101,6 +101,7 @@ int cmd_export(int argc, char **argv)
         return st;
     eo.regmap = rm.map;
     eo.regmap_domain = rm.dom;
+    eo.regmap_name = rm.path;
     st = run(in, out, format, &eo);
     cli_regmap_free(&rm);
     return st;

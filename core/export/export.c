@@ -958,6 +958,7 @@ int dmt_export_csv(const char *in, const char *dir, const dmt_export_opts *opts,
     io.allow_cut = true;
     io.regmap = o.regmap;
     io.regmap_domain = o.regmap_domain;
+    io.regmap_name = o.regmap_name;
     dmt_store_import_result ir;
     int rc = dmt_store_import(in, db, &io, &ir, err);
     if (rc == 0)

@@ -483,19 +483,29 @@ static void transfer_of(const dmt_store_transfer *s, DmtvTransfer *t)
     t->duration_ns = s->has_duration ? s->duration_ns : -1;
 }
 
+gboolean dmtv_model_expand_lane(DmtvModel *self, size_t lane, gboolean expand)
+{
+    g_return_val_if_fail(DMTV_IS_MODEL(self), FALSE);
+    if (lane >= self->trace.n_lanes)
+        return FALSE;
+    DmtvLane *l = &self->trace.lanes[lane];
+    if (l->kind != DMT_LANE_REGISTER || l->off < 0)
+        return FALSE;
+    l->n_fields =
+        expand ? (uint8_t)dmtv_reg_fields((uint64_t)l->off, l->fields, DMTV_MAX_FIELD_LANES) : 0;
+    return TRUE;
+}
+
 gssize dmtv_model_expand_register(DmtvModel *self, const char *name, gboolean expand)
 {
     g_return_val_if_fail(DMTV_IS_MODEL(self), -1);
-    for (size_t i = 0; i < self->trace.n_lanes; i++) {
-        DmtvLane *l = &self->trace.lanes[i];
-        if (l->kind != DMT_LANE_REGISTER || l->off < 0 || g_ascii_strcasecmp(l->label, name))
-            continue;
-        l->n_fields =
-            expand ? (uint8_t)dmtv_reg_fields((uint64_t)l->off, l->fields, DMTV_MAX_FIELD_LANES)
-                   : 0;
-        return (gssize)i;
-    }
-    return -1;
+    gssize first = -1;
+    for (size_t i = 0; i < self->trace.n_lanes; i++)
+        if (self->trace.lanes[i].kind == DMT_LANE_REGISTER &&
+            !g_ascii_strcasecmp(self->trace.lanes[i].label, name) &&
+            dmtv_model_expand_lane(self, i, expand) && first < 0)
+            first = (gssize)i;
+    return first;
 }
 
 gboolean dmtv_model_get_transfer(DmtvModel *self, uint32_t xfer, DmtvTransfer *out)

@@ -77,10 +77,12 @@ int dmtv_model_resident_min_level(DmtvModel *self);
 guint64 dmtv_model_fetch_count(DmtvModel *self);
 /* Summary level (0..7) or -1 (exact events) the model picks for a window. */
 int dmtv_model_pick_level(DmtvModel *self, int64_t t0, int64_t t1, int width);
-/* Expand the register lane labelled name (case-insensitive) into one
- * waveform sub-lane per bitfield of the register map (expand FALSE: fold it
- * back).  Returns the lane's index, or -1 when no register lane has that
- * name.  The lanes grow (dmtv_lanes_height); frames stay valid. */
+/* Expand register lane `lane` into one waveform sub-lane per bitfield of
+ * the register map (expand FALSE: fold it back).  FALSE when it is not a
+ * register lane.  The lanes grow (dmtv_lanes_height); frames stay valid. */
+gboolean dmtv_model_expand_lane(DmtvModel *self, size_t lane, gboolean expand);
+/* The same for every register lane labelled name (case-insensitive; one
+ * per device).  Returns the first one's index, or -1 when none. */
 gssize dmtv_model_expand_register(DmtvModel *self, const char *name, gboolean expand);
 
 /* Drop the cached frame (next _frame queries). */

@@ -285,8 +285,7 @@ static void click_at(DmtvTimeline *self, double x, double y)
         /* a register's label: expand it into its bitfields, or fold it */
         gssize lane = dmtv_lane_at(tr, &self->view, y);
         if (lane >= 0 && tr->lanes[lane].kind == DMT_LANE_REGISTER) {
-            dmtv_model_expand_register(self->model, tr->lanes[lane].label,
-                                       tr->lanes[lane].n_fields == 0);
+            dmtv_model_expand_lane(self->model, (size_t)lane, tr->lanes[lane].n_fields == 0);
             view_changed(self);
         }
         return;

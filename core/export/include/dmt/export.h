@@ -34,6 +34,7 @@ typedef struct dmt_export_opts {
      * imported with it (tables reg_names, reg_fields).  The caller's. */
     const struct rmap *regmap;
     size_t regmap_domain;
+    const char *regmap_name; /* the map's file, for the CSV's meta (may be NULL) */
 } dmt_export_opts;
 
 typedef struct dmt_export_stats {
