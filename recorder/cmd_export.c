@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_regmap.h"
 #include "dmt/audit.h"
 #include "dmt/export.h"
 
@@ -28,7 +29,9 @@ static void help(void)
            "  -o, --output OUT  the JSON file, or the CSV directory (created if missing)\n"
            "  --no-findings     do not run the audit (no findings events / rows)\n"
            "  --rules LIST      audit rules to run (as in dmatrace audit)\n"
-           "  --end-is-unload   audit option (as in dmatrace audit)\n");
+           "  --end-is-unload   audit option (as in dmatrace audit)\n" CLI_REGMAP_HELP
+           "With a map, register counters are named by register and carry every field\n"
+           "by name; CSV of a trace adds reg_names.csv and reg_fields.csv.\n");
 }
 
 /* Errors about the output name it already; others are about the input. */
@@ -39,6 +42,8 @@ static int report(const char *in, const char *out, const dmt_error *err)
     return cli_report("export", in, err);
 }
 
+static int run(const char *in, const char *out, const char *format, const dmt_export_opts *eo);
+
 int cmd_export(int argc, char **argv)
 {
     static const struct option opts[] = {{"format", required_argument, 0, 'f'},
@@ -47,7 +52,9 @@ int cmd_export(int argc, char **argv)
                                          {"rules", required_argument, 0, 'r'},
                                          {"end-is-unload", no_argument, 0, 'u'},
                                          {"help", no_argument, 0, 'h'},
+                                         CLI_REGMAP_OPTIONS,
                                          {0, 0, 0, 0}};
+    cli_regmap rm = {0};
     const char *format = NULL, *out = NULL;
     dmt_export_opts eo;
     dmt_error err;
@@ -78,7 +85,8 @@ int cmd_export(int argc, char **argv)
             help();
             return CLI_OK;
         default:
-            return cli_usage("export", "bad option");
+            if (!cli_regmap_opt(&rm, c, optarg))
+                return cli_usage("export", "bad option");
         }
     }
     if (optind != argc - 1)
@@ -88,10 +96,24 @@ int cmd_export(int argc, char **argv)
     if (!out)
         return cli_usage("export", "-o OUT is required");
     const char *in = argv[optind];
+    int st = cli_regmap_load("export", &rm);
+    if (st != CLI_OK)
+        return st;
+    eo.regmap = rm.map;
+    eo.regmap_domain = rm.dom;
+    eo.regmap_name = rm.path;
+    st = run(in, out, format, &eo);
+    cli_regmap_free(&rm);
+    return st;
+}
+
+static int run(const char *in, const char *out, const char *format, const dmt_export_opts *eo)
+{
     dmt_export_stats st;
+    dmt_error err;
     int rc;
     if (!strcmp(format, "chrome") || !strcmp(format, "perfetto") || !strcmp(format, "json")) {
-        rc = dmt_export_chrome(in, out, &eo, &st, &err);
+        rc = dmt_export_chrome(in, out, eo, &st, &err);
         if (rc)
             return report(in, out, &err);
         printf("%s: %" PRIu64 " events on %u tracks: %" PRIu64 " transfers, %" PRIu64
@@ -100,7 +122,7 @@ int cmd_export(int argc, char **argv)
                out, st.events, st.tracks, st.transfers, st.counters, st.interrupts, st.dpcs,
                st.markers, st.lost, st.findings);
     } else if (!strcmp(format, "csv")) {
-        rc = dmt_export_csv(in, out, &eo, &st, &err);
+        rc = dmt_export_csv(in, out, eo, &st, &err);
         if (rc)
             return report(in, out, &err);
         printf("%s: %u tables, %" PRIu64 " rows (load: cd %s && sqlite3 NEW.db < load.sqlite)\n",

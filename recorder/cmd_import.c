@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_regmap.h"
 #include "dmt/store.h"
 
 static volatile sig_atomic_t interrupted;
@@ -61,7 +62,8 @@ static void help(void)
            "successful one replaces it).  A trace cut by a crash is imported up to its\n"
            "last whole record, with a warning.\n\n"
            "  -o, --output FILE.db   the database (default: FILE with .dmat replaced by .db)\n"
-           "  -q, --quiet            no summary line\n\n"
+           "  -q, --quiet            no summary line\n" CLI_REGMAP_HELP
+           "The map fills the tables reg_names and reg_fields (schema/store.sql).\n\n"
            "Exit status: 0 imported, 2 bad usage or bad trace, 3 I/O failure or\n"
            "interrupted.\n");
 }
@@ -71,7 +73,9 @@ int cmd_import(int argc, char **argv)
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
+                                         CLI_REGMAP_OPTIONS,
                                          {0, 0, 0, 0}};
+    cli_regmap rm = {0};
     const char *out = NULL;
     bool quiet = false;
     int c;
@@ -88,18 +92,24 @@ int cmd_import(int argc, char **argv)
             help();
             return CLI_OK;
         default:
-            return cli_usage("import", "bad option");
+            if (!cli_regmap_opt(&rm, c, optarg))
+                return cli_usage("import", "bad option");
         }
     }
     if (optind != argc - 1)
         return cli_usage("import", "expected one FILE.dmat");
+    int st = cli_regmap_load("import", &rm);
+    if (st != CLI_OK)
+        return st;
     const char *in = argv[optind];
     char *def = NULL;
     if (!out) {
         size_t n = strlen(in);
         def = malloc(n + 4);
-        if (!def)
+        if (!def) {
+            cli_regmap_free(&rm);
             return cli_fail("import", CLI_FAIL, "out of memory");
+        }
         memcpy(def, in, n + 1);
         if (cli_has_suffix(def, ".dmat"))
             strcpy(def + n - 5, ".db");
@@ -109,6 +119,7 @@ int cmd_import(int argc, char **argv)
     }
     if (!strcmp(in, out)) {
         free(def);
+        cli_regmap_free(&rm);
         return cli_usage("import", "the output would replace the trace itself");
     }
 
@@ -126,7 +137,12 @@ int cmd_import(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
 
     bar b = {cli_progress_enabled(), -1, 0};
-    dmt_store_import_opts o = {.progress = progress, .ctx = &b, .allow_cut = true};
+    dmt_store_import_opts o = {.progress = progress,
+                               .ctx = &b,
+                               .allow_cut = true,
+                               .regmap = rm.map,
+                               .regmap_domain = rm.dom,
+                               .regmap_name = rm.path};
     dmt_store_import_result res;
     dmt_error err;
     struct timespec t0, t1;
@@ -159,5 +175,6 @@ int cmd_import(int argc, char **argv)
         }
     }
     free(def);
+    cli_regmap_free(&rm);
     return status;
 }

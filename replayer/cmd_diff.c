@@ -6,6 +6,7 @@
 #include <getopt.h>
 
 #include "cli.h"
+#include "cli_regmap.h"
 #include "rpl/diff.h"
 
 static void help(void)
@@ -21,16 +22,20 @@ static void help(void)
            "  --addresses   also compare physical addresses (different runs place\n"
            "                buffers differently, so they are ignored by default)\n"
            "  --window N    transfers looked ahead when aligning (default 64)\n"
-           "  --max N       differences listed in detail (default 1000)\n\n"
+           "  --max N       differences listed in detail (default 1000)\n" CLI_REGMAP_HELP "\n"
            "Exit status: 0 equal, 1 different, 2 bad usage or input, 3 I/O.\n");
 }
 
 int cmd_diff(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, 0, 'j'},         {"addresses", no_argument, 0, 'A'},
-        {"window", required_argument, 0, 'w'}, {"max", required_argument, 0, 'x'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                         {"addresses", no_argument, 0, 'A'},
+                                         {"window", required_argument, 0, 'w'},
+                                         {"max", required_argument, 0, 'x'},
+                                         {"help", no_argument, 0, 'h'},
+                                         CLI_REGMAP_OPTIONS,
+                                         {0, 0, 0, 0}};
+    cli_regmap rm = {0};
     rpl_diff_opts o = {0};
     bool json = false;
     uint64_t v;
@@ -58,7 +63,8 @@ int cmd_diff(int argc, char **argv)
             help();
             return CLI_OK;
         default:
-            return cli_usage("diff", "bad option");
+            if (!cli_regmap_opt(&rm, c, optarg))
+                return cli_usage("diff", "bad option");
         }
     }
     if (optind != argc - 2)
@@ -68,9 +74,16 @@ int cmd_diff(int argc, char **argv)
     dmt_error_clear(&err);
     rpl_diff_result *res;
     const char *failed = NULL;
-    int rc = rpl_diff_files(a, b, &o, &res, &err, &failed);
-    if (rc < 0)
+    int rc = cli_regmap_load("diff", &rm);
+    if (rc != CLI_OK)
+        return rc;
+    o.names.map = rm.map;
+    o.names.domain = rm.dom;
+    rc = rpl_diff_files(a, b, &o, &res, &err, &failed);
+    if (rc < 0) {
+        cli_regmap_free(&rm);
         return cli_report("diff", failed, &err);
+    }
     rpl_str s;
     rpl_str_init(&s);
     if (json)
@@ -82,5 +95,6 @@ int cmd_diff(int argc, char **argv)
     rpl_str_free(&s);
     int st = rpl_diff_any(res) ? CLI_FOUND : CLI_OK;
     rpl_diff_free(res);
+    cli_regmap_free(&rm);
     return st;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_regmap.h"
 #include "rpl/replay.h"
 #include "rpl/report.h"
 #include "rpl/driver.h"
@@ -46,7 +47,8 @@ static void help(void)
            "  --order MODE         auto (default), strict, or cpus: whether a register read\n"
            "                       may have reached the device before a write another CPU\n"
            "                       logged just ahead of it (auto: strict for single-threaded\n"
-           "                       captures, whose header clock is \"deterministic\")\n\n"
+           "                       captures, whose header clock is "
+           "\"deterministic\")\n" CLI_REGMAP_HELP "\n"
            "By default the model is configured as the trace's ID, CAPS and DEVMEM_SIZE\n"
            "reads say; the options above override that, so an old trace replayed against\n"
            "a changed model shows the behavioural difference as divergences.\n"
@@ -69,7 +71,9 @@ int cmd_replay(int argc, char **argv)
                                          {"mem-limit", required_argument, 0, 'L'},
                                          {"order", required_argument, 0, 'O'},
                                          {"help", no_argument, 0, 'h'},
+                                         CLI_REGMAP_OPTIONS,
                                          {0, 0, 0, 0}};
+    cli_regmap rm = {0};
     rpl_opts o;
     rpl_opts_default(&o);
     bool json = false, driver = false;
@@ -152,7 +156,8 @@ int cmd_replay(int argc, char **argv)
             help();
             return CLI_OK;
         default:
-            return cli_usage("replay", "bad option");
+            if (!cli_regmap_opt(&rm, c, optarg))
+                return cli_usage("replay", "bad option");
         }
     }
     if (optind != argc - 1)
@@ -164,17 +169,23 @@ int cmd_replay(int argc, char **argv)
     if (no_context)
         o.context = 1; /* the engine needs >= 1; lines are dropped below */
 
+    int rc = cli_regmap_load("replay", &rm);
+    if (rc != CLI_OK)
+        return rc;
+    o.names.map = rm.map;
+    o.names.domain = rm.dom;
     dmt_error err;
     dmt_error_clear(&err);
     rpl_replay *r = NULL;
-    int rc;
     if (driver) {
         rc = rpl_driver_replay_mode(file, &o, inputs, NULL, NULL, &used, &r, &err);
     } else {
         rc = rpl_replay_file(file, &o, &r, &err);
     }
-    if (rc < 0 && !r)
+    if (rc < 0 && !r) {
+        cli_regmap_free(&rm);
         return cli_report("replay", file, &err);
+    }
     if (no_context) {
         /* drop the context lines the engine kept */
         for (uint64_t i = 0; i < rpl_get_summary(r)->kept; i++)
@@ -201,5 +212,6 @@ int cmd_replay(int argc, char **argv)
     if (rc < 0)
         status = cli_report("replay", file, &err);
     rpl_free(r);
+    cli_regmap_free(&rm);
     return status;
 }

@@ -1,10 +1,11 @@
--- schema/store.sql - the dmatrace store (NAME.db), schema version 2 (2 added transfers.bounced).
+-- schema/store.sql - the dmatrace store (NAME.db), schema version 3 (2 added
+-- transfers.bounced, 3 the register-name tables reg_names and reg_fields).
 --
 -- Normative.  `dmatrace import` builds a database from one trace file with
 -- exactly these statements (the library embeds this file at build time and
 -- runs its sections in order; a test checks the embedded copy against this
 -- file).  A database whose application_id is not 0x444D5442 ("DMTB") is not
--- a dmatrace store; one whose user_version is not 2 is refused.
+-- a dmatrace store; one whose user_version is not 3 is refused.
 --
 -- Conventions
 --  * Every event table is keyed by the record's sequence number
@@ -34,7 +35,7 @@
 -- @section tables
 
 PRAGMA application_id = 0x444D5442;
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 
 -- Key/value facts about the database and the trace it came from.
 --   Header fields (FORMAT.md 1.2): version, t0, page_shift, seq0, producer,
@@ -86,6 +87,32 @@ CREATE TABLE reg_buffers (
     count    INTEGER NOT NULL,
     vals     BLOB NOT NULL
 );
+
+-- Register names, from the register map given to the import (the sample
+-- device's dmm.xml by default; empty when there was none): one row per
+-- register the trace's reg_accesses touch that the map defines, keyed as
+-- reg_accesses is, so a join finds accesses by name.  `name` carries array
+-- indexes ("CH[1].STATUS"); meta key `regmap` names the map file.
+CREATE TABLE reg_names (
+    dev   INTEGER NOT NULL,
+    off   INTEGER NOT NULL,
+    width INTEGER NOT NULL, -- bytes, as in reg_accesses
+    name  TEXT NOT NULL,
+    PRIMARY KEY (dev, off, width)
+) WITHOUT ROWID;
+
+-- The bitfields of the registers in reg_names: bits low..high of the value
+-- (a bitset-typed field's parts as "FIELD.PART").  A field's value in SQL:
+-- (value >> low) & ((1 << (high - low + 1)) - 1).
+CREATE TABLE reg_fields (
+    dev   INTEGER NOT NULL,
+    off   INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    name  TEXT NOT NULL,
+    low   INTEGER NOT NULL,
+    high  INTEGER NOT NULL,
+    PRIMARY KEY (dev, off, width, name)
+) WITHOUT ROWID;
 
 -- One row per START_DMA (6), EXECUTE_DMA (5), START_DMA_END (7),
 -- COMPLETE_DMA (8) and DIGEST (18) record.  Columns by kind:

@@ -25,6 +25,7 @@
  * included), so the files are exactly the database's tables.
  */
 #include "dmt/export.h"
+#include "rmap/regmap.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -78,6 +79,7 @@ typedef struct pending {
 
 typedef struct chrome {
     FILE *f;
+    rmap_namer *names; /* NULL: counters named by offset */
     bool first_event;
     bool have_t0;
     int64_t t0, t_last;
@@ -399,15 +401,31 @@ static void on_finding(void *user, const dmt_finding *fd)
     c->st.findings++;
 }
 
-static void reg_counter(chrome *c, uint32_t dev, uint64_t off, uint64_t value, int64_t t)
+/* Counter values are doubles: 53 bits hold exactly. */
+static uint64_t counter_value(uint64_t v)
 {
-    char name[48];
+    return v > (UINT64_C(1) << 53) ? (UINT64_C(1) << 53) : v;
+}
+
+static void reg_counter(chrome *c, uint32_t dev, uint64_t off, unsigned width, uint64_t value,
+                        int64_t t)
+{
+    char name[600];
     track *tr = track_get(c, 3, dev, dev);
-    snprintf(name, sizeof name, "dev%u 0x%" PRIx64, dev, off);
+    const rmap_decoded *d = c->names ? rmap_namer_decode(c->names, off, width * 8u, value) : NULL;
+    if (d)
+        snprintf(name, sizeof name, "dev%u %s", dev, d->name);
+    else
+        snprintf(name, sizeof name, "dev%u 0x%" PRIx64, dev, off);
     ev_begin(c, "C", tr, t, name);
-    /* registers are 32-bit in practice; a double holds 53 bits exactly */
-    fprintf(c->f, ",\"cat\":\"register\",\"args\":{\"value\":%" PRIu64 "}}",
-            value > (UINT64_C(1) << 53) ? (UINT64_C(1) << 53) : value);
+    fprintf(c->f, ",\"cat\":\"register\",\"args\":{\"value\":%" PRIu64, counter_value(value));
+    /* one counter series per field, by name */
+    for (unsigned i = 0; d && i < d->n_fields; i++) {
+        fputc(',', c->f);
+        dmt_json_puts(c->f, d->fields[i].name, DMT_JSON_DEL);
+        fprintf(c->f, ":%" PRIu64, counter_value(d->fields[i].raw));
+    }
+    fputs("}}", c->f);
     c->st.counters++;
 }
 
@@ -434,11 +452,11 @@ static int chrome_record(void *ctx, const dmt_record *r, uint64_t index)
         }
         break;
     case DMT_K_REG_WRITE:
-        reg_counter(c, r->dev, r->off, r->value, t);
+        reg_counter(c, r->dev, r->off, r->width, r->value, t);
         break;
     case DMT_K_REG_WRITE_BUF:
         for (uint32_t i = 0; i < r->n_values; i++)
-            reg_counter(c, r->dev, r->off + (uint64_t)r->width * i, r->values[i], t);
+            reg_counter(c, r->dev, r->off + (uint64_t)r->width * i, r->width, r->values[i], t);
         break;
     case DMT_K_START_DMA:
         p = transfer_for(c, r, true, &tr);
@@ -608,6 +626,10 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
     c->first_event = true;
     c->next_tid = 10;
     c->free_head = -1;
+    if (o.regmap && !(c->names = rmap_namer_new(o.regmap, o.regmap_domain))) {
+        free(c);
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    }
     if (!o.no_findings) {
         dmt_audit_config ac;
         memset(&ac, 0, sizeof ac);
@@ -617,6 +639,7 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
         ac.user = c;
         c->audit = dmt_audit_new(&ac);
         if (!c->audit) {
+            rmap_namer_free(c->names);
             free(c);
             dmt_source_close(src);
             return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
@@ -626,6 +649,7 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
     c->f = open_temp(out, tmp, sizeof tmp, err);
     if (!c->f) {
         dmt_audit_free(c->audit);
+        rmap_namer_free(c->names);
         free(c);
         dmt_source_close(src);
         return DMT_E_IO;
@@ -677,6 +701,7 @@ int dmt_export_chrome(const char *in, const char *out, const dmt_export_opts *op
             free(c->pend[i].sg);
     free(c->pend);
     dmt_audit_free(c->audit);
+    rmap_namer_free(c->names);
     free(c);
     return rc;
 }
@@ -903,6 +928,9 @@ int dmt_export_csv(const char *in, const char *dir, const dmt_export_opts *opts,
     dmt_store_import_opts io;
     memset(&io, 0, sizeof io);
     io.allow_cut = true;
+    io.regmap = o.regmap;
+    io.regmap_domain = o.regmap_domain;
+    io.regmap_name = o.regmap_name;
     dmt_store_import_result ir;
     int rc = dmt_store_import(in, db, &io, &ir, err);
     if (rc == 0)

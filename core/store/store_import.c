@@ -724,6 +724,8 @@ static int write_meta(imp *im, const dmt_header *h, const char *trace,
     }
     MI("max_transfer_ns", im->max_span);
     MI("summary_min_level", DMT_STORE_MIN_STORED_LEVEL);
+    if (im->o && im->o->regmap && im->o->regmap_name)
+        MT("regmap", im->o->regmap_name);
 #undef MI
 #undef MT
     sqlite3_finalize(st);
@@ -926,7 +928,7 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
         goto out;
     if ((rc = report(im, DMT_STORE_PHASE_INDEX)) || (rc = run_section(im, "indexes")))
         goto out;
-    if ((rc = dmt_imp_write_lanes(im)))
+    if ((rc = dmt_imp_write_lanes(im)) || (rc = dmt_imp_reg_names(im)))
         goto out;
     res->sg_elements = im->tb[T_SG].rows;
     res->transfers = im->xrows;

@@ -210,6 +210,8 @@ size_t dmt_imp_reg_lane(imp *im, uint32_t dev, uint64_t off);
 size_t dmt_imp_xfer_lane(imp *im, uint32_t adapter);
 int dmt_imp_write_lanes(imp *im);
 int dmt_imp_transfer_summaries(imp *im);
+/* reg_names and reg_fields from opts.regmap (store_import_regs.c). */
+int dmt_imp_reg_names(imp *im);
 
 /* store_import_xfer.c */
 int dmt_imp_xfer_flush(imp *im);

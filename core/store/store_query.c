@@ -584,6 +584,34 @@ int dmt_store_find_markers(dmt_store *st, const char *text, uint64_t limit, dmt_
     return find_rows(st, q, limit, fn, ctx, err);
 }
 
+int dmt_store_find_reg_field(dmt_store *st, uint64_t off, unsigned shift, uint64_t mask, char op,
+                             uint64_t value, uint64_t limit, dmt_store_hit_fn fn, void *ctx,
+                             dmt_error *err)
+{
+    /* ?3 shift, ?4 mask, ?5 value; SQLite's >> is arithmetic on the signed
+     * storage, so the mask also drops sign bits shifted in. */
+    const char *cmp = op == '='   ? "f = ?5"
+                      : op == '!' ? "f != ?5"
+                      : op == '<' ? "f < ?5"
+                      : op == '>' ? "f > ?5"
+                                  : "(p IS NULL OR f != p)";
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT 0, ts, seq FROM (SELECT ts, seq, (value >> ?3) & ?4 AS f, "
+             "lag((value >> ?3) & ?4) OVER (ORDER BY seq) AS p FROM reg_accesses "
+             "WHERE off = ?1 AND is_write = 1) WHERE %s ORDER BY seq LIMIT ?2",
+             cmp);
+    sqlite3_stmt *q;
+    int rc = dmt_store_prepare(st->db, sql, false, &q, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)off);
+    sqlite3_bind_int64(q, 3, shift);
+    sqlite3_bind_int64(q, 4, (int64_t)mask);
+    sqlite3_bind_int64(q, 5, (int64_t)value);
+    return find_rows(st, q, limit, fn, ctx, err);
+}
+
 int dmt_store_find_reg_writes(dmt_store *st, uint64_t off, uint64_t limit, dmt_store_hit_fn fn,
                               void *ctx, dmt_error *err)
 {

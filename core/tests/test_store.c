@@ -803,10 +803,12 @@ static void test_refusals(void)
     /* ... with our application_id but no tables */
     tpath(p, sizeof p, "hollow.db");
     CHECK(sqlite3_open(p, &s) == SQLITE_OK);
-    CHECK(sqlite3_exec(s,
-                       "PRAGMA application_id = 0x444D5442; PRAGMA user_version = 2; "
-                       "CREATE TABLE meta(key, value)",
-                       NULL, NULL, NULL) == SQLITE_OK);
+    char hollow[160];
+    snprintf(hollow, sizeof hollow,
+             "PRAGMA application_id = 0x444D5442; PRAGMA user_version = %d; "
+             "CREATE TABLE meta(key, value)",
+             DMT_STORE_SCHEMA_VERSION);
+    CHECK(sqlite3_exec(s, hollow, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(s);
     expect_open(p, DMT_E_FORMAT, "store without tables");
     /* not SQLite at all: the trace, a text file, an empty file */

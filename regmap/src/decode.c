@@ -8,6 +8,7 @@
  * array lengths.  The first active register in document order wins.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -123,14 +124,9 @@ static void show(const tinfo *t, unsigned bits, uint64_t raw, unsigned shr, char
 
 /* ---- decode ------------------------------------------------------------------ */
 
-typedef struct namebuf {
-    char *p;
-    size_t cap, n;
-} namebuf;
-
-__attribute__((format(printf, 2, 3))) static void put(namebuf *b, const char *fmt, ...)
+void rmap_put(namebuf *b, const char *fmt, ...)
 {
-    if (b->n + 1 >= b->cap)
+    if (!b->cap || b->n + 1 >= b->cap)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -208,20 +204,20 @@ static const rnode *match(const rnode *n, uint64_t x, unsigned width, namebuf *n
         if (n->kind == N_REG) {
             if (rest != 0 || (width && n->width != width))
                 continue;
-            put(nb, "%s%s", nb->n ? "." : "", n->name);
+            rmap_put(nb, "%s%s", nb->n ? "." : "", n->name);
             if (n->length > 1)
-                put(nb, "[%llu]", (unsigned long long)idx);
+                rmap_put(nb, "[%llu]", (unsigned long long)idx);
             return n;
         }
         if (n->name) {
-            put(nb, "%s%s", nb->n ? "." : "", n->name);
+            rmap_put(nb, "%s%s", nb->n ? "." : "", n->name);
             if (n->length > 1)
-                put(nb, "[%llu]", (unsigned long long)idx);
+                rmap_put(nb, "[%llu]", (unsigned long long)idx);
         }
         const rnode *r = match(n->kids, rest, width, nb);
         if (r) {
             if (!n->name && n->length > 1)
-                put(nb, "[%llu]", (unsigned long long)idx);
+                rmap_put(nb, "[%llu]", (unsigned long long)idx);
             return r;
         }
         nb->n = keep;
@@ -230,22 +226,31 @@ static const rnode *match(const rnode *n, uint64_t x, unsigned width, namebuf *n
     return NULL;
 }
 
+/* Zero what a decode reads before it writes: everything but fields[],
+ * whose first n_fields entries are filled (the array is ~40 KiB, and
+ * clearing it would dominate the cost of a decode). */
+static void clear(rmap_decoded *d)
+{
+    memset(d, 0, offsetof(rmap_decoded, fields));
+    d->unknown = 0;
+}
+
 bool rmap_decode(const rmap *m, size_t domain, uint64_t off, unsigned width, uint64_t value,
                  rmap_decoded *out)
 {
     const rdomain *dm = domain_at(m, domain);
-    memset(out, 0, sizeof *out);
+    clear(out);
     if (!dm)
         return false;
     namebuf nb = {out->name, sizeof out->name, 0};
     if (!dm->bare)
-        put(&nb, "%s_", dm->name);
+        rmap_put(&nb, "%s_", dm->name);
     size_t base = nb.n;
     /* Names join with "." below the domain prefix. */
     namebuf inner = {out->name + base, sizeof out->name - base, 0};
     const rnode *r = match(dm->kids, off, width, &inner);
     if (!r) {
-        memset(out, 0, sizeof *out);
+        clear(out);
         return false;
     }
     fill(r, value, out);
@@ -257,18 +262,18 @@ size_t rmap_format(const rmap_decoded *d, char *buf, size_t cap)
     namebuf b = {buf, cap, 0};
     if (cap)
         buf[0] = 0;
-    put(&b, "%s = 0x%0*llx", d->name, (int)(d->width / 4), (unsigned long long)d->value);
+    rmap_put(&b, "%s = 0x%0*llx", d->name, (int)(d->width / 4), (unsigned long long)d->value);
     if (d->n_fields) {
-        put(&b, " {");
+        rmap_put(&b, " {");
         for (unsigned i = 0; i < d->n_fields; i++)
-            put(&b, " %s=%s", d->fields[i].name, d->fields[i].text);
+            rmap_put(&b, " %s=%s", d->fields[i].name, d->fields[i].text);
         if (d->fields_cut)
-            put(&b, " ...");
+            rmap_put(&b, " ...");
         if (d->unknown)
-            put(&b, " unknown=0x%llx", (unsigned long long)d->unknown);
-        put(&b, " }");
+            rmap_put(&b, " unknown=0x%llx", (unsigned long long)d->unknown);
+        rmap_put(&b, " }");
     } else if (d->text[0] && strncmp(d->text, "0x", 2) != 0) {
-        put(&b, " (%s)", d->text);
+        rmap_put(&b, " (%s)", d->text);
     }
     return b.n;
 }
@@ -300,19 +305,19 @@ static void list_fields(lister *l, const rfield *f, const char *indent)
             continue;
         namebuf b = {l->text, sizeof l->text, 0};
         if (f->low == f->high)
-            put(&b, "%s%u %s %s", indent, f->low, f->name, type_name(&f->type));
+            rmap_put(&b, "%s%u %s %s", indent, f->low, f->name, type_name(&f->type));
         else
-            put(&b, "%s%u:%u %s %s", indent, f->high, f->low, f->name, type_name(&f->type));
+            rmap_put(&b, "%s%u:%u %s %s", indent, f->high, f->low, f->name, type_name(&f->type));
         if (f->shr)
-            put(&b, " shr %u", f->shr);
+            rmap_put(&b, " shr %u", f->shr);
         if (f->type.kind == T_ENUM && f->type.en->isinline) {
-            put(&b, ":");
+            rmap_put(&b, ":");
             for (const rvalue *v = f->type.en->values; v; v = v->next)
                 if (v->src.active && v->has_value)
-                    put(&b, " %s=%llu", v->name, (unsigned long long)v->value);
+                    rmap_put(&b, " %s=%llu", v->name, (unsigned long long)v->value);
         }
         if (f->brief)
-            put(&b, " - %s", f->brief);
+            rmap_put(&b, " - %s", f->brief);
         l->line(l->ctx, l->text);
     }
 }
@@ -324,34 +329,34 @@ static void list_nodes(lister *l, const rnode *n, uint64_t base, const char *pat
             continue;
         char name[600];
         namebuf nb = {name, sizeof name, 0};
-        put(&nb, "%s", path);
+        rmap_put(&nb, "%s", path);
         if (n->name)
-            put(&nb, "%s%s", nb.n && name[nb.n - 1] != '_' ? "." : "", n->name);
+            rmap_put(&nb, "%s%s", nb.n && name[nb.n - 1] != '_' ? "." : "", n->name);
         if (n->length > 1)
-            put(&nb, "[0..%llu]", (unsigned long long)(n->length - 1));
+            rmap_put(&nb, "[0..%llu]", (unsigned long long)(n->length - 1));
         if (n->kind != N_REG) {
             namebuf b = {l->text, sizeof l->text, 0};
-            put(&b, "0x%llx %s %s", (unsigned long long)(base + n->offset),
-                n->kind == N_ARRAY ? "array" : "stripe", name[0] ? name : "-");
+            rmap_put(&b, "0x%llx %s %s", (unsigned long long)(base + n->offset),
+                     n->kind == N_ARRAY ? "array" : "stripe", name[0] ? name : "-");
             if (n->length > 1)
-                put(&b, " stride 0x%llx", (unsigned long long)n->stride);
+                rmap_put(&b, " stride 0x%llx", (unsigned long long)n->stride);
             if (n->brief)
-                put(&b, " - %s", n->brief);
+                rmap_put(&b, " - %s", n->brief);
             l->line(l->ctx, l->text);
             list_nodes(l, n->kids, base + n->offset, name);
             continue;
         }
         namebuf b = {l->text, sizeof l->text, 0};
-        put(&b, "0x%llx %s reg%u %s", (unsigned long long)(base + n->offset), name, n->width,
-            n->access);
+        rmap_put(&b, "0x%llx %s reg%u %s", (unsigned long long)(base + n->offset), name, n->width,
+                 n->access);
         if (n->length > 1)
-            put(&b, " stride 0x%llx", (unsigned long long)n->stride);
+            rmap_put(&b, " stride 0x%llx", (unsigned long long)n->stride);
         if (n->type.kind != T_HEX)
-            put(&b, " %s", type_name(&n->type));
+            rmap_put(&b, " %s", type_name(&n->type));
         if (n->shr)
-            put(&b, " shr %u", n->shr);
+            rmap_put(&b, " shr %u", n->shr);
         if (n->brief)
-            put(&b, " - %s", n->brief);
+            rmap_put(&b, " - %s", n->brief);
         l->line(l->ctx, l->text);
         list_fields(l, n->fields, "    ");
     }
@@ -364,13 +369,13 @@ void rmap_list(const rmap *m, size_t domain, void (*line)(void *ctx, const char 
     if (!d)
         return;
     namebuf b = {l->text, sizeof l->text, 0};
-    put(&b, "domain %s width %u", d->name, d->width);
+    rmap_put(&b, "domain %s width %u", d->name, d->width);
     if (d->size)
-        put(&b, " size 0x%llx", (unsigned long long)d->size);
+        rmap_put(&b, " size 0x%llx", (unsigned long long)d->size);
     if (d->bare)
-        put(&b, " bare");
+        rmap_put(&b, " bare");
     if (d->src.varset)
-        put(&b, " variants %s", d->src.varset);
+        rmap_put(&b, " variants %s", d->src.varset);
     line(ctx, l->text);
     char prefix[RMAP_MAX_NAME + 2] = "";
     if (!d->bare)
@@ -380,14 +385,14 @@ void rmap_list(const rmap *m, size_t domain, void (*line)(void *ctx, const char 
         if (e->isinline || !e->src.active)
             continue;
         b = (namebuf){l->text, sizeof l->text, 0};
-        put(&b, "enum %s:", e->name);
+        rmap_put(&b, "enum %s:", e->name);
         for (const rvalue *v = e->values; v; v = v->next) {
             if (!v->src.active)
                 continue;
             if (v->has_value)
-                put(&b, " %s=%llu", v->name, (unsigned long long)v->value);
+                rmap_put(&b, " %s=%llu", v->name, (unsigned long long)v->value);
             else
-                put(&b, " %s", v->name);
+                rmap_put(&b, " %s", v->name);
         }
         line(ctx, l->text);
     }
@@ -395,7 +400,7 @@ void rmap_list(const rmap *m, size_t domain, void (*line)(void *ctx, const char 
         if (s->isinline || !s->src.active)
             continue;
         b = (namebuf){l->text, sizeof l->text, 0};
-        put(&b, "bitset %s:", s->name);
+        rmap_put(&b, "bitset %s:", s->name);
         line(ctx, l->text);
         list_fields(l, s->fields, "    ");
     }

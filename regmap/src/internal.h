@@ -126,4 +126,12 @@ static inline uint64_t rmap_mask(unsigned low, unsigned high)
     return (w >= 64 ? UINT64_MAX : ((UINT64_C(1) << w) - 1)) << low;
 }
 
+/* Text appended to a fixed buffer, cut at cap - 1 (always NUL-terminated
+ * once anything was put). */
+typedef struct namebuf {
+    char *p;
+    size_t cap, n;
+} namebuf;
+__attribute__((format(printf, 2, 3))) void rmap_put(namebuf *b, const char *fmt, ...);
+
 #endif

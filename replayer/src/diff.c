@@ -632,14 +632,21 @@ static void compare_setup(rpl_diff_result *res, const coll *a, const coll *b)
     while (i < lim && a->setup_off[i] == b->setup_off[i] && a->setup_val[i] == b->setup_val[i])
         i++;
     res->setup_first = i;
-    char na[32] = "", nb[32] = "";
+    char na[160] = "", nb[160] = "";
     if (i < lim) {
-        rpl_reg_name(na, sizeof na, a->setup_off[i]);
-        rpl_reg_name(nb, sizeof nb, b->setup_off[i]);
-        snprintf(res->setup_text, sizeof res->setup_text,
-                 "register write %" PRIu64 " before the first transfer: A %s(0x%x)=0x%" PRIx64
-                 ", B %s(0x%x)=0x%" PRIx64,
-                 i, na, a->setup_off[i], a->setup_val[i], nb, b->setup_off[i], b->setup_val[i]);
+        rpl_map_name(&res->names, na, sizeof na, a->setup_off[i]);
+        rpl_map_name(&res->names, nb, sizeof nb, b->setup_off[i]);
+        rpl_sb t;
+        rpl_sb_init(&t, res->setup_text, sizeof res->setup_text);
+        rpl_sb_put(&t,
+                   "register write %" PRIu64 " before the first transfer: A %s(0x%x)=0x%" PRIx64
+                   ", B %s(0x%x)=0x%" PRIx64,
+                   i, na, a->setup_off[i], a->setup_val[i], nb, b->setup_off[i], b->setup_val[i]);
+        char delta[160];
+        if (a->setup_off[i] == b->setup_off[i] &&
+            rpl_map_delta(&res->names, delta, sizeof delta, a->setup_off[i], a->setup_val[i],
+                          b->setup_val[i]))
+            rpl_sb_put(&t, " (%s)", delta);
     } else {
         snprintf(res->setup_text, sizeof res->setup_text,
                  "register writes before the first transfer: A %" PRIu64 ", B %" PRIu64, a->setup_n,
@@ -697,6 +704,7 @@ int rpl_diff_files(const char *pa, const char *pb, const rpl_diff_opts *o, rpl_d
     int rc = DMT_E_NOMEM;
     if (!a || !b || !res)
         goto oom;
+    res->names = opts.names;
     res->items = calloc(opts.max_items, sizeof *res->items);
     qa.q = malloc(opts.window * sizeof *qa.q);
     qb.q = malloc(opts.window * sizeof *qb.q);
@@ -838,24 +846,30 @@ static void show_sg(rpl_str *s, const rpl_xfer_sum *x)
     rpl_str_add(s, "%s]", x->n_sg > RPL_DIFF_SHOW ? " ..." : "");
 }
 
-static void show_prog(rpl_str *s, const rpl_xfer_sum *x)
+/* prog_off is an offset in the channel window: named as channel 0's
+ * register, without the channel ("CH[0].DESC_LO" -> "DESC_LO"). */
+static void show_prog(rpl_str *s, const rpl_regmap *names, const rpl_xfer_sum *x)
 {
     rpl_str_add(s, "%u writes [", x->n_prog);
     for (uint32_t i = 0; i < x->n_prog && i < RPL_DIFF_SHOW; i++) {
-        dmm_map_hit h; /* prog_off is an offset in the channel window */
-        if (x->prog_off[i] < DMM_CH_WINDOW && dmm_map_lookup(DMM_CH_BASE(0) + x->prog_off[i], &h))
-            rpl_str_add(s, "%s%s=0x%" PRIx64, i ? " " : "", h.reg->name, x->prog_val[i]);
+        char name[160] = "";
+        if (x->prog_off[i] < DMM_CH_WINDOW)
+            rpl_map_name(names, name, sizeof name, DMM_CH_BASE(0) + x->prog_off[i]);
+        const char *dot = strrchr(name, '.');
+        if (name[0])
+            rpl_str_add(s, "%s%s=0x%" PRIx64, i ? " " : "", dot ? dot + 1 : name, x->prog_val[i]);
         else
             rpl_str_add(s, "%s+0x%x=0x%" PRIx64, i ? " " : "", x->prog_off[i], x->prog_val[i]);
     }
     rpl_str_add(s, "%s], %u descriptors", x->n_prog > RPL_DIFF_SHOW ? " ..." : "", x->n_desc);
 }
 
-static void show_outcome(rpl_str *s, const rpl_xfer_sum *x)
+static void show_outcome(rpl_str *s, const rpl_regmap *names, const rpl_xfer_sum *x)
 {
-    char ex[160] = "";
+    char ex[256] = "";
     if (x->has_status)
-        rpl_explain_reg(ex, sizeof ex, DMM_CH_BASE(x->wtd ? 0 : 1) + DMM_CH_STATUS, x->ch_status);
+        rpl_map_explain(names, ex, sizeof ex, DMM_CH_BASE(x->wtd ? 0 : 1) + DMM_CH_STATUS,
+                        x->ch_status);
     rpl_str_add(s, "start status 0x%x, %s", x->end_status, x->has_status ? ex : "no status read");
     if (x->irq_bits)
         rpl_str_add(s, ", irq %s%s", x->irq_bits & 1 ? "done" : "",
@@ -865,7 +879,7 @@ static void show_outcome(rpl_str *s, const rpl_xfer_sum *x)
         rpl_str_add(s, " (status 0x%x)", x->complete_status);
 }
 
-static void item_text(rpl_str *s, const rpl_diff_item *it)
+static void item_text(rpl_str *s, const rpl_regmap *names, const rpl_diff_item *it)
 {
     const rpl_xfer_sum *a = &it->a, *b = &it->b;
     if (it->kind == RPL_DIFF_ONLY_A || it->kind == RPL_DIFF_ONLY_B) {
@@ -905,16 +919,16 @@ static void item_text(rpl_str *s, const rpl_diff_item *it)
     }
     if (it->aspects & RPL_ASP_PROGRAM) {
         rpl_str_add(s, "  program:   A ");
-        show_prog(s, a);
+        show_prog(s, names, a);
         rpl_str_add(s, "\n             B ");
-        show_prog(s, b);
+        show_prog(s, names, b);
         rpl_str_add(s, "\n");
     }
     if (it->aspects & RPL_ASP_OUTCOME) {
         rpl_str_add(s, "  outcome:   A ");
-        show_outcome(s, a);
+        show_outcome(s, names, a);
         rpl_str_add(s, "\n             B ");
-        show_outcome(s, b);
+        show_outcome(s, names, b);
         rpl_str_add(s, "\n");
     }
     if (it->aspects & RPL_ASP_DATA) {
@@ -949,7 +963,7 @@ void rpl_diff_text(rpl_str *s, const rpl_diff_result *res, const char *pa, const
     if (res->setup_differs)
         rpl_str_add(s, "%s\n", res->setup_text);
     for (uint64_t i = 0; i < res->n_items; i++)
-        item_text(s, &res->items[i]);
+        item_text(s, &res->names, &res->items[i]);
     if (res->items_dropped)
         rpl_str_add(s, "(%" PRIu64 " more differences not shown)\n", res->items_dropped);
     rpl_str_add(s, "summary: %" PRIu64 " equal, %" PRIu64 " differ", res->equal, res->differ);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "rmap/regmap.h"
 
 const char *rpl_div_kind_name(int kind)
 {
@@ -137,6 +138,49 @@ size_t rpl_reg_name(char *buf, size_t cap, uint32_t off)
             rpl_sb_put(&b, "%s", h.reg->name);
     }
     return b.n;
+}
+
+size_t rpl_map_name(const rpl_regmap *n, char *buf, size_t cap, uint32_t off)
+{
+    if (!n || !n->map)
+        return rpl_reg_name(buf, cap, off);
+    rmap_decoded *d = malloc(sizeof *d);
+    rpl_sb b;
+    rpl_sb_init(&b, buf, cap);
+    if (d && rmap_decode(n->map, n->domain, off, 0, 0, d))
+        rpl_sb_put(&b, "%s", d->name);
+    free(d);
+    return b.n;
+}
+
+size_t rpl_map_explain(const rpl_regmap *n, char *buf, size_t cap, uint32_t off, uint64_t v)
+{
+    if (!n || !n->map)
+        return rpl_explain_reg(buf, cap, off, v);
+    rmap_decoded *d = malloc(sizeof *d);
+    size_t len = 0;
+    if (cap)
+        buf[0] = 0;
+    if (d && rmap_decode(n->map, n->domain, off, 0, v, d))
+        len = rmap_format_short(d, buf, cap);
+    free(d);
+    return len;
+}
+
+size_t rpl_map_delta(const rpl_regmap *n, char *buf, size_t cap, uint32_t off, uint64_t want,
+                     uint64_t got)
+{
+    if (cap)
+        buf[0] = 0;
+    if (!n || !n->map)
+        return 0;
+    rmap_decoded *d = malloc(2 * sizeof *d);
+    size_t len = 0;
+    if (d && rmap_decode(n->map, n->domain, off, 0, want, &d[0]) &&
+        rmap_decode(n->map, n->domain, off, 0, got, &d[1]))
+        len = rmap_format_delta(&d[0], &d[1], buf, cap);
+    free(d);
+    return len;
 }
 
 static void irq_bits(rpl_sb *b, uint64_t v)

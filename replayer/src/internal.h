@@ -26,6 +26,17 @@ void rpl_sb_put(rpl_sb *b, const char *fmt, ...) __attribute__((format(printf, 2
 /* "CH0.STATUS", "IRQ_STATUS", or "" (returns 0) for an undecoded offset. */
 size_t rpl_reg_name(char *buf, size_t cap, uint32_t off);
 
+/* The same with the map of n when it has one ("CH[0].STATUS"), else the
+ * compiled-in names above. */
+size_t rpl_map_name(const rpl_regmap *n, char *buf, size_t cap, uint32_t off);
+/* A value of the register at off as the map decodes it ("CH[0].STATUS=0x6
+ * {DONE, ERR}"), else rpl_explain_reg.  Returns 0 when nothing is known. */
+size_t rpl_map_explain(const rpl_regmap *n, char *buf, size_t cap, uint32_t off, uint64_t v);
+/* With a map: the fields in which want and got differ, by name ("ERR
+ * 1->0, CODE ADDR_LIMIT->NONE"); 0 without a map or a register there. */
+size_t rpl_map_delta(const rpl_regmap *n, char *buf, size_t cap, uint32_t off, uint64_t want,
+                     uint64_t got);
+
 /* ---- u32 id -> pointer map ---------------------------------------------
  * dmt_idmap (dmt/idmap.h) holding pointers: the whole table is allocated at
  * creation, so a hostile trace cannot make it grow: rpl_idmap_put fails

@@ -396,8 +396,8 @@ static void program_check(rpl_replay *r, unsigned c, uint32_t reg, uint64_t valu
         x->count_ok = false;
     rpl_divergence d;
     div_init(r, &d, RPL_DIV_PROGRAM);
-    char name[32];
-    rpl_reg_name(name, sizeof name, bar);
+    char name[160];
+    rpl_map_name(&r->o.names, name, sizeof name, bar);
     set_subject(&d, "reg_write dev=%u off=0x%" PRIx64 " (%s) for xfer %u", r->rec->dev, r->rec->off,
                 name, x->id);
     set_expected(&d, "0x%" PRIx64, want);
@@ -561,8 +561,8 @@ static void read_diverged(rpl_replay *r, uint32_t bar, uint64_t off, uint32_t wi
 {
     rpl_divergence d;
     div_init(r, &d, RPL_DIV_REG_READ);
-    char name[32], ex_got[160], ex_want[160];
-    rpl_reg_name(name, sizeof name, bar);
+    char name[160], ex_got[256], ex_want[256], delta[512];
+    rpl_map_name(&r->o.names, name, sizeof name, bar);
     char idx[32] = "";
     if (vindex >= 0)
         snprintf(idx, sizeof idx, " value[%d]", vindex);
@@ -573,7 +573,12 @@ static void read_diverged(rpl_replay *r, uint32_t bar, uint64_t off, uint32_t wi
                 r->rec->dev, off, idx, wtxt, name[0] ? " (" : "", name, name[0] ? ")" : "");
     set_expected(&d, "0x%" PRIx64, want);
     set_actual(&d, "0x%" PRIx64, got);
-    if (width == 4 && rpl_explain_reg(ex_got, sizeof ex_got, bar, got)) {
+    if (r->o.names.map && rpl_map_delta(&r->o.names, delta, sizeof delta, bar, want, got)) {
+        rpl_map_explain(&r->o.names, ex_got, sizeof ex_got, bar, got);
+        rpl_map_explain(&r->o.names, ex_want, sizeof ex_want, bar, want);
+        set_detail(&d, "fields differ (trace->model): %s; model %s; trace %s", delta, ex_got,
+                   ex_want);
+    } else if (width == 4 && rpl_explain_reg(ex_got, sizeof ex_got, bar, got)) {
         rpl_explain_reg(ex_want, sizeof ex_want, bar, want);
         const char *w = strchr(ex_want, ':');
         set_detail(&d, "%s; trace:%s", ex_got, w ? w + 1 : ex_want);
@@ -731,15 +736,20 @@ static void process_early(rpl_replay *r)
         d.record_kind = DMT_K_REG_READ;
         d.n_context = e->nctx;
         memcpy(d.context, e->ctx, sizeof d.context);
-        char name[32], ex_got[160], ex_want[160];
-        rpl_reg_name(name, sizeof name, e->bar_off);
+        char name[160], ex_got[256], ex_want[256], delta[512];
+        rpl_map_name(&r->o.names, name, sizeof name, e->bar_off);
         set_subject(&d, "reg_read dev=%u off=0x%" PRIx64 " (%s)", e->dev, e->off, name);
         set_expected(&d, "0x%" PRIx64, e->value);
         set_actual(&d, "0x%" PRIx64, got);
-        rpl_explain_reg(ex_got, sizeof ex_got, e->bar_off, got);
-        rpl_explain_reg(ex_want, sizeof ex_want, e->bar_off, e->value);
-        const char *w = strchr(ex_want, ':');
-        set_detail(&d, "%s; trace:%s", ex_got, w ? w + 1 : ex_want);
+        rpl_map_explain(&r->o.names, ex_got, sizeof ex_got, e->bar_off, got);
+        rpl_map_explain(&r->o.names, ex_want, sizeof ex_want, e->bar_off, e->value);
+        if (rpl_map_delta(&r->o.names, delta, sizeof delta, e->bar_off, e->value, got)) {
+            set_detail(&d, "fields differ (trace->model): %s; model %s; trace %s", delta, ex_got,
+                       ex_want);
+        } else {
+            const char *w = strchr(ex_want, ':');
+            set_detail(&d, "%s; trace:%s", ex_got, w ? w + 1 : ex_want);
+        }
         emit(r, &d);
     }
     r->nearly = 0;

@@ -486,6 +486,31 @@ static void transfer_of(const dmt_store_transfer *s, DmtvTransfer *t)
     t->duration_ns = s->has_duration ? s->duration_ns : -1;
 }
 
+gboolean dmtv_model_expand_lane(DmtvModel *self, size_t lane, gboolean expand)
+{
+    g_return_val_if_fail(DMTV_IS_MODEL(self), FALSE);
+    if (lane >= self->trace.n_lanes)
+        return FALSE;
+    DmtvLane *l = &self->trace.lanes[lane];
+    if (l->kind != DMT_LANE_REGISTER || l->off < 0)
+        return FALSE;
+    l->n_fields =
+        expand ? (uint8_t)dmtv_reg_fields((uint64_t)l->off, l->fields, DMTV_MAX_FIELD_LANES) : 0;
+    return TRUE;
+}
+
+gssize dmtv_model_expand_register(DmtvModel *self, const char *name, gboolean expand)
+{
+    g_return_val_if_fail(DMTV_IS_MODEL(self), -1);
+    gssize first = -1;
+    for (size_t i = 0; i < self->trace.n_lanes; i++)
+        if (self->trace.lanes[i].kind == DMT_LANE_REGISTER &&
+            !g_ascii_strcasecmp(self->trace.lanes[i].label, name) &&
+            dmtv_model_expand_lane(self, i, expand) && first < 0)
+            first = (gssize)i;
+    return first;
+}
+
 gboolean dmtv_model_get_transfer(DmtvModel *self, uint32_t xfer, DmtvTransfer *out)
 {
     g_return_val_if_fail(DMTV_IS_MODEL(self), FALSE);
@@ -597,9 +622,15 @@ static int reg_write_line(void *arg, const dmt_store_event *e)
         g_string_append(w->s, "  ...\n");
         return 1;
     }
-    const char *nm = dmtv_reg_name(e->off);
-    g_string_append_printf(w->s, "  #%-10" PRId64 " dev%" PRId64 " %-14s = 0x%08" PRIx64 "\n",
-                           (int64_t)e->seq, (int64_t)e->dev, nm ? nm : "?", e->value);
+    /* every write decoded by the register map: name, value, fields */
+    const char *dec = dmtv_reg_decode(e->off, e->value);
+    if (dec)
+        g_string_append_printf(w->s, "  #%-10" PRId64 " dev%" PRId64 " %s\n", (int64_t)e->seq,
+                               (int64_t)e->dev, dec);
+    else
+        g_string_append_printf(
+            w->s, "  #%-10" PRId64 " dev%" PRId64 " +0x%03" PRIx64 " = 0x%08" PRIx64 "\n",
+            (int64_t)e->seq, (int64_t)e->dev, e->off, e->value);
     return 0;
 }
 
@@ -816,11 +847,89 @@ static gboolean reg_by_name(const char *v, int64_t *off)
     return FALSE;
 }
 
+/* "NAME.FIELD" (after reg_by_name failed on the whole): the register and
+ * the field's bits. */
+static gboolean field_by_name(const char *v, DmtvQuery *q)
+{
+    const char *dot = strrchr(v, '.');
+    if (!dot || dot == v)
+        return FALSE;
+    char *reg = g_strndup(v, (gsize)(dot - v));
+    gboolean ok = reg_by_name(reg, &q->reg_off);
+    g_free(reg);
+    DmtvFieldLane f[DMTV_MAX_FIELD_LANES];
+    unsigned n = ok ? dmtv_reg_fields((uint64_t)q->reg_off, f, DMTV_MAX_FIELD_LANES) : 0;
+    for (unsigned k = 0; k < n; k++) {
+        if (g_ascii_strcasecmp(f[k].name, dot + 1))
+            continue;
+        unsigned bits = f[k].high - f[k].low + 1u;
+        q->f_shift = f[k].low;
+        q->f_mask = bits >= 64 ? UINT64_MAX : (UINT64_C(1) << bits) - 1;
+        q->has_field = TRUE;
+        q->f_op = 'c';
+        q->f_index = k;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* A register term: NAME, OFFSET, NAME.FIELD, or NAME.FIELD OP VALUE. */
+static gboolean reg_term(const char *v, gboolean changes, DmtvQuery *q)
+{
+    const char *op = strpbrk(v, "!=<>");
+    char *name = op ? g_strndup(v, (gsize)(op - v)) : g_strdup(v);
+    gboolean ok = !changes && !op && reg_by_name(name, &q->reg_off);
+    if (!ok)
+        ok = field_by_name(name, q) && (op != NULL) != changes;
+    g_free(name);
+    if (!ok || !op)
+        return ok;
+    const char *val = op + 1;
+    if (op[0] == '!' && op[1] == '=')
+        val++;
+    else if (op[0] == '=' && op[1] == '=')
+        val++;
+    else if (op[0] == '!')
+        return FALSE;
+    q->f_op = op[0];
+    uint64_t x;
+    if (dmtv_parse_size(val, &x) == 0) {
+        q->f_val = x;
+        return TRUE;
+    }
+    /* an enum value by name: the field's values as the map shows them */
+    char t[48];
+    for (uint64_t i = 0; i <= q->f_mask && i < 4096; i++)
+        if (dmtv_reg_field_text((uint64_t)q->reg_off, i << q->f_shift, q->f_index, t, sizeof t) &&
+            !g_ascii_strcasecmp(t, val)) {
+            q->f_val = i;
+            return TRUE;
+        }
+    return FALSE;
+}
+
 gboolean dmtv_query_parse(const char *s, DmtvQuery *q, GError **error)
 {
     memset(q, 0, sizeof *q);
     q->dir = -1;
-    char **tok = g_strsplit_set(s ? s : "", " \t", -1);
+    /* "A != 0" is one term: drop blanks around comparison operators */
+    GString *norm = g_string_new(NULL);
+    for (const char *c = s ? s : ""; *c; c++) {
+        if (*c == ' ' || *c == '\t') {
+            const char *n = c;
+            while (*n == ' ' || *n == '\t')
+                n++;
+            gboolean before_op = *n && strchr("!=<>", *n);
+            gboolean after_op = norm->len && strchr("!=<>", norm->str[norm->len - 1]);
+            if (before_op || after_op) {
+                c = n - 1;
+                continue;
+            }
+        }
+        g_string_append_c(norm, *c);
+    }
+    char **tok = g_strsplit_set(norm->str, " \t", -1);
+    g_string_free(norm, TRUE);
     GString *text = g_string_new(NULL);
     gboolean ok = TRUE;
     for (char **p = tok; *p && ok; p++) {
@@ -828,6 +937,14 @@ gboolean dmtv_query_parse(const char *s, DmtvQuery *q, GError **error)
         if (!*t)
             continue;
         const char *colon = strchr(t, ':');
+        if (!colon && strpbrk(t, "!=<>")) { /* NAME.FIELD OP VALUE without reg: */
+            DmtvQuery r = *q;
+            if (reg_term(t, FALSE, &r)) {
+                *q = r;
+                q->has_reg = TRUE;
+                continue;
+            }
+        }
         if (!colon) {
             if (text->len)
                 g_string_append_c(text, ' ');
@@ -838,8 +955,8 @@ gboolean dmtv_query_parse(const char *s, DmtvQuery *q, GError **error)
         const char *v = colon + 1;
         if (!strcmp(key, "addr")) {
             ok = q->has_addr = parse_range(v, &q->addr_lo, &q->addr_hi, FALSE);
-        } else if (!strcmp(key, "reg")) {
-            ok = q->has_reg = reg_by_name(v, &q->reg_off);
+        } else if (!strcmp(key, "reg") || !strcmp(key, "changes")) {
+            ok = q->has_reg = reg_term(v, key[0] == 'c', q);
         } else if (!strcmp(key, "dir")) {
             if (!g_ascii_strcasecmp(v, "to") || !g_ascii_strcasecmp(v, "h2c") ||
                 !g_ascii_strcasecmp(v, "write"))
@@ -860,7 +977,8 @@ gboolean dmtv_query_parse(const char *s, DmtvQuery *q, GError **error)
         }
         if (!ok)
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "cannot read \"%s\" (addr:LO-HI, reg:NAME|OFF, dir:to|from, "
+                        "cannot read \"%s\" (addr:LO-HI, reg:NAME|OFF|NAME.FIELD!=V, "
+                        "changes:NAME.FIELD, dir:to|from, "
                         "len:LO-HI, finding:RULE, or words)",
                         t);
         g_free(key);
@@ -944,7 +1062,11 @@ GArray *dmtv_model_find(DmtvModel *self, const DmtvQuery *q, guint max, gboolean
     }
     /* register writes */
     if (q->has_reg && !has_xfer_terms(q) &&
-        dmt_store_find_reg_writes(self->st, (uint64_t)q->reg_off, limit, add_hit, hits, &err) < 0)
+        (q->has_field
+             ? dmt_store_find_reg_field(self->st, (uint64_t)q->reg_off, q->f_shift, q->f_mask,
+                                        q->f_op, q->f_val, limit, add_hit, hits, &err)
+             : dmt_store_find_reg_writes(self->st, (uint64_t)q->reg_off, limit, add_hit, hits,
+                                         &err)) < 0)
         warn(self, &err);
     g_array_sort(hits, cmp_hit);
     if (hits->len > max) {

@@ -77,6 +77,14 @@ int dmtv_model_resident_min_level(DmtvModel *self);
 guint64 dmtv_model_fetch_count(DmtvModel *self);
 /* Summary level (0..7) or -1 (exact events) the model picks for a window. */
 int dmtv_model_pick_level(DmtvModel *self, int64_t t0, int64_t t1, int width);
+/* Expand register lane `lane` into one waveform sub-lane per bitfield of
+ * the register map (expand FALSE: fold it back).  FALSE when it is not a
+ * register lane.  The lanes grow (dmtv_lanes_height); frames stay valid. */
+gboolean dmtv_model_expand_lane(DmtvModel *self, size_t lane, gboolean expand);
+/* The same for every register lane labelled name (case-insensitive; one
+ * per device).  Returns the first one's index, or -1 when none. */
+gssize dmtv_model_expand_register(DmtvModel *self, const char *name, gboolean expand);
+
 /* Drop the cached frame (next _frame queries). */
 void dmtv_model_invalidate(DmtvModel *self);
 
@@ -127,7 +135,13 @@ typedef struct {
     uint64_t addr_lo, addr_hi; /* [lo, hi) */
     gboolean has_reg;
     int64_t reg_off;
-    int dir; /* -1 any, 0 device -> memory, 1 memory -> device */
+    gboolean has_field; /* reg is NAME.FIELD with a test: (value >> f_shift) & f_mask ... */
+    unsigned f_shift;
+    uint64_t f_mask;
+    char f_op; /* ... '=' / '!' (!=) / '<' / '>' f_val, or 'c': changes */
+    uint64_t f_val;
+    unsigned f_index; /* the field's number (dmtv_reg_fields) */
+    int dir;          /* -1 any, 0 device -> memory, 1 memory -> device */
     gboolean has_len;
     uint64_t len_lo, len_hi; /* inclusive */
     char finding[48];        /* rule (glob-free substring) or "" */
@@ -140,8 +154,12 @@ typedef struct {
     uint32_t xfer; /* 0: not a transfer */
 } DmtvHit;
 
-/* Parse "addr:0x1000-0x2000 reg:CH0_CTRL dir:to len:4k-64k finding:sg-overlap
- * words".  FALSE and error (G_IO_ERROR_INVALID_ARGUMENT) on a bad term. */
+/* Parse "addr:0x1000-0x2000 reg:CH[0].CTRL dir:to len:4k-64k finding:sg-overlap
+ * words".  Register terms take names from the register map and may test a
+ * bitfield: "reg:CH[1].STATUS.ERR!=0", "CH[1].STATUS.CODE = ADDR_LIMIT"
+ * (also <, >; values by number or enum name), or "changes:CH[0].STATUS.ERR"
+ * (the writes that change the field).  FALSE and error
+ * (G_IO_ERROR_INVALID_ARGUMENT) on a bad term. */
 gboolean dmtv_query_parse(const char *s, DmtvQuery *q, GError **error);
 gboolean dmtv_query_is_empty(const DmtvQuery *q);
 /* Run a query: hits by time (at most max; *truncated when more). */

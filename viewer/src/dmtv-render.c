@@ -89,6 +89,9 @@ GskRenderNode *dmtv_render_node(DmtvModel *model, const DmtvRenderOpts *o)
         v.sel_xfer = o->select;
         v.sel_finding = -1;
         v.dark = o->dark;
+        v.has_cursor = o->has_cursor;
+        v.cursor_ts = tr->t_first + o->cursor;
+        v.cursor_y = o->cursor_y;
         const DmtvFrame *fr = dmtv_model_frame(model, t0, t1, o->width - DMTV_LABEL_W);
         dmtv_timeline_draw(s, p, tr, fr, &v);
     }
@@ -118,12 +121,17 @@ static int usage(FILE *f)
 {
     fprintf(f, "Usage: dmatrace-viewer [FILE]\n"
                "       dmatrace-viewer --render OUT.png [--size WxH] [--from T --to T]\n"
-               "                       [--view timeline|layout] [--select XFER] [--dark] FILE\n"
+               "                       [--view timeline|layout] [--select XFER] [--dark]\n"
+               "                       [--expand-register NAME]... FILE\n"
                "\n"
                "Opens a dmatrace database (.db) or trace (.dmat, imported into a cache\n"
                "database first).  --render draws the timeline (or the transfer layout) to a\n"
                "PNG without a display.  T is a time since the first record: 2.5ms, 120us,\n"
-               "1s, or ns.  Exit status: 0 written, 2 bad usage or input, 3 I/O failure.\n");
+               "1s, or ns.  --expand-register shows a register lane (by its name in the\n"
+               "register map, e.g. CH[0].STATUS) as one waveform per bitfield.\n"
+               "--regmap FILE.xml [--variant NAME] [--domain NAME] names registers and\n"
+               "fields (default: the sample device's dmm.xml; 'none': offsets only).\n"
+               "Exit status: 0 written, 2 bad usage or input, 3 I/O failure.\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -181,6 +189,16 @@ int dmtv_render_main(int argc, char **argv)
         } else if (!strcmp(a, "--select") && val) {
             o.select = (uint32_t)g_ascii_strtoull(val, NULL, 0);
             i++;
+        } else if (!strcmp(a, "--expand-register") && val) {
+            size_t k = 0;
+            while (k < G_N_ELEMENTS(o.expand) - 1 && o.expand[k])
+                k++;
+            if (k == G_N_ELEMENTS(o.expand) - 1) {
+                fprintf(stderr, "dmatrace-viewer: at most %zu --expand-register\n", k);
+                return 2;
+            }
+            o.expand[k] = val;
+            i++;
         } else if (!strcmp(a, "--dark")) {
             o.dark = TRUE;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -214,6 +232,12 @@ int dmtv_render_main(int argc, char **argv)
         g_error_free(err);
         return rc;
     }
+    for (size_t k = 0; o.expand[k]; k++)
+        if (dmtv_model_expand_register(m, o.expand[k], TRUE) < 0) {
+            fprintf(stderr, "dmatrace-viewer: %s: no register lane %s\n", in, o.expand[k]);
+            g_object_unref(m);
+            return 2;
+        }
     GdkTexture *tex = dmtv_render_texture(m, &o, &err);
     g_object_unref(m);
     if (!tex) {

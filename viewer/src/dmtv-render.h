@@ -3,7 +3,8 @@
  * widgets, into a PNG, with no display (GSK's cairo renderer).
  *
  *   dmatrace-viewer --render OUT.png [--size WxH] [--from T --to T]
- *                   [--view timeline|layout] [--select XFER] [--dark] FILE
+ *                   [--view timeline|layout] [--select XFER] [--dark]
+ *                   [--expand-register NAME]... FILE
  *
  * T is a time since the first record ("2.5ms", "120us", "1s"; a plain
  * number is ns).  Exit status: 0 written, 2 bad usage or bad input (a
@@ -24,6 +25,10 @@ typedef struct {
     DmtvRenderView view;
     uint32_t select; /* transfer to select (0: none) */
     gboolean dark;
+    const char *expand[8]; /* register lanes to expand into bitfield lanes (NULL-ended) */
+    gboolean has_cursor;   /* draw the pointer's readouts as if it were at */
+    int64_t cursor;        /* ... this time (relative to the first record) */
+    double cursor_y;       /* ... and this y (tests) */
 } DmtvRenderOpts;
 
 /* Make GSK's node types usable without gtk_init (no display). */

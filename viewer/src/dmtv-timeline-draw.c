@@ -6,7 +6,7 @@
  *   | window, LOD    | ruler: major ticks + labels, cursor readout     |  DMTV_RULER_H
  *   +----------------+-------------------------------------------------+
  *   | adapter 1      | [#12 to-dev 64 KiB][#13 ...]   spans, 1..3 rows |
- *   | CH0_CTRL       | <0x00000001><0x0>|||||<0x1>     bus waveform    |
+ *   | CH[0].CTRL     | <0x00000001><0x0>|||||<0x1>     bus waveform    |
  *   | dev0 IRQ / DPC |  |    |    |                    marks           |
  *   | lost records   |      ////                       shaded ranges   |
  *   | audit findings |   v       v                     pins            |
@@ -25,6 +25,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "dmtv-regnames.h"
 #include "dmtv-units.h"
 
 double dmtv_lane_height(int kind)
@@ -41,11 +42,16 @@ double dmtv_lane_height(int kind)
     }
 }
 
+double dmtv_lane_full_height(const DmtvLane *l)
+{
+    return dmtv_lane_height(l->kind) + l->n_fields * DMTV_FIELD_LANE_H;
+}
+
 double dmtv_lanes_height(const DmtvTrace *tr)
 {
     double h = 0;
     for (size_t i = 0; tr && i < tr->n_lanes; i++)
-        h += dmtv_lane_height(tr->lanes[i].kind) + DMTV_LANE_GAP;
+        h += dmtv_lane_full_height(&tr->lanes[i]) + DMTV_LANE_GAP;
     return h;
 }
 
@@ -53,7 +59,7 @@ double dmtv_lane_y(const DmtvTrace *tr, const DmtvView *v, size_t i)
 {
     double y = DMTV_RULER_H - v->scroll_y;
     for (size_t k = 0; k < i && k < tr->n_lanes; k++)
-        y += dmtv_lane_height(tr->lanes[k].kind) + DMTV_LANE_GAP;
+        y += dmtv_lane_full_height(&tr->lanes[k]) + DMTV_LANE_GAP;
     return y;
 }
 
@@ -63,7 +69,7 @@ gssize dmtv_lane_at(const DmtvTrace *tr, const DmtvView *v, double y)
         return -1;
     double top = DMTV_RULER_H - v->scroll_y;
     for (size_t i = 0; i < tr->n_lanes; i++) {
-        double h = dmtv_lane_height(tr->lanes[i].kind);
+        double h = dmtv_lane_full_height(&tr->lanes[i]);
         if (y >= top && y < top + h + DMTV_LANE_GAP)
             return (gssize)i;
         top += h + DMTV_LANE_GAP;
@@ -357,6 +363,9 @@ typedef struct {
     double seg_x;    /* where the current value began */
     gboolean dense;  /* a dense run is open */
     double dense_x0; /* ... since here */
+    int field;       /* 0: the register's own value; k + 1: its bitfield k ... */
+    uint64_t off;    /* ... of the register at off, */
+    unsigned lsb;    /* ... whose lowest bit is lsb */
 } Wave;
 
 static void value_text(char *buf, size_t cap, uint64_t v, gboolean compact)
@@ -384,7 +393,14 @@ static void wave_stable(Wave *w, double x0, double x1)
     dmtv_fill(c->s, &th->reg_line, a + g, w->y, b - a - 2 * g, 1);
     dmtv_fill(c->s, &th->reg_line, a + g, w->y + w->h - 1, b - a - 2 * g, 1);
     double lx = MAX(a, c->xl) + 4, room = b - lx - 3;
-    if (room > 8) {
+    if (room > 8 && w->field > 0) {
+        /* a bitfield's value as the map shows it (one field per Wave) */
+        char t[48];
+        if (!dmtv_reg_field_text(w->off, w->val << w->lsb, (unsigned)w->field - 1, t, sizeof t))
+            value_text(t, sizeof t, w->val, TRUE);
+        dmtv_painter_text_fit(c->p, c->s, DMTV_FONT_MONO, t, lx, w->y + (w->h - 11) / 2, room,
+                              &th->fg);
+    } else if (room > 8) {
         char t[32];
         value_text(t, sizeof t, w->val, FALSE);
         if (!dmtv_painter_text_fit(c->p, c->s, DMTV_FONT_MONO, t, lx, w->y + (w->h - 11) / 2, room,
@@ -506,6 +522,115 @@ static void draw_register(const Ctx *c, const DmtvLaneData *d, double top, doubl
                       run1 - run0 + 1.5, 3);
     }
     wave_end(&w, c->xr + 2);
+}
+
+/* ---- bitfield sub-lanes ------------------------------------------------------------ */
+
+static uint64_t field_of(const DmtvFieldLane *f, uint64_t v)
+{
+    unsigned n = f->high - f->low + 1u;
+    uint64_t x = f->low < 64 ? v >> f->low : 0;
+    return n >= 64 ? x : x & ((UINT64_C(1) << n) - 1);
+}
+
+/* A one-bit field as a digital line: high rail when 1 (lightly filled),
+ * low rail when 0, an edge at each change; changes closer than
+ * DMTV_FOLD_PX fold into a hatched run. */
+typedef struct {
+    const Ctx *c;
+    double y, h;
+    gboolean has_val;
+    uint64_t val;
+    double seg_x;
+} Bit;
+
+static void bit_level(Bit *b, double x0, double x1)
+{
+    const Ctx *c = b->c;
+    if (!b->has_val || x1 < c->xl || x0 > c->xr)
+        return;
+    double a = clampx(c, x0), e = clampx(c, x1);
+    if (e - a < 0.5)
+        return;
+    if (b->val) {
+        dmtv_fill(c->s, &c->th->reg_fill, a, b->y + 2, e - a, b->h - 4);
+        dmtv_fill(c->s, &c->th->reg_line, a, b->y + 2, e - a, 1.5);
+    } else {
+        dmtv_fill(c->s, &c->th->reg_line, a, b->y + b->h - 3.5, e - a, 1.5);
+    }
+}
+
+static void bit_change(Bit *b, double x, uint64_t v, gboolean busy, double x1)
+{
+    const Ctx *c = b->c;
+    if (!busy && b->has_val && v == b->val)
+        return;
+    bit_level(b, b->seg_x, x);
+    if (busy && x1 - x >= 1) {
+        double a = clampx(c, x), e = clampx(c, x1);
+        dmtv_hatch(c->s, &c->th->reg_dense, a, b->y + 2, MAX(e - a, 1), b->h - 4);
+    } else if (b->has_val && x >= c->xl && x <= c->xr) {
+        dmtv_fill(c->s, &c->th->reg_line, x, b->y + 2, 1.5, b->h - 4);
+    }
+    b->seg_x = busy ? MAX(x1, x) : x;
+    b->val = v;
+    b->has_val = TRUE;
+}
+
+/* Field k of lane l: a digital line for one bit, else a bus whose
+ * segments show the value as the map's type shows it (enum names). */
+static void draw_field(const Ctx *c, const DmtvLane *l, unsigned k, const DmtvLaneData *d,
+                       double top, double lh)
+{
+    const DmtvFieldLane *f = &l->fields[k];
+    gboolean one_bit = f->low == f->high;
+    Bit b = {.c = c, .y = top, .h = lh, .seg_x = c->xl - 2};
+    Wave w = {.c = c,
+              .y = top + 2,
+              .h = lh - 4,
+              .seg_x = c->xl - 2,
+              .field = (int)k + 1,
+              .off = (uint64_t)l->off,
+              .lsb = f->low};
+    if (d->has_before) {
+        b.has_val = w.has_val = TRUE;
+        b.val = w.val = field_of(f, d->before);
+    }
+    if (d->summary) {
+        for (size_t i = 0; i < d->n_bins; i++) {
+            const DmtvBin *bn = &d->bins[i];
+            double x0 = X(c, bn->t_first), x1 = X(c, bn->t_last);
+            if (x1 < c->xl - 2 || !bn->has_v)
+                continue;
+            if (x0 > c->xr + 2)
+                break;
+            /* a bucket only keeps min, max and last: the field is known
+             * stable only when the whole value was */
+            gboolean stable = bn->vmin == bn->vmax || bn->count == 1;
+            uint64_t v = field_of(f, bn->vlast);
+            if (one_bit)
+                bit_change(&b, x0, v, !stable, x1);
+            else if (stable)
+                wave_change(&w, x0, v);
+            else
+                wave_busy(&w, x0, x1, v);
+        }
+    } else {
+        for (size_t i = 0; i < d->n_edges; i++) {
+            double x = X(c, d->edges[i].ts);
+            if (x > c->xr + 2)
+                break;
+            uint64_t v = field_of(f, d->edges[i].value);
+            if (one_bit)
+                bit_change(&b, x, v, FALSE, x);
+            else
+                wave_change(&w, x, v);
+        }
+    }
+    if (one_bit)
+        bit_level(&b, b.seg_x, c->xr + 2);
+    else
+        wave_end(&w, c->xr + 2);
 }
 
 /* ---- marks ---------------------------------------------------------------------- */
@@ -774,6 +899,77 @@ static void draw_ruler(const Ctx *c)
     dmtv_painter_text(c->p, c->s, DMTV_FONT_SMALL, lod, 6, 17, &th->fg_dim);
 }
 
+/* The register's value at time t in a frame's lane data: the last access
+ * at or before t (a summary bucket only when its value was stable). */
+static gboolean value_at(const DmtvLaneData *d, int64_t t, uint64_t *v)
+{
+    gboolean has = d->has_before;
+    *v = d->before;
+    if (d->summary) {
+        for (size_t i = 0; i < d->n_bins && d->bins[i].t_first <= t; i++) {
+            const DmtvBin *b = &d->bins[i];
+            if (!b->has_v)
+                continue;
+            has = b->vmin == b->vmax || b->count == 1 || b->t_last <= t;
+            *v = b->vlast;
+        }
+        return has;
+    }
+    size_t lo = 0, hi = d->n_edges; /* first edge after t */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->edges[mid].ts <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0) {
+        *v = d->edges[lo - 1].value;
+        has = TRUE;
+    }
+    return has;
+}
+
+/* Hovering a register lane: its value at the cursor as the map decodes it
+ * ("CH[0].STATUS=0x6 {DONE, ERR}"); over a bitfield sub-lane, that field
+ * ("CODE=ADDR_LIMIT"). */
+static void draw_hover_value(const Ctx *c)
+{
+    const DmtvView *v = c->v;
+    gssize li = dmtv_lane_at(c->tr, v, v->cursor_y);
+    if (li < 0 || !c->fr || (size_t)li >= c->fr->n_lanes)
+        return;
+    const DmtvLane *l = &c->tr->lanes[li];
+    if (l->kind != DMT_LANE_REGISTER || l->off < 0)
+        return;
+    uint64_t val;
+    if (!value_at(&c->fr->lanes[li], v->cursor_ts, &val))
+        return;
+    double top = dmtv_lane_y(c->tr, v, (size_t)li);
+    double dy = v->cursor_y - top - dmtv_lane_height(l->kind);
+    char t[256];
+    if (dy >= 0 && l->n_fields) {
+        unsigned k = MIN((unsigned)(dy / DMTV_FIELD_LANE_H), l->n_fields - 1u);
+        char ft[48];
+        if (!dmtv_reg_field_text((uint64_t)l->off, val, k, ft, sizeof ft))
+            return;
+        g_snprintf(t, sizeof t, "%s=%s", l->fields[k].name, ft);
+    } else {
+        const char *dec = dmtv_reg_decode((uint64_t)l->off, val);
+        if (dec)
+            g_strlcpy(t, dec, sizeof t);
+        else
+            g_snprintf(t, sizeof t, "0x%" PRIx64, val);
+    }
+    int w, h;
+    dmtv_painter_text_size(c->p, DMTV_FONT_MONO, t, &w, &h);
+    double x = X(c, v->cursor_ts);
+    double bx = x + 8 + w + 6 > c->xr ? x - w - 14 : x + 8;
+    double by = v->cursor_y + 12 + h + 2 > v->height ? v->cursor_y - h - 14 : v->cursor_y + 12;
+    dmtv_fill(c->s, &c->th->cursor, bx, by, w + 6, h + 2);
+    dmtv_painter_text(c->p, c->s, DMTV_FONT_MONO, t, bx + 3, by + 1, &c->th->text_on_fill);
+}
+
 static void draw_cursor_readout(const Ctx *c)
 {
     const DmtvView *v = c->v;
@@ -802,6 +998,8 @@ static void draw_cursor_readout(const Ctx *c)
     dmtv_fill(c->s, &c->th->cursor, bx, DMTV_RULER_H - h - 13, w + 6, h + 2);
     dmtv_painter_text(c->p, c->s, DMTV_FONT_MONO, t, bx + 3, DMTV_RULER_H - h - 12,
                       &c->th->text_on_fill);
+    if (c->tr && v->cursor_y > DMTV_RULER_H)
+        draw_hover_value(c);
 }
 
 static void draw_labels(const Ctx *c, double bottom)
@@ -815,8 +1013,14 @@ static void draw_labels(const Ctx *c, double bottom)
     for (size_t i = 0; tr && i < tr->n_lanes; i++) {
         const DmtvLane *l = &tr->lanes[i];
         double y = dmtv_lane_y(tr, c->v, i), h = dmtv_lane_height(l->kind);
-        if (y + h < DMTV_RULER_H || y > bottom)
+        if (y + dmtv_lane_full_height(l) < DMTV_RULER_H || y > bottom)
             continue;
+        for (unsigned k = 0; k < l->n_fields; k++) { /* bitfield sub-lanes, indented */
+            double fy = y + h + k * DMTV_FIELD_LANE_H;
+            dmtv_fill(c->s, &th->reg_line, 0, fy, 3, DMTV_FIELD_LANE_H);
+            dmtv_painter_text_fit(c->p, c->s, DMTV_FONT_SMALL, l->fields[k].name, 21, fy + 3,
+                                  DMTV_LABEL_W - 26, &th->fg_dim);
+        }
         if ((l->kind != prev_kind || l->dev != prev_dev) && i > 0)
             dmtv_fill(c->s, &th->sep, 0, y - DMTV_LANE_GAP, c->v->width, 1);
         prev_kind = l->kind;
@@ -863,7 +1067,7 @@ void dmtv_timeline_draw(GtkSnapshot *s, DmtvPainter *p, const DmtvTrace *tr, con
                                                   (float)(H - DMTV_RULER_H)));
     /* lane backgrounds */
     for (size_t i = 0; tr && i < tr->n_lanes; i++) {
-        double y = dmtv_lane_y(tr, v, i), h = dmtv_lane_height(tr->lanes[i].kind);
+        double y = dmtv_lane_y(tr, v, i), h = dmtv_lane_full_height(&tr->lanes[i]);
         if (y + h < DMTV_RULER_H || y > H)
             continue;
         if (i % 2)
@@ -880,7 +1084,7 @@ void dmtv_timeline_draw(GtkSnapshot *s, DmtvPainter *p, const DmtvTrace *tr, con
     for (size_t i = 0; tr && i < tr->n_lanes; i++) {
         const DmtvLane *l = &tr->lanes[i];
         double y = dmtv_lane_y(tr, v, i), h = dmtv_lane_height(l->kind);
-        if (y + h < DMTV_RULER_H || y > H)
+        if (y + dmtv_lane_full_height(l) < DMTV_RULER_H || y > H)
             continue;
         const DmtvLaneData *d = fr && i < fr->n_lanes ? &fr->lanes[i] : NULL;
         switch (l->kind) {
@@ -893,6 +1097,8 @@ void dmtv_timeline_draw(GtkSnapshot *s, DmtvPainter *p, const DmtvTrace *tr, con
         case DMT_LANE_REGISTER:
             if (d)
                 draw_register(&c, d, y, h);
+            for (unsigned k = 0; d && k < l->n_fields; k++)
+                draw_field(&c, l, k, d, y + h + k * DMTV_FIELD_LANE_H, DMTV_FIELD_LANE_H);
             break;
         case DMT_LANE_INTERRUPTS:
             if (d)

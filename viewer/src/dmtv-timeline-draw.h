@@ -20,6 +20,8 @@
 
 /* Height of a lane of a kind (px). */
 double dmtv_lane_height(int kind);
+/* Height of a lane with its bitfield sub-lanes (an expanded register). */
+double dmtv_lane_full_height(const DmtvLane *l);
 /* Total height of all lanes (without the ruler). */
 double dmtv_lanes_height(const DmtvTrace *tr);
 /* y of the top of lane i, in widget coordinates (ruler and scroll applied). */

@@ -281,7 +281,16 @@ DmtvModel *dmtv_timeline_get_model(DmtvTimeline *self)
 static void click_at(DmtvTimeline *self, double x, double y)
 {
     const DmtvTrace *tr = trace_of(self);
-    if (!tr || x < DMTV_LABEL_W)
+    if (tr && x < DMTV_LABEL_W) {
+        /* a register's label: expand it into its bitfields, or fold it */
+        gssize lane = dmtv_lane_at(tr, &self->view, y);
+        if (lane >= 0 && tr->lanes[lane].kind == DMT_LANE_REGISTER) {
+            dmtv_model_expand_lane(self->model, (size_t)lane, tr->lanes[lane].n_fields == 0);
+            view_changed(self);
+        }
+        return;
+    }
+    if (!tr)
         return;
     gssize lane = dmtv_lane_at(tr, &self->view, y);
     if (lane < 0)
@@ -346,6 +355,7 @@ static void on_motion(GtkEventControllerMotion *c, double x, double y, gpointer 
     self->view.has_cursor = in_plot;
     if (in_plot)
         self->view.cursor_ts = dmtv_t_of(&self->view, x);
+    self->view.cursor_y = y;
     gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 

@@ -3,7 +3,8 @@
  * per adapter / register / device / loss / markers / findings, zoom
  * (Ctrl+scroll, +/-), pan (drag, arrows, scroll), range selection
  * (Shift+drag or drag on the ruler), click to select a transfer or a
- * finding.  It fetches a DmtvFrame from its DmtvModel whenever the view
+ * finding, click a register's label to expand it into one waveform per
+ * bitfield (again to fold it).  It fetches a DmtvFrame from its DmtvModel whenever the view
  * changes (never in snapshot) and draws it with dmtv_timeline_draw.
  */
 #pragma once

@@ -19,6 +19,15 @@
 /* Lane kinds are the store's: DMT_LANE_* (enum dmt_store_lane_kind). */
 #include "dmt/store_query.h"
 
+/* One bitfield of an expanded register lane (dmtv_model_expand_register):
+ * bits low..high of the register's value, drawn as its own waveform below
+ * the register's (one bit: a digital line; more: a bus with enum names). */
+#define DMTV_MAX_FIELD_LANES 16
+typedef struct {
+    char name[40];
+    uint8_t low, high;
+} DmtvFieldLane;
+
 typedef struct {
     int64_t id;                /* lanes.lane */
     int kind;                  /* enum dmt_store_lane_kind (DMT_LANE_*) */
@@ -26,6 +35,8 @@ typedef struct {
     char name[64];             /* lanes.name ("dev0 0x108") */
     char label[64];            /* what the viewer shows ("CH0_DESC_LO", "adapter 1") */
     char sub[48];              /* second line ("dev0 +0x108", "SG 64-bit") or "" */
+    uint8_t n_fields;          /* register lanes: bitfield sub-lanes shown (0: collapsed) */
+    DmtvFieldLane fields[DMTV_MAX_FIELD_LANES];
 } DmtvLane;
 
 typedef struct {
@@ -158,7 +169,8 @@ typedef struct {
     double scroll_y; /* vertical offset of the lanes (px) */
     bool has_cursor;
     int64_t cursor_ts;
-    bool has_range; /* a drag-selected time range */
+    double cursor_y; /* widget y of the pointer (register values on hover) */
+    bool has_range;  /* a drag-selected time range */
     int64_t range_t0, range_t1;
     uint32_t sel_xfer;   /* 0: none */
     int64_t sel_finding; /* -1: none */
@@ -171,6 +183,7 @@ typedef struct {
 #define DMTV_RULER_H        34
 #define DMTV_TRANSFER_ROW_H 15
 #define DMTV_REG_LANE_H     24
+#define DMTV_FIELD_LANE_H   18 /* one bitfield sub-lane of an expanded register */
 #define DMTV_IRQ_LANE_H     22
 #define DMTV_SMALL_LANE_H   18
 #define DMTV_LANE_GAP       2

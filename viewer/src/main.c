@@ -1,14 +1,58 @@
 /*
  * main.c - dmatrace-viewer: the GTK application, or with --render the
  * headless PNG renderer (no display needed, so no gtk_init on that path).
+ * Both take --regmap FILE.xml [--variant NAME] [--domain NAME] (or
+ * --regmap none), taken out of argv here; a bad map is one line
+ * "FILE:LINE: why" on stderr and exit status 2.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "dmtv-application.h"
+#include "dmtv-regnames.h"
 #include "dmtv-render.h"
+
+/* Take the register-map options out of argv; returns 0, or 2 on a bad map
+ * or a missing argument. */
+static int regmap_options(int *argc, char **argv)
+{
+    const char *file = NULL, *variant = NULL, *domain = NULL;
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char **dst = !strcmp(argv[i], "--regmap")    ? &file
+                           : !strcmp(argv[i], "--variant") ? &variant
+                           : !strcmp(argv[i], "--domain")  ? &domain
+                                                           : NULL;
+        if (!dst) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc) {
+            fprintf(stderr, "dmatrace-viewer: %s needs an argument\n", argv[i]);
+            return 2;
+        }
+        *dst = argv[++i];
+    }
+    argv[out] = NULL;
+    *argc = out;
+    if (file && !strcmp(file, "none")) {
+        dmtv_regnames_none();
+    } else if (file) {
+        GError *e = NULL;
+        if (!dmtv_regnames_load(file, variant, domain, &e)) {
+            fprintf(stderr, "dmatrace-viewer: %s\n", e->message);
+            g_error_free(e);
+            return 2;
+        }
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
+    int bad = regmap_options(&argc, argv);
+    if (bad)
+        return bad;
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--render"))
             return dmtv_render_main(argc, argv);

@@ -146,7 +146,7 @@ static void run(void)
     char *details = dmtv_window_get_details_text(win);
     CHECK(strstr(details, "Transfer 7 ") != NULL);
     CHECK(strstr(details, "StartDma request") && strstr(details, "dmatrace dump"));
-    CHECK(strstr(details, "CH1_DESC_COUNT")); /* register writes during it */
+    CHECK(strstr(details, "CH[1].DESC_COUNT=")); /* register writes during it */
     g_free(details);
     DmtvSgTable *sgt = dmtv_window_get_sg_table(win);
     GListModel *sgl = dmtv_sg_table_get_list(sgt);
@@ -155,6 +155,22 @@ static void run(void)
     CHECKF(created >= tg_n_sg(7), "%u rows created", created); /* the view asked for them */
     CHECK(dmtv_layout_view_get_n_blocks(dmtv_window_get_layout_view(win)) == tg_n_sg(7));
     screenshot(GTK_WIDGET(win), "viewer-gui-selected.png");
+
+    /* a click on a register's label expands its lane into bitfield lanes
+     * (the content grows), a second click folds it */
+    for (size_t i = 0; i < tr->n_lanes; i++) {
+        if (strcmp(tr->lanes[i].label, "IRQ_STATUS"))
+            continue;
+        double before = dmtv_lanes_height(tr);
+        double ly = dmtv_lane_y(tr, v, i) + DMTV_REG_LANE_H / 2;
+        dmtv_timeline_click(tl, 20, ly);
+        pump(100);
+        CHECKF(tr->lanes[i].n_fields == 4, "IRQ_STATUS expanded into %u", tr->lanes[i].n_fields);
+        CHECK(dmtv_lanes_height(tr) == before + 4 * DMTV_FIELD_LANE_H);
+        dmtv_timeline_click(tl, 20, dmtv_lane_y(tr, v, i) + DMTV_REG_LANE_H / 2);
+        pump(100);
+        CHECK(tr->lanes[i].n_fields == 0 && dmtv_lanes_height(tr) == before);
+    }
 
     /* zoom to the selection */
     g_action_group_activate_action(G_ACTION_GROUP(win), "zoom-selection", NULL);

@@ -52,7 +52,7 @@ static void test_lanes(DmtvModel *m)
     CHECK(kinds[DMT_LANE_MARKERS] == 1);
     CHECK(kinds[DMT_LANE_FINDINGS] == 1);
     CHECK(tr->lanes[0].kind == DMT_LANE_TRANSFERS); /* transfers first */
-    CHECK(lane_named(tr, "CH1_DESC_LO") >= 0);       /* names from the register map */
+    CHECK(lane_named(tr, "CH[1].DESC_LO") >= 0);    /* names from the register map */
     CHECK(lane_named(tr, "IRQ_STATUS") >= 0);
     CHECK(tr->n_findings == 3);
     CHECK(tr->n_lost == 1 && tr->lost[0].count == TG_LOST_COUNT);
@@ -88,7 +88,7 @@ static void test_frames(DmtvModel *m)
     s = find_span(f, TG_XFER_BOUNCE);
     CHECK(s && s->bounced && !s->truncated);
     /* register values: CH1_DESC_COUNT of xfer 7 (channel 1) is its n_sg */
-    gssize li = lane_named(tr, "CH1_DESC_COUNT");
+    gssize li = lane_named(tr, "CH[1].DESC_COUNT");
     f = dmtv_model_frame(m, tg_start_ts(7), tg_complete_ts(7), 1000);
     CHECK(li >= 0);
     if (li >= 0) {
@@ -139,7 +139,7 @@ static void test_details(DmtvModel *m, const char *db)
     char *d = dmtv_model_describe_transfer(m, TG_XFER_OVL);
     CHECK(strstr(d, "StartDma request") && strstr(d, "granted"));
     CHECK(strstr(d, "sg-overlap"));                     /* its finding */
-    CHECK(strstr(d, "CH0_DESC_LO"));                    /* register writes during it */
+    CHECK(strstr(d, "CH[0].DESC_LO="));                 /* register writes during it */
     CHECK(strstr(d, "dmatrace dump") && strstr(d, db)); /* how to find the records */
     CHECK(strstr(d, "Digest"));
     g_free(d);
@@ -196,11 +196,31 @@ static void test_find(DmtvModel *m)
     for (guint i = 1; i < h->len; i++) /* by time */
         CHECK(g_array_index(h, DmtvHit, i - 1).ts <= g_array_index(h, DmtvHit, i).ts);
     g_array_unref(h);
-    CHECK(dmtv_query_parse("reg:CH0_CTRL", &q, NULL) && q.reg_off == DMM_CH_BASE(0));
+    CHECK(dmtv_query_parse("reg:CH[0].CTRL", &q, NULL) && q.reg_off == DMM_CH_BASE(0));
     h = dmtv_model_find(m, &q, 100000, NULL);
     CHECKF(h->len == 2 * (N / 2 + N / 4), "%u CH0_CTRL writes",
            h->len); /* run + stop per even xfer */
     g_array_unref(h);
+    /* by field name, from the register map: half of them set RUN, half
+     * clear it, and every one changes it */
+    static const struct {
+        const char *q;
+        guint n;
+    } fq[] = {{"reg:CH[0].CTRL.RUN!=0", N / 2 + N / 4},
+              {"CH[0].CTRL.RUN = 0", N / 2 + N / 4},
+              {"reg:ch[0].ctrl.run==1", N / 2 + N / 4},
+              {"changes:CH[0].CTRL.RUN", 2 * (N / 2 + N / 4)},
+              {"reg:CH[0].CTRL.RUN>1", 0}};
+    for (size_t i = 0; i < G_N_ELEMENTS(fq); i++) {
+        CHECKF(dmtv_query_parse(fq[i].q, &q, NULL) && q.has_field, "%s", fq[i].q);
+        h = dmtv_model_find(m, &q, 100000, NULL);
+        CHECKF(h->len == fq[i].n, "%s: %u hits, want %u", fq[i].q, h->len, fq[i].n);
+        g_array_unref(h);
+    }
+    CHECK(dmtv_query_parse("reg:CH[1].STATUS.CODE=ADDR_LIMIT", &q, NULL) && q.f_val == 2 &&
+          q.f_shift == 8 && q.f_mask == 0xff);
+    CHECK(!dmtv_query_parse("reg:CH[0].CTRL.NOFIELD!=0", &q, NULL));
+    CHECK(!dmtv_query_parse("reg:CH[1].STATUS.CODE=NO_SUCH_CODE", &q, NULL));
     CHECK(dmtv_query_parse("phase", &q, NULL));
     h = dmtv_model_find(m, &q, 100, NULL);
     CHECK(h->len == 1 && g_array_index(h, DmtvHit, 0).xfer == 0); /* the marker */
@@ -294,7 +314,7 @@ static void test_resident(DmtvModel *m, const char *db)
     dmtv_model_wait_fetch(m);
     CHECKF(dmtv_model_resident_min_level(m) == 3, "resident from L%d",
            dmtv_model_resident_min_level(m));
-    gssize li = lane_named(tr, "CH1_DESC_COUNT");
+    gssize li = lane_named(tr, "CH[1].DESC_COUNT");
     CHECK(li >= 0);
     if (li < 0)
         return;

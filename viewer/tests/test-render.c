@@ -121,7 +121,7 @@ static void check_lanes(DmtvModel *m)
                                 : k == DMT_LANE_INTERRUPTS ? &th->irq
                                 : k == DMT_LANE_LOST       ? &th->err
                                 : k == DMT_LANE_FINDINGS   ? &th->warn
-                                                            : &th->marker;
+                                                           : &th->marker;
         double y = dmtv_lane_y(tr, &v, i) + dmtv_lane_height(k) / 2;
         if (is_color(&im, 1, y, accent))
             seen++;
@@ -171,6 +171,95 @@ static gboolean column_has(const Img *im, double x, double y0, double y1, const 
         if (is_color(im, x, y, c))
             return TRUE;
     return FALSE;
+}
+
+static gboolean row_has(const Img *im, double y, const GdkRGBA *c)
+{
+    for (double x = DMTV_LABEL_W + 2; x < im->w - 2; x++)
+        if (is_color(im, x, y, c))
+            return TRUE;
+    return FALSE;
+}
+
+/* a register lane expanded into bitfield lanes (--expand-register): one
+ * sub-lane per field of the register map, in its order (IRQ_STATUS:
+ * CH0_DONE, CH0_ERR, CH1_DONE, CH1_ERR), the lanes below moved down, each
+ * sub-lane with the register accent in the label column and drawn as a
+ * digital line: CH0_DONE toggles over transfers 6..9 (both rails drawn),
+ * CH0_ERR stays low (low rail only) */
+static void check_expand(DmtvModel *m)
+{
+    CHECK(dmtv_model_expand_register(m, "NO_SUCH_REGISTER", TRUE) < 0);
+    gssize li = dmtv_model_expand_register(m, "IRQ_STATUS", TRUE);
+    CHECK(li >= 0);
+    if (li < 0)
+        return;
+    const DmtvTrace *tr = dmtv_model_get_trace(m);
+    const DmtvLane *l = &tr->lanes[li];
+    CHECK(l->n_fields == 4 && !strcmp(l->fields[0].name, "CH0_DONE") &&
+          !strcmp(l->fields[1].name, "CH0_ERR") && l->fields[1].low == 1);
+    const DmtvTheme *th = theme(FALSE);
+    DmtvRenderOpts o = {.width = W, .height = 1400, .has_from = TRUE, .has_to = TRUE};
+    o.from = tg_start_ts(6) - tr->t_first;
+    o.to = tg_complete_ts(9) + 10000 - tr->t_first;
+    GdkTexture *t = render(m, &o, "render-expand.png");
+    if (t) {
+        Img im = download(t);
+        DmtvView v = view_of(tr, &o);
+        double top = dmtv_lane_y(tr, &v, (size_t)li);
+        double step = dmtv_lane_y(tr, &v, (size_t)li + 1) - top;
+        CHECKF(fabs(step - (DMTV_REG_LANE_H + 4 * DMTV_FIELD_LANE_H + DMTV_LANE_GAP)) < 0.5,
+               "expanded lane %.1f px", step);
+        for (unsigned k = 0; k < 4; k++) {
+            double fy = top + DMTV_REG_LANE_H + k * DMTV_FIELD_LANE_H;
+            CHECKF(is_color(&im, 1, fy + DMTV_FIELD_LANE_H / 2, &th->reg_line), "field %u accent",
+                   k);
+            gboolean high = row_has(&im, fy + 2, &th->reg_line);
+            gboolean low = row_has(&im, fy + DMTV_FIELD_LANE_H - 3, &th->reg_line);
+            if (k == 0)
+                CHECKF(high && low, "CH0_DONE toggles: high %d low %d", high, low);
+            if (k == 1)
+                CHECKF(!high && low, "CH0_ERR stays 0: high %d low %d", high, low);
+        }
+        g_free(im.px);
+        g_object_unref(t);
+    }
+    CHECK(dmtv_model_expand_register(m, "irq_status", FALSE) == li && l->n_fields == 0);
+}
+
+/* hovering IRQ_STATUS between transfers 7 and 8 shows its value decoded
+ * by the map in a box below-right of the pointer; none without a cursor */
+static void check_hover(DmtvModel *m)
+{
+    const DmtvTrace *tr = dmtv_model_get_trace(m);
+    gssize li = -1;
+    for (size_t i = 0; i < tr->n_lanes; i++)
+        if (!strcmp(tr->lanes[i].label, "IRQ_STATUS"))
+            li = (gssize)i;
+    CHECK(li >= 0);
+    if (li < 0)
+        return;
+    const DmtvTheme *th = theme(FALSE);
+    DmtvRenderOpts o = {.width = W, .height = 1400, .has_from = TRUE, .has_to = TRUE};
+    o.from = tg_start_ts(6) - tr->t_first;
+    o.to = tg_complete_ts(9) + 10000 - tr->t_first;
+    DmtvView v = view_of(tr, &o);
+    int64_t at = (tg_complete_ts(7) + tg_start_ts(8)) / 2;
+    double x = dmtv_x_of(&v, at), y = dmtv_lane_y(tr, &v, (size_t)li) + 8;
+    for (int with = 0; with < 2; with++) {
+        o.has_cursor = with;
+        o.cursor = at - tr->t_first;
+        o.cursor_y = y;
+        GdkTexture *t = render(m, &o, with ? "render-hover.png" : NULL);
+        if (!t)
+            return;
+        Img im = download(t);
+        /* the box starts 8 px right of the pointer, 12 px below it */
+        gboolean box = is_color(&im, x + 9, y + 13, &th->cursor);
+        CHECKF(box == with, "hover box %d with cursor %d", box, with);
+        g_free(im.px);
+        g_object_unref(t);
+    }
 }
 
 /* the bounce-buffered transfer carries the purple band, its neighbour not */
@@ -437,6 +526,8 @@ int main(void)
         check_layout(m);
         check_folding(m);
         check_dark(m);
+        check_hover(m);
+        check_expand(m);
         g_object_unref(m);
     }
     check_cli(dir, db, dmat);

@@ -72,9 +72,12 @@ int main(void)
 
     CHECK(dmtv_reg_name(DMM_REG_IRQ_STATUS) &&
           !strcmp(dmtv_reg_name(DMM_REG_IRQ_STATUS), "IRQ_STATUS"));
-    CHECK(!strcmp(dmtv_reg_name(DMM_CH_BASE(1) + DMM_CH_DESC_LO), "CH1_DESC_LO"));
-    CHECK(!strcmp(dmtv_reg_name(DMM_CH_BASE(0) + DMM_CH_CTRL), "CH0_CTRL"));
+    CHECK(!strcmp(dmtv_reg_name(DMM_CH_BASE(1) + DMM_CH_DESC_LO), "CH[1].DESC_LO"));
+    CHECK(!strcmp(dmtv_reg_name(DMM_CH_BASE(0) + DMM_CH_CTRL), "CH[0].CTRL"));
     CHECK(dmtv_reg_name(0xFFC) == NULL);
     CHECK(dmtv_reg_doc(DMM_REG_ID) != NULL);
+    /* values decoded by the map, fields by name */
+    const char *dec = dmtv_reg_decode(DMM_CH_BASE(0) + DMM_CH_STATUS, 0x6);
+    CHECK(dec && !strcmp(dec, "CH[0].STATUS=0x6 {DONE, ERR}"));
     return tk_result("viewer_units");
 }

@@ -115,4 +115,41 @@ size_t rmap_format(const rmap_decoded *d, char *buf, size_t cap);
  * line(ctx, text). */
 void rmap_list(const rmap *m, size_t domain, void (*line)(void *ctx, const char *text), void *ctx);
 
+/* ---- compact text and a decode cache, for tools that decode every access -- */
+
+/* One short line: "CH[0].STATUS=0x6 {DONE, ERR, CODE=ADDR_LIMIT}": one-bit
+ * fields by name when set, other fields NAME=value when not zero (an enum
+ * by its name; zero fields are left out), bits no field covers as "?=0x..."; a register without
+ * fields "NAME=VALUE".  Returns the length (cut to cap - 1). */
+size_t rmap_format_short(const rmap_decoded *d, char *buf, size_t cap);
+
+/* The fields whose values differ between two decodes of one register:
+ * "ERR 0->1, CODE NONE->ADDR_LIMIT" (bits no field covers as "?").
+ * Returns the length, 0 when no field differs. */
+size_t rmap_format_delta(const rmap_decoded *a, const rmap_decoded *b, char *buf, size_t cap);
+
+/* A cache of decodes in one domain of a map, for callers that decode
+ * millions of accesses (dump, import): repeated (offset, width, value)
+ * triples cost one hash probe.  The map must outlive the namer; the
+ * namer owns its cache.  NULL on out of memory. */
+typedef struct rmap_namer rmap_namer;
+rmap_namer *rmap_namer_new(const rmap *m, size_t domain);
+void rmap_namer_free(rmap_namer *n); /* NULL ok */
+/* rmap_format_short of an access of width bits (0: any) with value at off,
+ * or NULL when no register is there.  The text is owned by the namer and
+ * valid until its next call. */
+const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_t value);
+/* The register's full name ("CH[1].STATUS"), or NULL; owned by the namer,
+ * valid until its next call. */
+const char *rmap_namer_name(rmap_namer *n, uint64_t off, unsigned width);
+/* The whole decode (owned by the namer, valid until its next call), or
+ * NULL when no register is there. */
+/* Where a tool finds a map installed with it: NAME in ../share/dmatrace/
+ * from the running executable's directory (the build tree and an install
+ * both put the sample device's dmm.xml there).  Returns true and the path
+ * in buf when that file is readable. */
+bool rmap_find_shared(const char *name, char *buf, size_t cap);
+
+const rmap_decoded *rmap_namer_decode(rmap_namer *n, uint64_t off, unsigned width, uint64_t value);
+
 #endif

@@ -25,6 +25,7 @@
 
 #include "dmt/error.h"
 #include "dmt/record.h"
+#include "rpl/replay.h"
 #include "rpl/report.h"
 
 /* Aspects a transfer pair can differ in (bit set; JSON names in README). */
@@ -86,12 +87,14 @@ typedef struct rpl_diff_result {
     char adapters_text[256];
     uint64_t n_items, items_dropped; /* kept in detail / beyond opts.max_items */
     rpl_diff_item *items;
+    rpl_regmap names; /* opts.names: rpl_diff_text names registers with it */
 } rpl_diff_result;
 
 typedef struct rpl_diff_opts {
     bool addresses;     /* compare physical addresses too */
     unsigned window;    /* alignment lookahead (0 = 64) */
     unsigned max_items; /* items kept in detail (0 = 1000) */
+    rpl_regmap names;   /* register and field names (rpl/replay.h) */
 } rpl_diff_opts;
 
 /* Compare the traces at paths a and b (.dmat, or .db with the store).

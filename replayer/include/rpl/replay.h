@@ -114,6 +114,16 @@ typedef struct rpl_limit {
     char text[RPL_TEXT];
 } rpl_limit;
 
+/* The register map that names registers and fields in reports (rmap/regmap.h,
+ * domain index `domain`); map NULL: the device model's compiled-in names
+ * (dmm/map.h, which a test keeps equal to device-model/dmm.xml).  The map
+ * is the caller's and must outlive the replay (or the diff result). */
+struct rmap;
+typedef struct rpl_regmap {
+    const struct rmap *map;
+    size_t domain;
+} rpl_regmap;
+
 typedef struct rpl_opts {
     /* Model configuration.  By default it is taken from the trace (the first
      * reads of ID, CAPS and DEVMEM_SIZE before the first register write) and
@@ -135,6 +145,7 @@ typedef struct rpl_opts {
     unsigned keep;      /* divergences kept in detail (0 = RPL_DEFAULT_KEEP) */
     unsigned context;   /* context records per divergence (0 = RPL_CONTEXT_RECORDS) */
     uint64_t mem_limit; /* 0 = RPL_DEFAULT_MEM_LIMIT */
+    rpl_regmap names;   /* register and field names in reports */
 } rpl_opts;
 
 void rpl_opts_default(rpl_opts *o);

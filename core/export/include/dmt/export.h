@@ -17,14 +17,24 @@
 #define DMT_EXPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dmt/error.h"
+
+struct rmap;
 
 typedef struct dmt_export_opts {
     bool no_findings;   /* skip the audit pass (no findings events / rows) */
     uint64_t rules;     /* audit rule mask (dmt/audit.h); 0 = all */
     bool end_is_unload; /* audit option, see dmt_audit_config */
+    /* Register map (rmap/regmap.h, domain index regmap_domain), or NULL:
+     * JSON counters are named by register ("dev1 CH[0].STATUS") and carry
+     * every field by name in their args; a trace exported as CSV is
+     * imported with it (tables reg_names, reg_fields).  The caller's. */
+    const struct rmap *regmap;
+    size_t regmap_domain;
+    const char *regmap_name; /* the map's file, for the CSV's meta (may be NULL) */
 } dmt_export_opts;
 
 typedef struct dmt_export_stats {

@@ -25,7 +25,7 @@
 #include "dmt/stats.h"
 
 #define DMT_STORE_APPLICATION_ID   0x444D5442 /* "DMTB" */
-#define DMT_STORE_SCHEMA_VERSION   2
+#define DMT_STORE_SCHEMA_VERSION   3
 #define DMT_STORE_LEVELS           8                          /* summary levels 0..7 */
 #define DMT_STORE_LEVEL_SHIFT(L)   (10u + 3u * (unsigned)(L)) /* bucket = ts >> shift */
 #define DMT_STORE_MAX_REG_LANES    4096u  /* register lanes before "devD other" */
@@ -33,6 +33,7 @@
 #define DMT_STORE_MIN_STORED_LEVEL 3      /* levels 0..2 are computed on demand */
 
 struct sqlite3;
+struct rmap;
 
 /* ---- import --------------------------------------------------------------- */
 
@@ -68,6 +69,13 @@ typedef struct dmt_store_import_opts {
      * on devices beyond it. */
     uint64_t fail_after;
     bool small_limits;
+    /* The register map that fills reg_names and reg_fields (rmap/regmap.h,
+     * domain index regmap_domain), or NULL: the tables stay empty.
+     * regmap_name (may be NULL) is stored as meta key `regmap`.  Both are
+     * the caller's. */
+    const struct rmap *regmap;
+    size_t regmap_domain;
+    const char *regmap_name;
 } dmt_store_import_opts;
 
 typedef struct dmt_store_import_result {

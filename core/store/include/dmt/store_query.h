@@ -288,6 +288,14 @@ int dmt_store_find_transfers(dmt_store *st, const dmt_store_xfer_query *q, uint6
 /* Markers whose text contains text, by seq, at most limit. */
 int dmt_store_find_markers(dmt_store *st, const char *text, uint64_t limit, dmt_store_hit_fn fn,
                            void *ctx, dmt_error *err);
+/* Single register writes at offset off (any device) whose bitfield
+ * (value >> shift) & mask compares with value as op says, by seq, at most
+ * limit: op '=' equal, '!' not equal, '<' less, '>' greater, 'c' changed
+ * from the previous write to the register (the first write counts as a
+ * change; value unused). */
+int dmt_store_find_reg_field(dmt_store *st, uint64_t off, unsigned shift, uint64_t mask, char op,
+                             uint64_t value, uint64_t limit, dmt_store_hit_fn fn, void *ctx,
+                             dmt_error *err);
 /* Single register writes at offset off (any device), by seq, at most limit. */
 int dmt_store_find_reg_writes(dmt_store *st, uint64_t off, uint64_t limit, dmt_store_hit_fn fn,
                               void *ctx, dmt_error *err);

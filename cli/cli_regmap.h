@@ -1,0 +1,54 @@
+/*
+ * cli_regmap.h - the register-map options every command that shows
+ * registers takes (--regmap FILE.xml [--variant NAME] [--domain NAME]) and
+ * the map they select: the file given, else the sample device's map
+ * (dmm.xml, found next to the executable: ../share/dmatrace/dmm.xml, which
+ * the build tree and an install both hold), else none ("--regmap none", or
+ * no dmm.xml found), in which case raw offsets show.
+ */
+#ifndef DMT_CLI_REGMAP_H
+#define DMT_CLI_REGMAP_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rmap/regmap.h"
+
+/* getopt_long values of the three options. */
+enum { CLI_OPT_REGMAP = 0x1000, CLI_OPT_VARIANT, CLI_OPT_DOMAIN };
+#define CLI_REGMAP_OPTIONS                                                                         \
+    {"regmap", required_argument, 0, CLI_OPT_REGMAP},                                              \
+        {"variant", required_argument, 0, CLI_OPT_VARIANT},                                        \
+    {                                                                                              \
+        "domain", required_argument, 0, CLI_OPT_DOMAIN                                             \
+    }
+#define CLI_REGMAP_HELP                                                                            \
+    "  --regmap FILE.xml  name registers and fields with this rules-ng-ng map\n"                   \
+    "                     (default: the sample device's dmm.xml; 'none': raw offsets)\n"           \
+    "  --variant NAME     the map's variant (e.g. a chip revision)\n"                              \
+    "  --domain NAME      the map's domain the device's registers are in (default: the first)\n"
+
+typedef struct cli_regmap {
+    const char *file, *variant, *domain; /* options (argv strings) */
+    rmap *map;                           /* loaded map, or NULL: raw offsets */
+    size_t dom;                          /* domain index in map */
+    rmap_namer *namer;                   /* decode cache over map/dom, or NULL */
+    char path[4160];                     /* the loaded map's file, or "" */
+} cli_regmap;
+
+/* Take option c (one of CLI_OPT_*) with its argument; false if c is not one. */
+bool cli_regmap_opt(cli_regmap *rm, int c, const char *arg);
+/* Load the selected map.  Returns CLI_OK, or prints "dmatrace CMD: FILE:LINE:
+ * why" and returns CLI_BAD (a bad map, an unknown domain or variant) or
+ * CLI_FAIL (out of memory).  The default map missing is not an error. */
+int cli_regmap_load(const char *cmd, cli_regmap *rm);
+/* Free what load made (rm's strings belong to argv). */
+void cli_regmap_free(cli_regmap *rm);
+/* Short decode of an access of width bytes ("CH[0].STATUS=0x6 {DONE}"), or
+ * NULL without a map or a register there; owned by rm, valid until its next
+ * call. */
+const char *cli_regmap_text(cli_regmap *rm, unsigned width_bytes, unsigned long long off,
+                            unsigned long long value);
+
+#endif

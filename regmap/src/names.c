@@ -1,0 +1,201 @@
+/*
+ * names.c - compact decodes for tools that show every register access
+ * (rmap_format_short, rmap_format_delta) and the namer, a cache in front
+ * of rmap_decode.
+ *
+ * The namer keeps two direct-mapped tables: names keyed by (offset, width)
+ * and texts keyed by (offset, width, value).  A slot holds its full key, so
+ * a collision only costs a fresh decode, never a wrong text.  A register
+ * without fields whose type shows hex ("plain": addresses, counters of
+ * type hex) never reaches the text table: its text is its name and the
+ * value in hex, formatted here - such registers take any value (DMA
+ * addresses), which would defeat a cache.  One rmap_decoded (~40 KiB) is
+ * allocated with the namer and reused.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define TEXT_SLOTS 4096u /* power of two */
+#define NAME_SLOTS 1024u /* power of two */
+#define TEXT_MAX   192u
+
+size_t rmap_format_short(const rmap_decoded *d, char *buf, size_t cap)
+{
+    namebuf b = {buf, cap, 0};
+    if (cap)
+        buf[0] = 0;
+    rmap_put(&b, "%s=0x%llx", d->name, (unsigned long long)d->value);
+    if (!d->n_fields) {
+        if (d->text[0] && strncmp(d->text, "0x", 2) != 0)
+            rmap_put(&b, " (%s)", d->text);
+        return b.n;
+    }
+    unsigned shown = 0;
+    rmap_put(&b, " {");
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const rmap_field_value *f = &d->fields[i];
+        if (f->raw == 0)
+            continue;
+        if (f->low == f->high && !f->enum_name)
+            rmap_put(&b, "%s%s", shown ? ", " : "", f->name);
+        else
+            rmap_put(&b, "%s%s=%s", shown ? ", " : "", f->name, f->text);
+        shown++;
+    }
+    if (d->fields_cut)
+        rmap_put(&b, "%s...", shown++ ? ", " : "");
+    if (d->unknown)
+        rmap_put(&b, "%s?=0x%llx", shown++ ? ", " : "", (unsigned long long)d->unknown);
+    rmap_put(&b, "}");
+    return b.n;
+}
+
+size_t rmap_format_delta(const rmap_decoded *a, const rmap_decoded *b, char *buf, size_t cap)
+{
+    namebuf s = {buf, cap, 0};
+    if (cap)
+        buf[0] = 0;
+    unsigned n = a->n_fields < b->n_fields ? a->n_fields : b->n_fields;
+    for (unsigned i = 0; i < n; i++) {
+        const rmap_field_value *x = &a->fields[i], *y = &b->fields[i];
+        if (x->raw != y->raw)
+            rmap_put(&s, "%s%s %s->%s", s.n ? ", " : "", x->name, x->text, y->text);
+    }
+    if (a->unknown != b->unknown)
+        rmap_put(&s, "%s? 0x%llx->0x%llx", s.n ? ", " : "", (unsigned long long)a->unknown,
+                 (unsigned long long)b->unknown);
+    if (!a->n_fields && a->value != b->value && !s.n)
+        rmap_put(&s, "%s 0x%llx->0x%llx", a->name, (unsigned long long)a->value,
+                 (unsigned long long)b->value);
+    return s.n;
+}
+
+typedef struct text_slot {
+    uint64_t off, value;
+    unsigned width;
+    bool used, hit; /* hit: a register is there (else text is empty) */
+    char text[TEXT_MAX];
+} text_slot;
+
+typedef struct name_slot {
+    uint64_t off;
+    unsigned width;
+    bool used, hit;
+    bool plain; /* no fields, shown in hex: text is NAME=0xVALUE */
+    size_t len; /* of name */
+    char name[sizeof(((rmap_decoded *)0)->name)];
+} name_slot;
+
+struct rmap_namer {
+    const rmap *m;
+    size_t domain;
+    rmap_decoded d;
+    text_slot text[TEXT_SLOTS];
+    name_slot names[NAME_SLOTS];
+    char plain[sizeof(((rmap_decoded *)0)->name) + 24]; /* the last plain text */
+};
+
+rmap_namer *rmap_namer_new(const rmap *m, size_t domain)
+{
+    rmap_namer *n = calloc(1, sizeof *n);
+    if (n) {
+        n->m = m;
+        n->domain = domain;
+    }
+    return n;
+}
+
+void rmap_namer_free(rmap_namer *n)
+{
+    free(n);
+}
+
+static uint64_t mix(uint64_t off, unsigned width, uint64_t value)
+{
+    uint64_t h = (off * 0x9E3779B97F4A7C15u) ^ (value * 0xC2B2AE3D27D4EB4Fu) ^ width;
+    return h ^ (h >> 29);
+}
+
+const rmap_decoded *rmap_namer_decode(rmap_namer *n, uint64_t off, unsigned width, uint64_t value)
+{
+    return rmap_decode(n->m, n->domain, off, width, value, &n->d) ? &n->d : NULL;
+}
+
+static name_slot *name_slot_of(rmap_namer *n, uint64_t off, unsigned width)
+{
+    name_slot *s = &n->names[mix(off, width, 0) & (NAME_SLOTS - 1)];
+    if (!s->used || s->off != off || s->width != width) {
+        s->used = true;
+        s->off = off;
+        s->width = width;
+        s->hit = rmap_namer_decode(n, off, width, 0) != NULL;
+        memcpy(s->name, n->d.name, sizeof s->name);
+        s->len = strlen(s->name);
+        s->plain = s->hit && !n->d.n_fields && !strncmp(n->d.text, "0x", 2);
+    }
+    return s;
+}
+
+const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_t value)
+{
+    name_slot *ns = name_slot_of(n, off, width);
+    if (!ns->hit)
+        return NULL;
+    if (ns->plain) {
+        static const char hex[] = "0123456789abcdef";
+        char *p = n->plain;
+        memcpy(p, ns->name, ns->len);
+        p += ns->len;
+        *p++ = '=';
+        *p++ = '0';
+        *p++ = 'x';
+        int top = 60;
+        while (top > 0 && !((value >> top) & 0xF))
+            top -= 4;
+        for (; top >= 0; top -= 4)
+            *p++ = hex[(value >> top) & 0xF];
+        *p = 0;
+        return n->plain;
+    }
+    text_slot *s = &n->text[mix(off, width, value) & (TEXT_SLOTS - 1)];
+    if (!s->used || s->off != off || s->width != width || s->value != value) {
+        s->used = true;
+        s->off = off;
+        s->width = width;
+        s->value = value;
+        s->hit = rmap_namer_decode(n, off, width, value) != NULL;
+        s->text[0] = 0;
+        if (s->hit)
+            rmap_format_short(&n->d, s->text, sizeof s->text);
+    }
+    return s->hit ? s->text : NULL;
+}
+
+const char *rmap_namer_name(rmap_namer *n, uint64_t off, unsigned width)
+{
+    name_slot *s = name_slot_of(n, off, width);
+    return s->hit ? s->name : NULL;
+}
+
+bool rmap_find_shared(const char *name, char *buf, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return false;
+    *slash = 0;
+    char *up = strrchr(exe, '/'); /* the executable's parent: <prefix>/bin -> <prefix> */
+    if (up)
+        *up = 0;
+    int k = snprintf(buf, cap, "%s/share/dmatrace/%s", up ? exe : ".", name);
+    return k > 0 && (size_t)k < cap && access(buf, R_OK) == 0;
+}
