@@ -96,9 +96,12 @@ int cor_hash_file(const char *path, char *buf, size_t cap, dmt_error *err)
 /* "reg_read dev=0 off=0x104: the trace says 0x2, the model gave 0x6" */
 static void div_text(char *buf, size_t cap, const rpl_divergence *d)
 {
-    snprintf(buf, cap, "record %" PRIu64 " (%s): %s: the trace says %s, got %s%s%s", d->index,
-             rpl_div_kind_name(d->kind), d->subject, d->expected, d->actual,
-             d->detail[0] ? "; " : "", d->detail);
+    /* A long divergence is cut to the buffer: the first words are what a
+     * report line needs. */
+    int n = snprintf(buf, cap, "record %" PRIu64 " (%s): %s: the trace says %s, got %s%s%s",
+                     d->index, rpl_div_kind_name(d->kind), d->subject, d->expected, d->actual,
+                     d->detail[0] ? "; " : "", d->detail);
+    (void)n;
 }
 
 void cor_run_trace(const cor_trace *t, const cor_set *set, const cor_run_opts *o, cor_actual *a)

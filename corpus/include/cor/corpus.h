@@ -111,10 +111,10 @@ typedef struct cor_actual {
     bool replay_diverged;
     uint64_t div_record;
     int div_kind;
-    char div_text[512]; /* "reg_read dev=0 off=0x104: expected 0x2, got 0x6" */
+    char div_text[1400]; /* "reg_read dev=0 off=0x104: expected 0x2, got 0x6" */
     bool driver_run;    /* driver replay attempted */
     bool driver_diverged;
-    char driver_text[512];
+    char driver_text[1400];
     uint64_t by_rule[64]; /* audit findings per rule (enum dmt_audit_rule < 64) */
 } cor_actual;
 
@@ -143,7 +143,7 @@ const char *cor_check_name(int check); /* "file", "replay", "driver", "audit" */
 typedef struct cor_verdict {
     int status[COR_CHECK_N_]; /* per check; COR_PASS for checks not run */
     bool ran[COR_CHECK_N_];
-    char text[COR_CHECK_N_][600]; /* the first difference, "" when none */
+    char text[COR_CHECK_N_][1600]; /* the first difference, "" when none */
     int overall;                  /* the worst: ERROR > FAIL > XPASS > XFAIL > PASS */
 } cor_verdict;
 
