@@ -1465,24 +1465,42 @@ static void test_polling_deferred(void)
     t_finish(m);
 }
 
-/* dma32-highmem: every page above 4 GiB, 32-bit adapter: all bounced. */
-static void test_lifecycle_highmem(void)
+/* One session with each clock, threaded then deterministic: the base config
+ * changed by tweak, a machine describing its device as desc, body's checks. */
+static void each_clock(void (*tweak)(hvp_config *), VP_DEVICE_DESCRIPTION desc,
+                       void (*body)(hvp_machine *))
 {
     for (int det = 0; det < 2; det++) {
         hvp_config c;
         base_config(&c, det != 0);
-        c.placement = HVP_PLACE_ABOVE_4G;
-        VP_DEVICE_DESCRIPTION d32 = {TRUE, TRUE, FALSE, 256 * 1024};
-        hvp_machine *m = t_machine(&c, NULL, d32);
+        tweak(&c);
+        hvp_machine *m = t_machine(&c, NULL, desc);
         if (!m)
             return;
-        t_roundtrip(m, 700000, 1000, 0);
-        hvp_stats st;
-        hvp_stats_get(m, &st);
-        CHECK(st.bounced_transfers == st.start_dma && st.bounce_bytes_out == 700000 &&
-              st.bounce_bytes_in == 700000);
+        body(m);
         t_finish(m);
     }
+}
+
+/* dma32-highmem: every page above 4 GiB, 32-bit adapter: all bounced. */
+static void highmem_config(hvp_config *c)
+{
+    c->placement = HVP_PLACE_ABOVE_4G;
+}
+
+static void highmem_body(hvp_machine *m)
+{
+    t_roundtrip(m, 700000, 1000, 0);
+    hvp_stats st;
+    hvp_stats_get(m, &st);
+    CHECK(st.bounced_transfers == st.start_dma && st.bounce_bytes_out == 700000 &&
+          st.bounce_bytes_in == 700000);
+}
+
+static void test_lifecycle_highmem(void)
+{
+    VP_DEVICE_DESCRIPTION d32 = {TRUE, TRUE, FALSE, 256 * 1024};
+    each_clock(highmem_config, d32, highmem_body);
 }
 
 static void test_lifecycle_nonsg(void)
@@ -1500,22 +1518,23 @@ static void test_lifecycle_nonsg(void)
     t_finish(m);
 }
 
+static void reactos_config(hvp_config *c)
+{
+    c->reactos = true;
+    c->contig_permille = 900;
+}
+
+static void reactos_body(hvp_machine *m)
+{
+    uint32_t chunks = t_roundtrip(m, 40000, 9, 0); /* whole MDL in one go */
+    CHECK(chunks == 1);
+    TEXT *x = hvp_device_extension(m);
+    CHECK(x->exec_irql_seen == HVP_IRQL_DEVICE); /* under the interrupt lock */
+}
+
 static void test_lifecycle_reactos(void)
 {
-    for (int det = 0; det < 2; det++) {
-        hvp_config c;
-        base_config(&c, det != 0);
-        c.reactos = true;
-        c.contig_permille = 900;
-        hvp_machine *m = t_machine(&c, NULL, SG64);
-        if (!m)
-            return;
-        uint32_t chunks = t_roundtrip(m, 40000, 9, 0); /* whole MDL in one go */
-        CHECK(chunks == 1);
-        TEXT *x = hvp_device_extension(m);
-        CHECK(x->exec_irql_seen == HVP_IRQL_DEVICE); /* under the interrupt lock */
-        t_finish(m);
-    }
+    each_clock(reactos_config, SG64, reactos_body);
 }
 
 /* ===========================================================================
