@@ -567,6 +567,18 @@ void sess_replay_init(sess_replay *x, bool all)
     dmt_error_clear(&x->err);
 }
 
+void expect_layout_divergence(const rpl_replay *r, size_t first_desc)
+{
+    if (!r)
+        return;
+    const rpl_divergence *d = rpl_divergence_at(r, 0);
+    CHECKF(d && d->index == first_desc && d->kind == RPL_DIV_DRIVER &&
+               d->record_kind == DMT_K_DESC_WRITE,
+           "layout: %s at %llu, first desc_write %zu", d ? d->subject : "nothing",
+           d ? (unsigned long long)d->index : 0ull, first_desc);
+    CHECK(d && strstr(d->detail, "magic ok") && strstr(d->detail, "magic bad"));
+}
+
 const char *const sess_scenarios[SESS_N_SCENARIOS] = {"mixed", "dma32-highmem", "no-sg", "burst"};
 
 const char *test_tmpdir(void)

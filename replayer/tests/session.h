@@ -92,6 +92,11 @@ typedef struct sess_replay {
 } sess_replay;
 void sess_replay_init(sess_replay *x, bool all);
 
+/* r (if not NULL) replayed a capture with a driver of another descriptor
+ * layout: its first divergence is the driver's first DESC_WRITE, at first_desc,
+ * the descriptor magic told apart. */
+void expect_layout_divergence(const rpl_replay *r, size_t first_desc);
+
 /* The scenarios a replay test captures each of. */
 #define SESS_N_SCENARIOS 4
 extern const char *const sess_scenarios[SESS_N_SCENARIOS];

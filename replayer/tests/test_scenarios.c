@@ -78,22 +78,6 @@ static void expect_clean(const char *path, const char *what)
     rpl_free(r);
 }
 
-static void expect_first(const char *path, size_t at, int kind, const char *what)
-{
-    rpl_replay *r = replay(path, false);
-    if (!r)
-        return;
-    const rpl_divergence *d = rpl_divergence_at(r, 0);
-    CHECKF(d != NULL, "%s: no divergence", what);
-    if (d) {
-        CHECKF(d->index == at && d->kind == kind, "%s: %s at %llu, mutated record %zu", what,
-               rpl_div_kind_name(d->kind), (unsigned long long)d->index, at);
-        if (d->index != at || d->kind != kind)
-            show_first(r);
-    }
-    rpl_free(r);
-}
-
 /* ---- mutations of a captured trace -------------------------------------------- */
 
 /* The first divergence is within slack records of at (multi-CPU traces:
@@ -106,11 +90,19 @@ static void expect_near(const char *path, size_t at, size_t slack, int kind, con
     const rpl_divergence *d = rpl_divergence_at(r, 0);
     CHECKF(d != NULL, "%s: no divergence", what);
     if (d) {
-        CHECKF(d->index + slack >= at && d->index <= at + slack && d->kind == kind,
-               "%s: %s at %llu, mutated record %zu (+-%zu)", what, rpl_div_kind_name(d->kind),
+        bool ok = d->index + slack >= at && d->index <= at + slack && d->kind == kind;
+        CHECKF(ok, "%s: %s at %llu, mutated record %zu (+-%zu)", what, rpl_div_kind_name(d->kind),
                (unsigned long long)d->index, at, slack);
+        if (!ok)
+            show_first(r);
     }
     rpl_free(r);
+}
+
+/* The first divergence is at the mutated record at, of kind. */
+static void expect_first(const char *path, size_t at, int kind, const char *what)
+{
+    expect_near(path, at, 0, kind, what);
 }
 
 static void mutate_slack(const char *base, const char *name, int which, int kind, size_t slack);
