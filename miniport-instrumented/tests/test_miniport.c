@@ -349,6 +349,19 @@ static size_t count_kind(const rig *g, size_t from, uint32_t kind)
     return n;
 }
 
+/* The probe's digest of a one-chunk transfer (the last DIGEST record at or
+ * after from) is the engine's digest of channel ch. */
+MAYBE_UNUSED static void check_digest(rig *g, size_t from, uint32_t chunks, unsigned ch)
+{
+    if (chunks != 1)
+        return;
+    size_t di = SIZE_MAX;
+    for (size_t i = from; i < g->n; i++)
+        if (g->v[i].r.kind == DMT_K_DIGEST)
+            di = i;
+    CHECK(di != SIZE_MAX && g->v[di].r.value == dmm_ch_last_digest(hvp_dev(g->m), ch));
+}
+
 /* Index of the n-th (0-based) record of kind with xfer x at or after from, or SIZE_MAX. */
 static size_t find_xfer(const rig *g, size_t from, uint32_t kind, uint32_t x)
 {
@@ -631,28 +644,14 @@ static void scenario_basic(void)
         CHECK(o.chunks >= 1 && o.faults_applied == 0);
 #ifndef DMTMINI_TEST_NOPROBE
         /* the probe's digest of a one-chunk transfer = the engine's digest */
-        if (o.chunks == 1) {
-            size_t di = SIZE_MAX;
-            for (size_t i = before; i < g.n; i++)
-                if (g.v[i].r.kind == DMT_K_DIGEST)
-                    di = i;
-            CHECK(di != SIZE_MAX &&
-                  g.v[di].r.value == dmm_ch_last_digest(hvp_dev(g.m), DMM_CH_H2C));
-        }
+        check_digest(&g, before, o.chunks, DMM_CH_H2C);
         CHECK(count_kind(&g, before, DMT_K_PATTERN) == 1);
 #endif
         before = g.n;
         o = c2h(&g, len, (k * 3) % 11, 8 * MIB, 200 + k, true);
         CHECK(o.chunks >= 1);
 #ifndef DMTMINI_TEST_NOPROBE
-        if (o.chunks == 1) {
-            size_t di = SIZE_MAX;
-            for (size_t i = before; i < g.n; i++)
-                if (g.v[i].r.kind == DMT_K_DIGEST)
-                    di = i;
-            CHECK(di != SIZE_MAX &&
-                  g.v[di].r.value == dmm_ch_last_digest(hvp_dev(g.m), DMM_CH_C2H));
-        }
+        check_digest(&g, before, o.chunks, DMM_CH_C2H);
 #endif
     }
     CHECK(rig_misuse(&g) == 0);
