@@ -52,7 +52,7 @@ static void test_lanes(DmtvModel *m)
     CHECK(kinds[DMT_LANE_MARKERS] == 1);
     CHECK(kinds[DMT_LANE_FINDINGS] == 1);
     CHECK(tr->lanes[0].kind == DMT_LANE_TRANSFERS); /* transfers first */
-    CHECK(lane_named(tr, "CH1_DESC_LO") >= 0);       /* names from the register map */
+    CHECK(lane_named(tr, "CH1_DESC_LO") >= 0);      /* names from the register map */
     CHECK(lane_named(tr, "IRQ_STATUS") >= 0);
     CHECK(tr->n_findings == 3);
     CHECK(tr->n_lost == 1 && tr->lost[0].count == TG_LOST_COUNT);
@@ -452,15 +452,6 @@ int main(void)
     }
     g_free(via);
     g_clear_error(&e);
-    if (g_getenv("DMTV_TEST_KEEP")) {
-        fprintf(stderr, "fixtures kept in %s\n", dir);
-    } else {
-        char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-        CHECK(system(cmd) == 0);
-        g_free(cmd);
-    }
-    g_free(dmat);
-    g_free(db);
-    g_free(dir);
+    CHECK(tg_fixtures_done(dir, db, dmat) == 0);
     return tk_result("viewer_model");
 }

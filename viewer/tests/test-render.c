@@ -121,7 +121,7 @@ static void check_lanes(DmtvModel *m)
                                 : k == DMT_LANE_INTERRUPTS ? &th->irq
                                 : k == DMT_LANE_LOST       ? &th->err
                                 : k == DMT_LANE_FINDINGS   ? &th->warn
-                                                            : &th->marker;
+                                                           : &th->marker;
         double y = dmtv_lane_y(tr, &v, i) + dmtv_lane_height(k) / 2;
         if (is_color(&im, 1, y, accent))
             seen++;
@@ -440,11 +440,6 @@ int main(void)
         g_object_unref(m);
     }
     check_cli(dir, db, dmat);
-    char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
-    g_free(cmd);
-    g_free(dmat);
-    g_free(db);
-    g_free(dir);
+    CHECK(tg_fixtures_done(dir, db, dmat) == 0);
     return tk_result("viewer_render");
 }
