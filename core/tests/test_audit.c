@@ -117,6 +117,26 @@ static void expect_case(bool near, int rule, const char *hit, const char *miss)
 
 static const dmt_sg_elem SG2[] = {{0x100000, 0x1000}, {0x200000, 0x2000}};
 
+/* Transfer 1 of len bytes (to the device) from an MDL of mdl_len bytes:
+ * started, mapped as sg (n elements), the n_desc elements of desc programmed
+ * on channel 0, ended: all but its interrupt and completion. */
+static void t_programmed_as(uint64_t mdl_len, uint64_t len, uint32_t n, const dmt_sg_elem *sg,
+                            uint32_t n_desc, const dmt_sg_elem *desc)
+{
+    t_begin(mdl_len, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, len, true);
+    t_exec(1, 1, len, n, sg);
+    t_desc(1, 0, n_desc, desc, -1);
+    t_ring(1, 0, RING0, n_desc);
+    t_end(1, 1, 0, len);
+}
+
+/* The same of SG2, as mapped. */
+static void t_programmed(void)
+{
+    t_programmed_as(0x3000, 0x3000, 2, SG2, 2, SG2);
+}
+
 static void test_clean_session(void)
 {
     t_reset();
@@ -407,12 +427,7 @@ static void test_prog_rules(void)
     /* suffix: near miss = the driver goes on from where programming stopped
      * (a short chunk); trigger = it goes on after the skipped bytes */
     for (int near = 0; near < 2; near++) {
-        t_begin(0x4000, DMT_LOCK_READ);
-        t_start(1, 1, 1, 0, 0x3800, true);
-        t_exec(1, 1, 0x3800, 3, sg3);
-        t_desc(1, 0, 2, first2, -1);
-        t_ring(1, 0, RING0, 2);
-        t_end(1, 1, 0, 0x3800);
+        t_programmed_as(0x4000, 0x3800, 3, sg3, 2, first2);
         t_irq(1, 0, 1);
         t_complete(1, 1, true);
         static const dmt_sg_elem rest[] = {{0x400000, 0x800}, {0x500000, 0x800}};
@@ -532,12 +547,7 @@ static void test_complete_rules(void)
 {
     /* complete-missing: unlocked without CompleteDma */
     for (int near = 0; near < 2; near++) {
-        t_begin(0x3000, DMT_LOCK_READ);
-        t_start(1, 1, 1, 0, 0x3000, true);
-        t_exec(1, 1, 0x3000, 2, SG2);
-        t_desc(1, 0, 2, SG2, -1);
-        t_ring(1, 0, RING0, 2);
-        t_end(1, 1, 0, 0x3000);
+        t_programmed();
         t_irq(1, 0, 1);
         if (near)
             t_complete(1, 1, true);
@@ -590,24 +600,14 @@ static void test_complete_rules(void)
             EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt");
     }
     /* the other channel's DONE alone is not enough */
-    t_begin(0x3000, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, 0x3000, true);
-    t_exec(1, 1, 0x3000, 2, SG2);
-    t_desc(1, 0, 2, SG2, -1);
-    t_ring(1, 0, RING0, 2);
-    t_end(1, 1, 0, 0x3000);
+    t_programmed();
     t_rd(1, 0x008, 1u << 2);
     t_complete(1, 1, true);
     t_end_trace();
     run(false);
     EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt (other channel)");
     /* a channel RESET (timeout path) stops the run: no finding */
-    t_begin(0x3000, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, 0x3000, true);
-    t_exec(1, 1, 0x3000, 2, SG2);
-    t_desc(1, 0, 2, SG2, -1);
-    t_ring(1, 0, RING0, 2);
-    t_end(1, 1, 0, 0x3000);
+    t_programmed();
     t_wr(1, 0x100, 4); /* CTRL.RESET */
     t_complete(1, 1, true);
     t_end_trace();
