@@ -132,18 +132,27 @@ static BOOLEAN NTAPI null_startio(PVOID ext, PVIDEO_REQUEST_PACKET vrp)
 
 static BOOLEAN g_null_with_isr;
 
-static ULONG NTAPI null_entry(PVOID a1, PVOID a2)
+/* A test miniport's DriverEntry: a PCI device with these callbacks. */
+static ULONG init_miniport(PVOID a1, PVOID a2, PVIDEO_HW_FIND_ADAPTER find,
+                           PVIDEO_HW_INITIALIZE init, PVIDEO_HW_INTERRUPT isr,
+                           PVIDEO_HW_START_IO startio, ULONG ext_size)
 {
     VIDEO_HW_INITIALIZATION_DATA hw;
     VideoPortZeroMemory(&hw, sizeof(hw));
     hw.HwInitDataSize = sizeof(hw);
     hw.AdapterInterfaceType = PCIBus;
-    hw.HwFindAdapter = null_find;
-    hw.HwInitialize = null_init;
-    hw.HwStartIO = null_startio;
-    hw.HwInterrupt = g_null_with_isr ? null_isr : NULL;
-    hw.HwDeviceExtensionSize = 64;
+    hw.HwFindAdapter = find;
+    hw.HwInitialize = init;
+    hw.HwInterrupt = isr;
+    hw.HwStartIO = startio;
+    hw.HwDeviceExtensionSize = ext_size;
     return VideoPortInitialize(a1, a2, &hw, NULL);
+}
+
+static ULONG NTAPI null_entry(PVOID a1, PVOID a2)
+{
+    return init_miniport(a1, a2, null_find, null_init, g_null_with_isr ? null_isr : NULL,
+                         null_startio, 64);
 }
 
 static hvp_machine *null_machine(const hvp_config *c, bool with_isr)
@@ -1204,16 +1213,7 @@ static BOOLEAN NTAPI t_startio(PVOID ext, PVIDEO_REQUEST_PACKET vrp)
 
 static ULONG NTAPI t_entry(PVOID a1, PVOID a2)
 {
-    VIDEO_HW_INITIALIZATION_DATA hw;
-    VideoPortZeroMemory(&hw, sizeof(hw));
-    hw.HwInitDataSize = sizeof(hw);
-    hw.AdapterInterfaceType = PCIBus;
-    hw.HwFindAdapter = t_find;
-    hw.HwInitialize = t_init;
-    hw.HwInterrupt = t_isr;
-    hw.HwStartIO = t_startio;
-    hw.HwDeviceExtensionSize = sizeof(TEXT);
-    return VideoPortInitialize(a1, a2, &hw, NULL);
+    return init_miniport(a1, a2, t_find, t_init, t_isr, t_startio, sizeof(TEXT));
 }
 
 static hvp_machine *t_machine(const hvp_config *c, const dmm_config *d, VP_DEVICE_DESCRIPTION desc)
