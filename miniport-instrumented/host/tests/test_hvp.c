@@ -592,6 +592,17 @@ static PVP_DMA_ADAPTER get_adapter(void *ext, bool sg, bool d32, bool d64, ULONG
     return VideoPortGetDmaAdapter(ext, &d);
 }
 
+/* Start a transfer of the first len bytes of mdl on adapter a, its
+ * callback recording into cc (cleared; the length *l seen by the callback
+ * too).  Did StartDma succeed? */
+static bool start_dma(void *ext, PVP_DMA_ADAPTER a, void *mdl, cb_ctx *cc, ULONG *l, ULONG len)
+{
+    memset(cc, 0, offsetof(cb_ctx, addr));
+    *l = len;
+    cc->plen = l;
+    return VideoPortStartDma(ext, a, mdl, 0, l, sg_cb, cc, TRUE) == NO_ERROR;
+}
+
 static void test_4g_split(void)
 {
     hvp_config c;
@@ -612,9 +623,7 @@ static void test_4g_split(void)
 
     /* SG, 64-bit: two elements cut exactly at 4 GiB */
     PVP_DMA_ADAPTER a64 = get_adapter(ext, true, false, true, 1 << 20);
-    l = len;
-    cc->plen = &l;
-    CHECK(VideoPortStartDma(ext, a64, mdl, 0, &l, sg_cb, cc, TRUE) == NO_ERROR);
+    CHECK(start_dma(ext, a64, mdl, cc, &l, len));
     CHECK(l == len && cc->n == 2);
     CHECK(cc->addr[0] == FOUR_G - 2 * PAGE + 100 && cc->len[0] == 2 * PAGE - 100);
     CHECK(cc->addr[1] == FOUR_G && cc->len[1] == 2 * PAGE + 100);
@@ -622,38 +631,26 @@ static void test_4g_split(void)
 
     /* SG, 32-bit: the part above 4 GiB is bounced below it */
     PVP_DMA_ADAPTER a32 = get_adapter(ext, true, true, false, 1 << 20);
-    memset(cc, 0, offsetof(cb_ctx, addr));
-    l = len;
-    cc->plen = &l;
-    CHECK(VideoPortStartDma(ext, a32, mdl, 0, &l, sg_cb, cc, TRUE) == NO_ERROR);
+    CHECK(start_dma(ext, a32, mdl, cc, &l, len));
     CHECK(cc->n == 2 && cc->addr[0] == FOUR_G - 2 * PAGE + 100);
     CHECK(cc->addr[1] < FOUR_G && cc->addr[1] % PAGE == 0 && cc->len[1] == 2 * PAGE + 100);
     VideoPortCompleteDma(ext, a32, cc->sg, TRUE);
 
     /* no SG, 64-bit: contiguous but crossing 4 GiB -> one bounced element */
     PVP_DMA_ADAPTER an = get_adapter(ext, false, false, true, 1 << 20);
-    memset(cc, 0, offsetof(cb_ctx, addr));
-    l = len;
-    cc->plen = &l;
-    CHECK(VideoPortStartDma(ext, an, mdl, 0, &l, sg_cb, cc, TRUE) == NO_ERROR);
+    CHECK(start_dma(ext, an, mdl, cc, &l, len));
     CHECK(cc->n == 1 && cc->len[0] == len && cc->addr[0] + len <= FOUR_G);
     CHECK(cc->addr[0] % PAGE == 100);
     VideoPortCompleteDma(ext, an, cc->sg, TRUE);
 
     /* no SG, 64-bit, the two pages below 4 GiB only: direct */
-    memset(cc, 0, offsetof(cb_ctx, addr));
-    l = 2 * PAGE - 100;
-    cc->plen = &l;
-    CHECK(VideoPortStartDma(ext, an, mdl, 0, &l, sg_cb, cc, TRUE) == NO_ERROR);
+    CHECK(start_dma(ext, an, mdl, cc, &l, 2 * PAGE - 100));
     CHECK(cc->n == 1 && cc->addr[0] == FOUR_G - 2 * PAGE + 100);
     VideoPortCompleteDma(ext, an, cc->sg, TRUE);
 
     /* 16 MiB adapter (neither flag, no SG): everything bounced into pool24 */
     PVP_DMA_ADAPTER a24 = get_adapter(ext, false, false, false, 1 << 20);
-    memset(cc, 0, offsetof(cb_ctx, addr));
-    l = len;
-    cc->plen = &l;
-    CHECK(VideoPortStartDma(ext, a24, mdl, 0, &l, sg_cb, cc, TRUE) == NO_ERROR);
+    CHECK(start_dma(ext, a24, mdl, cc, &l, len));
     CHECK(cc->n == 1 && cc->addr[0] + len - 1 <= 0xFFFFFFull && cc->addr[0] >= (1u << 20));
     VideoPortCompleteDma(ext, a24, cc->sg, TRUE);
 
