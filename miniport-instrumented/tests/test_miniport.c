@@ -878,15 +878,22 @@ static void scenario_concurrent(void)
     rig_close(&g);
 }
 
-static void scenario_reactos(void)
+/* A deterministic rig under ReactOS's VideoPort, contig_permille of its
+ * pages contiguous. */
+static void rig_open_reactos(rig *g, const char *name, uint32_t contig_permille)
 {
-    rig g;
     hvp_config hc;
     hvp_config_default(&hc);
     hc.deterministic = true;
     hc.reactos = true;
-    hc.contig_permille = 1000;
-    rig_open(&g, "reactos", &hc, NULL, true);
+    hc.contig_permille = contig_permille;
+    rig_open(g, name, &hc, NULL, true);
+}
+
+static void scenario_reactos(void)
+{
+    rig g;
+    rig_open_reactos(&g, "reactos", 1000);
     size_t from = g.n;
     (void)from;
     h2c(&g, 16 * 1024, 0, 0, 81, true);
@@ -905,12 +912,7 @@ static void scenario_reactos(void)
 static void scenario_reactos_dropped(void)
 {
     rig g;
-    hvp_config hc;
-    hvp_config_default(&hc);
-    hc.deterministic = true;
-    hc.reactos = true;
-    hc.contig_permille = 0;
-    rig_open(&g, "reactos-dropped", &hc, NULL, true);
+    rig_open_reactos(&g, "reactos-dropped", 0);
     DMTMINI_CONFIG cfg;
     config_default(&cfg);
     cfg.timeout_ms = 50;
