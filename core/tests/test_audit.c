@@ -117,6 +117,26 @@ static void expect_case(bool near, int rule, const char *hit, const char *miss)
 
 static const dmt_sg_elem SG2[] = {{0x100000, 0x1000}, {0x200000, 0x2000}};
 
+/* Transfer 1 of len bytes (to the device) from an MDL of mdl_len bytes:
+ * started, mapped as sg (n elements), the n_desc elements of desc programmed
+ * on channel 0, ended: all but its interrupt and completion. */
+static void t_programmed_as(uint64_t mdl_len, uint64_t len, uint32_t n, const dmt_sg_elem *sg,
+                            uint32_t n_desc, const dmt_sg_elem *desc)
+{
+    t_begin(mdl_len, DMT_LOCK_READ);
+    t_start(1, 1, 1, 0, len, true);
+    t_exec(1, 1, len, n, sg);
+    t_desc(1, 0, n_desc, desc, -1);
+    t_ring(1, 0, RING0, n_desc);
+    t_end(1, 1, 0, len);
+}
+
+/* The same of SG2, as mapped. */
+static void t_programmed(void)
+{
+    t_programmed_as(0x3000, 0x3000, 2, SG2, 2, SG2);
+}
+
 static void test_clean_session(void)
 {
     t_reset();
@@ -158,52 +178,54 @@ static void one_transfer(uint32_t n, const dmt_sg_elem *sg, uint64_t granted, ui
     run(false);
 }
 
+/* One SG-rule transfer: rule is the one finding expected, or -1 for a clean near miss. */
+struct sg_case {
+    uint32_t n;
+    const dmt_sg_elem *sg;
+    uint64_t granted, limit;
+    uint32_t bits;
+    int rule;
+    const char *what;
+};
+
 static void test_sg_rules(void)
 {
-    /* sg-total-mismatch */
-    one_transfer(2, SG2, 0x3001, UINT64_MAX, 64, false);
-    EXPECT_ONLY(DMT_R_SG_TOTAL_MISMATCH, 1, "sg-total-mismatch");
-    one_transfer(2, SG2, 0x3000, UINT64_MAX, 64, false);
-    EXPECT_CLEAN("sg-total-mismatch near miss");
-
     /* sg-zero-length (the total still matches) */
     static const dmt_sg_elem z[] = {{0x100000, 0x1000}, {0x300000, 0}, {0x200000, 0x2000}};
-    one_transfer(3, z, 0x3000, UINT64_MAX, 64, false);
-    EXPECT_ONLY(DMT_R_SG_ZERO_LENGTH, 1, "sg-zero-length");
     static const dmt_sg_elem z1[] = {{0x100000, 0x1000}, {0x300000, 1}, {0x200000, 0x2000}};
-    one_transfer(3, z1, 0x3001, UINT64_MAX, 64, false);
-    EXPECT_CLEAN("sg-zero-length near miss (1 byte)");
-
     /* sg-cross-4g: ends one byte past 4 GiB; the near miss ends exactly at it */
     static const dmt_sg_elem c4[] = {{0xFFFFF000ull, 0x1001}};
-    one_transfer(1, c4, 0x1001, UINT64_MAX, 64, false);
-    EXPECT_ONLY(DMT_R_SG_CROSS_4G, 1, "sg-cross-4g");
     static const dmt_sg_elem c4n[] = {{0xFFFFF000ull, 0x1000}, {0x100000000ull, 1}};
-    one_transfer(2, c4n, 0x1001, UINT64_MAX, 64, false);
-    EXPECT_CLEAN("sg-cross-4g near miss");
-
-    /* addr-beyond-limit: the adapter's limit */
+    /* addr-beyond-limit */
     static const dmt_sg_elem hi[] = {{0x100000000ull, 0x1000}};
-    one_transfer(1, hi, 0x1000, 0xFFFFFFFFull, 64, false);
-    EXPECT_ONLY(DMT_R_ADDR_BEYOND_LIMIT, 1, "addr-beyond-limit (adapter)");
     static const dmt_sg_elem lo[] = {{0xFFFFF000ull, 0x1000}};
-    one_transfer(1, lo, 0x1000, 0xFFFFFFFFull, 64, false);
-    EXPECT_CLEAN("addr-beyond-limit near miss (adapter)");
-    /* ... and the device's: a 64-bit adapter on a 32-bit engine (CAPS) */
-    one_transfer(1, hi, 0x1000, UINT64_MAX, 32, false);
-    EXPECT_ONLY(DMT_R_ADDR_BEYOND_LIMIT, 1, "addr-beyond-limit (device)");
-    CHECK(first_of(DMT_R_ADDR_BEYOND_LIMIT) &&
-          strstr(first_of(DMT_R_ADDR_BEYOND_LIMIT)->message, "device's") != NULL);
-    one_transfer(1, hi, 0x1000, UINT64_MAX, 36, false);
-    EXPECT_CLEAN("addr-beyond-limit near miss (36-bit device)");
-
     /* sg-overlap */
     static const dmt_sg_elem ov[] = {{0x100000, 0x1000}, {0x200000, 0x1000}, {0x100FFF, 0x10}};
-    one_transfer(3, ov, 0x2010, UINT64_MAX, 64, false);
-    EXPECT_ONLY(DMT_R_SG_OVERLAP, 1, "sg-overlap");
     static const dmt_sg_elem ovn[] = {{0x100000, 0x1000}, {0x200000, 0x1000}, {0x101000, 0x10}};
-    one_transfer(3, ovn, 0x2010, UINT64_MAX, 64, false);
-    EXPECT_CLEAN("sg-overlap near miss (adjacent)");
+    static const struct sg_case cases[] = {
+        {2, SG2, 0x3001, UINT64_MAX, 64, DMT_R_SG_TOTAL_MISMATCH, "sg-total-mismatch"},
+        {2, SG2, 0x3000, UINT64_MAX, 64, -1, "sg-total-mismatch near miss"},
+        {3, z, 0x3000, UINT64_MAX, 64, DMT_R_SG_ZERO_LENGTH, "sg-zero-length"},
+        {3, z1, 0x3001, UINT64_MAX, 64, -1, "sg-zero-length near miss (1 byte)"},
+        {1, c4, 0x1001, UINT64_MAX, 64, DMT_R_SG_CROSS_4G, "sg-cross-4g"},
+        {2, c4n, 0x1001, UINT64_MAX, 64, -1, "sg-cross-4g near miss"},
+        /* the adapter's limit */
+        {1, hi, 0x1000, 0xFFFFFFFFull, 64, DMT_R_ADDR_BEYOND_LIMIT, "addr-beyond-limit (adapter)"},
+        {1, lo, 0x1000, 0xFFFFFFFFull, 64, -1, "addr-beyond-limit near miss (adapter)"},
+        /* ... and the device's: a 64-bit adapter on a 32-bit engine (CAPS) */
+        {1, hi, 0x1000, UINT64_MAX, 32, DMT_R_ADDR_BEYOND_LIMIT, "addr-beyond-limit (device)"},
+        {1, hi, 0x1000, UINT64_MAX, 36, -1, "addr-beyond-limit near miss (36-bit device)"},
+        {3, ov, 0x2010, UINT64_MAX, 64, DMT_R_SG_OVERLAP, "sg-overlap"},
+        {3, ovn, 0x2010, UINT64_MAX, 64, -1, "sg-overlap near miss (adjacent)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct sg_case *c = &cases[i];
+        one_transfer(c->n, c->sg, c->granted, c->limit, c->bits, false);
+        expect_case(c->rule < 0, c->rule, c->what, c->what);
+        if (c->bits == 32)
+            CHECK(first_of(DMT_R_ADDR_BEYOND_LIMIT) &&
+                  strstr(first_of(DMT_R_ADDR_BEYOND_LIMIT)->message, "device's") != NULL);
+    }
 }
 
 static void test_size_rules(void)
@@ -405,12 +427,7 @@ static void test_prog_rules(void)
     /* suffix: near miss = the driver goes on from where programming stopped
      * (a short chunk); trigger = it goes on after the skipped bytes */
     for (int near = 0; near < 2; near++) {
-        t_begin(0x4000, DMT_LOCK_READ);
-        t_start(1, 1, 1, 0, 0x3800, true);
-        t_exec(1, 1, 0x3800, 3, sg3);
-        t_desc(1, 0, 2, first2, -1);
-        t_ring(1, 0, RING0, 2);
-        t_end(1, 1, 0, 0x3800);
+        t_programmed_as(0x4000, 0x3800, 3, sg3, 2, first2);
         t_irq(1, 0, 1);
         t_complete(1, 1, true);
         static const dmt_sg_elem rest[] = {{0x400000, 0x800}, {0x500000, 0x800}};
@@ -530,12 +547,7 @@ static void test_complete_rules(void)
 {
     /* complete-missing: unlocked without CompleteDma */
     for (int near = 0; near < 2; near++) {
-        t_begin(0x3000, DMT_LOCK_READ);
-        t_start(1, 1, 1, 0, 0x3000, true);
-        t_exec(1, 1, 0x3000, 2, SG2);
-        t_desc(1, 0, 2, SG2, -1);
-        t_ring(1, 0, RING0, 2);
-        t_end(1, 1, 0, 0x3000);
+        t_programmed();
         t_irq(1, 0, 1);
         if (near)
             t_complete(1, 1, true);
@@ -588,24 +600,14 @@ static void test_complete_rules(void)
             EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt");
     }
     /* the other channel's DONE alone is not enough */
-    t_begin(0x3000, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, 0x3000, true);
-    t_exec(1, 1, 0x3000, 2, SG2);
-    t_desc(1, 0, 2, SG2, -1);
-    t_ring(1, 0, RING0, 2);
-    t_end(1, 1, 0, 0x3000);
+    t_programmed();
     t_rd(1, 0x008, 1u << 2);
     t_complete(1, 1, true);
     t_end_trace();
     run(false);
     EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt (other channel)");
     /* a channel RESET (timeout path) stops the run: no finding */
-    t_begin(0x3000, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, 0x3000, true);
-    t_exec(1, 1, 0x3000, 2, SG2);
-    t_desc(1, 0, 2, SG2, -1);
-    t_ring(1, 0, RING0, 2);
-    t_end(1, 1, 0, 0x3000);
+    t_programmed();
     t_wr(1, 0x100, 4); /* CTRL.RESET */
     t_complete(1, 1, true);
     t_end_trace();
@@ -971,6 +973,22 @@ static void test_random(void)
     dmt_audit_free(a);
 }
 
+/* Transfer k of a long stream into T: 1 to 3 page elements above 4 GiB,
+ * odd k on channel 1 writing memory, even k on channel 0 reading it. */
+static void t_random_transfer(uint32_t k, unsigned long long *rs)
+{
+    dmt_sg_elem sg[3];
+    uint32_t n = 1 + (uint32_t)(tk_rand(rs) % 3);
+    for (uint32_t i = 0; i < n; i++) {
+        sg[i].addr = 0x100000000ull + ((uint64_t)k * 16 + i * 4) * 4096;
+        sg[i].len = 4096;
+    }
+    uint32_t ch = k & 1;
+    t_lock(k, 0x7f0000000000, n * 4096, ch ? DMT_LOCK_WRITE : DMT_LOCK_READ);
+    t_chunk(k, 1 + ch, k, 1 + ch, ch ? RING1 : RING0, 1, ch, 0, n, sg, !ch);
+    t_unlock(k);
+}
+
 /* A long clean stream: many transfers, bounded state, zero findings. */
 static void test_long_stream(void)
 {
@@ -992,16 +1010,7 @@ static void test_long_stream(void)
     for (uint32_t k = 1; k <= N; k++) {
         t_reset();
         tseq = idx;
-        dmt_sg_elem sg[3];
-        uint32_t n = 1 + (uint32_t)(tk_rand(&rs) % 3);
-        for (uint32_t i = 0; i < n; i++) {
-            sg[i].addr = 0x100000000ull + ((uint64_t)k * 16 + i * 4) * 4096;
-            sg[i].len = 4096;
-        }
-        uint32_t ch = k & 1;
-        t_lock(k, 0x7f0000000000, n * 4096, ch ? DMT_LOCK_WRITE : DMT_LOCK_READ);
-        t_chunk(k, 1 + ch, k, 1 + ch, ch ? RING1 : RING0, 1, ch, 0, n, sg, !ch);
-        t_unlock(k);
+        t_random_transfer(k, &rs);
         for (uint32_t i = 0; i < TN; i++)
             dmt_audit_add(a, &T[i], idx++);
     }
@@ -1058,16 +1067,7 @@ static void test_lossy_stream(void)
         }
         for (uint32_t k = 1; k <= 20000; k++) {
             t_reset();
-            dmt_sg_elem sg[3];
-            uint32_t ne = 1 + (uint32_t)(tk_rand(&rs) % 3);
-            for (uint32_t i = 0; i < ne; i++) {
-                sg[i].addr = 0x100000000ull + ((uint64_t)k * 16 + i * 4) * 4096;
-                sg[i].len = 4096;
-            }
-            uint32_t ch = k & 1;
-            t_lock(k, 0x7f0000000000, ne * 4096, ch ? DMT_LOCK_WRITE : DMT_LOCK_READ);
-            t_chunk(k, 1 + ch, k, 1 + ch, ch ? RING1 : RING0, 1, ch, 0, ne, sg, !ch);
-            t_unlock(k);
+            t_random_transfer(k, &rs);
             for (uint32_t i = 0; i < TN; i++) {
                 if (tk_rand(&rs) % 500 == 0) { /* drop a run of records */
                     uint32_t run = 1 + (uint32_t)(tk_rand(&rs) % 12);
@@ -1166,8 +1166,8 @@ static void test_cli(void)
     if (tk_sh("%s import %s -o %s >/dev/null 2>&1", bin, path, db) == 0) {
         CHECK(tk_sh("%s audit %s >/dev/null", bin, db) == 1);
         CHECK(tk_sh("test \"$(sqlite3 %s 'SELECT rule, uncertain FROM findings')\" = "
-                 "'prog-duplicate|0'",
-                 db) == 0);
+                    "'prog-duplicate|0'",
+                    db) == 0);
         CHECK(tk_sh("%s audit --rules 'sg-*' %s >/dev/null", bin, db) == 0);
         CHECK(tk_sh("test \"$(sqlite3 %s 'SELECT count(*) FROM findings')\" = 0", db) == 0);
     } else {
@@ -1177,27 +1177,28 @@ static void test_cli(void)
         fprintf(stderr, "test_audit: python3 missing, --json checks skipped\n");
         return;
     }
+    CHECK(
+        tk_sh("%s audit --json %s | python3 -c '"
+              "import json,sys\n"
+              "d=json.load(sys.stdin)\n"
+              "assert d[\"format\"]==\"dmatrace-audit\" and d[\"version\"]==1, d\n"
+              "assert d[\"findings_total\"]==1 and len(d[\"findings\"])==1\n"
+              "f=d[\"findings\"][0]\n"
+              "assert f[\"rule\"]==\"prog-duplicate\" and f[\"severity\"]==\"error\"\n"
+              "assert f[\"uncertain\"] is False and isinstance(f[\"records\"],list)\n"
+              "for k in (\"index\",\"seq\",\"ts\",\"message\",\"xfer\",\"adapter\",\"dv\"): assert "
+              "k in f, k\n"
+              "s=[r for r in d[\"rules\"] if r[\"id\"]==\"prog-duplicate\"][0]\n"
+              "assert s[\"count\"]==1\n"
+              "assert len(d[\"rules\"])==%d\n"
+              "'",
+              bin, path, DMT_R_COUNT_) == 0);
     CHECK(tk_sh("%s audit --json %s | python3 -c '"
-             "import json,sys\n"
-             "d=json.load(sys.stdin)\n"
-             "assert d[\"format\"]==\"dmatrace-audit\" and d[\"version\"]==1, d\n"
-             "assert d[\"findings_total\"]==1 and len(d[\"findings\"])==1\n"
-             "f=d[\"findings\"][0]\n"
-             "assert f[\"rule\"]==\"prog-duplicate\" and f[\"severity\"]==\"error\"\n"
-             "assert f[\"uncertain\"] is False and isinstance(f[\"records\"],list)\n"
-             "for k in (\"index\",\"seq\",\"ts\",\"message\",\"xfer\",\"adapter\",\"dv\"): assert "
-             "k in f, k\n"
-             "s=[r for r in d[\"rules\"] if r[\"id\"]==\"prog-duplicate\"][0]\n"
-             "assert s[\"count\"]==1\n"
-             "assert len(d[\"rules\"])==%d\n"
-             "'",
-             bin, path, DMT_R_COUNT_) == 0);
-    CHECK(tk_sh("%s audit --json %s | python3 -c '"
-             "import json,sys\n"
-             "d=json.load(sys.stdin)\n"
-             "assert d[\"clean\"] is True and d[\"findings\"]==[]\n"
-             "'",
-             bin, clean) == 0);
+                "import json,sys\n"
+                "d=json.load(sys.stdin)\n"
+                "assert d[\"clean\"] is True and d[\"findings\"]==[]\n"
+                "'",
+                bin, clean) == 0);
 }
 
 /* ---- proven both ways: dmatrace capture --inject
@@ -1253,8 +1254,8 @@ static int find_seed(const char *scenario, const char *needs)
     for (int seed = 1; seed <= 64; seed++) {
         snprintf(clean, sizeof clean, "%s/probe-%s-%d.dmat", tmpdir, scenario, seed);
         if (tk_sh("%s capture --deterministic-clock --scenario %s --transfers 24 --seed %d -o %s "
-               ">/dev/null 2>&1",
-               bin, scenario, seed, clean) != 0)
+                  ">/dev/null 2>&1",
+                  bin, scenario, seed, clean) != 0)
             return -1;
         if (tk_sh("%s dump %s | python3 %s %s", bin, clean, py, needs) == 0)
             return seed;
@@ -1275,17 +1276,17 @@ static void test_capture(void)
     char out[512];
     /* every fault capture can plant is listed here */
     CHECK(tk_sh("%s capture --help | python3 -c '"
-             "import sys\n"
-             "known={%s}\n"
-             "txt=sys.stdin.read().split(\"\\nfaults\",1)[1].split(\"\\n\\n\",1)[0]\n"
-             "names=[l.split()[0] for l in txt.splitlines()[1:] if l.startswith(\"  \")]\n"
-             "assert names, txt\n"
-             "missing=[n for n in names if n not in known]\n"
-             "assert not missing, missing\n"
-             "'",
-             bin,
-             "\"sg-len-off-by-one\",\"sg-skip\",\"sg-dup\",\"complete-missing\","
-             "\"complete-early\",\"overlong\",\"addr64-to-dma32\"") == 0);
+                "import sys\n"
+                "known={%s}\n"
+                "txt=sys.stdin.read().split(\"\\nfaults\",1)[1].split(\"\\n\\n\",1)[0]\n"
+                "names=[l.split()[0] for l in txt.splitlines()[1:] if l.startswith(\"  \")]\n"
+                "assert names, txt\n"
+                "missing=[n for n in names if n not in known]\n"
+                "assert not missing, missing\n"
+                "'",
+                bin,
+                "\"sg-len-off-by-one\",\"sg-skip\",\"sg-dup\",\"complete-missing\","
+                "\"complete-early\",\"overlong\",\"addr64-to-dma32\"") == 0);
     for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
         int seed = 3;
         if (faults[i].needs[0]) {
@@ -1297,18 +1298,18 @@ static void test_capture(void)
         }
         snprintf(out, sizeof out, "%s/%s.dmat", tmpdir, faults[i].fault);
         int rc = tk_sh("%s capture --deterministic-clock --scenario %s --transfers 24 --seed %d "
-                    "--inject %s -o %s >/dev/null 2>&1",
-                    bin, faults[i].scenario, seed, faults[i].fault, out);
+                       "--inject %s -o %s >/dev/null 2>&1",
+                       bin, faults[i].scenario, seed, faults[i].fault, out);
         CHECKF(rc == 0, "capture --inject %s exited %d", faults[i].fault, rc);
         rc = tk_sh("%s audit --json %s | python3 -c '"
-                "import json,sys\n"
-                "d=json.load(sys.stdin)\n"
-                "want=set(\"%s\".split(\",\"))\n"
-                "got={f[\"rule\"] for f in d[\"findings\"]}\n"
-                "assert want <= got, (want, got)\n"
-                "assert not [f for f in d[\"findings\"] if f[\"uncertain\"]]\n"
-                "'",
-                bin, out, faults[i].rules);
+                   "import json,sys\n"
+                   "d=json.load(sys.stdin)\n"
+                   "want=set(\"%s\".split(\",\"))\n"
+                   "got={f[\"rule\"] for f in d[\"findings\"]}\n"
+                   "assert want <= got, (want, got)\n"
+                   "assert not [f for f in d[\"findings\"] if f[\"uncertain\"]]\n"
+                   "'",
+                   bin, out, faults[i].rules);
         CHECKF(rc == 0, "fault %s (seed %d): audit did not find %s", faults[i].fault, seed,
                faults[i].rules);
         /* exit status 1 with findings */
@@ -1318,9 +1319,10 @@ static void test_capture(void)
     for (size_t s = 0; s < sizeof scen / sizeof scen[0]; s++)
         for (int seed = 1; seed <= 3; seed++) {
             snprintf(out, sizeof out, "%s/clean-%s-%d.dmat", tmpdir, scen[s], seed);
-            int rc = tk_sh("%s capture --deterministic-clock --scenario %s --transfers 40 --seed %d "
-                        "-o %s >/dev/null 2>&1",
-                        bin, scen[s], seed, out);
+            int rc =
+                tk_sh("%s capture --deterministic-clock --scenario %s --transfers 40 --seed %d "
+                      "-o %s >/dev/null 2>&1",
+                      bin, scen[s], seed, out);
             CHECKF(rc == 0, "capture %s seed %d exited %d", scen[s], seed, rc);
             rc = tk_sh("%s audit %s >%s.audit 2>&1", bin, out, out);
             CHECKF(rc == 0, "clean %s seed %d: audit exit %d", scen[s], seed, rc);
@@ -1330,7 +1332,7 @@ static void test_capture(void)
     /* the threaded host too (not byte-reproducible, still clean) */
     snprintf(out, sizeof out, "%s/clean-burst-threads.dmat", tmpdir);
     CHECK(tk_sh("%s capture --scenario burst --transfers 200 --seed 5 -o %s >/dev/null 2>&1", bin,
-             out) == 0);
+                out) == 0);
     CHECK(tk_sh("%s audit %s >%s.audit 2>&1", bin, out, out) == 0);
 }
 

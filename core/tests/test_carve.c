@@ -29,8 +29,9 @@
 
 static char tmpdir[64];
 
-/* Commit one reg_write whose value identifies it (value = 1000 + i). */
-static void put_record(dmt_ring *r, uint32_t i)
+/* Record i: a reg_write whose value identifies it (value = 1000 + i), at
+ * 5000 + 10 i. */
+static dmt_record nth_record(uint32_t i)
 {
     dmt_record rec;
     memset(&rec, 0, sizeof rec);
@@ -38,8 +39,16 @@ static void put_record(dmt_ring *r, uint32_t i)
     rec.off = 0x104;
     rec.width = 4;
     rec.value = 1000 + i;
+    rec.ts = 5000 + (int64_t)i * 10;
+    return rec;
+}
+
+/* Commit record i. */
+static void put_record(dmt_ring *r, uint32_t i)
+{
+    dmt_record rec = nth_record(i);
     uint8_t buf[64];
-    size_t n = dmt_enc_record(buf, sizeof buf, &rec, 5000 + (int64_t)i * 10);
+    size_t n = dmt_enc_record(buf, sizeof buf, &rec, rec.ts);
     CHECK(n > 0 && dmt_ring_write(r, buf, (uint32_t)n));
 }
 
@@ -257,13 +266,7 @@ static const char *write_partial(uint32_t n)
     dmt_error err;
     CHECK(dmt_writer_open(path, &h, DMT_WRITE_HEADER_NOW, &w, &err) == 0);
     for (uint32_t i = 0; i < n; i++) {
-        dmt_record rec;
-        memset(&rec, 0, sizeof rec);
-        rec.kind = DMT_K_REG_WRITE;
-        rec.off = 0x104;
-        rec.width = 4;
-        rec.value = 1000 + i;
-        rec.ts = 5000 + (int64_t)i * 10;
+        dmt_record rec = nth_record(i);
         CHECK(dmt_writer_append(w, &rec, &err) == 0);
     }
     CHECK(dmt_writer_flush(w, &err) == 0);

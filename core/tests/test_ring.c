@@ -54,6 +54,19 @@ static void new_ring(dmt_ring *r, void **reg, size_t data_size, enum dmt_ring_po
     }
 }
 
+/* A 4096-byte ring of policy pol, its region and its consumer (timeout T_OUT). */
+typedef struct {
+    dmt_ring r;
+    void *reg;
+    dmt_ring_consumer c;
+} ring_fx;
+
+static void open_ring(ring_fx *f, enum dmt_ring_policy pol)
+{
+    new_ring(&f->r, &f->reg, 4096, pol);
+    dmt_ring_consumer_init(&f->c, &f->r, T_OUT);
+}
+
 static void fill_pattern(uint8_t *b, uint32_t len, uint32_t tag)
 {
     for (uint32_t i = 0; i < len; i++)
@@ -73,6 +86,15 @@ static bool write_pattern(dmt_ring *r, uint32_t len, uint32_t tag)
     uint8_t buf[DMT_RING_MAX_PAYLOAD];
     fill_pattern(buf, len, tag);
     return dmt_ring_write(r, buf, len);
+}
+
+/* Write records tagged from .. to - 1, len bytes each; the number written. */
+static uint32_t write_patterns(dmt_ring *r, uint32_t len, uint32_t from, uint32_t to)
+{
+    uint32_t n = 0;
+    for (uint32_t i = from; i < to; i++)
+        n += write_pattern(r, len, i);
+    return n;
 }
 
 /* Expect a record of len bytes with pattern tag and sequence number seq. */
@@ -168,87 +190,79 @@ static void test_init_attach(void)
 
 static void test_round_trip(void)
 {
-    dmt_ring r;
-    void *reg;
-    dmt_ring_consumer c;
-    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
-    dmt_ring_consumer_init(&c, &r, T_OUT);
+    ring_fx f;
+    open_ring(&f, DMT_RING_DROP_NEWEST);
 
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
     static const uint32_t lens[] = {1, 7, 8, 9, 15, 16, 100, 200, 255, 1000};
     for (unsigned i = 0; i < 10; i++)
-        CHECK(write_pattern(&r, lens[i], i));
-    CHECK(r.hdr->committed == 10);
+        CHECK(write_pattern(&f.r, lens[i], i));
+    CHECK(f.r.hdr->committed == 10);
     for (unsigned i = 0; i < 10; i++)
-        EXPECT_RECORD(&c, 0, lens[i], i, i);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+        EXPECT_RECORD(&f.c, 0, lens[i], i, i);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
 
     /* consumed slots are zeroed (drop-newest) */
     bool zero = true;
-    for (size_t i = 0; i < r.size; i++)
-        zero = zero && r.data[i] == 0;
+    for (size_t i = 0; i < f.r.size; i++)
+        zero = zero && f.r.data[i] == 0;
     CHECK(zero);
 
     /* invalid lengths take no sequence number */
     dmt_ring_resv rv;
-    CHECK(!dmt_ring_reserve(&r, 0, &rv));
-    CHECK(!dmt_ring_reserve(&r, DMT_RING_MAX_PAYLOAD + 1, &rv));
-    CHECK(r.hdr->lost_full == 0);
-    CHECK(write_pattern(&r, 5, 50));
-    EXPECT_RECORD(&c, 0, 5, 50, 10);
+    CHECK(!dmt_ring_reserve(&f.r, 0, &rv));
+    CHECK(!dmt_ring_reserve(&f.r, DMT_RING_MAX_PAYLOAD + 1, &rv));
+    CHECK(f.r.hdr->lost_full == 0);
+    CHECK(write_pattern(&f.r, 5, 50));
+    EXPECT_RECORD(&f.c, 0, 5, 50, 10);
 
     /* closed: drain, then DONE */
-    CHECK(write_pattern(&r, 33, 51));
-    dmt_ring_close(&r);
-    CHECK(r.hdr->flags & DMT_RING_F_CLOSED);
-    EXPECT_RECORD(&c, 0, 33, 51, 11);
-    EXPECT_STATUS(&c, 0, DMT_RING_DONE);
-    EXPECT_STATUS(&c, 0, DMT_RING_DONE);
-    free(reg);
+    CHECK(write_pattern(&f.r, 33, 51));
+    dmt_ring_close(&f.r);
+    CHECK(f.r.hdr->flags & DMT_RING_F_CLOSED);
+    EXPECT_RECORD(&f.c, 0, 33, 51, 11);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_DONE);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_DONE);
+    free(f.reg);
 
     /* closed and empty from the start */
-    new_ring(&r, &reg, 4096, DMT_RING_OVERWRITE_OLDEST);
-    dmt_ring_consumer_init(&c, &r, T_OUT);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    dmt_ring_close(&r);
-    EXPECT_STATUS(&c, 0, DMT_RING_DONE);
-    free(reg);
+    open_ring(&f, DMT_RING_OVERWRITE_OLDEST);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    dmt_ring_close(&f.r);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_DONE);
+    free(f.reg);
 }
 
 static void test_wrap(void)
 {
-    dmt_ring r;
-    void *reg;
-    dmt_ring_consumer c;
-    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
-    dmt_ring_consumer_init(&c, &r, T_OUT);
+    ring_fx f;
+    open_ring(&f, DMT_RING_DROP_NEWEST);
 
     /* three slots of 1008 bytes, consumed; the fourth (1512 bytes) does not
      * fit before the end (1072 left): padding 1072, record at data[0]. */
+    CHECK(write_patterns(&f.r, 1000, 0, 3) == 3);
     for (unsigned i = 0; i < 3; i++)
-        CHECK(write_pattern(&r, 1000, i));
-    for (unsigned i = 0; i < 3; i++)
-        EXPECT_RECORD(&c, 0, 1000, i, i);
-    CHECK(write_pattern(&r, 1500, 3));
-    CHECK((uint32_t)r.hdr->head == 3024 + 1072 + 1512);
-    CHECK(r.hdr->head >> 32 == 4);
-    uint64_t pad = r.data[3024] | (uint64_t)r.data[3025] << 8 | (uint64_t)r.data[3026] << 16;
+        EXPECT_RECORD(&f.c, 0, 1000, i, i);
+    CHECK(write_pattern(&f.r, 1500, 3));
+    CHECK((uint32_t)f.r.hdr->head == 3024 + 1072 + 1512);
+    CHECK(f.r.hdr->head >> 32 == 4);
+    uint64_t pad = f.r.data[3024] | (uint64_t)f.r.data[3025] << 8 | (uint64_t)f.r.data[3026] << 16;
     CHECK((pad & 0xFFFF) == 1072 - 8 && ((pad >> 16) & 3) == 3); /* padding header */
-    EXPECT_RECORD(&c, 0, 1500, 3, 3);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    CHECK((uint32_t)r.hdr->tail == (uint32_t)r.hdr->head);
+    EXPECT_RECORD(&f.c, 0, 1500, 3, 3);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    CHECK((uint32_t)f.r.hdr->tail == (uint32_t)f.r.hdr->head);
 
     /* many laps with mixed sizes, a few records in flight at a time */
     uint64_t seq = 4, rd = 4;
     unsigned long long rng = 12345;
     for (unsigned i = 0; i < 3000; i++) {
         uint32_t len = 1 + (uint32_t)(tk_rand(&rng) % 1000); /* two always fit */
-        CHECK(write_pattern(&r, len, (uint32_t)seq));
+        CHECK(write_pattern(&f.r, len, (uint32_t)seq));
         seq++;
         dmt_ring_item it;
         if (i % 2 == 1) {
-            while (dmt_ring_next(&c, scratch, 0, &it) == DMT_RING_RECORD) {
+            while (dmt_ring_next(&f.c, scratch, 0, &it) == DMT_RING_RECORD) {
                 CHECK(it.seq == rd);
                 CHECK(is_pattern(it.buf, it.len, (uint32_t)rd));
                 rd++;
@@ -256,124 +270,112 @@ static void test_wrap(void)
         }
     }
     dmt_ring_item it;
-    while (dmt_ring_next(&c, scratch, 0, &it) == DMT_RING_RECORD) {
+    while (dmt_ring_next(&f.c, scratch, 0, &it) == DMT_RING_RECORD) {
         CHECK(it.seq == rd && is_pattern(it.buf, it.len, (uint32_t)rd));
         rd++;
     }
     CHECK(rd == seq);
-    CHECK(r.hdr->lost_full == 0);
-    free(reg);
+    CHECK(f.r.hdr->lost_full == 0);
+    free(f.reg);
 }
 
 static void test_short_commit(void)
 {
-    dmt_ring r;
-    void *reg;
-    dmt_ring_consumer c;
+    ring_fx f;
     dmt_ring_resv rv;
-    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
-    dmt_ring_consumer_init(&c, &r, T_OUT);
+    open_ring(&f, DMT_RING_DROP_NEWEST);
 
-    CHECK(dmt_ring_reserve(&r, 100, &rv));
-    CHECK(rv.len == 100 && rv.seq == 0 && rv.buf == r.data + 8);
+    CHECK(dmt_ring_reserve(&f.r, 100, &rv));
+    CHECK(rv.len == 100 && rv.seq == 0 && rv.buf == f.r.data + 8);
     memset(rv.buf, 0xEE, 100); /* the encoder scribbled further than it used */
     fill_pattern(rv.buf, 37, 1);
-    dmt_ring_commit(&r, &rv, 37);
+    dmt_ring_commit(&f.r, &rv, 37);
     CHECK(rv.buf[37] == 0 && rv.buf[38] == 0 && rv.buf[39] == 0); /* zero-padded to 8 */
-    CHECK(write_pattern(&r, 20, 2));
-    CHECK((uint32_t)r.hdr->head == 8 + 104 + 8 + 24); /* the whole reservation */
+    CHECK(write_pattern(&f.r, 20, 2));
+    CHECK((uint32_t)f.r.hdr->head == 8 + 104 + 8 + 24); /* the whole reservation */
 
     /* used 0: an empty record; used > len: clamped */
-    CHECK(dmt_ring_reserve(&r, 64, &rv));
-    dmt_ring_commit(&r, &rv, 0);
-    CHECK(dmt_ring_reserve(&r, 16, &rv));
+    CHECK(dmt_ring_reserve(&f.r, 64, &rv));
+    dmt_ring_commit(&f.r, &rv, 0);
+    CHECK(dmt_ring_reserve(&f.r, 16, &rv));
     fill_pattern(rv.buf, 16, 4);
-    dmt_ring_commit(&r, &rv, 99);
+    dmt_ring_commit(&f.r, &rv, 99);
 
-    EXPECT_RECORD(&c, 0, 37, 1, 0);
-    EXPECT_RECORD(&c, 0, 20, 2, 1);
-    EXPECT_RECORD(&c, 0, 0, 3, 2);
-    EXPECT_RECORD(&c, 0, 16, 4, 3);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+    EXPECT_RECORD(&f.c, 0, 37, 1, 0);
+    EXPECT_RECORD(&f.c, 0, 20, 2, 1);
+    EXPECT_RECORD(&f.c, 0, 0, 3, 2);
+    EXPECT_RECORD(&f.c, 0, 16, 4, 3);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
 
     /* a short commit whose padding meets the end of data, then a wrap */
     for (uint32_t i = 0; i < 200; i++) {
-        CHECK(dmt_ring_reserve(&r, 300, &rv));
+        CHECK(dmt_ring_reserve(&f.r, 300, &rv));
         uint32_t used = 1 + i * 7 % 300;
         fill_pattern(rv.buf, used, 10 + i);
-        dmt_ring_commit(&r, &rv, used);
-        EXPECT_RECORD(&c, 0, used, 10 + i, 4 + i);
+        dmt_ring_commit(&f.r, &rv, used);
+        EXPECT_RECORD(&f.c, 0, used, 10 + i, 4 + i);
     }
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    free(reg);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    free(f.reg);
 }
 
 static void test_drop_newest(void)
 {
-    dmt_ring r;
-    void *reg;
-    dmt_ring_consumer c;
-    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
-    dmt_ring_consumer_init(&c, &r, T_OUT);
+    ring_fx f;
+    open_ring(&f, DMT_RING_DROP_NEWEST);
 
     /* 36 slots of 112 bytes fill 4032 bytes; the next would need padding */
-    for (uint32_t i = 0; i < 36; i++)
-        CHECK(write_pattern(&r, 100, i));
-    for (uint32_t i = 36; i < 40; i++)
-        CHECK(!write_pattern(&r, 100, i));
-    CHECK(r.hdr->lost_full == 4);
-    CHECK(r.hdr->head >> 32 == 40); /* failed attempts took numbers */
-    EXPECT_RECORD(&c, 0, 100, 0, 0);
+    CHECK(write_patterns(&f.r, 100, 0, 36) == 36);
+    CHECK(write_patterns(&f.r, 100, 36, 40) == 0);
+    CHECK(f.r.hdr->lost_full == 4);
+    CHECK(f.r.hdr->head >> 32 == 40); /* failed attempts took numbers */
+    EXPECT_RECORD(&f.c, 0, 100, 0, 0);
     /* room for 112 bytes: padding 64 + slot 112 at data[0] */
-    CHECK(write_pattern(&r, 100, 40));
-    CHECK(!write_pattern(&r, 100, 41));  /* full again */
-    CHECK(!write_pattern(&r, 3000, 42)); /* larger than half the ring: never */
+    CHECK(write_pattern(&f.r, 100, 40));
+    CHECK(!write_pattern(&f.r, 100, 41));  /* full again */
+    CHECK(!write_pattern(&f.r, 3000, 42)); /* larger than half the ring: never */
     for (uint32_t i = 1; i < 36; i++)
-        EXPECT_RECORD(&c, 0, 100, i, i);
-    EXPECT_LOST(&c, 0, 36, 4, DMT_LOST_RING_FULL);
-    EXPECT_RECORD(&c, 0, 100, 40, 40);
-    EXPECT_LOST(&c, 0, 41, 2, DMT_LOST_RING_FULL); /* trailing loss, ring empty */
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    CHECK(r.hdr->lost_full == 6 && r.hdr->lost_overwritten == 0);
-    dmt_ring_close(&r);
-    CHECK(!write_pattern(&r, 5000, 43)); /* lost after close: still reported */
-    EXPECT_LOST(&c, 0, 43, 1, DMT_LOST_RING_FULL);
-    EXPECT_STATUS(&c, 0, DMT_RING_DONE);
-    free(reg);
+        EXPECT_RECORD(&f.c, 0, 100, i, i);
+    EXPECT_LOST(&f.c, 0, 36, 4, DMT_LOST_RING_FULL);
+    EXPECT_RECORD(&f.c, 0, 100, 40, 40);
+    EXPECT_LOST(&f.c, 0, 41, 2, DMT_LOST_RING_FULL); /* trailing loss, ring empty */
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    CHECK(f.r.hdr->lost_full == 6 && f.r.hdr->lost_overwritten == 0);
+    dmt_ring_close(&f.r);
+    CHECK(!write_pattern(&f.r, 5000, 43)); /* lost after close: still reported */
+    EXPECT_LOST(&f.c, 0, 43, 1, DMT_LOST_RING_FULL);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_DONE);
+    free(f.reg);
 }
 
 static void test_overwrite_oldest(void)
 {
-    dmt_ring r;
-    void *reg;
-    dmt_ring_consumer c;
-    new_ring(&r, &reg, 4096, DMT_RING_OVERWRITE_OLDEST);
-    dmt_ring_consumer_init(&c, &r, T_OUT);
+    ring_fx f;
+    open_ring(&f, DMT_RING_OVERWRITE_OLDEST);
 
-    for (uint32_t i = 0; i < 100; i++)
-        CHECK(write_pattern(&r, 100, i));
-    uint64_t ow = r.hdr->lost_overwritten;
+    CHECK(write_patterns(&f.r, 100, 0, 100) == 100);
+    uint64_t ow = f.r.hdr->lost_overwritten;
     CHECK(ow > 50 && ow < 100);
-    CHECK(r.hdr->lost_full == 0);
-    EXPECT_LOST(&c, 0, 0, ow, DMT_LOST_OVERWRITTEN);
+    CHECK(f.r.hdr->lost_full == 0);
+    EXPECT_LOST(&f.c, 0, 0, ow, DMT_LOST_OVERWRITTEN);
     for (uint32_t i = (uint32_t)ow; i < 100; i++)
-        EXPECT_RECORD(&c, 0, 100, i, i);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
+        EXPECT_RECORD(&f.c, 0, 100, i, i);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
 
     /* records of mixed sizes, short commits and wraps: the newest survive */
     unsigned long long rng = 99, seq = 100;
     dmt_ring_resv rv;
     for (uint32_t i = 0; i < 5000; i++) {
         uint32_t len = 1 + (uint32_t)(tk_rand(&rng) % 700);
-        CHECK(dmt_ring_reserve(&r, len + 16, &rv));
+        CHECK(dmt_ring_reserve(&f.r, len + 16, &rv));
         fill_pattern(rv.buf, len, (uint32_t)seq++);
-        dmt_ring_commit(&r, &rv, len);
+        dmt_ring_commit(&f.r, &rv, len);
     }
-    CHECK(!write_pattern(&r, 2100, (uint32_t)seq++)); /* too large for the ring */
+    CHECK(!write_pattern(&f.r, 2100, (uint32_t)seq++)); /* too large for the ring */
     uint64_t expect = 100, delivered = 0, lost_ow = 0, lost_full = 0;
     dmt_ring_item it;
     enum dmt_ring_status st;
-    while ((st = dmt_ring_next(&c, scratch, 0, &it)) != DMT_RING_EMPTY) {
+    while ((st = dmt_ring_next(&f.c, scratch, 0, &it)) != DMT_RING_EMPTY) {
         if (st == DMT_RING_RECORD) {
             CHECK(it.seq == expect && is_pattern(it.buf, it.len, (uint32_t)it.seq));
             expect++;
@@ -394,87 +396,83 @@ static void test_overwrite_oldest(void)
     }
     CHECK(expect == seq);
     CHECK(delivered > 5);
-    CHECK(lost_ow == r.hdr->lost_overwritten - ow);
-    CHECK(lost_full == 1 && r.hdr->lost_full == 1);
-    free(reg);
+    CHECK(lost_ow == f.r.hdr->lost_overwritten - ow);
+    CHECK(lost_full == 1 && f.r.hdr->lost_full == 1);
+    free(f.reg);
 
     /* the oldest slot in progress: producers drop their own records */
-    new_ring(&r, &reg, 4096, DMT_RING_OVERWRITE_OLDEST);
-    dmt_ring_consumer_init(&c, &r, T_OUT);
+    open_ring(&f, DMT_RING_OVERWRITE_OLDEST);
     dmt_ring_resv a;
-    CHECK(dmt_ring_reserve(&r, 100, &a));
+    CHECK(dmt_ring_reserve(&f.r, 100, &a));
     uint32_t k = 1;
-    while (write_pattern(&r, 100, k))
+    while (write_pattern(&f.r, 100, k))
         k++;
     CHECK(k == 36); /* 35 more fitted */
-    CHECK(!write_pattern(&r, 100, k + 1));
-    CHECK(r.hdr->lost_full == 2 && r.hdr->lost_overwritten == 0);
+    CHECK(!write_pattern(&f.r, 100, k + 1));
+    CHECK(f.r.hdr->lost_full == 2 && f.r.hdr->lost_overwritten == 0);
     fill_pattern(a.buf, 100, 0);
-    dmt_ring_commit(&r, &a, 100);
+    dmt_ring_commit(&f.r, &a, 100);
     /* committed: the producer may overwrite it now */
-    CHECK(write_pattern(&r, 100, 38));
-    CHECK(r.hdr->lost_overwritten == 1);
-    EXPECT_LOST(&c, 0, 0, 1, DMT_LOST_OVERWRITTEN);
+    CHECK(write_pattern(&f.r, 100, 38));
+    CHECK(f.r.hdr->lost_overwritten == 1);
+    EXPECT_LOST(&f.c, 0, 0, 1, DMT_LOST_OVERWRITTEN);
     for (uint32_t i = 1; i < 36; i++)
-        EXPECT_RECORD(&c, 0, 100, i, i);
-    EXPECT_LOST(&c, 0, 36, 2, DMT_LOST_RING_FULL);
-    EXPECT_RECORD(&c, 0, 100, 38, 38);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    free(reg);
+        EXPECT_RECORD(&f.c, 0, 100, i, i);
+    EXPECT_LOST(&f.c, 0, 36, 2, DMT_LOST_RING_FULL);
+    EXPECT_RECORD(&f.c, 0, 100, 38, 38);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    free(f.reg);
 }
 
 /* ---- torn slots ---------------------------------------------------------------- */
 
 static void test_torn_reserved(enum dmt_ring_policy pol)
 {
-    dmt_ring r;
-    void *reg;
-    dmt_ring_consumer c;
+    ring_fx f;
     dmt_ring_resv a;
-    new_ring(&r, &reg, 4096, pol);
-    dmt_ring_consumer_init(&c, &r, T_OUT);
+    open_ring(&f, pol);
 
-    CHECK(dmt_ring_reserve(&r, 50, &a)); /* never committed (yet) */
-    CHECK(write_pattern(&r, 60, 1));
-    CHECK(write_pattern(&r, 70, 2));
-    EXPECT_STATUS(&c, 5000, DMT_RING_EMPTY); /* the timer starts */
-    EXPECT_STATUS(&c, 5000 + T_OUT - 1, DMT_RING_EMPTY);
-    EXPECT_LOST(&c, 5000 + T_OUT, 0, 1, DMT_LOST_TORN);
-    EXPECT_RECORD(&c, 0, 60, 1, 1);
-    EXPECT_RECORD(&c, 0, 70, 2, 2);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    CHECK(r.hdr->lost_torn == 1);
+    CHECK(dmt_ring_reserve(&f.r, 50, &a)); /* never committed (yet) */
+    CHECK(write_pattern(&f.r, 60, 1));
+    CHECK(write_pattern(&f.r, 70, 2));
+    EXPECT_STATUS(&f.c, 5000, DMT_RING_EMPTY); /* the timer starts */
+    EXPECT_STATUS(&f.c, 5000 + T_OUT - 1, DMT_RING_EMPTY);
+    EXPECT_LOST(&f.c, 5000 + T_OUT, 0, 1, DMT_LOST_TORN);
+    EXPECT_RECORD(&f.c, 0, 60, 1, 1);
+    EXPECT_RECORD(&f.c, 0, 70, 2, 2);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    CHECK(f.r.hdr->lost_torn == 1);
 
     /* the late commit of the torn slot publishes nothing */
     fill_pattern(a.buf, 50, 0);
-    dmt_ring_commit(&r, &a, 20);
-    CHECK(r.hdr->committed == 2);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    CHECK(write_pattern(&r, 10, 3));
-    EXPECT_RECORD(&c, 0, 10, 3, 3);
+    dmt_ring_commit(&f.r, &a, 20);
+    CHECK(f.r.hdr->committed == 2);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    CHECK(write_pattern(&f.r, 10, 3));
+    EXPECT_RECORD(&f.c, 0, 10, 3, 3);
 
     /* a stall that ends in a commit is not torn */
-    CHECK(dmt_ring_reserve(&r, 40, &a));
-    EXPECT_STATUS(&c, 100, DMT_RING_EMPTY);
-    EXPECT_STATUS(&c, 100 + T_OUT / 2, DMT_RING_EMPTY);
+    CHECK(dmt_ring_reserve(&f.r, 40, &a));
+    EXPECT_STATUS(&f.c, 100, DMT_RING_EMPTY);
+    EXPECT_STATUS(&f.c, 100 + T_OUT / 2, DMT_RING_EMPTY);
     fill_pattern(a.buf, 40, 4);
-    dmt_ring_commit(&r, &a, 40);
-    EXPECT_RECORD(&c, 100 + 2 * T_OUT, 40, 4, 4);
+    dmt_ring_commit(&f.r, &a, 40);
+    EXPECT_RECORD(&f.c, 100 + 2 * T_OUT, 40, 4, 4);
 
     /* timeout 0: never skipped */
     dmt_ring_consumer c0;
-    CHECK(dmt_ring_reserve(&r, 40, &a));
-    dmt_ring_consumer_init(&c0, &r, 0);
+    CHECK(dmt_ring_reserve(&f.r, 40, &a));
+    dmt_ring_consumer_init(&c0, &f.r, 0);
     CHECK(c0.next_seq == 5);
     EXPECT_STATUS(&c0, 0, DMT_RING_EMPTY);
     EXPECT_STATUS(&c0, UINT64_MAX, DMT_RING_EMPTY);
-    dmt_ring_close(&r);
+    dmt_ring_close(&f.r);
     EXPECT_STATUS(&c0, UINT64_MAX, DMT_RING_EMPTY);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    EXPECT_LOST(&c, T_OUT, 5, 1, DMT_LOST_TORN); /* then DONE */
-    EXPECT_STATUS(&c, T_OUT, DMT_RING_DONE);
-    CHECK(r.hdr->lost_torn == 2);
-    free(reg);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    EXPECT_LOST(&f.c, T_OUT, 5, 1, DMT_LOST_TORN); /* then DONE */
+    EXPECT_STATUS(&f.c, T_OUT, DMT_RING_DONE);
+    CHECK(f.r.hdr->lost_torn == 2);
+    free(f.reg);
 }
 
 /* A producer that died right after its CAS on head: no header at all. */
@@ -485,69 +483,66 @@ static void kill_header(dmt_ring_resv *rv)
 
 static void test_torn_unwritten(enum dmt_ring_policy pol)
 {
-    dmt_ring r;
-    void *reg;
-    dmt_ring_consumer c;
+    ring_fx f;
     dmt_ring_resv a;
-    new_ring(&r, &reg, 4096, pol);
-    dmt_ring_consumer_init(&c, &r, T_OUT);
+    open_ring(&f, pol);
 
-    CHECK(dmt_ring_reserve(&r, 50, &a));
+    CHECK(dmt_ring_reserve(&f.r, 50, &a));
     kill_header(&a);
-    CHECK(write_pattern(&r, 60, 1));
-    CHECK(write_pattern(&r, 70, 2));
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    EXPECT_STATUS(&c, T_OUT, DMT_RING_EMPTY);         /* scan found seq 1 */
-    EXPECT_STATUS(&c, 2 * T_OUT - 1, DMT_RING_EMPTY); /* confirming */
-    EXPECT_LOST(&c, 2 * T_OUT, 0, 1, DMT_LOST_TORN);
-    EXPECT_RECORD(&c, 0, 60, 1, 1);
-    EXPECT_RECORD(&c, 0, 70, 2, 2);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    CHECK(r.hdr->lost_torn == 1);
+    CHECK(write_pattern(&f.r, 60, 1));
+    CHECK(write_pattern(&f.r, 70, 2));
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&f.c, T_OUT, DMT_RING_EMPTY);         /* scan found seq 1 */
+    EXPECT_STATUS(&f.c, 2 * T_OUT - 1, DMT_RING_EMPTY); /* confirming */
+    EXPECT_LOST(&f.c, 2 * T_OUT, 0, 1, DMT_LOST_TORN);
+    EXPECT_RECORD(&f.c, 0, 60, 1, 1);
+    EXPECT_RECORD(&f.c, 0, 70, 2, 2);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    CHECK(f.r.hdr->lost_torn == 1);
 
     /* bring head to 4000, then a wrapping reservation (padding 96 at 4000,
      * slot at data[0]) whose producer wrote neither header, and nothing
      * after it: skipped up to head */
-    CHECK((uint32_t)r.hdr->head == 64 + 72 + 80);
-    CHECK(write_pattern(&r, 1888, 3) && write_pattern(&r, 1880, 4));
-    CHECK((uint32_t)r.hdr->head == 4000);
-    EXPECT_RECORD(&c, 0, 1888, 3, 3);
-    EXPECT_RECORD(&c, 0, 1880, 4, 4);
-    CHECK(dmt_ring_reserve(&r, 200, &a));
-    CHECK(a.buf == r.data + 8 && (uint32_t)r.hdr->head == 4096 + 208);
+    CHECK((uint32_t)f.r.hdr->head == 64 + 72 + 80);
+    CHECK(write_pattern(&f.r, 1888, 3) && write_pattern(&f.r, 1880, 4));
+    CHECK((uint32_t)f.r.hdr->head == 4000);
+    EXPECT_RECORD(&f.c, 0, 1888, 3, 3);
+    EXPECT_RECORD(&f.c, 0, 1880, 4, 4);
+    CHECK(dmt_ring_reserve(&f.r, 200, &a));
+    CHECK(a.buf == f.r.data + 8 && (uint32_t)f.r.hdr->head == 4096 + 208);
     kill_header(&a);
-    memset(r.data + 4000, 0, 8); /* its padding header */
-    EXPECT_STATUS(&c, 10, DMT_RING_EMPTY);
-    EXPECT_STATUS(&c, 10 + T_OUT, DMT_RING_EMPTY);
-    EXPECT_STATUS(&c, 10 + T_OUT, DMT_RING_EMPTY);
-    EXPECT_LOST(&c, 10 + 2 * T_OUT, 5, 1, DMT_LOST_TORN);
-    EXPECT_STATUS(&c, 10 + 2 * T_OUT, DMT_RING_EMPTY);
-    CHECK((uint32_t)r.hdr->tail == 4096 + 208);
-    CHECK(write_pattern(&r, 30, 6));
-    EXPECT_RECORD(&c, 0, 30, 6, 6);
+    memset(f.r.data + 4000, 0, 8); /* its padding header */
+    EXPECT_STATUS(&f.c, 10, DMT_RING_EMPTY);
+    EXPECT_STATUS(&f.c, 10 + T_OUT, DMT_RING_EMPTY);
+    EXPECT_STATUS(&f.c, 10 + T_OUT, DMT_RING_EMPTY);
+    EXPECT_LOST(&f.c, 10 + 2 * T_OUT, 5, 1, DMT_LOST_TORN);
+    EXPECT_STATUS(&f.c, 10 + 2 * T_OUT, DMT_RING_EMPTY);
+    CHECK((uint32_t)f.r.hdr->tail == 4096 + 208);
+    CHECK(write_pattern(&f.r, 30, 6));
+    EXPECT_RECORD(&f.c, 0, 30, 6, 6);
 
     /* a scan result that changes (a slow producer wrote its header) restarts
      * the confirmation */
     dmt_ring_resv b;
-    CHECK(dmt_ring_reserve(&r, 50, &a));
-    CHECK(dmt_ring_reserve(&r, 50, &b));
+    CHECK(dmt_ring_reserve(&f.r, 50, &a));
+    CHECK(dmt_ring_reserve(&f.r, 50, &b));
     uint8_t saved[8];
     memcpy(saved, b.buf - 8, 8);
     kill_header(&a);
     kill_header(&b);
-    CHECK(write_pattern(&r, 20, 9));
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    EXPECT_STATUS(&c, T_OUT, DMT_RING_EMPTY);     /* scan: seq 9 */
-    memcpy(b.buf - 8, saved, 8);                  /* b's header appears */
-    EXPECT_STATUS(&c, 2 * T_OUT, DMT_RING_EMPTY); /* scan: b, restart */
-    EXPECT_STATUS(&c, 3 * T_OUT - 1, DMT_RING_EMPTY);
-    EXPECT_LOST(&c, 3 * T_OUT, 7, 1, DMT_LOST_TORN);
+    CHECK(write_pattern(&f.r, 20, 9));
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&f.c, T_OUT, DMT_RING_EMPTY);     /* scan: seq 9 */
+    memcpy(b.buf - 8, saved, 8);                    /* b's header appears */
+    EXPECT_STATUS(&f.c, 2 * T_OUT, DMT_RING_EMPTY); /* scan: b, restart */
+    EXPECT_STATUS(&f.c, 3 * T_OUT - 1, DMT_RING_EMPTY);
+    EXPECT_LOST(&f.c, 3 * T_OUT, 7, 1, DMT_LOST_TORN);
     fill_pattern(b.buf, 50, 8);
-    dmt_ring_commit(&r, &b, 50);
-    EXPECT_RECORD(&c, 0, 50, 8, 8);
-    EXPECT_RECORD(&c, 0, 20, 9, 9);
-    CHECK(r.hdr->lost_torn == 3);
-    free(reg);
+    dmt_ring_commit(&f.r, &b, 50);
+    EXPECT_RECORD(&f.c, 0, 50, 8, 8);
+    EXPECT_RECORD(&f.c, 0, 20, 9, 9);
+    CHECK(f.r.hdr->lost_torn == 3);
+    free(f.reg);
 }
 
 /* Loss counters that start near 2^64 (the header is shared with whoever
@@ -586,29 +581,26 @@ static void test_counters_near_wrap(void)
  * told apart. */
 static void test_torn_with_drops(void)
 {
-    dmt_ring r;
-    void *reg;
-    dmt_ring_consumer c;
+    ring_fx f;
     dmt_ring_resv a;
-    new_ring(&r, &reg, 4096, DMT_RING_DROP_NEWEST);
-    dmt_ring_consumer_init(&c, &r, T_OUT);
-    CHECK(dmt_ring_reserve(&r, 100, &a));
+    open_ring(&f, DMT_RING_DROP_NEWEST);
+    CHECK(dmt_ring_reserve(&f.r, 100, &a));
     kill_header(&a);
     uint32_t k = 1;
-    while (write_pattern(&r, 100, k))
+    while (write_pattern(&f.r, 100, k))
         k++;
     CHECK(k == 36);
-    CHECK(!write_pattern(&r, 100, 37));
-    CHECK(r.hdr->lost_full == 2);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    EXPECT_STATUS(&c, T_OUT, DMT_RING_EMPTY);
-    EXPECT_LOST(&c, 2 * T_OUT, 0, 1, DMT_LOST_TORN);
+    CHECK(!write_pattern(&f.r, 100, 37));
+    CHECK(f.r.hdr->lost_full == 2);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    EXPECT_STATUS(&f.c, T_OUT, DMT_RING_EMPTY);
+    EXPECT_LOST(&f.c, 2 * T_OUT, 0, 1, DMT_LOST_TORN);
     for (uint32_t i = 1; i < 36; i++)
-        EXPECT_RECORD(&c, 0, 100, i, i);
-    EXPECT_LOST(&c, 0, 36, 2, DMT_LOST_RING_FULL);
-    EXPECT_STATUS(&c, 0, DMT_RING_EMPTY);
-    CHECK(r.hdr->lost_torn == 1 && r.hdr->lost_full == 2);
-    free(reg);
+        EXPECT_RECORD(&f.c, 0, 100, i, i);
+    EXPECT_LOST(&f.c, 0, 36, 2, DMT_LOST_RING_FULL);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    CHECK(f.r.hdr->lost_torn == 1 && f.r.hdr->lost_full == 2);
+    free(f.reg);
 }
 
 /* Garbage in data and in head: the consumer stays inside the region (ASan)

@@ -349,6 +349,19 @@ static size_t count_kind(const rig *g, size_t from, uint32_t kind)
     return n;
 }
 
+/* The probe's digest of a one-chunk transfer (the last DIGEST record at or
+ * after from) is the engine's digest of channel ch. */
+MAYBE_UNUSED static void check_digest(rig *g, size_t from, uint32_t chunks, unsigned ch)
+{
+    if (chunks != 1)
+        return;
+    size_t di = SIZE_MAX;
+    for (size_t i = from; i < g->n; i++)
+        if (g->v[i].r.kind == DMT_K_DIGEST)
+            di = i;
+    CHECK(di != SIZE_MAX && g->v[di].r.value == dmm_ch_last_digest(hvp_dev(g->m), ch));
+}
+
 /* Index of the n-th (0-based) record of kind with xfer x at or after from, or SIZE_MAX. */
 static size_t find_xfer(const rig *g, size_t from, uint32_t kind, uint32_t x)
 {
@@ -631,28 +644,14 @@ static void scenario_basic(void)
         CHECK(o.chunks >= 1 && o.faults_applied == 0);
 #ifndef DMTMINI_TEST_NOPROBE
         /* the probe's digest of a one-chunk transfer = the engine's digest */
-        if (o.chunks == 1) {
-            size_t di = SIZE_MAX;
-            for (size_t i = before; i < g.n; i++)
-                if (g.v[i].r.kind == DMT_K_DIGEST)
-                    di = i;
-            CHECK(di != SIZE_MAX &&
-                  g.v[di].r.value == dmm_ch_last_digest(hvp_dev(g.m), DMM_CH_H2C));
-        }
+        check_digest(&g, before, o.chunks, DMM_CH_H2C);
         CHECK(count_kind(&g, before, DMT_K_PATTERN) == 1);
 #endif
         before = g.n;
         o = c2h(&g, len, (k * 3) % 11, 8 * MIB, 200 + k, true);
         CHECK(o.chunks >= 1);
 #ifndef DMTMINI_TEST_NOPROBE
-        if (o.chunks == 1) {
-            size_t di = SIZE_MAX;
-            for (size_t i = before; i < g.n; i++)
-                if (g.v[i].r.kind == DMT_K_DIGEST)
-                    di = i;
-            CHECK(di != SIZE_MAX &&
-                  g.v[di].r.value == dmm_ch_last_digest(hvp_dev(g.m), DMM_CH_C2H));
-        }
+        check_digest(&g, before, o.chunks, DMM_CH_C2H);
 #endif
     }
     CHECK(rig_misuse(&g) == 0);
@@ -879,15 +878,22 @@ static void scenario_concurrent(void)
     rig_close(&g);
 }
 
-static void scenario_reactos(void)
+/* A deterministic rig under ReactOS's VideoPort, contig_permille of its
+ * pages contiguous. */
+static void rig_open_reactos(rig *g, const char *name, uint32_t contig_permille)
 {
-    rig g;
     hvp_config hc;
     hvp_config_default(&hc);
     hc.deterministic = true;
     hc.reactos = true;
-    hc.contig_permille = 1000;
-    rig_open(&g, "reactos", &hc, NULL, true);
+    hc.contig_permille = contig_permille;
+    rig_open(g, name, &hc, NULL, true);
+}
+
+static void scenario_reactos(void)
+{
+    rig g;
+    rig_open_reactos(&g, "reactos", 1000);
     size_t from = g.n;
     (void)from;
     h2c(&g, 16 * 1024, 0, 0, 81, true);
@@ -906,12 +912,7 @@ static void scenario_reactos(void)
 static void scenario_reactos_dropped(void)
 {
     rig g;
-    hvp_config hc;
-    hvp_config_default(&hc);
-    hc.deterministic = true;
-    hc.reactos = true;
-    hc.contig_permille = 0;
-    rig_open(&g, "reactos-dropped", &hc, NULL, true);
+    rig_open_reactos(&g, "reactos-dropped", 0);
     DMTMINI_CONFIG cfg;
     config_default(&cfg);
     cfg.timeout_ms = 50;

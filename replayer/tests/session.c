@@ -545,6 +545,42 @@ void sess_show_report(const rpl_replay *r)
     rpl_str_free(&s);
 }
 
+size_t recs_mutate(const char *base, const char *name, char *out,
+                   size_t (*edit)(recs *rs, size_t i, void *user), void *user)
+{
+    recs rs;
+    CHECK(recs_load(base, &rs) == 0);
+    size_t at = SIZE_MAX;
+    for (size_t i = rs.n / 2; i < rs.n && at == SIZE_MAX; i++)
+        at = edit(&rs, i, user);
+    test_path(out, 512, name);
+    CHECK(recs_write(out, &rs) == 0);
+    recs_free(&rs);
+    return at;
+}
+
+void sess_replay_init(sess_replay *x, bool all)
+{
+    rpl_opts_default(&x->o);
+    x->o.all = all;
+    x->r = NULL;
+    dmt_error_clear(&x->err);
+}
+
+void expect_layout_divergence(const rpl_replay *r, size_t first_desc)
+{
+    if (!r)
+        return;
+    const rpl_divergence *d = rpl_divergence_at(r, 0);
+    CHECKF(d && d->index == first_desc && d->kind == RPL_DIV_DRIVER &&
+               d->record_kind == DMT_K_DESC_WRITE,
+           "layout: %s at %llu, first desc_write %zu", d ? d->subject : "nothing",
+           d ? (unsigned long long)d->index : 0ull, first_desc);
+    CHECK(d && strstr(d->detail, "magic ok") && strstr(d->detail, "magic bad"));
+}
+
+const char *const sess_scenarios[SESS_N_SCENARIOS] = {"mixed", "dma32-highmem", "no-sg", "burst"};
+
 const char *test_tmpdir(void)
 {
     if (!tmpdir[0]) {

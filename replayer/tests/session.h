@@ -76,6 +76,31 @@ size_t recs_find(const recs *rs, uint32_t kind, uint64_t off, unsigned k);
 /* Make the variable parts of r (sg_list, values, bytes) writable copies. */
 void recs_own(dmt_record *r);
 
+/* Write to the test path name (out holds 512 bytes) a copy of base in which
+ * edit has changed one record: edit is offered the records from the middle
+ * of base on, until it returns an index other than SIZE_MAX.  Returns that
+ * index (SIZE_MAX if edit changed nothing). */
+size_t recs_mutate(const char *base, const char *name, char *out,
+                   size_t (*edit)(recs *rs, size_t i, void *user), void *user);
+
+/* The start of a test's replay: options (all as asked), no result yet, a
+ * cleared error. */
+typedef struct sess_replay {
+    rpl_opts o;
+    rpl_replay *r;
+    dmt_error err;
+} sess_replay;
+void sess_replay_init(sess_replay *x, bool all);
+
+/* r (if not NULL) replayed a capture with a driver of another descriptor
+ * layout: its first divergence is the driver's first DESC_WRITE, at first_desc,
+ * the descriptor magic told apart. */
+void expect_layout_divergence(const rpl_replay *r, size_t first_desc);
+
+/* The scenarios a replay test captures each of. */
+#define SESS_N_SCENARIOS 4
+extern const char *const sess_scenarios[SESS_N_SCENARIOS];
+
 /* A standard two-channel session with n_xfers transfers of varied SG
  * layouts (aligned, unaligned, multi-page, single element), alternating
  * channels.  Returns 0 or negative. */

@@ -23,16 +23,12 @@ unsigned int rpl_layout_DriverEntry(void *Argument1, void *Argument2);
 
 static rpl_replay *drive(const char *path, rpl_driver_entry entry, bool all)
 {
-    rpl_opts o;
-    rpl_opts_default(&o);
-    o.all = all;
-    rpl_replay *r = NULL;
-    dmt_error err;
-    dmt_error_clear(&err);
-    int rc = entry ? rpl_driver_replay_with(path, &o, entry, NULL, &r, &err)
-                   : rpl_driver_replay_file(path, &o, &r, &err);
-    CHECKF(rc == 0, "driver replay %s: %s", path, err.msg);
-    return r;
+    sess_replay x;
+    sess_replay_init(&x, all);
+    int rc = entry ? rpl_driver_replay_with(path, &x.o, entry, NULL, &x.r, &x.err)
+                   : rpl_driver_replay_file(path, &x.o, &x.r, &x.err);
+    CHECKF(rc == 0, "driver replay %s: %s", path, x.err.msg);
+    return x.r;
 }
 
 static void expect_clean(const char *path, const char *what)
@@ -62,39 +58,34 @@ static void expect_first(const char *path, size_t at, int kind, const char *what
     rpl_free(r);
 }
 
+/* Mutation which of record i, if it is one that mutation changes: i, else SIZE_MAX. */
+static size_t edit(recs *rs, size_t i, void *user)
+{
+    int which = *(const int *)user;
+    dmt_record *r = &rs->r[i];
+    if (which == 0 && r->kind == DMT_K_REG_READ && r->off == DMM_CH_BASE(1) + DMM_CH_STATUS) {
+        r->value ^= DMM_STATUS_ERR;
+    } else if (which == 1 && r->kind == DMT_K_DESC_WRITE) {
+        ((uint8_t *)r->bytes)[8] ^= 0x40; /* descriptor 0's host address */
+    } else if (which == 2 && r->kind == DMT_K_DIGEST) {
+        r->value ^= 0x10;
+    } else if (which == 3 && r->kind == DMT_K_INTERRUPT && r->claimed) {
+        recs_remove(rs, i);
+    } else if (which == 4 && r->kind == DMT_K_EXECUTE_DMA && r->n_sg >= 2) {
+        ((dmt_sg_elem *)r->sg_list)[1].len -= 4;
+    } else if (which == 5 && r->kind == DMT_K_REG_WRITE &&
+               r->off == DMM_CH_BASE(0) + DMM_CH_DESC_COUNT) {
+        r->value += 1;
+    } else {
+        return SIZE_MAX;
+    }
+    return i;
+}
+
 /* Mutate the first matching record after the middle of base; returns its index. */
 static size_t mutate(const char *base, const char *name, int which, char *out)
 {
-    recs rs;
-    CHECK(recs_load(base, &rs) == 0);
-    size_t at = SIZE_MAX;
-    for (size_t i = rs.n / 2; i < rs.n && at == SIZE_MAX; i++) {
-        dmt_record *r = &rs.r[i];
-        if (which == 0 && r->kind == DMT_K_REG_READ && r->off == DMM_CH_BASE(1) + DMM_CH_STATUS) {
-            r->value ^= DMM_STATUS_ERR;
-            at = i;
-        } else if (which == 1 && r->kind == DMT_K_DESC_WRITE) {
-            ((uint8_t *)r->bytes)[8] ^= 0x40; /* descriptor 0's host address */
-            at = i;
-        } else if (which == 2 && r->kind == DMT_K_DIGEST) {
-            r->value ^= 0x10;
-            at = i;
-        } else if (which == 3 && r->kind == DMT_K_INTERRUPT && r->claimed) {
-            recs_remove(&rs, i);
-            at = i;
-        } else if (which == 4 && r->kind == DMT_K_EXECUTE_DMA && r->n_sg >= 2) {
-            ((dmt_sg_elem *)r->sg_list)[1].len -= 4;
-            at = i;
-        } else if (which == 5 && r->kind == DMT_K_REG_WRITE &&
-                   r->off == DMM_CH_BASE(0) + DMM_CH_DESC_COUNT) {
-            r->value += 1;
-            at = i;
-        }
-    }
-    test_path(out, 512, name);
-    CHECK(recs_write(out, &rs) == 0);
-    recs_free(&rs);
-    return at;
+    return recs_mutate(base, name, out, edit, &which);
 }
 
 int main(void)
@@ -133,15 +124,9 @@ int main(void)
     size_t first_desc = recs_find(&rs, DMT_K_DESC_WRITE, UINT64_MAX, 0);
     recs_free(&rs);
     rpl_replay *r = drive(base, rpl_layout_DriverEntry, false);
-    if (r) {
-        const rpl_divergence *d = rpl_divergence_at(r, 0);
-        CHECKF(d && d->index == first_desc && d->kind == RPL_DIV_DRIVER &&
-                   d->record_kind == DMT_K_DESC_WRITE,
-               "layout: %s at %llu, first desc_write %zu", d ? d->subject : "nothing",
-               d ? (unsigned long long)d->index : 0ull, first_desc);
-        CHECK(d && strstr(d->detail, "magic ok") && strstr(d->detail, "magic bad"));
+    expect_layout_divergence(r, first_desc);
+    if (r)
         sess_show_report(r);
-    }
     rpl_free(r);
 
     /* a capture with a planted fault against the fixed driver */

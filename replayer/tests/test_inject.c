@@ -25,20 +25,16 @@ unsigned int rpl_layout_DriverEntry(void *Argument1, void *Argument2);
 
 static rpl_replay *inject(const char *path, int mode, rpl_driver_entry entry, bool all, int *used)
 {
-    rpl_opts o;
-    rpl_opts_default(&o);
-    o.all = all;
-    rpl_replay *r = NULL;
-    dmt_error err;
-    dmt_error_clear(&err);
+    sess_replay x;
+    sess_replay_init(&x, all);
     int u = -1;
-    int rc = rpl_driver_replay_mode(path, &o, mode, entry, NULL, &u, &r, &err);
-    CHECKF(rc == 0, "inject %s: %s", path, err.msg);
+    int rc = rpl_driver_replay_mode(path, &x.o, mode, entry, NULL, &u, &x.r, &x.err);
+    CHECKF(rc == 0, "inject %s: %s", path, x.err.msg);
     if (used)
         *used = u;
     else
         CHECKF(u == mode, "%s: mode %d ran, %d asked", path, u, mode);
-    return r;
+    return x.r;
 }
 
 /* 0 divergences, and the from-device digests left out are a limit. */
@@ -80,40 +76,50 @@ static void expect_first(const char *path, size_t at, uint32_t record_kind, cons
 
 enum { M_IRQ_READ, M_SG_ADDR, M_SG_LEN };
 
+typedef struct mutation {
+    int which;
+    uint32_t kind;
+} mutation;
+
+/* Mutation m->which of input record i, if it is one that mutation changes:
+ * the index of the first record the driver should then produce differently
+ * (m->kind its kind), else SIZE_MAX. */
+static size_t edit(recs *rs, size_t i, void *user)
+{
+    mutation *m = user;
+    dmt_record *r = &rs->r[i];
+    size_t at = SIZE_MAX;
+    if (m->which == M_IRQ_READ && r->kind == DMT_K_REG_READ && r->off == DMM_REG_IRQ_STATUS &&
+        r->value == 0x1 && i + 1 < rs->n && rs->r[i + 1].kind == DMT_K_REG_WRITE) {
+        /* the ISR sees channel 0's error bit too: it acknowledges it (the
+         * W1C write right after the read) */
+        r->value |= 0x2;
+        at = i + 1;
+        m->kind = DMT_K_REG_WRITE;
+    } else if ((m->which == M_SG_ADDR || m->which == M_SG_LEN) && r->kind == DMT_K_EXECUTE_DMA &&
+               r->n_sg >= 2) {
+        dmt_sg_elem *e = (dmt_sg_elem *)r->sg_list;
+        if (m->which == M_SG_ADDR)
+            e[0].addr += 0x10000;
+        else
+            e[1].len -= 4;
+        /* the descriptors written from the list */
+        at = recs_find(rs, DMT_K_DESC_WRITE, UINT64_MAX, 0);
+        for (unsigned k = 0; at != SIZE_MAX && at <= i; k++)
+            at = recs_find(rs, DMT_K_DESC_WRITE, UINT64_MAX, k + 1);
+        m->kind = DMT_K_DESC_WRITE;
+    }
+    return at;
+}
+
 /* Mutate an input (the first matching record after the middle of base);
  * returns the index of the first record the driver should then produce
  * differently, *kind its kind. */
 static size_t mutate(const char *base, const char *name, int which, char *out, uint32_t *kind)
 {
-    recs rs;
-    CHECK(recs_load(base, &rs) == 0);
-    size_t at = SIZE_MAX;
-    for (size_t i = rs.n / 2; i < rs.n && at == SIZE_MAX; i++) {
-        dmt_record *r = &rs.r[i];
-        if (which == M_IRQ_READ && r->kind == DMT_K_REG_READ && r->off == DMM_REG_IRQ_STATUS &&
-            r->value == 0x1 && i + 1 < rs.n && rs.r[i + 1].kind == DMT_K_REG_WRITE) {
-            /* the ISR sees channel 0's error bit too: it acknowledges it (the
-             * W1C write right after the read) */
-            r->value |= 0x2;
-            at = i + 1;
-            *kind = DMT_K_REG_WRITE;
-        } else if ((which == M_SG_ADDR || which == M_SG_LEN) && r->kind == DMT_K_EXECUTE_DMA &&
-                   r->n_sg >= 2) {
-            dmt_sg_elem *e = (dmt_sg_elem *)r->sg_list;
-            if (which == M_SG_ADDR)
-                e[0].addr += 0x10000;
-            else
-                e[1].len -= 4;
-            /* the descriptors written from the list */
-            at = recs_find(&rs, DMT_K_DESC_WRITE, UINT64_MAX, 0);
-            for (unsigned k = 0; at != SIZE_MAX && at <= i; k++)
-                at = recs_find(&rs, DMT_K_DESC_WRITE, UINT64_MAX, k + 1);
-            *kind = DMT_K_DESC_WRITE;
-        }
-    }
-    test_path(out, 512, name);
-    CHECK(recs_write(out, &rs) == 0);
-    recs_free(&rs);
+    mutation m = {which, *kind};
+    size_t at = recs_mutate(base, name, out, edit, &m);
+    *kind = m.kind;
     return at;
 }
 
@@ -121,9 +127,9 @@ int main(void)
 {
     if (!tk_have_capture("replay_inject_test"))
         return 77;
-    static const char *const scen[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
+    const char *const *scen = sess_scenarios;
     char base[512], p[512], q[512];
-    for (unsigned i = 0; i < 4; i++) {
+    for (unsigned i = 0; i < SESS_N_SCENARIOS; i++) {
         char args[256], name[64];
         snprintf(name, sizeof name, "inj_%s.dmat", scen[i]);
         snprintf(args, sizeof args, "--scenario %s --deterministic-clock --seed 3%s", scen[i],
@@ -159,14 +165,7 @@ int main(void)
     CHECK(recs_write(q, &rs) == 0);
     recs_free(&rs);
     rpl_replay *r = inject(base, RPL_DRIVER_INJECT, rpl_layout_DriverEntry, false, NULL);
-    if (r) {
-        const rpl_divergence *d = rpl_divergence_at(r, 0);
-        CHECKF(d && d->index == first_desc && d->kind == RPL_DIV_DRIVER &&
-                   d->record_kind == DMT_K_DESC_WRITE,
-               "layout: %s at %llu, first desc_write %zu", d ? d->subject : "nothing",
-               d ? (unsigned long long)d->index : 0ull, first_desc);
-        CHECK(d && strstr(d->detail, "magic ok") && strstr(d->detail, "magic bad"));
-    }
+    expect_layout_divergence(r, first_desc);
     rpl_free(r);
 
     int used = -1;

@@ -30,15 +30,11 @@ static bool capture(const char *scenario, const char *extra, const char *out)
 
 static rpl_replay *replay(const char *path, bool all)
 {
-    rpl_opts o;
-    rpl_opts_default(&o);
-    o.all = all;
-    rpl_replay *r = NULL;
-    dmt_error err;
-    dmt_error_clear(&err);
-    int rc = rpl_replay_file(path, &o, &r, &err);
-    CHECKF(rc == 0, "replay %s: %s", path, err.msg);
-    return r;
+    sess_replay x;
+    sess_replay_init(&x, all);
+    int rc = rpl_replay_file(path, &x.o, &x.r, &x.err);
+    CHECKF(rc == 0, "replay %s: %s", path, x.err.msg);
+    return x.r;
 }
 
 static void show_first(const rpl_replay *r)
@@ -69,34 +65,15 @@ static void expect_clean(const char *path, const char *what)
             (unsigned long long)s->reordered);
     rpl_free(r);
     /* and in driver mode */
-    rpl_opts o;
-    rpl_opts_default(&o);
-    o.all = true;
-    dmt_error err;
-    dmt_error_clear(&err);
-    r = NULL;
-    int rc = rpl_driver_replay_file(path, &o, &r, &err);
-    CHECKF(rc == 0, "%s (driver): %s", what, err.msg);
+    sess_replay x;
+    sess_replay_init(&x, true);
+    int rc = rpl_driver_replay_file(path, &x.o, &x.r, &x.err);
+    CHECKF(rc == 0, "%s (driver): %s", what, x.err.msg);
+    r = x.r;
     if (r) {
         CHECKF(rpl_get_summary(r)->divergences == 0, "%s (driver): %llu divergences", what,
                (unsigned long long)rpl_get_summary(r)->divergences);
         show_first(r);
-    }
-    rpl_free(r);
-}
-
-static void expect_first(const char *path, size_t at, int kind, const char *what)
-{
-    rpl_replay *r = replay(path, false);
-    if (!r)
-        return;
-    const rpl_divergence *d = rpl_divergence_at(r, 0);
-    CHECKF(d != NULL, "%s: no divergence", what);
-    if (d) {
-        CHECKF(d->index == at && d->kind == kind, "%s: %s at %llu, mutated record %zu", what,
-               rpl_div_kind_name(d->kind), (unsigned long long)d->index, at);
-        if (d->index != at || d->kind != kind)
-            show_first(r);
     }
     rpl_free(r);
 }
@@ -113,11 +90,19 @@ static void expect_near(const char *path, size_t at, size_t slack, int kind, con
     const rpl_divergence *d = rpl_divergence_at(r, 0);
     CHECKF(d != NULL, "%s: no divergence", what);
     if (d) {
-        CHECKF(d->index + slack >= at && d->index <= at + slack && d->kind == kind,
-               "%s: %s at %llu, mutated record %zu (+-%zu)", what, rpl_div_kind_name(d->kind),
+        bool ok = d->index + slack >= at && d->index <= at + slack && d->kind == kind;
+        CHECKF(ok, "%s: %s at %llu, mutated record %zu (+-%zu)", what, rpl_div_kind_name(d->kind),
                (unsigned long long)d->index, at, slack);
+        if (!ok)
+            show_first(r);
     }
     rpl_free(r);
+}
+
+/* The first divergence is at the mutated record at, of kind. */
+static void expect_first(const char *path, size_t at, int kind, const char *what)
+{
+    expect_near(path, at, 0, kind, what);
 }
 
 static void mutate_slack(const char *base, const char *name, int which, int kind, size_t slack);
@@ -236,9 +221,9 @@ int main(void)
 {
     if (!tk_have_capture("replay_scenarios_test"))
         return 77;
-    static const char *const scen[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
+    const char *const *scen = sess_scenarios;
     char p[512], q[512], name[128];
-    for (unsigned i = 0; i < 4; i++) {
+    for (unsigned i = 0; i < SESS_N_SCENARIOS; i++) {
         snprintf(name, sizeof name, "%s_det.dmat", scen[i]);
         test_path(p, sizeof p, name);
         if (capture(scen[i], "--deterministic-clock", p))

@@ -472,15 +472,6 @@ int main(void)
     }
     g_free(via);
     g_clear_error(&e);
-    if (g_getenv("DMTV_TEST_KEEP")) {
-        fprintf(stderr, "fixtures kept in %s\n", dir);
-    } else {
-        char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-        CHECK(system(cmd) == 0);
-        g_free(cmd);
-    }
-    g_free(dmat);
-    g_free(db);
-    g_free(dir);
+    CHECK(tg_fixtures_done(dir, db, dmat) == 0);
     return tk_result("viewer_model");
 }

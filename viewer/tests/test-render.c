@@ -531,11 +531,6 @@ int main(void)
         g_object_unref(m);
     }
     check_cli(dir, db, dmat);
-    char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
-    g_free(cmd);
-    g_free(dmat);
-    g_free(db);
-    g_free(dir);
+    CHECK(tg_fixtures_done(dir, db, dmat) == 0);
     return tk_result("viewer_render");
 }

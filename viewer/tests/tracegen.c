@@ -283,3 +283,19 @@ char *tg_tmpdir(void)
     }
     return d;
 }
+
+int tg_fixtures_done(char *dir, char *db, char *dmat)
+{
+    int rc = 0;
+    if (g_getenv("DMTV_TEST_KEEP")) {
+        fprintf(stderr, "fixtures kept in %s\n", dir);
+    } else {
+        char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+        rc = system(cmd) == 0 ? 0 : -1;
+        g_free(cmd);
+    }
+    g_free(dmat);
+    g_free(db);
+    g_free(dir);
+    return rc;
+}

@@ -39,3 +39,7 @@ int tg_write_dmat(const char *path, unsigned n);
 int tg_make_db(const char *dmat_path, const char *db_path, unsigned n);
 /* A fresh temporary directory (g_free). */
 char *tg_tmpdir(void);
+/* The end of a test's fixtures: remove dir and all in it (kept, and said so,
+ * when DMTV_TEST_KEEP is set), then g_free dir and the paths db and dmat.
+ * 0, or -1 when the removal failed. */
+int tg_fixtures_done(char *dir, char *db, char *dmat);

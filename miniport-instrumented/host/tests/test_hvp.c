@@ -132,18 +132,27 @@ static BOOLEAN NTAPI null_startio(PVOID ext, PVIDEO_REQUEST_PACKET vrp)
 
 static BOOLEAN g_null_with_isr;
 
-static ULONG NTAPI null_entry(PVOID a1, PVOID a2)
+/* A test miniport's DriverEntry: a PCI device with these callbacks. */
+static ULONG init_miniport(PVOID a1, PVOID a2, PVIDEO_HW_FIND_ADAPTER find,
+                           PVIDEO_HW_INITIALIZE init, PVIDEO_HW_INTERRUPT isr,
+                           PVIDEO_HW_START_IO startio, ULONG ext_size)
 {
     VIDEO_HW_INITIALIZATION_DATA hw;
     VideoPortZeroMemory(&hw, sizeof(hw));
     hw.HwInitDataSize = sizeof(hw);
     hw.AdapterInterfaceType = PCIBus;
-    hw.HwFindAdapter = null_find;
-    hw.HwInitialize = null_init;
-    hw.HwStartIO = null_startio;
-    hw.HwInterrupt = g_null_with_isr ? null_isr : NULL;
-    hw.HwDeviceExtensionSize = 64;
+    hw.HwFindAdapter = find;
+    hw.HwInitialize = init;
+    hw.HwInterrupt = isr;
+    hw.HwStartIO = startio;
+    hw.HwDeviceExtensionSize = ext_size;
     return VideoPortInitialize(a1, a2, &hw, NULL);
+}
+
+static ULONG NTAPI null_entry(PVOID a1, PVOID a2)
+{
+    return init_miniport(a1, a2, null_find, null_init, g_null_with_isr ? null_isr : NULL,
+                         null_startio, 64);
 }
 
 static hvp_machine *null_machine(const hvp_config *c, bool with_isr)
@@ -583,6 +592,17 @@ static PVP_DMA_ADAPTER get_adapter(void *ext, bool sg, bool d32, bool d64, ULONG
     return VideoPortGetDmaAdapter(ext, &d);
 }
 
+/* Start a transfer of the first len bytes of mdl on adapter a, its
+ * callback recording into cc (cleared; the length *l seen by the callback
+ * too).  Did StartDma succeed? */
+static bool start_dma(void *ext, PVP_DMA_ADAPTER a, void *mdl, cb_ctx *cc, ULONG *l, ULONG len)
+{
+    memset(cc, 0, offsetof(cb_ctx, addr));
+    *l = len;
+    cc->plen = l;
+    return VideoPortStartDma(ext, a, mdl, 0, l, sg_cb, cc, TRUE) == NO_ERROR;
+}
+
 static void test_4g_split(void)
 {
     hvp_config c;
@@ -603,9 +623,7 @@ static void test_4g_split(void)
 
     /* SG, 64-bit: two elements cut exactly at 4 GiB */
     PVP_DMA_ADAPTER a64 = get_adapter(ext, true, false, true, 1 << 20);
-    l = len;
-    cc->plen = &l;
-    CHECK(VideoPortStartDma(ext, a64, mdl, 0, &l, sg_cb, cc, TRUE) == NO_ERROR);
+    CHECK(start_dma(ext, a64, mdl, cc, &l, len));
     CHECK(l == len && cc->n == 2);
     CHECK(cc->addr[0] == FOUR_G - 2 * PAGE + 100 && cc->len[0] == 2 * PAGE - 100);
     CHECK(cc->addr[1] == FOUR_G && cc->len[1] == 2 * PAGE + 100);
@@ -613,38 +631,26 @@ static void test_4g_split(void)
 
     /* SG, 32-bit: the part above 4 GiB is bounced below it */
     PVP_DMA_ADAPTER a32 = get_adapter(ext, true, true, false, 1 << 20);
-    memset(cc, 0, offsetof(cb_ctx, addr));
-    l = len;
-    cc->plen = &l;
-    CHECK(VideoPortStartDma(ext, a32, mdl, 0, &l, sg_cb, cc, TRUE) == NO_ERROR);
+    CHECK(start_dma(ext, a32, mdl, cc, &l, len));
     CHECK(cc->n == 2 && cc->addr[0] == FOUR_G - 2 * PAGE + 100);
     CHECK(cc->addr[1] < FOUR_G && cc->addr[1] % PAGE == 0 && cc->len[1] == 2 * PAGE + 100);
     VideoPortCompleteDma(ext, a32, cc->sg, TRUE);
 
     /* no SG, 64-bit: contiguous but crossing 4 GiB -> one bounced element */
     PVP_DMA_ADAPTER an = get_adapter(ext, false, false, true, 1 << 20);
-    memset(cc, 0, offsetof(cb_ctx, addr));
-    l = len;
-    cc->plen = &l;
-    CHECK(VideoPortStartDma(ext, an, mdl, 0, &l, sg_cb, cc, TRUE) == NO_ERROR);
+    CHECK(start_dma(ext, an, mdl, cc, &l, len));
     CHECK(cc->n == 1 && cc->len[0] == len && cc->addr[0] + len <= FOUR_G);
     CHECK(cc->addr[0] % PAGE == 100);
     VideoPortCompleteDma(ext, an, cc->sg, TRUE);
 
     /* no SG, 64-bit, the two pages below 4 GiB only: direct */
-    memset(cc, 0, offsetof(cb_ctx, addr));
-    l = 2 * PAGE - 100;
-    cc->plen = &l;
-    CHECK(VideoPortStartDma(ext, an, mdl, 0, &l, sg_cb, cc, TRUE) == NO_ERROR);
+    CHECK(start_dma(ext, an, mdl, cc, &l, 2 * PAGE - 100));
     CHECK(cc->n == 1 && cc->addr[0] == FOUR_G - 2 * PAGE + 100);
     VideoPortCompleteDma(ext, an, cc->sg, TRUE);
 
     /* 16 MiB adapter (neither flag, no SG): everything bounced into pool24 */
     PVP_DMA_ADAPTER a24 = get_adapter(ext, false, false, false, 1 << 20);
-    memset(cc, 0, offsetof(cb_ctx, addr));
-    l = len;
-    cc->plen = &l;
-    CHECK(VideoPortStartDma(ext, a24, mdl, 0, &l, sg_cb, cc, TRUE) == NO_ERROR);
+    CHECK(start_dma(ext, a24, mdl, cc, &l, len));
     CHECK(cc->n == 1 && cc->addr[0] + len - 1 <= 0xFFFFFFull && cc->addr[0] >= (1u << 20));
     VideoPortCompleteDma(ext, a24, cc->sg, TRUE);
 
@@ -1204,16 +1210,7 @@ static BOOLEAN NTAPI t_startio(PVOID ext, PVIDEO_REQUEST_PACKET vrp)
 
 static ULONG NTAPI t_entry(PVOID a1, PVOID a2)
 {
-    VIDEO_HW_INITIALIZATION_DATA hw;
-    VideoPortZeroMemory(&hw, sizeof(hw));
-    hw.HwInitDataSize = sizeof(hw);
-    hw.AdapterInterfaceType = PCIBus;
-    hw.HwFindAdapter = t_find;
-    hw.HwInitialize = t_init;
-    hw.HwInterrupt = t_isr;
-    hw.HwStartIO = t_startio;
-    hw.HwDeviceExtensionSize = sizeof(TEXT);
-    return VideoPortInitialize(a1, a2, &hw, NULL);
+    return init_miniport(a1, a2, t_find, t_init, t_isr, t_startio, sizeof(TEXT));
 }
 
 static hvp_machine *t_machine(const hvp_config *c, const dmm_config *d, VP_DEVICE_DESCRIPTION desc)
@@ -1465,24 +1462,42 @@ static void test_polling_deferred(void)
     t_finish(m);
 }
 
-/* dma32-highmem: every page above 4 GiB, 32-bit adapter: all bounced. */
-static void test_lifecycle_highmem(void)
+/* One session with each clock, threaded then deterministic: the base config
+ * changed by tweak, a machine describing its device as desc, body's checks. */
+static void each_clock(void (*tweak)(hvp_config *), VP_DEVICE_DESCRIPTION desc,
+                       void (*body)(hvp_machine *))
 {
     for (int det = 0; det < 2; det++) {
         hvp_config c;
         base_config(&c, det != 0);
-        c.placement = HVP_PLACE_ABOVE_4G;
-        VP_DEVICE_DESCRIPTION d32 = {TRUE, TRUE, FALSE, 256 * 1024};
-        hvp_machine *m = t_machine(&c, NULL, d32);
+        tweak(&c);
+        hvp_machine *m = t_machine(&c, NULL, desc);
         if (!m)
             return;
-        t_roundtrip(m, 700000, 1000, 0);
-        hvp_stats st;
-        hvp_stats_get(m, &st);
-        CHECK(st.bounced_transfers == st.start_dma && st.bounce_bytes_out == 700000 &&
-              st.bounce_bytes_in == 700000);
+        body(m);
         t_finish(m);
     }
+}
+
+/* dma32-highmem: every page above 4 GiB, 32-bit adapter: all bounced. */
+static void highmem_config(hvp_config *c)
+{
+    c->placement = HVP_PLACE_ABOVE_4G;
+}
+
+static void highmem_body(hvp_machine *m)
+{
+    t_roundtrip(m, 700000, 1000, 0);
+    hvp_stats st;
+    hvp_stats_get(m, &st);
+    CHECK(st.bounced_transfers == st.start_dma && st.bounce_bytes_out == 700000 &&
+          st.bounce_bytes_in == 700000);
+}
+
+static void test_lifecycle_highmem(void)
+{
+    VP_DEVICE_DESCRIPTION d32 = {TRUE, TRUE, FALSE, 256 * 1024};
+    each_clock(highmem_config, d32, highmem_body);
 }
 
 static void test_lifecycle_nonsg(void)
@@ -1500,22 +1515,23 @@ static void test_lifecycle_nonsg(void)
     t_finish(m);
 }
 
+static void reactos_config(hvp_config *c)
+{
+    c->reactos = true;
+    c->contig_permille = 900;
+}
+
+static void reactos_body(hvp_machine *m)
+{
+    uint32_t chunks = t_roundtrip(m, 40000, 9, 0); /* whole MDL in one go */
+    CHECK(chunks == 1);
+    TEXT *x = hvp_device_extension(m);
+    CHECK(x->exec_irql_seen == HVP_IRQL_DEVICE); /* under the interrupt lock */
+}
+
 static void test_lifecycle_reactos(void)
 {
-    for (int det = 0; det < 2; det++) {
-        hvp_config c;
-        base_config(&c, det != 0);
-        c.reactos = true;
-        c.contig_permille = 900;
-        hvp_machine *m = t_machine(&c, NULL, SG64);
-        if (!m)
-            return;
-        uint32_t chunks = t_roundtrip(m, 40000, 9, 0); /* whole MDL in one go */
-        CHECK(chunks == 1);
-        TEXT *x = hvp_device_extension(m);
-        CHECK(x->exec_irql_seen == HVP_IRQL_DEVICE); /* under the interrupt lock */
-        t_finish(m);
-    }
+    each_clock(reactos_config, SG64, reactos_body);
 }
 
 /* ===========================================================================
