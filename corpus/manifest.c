@@ -361,6 +361,10 @@ static int parse_trace(interp *in, const node *n, cor_trace *t)
         return rc;
     if ((v = map_get(n, "regmap")) && (rc = dup_str(in, v, "regmap", &t->regmap)))
         return rc;
+    if (t->regmap && (t->regmap[0] == '/' ? !(t->regmap_resolved = strdup(t->regmap))
+                                          : asprintf(&t->regmap_resolved, "%s/%s", in->m->dir,
+                                                     t->regmap) < 0))
+        return DMT_E_NOMEM;
     if ((v = map_get(n, "labels"))) {
         if (v->type == N_SCALAR) {
             if ((rc = dup_str(in, v, "labels", &t->labels[0])))
@@ -385,9 +389,9 @@ static int parse_trace(interp *in, const node *n, cor_trace *t)
         t->expect_end = v->end;
         t->expect_indent = v->n ? v->kids[0]->column : t->indent + 2;
         for (size_t i = 0; i < v->n; i++) {
-            if ((rc = parse_set(in, v->kids[i], &t->sets[t->n_sets])))
+            /* counted first: the set's strings belong to t even if it fails */
+            if ((rc = parse_set(in, v->kids[i], &t->sets[t->n_sets++])))
                 return rc;
-            t->n_sets++;
             for (size_t j = 0; j + 1 < t->n_sets; j++)
                 if (!strcmp(t->sets[j].key, t->sets[t->n_sets - 1].key))
                     return ierr(in, v->kids[i], "two expectation sets for key '%s'",
@@ -504,6 +508,7 @@ void cor_manifest_free(cor_manifest *m)
         free(t->hash);
         free(t->notes);
         free(t->regmap);
+        free(t->regmap_resolved);
         for (size_t j = 0; j < t->n_labels; j++)
             free(t->labels[j]);
         for (size_t j = 0; j < t->n_sets; j++)

@@ -20,6 +20,7 @@
 #include "corpus_internal.h"
 #include "dmt/audit.h"
 #include "rpl/driver.h"
+#include "rmap/regmap.h"
 #include "rpl/replay.h"
 
 _Static_assert(DMT_R_COUNT_ <= 64, "cor_actual.by_rule holds 64 rules");
@@ -136,6 +137,18 @@ void cor_run_trace(const cor_trace *t, const cor_set *set, const cor_run_opts *o
         ro.set_revision = true;
         ro.revision = set->revision;
     }
+    /* The trace's register map names registers and fields in the texts. */
+    rmap *names = NULL;
+    if (t->regmap_resolved) {
+        rmap_error me;
+        if (rmap_load(t->regmap_resolved, NULL, &names, &me) != 0) {
+            snprintf(a->error_text, sizeof a->error_text, "%s: regmap %s:%u: %s", t->path,
+                     me.file, me.line, me.msg);
+            a->error = true;
+            return;
+        }
+        ro.names.map = names;
+    }
     rpl_replay *r = NULL;
     int rc = rpl_replay_file(t->resolved, &ro, &r, &err);
     if (rc < 0) {
@@ -146,6 +159,7 @@ void cor_run_trace(const cor_trace *t, const cor_set *set, const cor_run_opts *o
             snprintf(a->error_text, sizeof a->error_text, "%s: %s", t->path, err.msg);
         a->error = true;
         rpl_free(r);
+        rmap_free(names);
         return;
     }
     const rpl_summary *s = rpl_get_summary(r);
@@ -172,6 +186,7 @@ void cor_run_trace(const cor_trace *t, const cor_set *set, const cor_run_opts *o
         }
         rpl_free(r);
     }
+    rmap_free(names);
 
     dmt_audit_config cfg;
     memset(&cfg, 0, sizeof cfg);

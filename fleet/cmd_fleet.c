@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_regmap.h"
+#include "dmt/store.h"
 #include "flt/fleet.h"
 
 /* Overwrite the password in argv[i] in place (what ps shows), keeping a
@@ -256,10 +258,19 @@ int cmd_pull(int argc, char **argv)
     int st = open_fleet("pull", argv[optind], false, &c);
     if (st != 0)
         return st;
+    /* the default register map, as `dmatrace import` uses it */
+    cli_regmap rm = {0};
+    if ((st = cli_regmap_load("pull", &rm)) != CLI_OK) {
+        flt_close(c);
+        return st;
+    }
+    dmt_store_import_opts io = {.regmap = rm.map, .regmap_domain = rm.dom,
+                                .regmap_name = rm.path};
     dmt_error err;
     dmt_error_clear(&err);
-    if (flt_pull(c, argv[optind + 1], out, &err) != 0)
+    if (flt_pull(c, argv[optind + 1], out, &io, &err) != 0)
         st = cli_report("pull", out, &err);
+    cli_regmap_free(&rm);
     flt_close(c);
     return st;
 }

@@ -157,14 +157,15 @@ static int fetch(flt_conn *c, const char *id, const char *path, dmt_error *err)
     return 0;
 }
 
-int flt_pull(flt_conn *c, const char *id, const char *out_db, dmt_error *err)
+int flt_pull(flt_conn *c, const char *id, const char *out_db,
+             const struct dmt_store_import_opts *io, dmt_error *err)
 {
     char dmat[4096], db[4096];
     snprintf(dmat, sizeof dmat, "%s.pull-%ld.dmat", out_db, (long)getpid());
     snprintf(db, sizeof db, "%s.pull-%ld.db", out_db, (long)getpid());
     int rc = fetch(c, id, dmat, err);
     if (rc == 0)
-        rc = dmt_store_import(dmat, db, NULL, NULL, err);
+        rc = dmt_store_import(dmat, db, io, NULL, err);
     flt_findings k = {0};
     if (rc == 0) {
         dmt_audit_config cfg = {.rules = DMT_AUDIT_ALL_RULES, .sink = flt_keep_finding, .user = &k};

@@ -164,4 +164,17 @@ printf 'version: 1\ntraces:\n  - path: clean.dmat\n    expect:\n      - {replay:
 expect_status 1 "$DMT" check "$C/past.yaml"
 grep -q "ERROR clean.dmat: replay: manifest line 5: record 999999 is past the end" "$WORK/out" ||
     fail "past the end: $(cat "$WORK/out")"
+# A trace's register map is loaded for its checks: a map that does not
+# parse makes that trace an ERROR naming the map and its line; the shipped
+# map checks clean.
+printf '<database>\n<domain name="X">\n' >"$C/broken.xml"
+printf 'version: 1\ntraces:\n  - path: clean.dmat\n    regmap: broken.xml\n    expect: [{}]\n' >"$C/rm.yaml"
+expect_status 1 "$DMT" check "$C/rm.yaml" --no-driver
+grep -q "^ERROR clean.dmat: .*regmap .*broken.xml:" "$WORK/out" || fail "bad regmap: $(cat "$WORK/out")"
+mapdir=$(dirname "$(dirname "$DMT")")/share/dmatrace
+if [[ -f $mapdir/dmm.xml ]]; then
+    cp "$mapdir/dmm.xml" "$C/dmm.xml"
+    printf 'version: 1\ntraces:\n  - path: clean.dmat\n    regmap: dmm.xml\n    expect: [{}]\n' >"$C/rm.yaml"
+    expect_status 0 "$DMT" check "$C/rm.yaml" --no-driver
+fi
 finish

@@ -71,7 +71,8 @@ typedef struct cor_trace {
     char *labels[COR_MAX_LABELS];
     size_t n_labels;
     char *notes;
-    char *regmap;
+    char *regmap;   /* as written, or NULL */
+    char *regmap_resolved; /* relative to the manifest's folder */
     size_t n_sets;
     cor_set sets[COR_MAX_SETS];
     uint64_t line;   /* line of the entry */
@@ -106,7 +107,7 @@ const char *cor_status_name(int status); /* "PASS", ... */
 /* What one trace actually gave. */
 typedef struct cor_actual {
     bool error; /* the trace could not be checked at all */
-    char error_text[768];
+    char error_text[1400];
     uint64_t records; /* records replayed */
     bool replay_diverged;
     uint64_t div_record;

@@ -69,7 +69,11 @@ const char *flt_query_doc(const char *name);
  * a local store at out_db, with the audit's findings: the same database
  * `dmatrace import` + `dmatrace audit` make from the trace.  All or nothing:
  * built under a temporary name next to out_db and renamed. */
-int flt_pull(flt_conn *c, const char *id, const char *out_db, dmt_error *err);
+/* io (may be NULL): the import's options, e.g. the register map that fills
+ * reg_names / reg_fields, as `dmatrace import` passes it. */
+struct dmt_store_import_opts;
+int flt_pull(flt_conn *c, const char *id, const char *out_db,
+             const struct dmt_store_import_opts *io, dmt_error *err);
 
 /* The embedded schema/fleet.sql text. */
 const char *flt_schema_sql(void);
