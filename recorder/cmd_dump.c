@@ -39,8 +39,7 @@ int cmd_dump(int argc, char **argv)
                                          {"count", required_argument, 0, 'n'},
                                          {"raw", no_argument, 0, 'r'},
                                          {"full", no_argument, 0, 'F'},
-                                         {"follow", no_argument, 0, 'w'},
-                                         {"stall-ms", required_argument, 0, 's'},
+                                         FOLLOW_LONG_OPTIONS,
                                          {"latency", no_argument, 0, 'L'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
