@@ -159,12 +159,9 @@ int main(int argc, char **argv)
         case 'k':
             keep = true;
             break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        default: /* -h: the usage on stdout, exit 0; anything else is bad usage */
+            usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
         }
     }
     char trace[512], db[512], base[512];

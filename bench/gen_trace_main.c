@@ -55,12 +55,9 @@ int main(int argc, char **argv)
             if (!number(optarg, &o.seed))
                 return 2;
             break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        default: /* -h: the usage on stdout, exit 0; anything else is bad usage */
+            usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
         }
     }
     if (!out || optind != argc) {

@@ -58,6 +58,17 @@ static void json_id(const char *key, uint32_t v)
         printf(",\"%s\":null", key);
 }
 
+/* Rule r's id, severity, dv and summary as an open JSON object (the caller
+ * closes it), after a comma unless it is the first. */
+static void print_rule_json(int r, const dmt_audit_rule_info *ri)
+{
+    printf("%s{\"id\":\"%s\",\"severity\":\"%s\",\"dv\":", r ? "," : "", ri->id,
+           dmt_audit_severity_name(ri->severity));
+    dmt_json_puts(stdout, ri->dv, 0);
+    printf(",\"summary\":");
+    dmt_json_puts(stdout, ri->summary, 0);
+}
+
 static void print_json(const char *file, bool is_db, const dmt_audit_config *cfg,
                        const dmt_audit_stats *st, const collected *c, bool cut)
 {
@@ -89,11 +100,7 @@ static void print_json(const char *file, bool is_db, const dmt_audit_config *cfg
            st->held_adapters, st->held_cbs, st->held_mdls, st->held_sglists);
     printf(",\"rules\":[");
     for (int r = 0; r < DMT_R_COUNT_; r++) {
-        printf("%s{\"id\":\"%s\",\"severity\":\"%s\",\"dv\":", r ? "," : "", ri[r].id,
-               dmt_audit_severity_name(ri[r].severity));
-        dmt_json_puts(stdout, ri[r].dv, 0);
-        printf(",\"summary\":");
-        dmt_json_puts(stdout, ri[r].summary, 0);
+        print_rule_json(r, &ri[r]);
         printf(",\"enabled\":%s,\"count\":%" PRIu64 ",\"uncertain\":%" PRIu64 "}",
                (cfg->rules >> r) & 1 ? "true" : "false", st->by_rule[r], unc[r]);
     }
@@ -251,11 +258,7 @@ static void list_rules(bool json)
     if (json) {
         printf("[");
         for (int r = 0; r < DMT_R_COUNT_; r++) {
-            printf("%s{\"id\":\"%s\",\"severity\":\"%s\",\"dv\":", r ? "," : "", ri[r].id,
-                   dmt_audit_severity_name(ri[r].severity));
-            dmt_json_puts(stdout, ri[r].dv, 0);
-            printf(",\"summary\":");
-            dmt_json_puts(stdout, ri[r].summary, 0);
+            print_rule_json(r, &ri[r]);
             printf("}");
         }
         printf("]\n");
@@ -296,15 +299,11 @@ static void help(void)
 
 int cmd_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
-                                         {"rules", required_argument, 0, 'r'},
-                                         {"end-is-unload", no_argument, 0, 'u'},
-                                         {"all", no_argument, 0, 'a'},
-                                         {"list-rules", no_argument, 0, 'L'},
-                                         {"follow", no_argument, 0, 'w'},
-                                         {"stall-ms", required_argument, 0, 's'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"json", no_argument, 0, 'j'},          {"rules", required_argument, 0, 'r'},
+        {"end-is-unload", no_argument, 0, 'u'}, {"all", no_argument, 0, 'a'},
+        {"list-rules", no_argument, 0, 'L'},    FOLLOW_LONG_OPTIONS,
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     bool json = false, all = false, list = false;
     follow_run fr = {.cmd = "audit", .stall_ms = FOLLOW_DEFAULT_STALL_MS};
     dmt_audit_config cfg;

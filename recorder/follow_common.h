@@ -15,6 +15,13 @@
 
 #define FOLLOW_DEFAULT_STALL_MS 5000u
 
+/* The getopt_long entries of --follow ('w') and --stall-ms ('s'), whose
+ * values go to follow_option (needs <getopt.h>). */
+/* clang-format off */
+#define FOLLOW_LONG_OPTIONS \
+    {"follow", no_argument, 0, 'w'}, {"stall-ms", required_argument, 0, 's'}
+/* clang-format on */
+
 typedef struct follow_run {
     const char *cmd, *file;
     uint64_t stall_ms;

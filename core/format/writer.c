@@ -184,6 +184,16 @@ static int write_all(dmt_writer *w, const uint8_t *p, size_t n, dmt_error *err)
     return 0;
 }
 
+/* The file could not be created (errno e): drop w and say so. */
+static int create_failed(dmt_writer *w, int e, dmt_error *err)
+{
+    dmt_writer_abort(w);
+    dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot create: %s", strerror(e));
+    if (err)
+        err->sys_errno = e;
+    return DMT_E_IO;
+}
+
 int dmt_writer_open(const char *path, const dmt_header *hdr, unsigned flags, dmt_writer **out,
                     dmt_error *err)
 {
@@ -221,15 +231,9 @@ int dmt_writer_open(const char *path, const dmt_header *hdr, unsigned flags, dmt
         snprintf(w->tmp_path, n, "%s.tmp-XXXXXX", path);
         w->fd = dmt_file_temp(w->tmp_path);
         if (w->fd < 0) {
-            int e = -w->fd;
             free(w->tmp_path);
             w->tmp_path = NULL;
-            dmt_writer_abort(w);
-            dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot create: %s",
-                          strerror(e));
-            if (err)
-                err->sys_errno = e;
-            return DMT_E_IO;
+            return create_failed(w, -w->fd, err);
         }
         if ((flags & DMT_WRITE_EXCL) && dmt_file_exists(path)) {
             dmt_writer_abort(w);
@@ -241,13 +245,7 @@ int dmt_writer_open(const char *path, const dmt_header *hdr, unsigned flags, dmt
                       ((flags & DMT_WRITE_EXCL) ? DMT_OPEN_EXCL : DMT_OPEN_TRUNC);
         w->fd = dmt_file_open(path, of);
         if (w->fd < 0) {
-            int e = -w->fd;
-            dmt_writer_abort(w);
-            dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot create: %s",
-                          strerror(e));
-            if (err)
-                err->sys_errno = e;
-            return DMT_E_IO;
+            return create_failed(w, -w->fd, err);
         }
     }
     if (flags & DMT_WRITE_HEADER_NOW) {

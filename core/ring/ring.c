@@ -212,6 +212,11 @@ static uint32_t slot_check(uint32_t pos, uint32_t len, uint32_t state, uint32_t 
     return (uint32_t)x & CHECK_MASK;
 }
 
+uint32_t dmt_ring_slot_check(uint32_t pos, uint32_t len, uint32_t state, uint32_t seq)
+{
+    return slot_check(pos, len, state, seq);
+}
+
 static uint64_t mk_hdr(uint32_t pos, uint32_t len, uint32_t state, uint32_t seq)
 {
     return (uint64_t)len | (uint64_t)state << 16 |

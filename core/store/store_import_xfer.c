@@ -112,6 +112,13 @@ static int created_push(imp *im, uint32_t xfer)
     return 0;
 }
 
+/* Write transfer xfer when it is still open. */
+static int write_if_open(imp *im, uint32_t xfer)
+{
+    uint32_t v = dmt_store_map_get(&im->xmap, xfer, 0);
+    return v != UINT32_MAX ? dmt_imp_xfer_write(im, v) : 0;
+}
+
 /* Too many open transfers: write the oldest still open ones. */
 static int evict_open(imp *im)
 {
@@ -119,12 +126,9 @@ static int evict_open(imp *im)
         uint32_t xfer = im->created[im->cr_head];
         im->cr_head = (im->cr_head + 1) % im->cr_cap;
         im->cr_len--;
-        uint32_t v = dmt_store_map_get(&im->xmap, xfer, 0);
-        if (v != UINT32_MAX) {
-            int rc = dmt_imp_xfer_write(im, v);
-            if (rc)
-                return rc;
-        }
+        int rc = write_if_open(im, xfer);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -241,12 +245,9 @@ int dmt_imp_drain_completed(imp *im, uint64_t seq)
         uint32_t xfer = im->cq[im->cq_head];
         im->cq_head = (im->cq_head + 1) % im->cq_cap;
         im->cq_len--;
-        uint32_t v = dmt_store_map_get(&im->xmap, xfer, 0);
-        if (v != UINT32_MAX) {
-            int rc = dmt_imp_xfer_write(im, v);
-            if (rc)
-                return rc;
-        }
+        int rc = write_if_open(im, xfer);
+        if (rc)
+            return rc;
     }
     return 0;
 }

@@ -188,6 +188,21 @@ static uint32_t c32(sqlite3_stmt *q, int c)
     return (uint32_t)sqlite3_column_int64(q, c);
 }
 
+/* The n bytes at p (a blob or text column) into it->bytes for r; what and
+ * unit name them in the error when n is out of 0..max. */
+static int take_bytes(dmt_store_iter *it, dmt_record *r, const void *p, int n, unsigned max,
+                      const char *what, const char *unit, dmt_error *err)
+{
+    if (n < 0 || (unsigned)n > max)
+        return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, r->seq, "%s %llu: %d %s", what,
+                             (unsigned long long)r->seq, n, unit);
+    if (n)
+        memcpy(it->bytes, p, (size_t)n);
+    r->n_bytes = (uint32_t)n;
+    r->bytes = n ? it->bytes : NULL;
+    return 0;
+}
+
 static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
 {
     sqlite3_stmt *q = it->q[s];
@@ -354,15 +369,8 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
             r->mdl = c32(q, 2);
         r->offset = cu(q, 3);
         const void *p = sqlite3_column_blob(q, 4);
-        int n = sqlite3_column_bytes(q, 4);
-        if (n < 0 || (unsigned)n > DMT_MAX_BYTES)
-            return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, r->seq, "row %llu: %d data bytes",
-                                 (unsigned long long)r->seq, n);
-        if (n)
-            memcpy(it->bytes, p, (size_t)n);
-        r->n_bytes = (uint32_t)n;
-        r->bytes = n ? it->bytes : NULL;
-        break;
+        return take_bytes(it, r, p, sqlite3_column_bytes(q, 4), DMT_MAX_BYTES, "row", "data bytes",
+                          err);
     }
     case S_PAT:
         r->kind = DMT_K_PATTERN;
@@ -386,15 +394,8 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
     case S_MARK: {
         r->kind = DMT_K_MARKER;
         const unsigned char *p = sqlite3_column_text(q, 2);
-        int n = sqlite3_column_bytes(q, 2);
-        if (n < 0 || (unsigned)n > DMT_MAX_TEXT)
-            return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, r->seq, "marker %llu: %d bytes",
-                                 (unsigned long long)r->seq, n);
-        if (n)
-            memcpy(it->bytes, p, (size_t)n);
-        r->n_bytes = (uint32_t)n;
-        r->bytes = n ? it->bytes : NULL;
-        break;
+        return take_bytes(it, r, p, sqlite3_column_bytes(q, 2), DMT_MAX_TEXT, "marker", "bytes",
+                          err);
     }
     case S_LOST:
         r->kind = DMT_K_LOST;

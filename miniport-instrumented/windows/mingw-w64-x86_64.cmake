@@ -3,4 +3,4 @@
 # usable for any other Windows target too.
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
 set(DMT_MINGW_TRIPLET x86_64-w64-mingw32)
-include(${CMAKE_CURRENT_LIST_DIR}/mingw-w64.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/../../cmake/mingw-w64-common.cmake)

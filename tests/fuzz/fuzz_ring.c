@@ -46,20 +46,6 @@
  * resolves within about 3 timeouts of at most 4 steps each. */
 #define IDLE_CALLS 64u
 
-/* The slot header check, as ring.c computes it (an independent copy for
- * the oracle: a change there must be reflected here and in FORMAT.md). */
-static uint32_t check14(uint32_t pos, uint32_t len, uint32_t state, uint32_t seq)
-{
-    uint64_t x = (uint64_t)pos ^ (uint64_t)len << 32 ^ (uint64_t)state << 48 ^
-                 (uint64_t)seq * 0x9E3779B97F4A7C15ull;
-    x ^= x >> 33;
-    x *= 0xFF51AFD7ED558CCDull;
-    x ^= x >> 33;
-    x *= 0xC4CEB9FE1A85EC53ull;
-    x ^= x >> 33;
-    return (uint32_t)x & 0x3FFFu;
-}
-
 static uint64_t rd64(const uint8_t *p)
 {
     uint64_t v;
@@ -152,7 +138,7 @@ static void consume(const uint8_t *data, size_t size)
             FZ_CHECK(len == it.len, "slot len %u, delivered %u", len, it.len);
             FZ_CHECK(seq == (uint32_t)it.seq, "slot seq %u, delivered %llu", seq,
                      (unsigned long long)it.seq);
-            FZ_CHECK(((uint32_t)(w >> 18) & 0x3FFFu) == check14(p, len, state, seq),
+            FZ_CHECK(((uint32_t)(w >> 18) & 0x3FFFu) == dmt_ring_slot_check(p, len, state, seq),
                      "delivered a slot whose check does not validate");
             FZ_CHECK(memcmp(odata + off + 8, scratch, len) == 0, "payload differs from the slot");
             expect++;

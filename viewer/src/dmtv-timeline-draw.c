@@ -775,21 +775,31 @@ static void draw_findings_on_lanes(const Ctx *c)
     }
 }
 
+/* The x range [*x0, *x1] of lost range l, at least 3 px wide and clamped
+ * to the plot; false when it is off screen. */
+static gboolean lost_span(const Ctx *c, const DmtvLost *l, double *x0, double *x1)
+{
+    double a = X(c, l->t0), b = X(c, l->t1);
+    if (b < c->xl - 2 || a > c->xr + 2)
+        return FALSE;
+    if (b - a < 3) {
+        double m = (a + b) / 2;
+        a = m - 1.5;
+        b = m + 1.5;
+    }
+    *x0 = clampx(c, a);
+    *x1 = clampx(c, b);
+    return TRUE;
+}
+
 static void draw_lost(const Ctx *c, double lanes_top, double lanes_bottom)
 {
     const DmtvTrace *tr = c->tr;
     for (size_t i = 0; i < tr->n_lost; i++) {
         const DmtvLost *l = &tr->lost[i];
-        double x0 = X(c, l->t0), x1 = X(c, l->t1);
-        if (x1 < c->xl - 2 || x0 > c->xr + 2)
+        double x0, x1;
+        if (!lost_span(c, l, &x0, &x1))
             continue;
-        if (x1 - x0 < 3) {
-            double m = (x0 + x1) / 2;
-            x0 = m - 1.5;
-            x1 = m + 1.5;
-        }
-        x0 = clampx(c, x0);
-        x1 = clampx(c, x1);
         dmtv_fill(c->s, &c->th->lost, x0, lanes_top, x1 - x0, lanes_bottom - lanes_top);
         dmtv_hatch(c->s, &c->th->lost_hatch, x0, lanes_top, x1 - x0, lanes_bottom - lanes_top);
     }
@@ -800,16 +810,9 @@ static void draw_lost_lane(const Ctx *c, double top, double lh)
     const DmtvTrace *tr = c->tr;
     for (size_t i = 0; i < tr->n_lost; i++) {
         const DmtvLost *l = &tr->lost[i];
-        double x0 = X(c, l->t0), x1 = X(c, l->t1);
-        if (x1 < c->xl - 2 || x0 > c->xr + 2)
+        double x0, x1;
+        if (!lost_span(c, l, &x0, &x1))
             continue;
-        if (x1 - x0 < 3) {
-            double m = (x0 + x1) / 2;
-            x0 = m - 1.5;
-            x1 = m + 1.5;
-        }
-        x0 = clampx(c, x0);
-        x1 = clampx(c, x1);
         dmtv_fill(c->s, &c->th->err, x0, top + 3, x1 - x0, lh - 6);
         char t[64];
         g_snprintf(t, sizeof t, "%" PRIu64 " lost", l->count);

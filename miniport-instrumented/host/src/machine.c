@@ -576,16 +576,24 @@ static void check_line_on_enable(hvp_machine *m)
         irq_cb(m);
 }
 
-VP_STATUS NTAPI VideoPortEnableInterrupt(IN PVOID HwDeviceExtension)
+/* Interrupts of ext's machine on or off for caller fn; the machine when the
+ * interrupt is connected, else NULL. */
+static hvp_machine *intr_set_enabled(PVOID ext, const char *fn, bool on)
 {
-    hvp_machine *m = hvp__machine_of(HwDeviceExtension, "VideoPortEnableInterrupt");
+    hvp_machine *m = hvp__machine_of(ext, fn);
     if (!m)
-        return ERROR_INVALID_FUNCTION;
+        return NULL;
     pthread_mutex_lock(&m->ev_lock);
     bool connected = m->intr_connected;
-    m->intr_enabled = true;
+    m->intr_enabled = on;
     pthread_mutex_unlock(&m->ev_lock);
-    if (!connected)
+    return connected ? m : NULL;
+}
+
+VP_STATUS NTAPI VideoPortEnableInterrupt(IN PVOID HwDeviceExtension)
+{
+    hvp_machine *m = intr_set_enabled(HwDeviceExtension, "VideoPortEnableInterrupt", true);
+    if (!m)
         return ERROR_INVALID_FUNCTION;
     check_line_on_enable(m);
     return NO_ERROR;
@@ -593,14 +601,9 @@ VP_STATUS NTAPI VideoPortEnableInterrupt(IN PVOID HwDeviceExtension)
 
 VP_STATUS NTAPI VideoPortDisableInterrupt(IN PVOID HwDeviceExtension)
 {
-    hvp_machine *m = hvp__machine_of(HwDeviceExtension, "VideoPortDisableInterrupt");
-    if (!m)
-        return ERROR_INVALID_FUNCTION;
-    pthread_mutex_lock(&m->ev_lock);
-    bool connected = m->intr_connected;
-    m->intr_enabled = false;
-    pthread_mutex_unlock(&m->ev_lock);
-    return connected ? NO_ERROR : ERROR_INVALID_FUNCTION;
+    return intr_set_enabled(HwDeviceExtension, "VideoPortDisableInterrupt", false)
+               ? NO_ERROR
+               : ERROR_INVALID_FUNCTION;
 }
 
 /* ---- clock -------------------------------------------------------------- */

@@ -148,6 +148,11 @@ bool dmt_ring_write(dmt_ring *r, const void *payload, uint32_t len);
 /* Mark the ring closed: the consumer stops once it has drained it. */
 void dmt_ring_close(dmt_ring *r);
 
+/* The 14-bit check of a slot header over its position, length, state and
+ * sequence (schema/FORMAT.md): what the producer writes and the consumer
+ * verifies, for oracles that check the ring from outside. */
+uint32_t dmt_ring_slot_check(uint32_t pos, uint32_t len, uint32_t state, uint32_t seq);
+
 /* ---- consumer side (one thread) --------------------------------------- */
 
 typedef struct dmt_ring_consumer {
