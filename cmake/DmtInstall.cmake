@@ -13,10 +13,14 @@
 include(CMakePackageConfigHelpers)
 
 # ---- the shared core library: the objects of dmt and dmt_fs ----------------
-add_library(libdmatrace SHARED $<TARGET_OBJECTS:dmt_fs> $<TARGET_OBJECTS:dmt>)
+# (with the register-map library the store's import and export name
+# registers with)
+add_library(libdmatrace SHARED $<TARGET_OBJECTS:dmt_fs> $<TARGET_OBJECTS:dmt>
+                               $<TARGET_OBJECTS:dmt_regmap>)
 set_target_properties(libdmatrace PROPERTIES OUTPUT_NAME dmatrace EXPORT_NAME dmatrace
                       VERSION ${PROJECT_VERSION} SOVERSION 0)
-target_link_libraries(libdmatrace PRIVATE PkgConfig::CBOR SQLite::SQLite3 Threads::Threads)
+target_link_libraries(libdmatrace PRIVATE PkgConfig::CBOR SQLite::SQLite3 PkgConfig::LIBXML2
+                      Threads::Threads)
 target_include_directories(libdmatrace INTERFACE
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/dmatrace>)
 install(TARGETS libdmatrace EXPORT dmatraceTargets

@@ -53,11 +53,13 @@ for page in "$P"/share/man/man1/*.1; do
     n=$((n + 1))
     warn=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
     [[ -z $warn ]] || fail "$(basename "$page"): $warn"
-    MANWIDTH=80 man -l "$page" 2>/dev/null | grep -q '^NAME' || fail "$(basename "$page"): no NAME"
+    text=$(MANWIDTH=80 man -l "$page" 2>/dev/null)
+    grep -q '^NAME' <<<"$text" || fail "$(basename "$page"): no NAME"
 done
 cmds=$("$DMT" --help | awk '/^commands:/{f=1; next} f && /^  [a-z]/{print $1} f && /^$/{f=0}' | wc -l)
 [[ $n -ge $((cmds + 1)) ]] || fail "$n manual pages for $cmds commands"
-MANWIDTH=80 man -l "$P/share/man/man1/dmatrace-record.1" | grep -q -- '--ring PATH' ||
+text=$(MANWIDTH=80 man -l "$P/share/man/man1/dmatrace-record.1")
+grep -q -- '--ring PATH' <<<"$text" ||
     fail "dmatrace-record(1) does not show the --help text"
 
 # Completion.

@@ -23,10 +23,14 @@ for f in usr/bin/dmatrace usr/bin/dmatrace-viewer usr/share/man/man1/dmatrace-ca
     usr/share/applications/org.dmatrace.Viewer.desktop usr/share/doc/dmatrace/copyright; do
     grep -q " \./$f\$" <<<"$contents" || fail "dmatrace package lacks $f"
 done
-dpkg-deb -c "$WORK/deb/"libdmatrace0_*.deb | grep -q 'libdmatrace\.so\.0' || fail "no soname in libdmatrace0"
-dpkg-deb -c "$WORK/deb/"libdmatrace-dev_*.deb | grep -q 'pkgconfig/dmatrace\.pc' || fail "no .pc in -dev"
-dpkg-deb -f "$WORK/deb/"dmatrace_*.deb Depends | grep -q libdmatrace0 ||
-    dpkg-deb -f "$WORK/deb/"dmatrace_*.deb Depends | grep -q libcbor || fail "dmatrace: no library dependencies"
+# (outputs are read whole first: `cmd | grep -q` fails under pipefail when
+# grep stops reading early)
+lib=$(dpkg-deb -c "$WORK/deb/"libdmatrace0_*.deb)
+dev=$(dpkg-deb -c "$WORK/deb/"libdmatrace-dev_*.deb)
+deps=$(dpkg-deb -f "$WORK/deb/"dmatrace_*.deb Depends)
+grep -q 'libdmatrace\.so\.0' <<<"$lib" || fail "no soname in libdmatrace0"
+grep -q 'pkgconfig/dmatrace\.pc' <<<"$dev" || fail "no .pc in -dev"
+grep -q 'libdmatrace0\|libcbor' <<<"$deps" || fail "dmatrace: no library dependencies: $deps"
 
 # Unpacked into an empty root: the tool runs and reads a trace.
 R=$WORK/root
@@ -42,5 +46,6 @@ got=$(LD_LIBRARY_PATH=$libdir "$R/usr/bin/dmatrace" info "$WORK/t.dmat" | grep '
 pc=$(find "$R" -name dmatrace.pc | head -1)
 flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs dmatrace)
 cc -o "$WORK/count" "$SRC/tests/install/count_records.c" $flags || fail "build against -dev"
-LD_LIBRARY_PATH=$libdir "$WORK/count" "$WORK/t.dmat" | grep -q " records$" || fail "program against -dev"
+out=$(LD_LIBRARY_PATH=$libdir "$WORK/count" "$WORK/t.dmat") || fail "program against -dev failed"
+grep -q " records$" <<<"$out" || fail "program against -dev: $out"
 finish
