@@ -38,15 +38,20 @@ expect_one_line_error() {
     fi
 }
 
-# wait_for_ring FILE: wait (up to 2 s) for a recorder's ring file; it
-# appears before its header is formatted, so wait a little more.
-wait_for_ring() {
+# wait_for_file FILE [SECONDS]: wait (default 2 s) until FILE is not empty.
+wait_for_file() {
     local i
-    for i in $(seq 1 200); do
-        [[ -s $1 ]] && { sleep 0.05; return 0; }
+    for i in $(seq 1 $((${2:-2} * 100))); do
+        [[ -s $1 ]] && return 0
         sleep 0.01
     done
     return 1
+}
+
+# wait_for_ring FILE [SECONDS]: the same for a recorder's ring file, which
+# appears before its header is formatted, so wait a little more.
+wait_for_ring() {
+    wait_for_file "$@" && sleep 0.05
 }
 
 # json_field JSON NAME: one field of a JSON object (booleans as 0/1).

@@ -90,14 +90,7 @@ cmp -s <(sed "s#g4.dmat#bad.dmat#" "$WORK/g4.err") "$WORK/bad.err" ||
 
 # 4. Truncated / replaced under the follower: one line, no crash.
 # (the follower has read the file once it has printed something)
-started() {
-    local i
-    for i in $(seq 1 3000); do
-        [[ -s $1 ]] && return 0
-        sleep 0.01
-    done
-    return 1
-}
+started() { wait_for_file "$1" 30; }
 head -c $((size / 2)) "$WORK/full.dmat" >"$WORK/t.dmat"
 "$DMT" dump --follow --stall-ms 0 "$WORK/t.dmat" >"$WORK/t.out" 2>"$WORK/t.err" &
 fpid=$!

@@ -21,14 +21,6 @@ export WINEPREFIX=$WORK/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 trap '/usr/lib/wine/wineserver -k 2>/dev/null; rm -rf "$WORK"' EXIT
 win() { echo "Z:${1//\//\\}"; }   # the Linux path as Wine's Z: drive sees it
 wexe() { "$WINE" "$EXE" "$@"; }
-wait_for_ring() {
-    local i
-    for i in $(seq 1 600); do
-        [[ -s $1 ]] && return 0
-        sleep 0.05
-    done
-    return 1
-}
 json_get() { "$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval("d"+sys.argv[2]))' "$@"; }
 
 # First start creates the Wine prefix.  Only record and carve are built in.
@@ -53,7 +45,7 @@ record_session() { # $1 recorder (win|linux), $2 stem
         "$DMT" record --ring "$ring" -o "$out" --size 4 2>"$WORK/$2.err" &
     fi
     pid=$!
-    wait_for_ring "$ring" || { fail "$2: the ring never appeared"; kill $pid; return 1; }
+    wait_for_ring "$ring" 30 || { fail "$2: the ring never appeared"; kill $pid; return 1; }
     "$DMT" capture --scenario mixed --seed 5 --deterministic-clock --ring "$ring" >/dev/null 2>&1 ||
         fail "$2: capture failed"
     wait $pid || fail "$2: record exited $?: $(cat "$WORK/$2.err")"
@@ -88,7 +80,7 @@ ring=$WORK/ow.ring
 wexe record --ring "$(win "$ring")" -o "$(win "$WORK/ow.dmat")" --size 16K --policy overwrite \
     --throttle-us 2000 --exit-idle 500 2>"$WORK/ow.err" &
 pid=$!
-wait_for_ring "$ring" || fail "overwrite: the ring never appeared"
+wait_for_ring "$ring" 30 || fail "overwrite: the ring never appeared"
 "$DMT" capture --scenario mixed --transfers 100 --ring "$ring" >/dev/null 2>&1 || true
 wait $pid || fail "overwrite: record failed: $(cat "$WORK/ow.err")"
 json=$("$PY" "$TOOLS/check_trace.py" "$WORK/ow.dmat") || fail "overwrite: file invalid"
@@ -110,7 +102,7 @@ ring=$WORK/int.ring
     "$WINE" "$EXE" record --ring "$(win "$ring")" -o "$(win "$WORK/int.dmat")" --size 64K --sync \
     --status "$(win "$WORK/int.status")" 2>"$WORK/int.err" &
 pid=$!
-wait_for_ring "$ring" || fail "ctrl-c: the ring never appeared"
+wait_for_ring "$ring" 30 || fail "ctrl-c: the ring never appeared"
 for _ in $(seq 1 100); do [[ -s $WORK/int.status ]] && break; sleep 0.05; done
 sleep 0.3
 kill -INT $pid || fail "ctrl-c: the recorder is gone before the signal"
