@@ -139,6 +139,8 @@ typedef uint64_t a64;
 DMT_STATIC_ASSERT(sizeof(dmt_ring_hdr) == DMT_RING_HDR_SIZE, ring_hdr_size);
 DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, policy) == 24, ring_hdr_policy);
 DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, clock_hint) == 32, ring_hdr_clock_hint);
+DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, instance) == 40, ring_hdr_instance);
+DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, ring_count) == 52, ring_hdr_ring_count);
 DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, head) == 64, ring_hdr_head);
 DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, tail) == 128, ring_hdr_tail);
 DMT_STATIC_ASSERT(offsetof(dmt_ring_hdr, lost_full) == 192, ring_hdr_lost_full);
@@ -325,6 +327,7 @@ int dmt_ring_init(void *region, size_t region_len, enum dmt_ring_policy policy)
     h->hdr_size = DMT_RING_HDR_SIZE;
     h->size = size;
     h->policy = (uint32_t)policy;
+    h->ring_count = 1;
     /* The magic last: whoever sees it sees a formatted ring. */
     dmt_st64(ctr_w(&h->magic), DMT_RING_MAGIC, REL);
     return 0;

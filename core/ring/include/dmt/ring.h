@@ -90,7 +90,11 @@ typedef struct dmt_ring_hdr {
     uint32_t policy;     /* enum dmt_ring_policy */
     uint32_t flags;      /* enum dmt_ring_flags (atomic) */
     uint64_t clock_hint; /* producer's clock id (free for the producer) */
-    uint8_t pad0[64 - 40];
+    uint64_t instance;   /* +40: per-instance id, the same in every ring of
+                            one region; 0 = not set (schema/FORMAT.md 2) */
+    uint32_t ring_index; /* +48: this ring's index in its region (0..) */
+    uint32_t ring_count; /* +52: rings in the region (1 = a single ring) */
+    uint8_t pad0[64 - 56];
     uint64_t head; /* +64: reserve position | sequence (see ring.c) */
     uint8_t pad1[56];
     uint64_t tail; /* +128: consume position | sequence (see ring.c) */
