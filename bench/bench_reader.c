@@ -3,17 +3,16 @@
  * decoder next to the libcbor reference (DMT_READ_REFERENCE) and to read()
  * of the same bytes, measured in the same run.
  *
- *   bench_reader [-n EVENTS] [-i TRACE.dmat] [-d DIR]
+ *   bench_reader [TRACE.dmat|- [DIR]]      (temporary traces in DIR, $TMPDIR or /tmp)
  *
  * Two traces: a stream of register writes (the replay's hot case, 4 M
- * records) and a gen_trace session (every kind, 64-element SG lists;
- * EVENTS records, default 2 M) or the trace given with -i.  Each figure is
+ * records) and a gen_trace session (every kind, SG lists up to 64
+ * elements; 2 M records) or the trace given.  Each figure is
  * the best of 5 runs from the page cache (the machine is shared: the
  * fastest run is the least disturbed).  Prints RESULT lines: figure,
  * measured, target, same-run baseline, ratio.
  */
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,25 +145,12 @@ static void report(const char *what, const char *path)
 
 int main(int argc, char **argv)
 {
+    /* bench_reader [TRACE.dmat [DIR]] */
+    const char *in = argc > 1 ? argv[1] : NULL;
+    const char *dir = argc > 2 ? argv[2] : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     uint64_t events = 2000000;
-    const char *in = NULL, *dir = "/tmp";
-    int c;
-    while ((c = getopt(argc, argv, "n:i:d:h")) != -1) {
-        switch (c) {
-        case 'n':
-            events = strtoull(optarg, NULL, 0);
-            break;
-        case 'i':
-            in = optarg;
-            break;
-        case 'd':
-            dir = optarg;
-            break;
-        default:
-            fprintf(stderr, "usage: bench_reader [-n EVENTS] [-i TRACE.dmat] [-d DIR]\n");
-            return c == 'h' ? 0 : 2;
-        }
-    }
+    if (in && !strcmp(in, "-"))
+        in = NULL;
     char regs[512], sess[512];
     snprintf(regs, sizeof regs, "%s/bench_reader_regs.%d.dmat", dir, (int)getpid());
     snprintf(sess, sizeof sess, "%s/bench_reader_session.%d.dmat", dir, (int)getpid());
