@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dmt/reader.h"
+#include "bench_read.h"
 #include "dmt/store.h"
 #include "gen_trace.h"
 
@@ -254,18 +254,9 @@ int main(int argc, char **argv)
                timp * 1e7 / (double)res.records, "<= 15");
     /* The reader alone over the same trace (the import's reading thread),
      * with the table-driven decoder and with the libcbor reference. */
-    double tread[2] = {0, 0};
-    for (int ref = 0; ref < 2; ref++) {
-        dmt_reader *rd;
-        dmt_record rec;
-        double t = now();
-        if (dmt_reader_open(trace, ref ? DMT_READ_REFERENCE : 0, &rd, &err) == 0) {
-            while (dmt_reader_next(rd, &rec, &err) == 1)
-                ;
-            dmt_reader_close(rd);
-        }
-        tread[ref] = now() - t;
-    }
+    double tread[2];
+    for (int ref = 0; ref < 2; ref++)
+        tread[ref] = bench_read_all(trace, ref ? DMT_READ_REFERENCE : 0, NULL);
     double floor_s = (double)rows / base_rate; /* every row at the raw one-table rate */
     printf("RESULT\timport, %.1f M events end to end\t%.2f s\t<= 8 s (10 M)\t%.2f s raw SQLite "
            "insert of the same %.1f M rows\t%.2f\n",

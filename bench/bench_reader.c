@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dmt/reader.h"
+#include "bench_read.h"
 #include "dmt/writer.h"
 #include "gen_trace.h"
 
@@ -43,29 +43,6 @@ static double read_floor(const char *path)
     while (read(fd, buf, sizeof buf) > 0)
         ;
     close(fd);
-    return now() - t0;
-}
-
-/* Read every record; seconds, or -1.  *n: records. */
-static double read_all(const char *path, unsigned flags, uint64_t *n)
-{
-    dmt_reader *rd;
-    dmt_error err;
-    dmt_record rec;
-    double t0 = now();
-    if (dmt_reader_open(path, flags, &rd, &err) != 0) {
-        fprintf(stderr, "bench_reader: %s: %s\n", path, err.msg);
-        return -1;
-    }
-    int rc;
-    *n = 0;
-    while ((rc = dmt_reader_next(rd, &rec, &err)) == 1)
-        (*n)++;
-    dmt_reader_close(rd);
-    if (rc < 0) {
-        fprintf(stderr, "bench_reader: %s: %s\n", path, err.msg);
-        return -1;
-    }
     return now() - t0;
 }
 
@@ -128,8 +105,8 @@ static int write_regs(const char *path, uint64_t n)
 static void report(const char *what, const char *path)
 {
     uint64_t n = 0, m = 0;
-    double tf = best(read_all, path, 0, &n);
-    double tr = best(read_all, path, DMT_READ_REFERENCE, &m);
+    double tf = best(bench_read_all, path, 0, &n);
+    double tr = best(bench_read_all, path, DMT_READ_REFERENCE, &m);
     double tfloor = floor_best(path);
     if (tf <= 0 || tr <= 0 || tfloor <= 0 || n != m) {
         fprintf(stderr, "bench_reader: %s: runs failed or disagree\n", path);

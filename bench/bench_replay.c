@@ -27,8 +27,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "bench_read.h"
 #include "dmt/digest.h"
-#include "dmt/reader.h"
 #include "rpl/replay.h"
 #include "session.h"
 
@@ -133,18 +133,8 @@ static void bench_writes(void)
         /* the reader alone, both decoders, for reference */
         double t_reader[2];
         for (int ref = 0; ref < 2; ref++) {
-            for (int k = 0; k < RUNS; k++) {
-                dmt_reader *rd;
-                dmt_error err;
-                dmt_record rec;
-                double t0 = now_s();
-                if (dmt_reader_open(path, ref ? DMT_READ_REFERENCE : 0, &rd, &err) == 0) {
-                    while (dmt_reader_next(rd, &rec, &err) == 1)
-                        ;
-                    dmt_reader_close(rd);
-                }
-                v[k] = now_s() - t0;
-            }
+            for (int k = 0; k < RUNS; k++)
+                v[k] = bench_read_all(path, ref ? DMT_READ_REFERENCE : 0, NULL);
             t_reader[ref] = best(v, RUNS);
         }
         printf("  (the reader alone:                   %8.1f M records/s; %.1f with libcbor)\n",
