@@ -80,7 +80,7 @@ static inline bool tk_decoders_agree(const uint8_t *buf, size_t len, bool *accep
     if (accepted)
         *accepted = used && rc == 0;
     if (rc != 0 && used) {
-        snprintf(why, cap, "fast accepts %zu bytes, the reference refuses: %s", used, err.msg);
+        snprintf(why, cap, "fast accepts %zu bytes, the reference refuses: %.160s", used, err.msg);
         return false;
     }
     if (rc == 0 && !used) {
@@ -118,7 +118,7 @@ static inline bool tk_readers_agree(const uint8_t *mem, size_t size, unsigned fl
         ok = false;
     } else if (ra) {
         if (ea.offset != eb.offset || strcmp(ea.msg, eb.msg)) {
-            snprintf(why, cap, "open errors differ: %s / %s", ea.msg, eb.msg);
+            snprintf(why, cap, "open errors differ: %.100s / %.100s", ea.msg, eb.msg);
             ok = false;
         }
     } else if (memcmp(dmt_reader_header(a), dmt_reader_header(b), sizeof(dmt_header))) {
@@ -132,8 +132,8 @@ static inline bool tk_readers_agree(const uint8_t *mem, size_t size, unsigned fl
         ra = dmt_reader_next(a, &x, &ea);
         rb = dmt_reader_next(b, &y, &eb);
         if (ra != rb) {
-            snprintf(why, cap, "record %llu: next %d, the reference %d (%s)", (unsigned long long)i,
-                     ra, rb,
+            snprintf(why, cap, "record %llu: next %d, the reference %d (%.160s)",
+                     (unsigned long long)i, ra, rb,
                      rb < 0   ? eb.msg
                      : ra < 0 ? ea.msg
                               : "");
@@ -141,10 +141,10 @@ static inline bool tk_readers_agree(const uint8_t *mem, size_t size, unsigned fl
         } else if (ra < 0) {
             if (ea.code != eb.code || ea.offset != eb.offset || ea.index != eb.index ||
                 strcmp(ea.msg, eb.msg)) {
-                snprintf(why, cap, "errors differ: %d @%llu #%llu %s / %d @%llu #%llu %s", ea.code,
-                         (unsigned long long)ea.offset, (unsigned long long)ea.index, ea.msg,
-                         eb.code, (unsigned long long)eb.offset, (unsigned long long)eb.index,
-                         eb.msg);
+                snprintf(why, cap, "errors differ: %d @%llu #%llu %.60s / %d @%llu #%llu %.60s",
+                         ea.code, (unsigned long long)ea.offset, (unsigned long long)ea.index,
+                         ea.msg, eb.code, (unsigned long long)eb.offset,
+                         (unsigned long long)eb.index, eb.msg);
                 ok = false;
             }
         } else if (ra == 0) {
