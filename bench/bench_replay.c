@@ -12,8 +12,14 @@
  *     the process) against replaying the trace it wrote.
  *
  * Output: one line per case, the best of 7 runs (the machine is shared: the
- * fastest run is the one least disturbed; rates are per best run).  Build
+ * fastest run is the one least disturbed; rates are per best run), and
+ * RESULT lines (figure, measured, target, same-run baseline, ratio): file ->
+ * verdict next to the reader alone and the engine alone; 4 KiB SG elements
+ * next to the floor of the work the same bytes need with no replay at all
+ * (the pattern fill, the model's copy and its DMT64 digest register).  Build
  * Release (the release preset) for figures; BENCHMARKS.md keeps the latest.
+ *
+ *   bench_replay [--quick | --writes | --sg4k]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +27,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "dmt/reader.h"
+#include "bench_read.h"
+#include "dmt/digest.h"
 #include "rpl/replay.h"
 #include "session.h"
 
@@ -112,7 +119,7 @@ static void bench_writes(void)
     uint64_t d = 0;
     for (int k = 0; k < RUNS; k++)
         v[k] = feed_mem(&rs, &d);
-    double t = best(v, RUNS);
+    double t = best(v, RUNS), t_engine = t;
     printf("register writes, engine (from memory): %8.1f M writes/s  (%zu writes, %.1f ns each)\n",
            (double)n / t / 1e6, n, t * 1e9 / (double)n);
     char path[512];
@@ -120,36 +127,69 @@ static void bench_writes(void)
     if (recs_write(path, &rs) == 0) {
         for (int k = 0; k < RUNS; k++)
             v[k] = feed_file(path, &d);
-        t = best(v, RUNS);
-        printf("register writes, reader + engine:      %8.1f M writes/s\n", (double)n / t / 1e6);
-        /* the reader alone, for reference */
-        for (int k = 0; k < RUNS; k++) {
-            dmt_reader *rd;
-            dmt_error err;
-            dmt_record rec;
-            double t0 = now_s();
-            if (dmt_reader_open(path, 0, &rd, &err) == 0) {
-                while (dmt_reader_next(rd, &rec, &err) == 1)
-                    ;
-                dmt_reader_close(rd);
-            }
-            v[k] = now_s() - t0;
+        double t_file = best(v, RUNS);
+        printf("register writes, reader + engine:      %8.1f M writes/s\n",
+               (double)n / t_file / 1e6);
+        /* the reader alone, both decoders, for reference */
+        double t_reader[2];
+        for (int ref = 0; ref < 2; ref++) {
+            for (int k = 0; k < RUNS; k++)
+                v[k] = bench_read_all(path, ref ? DMT_READ_REFERENCE : 0, NULL);
+            t_reader[ref] = best(v, RUNS);
         }
-        t = best(v, RUNS);
-        printf("  (the reader alone:                   %8.1f M records/s)\n", (double)n / t / 1e6);
+        printf("  (the reader alone:                   %8.1f M records/s; %.1f with libcbor)\n",
+               (double)n / t_reader[0] / 1e6, (double)n / t_reader[1] / 1e6);
+        printf("RESULT\treplay, register writes, file -> verdict\t%.1f M/s\t>= 20 M/s\t%.1f M "
+               "records/s reader alone\t%.2f\n",
+               (double)n / t_file / 1e6, (double)n / t_reader[0] / 1e6, t_reader[0] / t_file);
+        printf("RESULT\treplay, register writes, engine from memory\t%.1f M/s\t-\t%.1f M/s "
+               "file -> verdict\t%.2f\n",
+               (double)n / t_engine / 1e6, (double)n / t_file / 1e6, t_file / t_engine);
+        printf("RESULT\treplay, register writes, reader alone\t%.1f M records/s\t-\t%.1f M "
+               "records/s libcbor reference\t%.2f\n",
+               (double)n / t_reader[0] / 1e6, (double)n / t_reader[1] / 1e6,
+               t_reader[1] / t_reader[0]);
     }
     free(rs.r);
 }
 
 /* ---- 2. SG elements --------------------------------------------------------------- */
 
-static void bench_sg(uint32_t elem)
+/* The work nx transfers of ne elements of elem bytes need with no replay
+ * around it: the model's copy between host buffer and device memory and
+ * its DMT64 digest register over the bytes moved (the device's definition;
+ * the pattern fill of to-device buffers comes on top).  Seconds. */
+static double sg_floor(unsigned nx, uint32_t ne, uint32_t elem)
 {
+    size_t len = (size_t)ne * elem;
+    uint8_t *a = malloc(len), *b = malloc(len);
+    uint64_t sink = 0;
+    if (a)
+        dmt_pattern_fill(a, 1, 0, len);
+    double t0 = now_s();
+    for (unsigned t = 0; a && b && t < nx; t++) {
+        memcpy(b, a, len);
+        dmt64_state s;
+        dmt64_init(&s);
+        dmt64_update(&s, b, len);
+        sink ^= dmt64_final(&s);
+    }
+    double t = now_s() - t0;
+    if (sink == 42)
+        printf("(sink)\n");
+    free(a);
+    free(b);
+    return t;
+}
+
+static void bench_sg(uint32_t elem, uint32_t algo)
+{
+    sess_digest_algo = algo;
     const unsigned nx = elem >= 4096 ? 400 : 2000;
     const uint32_t ne = 64;
     char path[512];
     char name[64];
-    snprintf(name, sizeof name, "bench_sg_%u.dmat", elem);
+    snprintf(name, sizeof name, "bench_sg_%u_%u.dmat", elem, algo);
     test_path(path, sizeof path, name);
     sess *s = sess_open(path, NULL);
     dmt_sg_elem sg[64];
@@ -182,9 +222,18 @@ static void bench_sg(uint32_t elem)
            (double)rs.n / t / 1e6, (unsigned long long)d);
     for (int k = 0; k < RUNS; k++)
         v[k] = feed_file(path, &d);
-    t = best(v, RUNS);
-    printf("SG elements of %4u B, reader + engine:  %8.2f M elements/s\n", elem,
-           (double)elems / t / 1e6);
+    double t_file = best(v, RUNS);
+    const char *an = algo == DMT_DIGEST_XXH64 ? "XXH64" : "DMT64";
+    printf("SG elements of %4u B, reader + engine:  %8.2f M elements/s (%s digests)\n", elem,
+           (double)elems / t_file / 1e6, an);
+    if (elem == 4096) {
+        for (int k = 0; k < RUNS; k++)
+            v[k] = sg_floor(nx, ne, elem);
+        double t_floor = best(v, RUNS);
+        printf("RESULT\treplay, SG elements of 4 KiB (%s digests), file -> verdict\t%.2f M/s\t>= 2 "
+               "M/s\t%.2f M/s floor: the model's copy + DMT64 of the same bytes\t%.2f\n",
+               an, (double)elems / t_file / 1e6, (double)elems / t_floor / 1e6, t_floor / t_file);
+    }
     recs_free(&rs);
 }
 
@@ -219,12 +268,18 @@ static void bench_capture(const char *scenario, bool threads)
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && !strcmp(argv[1], "--quick");
+    if (argc > 1 && !strcmp(argv[1], "--sg4k")) {
+        bench_sg(4096, DMT_DIGEST_DMT64);
+        bench_sg(4096, DMT_DIGEST_XXH64);
+        return 0;
+    }
     bench_writes();
     if (argc > 1 && !strcmp(argv[1], "--writes"))
         return 0;
-    bench_sg(64);
-    bench_sg(512);
-    bench_sg(4096);
+    bench_sg(64, DMT_DIGEST_DMT64);
+    bench_sg(512, DMT_DIGEST_DMT64);
+    bench_sg(4096, DMT_DIGEST_DMT64);
+    bench_sg(4096, DMT_DIGEST_XXH64);
     if (!quick) {
         static const char *const sc[] = {"mixed", "dma32-highmem", "no-sg", "burst"};
         for (int i = 0; i < 4; i++) {

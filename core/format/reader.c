@@ -1,9 +1,12 @@
 /*
  * reader.c - the streaming trace reader (see dmt/reader.h).
  *
- * A pull parser on top of libcbor's cbor_stream_decode: next_item() decodes
- * exactly one data-item header (one callback) and returns it as a small
- * struct; the record parsers below ask for the items a kind must have.
+ * Each record is decoded by the table-driven decoder (decode.c, the hot
+ * path); where it declines, by the reference decoder here, a pull parser on
+ * top of libcbor's cbor_stream_decode: next_item() decodes exactly one
+ * data-item header (one callback) and returns it as a small struct; the
+ * record parsers below ask for the items a kind must have.  The reference
+ * gives every error its message and byte offset (dmt/decode.h).
  *
  *   file --read()--> window [buf .. buf+cap)   (fixed, allocated at open)
  *                      ^pos: next unparsed byte
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "dmt/crc32c.h"
+#include "dmt/decode.h"
 #include "dmt/kinds.h"
 
 #define WINDOW (4u * DMT_MAX_RECORD)
@@ -77,7 +81,11 @@ struct dmt_reader {
     const char *cut_why;
     uint64_t cut_at;
 
-    /* chunk verification */
+    /* chunk verification; the CRC-32C is taken lazily over whole runs of
+     * records: [crc_from, pos) of the window holds the records of the
+     * current chunk not in chunk_crc yet (taken before the window slides
+     * and at the CHUNK record) */
+    size_t crc_from;
     uint32_t chunk_crc;
     uint64_t chunk_bytes;
     uint64_t chunk_records;
@@ -611,6 +619,18 @@ int dmt_parse_ring_record(const uint8_t *buf, size_t len, dmt_record *rec, dmt_s
     return 0;
 }
 
+int dmt_decode_reference(const uint8_t *buf, size_t len, dmt_record *rec, dmt_sg_elem *sg,
+                         uint64_t *values, size_t *used, dmt_error *err)
+{
+    pc c = {buf, buf, buf + len, 0, true, err, DMT_NO_INDEX};
+    int rc = parse_record(&c, rec, sg, values);
+    if (rc)
+        return rc;
+    rec->pos = 0;
+    *used = (size_t)(c.p - buf);
+    return 0;
+}
+
 /* ---- window management ----------------------------------------------- */
 
 static int fill(dmt_reader *rd, dmt_error *err)
@@ -619,7 +639,11 @@ static int fill(dmt_reader *rd, dmt_error *err)
         return 0;
     if (rd->len - rd->pos >= DMT_MAX_RECORD + 16)
         return 0;
-    /* Slide the unparsed tail to the front and read more. */
+    /* Take the CRC of the chunk's records before their bytes move, then
+     * slide the unparsed tail to the front and read more. */
+    if (rd->pos > rd->crc_from)
+        rd->chunk_crc = dmt_crc32c(rd->chunk_crc, rd->win + rd->crc_from, rd->pos - rd->crc_from);
+    rd->crc_from = 0;
     size_t keep = rd->len - rd->pos;
     memmove(rd->win, rd->win + rd->pos, keep);
     rd->base += rd->pos;
@@ -814,6 +838,7 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
     if (rd->hdr.page_shift == 0)
         rd->hdr.page_shift = DMT_PAGE_SHIFT;
     rd->pos = (size_t)(c.p - rd->mem);
+    rd->crc_from = rd->pos;
     rd->last_ts = rd->hdr.t0;
     rd->next_seq = rd->hdr.seq0;
     rd->chunk_seq = rd->hdr.seq0;
@@ -973,18 +998,26 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
             return dmt_error_set(err, DMT_E_FORMAT, rd->base + rd->pos, rd->index,
                                  "trailing bytes after the END record");
 
+        /* The table-driven decoder first; the reference where it declines
+         * (to explain the error, or to decide should they ever disagree). */
         pc c = make_pc(rd, err);
-        dmt_error local;
-        dmt_error *e = err ? err : &local;
-        c.err = e;
-        rc = parse_record(&c, rec, rd->sg, rd->values);
-        if (rc == DMT_E_TRUNCATED)
-            return end_of_input(rd, "file ends inside a record", DMT_E_TRUNCATED, err);
-        if (rc)
-            return rc;
+        size_t used = 0;
+        if (!(rd->flags & DMT_READ_REFERENCE))
+            used = dmt_decode_fast(c.p, (size_t)(c.end - c.p), rec, rd->sg, rd->values);
+        if (used) {
+            rec->pos = rd->base + rd->pos;
+        } else {
+            dmt_error local;
+            c.err = err ? err : &local;
+            rc = parse_record(&c, rec, rd->sg, rd->values);
+            if (rc == DMT_E_TRUNCATED)
+                return end_of_input(rd, "file ends inside a record", DMT_E_TRUNCATED, err);
+            if (rc)
+                return rc;
+            used = (size_t)(c.p - (rd->mem + rd->pos));
+        }
 
-        size_t used = (size_t)(c.p - (rd->mem + rd->pos));
-        const uint8_t *rec_bytes = rd->mem + rd->pos;
+        size_t rec_at = rd->pos;
         uint64_t rec_index = rd->index;
         rd->pos += used;
         rd->index++;
@@ -997,6 +1030,13 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
         rec->ts = ts;
         rd->last_ts = ts;
 
+        if (rec->kind == DMT_K_CHUNK || rec->kind == DMT_K_END) {
+            /* framing: the chunk's records end here, the next run starts after */
+            if (rec_at > rd->crc_from)
+                rd->chunk_crc =
+                    dmt_crc32c(rd->chunk_crc, rd->mem + rd->crc_from, rec_at - rd->crc_from);
+            rd->crc_from = rd->pos;
+        }
         if (rec->kind == DMT_K_CHUNK) {
             if (rec->count != rd->chunk_records || rec->length != rd->chunk_bytes)
                 return dmt_error_set(
@@ -1032,7 +1072,6 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
             continue;
         }
 
-        rd->chunk_crc = dmt_crc32c(rd->chunk_crc, rec_bytes, used);
         rd->chunk_bytes += used;
         rd->chunk_records++;
 

@@ -1,8 +1,9 @@
 /*
  * dmt/reader.h - the streaming trace reader.
  *
- * Reads a trace file (or a memory buffer) record by record with libcbor's
- * allocation-free cbor_stream_decode, under hard limits: no record longer
+ * Reads a trace file (or a memory buffer) record by record - each record
+ * with the table-driven decoder, or libcbor's allocation-free
+ * cbor_stream_decode where that declines (dmt/decode.h) - under hard limits: no record longer
  * than DMT_MAX_RECORD bytes, no list longer than DMT_MAX_SG_ELEMENTS, no
  * nesting, no indefinite lengths, no tags but the leading 55799.  Memory is
  * fixed at open time; nothing is ever allocated from a length read from the
@@ -31,7 +32,10 @@ enum dmt_reader_flags {
      * file is an error (DMT_E_TRUNCATED). */
     DMT_READ_ALLOW_CUT = 1u,
     /* Also return CHUNK and END records (dump --raw). */
-    DMT_READ_FRAMING = 2u
+    DMT_READ_FRAMING = 2u,
+    /* Decode every record with the reference decoder (libcbor) instead of
+     * the table-driven one (dmt/decode.h): differential tests, benchmarks. */
+    DMT_READ_REFERENCE = 4u
 };
 
 /* Open path and read its header.  Returns 0 and *out (caller frees with
