@@ -9,20 +9,23 @@
 
 #include "cli.h"
 
-bool cli_regmap_opt(cli_regmap *rm, int c, const char *arg)
+int cli_regmap_opt_tail(const char *cmd, cli_regmap *rm, int c, const char *arg, void (*help)(void))
 {
     switch (c) {
+    case 'h':
+        help();
+        return CLI_OK;
     case CLI_OPT_REGMAP:
         rm->file = arg;
-        return true;
+        return CLI_OPT_TAKEN;
     case CLI_OPT_VARIANT:
         rm->variant = arg;
-        return true;
+        return CLI_OPT_TAKEN;
     case CLI_OPT_DOMAIN:
         rm->domain = arg;
-        return true;
+        return CLI_OPT_TAKEN;
     default:
-        return false;
+        return cli_usage(cmd, "bad option");
     }
 }
 

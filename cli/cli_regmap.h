@@ -37,8 +37,15 @@ typedef struct cli_regmap {
     char path[4160];                     /* the loaded map's file, or "" */
 } cli_regmap;
 
-/* Take option c (one of CLI_OPT_*) with its argument; false if c is not one. */
-bool cli_regmap_opt(cli_regmap *rm, int c, const char *arg);
+/* What cli_regmap_opt_tail returns when the option was taken. */
+enum { CLI_OPT_TAKEN = -1 };
+/* The last arms of the option switch of a command that shows registers
+ * (its `default:`): 'h' prints help() and returns CLI_OK (the command is
+ * done), one of CLI_OPT_* is taken into rm with its argument (returns
+ * CLI_OPT_TAKEN: the loop goes on), anything else is a usage error of cmd
+ * (returns CLI_BAD). */
+int cli_regmap_opt_tail(const char *cmd, cli_regmap *rm, int c, const char *arg,
+                        void (*help)(void));
 /* Load the selected map.  Returns CLI_OK, or prints "dmatrace CMD: FILE:LINE:
  * why" and returns CLI_BAD (a bad map, an unknown domain or variant) or
  * CLI_FAIL (out of memory).  The default map missing is not an error. */

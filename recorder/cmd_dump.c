@@ -19,7 +19,8 @@
 
 static void help(void)
 {
-    printf("usage: dmatrace dump FILE [--from N] [--count N] [--raw] [--follow] [--regmap FILE.xml]\n\n"
+    printf("usage: dmatrace dump FILE [--from N] [--count N] [--raw] [--follow] [--regmap "
+           "FILE.xml]\n\n"
            "Print the records of a trace one per line:\n"
            "  INDEX  seq SEQ  +TIME  KIND  FIELDS...\n"
            "INDEX counts records from 0 (the index other commands report); TIME is\n"
@@ -56,7 +57,7 @@ int cmd_dump(int argc, char **argv)
     unsigned flags = DMT_READ_ALLOW_CUT;
     unsigned max_items = 8;
     follow_run fr = {.cmd = "dump", .stall_ms = FOLLOW_DEFAULT_STALL_MS};
-    int c;
+    int c, st;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:n:rFws:LDh", opts, NULL)) != -1) {
         switch (c) {
@@ -76,7 +77,7 @@ int cmd_dump(int argc, char **argv)
             break;
         case 'w': /* --follow */
         case 's': /* --stall-ms */
-            if (!follow_option(&fr, c == 'w' ? NULL : optarg))
+            if (!follow_option(&fr, c, optarg))
                 return CLI_BAD;
             break;
         case 'L':
@@ -85,12 +86,9 @@ int cmd_dump(int argc, char **argv)
         case 'D':
             decode = false;
             break;
-        case 'h':
-            help();
-            return CLI_OK;
         default:
-            if (!cli_regmap_opt(&rm, c, optarg))
-                return cli_usage("dump", "bad option");
+            if ((st = cli_regmap_opt_tail("dump", &rm, c, optarg, help)) != CLI_OPT_TAKEN)
+                return st;
         }
     }
     if (optind != argc - 1)
@@ -151,7 +149,7 @@ int cmd_dump(int argc, char **argv)
     }
     if (rc < 0) {
         fflush(stdout);
-        int st = cli_report("dump", file, &err);
+        st = cli_report("dump", file, &err);
         if (fr.on)
             follow_run_close(&fr);
         else
