@@ -71,9 +71,9 @@ void cli_regmap_free(cli_regmap *rm)
 }
 
 const char *cli_regmap_text(cli_regmap *rm, unsigned width_bytes, unsigned long long off,
-                            unsigned long long value)
+                            unsigned long long value, size_t *len)
 {
     if (!rm->namer)
         return NULL;
-    return rmap_namer_text(rm->namer, off, width_bytes * 8u, value);
+    return rmap_namer_text(rm->namer, off, width_bytes * 8u, value, len);
 }

@@ -53,9 +53,9 @@ int cli_regmap_load(const char *cmd, cli_regmap *rm);
 /* Free what load made (rm's strings belong to argv). */
 void cli_regmap_free(cli_regmap *rm);
 /* Short decode of an access of width bytes ("CH[0].STATUS=0x6 {DONE}"), or
- * NULL without a map or a register there; owned by rm, valid until its next
- * call. */
+ * NULL without a map or a register there; its length in *len (len may be
+ * NULL); owned by rm, valid until its next call. */
 const char *cli_regmap_text(cli_regmap *rm, unsigned width_bytes, unsigned long long off,
-                            unsigned long long value);
+                            unsigned long long value, size_t *len);
 
 #endif
