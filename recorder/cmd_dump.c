@@ -140,6 +140,7 @@ int cmd_dump(int argc, char **argv)
     }
     if (fr.on)
         rd = dmt_follow_reader(fr.f);
+    cli_regmap_check("dump", &rm, file, dmt_reader_header(rd));
     static char line[1 << 18];
     dmt_record r;
     uint64_t idx = 0, printed = 0;

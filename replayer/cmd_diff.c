@@ -76,6 +76,7 @@ int cmd_diff(int argc, char **argv)
         return rc;
     o.names.map = rm.map;
     o.names.domain = rm.dom;
+    cli_regmap_check_file("diff", &rm, b, cli_regmap_check_file("diff", &rm, a, 0));
     rc = rpl_diff_files(a, b, &o, &res, &err, &failed);
     if (rc < 0) {
         cli_regmap_free(&rm);

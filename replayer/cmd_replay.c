@@ -171,6 +171,7 @@ int cmd_replay(int argc, char **argv)
         return rc;
     o.names.map = rm.map;
     o.names.domain = rm.dom;
+    cli_regmap_check_file("replay", &rm, file, 0);
     dmt_error err;
     dmt_error_clear(&err);
     rpl_replay *r = NULL;
