@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dmt/digest.h"
 #include "dmt/platform.h"
 
 int cli_report(const char *cmd, const char *file, const dmt_error *err)
@@ -82,6 +83,29 @@ bool cli_has_suffix(const char *path, const char *suffix)
 {
     size_t n = strlen(path), m = strlen(suffix);
     return n >= m && strcmp(path + n - m, suffix) == 0;
+}
+
+bool cli_header_regmap(dmt_header *h, const char *file)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return false;
+    dmt_xxh64_state s;
+    dmt_xxh64_init(&s);
+    unsigned char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        dmt_xxh64_update(&s, buf, n);
+    int bad = ferror(f) ? EIO : 0;
+    fclose(f);
+    if (bad) {
+        errno = bad;
+        return false;
+    }
+    h->regmap_hash = dmt_xxh64_final(&s);
+    const char *slash = strrchr(file, '/');
+    snprintf(h->regmap_name, sizeof h->regmap_name, "%s", slash ? slash + 1 : file);
+    return true;
 }
 
 void cli_header_machine(dmt_header *h)

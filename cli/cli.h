@@ -44,6 +44,10 @@ bool cli_has_suffix(const char *path, const char *suffix);
 /* Fill the machine keys of a trace header (host, os, os_build, cpus,
  * page_size, clock_hz, phys_mem, boot_options) from the platform layer. */
 void cli_header_machine(dmt_header *h);
+/* Fill the header keys regmap_name (file's name without its folder) and
+ * regmap_hash (XXH64 of its bytes) for a register-map file; false, with
+ * errno, when it cannot be read. */
+bool cli_header_regmap(dmt_header *h, const char *file);
 
 /* Every subcommand. */
 int cmd_info(int argc, char **argv);

@@ -314,6 +314,11 @@ int cmd_audit(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "jr:uaLws:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'w': /* --follow */
+        case 's': /* --stall-ms */
+            if (!follow_option(&fr, c, optarg))
+                return CLI_BAD;
+            break;
         case 'j':
             json = true;
             break;
@@ -331,11 +336,6 @@ int cmd_audit(int argc, char **argv)
             break;
         case 'L':
             list = true;
-            break;
-        case 'w': /* --follow */
-        case 's': /* --stall-ms */
-            if (!follow_option(&fr, c == 'w' ? NULL : optarg))
-                return CLI_BAD;
             break;
         case 'h':
             help();

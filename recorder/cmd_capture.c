@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_regmap.h"
 #include "dmt/digest.h"
 #include "dmt/drain.h"
 #include "dmt/ring.h"
@@ -98,6 +99,7 @@ typedef struct opts {
     bool reactos;
     bool no_probe_check;
     const char *out;
+    dmt_header regmap; /* --regmap: regmap_name and regmap_hash, else "" */
 } opts;
 
 /* ---- shared state ---------------------------------------------------------- */
@@ -358,7 +360,7 @@ static void help(void)
     printf("usage: dmatrace capture [--scenario NAME] [--transfers N] [--seed N] [--threads N]\n"
            "                        [--inject FAULT] [--ring PATH] [--ring-size MiB]\n"
            "                        [--policy drop|overwrite] [--deterministic-clock]\n"
-           "                        [--reactos] -o FILE.dmat\n\n"
+           "                        [--reactos] [--regmap FILE.xml] -o FILE.dmat\n\n"
            "Run the instrumented sample miniport on the host VideoPort with the device\n"
            "model, drive a workload through its IOCTL path and record the session.\n\n"
            "scenarios:\n");
@@ -376,7 +378,10 @@ static void help(void)
            "                        (created if absent) for `dmatrace record --ring PATH`\n"
            "  --ring-size MiB       ring data size (default 64)\n"
            "  --policy P            drop (drop newest, default) or overwrite (oldest)\n"
-           "  --reactos             host VideoPort behaves like ReactOS's videoprt\n");
+           "  --reactos             host VideoPort behaves like ReactOS's videoprt\n"
+           "  --regmap FILE.xml     name this register map in the trace header (regmap_name,\n"
+           "                        regmap_hash: its XXH64), for dump, replay and diff to\n"
+           "                        check they decode with the same one\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -392,6 +397,7 @@ static int parse(int argc, char **argv, opts *o)
                                        {"deterministic-clock", no_argument, 0, 'd'},
                                        {"reactos", no_argument, 0, 'x'},
                                        {"output", required_argument, 0, 'o'},
+                                       {"regmap", required_argument, 0, CLI_OPT_REGMAP},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     uint64_t v;
@@ -471,6 +477,12 @@ static int parse(int argc, char **argv, opts *o)
         case 'o':
             o->out = optarg;
             break;
+        case CLI_OPT_REGMAP: {
+            int st = cli_regmap_stamp("capture", optarg, &o->regmap);
+            if (st != CLI_OK)
+                return st;
+            break;
+        }
         case 'h':
             help();
             return -1;
@@ -568,6 +580,8 @@ static void session_config(const capture *c, dmtc_config *sc)
         snprintf(h->scenario, sizeof h->scenario, "%s%s%s", c->o.scen->name,
                  c->o.fault_name ? "+" : "", c->o.fault_name ? c->o.fault_name : "");
         h->seed = c->o.seed;
+        memcpy(h->regmap_name, c->o.regmap.regmap_name, sizeof h->regmap_name);
+        h->regmap_hash = c->o.regmap.regmap_hash;
     }
 
     /* The machine.  One workload thread: the host runs deterministically

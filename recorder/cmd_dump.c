@@ -19,7 +19,8 @@
 
 static void help(void)
 {
-    printf("usage: dmatrace dump FILE [--from N] [--count N] [--raw] [--follow] [--regmap FILE.xml]\n\n"
+    printf("usage: dmatrace dump FILE [--from N] [--count N] [--raw] [--follow] [--regmap "
+           "FILE.xml]\n\n"
            "Print the records of a trace one per line:\n"
            "  INDEX  seq SEQ  +TIME  KIND  FIELDS...\n"
            "INDEX counts records from 0 (the index other commands report); TIME is\n"
@@ -36,6 +37,33 @@ static void help(void)
            "              record was printed (median, p99, worst; live recordings only)\n"
            "  --no-decode do not decode register accesses with the map\n" CLI_REGMAP_HELP,
            FOLLOW_DEFAULT_STALL_MS);
+}
+
+/* u in decimal, after a '-' when neg, at p, padded with spaces to width
+ * columns (left-aligned when left, else right-aligned); returns the end.
+ * printf's %8llu and %-14lld, without printf. */
+static char *put_dec(char *p, uint64_t u, bool neg, int width, bool left)
+{
+    char d[24];
+    int n = 0;
+    do {
+        d[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (neg)
+        d[n++] = '-';
+    int pad = width > n ? width - n : 0;
+    if (!left) {
+        memset(p, ' ', (size_t)pad);
+        p += pad;
+    }
+    while (n)
+        *p++ = d[--n];
+    if (left) {
+        memset(p, ' ', (size_t)pad);
+        p += pad;
+    }
+    return p;
 }
 
 int cmd_dump(int argc, char **argv)
@@ -56,7 +84,7 @@ int cmd_dump(int argc, char **argv)
     unsigned flags = DMT_READ_ALLOW_CUT;
     unsigned max_items = 8;
     follow_run fr = {.cmd = "dump", .stall_ms = FOLLOW_DEFAULT_STALL_MS};
-    int c;
+    int c, st;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:n:rFws:LDh", opts, NULL)) != -1) {
         switch (c) {
@@ -76,7 +104,7 @@ int cmd_dump(int argc, char **argv)
             break;
         case 'w': /* --follow */
         case 's': /* --stall-ms */
-            if (!follow_option(&fr, c == 'w' ? NULL : optarg))
+            if (!follow_option(&fr, c, optarg))
                 return CLI_BAD;
             break;
         case 'L':
@@ -85,12 +113,9 @@ int cmd_dump(int argc, char **argv)
         case 'D':
             decode = false;
             break;
-        case 'h':
-            help();
-            return CLI_OK;
         default:
-            if (!cli_regmap_opt(&rm, c, optarg))
-                return cli_usage("dump", "bad option");
+            if ((st = cli_regmap_opt_tail("dump", &rm, c, optarg, help)) != CLI_OPT_TAKEN)
+                return st;
         }
     }
     if (optind != argc - 1)
@@ -115,6 +140,7 @@ int cmd_dump(int argc, char **argv)
     }
     if (fr.on)
         rd = dmt_follow_reader(fr.f);
+    cli_regmap_check("dump", &rm, file, dmt_reader_header(rd));
     static char line[1 << 18];
     dmt_record r;
     uint64_t idx = 0, printed = 0;
@@ -131,27 +157,40 @@ int cmd_dump(int argc, char **argv)
             continue;
         if (framing && idx <= from)
             continue;
-        size_t len = dmt_record_describe(line, sizeof line, &r, max_items);
+        /* The line is built in one buffer and written with one fwrite, its
+         * numbers and the decode copied without printf: this runs for every
+         * record, and the decode for half of them (BENCHMARKS.md, dump). */
+        char *p = line;
+        if (framing) {
+            memcpy(p, "       -  ", 10);
+            memset(p + 10, ' ', 14);
+            p += 24;
+        } else {
+            p = put_dec(p, idx - 1, false, 8, false);
+            memcpy(p, "  seq ", 6);
+            p = put_dec(p + 6, r.seq, false, 10, true);
+        }
+        int64_t dt = r.ts - t0;
+        memcpy(p, " +", 2);
+        p = put_dec(p + 2, dt < 0 ? 0 - (uint64_t)dt : (uint64_t)dt, dt < 0, 14, true);
+        *p++ = ' ';
+        p += dmt_record_describe(p, sizeof line - (size_t)(p - line) - 1, &r, max_items);
         if (r.kind == DMT_K_REG_WRITE || r.kind == DMT_K_REG_READ) {
-            /* memcpy, not snprintf: this runs for half the records of a
-             * typical trace (BENCHMARKS.md, dump) */
-            const char *t = cli_regmap_text(&rm, r.width, r.off, r.value);
-            size_t n = t ? strlen(t) : 0;
-            if (n && len + 2 + n < sizeof line) {
-                memcpy(line + len, "  ", 2);
-                memcpy(line + len + 2, t, n + 1);
+            size_t n = 0;
+            const char *t = cli_regmap_text(&rm, r.width, r.off, r.value, &n);
+            if (t && n && (size_t)(p - line) + 3 + n < sizeof line) {
+                memcpy(p, "  ", 2);
+                memcpy(p + 2, t, n);
+                p += 2 + n;
             }
         }
-        if (framing)
-            printf("%8s  %-14s +%-14" PRId64 " %s\n", "-", "", r.ts - t0, line);
-        else
-            printf("%8" PRIu64 "  seq %-10" PRIu64 " +%-14" PRId64 " %s\n", idx - 1, r.seq,
-                   r.ts - t0, line);
+        *p++ = '\n';
+        fwrite(line, 1, (size_t)(p - line), stdout);
         printed++;
     }
     if (rc < 0) {
         fflush(stdout);
-        int st = cli_report("dump", file, &err);
+        st = cli_report("dump", file, &err);
         if (fr.on)
             follow_run_close(&fr);
         else

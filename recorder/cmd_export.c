@@ -59,7 +59,7 @@ int cmd_export(int argc, char **argv)
     dmt_export_opts eo;
     dmt_error err;
     memset(&eo, 0, sizeof eo);
-    int c;
+    int c, st;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:o:nr:uh", opts, NULL)) != -1) {
         switch (c) {
@@ -81,12 +81,9 @@ int cmd_export(int argc, char **argv)
         case 'u':
             eo.end_is_unload = true;
             break;
-        case 'h':
-            help();
-            return CLI_OK;
         default:
-            if (!cli_regmap_opt(&rm, c, optarg))
-                return cli_usage("export", "bad option");
+            if ((st = cli_regmap_opt_tail("export", &rm, c, optarg, help)) != CLI_OPT_TAKEN)
+                return st;
         }
     }
     if (optind != argc - 1)
@@ -96,7 +93,7 @@ int cmd_export(int argc, char **argv)
     if (!out)
         return cli_usage("export", "-o OUT is required");
     const char *in = argv[optind];
-    int st = cli_regmap_load("export", &rm);
+    st = cli_regmap_load("export", &rm);
     if (st != CLI_OK)
         return st;
     eo.regmap = rm.map;

@@ -78,7 +78,7 @@ int cmd_import(int argc, char **argv)
     cli_regmap rm = {0};
     const char *out = NULL;
     bool quiet = false;
-    int c;
+    int c, st;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
         switch (c) {
@@ -88,17 +88,14 @@ int cmd_import(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
-        case 'h':
-            help();
-            return CLI_OK;
         default:
-            if (!cli_regmap_opt(&rm, c, optarg))
-                return cli_usage("import", "bad option");
+            if ((st = cli_regmap_opt_tail("import", &rm, c, optarg, help)) != CLI_OPT_TAKEN)
+                return st;
         }
     }
     if (optind != argc - 1)
         return cli_usage("import", "expected one FILE.dmat");
-    int st = cli_regmap_load("import", &rm);
+    st = cli_regmap_load("import", &rm);
     if (st != CLI_OK)
         return st;
     const char *in = argv[optind];

@@ -33,6 +33,8 @@ static void print_text(const char *file, const info_result *ir)
                "%s%.0" PRIx64 "\n",
                h->placement, h->contig_permille, h->map_register_cap, h->ram_low_top,
                h->ram_high_top ? " and up to 0x" : "", h->ram_high_top);
+    if (h->regmap_name[0])
+        printf("regmap:     %s (xxh64 0x%016" PRIx64 ")\n", h->regmap_name, h->regmap_hash);
     if (ir->cut)
         printf("WARNING:    file was cut at byte %" PRIu64 ": %s; run 'dmatrace recover'\n",
                ir->cut_at, ir->cut_why);
@@ -91,6 +93,14 @@ static void print_json(const char *file, const info_result *ir)
     dmt_json_puts(stdout, ir->hdr.clock, 0);
     printf(",\"scenario\":");
     dmt_json_puts(stdout, ir->hdr.scenario, 0);
+    printf(",\"regmap\":");
+    if (ir->hdr.regmap_name[0]) {
+        printf("{\"name\":");
+        dmt_json_puts(stdout, ir->hdr.regmap_name, 0);
+        printf(",\"xxh64\":\"0x%016" PRIx64 "\"}", ir->hdr.regmap_hash);
+    } else {
+        printf("null");
+    }
     printf(",\"seed\":%" PRIu64 ",\"closed\":%s,\"cut\":", ir->hdr.seed,
            ir->cut ? "false" : "true");
     if (ir->cut) {

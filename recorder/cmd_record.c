@@ -69,7 +69,7 @@ static void release_ring(void *map, size_t map_len, rec_escape *esc)
 static void help(void)
 {
     printf("usage: dmatrace record --ring PATH -o FILE.dmat [--policy drop|overwrite]\n"
-           "                       [--size MiB] [--sync]\n"
+           "                       [--size MiB] [--sync] [--regmap FILE.xml]\n"
            "       dmatrace record --escape [--display NAME] -o FILE.dmat   (Windows)\n\n"
            "Drain a shared-memory ring written by another process into a trace file, until\n"
            "SIGINT/SIGTERM or until the producer closes the ring.  The ring file PATH is\n"
@@ -82,6 +82,8 @@ static void help(void)
            "  --size MiB   ring data size when creating it (default 64; 256K for KiB)\n"
            "  --policy P   drop (drop newest, default) or overwrite (oldest) when creating\n"
            "  --sync       fdatasync every chunk (slower; survives power loss)\n"
+           "  --regmap FILE.xml  name this register map in the trace header (regmap_name,\n"
+           "               regmap_hash: its XXH64; FORMAT.md 1.2)\n"
            "  --status FILE   after every flush, atomically rewrite FILE with the records\n"
            "                  and bytes safely written so far (monitoring, crash tests)\n"
            "  --exit-idle MS  stop after the ring has been idle for MS ms\n"
@@ -93,20 +95,15 @@ static void help(void)
 
 int cmd_record(int argc, char **argv)
 {
-    static const struct option lo[] = {{"ring", required_argument, 0, 'r'},
-                                       {"output", required_argument, 0, 'o'},
-                                       {"policy", required_argument, 0, 'p'},
-                                       {"size", required_argument, 0, 's'},
-                                       {"sync", no_argument, 0, 'y'},
-                                       {"exit-idle", required_argument, 0, 'e'},
-                                       {"status", required_argument, 0, 'S'},
-                                       {"throttle-us", required_argument, 0, 'T'},
-                                       {"flush-ms", required_argument, 0, 'F'},
-                                       {"escape", no_argument, 0, 'E'},
-                                       {"display", required_argument, 0, 'D'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-    const char *ring_path = NULL, *out = NULL, *display = NULL;
+    static const struct option lo[] = {
+        {"ring", required_argument, 0, 'r'},     {"output", required_argument, 0, 'o'},
+        {"policy", required_argument, 0, 'p'},   {"size", required_argument, 0, 's'},
+        {"sync", no_argument, 0, 'y'},           {"exit-idle", required_argument, 0, 'e'},
+        {"status", required_argument, 0, 'S'},   {"throttle-us", required_argument, 0, 'T'},
+        {"flush-ms", required_argument, 0, 'F'}, {"escape", no_argument, 0, 'E'},
+        {"display", required_argument, 0, 'D'},  {"regmap", required_argument, 0, 'M'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    const char *ring_path = NULL, *out = NULL, *display = NULL, *regmap = NULL;
     bool escape = false;
     enum dmt_ring_policy policy = DMT_RING_DROP_NEWEST;
     uint64_t size_bytes = 64u << 20, exit_idle_ms = 0, throttle_us = 0, flush_ms = 100;
@@ -114,7 +111,7 @@ int cmd_record(int argc, char **argv)
     unsigned wflags = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:o:p:s:ye:S:T:F:ED:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:o:p:s:ye:S:T:F:ED:M:h", lo, NULL)) != -1) {
         switch (c) {
         case 'r':
             ring_path = optarg;
@@ -169,6 +166,9 @@ int cmd_record(int argc, char **argv)
             if (!cli_parse_u64(optarg, &flush_ms) || flush_ms == 0 || flush_ms > 60000)
                 return cli_usage("record", "--flush-ms needs 1..60000, not '%s'", optarg);
             break;
+        case 'M':
+            regmap = optarg;
+            break;
         case 'h':
             help();
             return CLI_OK;
@@ -180,6 +180,10 @@ int cmd_record(int argc, char **argv)
         return cli_usage("record", "unexpected argument '%s'", argv[optind]);
     if (!!ring_path == escape || !out)
         return cli_usage("record", "--ring PATH or --escape, and -o FILE.dmat, are required");
+    dmt_header id; /* the map --regmap names (FORMAT.md 1.2) */
+    memset(&id, 0, sizeof id);
+    if (regmap && !cli_header_regmap(&id, regmap))
+        return cli_fail("record", CLI_BAD, "--regmap %s: %s", regmap, strerror(errno));
 
     dmt_ring ring;
     void *map = NULL;
@@ -204,6 +208,8 @@ int cmd_record(int argc, char **argv)
     snprintf(h.producer, sizeof h.producer, "dmatrace record " DMT_VERSION);
     snprintf(h.clock, sizeof h.clock, RECORD_CLOCK);
     cli_header_machine(&h);
+    memcpy(h.regmap_name, id.regmap_name, sizeof h.regmap_name);
+    h.regmap_hash = id.regmap_hash;
     h.ring_size = ring.size;
     h.ring_policy = ring.hdr->policy;
     {

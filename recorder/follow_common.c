@@ -33,9 +33,9 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
-bool follow_option(follow_run *fr, const char *arg)
+bool follow_option(follow_run *fr, int c, const char *arg)
 {
-    if (!arg)
+    if (c == 'w')
         return fr->on = true;
     if (cli_parse_u64(arg, &fr->stall_ms) && fr->stall_ms <= 86400000u)
         return true;

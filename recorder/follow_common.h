@@ -32,9 +32,10 @@ typedef struct follow_run {
     bool stalled, interrupted;
 } follow_run;
 
-/* The options: --follow (arg NULL: sets fr->on) or --stall-ms MS; false
- * after a usage message.  --latency is set by the caller (fr->latency). */
-bool follow_option(follow_run *fr, const char *arg);
+/* Take option c of FOLLOW_LONG_OPTIONS: 'w' (--follow: sets fr->on) or 's'
+ * (--stall-ms MS, arg); false after a usage message.  --latency is set by
+ * the caller (fr->latency). */
+bool follow_option(follow_run *fr, int c, const char *arg);
 
 /* Open fr->file for following (waits up to the stall time for the file
  * and its header to appear) and install the SIGINT/SIGTERM handler.  0 or a DMT_E*. */

@@ -39,15 +39,15 @@ int cmd_diff(int argc, char **argv)
     rpl_diff_opts o = {0};
     bool json = false;
     uint64_t v;
-    int c;
+    int c, st;
     optind = 1;
     while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
         switch (c) {
-        case 'j':
-            json = true;
-            break;
         case 'A':
             o.addresses = true;
+            break;
+        case 'j':
+            json = true;
             break;
         case 'w':
             if (!cli_parse_u64(optarg, &v) || v == 0 || v > 1024)
@@ -59,12 +59,9 @@ int cmd_diff(int argc, char **argv)
                 return cli_usage("diff", "--max must be 1..1000000, not '%s'", optarg);
             o.max_items = (unsigned)v;
             break;
-        case 'h':
-            help();
-            return CLI_OK;
         default:
-            if (!cli_regmap_opt(&rm, c, optarg))
-                return cli_usage("diff", "bad option");
+            if ((st = cli_regmap_opt_tail("diff", &rm, c, optarg, help)) != CLI_OPT_TAKEN)
+                return st;
         }
     }
     if (optind != argc - 2)
@@ -79,6 +76,7 @@ int cmd_diff(int argc, char **argv)
         return rc;
     o.names.map = rm.map;
     o.names.domain = rm.dom;
+    cli_regmap_check_file("diff", &rm, b, cli_regmap_check_file("diff", &rm, a, 0));
     rc = rpl_diff_files(a, b, &o, &res, &err, &failed);
     if (rc < 0) {
         cli_regmap_free(&rm);
@@ -93,7 +91,7 @@ int cmd_diff(int argc, char **argv)
     if (s.n)
         fwrite(s.p, 1, s.n, stdout);
     rpl_str_free(&s);
-    int st = rpl_diff_any(res) ? CLI_FOUND : CLI_OK;
+    st = rpl_diff_any(res) ? CLI_FOUND : CLI_OK;
     rpl_diff_free(res);
     cli_regmap_free(&rm);
     return st;

@@ -79,7 +79,7 @@ int cmd_replay(int argc, char **argv)
     bool json = false, driver = false;
     int inputs = 0, used = 0;
     uint64_t v;
-    int c;
+    int c, st;
     optind = 1;
     while ((c = getopt_long(argc, argv, "dajh", opts, NULL)) != -1) {
         switch (c) {
@@ -152,12 +152,9 @@ int cmd_replay(int argc, char **argv)
                 return cli_usage("replay", "--order must be auto, strict or cpus, not '%s'",
                                  optarg);
             break;
-        case 'h':
-            help();
-            return CLI_OK;
         default:
-            if (!cli_regmap_opt(&rm, c, optarg))
-                return cli_usage("replay", "bad option");
+            if ((st = cli_regmap_opt_tail("replay", &rm, c, optarg, help)) != CLI_OPT_TAKEN)
+                return st;
         }
     }
     if (optind != argc - 1)
@@ -174,6 +171,7 @@ int cmd_replay(int argc, char **argv)
         return rc;
     o.names.map = rm.map;
     o.names.domain = rm.dom;
+    cli_regmap_check_file("replay", &rm, file, 0);
     dmt_error err;
     dmt_error_clear(&err);
     rpl_replay *r = NULL;

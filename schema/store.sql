@@ -498,25 +498,23 @@ CREATE VIEW v_sg AS
            (s.addr >> 32) != ((s.addr + s.length - 1) >> 32) AS crosses_4g
     FROM sg_elements s;
 
-CREATE VIEW v_reg_writes AS
+-- Register accesses in hex, reads and writes; v_reg_writes / v_reg_reads
+-- are its two halves (without is_write).
+CREATE VIEW v_reg_accesses AS
     SELECT r.seq,
            round((r.ts - o.t0) / 1000.0, 3) AS t_us,
            r.dev,
            printf('0x%04x', r.off) AS off,
            printf('0x%08x', r.value) AS value,
-           r.width
-    FROM reg_accesses r, v_origin o
-    WHERE r.is_write = 1;
+           r.width,
+           r.is_write
+    FROM reg_accesses r, v_origin o;
+
+CREATE VIEW v_reg_writes AS
+    SELECT seq, t_us, dev, off, value, width FROM v_reg_accesses WHERE is_write = 1;
 
 CREATE VIEW v_reg_reads AS
-    SELECT r.seq,
-           round((r.ts - o.t0) / 1000.0, 3) AS t_us,
-           r.dev,
-           printf('0x%04x', r.off) AS off,
-           printf('0x%08x', r.value) AS value,
-           r.width
-    FROM reg_accesses r, v_origin o
-    WHERE r.is_write = 0;
+    SELECT seq, t_us, dev, off, value, width FROM v_reg_accesses WHERE is_write = 0;
 
 CREATE VIEW v_adapters AS
     SELECT a.adapter,

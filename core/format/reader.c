@@ -751,7 +751,7 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
         at = c.p;
 #define KEY(s) (klen == sizeof(s) - 1 && memcmp(key, s, klen) == 0)
         if (KEY("magic") || KEY("producer") || KEY("clock") || KEY("host") || KEY("scenario") ||
-            KEY("os") || KEY("boot_options") || KEY("placement")) {
+            KEY("os") || KEY("boot_options") || KEY("placement") || KEY("regmap_name")) {
             const uint8_t *p;
             uint32_t len;
             if ((rc = get_blob(&c, IT_TEXT, DMT_MAX_TEXT, &p, &len)))
@@ -771,6 +771,8 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
                 copy_text(rd->hdr.os, sizeof rd->hdr.os, p, len);
             else if (KEY("boot_options"))
                 copy_text(rd->hdr.boot_options, sizeof rd->hdr.boot_options, p, len);
+            else if (KEY("regmap_name"))
+                copy_text(rd->hdr.regmap_name, sizeof rd->hdr.regmap_name, p, len);
             else if (KEY("placement")) {
                 copy_text(rd->hdr.placement, sizeof rd->hdr.placement, p, len);
                 rd->hdr.has_layout = true;
@@ -818,10 +820,11 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
             if ((rc = get_u32(&c, f)))
                 return rc;
         } else if (KEY("clock_hz") || KEY("phys_mem") || KEY("ram_low_top") ||
-                   KEY("ram_high_top")) {
+                   KEY("ram_high_top") || KEY("regmap_hash")) {
             uint64_t *f = KEY("clock_hz")      ? &rd->hdr.clock_hz
                           : KEY("phys_mem")    ? &rd->hdr.phys_mem
                           : KEY("ram_low_top") ? &rd->hdr.ram_low_top
+                          : KEY("regmap_hash") ? &rd->hdr.regmap_hash
                                                : &rd->hdr.ram_high_top;
             if ((rc = get_u(&c, f)))
                 return rc;

@@ -78,6 +78,7 @@ size_t dmt_header_encode(uint8_t *buf, size_t cap, const dmt_header *h)
     entries += (h->os[0] != 0) + (h->os_build != 0) + (h->cpus != 0) + (h->page_size != 0) +
                (h->clock_hz != 0) + (h->phys_mem != 0) + (h->boot_options[0] != 0);
     entries += h->has_layout ? 5 : 0;
+    entries += h->regmap_name[0] ? 2 : 0;
 #define PUT(call)                                                                                  \
     do {                                                                                           \
         w = (call);                                                                                \
@@ -140,6 +141,10 @@ size_t dmt_header_encode(uint8_t *buf, size_t cap, const dmt_header *h)
         KEYU("map_register_cap", h->map_register_cap);
         KEYU("ram_low_top", h->ram_low_top);
         KEYU("ram_high_top", h->ram_high_top);
+    }
+    if (h->regmap_name[0]) {
+        KEYT("regmap_name", h->regmap_name);
+        KEYU("regmap_hash", h->regmap_hash);
     }
 #undef KEYT
 #undef KEYU

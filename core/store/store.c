@@ -267,6 +267,10 @@ int dmt_store_header(dmt_store *st, dmt_header *hdr, dmt_error *err)
             hdr->ram_low_top = (uint64_t)v;
         else if (!strcmp(k, "ram_high_top"))
             hdr->ram_high_top = (uint64_t)v;
+        else if (!strcmp(k, "regmap_name"))
+            copy_text(hdr->regmap_name, sizeof hdr->regmap_name, t);
+        else if (!strcmp(k, "regmap_hash"))
+            hdr->regmap_hash = (uint64_t)v;
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE)

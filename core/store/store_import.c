@@ -706,6 +706,10 @@ static int write_meta(imp *im, const dmt_header *h, const char *trace,
         MI("ram_low_top", h->ram_low_top);
         MI("ram_high_top", h->ram_high_top);
     }
+    if (h->regmap_name[0]) {
+        MT("regmap_name", h->regmap_name);
+        MI("regmap_hash", h->regmap_hash);
+    }
     MT("source_path", src);
     MI("source_size", sb.st_size);
     MI("source_mtime", sb.st_mtime);

@@ -17,10 +17,9 @@
 #include <unistd.h>
 
 #include "dmt/testkit.h"
+#include "dmt/tktrace.h"
 #include "dmt/audit.h"
 #include "dmt/writer.h"
-
-#include "audit_builder.h"
 
 /* ---- running the engine --------------------------------------------------------- */
 
@@ -49,8 +48,8 @@ static dmt_audit_stats run_cfg(const dmt_audit_config *base)
     memset(&st, 0, sizeof st);
     if (!a)
         return st;
-    for (uint32_t i = 0; i < TN; i++)
-        CHECK(dmt_audit_add(a, &T[i], i) == 0);
+    for (uint32_t i = 0; i < tk_nrec; i++)
+        CHECK(dmt_audit_add(a, &tk_rec[i], i) == 0);
     CHECK(dmt_audit_finish(a, false) == 0);
     st = *dmt_audit_get_stats(a);
     dmt_audit_free(a);
@@ -123,12 +122,12 @@ static const dmt_sg_elem SG2[] = {{0x100000, 0x1000}, {0x200000, 0x2000}};
 static void t_programmed_as(uint64_t mdl_len, uint64_t len, uint32_t n, const dmt_sg_elem *sg,
                             uint32_t n_desc, const dmt_sg_elem *desc)
 {
-    t_begin(mdl_len, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, len, true);
-    t_exec(1, 1, len, n, sg);
-    t_desc(1, 0, n_desc, desc, -1);
-    t_ring(1, 0, RING0, n_desc);
-    t_end(1, 1, 0, len);
+    tk_begin(mdl_len, DMT_LOCK_READ);
+    tk_start(1, 1, 1, 0, len, true);
+    tk_exec(1, 1, len, n, sg);
+    tk_desc(1, 0, n_desc, desc, -1);
+    tk_ring(1, 0, TK_RING0, n_desc);
+    tk_start_end(1, 1, 0, len);
 }
 
 /* The same of SG2, as mapped. */
@@ -139,15 +138,15 @@ static void t_programmed(void)
 
 static void test_clean_session(void)
 {
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000001000, 0x3000, DMT_LOCK_READ);
-    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_unlock(1);
-    t_lock(2, 0x7f0000010000, 0x3000, DMT_LOCK_WRITE);
-    t_chunk(2, 2, 2, 2, RING1, 1, 1, 0, 2, SG2, false);
-    t_unlock(2);
-    t_teardown();
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    tk_lock(1, 0x7f0000001000, 0x3000, DMT_LOCK_READ);
+    tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
+    tk_unlock(1);
+    tk_lock(2, 0x7f0000010000, 0x3000, DMT_LOCK_WRITE);
+    tk_chunk(2, 2, 2, 2, TK_RING1, 1, 1, 0, 2, SG2, false);
+    tk_unlock(2);
+    tk_teardown();
     dmt_audit_stats st = run_cfg(NULL);
     EXPECT_CLEAN("clean session");
     CHECK(st.transfers == 2 && st.executed == 2);
@@ -162,19 +161,19 @@ static void test_clean_session(void)
 static void one_transfer(uint32_t n, const dmt_sg_elem *sg, uint64_t granted, uint64_t limit,
                          uint32_t bits, bool program)
 {
-    t_reset();
-    t_setup(bits, true, 1 << 30, 1u << 18, limit);
-    t_lock(1, 0x7f0000000000, granted ? granted : 1, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, granted, true);
-    t_exec(1, 1, granted, n, sg);
+    tk_reset();
+    tk_setup(bits, true, 1 << 30, 1u << 18, limit);
+    tk_lock(1, 0x7f0000000000, granted ? granted : 1, DMT_LOCK_READ);
+    tk_start(1, 1, 1, 0, granted, true);
+    tk_exec(1, 1, granted, n, sg);
     if (program) {
-        t_desc(1, 0, n, sg, -1);
-        t_ring(1, 0, RING0, n);
+        tk_desc(1, 0, n, sg, -1);
+        tk_ring(1, 0, TK_RING0, n);
     }
-    t_end(1, 1, 0, granted);
-    t_irq(1, 0, 1);
-    t_complete(1, 1, true);
-    t_end_trace();
+    tk_start_end(1, 1, 0, granted);
+    tk_irq(1, 0, 1);
+    tk_complete(1, 1, true);
+    tk_end_trace();
     run(false);
 }
 
@@ -232,20 +231,20 @@ static void test_size_rules(void)
 {
     /* transfer-exceeds-max on the grant */
     /* MaximumLength 0x1000: 2 map registers' worth, 0x2000 from offset 0 */
-    t_reset();
-    t_setup(64, true, 0x1000, 64, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
-    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_end_trace();
+    tk_reset();
+    tk_setup(64, true, 0x1000, 64, UINT64_MAX);
+    tk_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
+    tk_end_trace();
     run(false);
     EXPECT_ONLY(DMT_R_TRANSFER_EXCEEDS_MAX, 1, "transfer-exceeds-max");
     /* near miss: MaximumLength 0x2000 allows 0x3000 from a page boundary
      * (the host VideoPort and ReactOS grant that much) */
-    t_reset();
-    t_setup(64, true, 0x2000, 64, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
-    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_end_trace();
+    tk_reset();
+    tk_setup(64, true, 0x2000, 64, UINT64_MAX);
+    tk_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
+    tk_end_trace();
     run(false);
     EXPECT_CLEAN("transfer-exceeds-max near miss");
 
@@ -253,11 +252,11 @@ static void test_size_rules(void)
      * span 4 pages; 3 map registers granted */
     static const dmt_sg_elem un[] = {{0x100800, 0x800}, {0x200000, 0x2000}, {0x300000, 0x800}};
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_setup(64, true, 1 << 20, near ? 4 : 3, UINT64_MAX);
-        t_lock(1, 0x7f0000000800, 0x3000, DMT_LOCK_READ);
-        t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 3, un, true);
-        t_end_trace();
+        tk_reset();
+        tk_setup(64, true, 1 << 20, near ? 4 : 3, UINT64_MAX);
+        tk_lock(1, 0x7f0000000800, 0x3000, DMT_LOCK_READ);
+        tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 3, un, true);
+        tk_end_trace();
         run(false);
         expect_case(near, DMT_R_TRANSFER_EXCEEDS_MAP_REGISTERS, "transfer-exceeds-map-registers",
                     "transfer-exceeds-map-registers near miss");
@@ -265,9 +264,9 @@ static void test_size_rules(void)
 
     /* startdma-beyond-mdl */
     for (int near = 0; near < 2; near++) {
-        t_begin(near ? 0x4000 : 0x3fff, DMT_LOCK_READ);
-        t_chunk(1, 1, 1, 1, RING0, 1, 0, 0x1000, 2, SG2, true);
-        t_end_trace();
+        tk_begin(near ? 0x4000 : 0x3fff, DMT_LOCK_READ);
+        tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0x1000, 2, SG2, true);
+        tk_end_trace();
         run(false);
         expect_case(near, DMT_R_STARTDMA_BEYOND_MDL, "startdma-beyond-mdl",
                     "startdma-beyond-mdl near miss");
@@ -282,32 +281,32 @@ static void two_in_flight(bool wtd1, bool wtd2, const dmt_sg_elem *sg2, bool sg_
     static const dmt_sg_elem a1[] = {{0x100000, 0x2000}};
     uint32_t ad2 = same_adapter ? 1 : 2;
     uint32_t ch2 = same_adapter ? 0 : 1;
-    uint64_t ring2 = same_adapter ? RING0 + 0x100 : RING1;
+    uint64_t ring2 = same_adapter ? TK_RING0 + 0x100 : TK_RING1;
     uint32_t cb2 = same_adapter ? 1 : 2;
-    t_reset();
-    t_setup(64, sg_adapter, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x2000, wtd1 ? DMT_LOCK_READ : DMT_LOCK_WRITE);
-    t_lock(2, 0x7f0000100000, 0x1000, wtd2 ? DMT_LOCK_READ : DMT_LOCK_WRITE);
-    t_start(1, 1, 1, 0, 0x2000, wtd1);
-    t_exec(1, 1, 0x2000, 1, a1);
-    t_desc(1, 0, 1, a1, -1);
-    t_ring(1, 0, RING0, 1);
-    t_end(1, 1, 0, 0x2000);
-    t_start(2, ad2, 2, 0, 0x1000, wtd2);
-    t_exec(2, ad2, 0x1000, 1, sg2);
+    tk_reset();
+    tk_setup(64, sg_adapter, 1 << 20, 257, UINT64_MAX);
+    tk_lock(1, 0x7f0000000000, 0x2000, wtd1 ? DMT_LOCK_READ : DMT_LOCK_WRITE);
+    tk_lock(2, 0x7f0000100000, 0x1000, wtd2 ? DMT_LOCK_READ : DMT_LOCK_WRITE);
+    tk_start(1, 1, 1, 0, 0x2000, wtd1);
+    tk_exec(1, 1, 0x2000, 1, a1);
+    tk_desc(1, 0, 1, a1, -1);
+    tk_ring(1, 0, TK_RING0, 1);
+    tk_start_end(1, 1, 0, 0x2000);
+    tk_start(2, ad2, 2, 0, 0x1000, wtd2);
+    tk_exec(2, ad2, 0x1000, 1, sg2);
     if (!same_adapter) { /* one channel runs one list: the second is not started */
-        t_desc(cb2, ring2 - RING1, 1, sg2, -1);
-        t_ring(1, ch2, ring2, 1);
+        tk_desc(cb2, ring2 - TK_RING1, 1, sg2, -1);
+        tk_ring(1, ch2, ring2, 1);
     }
-    t_end(2, ad2, 0, 0x1000);
-    t_irq(1, 0, 1);
-    t_complete(1, 1, wtd1);
+    tk_start_end(2, ad2, 0, 0x1000);
+    tk_irq(1, 0, 1);
+    tk_complete(1, 1, wtd1);
     if (!same_adapter)
-        t_irq(1, ch2, 2);
-    t_complete(2, ad2, wtd2);
-    t_unlock(1);
-    t_unlock(2);
-    t_teardown();
+        tk_irq(1, ch2, 2);
+    tk_complete(2, ad2, wtd2);
+    tk_unlock(1);
+    tk_unlock(2);
+    tk_teardown();
     run(false);
 }
 
@@ -325,19 +324,19 @@ static void test_inflight(void)
     {
         static const dmt_sg_elem l1[] = {{0x50000, 0x100000}, {0x60000, 0x10}};
         static const dmt_sg_elem l2[] = {{0x140000, 0x10}};
-        t_reset();
-        t_setup(64, true, 1 << 20, 1024, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x100010, DMT_LOCK_WRITE);
-        t_lock(2, 0x7f0000200000, 0x10, DMT_LOCK_READ);
-        t_start(1, 1, 1, 0, 0x100010, false);
-        t_exec(1, 1, 0x100010, 2, l1);
-        t_start(2, 2, 2, 0, 0x10, true);
-        t_exec(2, 2, 0x10, 1, l2);
-        t_complete(1, 1, false);
-        t_complete(2, 2, true);
-        t_unlock(1);
-        t_unlock(2);
-        t_teardown();
+        tk_reset();
+        tk_setup(64, true, 1 << 20, 1024, UINT64_MAX);
+        tk_lock(1, 0x7f0000000000, 0x100010, DMT_LOCK_WRITE);
+        tk_lock(2, 0x7f0000200000, 0x10, DMT_LOCK_READ);
+        tk_start(1, 1, 1, 0, 0x100010, false);
+        tk_exec(1, 1, 0x100010, 2, l1);
+        tk_start(2, 2, 2, 0, 0x10, true);
+        tk_exec(2, 2, 0x10, 1, l2);
+        tk_complete(1, 1, false);
+        tk_complete(2, 2, true);
+        tk_unlock(1);
+        tk_unlock(2);
+        tk_teardown();
         run(false);
         CHECK(count_rule(DMT_R_INFLIGHT_OVERLAP) == 1 && count_rule(DMT_R_SG_OVERLAP) == 1);
         const dmt_finding *f = first_of(DMT_R_INFLIGHT_OVERLAP);
@@ -363,17 +362,17 @@ static void programmed(uint32_t n, const dmt_sg_elem *sg, uint32_t m, const dmt_
     uint64_t total = 0;
     for (uint32_t i = 0; i < n; i++)
         total += sg[i].len;
-    t_begin(total, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, total, true);
-    t_exec(1, 1, total, n, sg);
-    t_desc(1, 0, m, desc, bad);
-    t_ring(1, 0, RING0, m);
-    t_end(1, 1, 0, total);
-    t_irq(1, 0, 1);
-    t_complete(1, 1, true);
+    tk_begin(total, DMT_LOCK_READ);
+    tk_start(1, 1, 1, 0, total, true);
+    tk_exec(1, 1, total, n, sg);
+    tk_desc(1, 0, m, desc, bad);
+    tk_ring(1, 0, TK_RING0, m);
+    tk_start_end(1, 1, 0, total);
+    tk_irq(1, 0, 1);
+    tk_complete(1, 1, true);
     if (unlock_now)
-        t_unlock(1);
-    t_teardown();
+        tk_unlock(1);
+    tk_teardown();
     run(false);
 }
 
@@ -428,14 +427,14 @@ static void test_prog_rules(void)
      * (a short chunk); trigger = it goes on after the skipped bytes */
     for (int near = 0; near < 2; near++) {
         t_programmed_as(0x4000, 0x3800, 3, sg3, 2, first2);
-        t_irq(1, 0, 1);
-        t_complete(1, 1, true);
+        tk_irq(1, 0, 1);
+        tk_complete(1, 1, true);
         static const dmt_sg_elem rest[] = {{0x400000, 0x800}, {0x500000, 0x800}};
         uint64_t next = near ? 0x3000 : 0x3800;
         uint32_t nrest = near ? 2 : 1;
         const dmt_sg_elem *r = near ? rest : rest + 1;
-        t_chunk(2, 1, 1, 1, RING0, 1, 0, next, nrest, r, true);
-        t_end_trace();
+        tk_chunk(2, 1, 1, 1, TK_RING0, 1, 0, next, nrest, r, true);
+        tk_end_trace();
         run(false);
         expect_case(near, DMT_R_PROG_SKIPPED, "prog-skipped (suffix, next chunk)",
                     "prog-skipped near miss (short chunk)");
@@ -443,15 +442,15 @@ static void test_prog_rules(void)
 
     /* prog-ring-outside-cb */
     for (int near = 0; near < 2; near++) {
-        t_begin(0x3000, DMT_LOCK_READ);
-        t_start(1, 1, 1, 0, 0x3000, true);
-        t_exec(1, 1, 0x3000, 2, SG2);
-        t_desc(1, 0, 2, SG2, -1);
-        t_ring(1, 0, near ? RING0 + 0x1000 - 64 : RING0 + 0x1000 - 32, 2);
-        t_end(1, 1, 0, 0x3000);
-        t_irq(1, 0, 1);
-        t_complete(1, 1, true);
-        t_end_trace();
+        tk_begin(0x3000, DMT_LOCK_READ);
+        tk_start(1, 1, 1, 0, 0x3000, true);
+        tk_exec(1, 1, 0x3000, 2, SG2);
+        tk_desc(1, 0, 2, SG2, -1);
+        tk_ring(1, 0, near ? TK_RING0 + 0x1000 - 64 : TK_RING0 + 0x1000 - 32, 2);
+        tk_start_end(1, 1, 0, 0x3000);
+        tk_irq(1, 0, 1);
+        tk_complete(1, 1, true);
+        tk_end_trace();
         run(false);
         if (near) {
             /* inside, but those bytes were never written: unverified, no finding */
@@ -463,18 +462,18 @@ static void test_prog_rules(void)
 
     /* programmed bytes beyond the grant: overlong descriptors against
      * MaximumLength and the map registers */
-    t_reset();
-    t_setup(64, true, 0x2000, 3, UINT64_MAX);
-    t_lock(1, 0x7f0000000000, 0x4000, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, 0x4000, true);
-    t_exec(1, 1, 0x3000, 2, SG2);
+    tk_reset();
+    tk_setup(64, true, 0x2000, 3, UINT64_MAX);
+    tk_lock(1, 0x7f0000000000, 0x4000, DMT_LOCK_READ);
+    tk_start(1, 1, 1, 0, 0x4000, true);
+    tk_exec(1, 1, 0x3000, 2, SG2);
     static const dmt_sg_elem longer[] = {{0x100000, 0x1000}, {0x200000, 0x3000}};
-    t_desc(1, 0, 2, longer, -1);
-    t_ring(1, 0, RING0, 2);
-    t_end(1, 1, 0, 0x3000);
-    t_irq(1, 0, 1);
-    t_complete(1, 1, true);
-    t_end_trace();
+    tk_desc(1, 0, 2, longer, -1);
+    tk_ring(1, 0, TK_RING0, 2);
+    tk_start_end(1, 1, 0, 0x3000);
+    tk_irq(1, 0, 1);
+    tk_complete(1, 1, true);
+    tk_end_trace();
     run(false);
     CHECK(count_rule(DMT_R_PROG_MISMATCH) == 1);
     CHECK(count_rule(DMT_R_TRANSFER_EXCEEDS_MAX) == 1);
@@ -489,14 +488,14 @@ static void test_mdl_rules(void)
 {
     /* startdma-unlocked-mdl: after its unlock; never locked; MDL 0 */
     for (int c = 0; c < 4; c++) {
-        t_begin(0x3000, DMT_LOCK_READ);
+        tk_begin(0x3000, DMT_LOCK_READ);
         if (c == 0)
-            t_unlock(1);
+            tk_unlock(1);
         uint32_t m = c == 1 ? 7 : c == 2 ? 0 : 1;
-        t_chunk(1, 1, m, 1, RING0, 1, 0, 0, 2, SG2, true);
+        tk_chunk(1, 1, m, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
         if (c != 0)
-            t_unlock(1);
-        t_teardown();
+            tk_unlock(1);
+        tk_teardown();
         run(false);
         if (c == 3)
             EXPECT_CLEAN("startdma-unlocked-mdl near miss");
@@ -514,9 +513,9 @@ static void test_mdl_rules(void)
                  {DMT_LOCK_READ, true, false},   {DMT_LOCK_WRITE, false, false},
                  {DMT_LOCK_MODIFY, true, false}, {DMT_LOCK_MODIFY, false, false}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        t_begin(0x3000, cases[i].op);
-        t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, cases[i].wtd);
-        t_end_trace();
+        tk_begin(0x3000, cases[i].op);
+        tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, cases[i].wtd);
+        tk_end_trace();
         run(false);
         if (cases[i].bad)
             EXPECT_ONLY(DMT_R_LOCK_OP_DIRECTION, 1, "lock-op-direction");
@@ -525,17 +524,17 @@ static void test_mdl_rules(void)
     }
 
     /* unlock-unknown-mdl */
-    t_reset();
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
-    t_unlock(1);
-    t_unlock(1);
+    tk_reset();
+    tk_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    tk_unlock(1);
+    tk_unlock(1);
     run(false);
     EXPECT_ONLY(DMT_R_UNLOCK_UNKNOWN_MDL, 1, "unlock-unknown-mdl");
-    t_reset();
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
-    t_unlock(1);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ); /* an id used again */
-    t_unlock(1);
+    tk_reset();
+    tk_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    tk_unlock(1);
+    tk_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ); /* an id used again */
+    tk_unlock(1);
     run(false);
     EXPECT_CLEAN("unlock-unknown-mdl near miss");
 }
@@ -548,21 +547,21 @@ static void test_complete_rules(void)
     /* complete-missing: unlocked without CompleteDma */
     for (int near = 0; near < 2; near++) {
         t_programmed();
-        t_irq(1, 0, 1);
+        tk_irq(1, 0, 1);
         if (near)
-            t_complete(1, 1, true);
-        t_end_trace();
+            tk_complete(1, 1, true);
+        tk_end_trace();
         run(false);
         expect_case(near, DMT_R_COMPLETE_MISSING, "complete-missing", "complete-missing near miss");
     }
 
     /* complete-twice: the same id again, and the probe's "no match" (xfer 0) */
     for (int c = 0; c < 3; c++) {
-        t_begin(0x3000, DMT_LOCK_READ);
-        t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+        tk_begin(0x3000, DMT_LOCK_READ);
+        tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
         if (c < 2)
-            t_complete(c == 0 ? 1 : 0, 1, true);
-        t_end_trace();
+            tk_complete(c == 0 ? 1 : 0, 1, true);
+        tk_end_trace();
         run(false);
         if (c == 2)
             EXPECT_CLEAN("complete-twice near miss");
@@ -574,25 +573,25 @@ static void test_complete_rules(void)
      * doorbell; near miss: after the ISR saw the channel done; also a
      * transfer never programmed (nothing to wait for) */
     for (int c = 0; c < 3; c++) {
-        t_begin(0x3000, DMT_LOCK_READ);
-        t_start(1, 1, 1, 0, 0x3000, true);
-        t_exec(1, 1, 0x3000, 2, SG2);
+        tk_begin(0x3000, DMT_LOCK_READ);
+        tk_start(1, 1, 1, 0, 0x3000, true);
+        tk_exec(1, 1, 0x3000, 2, SG2);
         if (c != 2) {
-            t_desc(1, 0, 2, SG2, -1);
-            t_ring(1, 0, RING0, 2);
+            tk_desc(1, 0, 2, SG2, -1);
+            tk_ring(1, 0, TK_RING0, 2);
         }
         if (c == 0)
-            t_complete(1, 1, true);
-        t_end(1, 1, 0, 0x3000);
+            tk_complete(1, 1, true);
+        tk_start_end(1, 1, 0, 0x3000);
         if (c != 2) {
             /* the other channel's completion does not count */
-            t_rd(1, 0x008, 1u << 2);
+            tk_rd(1, 0x008, 1u << 2);
             if (c == 0)
-                t_irq(1, 0, 1);
+                tk_irq(1, 0, 1);
         }
         if (c != 0)
-            t_irq(1, 0, 1), t_complete(1, 1, true);
-        t_end_trace();
+            tk_irq(1, 0, 1), tk_complete(1, 1, true);
+        tk_end_trace();
         run(false);
         if (c)
             EXPECT_CLEAN("complete-before-interrupt near miss");
@@ -601,35 +600,35 @@ static void test_complete_rules(void)
     }
     /* the other channel's DONE alone is not enough */
     t_programmed();
-    t_rd(1, 0x008, 1u << 2);
-    t_complete(1, 1, true);
-    t_end_trace();
+    tk_rd(1, 0x008, 1u << 2);
+    tk_complete(1, 1, true);
+    tk_end_trace();
     run(false);
     EXPECT_ONLY(DMT_R_COMPLETE_BEFORE_INTERRUPT, 1, "complete-before-interrupt (other channel)");
     /* a channel RESET (timeout path) stops the run: no finding */
     t_programmed();
-    t_wr(1, 0x100, 4); /* CTRL.RESET */
-    t_complete(1, 1, true);
-    t_end_trace();
+    tk_wr(1, 0x100, 4); /* CTRL.RESET */
+    tk_complete(1, 1, true);
+    tk_end_trace();
     run(false);
     EXPECT_CLEAN("complete-before-interrupt near miss (reset)");
 
     /* generic device (no model): interrupts decide */
     for (int near = 0; near < 2; near++) {
-        t_reset();
-        t_adapter(1, 5, true, 1 << 20, 257, UINT64_MAX);
-        t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
-        t_start(1, 1, 1, 0, 0x3000, true);
-        t_exec(1, 1, 0x3000, 2, SG2);
-        t_end(1, 1, 0, 0x3000);
+        tk_reset();
+        tk_adapter(1, 5, true, 1 << 20, 257, UINT64_MAX);
+        tk_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+        tk_start(1, 1, 1, 0, 0x3000, true);
+        tk_exec(1, 1, 0x3000, 2, SG2);
+        tk_start_end(1, 1, 0, 0x3000);
         if (near) {
-            dmt_record *r = t_add(DMT_K_INTERRUPT);
+            dmt_record *r = tk_add(DMT_K_INTERRUPT);
             r->dev = 5;
             r->claimed = true;
         }
-        t_complete(1, 1, true);
-        t_unlock(1);
-        t_put(1);
+        tk_complete(1, 1, true);
+        tk_unlock(1);
+        tk_put(1);
         run(false);
         expect_case(near, DMT_R_COMPLETE_BEFORE_INTERRUPT, "complete-before-interrupt (generic)",
                     "complete-before-interrupt near miss (generic)");
@@ -637,13 +636,13 @@ static void test_complete_rules(void)
 
     /* use-after-complete: the doorbell rung again after CompleteDma */
     for (int near = 0; near < 2; near++) {
-        t_begin(0x3000, DMT_LOCK_READ);
-        t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
+        tk_begin(0x3000, DMT_LOCK_READ);
+        tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
         if (!near)
-            t_ring(1, 0, RING0, 2);
+            tk_ring(1, 0, TK_RING0, 2);
         else
-            t_chunk(2, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-        t_end_trace();
+            tk_chunk(2, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
+        tk_end_trace();
         run(false);
         expect_case(near, DMT_R_USE_AFTER_COMPLETE, "use-after-complete",
                     "use-after-complete near miss");
@@ -656,50 +655,50 @@ static void test_complete_rules(void)
 static void test_resource_rules(void)
 {
     /* adapter-after-put: StartDma on a put adapter; PutDmaAdapter twice */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_cb_release(1, 1);
-    t_put(1);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, 0x3000, true);
-    t_end(1, 1, 1, 0);
-    t_unlock(1);
-    t_cb_release(2, 2);
-    t_put(2);
-    t_put(2);
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    tk_cb_release(1, 1);
+    tk_put(1);
+    tk_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    tk_start(1, 1, 1, 0, 0x3000, true);
+    tk_start_end(1, 1, 1, 0);
+    tk_unlock(1);
+    tk_cb_release(2, 2);
+    tk_put(2);
+    tk_put(2);
     run(false);
     EXPECT_ONLY(DMT_R_ADAPTER_AFTER_PUT, 2, "adapter-after-put");
-    t_begin(0x3000, DMT_LOCK_READ);
-    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_end_trace();
+    tk_begin(0x3000, DMT_LOCK_READ);
+    tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
+    tk_end_trace();
     run(false);
     EXPECT_CLEAN("adapter-after-put near miss");
 
     /* cb-release-unknown */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_cb_release(1, 1);
-    t_cb_release(1, 1);
-    t_put(1);
-    t_cb_release(2, 2);
-    t_put(2);
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    tk_cb_release(1, 1);
+    tk_cb_release(1, 1);
+    tk_put(1);
+    tk_cb_release(2, 2);
+    tk_put(2);
     run(false);
     EXPECT_ONLY(DMT_R_CB_RELEASE_UNKNOWN, 1, "cb-release-unknown");
 
     /* leak-common-buffer at PutDmaAdapter; near miss: released first */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_put(1);
-    t_cb_release(2, 2);
-    t_put(2);
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    tk_put(1);
+    tk_cb_release(2, 2);
+    tk_put(2);
     run(false);
     EXPECT_ONLY(DMT_R_LEAK_COMMON_BUFFER, 1, "leak-common-buffer (put)");
 
     /* leak-adapter / leak-common-buffer at the end: only for an unload trace */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_cb_release(2, 2);
-    t_put(2);
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    tk_cb_release(2, 2);
+    tk_put(2);
     run(false);
     EXPECT_CLEAN("leaks of long-lived objects without end_is_unload");
     dmt_audit_stats st;
@@ -714,25 +713,25 @@ static void test_resource_rules(void)
           FN == 2);
 
     /* leak-mdl, leak-sglist at the end of the trace */
-    t_begin(0x3000, DMT_LOCK_READ);
-    t_lock(2, 0x7f0000100000, 0x3000, DMT_LOCK_READ);
-    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_unlock(1);
+    tk_begin(0x3000, DMT_LOCK_READ);
+    tk_lock(2, 0x7f0000100000, 0x3000, DMT_LOCK_READ);
+    tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
+    tk_unlock(1);
     run(false);
     EXPECT_ONLY(DMT_R_LEAK_MDL, 1, "leak-mdl");
-    t_begin(0x3000, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, 0x3000, true);
-    t_exec(1, 1, 0x3000, 2, SG2);
-    t_end(1, 1, 0, 0x3000);
+    tk_begin(0x3000, DMT_LOCK_READ);
+    tk_start(1, 1, 1, 0, 0x3000, true);
+    tk_exec(1, 1, 0x3000, 2, SG2);
+    tk_start_end(1, 1, 0, 0x3000);
     run(false);
     CHECK(count_rule(DMT_R_LEAK_SGLIST) == 1 && count_rule(DMT_R_LEAK_MDL) == 1 && FN == 2);
     /* leak-sglist at PutDmaAdapter */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_start(1, 1, 0, 0, 0x3000, true);
-    t_exec(1, 1, 0x3000, 2, SG2);
-    t_cb_release(1, 1);
-    t_put(1);
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    tk_start(1, 1, 0, 0, 0x3000, true);
+    tk_exec(1, 1, 0x3000, 2, SG2);
+    tk_cb_release(1, 1);
+    tk_put(1);
     run(false);
     CHECK(count_rule(DMT_R_LEAK_SGLIST) == 1 && count_rule(DMT_R_STARTDMA_UNLOCKED_MDL) == 1 &&
           FN == 2);
@@ -744,39 +743,39 @@ static void test_resource_rules(void)
 static void test_lost_uncertain(void)
 {
     /* the CompleteDma might be in the lost range */
-    t_begin(0x3000, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, 0x3000, true);
-    t_exec(1, 1, 0x3000, 2, SG2);
-    t_lost(5);
-    t_end_trace();
+    tk_begin(0x3000, DMT_LOCK_READ);
+    tk_start(1, 1, 1, 0, 0x3000, true);
+    tk_exec(1, 1, 0x3000, 2, SG2);
+    tk_lost(5);
+    tk_end_trace();
     dmt_audit_stats st = run_cfg(NULL);
     CHECK(st.lost_records == 5 && st.lost_ranges == 1);
     const dmt_finding *f = first_of(DMT_R_COMPLETE_MISSING);
     CHECK(f && f->uncertain && strstr(f->uncertain_why, "lost") != NULL);
     /* a loss before the transfer does not make it uncertain */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lost(5);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
-    t_start(1, 1, 1, 0, 0x3000, true);
-    t_exec(1, 1, 0x3000, 2, SG2);
-    t_end_trace();
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    tk_lost(5);
+    tk_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    tk_start(1, 1, 1, 0, 0x3000, true);
+    tk_exec(1, 1, 0x3000, 2, SG2);
+    tk_end_trace();
     run(false);
     f = first_of(DMT_R_COMPLETE_MISSING);
     CHECK(f && !f->uncertain);
     /* an unknown MDL after a loss: its LockBuffer may have been lost */
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lost(1);
-    t_chunk(1, 1, 9, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_teardown();
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    tk_lost(1);
+    tk_chunk(1, 1, 9, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
+    tk_teardown();
     run(false);
     f = first_of(DMT_R_STARTDMA_UNLOCKED_MDL);
     CHECK(f && f->uncertain);
     /* refs are sequence numbers: the LOST range shifts them */
-    t_reset();
-    t_lost(100);
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    tk_reset();
+    tk_lost(100);
+    tk_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
     run(false);
     f = first_of(DMT_R_LEAK_MDL);
     CHECK(f && f->n_refs == 1 && f->refs[0] == 100 && f->index == 1);
@@ -786,13 +785,13 @@ static void test_caps_and_masks(void)
 {
     /* transfers cap: 2 tracked; the third evicts; findings about evicted
      * objects are uncertain */
-    t_begin(0x3000, DMT_LOCK_READ);
+    tk_begin(0x3000, DMT_LOCK_READ);
     for (uint32_t x = 1; x <= 3; x++) {
-        t_start(x, 1, 1, 0, 0x1000, true);
-        t_end(x, 1, 0, 0);
+        tk_start(x, 1, 1, 0, 0x1000, true);
+        tk_start_end(x, 1, 0, 0);
     }
-    t_complete(1, 1, true);
-    t_end_trace();
+    tk_complete(1, 1, true);
+    tk_end_trace();
     dmt_audit_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.max_transfers = 2;
@@ -973,7 +972,7 @@ static void test_random(void)
     dmt_audit_free(a);
 }
 
-/* Transfer k of a long stream into T: 1 to 3 page elements above 4 GiB,
+/* Transfer k of a long stream into the builder: 1 to 3 page elements above 4 GiB,
  * odd k on channel 1 writing memory, even k on channel 0 reading it. */
 static void t_random_transfer(uint32_t k, unsigned long long *rs)
 {
@@ -984,9 +983,9 @@ static void t_random_transfer(uint32_t k, unsigned long long *rs)
         sg[i].len = 4096;
     }
     uint32_t ch = k & 1;
-    t_lock(k, 0x7f0000000000, n * 4096, ch ? DMT_LOCK_WRITE : DMT_LOCK_READ);
-    t_chunk(k, 1 + ch, k, 1 + ch, ch ? RING1 : RING0, 1, ch, 0, n, sg, !ch);
-    t_unlock(k);
+    tk_lock(k, 0x7f0000000000, n * 4096, ch ? DMT_LOCK_WRITE : DMT_LOCK_READ);
+    tk_chunk(k, 1 + ch, k, 1 + ch, ch ? TK_RING1 : TK_RING0, 1, ch, 0, n, sg, !ch);
+    tk_unlock(k);
 }
 
 /* A long clean stream: many transfers, bounded state, zero findings. */
@@ -1001,18 +1000,18 @@ static void test_long_stream(void)
     if (!a)
         return;
     uint64_t idx = 0;
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    for (uint32_t i = 0; i < TN; i++)
-        dmt_audit_add(a, &T[i], idx++);
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    for (uint32_t i = 0; i < tk_nrec; i++)
+        dmt_audit_add(a, &tk_rec[i], idx++);
     unsigned long long rs = 7;
     const uint32_t N = 200000;
     for (uint32_t k = 1; k <= N; k++) {
-        t_reset();
-        tseq = idx;
+        tk_reset();
+        tk_next_seq(idx);
         t_random_transfer(k, &rs);
-        for (uint32_t i = 0; i < TN; i++)
-            dmt_audit_add(a, &T[i], idx++);
+        for (uint32_t i = 0; i < tk_nrec; i++)
+            dmt_audit_add(a, &tk_rec[i], idx++);
     }
     dmt_audit_finish(a, false);
     const dmt_audit_stats *st = dmt_audit_get_stats(a);
@@ -1059,20 +1058,20 @@ static void test_lossy_stream(void)
         uint64_t idx = 0, seq = 0, lost = 0;
         dmt_record lr;
         /* setup first (never dropped), then transfers with drops */
-        t_reset();
-        t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-        for (uint32_t i = 0; i < TN; i++) {
-            T[i].seq = seq++;
-            dmt_audit_add(a, &T[i], idx++);
+        tk_reset();
+        tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+        for (uint32_t i = 0; i < tk_nrec; i++) {
+            tk_rec[i].seq = seq++;
+            dmt_audit_add(a, &tk_rec[i], idx++);
         }
         for (uint32_t k = 1; k <= 20000; k++) {
-            t_reset();
+            tk_reset();
             t_random_transfer(k, &rs);
-            for (uint32_t i = 0; i < TN; i++) {
+            for (uint32_t i = 0; i < tk_nrec; i++) {
                 if (tk_rand(&rs) % 500 == 0) { /* drop a run of records */
                     uint32_t run = 1 + (uint32_t)(tk_rand(&rs) % 12);
-                    if (run > TN - i)
-                        run = TN - i;
+                    if (run > tk_nrec - i)
+                        run = tk_nrec - i;
                     memset(&lr, 0, sizeof lr);
                     lr.kind = DMT_K_LOST;
                     lr.value = seq;
@@ -1083,8 +1082,8 @@ static void test_lossy_stream(void)
                     i += run - 1;
                     continue;
                 }
-                T[i].seq = seq++;
-                dmt_audit_add(a, &T[i], idx++);
+                tk_rec[i].seq = seq++;
+                dmt_audit_add(a, &tk_rec[i], idx++);
             }
         }
         dmt_audit_finish(a, false);
@@ -1110,7 +1109,7 @@ static void test_file(void)
     programmed(3, sg3, 4, dup, -1, true);
     CHECK(count_rule(DMT_R_PROG_DUPLICATE) == 1);
     dmt_finding mem = F[0];
-    CHECK(write_trace(path) == 0);
+    CHECK(tk_write_trace(path, "test_audit") == 0);
     dmt_audit_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.sink = sink;
@@ -1121,7 +1120,7 @@ static void test_file(void)
     CHECK(FN == 1 && F[0].rule == DMT_R_PROG_DUPLICATE);
     CHECK(F[0].index == mem.index && F[0].seq == mem.seq && F[0].n_refs == mem.n_refs);
     CHECK(strcmp(F[0].message, mem.message) == 0);
-    CHECK(st.records == TN);
+    CHECK(st.records == tk_nrec);
     CHECK(dmt_audit_file("/nonexistent/x.dmat", &cfg, &st, &err) < 0);
 }
 
@@ -1144,12 +1143,12 @@ static void test_cli(void)
     char path[512], clean[512];
     snprintf(path, sizeof path, "%s/dup.dmat", tmpdir);
     snprintf(clean, sizeof clean, "%s/clean.dmat", tmpdir);
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    t_lock(1, 0x7f0000001000, 0x3000, DMT_LOCK_READ);
-    t_chunk(1, 1, 1, 1, RING0, 1, 0, 0, 2, SG2, true);
-    t_end_trace();
-    CHECK(write_trace(clean) == 0);
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    tk_lock(1, 0x7f0000001000, 0x3000, DMT_LOCK_READ);
+    tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
+    tk_end_trace();
+    CHECK(tk_write_trace(clean, "test_audit") == 0);
     CHECK(tk_sh("%s audit %s >/dev/null", bin, clean) == 0);
     CHECK(tk_sh("%s audit %s >/dev/null", bin, path) == 1);
     CHECK(tk_sh("%s audit --rules 'sg-*' %s >/dev/null", bin, path) == 0);

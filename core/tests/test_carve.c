@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dmt/testkit.h"
+#include "dmt/tktrace.h"
 #include "dmt/carve.h"
 #include "dmt/enc.h"
 #include "dmt/reader.h"
@@ -260,8 +261,7 @@ static const char *write_partial(uint32_t n)
     static char path[128];
     snprintf(path, sizeof path, "%s/partial.dmat", tmpdir);
     dmt_header h;
-    memset(&h, 0, sizeof h);
-    snprintf(h.producer, sizeof h.producer, "test recorder");
+    tk_header(&h, "test recorder");
     dmt_writer *w;
     dmt_error err;
     CHECK(dmt_writer_open(path, &h, DMT_WRITE_HEADER_NOW, &w, &err) == 0);

@@ -20,11 +20,10 @@
 #include <unistd.h>
 
 #include "dmt/testkit.h"
+#include "dmt/tktrace.h"
 #include "dmt/audit.h"
 #include "dmt/export.h"
 #include "dmt/store.h"
-
-#include "audit_builder.h"
 
 static char tmpdir[256], bin[512];
 static const char *py = "python3";
@@ -75,8 +74,8 @@ static uint32_t n_start, n_regw, n_irq, n_dpc, n_marker, n_lost;
 static void count_kinds(void)
 {
     n_start = n_regw = n_irq = n_dpc = n_marker = n_lost = 0;
-    for (uint32_t i = 0; i < TN; i++) {
-        switch (T[i].kind) {
+    for (uint32_t i = 0; i < tk_nrec; i++) {
+        switch (tk_rec[i].kind) {
         case DMT_K_START_DMA:
             n_start++;
             break;
@@ -84,7 +83,7 @@ static void count_kinds(void)
             n_regw++;
             break;
         case DMT_K_REG_WRITE_BUF:
-            n_regw += T[i].n_values;
+            n_regw += tk_rec[i].n_values;
             break;
         case DMT_K_INTERRUPT:
             n_irq++;
@@ -111,52 +110,52 @@ static void build(void)
     static const dmt_sg_elem dup[] = {{0x300000, 0x800}, {0x300000, 0x800}};
     static uint64_t vals[3] = {1, 2, 3};
     static const char text[] = "phase \"two\", with a comma\nand a newline";
-    t_reset();
-    t_setup(64, true, 1 << 20, 257, UINT64_MAX);
-    dmt_record *r = t_add(DMT_K_MARKER);
+    tk_reset();
+    tk_setup(64, true, 1 << 20, 257, UINT64_MAX);
+    dmt_record *r = tk_add(DMT_K_MARKER);
     r->n_bytes = (uint32_t)strlen(text);
     r->bytes = (const uint8_t *)text;
-    r = t_add(DMT_K_REG_WRITE_BUF);
+    r = tk_add(DMT_K_REG_WRITE_BUF);
     r->dev = 1;
     r->off = 0x14;
     r->n_values = 3;
     r->values = vals;
-    t_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
-    t_lock(2, 0x7f0000100000, 0x800, DMT_LOCK_READ);
+    tk_lock(1, 0x7f0000000000, 0x3000, DMT_LOCK_READ);
+    tk_lock(2, 0x7f0000100000, 0x800, DMT_LOCK_READ);
     /* xfer 1 and 2 on adapter 1; 2 completes first */
-    t_start(1, 1, 1, 0, 0x3000, true);
-    t_exec(1, 1, 0x3000, 2, a);
-    t_end(1, 1, 0, 0x3000);
-    t_start(2, 1, 2, 0, 0x800, true);
-    t_exec(2, 1, 0x800, 1, b);
-    t_end(2, 1, 0, 0x800);
-    t_complete(2, 1, true);
+    tk_start(1, 1, 1, 0, 0x3000, true);
+    tk_exec(1, 1, 0x3000, 2, a);
+    tk_start_end(1, 1, 0, 0x3000);
+    tk_start(2, 1, 2, 0, 0x800, true);
+    tk_exec(2, 1, 0x800, 1, b);
+    tk_start_end(2, 1, 0, 0x800);
+    tk_complete(2, 1, true);
     /* a record stamped before its predecessor (another CPU) */
-    T[TN - 1].ts -= 5000;
-    t_complete(1, 1, true);
-    t_unlock(1);
-    t_unlock(2);
+    tk_rec[tk_nrec - 1].ts -= 5000;
+    tk_complete(1, 1, true);
+    tk_unlock(1);
+    tk_unlock(2);
     /* a failed StartDma */
-    t_lock(3, 0x7f0000200000, 0x800, DMT_LOCK_READ);
-    t_start(3, 2, 3, 0, 0x800, true);
-    t_end(3, 2, 0xC0000017u, 0);
-    t_unlock(3);
-    t_lost(7);
+    tk_lock(3, 0x7f0000200000, 0x800, DMT_LOCK_READ);
+    tk_start(3, 2, 3, 0, 0x800, true);
+    tk_start_end(3, 2, 0xC0000017u, 0);
+    tk_unlock(3);
+    tk_lost(7);
     /* a duplicate programmed (a finding), the usual path with an interrupt */
-    t_lock(4, 0x7f0000300000, 0x800, DMT_LOCK_WRITE);
-    t_start(4, 2, 4, 0, 0x800, false);
-    t_exec(4, 2, 0x800, 1, b);
-    t_desc(2, 0, 2, dup, -1);
-    t_ring(1, 1, RING1, 2);
-    t_end(4, 2, 0, 0x800);
-    t_irq(1, 1, 4);
-    t_complete(4, 2, false);
-    t_unlock(4);
+    tk_lock(4, 0x7f0000300000, 0x800, DMT_LOCK_WRITE);
+    tk_start(4, 2, 4, 0, 0x800, false);
+    tk_exec(4, 2, 0x800, 1, b);
+    tk_desc(2, 0, 2, dup, -1);
+    tk_ring(1, 1, TK_RING1, 2);
+    tk_start_end(4, 2, 0, 0x800);
+    tk_irq(1, 1, 4);
+    tk_complete(4, 2, false);
+    tk_unlock(4);
     /* never completed */
-    t_lock(5, 0x7f0000400000, 0x3000, DMT_LOCK_READ);
-    t_start(5, 1, 5, 0, 0x3000, true);
-    t_exec(5, 1, 0x3000, 2, a);
-    t_end(5, 1, 0, 0x3000);
+    tk_lock(5, 0x7f0000400000, 0x3000, DMT_LOCK_READ);
+    tk_start(5, 1, 5, 0, 0x3000, true);
+    tk_exec(5, 1, 0x3000, 2, a);
+    tk_start_end(5, 1, 0, 0x3000);
     count_kinds();
 }
 
@@ -178,7 +177,7 @@ static void test_chrome(void)
     snprintf(json, sizeof json, "%s/synthetic.json", tmpdir);
     snprintf(chk, sizeof chk, "%s/check_chrome.py", tmpdir);
     build();
-    CHECK(write_trace(trace) == 0);
+    CHECK(tk_write_trace(trace, "test_export") == 0);
     uint64_t nf = audit_count(trace);
     CHECK(nf >= 2); /* prog-duplicate, leak-sglist, leak-mdl */
 
@@ -190,7 +189,7 @@ static void test_chrome(void)
     CHECK(st.interrupts == n_irq && st.dpcs == n_dpc);
     CHECK(st.markers == n_marker && st.lost == n_lost);
     CHECK(st.findings == nf);
-    CHECK(st.records == TN);
+    CHECK(st.records == tk_nrec);
     /* without findings */
     dmt_export_opts o;
     memset(&o, 0, sizeof o);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dmt/testkit.h"
+#include "dmt/tktrace.h"
 #include "dmt/follow.h"
 #include "dmt/reader.h"
 #include "dmt/writer.h"
@@ -25,8 +26,7 @@ static char tmpdir[256];
 static uint8_t *make_trace(const char *path, size_t *len)
 {
     dmt_header h;
-    memset(&h, 0, sizeof h);
-    snprintf(h.producer, sizeof h.producer, "test_follow");
+    tk_header(&h, "test_follow");
     dmt_writer *w;
     dmt_error err;
     CHECK(dmt_writer_open(path, &h, 0, &w, &err) == 0);

@@ -55,6 +55,7 @@ static void same_keys(const dmt_header *a, const dmt_header *b)
     CHECK(a->has_layout == b->has_layout && !strcmp(a->placement, b->placement));
     CHECK(a->contig_permille == b->contig_permille && a->map_register_cap == b->map_register_cap);
     CHECK(a->ram_low_top == b->ram_low_top && a->ram_high_top == b->ram_high_top);
+    CHECK(!strcmp(a->regmap_name, b->regmap_name) && a->regmap_hash == b->regmap_hash);
 }
 
 int main(void)
@@ -89,6 +90,8 @@ int main(void)
     h.map_register_cap = 32;
     h.ram_low_top = 0xC0000000ull;
     h.ram_high_top = 12ull << 30;
+    snprintf(h.regmap_name, sizeof h.regmap_name, "board.xml");
+    h.regmap_hash = 0xFEDCBA9876543210ull; /* above 2^63: kept with its bits */
     write_trace(full, &h);
     dmt_header got;
     read_header(full, &got);
@@ -116,6 +119,7 @@ int main(void)
     read_header(bare, &got);
     same_keys(&b, &got);
     CHECK(!got.has_layout && got.os[0] == 0);
+    CHECK(got.regmap_name[0] == 0 && got.regmap_hash == 0);
 
     /* A text longer than the field is cut, never overflowing it. */
     memset(h.os, 'x', sizeof h.os - 1);

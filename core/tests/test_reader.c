@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include "dmt/testkit.h"
+#include "dmt/tktrace.h"
 #include "dmt/crc32c.h"
 #include "dmt/enc.h"
 #include "dmt/kinds.h"
 #include "dmt/reader.h"
 #include "dmt/writer.h"
-#include "records.h"
 
 static char tmpdir[256];
 
@@ -27,9 +27,7 @@ static void path_in_tmp(char *out, size_t cap, const char *name)
 
 static void header_init(dmt_header *h)
 {
-    memset(h, 0, sizeof *h);
-    snprintf(h->producer, sizeof h->producer, "test_reader");
-    snprintf(h->clock, sizeof h->clock, "deterministic");
+    tk_header(h, "test_reader");
     snprintf(h->host, sizeof h->host, "testhost");
 }
 
@@ -57,7 +55,7 @@ static void test_round_trip(void)
             dmt_record r;
             /* Time goes backwards sometimes: deltas are signed. */
             ts += (k % 3 == 0) ? -7 : 1000003;
-            sample_record(&r, k, big, big && k == DMT_K_MARKER ? INT64_MAX / 2 : ts);
+            tk_sample_record(&r, k, big, big && k == DMT_K_MARKER ? INT64_MAX / 2 : ts);
             if (big && k == DMT_K_MARKER)
                 ts = INT64_MAX / 2;
             CHECKF(dmt_writer_append(w, &r, &err) == 0, "append %s: %s", dmt_kind_name(k), err.msg);
@@ -83,14 +81,15 @@ static void test_round_trip(void)
                 continue;
             dmt_record want;
             ts += (k % 3 == 0) ? -7 : 1000003;
-            sample_record(&want, k, big, big && k == DMT_K_MARKER ? INT64_MAX / 2 : ts);
+            tk_sample_record(&want, k, big, big && k == DMT_K_MARKER ? INT64_MAX / 2 : ts);
             if (big && k == DMT_K_MARKER)
                 ts = INT64_MAX / 2;
             int rc = dmt_reader_next(rd, &got, &err);
             CHECKF(rc == 1, "read %s: rc %d %s", dmt_kind_name(k), rc, err.msg);
             if (rc != 1)
                 goto done;
-            CHECKF(records_equal(&want, &got), "record %s (big=%d) differs", dmt_kind_name(k), big);
+            CHECKF(tk_records_equal(&want, &got), "record %s (big=%d) differs", dmt_kind_name(k),
+                   big);
             CHECK(got.seq == seq);
             seq++;
         }
@@ -136,7 +135,7 @@ static void test_cuts(void)
     uint64_t ends[200];
     for (int i = 0; i < 200; i++) {
         dmt_record r;
-        sample_record(&r, i % 2 ? DMT_K_REG_WRITE : DMT_K_EXECUTE_DMA, 0, 100 * i);
+        tk_sample_record(&r, i % 2 ? DMT_K_REG_WRITE : DMT_K_EXECUTE_DMA, 0, 100 * i);
         CHECK(dmt_writer_append(w, &r, &err) == 0);
     }
     CHECK(dmt_writer_close(w, &err) == 0);
@@ -204,7 +203,7 @@ static void test_writer_failures(void)
     int rc = 0, i;
     for (i = 0; i < 10000 && rc == 0; i++) {
         dmt_record r;
-        sample_record(&r, DMT_K_REG_WRITE, 0, i);
+        tk_sample_record(&r, DMT_K_REG_WRITE, 0, i);
         rc = dmt_writer_append(w, &r, &err);
     }
     CHECK(rc == DMT_E_IO && err.sys_errno == 28);
@@ -225,7 +224,7 @@ static void test_writer_failures(void)
     path_in_tmp(path, sizeof path, "atomic.dmat");
     CHECK(dmt_writer_open(path, &h, DMT_WRITE_ATOMIC, &w, &err) == 0);
     dmt_record r;
-    sample_record(&r, DMT_K_MARKER, 0, 5);
+    tk_sample_record(&r, DMT_K_MARKER, 0, 5);
     CHECK(dmt_writer_append(w, &r, &err) == 0);
     dmt_writer_abort(w);
     CHECK(access(path, F_OK) != 0);
@@ -261,7 +260,7 @@ static void test_ring_form(void)
         if (k == DMT_K_LOST || k == DMT_K_CHUNK || k == DMT_K_END)
             continue;
         dmt_record r;
-        sample_record(&r, k, 0, 0);
+        tk_sample_record(&r, k, 0, 0);
         size_t n = dmt_enc_record(buf, sizeof buf, &r, base + k * 10);
         CHECK(dmt_writer_append_ring(w, buf, n, seq++, &err) == 0);
     }
@@ -272,7 +271,7 @@ static void test_ring_form(void)
     CHECK(dmt_writer_append_ring(w, bad, sizeof bad, seq, &err) == DMT_E_FORMAT);
     uint8_t trailing[64];
     dmt_record r;
-    sample_record(&r, DMT_K_REG_WRITE, 0, 0);
+    tk_sample_record(&r, DMT_K_REG_WRITE, 0, 0);
     size_t n = dmt_enc_record(trailing, sizeof trailing, &r, base);
     trailing[n] = 0x00;
     CHECK(dmt_writer_append_ring(w, trailing, n + 1, seq, &err) == DMT_E_FORMAT);
@@ -293,8 +292,8 @@ static void test_ring_form(void)
         while (k == DMT_K_LOST || k == DMT_K_CHUNK || k == DMT_K_END)
             k++;
         dmt_record want;
-        sample_record(&want, k, 0, base + k * 10);
-        CHECKF(records_equal(&want, &got), "ring-form %s", dmt_kind_name(k));
+        tk_sample_record(&want, k, 0, base + k * 10);
+        CHECKF(tk_records_equal(&want, &got), "ring-form %s", dmt_kind_name(k));
         CHECK(got.seq == 100 + (k - 1) - (k > DMT_K_LOST ? 1 : 0));
         k++;
     }

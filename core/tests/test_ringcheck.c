@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "dmt/testkit.h"
+#include "dmt/tktrace.h"
 #include "dmt/enc.h"
 #include "dmt/reader.h"
 #include "dmt/ringcheck.h"
-#include "records.h"
 
 static dmt_sg_elem sg_scratch[DMT_MAX_SG_ELEMENTS];
 static uint64_t val_scratch[DMT_MAX_VALUES];
@@ -75,7 +75,7 @@ int main(void)
     for (int big = 0; big < 2; big++)
         for (uint32_t k = 1; k < DMT_K_MAX_; k++) {
             dmt_record r;
-            sample_record(&r, k, big, 0);
+            tk_sample_record(&r, k, big, 0);
             if (k == DMT_K_LOST) {
                 r.value = 1;
                 r.count = 2;

@@ -18,13 +18,13 @@
 #include <unistd.h>
 
 #include "dmt/testkit.h"
+#include "dmt/tktrace.h"
 #include "dmt/reader.h"
 #include "dmt/source.h"
 #include "dmt/stats.h"
 #include "dmt/store.h"
 #include "dmt/store_query.h"
 #include "dmt/writer.h"
-#include "records.h"
 
 #include "gen_trace.h"
 
@@ -75,11 +75,7 @@ static int count_prefixed(const char *prefix)
 
 static void header_init(dmt_header *h, const char *scenario)
 {
-    memset(h, 0, sizeof *h);
-    h->version = DMT_FORMAT_VERSION;
-    h->page_shift = DMT_PAGE_SHIFT;
-    snprintf(h->producer, sizeof h->producer, "test_store");
-    snprintf(h->clock, sizeof h->clock, "deterministic");
+    tk_header(h, "test_store");
     snprintf(h->host, sizeof h->host, "testhost");
     snprintf(h->scenario, sizeof h->scenario, "%s", scenario);
     h->seed = 0xFEEDFACECAFEBEEFull; /* above 2^63: stored with its bits */
@@ -227,7 +223,7 @@ static void check_against_trace(const char *trace, const char *db, unsigned rfla
         CHECKF(ra == rb, "record %llu: reader %d, store %d", (unsigned long long)n, ra, rb);
         if (ra != 1 || rb != 1)
             break;
-        if ((!records_equal(&a, &b) || a.seq != b.seq) && bad++ < 5)
+        if ((!tk_records_equal(&a, &b) || a.seq != b.seq) && bad++ < 5)
             fprintf(stderr, "  record %llu (seq %llu kind %u) differs (store: seq %llu kind %u)\n",
                     (unsigned long long)n, (unsigned long long)a.seq, a.kind,
                     (unsigned long long)b.seq, b.kind);
@@ -250,7 +246,7 @@ static void check_against_trace(const char *trace, const char *db, unsigned rfla
         bad = 0;
         while (ra == 1) {
             int rb = dmt_store_iter_next(it, &b, &err);
-            if (rb != 1 || !records_equal(&a, &b) || a.seq != b.seq)
+            if (rb != 1 || !tk_records_equal(&a, &b) || a.seq != b.seq)
                 bad++;
             m++;
             ra = dmt_reader_next(rd, &a, &err);
@@ -301,7 +297,7 @@ static void write_every_kind(const char *path, int with_lost)
             }
             dmt_record r;
             ts += (k % 4 == 0) ? -11 : 70001; /* now and then backwards */
-            sample_record(&r, k, big, ts);
+            tk_sample_record(&r, k, big, ts);
             CHECKF(dmt_writer_append(w, &r, &err) == 0, "append kind %u: %s", k, err.msg);
         }
     /* an empty marker and an empty payload */
@@ -879,7 +875,7 @@ static void check_sources(const char *trace, const char *db, uint64_t records)
     int ca, cb = 0;
     while ((ca = dmt_source_next(a, &ra, &ia, &err)) == 1 &&
            (cb = dmt_source_next(b, &rb, &ib, &err)) == 1) {
-        CHECKF(ia == n && ib == n && records_equal(&ra, &rb) && ra.seq == rb.seq,
+        CHECKF(ia == n && ib == n && tk_records_equal(&ra, &rb) && ra.seq == rb.seq,
                "source record %llu", (unsigned long long)n);
         n++;
     }

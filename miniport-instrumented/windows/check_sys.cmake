@@ -1,63 +1,32 @@
 # check_sys.cmake - ctest script (label "windows"): builds dmtmini.sys and
 # inspects it with <triplet>-objdump -p.
-#   cmake -DBUILD_DIR=<main build> -DTARGET=dmtmini_sys[_x86] -DSYS=<path>
+#   cmake -DBUILD_DIR=<main build> -DTARGET=dmtmini_sys[_x86] -DIMAGE=<path>
 #         -DOBJDUMP=<objdump> -DARCH=x64|x86 -P check_sys.cmake
 # Checks: PE32+ (Magic 020b, x64) or PE32 (Magic 010b, x86), subsystem 1
 # (native), entry point set, no x87/MMX (x86: no SSE) instructions, imports
 # from videoprt.sys (the DMA sequence, and VideoPortUnlockBuffer under its
 # export name), ntoskrnl.exe and hal.dll, and nothing from a C runtime or
 # Win32 (msvcrt*, ucrtbase, api-ms-*, kernel32, ...).
-foreach(v BUILD_DIR TARGET SYS OBJDUMP ARCH)
-  if(NOT DEFINED ${v})
-    message(FATAL_ERROR "check_sys.cmake: -D${v}= missing")
-  endif()
-endforeach()
-
-execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${TARGET}
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "building ${TARGET} failed:\n${out}")
-endif()
-if(NOT EXISTS ${SYS})
-  message(FATAL_ERROR "${SYS} was not produced")
-endif()
-
-execute_process(COMMAND ${OBJDUMP} -p ${SYS} RESULT_VARIABLE rc OUTPUT_VARIABLE pe
-                ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "${OBJDUMP} -p ${SYS} failed: ${err}")
-endif()
-
-set(failures "")
-macro(expect regex what)
-  if(NOT pe MATCHES "${regex}")
-    string(APPEND failures "  missing: ${what}\n")
-  endif()
-endmacro()
-macro(reject regex what)
-  if(pe MATCHES "${regex}")
-    string(APPEND failures "  unexpected: ${what} (${CMAKE_MATCH_0})\n")
-  endif()
-endmacro()
+set(PE_SCRIPT check_sys.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/../../cmake/DmtCheckPe.cmake)
 
 if(ARCH STREQUAL "x86")
   set(kind "PE32")
-  expect("file format pei-i386" "PE image for i386")
-  expect("Magic[ \t]+010b" "PE32 optional header (Magic 010b)")
+  pe_expect("file format pei-i386" "PE image for i386")
+  pe_expect("Magic[ \t]+010b" "PE32 optional header (Magic 010b)")
   # x86 code is not position independent: the loader needs base relocations
-  expect("Entry 5 [0-9a-f]+ [0-9a-f]*[1-9a-f][0-9a-f]* Base Relocation Directory"
-         "a base relocation directory")
+  pe_expect("Entry 5 [0-9a-f]+ [0-9a-f]*[1-9a-f][0-9a-f]* Base Relocation Directory"
+            "a base relocation directory")
 else()
   set(kind "PE32+")
-  expect("file format pei-x86-64" "PE image for x86-64")
-  expect("Magic[ \t]+020b" "PE32+ optional header (Magic 020b)")
+  pe_expect("file format pei-x86-64" "PE image for x86-64")
+  pe_expect("Magic[ \t]+020b" "PE32+ optional header (Magic 020b)")
 endif()
-expect("Subsystem[ \t]+00000001" "subsystem 1 (native)")
-expect("AddressOfEntryPoint[ \t]+0*[1-9a-f][0-9a-f]*" "an entry point")
-expect("CheckSum[ \t]+0*[1-9a-f][0-9a-f]*" "a nonzero image checksum")
+pe_expect("Subsystem[ \t]+00000001" "subsystem 1 (native)")
+pe_expect("AddressOfEntryPoint[ \t]+0*[1-9a-f][0-9a-f]*" "an entry point")
+pe_expect("CheckSum[ \t]+0*[1-9a-f][0-9a-f]*" "a nonzero image checksum")
 
 # Import DLL names: objdump prints "DLL Name: X"; compare case-insensitively.
-string(TOLOWER "${pe}" lpe)
 foreach(dll videoprt.sys ntoskrnl.exe hal.dll)
   string(REPLACE "." "\\." re "${dll}")
   if(NOT lpe MATCHES "dll name: ${re}")
@@ -69,9 +38,9 @@ foreach(fn VideoPortInitialize VideoPortGetDeviceBase VideoPortGetDmaAdapter Vid
            VideoPortAllocateCommonBuffer VideoPortReleaseCommonBuffer VideoPortQueueDpc
            VideoPortReadRegisterUlong VideoPortWriteRegisterUlong VideoPortMapMemory
            VideoPortQueryPerformanceCounter)
-  expect("[ \t]${fn}\n" "videoprt import ${fn}")
+  pe_expect("[ \t]${fn}\n" "videoprt import ${fn}")
 endforeach()
-reject("VideoPortUnLockBuffer" "the mingw spelling VideoPortUnLockBuffer (not exported)")
+pe_reject("VideoPortUnLockBuffer" "the mingw spelling VideoPortUnLockBuffer (not exported)")
 foreach(bad "msvcr[t0-9]*[a-z0-9]*\\.dll" "ucrtbase" "api-ms-[a-z0-9-]*" "kernel32" "user32"
             "advapi32" "ntdll\\.dll" "libgcc" "libwinpthread")
   if(lpe MATCHES "dll name: ${bad}")
@@ -79,7 +48,6 @@ foreach(bad "msvcr[t0-9]*[a-z0-9]*\\.dll" "ucrtbase" "api-ms-[a-z0-9-]*" "kernel
   endif()
 endforeach()
 # Every DLL imported must be one of the three.
-string(REGEX MATCHALL "dll name: [^\n]*" dlls "${lpe}")
 foreach(d ${dlls})
   if(NOT d MATCHES "^dll name: (videoprt\\.sys|ntoskrnl\\.exe|hal\\.dll)$")
     string(APPEND failures "  unexpected import DLL: ${d}\n")
@@ -88,10 +56,10 @@ endforeach()
 
 # No x87 or MMX code anywhere (the kernel does not save that state for a
 # driver), and on x86 no SSE either (x64 kernels save it for the compiler).
-execute_process(COMMAND ${OBJDUMP} -d --no-show-raw-insn ${SYS} RESULT_VARIABLE rc
+execute_process(COMMAND ${OBJDUMP} -d --no-show-raw-insn ${IMAGE} RESULT_VARIABLE rc
                 OUTPUT_VARIABLE asm ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "${OBJDUMP} -d ${SYS} failed: ${err}")
+  message(FATAL_ERROR "${OBJDUMP} -d ${IMAGE} failed: ${err}")
 endif()
 set(fpu_re ":\t(f[a-z0-9]+|emms)[ \n]|%mm[0-7]|%st[,()\n]")
 if(ARCH STREQUAL "x86")
@@ -101,9 +69,7 @@ if(asm MATCHES "[^\n]*(${fpu_re})[^\n]*")
   string(APPEND failures "  floating-point/vector instruction in a driver: ${CMAKE_MATCH_0}\n")
 endif()
 
-if(failures)
-  message(FATAL_ERROR "${SYS}:\n${failures}")
-endif()
+pe_finish()
 list(REMOVE_DUPLICATES dlls) # x86: dlltool's alias entry makes a second videoprt.sys descriptor
 list(LENGTH dlls ndlls)
-message(STATUS "${SYS}: ${kind}, native subsystem, ${ndlls} import DLLs (videoprt.sys, ntoskrnl.exe, hal.dll), no C runtime")
+message(STATUS "${IMAGE}: ${kind}, native subsystem, ${ndlls} import DLLs (videoprt.sys, ntoskrnl.exe, hal.dll), no C runtime")

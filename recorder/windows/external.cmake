@@ -42,7 +42,7 @@ foreach(arch x64 x86)
   if(BUILD_TESTING)
     add_test(NAME recorder_windows_exe_${arch}
              COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${CMAKE_BINARY_DIR} -DTARGET=dmatrace_exe_${arch}
-                     -DEXE=${exe} -DOBJDUMP=${DMT_MINGW_OBJDUMP_${arch}} -DARCH=${arch}
+                     -DIMAGE=${exe} -DOBJDUMP=${DMT_MINGW_OBJDUMP_${arch}} -DARCH=${arch}
                      -P ${CMAKE_CURRENT_SOURCE_DIR}/windows/check_exe.cmake)
     set_tests_properties(recorder_windows_exe_${arch} PROPERTIES LABELS windows TIMEOUT 600)
   endif()

@@ -11,6 +11,13 @@
  * value in hex, formatted here - such registers take any value (DMA
  * addresses), which would defeat a cache.  One rmap_decoded (~40 KiB) is
  * allocated with the namer and reused.
+ *
+ *   text[slot]  {off, width, value, len, used, hit}   24 B, looked up
+ *   texts[slot] "CH[1].STATUS=0x2 {DONE}"            192 B, read on a hit
+ *
+ * Keys and texts are apart so the lookups of the hot keys stay within a
+ * small array while the misses (a field such as a descriptor index takes
+ * a new value on every transfer) write texts elsewhere.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -24,34 +31,70 @@
 #define NAME_SLOTS 1024u /* power of two */
 #define TEXT_MAX   192u
 
+/* Appending to a namebuf without printf (rmap_format_short runs for every
+ * register access a tool shows whose text is not cached). */
+static void put_str(namebuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (!b->cap || b->n + 1 >= b->cap)
+        return;
+    if (n > b->cap - 1 - b->n)
+        n = b->cap - 1 - b->n;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+static void put_hex(namebuf *b, uint64_t v)
+{
+    static const char digits[] = "0123456789abcdef";
+    char t[20] = "0x";
+    size_t n = 2;
+    int top = 60;
+    while (top > 0 && !((v >> top) & 0xF))
+        top -= 4;
+    for (; top >= 0; top -= 4)
+        t[n++] = digits[(v >> top) & 0xF];
+    t[n] = 0;
+    put_str(b, t);
+}
+
 size_t rmap_format_short(const rmap_decoded *d, char *buf, size_t cap)
 {
     namebuf b = {buf, cap, 0};
     if (cap)
         buf[0] = 0;
-    rmap_put(&b, "%s=0x%llx", d->name, (unsigned long long)d->value);
+    put_str(&b, d->name);
+    put_str(&b, "=");
+    put_hex(&b, d->value);
     if (!d->n_fields) {
-        if (d->text[0] && strncmp(d->text, "0x", 2) != 0)
-            rmap_put(&b, " (%s)", d->text);
+        if (d->text[0] && strncmp(d->text, "0x", 2) != 0) {
+            put_str(&b, " (");
+            put_str(&b, d->text);
+            put_str(&b, ")");
+        }
         return b.n;
     }
     unsigned shown = 0;
-    rmap_put(&b, " {");
+    put_str(&b, " {");
     for (unsigned i = 0; i < d->n_fields; i++) {
         const rmap_field_value *f = &d->fields[i];
         if (f->raw == 0)
             continue;
-        if (f->low == f->high && !f->enum_name)
-            rmap_put(&b, "%s%s", shown ? ", " : "", f->name);
-        else
-            rmap_put(&b, "%s%s=%s", shown ? ", " : "", f->name, f->text);
-        shown++;
+        put_str(&b, shown++ ? ", " : "");
+        put_str(&b, f->name);
+        if (f->low != f->high || f->enum_name) {
+            put_str(&b, "=");
+            put_str(&b, f->text);
+        }
     }
     if (d->fields_cut)
-        rmap_put(&b, "%s...", shown++ ? ", " : "");
-    if (d->unknown)
-        rmap_put(&b, "%s?=0x%llx", shown++ ? ", " : "", (unsigned long long)d->unknown);
-    rmap_put(&b, "}");
+        put_str(&b, shown++ ? ", ..." : "...");
+    if (d->unknown) {
+        put_str(&b, shown++ ? ", ?=" : "?=");
+        put_hex(&b, d->unknown);
+    }
+    put_str(&b, "}");
     return b.n;
 }
 
@@ -75,20 +118,21 @@ size_t rmap_format_delta(const rmap_decoded *a, const rmap_decoded *b, char *buf
     return s.n;
 }
 
+/* The slots' keys sit apart from their texts, in small arrays, so that a
+ * lookup touches one compact line and a miss does not evict hot keys. */
 typedef struct text_slot {
     uint64_t off, value;
-    unsigned width;
-    bool used, hit; /* hit: a register is there (else text is empty) */
-    char text[TEXT_MAX];
+    uint32_t width;
+    uint16_t len;   /* of the text */
+    bool used, hit; /* hit: a register is there (else the text is empty) */
 } text_slot;
 
 typedef struct name_slot {
     uint64_t off;
-    unsigned width;
+    uint32_t width;
+    uint16_t len; /* of the name */
     bool used, hit;
     bool plain; /* no fields, shown in hex: text is NAME=0xVALUE */
-    size_t len; /* of name */
-    char name[sizeof(((rmap_decoded *)0)->name)];
 } name_slot;
 
 struct rmap_namer {
@@ -97,6 +141,8 @@ struct rmap_namer {
     rmap_decoded d;
     text_slot text[TEXT_SLOTS];
     name_slot names[NAME_SLOTS];
+    char texts[TEXT_SLOTS][TEXT_MAX];
+    char name_text[NAME_SLOTS][sizeof(((rmap_decoded *)0)->name)];
     char plain[sizeof(((rmap_decoded *)0)->name) + 24]; /* the last plain text */
 };
 
@@ -134,14 +180,16 @@ static name_slot *name_slot_of(rmap_namer *n, uint64_t off, unsigned width)
         s->off = off;
         s->width = width;
         s->hit = rmap_namer_decode(n, off, width, 0) != NULL;
-        memcpy(s->name, n->d.name, sizeof s->name);
-        s->len = strlen(s->name);
+        char *name = n->name_text[s - n->names];
+        memcpy(name, n->d.name, sizeof n->d.name);
+        s->len = (uint16_t)strlen(name);
         s->plain = s->hit && !n->d.n_fields && !strncmp(n->d.text, "0x", 2);
     }
     return s;
 }
 
-const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_t value)
+const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_t value,
+                            size_t *len)
 {
     name_slot *ns = name_slot_of(n, off, width);
     if (!ns->hit)
@@ -149,7 +197,7 @@ const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_
     if (ns->plain) {
         static const char hex[] = "0123456789abcdef";
         char *p = n->plain;
-        memcpy(p, ns->name, ns->len);
+        memcpy(p, n->name_text[ns - n->names], ns->len);
         p += ns->len;
         *p++ = '=';
         *p++ = '0';
@@ -160,6 +208,8 @@ const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_
         for (; top >= 0; top -= 4)
             *p++ = hex[(value >> top) & 0xF];
         *p = 0;
+        if (len)
+            *len = (size_t)(p - n->plain);
         return n->plain;
     }
     text_slot *s = &n->text[mix(off, width, value) & (TEXT_SLOTS - 1)];
@@ -169,17 +219,19 @@ const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_
         s->width = width;
         s->value = value;
         s->hit = rmap_namer_decode(n, off, width, value) != NULL;
-        s->text[0] = 0;
-        if (s->hit)
-            rmap_format_short(&n->d, s->text, sizeof s->text);
+        char *text = n->texts[s - n->text];
+        text[0] = 0;
+        s->len = s->hit ? (uint16_t)rmap_format_short(&n->d, text, TEXT_MAX) : 0;
     }
-    return s->hit ? s->text : NULL;
+    if (len)
+        *len = s->len;
+    return s->hit ? n->texts[s - n->text] : NULL;
 }
 
 const char *rmap_namer_name(rmap_namer *n, uint64_t off, unsigned width)
 {
     name_slot *s = name_slot_of(n, off, width);
-    return s->hit ? s->name : NULL;
+    return s->hit ? n->name_text[s - n->names] : NULL;
 }
 
 bool rmap_find_shared(const char *name, char *buf, size_t cap)

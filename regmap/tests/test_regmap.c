@@ -25,7 +25,6 @@
 #include "dmt/testkit.h"
 #include "rmap/regmap.h"
 
-
 static rmap *load(const char *name, const char *variant)
 {
     char path[1024];
@@ -53,9 +52,9 @@ static const char *dec(const rmap *m, size_t dom, uint64_t off, uint64_t value)
 #define CHECK_DEC(m, dom, off, value, want)                                                        \
     do {                                                                                           \
         const char *got_ = dec((m), (dom), (off), (value));                                        \
-        tk_checks++;                                                                                \
+        tk_checks++;                                                                               \
         if (strcmp(got_, (want)) != 0) {                                                           \
-            tk_failures++;                                                                          \
+            tk_failures++;                                                                         \
             fprintf(stderr, "%s:%d: decode of 0x%llx=0x%llx:\n  got  '%s'\n  want '%s'\n",         \
                     __FILE__, __LINE__, (unsigned long long)(off), (unsigned long long)(value),    \
                     got_, (want));                                                                 \
@@ -404,20 +403,23 @@ static void test_short_forms(void)
     rmap_namer *n = rmap_namer_new(m, 0);
     CHECK(n != NULL);
     for (int round = 0; n && round < 2; round++) {
-        const char *t = rmap_namer_text(n, 0x104, 32, 0x6);
+        size_t len = 0;
+        const char *t = rmap_namer_text(n, 0x104, 32, 0x6, &len);
         CHECK(t && !strcmp(t, "CH[0].STATUS=0x6 {DONE, ERR}"));
-        CHECK(rmap_namer_text(n, 0xFFC, 32, 0x6) == NULL);
+        CHECK(t && len == strlen(t));
+        CHECK(rmap_namer_text(n, 0xFFC, 32, 0x6, NULL) == NULL);
         const char *nm = rmap_namer_name(n, 0x150, 32);
         CHECK(nm && !strcmp(nm, "CH[1].DESC_COUNT"));
         CHECK(rmap_namer_name(n, 0x151, 0) == NULL);
         /* a plain register (no fields, hex) formats any value itself */
-        t = rmap_namer_text(n, 0x108, 32, 0xbc000000u);
+        t = rmap_namer_text(n, 0x108, 32, 0xbc000000u, &len);
         CHECK(t && !strcmp(t, "CH[0].DESC_LO=0xbc000000"));
-        t = rmap_namer_text(n, 0x14c, 32, 0);
+        CHECK(t && len == strlen(t));
+        t = rmap_namer_text(n, 0x14c, 32, 0, NULL);
         CHECK(t && !strcmp(t, "CH[1].DESC_HI=0x0"));
         /* many values of one register: every slot collision decodes afresh */
         for (uint64_t v = 0; v < 10000; v++) {
-            t = rmap_namer_text(n, 0x110, 32, v);
+            t = rmap_namer_text(n, 0x110, 32, v, NULL);
             char want[64];
             snprintf(want, sizeof want, "CH[0].DESC_COUNT=0x%llx (%llu)", (unsigned long long)v,
                      (unsigned long long)v);

@@ -271,12 +271,8 @@ void rpl__doorbell(rpl_replay *r, unsigned c);
 void rpl__win_push(rpl_replay *r, const dmt_record *rec);
 unsigned rpl__ctx_capture(rpl_replay *r, rpl_ctx_line *out, uint64_t cur);
 void rpl__div_init(rpl_replay *r, rpl_divergence *d, int kind);
-void rpl__set_subject(rpl_divergence *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void rpl__set_expected(rpl_divergence *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void rpl__set_actual(rpl_divergence *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void rpl__set_detail(rpl_divergence *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Format into one RPL_TEXT field of a divergence (set_subject & co.). */
+void rpl__div_set(char field[RPL_TEXT], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rpl__keep(rpl_replay *r, const rpl_divergence *d);
 void rpl__flush_held(rpl_replay *r, bool all);
 void rpl__emit(rpl_replay *r, const rpl_divergence *d);
@@ -314,10 +310,10 @@ void rpl__on_digest(rpl_replay *r, const dmt_record *rec);
 #define win_push(...)          rpl__win_push(__VA_ARGS__)
 #define ctx_capture(...)       rpl__ctx_capture(__VA_ARGS__)
 #define div_init(...)          rpl__div_init(__VA_ARGS__)
-#define set_subject(...)       rpl__set_subject(__VA_ARGS__)
-#define set_expected(...)      rpl__set_expected(__VA_ARGS__)
-#define set_actual(...)        rpl__set_actual(__VA_ARGS__)
-#define set_detail(...)        rpl__set_detail(__VA_ARGS__)
+#define set_subject(d, ...)    rpl__div_set((d)->subject, __VA_ARGS__)
+#define set_expected(d, ...)   rpl__div_set((d)->expected, __VA_ARGS__)
+#define set_actual(d, ...)     rpl__div_set((d)->actual, __VA_ARGS__)
+#define set_detail(d, ...)     rpl__div_set((d)->detail, __VA_ARGS__)
 #define keep(...)              rpl__keep(__VA_ARGS__)
 #define flush_held(...)        rpl__flush_held(__VA_ARGS__)
 #define emit(...)              rpl__emit(__VA_ARGS__)

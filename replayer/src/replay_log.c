@@ -119,38 +119,11 @@ void div_init(rpl_replay *r, rpl_divergence *d, int kind)
     d->n_context = ctx_capture(r, d->context, r->cur);
 }
 
-static void div_text(char *dst, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-static void div_text(char *dst, const char *fmt, va_list ap)
-{
-    vsnprintf(dst, RPL_TEXT, fmt, ap);
-}
-
-void set_subject(rpl_divergence *d, const char *fmt, ...)
+void rpl__div_set(char field[RPL_TEXT], const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    div_text(d->subject, fmt, ap);
-    va_end(ap);
-}
-void set_expected(rpl_divergence *d, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    div_text(d->expected, fmt, ap);
-    va_end(ap);
-}
-void set_actual(rpl_divergence *d, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    div_text(d->actual, fmt, ap);
-    va_end(ap);
-}
-void set_detail(rpl_divergence *d, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    div_text(d->detail, fmt, ap);
+    vsnprintf(field, RPL_TEXT, fmt, ap);
     va_end(ap);
 }
 

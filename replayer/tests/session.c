@@ -16,6 +16,7 @@
 #include "dmt/digest.h"
 #include "dmt/reader.h"
 #include "dmt/testkit.h"
+#include "dmt/tktrace.h"
 #include "dmt/writer.h"
 #include "rpl/report.h"
 
@@ -94,9 +95,7 @@ sess *sess_open(const char *path, const dmm_config *cfg)
     s->dev = s->pm ? dmm_dev_new(&s->cfg, s->pm) : NULL;
     s->ringbuf = malloc(DMM_MAX_DESC * DMM_DESC1_SIZE);
     dmt_header h;
-    memset(&h, 0, sizeof h);
-    snprintf(h.producer, sizeof h.producer, "test-session");
-    snprintf(h.clock, sizeof h.clock, "deterministic");
+    tk_header(&h, "test-session");
     snprintf(h.host, sizeof h.host, "test");
     snprintf(h.scenario, sizeof h.scenario, "hand-built");
     dmt_error e;

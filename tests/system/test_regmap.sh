@@ -98,4 +98,28 @@ for cmd in "dump clean.dmat" "replay clean.dmat" "diff clean.dmat buggy.dmat" \
 done
 expect_status 2 "$DMT" dump clean.dmat --domain NOPE && expect_one_line_error NOPE
 
+# The trace names the map it was captured with (regmap_name, regmap_hash):
+# info shows it; decoding with that map is quiet, with another one
+# (renamed.xml) dump, replay and diff warn in one line and still work.
+"$DMT" capture --scenario mixed --transfers 4 --seed 1 --deterministic-clock --regmap "$MAP" \
+    -o named.dmat >/dev/null 2>&1 || fail "capture --regmap"
+want_hash=$(python3 -c 'import sys, xxhash; print("0x%016x" % xxhash.xxh64(open(sys.argv[1], "rb").read()).intdigest())' "$MAP" 2>/dev/null || true)
+"$DMT" info named.dmat >named.info
+has "regmap:     dmm.xml (xxh64 " named.info
+[[ -z $want_hash ]] || has "$want_hash" named.info
+"$DMT" info named.dmat --json >named.json
+has '"regmap":{"name":"dmm.xml"' named.json
+"$DMT" info clean.dmat --json >clean.json
+has '"regmap":null' clean.json
+expect_status 0 "$DMT" dump named.dmat --regmap "$MAP" --count 5
+[[ -s $WORK/err ]] && fail "dump with the trace's own map warned: $(cat "$WORK/err")"
+for cmd in "dump named.dmat" "replay named.dmat" "diff named.dmat named.dmat"; do
+    # shellcheck disable=SC2086
+    if expect_status 0 "$DMT" $cmd --regmap renamed.xml; then
+        expect_one_line_error named.dmat
+        has "warning: named.dmat was captured with register map dmm.xml" "$WORK/err"
+        has "decoding with renamed.xml" "$WORK/err"
+    fi
+done
+
 finish

@@ -85,7 +85,7 @@ const char *dmtv_reg_doc(uint64_t off)
 const char *dmtv_reg_decode(uint64_t off, uint64_t value)
 {
     rmap_namer *n = namer();
-    return n ? rmap_namer_text(n, off, 0, value) : NULL;
+    return n ? rmap_namer_text(n, off, 0, value, NULL) : NULL;
 }
 
 unsigned dmtv_reg_fields(uint64_t off, DmtvFieldLane *out, unsigned max)

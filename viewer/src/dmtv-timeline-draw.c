@@ -378,13 +378,23 @@ static void value_text(char *buf, size_t cap, uint64_t v, gboolean compact)
         g_snprintf(buf, cap, "0x%016" PRIx64, v);
 }
 
+/* The visible part [*a, *b] of a segment x0..x1 that holds a known value;
+ * FALSE when none of it shows (no value, off screen, under half a pixel). */
+static gboolean seg_visible(const Ctx *c, gboolean has_val, double x0, double x1, double *a,
+                            double *b)
+{
+    if (!has_val || x1 < c->xl || x0 > c->xr)
+        return FALSE;
+    *a = clampx(c, x0);
+    *b = clampx(c, x1);
+    return *b - *a >= 0.5;
+}
+
 static void wave_stable(Wave *w, double x0, double x1)
 {
     const Ctx *c = w->c;
-    if (!w->has_val || x1 < c->xl || x0 > c->xr)
-        return;
-    double a = clampx(c, x0), b = clampx(c, x1);
-    if (b - a < 0.5)
+    double a, b;
+    if (!seg_visible(c, w->has_val, x0, x1, &a, &b))
         return;
     const DmtvTheme *th = c->th;
     /* a bus segment: light fill between two rails, with a gap at each end */
@@ -547,10 +557,8 @@ typedef struct {
 static void bit_level(Bit *b, double x0, double x1)
 {
     const Ctx *c = b->c;
-    if (!b->has_val || x1 < c->xl || x0 > c->xr)
-        return;
-    double a = clampx(c, x0), e = clampx(c, x1);
-    if (e - a < 0.5)
+    double a, e;
+    if (!seg_visible(c, b->has_val, x0, x1, &a, &e))
         return;
     if (b->val) {
         dmtv_fill(c->s, &c->th->reg_fill, a, b->y + 2, e - a, b->h - 4);
@@ -792,7 +800,9 @@ static gboolean lost_span(const Ctx *c, const DmtvLost *l, double *x0, double *x
     return TRUE;
 }
 
-static void draw_lost(const Ctx *c, double lanes_top, double lanes_bottom)
+/* The LOST spans: in_lane, as marks with their counts in the LOST lane at
+ * top (height lh); else hatched over all lanes from top to top + lh. */
+static void draw_lost(const Ctx *c, double top, double lh, gboolean in_lane)
 {
     const DmtvTrace *tr = c->tr;
     for (size_t i = 0; i < tr->n_lost; i++) {
@@ -800,19 +810,11 @@ static void draw_lost(const Ctx *c, double lanes_top, double lanes_bottom)
         double x0, x1;
         if (!lost_span(c, l, &x0, &x1))
             continue;
-        dmtv_fill(c->s, &c->th->lost, x0, lanes_top, x1 - x0, lanes_bottom - lanes_top);
-        dmtv_hatch(c->s, &c->th->lost_hatch, x0, lanes_top, x1 - x0, lanes_bottom - lanes_top);
-    }
-}
-
-static void draw_lost_lane(const Ctx *c, double top, double lh)
-{
-    const DmtvTrace *tr = c->tr;
-    for (size_t i = 0; i < tr->n_lost; i++) {
-        const DmtvLost *l = &tr->lost[i];
-        double x0, x1;
-        if (!lost_span(c, l, &x0, &x1))
+        if (!in_lane) {
+            dmtv_fill(c->s, &c->th->lost, x0, top, x1 - x0, lh);
+            dmtv_hatch(c->s, &c->th->lost_hatch, x0, top, x1 - x0, lh);
             continue;
+        }
         dmtv_fill(c->s, &c->th->err, x0, top + 3, x1 - x0, lh - 6);
         char t[64];
         g_snprintf(t, sizeof t, "%" PRIu64 " lost", l->count);
@@ -1078,7 +1080,7 @@ void dmtv_timeline_draw(GtkSnapshot *s, DmtvPainter *p, const DmtvTrace *tr, con
     }
     draw_grid(&c, DMTV_RULER_H, lanes_bottom);
     if (tr)
-        draw_lost(&c, DMTV_RULER_H, lanes_bottom);
+        draw_lost(&c, DMTV_RULER_H, lanes_bottom - DMTV_RULER_H, FALSE);
     if (v->has_range) {
         double x0 = X(&c, MIN(v->range_t0, v->range_t1)), x1 = X(&c, MAX(v->range_t0, v->range_t1));
         dmtv_fill(s, &th->range, clampx(&c, x0), DMTV_RULER_H, clampx(&c, x1) - clampx(&c, x0),
@@ -1112,7 +1114,7 @@ void dmtv_timeline_draw(GtkSnapshot *s, DmtvPainter *p, const DmtvTrace *tr, con
                 draw_markers(&c, d, y, h);
             break;
         case DMT_LANE_LOST:
-            draw_lost_lane(&c, y, h);
+            draw_lost(&c, y, h, TRUE);
             break;
         case DMT_LANE_FINDINGS:
             draw_findings(&c, y, h);

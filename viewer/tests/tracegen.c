@@ -11,6 +11,7 @@
 
 #include "dmm/dmm.h"
 #include "dmt/store.h"
+#include "dmt/tktrace.h"
 #include "dmt/writer.h"
 
 typedef struct {
@@ -199,13 +200,9 @@ int tg_write_dmat(const char *path, unsigned n)
     g_array_sort(evs, cmp_ev);
 
     dmt_header h;
-    memset(&h, 0, sizeof h);
-    h.version = DMT_FORMAT_VERSION;
-    h.page_shift = DMT_PAGE_SHIFT;
+    tk_header(&h, "viewer tracegen");
     h.t0 = TG_T0;
     h.seq0 = 1;
-    strcpy(h.producer, "viewer tracegen");
-    strcpy(h.clock, "deterministic");
     strcpy(h.host, "test");
     dmt_writer *w = NULL;
     dmt_error err = {0};

@@ -278,13 +278,7 @@ typedef struct _DDC_CONTROL {
 } DDC_CONTROL, *PDDC_CONTROL;
 
 typedef struct _INT10_BIOS_ARGUMENTS {
-    ULONG Eax;
-    ULONG Ebx;
-    ULONG Ecx;
-    ULONG Edx;
-    ULONG Esi;
-    ULONG Edi;
-    ULONG Ebp;
+    ULONG Eax, Ebx, Ecx, Edx, Esi, Edi, Ebp;
     USHORT SegDs;
     USHORT SegEs;
 } INT10_BIOS_ARGUMENTS, *PINT10_BIOS_ARGUMENTS;
@@ -349,13 +343,7 @@ typedef struct _VIDEO_HARDWARE_CONFIGURATION_DATA {
 } VIDEO_HARDWARE_CONFIGURATION_DATA, *PVIDEO_HARDWARE_CONFIGURATION_DATA;
 
 typedef struct _VIDEO_X86_BIOS_ARGUMENTS {
-    ULONG Eax;
-    ULONG Ebx;
-    ULONG Ecx;
-    ULONG Edx;
-    ULONG Esi;
-    ULONG Edi;
-    ULONG Ebp;
+    ULONG Eax, Ebx, Ecx, Edx, Esi, Edi, Ebp;
 } VIDEO_X86_BIOS_ARGUMENTS, *PVIDEO_X86_BIOS_ARGUMENTS;
 
 typedef enum VIDEO_DEBUG_LEVEL {

@@ -190,6 +190,19 @@ static void emit(hvp_machine *m, enum hvp_log_level level, enum hvp_misuse kind,
     m->cfg.log(m->cfg.log_ctx, &msg);
 }
 
+/* emit, formatting the text first (only when a log callback will take it). */
+static void vemit(hvp_machine *m, enum hvp_log_level level, enum hvp_misuse kind, const char *fmt,
+                  va_list ap) __attribute__((format(printf, 4, 0)));
+static void vemit(hvp_machine *m, enum hvp_log_level level, enum hvp_misuse kind, const char *fmt,
+                  va_list ap)
+{
+    if (!m || !m->cfg.log)
+        return;
+    char buf[512];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    emit(m, level, kind, 0, buf);
+}
+
 void hvp__misuse(hvp_machine *m, enum hvp_misuse kind, const char *fmt, ...)
 {
     if (!m)
@@ -199,28 +212,20 @@ void hvp__misuse(hvp_machine *m, enum hvp_misuse kind, const char *fmt, ...)
     if ((unsigned)kind < HVP_MISUSE_COUNT)
         hvp__stat_add(m, &m->st.misuse[kind], 1);
     hvp__stat_add(m, &m->st.misuse_total, 1);
-    if (!m->cfg.log)
-        return;
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    vemit(m, HVP_LOG_MISUSE, kind, fmt, ap);
     va_end(ap);
-    emit(m, HVP_LOG_MISUSE, kind, 0, buf);
 }
 
 void hvp__log(hvp_machine *m, enum hvp_log_level level, const char *fmt, ...)
 {
     if (!m)
         m = hvp__current();
-    if (!m || !m->cfg.log)
-        return;
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    vemit(m, level, HVP_MISUSE_NONE, fmt, ap);
     va_end(ap);
-    emit(m, level, HVP_MISUSE_NONE, 0, buf);
 }
 
 void hvp__log_driver(hvp_machine *m, int driver_level, const char *text)
@@ -352,8 +357,15 @@ static void service_interrupt(hvp_machine *m)
     pthread_mutex_unlock(&m->ev_lock);
 }
 
-static void run_dpc(hvp_machine *m, PMINIPORT_DPC_ROUTINE fn, void *ctx)
+/* Run the queued DPC at DISPATCH_LEVEL.  Called with ev_lock held and
+ * m->dpc_queued set; returns with ev_lock released. */
+static void run_queued_dpc(hvp_machine *m)
 {
+    PMINIPORT_DPC_ROUTINE fn = m->dpc_fn;
+    void *ctx = m->dpc_ctx;
+    m->dpc_queued = false;
+    m->dpc_running = true;
+    pthread_mutex_unlock(&m->ev_lock);
     hvp_cpu saved = hvp__cpu;
     hvp__cpu.m = m;
     hvp__cpu.irql = HVP_IRQL_DISPATCH;
@@ -387,12 +399,7 @@ void hvp__deliver(hvp_machine *m)
             continue;
         }
         if (m->dpc_queued) {
-            PMINIPORT_DPC_ROUTINE fn = m->dpc_fn;
-            void *ctx = m->dpc_ctx;
-            m->dpc_queued = false;
-            m->dpc_running = true;
-            pthread_mutex_unlock(&m->ev_lock);
-            run_dpc(m, fn, ctx);
+            run_queued_dpc(m);
             continue;
         }
         pthread_mutex_unlock(&m->ev_lock);
@@ -501,12 +508,7 @@ static void *dpc_main(void *arg)
             pthread_cond_wait(&m->ev_cond, &m->ev_lock);
             continue;
         }
-        PMINIPORT_DPC_ROUTINE fn = m->dpc_fn;
-        void *ctx = m->dpc_ctx;
-        m->dpc_queued = false;
-        m->dpc_running = true;
-        pthread_mutex_unlock(&m->ev_lock);
-        run_dpc(m, fn, ctx);
+        run_queued_dpc(m);
         pthread_mutex_lock(&m->ev_lock);
     }
     pthread_mutex_unlock(&m->ev_lock);

@@ -149,15 +149,23 @@ VOID NTAPI VideoPortAcquireSpinLock(IN PVOID HwDeviceExtension, IN PSPIN_LOCK Sp
     hvp__raise(HVP_IRQL_DISPATCH);
 }
 
+/* The machine of a call that must be made at DISPATCH_LEVEL already (the
+ * *AtDpcLevel / *FromDpcLevel calls); a misuse is counted if it is not. */
+static hvp_machine *dpc_level_call(PVOID HwDeviceExtension, const char *fn)
+{
+    hvp_machine *m = hvp__machine_of(HwDeviceExtension, fn);
+    if (m && hvp__cpu.irql != HVP_IRQL_DISPATCH)
+        hvp__misuse(m, HVP_MISUSE_IRQL, "%s called at IRQL %u (must be DISPATCH_LEVEL)", fn,
+                    hvp__cpu.irql);
+    return m;
+}
+
 VOID NTAPI VideoPortAcquireSpinLockAtDpcLevel(IN PVOID HwDeviceExtension, IN PSPIN_LOCK SpinLock)
 {
     const char *fn = "VideoPortAcquireSpinLockAtDpcLevel";
-    hvp_machine *m = hvp__machine_of(HwDeviceExtension, fn);
+    hvp_machine *m = dpc_level_call(HwDeviceExtension, fn);
     if (!m)
         return;
-    if (hvp__cpu.irql != HVP_IRQL_DISPATCH)
-        hvp__misuse(m, HVP_MISUSE_IRQL, "%s called at IRQL %u (must be DISPATCH_LEVEL)", fn,
-                    hvp__cpu.irql);
     struct hvp_spin_lock *s = spin_find(m, SpinLock, fn);
     if (s)
         spin_lock(m, s, fn);
@@ -183,12 +191,9 @@ VOID NTAPI VideoPortReleaseSpinLock(IN PVOID HwDeviceExtension, IN PSPIN_LOCK Sp
 VOID NTAPI VideoPortReleaseSpinLockFromDpcLevel(IN PVOID HwDeviceExtension, IN PSPIN_LOCK SpinLock)
 {
     const char *fn = "VideoPortReleaseSpinLockFromDpcLevel";
-    hvp_machine *m = hvp__machine_of(HwDeviceExtension, fn);
+    hvp_machine *m = dpc_level_call(HwDeviceExtension, fn);
     if (!m)
         return;
-    if (hvp__cpu.irql != HVP_IRQL_DISPATCH)
-        hvp__misuse(m, HVP_MISUSE_IRQL, "%s called at IRQL %u (must be DISPATCH_LEVEL)", fn,
-                    hvp__cpu.irql);
     struct hvp_spin_lock *s = spin_lookup(m, SpinLock, fn);
     if (s && (!s->dead || spin_owned_by_me(s)))
         spin_unlock(m, s, fn);

@@ -1213,6 +1213,14 @@ static ULONG NTAPI t_entry(PVOID a1, PVOID a2)
     return init_miniport(a1, a2, t_find, t_init, t_isr, t_startio, sizeof(TEXT));
 }
 
+/* The sample device completing its work later (from its own clock), not
+ * during the register write that starts it. */
+static void deferred_device(dmm_config *d)
+{
+    dmm_config_default(d);
+    d->flags = DMM_CFG_DEFERRED;
+}
+
 static hvp_machine *t_machine(const hvp_config *c, const dmm_config *d, VP_DEVICE_DESCRIPTION desc)
 {
     g_tdesc = desc;
@@ -1400,8 +1408,7 @@ static void test_lifecycle_deterministic(void)
     CHECK(s1.isr_claimed > 10 && s1.dpcs_run == s1.isr_claimed);
     /* the device completing runs later (deferred) works too, and reproducibly */
     dmm_config d;
-    dmm_config_default(&d);
-    d.flags = DMM_CFG_DEFERRED;
+    deferred_device(&d);
     uint64_t c1 = det_session(5, &d, &s1);
     uint64_t c2 = det_session(5, &d, &s2);
     CHECK(c1 != 0 && c1 == c2);
@@ -1414,8 +1421,7 @@ static void test_lifecycle_deferred_threaded(void)
     base_config(&c, false);
     c.map_register_cap = 16;
     dmm_config d;
-    dmm_config_default(&d);
-    d.flags = DMM_CFG_DEFERRED;
+    deferred_device(&d);
     hvp_machine *m = t_machine(&c, &d, SG64);
     if (!m)
         return;
@@ -1431,8 +1437,7 @@ static void test_polling_deferred(void)
     hvp_config c;
     base_config(&c, true);
     dmm_config d;
-    dmm_config_default(&d);
-    d.flags = DMM_CFG_DEFERRED;
+    deferred_device(&d);
     hvp_machine *m = t_machine(&c, &d, SG64);
     if (!m)
         return;

@@ -136,9 +136,10 @@ typedef struct rmap_namer rmap_namer;
 rmap_namer *rmap_namer_new(const rmap *m, size_t domain);
 void rmap_namer_free(rmap_namer *n); /* NULL ok */
 /* rmap_format_short of an access of width bits (0: any) with value at off,
- * or NULL when no register is there.  The text is owned by the namer and
- * valid until its next call. */
-const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_t value);
+ * or NULL when no register is there; its length in *len when len is not
+ * NULL.  The text is owned by the namer and valid until its next call. */
+const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_t value,
+                            size_t *len);
 /* The register's full name ("CH[1].STATUS"), or NULL; owned by the namer,
  * valid until its next call. */
 const char *rmap_namer_name(rmap_namer *n, uint64_t off, unsigned width);

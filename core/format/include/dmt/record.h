@@ -162,6 +162,11 @@ typedef struct dmt_header {
     uint32_t map_register_cap; /* "map_register_cap": map registers an adapter may get */
     uint64_t ram_low_top;      /* "ram_low_top": RAM below 4 GiB ends here */
     uint64_t ram_high_top;     /* "ram_high_top": end of RAM above 4 GiB (0: none) */
+    /* The register map named at capture (optional keys, both or neither):
+     * "regmap_name", the map file's name without its folder, and
+     * "regmap_hash", XXH64 (seed 0) of the file's bytes. */
+    char regmap_name[128];
+    uint64_t regmap_hash;
 } dmt_header;
 
 /* Name of a record kind ("reg_write", ...), or NULL when unknown. */

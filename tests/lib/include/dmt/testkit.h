@@ -3,7 +3,8 @@
  * links: assertion macros that count and report failures, the exit status
  * of a test's main, deterministic randomness, and the helpers the programs
  * that drive the dmatrace binary share (run a command, read a file, capture
- * a session).
+ * a session).  Records and traces made by hand: dmt/tktrace.h (library
+ * dmt_tktrace, linked by the tests that need it).
  *
  * A failing check prints "FILE:LINE: [CONTEXT] CHECK failed: EXPR[: msg]"
  * on stderr and counts; main returns tk_result(name).  A test program may
