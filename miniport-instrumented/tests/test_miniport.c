@@ -29,7 +29,9 @@
 #include <string.h>
 
 #include "dmm/dmm.h"
+#include "dmt/carve.h"
 #include "dmt/digest.h"
+#include "dmt/locator.h"
 #include "dmt/reader.h"
 #include "dmt/record.h"
 #include "dmt/ring.h"
@@ -1012,6 +1014,55 @@ static void scenario_errors(void)
 }
 
 #ifndef DMTMINI_TEST_NOPROBE
+/* The bug-check locator the probe writes for the ring the driver owns
+ * (the same function its 0xEA callback calls on Windows): its bytes parse,
+ * name the ring, and lead carve straight to it in a memory image holding
+ * the ring and a copy of the locator. */
+static void check_locator(const uint8_t *ring, size_t ring_bytes)
+{
+    static uint8_t buf[4000 - BUGCHECK_DATA_SIZE_RESERVED];
+    dmt_locator l;
+    CHECK(dmtp_locator(buf, 50) == 0); /* too small: nothing */
+    size_t n = dmtp_locator(buf, sizeof buf);
+    CHECK(n == DMT_LOC_HDR_SIZE + DMT_LOC_ENTRY_SIZE);
+    CHECK(dmt_locator_parse(buf, n, &l) == DMT_LOC_OK);
+    CHECK(l.n == 1 && l.rings[0].index == 0 && l.rings[0].count == 1);
+    CHECK(l.rings[0].data_size == ring_bytes - DMT_RING_HDR_SIZE);
+    CHECK(l.region_bytes == ring_bytes && l.rings[0].va == l.region_va);
+    CHECK(l.phys_source == DMT_LOC_PHYS_NONE && l.rings[0].phys == 0); /* the host has none */
+    /* Told where the region is, as a test machine's image would have it. */
+    const uint64_t phys = 0x123000;
+    dmtp_set_region_phys(phys);
+    n = dmtp_locator(buf, sizeof buf);
+    CHECK(dmt_locator_parse(buf, n, &l) == DMT_LOC_OK);
+    CHECK(l.phys_source == DMT_LOC_PHYS_CALLER && l.rings[0].phys == phys);
+    dmtp_set_region_phys(0);
+    const size_t mem = phys + ring_bytes + 4096;
+    uint8_t *m = calloc(1, mem);
+    char dir[64];
+    REQUIRE(m && tk_mkdtemp(dir, sizeof dir, "miniport-loc"));
+    memcpy(m + phys, ring, ring_bytes);
+    memcpy(m + 0x10000, buf, n); /* the callback's buffer, in memory */
+    char path[96];
+    snprintf(path, sizeof path, "%s/mem.raw", dir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(m, 1, mem, f) == mem);
+    if (f)
+        fclose(f);
+    dmt_image *img;
+    dmt_error err;
+    dmt_carve_scan_result *res = malloc(sizeof *res);
+    CHECK(dmt_image_open(path, 0, &img, &err) == 0);
+    CHECK(dmt_carve_scan(img, res, NULL, NULL, &err) == 0);
+    CHECK(res->n_locators == 1 && res->trusted == 0 && res->locators[0].phys == 0x10000);
+    CHECK(res->n == 1 && res->rings[0].phys == phys);
+    CHECK(res->rings[0].verdict == DMT_CARVE_LIVE && res->rings[0].why == DMT_CARVE_WHY_NAMED);
+    dmt_image_close(img);
+    free(res);
+    free(m);
+    tk_sh("rm -rf %s", dir);
+}
+
 /* Nobody attached a ring before FindAdapter: the driver allocates one in a
  * common buffer and maps it into the caller (the Windows path). */
 static void scenario_own_ring(void)
@@ -1043,6 +1094,7 @@ static void scenario_own_ring(void)
         c2h(&g, 70000, 5, 65536, 92, true);
         CHECK(g.checked >= 2);
         (void)from;
+        check_locator((const uint8_t *)(uintptr_t)mo.user_va, mo.ring_bytes);
         CHECK(hvp_ioctl(g.m, IOCTL_DMTMINI_UNMAP_RING, &mo, sizeof(mo), NULL, 0, &ret) == NO_ERROR);
         g.attached = false;
     }

@@ -2,6 +2,14 @@
  * dmt/carve.h - find dmatrace rings in a physical memory image and turn
  * each into a trace (`dmatrace carve`).
  *
+ *   file bytes outside memory --byte by byte--> locators (dmt/locator.h)
+ *        |   (dump header, secondary data)        checked whole, trusted one
+ *        |                                        picked (FORMAT.md 2.3)
+ *   dmt_carve_locate: the rings the trusted locator names, checked at their
+ *        |             physical addresses -> live, no memory scan
+ *   dmt_carve_scan:   every run; groups by (instance, ring index) ->
+ *                     live / copy of N / older load
+ *
  *   image (dmt/image.h) --scan--> candidates (magic at an 8-byte aligned
  *        |                        address, header validated completely)
  *        '--extract one--> snapshot of header + data (absent pages zeroed)
