@@ -544,6 +544,33 @@ static void test_locator_dump(bool is64, enum loc_case c)
     free(m);
 }
 
+/* Hostile: secondary data made of 1000 locator magics.  The report keeps
+ * the first DMT_CARVE_MAX_LOCATORS, counts the rest, trusts none, and the
+ * scan still finds the live ring. */
+static void test_locator_flood(void)
+{
+    uint8_t *m = make_memory(DMT_RING_DROP_NEWEST);
+    enum { N = 1000 };
+    uint8_t *extra = malloc(N * DMT_LOC_MAGIC_LEN);
+    for (size_t i = 0; i < N; i++)
+        memcpy(extra + i * DMT_LOC_MAGIC_LEN, DMT_LOC_MAGIC, DMT_LOC_MAGIC_LEN);
+    uint8_t *d;
+    size_t n = make_windump_ex(m, false, 0, 0, extra, N * DMT_LOC_MAGIC_LEN, &d);
+    dmt_image *img;
+    dmt_carve_scan_result *res = scan_file(write_file("flood.dmp", d, n), &img);
+    if (res) {
+        CHECK(res->n_locators == DMT_CARVE_MAX_LOCATORS);
+        CHECK(res->locators_dropped == N - DMT_CARVE_MAX_LOCATORS);
+        CHECK(res->trusted == -1 && res->locators[0].reject == DMT_LOC_BAD_VERSION);
+        CHECK(res->n == 1 && res->rings[0].verdict == DMT_CARVE_LIVE);
+        dmt_image_close(img);
+    }
+    free(res);
+    free(d);
+    free(extra);
+    free(m);
+}
+
 /* The locator's own checks, on bytes the test shapes. */
 static void test_locator_parse(void)
 {
@@ -595,6 +622,7 @@ int main(void)
     test_merge(700);
     test_verdicts();
     test_locator_parse();
+    test_locator_flood();
     for (int is64 = 0; is64 < 2; is64++)
         for (int c = LOC_GOOD; c <= LOC_CUT; c++)
             test_locator_dump(is64 != 0, (enum loc_case)c);
