@@ -978,6 +978,15 @@ static void scenario_errors(void)
     DMTMINI_TRANSFER_OUT o;
     uint8_t buf[64];
     DMTMINI_INFO q = do_query(&g);
+    /* Only the probe registers a bug-check callback (after FindAdapter). */
+    static uint8_t bc[4000];
+    size_t bc_size = 0;
+    const int bcr = hvp_bugcheck(g.m, 0xEA, bc, sizeof bc, &bc_size);
+#ifdef DMTMINI_TEST_NOPROBE
+    CHECK(bcr == HVP_ENODEV);
+#else
+    CHECK(bcr == HVP_OK && bc_size == DMT_LOC_MAX_SIZE);
+#endif
     CHECK(do_transfer(&g, 2, buf, 16, 0, 0, 0, &o) == ERROR_INVALID_PARAMETER);
     CHECK(do_transfer(&g, 0, buf, 0, 0, 0, 0, &o) == ERROR_INVALID_PARAMETER);
     CHECK(do_transfer(&g, 0, NULL, 16, 0, 0, 0, &o) == ERROR_INVALID_PARAMETER);
@@ -1063,6 +1072,26 @@ static void check_locator(const uint8_t *ring, size_t ring_bytes)
     tk_sh("rm -rf %s", dir);
 }
 
+/* The whole Windows path on the host VideoPort: the probe's FindAdapter
+ * trampoline looked VideoPortRegisterBugcheckCallback up and registered
+ * for 0xEA; the "bug check" hands the callback VideoPort's buffer, which
+ * receives the locator and zeros, and nothing past it. */
+static void check_bugcheck(rig *g, size_t ring_bytes)
+{
+    static uint8_t bc[4000];
+    size_t size = 0;
+    dmt_locator l;
+    CHECK(hvp_bugcheck(g->m, 0x50, bc, sizeof bc, NULL) == HVP_ENODEV);
+    CHECK(hvp_bugcheck(g->m, 0xEA, bc, 100, &size) == HVP_EINVAL);
+    CHECK(size == DMT_LOC_MAX_SIZE && size + BUGCHECK_DATA_SIZE_RESERVED <= 4000);
+    memset(bc, 0xEE, sizeof bc);
+    CHECK(hvp_bugcheck(g->m, 0xEA, bc, sizeof bc, &size) == HVP_OK);
+    CHECK(dmt_locator_parse(bc, size, &l) == DMT_LOC_OK);
+    CHECK(l.n == 1 && l.region_bytes == ring_bytes);
+    CHECK(bc[DMT_LOC_HDR_SIZE + DMT_LOC_ENTRY_SIZE] == 0 && bc[size - 1] == 0);
+    CHECK(bc[size] == 0xEE);
+}
+
 /* Nobody attached a ring before FindAdapter: the driver allocates one in a
  * common buffer and maps it into the caller (the Windows path). */
 static void scenario_own_ring(void)
@@ -1095,6 +1124,7 @@ static void scenario_own_ring(void)
         CHECK(g.checked >= 2);
         (void)from;
         check_locator((const uint8_t *)(uintptr_t)mo.user_va, mo.ring_bytes);
+        check_bugcheck(&g, mo.ring_bytes);
         CHECK(hvp_ioctl(g.m, IOCTL_DMTMINI_UNMAP_RING, &mo, sizeof(mo), NULL, 0, &ret) == NO_ERROR);
         g.attached = false;
     }
