@@ -145,7 +145,8 @@ int cmd_carve(int argc, char **argv)
         const char *path = argv[optind + (int)i];
         dmt_image *img;
         dmt_error err;
-        int rc = dmt_image_open(path, flags, &img, &err);
+        /* A small dump opens too: its secondary data may hold a locator. */
+        int rc = dmt_image_open(path, flags | DMT_IMAGE_NO_MEMORY_OK, &img, &err);
         if (rc) {
             st = cli_report("carve", path, &err);
             break;
@@ -176,6 +177,28 @@ int cmd_carve(int argc, char **argv)
                 printf("%s: %s\n", path, line);
             else if (res->locators[k].reject != DMT_LOC_OK)
                 fprintf(stderr, "dmatrace carve: %s: %s; scanning instead\n", path, line);
+        }
+        if (list && res->locators_dropped)
+            printf("%s: %" PRIu64 " more locator magic(s) not examined (at most %u)\n", path,
+                   res->locators_dropped, DMT_CARVE_MAX_LOCATORS);
+        if (in->present == 0) {
+            /* Dump type 3 or 4: say where the ring was, if a locator knows. */
+            char was[192] = "";
+            if (res->trusted >= 0 &&
+                res->locators[res->trusted].loc.phys_source != DMT_LOC_PHYS_NONE) {
+                const dmt_locator *l = &res->locators[res->trusted].loc;
+                snprintf(was, sizeof was,
+                         "; its locator says the ring was at physical 0x%" PRIx64
+                         " (instance 0x%" PRIx64 ")",
+                         l->rings[0].phys, l->instance);
+            }
+            st = cli_fail("carve", CLI_BAD,
+                          "%s: dump type %u (%s) holds no memory, so not the ring%s: set the test "
+                          "machine to write a kernel or complete memory dump",
+                          path, in->dump_type, in->dump_type == 3 ? "header only" : "small/triage",
+                          was);
+            dmt_image_close(img);
+            break;
         }
         uint64_t rejected = 0;
         for (int r = 0; r < DMT_CARVE_REJ_N_; r++)

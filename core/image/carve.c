@@ -183,6 +183,8 @@ static int found_locator(dmt_image *img, uint64_t off, uint64_t phys, dmt_carve_
     if (l->reject != DMT_LOC_OK || l->loc.phys_source == DMT_LOC_PHYS_NONE)
         return 0;
     const uint64_t end = phys_end(img);
+    if (end == 0)
+        return 0; /* a small dump: no memory to hold the rings against */
     for (uint32_t k = 0; k < l->loc.n; k++) {
         const dmt_locator_ring *e = &l->loc.rings[k];
         if (e->phys >= end || DMT_RING_HDR_SIZE + e->data_size > end - e->phys) {
@@ -451,6 +453,7 @@ static void mark_named(dmt_carve_scan_result *res)
 int dmt_carve_locate(dmt_image *img, dmt_carve_scan_result *res, dmt_error *err)
 {
     result_init(res);
+    res->no_memory = phys_end(img) == 0;
     int rc = scan_gaps(img, res, err);
     if (rc)
         return rc;
@@ -483,6 +486,7 @@ int dmt_carve_scan(dmt_image *img, dmt_carve_scan_result *res, dmt_carve_progres
                    void *ctx, dmt_error *err)
 {
     result_init(res);
+    res->no_memory = phys_end(img) == 0;
     int rc = scan_gaps(img, res, err);
     if (rc)
         return rc;
@@ -593,13 +597,15 @@ void dmt_carve_locator_text(const dmt_carve_scan_result *res, size_t i, char *bu
         uint32_t ok = 0;
         for (uint32_t k = 0; k < l->loc.n && k < 32; k++)
             ok += (l->named_ok >> k) & 1u;
+        const bool trusted = (int)i == res->trusted;
         snprintf(buf, cap,
                  "locator at %s: instance 0x%" PRIx64 ", %u ring(s) from virtual 0x%" PRIx64
                  " (physical addresses: %s), %u found at their address%s%s",
                  where, l->loc.instance, l->loc.n, l->loc.rings[0].va, src[l->loc.phys_source], ok,
-                 (int)i == res->trusted ? "; trusted" : "",
-                 ok < l->loc.n && (int)i == res->trusted ? "; the others are looked for by the scan"
-                                                         : "");
+                 trusted ? "; trusted" : "",
+                 !trusted || ok == l->loc.n ? ""
+                 : res->no_memory           ? " (the image holds no memory)"
+                                            : "; the others are looked for by the scan");
     }
 }
 

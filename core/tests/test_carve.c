@@ -544,6 +544,39 @@ static void test_locator_dump(bool is64, enum loc_case c)
     free(m);
 }
 
+/* A small (triage) dump: no memory, so no ring, but its secondary data
+ * holds the locator.  Refused as an image unless the caller accepts a dump
+ * without memory; then the locator is found, valid and trusted. */
+static void test_small_dump(bool is64)
+{
+    const size_t hdr = is64 ? 0x2000 : 0x1000;
+    uint8_t loc[DMT_LOC_MAX_SIZE], blobs[DMT_LOC_MAX_SIZE + 256];
+    size_t bn = make_blobs(loc, locator_bytes(loc, RING_PHYS, 1, INST_LIVE), blobs);
+    uint8_t *d = calloc(1, hdr + bn);
+    memcpy(d, is64 ? "PAGEDU64" : "PAGEDUMP", 8);
+    uint32_t machine = is64 ? 0x8664 : 0x14C, type = 4;
+    memcpy(d + (is64 ? 0x30 : 0x20), &machine, 4);
+    memcpy(d + (is64 ? 0xF98 : 0xF88), &type, 4);
+    memcpy(d + hdr, blobs, bn);
+    const char *path = write_file("small.dmp", d, hdr + bn);
+    dmt_image *img;
+    dmt_error err;
+    CHECK(dmt_image_open(path, 0, &img, &err) == DMT_E_FORMAT && strstr(err.msg, "small"));
+    CHECK(dmt_image_open(path, DMT_IMAGE_NO_MEMORY_OK, &img, &err) == 0);
+    dmt_carve_scan_result *res = malloc(sizeof *res);
+    CHECK(dmt_carve_locate(img, res, &err) == 0);
+    CHECK(dmt_carve_scan(img, res, NULL, NULL, &err) == 0);
+    CHECK(dmt_image_get_info(img)->present == 0 && res->n == 0);
+    CHECK(res->n_locators == 1 && res->trusted == 0 && res->locators[0].blob == 1);
+    CHECK(res->locators[0].loc.rings[0].phys == RING_PHYS);
+    char text[512];
+    dmt_carve_locator_text(res, 0, text, sizeof text);
+    CHECKF(strstr(text, "trusted (the image holds no memory)") != NULL, "%s", text);
+    free(res);
+    dmt_image_close(img);
+    free(d);
+}
+
 /* Hostile: secondary data made of 1000 locator magics.  The report keeps
  * the first DMT_CARVE_MAX_LOCATORS, counts the rest, trusts none, and the
  * scan still finds the live ring. */
@@ -623,6 +656,8 @@ int main(void)
     test_verdicts();
     test_locator_parse();
     test_locator_flood();
+    test_small_dump(false);
+    test_small_dump(true);
     for (int is64 = 0; is64 < 2; is64++)
         for (int c = LOC_GOOD; c <= LOC_CUT; c++)
             test_locator_dump(is64 != 0, (enum loc_case)c);

@@ -122,6 +122,7 @@ typedef struct dmt_carve_scan_result {
     uint64_t blob_off;         /* file offset of "DumpBlob", or UINT64_MAX */
     uint32_t n_blobs;          /* DumpBlob blocks that parsed */
     int full;                  /* 1 after dmt_carve_scan, 0 after a locator-only dmt_carve_locate */
+    int no_memory;             /* the image has no runs (a small dump, DMT_IMAGE_NO_MEMORY_OK) */
 } dmt_carve_scan_result;
 
 /* Progress callback for long scans: bytes done of total; may be NULL. */
