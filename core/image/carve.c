@@ -139,6 +139,7 @@ static void add_candidate(dmt_image *img, uint64_t phys, dmt_carve_scan_result *
 
 static const uint64_t loc_word0 =
     (uint64_t)DMT_LOC_MAGIC_W1 << 32 | DMT_LOC_MAGIC_W0; /* "DMATRACE" */
+DMT_STATIC_ASSERT((uint32_t)DMT_RING_MAGIC == DMT_LOC_MAGIC_W0, magics_share_first_word);
 
 /* The highest physical address the image holds, plus one. */
 static uint64_t phys_end(const dmt_image *img)
@@ -339,17 +340,19 @@ static int state_cmp(const dmt_carve_ring *a, const dmt_carve_ring *b)
     return 0;
 }
 
-/* Is ring r the one entry k of the trusted locator names? */
+/* Does locator entry e name ring r (address, instance, index, size)? */
+static bool entry_names(const dmt_locator *loc, const dmt_locator_ring *e, const dmt_carve_ring *r)
+{
+    return loc->phys_source != DMT_LOC_PHYS_NONE && e->phys == r->phys &&
+           e->instance == r->instance && e->index == r->ring_index && e->data_size == r->data_size;
+}
+
+/* Is ring r one the trusted locator names? */
 static bool named(const dmt_carve_locator *l, const dmt_carve_ring *r)
 {
-    if (!l || l->loc.phys_source == DMT_LOC_PHYS_NONE)
-        return false;
-    for (uint32_t k = 0; k < l->loc.n; k++) {
-        const dmt_locator_ring *e = &l->loc.rings[k];
-        if (e->phys == r->phys && e->instance == r->instance && e->index == r->ring_index &&
-            e->data_size == r->data_size)
+    for (uint32_t k = 0; l && k < l->loc.n; k++)
+        if (entry_names(&l->loc, &l->loc.rings[k], r))
             return true;
-    }
     return false;
 }
 
@@ -440,14 +443,9 @@ static void mark_named(dmt_carve_scan_result *res)
     dmt_carve_locator *l = &res->locators[res->trusted];
     l->named_ok = 0;
     for (size_t i = 0; i < res->n; i++)
-        for (uint32_t k = 0; k < l->loc.n && k < 32; k++) {
-            const dmt_locator_ring *e = &l->loc.rings[k];
-            const dmt_carve_ring *r = &res->rings[i];
-            if (l->loc.phys_source != DMT_LOC_PHYS_NONE && e->phys == r->phys &&
-                e->instance == r->instance && e->index == r->ring_index &&
-                e->data_size == r->data_size)
-                l->named_ok |= 1u << k;
-        }
+        for (uint32_t k = 0; k < l->loc.n; k++)
+            if (entry_names(&l->loc, &l->loc.rings[k], &res->rings[i]))
+                l->named_ok |= 1ull << k;
 }
 
 int dmt_carve_locate(dmt_image *img, dmt_carve_scan_result *res, dmt_error *err)
@@ -467,8 +465,7 @@ int dmt_carve_locate(dmt_image *img, dmt_carve_scan_result *res, dmt_error *err)
     for (uint32_t k = 0; k < l->loc.n; k++) {
         const dmt_locator_ring *e = &l->loc.rings[k];
         dmt_carve_ring c;
-        if (check_candidate(img, e->phys, &c) >= 0 || c.instance != e->instance ||
-            c.ring_index != e->index || c.data_size != e->data_size) {
+        if (check_candidate(img, e->phys, &c) >= 0 || !entry_names(&l->loc, e, &c)) {
             res->n = 0; /* go and scan */
             mark_named(res);
             return 0;
@@ -514,7 +511,8 @@ int dmt_carve_scan(dmt_image *img, dmt_carve_scan_result *res, dmt_carve_progres
             for (; k + 8 <= (size_t)got; k += 8) {
                 uint64_t word;
                 memcpy(&word, buf + k, 8); /* one load; the loop stays tight */
-                if (word != magic && word != loc_word0)
+                /* Both magics begin with "DMAT": one compare per word. */
+                if ((uint32_t)word != (uint32_t)magic || (word != magic && word != loc_word0))
                     continue;
                 if (word == magic)
                     add_candidate(img, phys + k, res);
@@ -595,8 +593,8 @@ void dmt_carve_locator_text(const dmt_carve_scan_result *res, size_t i, char *bu
     } else {
         static const char *const src[] = {"unknown", "MmGetPhysicalAddress", "given by the driver"};
         uint32_t ok = 0;
-        for (uint32_t k = 0; k < l->loc.n && k < 32; k++)
-            ok += (l->named_ok >> k) & 1u;
+        for (uint32_t k = 0; k < l->loc.n; k++)
+            ok += (uint32_t)(l->named_ok >> k) & 1u;
         const bool trusted = (int)i == res->trusted;
         snprintf(buf, cap,
                  "locator at %s: instance 0x%" PRIx64 ", %u ring(s) from virtual 0x%" PRIx64

@@ -97,7 +97,7 @@ typedef struct dmt_carve_locator {
     int32_t blob;      /* the DumpBlob block holding it, or -1 */
     int reject;        /* DMT_LOC_OK, a dmt_loc_reject, or DMT_CARVE_LOC_OUTSIDE */
     uint32_t bad_ring; /* DMT_CARVE_LOC_OUTSIDE: the entry */
-    uint32_t named_ok; /* bit i: entry i's ring validated at its physical address */
+    uint64_t named_ok; /* bit i: entry i's ring validated at its physical address */
     dmt_locator loc;   /* when reject == DMT_LOC_OK */
 } dmt_carve_locator;
 
