@@ -577,6 +577,59 @@ static void test_small_dump(bool is64)
     free(d);
 }
 
+/* A per-CPU region: two consecutive rings of one instance, indexes 0 and
+ * 1.  A locator naming both sends carve straight to both, each live; the
+ * full scan agrees (each index is its own ring, neither a copy). */
+static void test_per_cpu(void)
+{
+    uint8_t *m = make_memory(DMT_RING_DROP_NEWEST);
+    const uint64_t base = 0x80000, len = DMT_RING_HDR_SIZE + 4096;
+    for (uint32_t k = 0; k < 2; k++) {
+        uint8_t *h = m + base + k * len;
+        memset(h, 0, len);
+        CHECK(dmt_ring_init(h, len, DMT_RING_DROP_NEWEST) == 0);
+        dmt_ring r;
+        CHECK(dmt_ring_attach(&r, h, len) == 0);
+        for (uint32_t i = 0; i < 3 + k; i++)
+            put_record(&r, i);
+        set_instance(h, INST_LIVE);
+        uint32_t idx_count[2] = {k, 2};
+        memcpy(h + 48, idx_count, 8);
+    }
+    set_instance(m + RING_PHYS, INST_OLD); /* make_memory's ring: an earlier load */
+    dmt_locator loc;
+    memset(&loc, 0, sizeof loc);
+    loc.n = 2;
+    loc.phys_source = DMT_LOC_PHYS_MM;
+    loc.region_va = 0x80000000u;
+    loc.region_bytes = 2 * len;
+    loc.instance = INST_LIVE;
+    for (uint32_t k = 0; k < 2; k++)
+        loc.rings[k] =
+            (dmt_locator_ring){loc.region_va + k * len, base + k * len, 4096, INST_LIVE, k, 2};
+    uint8_t lb[DMT_LOC_MAX_SIZE], blobs[DMT_LOC_MAX_SIZE + 256];
+    size_t bn = make_blobs(lb, dmt_locator_write(lb, sizeof lb, &loc), blobs);
+    uint8_t *d;
+    size_t n = make_windump_ex(m, true, 0, 0, blobs, bn, &d);
+    const char *path = write_file("percpu.dmp", d, n);
+    dmt_image *img;
+    dmt_error err;
+    CHECK(dmt_image_open(path, 0, &img, &err) == 0);
+    dmt_carve_scan_result *res = malloc(sizeof *res);
+    CHECK(dmt_carve_locate(img, res, &err) == 2);
+    CHECK(res->rings[0].phys == base && res->rings[1].phys == base + len);
+    CHECK(res->rings[1].ring_index == 1 && res->rings[1].ring_count == 2);
+    CHECK(dmt_carve_scan(img, res, NULL, NULL, &err) == 0 && res->n == 3);
+    expect_verdict(res, base, DMT_CARVE_LIVE, DMT_CARVE_WHY_NAMED);
+    expect_verdict(res, base + len, DMT_CARVE_LIVE, DMT_CARVE_WHY_NAMED);
+    expect_verdict(res, RING_PHYS, DMT_CARVE_OLDER_LOAD, DMT_CARVE_WHY_OTHER_INSTANCE);
+    CHECK(res->locators[0].named_ok == 3);
+    free(res);
+    dmt_image_close(img);
+    free(d);
+    free(m);
+}
+
 /* Hostile: secondary data made of 1000 locator magics.  The report keeps
  * the first DMT_CARVE_MAX_LOCATORS, counts the rest, trusts none, and the
  * scan still finds the live ring. */
@@ -656,6 +709,7 @@ int main(void)
     test_verdicts();
     test_locator_parse();
     test_locator_flood();
+    test_per_cpu();
     test_small_dump(false);
     test_small_dump(true);
     for (int is64 = 0; is64 < 2; is64++)
