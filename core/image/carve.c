@@ -6,7 +6,22 @@
  * A hit is only a candidate: its 256-byte header is read again through the
  * image (it may straddle two runs) and every field is checked before the
  * candidate is reported.  The pass keeps no per-candidate state beyond the
- * fixed result table, so memory does not grow with the image.
+ * fixed result table, so memory does not grow with the image.  The same
+ * compare also stops on the locator magic (both begin with "DMAT"), and the
+ * file bytes no run covers (dump header, secondary data) are searched byte
+ * by byte for locators; at most DMT_CARVE_MAX_LOCATORS are kept, each
+ * checked whole by dmt_locator_parse before its fields are used.
+ *
+ * Classify (after the pass, on the table alone; schema/FORMAT.md 2.3):
+ *
+ *   candidates --group by (instance, ring index)--> representative = best of
+ *        named by the trusted locator > tail slot matches > newest state >
+ *        fewer absent bytes > lower address;  the rest: COPY of it
+ *   representatives --trusted locator's instance?--> LIVE, else OLDER_LOAD
+ *        (no locator: closed while another instance is open -> OLDER_LOAD)
+ *
+ * Invariant: `better` is a total preorder and each group's representative
+ * is its first maximal member, so every member agrees on it.
  *
  * Extract: the ring region is copied into an anonymous mapping (pages the
  * image lacks stay zero, which the consumer sees as never-written slots),
