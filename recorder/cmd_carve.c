@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "dmt/carve.h"
 #include "dmt/image.h"
+#include "dmt/locator.h"
 #include "dmt/ring.h"
 
 static void help(void)
@@ -23,18 +24,25 @@ static void help(void)
            "IMAGE is a raw physical memory image, an ELF core (QEMU dump-guest-memory,\n"
            "kdump) or a Windows kernel crash dump (32/64-bit; complete, kernel or bitmap);\n"
            "the format is recognised by content.  No symbols are needed.\n\n"
-           "  --list        print every ring found (number, image, physical address, size,\n"
-           "                policy, sequence numbers, loss counters, bytes missing from the\n"
-           "                image) and the candidates rejected; write nothing\n"
+           "  --list        print every ring found (number, physical address, instance,\n"
+           "                ring index/count, size, policy, sequence numbers, loss counters,\n"
+           "                bytes missing from the image, verdict: live / copy of ring N /\n"
+           "                older load), the locators found and the candidates rejected;\n"
+           "                write nothing\n"
            "  -o FILE       the trace to write (with --all: FILE's stem + .N.dmat per ring)\n"
-           "  --ring N      carve ring N of the list (needed when there are several)\n"
+           "  --ring N      carve ring N of the list (any verdict; without it the one live\n"
+           "                ring is carved, and several live rings need --ring or --all)\n"
            "  --all         carve every ring found\n"
            "  --allow-cut   accept an image whose end is missing (pages there are absent)\n"
            "  --merge FILE  FILE is the recording the crash cut: write it whole, continued\n"
            "                by the ring's records after its last one (no duplicates; numbers\n"
            "                in neither become a LOST record, reason absent)\n\n"
            "Committed records are delivered once, in sequence order; reservations in flight\n"
-           "and slots the image lacks become LOST records.\n");
+           "and slots the image lacks become LOST records.  A locator the probe wrote into\n"
+           "a crash dump's secondary data (bug check 0xEA) names the live ring: carve then\n"
+           "goes straight to it; without one (or when it does not validate) the image is\n"
+           "scanned, and copies of a ring and rings of earlier loads are told apart by\n"
+           "instance id and state (schema/FORMAT.md).\n");
 }
 
 typedef struct found {
@@ -137,13 +145,20 @@ int cmd_carve(int argc, char **argv)
         const char *path = argv[optind + (int)i];
         dmt_image *img;
         dmt_error err;
-        int rc = dmt_image_open(path, flags, &img, &err);
+        /* A small dump opens too: its secondary data may hold a locator. */
+        int rc = dmt_image_open(path, flags | DMT_IMAGE_NO_MEMORY_OK, &img, &err);
         if (rc) {
             st = cli_report("carve", path, &err);
             break;
         }
         uint64_t last = 0;
-        rc = dmt_carve_scan(img, res, tty ? progress : NULL, &last, &err);
+        /* Straight to the ring a locator names, unless the user asked for
+         * the numbering of the full list (--ring, --all, --list). */
+        rc = list || all || picked || n_images > 1 ? 0 : dmt_carve_locate(img, res, &err);
+        if (rc != 1 && rc >= 0)
+            rc = dmt_carve_scan(img, res, tty ? progress : NULL, &last, &err);
+        else if (rc == 1)
+            rc = 0;
         if (tty)
             fprintf(stderr, "\r\033[K");
         if (rc) {
@@ -155,6 +170,36 @@ int cmd_carve(int argc, char **argv)
         if (in->cut_bytes)
             fprintf(stderr, "dmatrace carve: %s: the image is cut: %" PRIu64 " bytes are missing\n",
                     path, in->cut_bytes);
+        char line[512];
+        for (size_t k = 0; k < res->n_locators; k++) {
+            dmt_carve_locator_text(res, k, line, sizeof line);
+            if (list)
+                printf("%s: %s\n", path, line);
+            else if (res->locators[k].reject != DMT_LOC_OK)
+                fprintf(stderr, "dmatrace carve: %s: %s; scanning instead\n", path, line);
+        }
+        if (list && res->locators_dropped)
+            printf("%s: %" PRIu64 " more locator magic(s) not examined (at most %u)\n", path,
+                   res->locators_dropped, DMT_CARVE_MAX_LOCATORS);
+        if (in->present == 0) {
+            /* Dump type 3 or 4: say where the ring was, if a locator knows. */
+            char was[192] = "";
+            if (res->trusted >= 0 &&
+                res->locators[res->trusted].loc.phys_source != DMT_LOC_PHYS_NONE) {
+                const dmt_locator *l = &res->locators[res->trusted].loc;
+                snprintf(was, sizeof was,
+                         "; its locator says the ring was at physical 0x%" PRIx64
+                         " (instance 0x%" PRIx64 ")",
+                         l->rings[0].phys, l->instance);
+            }
+            st = cli_fail("carve", CLI_BAD,
+                          "%s: dump type %u (%s) holds no memory, so not the ring%s: set the test "
+                          "machine to write a kernel or complete memory dump",
+                          path, in->dump_type, in->dump_type == 3 ? "header only" : "small/triage",
+                          was);
+            dmt_image_close(img);
+            break;
+        }
         uint64_t rejected = 0;
         for (int r = 0; r < DMT_CARVE_REJ_N_; r++)
             rejected += res->rejected[r];
@@ -175,31 +220,49 @@ int cmd_carve(int argc, char **argv)
                 printf("%s: %s, %" PRIu64 " bytes of memory, %zu ring(s), %" PRIu64
                        " candidate(s) rejected%s\n",
                        path, dmt_image_format_name(in->format), in->present, res->n, rejected, why);
+            if (list && res->blob_off != UINT64_MAX)
+                printf("%s: secondary data (DumpBlob) at byte %" PRIu64 ", %u block(s)\n", path,
+                       res->blob_off, res->n_blobs);
         }
         for (size_t k = 0; k < res->n && n < DMT_CARVE_MAX_CANDIDATES; k++) {
             rings[n].image = i;
             rings[n].ring = res->rings[k];
             if (list) {
                 const dmt_carve_ring *r = &res->rings[k];
-                printf("  ring %zu: physical 0x%" PRIx64 ", %" PRIu64 " KiB, %s, seq %" PRIu64
-                       "..%" PRIu64 "%s, committed %" PRIu64 ", lost %" PRIu64 " full / %" PRIu64
-                       " overwritten / %" PRIu64 " torn, %" PRIu64 " bytes not in the image\n",
-                       n, r->phys, r->data_size >> 10, policy_name(r->policy), r->tail_seq,
-                       r->head_seq, (r->flags & DMT_RING_F_CLOSED) ? ", closed" : "", r->committed,
-                       r->lost_full, r->lost_overwritten, r->lost_torn, r->absent);
+                dmt_carve_verdict_text(res, k, line, sizeof line);
+                printf("  ring %zu: physical 0x%" PRIx64 ", instance 0x%" PRIx64
+                       ", ring %u of %u, %" PRIu64 " KiB, %s, seq %" PRIu64 "..%" PRIu64
+                       "%s, committed %" PRIu64 ", lost %" PRIu64 " full / %" PRIu64
+                       " overwritten / %" PRIu64 " torn, %" PRIu64 " bytes not in the image: %s\n",
+                       n, r->phys, r->instance, r->ring_index, r->ring_count, r->data_size >> 10,
+                       policy_name(r->policy), r->tail_seq, r->head_seq,
+                       (r->flags & DMT_RING_F_CLOSED) ? ", closed" : "", r->committed, r->lost_full,
+                       r->lost_overwritten, r->lost_torn, r->absent, line);
             }
             n++;
         }
+        for (size_t k = 0; list && k < res->n_rejected_at; k++)
+            printf("  rejected: physical 0x%" PRIx64 ": %s\n", res->rejected_at[k].phys,
+                   dmt_carve_reject_name(res->rejected_at[k].why));
         dmt_image_close(img);
     }
     if (st == CLI_OK && n == 0)
         st = CLI_BAD;
     if (st == CLI_OK && !list) {
-        if (!all && !picked && n > 1) {
+        size_t live = 0, the_live = 0;
+        for (size_t k = 0; k < n; k++)
+            if (rings[k].ring.verdict == DMT_CARVE_LIVE) {
+                live++;
+                the_live = k;
+            }
+        if (!all && !picked && n > 1 && live == 1) {
+            pick = the_live; /* copies and older loads are listed, not carved */
+            picked = true;
+        } else if (!all && !picked && n > 1) {
             fprintf(stderr,
-                    "dmatrace carve: %zu rings found: choose one with --ring N or use "
-                    "--all (see --list)\n",
-                    n);
+                    "dmatrace carve: %zu rings found, %zu of them live: choose one with --ring N "
+                    "or use --all (see --list)\n",
+                    n, live);
             st = CLI_BAD;
         } else if (picked && pick >= n) {
             st = cli_usage("carve", "--ring %" PRIu64 ": there are %zu ring(s)", pick, n);

@@ -4,7 +4,8 @@
  * list, and reads by physical address.  Windows crash dumps: windump.c.
  *
  * Invariants:
- *  1. img->runs is sorted by phys, runs do not overlap, every run has
+ *  1. img->runs is sorted by phys (empty only for a Windows small or
+ *     header-only dump opened with DMT_IMAGE_NO_MEMORY_OK), runs do not overlap, every run has
  *     len > 0 and lies inside the file unless DMT_IMAGE_ALLOW_CUT clipped it
  *     (then cut_bytes counts what was clipped and the run list holds only
  *     what the file has).
@@ -104,6 +105,9 @@ static int run_cmp(const void *a, const void *b)
 /* Sort, refuse overlaps, merge runs that continue each other in both spaces. */
 static int finish_runs(dmt_image *img, dmt_error *err)
 {
+    if (img->n_runs == 0 && (img->flags & DMT_IMAGE_NO_MEMORY_OK) &&
+        (img->info.dump_type == 3 || img->info.dump_type == 4))
+        return 0; /* a small dump, asked for: no runs (windump.c) */
     if (img->n_runs == 0)
         return dmt_error_set(err, DMT_E_FORMAT, 0, DMT_NO_INDEX,
                              "the image holds no memory at all");

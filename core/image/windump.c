@@ -240,6 +240,8 @@ int img_open_windump(dmt_image *img, bool is64, dmt_error *err)
         return bitmap_dump(img, l, err);
     case 3:
     case 4:
+        if (img->flags & DMT_IMAGE_NO_MEMORY_OK)
+            return 0; /* no runs: finish_runs lets it through */
         return dmt_error_set(err, DMT_E_FORMAT, l->dump_type, DMT_NO_INDEX,
                              "dump type %" PRIu64 " (%s) holds no kernel memory: set the test "
                              "machine to write a kernel or complete memory dump",

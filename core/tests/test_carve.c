@@ -16,6 +16,7 @@
 #include "dmt/tktrace.h"
 #include "dmt/carve.h"
 #include "dmt/enc.h"
+#include "dmt/locator.h"
 #include "dmt/reader.h"
 #include "dmt/ring.h"
 #include "dmt/writer.h"
@@ -108,20 +109,32 @@ static const char *write_file(const char *name, const void *p, size_t n)
     return path;
 }
 
-/* A 64-bit complete dump (type 1) of m, leaving out pages [hole, hole+n). */
-static size_t make_windump(const uint8_t *m, uint64_t hole, uint64_t nhole, uint8_t **out)
+/* A complete dump (type 1, 32- or 64-bit) of m, leaving out pages
+ * [hole, hole+n), followed by `extra` (secondary data) after the pages. */
+static size_t make_windump_ex(const uint8_t *m, bool is64, uint64_t hole, uint64_t nhole,
+                              const void *extra, size_t extra_len, uint8_t **out)
 {
-    const size_t hdr = 0x2000;
-    uint8_t *d = calloc(1, hdr + MEM_SIZE);
-    memcpy(d, "PAGEDU64", 8);
-    uint32_t machine = 0x8664, type = 1, nruns = nhole ? 2 : 1;
-    memcpy(d + 0x30, &machine, 4);
-    memcpy(d + 0xF98, &type, 4);
-    memcpy(d + 0x88, &nruns, 4);
+    const size_t hdr = is64 ? 0x2000 : 0x1000;
+    uint8_t *d = calloc(1, hdr + MEM_SIZE + extra_len);
+    memcpy(d, is64 ? "PAGEDU64" : "PAGEDUMP", 8);
+    uint32_t machine = is64 ? 0x8664 : 0x14C, type = 1, nruns = nhole ? 2 : 1;
+    memcpy(d + (is64 ? 0x30 : 0x20), &machine, 4);
+    memcpy(d + (is64 ? 0xF98 : 0xF88), &type, 4);
+    const size_t pmd = is64 ? 0x88 : 0x64;
+    memcpy(d + pmd, &nruns, 4);
     uint64_t pages = MEM_SIZE / PG - nhole;
-    memcpy(d + 0x90, &pages, 8);
     uint64_t run[4] = {0, nhole ? hole : MEM_SIZE / PG, hole + nhole, MEM_SIZE / PG - hole - nhole};
-    memcpy(d + 0x98, run, nhole ? 32 : 16);
+    if (is64) {
+        memcpy(d + pmd + 8, &pages, 8);
+        memcpy(d + pmd + 0x10, run, nhole ? 32 : 16);
+    } else {
+        uint32_t p32 = (uint32_t)pages;
+        memcpy(d + pmd + 4, &p32, 4);
+        for (int i = 0; i < 4; i++) {
+            uint32_t v = (uint32_t)run[i];
+            memcpy(d + pmd + 8 + 4 * i, &v, 4);
+        }
+    }
     size_t at = hdr;
     for (uint64_t p = 0; p < MEM_SIZE / PG; p++) {
         if (nhole && p >= hole && p < hole + nhole)
@@ -129,8 +142,16 @@ static size_t make_windump(const uint8_t *m, uint64_t hole, uint64_t nhole, uint
         memcpy(d + at, m + p * PG, PG);
         at += PG;
     }
+    if (extra_len)
+        memcpy(d + at, extra, extra_len);
     *out = d;
-    return at;
+    return at + extra_len;
+}
+
+/* A 64-bit complete dump (type 1) of m, leaving out pages [hole, hole+n). */
+static size_t make_windump(const uint8_t *m, uint64_t hole, uint64_t nhole, uint8_t **out)
+{
+    return make_windump_ex(m, true, hole, nhole, NULL, 0, out);
 }
 
 typedef struct verdict {
@@ -298,6 +319,381 @@ static void test_merge(uint32_t on_disk)
     free(m);
 }
 
+/* ---- live ring, copies, earlier loads, locators ---------------------------- */
+
+#define INST_LIVE  0xA1A1A1A1A1ull
+#define INST_OLD   0xB2B2B2B2B2ull
+#define HDR_COPY   0x60000u /* a lone copy of the live header (a recorder's buffer) */
+#define OLD_LOAD   0x80000u /* a ring of an earlier load, closed */
+#define STALE_FULL 0xA0000u /* header + data copied one record earlier */
+#define SAME_FULL  0xC0000u /* header + data copied as they are */
+
+static void set_instance(uint8_t *hdr, uint64_t inst)
+{
+    memcpy(hdr + 40, &inst, 8);
+}
+
+/* make_memory's machine plus the copies and the earlier load above. */
+static uint8_t *make_crowded_memory(void)
+{
+    uint8_t *m = make_memory(DMT_RING_DROP_NEWEST);
+    const size_t len = DMT_RING_HDR_SIZE + RING_DATA;
+    set_instance(m + RING_PHYS, INST_LIVE);
+    memcpy(m + HDR_COPY, m + RING_PHYS, DMT_RING_HDR_SIZE);
+    memcpy(m + SAME_FULL, m + RING_PHYS, len);
+    memcpy(m + STALE_FULL, m + RING_PHYS, len);
+    /* One reservation less: head's sequence and position one slot back. */
+    uint64_t head;
+    memcpy(&head, m + STALE_FULL + 64, 8);
+    head -= (1ull << 32) + 24;
+    memcpy(m + STALE_FULL + 64, &head, 8);
+    memset(m + OLD_LOAD, 0, DMT_RING_HDR_SIZE + 4096);
+    CHECK(dmt_ring_init(m + OLD_LOAD, DMT_RING_HDR_SIZE + 4096, DMT_RING_DROP_NEWEST) == 0);
+    dmt_ring r;
+    CHECK(dmt_ring_attach(&r, m + OLD_LOAD, DMT_RING_HDR_SIZE + 4096) == 0);
+    for (uint32_t i = 0; i < 10; i++)
+        put_record(&r, i);
+    dmt_ring_close(&r);
+    set_instance(m + OLD_LOAD, INST_OLD);
+    return m;
+}
+
+static dmt_carve_scan_result *scan_file(const char *path, dmt_image **img_out)
+{
+    dmt_image *img;
+    dmt_error err;
+    int rc = dmt_image_open(path, 0, &img, &err);
+    CHECKF(rc == 0, "%s: %s", path, err.msg);
+    if (rc)
+        return NULL;
+    dmt_carve_scan_result *res = malloc(sizeof *res);
+    CHECK(dmt_carve_scan(img, res, NULL, NULL, &err) == 0);
+    *img_out = img;
+    return res;
+}
+
+static size_t ring_at(const dmt_carve_scan_result *res, uint64_t phys)
+{
+    for (size_t i = 0; i < res->n; i++)
+        if (res->rings[i].phys == phys)
+            return i;
+    CHECKF(0, "no ring at 0x%" PRIx64, phys);
+    return 0;
+}
+
+static void expect_verdict(const dmt_carve_scan_result *res, uint64_t phys,
+                           enum dmt_carve_verdict v, enum dmt_carve_why why)
+{
+    const dmt_carve_ring *r = &res->rings[ring_at(res, phys)];
+    char text[256];
+    dmt_carve_verdict_text(res, ring_at(res, phys), text, sizeof text);
+    CHECKF(r->verdict == v && r->why == why, "ring at 0x%" PRIx64 ": %s (%d/%d)", phys, text,
+           (int)r->verdict, (int)r->why);
+}
+
+/* Without a locator: the newest of the copies is live, a header whose data
+ * does not match, an older state and an identical copy are copies of it,
+ * and the closed ring of another instance is an earlier load. */
+static void test_verdicts(void)
+{
+    uint8_t *m = make_crowded_memory();
+    dmt_image *img;
+    dmt_carve_scan_result *res = scan_file(write_file("crowd.raw", m, MEM_SIZE), &img);
+    if (res) {
+        CHECKF(res->n == 5, "%zu rings", res->n);
+        const uint32_t live = (uint32_t)ring_at(res, RING_PHYS);
+        expect_verdict(res, RING_PHYS, DMT_CARVE_LIVE, DMT_CARVE_WHY_NEWEST);
+        expect_verdict(res, HDR_COPY, DMT_CARVE_COPY, DMT_CARVE_WHY_DATA);
+        expect_verdict(res, STALE_FULL, DMT_CARVE_COPY, DMT_CARVE_WHY_OLDER_STATE);
+        expect_verdict(res, SAME_FULL, DMT_CARVE_COPY, DMT_CARVE_WHY_IDENTICAL);
+        expect_verdict(res, OLD_LOAD, DMT_CARVE_OLDER_LOAD, DMT_CARVE_WHY_CLOSED);
+        CHECK(res->rings[ring_at(res, HDR_COPY)].ref == live);
+        CHECK(res->rings[ring_at(res, SAME_FULL)].ref == live);
+        CHECK(res->n_locators == 0 && res->trusted == -1);
+        /* The live one carves exactly as the lone ring does. */
+        char o[128];
+        snprintf(o, sizeof o, "%s/out.dmat", tmpdir);
+        dmt_error err;
+        CHECK(dmt_carve_extract(img, &res->rings[live], "test", NULL, o, NULL, &err) == 0);
+        verdict v = read_back(o);
+        CHECK(v.ordered && v.values_ok && v.first == 0);
+        CHECK(v.records == N_BEFORE + N_AFTER && v.lost == N_FLIGHT);
+        dmt_image_close(img);
+    }
+    free(res);
+    free(m);
+}
+
+/* Secondary data as the reference layout has it: "Dump" "Blob" header,
+ * one unrelated block, then the locator's block (8-aligned). */
+static size_t make_blobs(const uint8_t *loc, size_t loc_len, uint8_t *out)
+{
+    size_t at = 0;
+    memcpy(out, "DumpBlob", 8);
+    uint32_t v = 16, build = 7601;
+    memcpy(out + 8, &v, 4);
+    memcpy(out + 12, &build, 4);
+    at = 16;
+    for (int k = 0; k < 2; k++) {
+        const size_t data = k == 0 ? 40 : loc_len, pre = k == 0 ? 0 : 8;
+        const size_t post = (8 - (data & 7)) & 7;
+        /* HeaderSize, Tag GUID (16 bytes), DataSize, PrePad, PostPad */
+        const uint32_t f[8] = {
+            0x20,          0x11111111u * (uint32_t)(k + 1), 2, 3, 4, (uint32_t)data, (uint32_t)pre,
+            (uint32_t)post};
+        memcpy(out + at, f, 0x20);
+        at += 0x20;
+        memset(out + at, 0, pre);
+        at += pre;
+        if (k == 0)
+            memset(out + at, 0x5A, data);
+        else
+            memcpy(out + at, loc, data);
+        at += data;
+        memset(out + at, 0, post);
+        at += post;
+    }
+    return at;
+}
+
+static size_t locator_bytes(uint8_t *buf, uint64_t phys, uint32_t count, uint64_t inst)
+{
+    dmt_locator loc;
+    memset(&loc, 0, sizeof loc);
+    loc.n = 1;
+    loc.phys_source = DMT_LOC_PHYS_CALLER;
+    loc.region_va = 0xFFFFFA8001230000ull;
+    loc.region_bytes = DMT_RING_HDR_SIZE + RING_DATA;
+    loc.instance = inst;
+    loc.rings[0] = (dmt_locator_ring){loc.region_va, phys, RING_DATA, inst, 0, count};
+    size_t n = dmt_locator_write(buf, DMT_LOC_MAX_SIZE, &loc);
+    CHECK(n == DMT_LOC_HDR_SIZE + DMT_LOC_ENTRY_SIZE);
+    return n;
+}
+
+#define LOC_IN_BLOBS (16 + 0x20 + 40 + 0x20 + 8) /* make_blobs puts the locator here */
+
+enum loc_case { LOC_GOOD, LOC_BAD_CHECK, LOC_BAD_COUNT, LOC_OUTSIDE, LOC_NOT_THERE, LOC_CUT };
+
+/* A 32- or 64-bit complete dump of the crowded machine with a locator in
+ * its secondary data: a good one sends carve straight to the live ring
+ * and makes the other instance an earlier load; a bad one is refused with
+ * its reason and the scan finds the ring anyway. */
+static void test_locator_dump(bool is64, enum loc_case c)
+{
+    uint8_t *m = make_crowded_memory();
+    uint8_t loc[DMT_LOC_MAX_SIZE], blobs[DMT_LOC_MAX_SIZE + 256];
+    size_t ln = locator_bytes(loc,
+                              c == LOC_OUTSIDE     ? 0x7FFF0000ull
+                              : c == LOC_NOT_THERE ? 0x90000ull
+                                                   : RING_PHYS,
+                              1, INST_LIVE);
+    if (c == LOC_BAD_CHECK)
+        loc[100] ^= 1;
+    if (c == LOC_BAD_COUNT) {
+        /* n says 2 but only one entry: re-checked, still refused. */
+        dmt_locator two;
+        CHECK(dmt_locator_parse(loc, ln, &two) == DMT_LOC_OK);
+        two.rings[0].count = 2;
+        CHECK(dmt_locator_write(loc, sizeof loc, &two) == ln);
+    }
+    size_t bn = make_blobs(loc, ln, blobs);
+    uint8_t *d;
+    size_t n = make_windump_ex(m, is64, 0, 0, blobs, bn, &d);
+    if (c == LOC_CUT)
+        n = n - bn + LOC_IN_BLOBS + 30; /* the file ends 30 bytes into the locator */
+    const char *path = write_file(is64 ? "loc64.dmp" : "loc32.dmp", d, n);
+    dmt_image *img;
+    dmt_error err;
+    CHECK(dmt_image_open(path, 0, &img, &err) == 0);
+    dmt_carve_scan_result *res = malloc(sizeof *res);
+    int q = dmt_carve_locate(img, res, &err);
+    CHECKF(q == (c == LOC_GOOD ? 1 : 0), "case %d/%d: locate %d", (int)is64, (int)c, q);
+    CHECKF(res->n_locators == 1, "case %d: %zu locators", (int)c, res->n_locators);
+    char text[512] = "";
+    if (res->n_locators)
+        dmt_carve_locator_text(res, 0, text, sizeof text);
+    CHECKF(!strchr(text, '\n'), "%s", text);
+    static const char *const want[] = {"trusted",           "bad check word", "wrong counts",
+                                       "outside the image", "0 found",        "cut short"};
+    CHECKF(strstr(text, want[c]) != NULL, "case %d: %s", (int)c, text);
+    CHECKF(strstr(text, "DumpBlob block 1") != NULL || c == LOC_CUT, "case %d: %s", (int)c, text);
+    if (c == LOC_GOOD && q == 1) {
+        CHECK(res->rings[0].phys == RING_PHYS && res->rings[0].why == DMT_CARVE_WHY_NAMED);
+        CHECK(res->full == 0 && res->n_blobs == 2);
+    }
+    CHECK(dmt_carve_scan(img, res, NULL, NULL, &err) == 0);
+    CHECKF(res->n == 5, "case %d: %zu rings", (int)c, res->n);
+    if (c == LOC_GOOD) {
+        expect_verdict(res, RING_PHYS, DMT_CARVE_LIVE, DMT_CARVE_WHY_NAMED);
+        expect_verdict(res, OLD_LOAD, DMT_CARVE_OLDER_LOAD, DMT_CARVE_WHY_OTHER_INSTANCE);
+        expect_verdict(res, SAME_FULL, DMT_CARVE_COPY, DMT_CARVE_WHY_IDENTICAL);
+    } else if (c == LOC_NOT_THERE) {
+        /* Valid but naming nothing: trusted for the instance, the scan
+         * finds the live ring. */
+        expect_verdict(res, RING_PHYS, DMT_CARVE_LIVE, DMT_CARVE_WHY_NEWEST);
+        expect_verdict(res, OLD_LOAD, DMT_CARVE_OLDER_LOAD, DMT_CARVE_WHY_OTHER_INSTANCE);
+    } else {
+        CHECK(res->trusted == -1);
+        expect_verdict(res, RING_PHYS, DMT_CARVE_LIVE, DMT_CARVE_WHY_NEWEST);
+        expect_verdict(res, OLD_LOAD, DMT_CARVE_OLDER_LOAD, DMT_CARVE_WHY_CLOSED);
+    }
+    free(res);
+    dmt_image_close(img);
+    free(d);
+    free(m);
+}
+
+/* A small (triage) dump: no memory, so no ring, but its secondary data
+ * holds the locator.  Refused as an image unless the caller accepts a dump
+ * without memory; then the locator is found, valid and trusted. */
+static void test_small_dump(bool is64)
+{
+    const size_t hdr = is64 ? 0x2000 : 0x1000;
+    uint8_t loc[DMT_LOC_MAX_SIZE], blobs[DMT_LOC_MAX_SIZE + 256];
+    size_t bn = make_blobs(loc, locator_bytes(loc, RING_PHYS, 1, INST_LIVE), blobs);
+    uint8_t *d = calloc(1, hdr + bn);
+    memcpy(d, is64 ? "PAGEDU64" : "PAGEDUMP", 8);
+    uint32_t machine = is64 ? 0x8664 : 0x14C, type = 4;
+    memcpy(d + (is64 ? 0x30 : 0x20), &machine, 4);
+    memcpy(d + (is64 ? 0xF98 : 0xF88), &type, 4);
+    memcpy(d + hdr, blobs, bn);
+    const char *path = write_file("small.dmp", d, hdr + bn);
+    dmt_image *img;
+    dmt_error err;
+    CHECK(dmt_image_open(path, 0, &img, &err) == DMT_E_FORMAT && strstr(err.msg, "small"));
+    CHECK(dmt_image_open(path, DMT_IMAGE_NO_MEMORY_OK, &img, &err) == 0);
+    dmt_carve_scan_result *res = malloc(sizeof *res);
+    CHECK(dmt_carve_locate(img, res, &err) == 0);
+    CHECK(dmt_carve_scan(img, res, NULL, NULL, &err) == 0);
+    CHECK(dmt_image_get_info(img)->present == 0 && res->n == 0);
+    CHECK(res->n_locators == 1 && res->trusted == 0 && res->locators[0].blob == 1);
+    CHECK(res->locators[0].loc.rings[0].phys == RING_PHYS);
+    char text[512];
+    dmt_carve_locator_text(res, 0, text, sizeof text);
+    CHECKF(strstr(text, "trusted (the image holds no memory)") != NULL, "%s", text);
+    free(res);
+    dmt_image_close(img);
+    free(d);
+}
+
+/* A per-CPU region: two consecutive rings of one instance, indexes 0 and
+ * 1.  A locator naming both sends carve straight to both, each live; the
+ * full scan agrees (each index is its own ring, neither a copy). */
+static void test_per_cpu(void)
+{
+    uint8_t *m = make_memory(DMT_RING_DROP_NEWEST);
+    const uint64_t base = 0x80000, len = DMT_RING_HDR_SIZE + 4096;
+    for (uint32_t k = 0; k < 2; k++) {
+        uint8_t *h = m + base + k * len;
+        memset(h, 0, len);
+        CHECK(dmt_ring_init(h, len, DMT_RING_DROP_NEWEST) == 0);
+        dmt_ring r;
+        CHECK(dmt_ring_attach(&r, h, len) == 0);
+        for (uint32_t i = 0; i < 3 + k; i++)
+            put_record(&r, i);
+        set_instance(h, INST_LIVE);
+        uint32_t idx_count[2] = {k, 2};
+        memcpy(h + 48, idx_count, 8);
+    }
+    set_instance(m + RING_PHYS, INST_OLD); /* make_memory's ring: an earlier load */
+    dmt_locator loc;
+    memset(&loc, 0, sizeof loc);
+    loc.n = 2;
+    loc.phys_source = DMT_LOC_PHYS_MM;
+    loc.region_va = 0x80000000u;
+    loc.region_bytes = 2 * len;
+    loc.instance = INST_LIVE;
+    for (uint32_t k = 0; k < 2; k++)
+        loc.rings[k] =
+            (dmt_locator_ring){loc.region_va + k * len, base + k * len, 4096, INST_LIVE, k, 2};
+    uint8_t lb[DMT_LOC_MAX_SIZE], blobs[DMT_LOC_MAX_SIZE + 256];
+    size_t bn = make_blobs(lb, dmt_locator_write(lb, sizeof lb, &loc), blobs);
+    uint8_t *d;
+    size_t n = make_windump_ex(m, true, 0, 0, blobs, bn, &d);
+    const char *path = write_file("percpu.dmp", d, n);
+    dmt_image *img;
+    dmt_error err;
+    CHECK(dmt_image_open(path, 0, &img, &err) == 0);
+    dmt_carve_scan_result *res = malloc(sizeof *res);
+    CHECK(dmt_carve_locate(img, res, &err) == 2);
+    CHECK(res->rings[0].phys == base && res->rings[1].phys == base + len);
+    CHECK(res->rings[1].ring_index == 1 && res->rings[1].ring_count == 2);
+    CHECK(dmt_carve_scan(img, res, NULL, NULL, &err) == 0 && res->n == 3);
+    expect_verdict(res, base, DMT_CARVE_LIVE, DMT_CARVE_WHY_NAMED);
+    expect_verdict(res, base + len, DMT_CARVE_LIVE, DMT_CARVE_WHY_NAMED);
+    expect_verdict(res, RING_PHYS, DMT_CARVE_OLDER_LOAD, DMT_CARVE_WHY_OTHER_INSTANCE);
+    CHECK(res->locators[0].named_ok == 3);
+    free(res);
+    dmt_image_close(img);
+    free(d);
+    free(m);
+}
+
+/* Hostile: secondary data made of 1000 locator magics.  The report keeps
+ * the first DMT_CARVE_MAX_LOCATORS, counts the rest, trusts none, and the
+ * scan still finds the live ring. */
+static void test_locator_flood(void)
+{
+    uint8_t *m = make_memory(DMT_RING_DROP_NEWEST);
+    enum { N = 1000 };
+    uint8_t *extra = malloc(N * DMT_LOC_MAGIC_LEN);
+    for (size_t i = 0; i < N; i++)
+        memcpy(extra + i * DMT_LOC_MAGIC_LEN, DMT_LOC_MAGIC, DMT_LOC_MAGIC_LEN);
+    uint8_t *d;
+    size_t n = make_windump_ex(m, false, 0, 0, extra, N * DMT_LOC_MAGIC_LEN, &d);
+    dmt_image *img;
+    dmt_carve_scan_result *res = scan_file(write_file("flood.dmp", d, n), &img);
+    if (res) {
+        CHECK(res->n_locators == DMT_CARVE_MAX_LOCATORS);
+        CHECK(res->locators_dropped == N - DMT_CARVE_MAX_LOCATORS);
+        CHECK(res->trusted == -1 && res->locators[0].reject == DMT_LOC_BAD_VERSION);
+        CHECK(res->n == 1 && res->rings[0].verdict == DMT_CARVE_LIVE);
+        dmt_image_close(img);
+    }
+    free(res);
+    free(d);
+    free(extra);
+    free(m);
+}
+
+/* The locator's own checks, on bytes the test shapes. */
+static void test_locator_parse(void)
+{
+    uint8_t b[DMT_LOC_MAX_SIZE];
+    dmt_locator l;
+    size_t n = locator_bytes(b, RING_PHYS, 1, INST_LIVE);
+    CHECK(memcmp(b, DMT_LOC_MAGIC, DMT_LOC_MAGIC_LEN) == 0);
+    CHECK(dmt_locator_parse(b, n, &l) == DMT_LOC_OK && l.n == 1 && l.rings[0].phys == RING_PHYS);
+    for (size_t cut = 0; cut < n; cut++)
+        CHECKF(dmt_locator_parse(b, cut, &l) != DMT_LOC_OK, "cut at %zu", cut);
+    CHECK(dmt_locator_write(b, n - 1, &l) == 0);
+    l.n = DMT_LOC_MAX_RINGS + 1;
+    CHECK(dmt_locator_write(b, sizeof b, &l) == 0);
+    /* Each byte flipped is refused (check word, or a field check first). */
+    n = locator_bytes(b, RING_PHYS, 1, INST_LIVE);
+    for (size_t i = 0; i < n; i++) {
+        b[i] ^= 0x40;
+        CHECKF(dmt_locator_parse(b, n, &l) != DMT_LOC_OK, "byte %zu flipped", i);
+        b[i] ^= 0x40;
+    }
+    /* Re-checksummed impossible entries: ring outside its region, wrong
+     * instance, data size not a power of two. */
+    dmt_locator bad;
+    CHECK(dmt_locator_parse(b, n, &bad) == DMT_LOC_OK);
+    bad.rings[0].va += 8;
+    CHECK(dmt_locator_write(b, sizeof b, &bad) == n);
+    CHECK(dmt_locator_parse(b, n, &l) == DMT_LOC_BAD_ENTRY);
+    bad.rings[0].va -= 8;
+    bad.rings[0].instance ^= 1;
+    CHECK(dmt_locator_write(b, sizeof b, &bad) == n);
+    CHECK(dmt_locator_parse(b, n, &l) == DMT_LOC_BAD_ENTRY);
+    bad.rings[0].instance ^= 1;
+    bad.rings[0].data_size = 5000;
+    CHECK(dmt_locator_write(b, sizeof b, &bad) == n);
+    CHECK(dmt_locator_parse(b, n, &l) == DMT_LOC_BAD_ENTRY);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dmt-test-carve-XXXXXX");
@@ -310,6 +706,15 @@ int main(void)
     test_merge(600);
     test_merge(750);
     test_merge(700);
+    test_verdicts();
+    test_locator_parse();
+    test_locator_flood();
+    test_per_cpu();
+    test_small_dump(false);
+    test_small_dump(true);
+    for (int is64 = 0; is64 < 2; is64++)
+        for (int c = LOC_GOOD; c <= LOC_CUT; c++)
+            test_locator_dump(is64 != 0, (enum loc_case)c);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

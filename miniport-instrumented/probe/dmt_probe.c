@@ -52,6 +52,7 @@
 
 #include "dmt/digest.h"
 #include "dmt/enc.h"
+#include "dmt/locator.h"
 #include "dmt/port.h"
 #include "dmt/record.h"
 #include "dmt/ring.h"
@@ -115,6 +116,10 @@ DECLSPEC_IMPORT PVOID NTAPI MmMapLockedPagesSpecifyCache(PVOID Mdl, CHAR AccessM
                                                          PVOID RequestedAddress,
                                                          ULONG BugCheckOnFailure, ULONG Priority);
 DECLSPEC_IMPORT LARGE_INTEGER NTAPI KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency);
+/* MmGetPhysicalAddress (ntoskrnl, any IRQL for a mapped nonpaged VA): the
+ * ring headers' physical addresses for the bug-check locator.  VideoPort
+ * has no routine for a VA it did not map itself. */
+DECLSPEC_IMPORT PHYSICAL_ADDRESS NTAPI MmGetPhysicalAddress(PVOID BaseAddress);
 
 /* The head of an MDL (wdm.h _MDL; x64 and x86 layouts pinned below). */
 typedef struct os_mdl {
@@ -175,6 +180,14 @@ static bool os_phys_query(void *user, const void *mdl, uint64_t offset, uint64_t
     return true;
 }
 #define OS_PHYS_QUERY os_phys_query
+
+/* Physical address of a nonpaged VA (attach time, PASSIVE_LEVEL). */
+static uint64_t os_va_phys(const void *va)
+{
+    PHYSICAL_ADDRESS pa = MmGetPhysicalAddress((PVOID)va);
+    return (uint64_t)pa.QuadPart;
+}
+#define OS_VA_PHYS_SOURCE DMT_LOC_PHYS_MM
 /* A real driver digests in its DPC: XXH64 costs a quarter of DMT64. */
 #define DMTP_DEFAULT_DIGEST DMT_DIGEST_XXH64
 #else
@@ -192,6 +205,14 @@ static uintptr_t os_mdl_sysva(void *mdl, void *user_va)
 
 /* No default: the host VideoPort installs dmtp_hvp_phys_query. */
 #define OS_PHYS_QUERY       NULL
+/* A host region has no physical address unless the caller gives one
+ * (dmtp_set_region_phys). */
+static uint64_t os_va_phys(const void *va)
+{
+    (void)va;
+    return 0;
+}
+#define OS_VA_PHYS_SOURCE   DMT_LOC_PHYS_NONE
 /* DMT64, as every capture so far (a capture's bytes do not change). */
 #define DMTP_DEFAULT_DIGEST DMT_DIGEST_DMT64
 #endif
@@ -258,6 +279,10 @@ static struct dmtp_state {
     uint32_t enabled;  /* (atomic) */
     dmt_ring ring;
     uintptr_t region;
+    size_t region_len;
+    uint64_t region_phys; /* dmtp_set_region_phys, 0 = ask the OS */
+    dmt_locator loc;      /* the bug-check locator, filled at attach */
+    PVIDEO_HW_FIND_ADAPTER find;
     uintptr_t ext;             /* (atomic) some HwDeviceExtension, for the clock */
     DMT_ALIGN8(uint64_t freq); /* (atomic) */
     uint32_t next_dev, next_adapter, next_mdl, next_cb, next_xfer; /* (atomic) */
@@ -551,6 +576,68 @@ static void snapshot(void)
     }
 }
 
+/* ---- the bug-check locator (dmt/locator.h) ---------------------------------
+
+   At attach (PASSIVE_LEVEL) the region's rings are walked - ring_count
+   consecutive rings of 256 + size bytes each - and their addresses noted;
+   the bug-check callback (raised IRQL) only refreshes the instance ids and
+   serializes.  A region whose headers do not add up gets no locator (n 0):
+   a carver then scans, as it would without the probe's help. */
+static void locator_fill(void)
+{
+    size_t off = 0;
+    uint32_t k, count;
+    const dmt_ring_hdr *h0 = (const dmt_ring_hdr *)g.region;
+    memset(&g.loc, 0, sizeof(g.loc));
+    count = h0->ring_count ? h0->ring_count : 1u;
+    if (count > DMT_LOC_MAX_RINGS)
+        return;
+    for (k = 0; k < count; k++) {
+        const dmt_ring_hdr *h = (const dmt_ring_hdr *)(g.region + off);
+        dmt_locator_ring *e = &g.loc.rings[k];
+        if (g.region_len - off < DMT_RING_HDR_SIZE || h->magic != DMT_RING_MAGIC ||
+            h->size > g.region_len - off - DMT_RING_HDR_SIZE ||
+            (h->ring_count ? h->ring_count : 1u) != count || h->ring_index != k)
+            return;
+        e->va = (uint64_t)(uintptr_t)h;
+        e->data_size = h->size;
+        e->index = k;
+        e->count = count;
+        e->phys = g.region_phys ? g.region_phys + off : os_va_phys(h);
+        off += DMT_RING_HDR_SIZE + (size_t)h->size;
+    }
+    g.loc.phys_source = g.region_phys ? DMT_LOC_PHYS_CALLER : OS_VA_PHYS_SOURCE;
+    if (g.loc.phys_source == DMT_LOC_PHYS_NONE)
+        for (k = 0; k < count; k++)
+            g.loc.rings[k].phys = 0;
+    g.loc.region_va = (uint64_t)g.region;
+    g.loc.region_bytes = g.region_len;
+    g.loc.n = count;
+}
+
+void dmtp_set_region_phys(uint64_t phys)
+{
+    g.region_phys = phys;
+    if (dmt_ld32(&g.attached, DMT_ACQ))
+        locator_fill();
+}
+
+size_t dmtp_locator(void *buf, size_t cap)
+{
+    uint32_t k;
+    size_t n;
+    if (!dmt_ld32(&g.attached, DMT_ACQ) || g.loc.n == 0)
+        return 0;
+    /* The producer may set an instance id after attach: take it now. */
+    for (k = 0; k < g.loc.n; k++)
+        g.loc.rings[k].instance = ((const dmt_ring_hdr *)(uintptr_t)g.loc.rings[k].va)->instance;
+    g.loc.instance = g.loc.rings[0].instance;
+    n = dmt_locator_write(buf, cap, &g.loc);
+    if (n)
+        memset((uint8_t *)buf + n, 0, cap - n);
+    return n;
+}
+
 int dmtp_attach(void *region, size_t region_len)
 {
     if (!region || dmt_ld32(&g.attached, DMT_ACQ))
@@ -558,6 +645,8 @@ int dmtp_attach(void *region, size_t region_len)
     if (dmt_ring_attach(&g.ring, region, region_len) != 0)
         return -1;
     g.region = (uintptr_t)region;
+    g.region_len = region_len;
+    locator_fill();
     dmt_st32(&g.attached, 1u, DMT_REL);
     dmt_st32(&g.enabled, 1u, DMT_REL);
     dmt_stp(&g.active, (uintptr_t)&g.ring, DMT_REL);
@@ -604,9 +693,11 @@ void dmtp_reset(void)
     /* The ISR trampoline's target belongs to the driver image, not to a
      * session: keep it, so an interrupt after a reset still reaches it. */
     PVIDEO_HW_INTERRUPT isr = g.isr;
+    PVIDEO_HW_FIND_ADAPTER find = g.find;
     VIDEO_HW_INITIALIZATION_DATA init = g.init;
     memset(&g, 0, sizeof(g));
     g.isr = isr;
+    g.find = find;
     g.init = init;
 }
 
@@ -741,11 +832,53 @@ static BOOLEAN NTAPI isr_tramp(PVOID ext)
     return claimed;
 }
 
+/* Bug check 0xEA: the locator into the dump's secondary data.  Runs at
+ * raised IRQL on the crashing processor: nothing but reads of the ring
+ * headers and byte stores into Buffer. */
+static VOID NTAPI bugcheck_cb(PVOID HwDeviceExtension, ULONG BugcheckCode, PUCHAR Buffer,
+                              ULONG BufferSize)
+{
+    (void)HwDeviceExtension;
+    (void)BugcheckCode;
+    if (Buffer)
+        (void)dmtp_locator(Buffer, BufferSize);
+}
+
+typedef VP_STATUS(NTAPI *dmtp_register_bugcheck_fn)(PVOID, ULONG, PVIDEO_BUGCHECK_CALLBACK, ULONG);
+DMT_STATIC_ASSERT(DMT_LOC_MAX_SIZE + BUGCHECK_DATA_SIZE_RESERVED <= 4000, bugcheck_data_size);
+DMT_STATIC_ASSERT(sizeof(PVOID) == sizeof(dmtp_register_bugcheck_fn), fn_ptr_size);
+
+/* VideoPortRegisterBugcheckCallback exists from XP SP1 on: looked up, so
+ * the driver still loads on XP RTM (where the probe simply does without). */
+static void bugcheck_register(PVOID ext, PVIDEO_PORT_CONFIG_INFO ci)
+{
+    dmtp_register_bugcheck_fn reg;
+    PVOID p;
+    if (!ci || ci->Length < sizeof(VIDEO_PORT_CONFIG_INFO) || !ci->VideoPortGetProcAddress)
+        return;
+    p = ci->VideoPortGetProcAddress(ext, (PUCHAR) "VideoPortRegisterBugcheckCallback");
+    if (!p)
+        return;
+    /* An object pointer to a function pointer, without the cast ISO C
+     * forbids (sizes checked above). */
+    memcpy(&reg, &p, sizeof(reg));
+    (void)reg(ext, 0xEA, bugcheck_cb, DMT_LOC_MAX_SIZE + BUGCHECK_DATA_SIZE_RESERVED);
+}
+
+static VP_STATUS NTAPI find_tramp(PVOID HwDeviceExtension, PVOID HwContext, PWSTR ArgumentString,
+                                  PVIDEO_PORT_CONFIG_INFO ConfigInfo, PUCHAR Again)
+{
+    VP_STATUS st = g.find(HwDeviceExtension, HwContext, ArgumentString, ConfigInfo, Again);
+    if (st == NO_ERROR)
+        bugcheck_register(HwDeviceExtension, ConfigInfo);
+    return st;
+}
+
 ULONG dmtp_VideoPortInitialize(PVOID Argument1, PVOID Argument2,
                                PVIDEO_HW_INITIALIZATION_DATA HwInitializationData, PVOID HwContext)
 {
     PVIDEO_HW_INITIALIZATION_DATA hw = HwInitializationData;
-    if (hw && hw->HwInterrupt && hw->HwInterrupt != isr_tramp) {
+    if (hw && hw->HwFindAdapter && hw->HwFindAdapter != find_tramp) {
         /* VideoPort keeps its own copy of the data; ours lives as long as the
          * driver, so a port that keeps the pointer is fine too. */
         size_t n = hw->HwInitDataSize;
@@ -753,8 +886,12 @@ ULONG dmtp_VideoPortInitialize(PVOID Argument1, PVOID Argument2,
             n = sizeof(g.init);
         memset(&g.init, 0, sizeof(g.init));
         memcpy(&g.init, hw, n);
-        g.isr = hw->HwInterrupt;
-        g.init.HwInterrupt = isr_tramp;
+        if (hw->HwInterrupt) {
+            g.isr = hw->HwInterrupt;
+            g.init.HwInterrupt = isr_tramp;
+        }
+        g.find = hw->HwFindAdapter;
+        g.init.HwFindAdapter = find_tramp;
         hw = &g.init;
     }
     return VideoPortInitialize(Argument1, Argument2, hw, HwContext);

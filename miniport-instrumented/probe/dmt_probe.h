@@ -75,6 +75,22 @@ void dmtp_close(void);
  * (tests, capture runs): call it before loading the driver into a new
  * machine and after freeing the old one, while no driver routine runs. */
 void dmtp_reset(void);
+/* The ring locator (dmt/locator.h, schema/FORMAT.md 2.2): where the
+ * attached region's rings are - virtual and physical addresses, sizes,
+ * instance id, ring index and count - serialized into buf (cap bytes; the
+ * rest of buf is zeroed).  Returns the bytes written, or 0 when nothing is
+ * attached, the region's headers do not add up (more than
+ * DMT_LOC_MAX_RINGS rings, a ring past the end) or cap is too small.  On
+ * Windows the probe's bug-check callback (0xEA, registered after each
+ * successful HwFindAdapter when VideoPort offers
+ * VideoPortRegisterBugcheckCallback) calls it to put the locator into the
+ * dump's secondary data; physical addresses come from
+ * MmGetPhysicalAddress at attach.  No allocation, no lock: any IRQL. */
+size_t dmtp_locator(void *buf, size_t cap);
+/* The physical address of the attached (or next attached) region's first
+ * byte, for platforms where the probe cannot ask the OS (the host, tests);
+ * the rings are taken as physically contiguous from there.  0 forgets it. */
+void dmtp_set_region_phys(uint64_t phys);
 /* Records the probe itself dropped (encode failures, slot exhaustion). */
 uint64_t dmtp_lost(void);
 /* The DIGEST algorithm (enum dmt_digest_algo in dmt/record.h): XXH64 by

@@ -42,7 +42,7 @@ if(EXISTS ${DDK}/video.h)
 endif()
 
 set(MI ${SRC}/miniport-instrumented)
-set(FILES ${SRC}/core/ring/ring.c ${SRC}/core/format/enc.c ${SRC}/core/format/xxh64.c
+set(FILES ${SRC}/core/ring/ring.c ${SRC}/core/ring/locator.c ${SRC}/core/format/enc.c ${SRC}/core/format/xxh64.c
           ${MI}/probe/dmt_probe.c)
 set(INCS -I${SRC}/core/format/include -I${SRC}/core/ring/include -I${MI}/probe)
 set(C89 -std=c89 -pedantic-errors -Wno-long-long -Wall -Wextra -Werror -Wno-unused-parameter

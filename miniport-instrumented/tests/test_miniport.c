@@ -29,7 +29,9 @@
 #include <string.h>
 
 #include "dmm/dmm.h"
+#include "dmt/carve.h"
 #include "dmt/digest.h"
+#include "dmt/locator.h"
 #include "dmt/reader.h"
 #include "dmt/record.h"
 #include "dmt/ring.h"
@@ -976,6 +978,15 @@ static void scenario_errors(void)
     DMTMINI_TRANSFER_OUT o;
     uint8_t buf[64];
     DMTMINI_INFO q = do_query(&g);
+    /* Only the probe registers a bug-check callback (after FindAdapter). */
+    static uint8_t bc[4000];
+    size_t bc_size = 0;
+    const int bcr = hvp_bugcheck(g.m, 0xEA, bc, sizeof bc, &bc_size);
+#ifdef DMTMINI_TEST_NOPROBE
+    CHECK(bcr == HVP_ENODEV);
+#else
+    CHECK(bcr == HVP_OK && bc_size == DMT_LOC_MAX_SIZE);
+#endif
     CHECK(do_transfer(&g, 2, buf, 16, 0, 0, 0, &o) == ERROR_INVALID_PARAMETER);
     CHECK(do_transfer(&g, 0, buf, 0, 0, 0, 0, &o) == ERROR_INVALID_PARAMETER);
     CHECK(do_transfer(&g, 0, NULL, 16, 0, 0, 0, &o) == ERROR_INVALID_PARAMETER);
@@ -1012,6 +1023,75 @@ static void scenario_errors(void)
 }
 
 #ifndef DMTMINI_TEST_NOPROBE
+/* The bug-check locator the probe writes for the ring the driver owns
+ * (the same function its 0xEA callback calls on Windows): its bytes parse,
+ * name the ring, and lead carve straight to it in a memory image holding
+ * the ring and a copy of the locator. */
+static void check_locator(const uint8_t *ring, size_t ring_bytes)
+{
+    static uint8_t buf[4000 - BUGCHECK_DATA_SIZE_RESERVED];
+    dmt_locator l;
+    CHECK(dmtp_locator(buf, 50) == 0); /* too small: nothing */
+    size_t n = dmtp_locator(buf, sizeof buf);
+    CHECK(n == DMT_LOC_HDR_SIZE + DMT_LOC_ENTRY_SIZE);
+    CHECK(dmt_locator_parse(buf, n, &l) == DMT_LOC_OK);
+    CHECK(l.n == 1 && l.rings[0].index == 0 && l.rings[0].count == 1);
+    CHECK(l.rings[0].data_size == ring_bytes - DMT_RING_HDR_SIZE);
+    CHECK(l.region_bytes == ring_bytes && l.rings[0].va == l.region_va);
+    CHECK(l.phys_source == DMT_LOC_PHYS_NONE && l.rings[0].phys == 0); /* the host has none */
+    /* Told where the region is, as a test machine's image would have it. */
+    const uint64_t phys = 0x123000;
+    dmtp_set_region_phys(phys);
+    n = dmtp_locator(buf, sizeof buf);
+    CHECK(dmt_locator_parse(buf, n, &l) == DMT_LOC_OK);
+    CHECK(l.phys_source == DMT_LOC_PHYS_CALLER && l.rings[0].phys == phys);
+    dmtp_set_region_phys(0);
+    const size_t mem = phys + ring_bytes + 4096;
+    uint8_t *m = calloc(1, mem);
+    char dir[64];
+    REQUIRE(m && tk_mkdtemp(dir, sizeof dir, "miniport-loc"));
+    memcpy(m + phys, ring, ring_bytes);
+    memcpy(m + 0x10000, buf, n); /* the callback's buffer, in memory */
+    char path[96];
+    snprintf(path, sizeof path, "%s/mem.raw", dir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(m, 1, mem, f) == mem);
+    if (f)
+        fclose(f);
+    dmt_image *img;
+    dmt_error err;
+    dmt_carve_scan_result *res = malloc(sizeof *res);
+    CHECK(dmt_image_open(path, 0, &img, &err) == 0);
+    CHECK(dmt_carve_scan(img, res, NULL, NULL, &err) == 0);
+    CHECK(res->n_locators == 1 && res->trusted == 0 && res->locators[0].phys == 0x10000);
+    CHECK(res->n == 1 && res->rings[0].phys == phys);
+    CHECK(res->rings[0].verdict == DMT_CARVE_LIVE && res->rings[0].why == DMT_CARVE_WHY_NAMED);
+    dmt_image_close(img);
+    free(res);
+    free(m);
+    tk_sh("rm -rf %s", dir);
+}
+
+/* The whole Windows path on the host VideoPort: the probe's FindAdapter
+ * trampoline looked VideoPortRegisterBugcheckCallback up and registered
+ * for 0xEA; the "bug check" hands the callback VideoPort's buffer, which
+ * receives the locator and zeros, and nothing past it. */
+static void check_bugcheck(rig *g, size_t ring_bytes)
+{
+    static uint8_t bc[4000];
+    size_t size = 0;
+    dmt_locator l;
+    CHECK(hvp_bugcheck(g->m, 0x50, bc, sizeof bc, NULL) == HVP_ENODEV);
+    CHECK(hvp_bugcheck(g->m, 0xEA, bc, 100, &size) == HVP_EINVAL);
+    CHECK(size == DMT_LOC_MAX_SIZE && size + BUGCHECK_DATA_SIZE_RESERVED <= 4000);
+    memset(bc, 0xEE, sizeof bc);
+    CHECK(hvp_bugcheck(g->m, 0xEA, bc, sizeof bc, &size) == HVP_OK);
+    CHECK(dmt_locator_parse(bc, size, &l) == DMT_LOC_OK);
+    CHECK(l.n == 1 && l.region_bytes == ring_bytes);
+    CHECK(bc[DMT_LOC_HDR_SIZE + DMT_LOC_ENTRY_SIZE] == 0 && bc[size - 1] == 0);
+    CHECK(bc[size] == 0xEE);
+}
+
 /* Nobody attached a ring before FindAdapter: the driver allocates one in a
  * common buffer and maps it into the caller (the Windows path). */
 static void scenario_own_ring(void)
@@ -1043,6 +1123,8 @@ static void scenario_own_ring(void)
         c2h(&g, 70000, 5, 65536, 92, true);
         CHECK(g.checked >= 2);
         (void)from;
+        check_locator((const uint8_t *)(uintptr_t)mo.user_va, mo.ring_bytes);
+        check_bugcheck(&g, mo.ring_bytes);
         CHECK(hvp_ioctl(g.m, IOCTL_DMTMINI_UNMAP_RING, &mo, sizeof(mo), NULL, 0, &ret) == NO_ERROR);
         g.attached = false;
     }

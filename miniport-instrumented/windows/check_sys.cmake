@@ -5,8 +5,10 @@
 # Checks: PE32+ (Magic 020b, x64) or PE32 (Magic 010b, x86), subsystem 1
 # (native), entry point set, no x87/MMX (x86: no SSE) instructions, imports
 # from videoprt.sys (the DMA sequence, and VideoPortUnlockBuffer under its
-# export name), ntoskrnl.exe and hal.dll, and nothing from a C runtime or
-# Win32 (msvcrt*, ucrtbase, api-ms-*, kernel32, ...).
+# export name), ntoskrnl.exe (MmGetPhysicalAddress for the bug-check
+# locator) and hal.dll, no import of VideoPortRegisterBugcheckCallback (looked
+# up, so the driver loads on XP RTM), and nothing from a C runtime or Win32
+# (msvcrt*, ucrtbase, api-ms-*, kernel32, ...).
 set(PE_SCRIPT check_sys.cmake)
 include(${CMAKE_CURRENT_LIST_DIR}/../../cmake/DmtCheckPe.cmake)
 
@@ -41,6 +43,11 @@ foreach(fn VideoPortInitialize VideoPortGetDeviceBase VideoPortGetDmaAdapter Vid
   pe_expect("[ \t]${fn}\n" "videoprt import ${fn}")
 endforeach()
 pe_reject("VideoPortUnLockBuffer" "the mingw spelling VideoPortUnLockBuffer (not exported)")
+# The bug-check locator: MmGetPhysicalAddress imported; the callback
+# registration looked up at run time (absent on XP RTM), never imported.
+pe_expect("[ \t]MmGetPhysicalAddress\n" "ntoskrnl import MmGetPhysicalAddress")
+pe_reject("[ \t]VideoPortRegisterBugcheckCallback\n"
+          "an import of VideoPortRegisterBugcheckCallback (XP SP1+: look it up)")
 foreach(bad "msvcr[t0-9]*[a-z0-9]*\\.dll" "ucrtbase" "api-ms-[a-z0-9-]*" "kernel32" "user32"
             "advapi32" "ntdll\\.dll" "libgcc" "libwinpthread")
   if(lpe MATCHES "dll name: ${bad}")

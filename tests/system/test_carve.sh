@@ -6,7 +6,8 @@
 # segments; QEMU writes the guest's memory as an ELF core; carve must give
 # back exactly the records of the ring itself (carved from the ring file as
 # a raw image), checked by an independent CBOR decoder (which also checks
-# that every LOST range starts at the next sequence number).  Then a cut core
+# that every LOST range starts at the next sequence number).  Then the live
+# ring next to a copy of its header (verdicts, the live one carved), a cut core
 # (refused without --allow-cut, accounted with it), an image with no ring,
 # and a hostile dump header: one line, exit 2.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -45,6 +46,20 @@ got=$("$PY" "$TOOLS/check_trace.py" "$WORK/qemu.dmat") || fail "qemu carve: inva
 [[ $got == "$ref" ]] || fail "qemu carve differs from the ring: $got vs $ref"
 "$DMT" dump "$WORK/qemu.dmat" >"$WORK/qemu.txt"
 cmp -s "$WORK/qemu.txt" "$WORK/direct.txt" || fail "qemu carve: records differ from the ring's"
+
+# The live ring and a lone copy of its header (a recorder's buffer that once
+# held it) after it: --list gives each its verdict, carve without --ring
+# writes the live one.
+ringsz=$(stat -c %s "$ring")
+{ cat "$ring"; head -c 256 "$ring"; head -c "$ringsz" /dev/urandom; } >"$WORK/copies.raw"
+expect_status 0 "$DMT" carve --list "$WORK/copies.raw"
+grep -q "ring 0: physical 0x0, .*: live (the newest of its copies)" "$WORK/out" ||
+    fail "--list, live: $(cat "$WORK/out")"
+grep -q "ring 1: physical $(printf '0x%x' "$ringsz"), .*: copy of ring 0 " "$WORK/out" ||
+    fail "--list, copy: $(cat "$WORK/out")"
+expect_status 0 "$DMT" carve "$WORK/copies.raw" -o "$WORK/copies.dmat"
+"$DMT" dump "$WORK/copies.dmat" >"$WORK/copies.txt"
+cmp -s "$WORK/copies.txt" "$WORK/direct.txt" || fail "carve did not write the live ring"
 
 # A core cut inside the ring's records: refused, then accounted.
 cp "$WORK/vm.elf" "$WORK/cut.elf"

@@ -241,6 +241,14 @@ int32_t hvp_ioctl(hvp_machine *m, uint32_t code, const void *in, uint32_t in_len
  * timeout_ms 0 = no limit.  HVP_OK or HVP_ETIMEOUT. */
 int hvp_wait_idle(hvp_machine *m, uint32_t timeout_ms);
 
+/* A bug check as far as the driver sees it: calls the callback the driver
+ * registered with VideoPortRegisterBugcheckCallback for code (only 0xEA
+ * exists) with buf, the size it registered minus
+ * BUGCHECK_DATA_SIZE_RESERVED (*data_size, may be NULL).  The machine goes
+ * on running.  HVP_OK, HVP_ENODEV (nothing registered for code) or
+ * HVP_EINVAL (cap is below the size). */
+int hvp_bugcheck(hvp_machine *m, uint32_t code, void *buf, size_t cap, size_t *data_size);
+
 void hvp_stats_get(hvp_machine *m, hvp_stats *out);
 const hvp_config *hvp_machine_config(hvp_machine *m);
 dmm_dev *hvp_dev(hvp_machine *m);           /* owned by the machine */

@@ -210,6 +210,8 @@ struct hvp_machine {
     void *hw_context;
     void *devext;
     VIDEO_PORT_CONFIG_INFO config_info;
+    PVIDEO_BUGCHECK_CALLBACK bugcheck_cb; /* VideoPortRegisterBugcheckCallback (lock) */
+    size_t bugcheck_size;                 /* its BugcheckDataSize */
 
     /* locks the driver sees */
     pthread_mutex_t device_lock; /* HwVidStartIO serialization = VideoPortAcquireDeviceLock */

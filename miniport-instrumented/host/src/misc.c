@@ -326,11 +326,35 @@ VP_STATUS NTAPI VideoPortRegisterBugcheckCallback(IN PVOID HwDeviceExtension, IN
                                                   IN PVIDEO_BUGCHECK_CALLBACK Callback,
                                                   IN ULONG BugcheckDataSize)
 {
-    (void)HwDeviceExtension;
-    (void)BugcheckCode;
-    (void)Callback;
-    (void)BugcheckDataSize;
-    return NO_ERROR; /* accepted; the host never bugchecks */
+    hvp_machine *m = hvp__machine_of(HwDeviceExtension, "VideoPortRegisterBugcheckCallback");
+    /* VideoPort's rules: bug check 0xEA only, at most 4000 bytes including
+     * the BUGCHECK_DATA_SIZE_RESERVED it keeps; the host calls the
+     * callback only when a test asks (hvp_bugcheck). */
+    if (!m || BugcheckCode != 0xEA || !Callback ||
+        BugcheckDataSize <= BUGCHECK_DATA_SIZE_RESERVED || BugcheckDataSize > 4000)
+        return ERROR_INVALID_PARAMETER;
+    pthread_mutex_lock(&m->lock);
+    m->bugcheck_cb = Callback;
+    m->bugcheck_size = BugcheckDataSize;
+    pthread_mutex_unlock(&m->lock);
+    return NO_ERROR;
+}
+
+int hvp_bugcheck(hvp_machine *m, uint32_t code, void *buf, size_t cap, size_t *data_size)
+{
+    pthread_mutex_lock(&m->lock);
+    PVIDEO_BUGCHECK_CALLBACK cb = m->bugcheck_cb;
+    size_t size = m->bugcheck_size;
+    pthread_mutex_unlock(&m->lock);
+    if (!cb || code != 0xEA)
+        return HVP_ENODEV;
+    size -= BUGCHECK_DATA_SIZE_RESERVED;
+    if (data_size)
+        *data_size = size;
+    if (cap < size)
+        return HVP_EINVAL;
+    cb(m->devext, code, (PUCHAR)buf, (ULONG)size);
+    return HVP_OK;
 }
 
 PVIDEO_DEBUG_REPORT NTAPI VideoPortDbgReportCreate(IN PVOID HwDeviceExtension, IN ULONG ulCode,
@@ -526,6 +550,7 @@ static const struct {
     PROC(VideoPortGetCommonBuffer),
     PROC(VideoPortFreeCommonBuffer),
     PROC(VideoPortGetCurrentIrql),
+    PROC(VideoPortRegisterBugcheckCallback), /* XP SP1 and later */
 };
 
 void *hvp__proc_address(const char *name)

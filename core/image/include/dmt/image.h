@@ -47,7 +47,13 @@ enum dmt_image_flags {
     /* Accept an image whose runs extend past the end of the file (a copy
      * that was cut): the missing tail is absent, dmt_image_info says how
      * much.  Without it such an image is refused. */
-    DMT_IMAGE_ALLOW_CUT = 1u
+    DMT_IMAGE_ALLOW_CUT = 1u,
+    /* Accept a Windows dump that holds no memory (DumpType 3, header only,
+     * and 4, small/triage): the image has no runs at all, and only its
+     * header and secondary data can be searched (the carver's locators).
+     * Without it such a dump is refused with a line naming the setting a
+     * test machine needs. */
+    DMT_IMAGE_NO_MEMORY_OK = 2u
 };
 
 typedef struct dmt_image_run {
