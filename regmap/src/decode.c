@@ -71,6 +71,35 @@ static int64_t sign_extend(uint64_t raw, unsigned bits)
     return (int64_t)((raw ^ sign) - sign);
 }
 
+size_t rmap_utoa(char *buf, size_t cap, uint64_t v, bool hex)
+{
+    static const char digits[] = "0123456789abcdef";
+    char t[24];
+    size_t n = 0, k = 0;
+    unsigned base = hex ? 16 : 10;
+    do {
+        t[n++] = digits[v % base];
+        v /= base;
+    } while (v);
+    if (hex) {
+        t[n++] = 'x';
+        t[n++] = '0';
+    }
+    while (n && k + 1 < cap)
+        buf[k++] = t[--n];
+    buf[k] = 0;
+    return k;
+}
+
+void rmap_copy(char *buf, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > cap - 1)
+        n = cap - 1;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+}
+
 /* Text of a field of `bits` bits holding raw (value = raw << shr). */
 static void show(const tinfo *t, unsigned bits, uint64_t raw, unsigned shr, char *buf, size_t cap,
                  const char **en)
@@ -79,10 +108,8 @@ static void show(const tinfo *t, unsigned bits, uint64_t raw, unsigned shr, char
     *en = NULL;
     switch (t->kind) {
     case T_BOOL:
-        snprintf(buf, cap, "%llu", (unsigned long long)v);
-        break;
     case T_UINT:
-        snprintf(buf, cap, "%llu", (unsigned long long)v);
+        rmap_utoa(buf, cap, v, false);
         break;
     case T_INT:
         snprintf(buf, cap, "%lld",
@@ -112,12 +139,12 @@ static void show(const tinfo *t, unsigned bits, uint64_t raw, unsigned shr, char
         break;
     case T_ENUM:
         if ((*en = enum_name(t->en, v)) != NULL)
-            snprintf(buf, cap, "%s", *en);
+            rmap_copy(buf, cap, *en);
         else
-            snprintf(buf, cap, "0x%llx", (unsigned long long)v);
+            rmap_utoa(buf, cap, v, true);
         break;
     default:
-        snprintf(buf, cap, "0x%llx", (unsigned long long)v);
+        rmap_utoa(buf, cap, v, true);
         break;
     }
 }
@@ -146,7 +173,7 @@ static void add_field(rmap_decoded *d, const char *prefix, const rfield *f, unsi
     if (prefix)
         snprintf(fv->name, sizeof fv->name, "%s.%s", prefix, f->name);
     else
-        snprintf(fv->name, sizeof fv->name, "%s", f->name);
+        rmap_copy(fv->name, sizeof fv->name, f->name);
     fv->low = base + f->low;
     fv->high = base + f->high;
     uint64_t src = base ? rmap_bits(d->value, base, 63) : d->value;

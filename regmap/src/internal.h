@@ -133,5 +133,11 @@ typedef struct namebuf {
     size_t cap, n;
 } namebuf;
 __attribute__((format(printf, 2, 3))) void rmap_put(namebuf *b, const char *fmt, ...);
+/* v in decimal, or in hex after "0x", into buf (cap >= 1 bytes, cut to
+ * fit, always terminated); returns the length.  No printf: decoding runs
+ * for every register access a tool shows that its cache does not hold. */
+size_t rmap_utoa(char *buf, size_t cap, uint64_t v, bool hex);
+/* s into buf (cap >= 1), cut to fit, terminated: snprintf "%s" without printf. */
+void rmap_copy(char *buf, size_t cap, const char *s);
 
 #endif

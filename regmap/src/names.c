@@ -47,15 +47,8 @@ static void put_str(namebuf *b, const char *s)
 
 static void put_hex(namebuf *b, uint64_t v)
 {
-    static const char digits[] = "0123456789abcdef";
-    char t[20] = "0x";
-    size_t n = 2;
-    int top = 60;
-    while (top > 0 && !((v >> top) & 0xF))
-        top -= 4;
-    for (; top >= 0; top -= 4)
-        t[n++] = digits[(v >> top) & 0xF];
-    t[n] = 0;
+    char t[24];
+    rmap_utoa(t, sizeof t, v, true);
     put_str(b, t);
 }
 
@@ -195,21 +188,13 @@ const char *rmap_namer_text(rmap_namer *n, uint64_t off, unsigned width, uint64_
     if (!ns->hit)
         return NULL;
     if (ns->plain) {
-        static const char hex[] = "0123456789abcdef";
         char *p = n->plain;
         memcpy(p, n->name_text[ns - n->names], ns->len);
-        p += ns->len;
-        *p++ = '=';
-        *p++ = '0';
-        *p++ = 'x';
-        int top = 60;
-        while (top > 0 && !((value >> top) & 0xF))
-            top -= 4;
-        for (; top >= 0; top -= 4)
-            *p++ = hex[(value >> top) & 0xF];
-        *p = 0;
+        p[ns->len] = '=';
+        size_t k = ns->len + 1;
+        k += rmap_utoa(p + k, sizeof n->plain - k, value, true);
         if (len)
-            *len = (size_t)(p - n->plain);
+            *len = k;
         return n->plain;
     }
     text_slot *s = &n->text[mix(off, width, value) & (TEXT_SLOTS - 1)];
