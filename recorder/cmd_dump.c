@@ -19,7 +19,8 @@
 
 static void help(void)
 {
-    printf("usage: dmatrace dump FILE [--from N] [--count N] [--raw] [--follow] [--regmap FILE.xml]\n\n"
+    printf("usage: dmatrace dump FILE [--from N] [--count N] [--raw] [--follow] [--regmap "
+           "FILE.xml]\n\n"
            "Print the records of a trace one per line:\n"
            "  INDEX  seq SEQ  +TIME  KIND  FIELDS...\n"
            "INDEX counts records from 0 (the index other commands report); TIME is\n"
@@ -144,6 +145,9 @@ int cmd_dump(int argc, char **argv)
         }
         if (framing)
             printf("%8s  %-14s +%-14" PRId64 " %s\n", "-", "", r.ts - t0, line);
+        else if (r.cpu != DMT_CPU_NONE)
+            printf("%8" PRIu64 "  seq %-10" PRIu64 " +%-14" PRId64 " cpu %-3u %s\n", idx - 1, r.seq,
+                   r.ts - t0, r.cpu, line);
         else
             printf("%8" PRIu64 "  seq %-10" PRIu64 " +%-14" PRId64 " %s\n", idx - 1, r.seq,
                    r.ts - t0, line);

@@ -58,7 +58,9 @@ static int check_candidate(dmt_image *img, uint64_t phys, dmt_carve_ring *out)
     long n = dmt_image_read(img, phys, h, sizeof h, NULL, NULL);
     if (n != (long)sizeof h)
         return DMT_CARVE_REJ_ABSENT;
-    if (rd32(h + 8) != DMT_RING_VERSION || rd32(h + 12) != DMT_RING_HDR_SIZE)
+    const uint32_t version = rd32(h + 8);
+    if (version < DMT_RING_VERSION_MIN || version > DMT_RING_VERSION ||
+        rd32(h + 12) != DMT_RING_HDR_SIZE)
         return DMT_CARVE_REJ_VERSION;
     const uint64_t size = rd64(h + 16);
     if (size < DMT_RING_MIN_SIZE || size > DMT_RING_MAX_SIZE || (size & (size - 1)))
@@ -82,6 +84,14 @@ static int check_candidate(dmt_image *img, uint64_t phys, dmt_carve_ring *out)
     out->lost_torn = rd64(h + 208);
     out->committed = rd64(h + 216);
     out->absent = dmt_image_absent(img, phys, DMT_RING_HDR_SIZE + size);
+    out->ring_count = 1;
+    if (version >= 2) {
+        out->instance = rd64(h + 40);
+        out->ring_index = rd32(h + 48);
+        out->ring_count = rd32(h + 52) ? rd32(h + 52) : 1;
+        if (out->ring_count > DMT_RING_MAX_RINGS || out->ring_index >= out->ring_count)
+            return DMT_CARVE_REJ_POSITIONS;
+    }
     return -1;
 }
 
@@ -184,22 +194,40 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
         return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX, "ring too large");
     dmt_carve_stats cs;
     memset(&cs, 0, sizeof cs);
-    const size_t len = DMT_RING_HDR_SIZE + (size_t)ring->data_size;
+    /* Ring 0 of a per-CPU region: the whole region, its rings merged.  Any
+     * other ring of one is carved alone (its CPU's records). */
+    const uint32_t count = ring->ring_index == 0 ? ring->ring_count : 1;
+    if (count > 1 && partial)
+        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "a per-CPU ring region (%u rings) cannot continue a recording", count);
+    const size_t len = (size_t)dmt_ringset_region_len(count, ring->data_size);
     /* Anonymous and lazily backed: absent pages cost nothing and read 0. */
     uint8_t *region = dmt_map_anon(len);
     if (!region)
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
                              "cannot map %zu bytes for the ring", len);
     int rc = copy_region(img, ring->phys, region, len, err);
+    dmt_ringset set;
     dmt_ring r;
     if (rc == 0) {
         /* The producer is gone: closed, so the drain ends when it is empty. */
-        dmt_ring_hdr *hdr = (dmt_ring_hdr *)region;
-        hdr->flags |= DMT_RING_F_CLOSED;
-        if (dmt_ring_attach(&r, region, len) != 0)
+        for (uint32_t i = 0; i < count; i++) {
+            dmt_ring_hdr *hdr =
+                (dmt_ring_hdr *)(region + (size_t)i * (DMT_RING_HDR_SIZE + ring->data_size));
+            hdr->flags |= DMT_RING_F_CLOSED;
+        }
+        if (count > 1 ? dmt_ringset_attach(&set, region, len) != 0
+                      : dmt_ring_attach(&r, region, len) != 0)
             rc = dmt_error_set(err, DMT_E_FORMAT, ring->phys, DMT_NO_INDEX,
                                "the ring at physical 0x%" PRIx64 " changed since the scan",
                                ring->phys);
+        if (rc == 0 && count > 1) {
+            r = set.rings[0];
+        } else if (rc == 0) {
+            set.count = 1;
+            set.instance = 0;
+            set.rings[0] = r;
+        }
     }
     dmt_reader *rd = NULL;
     dmt_writer *w = NULL;
@@ -220,22 +248,25 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
                      ring->phys);
             h.ring_size = r.size;
             h.ring_policy = r.hdr->policy;
-            h.seq0 = peek.next_seq;
+            h.seq0 = count > 1 ? 0 : peek.next_seq;
+            h.cpus = count > 1 ? count : 0;
         }
         cs.first_seq = h.seq0;
         if (rc == 0)
-            rc = dmt_writer_open(out_path, &h, DMT_WRITE_ATOMIC | DMT_WRITE_HEADER_NOW, &w, err);
+            rc = dmt_writer_open(out_path, &h,
+                                 DMT_WRITE_ATOMIC | DMT_WRITE_HEADER_NOW | DMT_WRITE_KEEP_CPU, &w,
+                                 err);
     }
     if (rc == 0 && rd)
         rc = copy_partial(rd, w, &cs, err);
-    if (rc == 0 && !(d = dmt_drain_new(&r, w, 1)))
+    if (rc == 0 && !(d = dmt_drain_new_set(&set, w, 1)))
         rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
     if (rc == 0 && rd)
         dmt_drain_resume_at(d, dmt_writer_next_seq(w));
     /* Each idle poll moves the clock past both torn-slot timeouts, so one
      * stuck slot is skipped per poll; a ring has at most size/8 slots. */
     uint64_t now = 1, idle = 0;
-    const uint64_t max_idle = ring->data_size / 8 + 16;
+    const uint64_t max_idle = count * (ring->data_size / 8) + 16;
     while (rc == 0) {
         int p = dmt_drain_poll(d, now, 65536, err);
         if (p < 0) {

@@ -168,8 +168,12 @@ static void test_init_attach(void)
     h->magic ^= 1;
     CHECK(dmt_ring_attach(&r, reg, big) == -1);
     h->magic ^= 1;
-    h->version = 2;
+    h->version = DMT_RING_VERSION + 1;
     CHECK(dmt_ring_attach(&r, reg, big) == -1);
+    h->version = 0;
+    CHECK(dmt_ring_attach(&r, reg, big) == -1);
+    h->version = 1; /* a version-1 ring still attaches */
+    CHECK(dmt_ring_attach(&r, reg, big) == 0);
     h->version = DMT_RING_VERSION;
     h->hdr_size = 128;
     CHECK(dmt_ring_attach(&r, reg, big) == -1);

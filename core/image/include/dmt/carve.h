@@ -49,6 +49,10 @@ typedef struct dmt_carve_ring {
     uint64_t head_seq, tail_seq; /* 32-bit sequence halves as found */
     uint64_t committed, lost_full, lost_overwritten, lost_torn;
     uint64_t absent; /* ring bytes (header + data) the image lacks */
+    /* Ring version 2: its place in a per-CPU region (index 0, count 1 for a
+     * single ring) and the region's instance id (0: none). */
+    uint32_t ring_index, ring_count;
+    uint64_t instance;
 } dmt_carve_ring;
 
 typedef struct dmt_carve_scan_result {
