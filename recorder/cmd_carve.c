@@ -231,6 +231,11 @@ int cmd_carve(int argc, char **argv)
                 " records, %" PRIu64 " lost (sequence %" PRIu64 "..%" PRIu64 ")\n",
                 path, rings[k].ring.phys, name, cs.records, cs.lost, cs.first_seq,
                 cs.next_seq ? cs.next_seq - 1 : 0);
+        if (rings[k].ring.ring_count > 1)
+            fprintf(stderr,
+                    "dmatrace carve: %s: a per-CPU region of %u rings, merged; %u of them "
+                    "not in the image\n",
+                    path, rings[k].ring.ring_count, cs.rings_missing);
     }
     free(res);
     free(rings);

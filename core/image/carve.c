@@ -95,6 +95,22 @@ static int check_candidate(dmt_image *img, uint64_t phys, dmt_carve_ring *out)
     return -1;
 }
 
+/* Is c a further ring of a per-CPU region whose ring 0 was found (same
+ * instance, at its place before c)?  Such a ring is carved with ring 0. */
+static bool in_region(const dmt_carve_scan_result *res, const dmt_carve_ring *c)
+{
+    if (c->ring_index == 0 || c->ring_count < 2)
+        return false;
+    const uint64_t back = (uint64_t)c->ring_index * (DMT_RING_HDR_SIZE + c->data_size);
+    for (size_t i = res->n; i-- > 0;) {
+        const dmt_carve_ring *z = &res->rings[i];
+        if (z->ring_index == 0 && z->phys + back == c->phys && z->instance == c->instance &&
+            z->ring_count == c->ring_count && z->data_size == c->data_size)
+            return true;
+    }
+    return false;
+}
+
 int dmt_carve_scan(dmt_image *img, dmt_carve_scan_result *res, dmt_carve_progress_fn progress,
                    void *ctx, dmt_error *err)
 {
@@ -129,6 +145,8 @@ int dmt_carve_scan(dmt_image *img, dmt_carve_scan_result *res, dmt_carve_progres
                 int why = check_candidate(img, phys + k, &cand);
                 if (why >= 0)
                     res->rejected[why]++;
+                else if (in_region(res, &cand))
+                    continue; /* carved with ring 0 of its per-CPU region */
                 else if (res->n == DMT_CARVE_MAX_CANDIDATES)
                     res->rejected[DMT_CARVE_REJ_TOO_MANY]++;
                 else
@@ -210,10 +228,24 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
     dmt_ringset set;
     dmt_ring r;
     if (rc == 0) {
-        /* The producer is gone: closed, so the drain ends when it is empty. */
+        /* The producer is gone: closed, so the drain ends when it is empty.
+         * A further ring of a region whose header the image lacks (or that
+         * does not belong) holds nothing we can count: an empty ring stands
+         * in for it, and cs.rings_missing says how many. */
+        const size_t stride = DMT_RING_HDR_SIZE + (size_t)ring->data_size;
         for (uint32_t i = 0; i < count; i++) {
-            dmt_ring_hdr *hdr =
-                (dmt_ring_hdr *)(region + (size_t)i * (DMT_RING_HDR_SIZE + ring->data_size));
+            dmt_ring_hdr *hdr = (dmt_ring_hdr *)(region + (size_t)i * stride);
+            dmt_ring one;
+            if (i > 0 && (dmt_ring_attach(&one, hdr, stride) != 0 || one.size != ring->data_size ||
+                          hdr->instance != ring->instance || hdr->ring_index != i ||
+                          hdr->ring_count != count || hdr->policy != ring->policy)) {
+                dmt_ring_init(hdr, stride, (enum dmt_ring_policy)ring->policy);
+                hdr->version = DMT_RING_VERSION;
+                hdr->instance = ring->instance;
+                hdr->ring_index = i;
+                hdr->ring_count = count;
+                cs.rings_missing++;
+            }
             hdr->flags |= DMT_RING_F_CLOSED;
         }
         if (count > 1 ? dmt_ringset_attach(&set, region, len) != 0
