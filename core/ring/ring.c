@@ -3,7 +3,8 @@
  *
  * Freestanding C89 (atomics from dmt/port.h, memcpy/memset only): this file
  * is compiled into the Windows driver as well as into libdmt.  API and region layout in
- * dmt/ring.h; normative layout in schema/FORMAT.md section 2.
+ * dmt/ring.h; normative layout in schema/FORMAT.md section 2 (2.1: per-CPU
+ * regions, a ring per CPU back to back).
  *
  *  region   +0 dmt_ring_hdr (256 bytes)        +256 data[size]
  *           head, tail = seq32 << 32 | pos32
@@ -67,6 +68,14 @@
  *     s + 1, padding s -> max(tail.seq, s) (a wrap padding precedes its
  *     record, a commit padding follows it), skipped region -> the sequence
  *     number of the first valid slot after it (or head.seq).
+ *  I9 Per-CPU region (dmt_ringset_*): ring_count independent rings, each
+ *     with its own head, tail, counters and sequence numbers; nothing is
+ *     shared between them, so I1..I8 hold per ring.  A producer picks its
+ *     ring from its CPU number alone (dmt_ringset_pick: cpu % count), so on
+ *     the hot path it writes only its own ring's lines while CPUs <= rings;
+ *     CPUs beyond that share a ring, which I1..I8 already allow.  Formatting
+ *     writes ring 0's magic last, so whoever attaches through ring 0 sees
+ *     every ring formatted.
  *  I8 Overwrite-oldest, seqlock-style: a header or payload read at a
  *     position taken from tail may race with a producer that has already
  *     reused the space (tail moved meanwhile).  Such reads are done by the

@@ -1022,7 +1022,8 @@ static void test_ringset_layout(void)
     dmt_ringset s;
     CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 0, 1) == -1);
     CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, DMT_RING_MAX_RINGS + 1, 1) == -1);
-    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 9, 1) == -1); /* 9 rings of 4 KiB do not fit */
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 9, 1) ==
+          -1); /* 9 rings of 4 KiB do not fit */
     CHECK(dmt_ringset_init(reg, len, DMT_RING_OVERWRITE_OLDEST, 4, 0x1234) == 0);
     CHECK(dmt_ringset_attach(&s, reg, len) == 0);
     CHECK(s.count == 4 && s.instance == 0x1234);
@@ -1394,8 +1395,8 @@ static void stress_percpu(enum dmt_ring_policy pol, uint32_t nthreads, uint64_t 
         CHECKF(m->recs[r] + m->lost[r] == produced[r], "trace, cpu %u: %llu + %llu != %llu", r,
                (unsigned long long)m->recs[r], (unsigned long long)m->lost[r],
                (unsigned long long)produced[r]);
-    CHECKF(m->inversions == ds.late, "%llu inversions, %llu late", (unsigned long long)m->inversions,
-           (unsigned long long)ds.late);
+    CHECKF(m->inversions == ds.late, "%llu inversions, %llu late",
+           (unsigned long long)m->inversions, (unsigned long long)ds.late);
     free(m);
     free(args);
     free(th);
@@ -1412,7 +1413,8 @@ static void test_percpu_stress(uint32_t n)
         enum dmt_ring_policy pol = p ? DMT_RING_OVERWRITE_OLDEST : DMT_RING_DROP_NEWEST;
         stress_percpu(pol, 2, per, true);
         stress_percpu(pol, 4, per, true);
-        stress_percpu(pol, (uint32_t)(ncpu > 0 ? ncpu : 1) * 3, per / 2, false); /* threads > CPUs */
+        stress_percpu(pol, (uint32_t)(ncpu > 0 ? ncpu : 1) * 3, per / 2,
+                      false); /* threads > CPUs */
     }
 }
 
