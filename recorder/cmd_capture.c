@@ -94,6 +94,7 @@ typedef struct opts {
     const char *fault_name;
     const char *ring_path;
     uint64_t ring_mib;
+    uint64_t rings; /* 0: one per online CPU (1 with one workload thread) */
     enum dmt_ring_policy policy;
     bool deterministic;
     bool reactos;
@@ -358,7 +359,7 @@ static void log_cb(void *ctx, const hvp_log_msg *msg)
 static void help(void)
 {
     printf("usage: dmatrace capture [--scenario NAME] [--transfers N] [--seed N] [--threads N]\n"
-           "                        [--inject FAULT] [--ring PATH] [--ring-size MiB]\n"
+           "                        [--inject FAULT] [--ring PATH] [--ring-size MiB] [--rings N]\n"
            "                        [--policy drop|overwrite] [--deterministic-clock]\n"
            "                        [--reactos] [--regmap FILE.xml] -o FILE.dmat\n\n"
            "Run the instrumented sample miniport on the host VideoPort with the device\n"
@@ -376,7 +377,11 @@ static void help(void)
            "                        seed gives a byte-identical trace\n"
            "  --ring PATH           producer side only: log into the shared ring file PATH\n"
            "                        (created if absent) for `dmatrace record --ring PATH`\n"
-           "  --ring-size MiB       ring data size (default 64)\n"
+           "  --ring-size MiB       data size of each ring (default 64)\n"
+           "  --rings N             rings in the region, the probe logs on CPU c into ring\n"
+           "                        c mod N and the drain merges them by time (default: one\n"
+           "                        per online CPU; 1 with one workload thread, whose\n"
+           "                        records are made in program order)\n"
            "  --policy P            drop (drop newest, default) or overwrite (oldest)\n"
            "  --reactos             host VideoPort behaves like ReactOS's videoprt\n"
            "  --regmap FILE.xml     name this register map in the trace header (regmap_name,\n"
@@ -393,6 +398,7 @@ static int parse(int argc, char **argv, opts *o)
                                        {"inject", required_argument, 0, 'i'},
                                        {"ring", required_argument, 0, 'r'},
                                        {"ring-size", required_argument, 0, 'R'},
+                                       {"rings", required_argument, 0, 'N'},
                                        {"policy", required_argument, 0, 'p'},
                                        {"deterministic-clock", no_argument, 0, 'd'},
                                        {"reactos", no_argument, 0, 'x'},
@@ -407,7 +413,7 @@ static int parse(int argc, char **argv, opts *o)
     o->seed = 1;
     o->ring_mib = 64;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:p:dxo:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:N:p:dxo:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': {
             o->scen = NULL;
@@ -460,6 +466,11 @@ static int parse(int argc, char **argv, opts *o)
             if (!cli_parse_u64(optarg, &o->ring_mib) || o->ring_mib == 0 || o->ring_mib > 4096)
                 return cli_usage("capture", "--ring-size needs 1..4096 MiB, not '%s'", optarg);
             break;
+        case 'N':
+            if (!cli_parse_u64(optarg, &o->rings) || o->rings == 0 || o->rings > DMT_RING_MAX_RINGS)
+                return cli_usage("capture", "--rings needs 1..%u, not '%s'", DMT_RING_MAX_RINGS,
+                                 optarg);
+            break;
         case 'p':
             if (!strcmp(optarg, "drop"))
                 o->policy = DMT_RING_DROP_NEWEST;
@@ -500,6 +511,10 @@ static int parse(int argc, char **argv, opts *o)
         o->threads = o->scen->threads;
     if (o->deterministic)
         o->threads = 1;
+    if (!o->rings) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        o->rings = o->threads == 1 || n < 1 ? 1 : n > DMT_RING_MAX_RINGS ? DMT_RING_MAX_RINGS : n;
+    }
     return 0;
 }
 
@@ -563,6 +578,7 @@ static void session_config(const capture *c, dmtc_config *sc)
     sc->ring = c->o.ring_path ? DMTC_RING_FILE : DMTC_RING_MEMORY;
     sc->ring_path = c->o.ring_path;
     sc->ring_data = (size_t)c->o.ring_mib << 20;
+    sc->rings = (uint32_t)c->o.rings;
     sc->policy = c->o.policy;
     sc->populate = true;
     if (c->o.out) {

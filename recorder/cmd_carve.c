@@ -31,7 +31,8 @@ static void help(void)
            "                write nothing\n"
            "  -o FILE       the trace to write (with --all: FILE's stem + .N.dmat per ring)\n"
            "  --ring N      carve ring N of the list (any verdict; without it the one live\n"
-           "                ring is carved, and several live rings need --ring or --all)\n"
+           "                ring or per-CPU region is carved, and several need --ring or\n"
+           "                --all; ring 0 of a per-CPU region carves its rings merged)\n"
            "  --all         carve every ring found\n"
            "  --allow-cut   accept an image whose end is missing (pages there are absent)\n"
            "  --merge FILE  FILE is the recording the crash cut: write it whole, continued\n"
@@ -249,12 +250,24 @@ int cmd_carve(int argc, char **argv)
     if (st == CLI_OK && n == 0)
         st = CLI_BAD;
     if (st == CLI_OK && !list) {
+        /* Live rings count once per per-CPU region: ring 0 of a region
+         * carves all of its rings, merged. */
         size_t live = 0, the_live = 0;
-        for (size_t k = 0; k < n; k++)
-            if (rings[k].ring.verdict == DMT_CARVE_LIVE) {
+        for (size_t k = 0; k < n; k++) {
+            const dmt_carve_ring *r = &rings[k].ring;
+            if (r->verdict != DMT_CARVE_LIVE)
+                continue;
+            bool covered = false;
+            for (size_t j = 0; r->ring_index > 0 && j < n && !covered; j++)
+                covered = rings[j].ring.verdict == DMT_CARVE_LIVE &&
+                          rings[j].ring.ring_index == 0 &&
+                          rings[j].ring.instance == r->instance &&
+                          rings[j].ring.ring_count == r->ring_count;
+            if (!covered) {
                 live++;
                 the_live = k;
             }
+        }
         if (!all && !picked && n > 1 && live == 1) {
             pick = the_live; /* copies and older loads are listed, not carved */
             picked = true;
@@ -294,6 +307,11 @@ int cmd_carve(int argc, char **argv)
                 " records, %" PRIu64 " lost (sequence %" PRIu64 "..%" PRIu64 ")\n",
                 path, rings[k].ring.phys, name, cs.records, cs.lost, cs.first_seq,
                 cs.next_seq ? cs.next_seq - 1 : 0);
+        if (rings[k].ring.ring_count > 1)
+            fprintf(stderr,
+                    "dmatrace carve: %s: a per-CPU region of %u rings, merged; %u of them "
+                    "not in the image\n",
+                    path, rings[k].ring.ring_count, cs.rings_missing);
     }
     free(res);
     free(rings);

@@ -174,6 +174,11 @@ int cmd_dump(int argc, char **argv)
         memcpy(p, " +", 2);
         p = put_dec(p + 2, dt < 0 ? 0 - (uint64_t)dt : (uint64_t)dt, dt < 0, 14, true);
         *p++ = ' ';
+        if (!framing && r.cpu != DMT_CPU_NONE) {
+            memcpy(p, "cpu ", 4);
+            p = put_dec(p + 4, r.cpu, false, 3, true);
+            *p++ = ' ';
+        }
         p += dmt_record_describe(p, sizeof line - (size_t)(p - line) - 1, &r, max_items);
         if (r.kind == DMT_K_REG_WRITE || r.kind == DMT_K_REG_READ) {
             size_t n = 0;

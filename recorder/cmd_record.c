@@ -185,19 +185,20 @@ int cmd_record(int argc, char **argv)
     if (regmap && !cli_header_regmap(&id, regmap))
         return cli_fail("record", CLI_BAD, "--regmap %s: %s", regmap, strerror(errno));
 
-    dmt_ring ring;
+    dmt_ringset set;
     void *map = NULL;
     size_t map_len = 0;
     rec_escape *esc = NULL;
     int rc;
     if (escape) {
         char why[256];
-        if (rec_escape_open(display, &ring, &esc, why, sizeof why) != 0)
+        if (rec_escape_open(display, &set, &esc, why, sizeof why) != 0)
             return cli_fail("record", CLI_FAIL, "--escape: %s", why);
     } else {
-        rc = dmt_ring_shm_open(ring_path, &ring, &map, &map_len);
+        rc = dmt_ringset_shm_open(ring_path, &set, &map, &map_len);
         if (rc == -ENOENT)
-            rc = dmt_ring_shm_create(ring_path, (size_t)size_bytes, policy, &ring, &map, &map_len);
+            rc = dmt_ringset_shm_create(ring_path, (size_t)size_bytes, policy, 1, 0, &set, &map,
+                                        &map_len);
         if (rc < 0)
             return cli_fail("record", rc == -EPROTO ? CLI_BAD : CLI_FAIL, "%s: %s", ring_path,
                             rc == -EPROTO ? "not a dmatrace ring of this version" : strerror(-rc));
@@ -210,13 +211,15 @@ int cmd_record(int argc, char **argv)
     cli_header_machine(&h);
     memcpy(h.regmap_name, id.regmap_name, sizeof h.regmap_name);
     h.regmap_hash = id.regmap_hash;
-    h.ring_size = ring.size;
-    h.ring_policy = ring.hdr->policy;
-    {
+    h.ring_size = set.rings[0].size;
+    h.ring_policy = set.rings[0].hdr->policy;
+    h.cpus = set.count > 1 ? set.count : h.cpus;
+    if (set.count == 1) {
         /* The first sequence number this recorder will see, so the header
-         * can be written before any record arrives. */
+         * can be written before any record arrives.  (A per-CPU region's
+         * merge numbers from 0.) */
         dmt_ring_consumer peek;
-        dmt_ring_consumer_init(&peek, &ring, 0);
+        dmt_ring_consumer_init(&peek, &set.rings[0], 0);
         h.seq0 = peek.next_seq;
     }
     dmt_writer *w;
@@ -230,7 +233,7 @@ int cmd_record(int argc, char **argv)
     uint64_t inj_bytes;
     if (inj && cli_parse_u64(inj, &inj_bytes))
         dmt_writer_inject_failure(w, inj_bytes, ENOSPC);
-    dmt_drain *d = dmt_drain_new(&ring, w, 200000000ull);
+    dmt_drain *d = dmt_drain_new_set(&set, w, 200000000ull);
     if (!d) {
         dmt_writer_abort(w);
         release_ring(map, map_len, esc);
@@ -300,6 +303,8 @@ int cmd_record(int argc, char **argv)
     }
     if (tty)
         fprintf(stderr, "\r\033[K");
+    if (st == CLI_OK && dmt_drain_finish(d, &err) < 0)
+        st = cli_report("record", out, &err);
     const dmt_drain_stats ds = *dmt_drain_get_stats(d);
     uint64_t on_disk = 0;
     dmt_drain_free(d);
@@ -317,13 +322,18 @@ int cmd_record(int argc, char **argv)
                 "'dmatrace recover %s' to close it\n",
                 out, out);
     }
+    uint64_t committed = 0, full = 0, overwritten = 0, torn = 0;
+    for (uint32_t i = 0; i < set.count; i++) {
+        dmt_ring_hdr *rh = set.rings[i].hdr;
+        committed += __atomic_load_n(&rh->committed, __ATOMIC_RELAXED);
+        full += __atomic_load_n(&rh->lost_full, __ATOMIC_RELAXED);
+        overwritten += __atomic_load_n(&rh->lost_overwritten, __ATOMIC_RELAXED);
+        torn += __atomic_load_n(&rh->lost_torn, __ATOMIC_RELAXED);
+    }
     fprintf(stderr,
-            "dmatrace record: ring counters: %" PRIu64 " committed, %" PRIu64
+            "dmatrace record: ring counters%s: %" PRIu64 " committed, %" PRIu64
             " refused (full), %" PRIu64 " overwritten, %" PRIu64 " torn\n",
-            __atomic_load_n(&ring.hdr->committed, __ATOMIC_RELAXED),
-            __atomic_load_n(&ring.hdr->lost_full, __ATOMIC_RELAXED),
-            __atomic_load_n(&ring.hdr->lost_overwritten, __ATOMIC_RELAXED),
-            __atomic_load_n(&ring.hdr->lost_torn, __ATOMIC_RELAXED));
+            set.count > 1 ? " (all rings)" : "", committed, full, overwritten, torn);
     release_ring(map, map_len, esc);
     fprintf(stderr,
             "dmatrace record: %s: %" PRIu64 " records drained, %" PRIu64 " on disk, %" PRIu64

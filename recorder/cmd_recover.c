@@ -83,7 +83,7 @@ int cmd_recover(int argc, char **argv)
     const char *dest = out ? out : file;
     dmt_header h = *dmt_source_header(src);
     dmt_writer *w;
-    if ((rc = dmt_writer_open(dest, &h, DMT_WRITE_ATOMIC, &w, &err))) {
+    if ((rc = dmt_writer_open(dest, &h, DMT_WRITE_ATOMIC | DMT_WRITE_KEEP_CPU, &w, &err))) {
         dmt_source_close(src);
         return cli_report("recover", dest, &err);
     }

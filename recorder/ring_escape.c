@@ -43,7 +43,7 @@ static int send(HDC dc, ULONG op, ULONGLONG va, DMT_ESCAPE_REPLY *rep)
            rep->size == sizeof *rep;
 }
 
-int rec_escape_open(const char *display, dmt_ring *ring, rec_escape **out, char *why, size_t cap)
+int rec_escape_open(const char *display, dmt_ringset *set, rec_escape **out, char *why, size_t cap)
 {
     *out = NULL;
     rec_escape *e = calloc(1, sizeof *e);
@@ -86,14 +86,14 @@ int rec_escape_open(const char *display, dmt_ring *ring, rec_escape **out, char 
     if (rep.user_va == 0 || rep.user_va > UINTPTR_MAX || rep.ring_bytes > rep.length ||
         rep.length > (ULONGLONG)SIZE_MAX ||
         rep.ring_bytes < DMT_RING_HDR_SIZE + DMT_RING_MIN_SIZE ||
-        rep.ring_bytes > DMT_RING_HDR_SIZE + DMT_RING_MAX_SIZE) {
+        rep.ring_bytes > dmt_ringset_region_len(DMT_RING_MAX_RINGS, DMT_RING_MAX_SIZE)) {
         snprintf(why, cap, "the MAP reply is malformed (va 0x%llx, %llu of %llu bytes)",
                  (unsigned long long)rep.user_va, (unsigned long long)rep.ring_bytes,
                  (unsigned long long)rep.length);
         rec_escape_close(e);
         return -1;
     }
-    if (dmt_ring_attach(ring, (void *)(uintptr_t)rep.user_va, (size_t)rep.ring_bytes) != 0) {
+    if (dmt_ringset_attach(set, (void *)(uintptr_t)rep.user_va, (size_t)rep.ring_bytes) != 0) {
         snprintf(why, cap, "the mapped memory is not a dmatrace ring of this version");
         rec_escape_close(e);
         return -1;
@@ -116,10 +116,10 @@ void rec_escape_close(rec_escape *e)
 
 #else
 
-int rec_escape_open(const char *display, dmt_ring *ring, rec_escape **out, char *why, size_t cap)
+int rec_escape_open(const char *display, dmt_ringset *set, rec_escape **out, char *why, size_t cap)
 {
     (void)display;
-    (void)ring;
+    (void)set;
     *out = NULL;
     snprintf(why, cap, "--escape reaches a Windows display driver; this is not Windows");
     return -1;

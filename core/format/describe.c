@@ -182,6 +182,9 @@ size_t dmt_record_describe(char *buf, size_t cap, const dmt_record *r, unsigned 
         put(&o, " records=%llu lost=%llu", (unsigned long long)r->count,
             (unsigned long long)r->value);
         break;
+    case DMT_K_CPU:
+        put(&o, " cpu=%u", r->cpu);
+        break;
     default:
         break;
     }

@@ -441,6 +441,12 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
         U(r->count);
         U(r->value);
         break;
+    case DMT_K_CPU: /* [26, t, cpu] or [26, t, cpu, ring_seq] when count is 1 */
+        HEAD(r->count ? 4u : 3u);
+        U(r->cpu);
+        if (r->count)
+            U(r->value);
+        break;
     default:
         return NULL;
     }

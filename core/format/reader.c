@@ -75,6 +75,7 @@ struct dmt_reader {
     uint64_t next_seq;
     uint64_t count;   /* records returned */
     uint64_t skipped; /* unknown kinds skipped */
+    uint32_t cpu;     /* CPU of the records that follow (the last CPU record) */
     uint64_t index;   /* index of the record being parsed (framing included) */
     bool ended;       /* END seen or stream over */
     bool cut;
@@ -575,6 +576,7 @@ static int parse_fields(pc *c, dmt_record *r, uint64_t nfields, dmt_sg_elem *sg,
                              dmt_kind_name(r->kind), (unsigned long long)nfields,
                              (unsigned long long)required[r->kind] + 2);
     r->width = 4;
+    r->cpu = DMT_CPU_NONE;
     uint64_t used = 2;
     switch (r->kind) {
         DMT_KINDS(CASE_, REQUIRED_, OPTIONAL_)
@@ -782,10 +784,11 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
             uint32_t v;
             if ((rc = get_u32(&c, &v)))
                 return rc;
-            if (v != DMT_FORMAT_VERSION)
+            if (v < DMT_FORMAT_VERSION_MIN || v > DMT_FORMAT_VERSION)
                 return dmt_error_set(err, DMT_E_VERSION, c.base + (uint64_t)(at - c.start),
-                                     DMT_NO_INDEX, "format version %u, this build reads version %u",
-                                     v, DMT_FORMAT_VERSION);
+                                     DMT_NO_INDEX,
+                                     "format version %u, this build reads versions %u to %u", v,
+                                     DMT_FORMAT_VERSION_MIN, DMT_FORMAT_VERSION);
             rd->hdr.version = v;
             have_version = true;
         } else if (KEY("t0")) {
@@ -844,6 +847,7 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
     rd->crc_from = rd->pos;
     rd->last_ts = rd->hdr.t0;
     rd->next_seq = rd->hdr.seq0;
+    rd->cpu = DMT_CPU_NONE;
     rd->chunk_seq = rd->hdr.seq0;
     return 0;
 }
@@ -1077,6 +1081,14 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
 
         rd->chunk_bytes += used;
         rd->chunk_records++;
+
+        if (rec->kind == DMT_K_CPU) {
+            /* The CPU of what follows; takes no sequence number and is
+             * never returned (schema/FORMAT.md 1.4). */
+            rd->cpu = rec->cpu;
+            continue;
+        }
+        rec->cpu = rd->cpu;
 
         if (rec->kind == 0) {
             rd->skipped++;

@@ -58,6 +58,7 @@ struct dmt_writer {
     uint64_t chunk_seq;
 
     int64_t last_ts;
+    uint32_t cpu; /* of the last CPU record, DMT_CPU_NONE before any */
     uint64_t next_seq;
     bool any_record;
 
@@ -224,6 +225,7 @@ int dmt_writer_open(const char *path, const dmt_header *hdr, unsigned flags, dmt
     w->inject_left = UINT64_MAX;
     w->header_pending_seq = hdr->seq0 == 0 && !(flags & DMT_WRITE_HEADER_NOW);
     w->next_seq = hdr->seq0;
+    w->cpu = DMT_CPU_NONE;
     w->last_ts = hdr->t0;
 
     if (flags & DMT_WRITE_ATOMIC) {
@@ -390,9 +392,13 @@ int dmt_writer_append(dmt_writer *w, const dmt_record *r, dmt_error *err)
     int rc;
     if ((rc = check_usable(w, err)))
         return rc;
-    if (r->kind == DMT_K_CHUNK || r->kind == DMT_K_END || r->kind == 0 || r->kind >= DMT_K_MAX_)
+    if (r->kind == DMT_K_CHUNK || r->kind == DMT_K_END || r->kind == DMT_K_CPU || r->kind == 0 ||
+        r->kind >= DMT_K_MAX_)
         return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
                              "record kind %u cannot be appended", r->kind);
+    if ((w->flags & DMT_WRITE_KEEP_CPU) && r->cpu != DMT_CPU_NONE && r->cpu != w->cpu &&
+        (rc = dmt_writer_set_cpu(w, r->cpu, false, 0, err)))
+        return rc;
     uint64_t first = r->kind == DMT_K_LOST ? r->value : w->next_seq;
     if ((rc = ensure_header(w, first, err)))
         return rc;
@@ -427,6 +433,29 @@ int dmt_writer_lost(dmt_writer *w, uint64_t first, uint64_t count, uint32_t reas
     return dmt_writer_append(w, &r, err);
 }
 
+int dmt_writer_set_cpu(dmt_writer *w, uint32_t cpu, bool with_seq, uint64_t ring_seq,
+                       dmt_error *err)
+{
+    int rc;
+    if ((rc = check_usable(w, err)))
+        return rc;
+    if (cpu == w->cpu && !with_seq)
+        return 0;
+    if ((rc = ensure_header(w, w->next_seq, err)))
+        return rc;
+    dmt_record c;
+    memset(&c, 0, sizeof c);
+    c.kind = DMT_K_CPU;
+    c.cpu = cpu;
+    c.count = with_seq;
+    c.value = ring_seq;
+    size_t n = dmt_enc_record(w->buf + w->len, BUF_CAP - w->len, &c, delta(w, w->last_ts));
+    if (n == 0)
+        return fail(w, err, DMT_E_INTERNAL, 0, "cpu record does not encode");
+    w->cpu = cpu;
+    return commit_record(w, n, 0, err);
+}
+
 int dmt_writer_append_ring(dmt_writer *w, const uint8_t *payload, size_t len, uint64_t seq,
                            dmt_error *err)
 {
@@ -449,17 +478,28 @@ int dmt_writer_append_ring(dmt_writer *w, const uint8_t *payload, size_t len, ui
         return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
                              "ring record sequence %llu, expected %llu", (unsigned long long)seq,
                              (unsigned long long)w->next_seq);
+    return dmt_writer_append_checked(w, payload, len, &ri, err);
+}
+
+int dmt_writer_append_checked(dmt_writer *w, const uint8_t *payload, size_t len,
+                              const dmt_ring_record_info *ri, dmt_error *err)
+{
+    int rc;
+    if ((rc = check_usable(w, err)))
+        return rc;
+    if ((rc = ensure_header(w, w->next_seq, err)))
+        return rc;
     /* Rewrite only the time field: [head kind t_abs rest...] ->
      * [head kind t_delta rest...]. */
-    size_t rest = len - ri.time_off - ri.time_len;
+    size_t rest = len - ri->time_off - ri->time_len;
     if (BUF_CAP - w->len < len + 9)
         return fail(w, err, DMT_E_INTERNAL, 0, "buffer overflow");
     uint8_t *o = w->buf + w->len;
-    memcpy(o, payload, ri.time_off);
-    size_t tn = dmt_enc_int(o + ri.time_off, 9, delta(w, ri.time));
-    memcpy(o + ri.time_off + tn, payload + ri.time_off + ri.time_len, rest);
+    memcpy(o, payload, ri->time_off);
+    size_t tn = dmt_enc_int(o + ri->time_off, 9, delta(w, ri->time));
+    memcpy(o + ri->time_off + tn, payload + ri->time_off + ri->time_len, rest);
     w->st.records++;
-    return commit_record(w, ri.time_off + tn + rest, 1, err);
+    return commit_record(w, ri->time_off + tn + rest, 1, err);
 }
 
 int dmt_writer_close(dmt_writer *w, dmt_error *err)

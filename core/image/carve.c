@@ -96,8 +96,9 @@ static int check_candidate(dmt_image *img, uint64_t phys, dmt_carve_ring *out)
     long n = dmt_image_read(img, phys, h, sizeof h, NULL, NULL);
     if (n != (long)sizeof h)
         return DMT_CARVE_REJ_ABSENT;
-    if (rd64(h) != DMT_RING_MAGIC || rd32(h + 8) != DMT_RING_VERSION ||
-        rd32(h + 12) != DMT_RING_HDR_SIZE)
+    const uint32_t version = rd32(h + 8);
+    if (rd64(h) != DMT_RING_MAGIC || version < DMT_RING_VERSION_MIN ||
+        version > DMT_RING_VERSION || rd32(h + 12) != DMT_RING_HDR_SIZE)
         return DMT_CARVE_REJ_VERSION;
     const uint64_t size = rd64(h + 16);
     if (size < DMT_RING_MIN_SIZE || size > DMT_RING_MAX_SIZE || (size & (size - 1)))
@@ -110,7 +111,7 @@ static int check_candidate(dmt_image *img, uint64_t phys, dmt_carve_ring *out)
     if (used > size || (((uint32_t)head | (uint32_t)tail) & 7u))
         return DMT_CARVE_REJ_POSITIONS;
     const uint32_t count = rd32(h + 52) ? rd32(h + 52) : 1, index = rd32(h + 48);
-    if (index >= count)
+    if (count > DMT_RING_MAX_RINGS || index >= count)
         return DMT_CARVE_REJ_POSITIONS;
     memset(out, 0, sizeof *out);
     out->phys = phys;
@@ -669,22 +670,54 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
         return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX, "ring too large");
     dmt_carve_stats cs;
     memset(&cs, 0, sizeof cs);
-    const size_t len = DMT_RING_HDR_SIZE + (size_t)ring->data_size;
+    /* Ring 0 of a per-CPU region: the whole region, its rings merged.  Any
+     * other ring of one is carved alone (its CPU's records). */
+    const uint32_t count = ring->ring_index == 0 ? ring->ring_count : 1;
+    if (count > 1 && partial)
+        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "a per-CPU ring region (%u rings) cannot continue a recording", count);
+    const size_t len = (size_t)dmt_ringset_region_len(count, ring->data_size);
     /* Anonymous and lazily backed: absent pages cost nothing and read 0. */
     uint8_t *region = dmt_map_anon(len);
     if (!region)
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
                              "cannot map %zu bytes for the ring", len);
     int rc = copy_region(img, ring->phys, region, len, err);
+    dmt_ringset set;
     dmt_ring r;
     if (rc == 0) {
-        /* The producer is gone: closed, so the drain ends when it is empty. */
-        dmt_ring_hdr *hdr = (dmt_ring_hdr *)region;
-        hdr->flags |= DMT_RING_F_CLOSED;
-        if (dmt_ring_attach(&r, region, len) != 0)
+        /* The producer is gone: closed, so the drain ends when it is empty.
+         * A further ring of a region whose header the image lacks (or that
+         * does not belong) holds nothing we can count: an empty ring stands
+         * in for it, and cs.rings_missing says how many. */
+        const size_t stride = DMT_RING_HDR_SIZE + (size_t)ring->data_size;
+        for (uint32_t i = 0; i < count; i++) {
+            dmt_ring_hdr *hdr = (dmt_ring_hdr *)(region + (size_t)i * stride);
+            dmt_ring one;
+            if (i > 0 && (dmt_ring_attach(&one, hdr, stride) != 0 || one.size != ring->data_size ||
+                          hdr->instance != ring->instance || hdr->ring_index != i ||
+                          hdr->ring_count != count || hdr->policy != ring->policy)) {
+                dmt_ring_init(hdr, stride, (enum dmt_ring_policy)ring->policy);
+                hdr->version = DMT_RING_VERSION;
+                hdr->instance = ring->instance;
+                hdr->ring_index = i;
+                hdr->ring_count = count;
+                cs.rings_missing++;
+            }
+            hdr->flags |= DMT_RING_F_CLOSED;
+        }
+        if (count > 1 ? dmt_ringset_attach(&set, region, len) != 0
+                      : dmt_ring_attach(&r, region, len) != 0)
             rc = dmt_error_set(err, DMT_E_FORMAT, ring->phys, DMT_NO_INDEX,
                                "the ring at physical 0x%" PRIx64 " changed since the scan",
                                ring->phys);
+        if (rc == 0 && count > 1) {
+            r = set.rings[0];
+        } else if (rc == 0) {
+            set.count = 1;
+            set.instance = 0;
+            set.rings[0] = r;
+        }
     }
     dmt_reader *rd = NULL;
     dmt_writer *w = NULL;
@@ -705,22 +738,25 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
                      ring->phys);
             h.ring_size = r.size;
             h.ring_policy = r.hdr->policy;
-            h.seq0 = peek.next_seq;
+            h.seq0 = count > 1 ? 0 : peek.next_seq;
+            h.cpus = count > 1 ? count : 0;
         }
         cs.first_seq = h.seq0;
         if (rc == 0)
-            rc = dmt_writer_open(out_path, &h, DMT_WRITE_ATOMIC | DMT_WRITE_HEADER_NOW, &w, err);
+            rc = dmt_writer_open(out_path, &h,
+                                 DMT_WRITE_ATOMIC | DMT_WRITE_HEADER_NOW | DMT_WRITE_KEEP_CPU, &w,
+                                 err);
     }
     if (rc == 0 && rd)
         rc = copy_partial(rd, w, &cs, err);
-    if (rc == 0 && !(d = dmt_drain_new(&r, w, 1)))
+    if (rc == 0 && !(d = dmt_drain_new_set(&set, w, 1)))
         rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
     if (rc == 0 && rd)
         dmt_drain_resume_at(d, dmt_writer_next_seq(w));
     /* Each idle poll moves the clock past both torn-slot timeouts, so one
      * stuck slot is skipped per poll; a ring has at most size/8 slots. */
     uint64_t now = 1, idle = 0;
-    const uint64_t max_idle = ring->data_size / 8 + 16;
+    const uint64_t max_idle = count * (ring->data_size / 8) + 16;
     while (rc == 0) {
         int p = dmt_drain_poll(d, now, 65536, err);
         if (p < 0) {

@@ -1,48 +1,166 @@
 /*
- * drain.c - ring -> trace file (see dmt/drain.h).
+ * drain.c - ring region -> trace file (see dmt/drain.h).
+ *
+ * One ring (a version-1 ring, or a region of ring_count 1): items go
+ * straight to the writer and keep the ring's sequence numbers.
  *
  *   dmt_ring_next ---RECORD---> dmt_writer_append_ring --ok--> file
  *        |                              '--invalid--> LOST(corrupt, 1)
  *        '------LOST(first,count)-----> dmt_writer_lost
  *
- * The sequence numbers the ring delivers are passed through unchanged, so a
- * record's sequence number in the file is the one the probe's reservation
- * took, and the file's LOST ranges are the ring's gaps.
+ * A per-CPU region (ring_count n > 1): one lane per ring, a k-way merge by
+ * time.  Each lane takes items from its ring into a bounded queue, checking
+ * each record as it is taken (dmt_ring_record_check, which is also what
+ * gives the record's time); a record that fails becomes a LOST(corrupt, 1)
+ * item there.  The merge then writes, in order of the key
+ * (time, ring index, ring sequence), the head of the lane with the smallest
+ * key, when that is safe:
+ *
+ *   ring 0 --next--> [q0: r r L r]--.
+ *   ring 1 --next--> [q1: r r]------+--min key--> CPU record when the lane
+ *   ring n --next--> [qn: ]---------'             changes, then the item
+ *
+ *   safe  = every lane still open has a queued item (nothing earlier can
+ *           come from an empty lane's ring, up to the lane's own order), or
+ *           the head is older than the newest time taken by window_ns
+ *           (hw - ts >= window: a producer commits within the window), or
+ *           a queue is full (the window is also bounded in bytes), or every
+ *           ring stayed empty for the hold time (a quiet session is not
+ *           held back), or every ring is closed and drained.
+ *
+ * A LOST item has no time of its own: its key is the time of the lane's
+ * previous record, so it stays just after it.  A lane's items keep their
+ * ring order.  Invariants: every item taken from a ring is written exactly
+ * once (so each ring's sequence numbers stay accounted for, per CPU); the
+ * trace's sequence numbers are dense in file order (records and LOST
+ * ranges take the next ones); a record written after one with a later time
+ * (it came late: its producer took longer than the window to commit) is
+ * counted in stats.late.
  */
 #include "dmt/drain.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "dmt/ringcheck.h"
+
+/* A queued item: this header, then len payload bytes padded to 8. */
+typedef struct qitem {
+    int64_t ts;
+    uint64_t seq;   /* ring sequence number (first of a LOST range) */
+    uint64_t count; /* 0: a record of len bytes; else a LOST range */
+    uint32_t len;
+    uint32_t reason;
+    uint32_t time_off, time_len; /* of the record's time field */
+} qitem;
+
+#define QBYTES  (1u << 20)                                  /* queue bytes per lane */
+#define QROOM   (sizeof(qitem) + DMT_RING_MAX_PAYLOAD + 8u) /* room one item needs */
+#define HOLD_NS 10000000ull /* quiet time after which held items go out */
+
+typedef struct lane {
+    dmt_ring_consumer c;
+    uint8_t *q;
+    size_t start, end; /* queued bytes [start, end) */
+    bool done;         /* the ring is closed and drained */
+    bool announced;    /* a CPU record with ring_seq was written */
+    int64_t last_ts;   /* time of the last record taken */
+    dmt_drain_stats st;
+} lane;
 
 struct dmt_drain {
-    dmt_ring *ring;
+    dmt_ringset set;
     dmt_writer *w;
-    dmt_ring_consumer c;
+    dmt_ring_consumer c; /* one ring */
     dmt_drain_stats st;
     bool resume;        /* items below resume_at are dropped (dmt_drain_resume_at) */
     uint64_t resume_at; /* ... and a gap up to the first kept one is LOST (absent) */
+    /* per-CPU region */
+    lane *lanes;
+    uint32_t n;
+    int64_t hw;     /* newest time taken from any ring */
+    int64_t out_hw; /* newest time written */
+    bool any_out;   /* out_hw is valid */
+    uint64_t window_ns;
+    bool quiet;           /* every ring was empty in the last rounds ... */
+    uint64_t quiet_since; /* ... since then */
     uint8_t scratch[DMT_RING_MAX_PAYLOAD + 64];
 };
 
-dmt_drain *dmt_drain_new(dmt_ring *ring, dmt_writer *w, uint64_t torn_timeout_ns)
+dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t torn_timeout_ns)
 {
+    if (!set || set->count == 0 || set->count > DMT_RING_MAX_RINGS)
+        return NULL;
     dmt_drain *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    d->ring = ring;
+    d->set = *set;
     d->w = w;
-    dmt_ring_consumer_init(&d->c, ring, torn_timeout_ns);
+    d->window_ns = DMT_DRAIN_WINDOW_NS;
+    if (set->count == 1) {
+        dmt_ring_consumer_init(&d->c, &d->set.rings[0], torn_timeout_ns);
+        return d;
+    }
+    d->n = set->count;
+    d->lanes = calloc(d->n, sizeof *d->lanes);
+    if (!d->lanes) {
+        free(d);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < d->n; i++) {
+        lane *l = &d->lanes[i];
+        dmt_ring_consumer_init(&l->c, &d->set.rings[i], torn_timeout_ns);
+        l->last_ts = INT64_MIN;
+        if (!(l->q = malloc(QBYTES + QROOM))) {
+            dmt_drain_free(d);
+            return NULL;
+        }
+    }
+    d->hw = INT64_MIN;
     return d;
+}
+
+dmt_drain *dmt_drain_new(dmt_ring *ring, dmt_writer *w, uint64_t torn_timeout_ns)
+{
+    dmt_ringset s;
+    s.count = 1;
+    s.instance = 0;
+    s.rings[0] = *ring;
+    return dmt_drain_new_set(&s, w, torn_timeout_ns);
 }
 
 void dmt_drain_free(dmt_drain *d)
 {
+    if (!d)
+        return;
+    if (d->lanes)
+        for (uint32_t i = 0; i < d->n; i++)
+            free(d->lanes[i].q);
+    free(d->lanes);
     free(d);
+}
+
+void dmt_drain_set_window(dmt_drain *d, uint64_t window_ns)
+{
+    d->window_ns = window_ns;
 }
 
 void dmt_drain_resume_at(dmt_drain *d, uint64_t seq)
 {
     d->resume = true;
     d->resume_at = seq;
+}
+
+uint32_t dmt_drain_rings(const dmt_drain *d)
+{
+    return d->n ? d->n : 1;
+}
+
+const dmt_drain_stats *dmt_drain_ring_stats(const dmt_drain *d, uint32_t ring)
+{
+    if (!d->n)
+        return ring == 0 ? &d->st : NULL;
+    return ring < d->n ? &d->lanes[ring].st : NULL;
 }
 
 /* Resume mode: drop what lies below resume_at, clip a LOST range that
@@ -70,7 +188,8 @@ const dmt_drain_stats *dmt_drain_get_stats(const dmt_drain *d)
     return &d->st;
 }
 
-int dmt_drain_poll(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error *err)
+/* One ring: the items go straight to the writer. */
+static int poll_one(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error *err)
 {
     uint32_t done = 0;
     for (;;) {
@@ -118,4 +237,214 @@ int dmt_drain_poll(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error 
         }
         done++;
     }
+}
+
+/* ---- per-CPU region: lanes and the merge -------------------------------- */
+
+static qitem *q_head(lane *l)
+{
+    return l->start < l->end ? (qitem *)(void *)(l->q + l->start) : NULL;
+}
+
+static size_t q_span(uint32_t len)
+{
+    return sizeof(qitem) + ((len + 7u) & ~(size_t)7u);
+}
+
+/* Room for one more item of any size (QROOM bytes at end); compacts the
+ * live part to the front when it has moved on. */
+static bool q_room(lane *l)
+{
+    if (l->end <= QBYTES)
+        return true;
+    if (l->start == 0)
+        return false;
+    memmove(l->q, l->q + l->start, l->end - l->start);
+    l->end -= l->start;
+    l->start = 0;
+    return l->end <= QBYTES;
+}
+
+static void q_pop(lane *l)
+{
+    qitem *it = q_head(l);
+    l->start += q_span(it->count ? 0 : it->len);
+    if (l->start == l->end)
+        l->start = l->end = 0;
+}
+
+/* Take up to budget items from lane i's ring into its queue.  Returns the
+ * items taken; *empty when the ring had nothing more. */
+static uint32_t fill(dmt_drain *d, lane *l, uint64_t now_ns, uint32_t budget, bool *empty)
+{
+    uint32_t taken = 0;
+    *empty = false;
+    while (taken < budget && !l->done && q_room(l)) {
+        qitem *q = (qitem *)(void *)(l->q + l->end);
+        uint8_t *payload = (uint8_t *)(q + 1);
+        dmt_ring_item it;
+        enum dmt_ring_status s = dmt_ring_next(&l->c, payload, now_ns, &it);
+        if (s == DMT_RING_EMPTY) {
+            *empty = true;
+            break;
+        }
+        if (s == DMT_RING_DONE) {
+            l->done = true;
+            break;
+        }
+        taken++;
+        memset(q, 0, sizeof *q);
+        q->seq = it.seq;
+        if (s == DMT_RING_LOST) {
+            q->count = it.count;
+            q->reason = it.reason;
+            q->ts = l->last_ts;
+        } else {
+            dmt_ring_record_info ri;
+            l->st.payload_bytes += it.len;
+            if (dmt_ring_record_check(payload, it.len, &ri) != 0) {
+                q->count = 1;
+                q->reason = DMT_LOST_CORRUPT;
+                q->ts = l->last_ts;
+                l->st.corrupt++;
+            } else {
+                q->len = it.len;
+                q->ts = ri.time;
+                q->time_off = (uint32_t)ri.time_off;
+                q->time_len = (uint32_t)ri.time_len;
+                l->last_ts = ri.time;
+                if (ri.time > d->hw)
+                    d->hw = ri.time;
+            }
+        }
+        l->end += q_span(q->count ? 0 : q->len);
+    }
+    return taken;
+}
+
+/* Is key a before key b?  (time, ring index, ring sequence) */
+static bool key_before(const qitem *a, uint32_t ia, const qitem *b, uint32_t ib)
+{
+    if (a->ts != b->ts)
+        return a->ts < b->ts;
+    if (ia != ib)
+        return ia < ib;
+    return a->seq < b->seq;
+}
+
+/* Write lane i's head item. */
+static int put(dmt_drain *d, uint32_t i, dmt_error *err)
+{
+    lane *l = &d->lanes[i];
+    qitem *q = q_head(l);
+    int rc = dmt_writer_set_cpu(d->w, i, !l->announced, q->seq, err);
+    if (rc)
+        return rc;
+    l->announced = true;
+    uint64_t seq = dmt_writer_next_seq(d->w);
+    if (q->count) {
+        if ((rc = dmt_writer_lost(d->w, seq, q->count, q->reason, err)))
+            return rc;
+        l->st.lost += q->count;
+        d->st.lost += q->count;
+        if (q->reason == DMT_LOST_CORRUPT)
+            d->st.corrupt++;
+    } else {
+        dmt_ring_record_info ri;
+        ri.time = q->ts;
+        ri.time_off = q->time_off;
+        ri.time_len = q->time_len;
+        if ((rc = dmt_writer_append_checked(d->w, (const uint8_t *)(q + 1), q->len, &ri, err)))
+            return rc;
+        l->st.records++;
+        d->st.records++;
+        d->st.payload_bytes += q->len;
+        if (d->any_out && q->ts < d->out_hw)
+            d->st.late++;
+        if (!d->any_out || q->ts > d->out_hw)
+            d->out_hw = q->ts;
+        d->any_out = true;
+    }
+    q_pop(l);
+    return 0;
+}
+
+/* Write every head that is safe to write (see the top of the file);
+ * flush: write everything queued. */
+static int merge(dmt_drain *d, bool flush, uint32_t *written, dmt_error *err)
+{
+    for (;;) {
+        uint32_t best = UINT32_MAX;
+        bool all = true, full = false;
+        for (uint32_t i = 0; i < d->n; i++) {
+            lane *l = &d->lanes[i];
+            qitem *q = q_head(l);
+            if (!q) {
+                if (!l->done)
+                    all = false;
+                continue;
+            }
+            if (l->end - l->start > QBYTES / 2)
+                full = true;
+            if (best == UINT32_MAX || key_before(q, i, q_head(&d->lanes[best]), best))
+                best = i;
+        }
+        if (best == UINT32_MAX)
+            return 0;
+        const qitem *h = q_head(&d->lanes[best]);
+        bool aged = d->hw != INT64_MIN && h->ts <= d->hw &&
+                    (uint64_t)d->hw - (uint64_t)h->ts >= d->window_ns;
+        if (!(flush || all || full || aged))
+            return 0;
+        int rc = put(d, best, err);
+        if (rc)
+            return rc;
+        (*written)++;
+    }
+}
+
+static int poll_set(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error *err)
+{
+    uint32_t written = 0;
+    bool any_taken = false;
+    for (;;) {
+        uint32_t taken = 0, open = 0, empties = 0;
+        for (uint32_t i = 0; i < d->n; i++) {
+            bool empty;
+            taken += fill(d, &d->lanes[i], now_ns, 256, &empty);
+            open += !d->lanes[i].done;
+            empties += empty;
+        }
+        if (taken) {
+            any_taken = true;
+            d->quiet = false;
+        }
+        bool idle = taken == 0 && empties == open;
+        if (idle && !d->quiet) {
+            d->quiet = true;
+            d->quiet_since = now_ns;
+        }
+        bool flush = open == 0 || (idle && d->quiet && now_ns >= d->quiet_since &&
+                                   now_ns - d->quiet_since >= HOLD_NS);
+        int rc = merge(d, flush, &written, err);
+        if (rc)
+            return rc;
+        if (open == 0)
+            return DMT_DRAIN_DONE;
+        if (taken == 0)
+            return any_taken || written ? DMT_DRAIN_BUSY : DMT_DRAIN_IDLE;
+        if (max_items && written >= max_items)
+            return DMT_DRAIN_BUSY;
+    }
+}
+
+int dmt_drain_finish(dmt_drain *d, dmt_error *err)
+{
+    uint32_t written = 0;
+    return d->n ? merge(d, true, &written, err) : 0;
+}
+
+int dmt_drain_poll(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error *err)
+{
+    return d->n ? poll_set(d, now_ns, max_items, err) : poll_one(d, now_ns, max_items, err);
 }

@@ -3,7 +3,8 @@
  *
  * Freestanding C89 (atomics from dmt/port.h, memcpy/memset only): this file
  * is compiled into the Windows driver as well as into libdmt.  API and region layout in
- * dmt/ring.h; normative layout in schema/FORMAT.md section 2.
+ * dmt/ring.h; normative layout in schema/FORMAT.md section 2 (2.1: per-CPU
+ * regions, a ring per CPU back to back).
  *
  *  region   +0 dmt_ring_hdr (256 bytes)        +256 data[size]
  *           head, tail = seq32 << 32 | pos32
@@ -67,6 +68,14 @@
  *     s + 1, padding s -> max(tail.seq, s) (a wrap padding precedes its
  *     record, a commit padding follows it), skipped region -> the sequence
  *     number of the first valid slot after it (or head.seq).
+ *  I9 Per-CPU region (dmt_ringset_*): ring_count independent rings, each
+ *     with its own head, tail, counters and sequence numbers; nothing is
+ *     shared between them, so I1..I8 hold per ring.  A producer picks its
+ *     ring from its CPU number alone (dmt_ringset_pick: cpu % count), so on
+ *     the hot path it writes only its own ring's lines while CPUs <= rings;
+ *     CPUs beyond that share a ring, which I1..I8 already allow.  Formatting
+ *     writes ring 0's magic last, so whoever attaches through ring 0 sees
+ *     every ring formatted.
  *  I8 Overwrite-oldest, seqlock-style: a header or payload read at a
  *     position taken from tail may race with a producer that has already
  *     reused the space (tail moved meanwhile).  Such reads are done by the
@@ -307,30 +316,62 @@ DMT_RACY static void racy_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
 
 /* ---- setup --------------------------------------------------------------- */
 
-int dmt_ring_init(void *region, size_t region_len, enum dmt_ring_policy policy)
+/* Largest power-of-two data size, DMT_RING_MIN_SIZE..MAX_SIZE, of which
+ * count rings (header + data each) fit in region_len; 0 when none does. */
+static uint64_t fit_size(size_t region_len, uint32_t count)
 {
-    dmt_ring_hdr *h = (dmt_ring_hdr *)region;
-    uint64_t avail, size;
-    if (!region || ((uintptr_t)region & 7u))
-        return -1;
-    if (policy != DMT_RING_DROP_NEWEST && policy != DMT_RING_OVERWRITE_OLDEST)
-        return -1;
-    if (region_len < (size_t)DMT_RING_HDR_SIZE + DMT_RING_MIN_SIZE)
-        return -1;
-    avail = (uint64_t)(region_len - DMT_RING_HDR_SIZE);
+    uint64_t per = (uint64_t)region_len / count, size;
+    if (per < (uint64_t)DMT_RING_HDR_SIZE + DMT_RING_MIN_SIZE)
+        return 0;
     size = DMT_RING_MIN_SIZE;
-    while (size * 2 <= avail && size * 2 <= DMT_RING_MAX_SIZE)
+    while (size * 2 <= per - DMT_RING_HDR_SIZE && size * 2 <= DMT_RING_MAX_SIZE)
         size *= 2;
+    return size;
+}
 
-    memset(region, 0, (size_t)(DMT_RING_HDR_SIZE + size));
+static void format_one(uint8_t *at, uint64_t size, enum dmt_ring_policy policy, uint32_t index,
+                       uint32_t count, uint64_t instance)
+{
+    dmt_ring_hdr *h = (dmt_ring_hdr *)(void *)at;
+    memset(at, 0, (size_t)(DMT_RING_HDR_SIZE + size));
     h->version = DMT_RING_VERSION;
     h->hdr_size = DMT_RING_HDR_SIZE;
     h->size = size;
     h->policy = (uint32_t)policy;
-    h->ring_count = 1;
+    h->instance = instance;
+    h->ring_index = index;
+    h->ring_count = count;
     /* The magic last: whoever sees it sees a formatted ring. */
     dmt_st64(ctr_w(&h->magic), DMT_RING_MAGIC, REL);
+}
+
+uint64_t dmt_ringset_region_len(uint32_t count, uint64_t data_size)
+{
+    return (uint64_t)count * (DMT_RING_HDR_SIZE + data_size);
+}
+
+int dmt_ringset_init(void *region, size_t region_len, enum dmt_ring_policy policy, uint32_t count,
+                     uint64_t instance)
+{
+    uint64_t size;
+    uint32_t i;
+    if (!region || ((uintptr_t)region & 7u) || count == 0 || count > DMT_RING_MAX_RINGS)
+        return -1;
+    if (policy != DMT_RING_DROP_NEWEST && policy != DMT_RING_OVERWRITE_OLDEST)
+        return -1;
+    size = fit_size(region_len, count);
+    if (size == 0)
+        return -1;
+    /* Ring 0 last: a region whose first magic is visible is whole. */
+    for (i = count; i-- > 0;)
+        format_one((uint8_t *)region + (size_t)i * (size_t)(DMT_RING_HDR_SIZE + size), size, policy,
+                   i, count, instance);
     return 0;
+}
+
+int dmt_ring_init(void *region, size_t region_len, enum dmt_ring_policy policy)
+{
+    return dmt_ringset_init(region, region_len, policy, 1, 0);
 }
 
 int dmt_ring_attach(dmt_ring *r, void *region, size_t region_len)
@@ -342,7 +383,8 @@ int dmt_ring_attach(dmt_ring *r, void *region, size_t region_len)
     if (dmt_ld64(ctr_w(&h->magic), ACQ) != DMT_RING_MAGIC)
         return -1;
     size = h->size;
-    if (h->version != DMT_RING_VERSION || h->hdr_size != DMT_RING_HDR_SIZE)
+    if (h->version < DMT_RING_VERSION_MIN || h->version > DMT_RING_VERSION ||
+        h->hdr_size != DMT_RING_HDR_SIZE)
         return -1;
     if (size < DMT_RING_MIN_SIZE || size > DMT_RING_MAX_SIZE || (size & (size - 1)))
         return -1;
@@ -355,6 +397,50 @@ int dmt_ring_attach(dmt_ring *r, void *region, size_t region_len)
     r->size = size;
     r->mask = size - 1;
     return 0;
+}
+
+/* A header's ring count: version-1 rings and 0 read as 1. */
+static uint32_t hdr_count(const dmt_ring_hdr *h)
+{
+    return h->version < 2u || h->ring_count == 0 ? 1u : h->ring_count;
+}
+
+int dmt_ringset_attach(dmt_ringset *s, void *region, size_t region_len)
+{
+    dmt_ring first;
+    uint64_t stride;
+    uint32_t count, i;
+    if (!s || dmt_ring_attach(&first, region, region_len) != 0)
+        return -1;
+    count = hdr_count(first.hdr);
+    if (count > DMT_RING_MAX_RINGS || (count > 1 && first.hdr->ring_index != 0))
+        return -1;
+    stride = DMT_RING_HDR_SIZE + first.size;
+    if (count > 1 && dmt_ringset_region_len(count, first.size) > (uint64_t)region_len)
+        return -1;
+    for (i = 1; i < count; i++) {
+        dmt_ring *r = &s->rings[i];
+        const dmt_ring_hdr *h;
+        if (dmt_ring_attach(r, (uint8_t *)region + (size_t)(i * stride),
+                            (size_t)((uint64_t)region_len - i * stride)) != 0)
+            return -1;
+        h = r->hdr;
+        if (h->version != first.hdr->version || r->size != first.size ||
+            h->policy != first.hdr->policy || h->instance != first.hdr->instance ||
+            h->ring_index != i || h->ring_count != count)
+            return -1;
+    }
+    s->rings[0] = first;
+    s->count = count;
+    s->instance = first.hdr->version < 2u ? 0 : first.hdr->instance;
+    return 0;
+}
+
+void dmt_ringset_close(dmt_ringset *s)
+{
+    uint32_t i;
+    for (i = 0; i < s->count; i++)
+        dmt_ring_close(&s->rings[i]);
 }
 
 /* ---- producer ------------------------------------------------------------ */

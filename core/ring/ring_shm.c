@@ -13,21 +13,25 @@
 #include "dmt/ring.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-int dmt_ring_shm_create(const char *path, size_t data_size, enum dmt_ring_policy policy,
-                        dmt_ring *out, void **map, size_t *map_len)
+/* Create and format a region of count rings (see dmt_ringset_shm_create). */
+static int shm_make(const char *path, size_t data_size, enum dmt_ring_policy policy, uint32_t count,
+                    uint64_t instance)
 {
-    if (!path || !out || !map || !map_len)
+    if (!path || count == 0 || count > DMT_RING_MAX_RINGS)
         return -EINVAL;
     if (data_size < DMT_RING_MIN_SIZE || data_size > DMT_RING_MAX_SIZE ||
         (data_size & (data_size - 1)))
         return -EINVAL;
     if (policy != DMT_RING_DROP_NEWEST && policy != DMT_RING_OVERWRITE_OLDEST)
         return -EINVAL;
-
-    const size_t len = DMT_RING_HDR_SIZE + data_size;
+    const uint64_t len64 = dmt_ringset_region_len(count, data_size);
+    if (len64 > SIZE_MAX)
+        return -EINVAL;
+    const size_t len = (size_t)len64;
     /* The ring is built under a temporary name and published (never
      * replacing an existing file) only once formatted, so a producer that
      * opens PATH never sees a half-made ring.  The temporary mapping is
@@ -47,21 +51,20 @@ int dmt_ring_shm_create(const char *path, size_t data_size, enum dmt_ring_policy
     if (!err)
         err = dmt_map_shared(fd, len, &m);
     dmt_file_close(fd);
-    if (!err && dmt_ring_init(m, len, policy) != 0)
+    if (!err && dmt_ringset_init(m, len, policy, count, instance) != 0)
         err = -EINVAL;
     dmt_unmap_shared(m, len);
     if (!err)
         err = dmt_file_publish(tmp, path);
-    if (err) {
+    if (err)
         dmt_file_remove(tmp);
-        return err;
-    }
-    return dmt_ring_shm_open(path, out, map, map_len);
+    return err;
 }
 
-int dmt_ring_shm_open(const char *path, dmt_ring *out, void **map, size_t *map_len)
+/* Map the ring file at path (any region a ring file can be). */
+static int shm_map(const char *path, void **map, size_t *map_len)
 {
-    if (!path || !out || !map || !map_len)
+    if (!path || !map || !map_len)
         return -EINVAL;
     int fd = dmt_file_open(path, DMT_OPEN_RDWR);
     if (fd < 0)
@@ -69,8 +72,9 @@ int dmt_ring_shm_open(const char *path, dmt_ring *out, void **map, size_t *map_l
     uint64_t size;
     bool regular;
     int rc = dmt_file_size(fd, &size, &regular);
-    if (rc == 0 && (!regular || size < DMT_RING_HDR_SIZE + DMT_RING_MIN_SIZE ||
-                    size > DMT_RING_HDR_SIZE + DMT_RING_MAX_SIZE))
+    if (rc == 0 &&
+        (!regular || size < DMT_RING_HDR_SIZE + DMT_RING_MIN_SIZE ||
+         size > dmt_ringset_region_len(DMT_RING_MAX_RINGS, DMT_RING_MAX_SIZE) || size > SIZE_MAX))
         rc = -EPROTO;
     void *m = NULL;
     const size_t len = (size_t)size;
@@ -79,7 +83,58 @@ int dmt_ring_shm_open(const char *path, dmt_ring *out, void **map, size_t *map_l
     dmt_file_close(fd);
     if (rc)
         return rc;
-    if (dmt_ring_attach(out, m, len) != 0) {
+    *map = m;
+    *map_len = len;
+    return 0;
+}
+
+int dmt_ring_shm_create(const char *path, size_t data_size, enum dmt_ring_policy policy,
+                        dmt_ring *out, void **map, size_t *map_len)
+{
+    if (!out || !map || !map_len)
+        return -EINVAL;
+    int err = shm_make(path, data_size, policy, 1, 0);
+    return err ? err : dmt_ring_shm_open(path, out, map, map_len);
+}
+
+int dmt_ring_shm_open(const char *path, dmt_ring *out, void **map, size_t *map_len)
+{
+    if (!out)
+        return -EINVAL;
+    void *m;
+    size_t len;
+    int rc = shm_map(path, &m, &len);
+    if (rc)
+        return rc;
+    if (len > DMT_RING_HDR_SIZE + DMT_RING_MAX_SIZE || dmt_ring_attach(out, m, len) != 0) {
+        dmt_unmap_shared(m, len);
+        return -EPROTO;
+    }
+    *map = m;
+    *map_len = len;
+    return 0;
+}
+
+int dmt_ringset_shm_create(const char *path, size_t data_size, enum dmt_ring_policy policy,
+                           uint32_t count, uint64_t instance, dmt_ringset *out, void **map,
+                           size_t *map_len)
+{
+    if (!out || !map || !map_len)
+        return -EINVAL;
+    int err = shm_make(path, data_size, policy, count, instance);
+    return err ? err : dmt_ringset_shm_open(path, out, map, map_len);
+}
+
+int dmt_ringset_shm_open(const char *path, dmt_ringset *out, void **map, size_t *map_len)
+{
+    if (!out)
+        return -EINVAL;
+    void *m;
+    size_t len;
+    int rc = shm_map(path, &m, &len);
+    if (rc)
+        return rc;
+    if (dmt_ringset_attach(out, m, len) != 0) {
         dmt_unmap_shared(m, len);
         return -EPROTO;
     }

@@ -5,7 +5,11 @@
  * commits, both loss policies, torn slots found by timeout and by scanning,
  * garbage rings), a two-producer stress test under both policies that
  * checks exact loss accounting, and a shared-memory ring filled by a forked
- * child process.  Time is a fake clock passed to dmt_ring_next; nothing
+ * child process.  Per-CPU regions: layout and attach checks, the drain's
+ * merge (order, ties, the window, a quiet region), and a stress test with
+ * 2 and 4 producer threads pinned to CPUs and with more threads than CPUs,
+ * under both policies: per ring, records + lost = attempts exactly, and
+ * the merged file agrees.  Time is a fake clock passed to dmt_ring_next; nothing
  * depends on timing.  DMT_RING_STRESS_N sets the records per producer in the
  * stress test (default 2000000; lower it under ThreadSanitizer if needed).
  */
@@ -168,8 +172,12 @@ static void test_init_attach(void)
     h->magic ^= 1;
     CHECK(dmt_ring_attach(&r, reg, big) == -1);
     h->magic ^= 1;
-    h->version = 2;
+    h->version = DMT_RING_VERSION + 1;
     CHECK(dmt_ring_attach(&r, reg, big) == -1);
+    h->version = 0;
+    CHECK(dmt_ring_attach(&r, reg, big) == -1);
+    h->version = 1; /* a version-1 ring still attaches */
+    CHECK(dmt_ring_attach(&r, reg, big) == 0);
     h->version = DMT_RING_VERSION;
     h->hdr_size = 128;
     CHECK(dmt_ring_attach(&r, reg, big) == -1);
@@ -987,6 +995,429 @@ static void test_shm(void)
     rmdir(dir);
 }
 
+/* ---- per-CPU regions: layout, merge, stress ------------------------------ */
+
+#include "dmt/drain.h"
+#include "dmt/enc.h"
+#include "dmt/reader.h"
+#include "dmt/writer.h"
+
+/* A zeroed-then-poisoned region for count rings of data_size bytes. */
+static void *new_set_region(uint32_t count, size_t data_size, size_t *len)
+{
+    *len = (size_t)dmt_ringset_region_len(count, data_size);
+    void *p = NULL;
+    if (posix_memalign(&p, 64, *len) != 0) {
+        perror("posix_memalign");
+        exit(3);
+    }
+    memset(p, 0xA5, *len);
+    return p;
+}
+
+static void test_ringset_layout(void)
+{
+    size_t len;
+    uint8_t *reg = new_set_region(4, 8192, &len);
+    dmt_ringset s;
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 0, 1) == -1);
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, DMT_RING_MAX_RINGS + 1, 1) == -1);
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 9, 1) ==
+          -1); /* 9 rings of 4 KiB do not fit */
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_OVERWRITE_OLDEST, 4, 0x1234) == 0);
+    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    CHECK(s.count == 4 && s.instance == 0x1234);
+    for (uint32_t i = 0; i < 4; i++) {
+        dmt_ring *r = &s.rings[i];
+        CHECK((uint8_t *)r->hdr == reg + i * (DMT_RING_HDR_SIZE + 8192));
+        CHECK(r->size == 8192 && r->hdr->ring_index == i && r->hdr->ring_count == 4);
+        CHECK(r->hdr->instance == 0x1234 && r->hdr->version == DMT_RING_VERSION);
+        CHECK(r->hdr->policy == DMT_RING_OVERWRITE_OLDEST);
+    }
+    /* CPU n -> ring n % count */
+    CHECK(dmt_ringset_pick(&s, 0) == &s.rings[0] && dmt_ringset_pick(&s, 3) == &s.rings[3]);
+    CHECK(dmt_ringset_pick(&s, 6) == &s.rings[2] && dmt_ringset_pick(&s, 63) == &s.rings[3]);
+    /* a single ring attaches as a set of one */
+    dmt_ring one;
+    CHECK(dmt_ring_attach(&one, reg, len) == 0); /* ring 0 alone */
+    /* inconsistent regions are refused */
+    dmt_ring_hdr *h2 = s.rings[2].hdr;
+    h2->instance = 99;
+    CHECK(dmt_ringset_attach(&s, reg, len) == -1);
+    h2->instance = 0x1234;
+    h2->ring_index = 1;
+    CHECK(dmt_ringset_attach(&s, reg, len) == -1);
+    h2->ring_index = 2;
+    CHECK(dmt_ringset_attach(&s, reg, len - 1) == -1); /* the last ring is cut */
+    s.rings[0].hdr->ring_count = DMT_RING_MAX_RINGS + 1;
+    CHECK(dmt_ringset_attach(&s, reg, len) == -1);
+    s.rings[0].hdr->ring_count = 4;
+    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    /* version 1 (no count: those bytes were zero) reads as one ring */
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 1, 0) == 0);
+    ((dmt_ring_hdr *)(void *)reg)->version = 1;
+    ((dmt_ring_hdr *)(void *)reg)->ring_count = 0;
+    CHECK(dmt_ringset_attach(&s, reg, len) == 0 && s.count == 1);
+    free(reg);
+}
+
+/* Write a reg_write record (off = index, value = tag) at time ts into r. */
+static bool put_reg(dmt_ring *r, int64_t ts, uint64_t index, uint64_t tag)
+{
+    dmt_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = DMT_K_REG_WRITE;
+    rec.off = index;
+    rec.value = tag;
+    rec.width = 4;
+    uint8_t b[64];
+    size_t n = dmt_enc_record(b, sizeof b, &rec, ts);
+    return n && dmt_ring_write(r, b, (uint32_t)n);
+}
+
+/* What a merged trace says per CPU: records, lost, and the order. */
+typedef struct merged {
+    uint64_t recs[DMT_RING_MAX_RINGS], lost[DMT_RING_MAX_RINGS];
+    uint64_t n, inversions, seq_errors, cpu_unknown, order_errors;
+    int64_t ts[64];
+    uint32_t cpu[64];
+    uint64_t off[64], tag[64];
+    uint64_t last_off[256];
+    bool seen_tag[256];
+} merged;
+
+static void read_merged(const char *path, merged *m, bool per_tag_order)
+{
+    memset(m, 0, sizeof *m);
+    dmt_reader *rd;
+    dmt_error err;
+    CHECKF(dmt_reader_open(path, 0, &rd, &err) == 0, "%s", err.msg);
+    if (!rd)
+        return;
+    CHECK(dmt_reader_header(rd)->version == DMT_FORMAT_VERSION);
+    dmt_record r;
+    uint64_t seq = dmt_reader_header(rd)->seq0;
+    int64_t hw = INT64_MIN;
+    int rc;
+    while ((rc = dmt_reader_next(rd, &r, &err)) == 1) {
+        if (r.seq != seq)
+            m->seq_errors++;
+        if (r.cpu >= DMT_RING_MAX_RINGS) {
+            m->cpu_unknown++;
+            continue;
+        }
+        if (r.kind == DMT_K_LOST) {
+            m->lost[r.cpu] += r.count;
+            seq += r.count;
+            continue;
+        }
+        seq++;
+        m->recs[r.cpu]++;
+        if (r.ts < hw)
+            m->inversions++;
+        else
+            hw = r.ts;
+        if (m->n < 64) {
+            m->ts[m->n] = r.ts;
+            m->cpu[m->n] = r.cpu;
+            m->off[m->n] = r.off;
+            m->tag[m->n] = r.value;
+        }
+        m->n++;
+        if (per_tag_order && r.value < 256) {
+            if (m->seen_tag[r.value] && r.off <= m->last_off[r.value])
+                m->order_errors++;
+            m->seen_tag[r.value] = true;
+            m->last_off[r.value] = r.off;
+        }
+    }
+    CHECKF(rc == 0, "read: %s", err.msg);
+    dmt_reader_close(rd);
+}
+
+static dmt_writer *open_trace(const char *path)
+{
+    dmt_header h;
+    memset(&h, 0, sizeof h);
+    snprintf(h.producer, sizeof h.producer, "test_ring");
+    dmt_writer *w = NULL;
+    dmt_error err;
+    CHECKF(dmt_writer_open(path, &h, 0, &w, &err) == 0, "%s", err.msg);
+    return w;
+}
+
+static void tmp_trace(char *path, size_t cap, const char *name)
+{
+    const char *d = getenv("TMPDIR");
+    snprintf(path, cap, "%s/test_ring_%d_%s.dmat", d && *d ? d : "/tmp", (int)getpid(), name);
+}
+
+/* Rings filled before the drain (closed): the merge is exact. */
+static void test_merge_order(void)
+{
+    size_t len;
+    uint8_t *reg = new_set_region(3, 8192, &len);
+    dmt_ringset s;
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 3, 7) == 0);
+    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    /* ring 0: 10 30 50; ring 1: 20 30 40 (30 ties with ring 0: ring 0 first);
+     * ring 2: 5, then a loss (it takes its number), then 60 */
+    CHECK(put_reg(&s.rings[0], 10, 0, 0) && put_reg(&s.rings[0], 30, 1, 0) &&
+          put_reg(&s.rings[0], 50, 2, 0));
+    CHECK(put_reg(&s.rings[1], 20, 0, 1) && put_reg(&s.rings[1], 30, 1, 1) &&
+          put_reg(&s.rings[1], 40, 2, 1));
+    CHECK(put_reg(&s.rings[2], 5, 0, 2));
+    dmt_ring_resv rv;
+    CHECK(!dmt_ring_reserve(&s.rings[2], 40000, &rv)); /* larger than half: lost, numbered */
+    CHECK(put_reg(&s.rings[2], 60, 1, 2));
+    dmt_ringset_close(&s);
+
+    char path[512];
+    tmp_trace(path, sizeof path, "merge");
+    dmt_writer *w = open_trace(path);
+    dmt_drain *d = dmt_drain_new_set(&s, w, 1);
+    CHECK(d && dmt_drain_rings(d) == 3);
+    dmt_error err;
+    int rc;
+    while ((rc = dmt_drain_poll(d, 1, 0, &err)) == DMT_DRAIN_BUSY)
+        ;
+    CHECKF(rc == DMT_DRAIN_DONE, "poll %d", rc);
+    CHECK(dmt_drain_get_stats(d)->records == 8 && dmt_drain_get_stats(d)->lost == 1);
+    CHECK(dmt_drain_ring_stats(d, 2)->records == 2 && dmt_drain_ring_stats(d, 2)->lost == 1);
+    CHECK(dmt_drain_get_stats(d)->late == 0);
+    dmt_drain_free(d);
+    CHECK(dmt_writer_close(w, &err) == 0);
+
+    merged *m = calloc(1, sizeof *m);
+    read_merged(path, m, true);
+    static const int64_t want_ts[] = {5, 10, 20, 30, 30, 40, 50, 60};
+    static const uint32_t want_cpu[] = {2, 0, 1, 0, 1, 1, 0, 2};
+    CHECK(m->n == 8);
+    CHECK(m->seq_errors == 0 && m->cpu_unknown == 0 && m->inversions == 0);
+    for (unsigned i = 0; i < 8 && i < m->n; i++)
+        CHECKF(m->ts[i] == want_ts[i] && m->cpu[i] == want_cpu[i], "item %u: ts %lld cpu %u", i,
+               (long long)m->ts[i], m->cpu[i]);
+    CHECK(m->recs[0] == 3 && m->recs[1] == 3 && m->recs[2] == 2 && m->lost[2] == 1);
+    free(m);
+    remove(path);
+    free(reg);
+}
+
+/* The window: a head older than the newest time taken by the window goes out
+ * even while another ring is empty; a younger one waits for that ring. */
+static void test_merge_window(void)
+{
+    size_t len;
+    uint8_t *reg = new_set_region(2, 8192, &len);
+    dmt_ringset s;
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 2, 7) == 0);
+    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    char path[512];
+    tmp_trace(path, sizeof path, "window");
+    dmt_writer *w = open_trace(path);
+    dmt_drain *d = dmt_drain_new_set(&s, w, 1000);
+    dmt_drain_set_window(d, 100);
+    dmt_error err;
+    CHECK(put_reg(&s.rings[0], 1000, 0, 0) && put_reg(&s.rings[0], 1050, 1, 0));
+    CHECK(dmt_drain_poll(d, 1, 0, &err) >= 0);
+    CHECK(dmt_drain_get_stats(d)->records == 0); /* ring 1 may still show an earlier one */
+    CHECK(put_reg(&s.rings[1], 1020, 0, 1));
+    CHECK(dmt_drain_poll(d, 1, 0, &err) >= 0);
+    /* 1000 and 1020 go (ring 1 showed 1020, ring 0 holds 1050 after them) */
+    CHECK(dmt_drain_get_stats(d)->records == 2);
+    CHECK(put_reg(&s.rings[0], 1200, 2, 0));
+    CHECK(dmt_drain_poll(d, 1, 0, &err) >= 0);
+    /* 1050 is 150 older than 1200 > window: out, although ring 1 is empty */
+    CHECK(dmt_drain_get_stats(d)->records == 3);
+    /* a late record (older than one already written) is written and counted */
+    CHECK(put_reg(&s.rings[1], 1010, 1, 1));
+    dmt_ringset_close(&s);
+    int rc;
+    while ((rc = dmt_drain_poll(d, 1, 0, &err)) == DMT_DRAIN_BUSY)
+        ;
+    CHECK(rc == DMT_DRAIN_DONE);
+    CHECK(dmt_drain_get_stats(d)->records == 5 && dmt_drain_get_stats(d)->late == 1);
+    dmt_drain_free(d);
+    CHECK(dmt_writer_close(w, &err) == 0);
+    merged *m = calloc(1, sizeof *m);
+    read_merged(path, m, false);
+    CHECK(m->n == 5 && m->inversions == 1);
+    free(m);
+    remove(path);
+    free(reg);
+}
+
+/* Quiet rings: what is held goes out after the hold time without any new
+ * record (a follower is not kept waiting). */
+static void test_merge_quiet(void)
+{
+    size_t len;
+    uint8_t *reg = new_set_region(2, 8192, &len);
+    dmt_ringset s;
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 2, 7) == 0);
+    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    char path[512];
+    tmp_trace(path, sizeof path, "quiet");
+    dmt_writer *w = open_trace(path);
+    dmt_drain *d = dmt_drain_new_set(&s, w, 1000);
+    dmt_error err;
+    CHECK(put_reg(&s.rings[0], 1000, 0, 0));
+    CHECK(dmt_drain_poll(d, 1000, 0, &err) >= 0);
+    CHECK(dmt_drain_poll(d, 2000, 0, &err) >= 0);
+    CHECK(dmt_drain_get_stats(d)->records == 0);
+    CHECK(dmt_drain_poll(d, 2000 + 20000000ull, 0, &err) >= 0);
+    CHECK(dmt_drain_get_stats(d)->records == 1);
+    dmt_drain_free(d);
+    CHECK(dmt_writer_close(w, &err) == 0);
+    remove(path);
+    free(reg);
+}
+
+/* ---- stress: producers pinned to CPUs, each logging into its CPU's ring --- */
+
+typedef struct pc_shared {
+    dmt_ringset set;
+    atomic_int go, stop;
+} pc_shared;
+
+typedef struct pc_arg {
+    pc_shared *sh;
+    uint32_t tag, cpu; /* cpu to pin to, or UINT32_MAX */
+    uint64_t n;
+    bool pinned;
+    uint64_t attempts[DMT_RING_MAX_RINGS]; /* per ring: its own counters, no shared write */
+} pc_arg;
+
+static int64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void *pc_producer(void *p)
+{
+    pc_arg *a = p;
+    if (a->cpu != UINT32_MAX) {
+        cpu_set_t cs;
+        CPU_ZERO(&cs);
+        CPU_SET(a->cpu, &cs);
+        a->pinned = pthread_setaffinity_np(pthread_self(), sizeof cs, &cs) == 0;
+    }
+    while (!atomic_load(&a->sh->go))
+        ;
+    for (uint64_t i = 0; i < a->n; i++) {
+        int c = sched_getcpu();
+        dmt_ring *r = dmt_ringset_pick(&a->sh->set, c < 0 ? 0u : (uint32_t)c);
+        a->attempts[r - a->sh->set.rings]++;
+        put_reg(r, mono_ns(), i, a->tag);
+        if ((i & 1023) == 0)
+            sched_yield(); /* threads sharing a CPU interleave */
+    }
+    return NULL;
+}
+
+static void stress_percpu(enum dmt_ring_policy pol, uint32_t nthreads, uint64_t per_thread,
+                          bool pin)
+{
+    const uint32_t rings = 4;
+    size_t len;
+    uint8_t *reg = new_set_region(rings, 16384, &len); /* small: losses happen */
+    pc_shared *sh = calloc(1, sizeof *sh);
+    CHECK(dmt_ringset_init(reg, len, pol, rings, 42) == 0);
+    CHECK(dmt_ringset_attach(&sh->set, reg, len) == 0);
+    char path[512];
+    tmp_trace(path, sizeof path, "stress");
+    dmt_writer *w = open_trace(path);
+    dmt_drain *d = dmt_drain_new_set(&sh->set, w, 2000000000ull);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    pc_arg *args = calloc(nthreads, sizeof *args);
+    pthread_t *th = calloc(nthreads, sizeof *th);
+    for (uint32_t t = 0; t < nthreads; t++) {
+        args[t].sh = sh;
+        args[t].tag = t;
+        args[t].n = per_thread;
+        args[t].cpu = pin ? (uint32_t)(t % (ncpu > 0 ? ncpu : 1)) : UINT32_MAX;
+        CHECK(pthread_create(&th[t], NULL, pc_producer, &args[t]) == 0);
+    }
+    atomic_store(&sh->go, 1);
+    dmt_error err;
+    int done = 0;
+    for (uint32_t t = 0; t < nthreads;) {
+        int rc = dmt_drain_poll(d, (uint64_t)mono_ns(), 4096, &err);
+        CHECKF(rc >= 0, "poll: %s", err.msg);
+        if (rc < 0)
+            break;
+        /* join producers as they finish, without blocking the drain */
+        if (pthread_tryjoin_np(th[t], NULL) == 0)
+            t++;
+        if (rc == DMT_DRAIN_IDLE)
+            sched_yield();
+    }
+    dmt_ringset_close(&sh->set);
+    for (int guard = 0; guard < 1000000; guard++) {
+        int rc = dmt_drain_poll(d, (uint64_t)mono_ns(), 0, &err);
+        if (rc == DMT_DRAIN_DONE || rc < 0) {
+            done = rc == DMT_DRAIN_DONE;
+            break;
+        }
+    }
+    CHECK(done);
+    uint64_t produced[DMT_RING_MAX_RINGS] = {0};
+    uint64_t total = 0;
+    for (uint32_t t = 0; t < nthreads; t++)
+        for (uint32_t r = 0; r < rings; r++) {
+            produced[r] += args[t].attempts[r];
+            total += args[t].attempts[r];
+        }
+    const dmt_drain_stats ds = *dmt_drain_get_stats(d);
+    CHECK(total == (uint64_t)nthreads * per_thread);
+    CHECK(ds.records + ds.lost == total && ds.corrupt == 0);
+    for (uint32_t r = 0; r < rings; r++) {
+        const dmt_drain_stats *rs = dmt_drain_ring_stats(d, r);
+        CHECKF(rs->records + rs->lost == produced[r],
+               "ring %u: %llu records + %llu lost, %llu produced", r,
+               (unsigned long long)rs->records, (unsigned long long)rs->lost,
+               (unsigned long long)produced[r]);
+    }
+    dmt_drain_free(d);
+    CHECK(dmt_writer_close(w, &err) == 0);
+
+    /* The file says the same, per CPU, and its order is time order except
+     * for the records the drain counted as late. */
+    merged *m = calloc(1, sizeof *m);
+    bool all_pinned = pin;
+    for (uint32_t t = 0; t < nthreads; t++)
+        all_pinned = all_pinned && args[t].pinned;
+    read_merged(path, m, all_pinned);
+    CHECK(m->seq_errors == 0 && m->cpu_unknown == 0 && m->order_errors == 0);
+    for (uint32_t r = 0; r < rings; r++)
+        CHECKF(m->recs[r] + m->lost[r] == produced[r], "trace, cpu %u: %llu + %llu != %llu", r,
+               (unsigned long long)m->recs[r], (unsigned long long)m->lost[r],
+               (unsigned long long)produced[r]);
+    CHECKF(m->inversions == ds.late, "%llu inversions, %llu late",
+           (unsigned long long)m->inversions, (unsigned long long)ds.late);
+    free(m);
+    free(args);
+    free(th);
+    free(sh);
+    remove(path);
+    free(reg);
+}
+
+static void test_percpu_stress(uint32_t n)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t per = n / 40 < 20000 ? 20000 : n / 40;
+    for (int p = 0; p < 2; p++) {
+        enum dmt_ring_policy pol = p ? DMT_RING_OVERWRITE_OLDEST : DMT_RING_DROP_NEWEST;
+        stress_percpu(pol, 2, per, true);
+        stress_percpu(pol, 4, per, true);
+        stress_percpu(pol, (uint32_t)(ncpu > 0 ? ncpu : 1) * 3, per / 2,
+                      false); /* threads > CPUs */
+    }
+}
+
 int main(void)
 {
     scratch = malloc(DMT_RING_MAX_PAYLOAD); /* exactly the documented minimum */
@@ -1018,6 +1449,11 @@ int main(void)
     test_garbage(DMT_RING_OVERWRITE_OLDEST);
     test_stress(DMT_RING_DROP_NEWEST, n);
     test_stress(DMT_RING_OVERWRITE_OLDEST, n);
+    test_ringset_layout();
+    test_merge_order();
+    test_merge_window();
+    test_merge_quiet();
+    test_percpu_stress(n);
     free(scratch);
     return tk_result("test_ring");
 }

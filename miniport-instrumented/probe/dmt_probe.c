@@ -188,6 +188,38 @@ static uint64_t os_va_phys(const void *va)
     return (uint64_t)pa.QuadPart;
 }
 #define OS_VA_PHYS_SOURCE DMT_LOC_PHYS_MM
+/* The current processor's number (KeGetCurrentProcessorNumber, which the
+ * WDK inlines as a read of the processor control region: KPCR.Number at
+ * fs:0x51 on x86, KPRCB.Number at gs:0x184 on x64) and the number of
+ * processors (KeNumberProcessors, exported by ntoskrnl). */
+#if defined(_MSC_VER)
+#if defined(_M_X64) || defined(_M_AMD64)
+unsigned char __readgsbyte(unsigned long offset);
+#pragma intrinsic(__readgsbyte)
+#define OS_CPU() ((uint32_t)__readgsbyte(0x184))
+#else
+unsigned char __readfsbyte(unsigned long offset);
+#pragma intrinsic(__readfsbyte)
+#define OS_CPU() ((uint32_t)__readfsbyte(0x51))
+#endif
+#else
+static uint32_t os_cpu_asm(void)
+{
+    unsigned char n;
+#if defined(__x86_64__)
+    __asm__ __volatile__("movb %%gs:0x184, %0" : "=q"(n));
+#else
+    __asm__ __volatile__("movb %%fs:0x51, %0" : "=q"(n));
+#endif
+    return n;
+}
+#define OS_CPU() os_cpu_asm()
+#endif
+DECLSPEC_IMPORT extern CCHAR KeNumberProcessors;
+static uint32_t os_cpus(void)
+{
+    return KeNumberProcessors > 0 ? (uint32_t)KeNumberProcessors : 1u;
+}
 /* A real driver digests in its DPC: XXH64 costs a quarter of DMT64. */
 #define DMTP_DEFAULT_DIGEST DMT_DIGEST_XXH64
 #else
@@ -213,6 +245,14 @@ static uint64_t os_va_phys(const void *va)
     return 0;
 }
 #define OS_VA_PHYS_SOURCE   DMT_LOC_PHYS_NONE
+
+/* glibc's, read from the kernel's rseq area (a few ns, no system call). */
+extern int sched_getcpu(void);
+#define OS_CPU()            ((uint32_t)sched_getcpu())
+static uint32_t os_cpus(void)
+{
+    return 1u; /* dmtp_attach_new is the Windows driver's; the host formats its own regions */
+}
 /* DMT64, as every capture so far (a capture's bytes do not change). */
 #define DMTP_DEFAULT_DIGEST DMT_DIGEST_DMT64
 #endif
@@ -274,10 +314,10 @@ typedef struct dpc_ent {
 /* Fields marked (atomic) are touched only through dmt/port.h's operations;
  * pointers are kept as uintptr_t for them. */
 static struct dmtp_state {
-    uintptr_t active;  /* (atomic) the dmt_ring while logging, else 0 */
+    uintptr_t active;  /* (atomic) the dmt_ringset while logging, else 0 */
     uint32_t attached; /* (atomic) */
     uint32_t enabled;  /* (atomic) */
-    dmt_ring ring;
+    dmt_ringset set;   /* the region's rings; CPU n logs into ring n % count */
     uintptr_t region;
     size_t region_len;
     uint64_t region_phys; /* dmtp_set_region_phys, 0 = ask the OS */
@@ -395,12 +435,22 @@ static size_t encode_or_lost(uint8_t *buf, size_t cap, const dmt_record *r, int6
     return n;
 }
 
+/* The ring of the current CPU, or NULL when not logging.  No shared write:
+ * the CPU number chooses among the region's rings (dmt_ringset_pick). */
+static dmt_ring *pick_ring(void)
+{
+    dmt_ringset *set = (dmt_ringset *)dmt_ldp(&g.active, DMT_ACQ);
+    if (!set)
+        return NULL;
+    return set->count == 1 ? &set->rings[0] : dmt_ringset_pick(set, OS_CPU());
+}
+
 /* Encode r into the ring: small records on the stack, then one exact
  * reservation; larger ones (long SG lists, descriptor batches) straight
  * into a worst-case reservation. */
 static void emit(const dmt_record *r)
 {
-    dmt_ring *ring = (dmt_ring *)dmt_ldp(&g.active, DMT_ACQ);
+    dmt_ring *ring = pick_ring();
     int64_t t;
     size_t bound;
     dmt_ring_resv rv;
@@ -642,23 +692,45 @@ int dmtp_attach(void *region, size_t region_len)
 {
     if (!region || dmt_ld32(&g.attached, DMT_ACQ))
         return -1;
-    if (dmt_ring_attach(&g.ring, region, region_len) != 0)
+    if (dmt_ringset_attach(&g.set, region, region_len) != 0)
         return -1;
     g.region = (uintptr_t)region;
     g.region_len = region_len;
     locator_fill();
     dmt_st32(&g.attached, 1u, DMT_REL);
     dmt_st32(&g.enabled, 1u, DMT_REL);
-    dmt_stp(&g.active, (uintptr_t)&g.ring, DMT_REL);
+    dmt_stp(&g.active, (uintptr_t)&g.set, DMT_REL);
     snapshot();
     return 0;
 }
 
+/* A nonzero id for a region formatted now: the clock's count at attach
+ * time mixed with the region's address (splitmix64's finaliser), so two
+ * attaches, or two regions, get different ids. */
+static uint64_t instance_id(void *region)
+{
+    uint64_t x = (uint64_t)os_qpc((void *)dmt_ldp(&g.ext, DMT_RLX), NULL);
+    x ^= (uint64_t)(uintptr_t)region * 0x9E3779B97F4A7C15ull;
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return x ? x : 1u;
+}
+
 int dmtp_attach_new(void *region, size_t region_len)
 {
+    uint32_t count;
     if (!region || dmt_ld32(&g.attached, DMT_ACQ))
         return -1;
-    if (dmt_ring_init(region, region_len, DMT_RING_DROP_NEWEST) != 0)
+    /* A ring per processor, as many as fit with the smallest ring size. */
+    count = os_cpus();
+    if (count > DMT_RING_MAX_RINGS)
+        count = DMT_RING_MAX_RINGS;
+    while (count > 1 && dmt_ringset_region_len(count, DMT_RING_MIN_SIZE) > (uint64_t)region_len)
+        count--;
+    if (dmt_ringset_init(region, region_len, DMT_RING_DROP_NEWEST, count, instance_id(region)) != 0)
         return -1;
     return dmtp_attach(region, region_len);
 }
@@ -678,14 +750,14 @@ bool dmtp_attached(void)
 void dmtp_enable(bool on)
 {
     dmt_st32(&g.enabled, on ? 1u : 0u, DMT_REL);
-    dmt_stp(&g.active, on && dmt_ld32(&g.attached, DMT_ACQ) ? (uintptr_t)&g.ring : (uintptr_t)0,
+    dmt_stp(&g.active, on && dmt_ld32(&g.attached, DMT_ACQ) ? (uintptr_t)&g.set : (uintptr_t)0,
             DMT_REL);
 }
 
 void dmtp_close(void)
 {
     if (dmt_ld32(&g.attached, DMT_ACQ))
-        dmt_ring_close(&g.ring);
+        dmt_ringset_close(&g.set);
 }
 
 void dmtp_reset(void)

@@ -35,7 +35,7 @@ struct dmtc_session {
     void *region; /* the ring region (NULL: no ring) */
     size_t region_len;
     bool region_is_shm;
-    dmt_ring ring;
+    dmt_ringset set;
     dmt_writer *w;
     dmt_drain *drain;
     pthread_t thread;
@@ -53,6 +53,7 @@ void dmtc_config_default(dmtc_config *cfg)
     cfg->ring = DMTC_RING_MEMORY;
     cfg->ring_data = (size_t)64 << 20;
     cfg->policy = DMT_RING_DROP_NEWEST;
+    cfg->rings = 1;
     cfg->torn_timeout_ns = 200000000ull;
 }
 
@@ -83,14 +84,30 @@ static void *drain_main(void *arg)
     }
 }
 
+static uint32_t ring_count(const dmtc_config *c)
+{
+    return c->rings == 0 ? 1u : c->rings > DMT_RING_MAX_RINGS ? DMT_RING_MAX_RINGS : c->rings;
+}
+
+/* A nonzero id for a region made now: the clock mixed with an address. */
+static uint64_t instance_id(const void *p)
+{
+    uint64_t x = dmt_now_ns() ^ (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ull;
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 29;
+    return x ? x : 1;
+}
+
 static int open_ring(dmtc_session *s, dmt_error *err)
 {
     const dmtc_config *c = &s->cfg;
     if (c->ring == DMTC_RING_FILE) {
-        int rc = dmt_ring_shm_open(c->ring_path, &s->ring, &s->region, &s->region_len);
+        int rc = dmt_ringset_shm_open(c->ring_path, &s->set, &s->region, &s->region_len);
         if (rc == -ENOENT)
-            rc = dmt_ring_shm_create(c->ring_path, c->ring_data, c->policy, &s->ring, &s->region,
-                                     &s->region_len);
+            rc = dmt_ringset_shm_create(c->ring_path, c->ring_data, c->policy, ring_count(c),
+                                        instance_id(c->ring_path), &s->set, &s->region,
+                                        &s->region_len);
         if (rc < 0) {
             s->region = NULL;
             return dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX,
@@ -100,7 +117,7 @@ static int open_ring(dmtc_session *s, dmt_error *err)
         s->region_is_shm = true;
         return 0;
     }
-    s->region_len = DMT_RING_HDR_SIZE + c->ring_data;
+    s->region_len = (size_t)dmt_ringset_region_len(ring_count(c), c->ring_data);
     s->region = mmap(NULL, s->region_len, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | (c->populate ? MAP_POPULATE : 0), -1, 0);
     if (s->region == MAP_FAILED) {
@@ -108,8 +125,9 @@ static int open_ring(dmtc_session *s, dmt_error *err)
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
                              "cannot allocate a %zu-byte ring", s->region_len);
     }
-    if (dmt_ring_init(s->region, s->region_len, c->policy) != 0 ||
-        dmt_ring_attach(&s->ring, s->region, s->region_len) != 0)
+    if (dmt_ringset_init(s->region, s->region_len, c->policy, ring_count(c),
+                         instance_id(s->region)) != 0 ||
+        dmt_ringset_attach(&s->set, s->region, s->region_len) != 0)
         return dmt_error_set(err, DMT_E_INTERNAL, DMT_NO_INDEX, DMT_NO_INDEX,
                              "cannot format the ring");
     return 0;
@@ -122,13 +140,13 @@ static int open_trace(dmtc_session *s, enum dmtc_part *part, dmt_error *err)
         return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
                              "a trace needs a ring to drain");
     dmt_header h = c->header;
-    h.ring_size = s->ring.size;
+    h.ring_size = s->set.rings[0].size;
     h.ring_policy = c->policy;
     int rc = dmt_writer_open(c->out, &h, 0, &s->w, err);
     if (rc < 0)
         return rc;
     *part = DMTC_PART_DRAIN;
-    s->drain = dmt_drain_new(&s->ring, s->w, c->torn_timeout_ns);
+    s->drain = dmt_drain_new_set(&s->set, s->w, c->torn_timeout_ns);
     if (!s->drain ||
         (c->drain == DMTC_DRAIN_THREAD && pthread_create(&s->thread, NULL, drain_main, s) != 0))
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
@@ -178,7 +196,12 @@ hvp_machine *dmtc_machine(dmtc_session *s)
 
 dmt_ring *dmtc_ring(dmtc_session *s)
 {
-    return s->region ? &s->ring : NULL;
+    return s->region ? &s->set.rings[0] : NULL;
+}
+
+dmt_ringset *dmtc_ringset(dmtc_session *s)
+{
+    return s->region ? &s->set : NULL;
 }
 
 int dmtc_load(dmtc_session *s, hvp_driver_entry_fn entry, dmt_error *err)
@@ -220,7 +243,7 @@ int dmtc_finish(dmtc_session *s, dmt_drain_stats *stats, dmt_error *err)
     if (dmtp_attached())
         dmtp_detach();
     if (s->region)
-        dmt_ring_close(&s->ring);
+        dmt_ringset_close(&s->set);
     if (s->thread_started) {
         pthread_join(s->thread, NULL);
         s->thread_started = false;
@@ -252,7 +275,7 @@ void dmtc_free(dmtc_session *s)
         return;
     if (s->thread_started) {
         /* an early end: stop the drain; what was recorded is kept */
-        dmt_ring_close(&s->ring);
+        dmt_ringset_close(&s->set);
         pthread_join(s->thread, NULL);
     }
     if (s->w) {

@@ -79,7 +79,9 @@ typedef struct dmtc_config {
 
     enum dmtc_ring_kind ring;    /* [MEMORY] */
     const char *ring_path;       /* DMTC_RING_FILE */
-    size_t ring_data;            /* data bytes of a ring made here [64 MiB] */
+    size_t ring_data;            /* data bytes of a ring made here (each ring) [64 MiB] */
+    uint32_t rings;              /* rings of a region made here: 1, or one per CPU
+                                    (the probe logs into ring cpu % rings) [1] */
     enum dmt_ring_policy policy; /* of a ring made here [drop newest] */
     bool populate;               /* MAP_POPULATE the memory ring [false] */
 
@@ -100,9 +102,11 @@ int dmtc_open(const dmtc_config *cfg, dmtc_session **out, enum dmtc_part *part, 
 
 /* Borrowed until dmtc_free. */
 hvp_machine *dmtc_machine(dmtc_session *s);
-/* The session's ring (a handle of its own: consumers may copy it), or NULL
- * without one. */
+/* The session's ring (ring 0 of its region; a handle of its own: consumers
+ * may copy it), or NULL without one. */
 dmt_ring *dmtc_ring(dmtc_session *s);
+/* Every ring of the session's region, or NULL without one. */
+dmt_ringset *dmtc_ringset(dmtc_session *s);
 
 /* Reset the probe, attach it to the ring (if any) and load the driver
  * through dmtp_hvp_load (the probe's adapter and physical-address hooks

@@ -116,7 +116,8 @@ static void run_mode(const uint8_t *data, size_t size, unsigned flags, const cha
     FZ_CHECK(memchr(h->producer, 0, sizeof h->producer) && memchr(h->clock, 0, sizeof h->clock) &&
                  memchr(h->host, 0, sizeof h->host) && memchr(h->scenario, 0, sizeof h->scenario),
              "unterminated header string");
-    FZ_CHECK(h->version == DMT_FORMAT_VERSION, "header version %u", h->version);
+    FZ_CHECK(h->version >= DMT_FORMAT_VERSION_MIN && h->version <= DMT_FORMAT_VERSION,
+             "header version %u", h->version);
     read_all(rd, flags, size, path ? NULL : data, out);
     dmt_reader_close(rd);
 }
@@ -187,8 +188,8 @@ static void ring_record(const uint8_t *data, size_t size)
     dmt_ring_record_info info;
     memset(&info, 0, sizeof info);
     int fast = dmt_ring_record_check(data, size, &info);
-    bool ring_kind =
-        rc == 0 && r.kind != DMT_K_LOST && r.kind != DMT_K_CHUNK && r.kind != DMT_K_END;
+    bool ring_kind = rc == 0 && r.kind != DMT_K_LOST && r.kind != DMT_K_CHUNK &&
+                     r.kind != DMT_K_END && r.kind != DMT_K_CPU;
     FZ_CHECK((fast == 0) == ring_kind, "ringcheck says %d, the parser %d (%s)", fast, rc,
              rc ? err.msg : dmt_kind_name(r.kind));
 #endif
@@ -197,7 +198,7 @@ static void ring_record(const uint8_t *data, size_t size)
         return;
     }
     fz_check_record(&r);
-    if (r.kind == DMT_K_CHUNK || r.kind == DMT_K_END || r.kind == DMT_K_LOST)
+    if (r.kind == DMT_K_CHUNK || r.kind == DMT_K_END || r.kind == DMT_K_LOST || r.kind == DMT_K_CPU)
         return;
 #ifdef HAVE_RINGCHECK
     FZ_CHECK(info.kind == r.kind && info.time == r.ts, "ringcheck read kind %u time %lld",

@@ -7,11 +7,12 @@
     count trace.cddl gives;
   - every CHUNK matches the records before it (count, byte length, CRC-32C,
     first sequence number); the file ends with END and nothing after it;
-  - LOST ranges start at the next sequence number.
+  - LOST ranges start at the next sequence number; CPU records (version 2)
+    take none and set the CPU of what follows.
 
 Prints a JSON summary (counts per kind, records, lost, sg elements, the
-first and next sequence numbers, with --header the header map) on
-stdout; exits 1 with a message naming the byte offset on any violation.
+first and next sequence numbers, per_cpu: sequence numbers per CPU, with
+--header the header map) on stdout; exits 1 with a message naming the byte offset on any violation.
 usage: check_trace.py FILE [--allow-cut] [--header]
 """
 import io
@@ -28,7 +29,7 @@ KINDS = {
     12: ("buffer_unlock", 3), 13: ("common_alloc", 8), 14: ("common_release", 4),
     15: ("desc_write", 5), 16: ("interrupt", 5), 17: ("dpc", 4), 18: ("digest", 6),
     19: ("pattern", 7), 20: ("payload", 5), 21: ("device_map", 6), 22: ("lost", 5),
-    23: ("marker", 3), 24: ("chunk", 6), 25: ("end", 4),
+    23: ("marker", 3), 24: ("chunk", 6), 25: ("end", 4), 26: ("cpu", 3),
 }
 
 
@@ -54,7 +55,7 @@ def main():
     if data[:3] != b"\xd9\xd9\xf7":
         fail(path, 0, "no self-described CBOR tag 55799")
     hdr = cbor2.CBORDecoder(f).decode()
-    if not isinstance(hdr, dict) or hdr.get("magic") != "dmatrace" or hdr.get("version") != 1:
+    if not isinstance(hdr, dict) or hdr.get("magic") != "dmatrace" or hdr.get("version") not in (1, 2):
         fail(path, 3, f"bad header {hdr!r}")
     seq = hdr.get("seq0", 0)
     ts = hdr.get("t0", 0)
@@ -64,6 +65,8 @@ def main():
     chunk_seq = seq
     records = lost = sg = 0
     saw_end = False
+    cpu = None
+    per_cpu = {}  # cpu -> sequence numbers (records + lost) made on it
     while f.tell() < len(data):
         off = f.tell()
         if saw_end:
@@ -102,7 +105,12 @@ def main():
             saw_end = True
             continue
         chunk_records += 1
+        if kind == 26:
+            cpu = rec[2]
+            continue
         counts[name] = counts.get(name, 0) + 1
+        if cpu is not None:
+            per_cpu[str(cpu)] = per_cpu.get(str(cpu), 0) + (rec[3] if kind == 22 else 1)
         if kind == 22:
             if rec[2] != seq:
                 fail(path, off, f"lost range starts at {rec[2]}, expected {seq}")
@@ -118,7 +126,8 @@ def main():
     if not saw_end and not allow_cut:
         fail(path, len(data), "no END record")
     summary = {"records": records, "lost": lost, "sg_elements": sg, "kinds": counts,
-               "closed": saw_end, "seq0": hdr.get("seq0", 0), "next_seq": seq}
+               "closed": saw_end, "seq0": hdr.get("seq0", 0), "next_seq": seq,
+               "per_cpu": per_cpu}
     if "--header" in sys.argv:
         summary["header"] = hdr
     print(json.dumps(summary))

@@ -18,7 +18,9 @@
  * sets the pointer beside it.  Field names are trace.cddl's with '_' for
  * '-'.  Classes: EVENT records take one sequence number and may travel
  * through the ring; LOST covers a range of sequence numbers; FRAMING
- * (CHUNK, END) exists only in files and takes none.
+ * (CHUNK, END, CPU) exists only in files and takes none.  The reader
+ * consumes CPU records itself (they set dmt_record.cpu of what follows)
+ * and never returns them.
  *
  * Field types (the reader's get_* and the ring checker's codes check them):
  *   U64 unsigned integer            U32 unsigned integer <= 2^32-1
@@ -120,7 +122,12 @@
       F(U64, count, "records") F(U64, length, "bytes") F(U64, value, "crc32c")                 \
       F(U64, seq, "first_seq"))                                                                \
     /* framing: the file was closed cleanly (file only) */                                     \
-    X(END, 25, "end", FRAMING, F(U64, count, "records") F(U64, value, "lost"))
+    X(END, 25, "end", FRAMING, F(U64, count, "records") F(U64, value, "lost"))               \
+    /* the records that follow (up to the next CPU record) were made on this CPU  */          \
+    /* (file only, written by the merge of a per-CPU ring region; takes no         */          \
+    /* sequence number); ring_seq: that CPU's ring sequence number of the next    */          \
+    /* record or LOST range, written in the first CPU record of each CPU          */          \
+    X(CPU, 26, "cpu", FRAMING, F(U32, cpu, "cpu") O(U64, value, "ring_seq"))
 /* clang-format on */
 
 /* For DMT_KINDS arguments that ignore the fields, and that count them:

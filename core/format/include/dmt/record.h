@@ -19,9 +19,11 @@
 #include "dmt/port.h"
 #include "dmt/kinds.h"
 
-#define DMT_FORMAT_VERSION 1u
-#define DMT_PAGE_SHIFT     12u
-#define DMT_PAGE_SIZE      4096u
+#define DMT_FORMAT_VERSION     2u /* 2: CPU records (per-CPU rings, schema/FORMAT.md 1.4) */
+#define DMT_FORMAT_VERSION_MIN 1u /* oldest version the reader reads */
+#define DMT_CPU_NONE           0xffffffffu /* dmt_record.cpu when unknown */
+#define DMT_PAGE_SHIFT         12u
+#define DMT_PAGE_SIZE          4096u
 
 /* Hard limits every reader enforces (and every writer respects). */
 #define DMT_MAX_SG_ELEMENTS 4096u  /* elements in one ExecuteDma list */
@@ -31,7 +33,7 @@
 #define DMT_MAX_RECORD      65535u /* encoded bytes of one record (ring slot limit) */
 
 /* Record kinds: the first element of every record array, DMT_K_REG_WRITE
- * (1) .. DMT_K_END (25), from the table in dmt/kinds.h.  Values are part of
+ * (1) .. DMT_K_CPU (26), from the table in dmt/kinds.h.  Values are part of
  * the format; never renumber, only append. */
 #define DMT_KIND_ENUM_(id, num, name, cls, fields) DMT_K_##id = num,
 enum dmt_kind { DMT_KINDS(DMT_KIND_ENUM_, DMT_KINDS_NO_FIELD_, DMT_KINDS_NO_FIELD_) DMT_K_MAX_ };
@@ -96,6 +98,7 @@ typedef struct dmt_record {
     uint32_t status;  /* VP_STATUS / NTSTATUS-like return code */
     uint32_t map_registers;
     uint32_t xfer_flags; /* EXECUTE_DMA: enum dmt_xfer_flags */
+    uint32_t cpu;        /* CPU the record was made on; DMT_CPU_NONE (0xffffffffu) when unknown */
     bool write_to_device, sg, dma32, dma64, claimed, cached;
 
     uint64_t off;        /* register offset from the device base */

@@ -34,7 +34,11 @@ enum dmt_writer_flags {
     /* Write the header at open, with the header's seq0 as the first
      * sequence number: even a recorder killed before its first record
      * leaves a readable (cut) trace. */
-    DMT_WRITE_HEADER_NOW = 8u
+    DMT_WRITE_HEADER_NOW = 8u,
+    /* dmt_writer_append keeps each record's cpu: a CPU record goes before
+     * a record whose cpu differs from the current one (cpu DMT_CPU_NONE
+     * leaves it).  For tools that rewrite a trace (recover, carve). */
+    DMT_WRITE_KEEP_CPU = 16u
 };
 
 typedef struct dmt_writer_stats {
@@ -63,8 +67,22 @@ int dmt_writer_append(dmt_writer *w, const dmt_record *r, dmt_error *err);
 int dmt_writer_append_ring(dmt_writer *w, const uint8_t *payload, size_t len, uint64_t seq,
                            dmt_error *err);
 
+/* Append one ring-form record already checked by dmt_ring_record_check
+ * (ri: its time and where the time field lies), with the next sequence
+ * number.  For the drain's merge, which checks records as it takes them. */
+struct dmt_ring_record_info;
+int dmt_writer_append_checked(dmt_writer *w, const uint8_t *payload, size_t len,
+                              const struct dmt_ring_record_info *ri, dmt_error *err);
+
 /* Record that count records starting at sequence first were lost. */
 int dmt_writer_lost(dmt_writer *w, uint64_t first, uint64_t count, uint32_t reason, dmt_error *err);
+
+/* The records and LOST ranges appended next were made on CPU cpu: writes a
+ * CPU record (schema/FORMAT.md 1.4) when cpu differs from the current one,
+ * or always when with_seq, which adds ring_seq (that CPU's ring sequence
+ * number of the next record or LOST range). */
+int dmt_writer_set_cpu(dmt_writer *w, uint32_t cpu, bool with_seq, uint64_t ring_seq,
+                       dmt_error *err);
 
 /* Set the chunk size in bytes (default 64 KiB, 4 KiB .. 1 MiB). */
 void dmt_writer_set_chunk_size(dmt_writer *w, size_t bytes);

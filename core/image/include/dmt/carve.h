@@ -159,6 +159,8 @@ typedef struct dmt_carve_stats {
     uint64_t records; /* records delivered */
     uint64_t lost;    /* sequence numbers in LOST records */
     uint64_t first_seq, next_seq;
+    uint32_t rings_missing; /* rings of a per-CPU region not in the image (nothing
+                               of theirs is in the trace) */
 } dmt_carve_stats;
 
 /* Write the ring at ring->phys of img as a trace to out_path (written under

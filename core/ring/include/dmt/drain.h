@@ -28,7 +28,14 @@ typedef struct dmt_drain_stats {
     uint64_t lost;          /* records declared lost (all reasons) */
     uint64_t corrupt;       /* of which: failed validation */
     uint64_t payload_bytes; /* ring payload bytes consumed */
+    uint64_t late;          /* per-CPU region: records written after one with a
+                               later time (they came after the merge window) */
 } dmt_drain_stats;
+
+/* The merge's reordering window (schema/FORMAT.md 1.4): a record is held
+ * until every ring has shown a later one, or until a record newer by this
+ * much has been taken from any ring. */
+#define DMT_DRAIN_WINDOW_NS 2000000ull
 
 enum dmt_drain_status {
     DMT_DRAIN_BUSY = 0, /* consumed items; call again */
@@ -39,13 +46,30 @@ enum dmt_drain_status {
 /* torn_timeout_ns: how long a reserved-but-uncommitted slot may block the
  * ring before it is declared torn. */
 dmt_drain *dmt_drain_new(dmt_ring *ring, dmt_writer *w, uint64_t torn_timeout_ns);
+/* Drain every ring of a region (dmt_ringset_attach).  One ring: as
+ * dmt_drain_new (the file keeps the ring's sequence numbers).  Several
+ * (a per-CPU region): merged by time into one trace with sequence numbers
+ * of its own and a CPU record (the ring index) wherever the ring changes;
+ * see schema/FORMAT.md 1.4 and the top of drain.c.  The set is copied. */
+dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t torn_timeout_ns);
 void dmt_drain_free(dmt_drain *d);
+/* Write what the merge still holds (a recorder that stops before the rings
+ * are closed, on a signal or when idle).  0 or the writer's error.  The
+ * drain may be polled again after it. */
+int dmt_drain_finish(dmt_drain *d, dmt_error *err);
+/* Change the merge window (default DMT_DRAIN_WINDOW_NS); before polling. */
+void dmt_drain_set_window(dmt_drain *d, uint64_t window_ns);
+/* Rings drained, and what was written for ring i (records, lost, corrupt,
+ * payload bytes; late is 0): its record and LOST counts add up to every
+ * sequence number the ring handed out since the drain started. */
+uint32_t dmt_drain_rings(const dmt_drain *d);
+const dmt_drain_stats *dmt_drain_ring_stats(const dmt_drain *d, uint32_t ring);
 
 /* Consume up to max_items (0 = until empty).  Returns a dmt_drain_status, or
  * a negative DMT_E* when the writer failed (err filled). */
 int dmt_drain_poll(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error *err);
 
-/* Continue a trace whose writer is at sequence number seq (`carve --merge`):
+/* One ring only.  Continue a trace whose writer is at sequence number seq (`carve --merge`):
  * ring items wholly below seq are dropped, a LOST range across it is
  * clipped, and a gap between seq and the first item the ring still holds
  * becomes a LOST record of reason absent.  Call before the first poll. */

@@ -61,6 +61,20 @@
  *     committed or padding slots only (CAS on tail), counting what it
  *     overwrote; the consumer copies a record out and then CASes tail from
  *     the value it started with, discarding the copy if it lost the race.
+ *
+ * Per-CPU region (ring version 2): ring_count whole rings back to back, each
+ * a 256-byte header plus data of one common power-of-two size, all with the
+ * same instance id and policy, ring i at byte i * (256 + size):
+ *
+ *   +0            hdr(index 0, count n) data[size]
+ *   +256+size     hdr(index 1, count n) data[size]
+ *   ...           hdr(index n-1)        data[size]
+ *
+ * A producer on CPU c writes into ring c % n (dmt_ringset_pick): no word is
+ * written by two CPUs while CPUs <= rings.  With more CPUs than rings, CPUs
+ * c and c + n share ring c % n, which stays correct because every ring is
+ * multi-producer and lock-free (their CAS on head then contends).  The
+ * recorder drains every ring and merges them by time (dmt/drain.h).
  */
 #ifndef DMT_RING_H
 #define DMT_RING_H
@@ -68,7 +82,9 @@
 #include "dmt/port.h"
 
 #define DMT_RING_MAGIC       0x474E495254414D44ull /* "DMATRING" */
-#define DMT_RING_VERSION     1u
+#define DMT_RING_VERSION     2u  /* 2: instance, ring_index, ring_count (per-CPU regions) */
+#define DMT_RING_VERSION_MIN 1u  /* version-1 rings (a single ring) still attach */
+#define DMT_RING_MAX_RINGS   64u /* rings in one per-CPU region */
 #define DMT_RING_HDR_SIZE    256u
 #define DMT_RING_MAX_PAYLOAD 65535u
 #define DMT_RING_MIN_SIZE    4096u        /* smallest data area */
@@ -152,6 +168,44 @@ bool dmt_ring_write(dmt_ring *r, const void *payload, uint32_t len);
 /* Mark the ring closed: the consumer stops once it has drained it. */
 void dmt_ring_close(dmt_ring *r);
 
+/* ---- per-CPU regions (freestanding) ------------------------------------ */
+
+/* The rings of one region, attached.  Holds no memory of its own (the
+ * region belongs to whoever mapped it); copyable. */
+typedef struct dmt_ringset {
+    uint32_t count;    /* rings, 1..DMT_RING_MAX_RINGS */
+    uint64_t instance; /* the region's instance id (0: none set) */
+    dmt_ring rings[DMT_RING_MAX_RINGS];
+} dmt_ringset;
+
+/* Bytes of a region of count rings of data_size data bytes each. */
+uint64_t dmt_ringset_region_len(uint32_t count, uint64_t data_size);
+/* Format region (region_len bytes, 8-byte aligned) as count rings
+ * (1..DMT_RING_MAX_RINGS) of the largest common power-of-two data size
+ * that fits (at most DMT_RING_MAX_SIZE), all with this policy and instance
+ * id (0 = none; a producer that can should pass a nonzero id unique to
+ * this region, so a copy of the region in a memory image is told apart).
+ * Returns 0, or -1 if the region is too small, misaligned, or an argument
+ * is out of range.  count 1 gives exactly dmt_ring_init's ring (plus the
+ * instance id). */
+int dmt_ringset_init(void *region, size_t region_len, enum dmt_ring_policy policy, uint32_t count,
+                     uint64_t instance);
+/* Attach to every ring of a formatted region: ring 0 at the start gives
+ * the count (a version-1 ring, or ring_count 0 or 1: a single ring); each
+ * further ring must be at its place with the same version, size, policy
+ * and instance and its own index.  0 or -1 (nothing is attached then). */
+int dmt_ringset_attach(dmt_ringset *s, void *region, size_t region_len);
+/* The ring for CPU cpu: ring cpu % count.  No shared write: the caller's
+ * CPU number (KeGetCurrentProcessorNumber, sched_getcpu, a per-thread
+ * slot) chooses the ring, so producers on different CPUs reserve in
+ * different rings. */
+static DMT_INLINE dmt_ring *dmt_ringset_pick(dmt_ringset *s, uint32_t cpu)
+{
+    return &s->rings[cpu < s->count ? cpu : cpu % s->count];
+}
+/* Close every ring of the region. */
+void dmt_ringset_close(dmt_ringset *s);
+
 /* The 14-bit check of a slot header over its position, length, state and
  * sequence (schema/FORMAT.md): what the producer writes and the consumer
  * verifies, for oracles that check the ring from outside. */
@@ -224,5 +278,13 @@ int dmt_ring_shm_create(const char *path, size_t data_size, enum dmt_ring_policy
  * -errno, or -EPROTO when the file is not a ring of this version. */
 int dmt_ring_shm_open(const char *path, dmt_ring *out, void **map, size_t *map_len);
 void dmt_ring_shm_unmap(void *map, size_t map_len);
+/* The same for a per-CPU region: count rings of data_size bytes each (the
+ * file is dmt_ringset_region_len bytes), all with instance id instance. */
+int dmt_ringset_shm_create(const char *path, size_t data_size, enum dmt_ring_policy policy,
+                           uint32_t count, uint64_t instance, dmt_ringset *out, void **map,
+                           size_t *map_len);
+/* Map an existing ring file - one ring or a per-CPU region - and attach
+ * every ring.  Returns 0, -errno, or -EPROTO when it is not a ring region. */
+int dmt_ringset_shm_open(const char *path, dmt_ringset *out, void **map, size_t *map_len);
 
 #endif
