@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dmt/describe.h"
 #include "dmt/digest.h"
 #include "dmt/drain.h"
 #include "dmt/ring.h"
@@ -94,6 +95,7 @@ typedef struct opts {
     const char *ring_path;
     uint64_t ring_mib;
     enum dmt_ring_policy policy;
+    int digest; /* enum dmt_digest_policy */
     bool deterministic;
     bool reactos;
     bool no_probe_check;
@@ -376,6 +378,10 @@ static void help(void)
            "                        (created if absent) for `dmatrace record --ring PATH`\n"
            "  --ring-size MiB       ring data size (default 64)\n"
            "  --policy P            drop (drop newest, default) or overwrite (oldest)\n"
+           "  --digest POLICY       what the probe digests of each transfer: bounded (the\n"
+           "                        first and last 4 KiB and 16 samples of 256 bytes, at\n"
+           "                        most 12 KiB a transfer; default), full (every byte) or\n"
+           "                        off; replay verifies what was digested\n"
            "  --reactos             host VideoPort behaves like ReactOS's videoprt\n");
 }
 
@@ -389,6 +395,7 @@ static int parse(int argc, char **argv, opts *o)
                                        {"ring", required_argument, 0, 'r'},
                                        {"ring-size", required_argument, 0, 'R'},
                                        {"policy", required_argument, 0, 'p'},
+                                       {"digest", required_argument, 0, 'D'},
                                        {"deterministic-clock", no_argument, 0, 'd'},
                                        {"reactos", no_argument, 0, 'x'},
                                        {"output", required_argument, 0, 'o'},
@@ -400,8 +407,9 @@ static int parse(int argc, char **argv, opts *o)
     o->scen = &scenarios[0];
     o->seed = 1;
     o->ring_mib = 64;
+    o->digest = DMT_DIGEST_BOUNDED;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:p:dxo:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:p:D:dxo:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': {
             o->scen = NULL;
@@ -461,6 +469,11 @@ static int parse(int argc, char **argv, opts *o)
                 o->policy = DMT_RING_OVERWRITE_OLDEST;
             else
                 return cli_usage("capture", "--policy is drop or overwrite, not '%s'", optarg);
+            break;
+        case 'D':
+            o->digest = dmt_digest_policy_parse(optarg);
+            if (o->digest < 0)
+                return cli_usage("capture", "--digest is bounded, full or off, not '%s'", optarg);
             break;
         case 'd':
             o->deterministic = true;
@@ -549,6 +562,7 @@ static void session_config(const capture *c, dmtc_config *sc)
 {
     dmtc_config_default(sc);
     sc->ring = c->o.ring_path ? DMTC_RING_FILE : DMTC_RING_MEMORY;
+    sc->digest_policy = c->o.digest;
     sc->ring_path = c->o.ring_path;
     sc->ring_data = (size_t)c->o.ring_mib << 20;
     sc->policy = c->o.policy;

@@ -54,6 +54,7 @@ void dmtc_config_default(dmtc_config *cfg)
     cfg->ring_data = (size_t)64 << 20;
     cfg->policy = DMT_RING_DROP_NEWEST;
     cfg->torn_timeout_ns = 200000000ull;
+    cfg->digest_policy = -1;
 }
 
 static void *drain_main(void *arg)
@@ -184,6 +185,9 @@ dmt_ring *dmtc_ring(dmtc_session *s)
 int dmtc_load(dmtc_session *s, hvp_driver_entry_fn entry, dmt_error *err)
 {
     dmtp_reset();
+    if (s->cfg.digest_policy >= 0 && dmtp_set_digest_policy((uint32_t)s->cfg.digest_policy) != 0)
+        return dmt_error_set(err, DMT_E_INTERNAL, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "the probe has no digest policy %d", s->cfg.digest_policy);
     if (s->region && dmtp_attach(s->region, s->region_len) != 0)
         return dmt_error_set(err, DMT_E_INTERNAL, DMT_NO_INDEX, DMT_NO_INDEX,
                              "the probe cannot attach to the ring");
