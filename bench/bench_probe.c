@@ -17,8 +17,10 @@
  *      work of a transfer.
  *   2. Per record, a register write through the wrapper: attached minus
  *      disabled; next to it its parts measured alone in the same run: the
- *      timestamp (VideoPortQueryPerformanceCounter and the ns conversion),
- *      encoding a REG_WRITE, and a ring reserve + commit of its bytes.
+ *      timestamp (VideoPortQueryPerformanceCounter, what the probe stamps
+ *      with), an invariant TSC read and scaled to ns (what a TSC stamp
+ *      would cost), encoding a REG_WRITE, and a ring reserve + commit of
+ *      its bytes.
  *
  * Every figure is a median of many timed calls (a transfer) or batches (a
  * thousand records): on a machine shared by several jobs a call that was
@@ -55,6 +57,7 @@
 #define REG_N    200000u     /* register writes per run */
 #define PAGE     4096u
 #define MAX_XFER (4u << 20)
+#define BATCH    1000u
 
 typedef struct cb {
     PVP_SCATTER_GATHER_LIST sg;
@@ -185,7 +188,6 @@ static double copy_rate(bench *b, uint32_t len, unsigned n, uint8_t *dst)
 }
 
 /* Median ns per record of batches of BATCH register writes. */
-#define BATCH 1000u
 static double reg_writes(bench *b)
 {
     static double t[REG_N / BATCH];
@@ -259,7 +261,8 @@ int main(void)
     dmtp_set_digest_policy(DMT_DIGEST_BOUNDED);
 
     /* per record: a register write, and its parts alone */
-    double on[RUNS], off[RUNS], ts[RUNS], enc[RUNS], ring[RUNS];
+    double on[RUNS], off[RUNS], ts[RUNS], tsc[RUNS], enc[RUNS], ring[RUNS];
+    static double bt[REG_N / BATCH];
     uint8_t buf[64];
     size_t rlen = 0;
     dmt_record rec;
@@ -267,44 +270,59 @@ int main(void)
     rec.kind = DMT_K_REG_WRITE;
     rec.off = 0x108;
     rec.width = 4;
+    dmt_ring *rg = dmtc_ring(b.s);
+    uint64_t acc = 0;
     for (int r = 0; r < RUNS; r++) {
         dmtp_enable(false);
         off[r] = reg_writes(&b);
         dmtp_enable(true);
         ring_reset(&b);
         on[r] = reg_writes(&b) - off[r];
-        uint64_t t0 = dmt_now_ns();
-        LONGLONG f = 0, acc = 0;
-        for (unsigned i = 0; i < REG_N; i++)
-            acc += VideoPortQueryPerformanceCounter(b.ext, i ? NULL : &f);
-        ts[r] = (double)(dmt_now_ns() - t0) / REG_N;
-        __asm__ volatile("" : : "r"(acc));
-        t0 = dmt_now_ns();
-        for (unsigned i = 0; i < REG_N; i++) {
-            rec.value = i;
-            rlen = dmt_enc_record(buf, sizeof buf, &rec, (int64_t)t0 + i);
-            __asm__ volatile("" : : "r"(buf) : "memory");
+        /* the parts, each as a median of batches like reg_writes */
+        for (int part = 0; part < 4; part++) {
+            for (unsigned k = 0; k < REG_N / BATCH; k++) {
+                uint64_t t0 = dmt_now_ns();
+                for (unsigned i = 0; i < BATCH; i++) {
+                    switch (part) {
+                    case 0: /* what the probe stamps records with now */
+                        acc += (uint64_t)VideoPortQueryPerformanceCounter(b.ext, NULL);
+                        break;
+                    case 1: /* an invariant TSC scaled to ns: the floor of a TSC stamp */
+                        acc += (dmt_rdtsc() * 5592405u) >> 24;
+                        break;
+                    case 2:
+                        rec.value = i;
+                        rlen = dmt_enc_record(buf, sizeof buf, &rec, (int64_t)t0 + i);
+                        __asm__ volatile("" : : "r"(buf) : "memory");
+                        break;
+                    default:
+                        dmt_ring_write(rg, buf, (uint32_t)rlen);
+                        break;
+                    }
+                }
+                bt[k] = (double)(dmt_now_ns() - t0) / BATCH;
+            }
+            double m = median(bt, REG_N / BATCH);
+            (part == 0 ? ts : part == 1 ? tsc : part == 2 ? enc : ring)[r] = m;
+            ring_reset(&b);
         }
-        enc[r] = (double)(dmt_now_ns() - t0) / REG_N;
-        ring_reset(&b);
-        dmt_ring *rg = dmtc_ring(b.s);
-        t0 = dmt_now_ns();
-        for (unsigned i = 0; i < REG_N; i++)
-            dmt_ring_write(rg, buf, (uint32_t)rlen);
-        ring[r] = (double)(dmt_now_ns() - t0) / REG_N;
-        ring_reset(&b);
     }
+    __asm__ volatile("" : : "r"(acc));
     double mon = median(on, RUNS), mts = median(ts, RUNS), men = median(enc, RUNS),
-           mri = median(ring, RUNS), moff = median(off, RUNS);
-    printf("register write: probe %.1f ns on top of %.1f ns bare; parts alone: timestamp %.1f, "
-           "encode %.1f, reserve+commit %.1f ns\n",
-           mon, moff, mts, men, mri);
+           mri = median(ring, RUNS), moff = median(off, RUNS), mtsc = median(tsc, RUNS);
+    printf("register write: probe %.1f ns on top of %.1f ns bare; parts alone: timestamp %.1f "
+           "(an invariant TSC: %.1f, this CPU's TSC is %sinvariant), encode %.1f, reserve+commit "
+           "%.1f ns\n",
+           mon, moff, mts, mtsc, dmt_tsc_invariant() ? "" : "not ", men, mri);
     printf("RESULT\tprobe register-write record, in the running probe\t%.1f ns\t<= 40 ns\t%.1f ns "
            "timestamp + encode + ring alone\t%.2f\n",
            mon, mts + men + mri, mon / (mts + men + mri));
-    printf("RESULT\tprobe record timestamp (VideoPortQueryPerformanceCounter)\t%.1f ns\t(report)\t-"
-           "\t-\n",
-           mts);
+    printf("RESULT\tprobe record timestamp (VideoPortQueryPerformanceCounter)\t%.1f ns\t(report)\t"
+           "%.1f ns rdtsc scaled to ns\t%.2f\n",
+           mts, mtsc, mts / mtsc);
+    printf("RESULT\tprobe register-write record without its timestamp\t%.1f ns\t(report)\t%.1f ns "
+           "encode + ring alone\t%.2f\n",
+           mon - mts, men + mri, (mon - mts) / (men + mri));
     dmtp_VideoPortPutDmaAdapter(b.ext, b.ad);
     dmt_error err;
     dmtc_finish(b.s, NULL, &err);
