@@ -139,7 +139,8 @@ int main(void)
         uint64_t rec[2] = {0, 0}, lost[2] = {0, 0}, r, l;
         for (int i = 0; i < RUNS; i++) {
             off[i] = run(&workloads[w], 0, &r, &l);
-            for (int v = 0; v < 2; v++) {
+            for (int k = 0; k < 2; k++) {
+                int v = (k + i) % 2; /* alternate which variant runs first */
                 on[v][i] = run(&workloads[w], variants[v], &r, &l);
                 rec[v] = r;
                 lost[v] += l;
