@@ -25,6 +25,7 @@
 
 #include "cli.h"
 #include "cli_regmap.h"
+#include "dmt/describe.h"
 #include "dmt/digest.h"
 #include "dmt/drain.h"
 #include "dmt/ring.h"
@@ -96,6 +97,7 @@ typedef struct opts {
     uint64_t ring_mib;
     uint64_t rings; /* 0: one per online CPU (1 with one workload thread) */
     enum dmt_ring_policy policy;
+    int digest; /* enum dmt_digest_policy */
     bool deterministic;
     bool reactos;
     bool no_probe_check;
@@ -383,6 +385,10 @@ static void help(void)
            "                        per online CPU; 1 with one workload thread, whose\n"
            "                        records are made in program order)\n"
            "  --policy P            drop (drop newest, default) or overwrite (oldest)\n"
+           "  --digest POLICY       what the probe digests of each transfer: bounded (the\n"
+           "                        first and last 4 KiB and 16 samples of 256 bytes, at\n"
+           "                        most 12 KiB a transfer; default), full (every byte) or\n"
+           "                        off; replay verifies what was digested\n"
            "  --reactos             host VideoPort behaves like ReactOS's videoprt\n"
            "  --regmap FILE.xml     name this register map in the trace header (regmap_name,\n"
            "                        regmap_hash: its XXH64), for dump, replay and diff to\n"
@@ -400,6 +406,7 @@ static int parse(int argc, char **argv, opts *o)
                                        {"ring-size", required_argument, 0, 'R'},
                                        {"rings", required_argument, 0, 'N'},
                                        {"policy", required_argument, 0, 'p'},
+                                       {"digest", required_argument, 0, 'D'},
                                        {"deterministic-clock", no_argument, 0, 'd'},
                                        {"reactos", no_argument, 0, 'x'},
                                        {"output", required_argument, 0, 'o'},
@@ -412,8 +419,9 @@ static int parse(int argc, char **argv, opts *o)
     o->scen = &scenarios[0];
     o->seed = 1;
     o->ring_mib = 64;
+    o->digest = DMT_DIGEST_BOUNDED;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:N:p:dxo:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:N:p:D:dxo:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': {
             o->scen = NULL;
@@ -478,6 +486,11 @@ static int parse(int argc, char **argv, opts *o)
                 o->policy = DMT_RING_OVERWRITE_OLDEST;
             else
                 return cli_usage("capture", "--policy is drop or overwrite, not '%s'", optarg);
+            break;
+        case 'D':
+            o->digest = dmt_digest_policy_parse(optarg);
+            if (o->digest < 0)
+                return cli_usage("capture", "--digest is bounded, full or off, not '%s'", optarg);
             break;
         case 'd':
             o->deterministic = true;
@@ -576,6 +589,7 @@ static void session_config(const capture *c, dmtc_config *sc)
 {
     dmtc_config_default(sc);
     sc->ring = c->o.ring_path ? DMTC_RING_FILE : DMTC_RING_MEMORY;
+    sc->digest_policy = c->o.digest;
     sc->ring_path = c->o.ring_path;
     sc->ring_data = (size_t)c->o.ring_mib << 20;
     sc->rings = (uint32_t)c->o.rings;

@@ -5,7 +5,7 @@
 -- exactly these statements (the library embeds this file at build time and
 -- runs its sections in order; a test checks the embedded copy against this
 -- file).  A database whose application_id is not 0x444D5442 ("DMTB") is not
--- a dmatrace store; one whose user_version is not 3 is refused.
+-- a dmatrace store; one whose user_version is not 4 is refused.
 --
 -- Conventions
 --  * Every event table is keyed by the record's sequence number
@@ -35,7 +35,7 @@
 -- @section tables
 
 PRAGMA application_id = 0x444D5442;
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 
 -- Key/value facts about the database and the trace it came from.
 --   Header fields (FORMAT.md 1.2): version, t0, page_shift, seq0, producer,
@@ -121,7 +121,9 @@ CREATE TABLE reg_fields (
 --                  record has none; elements: sg_elements)
 --   START_DMA_END  xfer adapter status length(final *pLength)
 --   COMPLETE_DMA   xfer adapter write_to_device status
---   DIGEST         xfer algo length value(digest)
+--   DIGEST         xfer algo length value(digest) flags(digest policy: NULL
+--                  full, 1 bounded, 2 off) n_sg(ranges, NULL when the
+--                  whole transfer was digested; ranges: digest_ranges)
 CREATE TABLE dma_calls (
     seq             INTEGER PRIMARY KEY,
     ts              INTEGER NOT NULL,
@@ -152,6 +154,17 @@ CREATE TABLE sg_elements (
     addr     INTEGER NOT NULL,
     length   INTEGER NOT NULL
 );
+
+-- The byte ranges a DIGEST record digested when not the whole transfer
+-- (digest policy bounded), in record order (idx from 0): offset from the
+-- transfer's first byte, length in bytes.
+CREATE TABLE digest_ranges (
+    seq    INTEGER NOT NULL REFERENCES dma_calls(seq),
+    idx    INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    PRIMARY KEY (seq, idx)
+) WITHOUT ROWID;
 
 -- Resource life-cycle records.  `id` is the resource's own id.  By kind:
 --   ADAPTER_CREATE (9)   id=adapter adapter dev max_length map_registers

@@ -43,6 +43,21 @@ const char *dmt_lost_reason_name(uint32_t r)
     return r < DMT_LOST_N_ ? names[r] : "?";
 }
 
+static const char *const digest_policies[DMT_DIGEST_POLICY_MAX_] = {"full", "bounded", "off"};
+
+const char *dmt_digest_policy_name(uint32_t policy)
+{
+    return policy < DMT_DIGEST_POLICY_MAX_ ? digest_policies[policy] : "?";
+}
+
+int dmt_digest_policy_parse(const char *name)
+{
+    for (int i = 0; i < DMT_DIGEST_POLICY_MAX_; i++)
+        if (name && strcmp(name, digest_policies[i]) == 0)
+            return i;
+    return -1;
+}
+
 size_t dmt_record_describe(char *buf, size_t cap, const dmt_record *r, unsigned max_items)
 {
     out o = {buf, cap, 0};
@@ -145,6 +160,16 @@ size_t dmt_record_describe(char *buf, size_t cap, const dmt_record *r, unsigned 
     case DMT_K_DIGEST:
         put(&o, " xfer=%u algo=%u length=%llu digest=0x%016llx", r->xfer, r->algo,
             (unsigned long long)r->length, (unsigned long long)r->value);
+        if (r->digest_policy)
+            put(&o, " policy=%s", dmt_digest_policy_name(r->digest_policy));
+        if (r->n_sg) {
+            put(&o, " ranges=%u [", r->n_sg);
+            for (uint32_t i = 0; i < r->n_sg && i < max_items; i++) {
+                dmt_sg_elem e = dmt_record_sg_at(r, i);
+                put(&o, "%s+0x%llx:0x%x", i ? " " : "", (unsigned long long)e.addr, e.len);
+            }
+            put(&o, "%s]", r->n_sg > max_items ? " ..." : "");
+        }
         break;
     case DMT_K_PATTERN:
         put(&o, " mdl=%u algo=%u seed=0x%llx offset=%llu length=%llu", r->mdl, r->algo,

@@ -219,6 +219,34 @@ static DMT_INLINE uint8_t *put_head(uint8_t *p, unsigned mt, uint64_t v)
         p += (n);                                                                                  \
     } while (0)
 
+/* An SG list (EXECUTE_DMA's elements, DIGEST's ranges) as the array of
+ * sg-quantity pairs: page units as uint when page-aligned, bytes as a
+ * negative integer (-1-n) otherwise (schema: sg-quantity).  At most 18 bytes
+ * an element: room for all of them is checked once when the buffer has it,
+ * else per element.  Returns the new end or NULL. */
+static uint8_t *put_sg(uint8_t *p, uint8_t *end, const dmt_record *r)
+{
+    size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
+    const uint8_t *e = (const uint8_t *)r->sg_list;
+    uint32_t i;
+    bool roomy;
+    ARR(2ull * r->n_sg);
+    roomy = (size_t)(end - p) >= (size_t)r->n_sg * 18u;
+    for (i = 0; i < r->n_sg; i++, e += stride) {
+        uint64_t a;
+        uint32_t l;
+        move_fixed(&a, e, 8);
+        move_fixed(&l, e + 8, 4);
+        if (!roomy)
+            ROOM(18);
+        p = (a & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, a >> DMT_PAGE_SHIFT)
+                                           : put_head(p, MT_NINT, a);
+        p = (l & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, l >> DMT_PAGE_SHIFT)
+                                           : put_head(p, MT_NINT, l);
+    }
+    return p;
+}
+
 /* Optional trailing register fields: [.., ?width, ?dev]. */
 static unsigned reg_extra(const dmt_record *r)
 {
@@ -271,38 +299,19 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
             U(r->values[i]);
         REG_TAIL();
         break;
-    case DMT_K_EXECUTE_DMA: { /* [5, t, xfer, adapter, length, [* sgq, sgq], ? flags] */
-        size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
-        const uint8_t *e = (const uint8_t *)r->sg_list;
-        bool roomy;
-        if (r->n_sg > DMT_MAX_SG_ELEMENTS || (r->n_sg && !e))
+    case DMT_K_EXECUTE_DMA: /* [5, t, xfer, adapter, length, [* sgq, sgq], ? flags] */
+        if (r->n_sg > DMT_MAX_SG_ELEMENTS || (r->n_sg && !r->sg_list))
             return NULL;
         HEAD(r->xfer_flags ? 7 : 6);
         U(r->xfer);
         U(r->adapter);
         U(r->length);
-        ARR(2ull * r->n_sg);
-        /* SG quantity: page units as uint when page-aligned, bytes as a
-         * negative integer (-1-n) otherwise.  Schema: sg-quantity.  At most
-         * 18 bytes an element: room for all of them is checked once when
-         * the buffer has it, else per element. */
-        roomy = (size_t)(end - p) >= (size_t)r->n_sg * 18u;
-        for (i = 0; i < r->n_sg; i++, e += stride) {
-            uint64_t a;
-            uint32_t l;
-            move_fixed(&a, e, 8);
-            move_fixed(&l, e + 8, 4);
-            if (!roomy)
-                ROOM(18);
-            p = (a & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, a >> DMT_PAGE_SHIFT)
-                                               : put_head(p, MT_NINT, a);
-            p = (l & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, l >> DMT_PAGE_SHIFT)
-                                               : put_head(p, MT_NINT, l);
-        }
+        p = put_sg(p, end, r);
+        if (!p)
+            return NULL;
         if (r->xfer_flags)
             U(r->xfer_flags);
         break;
-    }
     case DMT_K_START_DMA: /* [6, t, xfer, adapter, mdl, offset, length, wtd, context] */
         HEAD(9);
         U(r->xfer);
@@ -387,12 +396,21 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
         U(r->dev);
         U(r->xfer);
         break;
-    case DMT_K_DIGEST: /* [18, t, xfer, algo, length, value] */
-        HEAD(6);
+    case DMT_K_DIGEST: /* [18, t, xfer, algo, length, value, ?policy, ?[* sgq, sgq]] */
+        if (r->n_sg > DMT_MAX_SG_ELEMENTS || (r->n_sg && !r->sg_list))
+            return NULL;
+        HEAD(r->n_sg ? 8 : r->digest_policy ? 7 : 6);
         U(r->xfer);
         U(r->algo);
         U(r->length);
         U(r->value);
+        if (r->n_sg || r->digest_policy)
+            U(r->digest_policy);
+        if (r->n_sg) {
+            p = put_sg(p, end, r);
+            if (!p)
+                return NULL;
+        }
         break;
     case DMT_K_PATTERN: /* [19, t, mdl, algo, seed, offset, length] */
         HEAD(7);
@@ -469,6 +487,7 @@ size_t dmt_enc_record_bound(const dmt_record *r)
     size_t fixed = 1 + 1 + 9 + 8 * 9;
     switch (r->kind) {
     case DMT_K_EXECUTE_DMA:
+    case DMT_K_DIGEST:
         return fixed + 5 + (size_t)r->n_sg * 14u;
     case DMT_K_REG_WRITE_BUF:
     case DMT_K_REG_READ_BUF:

@@ -161,6 +161,7 @@ static const tdesc tdescs[T_COUNT_] = {
                "status, algo, value, n_sg, flags",
                15, NULL, false},
     [T_SG] = {"sg_elements", "id, exec_seq, xfer, idx, addr, length", 6, NULL, false},
+    [T_DRANGE] = {"digest_ranges", "seq, idx, offset, length", 4, NULL, false},
     [T_RES] = {"resources",
                "seq, ts, kind, id, adapter, dev, addr, length, va, op, flags, map_registers, "
                "addr_limit, max_length",
@@ -444,10 +445,24 @@ static int on_record(imp *im, const dmt_record *r)
         put_opt(t, en || co, r->status);
         put_opt(t, di, r->algo);
         put_opt(t, di, (int64_t)r->value);
-        put_opt(t, ex, r->n_sg);
-        put_opt(t, ex && r->xfer_flags, r->xfer_flags);
+        put_opt(t, ex || (di && r->n_sg), r->n_sg);
+        put_opt(t, (ex && r->xfer_flags) || (di && r->digest_policy),
+                ex ? r->xfer_flags : r->digest_policy);
         if ((rc = row_end(im, t)))
             return rc;
+        if (di) {
+            t = &im->tb[T_DRANGE];
+            for (uint32_t i = 0; i < r->n_sg && !rc; i++) {
+                dmt_sg_elem e = dmt_record_sg_at(r, i);
+                put_int(t, (int64_t)r->seq);
+                put_int(t, i);
+                put_int(t, (int64_t)e.addr);
+                put_int(t, e.len);
+                rc = row_end(im, t);
+            }
+            if (rc)
+                return rc;
+        }
         uint64_t sg_first = im->sg_id + 1;
         if (ex) {
             const dmt_sg_elem *sg = r->sg_list;

@@ -55,6 +55,7 @@ enum {
     T_REGBUF,
     T_DMA,
     T_SG,
+    T_DRANGE,
     T_RES,
     T_DESC,
     T_PAY,

@@ -64,6 +64,7 @@ struct dmt_store_iter {
     sqlite3_stmt *sg; /* exec_seq, addr, length from an id on */
     bool sg_row;
     dmt_sg_elem sgbuf[DMT_MAX_SG_ELEMENTS];
+    sqlite3_stmt *dr; /* a DIGEST record's ranges (point query by seq) */
     uint64_t values[DMT_MAX_VALUES];
     uint8_t bytes[DMT_MAX_BYTES > DMT_MAX_TEXT ? DMT_MAX_BYTES : DMT_MAX_TEXT];
 };
@@ -136,6 +137,7 @@ void dmt_store_iter_close(dmt_store_iter *it)
     for (int s = 0; s < S_COUNT_; s++)
         sqlite3_finalize(it->q[s]);
     sqlite3_finalize(it->sg);
+    sqlite3_finalize(it->dr);
     free(it);
 }
 
@@ -159,6 +161,10 @@ int dmt_store_iter_open(dmt_store *st, uint64_t from_seq, dmt_store_iter **out, 
         }
     }
     int64_t id = 1;
+    if (!rc)
+        rc = dmt_store_prepare(
+            db, "SELECT offset, length FROM digest_ranges WHERE seq = ? ORDER BY idx", false,
+            &it->dr, err);
     if (!rc)
         rc = sg_first_id(db, from_seq, &id, err);
     if (!rc)
@@ -186,6 +192,32 @@ static uint64_t cu(sqlite3_stmt *q, int c)
 static uint32_t c32(sqlite3_stmt *q, int c)
 {
     return (uint32_t)sqlite3_column_int64(q, c);
+}
+
+/* The n ranges of DIGEST record r into sgbuf (as its SG list). */
+static int digest_ranges(dmt_store_iter *it, dmt_record *r, uint32_t n, dmt_error *err)
+{
+    uint32_t k = 0;
+    int rc;
+    sqlite3_bind_int64(it->dr, 1, (int64_t)r->seq);
+    while ((rc = sqlite3_step(it->dr)) == SQLITE_ROW) {
+        if (k < n) {
+            it->sgbuf[k].addr = cu(it->dr, 0);
+            it->sgbuf[k].len = c32(it->dr, 1);
+        }
+        k++;
+    }
+    sqlite3_reset(it->dr);
+    if (rc != SQLITE_DONE)
+        return dmt_store_sql_error(err, it->db, rc, "reading digest_ranges");
+    if (k != n)
+        return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, r->seq,
+                             "digest %llu: %u ranges stored, %u expected",
+                             (unsigned long long)r->seq, k, n);
+    r->n_sg = n;
+    r->sg_list = it->sgbuf;
+    r->sg_stride = sizeof(dmt_sg_elem);
+    return 0;
 }
 
 /* The n bytes at p (a blob or text column) into it->bytes for r; what and
@@ -296,11 +328,23 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
             r->write_to_device = cu(q, 8) != 0;
             r->status = c32(q, 10);
             break;
-        case DMT_K_DIGEST:
+        case DMT_K_DIGEST: {
             r->algo = c32(q, 11);
             r->length = cu(q, 7);
             r->value = cu(q, 12);
+            r->digest_policy = c32(q, 14);
+            uint64_t n = cu(q, 13);
+            if (n == 0)
+                break;
+            if (n > DMT_MAX_SG_ELEMENTS)
+                return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, r->seq,
+                                     "digest %llu: %llu ranges", (unsigned long long)r->seq,
+                                     (unsigned long long)n);
+            int rc = digest_ranges(it, r, (uint32_t)n, err);
+            if (rc)
+                return rc;
             break;
+        }
         default:
             return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, r->seq,
                                  "dma_calls row %llu has kind %u", (unsigned long long)r->seq,

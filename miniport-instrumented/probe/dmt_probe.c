@@ -23,8 +23,8 @@
  *                            also drop ref 2 if StartDma failed unexecuted
  *   CompleteDma wrapper      take the slot whose sg matches (CAS sg -> 0, so
  *                            a second CompleteDma of the same list does not
- *                            match), real CompleteDma, log DIGEST +
- *                            COMPLETE_DMA, drop ref 2
+ *                            match), reserve DIGEST + COMPLETE_DMA, real
+ *                            CompleteDma, fill and commit them, drop ref 2
  *   refs == 0                slot FREE
  *
  * so START_DMA_END and CompleteDma may run in either order on any CPU.
@@ -256,6 +256,9 @@ static uint32_t os_cpus(void)
 /* DMT64, as every capture so far (a capture's bytes do not change). */
 #define DMTP_DEFAULT_DIGEST DMT_DIGEST_DMT64
 #endif
+/* A fixed budget per transfer: a 4 MiB transfer costs the DPC a few
+ * microseconds instead of a millisecond (DESIGN.md, "Digest policy"). */
+#define DMTP_DEFAULT_POLICY DMT_DIGEST_BOUNDED
 
 /* ---- tables ----------------------------------------------------------------- */
 
@@ -272,6 +275,7 @@ typedef struct ad_ent {
     uintptr_t key; /* PVP_DMA_ADAPTER */
     void *ext;
     uint32_t id, dev, map_registers, max_length;
+    uint32_t policy; /* (atomic) enum dmt_digest_policy + 1; 0 = the probe's default */
     uint64_t addr_limit;
     bool sg, dma32, dma64;
 } ad_ent;
@@ -334,6 +338,7 @@ static struct dmtp_state {
     uintptr_t phys_user;  /* (atomic) */
     uint32_t phys_set;    /* (atomic) dmtp_set_phys_query was called: no OS default */
     uint32_t digest;      /* (atomic) enum dmt_digest_algo, 0 = DMTP_DEFAULT_DIGEST */
+    uint32_t policy;      /* (atomic) enum dmt_digest_policy + 1, 0 = DMTP_DEFAULT_POLICY */
     PVIDEO_HW_INTERRUPT isr;
     VIDEO_HW_INITIALIZATION_DATA init;
     dev_ent devs[DMTP_MAX_DEVS];
@@ -792,6 +797,32 @@ int dmtp_set_digest(uint32_t algo)
     return 0;
 }
 
+int dmtp_set_digest_policy(uint32_t policy)
+{
+    if (policy >= DMT_DIGEST_POLICY_MAX_)
+        return -1;
+    dmt_st32(&g.policy, policy + 1u, DMT_RLX);
+    return 0;
+}
+
+int dmtp_set_adapter_digest_policy(const void *adapter, int policy)
+{
+    ad_ent *a = adapter ? ad_find(adapter) : NULL;
+    if (!a || policy < -1 || policy >= DMT_DIGEST_POLICY_MAX_)
+        return -1;
+    dmt_st32(&a->policy, (uint32_t)(policy + 1), DMT_RLX);
+    return 0;
+}
+
+uint32_t dmtp_digest_policy(const void *adapter)
+{
+    ad_ent *a = adapter ? ad_find(adapter) : NULL;
+    uint32_t p = a ? dmt_ld32(&a->policy, DMT_RLX) : 0u;
+    if (!p)
+        p = dmt_ld32(&g.policy, DMT_RLX);
+    return p ? p - 1u : (uint32_t)DMTP_DEFAULT_POLICY;
+}
+
 void dmtp_set_phys_query(dmtp_phys_query_fn fn, void *user)
 {
     dmt_stp(&g.phys_user, (uintptr_t)user, DMT_REL);
@@ -1233,6 +1264,7 @@ PVP_DMA_ADAPTER dmtp_VideoPortGetDmaAdapter(PVOID HwDeviceExtension,
         a->dma32 = dd->Dma32BitAddresses != 0;
         a->dma64 = dd->Dma64BitAddresses != 0;
         a->max_length = dd->MaximumLength;
+        dmt_st32(&a->policy, 0u, DMT_RLX);
         default_limits(dd, &a->map_registers, &a->addr_limit);
         q = (dmtp_adapter_query_fn)dmt_ldp(&g.query, DMT_ACQ);
         if (q) {
@@ -1539,9 +1571,9 @@ VP_STATUS dmtp_VideoPortStartDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaA
     return st;
 }
 
-/* The digest of the bytes a transfer moved: [offset, offset + granted) of
- * the locked buffer, read through a VA valid in any context. */
-static bool digest_of(const xf_ent *x, uint32_t algo, uint64_t *value, uint64_t *len)
+/* The bytes a transfer moved: [offset, offset + granted) of the locked
+ * buffer, through a VA valid in any context.  false when unknown. */
+static bool xfer_span(const xf_ent *x, const uint8_t **base, uint64_t *len)
 {
     mdl_ent *m = mdl_find((const void *)x->mdl_ptr);
     uint64_t n;
@@ -1550,50 +1582,126 @@ static bool digest_of(const xf_ent *x, uint32_t algo, uint64_t *value, uint64_t 
     n = dmt_ld32(&((xf_ent *)x)->granted, DMT_RLX);
     if (n > m->len - x->offset)
         n = m->len - x->offset;
-    *value = dmt_digest(algo, (const void *)(m->sysva + (uintptr_t)x->offset), (size_t)n);
+    *base = (const uint8_t *)(m->sysva + (uintptr_t)x->offset);
     *len = n;
     return true;
 }
 
+/* Reserve a ring slot for r, to be encoded at time t after the real call;
+ * false when the ring has no room (the loss is counted by the ring).  The
+ * caller set the fields it learns later to their largest values (a 64-bit
+ * digest, a 32-bit status), so a small record is sized by encoding it once
+ * here: its reservation is exact but for a few bytes, not the worst case of
+ * the kind (which would leave a padding slot behind every completion). */
+static bool reserve_for(dmt_ring *ring, const dmt_record *r, int64_t t, dmt_ring_resv *rv)
+{
+    size_t n = dmt_enc_record_bound(r);
+    if (n <= DMTP_SMALL_RECORD) {
+        uint8_t small[DMTP_SMALL_RECORD];
+        n = encode_or_lost(small, sizeof small, r, t);
+    }
+    if (n > DMT_RING_MAX_PAYLOAD)
+        n = DMT_RING_MAX_PAYLOAD;
+    return dmt_ring_reserve(ring, (uint32_t)n, rv);
+}
+
+/* Encode r at time t into a reservation of reserve_for and commit it.  The
+ * encoder wants room for a whole head per item, so a record reserved at its
+ * size is encoded on the stack and copied.  (Its fields are no larger than
+ * they were at reserve_for, so it fits; if not, an empty record is
+ * published, which the recorder counts as corrupt.) */
+static void commit_as(dmt_ring *ring, dmt_ring_resv *rv, const dmt_record *r, int64_t t)
+{
+    size_t n;
+    if (dmt_enc_record_bound(r) <= DMTP_SMALL_RECORD) {
+        uint8_t small[DMTP_SMALL_RECORD];
+        n = encode_or_lost(small, sizeof small, r, t);
+        if (n > rv->len)
+            n = 0;
+        memcpy(rv->buf, small, n);
+    } else {
+        n = encode_or_lost(rv->buf, rv->len, r, t);
+    }
+    dmt_ring_commit(ring, rv, (uint32_t)n);
+}
+
+/*
+ * CompleteDma: DIGEST and COMPLETE_DMA take their ring slots BEFORE the
+ * real call and are filled and committed after it.  Inside the real call
+ * VideoPort may run a deferred StartDma's ExecuteDma (map registers just
+ * freed), and once it returns another CPU may start a transfer on the same
+ * pages; their records reserve after ours, so in the ring (and the trace)
+ * this transfer's completion always comes first:
+ *
+ *   wrapper:  t = now; reserve DIGEST; reserve COMPLETE_DMA
+ *   real:       ... deferred EXECUTE_DMA (reserves after) ...
+ *   wrapper:  digest the bytes (bounce buffers are copied back by now);
+ *             encode both at t; commit both
+ *
+ * The consumer delivers in ring order, so it waits for these two commits;
+ * the real CompleteDma is short next to the recorder's torn timeout.
+ */
 VP_STATUS dmtp_VideoPortCompleteDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpDmaAdapter,
                                     PVP_SCATTER_GATHER_LIST VpScatterGather, BOOLEAN WriteToDevice)
 {
     unsigned i;
     xf_ent *x = NULL;
     VP_STATUS st;
+    dmt_ring *ring;
+    dmt_record d, c;
+    dmt_ring_resv rvd, rvc;
+    dmt_sg_elem ranges[DMT_DIGEST_BOUNDED_MAX_RANGES];
+    const uint8_t *base = NULL;
+    uint64_t len = 0;
+    bool have_d = false, have_c = false;
+    int64_t t = 0;
     if (LIKELY(!logging()) && dmt_ld32(&g.xfers_live, DMT_RLX) == 0)
         return VideoPortCompleteDma(HwDeviceExtension, VpDmaAdapter, VpScatterGather,
                                     WriteToDevice);
     for (i = 0; i < DMTP_MAX_XFERS && !x; i++) {
-        xf_ent *c = &g.xfers[i];
+        xf_ent *e = &g.xfers[i];
         uintptr_t exp = (uintptr_t)VpScatterGather;
-        if (VpScatterGather && dmt_ldp(&c->sg, DMT_ACQ) == exp &&
-            c->adapter_ptr == (uintptr_t)VpDmaAdapter &&
-            dmt_casp(&c->sg, &exp, (uintptr_t)0, DMT_ACQREL, DMT_RLX))
-            x = c;
+        if (VpScatterGather && dmt_ldp(&e->sg, DMT_ACQ) == exp &&
+            e->adapter_ptr == (uintptr_t)VpDmaAdapter &&
+            dmt_casp(&e->sg, &exp, (uintptr_t)0, DMT_ACQREL, DMT_RLX))
+            x = e;
     }
-    /* after the real call: a bounce buffer is copied back inside it */
-    st = VideoPortCompleteDma(HwDeviceExtension, VpDmaAdapter, VpScatterGather, WriteToDevice);
-    if (logging()) {
-        dmt_record r;
-        uint64_t dv = 0, dl = 0;
-        uint32_t algo = dmt_ld32(&g.digest, DMT_RLX);
-        if (!algo)
-            algo = DMTP_DEFAULT_DIGEST;
-        if (x && digest_of(x, algo, &dv, &dl)) {
-            rec_init(&r, DMT_K_DIGEST);
-            r.xfer = x->xfer;
-            r.algo = algo;
-            r.length = dl;
-            r.value = dv;
-            emit(&r);
+    ring = (dmt_ring *)dmt_ldp(&g.active, DMT_ACQ);
+    if (ring) {
+        t = now_ns();
+        rec_init(&d, DMT_K_DIGEST);
+        if (x && xfer_span(x, &base, &len)) {
+            uint32_t algo = dmt_ld32(&g.digest, DMT_RLX);
+            d.xfer = x->xfer;
+            d.algo = algo ? algo : DMTP_DEFAULT_DIGEST;
+            d.length = len;
+            d.digest_policy = dmtp_digest_policy(VpDmaAdapter);
+            if (d.digest_policy == DMT_DIGEST_BOUNDED) {
+                d.n_sg = dmt_digest_bounded_ranges(len, ranges);
+                d.sg_list = ranges;
+                d.sg_stride = (uint32_t)sizeof(dmt_sg_elem);
+            }
+            d.value = UINT64_MAX; /* sized at its largest; set after the call */
+            have_d = reserve_for(ring, &d, t, &rvd);
         }
-        rec_init(&r, DMT_K_COMPLETE_DMA);
-        r.xfer = x ? x->xfer : 0;
-        r.adapter = x ? x->adapter : ad_id(VpDmaAdapter);
-        r.write_to_device = WriteToDevice != 0;
-        r.status = (uint32_t)st;
-        emit(&r);
+        rec_init(&c, DMT_K_COMPLETE_DMA);
+        c.xfer = x ? x->xfer : 0;
+        c.adapter = x ? x->adapter : ad_id(VpDmaAdapter);
+        c.write_to_device = WriteToDevice != 0;
+        c.status = 0xFFFFFFFFu; /* sized at its largest; set after the call */
+        have_c = reserve_for(ring, &c, t, &rvc);
+    }
+    /* digest after the real call: a bounce buffer is copied back inside it */
+    st = VideoPortCompleteDma(HwDeviceExtension, VpDmaAdapter, VpScatterGather, WriteToDevice);
+    if (have_d) {
+        d.value = d.digest_policy == DMT_DIGEST_OFF
+                      ? 0
+                      : dmt_digest_ranges(d.algo, base, len, ranges, d.n_sg);
+        commit_as(ring, &rvd, &d, t);
+    }
+    if (have_c) {
+        c.status = (uint32_t)st;
+        commit_as(ring, &rvc, &c, t);
     }
     if (x)
         xfer_put(x);

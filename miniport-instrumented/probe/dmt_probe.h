@@ -21,7 +21,9 @@
  *   VideoPortStartDma          START_DMA, then (ExecuteDma replaced by a
  *                              trampoline) EXECUTE_DMA with the whole SG list
  *                              and the granted *pLength, then START_DMA_END
- *   VideoPortCompleteDma       DIGEST (of the bytes moved; dmtp_set_digest) + COMPLETE_DMA
+ *   VideoPortCompleteDma       DIGEST (of the bytes moved; dmtp_set_digest, policy:
+ *                              dmtp_set_digest_policy) + COMPLETE_DMA, their ring
+ *                              slots reserved before the real call
  *   VideoPortQueueDpc          DPC routine replaced by a trampoline -> DPC
  *   dmtp_desc_write            DESC_WRITE (descriptor bytes put in a common buffer)
  *   dmtp_pattern               PATTERN (a buffer holds the XS64 pattern)
@@ -98,6 +100,22 @@ uint64_t dmtp_lost(void);
  * captures keep their bytes).  Returns 0, or -1 for an algorithm the probe
  * does not compute.  dmtp_reset restores the default. */
 int dmtp_set_digest(uint32_t algo);
+/* The digest policy (enum dmt_digest_policy in dmt/record.h): FULL digests
+ * every byte a transfer moved, BOUNDED a fixed budget per transfer (the
+ * first and last 4 KiB and 16 samples of 256 bytes between: at most 12 KiB,
+ * dmt/digest.h), OFF nothing (the DIGEST record says so).  The DIGEST record
+ * carries the policy and the ranges digested.  dmtp_set_digest_policy sets
+ * the probe's default (BOUNDED until set; dmtp_reset restores it), for every
+ * adapter without its own; call it before dmtp_attach to have it from the
+ * first transfer.  dmtp_set_adapter_digest_policy sets one adapter's (the
+ * PVP_DMA_ADAPTER VideoPortGetDmaAdapter returned; -1 = back to the
+ * default).  Both return 0, or -1 for an unknown policy or adapter, and may
+ * be called at any time (a transfer takes the policy in force at its
+ * CompleteDma).  dmtp_digest_policy: the policy in force for adapter (NULL:
+ * the default). */
+int dmtp_set_digest_policy(uint32_t policy);
+int dmtp_set_adapter_digest_policy(const void *adapter, int policy);
+uint32_t dmtp_digest_policy(const void *adapter);
 
 /* Where ADAPTER_CREATE takes map_registers and addr_limit from.  The host
  * VideoPort knows the real values and installs a hook; without one the

@@ -55,6 +55,7 @@ void dmtc_config_default(dmtc_config *cfg)
     cfg->policy = DMT_RING_DROP_NEWEST;
     cfg->rings = 1;
     cfg->torn_timeout_ns = 200000000ull;
+    cfg->digest_policy = -1;
 }
 
 static void *drain_main(void *arg)
@@ -207,6 +208,9 @@ dmt_ringset *dmtc_ringset(dmtc_session *s)
 int dmtc_load(dmtc_session *s, hvp_driver_entry_fn entry, dmt_error *err)
 {
     dmtp_reset();
+    if (s->cfg.digest_policy >= 0 && dmtp_set_digest_policy((uint32_t)s->cfg.digest_policy) != 0)
+        return dmt_error_set(err, DMT_E_INTERNAL, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "the probe has no digest policy %d", s->cfg.digest_policy);
     if (s->region && dmtp_attach(s->region, s->region_len) != 0)
         return dmt_error_set(err, DMT_E_INTERNAL, DMT_NO_INDEX, DMT_NO_INDEX,
                              "the probe cannot attach to the ring");

@@ -91,6 +91,8 @@ typedef struct dmtc_config {
     uint64_t torn_timeout_ns;   /* the drain's torn-slot timeout [200 ms] */
     bool timed_flush;           /* drain thread: flush when idle every 50 ms (chunk
                                    boundaries then depend on timing) [false] */
+    int digest_policy;          /* the probe's digest policy, enum dmt_digest_policy,
+                                   set at dmtc_load; -1 = the probe's default [-1] */
 } dmtc_config;
 
 void dmtc_config_default(dmtc_config *cfg);
@@ -108,7 +110,8 @@ dmt_ring *dmtc_ring(dmtc_session *s);
 /* Every ring of the session's region, or NULL without one. */
 dmt_ringset *dmtc_ringset(dmtc_session *s);
 
-/* Reset the probe, attach it to the ring (if any) and load the driver
+/* Reset the probe, set its digest policy, attach it to the ring (if any)
+ * and load the driver
  * through dmtp_hvp_load (the probe's adapter and physical-address hooks
  * answered by the machine).  DMT_E_INTERNAL when either fails. */
 int dmtc_load(dmtc_session *s, hvp_driver_entry_fn entry, dmt_error *err);

@@ -410,7 +410,9 @@ static void on_record(coll *c, const dmt_record *r)
     }
     case DMT_K_DIGEST: {
         inflight *f = rpl_idmap_get(&c->xf, r->xfer);
-        if (f) {
+        /* policy off: the value is no digest (bounded ones of the same
+         * length cover the same ranges: comparable) */
+        if (f && r->digest_policy != DMT_DIGEST_OFF) {
             f->s.has_digest = true;
             f->s.digest = r->value;
             f->s.digest_len = r->length;

@@ -103,6 +103,7 @@ int rpl_driver_replay_mode(const char *path, const rpl_opts *o, int mode, rpl_dr
     memset(&p, 0, sizeof p);
     p.o = &opts;
     p.inject_mode = mode == RPL_DRIVER_INJECT;
+    p.digest_policy = -1;
     dmm_config_default(&p.dev);
     int rc;
     if (!rpl_idmap_init(&p.mdl_x, 1u << 16) || !rpl_idmap_init(&p.xfer_info, 1u << 16) ||

@@ -228,6 +228,12 @@ static int plan_record(plan *p, const dmt_record *r, uint64_t index, dmt_error *
         p->nx++;
         break;
     }
+    case DMT_K_DIGEST:
+        /* the re-run digests as the recording did (a DIGEST without a
+         * policy is a full one) */
+        if (p->digest_policy < 0 && r->digest_policy < DMT_DIGEST_POLICY_MAX_)
+            p->digest_policy = (int)r->digest_policy;
+        break;
     case DMT_K_PATTERN: {
         uint64_t k;
         if (idget(&p->mdl_x, r->mdl, &k) && r->offset == 0 && r->length == p->x[k].length &&

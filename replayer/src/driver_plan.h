@@ -132,6 +132,7 @@ typedef struct plan {
     links L;
     uint64_t mem;
     bool lost;
+    int digest_policy; /* the first DIGEST's policy (the re-run's probe uses it), -1 none */
 } plan;
 
 typedef struct rerun {

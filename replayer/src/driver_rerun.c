@@ -130,6 +130,7 @@ static int open_session(rerun *u, const char *out, dmt_error *err)
         hc->map_register_cap = p->max_nmr;
     sc.device = p->dev;
     sc.ring_data = RING_DATA;
+    sc.digest_policy = p->digest_policy;
     sc.drain = DMTC_DRAIN_CALLER;
     sc.out = out;
     sc.torn_timeout_ns = 1000000000ull;

@@ -36,7 +36,8 @@ const char *rpl_limit_kind_name(int kind)
                                         [RPL_LIMIT_DEVICE] = "device",
                                         [RPL_LIMIT_CUT] = "cut",
                                         [RPL_LIMIT_CONFIG] = "config",
-                                        [RPL_LIMIT_REORDER] = "reordered"};
+                                        [RPL_LIMIT_REORDER] = "reordered",
+                                        [RPL_LIMIT_NOT_VERIFIED] = "not_verified"};
     if (kind <= 0 || kind >= RPL_LIMIT_KIND_MAX_ || !names[kind])
         return "?";
     return names[kind];

@@ -183,6 +183,7 @@ enum {
     NK_CB_OVERLAP,
     NK_DEVMEM,
     NK_REORDER,
+    NK_NOT_VERIFIED,
     NK_MAX_
 };
 

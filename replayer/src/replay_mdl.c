@@ -491,6 +491,70 @@ static void digest_diverged(rpl_replay *r, xfer_t *x, const dmt_record *rec, uin
     check_failed(r, &d, tainted);
 }
 
+/* The digest a DIGEST record's producer would have computed over the
+ * n bytes at buf: all of them, or its ranges (ascending, checked to lie
+ * inside the transfer by digest_ranges_ok; a range past n, in a buffer
+ * shorter than the record says, is cut there, and the comparison of lengths
+ * reports it). */
+static uint64_t digest_like(const dmt_record *rec, const uint8_t *buf, uint64_t n)
+{
+    if (rec->n_sg == 0)
+        return dmt_digest(rec->algo, buf, (size_t)n);
+    dmt_digest_state s;
+    dmt_digest_init(&s, rec->algo);
+    for (uint32_t i = 0; i < rec->n_sg; i++) {
+        dmt_sg_elem e = dmt_record_sg_at(rec, i);
+        if (e.addr < n)
+            dmt_digest_update(&s, buf + e.addr, (size_t)(e.len < n - e.addr ? e.len : n - e.addr));
+    }
+    return dmt_digest_final(&s);
+}
+
+/* Bytes a DIGEST record's ranges cover, or UINT64_MAX when they are not
+ * ascending, disjoint, non-empty ranges inside [0, length). */
+static uint64_t digest_ranges_bytes(const dmt_record *rec)
+{
+    uint64_t covered = 0, next = 0;
+    for (uint32_t i = 0; i < rec->n_sg; i++) {
+        dmt_sg_elem e = dmt_record_sg_at(rec, i);
+        if (e.len == 0 || e.addr < next || e.addr > rec->length || e.len > rec->length - e.addr)
+            return UINT64_MAX;
+        next = e.addr + e.len;
+        covered += e.len;
+    }
+    return rec->n_sg ? covered : rec->length;
+}
+
+/* What a DIGEST record lets the replay verify: its bytes, the rest counted
+ * and noted as not verified (policy off, or bounded ranges).  false when
+ * there is nothing to check. */
+static bool digest_scope(rpl_replay *r, const xfer_t *x, const dmt_record *rec)
+{
+    uint64_t covered = rec->digest_policy == DMT_DIGEST_OFF ? 0 : digest_ranges_bytes(rec);
+    if (covered == UINT64_MAX) {
+        r->sum.digest_unverified += rec->length;
+        note(r, NK_NOT_VERIFIED, RPL_LIMIT_NOT_VERIFIED,
+             "xfer %u: not verified: its digest ranges do not fit its %" PRIu64 " bytes", x->id,
+             rec->length);
+        return false;
+    }
+    r->sum.digest_bytes += covered;
+    if (covered == rec->length)
+        return true;
+    r->sum.digest_unverified += rec->length - covered;
+    if (covered == 0)
+        note(r, NK_NOT_VERIFIED, RPL_LIMIT_NOT_VERIFIED,
+             "xfer %u: not verified: nothing digested (digest policy %s), %" PRIu64 " bytes", x->id,
+             dmt_digest_policy_name(rec->digest_policy), rec->length);
+    else
+        note(r, NK_NOT_VERIFIED, RPL_LIMIT_NOT_VERIFIED,
+             "xfer %u: %" PRIu64 " of %" PRIu64 " bytes digested (digest policy %s, %u ranges): "
+             "the other %" PRIu64 " bytes not verified",
+             x->id, covered, rec->length, dmt_digest_policy_name(rec->digest_policy), rec->n_sg,
+             rec->length - covered);
+    return covered != 0;
+}
+
 void on_digest(rpl_replay *r, const dmt_record *rec)
 {
     xfer_t *x = xfer_get(r, rec->xfer);
@@ -502,8 +566,10 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
     }
     if (!dmt_digest_known(rec->algo))
         return;
-    /* the model's own digest register is DMT64 */
-    const bool model_algo = rec->algo == DMT_DIGEST_DMT64;
+    if (!digest_scope(r, x, rec))
+        return;
+    /* the model's own digest register is DMT64, over every byte of a run */
+    const bool model_algo = rec->algo == DMT_DIGEST_DMT64 && rec->n_sg == 0;
     mdl_t *m = mdl_get(r, x->mdl);
     r->sum.digests++;
     bool tainted = x->run_tainted || x->devmem_unknown;
@@ -530,7 +596,7 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
             return;
         }
         uint64_t n = rec->length < x->arena_len ? rec->length : x->arena_len;
-        uint64_t h = dmt_digest(rec->algo, x->arena, (size_t)n);
+        uint64_t h = digest_like(rec, x->arena, n);
         if (h != rec->value || n != rec->length)
             digest_diverged(r, x, rec, h, n, "the replayed buffer holds other data", tainted);
         return;
@@ -551,7 +617,7 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
             fill_now(r, x, x->run_bound ? x->run.bytes : 0);
             x->fill_skipped = false;
         }
-        h = dmt_digest(rec->algo, x->arena, (size_t)n);
+        h = digest_like(rec, x->arena, n);
     }
     if (h == rec->value && n == rec->length)
         return;

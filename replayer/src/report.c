@@ -185,6 +185,11 @@ void rpl_report_text(rpl_str *s, const rpl_replay *r, const char *file)
     if (!sm->stopped) {
         if (sm->unverified)
             rpl_str_add(s, ", %" PRIu64 " checks unverified after lost records", sm->unverified);
+        if (sm->digest_unverified)
+            rpl_str_add(s,
+                        ", %" PRIu64 " bytes of transfers digested and verified, %" PRIu64
+                        " not verified (digest policy)",
+                        sm->digest_bytes, sm->digest_unverified);
         if (sm->lost_records)
             rpl_str_add(s, " (%" PRIu64 " records lost in the trace)", sm->lost_records);
         rpl_str_add(s, "\n");
@@ -217,13 +222,14 @@ void rpl_report_json(rpl_str *s, const rpl_replay *r, const char *file, const ch
         s, ",\"errata_bits\":%u,\"addr_bits\":%u,\"devmem_size\":%" PRIu64 ",\"from_trace\":%s}",
         sm->model.errata, sm->model.addr_bits, sm->model.devmem_size,
         sm->model_from_trace ? "true" : "false");
-    rpl_str_add(s,
-                ",\"checks\":{\"reg_reads\":%" PRIu64 ",\"reg_writes\":%" PRIu64
-                ",\"interrupts\":%" PRIu64 ",\"digests\":%" PRIu64 ",\"sg_lists\":%" PRIu64
-                ",\"sg_elements\":%" PRIu64 ",\"descriptors\":%" PRIu64 ",\"program\":%" PRIu64
-                ",\"runs\":%" PRIu64 "}",
-                sm->reg_reads, sm->reg_writes, sm->interrupts, sm->digests, sm->sg_lists,
-                sm->sg_elements, sm->descriptors, sm->program_checks, sm->runs);
+    rpl_str_add(
+        s,
+        ",\"checks\":{\"reg_reads\":%" PRIu64 ",\"reg_writes\":%" PRIu64 ",\"interrupts\":%" PRIu64
+        ",\"digests\":%" PRIu64 ",\"sg_lists\":%" PRIu64 ",\"sg_elements\":%" PRIu64
+        ",\"descriptors\":%" PRIu64 ",\"program\":%" PRIu64 ",\"runs\":%" PRIu64
+        ",\"digest_bytes\":%" PRIu64 ",\"digest_unverified_bytes\":%" PRIu64 "}",
+        sm->reg_reads, sm->reg_writes, sm->interrupts, sm->digests, sm->sg_lists, sm->sg_elements,
+        sm->descriptors, sm->program_checks, sm->runs, sm->digest_bytes, sm->digest_unverified);
     rpl_str_add(s, ",\"limits_total\":%" PRIu64 ",\"limits\":[", sm->n_limits);
     uint64_t nl = sm->n_limits < RPL_MAX_LIMITS ? sm->n_limits : RPL_MAX_LIMITS;
     for (uint64_t i = 0; i < nl; i++) {

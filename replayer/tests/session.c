@@ -21,6 +21,8 @@
 #include "rpl/report.h"
 
 uint32_t sess_digest_algo = DMT_DIGEST_DMT64;
+uint32_t sess_digest_policy = DMT_DIGEST_FULL;
+uint64_t sess_corrupt_at = UINT64_MAX;
 
 struct sess {
     dmt_writer *w;
@@ -270,19 +272,25 @@ uint32_t sess_xfer(sess *s, unsigned ch, const dmt_sg_elem *sg, uint32_t n, uint
         isr(s, xfer);
 
     /* CompleteDma: the digest of the buffer as the probe computes it */
-    dmt_digest_state st;
-    dmt_digest_init(&st, sess_digest_algo);
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t *tmp = malloc(sg[i].len);
-        dmm_phys_read(s->pm, sg[i].addr, tmp, sg[i].len);
-        dmt_digest_update(&st, tmp, sg[i].len);
-        free(tmp);
-    }
+    uint8_t *buf = malloc(len ? len : 1);
+    for (uint64_t i = 0, o = 0; i < n; o += sg[i].len, i++)
+        dmm_phys_read(s->pm, sg[i].addr, buf + o, sg[i].len);
+    if (sess_corrupt_at < len)
+        buf[sess_corrupt_at] ^= 0x5A;
+    dmt_sg_elem ranges[DMT_DIGEST_BOUNDED_MAX_RANGES];
     rec_init(&r, DMT_K_DIGEST);
     r.xfer = xfer;
     r.algo = sess_digest_algo;
     r.length = len;
-    r.value = dmt_digest_final(&st);
+    r.digest_policy = sess_digest_policy;
+    if (sess_digest_policy == DMT_DIGEST_BOUNDED) {
+        r.n_sg = dmt_digest_bounded_ranges(len, ranges);
+        r.sg_list = ranges;
+    }
+    r.value = sess_digest_policy == DMT_DIGEST_OFF
+                  ? 0
+                  : dmt_digest_ranges(sess_digest_algo, buf, len, ranges, r.n_sg);
+    free(buf);
     emit(s, &r);
     rec_init(&r, DMT_K_COMPLETE_DMA);
     r.xfer = xfer;

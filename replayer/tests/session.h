@@ -50,6 +50,13 @@ uint32_t sess_xfer(sess *s, unsigned ch, const dmt_sg_elem *sg, uint32_t n, uint
 /* The DIGEST algorithm the builder's "probe" logs (enum dmt_digest_algo;
  * DMT_DIGEST_DMT64 unless a test changes it). */
 extern uint32_t sess_digest_algo;
+/* The digest policy it logs (enum dmt_digest_policy; FULL unless a test
+ * changes it): BOUNDED digests and records dmt_digest_bounded_ranges. */
+extern uint32_t sess_digest_policy;
+/* A planted corruption: the byte at this offset of every buffer is flipped
+ * in what the "probe" digests (the real buffer differed from its PATTERN);
+ * UINT64_MAX (the default) for none. */
+extern uint64_t sess_corrupt_at;
 /* A MARKER record. */
 void sess_marker(sess *s, const char *text);
 /* Finish (releases, END).  Returns 0 or a negative DMT_E*. */

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmt/digest.h"
+#include "dmt/store.h"
 #include "dmt/testkit.h"
 #include "rpl/replay.h"
 #include "rpl/report.h"
@@ -612,6 +614,109 @@ static void test_reports(void)
     rpl_free(r);
 }
 
+/* ---- digest policies: what was digested is verified, the rest is not ---------- */
+
+/* A session of one 64 KiB upload (16 pages) whose DIGEST the builder
+ * computes with policy, the byte at corrupt flipped (UINT64_MAX: none). */
+static void policy_session(const char *path, uint32_t policy, uint64_t corrupt)
+{
+    dmt_sg_elem sg[16];
+    for (uint32_t i = 0; i < 16; i++) {
+        sg[i].addr = (0x12000ull + 2 * i) << 12; /* scattered pages */
+        sg[i].len = 4096;
+    }
+    sess_digest_policy = policy;
+    sess_corrupt_at = corrupt;
+    sess *ss = sess_open(path, NULL);
+    REQUIRE(ss != NULL);
+    sess_xfer(ss, 0, sg, 16, 0, 77, 0);
+    CHECK(sess_close(ss) == 0);
+    sess_digest_policy = DMT_DIGEST_FULL;
+    sess_corrupt_at = UINT64_MAX;
+}
+
+/* Replay path (and the store imported from it: the ranges survive the
+ * store); the divergences and the bytes left unverified must be as given. */
+static void expect_policy(const char *path, uint64_t divergences, uint64_t verified,
+                          uint64_t unverified, const char *what)
+{
+    char db[512];
+    snprintf(db, sizeof db, "%s.db", path);
+    dmt_error err;
+    CHECKF(dmt_store_import(path, db, NULL, NULL, &err) == 0, "%s: import: %s", what, err.msg);
+    const char *files[2] = {path, db};
+    for (int k = 0; k < 2; k++) {
+        rpl_opts o;
+        rpl_opts_default(&o);
+        o.all = true;
+        rpl_replay *r = replay(files[k], &o);
+        if (!r)
+            continue;
+        const rpl_summary *sm = rpl_get_summary(r);
+        CHECKF(sm->divergences == divergences, "%s (%s): %llu divergences", what, files[k],
+               (unsigned long long)sm->divergences);
+        CHECKF(sm->digest_bytes == verified && sm->digest_unverified == unverified,
+               "%s (%s): %llu bytes verified, %llu not", what, files[k],
+               (unsigned long long)sm->digest_bytes, (unsigned long long)sm->digest_unverified);
+        /* the report says what was not verified: a limit and the summary line */
+        bool limit = false;
+        for (uint64_t i = 0; i < sm->n_limits && i < RPL_MAX_LIMITS; i++)
+            limit |= rpl_limit_at(r, i)->kind == RPL_LIMIT_NOT_VERIFIED &&
+                     strstr(rpl_limit_at(r, i)->text, "not verified") != NULL;
+        CHECKF(limit == (unverified != 0), "%s (%s): not_verified limit %d", what, files[k], limit);
+        rpl_str t;
+        rpl_str_init(&t);
+        rpl_report_text(&t, r, files[k]);
+        CHECKF((strstr(t.p, " not verified (digest policy)") != NULL) == (unverified != 0),
+               "%s: report:\n%s", what, t.p);
+        rpl_str_free(&t);
+        rpl_free(r);
+    }
+}
+
+static void test_digest_policy(void)
+{
+    const uint64_t len = 16 * 4096;
+    dmt_sg_elem rg[DMT_DIGEST_BOUNDED_MAX_RANGES];
+    uint32_t nr = dmt_digest_bounded_ranges(len, rg);
+    CHECK(nr == DMT_DIGEST_BOUNDED_MAX_RANGES);
+    uint64_t covered = 0;
+    for (uint32_t i = 0; i < nr; i++)
+        covered += rg[i].len;
+    CHECK(covered == DMT_DIGEST_BOUNDED_BUDGET);
+    /* a byte between the head and the first sample: outside every range */
+    const uint64_t outside = DMT_DIGEST_BOUNDED_HEAD + 100;
+    CHECK(outside < rg[1].addr);
+    char p[512];
+
+    test_path(p, sizeof p, "policy-full.dmat");
+    policy_session(p, DMT_DIGEST_FULL, UINT64_MAX);
+    expect_policy(p, 0, len, 0, "full, clean");
+    test_path(p, sizeof p, "policy-full-bad.dmat");
+    policy_session(p, DMT_DIGEST_FULL, outside);
+    expect_policy(p, 1, len, 0, "full, corrupt"); /* the corruption is visible in full */
+
+    test_path(p, sizeof p, "policy-bounded.dmat");
+    policy_session(p, DMT_DIGEST_BOUNDED, UINT64_MAX);
+    expect_policy(p, 0, covered, len - covered, "bounded, clean");
+    /* planted outside the ranges: not a divergence, and not "clean" either:
+     * those bytes are reported as not verified */
+    test_path(p, sizeof p, "policy-bounded-outside.dmat");
+    policy_session(p, DMT_DIGEST_BOUNDED, outside);
+    expect_policy(p, 0, covered, len - covered, "bounded, corrupt outside the ranges");
+    /* planted inside a range (the head, a sample, the tail): a divergence */
+    const uint64_t inside[3] = {10, rg[5].addr + 7, len - 1};
+    for (int i = 0; i < 3; i++) {
+        test_path(p, sizeof p, "policy-bounded-inside.dmat");
+        policy_session(p, DMT_DIGEST_BOUNDED, inside[i]);
+        expect_policy(p, 1, covered, len - covered, "bounded, corrupt inside a range");
+    }
+
+    test_path(p, sizeof p, "policy-off.dmat");
+    policy_session(p, DMT_DIGEST_OFF, outside);
+    expect_policy(p, 0, 0, len, "off");
+}
+
 int main(void)
 {
     test_clean();
@@ -621,5 +726,6 @@ int main(void)
     test_model_config();
     test_loss();
     test_reports();
+    test_digest_policy();
     return tk_result("replay_test");
 }

@@ -91,15 +91,17 @@ typedef struct rpl_divergence {
 
 /* A limit on what the replay could check. Values are part of the JSON output. */
 enum rpl_limit_kind {
-    RPL_LIMIT_LOST = 1,   /* records lost in the trace */
-    RPL_LIMIT_UNVERIFIED, /* checks that disagreed where a loss makes them unprovable */
-    RPL_LIMIT_NO_CONTENT, /* buffer contents not in the trace: digests not checkable */
-    RPL_LIMIT_UNMAPPED,   /* a range the trace asked for could not be mapped */
-    RPL_LIMIT_UNKNOWN_ID, /* a record refers to an id the trace never introduced */
-    RPL_LIMIT_DEVICE,     /* accesses to a device the model does not stand for */
-    RPL_LIMIT_CUT,        /* the trace file was cut (no END record) */
-    RPL_LIMIT_CONFIG,     /* the model configuration could not be taken from the trace */
-    RPL_LIMIT_REORDER,    /* reads that reached the device before writes logged ahead of them */
+    RPL_LIMIT_LOST = 1,     /* records lost in the trace */
+    RPL_LIMIT_UNVERIFIED,   /* checks that disagreed where a loss makes them unprovable */
+    RPL_LIMIT_NO_CONTENT,   /* buffer contents not in the trace: digests not checkable */
+    RPL_LIMIT_UNMAPPED,     /* a range the trace asked for could not be mapped */
+    RPL_LIMIT_UNKNOWN_ID,   /* a record refers to an id the trace never introduced */
+    RPL_LIMIT_DEVICE,       /* accesses to a device the model does not stand for */
+    RPL_LIMIT_CUT,          /* the trace file was cut (no END record) */
+    RPL_LIMIT_CONFIG,       /* the model configuration could not be taken from the trace */
+    RPL_LIMIT_REORDER,      /* reads that reached the device before writes logged ahead of them */
+    RPL_LIMIT_NOT_VERIFIED, /* bytes a transfer moved that its digest does not cover
+                               (digest policy bounded or off) */
     RPL_LIMIT_KIND_MAX_
 };
 const char *rpl_limit_kind_name(int kind);
@@ -156,11 +158,14 @@ typedef struct rpl_summary {
     uint64_t kept;        /* in detail (rpl_divergence_at) */
     /* checks made, by observable */
     uint64_t reg_reads, reg_writes, interrupts, digests, sg_lists, descriptors, program_checks;
-    uint64_t runs;        /* doorbells the model accepted */
-    uint64_t sg_elements; /* SG elements mapped */
-    uint64_t unverified;  /* checks that disagreed inside a loss window */
-    uint64_t reordered;   /* reads accepted as served before a write logged ahead of them */
-    bool strict_order;    /* the order rule in force (see rpl_opts.order) */
+    uint64_t runs;              /* doorbells the model accepted */
+    uint64_t digest_bytes;      /* bytes of transfers their DIGEST records cover */
+    uint64_t digest_unverified; /* bytes of transfers their DIGEST records leave out
+                                   (bounded or off policy): not verified */
+    uint64_t sg_elements;       /* SG elements mapped */
+    uint64_t unverified;        /* checks that disagreed inside a loss window */
+    uint64_t reordered;         /* reads accepted as served before a write logged ahead of them */
+    bool strict_order;          /* the order rule in force (see rpl_opts.order) */
     uint64_t lost_records;
     uint64_t n_limits;     /* limit entries (kept up to RPL_MAX_LIMITS) */
     bool stopped;          /* stopped at the first divergence (not --all) */

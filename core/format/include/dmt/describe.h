@@ -13,6 +13,12 @@
  * "overwritten", "torn", "corrupt", "probe", "absent"; "?" when unknown. */
 const char *dmt_lost_reason_name(uint32_t reason);
 
+/* Name of a digest policy (enum dmt_digest_policy): "full", "bounded",
+ * "off"; "?" when unknown.  dmt_digest_policy_parse is its inverse: the
+ * policy, or -1 for another name. */
+const char *dmt_digest_policy_name(uint32_t policy);
+int dmt_digest_policy_parse(const char *name);
+
 /* Write "reg_write dev=0 off=0x104 value=0xdeadbeef" (no time, no index)
  * into buf (always NUL-terminated); long SG lists and byte strings are
  * abbreviated after max_items items (0 = a default of 8).  Returns the

@@ -164,6 +164,72 @@ static DMT_INLINE uint64_t dmt_digest(uint32_t algo, const void *data, size_t le
     return dmt_digest_final(&s);
 }
 
+/* ---- digest policies (enum dmt_digest_policy in dmt/record.h) ----------------
+ *
+ * BOUNDED digests a fixed budget of bytes per transfer, whatever its length
+ * or its number of SG elements, so the probe's work in the DPC stops growing
+ * with the transfer:
+ *
+ *   0      4 KiB                                              len-4 KiB    len
+ *   |=head=|  [s0]    [s1]    [s2]  ...  [s15]   (16 x 256 B)  |===tail===|
+ *           \______ the middle, cut into 16 equal strides; ______/
+ *                    sample k sits in the middle of stride k
+ *
+ * A transfer of at most DMT_DIGEST_BOUNDED_BUDGET bytes is digested whole
+ * (no ranges).  The value is the digest of the ranges' bytes one after
+ * another (split-invariance makes that one stream).  Ranges are ascending,
+ * disjoint and inside [0, len); the producer records them, so a reader never
+ * recomputes this layout (a later producer may choose another). */
+#define DMT_DIGEST_BOUNDED_HEAD    4096u
+#define DMT_DIGEST_BOUNDED_TAIL    4096u
+#define DMT_DIGEST_BOUNDED_SAMPLES 16u
+#define DMT_DIGEST_BOUNDED_SAMPLE  256u
+#define DMT_DIGEST_BOUNDED_BUDGET                                                                  \
+    (DMT_DIGEST_BOUNDED_HEAD + DMT_DIGEST_BOUNDED_TAIL +                                           \
+     DMT_DIGEST_BOUNDED_SAMPLES * DMT_DIGEST_BOUNDED_SAMPLE)
+#define DMT_DIGEST_BOUNDED_MAX_RANGES (DMT_DIGEST_BOUNDED_SAMPLES + 2u)
+
+/* The ranges BOUNDED digests of a transfer of len bytes, into out (room for
+ * DMT_DIGEST_BOUNDED_MAX_RANGES); addr is the offset from the transfer's
+ * first byte.  Returns how many, or 0 when the whole transfer is within the
+ * budget (digest it whole). */
+static DMT_INLINE uint32_t dmt_digest_bounded_ranges(uint64_t len, dmt_sg_elem *out)
+{
+    uint64_t mid, stride;
+    uint32_t n = 0, k;
+    if (len <= DMT_DIGEST_BOUNDED_BUDGET)
+        return 0;
+    out[n].addr = 0;
+    out[n++].len = DMT_DIGEST_BOUNDED_HEAD;
+    mid = len - DMT_DIGEST_BOUNDED_HEAD - DMT_DIGEST_BOUNDED_TAIL;
+    stride = mid / DMT_DIGEST_BOUNDED_SAMPLES; /* >= SAMPLE: len > BUDGET */
+    for (k = 0; k < DMT_DIGEST_BOUNDED_SAMPLES; k++) {
+        out[n].addr =
+            DMT_DIGEST_BOUNDED_HEAD + k * stride + (stride - DMT_DIGEST_BOUNDED_SAMPLE) / 2;
+        out[n++].len = DMT_DIGEST_BOUNDED_SAMPLE;
+    }
+    out[n].addr = len - DMT_DIGEST_BOUNDED_TAIL;
+    out[n++].len = DMT_DIGEST_BOUNDED_TAIL;
+    return n;
+}
+
+/* The digest of ranges[0..n) of the buffer base (offsets relative to base),
+ * one stream; n 0 means the whole buffer of len bytes.  0 for an unknown
+ * algorithm.  The caller checked the ranges lie inside the buffer. */
+static DMT_INLINE uint64_t dmt_digest_ranges(uint32_t algo, const void *base, uint64_t len,
+                                             const dmt_sg_elem *ranges, uint32_t n)
+{
+    dmt_digest_state s;
+    uint32_t i;
+    if (!dmt_digest_init(&s, algo))
+        return 0;
+    if (n == 0)
+        dmt_digest_update(&s, base, (size_t)len);
+    for (i = 0; i < n; i++)
+        dmt_digest_update(&s, (const uint8_t *)base + (size_t)ranges[i].addr, ranges[i].len);
+    return dmt_digest_final(&s);
+}
+
 /* splitmix64 step: the word generator of the XS64 pattern. */
 static DMT_INLINE uint64_t dmt_splitmix64(uint64_t x)
 {

@@ -97,10 +97,11 @@
       F(U32, dev, "dev") F(BOOL, claimed, "claimed") F(U64, value, "value"))                   \
     /* the miniport's DPC routine ran (xfer 0: not tied to a transfer) */                      \
     X(DPC, 17, "dpc", EVENT, F(U32, dev, "dev") F(U32, xfer, "xfer"))                          \
-    /* digest of the bytes a transfer moved */                                                 \
+    /* digest of the bytes a transfer moved (policy: full, bounded, off; */                    \
+    /* ranges: the (offset, length) pairs digested when not the whole) */                     \
     X(DIGEST, 18, "digest", EVENT,                                                             \
       F(U32, xfer, "xfer") F(U32, algo, "algo") F(U64, length, "length")                       \
-      F(U64, value, "value"))                                                                  \
+      F(U64, value, "value") O(U32, digest_policy, "policy") O(SG, n_sg, "ranges"))            \
     /* a locked buffer holds the reproducible pattern */                                       \
     X(PATTERN, 19, "pattern", EVENT,                                                           \
       F(U32, mdl, "mdl") F(U32, algo, "algo") F(U64, value, "seed")                            \

@@ -302,4 +302,80 @@ static DMT_INLINE uint64_t dmt_add64_cx8_(uint64_t *p, uint64_t v, bool add)
 #define dmt_add64(p, v, mo) dmt_add64_cx8_((uint64_t *)(p), (v), true)
 #endif
 
+/* ---- time-stamp counter -----------------------------------------------------
+ *
+ *   DMT_HAVE_TSC        1 where the compiler targets x86 or x64
+ *   dmt_rdtsc()         the time-stamp counter (RDTSC; 0 without DMT_HAVE_TSC)
+ *   dmt_cpuid(leaf, r)  EAX, EBX, ECX, EDX of CPUID leaf (subleaf 0) into
+ *                       r[0..3]; zeros without DMT_HAVE_TSC
+ *   dmt_tsc_invariant() CPUID 0x80000007 EDX bit 8: the TSC ticks at a
+ *                       constant rate in every P-, C- and T-state
+ *
+ * cl: the __rdtsc and __cpuid intrinsics; GCC and Clang: __builtin_ia32_rdtsc
+ * and the cpuid instruction (ebx is saved by the compiler, also in 32-bit
+ * PIC code). */
+#if defined(_MSC_VER) && !defined(__GNUC__) && (defined(_M_IX86) || defined(_M_X64))
+unsigned __int64 __rdtsc(void);
+void __cpuid(int info[4], int leaf);
+#pragma intrinsic(__rdtsc)
+#ifndef __clang__ /* clang's MSVC mode has __cpuid in <intrin.h> only */
+#pragma intrinsic(__cpuid)
+#endif
+#define DMT_HAVE_TSC 1
+static DMT_INLINE uint64_t dmt_rdtsc(void)
+{
+    return __rdtsc();
+}
+
+static DMT_INLINE void dmt_cpuid(uint32_t leaf, uint32_t r[4])
+{
+    int i[4];
+    __cpuid(i, (int)leaf);
+    r[0] = (uint32_t)i[0];
+    r[1] = (uint32_t)i[1];
+    r[2] = (uint32_t)i[2];
+    r[3] = (uint32_t)i[3];
+}
+#elif defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define DMT_HAVE_TSC 1
+static DMT_INLINE uint64_t dmt_rdtsc(void)
+{
+    return __builtin_ia32_rdtsc();
+}
+
+static DMT_INLINE void dmt_cpuid(uint32_t leaf, uint32_t r[4])
+{
+    uint32_t a, b, c, d;
+    __asm__ __volatile__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(leaf), "c"(0u));
+    r[0] = a;
+    r[1] = b;
+    r[2] = c;
+    r[3] = d;
+}
+#else
+#define DMT_HAVE_TSC 0
+static DMT_INLINE uint64_t dmt_rdtsc(void)
+{
+    return 0;
+}
+
+static DMT_INLINE void dmt_cpuid(uint32_t leaf, uint32_t r[4])
+{
+    (void)leaf;
+    r[0] = r[1] = r[2] = r[3] = 0;
+}
+#endif
+
+static DMT_INLINE bool dmt_tsc_invariant(void)
+{
+    uint32_t r[4];
+    if (!DMT_HAVE_TSC)
+        return false;
+    dmt_cpuid(0x80000000u, r);
+    if (r[0] < 0x80000007u)
+        return false;
+    dmt_cpuid(0x80000007u, r);
+    return (r[3] & 0x100u) != 0;
+}
+
 #endif

@@ -60,6 +60,18 @@ enum dmt_digest_algo {
     DMT_DIGEST_XXH64 = 2  /* xxHash XXH64, seed 0 */
 };
 
+/* DIGEST policy (the record's optional `policy` field; absent = FULL).
+ * FULL: every byte of the transfer.  BOUNDED: a fixed budget of bytes per
+ * transfer (dmt_digest_bounded_ranges in dmt/digest.h); the record lists the
+ * ranges when they are not the whole transfer.  OFF: nothing digested, the
+ * record's value is 0 and says only that. */
+enum dmt_digest_policy {
+    DMT_DIGEST_FULL = 0,
+    DMT_DIGEST_BOUNDED = 1,
+    DMT_DIGEST_OFF = 2,
+    DMT_DIGEST_POLICY_MAX_ = 3
+};
+
 /* EXECUTE_DMA flags.  A producer that cannot tell whether the OS bounced a
  * list leaves them 0: "bounced" is then unknown, not false. */
 enum dmt_xfer_flags {
@@ -97,8 +109,11 @@ typedef struct dmt_record {
     uint32_t reason;  /* enum dmt_lost_reason */
     uint32_t status;  /* VP_STATUS / NTSTATUS-like return code */
     uint32_t map_registers;
-    uint32_t xfer_flags; /* EXECUTE_DMA: enum dmt_xfer_flags */
-    uint32_t cpu;        /* CPU the record was made on; DMT_CPU_NONE (0xffffffffu) when unknown */
+    uint32_t xfer_flags;    /* EXECUTE_DMA: enum dmt_xfer_flags */
+    uint32_t cpu;           /* CPU the record was made on; DMT_CPU_NONE (0xffffffffu) when unknown */
+    uint32_t digest_policy; /* DIGEST: enum dmt_digest_policy; its ranges
+                               (offset, length from the transfer's first
+                               byte) are the SG list (n_sg, sg_list) */
     bool write_to_device, sg, dma32, dma64, claimed, cached;
 
     uint64_t off;        /* register offset from the device base */
