@@ -97,6 +97,7 @@ typedef struct opts {
     bool deterministic;
     bool reactos;
     bool no_probe_check;
+    uint64_t pace_ms; /* sleep between transfers (a session that lasts) */
     const char *out;
 } opts;
 
@@ -335,6 +336,11 @@ static void *worker_main(void *arg)
             upload_readback(c, &r, wa->id, n);
         if (cli_progress_enabled() && wa->id == 0 && (n % 16) == 0)
             fprintf(stderr, "\rcapture: %" PRIu64 "/%u transfers", n, c->o.transfers);
+        if (c->o.pace_ms) {
+            struct timespec ts = {(time_t)(c->o.pace_ms / 1000),
+                                  (long)(c->o.pace_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
     }
     return NULL;
 }
@@ -358,7 +364,7 @@ static void help(void)
     printf("usage: dmatrace capture [--scenario NAME] [--transfers N] [--seed N] [--threads N]\n"
            "                        [--inject FAULT] [--ring PATH] [--ring-size MiB]\n"
            "                        [--policy drop|overwrite] [--deterministic-clock]\n"
-           "                        [--reactos] -o FILE.dmat\n\n"
+           "                        [--reactos] [--pace-ms N] -o FILE.dmat\n\n"
            "Run the instrumented sample miniport on the host VideoPort with the device\n"
            "model, drive a workload through its IOCTL path and record the session.\n\n"
            "scenarios:\n");
@@ -376,7 +382,9 @@ static void help(void)
            "                        (created if absent) for `dmatrace record --ring PATH`\n"
            "  --ring-size MiB       ring data size (default 64)\n"
            "  --policy P            drop (drop newest, default) or overwrite (oldest)\n"
-           "  --reactos             host VideoPort behaves like ReactOS's videoprt\n");
+           "  --reactos             host VideoPort behaves like ReactOS's videoprt\n"
+           "  --pace-ms N           sleep N ms after each transfer (or pair) of a worker:\n"
+           "                        a session that lasts, for watching it live\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -391,6 +399,7 @@ static int parse(int argc, char **argv, opts *o)
                                        {"policy", required_argument, 0, 'p'},
                                        {"deterministic-clock", no_argument, 0, 'd'},
                                        {"reactos", no_argument, 0, 'x'},
+                                       {"pace-ms", required_argument, 0, 'P'},
                                        {"output", required_argument, 0, 'o'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -401,7 +410,7 @@ static int parse(int argc, char **argv, opts *o)
     o->seed = 1;
     o->ring_mib = 64;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:p:dxo:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:p:dxP:o:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': {
             o->scen = NULL;
@@ -467,6 +476,10 @@ static int parse(int argc, char **argv, opts *o)
             break;
         case 'x':
             o->reactos = true;
+            break;
+        case 'P':
+            if (!cli_parse_u64(optarg, &o->pace_ms) || o->pace_ms > 60000)
+                return cli_usage("capture", "--pace-ms needs 0..60000, not '%s'", optarg);
             break;
         case 'o':
             o->out = optarg;

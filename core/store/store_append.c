@@ -142,6 +142,10 @@ int dmt_store_append_open(const char *db_path, const char *trace, const dmt_head
             dmt_store_append_facts f = {.cut = true, .cut_why = "still being written"};
             rc = dmt_store_append_commit(a, &f, err);
         }
+        /* the file's own header (application_id, what dmt_sniff reads) on
+         * disk, not only in the WAL */
+        if (!rc)
+            rc = dmt_store_exec(a->im.db, "PRAGMA wal_checkpoint(TRUNCATE)", err);
     }
     if (rc) {
         dmt_store_append_close(a);
@@ -150,6 +154,15 @@ int dmt_store_append_open(const char *db_path, const char *trace, const dmt_head
     }
     *out = a;
     return 0;
+}
+
+int dmt_store_append_begin(dmt_store_appender *a, dmt_error *err)
+{
+    if (a->failed)
+        return dead(a, err);
+    a->im.err = err;
+    int rc = begin(a);
+    return rc ? rollback(a, rc) : 0;
 }
 
 int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *err)

@@ -28,6 +28,7 @@ struct _DmtvApplication {
     GtkRecentManager *recent;
     GSettings *iface_settings;
     GDBusProxy *portal;
+    gboolean follow; /* --follow */
 };
 
 G_DEFINE_FINAL_TYPE(DmtvApplication, dmtv_application, GTK_TYPE_APPLICATION)
@@ -183,6 +184,11 @@ void dmtv_application_add_recent(DmtvApplication *self, const char *path)
     g_free(abs);
 }
 
+void dmtv_application_set_follow(DmtvApplication *self, gboolean follow)
+{
+    self->follow = follow;
+}
+
 GMenuModel *dmtv_application_get_recent_menu(DmtvApplication *self)
 {
     return G_MENU_MODEL(self->recent_menu);
@@ -305,6 +311,7 @@ static void set_accels(GtkApplication *app)
         {"app.open", {"<Ctrl>o", NULL}},
         {"app.quit", {"<Ctrl>q", NULL}},
         {"win.close", {"<Ctrl>w", NULL}},
+        {"win.follow-resume", {"End", NULL}},
         {"win.zoom-in", {"<Ctrl>plus", "<Ctrl>equal", "<Ctrl>KP_Add", NULL}},
         {"win.zoom-out", {"<Ctrl>minus", "<Ctrl>KP_Subtract", NULL}},
         {"win.zoom-fit", {"<Ctrl>0", NULL}},
@@ -355,7 +362,15 @@ static void dmtv_application_open(GApplication *app, GFile **files, int n, const
     for (int i = 0; i < n; i++) {
         DmtvWindow *w = window_for_open(self);
         gtk_window_present(GTK_WINDOW(w));
-        dmtv_window_open(w, files[i]);
+        char *path = self->follow ? g_file_get_path(files[i]) : NULL;
+        GError *e = NULL;
+        if (!path)
+            dmtv_window_open(w, files[i]);
+        else if (!dmtv_window_follow(w, path, &e)) {
+            dmtv_window_show_error(w, "Cannot follow this trace", e->message);
+            g_error_free(e);
+        }
+        g_free(path);
     }
 }
 

@@ -49,6 +49,10 @@ GQuark dmtv_model_error_quark(void);
 
 /* Open and check a store.  NULL and error set on failure. */
 DmtvModel *dmtv_model_open(const char *db_path, GError **error);
+/* The same from another thread for use on ctx's thread (which then owns
+ * the model; "frame-ready" is emitted there): the follow mode opens each
+ * new model off the GUI thread. */
+DmtvModel *dmtv_model_open_in(const char *db_path, GMainContext *ctx, GError **error);
 
 const char *dmtv_model_get_path(DmtvModel *self);
 const DmtvTrace *dmtv_model_get_trace(DmtvModel *self);

@@ -109,6 +109,13 @@ static void close_win(GSimpleAction *a, GVariant *p, gpointer user)
     gtk_window_close(GTK_WINDOW(user));
 }
 
+static void follow_resume(GSimpleAction *a, GVariant *p, gpointer user)
+{
+    (void)a;
+    (void)p;
+    dmtv_window_follow_resume(user);
+}
+
 static const GActionEntry entries[] = {
     {"zoom-in", zoom_in, NULL, NULL, NULL, {0}},
     {"zoom-out", zoom_out, NULL, NULL, NULL, {0}},
@@ -122,6 +129,7 @@ static const GActionEntry entries[] = {
     {"layout-window", NULL, NULL, "false", layout_window_change, {0}},
     {"select-step", select_step, "i", NULL, NULL, {0}},
     {"close", close_win, NULL, NULL, NULL, {0}},
+    {"follow-resume", follow_resume, NULL, NULL, NULL, {0}},
 };
 
 void dmtv_window_actions_init(DmtvWindow *self)

@@ -1,6 +1,7 @@
 /*
  * main.c - dmatrace-viewer: the GTK application, or with --render the
  * headless PNG renderer (no display needed, so no gtk_init on that path).
+ * --follow FILE.dmat opens the trace in follow mode.
  * Both take --regmap FILE.xml [--variant NAME] [--domain NAME] (or
  * --regmap none), taken out of argv here; a bad map is one line
  * "FILE:LINE: why" on stderr and exit status 2.
@@ -61,7 +62,22 @@ int main(int argc, char **argv)
             char *a[] = {argv[0], "--help", NULL};
             return dmtv_render_main(2, a);
         }
+    gboolean follow = FALSE;
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--follow"))
+            follow = TRUE;
+        else
+            argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    argc = out;
+    if (follow && argc != 2) {
+        fprintf(stderr, "dmatrace-viewer: --follow needs one trace file\n");
+        return 2;
+    }
     DmtvApplication *app = dmtv_application_new();
+    dmtv_application_set_follow(app, follow);
     int rc = g_application_run(G_APPLICATION(app), argc, argv);
     g_object_unref(app);
     return rc;

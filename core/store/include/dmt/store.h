@@ -136,13 +136,16 @@ typedef struct dmt_store_append_facts {
 int dmt_store_append_open(const char *db_path, const char *trace, const dmt_header *hdr,
                           const dmt_store_import_opts *opts, dmt_store_appender **out,
                           dmt_error *err);
+/* Begin the next batch now (else the first record or the commit does). */
+int dmt_store_append_begin(dmt_store_appender *a, dmt_error *err);
 /* Add one record to the current batch (begun by the first record). */
 int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *err);
 /* Commit the batch (facts may be NULL: not cut). */
 int dmt_store_append_commit(dmt_store_appender *a, const dmt_store_append_facts *facts,
                             dmt_error *err);
 /* The connection, for the core's layers that add rows of their own in the
- * batch (the audit's findings: dmt_audit_append_findings). */
+ * batch, after dmt_store_append_begin (the audit's findings:
+ * dmt_audit_append_findings). */
 struct sqlite3 *dmt_store_append_sqlite(dmt_store_appender *a);
 /* Records appended so far. */
 uint64_t dmt_store_append_records(const dmt_store_appender *a);
