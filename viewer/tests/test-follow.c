@@ -10,7 +10,8 @@
  * says the recording ended and the model holds every record of the file.
  * Waits are on conditions with generous limits; the latency from a
  * record's time to its commit is reported, never asserted.  Screenshots
- * are written next to the test binary.
+ * are written next to the test binary.  Also `--render` of the growing
+ * file: it draws what is on disk (exit 0, a PNG).
  */
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -162,6 +163,22 @@ static void run(void)
     CHECK(gk_wait_for(status_has, &c, 5000));
     gk_pump(300);
     gk_screenshot(GTK_WIDGET(win), "viewer-follow.png");
+
+    /* --render on the growing file: what is on disk now, not an error */
+    {
+        char *png = g_build_filename(dir, "growing.png", NULL);
+        char *argv[] = {DMTV_VIEWER_BIN, "--render", png, "--size", "800x400", trace, NULL};
+        int status = -1;
+        GError *se = NULL;
+        CHECK(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
+                           &se));
+        g_clear_error(&se);
+        CHECK(running(rec) && dmt_sniff_ended(trace, NULL) == 0); /* still growing */
+        CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "--render exited %d", status);
+        GStatBuf st;
+        CHECK(g_stat(png, &st) == 0 && st.st_size > 1000);
+        g_free(png);
+    }
 
     /* selecting a transfer pauses; the status counts what came since */
     GArray *xs = dmtv_model_transfers_in(dmtv_window_get_model(win), tr->t_first, tr->t_last, 1);
