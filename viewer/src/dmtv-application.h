@@ -18,6 +18,8 @@ void dmtv_application_add_recent(DmtvApplication *self, const char *path);
 /* Files given on the command line are followed (--follow) rather than
  * opened. */
 void dmtv_application_set_follow(DmtvApplication *self, gboolean follow);
+/* A --regmap that did not load: the first window shows msg in a dialog. */
+void dmtv_application_set_regmap_error(DmtvApplication *self, const char *msg);
 /* The "Open Recent" menu (kept up to date). */
 GMenuModel *dmtv_application_get_recent_menu(DmtvApplication *self);
 

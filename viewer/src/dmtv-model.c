@@ -506,6 +506,18 @@ gboolean dmtv_model_expand_lane(DmtvModel *self, size_t lane, gboolean expand)
     return TRUE;
 }
 
+void dmtv_model_relabel(DmtvModel *self)
+{
+    g_return_if_fail(DMTV_IS_MODEL(self));
+    for (size_t i = 0; i < self->trace.n_lanes; i++) {
+        DmtvLane *l = &self->trace.lanes[i];
+        l->n_fields = 0; /* the fields were the old map's */
+        l->label[0] = l->sub[0] = 0;
+        lane_labels(self, l);
+    }
+    dmtv_model_invalidate(self);
+}
+
 gssize dmtv_model_expand_register(DmtvModel *self, const char *name, gboolean expand)
 {
     g_return_val_if_fail(DMTV_IS_MODEL(self), -1);

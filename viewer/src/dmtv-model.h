@@ -89,6 +89,10 @@ gboolean dmtv_model_expand_lane(DmtvModel *self, size_t lane, gboolean expand);
  * per device).  Returns the first one's index, or -1 when none. */
 gssize dmtv_model_expand_register(DmtvModel *self, const char *name, gboolean expand);
 
+/* After the register map changed (dmtv_regnames_*): lane labels again,
+ * every lane folded; invalidates the frame. */
+void dmtv_model_relabel(DmtvModel *self);
+
 /* Drop the cached frame (next _frame queries). */
 void dmtv_model_invalidate(DmtvModel *self);
 

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 
 #include "dmtv-import.h"
+#include "dmtv-regnames.h"
 #include "dmtv-units.h"
 
 G_DEFINE_FINAL_TYPE(DmtvWindow, dmtv_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -25,6 +26,30 @@ char *dmtv_window_get_details_text(DmtvWindow *self)
     GtkTextIter s, e;
     gtk_text_buffer_get_bounds(b, &s, &e);
     return gtk_text_buffer_get_text(b, &s, &e, FALSE);
+}
+
+static void on_transfer_selected(DmtvTimeline *tl, guint xfer, gpointer user);
+
+gboolean dmtv_window_load_regmap(DmtvWindow *self, const char *file, const char *variant,
+                                 const char *domain)
+{
+    GError *e = NULL;
+    gboolean ok = dmtv_regnames_load(file, variant, domain, &e);
+    if (!ok) {
+        /* names from another map would mislead: offsets only */
+        dmtv_regnames_none();
+        dmtv_window_show_error(self, "Cannot use this register map (registers show as offsets)",
+                               e->message);
+        g_error_free(e);
+    }
+    if (self->model) {
+        dmtv_model_relabel(self->model);
+        dmtv_timeline_refresh(self->timeline);
+        uint32_t sel = dmtv_timeline_get_selected_transfer(self->timeline);
+        if (sel)
+            on_transfer_selected(self->timeline, sel, self);
+    }
+    return ok;
 }
 
 char *dmtv_window_get_status_text(DmtvWindow *self)

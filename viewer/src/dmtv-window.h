@@ -42,6 +42,11 @@ char *dmtv_window_get_details_text(DmtvWindow *self);
 guint dmtv_window_find(DmtvWindow *self, const char *query);
 /* Go to the next (+1) / previous (-1) match; FALSE when there is none. */
 gboolean dmtv_window_find_step(DmtvWindow *self, int dir);
+/* Use the register map in file (File > Register Map, or --regmap in the
+ * GUI): TRUE when it loaded; else an error dialog with its one line
+ * ("FILE:LINE: why") and the window goes on with raw offsets. */
+gboolean dmtv_window_load_regmap(DmtvWindow *self, const char *file, const char *variant,
+                                 const char *domain);
 /* The status bar's text (tests); g_free it. */
 char *dmtv_window_get_status_text(DmtvWindow *self);
 

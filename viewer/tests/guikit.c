@@ -38,10 +38,19 @@ gboolean gk_wait_for(gboolean (*cond)(gpointer), gpointer data, int ms)
 void gk_screenshot(GtkWidget *win, const char *name)
 {
     GdkPaintable *p = gtk_widget_paintable_new(win);
-    int w = gtk_widget_get_width(win), h = gtk_widget_get_height(win);
-    GtkSnapshot *s = gtk_snapshot_new();
-    gdk_paintable_snapshot(p, s, w, h);
-    GskRenderNode *node = gtk_snapshot_free_to_node(s);
+    int w = 0, h = 0;
+    GskRenderNode *node = NULL;
+    /* a busy machine may not have drawn the window's last change yet:
+     * wait for a frame (up to 20 s) */
+    for (int tries = 0; !node && tries < 200; tries++) {
+        if (tries)
+            gk_pump(100);
+        w = gtk_widget_get_width(win);
+        h = gtk_widget_get_height(win);
+        GtkSnapshot *s = gtk_snapshot_new();
+        gdk_paintable_snapshot(p, s, w, h);
+        node = gtk_snapshot_free_to_node(s);
+    }
     CHECK(node != NULL);
     if (node) {
         GskRenderer *r = gtk_native_get_renderer(GTK_NATIVE(win));

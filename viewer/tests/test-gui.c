@@ -5,7 +5,8 @@
  * layout view, zoom to the selection, find / next match / filter, the
  * layout of every transfer in the window, the shortcuts window, recent
  * files, a .dmat imported in the background, and error dialogs (never a
- * crash) for foreign and corrupt files.  Screenshots of the window (light
+ * crash) for foreign and corrupt files, and for a register map that does
+ * not load (its one line; raw offsets from then on).  Screenshots of the window (light
  * and dark) are written next to the test binary.
  *
  * The program re-runs itself under `xvfb-run -a` (GDK_BACKEND=x11,
@@ -214,6 +215,40 @@ static void run(void)
     CHECK(gk_wait_for(not_busy, w2, 30000));
     gk_pump(200);
     CHECK(dmtv_window_get_model(w2) != NULL && dmtv_window_get_error_dialog(w2) == NULL);
+
+    /* a register map that does not load: a dialog with its one line
+     * (file:line), and the trace stays open with raw offsets */
+    DmtvModel *m2 = dmtv_window_get_model(w2);
+    const DmtvTrace *t2 = m2 ? dmtv_model_get_trace(m2) : NULL;
+    gssize rl = -1;
+    for (size_t i = 0; t2 && i < t2->n_lanes && rl < 0; i++)
+        if (t2->lanes[i].kind == DMT_LANE_REGISTER && t2->lanes[i].off >= 0)
+            rl = (gssize)i;
+    CHECK(rl >= 0 && !g_str_has_prefix(t2->lanes[rl].label, "reg +0x")); /* named */
+    char *badmap = g_build_filename(dir, "bad-map.xml", NULL);
+    g_file_set_contents(badmap,
+                        "<?xml version=\"1.0\"?>\n<database>\n<domain name=\"X\">\n"
+                        "<reg32 offset=\"0x0\" name=\"A\"\n</domain></database>\n",
+                        -1, NULL);
+    CHECK(!dmtv_window_load_regmap(w2, badmap, NULL, NULL));
+    gk_pump(100);
+    dlg = dmtv_window_get_error_dialog(w2);
+    CHECK(dlg != NULL);
+    if (dlg) {
+        char *sec = NULL;
+        g_object_get(dlg, "secondary-text", &sec, NULL);
+        char *want = g_strdup_printf("%s:", badmap);
+        CHECKF(sec && g_str_has_prefix(sec, want) && !strchr(sec, '\n'), "regmap dialog says '%s'",
+               sec ? sec : "(nothing)");
+        g_free(want);
+        g_free(sec);
+        gtk_dialog_response(GTK_DIALOG(dlg), GTK_RESPONSE_CLOSE);
+    }
+    CHECK(dmtv_window_get_model(w2) == m2);
+    if (rl >= 0)
+        CHECKF(g_str_has_prefix(t2->lanes[rl].label, "reg +0x"), "lane label '%s'",
+               t2->lanes[rl].label);
+    g_free(badmap);
     gtk_window_destroy(GTK_WINDOW(w2));
     gtk_window_destroy(GTK_WINDOW(win));
     gk_pump(100);
