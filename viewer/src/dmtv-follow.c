@@ -5,8 +5,9 @@
  *  - Only this thread writes the cache store; readers (the models) open
  *    their own connections and see committed batches only (WAL).
  *  - A batch is at most BATCH_NS of reading (or everything verified so
- *    far), so a commit, and with it the next model, follows new records by
- *    at most that plus the commit and the model's open.
+ *    far), so a commit follows new records by at most that plus the
+ *    commit; a new model follows a commit after at most MODEL_NS, or
+ *    MODEL_SHARE times the last model's open time when that is longer.
  *  - At most one update waits for the GUI; a new model is opened only when
  *    the GUI took the previous one, so models never pile up.
  *  - The audit sees every record once, in file order, with the record
@@ -27,10 +28,11 @@
 #include "dmt/store.h"
 #include "dmtv-import.h"
 
-#define BATCH_NS   200000000ll /* reading per batch at most */
-#define MODEL_NS   250000000ll /* a new model at most this often */
-#define POLL_US    10000       /* nothing new: wait this long */
-#define CHECK_RECS 4096u       /* records between clock reads */
+#define BATCH_NS    200000000ll /* reading per batch at most */
+#define MODEL_NS    250000000ll /* a new model at most this often, */
+#define MODEL_SHARE 4           /* and at most 1/MODEL_SHARE of the time opening models */
+#define POLL_US     10000       /* nothing new: wait this long */
+#define CHECK_RECS  4096u       /* records between clock reads */
 
 struct DmtvFollower {
     char *trace, *db;
@@ -40,6 +42,8 @@ struct DmtvFollower {
     GArray *found; /* dmt_finding, not yet in the store */
     guint64 n_findings, index;
     gint64 newest_ts;
+    gint64 oldest_new_ts; /* oldest record since the last update; G_MAXINT64: none */
+    guint64 posted_records;
     gboolean mono_clock;
     GThread *thread;
     gint stop; /* atomic */
@@ -128,6 +132,10 @@ static void post(DmtvFollower *self, DmtvFollowState state, const char *msg, gbo
     u->records = dmt_store_append_records(self->ap);
     u->findings = self->n_findings;
     u->newest_ts = self->newest_ts;
+    u->oldest_ts = self->oldest_new_ts != G_MAXINT64 ? self->oldest_new_ts : self->newest_ts;
+    u->new_records = u->records - self->posted_records;
+    self->posted_records = u->records;
+    self->oldest_new_ts = G_MAXINT64;
     u->commit_ns = mono_ns();
     u->lag_ns = self->mono_clock && u->records ? u->commit_ns - self->newest_ts : -1;
     if (msg)
@@ -177,7 +185,7 @@ static gpointer follow_main(gpointer user)
     DmtvFollower *self = user;
     DmtvFollowState state = DMTV_FOLLOW_GROWING;
     gboolean dirty = TRUE, stalled = FALSE;
-    gint64 last_model = 0;
+    gint64 last_model = 0, model_gap = MODEL_NS;
     char msg[320] = "";
     while (!g_atomic_int_get(&self->stop)) {
         gint64 t0 = mono_ns();
@@ -197,6 +205,8 @@ static gpointer follow_main(gpointer user)
                 }
                 if (r.ts > self->newest_ts)
                     self->newest_ts = r.ts;
+                if (r.ts < self->oldest_new_ts)
+                    self->oldest_new_ts = r.ts;
                 if (++n % CHECK_RECS == 0 && mono_ns() - t0 > BATCH_NS)
                     break;
             } else if (rc == DMT_FOLLOW_AGAIN) {
@@ -240,9 +250,13 @@ static gpointer follow_main(gpointer user)
             post(self, state, msg, state != DMTV_FOLLOW_FAILED || dirty);
             break;
         }
-        if (dirty && mono_ns() - last_model >= MODEL_NS && !gui_busy(self)) {
+        if (dirty && mono_ns() - last_model >= model_gap && !gui_busy(self)) {
+            gint64 t = mono_ns();
             post(self, state, NULL, TRUE);
             last_model = mono_ns();
+            /* a big store takes longer to open: open less often, so the
+             * follower's time goes to the records */
+            model_gap = MAX(MODEL_NS, MODEL_SHARE * (last_model - t));
             dirty = FALSE;
         }
         if (again && !n)
@@ -261,6 +275,7 @@ DmtvFollower *dmtv_follow_start(const char *trace, DmtvFollowFn fn, gpointer use
     self->ctx = g_main_context_ref_thread_default();
     self->found = g_array_new(FALSE, FALSE, sizeof(dmt_finding));
     self->newest_ts = G_MININT64;
+    self->oldest_new_ts = G_MAXINT64;
     g_mutex_init(&self->lock);
     dmt_error e = {0};
     int rc = dmt_follow_open(trace, DMT_READ_ALLOW_CUT, DMTV_FOLLOW_STALL_MS, &self->fl, &e);

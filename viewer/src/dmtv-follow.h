@@ -36,11 +36,13 @@ typedef enum {
 typedef struct {
     DmtvModel *model; /* a model on the store after the commit (the callback takes it), or NULL */
     DmtvFollowState state;
-    guint64 records;  /* records in the store */
-    guint64 findings; /* findings in the store */
-    gint64 newest_ts; /* time of the newest record in the store (trace clock, ns) */
-    gint64 commit_ns; /* CLOCK_MONOTONIC when the batch committed */
-    gint64 lag_ns;    /* commit_ns - newest_ts when the trace clock is the monotonic clock */
+    guint64 records;     /* records in the store */
+    guint64 findings;    /* findings in the store */
+    gint64 newest_ts;    /* time of the newest record in the store (trace clock, ns) */
+    gint64 oldest_ts;    /* time of the oldest record new since the last update (or newest_ts) */
+    guint64 new_records; /* records new since the last update */
+    gint64 commit_ns;    /* CLOCK_MONOTONIC when the batch committed */
+    gint64 lag_ns;       /* commit_ns - newest_ts when the trace clock is the monotonic clock */
     char message[320];
 } DmtvFollowUpdate;
 
