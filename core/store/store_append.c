@@ -16,7 +16,8 @@
  *               open buckets    -> INSERT OR REPLACE       (rewritten later)
  *               open transfers' share of closed buckets    (undo log)
  *               partial time-index block -> REPLACE        (rewritten later)
- *               adapters/buffers/common_buffers: derive again
+ *               adapters/buffers/common_buffers: derive again the ids
+ *                 the batch's resource records named
  *               lanes (+ findings last), reg names, meta
  *             COMMIT
  *
@@ -54,7 +55,9 @@ struct dmt_store_appender {
     dmt_header hdr;
     char *trace;
     bool in_tx, indexed;
-    int failed; /* a failed call's code: the state no longer matches the file */
+    int failed;          /* a failed call's code: the state no longer matches the file */
+    bool derive;         /* resource records since the derived tables were built */
+    sqlite3_stmt *touch; /* INSERT OR IGNORE INTO temp.touched: their ids */
     sum_undo *undo;
     size_t n_undo, cap_undo;
     dmt_store_transfer *open; /* finished copies of the open transfers */
@@ -138,6 +141,12 @@ int dmt_store_append_open(const char *db_path, const char *trace, const dmt_head
             rc = dmt_imp_run_section(&a->im, "tables");
         if (!rc)
             rc = dmt_imp_prepare(&a->im, true);
+        if (!rc)
+            rc = dmt_store_exec(
+                a->im.db, "CREATE TEMP TABLE touched(id INTEGER PRIMARY KEY) WITHOUT ROWID", err);
+        if (!rc)
+            rc = dmt_store_prepare(a->im.db, "INSERT OR IGNORE INTO temp.touched(id) VALUES (?)",
+                                   true, &a->touch, err);
         if (!rc) {
             dmt_store_append_facts f = {.cut = true, .cut_why = "still being written"};
             rc = dmt_store_append_commit(a, &f, err);
@@ -184,6 +193,16 @@ int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *
         c.sg_stride = 0;
         r = &c;
     }
+    if (r->kind >= DMT_K_ADAPTER_CREATE && r->kind <= DMT_K_COMMON_RELEASE) {
+        /* the id the derived row is keyed by (store.sql: resources.id) */
+        uint32_t id = r->kind <= DMT_K_ADAPTER_RELEASE ? r->adapter
+                      : r->kind <= DMT_K_BUFFER_UNLOCK ? r->mdl
+                                                       : r->cb;
+        a->derive = true;
+        sqlite3_bind_int64(a->touch, 1, id);
+        if ((rc = dmt_imp_step_done(&a->im, a->touch, "touched")))
+            return rollback(a, rc);
+    }
     rc = dmt_imp_add(&a->im, r);
     return rc ? rollback(a, rc) : 0;
 }
@@ -227,14 +246,30 @@ static int materialise(dmt_store_appender *a, const dmt_store_append_facts *f)
     } else if (!rc) {
         rc = dmt_imp_lanes_materialize(im, a->open, n, &a->undo, &a->n_undo, &a->cap_undo);
     }
+    /* the derived rows of the ids the batch touched, with store.sql's own
+     * `derive` statements: a temporary view named `resources` (the temp
+     * schema comes first in name resolution) shows them only those ids'
+     * rows, every kind, so each id's row is computed from all its records */
+    if (!rc && a->derive)
+        rc = dmt_store_exec(
+            im->db,
+            "DELETE FROM main.adapters WHERE adapter IN (SELECT id FROM temp.touched);"
+            "DELETE FROM main.buffers WHERE mdl IN (SELECT id FROM temp.touched);"
+            "DELETE FROM main.common_buffers WHERE cb IN (SELECT id FROM temp.touched);"
+            "CREATE TEMP VIEW resources AS SELECT * FROM main.resources "
+            "WHERE id IN (SELECT id FROM temp.touched);",
+            im->err);
+    if (!rc && a->derive)
+        rc = dmt_imp_run_section(im, "derive");
+    if (!rc && a->derive &&
+        !(rc = dmt_store_exec(im->db, "DROP VIEW temp.resources; DELETE FROM temp.touched;",
+                              im->err)))
+        a->derive = false;
     if (!rc)
         rc = dmt_store_exec(im->db,
-                            "DELETE FROM adapters; DELETE FROM buffers; "
-                            "DELETE FROM common_buffers; DELETE FROM lanes; "
-                            "DELETE FROM reg_names; DELETE FROM reg_fields; DELETE FROM meta;",
+                            "DELETE FROM lanes; DELETE FROM reg_names; DELETE FROM reg_fields; "
+                            "DELETE FROM meta;",
                             im->err);
-    if (!rc)
-        rc = dmt_imp_run_section(im, "derive");
     if (!rc && !a->indexed && !(rc = dmt_imp_run_section(im, "indexes")))
         a->indexed = true;
     if (!rc)
@@ -286,6 +321,7 @@ void dmt_store_append_close(dmt_store_appender *a)
     if (!a)
         return;
     rollback(a, 0);
+    sqlite3_finalize(a->touch);
     dmt_imp_free(&a->im);
     if (a->im.db)
         sqlite3_close(a->im.db);
