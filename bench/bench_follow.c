@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dmt/store.h"
 #include "dmt/writer.h"
 #include "dmtv-follow.h"
 
@@ -212,8 +213,22 @@ static void run(const char *dir, double rate, double seconds)
     printf("RESULT\tprobe-to-store latency at %.0f M records/s (median, p99)\t%.0f / %.0f ms\t"
            "<= 1000 ms\t%.0f ms flush interval\t%.1f\n",
            rate / 1e6, med, p99, (double)FLUSH_NS / 1e6, p99 / ((double)FLUSH_NS / 1e6));
-    printf("RESULT\tfollower CPU at %.0f M records/s\t%.2f s/M records\t(report)\t-\t-\n",
-           rate / 1e6, (double)follower_cpu / 1e9 / ((double)p.produced / 1e6));
+    /* baseline: one whole import of the finished trace, same run */
+    char *idb = g_strdup_printf("%s/bench_follow_import.db", dir);
+    int64_t ic0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+    dmt_error ie;
+    if (dmt_store_import(trace, idb, NULL, NULL, &ie) != 0)
+        fprintf(stderr, "bench_follow: import: %s\n", ie.msg);
+    double import_s = (double)(cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - ic0) / 1e9;
+    g_unlink(idb);
+    g_free(idb);
+    double per_m = (double)follower_cpu / 1e9 / ((double)p.produced / 1e6);
+    double import_per_m = import_s / ((double)p.produced / 1e6);
+    printf("import    the finished trace at once: %.2f s CPU (%.2f s per M records)\n", import_s,
+           import_per_m);
+    printf("RESULT\tfollower CPU at %.0f M records/s\t%.2f s/M records\t(report)\t%.2f s/M "
+           "whole import\t%.2f\n",
+           rate / 1e6, per_m, import_per_m, per_m / import_per_m);
     char *db = dmtv_follow_cache_path(trace);
     char *side = g_strdup_printf("%s-wal", db);
     g_unlink(side);
