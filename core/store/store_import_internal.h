@@ -9,6 +9,8 @@
  *   store_import_lanes.c  lanes and their summary buckets while streaming
  *   store_import_xfer.c   transfers: open state, interrupt/DPC attribution,
  *                         writing rows (and reloading written ones)
+ *   store_append.c        the same state kept across batches of a growing
+ *                         trace, one transaction per batch (dmt_store_append_*)
  *
  * See the invariants at the top of store_import.c.
  */
