@@ -101,6 +101,7 @@ typedef struct opts {
     bool deterministic;
     bool reactos;
     bool no_probe_check;
+    uint64_t pace_ms; /* sleep between transfers (a session that lasts) */
     const char *out;
     dmt_header regmap; /* --regmap: regmap_name and regmap_hash, else "" */
 } opts;
@@ -340,6 +341,11 @@ static void *worker_main(void *arg)
             upload_readback(c, &r, wa->id, n);
         if (cli_progress_enabled() && wa->id == 0 && (n % 16) == 0)
             fprintf(stderr, "\rcapture: %" PRIu64 "/%u transfers", n, c->o.transfers);
+        if (c->o.pace_ms) {
+            struct timespec ts = {(time_t)(c->o.pace_ms / 1000),
+                                  (long)(c->o.pace_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
     }
     return NULL;
 }
@@ -363,7 +369,8 @@ static void help(void)
     printf("usage: dmatrace capture [--scenario NAME] [--transfers N] [--seed N] [--threads N]\n"
            "                        [--inject FAULT] [--ring PATH] [--ring-size MiB] [--rings N]\n"
            "                        [--policy drop|overwrite] [--deterministic-clock]\n"
-           "                        [--reactos] [--regmap FILE.xml] -o FILE.dmat\n\n"
+           "                        [--reactos] [--digest POLICY] [--regmap FILE.xml]\n"
+           "                        [--pace-ms N] -o FILE.dmat\n\n"
            "Run the instrumented sample miniport on the host VideoPort with the device\n"
            "model, drive a workload through its IOCTL path and record the session.\n\n"
            "scenarios:\n");
@@ -392,7 +399,9 @@ static void help(void)
            "  --reactos             host VideoPort behaves like ReactOS's videoprt\n"
            "  --regmap FILE.xml     name this register map in the trace header (regmap_name,\n"
            "                        regmap_hash: its XXH64), for dump, replay and diff to\n"
-           "                        check they decode with the same one\n");
+           "                        check they decode with the same one\n"
+           "  --pace-ms N           sleep N ms after each transfer (or pair) of a worker:\n"
+           "                        a session that lasts, for watching it live\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -409,6 +418,7 @@ static int parse(int argc, char **argv, opts *o)
                                        {"digest", required_argument, 0, 'D'},
                                        {"deterministic-clock", no_argument, 0, 'd'},
                                        {"reactos", no_argument, 0, 'x'},
+                                       {"pace-ms", required_argument, 0, 'P'},
                                        {"output", required_argument, 0, 'o'},
                                        {"regmap", required_argument, 0, CLI_OPT_REGMAP},
                                        {"help", no_argument, 0, 'h'},
@@ -421,7 +431,7 @@ static int parse(int argc, char **argv, opts *o)
     o->ring_mib = 64;
     o->digest = DMT_DIGEST_BOUNDED;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:N:p:D:dxo:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:N:p:D:dxP:o:h", lo, NULL)) != -1) {
         switch (c) {
         case 's': {
             o->scen = NULL;
@@ -497,6 +507,10 @@ static int parse(int argc, char **argv, opts *o)
             break;
         case 'x':
             o->reactos = true;
+            break;
+        case 'P':
+            if (!cli_parse_u64(optarg, &o->pace_ms) || o->pace_ms > 60000)
+                return cli_usage("capture", "--pace-ms needs 0..60000, not '%s'", optarg);
             break;
         case 'o':
             o->out = optarg;

@@ -108,13 +108,8 @@ static void *reader_main(void *arg)
                 break;
             }
             if (r->n_sg) {
-                size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
                 dmt_sg_elem *sg = copy_var(b, NULL, (size_t)r->n_sg * sizeof(dmt_sg_elem));
-                for (uint32_t i = 0; i < r->n_sg; i++) {
-                    const uint8_t *e = (const uint8_t *)r->sg_list + i * stride;
-                    memcpy(&sg[i].addr, e, 8);
-                    memcpy(&sg[i].len, e + 8, 4);
-                }
+                dmt_imp_sg_pack(sg, r);
                 r->sg_list = sg;
                 r->sg_stride = 0;
             }
@@ -239,7 +234,7 @@ static char *insert_sql(const tdesc *d, int rows, const char *verb)
     return s;
 }
 
-static int tbuf_open(imp *im, tbuf *t, const tdesc *d)
+static int tbuf_open(imp *im, tbuf *t, const tdesc *d, const char *verb)
 {
     memset(t, 0, sizeof *t);
     t->d = d;
@@ -247,7 +242,7 @@ static int tbuf_open(imp *im, tbuf *t, const tdesc *d)
         return dmt_error_set(im->err, DMT_E_INTERNAL, DMT_NO_INDEX, DMT_NO_INDEX,
                              "%s has %d columns, the import buffers %d", d->table, d->ncols,
                              MAXCOLS);
-    char *one = insert_sql(d, 1, "INSERT"), *many = insert_sql(d, K, "INSERT");
+    char *one = insert_sql(d, 1, verb), *many = insert_sql(d, K, verb);
     int rc = 0;
     if (!one || !many)
         rc = dmt_imp_oom(im);
@@ -338,7 +333,9 @@ static void put_blob(tbuf *t, int type, const void *p, size_t n)
 
 /* ---- one record ---------------------------------------------------------------- */
 
-static int tidx_flush(imp *im)
+/* The current time-index block as a row; keep: leave it open (an append's
+ * commit writes the partial block, replaced when it grows). */
+int dmt_imp_tidx_put(imp *im, bool keep)
 {
     if (!im->ti_n)
         return 0;
@@ -348,7 +345,8 @@ static int tidx_flush(imp *im)
     put_int(t, im->ti_min);
     put_int(t, im->ti_max);
     put_int(t, (int64_t)im->ti_n);
-    im->ti_n = 0;
+    if (!keep)
+        im->ti_n = 0;
     return row_end(im, t);
 }
 
@@ -370,7 +368,7 @@ static int on_record(imp *im, const dmt_record *r)
         im->ti_min = r->ts;
     if (r->ts > im->ti_max)
         im->ti_max = r->ts;
-    if (++im->ti_n == TIDX_BLOCK && (rc = tidx_flush(im)))
+    if (++im->ti_n == TIDX_BLOCK && (rc = dmt_imp_tidx_put(im, false)))
         return rc;
     if (r->ts < im->first_ts)
         im->first_ts = r->ts;
@@ -613,6 +611,15 @@ static int on_record(imp *im, const dmt_record *r)
     }
 }
 
+/* One record of an append (store_append.c): what load() does per record. */
+int dmt_imp_add(imp *im, const dmt_record *r)
+{
+    int rc = on_record(im, r);
+    if (!rc && (im->records & (TIDX_BLOCK - 1)) == 0)
+        rc = dmt_imp_drain_completed(im, r->seq);
+    return rc;
+}
+
 /* ---- progress ---------------------------------------------------------------- */
 
 static int report(imp *im, int phase)
@@ -637,7 +644,7 @@ static int sqlite_progress(void *arg)
 }
 
 /* Run a section of store.sql. */
-static int run_section(imp *im, const char *name)
+int dmt_imp_run_section(imp *im, const char *name)
 {
     char *sql = dmt_store_schema_section(name);
     if (!sql)
@@ -662,8 +669,8 @@ static int meta_put(imp *im, sqlite3_stmt *st, const char *key, bool text, const
     return dmt_imp_step_done(im, st, "meta");
 }
 
-static int write_meta(imp *im, const dmt_header *h, const char *trace,
-                      const dmt_store_import_result *res)
+int dmt_imp_write_meta(imp *im, const dmt_header *h, const char *trace,
+                       const dmt_store_import_result *res)
 {
     sqlite3_stmt *st;
     int rc = dmt_store_prepare(im->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
@@ -753,7 +760,7 @@ static int write_meta(imp *im, const dmt_header *h, const char *trace,
 
 /* ---- the whole import --------------------------------------------------------- */
 
-static void imp_free(imp *im)
+void dmt_imp_free(imp *im)
 {
     for (int i = 0; i < T_COUNT_; i++)
         tbuf_close(&im->tb[i]);
@@ -763,6 +770,7 @@ static void imp_free(imp *im)
     sqlite3_finalize(im->x_replace);
     sqlite3_finalize(im->sum_get);
     sqlite3_finalize(im->sum_upd);
+    sqlite3_finalize(im->sum_del);
     free(im->lanes);
     dmt_store_map_free(&im->lane_map);
     free(im->xs);
@@ -831,43 +839,24 @@ static int load(imp *im, pipe_t *pp, dmt_store_import_result *res)
     return 0;
 }
 
-static int build(imp *im, const char *trace, dmt_store_import_result *res)
+/* Open the row buffers and prepare the import's statements (follow: an
+ * append, see store_append.c). */
+int dmt_imp_prepare(imp *im, bool follow)
 {
-    int rc;
-    const dmt_header *h;
-    dmt_reader *rd = NULL;
-    pipe_t pp;
-    memset(&pp, 0, sizeof pp);
-    bool thread = false;
-    pthread_t th;
-
-    rc = dmt_reader_open(trace, im->o && im->o->allow_cut ? DMT_READ_ALLOW_CUT : 0, &rd, im->err);
-    if (rc) {
-        im->input_error = true;
-        return rc;
-    }
-    h = dmt_reader_header(rd);
-    struct stat sb;
-    if (stat(trace, &sb) == 0)
-        im->prog.bytes_total = (uint64_t)sb.st_size;
-
-    static const char pragmas[] = "PRAGMA page_size = 65536;"
-                                  "PRAGMA journal_mode = OFF;"
-                                  "PRAGMA synchronous = OFF;"
-                                  "PRAGMA locking_mode = EXCLUSIVE;"
-                                  "PRAGMA cache_size = -262144;"
-                                  "PRAGMA temp_store = MEMORY;"
-                                  "BEGIN;";
-    if ((rc = dmt_store_exec(im->db, pragmas, im->err)) || (rc = run_section(im, "tables")))
-        goto out;
+    int rc = 0;
+    /* an append (follow) rewrites the rows it materialised at a commit:
+     * summary buckets still open, the partial time-index block, open
+     * transfers (store_append.c) */
     for (int i = 0; i < T_COUNT_ && !rc; i++)
-        rc = tbuf_open(im, &im->tb[i], &tdescs[i]);
+        rc = tbuf_open(im, &im->tb[i], &tdescs[i],
+                       follow && (i == T_SUM || i == T_TIDX) ? "INSERT OR REPLACE" : "INSERT");
     if (rc)
-        goto out;
+        return rc;
     {
         tdesc xd = {"transfers", dmt_store_xfer_columns, DMT_STORE_XFER_NCOLS, NULL, false};
-        char *one = insert_sql(&xd, 1, "INSERT");
-        char *many = insert_sql(&xd, K, "INSERT");
+        const char *verb = follow ? "INSERT OR REPLACE" : "INSERT";
+        char *one = insert_sql(&xd, 1, verb);
+        char *many = insert_sql(&xd, K, verb);
         char *repl = insert_sql(&xd, 1, "INSERT OR REPLACE");
         char sel[1024];
         snprintf(sel, sizeof sel, "SELECT %s FROM transfers WHERE xfer = ?",
@@ -896,9 +885,41 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
         free(one);
         free(many);
         free(repl);
-        if (rc)
-            goto out;
     }
+    return rc;
+}
+
+static int build(imp *im, const char *trace, dmt_store_import_result *res)
+{
+    int rc;
+    const dmt_header *h;
+    dmt_reader *rd = NULL;
+    pipe_t pp;
+    memset(&pp, 0, sizeof pp);
+    bool thread = false;
+    pthread_t th;
+
+    rc = dmt_reader_open(trace, im->o && im->o->allow_cut ? DMT_READ_ALLOW_CUT : 0, &rd, im->err);
+    if (rc) {
+        im->input_error = true;
+        return rc;
+    }
+    h = dmt_reader_header(rd);
+    struct stat sb;
+    if (stat(trace, &sb) == 0)
+        im->prog.bytes_total = (uint64_t)sb.st_size;
+
+    static const char pragmas[] = "PRAGMA page_size = 65536;"
+                                  "PRAGMA journal_mode = OFF;"
+                                  "PRAGMA synchronous = OFF;"
+                                  "PRAGMA locking_mode = EXCLUSIVE;"
+                                  "PRAGMA cache_size = -262144;"
+                                  "PRAGMA temp_store = MEMORY;"
+                                  "BEGIN;";
+    if ((rc = dmt_store_exec(im->db, pragmas, im->err)) || (rc = dmt_imp_run_section(im, "tables")))
+        goto out;
+    if ((rc = dmt_imp_prepare(im, false)))
+        goto out;
 
     pp.rd = rd;
     pthread_mutex_init(&pp.mu, NULL);
@@ -931,7 +952,7 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
     if (!rc)
         rc = dmt_imp_xfer_flush(im);
     if (!rc)
-        rc = tidx_flush(im);
+        rc = dmt_imp_tidx_put(im, false);
     if (!rc)
         rc = dmt_imp_lanes_flush(im, SIZE_MAX);
     if (!rc && im->xfer_reloaded)
@@ -943,15 +964,15 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
     if (rc)
         goto out;
     sqlite3_progress_handler(im->db, 1000000, sqlite_progress, im);
-    if ((rc = run_section(im, "derive")))
+    if ((rc = dmt_imp_run_section(im, "derive")))
         goto out;
-    if ((rc = report(im, DMT_STORE_PHASE_INDEX)) || (rc = run_section(im, "indexes")))
+    if ((rc = report(im, DMT_STORE_PHASE_INDEX)) || (rc = dmt_imp_run_section(im, "indexes")))
         goto out;
-    if ((rc = dmt_imp_write_lanes(im)) || (rc = dmt_imp_reg_names(im)))
+    if ((rc = dmt_imp_write_lanes(im, false)) || (rc = dmt_imp_reg_names(im)))
         goto out;
     res->sg_elements = im->tb[T_SG].rows;
     res->transfers = im->xrows;
-    if ((rc = write_meta(im, h, trace, res)))
+    if ((rc = dmt_imp_write_meta(im, h, trace, res)))
         goto out;
     if ((rc = report(im, DMT_STORE_PHASE_COMMIT)))
         goto out;
@@ -976,6 +997,31 @@ out:
         }
     dmt_reader_close(rd);
     return rc;
+}
+
+void dmt_imp_init(imp *im, const dmt_store_import_opts *opts, dmt_store_import_result *res,
+                  dmt_error *err)
+{
+    memset(im, 0, sizeof *im);
+    im->o = opts;
+    im->err = err;
+    im->first_ts = INT64_MAX;
+    im->last_ts = INT64_MIN;
+    im->res = res;
+    im->lim.lag = LAG;
+    im->lim.xopen = XOPEN_MAX;
+    im->lim.xwritten = XWRITTEN_MAX;
+    im->lim.map = MAP_MAX;
+    im->lim.lanes = DMT_STORE_MAX_LANES;
+    im->lim.reg_lanes = DMT_STORE_MAX_REG_LANES;
+    if (opts && opts->small_limits) {
+        im->lim.lag = 100;
+        im->lim.xopen = 16;
+        im->lim.xwritten = 32;
+        im->lim.map = 2;
+        im->lim.lanes = 12;
+        im->lim.reg_lanes = 4;
+    }
 }
 
 int dmt_store_import(const char *trace, const char *db_path, const dmt_store_import_opts *opts,
@@ -1014,32 +1060,13 @@ int dmt_store_import(const char *trace, const char *db_path, const dmt_store_imp
     close(fd);
 
     imp im;
-    memset(&im, 0, sizeof im);
-    im.o = opts;
-    im.err = err;
-    im.first_ts = INT64_MAX;
-    im.last_ts = INT64_MIN;
-    im.res = res;
-    im.lim.lag = LAG;
-    im.lim.xopen = XOPEN_MAX;
-    im.lim.xwritten = XWRITTEN_MAX;
-    im.lim.map = MAP_MAX;
-    im.lim.lanes = DMT_STORE_MAX_LANES;
-    im.lim.reg_lanes = DMT_STORE_MAX_REG_LANES;
-    if (opts && opts->small_limits) {
-        im.lim.lag = 100;
-        im.lim.xopen = 16;
-        im.lim.xwritten = 32;
-        im.lim.map = 2;
-        im.lim.lanes = 12;
-        im.lim.reg_lanes = 4;
-    }
+    dmt_imp_init(&im, opts, res, err);
     int rc = sqlite3_open_v2(tmp, &im.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         rc = dmt_store_sql_error(err, im.db, rc, "cannot create the database");
     else
         rc = build(&im, trace, res);
-    imp_free(&im);
+    dmt_imp_free(&im);
     if (im.db && sqlite3_close(im.db) != SQLITE_OK && !rc)
         rc = dmt_store_sql_error(err, im.db, SQLITE_IOERR, "close");
     if (!rc && fsync_path(tmp, false) != 0) {

@@ -9,6 +9,8 @@
  *   store_import_lanes.c  lanes and their summary buckets while streaming
  *   store_import_xfer.c   transfers: open state, interrupt/DPC attribution,
  *                         writing rows (and reloading written ones)
+ *   store_append.c        the same state kept across batches of a growing
+ *                         trace, one transaction per batch (dmt_store_append_*)
  *
  * See the invariants at the top of store_import.c.
  */
@@ -132,7 +134,8 @@ typedef struct imp {
     tbuf tb[T_COUNT_];
     sqlite3_stmt *x_one, *x_many, *x_get, *x_replace;
     sqlite3_stmt *sum_get, *sum_upd;
-    bool xfer_reloaded; /* a written transfer was reopened */
+    sqlite3_stmt *sum_del; /* appends: undoing a commit's summary rows */
+    bool xfer_reloaded;    /* a written transfer was reopened */
     dmt_store_transfer xbuf[K];
     int xn;
     uint64_t xrows;
@@ -195,6 +198,15 @@ typedef struct imp {
 #define LK(kind) ((uint64_t)(kind) << 56)
 
 /* store_import.c */
+void dmt_imp_init(imp *im, const dmt_store_import_opts *opts, dmt_store_import_result *res,
+                  dmt_error *err);
+int dmt_imp_prepare(imp *im, bool follow);
+void dmt_imp_free(imp *im);
+int dmt_imp_add(imp *im, const dmt_record *r);
+int dmt_imp_tidx_put(imp *im, bool keep);
+int dmt_imp_run_section(imp *im, const char *name);
+int dmt_imp_write_meta(imp *im, const dmt_header *h, const char *trace,
+                       const dmt_store_import_result *res);
 int dmt_imp_oom(imp *im);
 int dmt_imp_grow(void **p, size_t *cap, size_t need, size_t elem);
 int dmt_imp_step_done(imp *im, sqlite3_stmt *st, const char *what);
@@ -209,8 +221,24 @@ size_t dmt_imp_lane_get(imp *im, int kind, uint64_t a, uint64_t b, int64_t dev, 
                         int64_t off, const char *name);
 size_t dmt_imp_reg_lane(imp *im, uint32_t dev, uint64_t off);
 size_t dmt_imp_xfer_lane(imp *im, uint32_t adapter);
-int dmt_imp_write_lanes(imp *im);
+/* The lanes table: the findings lane is added to the lanes (last) unless
+ * keep_open, which writes it as one more row without adding it (an append
+ * goes on adding lanes after a commit). */
+int dmt_imp_write_lanes(imp *im, bool keep_open);
 int dmt_imp_transfer_summaries(imp *im);
+/* An append's commit (store_append.c): write every open bucket and the
+ * contributions of the open[0..n) transfers (finished copies) without
+ * changing the streaming state.  Rows that the stream will not rewrite by
+ * itself (contributions to a bucket that is not open) are logged in *undo
+ * with their previous content; dmt_imp_summary_undo puts them back at the
+ * start of the next batch. */
+typedef struct sum_undo {
+    dmt_store_bucket old;
+    bool had_row;
+} sum_undo;
+int dmt_imp_lanes_materialize(imp *im, const dmt_store_transfer *open, size_t n, sum_undo **undo,
+                              size_t *n_undo, size_t *cap_undo);
+int dmt_imp_summary_undo(imp *im, const sum_undo *undo, size_t n);
 /* reg_names and reg_fields from opts.regmap (store_import_regs.c). */
 int dmt_imp_reg_names(imp *im);
 
@@ -250,6 +278,18 @@ static inline int row_end(imp *im, tbuf *t)
     if (++t->n == K)
         return dmt_imp_tbuf_flush(im, t);
     return 0;
+}
+
+/* A record's SG list as packed dmt_sg_elem (the table rows assume it):
+ * sg_stride is the reader's element stride (0: already packed). */
+static inline void dmt_imp_sg_pack(dmt_sg_elem *dst, const dmt_record *r)
+{
+    size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
+    for (uint32_t i = 0; i < r->n_sg; i++) {
+        const uint8_t *e = (const uint8_t *)r->sg_list + i * stride;
+        memcpy(&dst[i].addr, e, 8);
+        memcpy(&dst[i].len, e + 8, 4);
+    }
 }
 
 #endif

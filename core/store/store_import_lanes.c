@@ -149,16 +149,8 @@ int dmt_imp_lanes_flush(imp *im, size_t only)
     return 0;
 }
 
-/* A written transfer's contribution to its adapter's lane. */
-int dmt_imp_transfer_event(imp *im, const dmt_store_transfer *t)
+static lane_ev xfer_ev(const dmt_store_transfer *t)
 {
-    if (t->t_end - t->t_begin > im->max_span)
-        im->max_span = t->t_end - t->t_begin;
-    if (!t->has_adapter)
-        return 0;
-    size_t li = dmt_imp_xfer_lane(im, t->adapter);
-    if (li == SIZE_MAX)
-        return dmt_imp_oom(im);
     lane_ev e = {.kind = DMT_LANE_TRANSFERS,
                  .ts = t->t_begin,
                  .t_end = t->t_end,
@@ -166,6 +158,18 @@ int dmt_imp_transfer_event(imp *im, const dmt_store_transfer *t)
                  .has_dur = t->has_duration,
                  .dur = t->duration_ns,
                  .bad = strcmp(t->outcome, "completed") != 0};
+    return e;
+}
+
+/* A written transfer's contribution to its adapter's lane. */
+int dmt_imp_transfer_event(imp *im, const dmt_store_transfer *t)
+{
+    if (!t->has_adapter)
+        return 0;
+    size_t li = dmt_imp_xfer_lane(im, t->adapter);
+    if (li == SIZE_MAX)
+        return dmt_imp_oom(im);
+    lane_ev e = xfer_ev(t);
     return lane_event(im, li, &e);
 }
 
@@ -233,11 +237,13 @@ size_t dmt_imp_xfer_lane(imp *im, uint32_t adapter)
                             adapter, -1, name);
 }
 
-int dmt_imp_write_lanes(imp *im)
+int dmt_imp_write_lanes(imp *im, bool keep_open)
 {
     /* the findings lane always exists, last */
-    if (dmt_imp_lane_get(im, DMT_LANE_FINDINGS, LK(DMT_LANE_FINDINGS), 0, -1, -1, -1, "findings") ==
-        SIZE_MAX)
+    lane findings = {.kind = DMT_LANE_FINDINGS, .dev = -1, .adapter = -1, .off = -1};
+    snprintf(findings.name, sizeof findings.name, "findings");
+    if (!keep_open && dmt_imp_lane_get(im, DMT_LANE_FINDINGS, LK(DMT_LANE_FINDINGS), 0, -1, -1, -1,
+                                       "findings") == SIZE_MAX)
         return dmt_imp_oom(im);
     sqlite3_stmt *st;
     int rc = dmt_store_prepare(im->db,
@@ -246,8 +252,9 @@ int dmt_imp_write_lanes(imp *im)
                                false, &st, im->err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < im->nlanes && !rc; i++) {
-        const lane *l = &im->lanes[i];
+    size_t total = im->nlanes + (keep_open ? 1 : 0);
+    for (size_t i = 0; i < total && !rc; i++) {
+        const lane *l = i < im->nlanes ? &im->lanes[i] : &findings;
         sqlite3_bind_int64(st, 1, (int64_t)i + 1);
         sqlite3_bind_text(st, 2, dmt_store_lane_kind_name(l->kind), -1, SQLITE_STATIC);
         if (l->dev >= 0)
@@ -315,5 +322,117 @@ int dmt_imp_transfer_summaries(imp *im)
     if (!rc && s != SQLITE_DONE)
         rc = dmt_store_sql_error(im->err, im->db, s, "transfers");
     sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- an append's commit (store_append.c) ------------------------------------------ */
+
+/* The summary row of (L, lane, bucket) as it stands, or absent. */
+static int sum_row(imp *im, int L, int64_t lane_id, int64_t bucket, dmt_store_bucket *row,
+                   bool *has)
+{
+    sqlite3_stmt *q = im->sum_get;
+    sqlite3_bind_int64(q, 1, L);
+    sqlite3_bind_int64(q, 2, lane_id);
+    sqlite3_bind_int64(q, 3, bucket);
+    int s = sqlite3_step(q);
+    *has = s == SQLITE_ROW;
+    if (*has)
+        dmt_store_bucket_read(q, 0, lane_id, L, row);
+    sqlite3_reset(q);
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        return dmt_store_sql_error(im->err, im->db, s, "summary");
+    return 0;
+}
+
+int dmt_imp_lanes_materialize(imp *im, const dmt_store_transfer *open, size_t n, sum_undo **undo,
+                              size_t *n_undo, size_t *cap_undo)
+{
+    /* every open bucket, as it stands (the tbuf replaces in an append) */
+    int rc = 0;
+    for (size_t li = 0; li < im->nlanes && !rc; li++) {
+        const lane *l = &im->lanes[li];
+        for (int L = DMT_STORE_MIN_STORED_LEVEL; L < NLEVEL && !rc; L++) {
+            if (l->has_prev[L])
+                rc = emit_bucket(im, &l->prev[L]);
+            if (!rc && l->has_cur[L])
+                rc = emit_bucket(im, &l->cur[L]);
+        }
+    }
+    if (!rc)
+        rc = dmt_imp_tbuf_flush(im, &im->tb[T_SUM]);
+    if (rc || !n)
+        return rc;
+    /* open transfers on copies: scratch buckets keyed like the table */
+    dmt_store_map keys;
+    memset(&keys, 0, sizeof keys);
+    dmt_store_bucket *sc = NULL;
+    size_t nsc = 0, capsc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const dmt_store_transfer *t = &open[i];
+        if (!t->has_adapter)
+            continue;
+        uint32_t lv = dmt_store_map_get(&im->lane_map, LK(DMT_LANE_TRANSFERS) | t->adapter, 0);
+        if (lv == UINT32_MAX)
+            continue; /* every record with an adapter made its lane */
+        lane_ev e = xfer_ev(t);
+        const lane *l = &im->lanes[lv];
+        for (int L = DMT_STORE_MIN_STORED_LEVEL; L < NLEVEL && !rc; L++) {
+            int64_t b = dmt_store_bucket_of(e.ts, L);
+            uint64_t ka = ((uint64_t)L << 56) | lv;
+            uint32_t k = dmt_store_map_get(&keys, ka, (uint64_t)b);
+            if (k == UINT32_MAX) {
+                if (dmt_imp_grow((void **)&sc, &capsc, nsc + 1, sizeof *sc) ||
+                    dmt_imp_grow((void **)undo, cap_undo, *n_undo + 1, sizeof **undo) ||
+                    dmt_store_map_put(&keys, ka, (uint64_t)b, (uint32_t)nsc)) {
+                    rc = dmt_imp_oom(im);
+                    break;
+                }
+                k = (uint32_t)nsc++;
+                sum_undo *u = &(*undo)[(*n_undo)++];
+                u->had_row = false;
+                dmt_store_bucket_init(&u->old, (int64_t)lv + 1, L, b);
+                if (l->has_cur[L] && l->cur[L].bucket == b)
+                    sc[k] = l->cur[L]; /* open: the stream writes it again */
+                else if (l->has_prev[L] && l->prev[L].bucket == b)
+                    sc[k] = l->prev[L];
+                else if (!(rc = sum_row(im, L, (int64_t)lv + 1, b, &sc[k], &u->had_row)) &&
+                         !u->had_row)
+                    dmt_store_bucket_init(&sc[k], (int64_t)lv + 1, L, b);
+                if (u->had_row)
+                    u->old = sc[k];
+            }
+            if (!rc)
+                ev_add(&sc[k], &e);
+        }
+    }
+    for (size_t k = 0; k < nsc && !rc; k++)
+        rc = emit_bucket(im, &sc[k]);
+    if (!rc)
+        rc = dmt_imp_tbuf_flush(im, &im->tb[T_SUM]);
+    free(sc);
+    dmt_store_map_free(&keys);
+    return rc;
+}
+
+int dmt_imp_summary_undo(imp *im, const sum_undo *undo, size_t n)
+{
+    int rc = 0;
+    if (n && !im->sum_del)
+        rc = dmt_store_prepare(im->db,
+                               "DELETE FROM summary WHERE level = ? AND lane = ? AND bucket = ?",
+                               true, &im->sum_del, im->err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (undo[i].had_row) {
+            rc = emit_bucket(im, &undo[i].old);
+            continue;
+        }
+        sqlite3_bind_int64(im->sum_del, 1, undo[i].old.level);
+        sqlite3_bind_int64(im->sum_del, 2, undo[i].old.lane);
+        sqlite3_bind_int64(im->sum_del, 3, undo[i].old.bucket);
+        rc = dmt_imp_step_done(im, im->sum_del, "summary");
+    }
+    if (!rc)
+        rc = dmt_imp_tbuf_flush(im, &im->tb[T_SUM]);
     return rc;
 }

@@ -52,6 +52,10 @@ int dmt_imp_xfer_write(imp *im, uint32_t idx)
         if (im->xn == K)
             rc = dmt_imp_xfer_flush(im);
     }
+    /* every written transfer widens the span, reloaded ones too (their
+     * summaries are recomputed, not their span) */
+    if (x->t.t_end - x->t.t_begin > im->max_span)
+        im->max_span = x->t.t_end - x->t.t_begin;
     if (!rc && !im->xfer_reloaded)
         rc = dmt_imp_transfer_event(im, &x->t);
     dmt_store_map_del(&im->xmap, x->t.xfer, 0);

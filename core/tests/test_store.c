@@ -1046,6 +1046,8 @@ static void test_late_records(void)
     CHECK(dmt_store_transfer_get(st, 1, &t, &err) == 1);
     CHECK(t.complete_count == 2 && !strcmp(t.outcome, "completed-twice") && t.has_digest);
     CHECK(t.t_end == T(100001) && t.duration_ns == 1000);
+    /* the reopened transfer's span widens window queries */
+    CHECK(dmt_store_max_transfer_ns(st) == T(100001) - T(1));
     static bcoll c;
     int64_t lane = sql_int(dmt_store_sqlite(st), "SELECT lane FROM lanes WHERE kind = 'transfers'");
     c.n = 0;
@@ -1157,6 +1159,144 @@ static void test_small_limits(void)
     sqlite3_close(s);
 }
 
+/* ---- appending a growing trace in batches ---------------------------------------- */
+
+/* Rows of table t in one database and not the other (both directions). */
+static int64_t table_diff(sqlite3 *s, const char *cols, const char *t, const char *where)
+{
+    char sql[2000];
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM (SELECT %s FROM main.%s %s EXCEPT SELECT %s FROM r.%s "
+             "%s)) + (SELECT count(*) FROM (SELECT %s FROM r.%s %s EXCEPT SELECT %s FROM main.%s "
+             "%s)) + abs((SELECT count(*) FROM main.%s %s) - (SELECT count(*) FROM r.%s %s))",
+             cols, t, where, cols, t, where, cols, t, where, cols, t, where, t, where, t, where);
+    return sql_int(s, sql);
+}
+
+/* The appended store equals a whole import of the same prefix, table by
+ * table (meta: all but the import facts). */
+static void compare_stores(const char *app, const char *ref, uint64_t records)
+{
+    static const char *const tables[] = {
+        "reg_accesses", "reg_buffers", "dma_calls",      "sg_elements", "resources", "desc_writes",
+        "payloads",     "patterns",    "interrupts",     "dpcs",        "markers",   "lost",
+        "adapters",     "buffers",     "common_buffers", "transfers",   "lanes",     "summary",
+        "time_index",   "findings",    "reg_names",      "reg_fields"};
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(app, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    char sql[1200];
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS r", ref);
+    CHECK(sqlite3_exec(s, sql, NULL, NULL, NULL) == SQLITE_OK);
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        int64_t d = table_diff(s, "*", tables[i], "");
+        CHECKF(d == 0, "after %llu records: %s differs in %lld rows", (unsigned long long)records,
+               tables[i], (long long)d);
+    }
+    /* the same tables, views and indexes (pages aside) */
+    int64_t d = table_diff(s, "type, name, tbl_name, sql", "sqlite_master", "");
+    CHECKF(d == 0, "after %llu records: the schema differs", (unsigned long long)records);
+    d = table_diff(s, "*", "meta",
+                   "WHERE key NOT IN ('source_path', 'source_size', 'source_mtime', "
+                   "'import_time', 'cut_reason')");
+    CHECKF(d == 0, "after %llu records: meta differs in %lld rows", (unsigned long long)records,
+           (long long)d);
+    sqlite3_close(s);
+}
+
+/* Append `trace` in batches ending after the records in ends[] (the last
+ * batch takes the rest), and after every commit compare with an import of
+ * the file cut right after the batch's last record. */
+static void check_append(const char *name, const char *trace, const uint64_t *ends, size_t n_ends,
+                         const dmt_store_import_opts *opts)
+{
+    char app[512], cut[512], ref[512];
+    snprintf(app, sizeof app, "%s/%s-app.db", tmpdir, name);
+    snprintf(cut, sizeof cut, "%s/%s-prefix.dmat", tmpdir, name);
+    snprintf(ref, sizeof ref, "%s/%s-prefix.db", tmpdir, name);
+    FILE *f = fopen(trace, "rb");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    uint8_t *bytes = malloc((size_t)size);
+    rewind(f);
+    CHECK(bytes && fread(bytes, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    dmt_reader *rd;
+    dmt_error err;
+    CHECK(dmt_reader_open(trace, 0, &rd, &err) == 0);
+    dmt_store_appender *a = NULL;
+    CHECKF(dmt_store_append_open(app, trace, dmt_reader_header(rd), opts, &a, &err) == 0, "%s",
+           err.msg);
+    if (!a) {
+        dmt_reader_close(rd);
+        free(bytes);
+        return;
+    }
+    dmt_record r;
+    uint64_t n = 0;
+    int rc = 1;
+    for (size_t b = 0; b <= n_ends && rc == 1; b++) {
+        uint64_t end = b < n_ends ? ends[b] : UINT64_MAX;
+        while (n < end && (rc = dmt_reader_next(rd, &r, &err)) == 1) {
+            CHECKF(dmt_store_append_add(a, &r, &err) == 0, "append: %s", err.msg);
+            n++;
+        }
+        bool whole = rc == 0;
+        uint64_t off = dmt_reader_offset(rd);
+        dmt_store_append_facts fa = {.cut = !whole, .cut_offset = off, .cut_why = "growing"};
+        CHECKF(dmt_store_append_commit(a, &fa, &err) == 0, "commit: %s", err.msg);
+        /* the reference: the file cut after the same record, imported whole */
+        const char *src = trace;
+        if (!whole) {
+            src = cut;
+            CHECK(spill(cut, bytes, (size_t)off) == 0);
+        }
+        dmt_store_import_opts ro = opts ? *opts : (dmt_store_import_opts){0};
+        ro.allow_cut = true;
+        dmt_store_import_result res;
+        CHECKF(dmt_store_import(src, ref, &ro, &res, &err) == 0, "import: %s", err.msg);
+        CHECKF(res.records == n && res.cut == !whole && (whole || res.cut_offset == off),
+               "%s: prefix of %llu records imported as %llu (cut %d at %llu)", name,
+               (unsigned long long)n, (unsigned long long)res.records, res.cut,
+               (unsigned long long)res.cut_offset);
+        compare_stores(app, ref, n);
+    }
+    CHECK(rc == 0);
+    CHECK(dmt_store_append_records(a) == n);
+    dmt_store_append_close(a);
+    dmt_reader_close(rd);
+    free(bytes);
+    check_against_trace(trace, app, 0);
+}
+
+static void test_append(void)
+{
+    char trace[512];
+    dmt_error err;
+    /* a generated session: batch boundaries inside transfers, at block
+     * boundaries (4096), a single record */
+    tpath(trace, sizeof trace, "app-gen.dmat");
+    gen_opts o = {.events = 30000, .seed = 5};
+    CHECK(gen_trace_write(trace, &o, NULL, &err) == 0);
+    static const uint64_t ends[] = {0, 1, 37, 4096, 4097, 9000, 16384, 23001};
+    check_append("gen", trace, ends, sizeof ends / sizeof *ends, NULL);
+    /* the memory bounds: early writes, reloads, shared lanes */
+    dmt_store_import_opts so = {.small_limits = true};
+    static const uint64_t ends2[] = {500, 5000, 12345};
+    check_append("lim", trace, ends2, 3, &so);
+    /* a transfer written and reopened 70 000 records later (the transfer
+     * lanes are recomputed from then on) */
+    tpath(trace, sizeof trace, "late.dmat");
+    static const uint64_t ends3[] = {2, 3, 40000, 70002, 70003};
+    check_append("late", trace, ends3, 5, NULL);
+    /* time going back by more than a bucket: late summary events */
+    tpath(trace, sizeof trace, "rev.dmat");
+    static const uint64_t ends4[] = {100, 5000, 5001, 15000};
+    check_append("rev", trace, ends4, 4, NULL);
+}
+
 static void cleanup(void)
 {
     DIR *d = opendir(tmpdir);
@@ -1195,6 +1335,7 @@ int main(void)
     test_generated();
     test_refusals();
     test_all_or_nothing();
+    test_append();
     if (!tk_failures)
         cleanup();
     else

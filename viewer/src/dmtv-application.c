@@ -28,6 +28,8 @@ struct _DmtvApplication {
     GtkRecentManager *recent;
     GSettings *iface_settings;
     GDBusProxy *portal;
+    gboolean follow;    /* --follow */
+    char *regmap_error; /* a --regmap that did not load, for the first window */
 };
 
 G_DEFINE_FINAL_TYPE(DmtvApplication, dmtv_application, GTK_TYPE_APPLICATION)
@@ -183,6 +185,27 @@ void dmtv_application_add_recent(DmtvApplication *self, const char *path)
     g_free(abs);
 }
 
+void dmtv_application_set_regmap_error(DmtvApplication *self, const char *msg)
+{
+    g_free(self->regmap_error);
+    self->regmap_error = g_strdup(msg);
+}
+
+/* Show a pending --regmap error on w (once). */
+static void regmap_error_dialog(DmtvApplication *self, DmtvWindow *w)
+{
+    if (!self->regmap_error)
+        return;
+    dmtv_window_show_error(w, "Cannot use this register map (registers show as offsets)",
+                           self->regmap_error);
+    g_clear_pointer(&self->regmap_error, g_free);
+}
+
+void dmtv_application_set_follow(DmtvApplication *self, gboolean follow)
+{
+    self->follow = follow;
+}
+
 GMenuModel *dmtv_application_get_recent_menu(DmtvApplication *self)
 {
     return G_MENU_MODEL(self->recent_menu);
@@ -305,6 +328,7 @@ static void set_accels(GtkApplication *app)
         {"app.open", {"<Ctrl>o", NULL}},
         {"app.quit", {"<Ctrl>q", NULL}},
         {"win.close", {"<Ctrl>w", NULL}},
+        {"win.follow-resume", {"End", NULL}},
         {"win.zoom-in", {"<Ctrl>plus", "<Ctrl>equal", "<Ctrl>KP_Add", NULL}},
         {"win.zoom-out", {"<Ctrl>minus", "<Ctrl>KP_Subtract", NULL}},
         {"win.zoom-fit", {"<Ctrl>0", NULL}},
@@ -345,7 +369,9 @@ static void dmtv_application_startup(GApplication *app)
 
 static void dmtv_application_activate(GApplication *app)
 {
-    gtk_window_present(GTK_WINDOW(current_window(DMTV_APPLICATION(app))));
+    DmtvWindow *w = current_window(DMTV_APPLICATION(app));
+    gtk_window_present(GTK_WINDOW(w));
+    regmap_error_dialog(DMTV_APPLICATION(app), w);
 }
 
 static void dmtv_application_open(GApplication *app, GFile **files, int n, const char *hint)
@@ -355,7 +381,16 @@ static void dmtv_application_open(GApplication *app, GFile **files, int n, const
     for (int i = 0; i < n; i++) {
         DmtvWindow *w = window_for_open(self);
         gtk_window_present(GTK_WINDOW(w));
-        dmtv_window_open(w, files[i]);
+        regmap_error_dialog(self, w);
+        char *path = self->follow ? g_file_get_path(files[i]) : NULL;
+        GError *e = NULL;
+        if (!path)
+            dmtv_window_open(w, files[i]);
+        else if (!dmtv_window_follow(w, path, &e)) {
+            dmtv_window_show_error(w, "Cannot follow this trace", e->message);
+            g_error_free(e);
+        }
+        g_free(path);
     }
 }
 
@@ -368,6 +403,7 @@ static void dmtv_application_dispose(GObject *o)
     g_clear_object(&self->iface_settings);
     g_clear_object(&self->portal);
     g_clear_object(&self->recent_menu);
+    g_clear_pointer(&self->regmap_error, g_free);
     G_OBJECT_CLASS(dmtv_application_parent_class)->dispose(o);
 }
 

@@ -15,6 +15,11 @@ G_DECLARE_FINAL_TYPE(DmtvApplication, dmtv_application, DMTV, APPLICATION, GtkAp
 DmtvApplication *dmtv_application_new(void);
 /* Record a successfully opened file in the recent list. */
 void dmtv_application_add_recent(DmtvApplication *self, const char *path);
+/* Files given on the command line are followed (--follow) rather than
+ * opened. */
+void dmtv_application_set_follow(DmtvApplication *self, gboolean follow);
+/* A --regmap that did not load: the first window shows msg in a dialog. */
+void dmtv_application_set_regmap_error(DmtvApplication *self, const char *msg);
 /* The "Open Recent" menu (kept up to date). */
 GMenuModel *dmtv_application_get_recent_menu(DmtvApplication *self);
 

@@ -736,7 +736,8 @@ static gboolean start_worker(DmtvModel *self, GError **error)
                     "%s: cannot open a second connection: %s", self->path, err.msg);
         return FALSE;
     }
-    self->ctx = g_main_context_ref_thread_default();
+    if (!self->ctx) /* dmtv_model_open_in sets it */
+        self->ctx = g_main_context_ref_thread_default();
     self->loading = TRUE; /* before the thread exists: no lock needed */
     self->worker = g_thread_try_new("dmtv-fetch", worker_main, self, error);
     return self->worker != NULL;

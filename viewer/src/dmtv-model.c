@@ -361,6 +361,11 @@ static int open_error_code(int rc)
 
 DmtvModel *dmtv_model_open(const char *db_path, GError **error)
 {
+    return dmtv_model_open_in(db_path, NULL, error);
+}
+
+DmtvModel *dmtv_model_open_in(const char *db_path, GMainContext *ctx, GError **error)
+{
     g_return_val_if_fail(db_path != NULL, NULL);
     if (!g_file_test(db_path, G_FILE_TEST_IS_REGULAR)) {
         g_set_error(error, DMTV_MODEL_ERROR, DMTV_MODEL_ERROR_IO, "%s: no such file", db_path);
@@ -368,6 +373,8 @@ DmtvModel *dmtv_model_open(const char *db_path, GError **error)
     }
     DmtvModel *self = g_object_new(DMTV_TYPE_MODEL, NULL);
     self->path = g_strdup(db_path);
+    if (ctx)
+        self->ctx = g_main_context_ref(ctx);
     dmt_error err;
     int rc = dmt_store_open(db_path, DMT_STORE_RDONLY | DMT_STORE_INTERACTIVE, &self->st, &err);
     if (rc) {
@@ -497,6 +504,18 @@ gboolean dmtv_model_expand_lane(DmtvModel *self, size_t lane, gboolean expand)
     l->n_fields =
         expand ? (uint8_t)dmtv_reg_fields((uint64_t)l->off, l->fields, DMTV_MAX_FIELD_LANES) : 0;
     return TRUE;
+}
+
+void dmtv_model_relabel(DmtvModel *self)
+{
+    g_return_if_fail(DMTV_IS_MODEL(self));
+    for (size_t i = 0; i < self->trace.n_lanes; i++) {
+        DmtvLane *l = &self->trace.lanes[i];
+        l->n_fields = 0; /* the fields were the old map's */
+        l->label[0] = l->sub[0] = 0;
+        lane_labels(self, l);
+    }
+    dmtv_model_invalidate(self);
 }
 
 gssize dmtv_model_expand_register(DmtvModel *self, const char *name, gboolean expand)

@@ -49,6 +49,10 @@ GQuark dmtv_model_error_quark(void);
 
 /* Open and check a store.  NULL and error set on failure. */
 DmtvModel *dmtv_model_open(const char *db_path, GError **error);
+/* The same from another thread for use on ctx's thread (which then owns
+ * the model; "frame-ready" is emitted there): the follow mode opens each
+ * new model off the GUI thread. */
+DmtvModel *dmtv_model_open_in(const char *db_path, GMainContext *ctx, GError **error);
 
 const char *dmtv_model_get_path(DmtvModel *self);
 const DmtvTrace *dmtv_model_get_trace(DmtvModel *self);
@@ -84,6 +88,10 @@ gboolean dmtv_model_expand_lane(DmtvModel *self, size_t lane, gboolean expand);
 /* The same for every register lane labelled name (case-insensitive; one
  * per device).  Returns the first one's index, or -1 when none. */
 gssize dmtv_model_expand_register(DmtvModel *self, const char *name, gboolean expand);
+
+/* After the register map changed (dmtv_regnames_*): lane labels again,
+ * every lane folded; invalidates the frame. */
+void dmtv_model_relabel(DmtvModel *self);
 
 /* Drop the cached frame (next _frame queries). */
 void dmtv_model_invalidate(DmtvModel *self);

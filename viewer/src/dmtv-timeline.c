@@ -271,6 +271,23 @@ void dmtv_timeline_set_model(DmtvTimeline *self, DmtvModel *model)
     dmtv_timeline_fit_all(self);
 }
 
+void dmtv_timeline_replace_model(DmtvTimeline *self, DmtvModel *model)
+{
+    g_return_if_fail(DMTV_IS_TIMELINE(self) && DMTV_IS_MODEL(model));
+    if (!self->model) {
+        dmtv_timeline_set_model(self, model);
+        return;
+    }
+    g_object_ref(model);
+    if (self->ready_id)
+        g_signal_handler_disconnect(self->model, self->ready_id);
+    g_clear_object(&self->model);
+    self->model = model;
+    self->ready_id = g_signal_connect(model, "frame-ready", G_CALLBACK(frame_ready), self);
+    self->frame = NULL;
+    view_changed(self);
+}
+
 DmtvModel *dmtv_timeline_get_model(DmtvTimeline *self)
 {
     return self->model;

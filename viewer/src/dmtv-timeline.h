@@ -21,6 +21,9 @@ G_DECLARE_FINAL_TYPE(DmtvTimeline, dmtv_timeline, DMTV, TIMELINE, GtkWidget)
 GtkWidget *dmtv_timeline_new(void);
 /* Show a model (NULL: none); fits the whole trace. */
 void dmtv_timeline_set_model(DmtvTimeline *self, DmtvModel *model);
+/* Show a newer model of the same trace (follow mode): the window, the
+ * selection and the scroll position stay. */
+void dmtv_timeline_replace_model(DmtvTimeline *self, DmtvModel *model);
 DmtvModel *dmtv_timeline_get_model(DmtvTimeline *self);
 
 /* The current view (window, size, selection); owned by the widget. */

@@ -109,6 +109,45 @@ static void close_win(GSimpleAction *a, GVariant *p, gpointer user)
     gtk_window_close(GTK_WINDOW(user));
 }
 
+static void follow_resume(GSimpleAction *a, GVariant *p, gpointer user)
+{
+    (void)a;
+    (void)p;
+    dmtv_window_follow_resume(user);
+}
+
+static void on_regmap_chosen(GtkNativeDialog *d, int response, gpointer user)
+{
+    DmtvWindow *self = user;
+    if (response == GTK_RESPONSE_ACCEPT) {
+        GFile *f = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(d));
+        char *path = f ? g_file_get_path(f) : NULL;
+        if (path)
+            dmtv_window_load_regmap(self, path, NULL, NULL);
+        g_free(path);
+        g_clear_object(&f);
+    }
+    gtk_native_dialog_destroy(d);
+    g_object_unref(d);
+}
+
+static void load_regmap(GSimpleAction *a, GVariant *p, gpointer user)
+{
+    (void)a;
+    (void)p;
+    GtkFileChooserNative *fc =
+        gtk_file_chooser_native_new("Use a register map (rules-ng-ng XML)", GTK_WINDOW(user),
+                                    GTK_FILE_CHOOSER_ACTION_OPEN, "_Use", "_Cancel");
+    GtkFileFilter *f = gtk_file_filter_new();
+    gtk_file_filter_set_name(f, "Register maps (*.xml)");
+    gtk_file_filter_add_pattern(f, "*.xml");
+    gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(fc), f);
+    g_object_unref(f);
+    gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(fc), TRUE);
+    g_signal_connect(fc, "response", G_CALLBACK(on_regmap_chosen), user);
+    gtk_native_dialog_show(GTK_NATIVE_DIALOG(fc)); /* our reference is dropped in response */
+}
+
 static const GActionEntry entries[] = {
     {"zoom-in", zoom_in, NULL, NULL, NULL, {0}},
     {"zoom-out", zoom_out, NULL, NULL, NULL, {0}},
@@ -122,6 +161,8 @@ static const GActionEntry entries[] = {
     {"layout-window", NULL, NULL, "false", layout_window_change, {0}},
     {"select-step", select_step, "i", NULL, NULL, {0}},
     {"close", close_win, NULL, NULL, NULL, {0}},
+    {"follow-resume", follow_resume, NULL, NULL, NULL, {0}},
+    {"load-regmap", load_regmap, NULL, NULL, NULL, {0}},
 };
 
 void dmtv_window_actions_init(DmtvWindow *self)

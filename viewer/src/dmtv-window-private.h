@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include "dmtv-follow.h"
 #include "dmtv-window.h"
 
 struct _DmtvWindow {
@@ -36,12 +37,30 @@ struct _DmtvWindow {
     guint layout_idle;
     GtkWidget *error_dialog;
     GtkFileChooserNative *chooser;
+    /* follow mode (dmtv-window-follow.c) */
+    DmtvFollower *follower;
+    GtkButton *follow_button;
+    char *follow_trace;
+    gboolean follow_paused, follow_setting, follow_done, follow_zoomed;
+    int64_t follow_width; /* the window's width as following set it */
+    guint64 follow_records, follow_seen;
+    gint64 follow_lag_ns;
+    DmtvFollowState follow_state;
+    char follow_msg[320];
 };
 
 /* dmtv-window-actions.c */
 void dmtv_window_actions_init(DmtvWindow *self);
 /* Enable/disable the actions that need a trace. */
 void dmtv_window_actions_update(DmtvWindow *self);
-/* dmtv-window.c, used by the actions */
+/* dmtv-window-follow.c */
+void dmtv_window_follow_init(DmtvWindow *self, GtkWidget *after);
+void dmtv_window_follow_stop(DmtvWindow *self);
+void dmtv_window_follow_view_changed(DmtvWindow *self);
+void dmtv_window_follow_status(DmtvWindow *self, char *buf, size_t cap);
+/* dmtv-window.c, used by the actions and follow mode */
+void dmtv_window_update_status(DmtvWindow *self);
+/* Show a newer model of the same trace (keeps the view); takes m. */
+void dmtv_window_swap_model(DmtvWindow *self, DmtvModel *m);
 void dmtv_window_update_layout(DmtvWindow *self);
 void dmtv_window_select_step(DmtvWindow *self, int dir);

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 
 #include "dmtv-import.h"
+#include "dmtv-regnames.h"
 #include "dmtv-units.h"
 
 G_DEFINE_FINAL_TYPE(DmtvWindow, dmtv_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -27,7 +28,36 @@ char *dmtv_window_get_details_text(DmtvWindow *self)
     return gtk_text_buffer_get_text(b, &s, &e, FALSE);
 }
 
-static void update_status(DmtvWindow *self)
+static void on_transfer_selected(DmtvTimeline *tl, guint xfer, gpointer user);
+
+gboolean dmtv_window_load_regmap(DmtvWindow *self, const char *file, const char *variant,
+                                 const char *domain)
+{
+    GError *e = NULL;
+    gboolean ok = dmtv_regnames_load(file, variant, domain, &e);
+    if (!ok) {
+        /* names from another map would mislead: offsets only */
+        dmtv_regnames_none();
+        dmtv_window_show_error(self, "Cannot use this register map (registers show as offsets)",
+                               e->message);
+        g_error_free(e);
+    }
+    if (self->model) {
+        dmtv_model_relabel(self->model);
+        dmtv_timeline_refresh(self->timeline);
+        uint32_t sel = dmtv_timeline_get_selected_transfer(self->timeline);
+        if (sel)
+            on_transfer_selected(self->timeline, sel, self);
+    }
+    return ok;
+}
+
+char *dmtv_window_get_status_text(DmtvWindow *self)
+{
+    return g_strdup(gtk_label_get_text(self->status_label));
+}
+
+void dmtv_window_update_status(DmtvWindow *self)
 {
     if (!self->model) {
         gtk_label_set_text(self->status_label, "No trace open");
@@ -42,12 +72,16 @@ static void update_status(DmtvWindow *self)
     guint nlost = 0;
     for (size_t i = 0; i < tr->n_lost; i++)
         nlost += (guint)MIN(tr->lost[i].count, G_MAXUINT - nlost);
+    char follow[400];
+    dmtv_window_follow_status(self, follow, sizeof follow);
     g_snprintf(t, sizeof t,
-               "%" PRIu64 " records over %s · %zu lanes · %zu adapters · %zu findings · %u lost%s",
-               tr->records, total, tr->n_lanes, tr->n_adapters, tr->n_findings, nlost,
-               tr->cut ? " · no END record (cut, or still being written): the records on disk "
-                         "when opened"
-                       : "");
+               "%s%" PRIu64
+               " records over %s · %zu lanes · %zu adapters · %zu findings · %u lost%s",
+               follow, tr->records, total, tr->n_lanes, tr->n_adapters, tr->n_findings, nlost,
+               tr->cut && !self->follower
+                   ? " · no END record (cut, or still being written): the records on disk "
+                     "when opened"
+                   : "");
     gtk_label_set_text(self->status_label, t);
     int level = dmtv_model_pick_level(self->model, v->t0, v->t1, MAX(v->width - DMTV_LABEL_W, 1));
     char lod[64];
@@ -75,7 +109,8 @@ static void on_view_changed(DmtvTimeline *tl, gpointer user)
 {
     (void)tl;
     DmtvWindow *self = user;
-    update_status(self);
+    dmtv_window_follow_view_changed(self);
+    dmtv_window_update_status(self);
     if (self->layout_window && !self->layout_idle)
         self->layout_idle = g_timeout_add(150, layout_idle_cb, self);
 }
@@ -118,6 +153,8 @@ static void on_transfer_selected(DmtvTimeline *tl, guint xfer, gpointer user)
     DmtvWindow *self = user;
     if (!self->model)
         return;
+    if (xfer)
+        dmtv_window_follow_pause(self);
     dmtv_sg_table_set_transfer(self->sg_table, self->model, xfer);
     dmtv_window_update_layout(self);
     if (xfer) {
@@ -179,8 +216,23 @@ static void set_model(DmtvWindow *self, DmtvModel *m)
     } else {
         gtk_stack_set_visible_child_name(self->main_stack, "empty");
     }
-    update_status(self);
+    dmtv_window_update_status(self);
     dmtv_window_actions_update(self);
+}
+
+void dmtv_window_swap_model(DmtvWindow *self, DmtvModel *m)
+{
+    if (!self->model) {
+        set_model(self, m);
+        return;
+    }
+    g_clear_object(&self->model);
+    self->model = m;
+    dmtv_timeline_replace_model(self->timeline, m);
+    uint32_t sel = dmtv_timeline_get_selected_transfer(self->timeline);
+    dmtv_sg_table_set_transfer(self->sg_table, m, sel);
+    dmtv_window_update_layout(self);
+    dmtv_window_update_status(self);
 }
 
 gboolean dmtv_window_open_path_sync(DmtvWindow *self, const char *path, GError **error)
@@ -335,6 +387,10 @@ void dmtv_window_open(DmtvWindow *self, GFile *file)
     int kind = dmtv_file_kind(path, &err);
     if (kind == DMTV_FILE_DB) {
         if (!dmtv_window_open_path_sync(self, path, &err))
+            report_open_error(self, path, err);
+    } else if (kind == DMTV_FILE_TRACE && dmtv_follow_is_growing(path)) {
+        /* still being written: follow it rather than import what is there */
+        if (!dmtv_window_follow(self, path, &err))
             report_open_error(self, path, err);
     } else if (kind == DMTV_FILE_TRACE) {
         ImportJob *j = g_new0(ImportJob, 1);
@@ -571,6 +627,7 @@ static void dmtv_window_dispose(GObject *o)
         self->layout_idle = 0;
     }
     g_clear_object(&self->chooser);
+    dmtv_window_follow_stop(self);
     g_clear_object(&self->model);
     g_clear_pointer(&self->query, g_free);
     if (self->hits) {
@@ -648,6 +705,7 @@ static void dmtv_window_init(DmtvWindow *self)
     gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));
 
     dmtv_window_actions_init(self);
+    dmtv_window_follow_init(self, GTK_WIDGET(self->status_label));
     set_model(self, NULL);
     set_details(self, "");
 }

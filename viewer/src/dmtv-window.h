@@ -42,5 +42,27 @@ char *dmtv_window_get_details_text(DmtvWindow *self);
 guint dmtv_window_find(DmtvWindow *self, const char *query);
 /* Go to the next (+1) / previous (-1) match; FALSE when there is none. */
 gboolean dmtv_window_find_step(DmtvWindow *self, int dir);
+/* Use the register map in file (File > Register Map, or --regmap in the
+ * GUI): TRUE when it loaded; else an error dialog with its one line
+ * ("FILE:LINE: why") and the window goes on with raw offsets. */
+gboolean dmtv_window_load_regmap(DmtvWindow *self, const char *file, const char *variant,
+                                 const char *domain);
+/* The status bar's text (tests); g_free it. */
+char *dmtv_window_get_status_text(DmtvWindow *self);
+
+/* Follow a trace still being written (dmtv-follow.h): the window shows
+ * the records as they are committed to a cache store and scrolls with the
+ * newest ones.  FALSE and error when the trace cannot be opened. */
+gboolean dmtv_window_follow(DmtvWindow *self, const char *trace, GError **error);
+/* TRUE while following and not paused. */
+gboolean dmtv_window_is_following(DmtvWindow *self);
+/* Pause (as scrolling back or selecting a transfer does) / resume. */
+void dmtv_window_follow_pause(DmtvWindow *self);
+void dmtv_window_follow_resume(DmtvWindow *self);
+/* Records committed since following was paused. */
+guint64 dmtv_window_follow_new_records(DmtvWindow *self);
+/* The last commit's lag behind its newest record (ns, monotonic trace
+ * clocks only; -1 unknown). */
+gint64 dmtv_window_follow_lag_ns(DmtvWindow *self);
 
 G_END_DECLS

@@ -5,7 +5,8 @@
  * layout view, zoom to the selection, find / next match / filter, the
  * layout of every transfer in the window, the shortcuts window, recent
  * files, a .dmat imported in the background, and error dialogs (never a
- * crash) for foreign and corrupt files.  Screenshots of the window (light
+ * crash) for foreign and corrupt files, and for a register map that does
+ * not load (its one line; raw offsets from then on).  Screenshots of the window (light
  * and dark) are written next to the test binary.
  *
  * The program re-runs itself under `xvfb-run -a` (GDK_BACKEND=x11,
@@ -19,63 +20,16 @@
 #include <unistd.h>
 
 #include "dmt/testkit.h"
+#include "guikit.h"
 #include "dmtv-application.h"
 #include "dmtv-sg-list.h"
 #include "dmtv-timeline-draw.h"
 #include "dmtv-window.h"
 #include "tracegen.h"
 
-#ifndef DMTV_SHOT_DIR
-#define DMTV_SHOT_DIR "."
-#endif
-
-static void pump(int ms)
-{
-    gint64 end = g_get_monotonic_time() + ms * 1000;
-    while (g_get_monotonic_time() < end) {
-        while (g_main_context_iteration(NULL, FALSE))
-            ;
-        g_usleep(2000);
-    }
-}
-
-static gboolean wait_for(gboolean (*cond)(gpointer), gpointer data, int ms)
-{
-    gint64 end = g_get_monotonic_time() + ms * 1000;
-    while (g_get_monotonic_time() < end) {
-        if (cond(data))
-            return TRUE;
-        pump(10);
-    }
-    return cond(data);
-}
-
 static gboolean not_busy(gpointer w)
 {
     return !dmtv_window_is_busy(DMTV_WINDOW(w));
-}
-
-static void screenshot(GtkWidget *win, const char *name)
-{
-    GdkPaintable *p = gtk_widget_paintable_new(win);
-    int w = gtk_widget_get_width(win), h = gtk_widget_get_height(win);
-    GtkSnapshot *s = gtk_snapshot_new();
-    gdk_paintable_snapshot(p, s, w, h);
-    GskRenderNode *node = gtk_snapshot_free_to_node(s);
-    CHECK(node != NULL);
-    if (node) {
-        GskRenderer *r = gtk_native_get_renderer(GTK_NATIVE(win));
-        GdkTexture *t =
-            gsk_renderer_render_texture(r, node, &GRAPHENE_RECT_INIT(0, 0, (float)w, (float)h));
-        const char *dir = g_getenv("DMTV_SCREENSHOT_DIR");
-        char *path = g_build_filename(dir ? dir : DMTV_SHOT_DIR, name, NULL);
-        CHECK(gdk_texture_save_to_png(t, path));
-        fprintf(stderr, "screenshot: %s\n", path);
-        g_free(path);
-        g_object_unref(t);
-        gsk_render_node_unref(node);
-    }
-    g_object_unref(p);
 }
 
 static int64_t span_of(DmtvTimeline *tl)
@@ -100,13 +54,13 @@ static void run(void)
     DmtvWindow *win = dmtv_window_new(app);
     gtk_window_set_default_size(GTK_WINDOW(win), 1500, 950);
     gtk_window_present(GTK_WINDOW(win));
-    pump(300);
-    screenshot(GTK_WIDGET(win), "viewer-gui-empty.png");
+    gk_pump(300);
+    gk_screenshot(GTK_WIDGET(win), "viewer-gui-empty.png");
 
     /* open */
     CHECKF(dmtv_window_open_path_sync(win, db, &e), "%s", e ? e->message : "");
     g_clear_error(&e);
-    pump(300);
+    gk_pump(300);
     DmtvModel *m = dmtv_window_get_model(win);
     DmtvTimeline *tl = dmtv_window_get_timeline(win);
     CHECK(m != NULL);
@@ -132,15 +86,15 @@ static void run(void)
     gtk_widget_activate_action(GTK_WIDGET(tl), "timeline.zoom-in", NULL);
     gtk_widget_activate_action(GTK_WIDGET(tl), "timeline.pan", "d", 0.25);
     CHECK(v->t0 > t0);
-    pump(100);
+    gk_pump(100);
 
     /* select transfer 7 by clicking its span */
     dmtv_timeline_set_window(tl, tg_start_ts(5), tg_complete_ts(9));
-    pump(200);
+    gk_pump(200);
     double x = (dmtv_x_of(v, tg_start_ts(7)) + dmtv_x_of(v, tg_complete_ts(7))) / 2;
     double y = dmtv_lane_y(tr, v, 0) + 20;
     dmtv_timeline_click(tl, x, y);
-    pump(300);
+    gk_pump(300);
     CHECKF(dmtv_timeline_get_selected_transfer(tl) == 7, "selected %u",
            dmtv_timeline_get_selected_transfer(tl));
     char *details = dmtv_window_get_details_text(win);
@@ -154,7 +108,7 @@ static void run(void)
     guint created = dmtv_sg_list_get_created(DMTV_SG_LIST(sgl));
     CHECKF(created >= tg_n_sg(7), "%u rows created", created); /* the view asked for them */
     CHECK(dmtv_layout_view_get_n_blocks(dmtv_window_get_layout_view(win)) == tg_n_sg(7));
-    screenshot(GTK_WIDGET(win), "viewer-gui-selected.png");
+    gk_screenshot(GTK_WIDGET(win), "viewer-gui-selected.png");
 
     /* a click on a register's label expands its lane into bitfield lanes
      * (the content grows), a second click folds it */
@@ -164,11 +118,11 @@ static void run(void)
         double before = dmtv_lanes_height(tr);
         double ly = dmtv_lane_y(tr, v, i) + DMTV_REG_LANE_H / 2;
         dmtv_timeline_click(tl, 20, ly);
-        pump(100);
+        gk_pump(100);
         CHECKF(tr->lanes[i].n_fields == 4, "IRQ_STATUS expanded into %u", tr->lanes[i].n_fields);
         CHECK(dmtv_lanes_height(tr) == before + 4 * DMTV_FIELD_LANE_H);
         dmtv_timeline_click(tl, 20, dmtv_lane_y(tr, v, i) + DMTV_REG_LANE_H / 2);
-        pump(100);
+        gk_pump(100);
         CHECK(tr->lanes[i].n_fields == 0 && dmtv_lanes_height(tr) == before);
     }
 
@@ -180,7 +134,7 @@ static void run(void)
 
     /* find and filter */
     CHECK(dmtv_window_find(win, "finding:overlap") == 1);
-    pump(100);
+    gk_pump(100);
     CHECK(dmtv_timeline_get_selected_transfer(tl) == TG_XFER_OVL);
     details = dmtv_window_get_details_text(win);
     CHECK(strstr(details, "sg-overlap") != NULL);
@@ -195,8 +149,8 @@ static void run(void)
     CHECK(dmtv_timeline_get_selected_transfer(tl) == first);
     g_action_group_change_action_state(G_ACTION_GROUP(win), "filter", g_variant_new_boolean(TRUE));
     CHECK(v->filter_active);
-    pump(200);
-    screenshot(GTK_WIDGET(win), "viewer-gui-filter.png");
+    gk_pump(200);
+    gk_screenshot(GTK_WIDGET(win), "viewer-gui-filter.png");
     g_action_group_change_action_state(G_ACTION_GROUP(win), "filter", g_variant_new_boolean(FALSE));
     CHECK(!v->filter_active);
     CHECK(dmtv_window_find(win, "dir:sideways") == 0);
@@ -205,17 +159,17 @@ static void run(void)
     dmtv_timeline_set_window(tl, tg_start_ts(2), tg_complete_ts(6));
     g_action_group_change_action_state(G_ACTION_GROUP(win), "layout-window",
                                        g_variant_new_boolean(TRUE));
-    pump(300);
+    gk_pump(300);
     CHECK(dmtv_layout_view_get_n_rows(dmtv_window_get_layout_view(win)) >= 5);
-    screenshot(GTK_WIDGET(win), "viewer-gui-layout-window.png");
+    gk_screenshot(GTK_WIDGET(win), "viewer-gui-layout-window.png");
 
     /* dark theme follows the settings */
     g_object_set(gtk_settings_get_default(), "gtk-application-prefer-dark-theme", TRUE, NULL);
-    pump(300);
+    gk_pump(300);
     CHECK(v->dark);
-    screenshot(GTK_WIDGET(win), "viewer-gui-dark.png");
+    gk_screenshot(GTK_WIDGET(win), "viewer-gui-dark.png");
     g_object_set(gtk_settings_get_default(), "gtk-application-prefer-dark-theme", FALSE, NULL);
-    pump(100);
+    gk_pump(100);
 
     /* shortcuts window, recent files */
     CHECK(gtk_application_window_get_help_overlay(GTK_APPLICATION_WINDOW(win)) != NULL);
@@ -229,7 +183,7 @@ static void run(void)
     GFile *f = g_file_new_for_path(bad);
     dmtv_window_open(win, f);
     g_object_unref(f);
-    pump(100);
+    gk_pump(100);
     GtkWidget *dlg = dmtv_window_get_error_dialog(win);
     CHECK(dlg != NULL);
     if (dlg)
@@ -246,8 +200,8 @@ static void run(void)
     f = g_file_new_for_path(bad2);
     dmtv_window_open(w2, f);
     g_object_unref(f);
-    CHECK(wait_for(not_busy, w2, 20000));
-    pump(100);
+    CHECK(gk_wait_for(not_busy, w2, 20000));
+    gk_pump(100);
     dlg = dmtv_window_get_error_dialog(w2);
     CHECK(dlg != NULL && dmtv_window_get_model(w2) == NULL);
     if (dlg)
@@ -258,59 +212,50 @@ static void run(void)
     dmtv_window_open(w2, f);
     g_object_unref(f);
     CHECK(dmtv_window_is_busy(w2));
-    CHECK(wait_for(not_busy, w2, 30000));
-    pump(200);
+    CHECK(gk_wait_for(not_busy, w2, 30000));
+    gk_pump(200);
     CHECK(dmtv_window_get_model(w2) != NULL && dmtv_window_get_error_dialog(w2) == NULL);
+
+    /* a register map that does not load: a dialog with its one line
+     * (file:line), and the trace stays open with raw offsets */
+    DmtvModel *m2 = dmtv_window_get_model(w2);
+    const DmtvTrace *t2 = m2 ? dmtv_model_get_trace(m2) : NULL;
+    gssize rl = -1;
+    for (size_t i = 0; t2 && i < t2->n_lanes && rl < 0; i++)
+        if (t2->lanes[i].kind == DMT_LANE_REGISTER && t2->lanes[i].off >= 0)
+            rl = (gssize)i;
+    CHECK(rl >= 0 && !g_str_has_prefix(t2->lanes[rl].label, "reg +0x")); /* named */
+    char *badmap = g_build_filename(dir, "bad-map.xml", NULL);
+    g_file_set_contents(badmap,
+                        "<?xml version=\"1.0\"?>\n<database>\n<domain name=\"X\">\n"
+                        "<reg32 offset=\"0x0\" name=\"A\"\n</domain></database>\n",
+                        -1, NULL);
+    CHECK(!dmtv_window_load_regmap(w2, badmap, NULL, NULL));
+    gk_pump(100);
+    dlg = dmtv_window_get_error_dialog(w2);
+    CHECK(dlg != NULL);
+    if (dlg) {
+        char *sec = NULL;
+        g_object_get(dlg, "secondary-text", &sec, NULL);
+        char *want = g_strdup_printf("%s:", badmap);
+        CHECKF(sec && g_str_has_prefix(sec, want) && !strchr(sec, '\n'), "regmap dialog says '%s'",
+               sec ? sec : "(nothing)");
+        g_free(want);
+        g_free(sec);
+        gtk_dialog_response(GTK_DIALOG(dlg), GTK_RESPONSE_CLOSE);
+    }
+    CHECK(dmtv_window_get_model(w2) == m2);
+    if (rl >= 0)
+        CHECKF(g_str_has_prefix(t2->lanes[rl].label, "reg +0x"), "lane label '%s'",
+               t2->lanes[rl].label);
+    g_free(badmap);
     gtk_window_destroy(GTK_WINDOW(w2));
     gtk_window_destroy(GTK_WINDOW(win));
-    pump(100);
+    gk_pump(100);
     g_object_unref(app);
     g_free(bad);
     g_free(bad2);
     CHECK(tg_fixtures_done(dir, db, dmat) == 0);
-}
-
-/* Run this program again under xvfb-run; 77 when no X server can start. */
-static int reexec_under_xvfb(char **argv)
-{
-    char *xvfb = g_find_program_in_path("xvfb-run");
-    if (!xvfb) {
-        fprintf(stderr, "viewer_gui: xvfb-run not found: skipped\n");
-        return 77;
-    }
-    char *mark = g_build_filename(g_get_tmp_dir(), "dmtv-gui-XXXXXX", NULL);
-    int fd = g_mkstemp(mark);
-    if (fd >= 0)
-        close(fd);
-    g_unlink(mark);
-    char *self = g_canonicalize_filename(argv[0], NULL);
-    char *args[] = {xvfb, "-a", "-s", "-screen 0 1600x1000x24 -nolisten tcp", self, NULL};
-    char **env = g_get_environ();
-    env = g_environ_setenv(env, "DMTV_IN_XVFB", mark, TRUE);
-    env = g_environ_setenv(env, "GDK_BACKEND", "x11", TRUE);
-    env = g_environ_setenv(env, "GSK_RENDERER", "cairo", TRUE);
-    env = g_environ_setenv(env, "NO_AT_BRIDGE", "1", TRUE);
-    env = g_environ_setenv(env, "GTK_A11Y", "none", TRUE);
-    int status = 0;
-    GError *e = NULL;
-    int rc;
-    if (!g_spawn_sync(NULL, args, env, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL,
-                      &status, &e)) {
-        fprintf(stderr, "viewer_gui: cannot run xvfb-run: %s: skipped\n", e->message);
-        g_error_free(e);
-        rc = 77;
-    } else if (!g_file_test(mark, G_FILE_TEST_EXISTS)) {
-        fprintf(stderr, "viewer_gui: no X server could start: skipped\n");
-        rc = 77;
-    } else {
-        rc = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-    }
-    g_unlink(mark);
-    g_strfreev(env);
-    g_free(self);
-    g_free(mark);
-    g_free(xvfb);
-    return rc;
 }
 
 int main(int argc, char **argv)
@@ -318,7 +263,7 @@ int main(int argc, char **argv)
     (void)argc;
     const char *mark = g_getenv("DMTV_IN_XVFB");
     if (!mark)
-        return reexec_under_xvfb(argv);
+        return gk_reexec_under_xvfb(argv, "viewer_gui");
     g_file_set_contents(mark, "started", -1, NULL);
     if (!gtk_init_check()) {
         fprintf(stderr, "viewer_gui: cannot open the X display: skipped\n");

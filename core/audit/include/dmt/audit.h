@@ -227,4 +227,12 @@ int dmt_audit_file(const char *path, const dmt_audit_config *cfg, dmt_audit_stat
  * place that writes findings SQL. */
 int dmt_audit_store_findings(const char *path, const dmt_finding *f, size_t n, dmt_error *err);
 
+/* Add f[0..n) to the findings of a store being appended (dmt/store.h), ids
+ * first_id, first_id + 1, ..., in its current batch: they are committed
+ * with the batch's records (the viewer's follow mode).  Call it after
+ * dmt_store_append_begin and before dmt_store_append_commit. */
+struct dmt_store_appender;
+int dmt_audit_append_findings(struct dmt_store_appender *a, const dmt_finding *f, size_t n,
+                              int64_t first_id, dmt_error *err);
+
 #endif

@@ -19,4 +19,11 @@ long dmt_read_head(const char *path, void *buf, size_t cap, dmt_error *err);
  * for anything else, DMT_E_IO when unreadable). */
 int dmt_sniff(const char *path, dmt_error *err);
 
+/* Does trace file `path` end with an END record (FORMAT.md 1.5: the file
+ * was closed)?  Looks at the last bytes only: 1 yes, 0 no (cut, or still
+ * being written), DMT_E_IO when unreadable.  A quick test for "is this
+ * trace still growing" (with the file's age); the reader is the judge of
+ * the whole file. */
+int dmt_sniff_ended(const char *path, dmt_error *err);
+
 #endif

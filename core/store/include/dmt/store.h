@@ -106,6 +106,51 @@ typedef struct dmt_store_import_result {
 int dmt_store_import(const char *trace, const char *db_path, const dmt_store_import_opts *opts,
                      dmt_store_import_result *res, dmt_error *err);
 
+/* ---- append (a trace still being written) ---------------------------------- */
+
+/* A store that grows with a trace being written (the viewer's follow
+ * mode): records go in batches, one transaction each, and after every
+ * commit the database equals what dmt_store_import makes of the records
+ * appended so far (meta's import facts aside): transfers, summaries, time
+ * index, lanes and indexes of one consistent prefix.  The file is in WAL
+ * mode, so other connections (dmt_store_open) read committed batches while
+ * the next one is written.  The records are the reader's (follow mode:
+ * dmt/follow.h), in file order.  Not all-or-nothing: the database is
+ * created at once (an existing one is replaced) and is a valid store after
+ * open; a failed call rolls back its batch and leaves the appender unusable
+ * (every later call fails; close it).  One thread. */
+typedef struct dmt_store_appender dmt_store_appender;
+
+/* What the caller knows about the trace at a commit (meta keys skipped,
+ * cut, cut_offset, cut_reason; cut_why is copied). */
+typedef struct dmt_store_append_facts {
+    uint64_t skipped;
+    bool cut;
+    uint64_t cut_offset;
+    const char *cut_why;
+} dmt_store_append_facts;
+
+/* Create db_path for the trace `trace` (its path, for meta) whose header is
+ * hdr, with opts as for an import (progress is not called); commits the
+ * empty store.  Caller frees with dmt_store_append_close. */
+int dmt_store_append_open(const char *db_path, const char *trace, const dmt_header *hdr,
+                          const dmt_store_import_opts *opts, dmt_store_appender **out,
+                          dmt_error *err);
+/* Begin the next batch now (else the first record or the commit does). */
+int dmt_store_append_begin(dmt_store_appender *a, dmt_error *err);
+/* Add one record to the current batch (begun by the first record). */
+int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *err);
+/* Commit the batch (facts may be NULL: not cut). */
+int dmt_store_append_commit(dmt_store_appender *a, const dmt_store_append_facts *facts,
+                            dmt_error *err);
+/* The connection, for the core's layers that add rows of their own in the
+ * batch, after dmt_store_append_begin (the audit's findings:
+ * dmt_audit_append_findings). */
+struct sqlite3 *dmt_store_append_sqlite(dmt_store_appender *a);
+/* Records appended so far. */
+uint64_t dmt_store_append_records(const dmt_store_appender *a);
+void dmt_store_append_close(dmt_store_appender *a);
+
 /* ---- open ----------------------------------------------------------------- */
 
 enum dmt_store_open_flags {

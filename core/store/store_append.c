@@ -1,0 +1,333 @@
+/*
+ * store_append.c - dmt_store_append_*: a store that grows with a trace
+ * being written (the viewer's follow mode).  The same streaming state and
+ * row code as dmt_store_import (store_import*.c), kept across batches; one
+ * SQLite transaction per batch, and after every COMMIT the database equals
+ * what dmt_store_import makes of the records appended so far (except the
+ * import facts in meta and the lanes' numbering when a written transfer
+ * was reopened, see below).
+ *
+ *   batch k:  BEGIN
+ *             undo commit k-1's provisional summary rows  (undo log)
+ *             records -> rows, transfer state, lanes, open buckets
+ *             flush the row buffers                        (final rows)
+ *             materialise what a whole import would write at the end:
+ *               open transfers  -> INSERT OR REPLACE       (rewritten later)
+ *               open buckets    -> INSERT OR REPLACE       (rewritten later)
+ *               open transfers' share of closed buckets    (undo log)
+ *               partial time-index block -> REPLACE        (rewritten later)
+ *               adapters/buffers/common_buffers: derive again the ids
+ *                 the batch's resource records named
+ *               lanes (+ findings last), reg names, meta
+ *             COMMIT
+ *
+ * Invariants
+ *  - The streaming state (open transfers, open buckets, lanes, time-index
+ *    block) is never changed by a commit: materialising works on copies, so
+ *    records after a commit are handled exactly as in one import.
+ *  - A provisional row is either one the stream rewrites by key before the
+ *    next commit or at it (open transfers, open buckets, the time-index
+ *    block: their INSERTs are INSERT OR REPLACE in an append), or one in
+ *    the undo log, put back (old content, or deleted) at the start of the
+ *    next batch, before any record; so the stream never reads a
+ *    provisional row (late summary events only read buckets that are not
+ *    open, and those are restored first).
+ *  - Readers (other connections; the database is in WAL mode) see only
+ *    committed batches: each a consistent prefix with transfers, summaries,
+ *    time index and indexes of the same records.
+ *  - A written transfer reopened by a late record makes the whole import
+ *    recompute the transfer lanes from the table at its end; an append does
+ *    so at every commit from then on (cost: the transfers table).
+ * Never prints; memory is the import's bounds plus the undo log (open
+ * transfers x stored levels).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_import_internal.h"
+
+struct dmt_store_appender {
+    imp im;
+    dmt_store_import_opts opts;
+    dmt_store_import_result res;
+    dmt_header hdr;
+    char *trace;
+    bool in_tx, indexed;
+    int failed;          /* a failed call's code: the state no longer matches the file */
+    bool derive;         /* resource records since the derived tables were built */
+    sqlite3_stmt *touch; /* INSERT OR IGNORE INTO temp.touched: their ids */
+    sum_undo *undo;
+    size_t n_undo, cap_undo;
+    dmt_store_transfer *open; /* finished copies of the open transfers */
+    size_t cap_open;
+    dmt_sg_elem *sg; /* a record's SG list, packed */
+};
+
+static int begin(dmt_store_appender *a)
+{
+    if (a->in_tx)
+        return 0;
+    int rc = dmt_store_exec(a->im.db, "BEGIN IMMEDIATE", a->im.err);
+    if (rc)
+        return rc;
+    a->in_tx = true;
+    rc = dmt_imp_summary_undo(&a->im, a->undo, a->n_undo);
+    a->n_undo = 0;
+    return rc;
+}
+
+static int rollback(dmt_store_appender *a, int rc)
+{
+    if (a->in_tx)
+        sqlite3_exec(a->im.db, "ROLLBACK", NULL, NULL, NULL);
+    a->in_tx = false;
+    if (rc)
+        a->failed = rc;
+    return rc;
+}
+
+static int dead(dmt_store_appender *a, dmt_error *err)
+{
+    return dmt_error_set(err, a->failed, DMT_NO_INDEX, DMT_NO_INDEX,
+                         "the store append failed before");
+}
+
+int dmt_store_append_open(const char *db_path, const char *trace, const dmt_header *hdr,
+                          const dmt_store_import_opts *opts, dmt_store_appender **out,
+                          dmt_error *err)
+{
+    *out = NULL;
+    if (!db_path || !hdr)
+        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX, "no file name");
+    dmt_store_appender *a = calloc(1, sizeof *a);
+    if (!a || !(a->sg = malloc((size_t)DMT_MAX_SG_ELEMENTS * sizeof(dmt_sg_elem)))) {
+        free(a);
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    }
+    if (opts)
+        a->opts = *opts;
+    a->opts.progress = NULL; /* batches are short: nothing to report */
+    a->hdr = *hdr;
+    a->trace = strdup(trace ? trace : "");
+    dmt_imp_init(&a->im, &a->opts, &a->res, err);
+    /* a fresh file: an old one (and its WAL) is replaced */
+    size_t n = strlen(db_path) + 8;
+    char *side = malloc(n);
+    if (side) {
+        unlink(db_path);
+        snprintf(side, n, "%s-wal", db_path);
+        unlink(side);
+        snprintf(side, n, "%s-shm", db_path);
+        unlink(side);
+        free(side);
+    }
+    int rc = sqlite3_open_v2(
+        db_path, &a->im.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = dmt_store_sql_error(err, a->im.db, rc, "cannot create the database");
+        a->res.output_error = true;
+    } else {
+        static const char pragmas[] = "PRAGMA page_size = 65536;"
+                                      "PRAGMA journal_mode = WAL;"
+                                      "PRAGMA synchronous = OFF;"
+                                      "PRAGMA cache_size = -65536;"
+                                      "PRAGMA temp_store = MEMORY;";
+        rc = dmt_store_exec(a->im.db, pragmas, err);
+        if (!rc)
+            rc = begin(a);
+        if (!rc)
+            rc = dmt_imp_run_section(&a->im, "tables");
+        if (!rc)
+            rc = dmt_imp_prepare(&a->im, true);
+        if (!rc)
+            rc = dmt_store_exec(
+                a->im.db, "CREATE TEMP TABLE touched(id INTEGER PRIMARY KEY) WITHOUT ROWID", err);
+        if (!rc)
+            rc = dmt_store_prepare(a->im.db, "INSERT OR IGNORE INTO temp.touched(id) VALUES (?)",
+                                   true, &a->touch, err);
+        if (!rc) {
+            dmt_store_append_facts f = {.cut = true, .cut_why = "still being written"};
+            rc = dmt_store_append_commit(a, &f, err);
+        }
+        /* the file's own header (application_id, what dmt_sniff reads) on
+         * disk, not only in the WAL */
+        if (!rc)
+            rc = dmt_store_exec(a->im.db, "PRAGMA wal_checkpoint(TRUNCATE)", err);
+    }
+    if (rc) {
+        dmt_store_append_close(a);
+        unlink(db_path);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int dmt_store_append_begin(dmt_store_appender *a, dmt_error *err)
+{
+    if (a->failed)
+        return dead(a, err);
+    a->im.err = err;
+    int rc = begin(a);
+    return rc ? rollback(a, rc) : 0;
+}
+
+int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *err)
+{
+    if (a->failed)
+        return dead(a, err);
+    a->im.err = err;
+    int rc = begin(a);
+    if (rc)
+        return rollback(a, rc);
+    dmt_record c;
+    if (r->n_sg && r->sg_stride && r->sg_stride != sizeof(dmt_sg_elem)) {
+        if (r->n_sg > DMT_MAX_SG_ELEMENTS)
+            return rollback(a, dmt_error_set(err, DMT_E_FORMAT, r->pos, DMT_NO_INDEX,
+                                             "SG list of %u elements", r->n_sg));
+        c = *r;
+        dmt_imp_sg_pack(a->sg, r);
+        c.sg_list = a->sg;
+        c.sg_stride = 0;
+        r = &c;
+    }
+    if (r->kind >= DMT_K_ADAPTER_CREATE && r->kind <= DMT_K_COMMON_RELEASE) {
+        /* the id the derived row is keyed by (store.sql: resources.id) */
+        uint32_t id = r->kind <= DMT_K_ADAPTER_RELEASE ? r->adapter
+                      : r->kind <= DMT_K_BUFFER_UNLOCK ? r->mdl
+                                                       : r->cb;
+        a->derive = true;
+        sqlite3_bind_int64(a->touch, 1, id);
+        if ((rc = dmt_imp_step_done(&a->im, a->touch, "touched")))
+            return rollback(a, rc);
+    }
+    rc = dmt_imp_add(&a->im, r);
+    return rc ? rollback(a, rc) : 0;
+}
+
+/* What the whole import writes after its last record, on copies. */
+static int materialise(dmt_store_appender *a, const dmt_store_append_facts *f)
+{
+    imp *im = &a->im;
+    int rc = dmt_imp_xfer_flush(im);
+    for (int i = 0; i < T_COUNT_ && !rc; i++)
+        rc = dmt_imp_tbuf_flush(im, &im->tb[i]);
+    /* open transfers, finished on copies, in the order the import writes them */
+    size_t n = 0;
+    int64_t span = im->max_span;
+    for (size_t i = 0; i < im->nxs && !rc; i++) {
+        if (dmt_store_map_get(&im->xmap, im->xs[i].t.xfer, 0) != i)
+            continue;
+        if (dmt_imp_grow((void **)&a->open, &a->cap_open, n + 1, sizeof *a->open)) {
+            rc = dmt_imp_oom(im);
+            break;
+        }
+        dmt_store_transfer *t = &a->open[n++];
+        *t = im->xs[i].t;
+        dmt_store_xfer_finish(t);
+        if (t->t_end - t->t_begin > span)
+            span = t->t_end - t->t_begin;
+        rc = dmt_store_xfer_bind(im->x_replace, 0, t);
+        if (!rc)
+            rc = dmt_imp_step_done(im, im->x_replace, "transfers");
+    }
+    if (!rc)
+        rc = dmt_imp_tidx_put(im, true);
+    if (!rc)
+        rc = dmt_imp_tbuf_flush(im, &im->tb[T_TIDX]);
+    if (!rc && im->xfer_reloaded) {
+        /* as the import's end does: the transfer lanes from the table (which
+         * holds the open ones now), then the open buckets */
+        rc = dmt_imp_transfer_summaries(im);
+        if (!rc)
+            rc = dmt_imp_lanes_materialize(im, NULL, 0, &a->undo, &a->n_undo, &a->cap_undo);
+    } else if (!rc) {
+        rc = dmt_imp_lanes_materialize(im, a->open, n, &a->undo, &a->n_undo, &a->cap_undo);
+    }
+    /* the derived rows of the ids the batch touched, with store.sql's own
+     * `derive` statements: a temporary view named `resources` (the temp
+     * schema comes first in name resolution) shows them only those ids'
+     * rows, every kind, so each id's row is computed from all its records */
+    if (!rc && a->derive)
+        rc = dmt_store_exec(
+            im->db,
+            "DELETE FROM main.adapters WHERE adapter IN (SELECT id FROM temp.touched);"
+            "DELETE FROM main.buffers WHERE mdl IN (SELECT id FROM temp.touched);"
+            "DELETE FROM main.common_buffers WHERE cb IN (SELECT id FROM temp.touched);"
+            "CREATE TEMP VIEW resources AS SELECT * FROM main.resources "
+            "WHERE id IN (SELECT id FROM temp.touched);",
+            im->err);
+    if (!rc && a->derive)
+        rc = dmt_imp_run_section(im, "derive");
+    if (!rc && a->derive &&
+        !(rc = dmt_store_exec(im->db, "DROP VIEW temp.resources; DELETE FROM temp.touched;",
+                              im->err)))
+        a->derive = false;
+    if (!rc)
+        rc = dmt_store_exec(im->db,
+                            "DELETE FROM lanes; DELETE FROM reg_names; DELETE FROM reg_fields; "
+                            "DELETE FROM meta;",
+                            im->err);
+    if (!rc && !a->indexed && !(rc = dmt_imp_run_section(im, "indexes")))
+        a->indexed = true;
+    if (!rc)
+        rc = dmt_imp_write_lanes(im, true);
+    if (!rc)
+        rc = dmt_imp_reg_names(im);
+    if (!rc) {
+        a->res.records = im->records;
+        a->res.skipped = f ? f->skipped : 0;
+        a->res.cut = f ? f->cut : false;
+        a->res.cut_offset = f ? f->cut_offset : 0;
+        snprintf(a->res.cut_why, sizeof a->res.cut_why, "%s", f && f->cut_why ? f->cut_why : "cut");
+        int64_t keep = im->max_span;
+        im->max_span = span;
+        rc = dmt_imp_write_meta(im, &a->hdr, a->trace, &a->res);
+        im->max_span = keep;
+    }
+    return rc;
+}
+
+int dmt_store_append_commit(dmt_store_appender *a, const dmt_store_append_facts *f, dmt_error *err)
+{
+    if (a->failed)
+        return dead(a, err);
+    a->im.err = err;
+    int rc = begin(a);
+    if (!rc)
+        rc = materialise(a, f);
+    if (!rc)
+        rc = dmt_store_exec(a->im.db, "COMMIT", err);
+    if (rc)
+        return rollback(a, rc);
+    a->in_tx = false;
+    return 0;
+}
+
+struct sqlite3 *dmt_store_append_sqlite(dmt_store_appender *a)
+{
+    return a->im.db;
+}
+
+uint64_t dmt_store_append_records(const dmt_store_appender *a)
+{
+    return a->im.records;
+}
+
+void dmt_store_append_close(dmt_store_appender *a)
+{
+    if (!a)
+        return;
+    rollback(a, 0);
+    sqlite3_finalize(a->touch);
+    dmt_imp_free(&a->im);
+    if (a->im.db)
+        sqlite3_close(a->im.db);
+    free(a->undo);
+    free(a->open);
+    free(a->sg);
+    free(a->trace);
+    free(a);
+}
