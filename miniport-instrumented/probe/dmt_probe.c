@@ -1666,7 +1666,7 @@ VP_STATUS dmtp_VideoPortCompleteDma(PVOID HwDeviceExtension, PVP_DMA_ADAPTER VpD
             dmt_casp(&e->sg, &exp, (uintptr_t)0, DMT_ACQREL, DMT_RLX))
             x = e;
     }
-    ring = (dmt_ring *)dmt_ldp(&g.active, DMT_ACQ);
+    ring = pick_ring();
     if (ring) {
         t = now_ns();
         rec_init(&d, DMT_K_DIGEST);
