@@ -307,6 +307,7 @@ size_t dmt_decode_fast(const uint8_t *buf, size_t len, dmt_record *rec, dmt_sg_e
         return 0;
     rec->kind = (uint32_t)kind;
     rec->width = 4;
+    rec->cpu = DMT_CPU_NONE; /* as the reference: the reader sets the CPU of a record */
     unsigned nf = left < k->nall ? (unsigned)left : k->nall;
     for (unsigned i = 0; i < nf; i++)
         if (!get_field(&c, k->f[i], rec, sg, values))
