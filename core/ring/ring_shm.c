@@ -97,22 +97,42 @@ int dmt_ring_shm_create(const char *path, size_t data_size, enum dmt_ring_policy
     return err ? err : dmt_ring_shm_open(path, out, map, map_len);
 }
 
-int dmt_ring_shm_open(const char *path, dmt_ring *out, void **map, size_t *map_len)
+/* Map the region at path and attach it with attach (0 or -1); -EPROTO when
+ * it does not attach.  On success the caller owns *map. */
+static int shm_open_with(const char *path, int (*attach)(void *out, void *m, size_t len), void *out,
+                         void **map, size_t *map_len)
 {
-    if (!out)
+    if (!out || !map || !map_len)
         return -EINVAL;
     void *m;
     size_t len;
     int rc = shm_map(path, &m, &len);
     if (rc)
         return rc;
-    if (len > DMT_RING_HDR_SIZE + DMT_RING_MAX_SIZE || dmt_ring_attach(out, m, len) != 0) {
+    if (attach(out, m, len) != 0) {
         dmt_unmap_shared(m, len);
         return -EPROTO;
     }
     *map = m;
     *map_len = len;
     return 0;
+}
+
+static int attach_ring(void *out, void *m, size_t len)
+{
+    if (len > DMT_RING_HDR_SIZE + DMT_RING_MAX_SIZE)
+        return -1;
+    return dmt_ring_attach((dmt_ring *)out, m, len);
+}
+
+static int attach_set(void *out, void *m, size_t len)
+{
+    return dmt_ringset_attach((dmt_ringset *)out, m, len);
+}
+
+int dmt_ring_shm_open(const char *path, dmt_ring *out, void **map, size_t *map_len)
+{
+    return shm_open_with(path, attach_ring, out, map, map_len);
 }
 
 int dmt_ringset_shm_create(const char *path, size_t data_size, enum dmt_ring_policy policy,
@@ -127,20 +147,7 @@ int dmt_ringset_shm_create(const char *path, size_t data_size, enum dmt_ring_pol
 
 int dmt_ringset_shm_open(const char *path, dmt_ringset *out, void **map, size_t *map_len)
 {
-    if (!out)
-        return -EINVAL;
-    void *m;
-    size_t len;
-    int rc = shm_map(path, &m, &len);
-    if (rc)
-        return rc;
-    if (dmt_ringset_attach(out, m, len) != 0) {
-        dmt_unmap_shared(m, len);
-        return -EPROTO;
-    }
-    *map = m;
-    *map_len = len;
-    return 0;
+    return shm_open_with(path, attach_set, out, map, map_len);
 }
 
 void dmt_ring_shm_unmap(void *map, size_t map_len)
