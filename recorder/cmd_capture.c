@@ -114,6 +114,9 @@ typedef struct capture {
     hvp_machine *m;  /* the session's */
     atomic_uint_fast64_t next_transfer;
     atomic_uint_fast64_t bytes_moved, uploads, readbacks, verify_failures, transfer_errors;
+    atomic_uint_fast32_t faults_applied; /* DMTMINI_FAULT_* the driver says it planted */
+    atomic_bool fault_armed;             /* --inject: no transfer carries the bug right now */
+    pthread_mutex_t channel_lock[DMTMINI_NUM_CH]; /* burst_one: one transfer per channel */
     uint64_t devmem_size;
 } capture;
 
@@ -151,13 +154,21 @@ typedef struct xfer_plan {
     uint32_t misalign; /* buffer start offset within its page */
     uint64_t dev_offset;
     uint64_t seed;
+    bool may_fault; /* may carry the --inject bug (see FAULT_TRANSFER) */
+    bool planted;   /* set by transfer(): this one asked for it (DMTMINI_XFER_FAULT) */
 } xfer_plan;
 
-/* The TRANSFER (counted from 0 after CONFIGURE) a --inject fault hits: the
- * upload of the third pair.  That pair is always a large, misaligned
- * transfer (with or without a fault, so a clean and a faulty capture of
- * the same seed differ only by the fault): several SG elements, and chunks
- * shortened by the map registers, so every fault has something to hit. */
+/* The transfer (counted from 0 in the workload's order) a --inject fault
+ * hits: the upload of the third pair.  That pair is always a large,
+ * misaligned transfer (with or without a fault, so a clean and a faulty
+ * capture of the same seed differ only by the fault): several SG elements,
+ * and chunks shortened by the map registers, so every fault has something
+ * to hit.  With several threads the TRANSFERs reach the driver in no fixed
+ * order, so the bug goes to the first one from here on that reaches it (one
+ * at a time, DMTMINI_XFER_FAULT); where it had nothing to hit (SG_SKIP on a
+ * list that came out as one element: the memory layout follows the
+ * threads' order) the next one takes it, until the driver reports it hit.
+ * With one thread that is transfer 4. */
 #define FAULT_TRANSFER 4u
 #define FAULT_PAIR     (FAULT_TRANSFER / 2u)
 
@@ -171,6 +182,8 @@ static void plan(capture *c, rng *r, uint32_t worker, uint64_t n, xfer_plan *p)
         p->len = big < s->max_len ? big : s->max_len;
         p->misalign = 0x123;
     }
+    p->may_fault = c->o.fault_bits && n >= FAULT_TRANSFER;
+    p->planted = false;
     /* Each worker owns a slice of device memory. */
     uint64_t slice = c->devmem_size / (c->o.threads ? c->o.threads : 1);
     uint64_t room = slice > p->len ? slice - p->len : 1;
@@ -178,13 +191,15 @@ static void plan(capture *c, rng *r, uint32_t worker, uint64_t n, xfer_plan *p)
     p->seed = rnd(r);
 }
 
-static int transfer(capture *c, uint32_t channel, uint8_t *buf, const xfer_plan *p, bool pattern,
+static int transfer(capture *c, uint32_t channel, uint8_t *buf, xfer_plan *p, bool pattern,
                     uint32_t flags, DMTMINI_TRANSFER_OUT *out)
 {
+    bool armed = true;
+    p->planted = p->may_fault && atomic_compare_exchange_strong(&c->fault_armed, &armed, false);
     DMTMINI_TRANSFER_IN in;
     memset(&in, 0, sizeof in);
     in.channel = channel;
-    in.flags = flags | (pattern ? DMTMINI_XFER_PATTERN : 0);
+    in.flags = flags | (pattern ? DMTMINI_XFER_PATTERN : 0) | (p->planted ? DMTMINI_XFER_FAULT : 0);
     in.buffer = (uint64_t)(uintptr_t)buf;
     in.length = p->len;
     in.dev_offset = p->dev_offset;
@@ -231,8 +246,14 @@ static uint8_t *alloc_buf(const xfer_plan *p, uint32_t worker, unsigned slot)
     return a + (size_t)slot * ARENA_SLOT + p->misalign;
 }
 
-static void account(capture *c, int rc, const DMTMINI_TRANSFER_OUT *out)
+/* Count a finished transfer; planted: it carried the --inject bug (if that
+ * did not hit, the next transfer gets it). */
+static void account(capture *c, int rc, const DMTMINI_TRANSFER_OUT *out, bool planted)
 {
+    if (rc == 0)
+        atomic_fetch_or(&c->faults_applied, out->faults_applied);
+    if (planted && (rc != 0 || !(out->faults_applied & c->o.fault_bits)))
+        atomic_store(&c->fault_armed, true);
     if (rc != 0 || out->status != 0) {
         if (getenv("DMT_CAPTURE_DEBUG"))
             fprintf(stderr, "transfer failed: ioctl %d status %u\n", rc, out->status);
@@ -255,10 +276,11 @@ static void upload_readback(capture *c, rng *r, uint32_t worker, uint64_t n)
     memset(down, 0, p.len);
     DMTMINI_TRANSFER_OUT out;
     int rc = transfer(c, DMTMINI_CH_H2C, up, &p, true, 0, &out);
-    account(c, rc, &out);
+    account(c, rc, &out, p.planted);
     atomic_fetch_add(&c->uploads, 1);
+    p.may_fault = false; /* the readback of the same plan is not the target */
     rc = transfer(c, DMTMINI_CH_C2H, down, &p, false, 0, &out);
-    account(c, rc, &out);
+    account(c, rc, &out, false);
     atomic_fetch_add(&c->readbacks, 1);
     if (memcmp(up, down, p.len) != 0)
         atomic_fetch_add(&c->verify_failures, 1);
@@ -271,6 +293,7 @@ static void burst_pair(capture *c, rng *r, uint32_t worker, uint64_t n)
     xfer_plan p;
     plan(c, r, worker, n, &p);
     xfer_plan q = p;
+    q.may_fault = false;
     q.dev_offset = (p.dev_offset + c->devmem_size / 2) % c->devmem_size;
     if (q.dev_offset + q.len > c->devmem_size)
         q.dev_offset = 0;
@@ -287,14 +310,16 @@ static void burst_pair(capture *c, rng *r, uint32_t worker, uint64_t n)
         rc1 = wait_channel(c, DMTMINI_CH_H2C, &o1);
     if (rc2 == 0)
         rc2 = wait_channel(c, DMTMINI_CH_C2H, &o2);
-    account(c, rc1, &o1);
-    account(c, rc2, &o2);
+    account(c, rc1, &o1, p.planted);
+    account(c, rc2, &o2, false);
     atomic_fetch_add(&c->uploads, 1);
     atomic_fetch_add(&c->readbacks, 1);
 }
 
-/* burst, several threads: each thread owns one channel (a channel runs one
- * transfer at a time), so uploads and readbacks overlap across threads. */
+/* burst, several threads: thread w uses channel w mod 2, so uploads and
+ * readbacks overlap across threads.  A channel runs one transfer at a time
+ * (the driver answers ERROR_BUSY otherwise): with more than two threads the
+ * threads of one channel take turns. */
 static void burst_one(capture *c, rng *r, uint32_t worker, uint64_t n)
 {
     uint32_t channel = worker % 2;
@@ -309,10 +334,12 @@ static void burst_one(capture *c, rng *r, uint32_t worker, uint64_t n)
     if (up)
         dmt_pattern_fill(buf, p.seed, 0, p.len);
     DMTMINI_TRANSFER_OUT o;
+    pthread_mutex_lock(&c->channel_lock[channel]);
     int rc = transfer(c, channel, buf, &p, up, DMTMINI_XFER_ASYNC, &o);
     if (rc == 0)
         rc = wait_channel(c, channel, &o);
-    account(c, rc, &o);
+    pthread_mutex_unlock(&c->channel_lock[channel]);
+    account(c, rc, &o, p.planted);
     atomic_fetch_add(up ? &c->uploads : &c->readbacks, 1);
 }
 
@@ -377,7 +404,8 @@ static void help(void)
     for (size_t i = 0; i < NSCEN; i++)
         printf("  %-15s %s (%u transfers)\n", scenarios[i].name, scenarios[i].summary,
                scenarios[i].transfers);
-    printf("\nfaults (--inject, a realistic driver bug planted in one transfer):\n");
+    printf("\nfaults (--inject, a realistic driver bug planted in one transfer: transfer 4,\n"
+           "or the first one after it the bug can hit; capture fails (status 3) if none):\n");
     for (size_t i = 0; i < NFAULT; i++)
         printf("  %-18s %s\n", faults[i].name, faults[i].summary);
     printf("\n  --seed N              workload and memory-layout seed (default 1); the same\n"
@@ -566,7 +594,8 @@ static int configure(capture *c)
     memset(&cfg, 0, sizeof cfg);
     cfg.version = DMTMINI_IOCTL_VERSION;
     cfg.faults = c->o.fault_bits;
-    cfg.fault_transfer = FAULT_TRANSFER;
+    atomic_store(&c->fault_armed, true);
+    cfg.fault_transfer = DMTMINI_NO_FAULT_TRANSFER; /* transfer() flags its target */
     for (int ch = 0; ch < 2; ch++) {
         cfg.ch[ch].scatter_gather = s->sg;
         cfg.ch[ch].dma32 = s->dma32;
@@ -651,6 +680,8 @@ int cmd_capture(int argc, char **argv)
     int st = CLI_OK;
     if (!c)
         return cli_fail("capture", CLI_FAIL, "out of memory");
+    for (unsigned i = 0; i < DMTMINI_NUM_CH; i++)
+        pthread_mutex_init(&c->channel_lock[i], NULL);
     int prc = parse(argc, argv, &c->o);
     if (prc != 0) {
         free(c);
@@ -737,9 +768,20 @@ int cmd_capture(int argc, char **argv)
                 " readbacks differed (expected with a planted bug)\n",
                 c->o.fault_name, (uint64_t)c->transfer_errors, (uint64_t)c->verify_failures);
     }
+    /* A planted bug that never hit would make a "clean" trace look like a
+     * regression test that passed: say so and fail. */
+    if (c->o.fault_bits && !(atomic_load(&c->faults_applied) & c->o.fault_bits)) {
+        fprintf(stderr,
+                "dmatrace capture: fault %s was not planted: no transfer from number %u on "
+                "gave it anything to hit (try more --transfers or another --scenario)\n",
+                c->o.fault_name, FAULT_TRANSFER);
+        st = CLI_FAIL;
+    }
 
 out:
     dmtc_free(c->s);
+    for (unsigned i = 0; i < DMTMINI_NUM_CH; i++)
+        pthread_mutex_destroy(&c->channel_lock[i]);
     free(c);
     return st;
 }

@@ -542,7 +542,8 @@ static VP_STATUS IoctlTransfer(PDMTMINI_EXT ext, PVIDEO_REQUEST_PACKET rp, ULONG
     if (!async && rp->OutputBufferLength < sizeof(DMTMINI_TRANSFER_OUT))
         return ERROR_INSUFFICIENT_BUFFER;
     if (in.channel >= DMTMINI_NUM_CH || in.length == 0 || in.buffer == 0 ||
-        (in.flags & ~(ULONG)(DMTMINI_XFER_ASYNC | DMTMINI_XFER_PATTERN)) != 0 ||
+        (in.flags & ~(ULONG)(DMTMINI_XFER_ASYNC | DMTMINI_XFER_PATTERN | DMTMINI_XFER_FAULT)) !=
+            0 ||
         in.dev_offset > ext->DevmemSize || in.length > ext->DevmemSize - in.dev_offset)
         return ERROR_INVALID_PARAMETER;
     /* Revision 2 descriptors carry dword device offsets: with a dword
@@ -576,7 +577,7 @@ static VP_STATUS IoctlTransfer(PDMTMINI_EXT ext, PVIDEO_REQUEST_PACKET rp, ULONG
     ch->DevStatus = 0;
     ch->TransferNo = ext->Transfers++;
     ch->Faults = ext->Config.faults & DMTMINI_FAULT_ADDR64_TO_DMA32;
-    if (ch->TransferNo == ext->Config.fault_transfer)
+    if (ch->TransferNo == ext->Config.fault_transfer || (in.flags & DMTMINI_XFER_FAULT))
         ch->Faults |= ext->Config.faults & DMTMINI_FAULT_ONE_SHOT;
     VideoPortInterlockedExchange(&ch->SgOwned, 0);
     VideoPortInterlockedExchange(&ch->SoftError, 0);

@@ -54,7 +54,11 @@
 /* Fault injection (DMTMINI_CONFIG.faults).  Each plants one realistic bug;
  * README.md says exactly where.  All but ADDR64_TO_DMA32 are one-shot: they
  * hit the transfer number fault_transfer (0 = the first TRANSFER after the
- * CONFIGURE) and the first chunk of it where they can apply (see README). */
+ * CONFIGURE; DMTMINI_NO_FAULT_TRANSFER = none) and every TRANSFER that asks
+ * with DMTMINI_XFER_FAULT, in the first chunk where they can apply (see
+ * README).  Several threads issue TRANSFERs in no fixed order, so a caller
+ * that wants one particular transfer hit names it with the flag. */
+#define DMTMINI_NO_FAULT_TRANSFER       0xFFFFFFFFu
 #define DMTMINI_FAULT_SG_LEN_OFF_BY_ONE 0x01u /* last element: len + 1 */
 #define DMTMINI_FAULT_SG_SKIP           0x02u /* last element of a >1 list not programmed */
 #define DMTMINI_FAULT_SG_DUP            0x04u /* first element programmed twice */
@@ -149,8 +153,9 @@ typedef struct DMTMINI_INFO {
 /* DMTMINI_TRANSFER_IN.flags */
 #define DMTMINI_XFER_ASYNC 0x1u /* return after the first chunk started; IOCTL_DMTMINI_WAIT */
 #define DMTMINI_XFER_PATTERN                                                                       \
-    0x2u /* the buffer holds the XS64 pattern of pattern_seed                                      \
-            (declared in the trace as a PATTERN record) */
+    0x2u                        /* the buffer holds the XS64 pattern of pattern_seed               \
+                                   (declared in the trace as a PATTERN record) */
+#define DMTMINI_XFER_FAULT 0x4u /* plant the CONFIGURE's one-shot faults in this transfer */
 
 typedef struct DMTMINI_TRANSFER_IN {
     uint32_t channel; /* DMTMINI_CH_H2C or DMTMINI_CH_C2H */

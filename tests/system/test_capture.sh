@@ -86,6 +86,22 @@ for f in $faults; do
     fi
 done
 
+# Several workload threads issue TRANSFERs in no fixed order and memory
+# layouts follow it: the planted bug still lands once, in the first
+# transfer from number 4 on that it can hit (a small burst transfer is
+# often one SG element, so give it a few hundred to choose from).
+for seed in 1 2 3 4; do
+    "$DMT" capture --scenario burst --threads 4 --transfers 400 --seed $seed --inject sg-skip \
+        -o "$WORK/thr.dmat" >/dev/null 2>&1 || fail "burst --threads 4 --inject sg-skip exited $?"
+    "$DMT" audit "$WORK/thr.dmat" >"$WORK/thr.audit" || true
+    grep -q "^prog-skipped: 1 " "$WORK/thr.audit" ||
+        fail "seed $seed: sg-skip with 4 threads gave no prog-skipped finding"
+done
+# A fault the workload gives nothing to hit (no-sg: single-element lists)
+# is not a clean run: capture says so and fails.
+expect_status 3 "$DMT" capture --scenario no-sg --transfers 8 --inject sg-skip -o "$WORK/noskip.dmat"
+grep -q "fault sg-skip was not planted" "$WORK/err" || fail "unplanted fault not reported: $(cat "$WORK/err")"
+
 expect_status 2 "$DMT" capture --scenario nope -o "$WORK/x.dmat"
 grep -q "mixed" "$WORK/err" || fail "unknown scenario: valid names not listed"
 expect_status 2 "$DMT" capture --inject nope -o "$WORK/x.dmat"
