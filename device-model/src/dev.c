@@ -26,6 +26,18 @@
  *  - every allocation is sized by the config, never by anything a run reads;
  *  - the interrupt callback is called after the device lock is dropped, once
  *    per rising edge of (IRQ_STATUS & IRQ_ENABLE) != 0 within one call.
+ *
+ * The digest register is computed when it is first needed, not during the
+ * run: a run records the device-memory ranges it moved, in descriptor order
+ * (the digest is over the bytes device memory holds after each descriptor,
+ * which are the bytes moved).  The digest is computed (made "ready") from
+ * those ranges when DIGEST_LO/HI are read, when dmm_ch_last_run /
+ * dmm_ch_run_digest ask for it, or just before anything writes device
+ * memory over a range of a pending run (a later descriptor of a to-device
+ * run, another channel's run, dmm_devmem_write) - so it is always the value
+ * an eager digest would have given.  A run whose digest nobody asked for by
+ * the time its channel's next run (or RESET) replaces it is never digested:
+ * replay of traces with XXH64 or bounded digests does not pay for DMT64.
  */
 #include "dmm_internal.h"
 
@@ -50,6 +62,12 @@ typedef struct chan {
     uint64_t seq;
     uint8_t *cache; /* DMM_MAX_DESC * DMM_DESC1_SIZE bytes */
     size_t cache_len;
+    /* the newest run's digest while not computed (see the top) */
+    bool lz;               /* pending: pub and/or pend hold a placeholder */
+    bool pub_lz, pend_lz;  /* which of them holds the run's placeholder */
+    uint32_t lz_n;         /* ranges in lz_seg */
+    uint64_t lz_lo, lz_hi; /* device memory the ranges span, [lo, hi) */
+    struct seg *lz_seg;    /* DMM_MAX_DESC ranges (device offset, length) */
 } chan;
 
 struct dmm_dev {
@@ -66,6 +84,10 @@ struct dmm_dev {
     dmm_stats stats;
     chan ch[DMM_NUM_CHANNELS];
 };
+
+typedef struct seg {
+    uint64_t a, n;
+} seg;
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -139,12 +161,15 @@ dmm_dev *dmm_dev_new(const dmm_config *cfg, dmm_phys *pm)
     bool ok = d->devmem != NULL;
     for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
         d->ch[c].cache = ok ? malloc((size_t)DMM_MAX_DESC * DMM_DESC1_SIZE) : NULL;
-        ok = ok && d->ch[c].cache != NULL;
+        d->ch[c].lz_seg = ok ? malloc((size_t)DMM_MAX_DESC * sizeof(seg)) : NULL;
+        ok = ok && d->ch[c].cache != NULL && d->ch[c].lz_seg != NULL;
         empty_info(&d->ch[c].pub);
     }
     if (!ok || pthread_mutex_init(&d->lock, NULL) != 0) {
-        for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++)
+        for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
             free(d->ch[c].cache);
+            free(d->ch[c].lz_seg);
+        }
         free(d->devmem);
         free(d);
         return NULL;
@@ -156,8 +181,10 @@ void dmm_dev_free(dmm_dev *d)
 {
     if (!d)
         return;
-    for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++)
+    for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
         free(d->ch[c].cache);
+        free(d->ch[c].lz_seg);
+    }
     free(d->devmem);
     pthread_mutex_destroy(&d->lock);
     free(d);
@@ -178,11 +205,50 @@ void dmm_dev_set_irq(dmm_dev *d, dmm_irq_fn fn, void *ctx)
     pthread_mutex_unlock(&d->lock);
 }
 
-/* ---- the run ------------------------------------------------------------------ */
+/* ---- the lazy digest ------------------------------------------------------------ */
 
-typedef struct seg {
-    uint64_t a, n;
-} seg;
+static uint64_t lz_compute(const dmm_dev *d, const chan *ch)
+{
+    dmt64_state s;
+    dmt64_init(&s);
+    for (uint32_t i = 0; i < ch->lz_n; i++)
+        dmt64_update(&s, d->devmem + (size_t)ch->lz_seg[i].a, (size_t)ch->lz_seg[i].n);
+    return dmt64_final(&s);
+}
+
+/* Compute channel c's pending digest into the run info that holds it. */
+static void lz_ready(dmm_dev *d, unsigned c)
+{
+    chan *ch = &d->ch[c];
+    if (!ch->lz)
+        return;
+    uint64_t v = lz_compute(d, ch);
+    if (ch->pub_lz)
+        ch->pub.digest = v;
+    if (ch->pend_lz)
+        ch->pend.digest = v;
+    ch->lz = ch->pub_lz = ch->pend_lz = false;
+}
+
+/* The newest run of channel c is replaced (a new run, RESET): its pending
+ * digest can no longer be read and is dropped. */
+static void lz_drop(chan *ch)
+{
+    ch->lz = ch->pub_lz = ch->pend_lz = false;
+}
+
+/* Device memory [off, off + len) is about to change: compute the pending
+ * digests over it first.  len >= 1. */
+static void lz_before_write(dmm_dev *d, uint64_t off, uint64_t len)
+{
+    for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
+        const chan *ch = &d->ch[c];
+        if (ch->lz && off < ch->lz_hi && off + len > ch->lz_lo)
+            lz_ready(d, c);
+    }
+}
+
+/* ---- the run ------------------------------------------------------------------ */
 
 /* Bus segments of a descriptor's host range after the errata; returns
  * DMM_ERR_NONE or DMM_ERR_ADDR_LIMIT.  len >= 1 and < 2^32. */
@@ -251,8 +317,14 @@ static uint64_t run_channel(dmm_dev *d, unsigned c, dmm_run_info *ri)
     const uint32_t count = ch->desc_count;
     const bool to_host = c == DMM_CH_C2H;
     uint64_t cost = DMM_CYC_RUN;
+    /* the digest: ranges recorded (lazy), or computed as the run goes once a
+     * descriptor writes device memory over an earlier one of the run */
     dmt64_state dg;
     dmt64_init(&dg);
+    bool eager = false;
+    ch->lz_n = 0;
+    ch->lz_lo = UINT64_MAX;
+    ch->lz_hi = 0;
 
     ch->cache_len = 0;
     if (count == 0 || count > DMM_MAX_DESC) {
@@ -332,6 +404,14 @@ static uint64_t run_channel(dmm_dev *d, unsigned c, dmm_run_info *ri)
             fail(ri, DMM_ERR_UNMAPPED, i, bad);
             break;
         }
+        if (!to_host) {
+            if (!eager && ds.dev_off < ch->lz_hi && ds.dev_off + len > ch->lz_lo) {
+                for (uint32_t k = 0; k < ch->lz_n; k++)
+                    dmt64_update(&dg, d->devmem + (size_t)ch->lz_seg[k].a, (size_t)ch->lz_seg[k].n);
+                eager = true;
+            }
+            lz_before_write(d, ds.dev_off, len);
+        }
         uint8_t *dev = d->devmem + (size_t)ds.dev_off;
         for (unsigned k = 0; k < ns; k++) {
             dmm__phys_copy_locked(d->pm, s[k].a, s[k].n, dev, to_host);
@@ -339,14 +419,25 @@ static uint64_t run_channel(dmm_dev *d, unsigned c, dmm_run_info *ri)
         }
         /* the bytes moved, in descriptor order (device memory holds them
          * either way, and no phys region aliases device memory) */
-        dmt64_update(&dg, d->devmem + (size_t)ds.dev_off, (size_t)len);
+        if (eager) {
+            dmt64_update(&dg, d->devmem + (size_t)ds.dev_off, (size_t)len);
+        } else {
+            ch->lz_seg[ch->lz_n++] = (seg){ds.dev_off, len};
+            ch->lz_lo = ds.dev_off < ch->lz_lo ? ds.dev_off : ch->lz_lo;
+            ch->lz_hi = ds.dev_off + len > ch->lz_hi ? ds.dev_off + len : ch->lz_hi;
+        }
         ri->completed++;
         ri->bytes += len;
         cost += (len + DMM_BYTES_PER_CYC - 1) / DMM_BYTES_PER_CYC;
     }
 
     dmm__phys_unlock(d->pm);
-    ri->digest = dmt64_final(&dg);
+    if (eager) {
+        ri->digest = dmt64_final(&dg);
+    } else {
+        ri->digest = 0; /* placeholder until lz_ready */
+        ch->lz = true;
+    }
     return cost;
 }
 
@@ -384,6 +475,7 @@ static void doorbell(dmm_dev *d, unsigned c)
     }
     ch->seq++;
     d->stats.runs[c]++;
+    lz_drop(ch); /* the previous run's registers are about to go */
     ch->status = DMM_STATUS_BUSY;
     ch->err_addr = 0;
     dmm_run_info ri;
@@ -397,10 +489,12 @@ static void doorbell(dmm_dev *d, unsigned c)
     ri.end_cycle = sat_add(d->cycles, cost);
     if (d->cfg.flags & DMM_CFG_DEFERRED) {
         ch->pend = ri;
+        ch->pend_lz = ch->lz;
         ch->pending = true;
     } else {
         d->cycles = ri.end_cycle;
         complete(d, c, &ri);
+        ch->pub_lz = ch->lz;
     }
 }
 
@@ -412,6 +506,7 @@ static void reset_channel(dmm_dev *d, unsigned c)
     ch->err_addr = 0;
     ch->pending = false; /* a deferred run is abandoned; moved bytes stay */
     ch->cache_len = 0;
+    lz_drop(ch);
     empty_info(&ch->pub);
     empty_info(&ch->pend);
     d->irq_status &= ~(DMM_IRQ_DONE(c) | DMM_IRQ_ERR(c));
@@ -455,7 +550,7 @@ uint32_t dmm_reg_read(dmm_dev *d, uint32_t off)
         ok = false;
     } else if (off >= DMM_CH_BASE(0) && off < CH_END) {
         unsigned c = (off - DMM_CH_BASE(0)) / CH_WINDOW;
-        const chan *ch = &d->ch[c];
+        chan *ch = &d->ch[c];
         switch (off % CH_WINDOW) {
         case DMM_CH_CTRL:
             v = (ch->status & DMM_STATUS_BUSY) ? DMM_CTRL_RUN : 0;
@@ -488,10 +583,10 @@ uint32_t dmm_reg_read(dmm_dev *d, uint32_t off)
             v = (uint32_t)(ch->err_addr >> 32);
             break;
         case DMM_CH_DIGEST_LO:
-            v = (uint32_t)ch->pub.digest;
-            break;
         case DMM_CH_DIGEST_HI:
-            v = (uint32_t)(ch->pub.digest >> 32);
+            if (ch->pub_lz)
+                lz_ready(d, c);
+            v = (uint32_t)(ch->pub.digest >> (off % CH_WINDOW == DMM_CH_DIGEST_HI ? 32 : 0));
             break;
         default:
             ok = false;
@@ -632,6 +727,7 @@ void dmm_advance(dmm_dev *d, uint64_t cycles)
         if (ch->pending && ch->pend.end_cycle <= d->cycles) {
             dmm_run_info ri = ch->pend;
             complete(d, c, &ri);
+            ch->pub_lz = ch->pend_lz;
         }
     }
     unlock_and_signal(d, before);
@@ -660,6 +756,8 @@ static int devmem_xfer(dmm_dev *d, uint64_t off, void *buf, uint64_t len, bool t
     int rc = DMM_EFAULT;
     if (off <= d->cfg.devmem_size && len <= d->cfg.devmem_size - off) {
         if (to_dev)
+            lz_before_write(d, off, len);
+        if (to_dev)
             memcpy(d->devmem + (size_t)off, buf, (size_t)len);
         else
             memcpy(buf, d->devmem + (size_t)off, (size_t)len);
@@ -685,9 +783,39 @@ int dmm_ch_last_run(dmm_dev *d, unsigned ch, dmm_run_info *out)
     if (ch >= DMM_NUM_CHANNELS || !out)
         return DMM_EINVAL;
     pthread_mutex_lock(&d->lock);
+    if (d->ch[ch].pub_lz)
+        lz_ready(d, ch);
     *out = d->ch[ch].pub;
     pthread_mutex_unlock(&d->lock);
     return DMM_OK;
+}
+
+int dmm_ch_last_run_lazy(dmm_dev *d, unsigned ch, dmm_run_info *out, bool *digest_later)
+{
+    if (ch >= DMM_NUM_CHANNELS || !out || !digest_later)
+        return DMM_EINVAL;
+    pthread_mutex_lock(&d->lock);
+    *out = d->ch[ch].pub;
+    *digest_later = d->ch[ch].pub_lz;
+    pthread_mutex_unlock(&d->lock);
+    return DMM_OK;
+}
+
+int dmm_ch_run_digest(dmm_dev *d, unsigned ch, uint64_t seq, uint64_t *digest)
+{
+    if (ch >= DMM_NUM_CHANNELS || !digest)
+        return DMM_EINVAL;
+    pthread_mutex_lock(&d->lock);
+    chan *c = &d->ch[ch];
+    int rc = DMM_EINVAL;
+    if (c->pub.seq == seq && c->seq == seq && !c->pending) {
+        if (c->pub_lz)
+            lz_ready(d, ch);
+        *digest = c->pub.digest;
+        rc = DMM_OK;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return rc;
 }
 
 uint64_t dmm_ch_last_digest(dmm_dev *d, unsigned ch)

@@ -1528,6 +1528,89 @@ static void test_threads(void)
     dmm_phys_free(pm);
 }
 
+/* The digest register is computed when read, not during the run (dev.c):
+ * it is still the digest of the bytes the run moved when device memory is
+ * written over them before the read - by the host, by a later descriptor of
+ * the same run, by the other channel; dmm_ch_last_run_lazy / run_digest
+ * give it as long as the run is the channel's newest, and not after. */
+static void test_lazy_digest(void)
+{
+    dmm_phys *pm = mkphys();
+    dmm_dev *d = mkdev(pm, 1, 0, 64, 0);
+    uint8_t a[0x400], b[0x400], z[0x400];
+    fill(a, sizeof a, 21);
+    fill(b, sizeof b, 22);
+    memset(z, 0x5A, sizeof z);
+    CHECK_EQ(dmm_phys_write(pm, HOSTA, a, sizeof a), DMM_OK);
+    CHECK_EQ(dmm_phys_write(pm, HOSTA + 0x400, b, sizeof b), DMM_OK);
+
+    /* H2C a -> devmem 0; the host overwrites it before DIGEST is read */
+    put_desc(pm, 1, RING, 0, HOSTA, 0x400, 0);
+    go(d, DMM_CH_H2C, RING, 1);
+    dmm_run_info ri;
+    bool later = false;
+    CHECK_EQ(dmm_ch_last_run_lazy(d, 0, &ri, &later), DMM_OK);
+    CHECK(later);
+    CHECK_EQ(ri.bytes, 0x400);
+    CHECK_EQ(dmm_devmem_write(d, 0x100, z, 0x10), DMM_OK);
+    CHECK_EQ(u64of(d, 0, DMM_CH_DIGEST_LO), dmt64(a, 0x400));
+    uint64_t v = 0;
+    CHECK_EQ(dmm_ch_run_digest(d, 0, ri.seq, &v), DMM_OK);
+    CHECK_EQ(v, dmt64(a, 0x400));
+    CHECK_EQ(dmm_ch_last_run_lazy(d, 0, &ri, &later), DMM_OK);
+    CHECK(!later);
+    CHECK_EQ(ri.digest, dmt64(a, 0x400));
+
+    /* two descriptors onto the same device memory: a, then b over it */
+    put_desc(pm, 1, RING, 0, HOSTA, 0x400, 0x1000);
+    put_desc(pm, 1, RING, 1, HOSTA + 0x400, 0x400, 0x1000);
+    go(d, DMM_CH_H2C, RING, 2);
+    dmt64_state s;
+    dmt64_init(&s);
+    dmt64_update(&s, a, 0x400);
+    dmt64_update(&s, b, 0x400);
+    CHECK_EQ(dmm_ch_last_digest(d, 0), dmt64_final(&s));
+
+    /* C2H reads devmem 0x2000 (b); H2C then writes a over it: the C2H
+     * digest stays b's, and the replaced H2C run's digest is gone */
+    CHECK_EQ(dmm_devmem_write(d, 0x2000, b, 0x400), DMM_OK);
+    put_desc(pm, 1, RING + 0x100, 0, HOSTA + 0x800, 0x400, 0x2000);
+    go(d, DMM_CH_C2H, RING + 0x100, 1);
+    dmm_run_info rc;
+    CHECK_EQ(dmm_ch_last_run_lazy(d, 1, &rc, &later), DMM_OK);
+    CHECK(later);
+    CHECK_EQ(dmm_ch_last_run_lazy(d, 0, &ri, &later), DMM_OK);
+    put_desc(pm, 1, RING, 0, HOSTA, 0x400, 0x2000);
+    go(d, DMM_CH_H2C, RING, 1);
+    CHECK_EQ(dmm_ch_run_digest(d, 0, ri.seq, &v), DMM_EINVAL);
+    CHECK_EQ(dmm_ch_run_digest(d, 1, rc.seq, &v), DMM_OK);
+    CHECK_EQ(v, dmt64(b, 0x400));
+    CHECK_EQ(u64of(d, 1, DMM_CH_DIGEST_LO), dmt64(b, 0x400));
+    CHECK_EQ(u64of(d, 0, DMM_CH_DIGEST_LO), dmt64(a, 0x400));
+
+    /* RESET: back to the empty digest */
+    go(d, DMM_CH_H2C, RING, 1);
+    wr(d, 0, DMM_CH_CTRL, DMM_CTRL_RESET);
+    CHECK_EQ(u64of(d, 0, DMM_CH_DIGEST_LO), dmt64("", 0));
+    CHECK_EQ(dmm_ch_last_run_lazy(d, 0, &ri, &later), DMM_OK);
+    CHECK(!later);
+
+    /* deferred: pending until completion, then the digest of the bytes moved */
+    dmm_dev_free(d);
+    d = mkdev(pm, 1, 0, 64, DMM_CFG_DEFERRED);
+    put_desc(pm, 1, RING, 0, HOSTA, 0x400, 0x3000);
+    go(d, DMM_CH_H2C, RING, 1);
+    CHECK_EQ(dmm_ch_last_run_lazy(d, 0, &ri, &later), DMM_OK);
+    CHECK_EQ(dmm_ch_run_digest(d, 0, ri.seq, &v), DMM_EINVAL); /* still running */
+    CHECK_EQ(dmm_devmem_write(d, 0x3000, z, 0x400), DMM_OK);
+    dmm_advance(d, 1u << 20);
+    CHECK_EQ(dmm_ch_last_run_lazy(d, 0, &ri, &later), DMM_OK);
+    CHECK_EQ(dmm_ch_run_digest(d, 0, ri.seq, &v), DMM_OK);
+    CHECK_EQ(v, dmt64(a, 0x400));
+    dmm_dev_free(d);
+    dmm_phys_free(pm);
+}
+
 int main(void)
 {
     test_phys_basic();
@@ -1542,6 +1625,7 @@ int main(void)
     test_rev2();
     test_errata();
     test_self_ref();
+    test_lazy_digest();
     test_hostile_addresses();
     test_determinism();
     test_names();

@@ -444,13 +444,37 @@ static void before_doorbell(rpl_replay *r, unsigned c)
         fill_now(r, x, 0);
 }
 
+/* The model's DMT64 digest of x's run, computed now if it was not. */
+uint64_t run_digest(rpl_replay *r, xfer_t *x)
+{
+    uint64_t v;
+    if (x->run_digest_later && dmm_ch_run_digest(r->dev, x->run_ch, x->run.seq, &v) == DMM_OK) {
+        x->run.digest = v;
+        x->run_digest_later = false;
+    }
+    return x->run.digest;
+}
+
+/* Channel c's newest run is about to be replaced (a doorbell, RESET): the
+ * model forgets a digest it has not computed, so get it now for a transfer
+ * that may still check it.  A transfer already completed or dropped never
+ * asks, and its run is never digested. */
+static void keep_run_digest(rpl_replay *r, unsigned c)
+{
+    xfer_t *x = r->ch[c].run_xfer ? xfer_get(r, r->ch[c].run_xfer) : NULL;
+    if (x && x->run_digest_later && x->run_ch == c)
+        run_digest(r, x);
+}
+
 void doorbell(rpl_replay *r, unsigned c)
 {
     dmm_run_info ri;
-    dmm_ch_last_run(r->dev, c, &ri);
+    bool later = false;
+    dmm_ch_last_run_lazy(r->dev, c, &ri, &later);
     if (ri.seq == r->ch[c].run_seq)
         return; /* rejected (busy) */
     r->ch[c].run_seq = ri.seq;
+    r->ch[c].run_xfer = 0;
     r->sum.runs++;
     xfer_t *x = xfer_get(r, r->ch[c].pending);
     r->ch[c].pending = 0;
@@ -468,6 +492,9 @@ void doorbell(rpl_replay *r, unsigned c)
     if (x) {
         x->run_bound = true;
         x->run = ri;
+        x->run_digest_later = later;
+        x->run_ch = c;
+        r->ch[c].run_xfer = x->id;
         x->run_index = r->cur;
         x->run_tainted = ch->taint;
         if (x->desc_suspect >= 0) {
@@ -487,6 +514,8 @@ static void reg_write32(rpl_replay *r, uint32_t bar, uint32_t value, bool check)
     if (is_ch && check)
         program_check(r, c, reg, value, bar);
     r->sum.reg_writes++;
+    if (is_ch && reg == DMM_CH_CTRL && (value & (DMM_CTRL_RUN | DMM_CTRL_RESET)))
+        keep_run_digest(r, c);
     if (is_ch && reg == DMM_CH_CTRL && (value & DMM_CTRL_RUN) && !(value & DMM_CTRL_RESET))
         before_doorbell(r, c);
     if (r->tolerant && ((is_ch && (reg == DMM_CH_CTRL || reg == DMM_CH_STATUS)) ||

@@ -98,7 +98,13 @@ typedef struct xfer_t {
     uint32_t nregions;
     /* the run its doorbell started */
     bool run_bound, run_tainted, devmem_unknown;
-    dmm_run_info run;
+    dmm_run_info run; /* run.digest: see run_digest_later */
+    /* the model had not digested the run's bytes (it digests when asked):
+     * run.digest is not the run's digest until run_digest() asks for it,
+     * which keep_run_digest() does before the channel's next run or RESET
+     * while the transfer lives */
+    bool run_digest_later;
+    unsigned run_ch;
     uint64_t run_index;
     /* descriptor check */
     bool desc_seen, desc_bad, desc_unparsed;
@@ -123,6 +129,7 @@ typedef struct xfer_t {
 typedef struct chan_t {
     uint32_t pending; /* xfer executed but not yet doorbelled, 0 = none */
     uint64_t run_seq;
+    uint32_t run_xfer; /* the xfer the channel's newest run is bound to, 0 = none */
     bool taint, w_lo, w_hi, w_count;
 } chan_t;
 
@@ -267,6 +274,7 @@ size_t rpl__desc_size(const rpl_replay *r);
 xfer_t *rpl__xfer_get(rpl_replay *r, uint32_t id);
 void rpl__fill_now(rpl_replay *r, xfer_t *x, uint64_t from);
 void rpl__doorbell(rpl_replay *r, unsigned c);
+uint64_t rpl__run_digest(rpl_replay *r, xfer_t *x);
 
 /* replay_log.c */
 void rpl__win_push(rpl_replay *r, const dmt_record *rec);
@@ -308,6 +316,7 @@ void rpl__on_digest(rpl_replay *r, const dmt_record *rec);
 #define xfer_get(...)          rpl__xfer_get(__VA_ARGS__)
 #define fill_now(...)          rpl__fill_now(__VA_ARGS__)
 #define doorbell(...)          rpl__doorbell(__VA_ARGS__)
+#define run_digest(...)        rpl__run_digest(__VA_ARGS__)
 #define win_push(...)          rpl__win_push(__VA_ARGS__)
 #define ctx_capture(...)       rpl__ctx_capture(__VA_ARGS__)
 #define div_init(...)          rpl__div_init(__VA_ARGS__)

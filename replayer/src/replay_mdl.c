@@ -590,9 +590,9 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
             return;
         }
         if (model_algo && x->run_bound && x->run.err == DMM_ERR_NONE) {
-            if (x->run.digest != rec->value || x->run.bytes != rec->length)
-                digest_diverged(r, x, rec, x->run.digest, x->run.bytes,
-                                "the model moved other data", tainted);
+            uint64_t h = run_digest(r, x);
+            if (h != rec->value || x->run.bytes != rec->length)
+                digest_diverged(r, x, rec, h, x->run.bytes, "the model moved other data", tainted);
             return;
         }
         uint64_t n = rec->length < x->arena_len ? rec->length : x->arena_len;
@@ -610,7 +610,7 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
     }
     if (model_algo && x->fill_skipped && x->run_bound && x->run.err == DMM_ERR_NONE &&
         x->run.bytes == x->arena_len && n == x->arena_len) {
-        h = x->run.digest; /* the device wrote the whole buffer, in order */
+        h = run_digest(r, x); /* the device wrote the whole buffer, in order */
     } else {
         if (x->fill_skipped) {
             /* the device wrote a prefix; the rest is the buffer as it was */

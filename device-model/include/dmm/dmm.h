@@ -137,7 +137,17 @@ typedef struct dmm_run_info {
 } dmm_run_info;
 
 int dmm_ch_last_run(dmm_dev *d, unsigned ch, dmm_run_info *out); /* DMM_EINVAL: bad ch */
-uint64_t dmm_ch_last_digest(dmm_dev *d, unsigned ch);            /* dmt64 of "" before any run */
+/* The same without computing the digest: when *digest_later, out->digest is
+ * not the run's (the model has not digested the run's bytes yet, README.md
+ * "Digest") and dmm_ch_run_digest gives it, as long as the run is the
+ * channel's newest completed one.  A caller that may need the digest after
+ * the channel's next doorbell or RESET asks for it before. */
+int dmm_ch_last_run_lazy(dmm_dev *d, unsigned ch, dmm_run_info *out, bool *digest_later);
+/* The digest of run `seq` (dmm_run_info.seq) of channel ch, computed now if
+ * it was not; DMM_EINVAL when that run is no longer the channel's newest
+ * completed run (or ch is bad). */
+int dmm_ch_run_digest(dmm_dev *d, unsigned ch, uint64_t seq, uint64_t *digest);
+uint64_t dmm_ch_last_digest(dmm_dev *d, unsigned ch); /* dmt64 of "" before any run */
 uint64_t dmm_ch_last_bytes(dmm_dev *d, unsigned ch);
 /* The descriptor bytes the most recent accepted doorbell fetched (the engine's
  * snapshot, README.md "Descriptor prefetch").  Copies min(cap, n) bytes to dst
