@@ -20,7 +20,7 @@
 #include "store_internal.h"
 
 #define K             32 /* rows per multi-row INSERT */
-#define MAXCOLS       15
+#define MAXCOLS       16
 #define BATCH_RECORDS 4096
 #define BATCH_ARENA   (1u << 21)
 #define NBATCH        3
@@ -148,6 +148,8 @@ typedef struct imp {
     /* records */
     uint64_t records, sg_id;
     int64_t first_ts, last_ts;
+    bool has_cpu;     /* a record named its CPU: meta cpu_max */
+    uint32_t cpu_max; /* the highest one */
 
     /* lanes */
     lane *lanes;
@@ -270,6 +272,12 @@ static inline void put_opt(tbuf *t, bool present, int64_t v)
         put_int(t, v);
     else
         put_null(t);
+}
+
+/* The record's CPU, NULL when unknown (store.sql: the cpu columns). */
+static inline void put_cpu(tbuf *t, const dmt_record *r)
+{
+    put_opt(t, r->cpu != DMT_CPU_NONE, r->cpu);
 }
 
 static inline int row_end(imp *im, tbuf *t)

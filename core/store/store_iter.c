@@ -12,7 +12,9 @@
  * table, so every step is a b-tree "next".  The sg_elements cursor walks ids
  * in order alongside; its rows are in EXECUTE_DMA order by construction.
  * The record rebuilt has exactly the fields the reader fills for its kind
- * (every other field zero), so it compares equal to the trace's record.
+ * (every other field zero), so it compares equal to the trace's record;
+ * its cpu is the stored one for DMA calls, interrupts and DPCs and
+ * DMT_CPU_NONE for the other kinds (the store keeps no CPU for them).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,15 +43,16 @@ static const char *const src_sql[S_COUNT_] = {
                  "WHERE seq >= ? ORDER BY seq",
     [S_DMA] =
         "SELECT seq, ts, kind, xfer, adapter, mdl, offset, length, write_to_device, "
-        "context, status, algo, value, n_sg, flags FROM dma_calls WHERE seq >= ? ORDER BY seq",
+        "context, status, algo, value, n_sg, flags, cpu FROM dma_calls WHERE seq >= ? ORDER BY seq",
     [S_RES] = "SELECT seq, ts, kind, id, adapter, dev, addr, length, va, op, flags, "
               "map_registers, addr_limit, max_length FROM resources WHERE seq >= ? ORDER BY seq",
     [S_DESC] = "SELECT seq, ts, cb, offset, data FROM desc_writes WHERE seq >= ? ORDER BY seq",
     [S_PAY] = "SELECT seq, ts, mdl, offset, data FROM payloads WHERE seq >= ? ORDER BY seq",
     [S_PAT] = "SELECT seq, ts, mdl, algo, seed, offset, length FROM patterns "
               "WHERE seq >= ? ORDER BY seq",
-    [S_IRQ] = "SELECT seq, ts, dev, claimed, value FROM interrupts WHERE seq >= ? ORDER BY seq",
-    [S_DPC] = "SELECT seq, ts, dev, xfer FROM dpcs WHERE seq >= ? ORDER BY seq",
+    [S_IRQ] = "SELECT seq, ts, dev, claimed, value, cpu FROM interrupts WHERE seq >= ? "
+              "ORDER BY seq",
+    [S_DPC] = "SELECT seq, ts, dev, xfer, cpu FROM dpcs WHERE seq >= ? ORDER BY seq",
     [S_MARK] = "SELECT seq, ts, text FROM markers WHERE seq >= ? ORDER BY seq",
     [S_LOST] = "SELECT first_seq, ts, count, reason FROM lost WHERE first_seq >= ? "
                "ORDER BY first_seq",
@@ -235,12 +238,19 @@ static int take_bytes(dmt_store_iter *it, dmt_record *r, const void *p, int n, u
     return 0;
 }
 
+/* The CPU in column c (NULL: unknown). */
+static uint32_t ccpu(sqlite3_stmt *q, int c)
+{
+    return sqlite3_column_type(q, c) == SQLITE_NULL ? DMT_CPU_NONE : c32(q, c);
+}
+
 static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
 {
     sqlite3_stmt *q = it->q[s];
     memset(r, 0, sizeof *r);
     r->seq = cu(q, 0);
     r->ts = sqlite3_column_int64(q, 1);
+    r->cpu = DMT_CPU_NONE;
     switch (s) {
     case S_REG:
         r->kind = cu(q, 6) ? DMT_K_REG_WRITE : DMT_K_REG_READ;
@@ -274,6 +284,7 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
     case S_DMA: {
         r->kind = c32(q, 2);
         r->xfer = c32(q, 3);
+        r->cpu = ccpu(q, 15);
         switch (r->kind) {
         case DMT_K_START_DMA:
             r->adapter = c32(q, 4);
@@ -429,11 +440,13 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
         r->dev = c32(q, 2);
         r->claimed = cu(q, 3) != 0;
         r->value = cu(q, 4);
+        r->cpu = ccpu(q, 5);
         break;
     case S_DPC:
         r->kind = DMT_K_DPC;
         r->dev = c32(q, 2);
         r->xfer = c32(q, 3);
+        r->cpu = ccpu(q, 4);
         break;
     case S_MARK: {
         r->kind = DMT_K_MARKER;

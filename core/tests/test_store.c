@@ -1297,6 +1297,76 @@ static void test_append(void)
     check_append("rev", trace, ends4, 4, NULL);
 }
 
+/* The CPU of DMA calls, interrupts and DPCs: stored (NULL before the
+ * first CPU record), read back by the iterator, the first ExecuteDma's in
+ * transfers, the highest in meta; an append equals the import. */
+static void test_cpu(void)
+{
+    char trace[512], db[512];
+    dmt_error err;
+    tk_begin(0x10000, DMT_LOCK_MODIFY);
+    uint32_t first = tk_nrec;
+    for (uint32_t x = 1; x <= 4; x++) {
+        dmt_sg_elem sg = {0x100000 * x, 0x1000};
+        tk_chunk(x, 1 + (x & 1), 1, 1 + (x & 1), x & 1 ? TK_RING1 : TK_RING0, 1, x & 1, 0, 1, &sg,
+                 true);
+    }
+    tk_end_trace();
+    /* CPUs from the first transfer on: 2 and 5 in turns of 3 records */
+    for (uint32_t i = first; i < tk_nrec; i++)
+        tk_rec[i].cpu = (i / 3) % 2 ? 5 : 2;
+    tpath(trace, sizeof trace, "cpu.dmat");
+    tpath(db, sizeof db, "cpu.db");
+    CHECK(tk_write_trace(trace, "test_store cpu") == 0);
+    CHECKF(dmt_store_import(trace, db, NULL, NULL, &err) == 0, "%s", err.msg);
+    dmt_store *st;
+    CHECKF(dmt_store_open(db, 0, &st, &err) == 0, "%s", err.msg);
+    if (!st)
+        return;
+    sqlite3 *s = dmt_store_sqlite(st);
+    CHECK(sql_int(s, "SELECT value FROM meta WHERE key = 'cpu_max'") == 5);
+    CHECK(sql_int(s, "SELECT count(*) FROM dma_calls WHERE cpu IS NULL") == 0);
+    CHECK(sql_int(s, "SELECT count(*) FROM interrupts WHERE cpu IS NULL") == 0);
+    CHECK(sql_int(s, "SELECT count(*) FROM dpcs WHERE cpu NOT IN (2, 5)") == 0);
+    CHECK(sql_int(s, "SELECT count(*) FROM transfers t JOIN dma_calls d ON d.seq = t.exec_seq "
+                     "WHERE d.cpu = t.exec_cpu") == 4);
+    dmt_store_iter *it;
+    CHECK(dmt_store_iter_open(st, 0, &it, &err) == 0);
+    dmt_record r;
+    uint32_t checked = 0, bad = 0;
+    for (uint32_t i = 0; it && dmt_store_iter_next(it, &r, &err) == 1; i++) {
+        bool kept = r.kind == DMT_K_INTERRUPT || r.kind == DMT_K_DPC ||
+                    (r.kind >= DMT_K_EXECUTE_DMA && r.kind <= DMT_K_COMPLETE_DMA) ||
+                    r.kind == DMT_K_DIGEST;
+        uint32_t want = kept && i < tk_nrec ? tk_rec[i].cpu : DMT_CPU_NONE;
+        checked += kept;
+        if (r.cpu != want && bad++ < 3)
+            CHECKF(0, "record %u (%s): cpu %u, the trace says %u", i, dmt_kind_name(r.kind), r.cpu,
+                   want);
+    }
+    CHECK(checked == 4 * 6 && bad == 0);
+    dmt_store_iter_close(it);
+    dmt_store_close(st);
+    /* a trace without CPU records: NULL everywhere, no cpu_max */
+    for (uint32_t i = 0; i < tk_nrec; i++)
+        tk_rec[i].cpu = DMT_CPU_NONE;
+    CHECK(tk_write_trace(trace, "test_store cpu") == 0);
+    CHECK(dmt_store_import(trace, db, NULL, NULL, &err) == 0);
+    CHECK(dmt_store_open(db, 0, &st, &err) == 0);
+    if (st) {
+        s = dmt_store_sqlite(st);
+        CHECK(sql_int(s, "SELECT count(*) FROM meta WHERE key = 'cpu_max'") == 0);
+        CHECK(sql_int(s, "SELECT count(*) FROM dma_calls WHERE cpu IS NOT NULL") == 0);
+        CHECK(sql_int(s, "SELECT count(*) FROM transfers WHERE exec_cpu IS NOT NULL") == 0);
+        dmt_store_close(st);
+    }
+    for (uint32_t i = first; i < tk_nrec; i++)
+        tk_rec[i].cpu = (i / 3) % 2 ? 5 : 2;
+    CHECK(tk_write_trace(trace, "test_store cpu") == 0);
+    static const uint64_t ends[] = {3, 20, 41};
+    check_append("cpu", trace, ends, 3, NULL);
+}
+
 static void cleanup(void)
 {
     DIR *d = opendir(tmpdir);
@@ -1336,6 +1406,7 @@ int main(void)
     test_refusals();
     test_all_or_nothing();
     test_append();
+    test_cpu();
     if (!tk_failures)
         cleanup();
     else
