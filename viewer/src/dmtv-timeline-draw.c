@@ -689,7 +689,8 @@ static void draw_irq_lane(const Ctx *c, const DmtvLaneData *d, double top, doubl
                     continue;
                 }
                 if (r1[k][j] > -1e8) {
-                    double w = r1[k][j] - r0[k][j] + 1.5;
+                    /* whole pixels, at least 2: the colour reads as itself */
+                    double x0 = floor(r0[k][j] - 0.5), w = MAX(ceil(r1[k][j] + 1.0) - x0, 2.0);
                     const GdkRGBA *col = j < DMTV_CPU_COLORS      ? &th->cpu[j]
                                          : k + 1 == DMTV_MARK_DPC ? &th->dpc
                                          : k + 1 == DMTV_MARK_IRQ ? &th->irq
@@ -698,9 +699,9 @@ static void draw_irq_lane(const Ctx *c, const DmtvLaneData *d, double top, doubl
                     if (j < DMTV_CPU_COLORS && k + 1 == DMTV_MARK_IRQ_UNCLAIMED)
                         col = &weak;
                     if (k + 1 == DMTV_MARK_DPC)
-                        dmtv_fill(c->s, col, r0[k][j] - 0.75, top + lh / 2 + 1, w, lh / 2 - 2);
+                        dmtv_fill(c->s, col, x0, top + lh / 2 + 1, w, lh / 2 - 2);
                     else
-                        dmtv_fill(c->s, col, r0[k][j] - 0.75, top + 2, w, lh / 2 - 1);
+                        dmtv_fill(c->s, col, x0, top + 2, w, lh / 2 - 1);
                 }
                 r0[k][j] = r1[k][j] = m ? x : -1e9;
             }
@@ -1092,27 +1093,32 @@ static void draw_cursor_readout(const Ctx *c)
         draw_hover_value(c);
 }
 
-/* The CPU colours after an interrupts lane's name: a swatch and the
- * number per CPU, as many as fit (then "…"). */
+/* The CPU colours after an interrupts lane's name: "CPU" and each CPU's
+ * number in its colour, as many as fit (then "…", without "CPU"). */
 static void draw_cpu_legend(const Ctx *c, double x, double y, double h)
 {
     const double right = DMTV_LABEL_W - 6;
+    int ew, eh, pw, ph, all = 0;
+    dmtv_painter_text_size(c->p, DMTV_FONT_BOLD, "…", &ew, &eh);
+    dmtv_painter_text_size(c->p, DMTV_FONT_SMALL, "CPU", &pw, &ph);
+    for (uint32_t cpu = 0; cpu < c->tr->n_cpus && cpu < 100; cpu++)
+        all += (cpu < 10 ? ew : 2 * ew) + 3; /* a digit is about as wide as "…" */
+    if (x + pw + 3 + all <= right) {         /* "CPU" too when everything fits */
+        dmtv_painter_text(c->p, c->s, DMTV_FONT_SMALL, "CPU", x, y + (h - ph) / 2, &c->th->fg_dim);
+        x += pw + 3;
+    }
     for (uint32_t cpu = 0; cpu < c->tr->n_cpus; cpu++) {
         char t[16];
         int tw, th;
         g_snprintf(t, sizeof t, "%u", cpu);
-        dmtv_painter_text_size(c->p, DMTV_FONT_SMALL, t, &tw, &th);
-        int ew, eh;
-        dmtv_painter_text_size(c->p, DMTV_FONT_SMALL, "…", &ew, &eh);
-        bool last = cpu + 1 == c->tr->n_cpus;
-        if (x + 9 + tw + (last ? 0 : 4 + ew) > right) {
-            dmtv_painter_text(c->p, c->s, DMTV_FONT_SMALL, "…", x, y + (h - eh) / 2,
-                              &c->th->fg_dim);
+        dmtv_painter_text_size(c->p, DMTV_FONT_BOLD, t, &tw, &th);
+        if (x + tw + (cpu + 1 == c->tr->n_cpus ? 0 : 3 + ew) > right) {
+            dmtv_painter_text(c->p, c->s, DMTV_FONT_BOLD, "…", x, y + (h - eh) / 2, &c->th->fg_dim);
             return;
         }
-        dmtv_fill(c->s, &c->th->cpu[cpu % DMTV_CPU_COLORS], x, y + (h - 7) / 2, 7, 7);
-        dmtv_painter_text(c->p, c->s, DMTV_FONT_SMALL, t, x + 9, y + (h - th) / 2, &c->th->fg_dim);
-        x += 9 + tw + 5;
+        dmtv_painter_text(c->p, c->s, DMTV_FONT_BOLD, t, x, y + (h - th) / 2,
+                          &c->th->cpu[cpu % DMTV_CPU_COLORS]);
+        x += tw + 3;
     }
 }
 
