@@ -133,14 +133,21 @@ static void check_lanes(DmtvModel *m)
     g_object_unref(t);
 }
 
+/* W x H from 10 us before transfer 7 to 10 us after it */
+static DmtvRenderOpts around_xfer7(const DmtvTrace *tr)
+{
+    DmtvRenderOpts o = {.width = W, .height = H, .has_from = TRUE, .has_to = TRUE};
+    o.from = tg_start_ts(7) - 10000 - tr->t_first;
+    o.to = tg_complete_ts(7) + 10000 - tr->t_first;
+    return o;
+}
+
 /* transfer 7's span starts and ends where the window says */
 static void check_span(DmtvModel *m)
 {
     const DmtvTrace *tr = dmtv_model_get_trace(m);
     const DmtvTheme *th = theme(FALSE);
-    DmtvRenderOpts o = {.width = W, .height = H, .has_from = TRUE, .has_to = TRUE};
-    o.from = tg_start_ts(7) - 10000 - tr->t_first;
-    o.to = tg_complete_ts(7) + 10000 - tr->t_first;
+    DmtvRenderOpts o = around_xfer7(tr);
     GdkTexture *t = render(m, &o, "render-span.png");
     if (!t)
         return;
@@ -278,9 +285,7 @@ static void check_cpus(DmtvModel *m)
 {
     const DmtvTrace *tr = dmtv_model_get_trace(m);
     const DmtvTheme *th = theme(FALSE);
-    DmtvRenderOpts o = {.width = W, .height = H, .has_from = TRUE, .has_to = TRUE};
-    o.from = tg_start_ts(7) - 10000 - tr->t_first;
-    o.to = tg_complete_ts(7) + 10000 - tr->t_first;
+    DmtvRenderOpts o = around_xfer7(tr);
     DmtvView v = view_of(tr, &o);
     gssize li = lane_of(tr, DMT_LANE_INTERRUPTS, -1), lx = lane_of(tr, DMT_LANE_TRANSFERS, 1);
     CHECK(li >= 0 && lx >= 0 && tr->lanes[li].dev == 0);
