@@ -1,6 +1,6 @@
 -- schema/store.sql - the dmatrace store (NAME.db), schema version 5 (2 added
 -- transfers.bounced, 3 the register-name tables reg_names and reg_fields,
--- 5 the CPU of DMA calls, interrupts and DPCs: the `cpu` columns of
+-- 5 the CPU records were made on: table cpu_runs, the `cpu` columns of
 -- dma_calls, interrupts and dpcs, transfers.exec_cpu, meta cpu_max).
 --
 -- Normative.  `dmatrace import` builds a database from one trace file with
@@ -267,6 +267,18 @@ CREATE TABLE lost (
     ts        INTEGER NOT NULL,
     count     INTEGER NOT NULL,
     reason    INTEGER NOT NULL
+);
+
+-- CPU runs (FORMAT.md 1.4: the trace's CPU records): the records from
+-- sequence number first_seq on, up to the next row's, were made on CPU
+-- `cpu` (NULL: the trace does not say).  One row where the CPU changes (a
+-- LOST record keyed by its first sequence number), none for a trace
+-- without CPU records; records before the first row have no CPU.  It gives
+-- every record its CPU (dmt_store_iter_*, so the audit of a .db); the cpu
+-- columns of dma_calls, interrupts and dpcs repeat it for queries.
+CREATE TABLE cpu_runs (
+    first_seq INTEGER PRIMARY KEY,
+    cpu       INTEGER
 );
 
 -- Derived (section derive): one row per adapter id seen in ADAPTER_CREATE.

@@ -88,6 +88,7 @@ static int check_schema(dmt_store *st, dmt_error *err)
         "SELECT seq, ts, dev, xfer, cpu FROM dpcs",
         "SELECT seq, ts, text FROM markers",
         "SELECT first_seq, ts, count, reason FROM lost",
+        "SELECT first_seq, cpu FROM cpu_runs",
         "SELECT lane, kind, dev, adapter, off, name FROM lanes",
         "SELECT level, lane, bucket, count, bytes, vmin, vmax, vlast, t_first, t_last FROM summary",
         "SELECT first_seq, last_seq, ts_min, ts_max, records FROM time_index",

@@ -171,6 +171,7 @@ static const tdesc tdescs[T_COUNT_] = {
     [T_SUM] = {"summary", "level, lane, bucket, count, bytes, vmin, vmax, vlast, t_first, t_last",
                10, NULL, false},
     [T_TIDX] = {"time_index", "first_seq, last_seq, ts_min, ts_max, records", 5, NULL, false},
+    [T_CPUS] = {"cpu_runs", "first_seq, cpu", 2, NULL, false},
 };
 
 static uint64_t mono_ns(void)
@@ -377,6 +378,14 @@ static int on_record(imp *im, const dmt_record *r)
     if (r->cpu != DMT_CPU_NONE && (!im->has_cpu || r->cpu > im->cpu_max)) {
         im->has_cpu = true;
         im->cpu_max = r->cpu;
+    }
+    if (r->cpu != im->run_cpu) { /* a new CPU run from this record */
+        t = &im->tb[T_CPUS];
+        put_int(t, r->kind == DMT_K_LOST ? (int64_t)r->value : (int64_t)r->seq);
+        put_cpu(t, r);
+        im->run_cpu = r->cpu;
+        if ((rc = row_end(im, t)))
+            return rc;
     }
     im->records++;
 
@@ -1017,6 +1026,7 @@ void dmt_imp_init(imp *im, const dmt_store_import_opts *opts, dmt_store_import_r
     im->err = err;
     im->first_ts = INT64_MAX;
     im->last_ts = INT64_MIN;
+    im->run_cpu = DMT_CPU_NONE;
     im->res = res;
     im->lim.lag = LAG;
     im->lim.xopen = XOPEN_MAX;

@@ -68,6 +68,7 @@ enum {
     T_LOST,
     T_SUM,
     T_TIDX,
+    T_CPUS,
     T_COUNT_
 };
 
@@ -150,6 +151,7 @@ typedef struct imp {
     int64_t first_ts, last_ts;
     bool has_cpu;     /* a record named its CPU: meta cpu_max */
     uint32_t cpu_max; /* the highest one */
+    uint32_t run_cpu; /* the CPU of the last cpu_runs row (DMT_CPU_NONE before any) */
 
     /* lanes */
     lane *lanes;

@@ -13,8 +13,8 @@
  * in order alongside; its rows are in EXECUTE_DMA order by construction.
  * The record rebuilt has exactly the fields the reader fills for its kind
  * (every other field zero), so it compares equal to the trace's record;
- * its cpu is the stored one for DMA calls, interrupts and DPCs and
- * DMT_CPU_NONE for the other kinds (the store keeps no CPU for them).
+ * its cpu comes from a cpu_runs cursor walked alongside (the run that
+ * holds its sequence number).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,16 +43,15 @@ static const char *const src_sql[S_COUNT_] = {
                  "WHERE seq >= ? ORDER BY seq",
     [S_DMA] =
         "SELECT seq, ts, kind, xfer, adapter, mdl, offset, length, write_to_device, "
-        "context, status, algo, value, n_sg, flags, cpu FROM dma_calls WHERE seq >= ? ORDER BY seq",
+        "context, status, algo, value, n_sg, flags FROM dma_calls WHERE seq >= ? ORDER BY seq",
     [S_RES] = "SELECT seq, ts, kind, id, adapter, dev, addr, length, va, op, flags, "
               "map_registers, addr_limit, max_length FROM resources WHERE seq >= ? ORDER BY seq",
     [S_DESC] = "SELECT seq, ts, cb, offset, data FROM desc_writes WHERE seq >= ? ORDER BY seq",
     [S_PAY] = "SELECT seq, ts, mdl, offset, data FROM payloads WHERE seq >= ? ORDER BY seq",
     [S_PAT] = "SELECT seq, ts, mdl, algo, seed, offset, length FROM patterns "
               "WHERE seq >= ? ORDER BY seq",
-    [S_IRQ] = "SELECT seq, ts, dev, claimed, value, cpu FROM interrupts WHERE seq >= ? "
-              "ORDER BY seq",
-    [S_DPC] = "SELECT seq, ts, dev, xfer, cpu FROM dpcs WHERE seq >= ? ORDER BY seq",
+    [S_IRQ] = "SELECT seq, ts, dev, claimed, value FROM interrupts WHERE seq >= ? ORDER BY seq",
+    [S_DPC] = "SELECT seq, ts, dev, xfer FROM dpcs WHERE seq >= ? ORDER BY seq",
     [S_MARK] = "SELECT seq, ts, text FROM markers WHERE seq >= ? ORDER BY seq",
     [S_LOST] = "SELECT first_seq, ts, count, reason FROM lost WHERE first_seq >= ? "
                "ORDER BY first_seq",
@@ -67,7 +66,10 @@ struct dmt_store_iter {
     sqlite3_stmt *sg; /* exec_seq, addr, length from an id on */
     bool sg_row;
     dmt_sg_elem sgbuf[DMT_MAX_SG_ELEMENTS];
-    sqlite3_stmt *dr; /* a DIGEST record's ranges (point query by seq) */
+    sqlite3_stmt *dr;  /* a DIGEST record's ranges (point query by seq) */
+    sqlite3_stmt *cpu; /* cpu_runs from the run holding the first record on */
+    bool cpu_row;
+    uint32_t cur_cpu; /* the CPU of the run reached */
     uint64_t values[DMT_MAX_VALUES];
     uint8_t bytes[DMT_MAX_BYTES > DMT_MAX_TEXT ? DMT_MAX_BYTES : DMT_MAX_TEXT];
 };
@@ -86,13 +88,25 @@ static int advance(dmt_store_iter *it, int s, dmt_error *err)
     return dmt_store_sql_error(err, it->db, rc, "reading records");
 }
 
-static int sg_advance(dmt_store_iter *it, dmt_error *err)
+/* Step a side cursor (sg_elements, cpu_runs): *row says whether it has one. */
+static int side_step(dmt_store_iter *it, sqlite3_stmt *q, bool *row, const char *what,
+                     dmt_error *err)
 {
-    int rc = sqlite3_step(it->sg);
-    it->sg_row = rc == SQLITE_ROW;
+    int rc = sqlite3_step(q);
+    *row = rc == SQLITE_ROW;
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
         return 0;
-    return dmt_store_sql_error(err, it->db, rc, "reading sg_elements");
+    return dmt_store_sql_error(err, it->db, rc, what);
+}
+
+static int sg_advance(dmt_store_iter *it, dmt_error *err)
+{
+    return side_step(it, it->sg, &it->sg_row, "reading sg_elements", err);
+}
+
+static int cpu_advance(dmt_store_iter *it, dmt_error *err)
+{
+    return side_step(it, it->cpu, &it->cpu_row, "reading cpu_runs", err);
 }
 
 /* First sg_elements id whose exec_seq >= from (ids grow with exec_seq):
@@ -141,6 +155,7 @@ void dmt_store_iter_close(dmt_store_iter *it)
         sqlite3_finalize(it->q[s]);
     sqlite3_finalize(it->sg);
     sqlite3_finalize(it->dr);
+    sqlite3_finalize(it->cpu);
     free(it);
 }
 
@@ -178,6 +193,17 @@ int dmt_store_iter_open(dmt_store *st, uint64_t from_seq, dmt_store_iter **out, 
     if (!rc) {
         sqlite3_bind_int64(it->sg, 1, id);
         rc = sg_advance(it, err);
+    }
+    it->cur_cpu = DMT_CPU_NONE;
+    if (!rc)
+        rc = dmt_store_prepare(db,
+                               "SELECT first_seq, cpu FROM cpu_runs WHERE first_seq >= "
+                               "coalesce((SELECT max(first_seq) FROM cpu_runs WHERE first_seq <= "
+                               "?1), 0) ORDER BY first_seq",
+                               false, &it->cpu, err);
+    if (!rc) {
+        sqlite3_bind_int64(it->cpu, 1, (int64_t)from_seq);
+        rc = cpu_advance(it, err);
     }
     if (rc) {
         dmt_store_iter_close(it);
@@ -238,12 +264,6 @@ static int take_bytes(dmt_store_iter *it, dmt_record *r, const void *p, int n, u
     return 0;
 }
 
-/* The CPU in column c (NULL: unknown). */
-static uint32_t ccpu(sqlite3_stmt *q, int c)
-{
-    return sqlite3_column_type(q, c) == SQLITE_NULL ? DMT_CPU_NONE : c32(q, c);
-}
-
 static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
 {
     sqlite3_stmt *q = it->q[s];
@@ -284,7 +304,6 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
     case S_DMA: {
         r->kind = c32(q, 2);
         r->xfer = c32(q, 3);
-        r->cpu = ccpu(q, 15);
         switch (r->kind) {
         case DMT_K_START_DMA:
             r->adapter = c32(q, 4);
@@ -440,13 +459,11 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
         r->dev = c32(q, 2);
         r->claimed = cu(q, 3) != 0;
         r->value = cu(q, 4);
-        r->cpu = ccpu(q, 5);
         break;
     case S_DPC:
         r->kind = DMT_K_DPC;
         r->dev = c32(q, 2);
         r->xfer = c32(q, 3);
-        r->cpu = ccpu(q, 4);
         break;
     case S_MARK: {
         r->kind = DMT_K_MARKER;
@@ -475,6 +492,13 @@ int dmt_store_iter_next(dmt_store_iter *it, dmt_record *rec, dmt_error *err)
     if (best < 0)
         return 0;
     int rc = build(it, best, rec, err);
+    while (!rc && it->cpu_row && (uint64_t)sqlite3_column_int64(it->cpu, 0) <= rec->seq) {
+        it->cur_cpu = sqlite3_column_type(it->cpu, 1) == SQLITE_NULL
+                          ? DMT_CPU_NONE
+                          : (uint32_t)sqlite3_column_int64(it->cpu, 1);
+        rc = cpu_advance(it, err);
+    }
+    rec->cpu = it->cur_cpu;
     if (!rc)
         rc = advance(it, best, err);
     return rc ? rc : 1;

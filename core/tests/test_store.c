@@ -1181,7 +1181,7 @@ static void compare_stores(const char *app, const char *ref, uint64_t records)
         "reg_accesses", "reg_buffers", "dma_calls",      "sg_elements", "resources", "desc_writes",
         "payloads",     "patterns",    "interrupts",     "dpcs",        "markers",   "lost",
         "adapters",     "buffers",     "common_buffers", "transfers",   "lanes",     "summary",
-        "time_index",   "findings",    "reg_names",      "reg_fields"};
+        "time_index",   "findings",    "reg_names",      "reg_fields",  "cpu_runs"};
     sqlite3 *s;
     CHECK(sqlite3_open_v2(app, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
     char sql[1200];
@@ -1297,9 +1297,10 @@ static void test_append(void)
     check_append("rev", trace, ends4, 4, NULL);
 }
 
-/* The CPU of DMA calls, interrupts and DPCs: stored (NULL before the
- * first CPU record), read back by the iterator, the first ExecuteDma's in
- * transfers, the highest in meta; an append equals the import. */
+/* The CPU of every record: runs where it changes, read back by the
+ * iterator (from any record); in the rows of DMA calls, interrupts and DPCs
+ * (NULL before the first CPU record), the first ExecuteDma's in transfers,
+ * the highest in meta; an append equals the import. */
 static void test_cpu(void)
 {
     char trace[512], db[512];
@@ -1335,17 +1336,23 @@ static void test_cpu(void)
     dmt_record r;
     uint32_t checked = 0, bad = 0;
     for (uint32_t i = 0; it && dmt_store_iter_next(it, &r, &err) == 1; i++) {
-        bool kept = r.kind == DMT_K_INTERRUPT || r.kind == DMT_K_DPC ||
-                    (r.kind >= DMT_K_EXECUTE_DMA && r.kind <= DMT_K_COMPLETE_DMA) ||
-                    r.kind == DMT_K_DIGEST;
-        uint32_t want = kept && i < tk_nrec ? tk_rec[i].cpu : DMT_CPU_NONE;
-        checked += kept;
+        uint32_t want = i < tk_nrec ? tk_rec[i].cpu : DMT_CPU_NONE;
+        checked++;
         if (r.cpu != want && bad++ < 3)
             CHECKF(0, "record %u (%s): cpu %u, the trace says %u", i, dmt_kind_name(r.kind), r.cpu,
                    want);
     }
-    CHECK(checked == 4 * 6 && bad == 0);
+    CHECK(checked == tk_nrec && bad == 0);
     dmt_store_iter_close(it);
+    /* from the middle of a run */
+    CHECK(dmt_store_iter_open(st, first + 4, &it, &err) == 0);
+    CHECK(it && dmt_store_iter_next(it, &r, &err) == 1 && r.seq == first + 4 &&
+          r.cpu == tk_rec[first + 4].cpu);
+    dmt_store_iter_close(it);
+    uint32_t runs = 0;
+    for (uint32_t i = 0; i < tk_nrec; i++)
+        runs += tk_rec[i].cpu != (i ? tk_rec[i - 1].cpu : DMT_CPU_NONE);
+    CHECK(sql_int(s, "SELECT count(*) FROM cpu_runs") == runs);
     dmt_store_close(st);
     /* a trace without CPU records: NULL everywhere, no cpu_max */
     for (uint32_t i = 0; i < tk_nrec; i++)
@@ -1358,6 +1365,7 @@ static void test_cpu(void)
         CHECK(sql_int(s, "SELECT count(*) FROM meta WHERE key = 'cpu_max'") == 0);
         CHECK(sql_int(s, "SELECT count(*) FROM dma_calls WHERE cpu IS NOT NULL") == 0);
         CHECK(sql_int(s, "SELECT count(*) FROM transfers WHERE exec_cpu IS NOT NULL") == 0);
+        CHECK(sql_int(s, "SELECT count(*) FROM cpu_runs") == 0);
         dmt_store_close(st);
     }
     for (uint32_t i = first; i < tk_nrec; i++)
