@@ -174,9 +174,8 @@ int dmt_store_record_cpu(dmt_store *st, uint64_t seq, uint32_t *cpu, dmt_error *
     int64_t c, zero;
     bool any;
     int rc = dmt_store_int_pair(st,
-                                "SELECT max(cpu), 0 FROM (SELECT cpu FROM dma_calls WHERE seq = ?1 "
-                                "UNION ALL SELECT cpu FROM interrupts WHERE seq = ?1 "
-                                "UNION ALL SELECT cpu FROM dpcs WHERE seq = ?1)",
+                                "SELECT (SELECT cpu FROM cpu_runs WHERE first_seq <= ?1 "
+                                "ORDER BY first_seq DESC LIMIT 1), 0",
                                 1, (int64_t)(seq > INT64_MAX ? INT64_MAX : seq), 0, &c, &zero, &any,
                                 err);
     if (rc || !any)

@@ -824,10 +824,14 @@ char *dmtv_model_describe_finding(DmtvModel *self, int64_t id)
         if (f->xfer)
             g_string_append_printf(s, "  transfer %u\n", f->xfer);
         if (f->seq != UINT64_MAX) {
-            char *q = g_shell_quote(self->path);
+            char *q = g_shell_quote(self->path), on[24] = "";
+            uint32_t cpu;
+            dmt_error err;
+            if (self->trace.n_cpus && dmt_store_record_cpu(self->st, f->seq, &cpu, &err) == 1)
+                g_snprintf(on, sizeof on, ", made on CPU %u", cpu);
             g_string_append_printf(
-                s, "  record #%" PRIu64 "\n  dmatrace dump %s --from %" PRIu64 " --count 1\n",
-                f->seq, q, f->seq);
+                s, "  record #%" PRIu64 "%s\n  dmatrace dump %s --from %" PRIu64 " --count 1\n",
+                f->seq, on, q, f->seq);
             g_free(q);
         }
         return g_string_free(s, FALSE);

@@ -163,6 +163,16 @@ static void test_details(DmtvModel *m, const char *db)
     d = dmtv_model_describe_transfer(m, TG_XFER_TRUNC);
     CHECK(strstr(d, "TRUNCATED") != NULL);
     g_free(d);
+    /* a finding names the CPU of its record (sg-overlap: the ExecuteDma's) */
+    const DmtvTrace *tr = dmtv_model_get_trace(m);
+    for (size_t i = 0; i < tr->n_findings; i++)
+        if (!strcmp(tr->findings[i].rule, "sg-overlap")) {
+            char want[48];
+            g_snprintf(want, sizeof want, ", made on CPU %u\n", tg_exec_cpu(TG_XFER_OVL));
+            char *fd = dmtv_model_describe_finding(m, tr->findings[i].id);
+            CHECKF(strstr(fd, want) != NULL, "%s", fd);
+            g_free(fd);
+        }
     /* each timeline line names its record's CPU */
     d = dmtv_model_describe_transfer(m, 7);
     char want[3][64];

@@ -62,9 +62,8 @@ int dmt_store_time_index(dmt_store *st, dmt_store_time_block_fn fn, void *ctx, d
  * table): 1 and *ts set, 0 when there is none. */
 int dmt_store_ts_before(dmt_store *st, uint64_t seq, int64_t *ts, dmt_error *err);
 
-/* The CPU of record seq (a DMA call, interrupt or DPC: the kinds whose
- * CPU the store keeps): 1 and *cpu set, 0 when the record is not one of
- * them or the trace did not say. */
+/* The CPU of record seq (its run in cpu_runs): 1 and *cpu set, 0 when the
+ * trace did not say. */
 int dmt_store_record_cpu(dmt_store *st, uint64_t seq, uint32_t *cpu, dmt_error *err);
 
 enum dmt_store_lane_kind {
