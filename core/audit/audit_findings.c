@@ -120,11 +120,11 @@ static int64_t order_ns(const dmt_audit *a)
 static void order_unsure(dmt_finding *f, int64_t w, uint64_t s1, uint32_t c1, int64_t t1,
                          uint64_t s2, uint32_t c2, int64_t t2)
 {
-    int64_t d = t1 > t2 ? t1 - t2 : t2 - t1;
-    if (w < 0 || c1 == DMT_CPU_NONE || c2 == DMT_CPU_NONE || c1 == c2 || d > w)
+    uint64_t d = t1 > t2 ? (uint64_t)t1 - (uint64_t)t2 : (uint64_t)t2 - (uint64_t)t1;
+    if (w < 0 || c1 == DMT_CPU_NONE || c2 == DMT_CPU_NONE || c1 == c2 || d > (uint64_t)w)
         return;
     aud_funsure(f,
-                "seq %" PRIu64 " on CPU %u and seq %" PRIu64 " on CPU %u are %" PRId64
+                "seq %" PRIu64 " on CPU %u and seq %" PRIu64 " on CPU %u are %" PRIu64
                 " ns apart: may have run in the other order",
                 s1 < s2 ? s1 : s2, s1 < s2 ? c1 : c2, s1 < s2 ? s2 : s1, s1 < s2 ? c2 : c1, d);
 }
@@ -166,7 +166,9 @@ void aud_held_release(dmt_audit *a, bool all)
     uint32_t k = 0;
     for (uint32_t i = 0; i < a->n_held; i++) {
         held *h = &a->held[i];
-        if (all || a->cur_ts - h->f.ts > order_ns(a))
+        /* (no overflow: times are any int64) */
+        if (all || (a->cur_ts > h->f.ts &&
+                    (uint64_t)a->cur_ts - (uint64_t)h->f.ts > (uint64_t)order_ns(a)))
             aud_fsend(a, &h->f);
         else
             a->held[k++] = *h;
