@@ -109,10 +109,10 @@ static double baseline(const char *path, uint64_t rows)
 static int64_t count_rows(const char *db_path, uint64_t *total)
 {
     static const char *const tables[] = {
-        "reg_accesses", "reg_buffers", "dma_calls", "sg_elements", "resources",
-        "desc_writes",  "payloads",    "patterns",  "interrupts",  "dpcs",
-        "markers",      "lost",        "adapters",  "buffers",     "common_buffers",
-        "transfers",    "lanes",       "summary",   "time_index",  "meta"};
+        "reg_accesses", "reg_buffers", "dma_calls",      "sg_elements", "resources", "desc_writes",
+        "payloads",     "patterns",    "interrupts",     "dpcs",        "markers",   "lost",
+        "adapters",     "buffers",     "common_buffers", "transfers",   "lanes",     "summary",
+        "time_index",   "meta",        "cpu_runs"};
     sqlite3 *db;
     *total = 0;
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)

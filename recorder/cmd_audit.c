@@ -1,8 +1,8 @@
 /*
  * cmd_audit.c - `dmatrace audit FILE [--json] [--rules LIST] [--end-is-unload]
- * [--all] [--list-rules]`: DMA misuse and layout findings of a trace (.dmat)
- * or of the database imported from it (.db, where the findings are also
- * written to its `findings` table).  Exit 0 clean, 1 findings, 2 bad usage or
+ * [--all] [--cpu-order-us N] [--list-rules]`: DMA misuse and layout findings
+ * of a trace (.dmat) or of the database imported from it (.db, where the
+ * findings are also written to its `findings` table).  Exit 0 clean, 1 findings, 2 bad usage or
  * input, 3 I/O.  The rules are docs/audit-rules.md; the JSON output is
  * documented there too (format "dmatrace-audit", version 1).  With --follow
  * the trace may still be growing: findings print as they are found (the
@@ -118,6 +118,10 @@ static void print_json(const char *file, bool is_db, const dmt_audit_config *cfg
         printf(",\"index\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"ts\":%" PRId64
                ",\"t_rel_ns\":%" PRId64,
                f->index, f->seq, f->ts, f->ts - st->first_ts);
+        if (f->cpu != DMT_CPU_NONE)
+            printf(",\"cpu\":%u", f->cpu);
+        else
+            printf(",\"cpu\":null");
         json_id("dev", f->dev);
         json_id("adapter", f->adapter);
         json_id("xfer", f->xfer);
@@ -136,9 +140,12 @@ static void print_json(const char *file, bool is_db, const dmt_audit_config *cfg
 /* One finding on one line (after the caller's indent or prefix). */
 static void print_finding(const dmt_finding *f, int64_t first_ts)
 {
-    char tb[32];
-    printf("seq %" PRIu64 " (record %" PRIu64 ", +%s)%s: %s", f->seq, f->index,
-           cli_ns(tb, sizeof tb, f->ts - first_ts), f->uncertain ? " UNCERTAIN" : "", f->message);
+    char tb[32], on[24] = "";
+    if (f->cpu != DMT_CPU_NONE)
+        snprintf(on, sizeof on, ", CPU %u", f->cpu);
+    printf("seq %" PRIu64 " (record %" PRIu64 ", +%s%s)%s: %s", f->seq, f->index,
+           cli_ns(tb, sizeof tb, f->ts - first_ts), on, f->uncertain ? " UNCERTAIN" : "",
+           f->message);
     if (f->n_refs > 1) {
         printf(" [seq");
         for (uint32_t k = 0; k < f->n_refs; k++)
@@ -272,14 +279,17 @@ static void list_rules(bool json)
 static void help(void)
 {
     printf("usage: dmatrace audit FILE [--json] [--rules LIST] [--end-is-unload] [--all]\n"
-           "                      [--follow [--stall-ms N]]\n"
+           "                      [--cpu-order-us N] [--follow [--stall-ms N]]\n"
            "       dmatrace audit --list-rules [--json]\n\n"
            "Check a trace (.dmat) or its database (.db) for DMA misuse and layout problems:\n"
            "Driver Verifier's DMA checks that a trace can show, and the device-programming\n"
            "and memory-layout problems no verifier sees.  Findings are grouped by rule;\n"
            "each names the records involved by sequence number (dmatrace dump shows them).\n"
            "A finding that lost records or a tracking cap may have caused is marked\n"
-           "UNCERTAIN.  With a .db the findings also replace the audit rows of its\n"
+           "UNCERTAIN, and so is one that rests on the order of two records made on\n"
+           "different CPUs (a trace of per-CPU rings) closer in time than the CPUs'\n"
+           "ordering uncertainty; a finding shows its record's CPU when the trace\n"
+           "has it.  With a .db the findings also replace the audit rows of its\n"
            "`findings` table.\n\n"
            "  --json            one JSON object (format \"dmatrace-audit\", version 1;\n"
            "                    docs/audit-rules.md)\n"
@@ -288,22 +298,28 @@ static void help(void)
            "  --end-is-unload   the trace covers the driver's unload: adapters and common\n"
            "                    buffers still held at the end are leaks\n"
            "  --all             list every finding (default: %u per rule)\n"
+           "  --cpu-order-us N  records of two CPUs closer than N us may have run in\n"
+           "                    the other order (default %u; 0: trust the file's order)\n"
            "  --list-rules      the rules: id, severity, Driver Verifier check, summary\n"
            "  --follow          the trace (.dmat) is still being written: print each\n"
            "                    finding as it is found (RULE SEVERITY: seq ...), then the\n"
            "                    summary at the END record, Ctrl-C, or when the trace\n"
            "                    stopped growing for --stall-ms N ms (default %u)\n\n"
            "Exit status: 0 no findings, 1 findings, 2 bad usage or input, 3 I/O failure.\n",
-           TEXT_PER_RULE, FOLLOW_DEFAULT_STALL_MS);
+           TEXT_PER_RULE, (unsigned)(DMT_AUDIT_DEF_CPU_ORDER_NS / 1000), FOLLOW_DEFAULT_STALL_MS);
 }
 
 int cmd_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, 0, 'j'},          {"rules", required_argument, 0, 'r'},
-        {"end-is-unload", no_argument, 0, 'u'}, {"all", no_argument, 0, 'a'},
-        {"list-rules", no_argument, 0, 'L'},    FOLLOW_LONG_OPTIONS,
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                         {"rules", required_argument, 0, 'r'},
+                                         {"end-is-unload", no_argument, 0, 'u'},
+                                         {"all", no_argument, 0, 'a'},
+                                         {"list-rules", no_argument, 0, 'L'},
+                                         FOLLOW_LONG_OPTIONS,
+                                         {"cpu-order-us", required_argument, 0, 'C'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     bool json = false, all = false, list = false;
     follow_run fr = {.cmd = "audit", .stall_ms = FOLLOW_DEFAULT_STALL_MS};
     dmt_audit_config cfg;
@@ -312,8 +328,15 @@ int cmd_audit(int argc, char **argv)
     cfg.rules = DMT_AUDIT_ALL_RULES;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jr:uaLws:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jr:uaLws:C:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'C': {
+            uint64_t us;
+            if (!cli_parse_u64(optarg, &us) || us > 1000000)
+                return cli_usage("audit", "--cpu-order-us: '%s' is not 0 .. 1000000", optarg);
+            cfg.cpu_order_ns = us ? (int64_t)us * 1000 : -1;
+            break;
+        }
         case 'w': /* --follow */
         case 's': /* --stall-ms */
             if (!follow_option(&fr, c, optarg))

@@ -1,11 +1,13 @@
--- schema/store.sql - the dmatrace store (NAME.db), schema version 3 (2 added
--- transfers.bounced, 3 the register-name tables reg_names and reg_fields).
+-- schema/store.sql - the dmatrace store (NAME.db), schema version 5 (2 added
+-- transfers.bounced, 3 the register-name tables reg_names and reg_fields,
+-- 5 the CPU records were made on: table cpu_runs, the `cpu` columns of
+-- dma_calls, interrupts and dpcs, transfers.exec_cpu, meta cpu_max).
 --
 -- Normative.  `dmatrace import` builds a database from one trace file with
 -- exactly these statements (the library embeds this file at build time and
 -- runs its sections in order; a test checks the embedded copy against this
 -- file).  A database whose application_id is not 0x444D5442 ("DMTB") is not
--- a dmatrace store; one whose user_version is not 4 is refused.
+-- a dmatrace store; one whose user_version is not 5 is refused.
 --
 -- Conventions
 --  * Every event table is keyed by the record's sequence number
@@ -22,6 +24,10 @@
 --  * Booleans are 0/1.  Record kinds are the numbers of trace.cddl; table
 --    `kinds` names them.
 --  * Times in views are microseconds since the first record (meta first_ts).
+--  * `cpu` (dma_calls, interrupts, dpcs) is the CPU the record was made on
+--    (FORMAT.md 1.4: the ring index of a per-CPU region), NULL when the
+--    trace does not say (a single ring, a version-1 trace).  A NULL, a 0
+--    and a 1 cost one byte of the row, any other CPU below 128 two.
 --
 -- Sections (the importer runs them in this order):
 --   tables  - before the load: pragmas, every table (empty), the views;
@@ -35,7 +41,7 @@
 -- @section tables
 
 PRAGMA application_id = 0x444D5442;
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 -- Key/value facts about the database and the trace it came from.
 --   Header fields (FORMAT.md 1.2): version, t0, page_shift, seq0, producer,
@@ -50,7 +56,8 @@ PRAGMA user_version = 4;
 --     (byte where the last whole record ends), cut_reason (text),
 --     first_ts/last_ts (min/max record time), max_transfer_ns (longest
 --     transfer span t_end - t_begin, used to widen window queries),
---     summary_min_level (finest level stored in `summary`).
+--     summary_min_level (finest level stored in `summary`), cpu_max (the
+--     highest CPU of any record; absent when no record names its CPU).
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value
@@ -124,6 +131,7 @@ CREATE TABLE reg_fields (
 --   DIGEST         xfer algo length value(digest) flags(digest policy: NULL
 --                  full, 1 bounded, 2 off) n_sg(ranges, NULL when the
 --                  whole transfer was digested; ranges: digest_ranges)
+-- and, for every kind, cpu.
 CREATE TABLE dma_calls (
     seq             INTEGER PRIMARY KEY,
     ts              INTEGER NOT NULL,
@@ -139,7 +147,8 @@ CREATE TABLE dma_calls (
     algo            INTEGER,
     value           INTEGER,
     n_sg            INTEGER,
-    flags           INTEGER
+    flags           INTEGER,
+    cpu             INTEGER
 );
 
 -- The scatter/gather list of every EXECUTE_DMA, element by element in list
@@ -223,22 +232,24 @@ CREATE TABLE patterns (
 );
 
 -- INTERRUPT: HwVidInterrupt returned on `dev`; `claimed` 0/1; `value` the
--- engine status the ISR read (or 0).
+-- engine status the ISR read (or 0); `cpu` the CPU the ISR ran on.
 CREATE TABLE interrupts (
     seq     INTEGER PRIMARY KEY,
     ts      INTEGER NOT NULL,
     dev     INTEGER NOT NULL,
     claimed INTEGER NOT NULL,
-    value   INTEGER NOT NULL
+    value   INTEGER NOT NULL,
+    cpu     INTEGER
 );
 
 -- DPC: the miniport's DPC ran for `dev`; `xfer` the transfer it served
--- (0: none).
+-- (0: none); `cpu` the CPU it ran on.
 CREATE TABLE dpcs (
     seq  INTEGER PRIMARY KEY,
     ts   INTEGER NOT NULL,
     dev  INTEGER NOT NULL,
-    xfer INTEGER NOT NULL
+    xfer INTEGER NOT NULL,
+    cpu  INTEGER
 );
 
 -- MARKER: free text (UTF-8 as written; not checked).
@@ -256,6 +267,18 @@ CREATE TABLE lost (
     ts        INTEGER NOT NULL,
     count     INTEGER NOT NULL,
     reason    INTEGER NOT NULL
+);
+
+-- CPU runs (FORMAT.md 1.4: the trace's CPU records): the records from
+-- sequence number first_seq on, up to the next row's, were made on CPU
+-- `cpu` (NULL: the trace does not say).  One row where the CPU changes (a
+-- LOST record keyed by its first sequence number), none for a trace
+-- without CPU records; records before the first row have no CPU.  It gives
+-- every record its CPU (dmt_store_iter_*, so the audit of a .db); the cpu
+-- columns of dma_calls, interrupts and dpcs repeat it for queries.
+CREATE TABLE cpu_runs (
+    first_seq INTEGER PRIMARY KEY,
+    cpu       INTEGER
 );
 
 -- Derived (section derive): one row per adapter id seen in ADAPTER_CREATE.
@@ -335,6 +358,8 @@ CREATE TABLE common_buffers (
 --   t_begin/t_end: times of the first and last record of the transfer
 --     (dma_calls rows and its DPC).
 --   duration_ns: complete_ts - start_ts (NULL unless both exist).
+--   exec_cpu: the CPU of the first EXECUTE_DMA (NULL without one, or when
+--     the trace does not say; the others: dma_calls.cpu by seq).
 CREATE TABLE transfers (
     xfer            INTEGER PRIMARY KEY,
     adapter         INTEGER,
@@ -373,7 +398,8 @@ CREATE TABLE transfers (
     outcome         TEXT NOT NULL,
     t_begin         INTEGER NOT NULL,
     t_end           INTEGER NOT NULL,
-    duration_ns     INTEGER
+    duration_ns     INTEGER,
+    exec_cpu        INTEGER
 );
 
 -- The viewer's rows ("lanes").  Built by the importer in order of first

@@ -34,8 +34,13 @@
  * Uncertainty (audit_findings.c): a finding whose evidence spans records is
  * uncertain when a LOST record lies inside that span; findings about objects
  * the engine never saw created are uncertain when records were lost before,
- * a pool evicted objects, or the trace started after sequence 0.  Findings
- * about one record's own contents (layout rules) are never uncertain.
+ * a pool evicted objects, or the trace started after sequence 0; a finding
+ * resting on the order of two records made on different CPUs closer in time
+ * than the ordering uncertainty is uncertain (complete-before-interrupt,
+ * use-after-complete, inflight-overlap and concurrent-on-adapter; the
+ * first, third and fourth are held back that long for a later record of
+ * another CPU).  Findings about one record's own contents (layout rules)
+ * are never uncertain.
  * Records involved are named by sequence number, the store's key.
  */
 #include "audit_internal.h"
@@ -147,7 +152,10 @@ int dmt_audit_add(dmt_audit *a, const dmt_record *r, uint64_t index)
     a->cur_index = index;
     a->cur_seq = r->kind == DMT_K_LOST ? r->value : r->seq;
     a->cur_ts = r->ts;
+    a->cur_cpu = r->cpu;
     a->st.records++;
+    if (a->n_held)
+        aud_held_release(a, false);
     switch (r->kind) {
     case DMT_K_ADAPTER_CREATE:
         aud_on_adapter_create(a, r);
@@ -187,6 +195,7 @@ int dmt_audit_add(dmt_audit *a, const dmt_record *r, uint64_t index)
             devst *ds = aud_dev_get(a, r->dev);
             if (ds)
                 ds->irqs++;
+            aud_held_resolve(a, DMT_R_COMPLETE_BEFORE_INTERRUPT, r->dev);
         }
         break;
     case DMT_K_LOST:
@@ -209,6 +218,7 @@ int dmt_audit_finish(dmt_audit *a, bool cut)
     dmt_finding f;
     a->cut = cut;
     a->st.cut = cut;
+    aud_held_release(a, true);
     /* SG lists never completed */
     xfer *x;
     for (uint32_t s = a->inflight_head; (x = aud_inflight_next(a, &s)) != NULL;) {

@@ -115,6 +115,8 @@ typedef struct adapter {
     uint64_t current_done_seq;
     uint32_t last_completed;
     uint64_t last_completed_seq;
+    int64_t current_done_ts; /* the current transfer's CompleteDma: time and CPU */
+    uint32_t current_done_cpu;
 } adapter;
 
 typedef struct mdl {
@@ -207,6 +209,17 @@ typedef struct recent {
     uint64_t seq;
 } recent;
 
+/* A finding held back because a record of another CPU that comes a little
+ * later in the file may have happened before the one it found (see
+ * audit_findings.c): released once the records' time is past its own by
+ * the ordering uncertainty, uncertain when such a record came. */
+#define AUD_HELD_MAX 32u
+typedef struct held {
+    dmt_finding f;
+    uint32_t key; /* complete-before-interrupt: the device whose signal; others: the
+                     transfer whose CompleteDma would undo the finding */
+} held;
+
 struct dmt_audit {
     dmt_audit_config cfg;
     dmt_audit_stats st;
@@ -233,6 +246,10 @@ struct dmt_audit {
     /* the record being processed */
     uint64_t cur_index, cur_seq;
     int64_t cur_ts;
+    uint32_t cur_cpu;
+
+    held held[AUD_HELD_MAX]; /* oldest first */
+    uint32_t n_held;
     bool have_record;
     uint64_t first_seq;
     bool late_start;
@@ -304,6 +321,17 @@ void aud_fcut(const dmt_audit *a, dmt_finding *f);
 void aud_fxfer(dmt_finding *f, const xfer *x, uint32_t dev);
 /* Count the finding and hand it to the sink. */
 void aud_fsend(dmt_audit *a, dmt_finding *f);
+/* Records of several CPUs.  aud_forder: uncertain when record seq (made on
+ * cpu at ts) and the current record were made on different CPUs closer in
+ * time than the ordering uncertainty.  aud_fhold: send f later (a record
+ * of another CPU may yet show it wrong; at once when the current record
+ * has no CPU); aud_held_resolve: the current record is such a record for
+ * the held findings of rule with this key; aud_held_release: send those
+ * past the uncertainty (all: every one). */
+void aud_forder(const dmt_audit *a, dmt_finding *f, uint64_t seq, uint32_t cpu, int64_t ts);
+void aud_fhold(dmt_audit *a, dmt_finding *f, uint32_t key);
+void aud_held_resolve(dmt_audit *a, unsigned rule, uint32_t key);
+void aud_held_release(dmt_audit *a, bool all);
 /* "to device", "from device", or "direction unknown" when !known. */
 const char *aud_dir_name(bool known, bool wtd);
 

@@ -148,6 +148,7 @@ static void adapter_init(void *obj)
 {
     adapter *d = obj;
     d->create_seq = d->release_seq = d->current_done_seq = d->last_completed_seq = AUD_NONE;
+    d->current_done_cpu = DMT_CPU_NONE;
 }
 
 static void cbuf_release(dmt_audit *a, void *obj)

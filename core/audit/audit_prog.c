@@ -71,6 +71,7 @@ static xfer *doorbell_xfer(dmt_audit *a, const dmt_audit_dev_event *ev, const cb
                      "CompleteDma (seq %" PRIu64 ")",
                      ev->dev, ev->channel, d->current, d->current_done_seq);
             aud_flost_since(a, &f, d->current_done_seq);
+            aud_forder(a, &f, d->current_done_seq, d->current_done_cpu, d->current_done_ts);
             aud_fsend(a, &f);
         }
         return NULL;
@@ -159,6 +160,8 @@ void aud_on_dev_event(void *engine, const dmt_audit_dev_event *ev)
             on_doorbell(a, ev, model);
         return;
     }
+    if (ev->type == DMT_AEV_DONE)
+        aud_held_resolve(a, DMT_R_COMPLETE_BEFORE_INTERRUPT, ev->dev);
     chanst *ch = aud_chan_get(a, ev->dev, ev->channel, false);
     xfer *x = ch ? aud_xf_get(a, ch->xfer) : NULL;
     if (!x)

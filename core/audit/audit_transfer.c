@@ -258,7 +258,7 @@ static void check_inflight_overlap(dmt_audit *a, xfer *x)
         if (!x->dir_known || !t->dir_known)
             aud_funsure(&f, "a transfer's direction is unknown (StartDma not in the trace)");
         aud_flost_since(a, &f, t->exec_seq);
-        aud_fsend(a, &f);
+        aud_fhold(a, &f, t->id); /* t's CompleteDma on another CPU may come just after */
     }
 }
 
@@ -286,7 +286,7 @@ static void check_concurrent(dmt_audit *a, const xfer *x, const adapter *d)
              "xfer %u is still in flight",
              x->id, d->id, other);
     aud_flost_since(a, &f, other_seq);
-    aud_fsend(a, &f);
+    aud_fhold(a, &f, other);
 }
 
 void aud_on_execute(dmt_audit *a, const dmt_record *r)
@@ -411,7 +411,7 @@ static void check_signalled(dmt_audit *a, const xfer *x, const adapter *d)
         aud_fmsg(&f, "xfer %u: CompleteDma with no interrupt from device %u since ExecuteDma",
                  x->id, x->dev);
     aud_flost_since(a, &f, since);
-    aud_fsend(a, &f);
+    aud_fhold(a, &f, x->dev); /* the signal on another CPU may come just after */
 }
 
 /* prog-skipped: holes in what was programmed now; an unprogrammed suffix is
@@ -468,8 +468,12 @@ void aud_on_complete(dmt_audit *a, const dmt_record *r)
         if (d->current == x->id) {
             d->current_done = true;
             d->current_done_seq = a->cur_seq;
+            d->current_done_ts = a->cur_ts;
+            d->current_done_cpu = a->cur_cpu;
         }
     }
+    aud_held_resolve(a, DMT_R_INFLIGHT_OVERLAP, x->id);
+    aud_held_resolve(a, DMT_R_CONCURRENT_ON_ADAPTER, x->id);
     aud_remember_done(a, x->id);
     aud_xf_free(a, x);
 }

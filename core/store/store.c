@@ -76,7 +76,7 @@ static int check_schema(dmt_store *st, dmt_error *err)
         "SELECT seq, ts, dev, off, value, width, is_write FROM reg_accesses",
         "SELECT seq, ts, dev, off, width, is_write, count, vals FROM reg_buffers",
         "SELECT seq, ts, kind, xfer, adapter, mdl, offset, length, write_to_device, context, "
-        "status, algo, value, n_sg, flags FROM dma_calls",
+        "status, algo, value, n_sg, flags, cpu FROM dma_calls",
         "SELECT id, exec_seq, xfer, idx, addr, length FROM sg_elements",
         "SELECT seq, idx, offset, length FROM digest_ranges",
         "SELECT seq, ts, kind, id, adapter, dev, addr, length, va, op, flags, map_registers, "
@@ -84,10 +84,11 @@ static int check_schema(dmt_store *st, dmt_error *err)
         "SELECT seq, ts, cb, offset, data FROM desc_writes",
         "SELECT seq, ts, mdl, offset, data FROM payloads",
         "SELECT seq, ts, mdl, algo, seed, offset, length FROM patterns",
-        "SELECT seq, ts, dev, claimed, value FROM interrupts",
-        "SELECT seq, ts, dev, xfer FROM dpcs",
+        "SELECT seq, ts, dev, claimed, value, cpu FROM interrupts",
+        "SELECT seq, ts, dev, xfer, cpu FROM dpcs",
         "SELECT seq, ts, text FROM markers",
         "SELECT first_seq, ts, count, reason FROM lost",
+        "SELECT first_seq, cpu FROM cpu_runs",
         "SELECT lane, kind, dev, adapter, off, name FROM lanes",
         "SELECT level, lane, bucket, count, bytes, vmin, vmax, vlast, t_first, t_last FROM summary",
         "SELECT first_seq, last_seq, ts_min, ts_max, records FROM time_index",

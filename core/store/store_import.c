@@ -153,8 +153,8 @@ static const tdesc tdescs[T_COUNT_] = {
     [T_REGBUF] = {"reg_buffers", "seq, ts, dev, off, width, is_write, count, vals", 8, NULL, true},
     [T_DMA] = {"dma_calls",
                "seq, ts, kind, xfer, adapter, mdl, offset, length, write_to_device, context, "
-               "status, algo, value, n_sg, flags",
-               15, NULL, false},
+               "status, algo, value, n_sg, flags, cpu",
+               16, NULL, false},
     [T_SG] = {"sg_elements", "id, exec_seq, xfer, idx, addr, length", 6, NULL, false},
     [T_DRANGE] = {"digest_ranges", "seq, idx, offset, length", 4, NULL, false},
     [T_RES] = {"resources",
@@ -164,13 +164,14 @@ static const tdesc tdescs[T_COUNT_] = {
     [T_DESC] = {"desc_writes", "seq, ts, cb, offset, data", 5, NULL, true},
     [T_PAY] = {"payloads", "seq, ts, mdl, offset, data", 5, NULL, true},
     [T_PAT] = {"patterns", "seq, ts, mdl, algo, seed, offset, length", 7, NULL, false},
-    [T_IRQ] = {"interrupts", "seq, ts, dev, claimed, value", 5, NULL, false},
-    [T_DPC] = {"dpcs", "seq, ts, dev, xfer", 4, NULL, false},
+    [T_IRQ] = {"interrupts", "seq, ts, dev, claimed, value, cpu", 6, NULL, false},
+    [T_DPC] = {"dpcs", "seq, ts, dev, xfer, cpu", 5, NULL, false},
     [T_MARK] = {"markers", "seq, ts, text", 3, NULL, true},
     [T_LOST] = {"lost", "first_seq, ts, count, reason", 4, NULL, false},
     [T_SUM] = {"summary", "level, lane, bucket, count, bytes, vmin, vmax, vlast, t_first, t_last",
                10, NULL, false},
     [T_TIDX] = {"time_index", "first_seq, last_seq, ts_min, ts_max, records", 5, NULL, false},
+    [T_CPUS] = {"cpu_runs", "first_seq, cpu", 2, NULL, false},
 };
 
 static uint64_t mono_ns(void)
@@ -374,6 +375,18 @@ static int on_record(imp *im, const dmt_record *r)
         im->first_ts = r->ts;
     if (r->ts > im->last_ts)
         im->last_ts = r->ts;
+    if (r->cpu != DMT_CPU_NONE && (!im->has_cpu || r->cpu > im->cpu_max)) {
+        im->has_cpu = true;
+        im->cpu_max = r->cpu;
+    }
+    if (r->cpu != im->run_cpu) { /* a new CPU run from this record */
+        t = &im->tb[T_CPUS];
+        put_int(t, r->kind == DMT_K_LOST ? (int64_t)r->value : (int64_t)r->seq);
+        put_cpu(t, r);
+        im->run_cpu = r->cpu;
+        if ((rc = row_end(im, t)))
+            return rc;
+    }
     im->records++;
 
     switch (r->kind) {
@@ -446,6 +459,7 @@ static int on_record(imp *im, const dmt_record *r)
         put_opt(t, ex || (di && r->n_sg), r->n_sg);
         put_opt(t, (ex && r->xfer_flags) || (di && r->digest_policy),
                 ex ? r->xfer_flags : r->digest_policy);
+        put_cpu(t, r);
         if ((rc = row_end(im, t)))
             return rc;
         if (di) {
@@ -555,6 +569,7 @@ static int on_record(imp *im, const dmt_record *r)
         put_int(t, r->dev);
         put_int(t, r->claimed);
         put_int(t, (int64_t)r->value);
+        put_cpu(t, r);
         if ((rc = row_end(im, t)))
             return rc;
         size_t li = dmt_store_map_get(&im->lane_map, LK(DMT_LANE_INTERRUPTS) | r->dev, 0);
@@ -576,6 +591,7 @@ static int on_record(imp *im, const dmt_record *r)
         put_int(t, r->ts);
         put_int(t, r->dev);
         put_int(t, r->xfer);
+        put_cpu(t, r);
         if ((rc = row_end(im, t)))
             return rc;
         return dmt_imp_on_dpc(im, r);
@@ -750,6 +766,9 @@ int dmt_imp_write_meta(imp *im, const dmt_header *h, const char *trace,
     }
     MI("max_transfer_ns", im->max_span);
     MI("summary_min_level", DMT_STORE_MIN_STORED_LEVEL);
+    if (im->has_cpu) {
+        MI("cpu_max", im->cpu_max);
+    }
     if (im->o && im->o->regmap && im->o->regmap_name)
         MT("regmap", im->o->regmap_name);
 #undef MI
@@ -1007,6 +1026,7 @@ void dmt_imp_init(imp *im, const dmt_store_import_opts *opts, dmt_store_import_r
     im->err = err;
     im->first_ts = INT64_MAX;
     im->last_ts = INT64_MIN;
+    im->run_cpu = DMT_CPU_NONE;
     im->res = res;
     im->lim.lag = LAG;
     im->lim.xopen = XOPEN_MAX;

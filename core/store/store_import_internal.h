@@ -20,7 +20,7 @@
 #include "store_internal.h"
 
 #define K             32 /* rows per multi-row INSERT */
-#define MAXCOLS       15
+#define MAXCOLS       16
 #define BATCH_RECORDS 4096
 #define BATCH_ARENA   (1u << 21)
 #define NBATCH        3
@@ -68,6 +68,7 @@ enum {
     T_LOST,
     T_SUM,
     T_TIDX,
+    T_CPUS,
     T_COUNT_
 };
 
@@ -148,6 +149,9 @@ typedef struct imp {
     /* records */
     uint64_t records, sg_id;
     int64_t first_ts, last_ts;
+    bool has_cpu;     /* a record named its CPU: meta cpu_max */
+    uint32_t cpu_max; /* the highest one */
+    uint32_t run_cpu; /* the CPU of the last cpu_runs row (DMT_CPU_NONE before any) */
 
     /* lanes */
     lane *lanes;
@@ -270,6 +274,12 @@ static inline void put_opt(tbuf *t, bool present, int64_t v)
         put_int(t, v);
     else
         put_null(t);
+}
+
+/* The record's CPU, NULL when unknown (store.sql: the cpu columns). */
+static inline void put_cpu(tbuf *t, const dmt_record *r)
+{
+    put_opt(t, r->cpu != DMT_CPU_NONE, r->cpu);
 }
 
 static inline int row_end(imp *im, tbuf *t)

@@ -290,6 +290,7 @@ int dmt_imp_on_transfer(imp *im, const dmt_record *r, uint64_t sg_first)
             const dmt_sg_elem *sg = r->sg_list;
             t->exec_seq = r->seq;
             t->exec_ts = r->ts;
+            t->exec_cpu = r->cpu;
             t->granted = r->length;
             t->bounce_known = (r->xfer_flags & DMT_XF_BOUNCE_CHECKED) != 0;
             t->bounced = t->bounce_known && (r->xfer_flags & DMT_XF_BOUNCED) != 0;

@@ -143,7 +143,7 @@ int dmt_store_lane_kind_of(const char *name); /* 0 when unknown */
 
 /* Column list of transfers in table order (DMT_STORE_XFER_NCOLS columns). */
 extern const char dmt_store_xfer_columns[];
-#define DMT_STORE_XFER_NCOLS 38
+#define DMT_STORE_XFER_NCOLS 39
 
 /* Empty transfer state for xfer (every *_seq DMT_STORE_NONE). */
 void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer);

@@ -12,7 +12,9 @@
  * table, so every step is a b-tree "next".  The sg_elements cursor walks ids
  * in order alongside; its rows are in EXECUTE_DMA order by construction.
  * The record rebuilt has exactly the fields the reader fills for its kind
- * (every other field zero), so it compares equal to the trace's record.
+ * (every other field zero), so it compares equal to the trace's record;
+ * its cpu comes from a cpu_runs cursor walked alongside (the run that
+ * holds its sequence number).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +66,10 @@ struct dmt_store_iter {
     sqlite3_stmt *sg; /* exec_seq, addr, length from an id on */
     bool sg_row;
     dmt_sg_elem sgbuf[DMT_MAX_SG_ELEMENTS];
-    sqlite3_stmt *dr; /* a DIGEST record's ranges (point query by seq) */
+    sqlite3_stmt *dr;  /* a DIGEST record's ranges (point query by seq) */
+    sqlite3_stmt *cpu; /* cpu_runs from the run holding the first record on */
+    bool cpu_row;
+    uint32_t cur_cpu; /* the CPU of the run reached */
     uint64_t values[DMT_MAX_VALUES];
     uint8_t bytes[DMT_MAX_BYTES > DMT_MAX_TEXT ? DMT_MAX_BYTES : DMT_MAX_TEXT];
 };
@@ -83,13 +88,25 @@ static int advance(dmt_store_iter *it, int s, dmt_error *err)
     return dmt_store_sql_error(err, it->db, rc, "reading records");
 }
 
-static int sg_advance(dmt_store_iter *it, dmt_error *err)
+/* Step a side cursor (sg_elements, cpu_runs): *row says whether it has one. */
+static int side_step(dmt_store_iter *it, sqlite3_stmt *q, bool *row, const char *what,
+                     dmt_error *err)
 {
-    int rc = sqlite3_step(it->sg);
-    it->sg_row = rc == SQLITE_ROW;
+    int rc = sqlite3_step(q);
+    *row = rc == SQLITE_ROW;
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
         return 0;
-    return dmt_store_sql_error(err, it->db, rc, "reading sg_elements");
+    return dmt_store_sql_error(err, it->db, rc, what);
+}
+
+static int sg_advance(dmt_store_iter *it, dmt_error *err)
+{
+    return side_step(it, it->sg, &it->sg_row, "reading sg_elements", err);
+}
+
+static int cpu_advance(dmt_store_iter *it, dmt_error *err)
+{
+    return side_step(it, it->cpu, &it->cpu_row, "reading cpu_runs", err);
 }
 
 /* First sg_elements id whose exec_seq >= from (ids grow with exec_seq):
@@ -138,6 +155,7 @@ void dmt_store_iter_close(dmt_store_iter *it)
         sqlite3_finalize(it->q[s]);
     sqlite3_finalize(it->sg);
     sqlite3_finalize(it->dr);
+    sqlite3_finalize(it->cpu);
     free(it);
 }
 
@@ -175,6 +193,17 @@ int dmt_store_iter_open(dmt_store *st, uint64_t from_seq, dmt_store_iter **out, 
     if (!rc) {
         sqlite3_bind_int64(it->sg, 1, id);
         rc = sg_advance(it, err);
+    }
+    it->cur_cpu = DMT_CPU_NONE;
+    if (!rc)
+        rc = dmt_store_prepare(db,
+                               "SELECT first_seq, cpu FROM cpu_runs WHERE first_seq >= "
+                               "coalesce((SELECT max(first_seq) FROM cpu_runs WHERE first_seq <= "
+                               "?1), 0) ORDER BY first_seq",
+                               false, &it->cpu, err);
+    if (!rc) {
+        sqlite3_bind_int64(it->cpu, 1, (int64_t)from_seq);
+        rc = cpu_advance(it, err);
     }
     if (rc) {
         dmt_store_iter_close(it);
@@ -241,6 +270,7 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
     memset(r, 0, sizeof *r);
     r->seq = cu(q, 0);
     r->ts = sqlite3_column_int64(q, 1);
+    r->cpu = DMT_CPU_NONE;
     switch (s) {
     case S_REG:
         r->kind = cu(q, 6) ? DMT_K_REG_WRITE : DMT_K_REG_READ;
@@ -462,6 +492,13 @@ int dmt_store_iter_next(dmt_store_iter *it, dmt_record *rec, dmt_error *err)
     if (best < 0)
         return 0;
     int rc = build(it, best, rec, err);
+    while (!rc && it->cpu_row && (uint64_t)sqlite3_column_int64(it->cpu, 0) <= rec->seq) {
+        it->cur_cpu = sqlite3_column_type(it->cpu, 1) == SQLITE_NULL
+                          ? DMT_CPU_NONE
+                          : (uint32_t)sqlite3_column_int64(it->cpu, 1);
+        rc = cpu_advance(it, err);
+    }
+    rec->cpu = it->cur_cpu;
     if (!rc)
         rc = advance(it, best, err);
     return rc ? rc : 1;

@@ -169,6 +169,21 @@ int dmt_store_ts_before(dmt_store *st, uint64_t seq, int64_t *ts, dmt_error *err
     return best >= 0;
 }
 
+int dmt_store_record_cpu(dmt_store *st, uint64_t seq, uint32_t *cpu, dmt_error *err)
+{
+    int64_t c, zero;
+    bool any;
+    int rc = dmt_store_int_pair(st,
+                                "SELECT (SELECT cpu FROM cpu_runs WHERE first_seq <= ?1 "
+                                "ORDER BY first_seq DESC LIMIT 1), 0",
+                                1, (int64_t)(seq > INT64_MAX ? INT64_MAX : seq), 0, &c, &zero, &any,
+                                err);
+    if (rc || !any)
+        return rc;
+    *cpu = (uint32_t)c;
+    return 1;
+}
+
 static int adapter_row(sqlite3_stmt *q, void *arg)
 {
     const fn_ctx *c = arg;
@@ -395,24 +410,25 @@ int dmt_store_transfer_sg(dmt_store *st, uint32_t xfer, dmt_sg_elem *sg, size_t 
 
 /* ---- event rows of a window --------------------------------------------------------- */
 
-/* Every source: the same nine columns (seq, ts, dev, off, value, width,
- * is_write, count or claimed, blob or text). */
+/* Every source: the same ten columns (seq, ts, dev, off, value, width,
+ * is_write, count or claimed, blob or text, cpu). */
 enum ev_src_id { EV_REG, EV_REGBUF, EV_IRQ, EV_DPC, EV_MARK, EV_DESC, EV_NSRC };
 
 static const struct ev_src {
     unsigned set;
     const char *sql;
 } ev_srcs[EV_NSRC] = {
-    [EV_REG] = {DMT_STORE_EV_REGISTERS,
-                "SELECT seq, ts, dev, off, value, width, is_write, 0, NULL FROM reg_accesses"},
-    [EV_REGBUF] = {DMT_STORE_EV_REGISTERS,
-                   "SELECT seq, ts, dev, off, 0, width, is_write, count, vals FROM reg_buffers"},
+    [EV_REG] =
+        {DMT_STORE_EV_REGISTERS,
+         "SELECT seq, ts, dev, off, value, width, is_write, 0, NULL, NULL FROM reg_accesses"},
+    [EV_REGBUF] = {DMT_STORE_EV_REGISTERS, "SELECT seq, ts, dev, off, 0, width, is_write, count, "
+                                           "vals, NULL FROM reg_buffers"},
     [EV_IRQ] = {DMT_STORE_EV_INTERRUPTS,
-                "SELECT seq, ts, dev, 0, value, 0, 0, claimed, NULL FROM interrupts"},
-    [EV_DPC] = {DMT_STORE_EV_DPCS, "SELECT seq, ts, dev, 0, 0, 0, 0, 0, NULL FROM dpcs"},
-    [EV_MARK] = {DMT_STORE_EV_MARKERS, "SELECT seq, ts, 0, 0, 0, 0, 0, 0, text FROM markers"},
+                "SELECT seq, ts, dev, 0, value, 0, 0, claimed, NULL, cpu FROM interrupts"},
+    [EV_DPC] = {DMT_STORE_EV_DPCS, "SELECT seq, ts, dev, 0, 0, 0, 0, 0, NULL, cpu FROM dpcs"},
+    [EV_MARK] = {DMT_STORE_EV_MARKERS, "SELECT seq, ts, 0, 0, 0, 0, 0, 0, text, NULL FROM markers"},
     [EV_DESC] = {DMT_STORE_EV_DESC_WRITES,
-                 "SELECT seq, ts, cb, offset, 0, 0, 0, 0, data FROM desc_writes"},
+                 "SELECT seq, ts, cb, offset, 0, 0, 0, 0, data, NULL FROM desc_writes"},
 };
 
 /* The current row of source src. */
@@ -434,6 +450,8 @@ static void ev_read(sqlite3_stmt *q, int src, dmt_store_event *e)
         e->data = sqlite3_column_blob(q, 8);
     }
     e->len = (size_t)sqlite3_column_bytes(q, 8);
+    e->cpu = sqlite3_column_type(q, 9) == SQLITE_NULL ? DMT_CPU_NONE
+                                                      : (uint32_t)sqlite3_column_int64(q, 9);
     switch (src) {
     case EV_REG:
         e->kind = e->is_write ? DMT_K_REG_WRITE : DMT_K_REG_READ;

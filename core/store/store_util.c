@@ -276,7 +276,7 @@ const char dmt_store_xfer_columns[] =
     "start_ts, exec_seq, exec_ts, end_seq, end_ts, end_status, end_length, complete_seq, "
     "complete_ts, complete_status, complete_count, interrupt_seq, interrupt_ts, dpc_seq, dpc_ts, "
     "n_sg, sg_bytes, sg_lo, sg_hi, sg_first, digest, digest_algo, digest_len, truncated, bounced, "
-    "outcome, t_begin, t_end, duration_ns";
+    "outcome, t_begin, t_end, duration_ns, exec_cpu";
 
 void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer)
 {
@@ -284,6 +284,7 @@ void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer)
     t->xfer = xfer;
     t->start_seq = t->exec_seq = t->end_seq = t->complete_seq = DMT_STORE_NONE;
     t->interrupt_seq = t->dpc_seq = DMT_STORE_NONE;
+    t->exec_cpu = DMT_CPU_NONE;
     t->t_begin = INT64_MAX;
     t->t_end = INT64_MIN;
     strcpy(t->outcome, "not-completed");
@@ -361,6 +362,7 @@ int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t)
     sqlite3_bind_int64(st, k++, t->t_begin);
     sqlite3_bind_int64(st, k++, t->t_end);
     bind_opt(st, k++, t->has_duration, t->duration_ns);
+    bind_opt(st, k++, x && t->exec_cpu != DMT_CPU_NONE, t->exec_cpu);
     return k - 1 - base == DMT_STORE_XFER_NCOLS ? 0 : DMT_E_INTERNAL;
 }
 
@@ -419,4 +421,5 @@ void dmt_store_xfer_read(sqlite3_stmt *st, int c, dmt_store_transfer *t)
     t->t_end = sqlite3_column_int64(st, c + 36);
     t->has_duration = !col_null(st, c + 37);
     t->duration_ns = sqlite3_column_int64(st, c + 37);
+    t->exec_cpu = col_null(st, c + 38) ? DMT_CPU_NONE : (uint32_t)sqlite3_column_int64(st, c + 38);
 }

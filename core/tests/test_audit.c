@@ -649,6 +649,126 @@ static void test_complete_rules(void)
     }
 }
 
+/* ---- records of several CPUs -------------------------------------------------------------------
+ */
+
+static void all_on(uint32_t cpu)
+{
+    for (uint32_t i = 0; i < tk_nrec; i++)
+        tk_rec[i].cpu = cpu;
+}
+
+/* The first record of kind for xfer. */
+static dmt_record *rec_of(uint32_t kind, uint32_t xfer)
+{
+    for (uint32_t i = 0; i < tk_nrec; i++)
+        if (tk_rec[i].kind == kind && tk_rec[i].xfer == xfer)
+            return &tk_rec[i];
+    CHECKF(0, "no %s of xfer %u", dmt_kind_name(kind), xfer);
+    return &tk_rec[0];
+}
+
+/* r and every record after it happen ns later. */
+static void later_from(const dmt_record *r, int64_t ns)
+{
+    for (uint32_t i = (uint32_t)(r - tk_rec); i < tk_nrec; i++)
+        tk_rec[i].ts += ns;
+}
+
+/* Case c of test_cpus: every record on CPU 0 but on1 on CPU 1 (c 0 and 2),
+ * or all on CPU 0 (c 1), or none with a CPU (c 3); with c 2 the records
+ * from `later` on happen 1 ms later. */
+static void cpu_case(int c, dmt_record *on1, const dmt_record *later)
+{
+    if (c != 3)
+        all_on(0);
+    if (c == 0 || c == 2)
+        on1->cpu = 1;
+    if (c == 2)
+        later_from(later, 1000000);
+}
+
+/* The one finding of rule: its CPU, and uncertain (naming both CPUs) or
+ * not. */
+static void expect_cpu_case(int rule, uint32_t cpu, bool unsure, const char *what)
+{
+    const dmt_finding *f = first_of(rule);
+    CHECKF(f && FN == 1, "%s: %u findings", what, FN);
+    if (FN != 1)
+        dump_findings(what);
+    if (!f)
+        return;
+    CHECKF(f->cpu == cpu, "%s: found on CPU %u, expected %u", what, f->cpu, cpu);
+    CHECKF(f->uncertain == unsure, "%s: uncertain %d (%s)", what, f->uncertain, f->uncertain_why);
+    if (unsure)
+        CHECKF(strstr(f->uncertain_why, "on CPU 0") && strstr(f->uncertain_why, "on CPU 1") &&
+                   strstr(f->uncertain_why, "other order"),
+               "%s: %s", what, f->uncertain_why);
+}
+
+/* A finding that rests on the order of two records made on different CPUs
+ * a few microseconds apart is uncertain (both when the other record came
+ * before and when it comes after, the finding then held back); the same
+ * CPU, a record of another CPU far enough away, or a trace without CPUs
+ * leave it certain.  Each case: 0 across CPUs, close; 1 one CPU; 2 across
+ * CPUs, 1 ms apart; 3 no CPUs. */
+static void test_cpus(void)
+{
+    for (int c = 0; c < 4; c++) {
+        uint32_t want_cpu = c == 3 ? DMT_CPU_NONE : c == 1 ? 0 : 1;
+        /* complete-before-interrupt: CompleteDma on CPU 1, the ISR on CPU 0
+         * reads the channel done 2 us later */
+        tk_begin(0x3000, DMT_LOCK_READ);
+        tk_start(1, 1, 1, 0, 0x3000, true);
+        tk_exec(1, 1, 0x3000, 2, SG2);
+        tk_desc(1, 0, 2, SG2, -1);
+        tk_ring(1, 0, TK_RING0, 2);
+        tk_complete(1, 1, true);
+        tk_start_end(1, 1, 0, 0x3000);
+        tk_irq(1, 0, 1);
+        tk_end_trace();
+        cpu_case(c, rec_of(DMT_K_COMPLETE_DMA, 1), rec_of(DMT_K_START_DMA_END, 1));
+        dmt_audit_stats st = run_cfg(NULL);
+        expect_cpu_case(DMT_R_COMPLETE_BEFORE_INTERRUPT, want_cpu, c == 0,
+                        "complete-before-interrupt across CPUs");
+        CHECK(st.findings == 1 && st.uncertain == (c == 0));
+
+        /* use-after-complete: CompleteDma on CPU 1, the doorbell on CPU 0
+         * 4 us later (the other record came first in the file) */
+        tk_begin(0x3000, DMT_LOCK_READ);
+        tk_chunk(1, 1, 1, 1, TK_RING0, 1, 0, 0, 2, SG2, true);
+        tk_ring(1, 0, TK_RING0, 2);
+        tk_end_trace();
+        cpu_case(c, rec_of(DMT_K_COMPLETE_DMA, 1), rec_of(DMT_K_COMPLETE_DMA, 1) + 1);
+        run(false);
+        expect_cpu_case(DMT_R_USE_AFTER_COMPLETE, c == 3 ? DMT_CPU_NONE : 0, c == 0,
+                        "use-after-complete across CPUs");
+
+        /* inflight-overlap and concurrent-on-adapter: xfer 2's ExecuteDma on
+         * CPU 1, xfer 1's CompleteDma on CPU 0 6 us after it */
+        static const dmt_sg_elem over[] = {{0x101000, 0x1000}};
+        static const dmt_sg_elem apart[] = {{0x102000, 0x1000}};
+        for (int rule = 0; rule < 2; rule++) {
+            if (rule == 0)
+                two_in_flight(true, false, over, true, false);
+            else
+                two_in_flight(true, true, apart, false, true);
+            cpu_case(c, rec_of(DMT_K_EXECUTE_DMA, 2), rec_of(DMT_K_START_DMA_END, 2));
+            run(false);
+            expect_cpu_case(
+                rule ? DMT_R_CONCURRENT_ON_ADAPTER : DMT_R_INFLIGHT_OVERLAP, want_cpu, c == 0,
+                rule ? "concurrent-on-adapter across CPUs" : "inflight-overlap across CPUs");
+        }
+    }
+    /* a negative ordering uncertainty trusts the file */
+    two_in_flight(true, false, (const dmt_sg_elem[]){{0x101000, 0x1000}}, true, false);
+    all_on(0);
+    rec_of(DMT_K_EXECUTE_DMA, 2)->cpu = 1;
+    dmt_audit_config cfg = {.cpu_order_ns = -1};
+    run_cfg(&cfg);
+    EXPECT_ONLY(DMT_R_INFLIGHT_OVERLAP, 1, "inflight-overlap, file order trusted");
+}
+
 /* ---- adapters, common buffers, leaks -----------------------------------------------------------
  */
 
@@ -1355,6 +1475,7 @@ int main(void)
     test_prog_rules();
     test_mdl_rules();
     test_complete_rules();
+    test_cpus();
     test_resource_rules();
     test_lost_uncertain();
     test_caps_and_masks();

@@ -1181,7 +1181,7 @@ static void compare_stores(const char *app, const char *ref, uint64_t records)
         "reg_accesses", "reg_buffers", "dma_calls",      "sg_elements", "resources", "desc_writes",
         "payloads",     "patterns",    "interrupts",     "dpcs",        "markers",   "lost",
         "adapters",     "buffers",     "common_buffers", "transfers",   "lanes",     "summary",
-        "time_index",   "findings",    "reg_names",      "reg_fields"};
+        "time_index",   "findings",    "reg_names",      "reg_fields",  "cpu_runs"};
     sqlite3 *s;
     CHECK(sqlite3_open_v2(app, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
     char sql[1200];
@@ -1297,6 +1297,84 @@ static void test_append(void)
     check_append("rev", trace, ends4, 4, NULL);
 }
 
+/* The CPU of every record: runs where it changes, read back by the
+ * iterator (from any record); in the rows of DMA calls, interrupts and DPCs
+ * (NULL before the first CPU record), the first ExecuteDma's in transfers,
+ * the highest in meta; an append equals the import. */
+static void test_cpu(void)
+{
+    char trace[512], db[512];
+    dmt_error err;
+    tk_begin(0x10000, DMT_LOCK_MODIFY);
+    uint32_t first = tk_nrec;
+    for (uint32_t x = 1; x <= 4; x++) {
+        dmt_sg_elem sg = {0x100000 * x, 0x1000};
+        tk_chunk(x, 1 + (x & 1), 1, 1 + (x & 1), x & 1 ? TK_RING1 : TK_RING0, 1, x & 1, 0, 1, &sg,
+                 true);
+    }
+    tk_end_trace();
+    /* CPUs from the first transfer on: 2 and 5 in turns of 3 records */
+    for (uint32_t i = first; i < tk_nrec; i++)
+        tk_rec[i].cpu = (i / 3) % 2 ? 5 : 2;
+    tpath(trace, sizeof trace, "cpu.dmat");
+    tpath(db, sizeof db, "cpu.db");
+    CHECK(tk_write_trace(trace, "test_store cpu") == 0);
+    CHECKF(dmt_store_import(trace, db, NULL, NULL, &err) == 0, "%s", err.msg);
+    dmt_store *st;
+    CHECKF(dmt_store_open(db, 0, &st, &err) == 0, "%s", err.msg);
+    if (!st)
+        return;
+    sqlite3 *s = dmt_store_sqlite(st);
+    CHECK(sql_int(s, "SELECT value FROM meta WHERE key = 'cpu_max'") == 5);
+    CHECK(sql_int(s, "SELECT count(*) FROM dma_calls WHERE cpu IS NULL") == 0);
+    CHECK(sql_int(s, "SELECT count(*) FROM interrupts WHERE cpu IS NULL") == 0);
+    CHECK(sql_int(s, "SELECT count(*) FROM dpcs WHERE cpu NOT IN (2, 5)") == 0);
+    CHECK(sql_int(s, "SELECT count(*) FROM transfers t JOIN dma_calls d ON d.seq = t.exec_seq "
+                     "WHERE d.cpu = t.exec_cpu") == 4);
+    dmt_store_iter *it;
+    CHECK(dmt_store_iter_open(st, 0, &it, &err) == 0);
+    dmt_record r;
+    uint32_t checked = 0, bad = 0;
+    for (uint32_t i = 0; it && dmt_store_iter_next(it, &r, &err) == 1; i++) {
+        uint32_t want = i < tk_nrec ? tk_rec[i].cpu : DMT_CPU_NONE;
+        checked++;
+        if (r.cpu != want && bad++ < 3)
+            CHECKF(0, "record %u (%s): cpu %u, the trace says %u", i, dmt_kind_name(r.kind), r.cpu,
+                   want);
+    }
+    CHECK(checked == tk_nrec && bad == 0);
+    dmt_store_iter_close(it);
+    /* from the middle of a run */
+    CHECK(dmt_store_iter_open(st, first + 4, &it, &err) == 0);
+    CHECK(it && dmt_store_iter_next(it, &r, &err) == 1 && r.seq == first + 4 &&
+          r.cpu == tk_rec[first + 4].cpu);
+    dmt_store_iter_close(it);
+    uint32_t runs = 0;
+    for (uint32_t i = 0; i < tk_nrec; i++)
+        runs += tk_rec[i].cpu != (i ? tk_rec[i - 1].cpu : DMT_CPU_NONE);
+    CHECK(sql_int(s, "SELECT count(*) FROM cpu_runs") == runs);
+    dmt_store_close(st);
+    /* a trace without CPU records: NULL everywhere, no cpu_max */
+    for (uint32_t i = 0; i < tk_nrec; i++)
+        tk_rec[i].cpu = DMT_CPU_NONE;
+    CHECK(tk_write_trace(trace, "test_store cpu") == 0);
+    CHECK(dmt_store_import(trace, db, NULL, NULL, &err) == 0);
+    CHECK(dmt_store_open(db, 0, &st, &err) == 0);
+    if (st) {
+        s = dmt_store_sqlite(st);
+        CHECK(sql_int(s, "SELECT count(*) FROM meta WHERE key = 'cpu_max'") == 0);
+        CHECK(sql_int(s, "SELECT count(*) FROM dma_calls WHERE cpu IS NOT NULL") == 0);
+        CHECK(sql_int(s, "SELECT count(*) FROM transfers WHERE exec_cpu IS NOT NULL") == 0);
+        CHECK(sql_int(s, "SELECT count(*) FROM cpu_runs") == 0);
+        dmt_store_close(st);
+    }
+    for (uint32_t i = first; i < tk_nrec; i++)
+        tk_rec[i].cpu = (i / 3) % 2 ? 5 : 2;
+    CHECK(tk_write_trace(trace, "test_store cpu") == 0);
+    static const uint64_t ends[] = {3, 20, 41};
+    check_append("cpu", trace, ends, 3, NULL);
+}
+
 static void cleanup(void)
 {
     DIR *d = opendir(tmpdir);
@@ -1336,6 +1414,7 @@ int main(void)
     test_refusals();
     test_all_or_nothing();
     test_append();
+    test_cpu();
     if (!tk_failures)
         cleanup();
     else

@@ -253,6 +253,7 @@ dmt_record *tk_add(uint32_t kind)
     r->ts = 1000000 + (int64_t)tk_nrec * 1000;
     r->seq = next_seq++;
     r->width = 4;
+    r->cpu = DMT_CPU_NONE;
     return r;
 }
 
@@ -488,7 +489,7 @@ int tk_write_trace(const char *path, const char *producer)
     tk_header(&h, producer);
     dmt_writer *w;
     dmt_error err;
-    if (dmt_writer_open(path, &h, 0, &w, &err) != 0)
+    if (dmt_writer_open(path, &h, DMT_WRITE_KEEP_CPU, &w, &err) != 0)
         return -1;
     for (uint32_t i = 0; i < tk_nrec; i++) {
         const dmt_record *r = &tk_rec[i];

@@ -402,6 +402,7 @@ static int detail_span(void *arg, const dmt_store_transfer *t)
     s.t_begin = t->t_begin;
     s.t_end = t->t_end;
     s.bounced = t->bounced;
+    s.exec_cpu = dmtv_cpu_of(t->exec_seq != DMT_STORE_NONE ? t->exec_cpu : DMT_CPU_NONE);
     s.match = x->filter && g_hash_table_contains(x->filter, GUINT_TO_POINTER(s.xfer));
     g_array_append_val(lane_array(x->spans, (size_t)(d - x->f->lanes), sizeof(DmtvSpan)), s);
     return 0;
@@ -450,7 +451,7 @@ static int detail_event(void *arg, const dmt_store_event *e)
             lane_data(x->f, g_hash_table_lookup(x->self->irq_lane, GINT_TO_POINTER((int)e->dev)));
         if (!d)
             break;
-        DmtvMark m = {e->ts, 0, 0};
+        DmtvMark m = {.ts = e->ts, .cpu = dmtv_cpu_of(e->cpu)};
         m.kind = e->kind == DMT_K_DPC ? DMTV_MARK_DPC
                  : e->claimed         ? DMTV_MARK_IRQ
                                       : DMTV_MARK_IRQ_UNCLAIMED;
@@ -458,7 +459,10 @@ static int detail_event(void *arg, const dmt_store_event *e)
         break;
     }
     case DMT_K_MARKER: {
-        DmtvMark m = {e->ts, DMTV_MARK_TEXT, (uint32_t)x->text->len};
+        DmtvMark m = {.ts = e->ts,
+                      .text = (uint32_t)x->text->len,
+                      .cpu = DMTV_CPU_NONE,
+                      .kind = DMTV_MARK_TEXT};
         append_marker_text(x->text, e->data, e->len);
         g_array_append_val(lane_array(x->marks, (size_t)x->self->markers_lane, sizeof(DmtvMark)),
                            m);

@@ -400,6 +400,9 @@ DmtvModel *dmtv_model_open_in(const char *db_path, GMainContext *ctx, GError **e
         self->trace.t_last = self->blocks[self->n_blocks - 1].ts_max;
     if (self->trace.t_last < self->trace.t_first)
         self->trace.t_last = self->trace.t_first;
+    self->trace.n_cpus = 0;
+    if (dmt_store_meta_int(self->st, "cpu_max", &v, &err) == 1 && v >= 0 && v < DMTV_CPU_NONE)
+        self->trace.n_cpus = (uint32_t)v + 1;
     uint64_t cut_at = 0;
     if (dmt_store_cut(self->st, &self->trace.cut, &cut_at, NULL, 0, &err) != 0)
         self->trace.cut = false;
@@ -678,9 +681,13 @@ static void append_time(GString *s, DmtvModel *self, const char *what, int64_t s
         g_string_append_printf(s, "  %-14s -\n", what);
         return;
     }
-    char t[64];
+    char t[64], on[24] = "";
     dmtv_format_cursor(t, sizeof t, ts - self->trace.t_first);
-    g_string_append_printf(s, "  %-14s %s   #%" PRId64 "\n", what, t, seq);
+    uint32_t cpu;
+    dmt_error err;
+    if (self->trace.n_cpus && dmt_store_record_cpu(self->st, (uint64_t)seq, &cpu, &err) == 1)
+        g_snprintf(on, sizeof on, "   CPU %u", cpu);
+    g_string_append_printf(s, "  %-14s %s   #%" PRId64 "%s\n", what, t, seq, on);
 }
 
 char *dmtv_model_describe_transfer(DmtvModel *self, uint32_t xfer)
@@ -719,7 +726,9 @@ char *dmtv_model_describe_transfer(DmtvModel *self, uint32_t xfer)
         dmtv_format_duration(c, sizeof c, t.duration_ns, 4);
         g_string_append_printf(s, "  duration %s (StartDma -> CompleteDma)\n", c);
     }
-    g_string_append(s, "\nTimeline (time since trace start, record index)\n");
+    g_string_append(s, self->trace.n_cpus
+                           ? "\nTimeline (time since trace start, record index, CPU)\n"
+                           : "\nTimeline (time since trace start, record index)\n");
     append_time(s, self, "StartDma", t.start_seq, t.start_ts);
     append_time(s, self, "ExecuteDma", t.exec_seq, t.exec_ts);
     append_time(s, self, "StartDma end", t.end_seq, t.end_ts);
@@ -815,10 +824,14 @@ char *dmtv_model_describe_finding(DmtvModel *self, int64_t id)
         if (f->xfer)
             g_string_append_printf(s, "  transfer %u\n", f->xfer);
         if (f->seq != UINT64_MAX) {
-            char *q = g_shell_quote(self->path);
+            char *q = g_shell_quote(self->path), on[24] = "";
+            uint32_t cpu;
+            dmt_error err;
+            if (self->trace.n_cpus && dmt_store_record_cpu(self->st, f->seq, &cpu, &err) == 1)
+                g_snprintf(on, sizeof on, ", made on CPU %u", cpu);
             g_string_append_printf(
-                s, "  record #%" PRIu64 "\n  dmatrace dump %s --from %" PRIu64 " --count 1\n",
-                f->seq, q, f->seq);
+                s, "  record #%" PRIu64 "%s\n  dmatrace dump %s --from %" PRIu64 " --count 1\n",
+                f->seq, on, q, f->seq);
             g_free(q);
         }
         return g_string_free(s, FALSE);

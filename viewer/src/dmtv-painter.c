@@ -38,6 +38,13 @@ GdkRGBA dmtv_alpha(const GdkRGBA *c, float a)
 
 static void theme_init(DmtvTheme *t, gboolean dark)
 {
+    /* CPUs: eight hues apart from the transfer directions (blue, green) */
+    static const guint32 cpu_light[DMTV_CPU_COLORS] = {0xe8590c, 0x7048e8, 0x0b7285, 0xd6336c,
+                                                       0x66a80f, 0x1c7ed6, 0xf59f00, 0x495057};
+    static const guint32 cpu_dark[DMTV_CPU_COLORS] = {0xff8a3d, 0x9775fa, 0x3bc9db, 0xf06595,
+                                                      0x94d82d, 0x4dabf7, 0xffd43b, 0xadb5bd};
+    for (int i = 0; i < DMTV_CPU_COLORS; i++)
+        t->cpu[i] = hex(dark ? cpu_dark[i] : cpu_light[i]);
     if (!dark) {
         t->bg = hex(0xffffff);
         t->lane_alt = hex(0xf6f7f9);

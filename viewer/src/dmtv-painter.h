@@ -8,7 +8,11 @@
 
 #include <gtk/gtk.h>
 
+/* Colours of CPUs (ISR, DPC and ExecuteDma marks): CPU c has cpu[c % 8]. */
+#define DMTV_CPU_COLORS 8
+
 typedef struct {
+    GdkRGBA cpu[DMTV_CPU_COLORS];
     GdkRGBA bg, lane_alt, label_bg, ruler_bg, grid, grid_major, fg, fg_dim, sep;
     GdkRGBA to_dev, from_dev, folded, folded_dark, fail, trunc, bounce;
     GdkRGBA lost, lost_hatch, err, warn, info, sel, sel_fill, cursor, range;
@@ -42,6 +46,12 @@ void dmtv_painter_text(DmtvPainter *p, GtkSnapshot *s, DmtvFont font, const char
 /* Draw text if it fits in max_w; returns TRUE if drawn. */
 gboolean dmtv_painter_text_fit(DmtvPainter *p, GtkSnapshot *s, DmtvFont font, const char *text,
                                double x, double y, double max_w, const GdkRGBA *color);
+
+/* The colour of CPU cpu (DMTV_CPU_NONE: NULL, draw the kind's own colour). */
+static inline const GdkRGBA *dmtv_cpu_color(const DmtvTheme *t, unsigned cpu)
+{
+    return cpu >= 0xffffu ? NULL : &t->cpu[cpu % DMTV_CPU_COLORS];
+}
 
 /* Helpers on GtkSnapshot. */
 void dmtv_fill(GtkSnapshot *s, const GdkRGBA *c, double x, double y, double w, double h);

@@ -214,8 +214,11 @@ static void draw_span(const Ctx *c, const DmtvSpan *s, double x0, double x1, dou
         /* ExecuteDma, interrupt and DPC inside the span */
         if (s->exec_ts != INT64_MIN) {
             double xe = X(c, s->exec_ts);
+            const GdkRGBA *cc = dmtv_cpu_color(th, s->exec_cpu);
             if (xe > c->xl && xe < c->xr)
                 dmtv_fill(c->s, &th->text_on_fill, xe, y + 1, 1, h - 2);
+            if (cc && xe > c->xl && xe < c->xr) /* its CPU: a pin on the top edge */
+                dmtv_pin(c->s, cc, xe + 0.5, y, 7, MIN(6.0, h / 2));
         }
         if (s->irq_ts != INT64_MIN) {
             double xi = X(c, s->irq_ts);
@@ -662,30 +665,46 @@ static void draw_irq_lane(const Ctx *c, const DmtvLaneData *d, double top, doubl
         }
         return;
     }
-    /* per kind, marks closer than 1.5 px merge into one run */
-    double r0[4], r1[4] = {-1e9, -1e9, -1e9, -1e9};
+    /* per kind and CPU colour, marks closer than 1.5 px merge into one run;
+     * a mark's CPU picks its colour (ISR top half, DPC bottom half), marks
+     * without one keep the kind's colour (slot DMTV_CPU_COLORS) */
+    enum { NK = 3, NC = DMTV_CPU_COLORS + 1 };
+    double r0[NK][NC], r1[NK][NC];
+    for (unsigned k = 0; k < NK; k++)
+        for (unsigned j = 0; j < NC; j++)
+            r1[k][j] = -1e9;
     for (size_t i = 0; i <= d->n_marks; i++) {
         const DmtvMark *m = i < d->n_marks ? &d->marks[i] : NULL;
         double x = m ? X(c, m->ts) : 1e18;
-        if (m && (x < c->xl || x > c->xr || m->kind > 3))
+        if (m && (x < c->xl || x > c->xr || m->kind < 1 || m->kind > NK))
             continue;
-        for (unsigned k = 1; k <= 3; k++) {
-            if (m && m->kind != k)
-                continue;
-            if (m && x <= r1[k] + 1.5) {
-                r1[k] = x;
-                continue;
+        for (unsigned k = 0; k < NK; k++)
+            for (unsigned j = 0; j < NC; j++) {
+                if (m &&
+                    (m->kind != k + 1 ||
+                     (m->cpu == DMTV_CPU_NONE ? DMTV_CPU_COLORS : m->cpu % DMTV_CPU_COLORS) != j))
+                    continue;
+                if (m && x <= r1[k][j] + 1.5) {
+                    r1[k][j] = x;
+                    continue;
+                }
+                if (r1[k][j] > -1e8) {
+                    /* whole pixels, at least 2: the colour reads as itself */
+                    double x0 = floor(r0[k][j] - 0.5), w = MAX(ceil(r1[k][j] + 1.0) - x0, 2.0);
+                    const GdkRGBA *col = j < DMTV_CPU_COLORS      ? &th->cpu[j]
+                                         : k + 1 == DMTV_MARK_DPC ? &th->dpc
+                                         : k + 1 == DMTV_MARK_IRQ ? &th->irq
+                                                                  : &th->irq_weak;
+                    GdkRGBA weak = dmtv_alpha(col, 0.4f);
+                    if (j < DMTV_CPU_COLORS && k + 1 == DMTV_MARK_IRQ_UNCLAIMED)
+                        col = &weak;
+                    if (k + 1 == DMTV_MARK_DPC)
+                        dmtv_fill(c->s, col, x0, top + lh / 2 + 1, w, lh / 2 - 2);
+                    else
+                        dmtv_fill(c->s, col, x0, top + 2, w, lh / 2 - 1);
+                }
+                r0[k][j] = r1[k][j] = m ? x : -1e9;
             }
-            if (r1[k] > -1e8) {
-                double w = r1[k] - r0[k] + 1.5;
-                if (k == DMTV_MARK_DPC)
-                    dmtv_fill(c->s, &th->dpc, r0[k] - 0.75, top + lh / 2 + 1, w, lh / 2 - 2);
-                else
-                    dmtv_fill(c->s, k == DMTV_MARK_IRQ ? &th->irq : &th->irq_weak, r0[k] - 0.75,
-                              top + 2, w, lh / 2 - 1);
-            }
-            r0[k] = r1[k] = m ? x : -1e9;
-        }
     }
 }
 
@@ -935,9 +954,63 @@ static gboolean value_at(const DmtvLaneData *d, int64_t t, uint64_t *v)
     return has;
 }
 
+static void hover_box(const Ctx *c, const char *t);
+
+/* The ISR or DPC mark of an interrupts lane nearest the cursor (within 4
+ * px; the half of the lane under the pointer picks ISR or DPC) as text:
+ * "DPC on CPU 1", "ISR (not claimed) on CPU 0"; FALSE when none is near. */
+static gboolean mark_text(const Ctx *c, const DmtvLaneData *d, char *t, size_t cap)
+{
+    if (d->summary || !d->n_marks)
+        return FALSE;
+    const DmtvView *v = c->v;
+    gssize li = dmtv_lane_at(c->tr, v, v->cursor_y);
+    double top = dmtv_lane_y(c->tr, v, (size_t)li);
+    gboolean dpc = v->cursor_y - top > DMTV_IRQ_LANE_H / 2.0;
+    size_t lo = 0, hi = d->n_marks; /* first mark at or after the cursor */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->marks[mid].ts < v->cursor_ts)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const DmtvMark *best = NULL;
+    double best_d = 4.0, x = X(c, v->cursor_ts);
+    for (size_t i = lo; i < d->n_marks; i++) { /* after the cursor, then before it */
+        double dd = X(c, d->marks[i].ts) - x;
+        if (dd > best_d)
+            break;
+        if ((d->marks[i].kind == DMTV_MARK_DPC) == dpc) {
+            best = &d->marks[i];
+            best_d = dd;
+            break;
+        }
+    }
+    for (size_t i = lo; i-- > 0;) {
+        double dd = x - X(c, d->marks[i].ts);
+        if (dd > best_d)
+            break;
+        if ((d->marks[i].kind == DMTV_MARK_DPC) == dpc) {
+            best = &d->marks[i];
+            break;
+        }
+    }
+    if (!best)
+        return FALSE;
+    const char *what = best->kind == DMTV_MARK_DPC   ? "DPC"
+                       : best->kind == DMTV_MARK_IRQ ? "ISR"
+                                                     : "ISR (not claimed)";
+    if (best->cpu == DMTV_CPU_NONE)
+        g_snprintf(t, cap, "%s", what);
+    else
+        g_snprintf(t, cap, "%s on CPU %u", what, best->cpu);
+    return TRUE;
+}
+
 /* Hovering a register lane: its value at the cursor as the map decodes it
  * ("CH[0].STATUS=0x6 {DONE, ERR}"); over a bitfield sub-lane, that field
- * ("CODE=ADDR_LIMIT"). */
+ * ("CODE=ADDR_LIMIT").  Over an interrupts lane: the ISR or DPC there. */
 static void draw_hover_value(const Ctx *c)
 {
     const DmtvView *v = c->v;
@@ -945,6 +1018,13 @@ static void draw_hover_value(const Ctx *c)
     if (li < 0 || !c->fr || (size_t)li >= c->fr->n_lanes)
         return;
     const DmtvLane *l = &c->tr->lanes[li];
+    char t[256];
+    if (l->kind == DMT_LANE_INTERRUPTS) {
+        if (!mark_text(c, &c->fr->lanes[li], t, sizeof t))
+            return;
+        hover_box(c, t);
+        return;
+    }
     if (l->kind != DMT_LANE_REGISTER || l->off < 0)
         return;
     uint64_t val;
@@ -952,7 +1032,6 @@ static void draw_hover_value(const Ctx *c)
         return;
     double top = dmtv_lane_y(c->tr, v, (size_t)li);
     double dy = v->cursor_y - top - dmtv_lane_height(l->kind);
-    char t[256];
     if (dy >= 0 && l->n_fields) {
         unsigned k = MIN((unsigned)(dy / DMTV_FIELD_LANE_H), l->n_fields - 1u);
         char ft[48];
@@ -966,6 +1045,13 @@ static void draw_hover_value(const Ctx *c)
         else
             g_snprintf(t, sizeof t, "0x%" PRIx64, val);
     }
+    hover_box(c, t);
+}
+
+/* The hover text t in a box next to the cursor. */
+static void hover_box(const Ctx *c, const char *t)
+{
+    const DmtvView *v = c->v;
     int w, h;
     dmtv_painter_text_size(c->p, DMTV_FONT_MONO, t, &w, &h);
     double x = X(c, v->cursor_ts);
@@ -1005,6 +1091,35 @@ static void draw_cursor_readout(const Ctx *c)
                       &c->th->text_on_fill);
     if (c->tr && v->cursor_y > DMTV_RULER_H)
         draw_hover_value(c);
+}
+
+/* The CPU colours after an interrupts lane's name: "CPU" and each CPU's
+ * number in its colour, as many as fit (then "…", without "CPU"). */
+static void draw_cpu_legend(const Ctx *c, double x, double y, double h)
+{
+    const double right = DMTV_LABEL_W - 6;
+    int ew, eh, pw, ph, all = 0;
+    dmtv_painter_text_size(c->p, DMTV_FONT_BOLD, "…", &ew, &eh);
+    dmtv_painter_text_size(c->p, DMTV_FONT_SMALL, "CPU", &pw, &ph);
+    for (uint32_t cpu = 0; cpu < c->tr->n_cpus && cpu < 100; cpu++)
+        all += (cpu < 10 ? ew : 2 * ew) + 3; /* a digit is about as wide as "…" */
+    if (x + pw + 3 + all <= right) {         /* "CPU" too when everything fits */
+        dmtv_painter_text(c->p, c->s, DMTV_FONT_SMALL, "CPU", x, y + (h - ph) / 2, &c->th->fg_dim);
+        x += pw + 3;
+    }
+    for (uint32_t cpu = 0; cpu < c->tr->n_cpus; cpu++) {
+        char t[16];
+        int tw, th;
+        g_snprintf(t, sizeof t, "%u", cpu);
+        dmtv_painter_text_size(c->p, DMTV_FONT_BOLD, t, &tw, &th);
+        if (x + tw + (cpu + 1 == c->tr->n_cpus ? 0 : 3 + ew) > right) {
+            dmtv_painter_text(c->p, c->s, DMTV_FONT_BOLD, "…", x, y + (h - eh) / 2, &c->th->fg_dim);
+            return;
+        }
+        dmtv_painter_text(c->p, c->s, DMTV_FONT_BOLD, t, x, y + (h - th) / 2,
+                          &c->th->cpu[cpu % DMTV_CPU_COLORS]);
+        x += tw + 3;
+    }
 }
 
 static void draw_labels(const Ctx *c, double bottom)
@@ -1055,6 +1170,8 @@ static void draw_labels(const Ctx *c, double bottom)
                                       y + (h - sh) / 2, &th->fg_dim);
             }
         }
+        if (l->kind == DMT_LANE_INTERRUPTS && tr->n_cpus)
+            draw_cpu_legend(c, 9 + tw + 8, y, h);
     }
 }
 

@@ -80,6 +80,7 @@ typedef struct {
     size_t n_adapters;
     char title[256]; /* file name */
     bool cut;        /* no END record: cut by a crash, or still being written */
+    uint32_t n_cpus; /* highest CPU of a record + 1 (meta cpu_max); 0: no record names one */
 } DmtvTrace;
 
 /* ---- one window of data ---------------------------------------------------- */
@@ -101,6 +102,11 @@ enum {
     DMTV_OUT_TWICE = 3
 };
 
+/* The CPU of a span's ExecuteDma or of a mark (ISR, DPC): the store's
+ * CPU, DMTV_CPU_NONE when the trace does not say (CPUs above it read as
+ * DMTV_CPU_NONE - 1; the colours repeat long before). */
+#define DMTV_CPU_NONE 0xffffu
+
 /* A transfer span (zoomed in): StartDma .. CompleteDma. */
 typedef struct {
     uint32_t xfer;
@@ -111,6 +117,7 @@ typedef struct {
     uint8_t to_device, truncated, bounced, outcome; /* outcome: DMTV_OUT_* */
     uint8_t row;                                    /* sub-row inside the lane (concurrency) */
     uint8_t match;                                  /* 1: matches the active filter */
+    uint16_t exec_cpu;                              /* CPU of the ExecuteDma (DMTV_CPU_NONE) */
 } DmtvSpan;
 
 /* A register access (zoomed in). */
@@ -124,9 +131,17 @@ enum { DMTV_MARK_IRQ = 1, DMTV_MARK_IRQ_UNCLAIMED = 2, DMTV_MARK_DPC = 3, DMTV_M
 
 typedef struct {
     int64_t ts;
-    uint32_t kind; /* DMTV_MARK_* */
     uint32_t text; /* DMTV_MARK_TEXT: offset into DmtvFrame.text */
+    uint16_t cpu;  /* IRQ, DPC: the CPU it ran on (DMTV_CPU_NONE) */
+    uint8_t kind;  /* DMTV_MARK_* */
 } DmtvMark;
+
+/* A store CPU (DMT_CPU_NONE: unknown) as the frame keeps it. */
+static inline uint16_t dmtv_cpu_of(uint32_t cpu)
+{
+    return cpu >= DMTV_CPU_NONE ? (cpu == 0xffffffffu ? DMTV_CPU_NONE : DMTV_CPU_NONE - 1)
+                                : (uint16_t)cpu;
+}
 
 typedef struct {
     bool summary; /* bins valid (else spans/edges/marks) */

@@ -77,7 +77,24 @@ static void test_frames(DmtvModel *m)
         CHECK(s->to_device == 1 && s->n_sg == tg_n_sg(7) && !s->truncated);
         CHECK(s->exec_ts == tg_start_ts(7) + 1000);
         CHECK(s->irq_ts != INT64_MIN && s->dpc_ts != INT64_MIN);
+        CHECK(s->exec_cpu == tg_exec_cpu(7));
     }
+    /* the CPUs of transfer 7's ISR and DPC are the trace's */
+    CHECK(tr->n_cpus == TG_CPUS);
+    gssize irq = -1;
+    for (size_t i = 0; i < tr->n_lanes && irq < 0; i++)
+        if (tr->lanes[i].kind == DMT_LANE_INTERRUPTS && tr->lanes[i].dev == 0)
+            irq = (gssize)i;
+    CHECK(irq >= 0);
+    int isr_seen = 0, dpc_seen = 0;
+    for (size_t i = 0; irq >= 0 && i < f->lanes[irq].n_marks; i++) {
+        const DmtvMark *k = &f->lanes[irq].marks[i];
+        if (k->kind == DMTV_MARK_IRQ && k->ts == tg_complete_ts(7) - 6000)
+            isr_seen += k->cpu == TG_ISR_CPU ? 1 : 100;
+        if (k->kind == DMTV_MARK_DPC && k->ts == tg_complete_ts(7) - 3000)
+            dpc_seen += k->cpu == tg_dpc_cpu(7) ? 1 : 100;
+    }
+    CHECKF(isr_seen == 1 && dpc_seen == 1, "ISR %d, DPC %d", isr_seen, dpc_seen);
     /* the truncated transfer */
     f = dmtv_model_frame(m, tg_start_ts(TG_XFER_TRUNC) - 1000, tg_complete_ts(TG_XFER_TRUNC), 800);
     s = find_span(f, TG_XFER_TRUNC);
@@ -145,6 +162,29 @@ static void test_details(DmtvModel *m, const char *db)
     g_free(d);
     d = dmtv_model_describe_transfer(m, TG_XFER_TRUNC);
     CHECK(strstr(d, "TRUNCATED") != NULL);
+    g_free(d);
+    /* a finding names the CPU of its record (sg-overlap: the ExecuteDma's) */
+    const DmtvTrace *tr = dmtv_model_get_trace(m);
+    for (size_t i = 0; i < tr->n_findings; i++)
+        if (!strcmp(tr->findings[i].rule, "sg-overlap")) {
+            char want[48];
+            g_snprintf(want, sizeof want, ", made on CPU %u\n", tg_exec_cpu(TG_XFER_OVL));
+            char *fd = dmtv_model_describe_finding(m, tr->findings[i].id);
+            CHECKF(strstr(fd, want) != NULL, "%s", fd);
+            g_free(fd);
+        }
+    /* each timeline line names its record's CPU */
+    d = dmtv_model_describe_transfer(m, 7);
+    char want[3][64];
+    g_snprintf(want[0], sizeof want[0], "CPU %u\n", tg_exec_cpu(7));
+    g_snprintf(want[1], sizeof want[1], "CPU %u\n", TG_ISR_CPU);
+    g_snprintf(want[2], sizeof want[2], "CPU %u\n", tg_dpc_cpu(7));
+    const char *ex = strstr(d, "ExecuteDma"), *irq_at = strstr(d, "interrupt"),
+               *dp = strstr(d, "DPC");
+    CHECKF(ex && irq_at && dp && strstr(ex, want[0]) && strstr(ex, want[0]) < irq_at &&
+               strstr(irq_at, want[1]) < dp && strstr(dp, want[2]) &&
+               strstr(dp, want[2]) < strstr(dp, "CompleteDma"),
+           "%s", d);
     g_free(d);
 
     guint n = 0;

@@ -133,14 +133,21 @@ static void check_lanes(DmtvModel *m)
     g_object_unref(t);
 }
 
+/* W x H from 10 us before transfer 7 to 10 us after it */
+static DmtvRenderOpts around_xfer7(const DmtvTrace *tr)
+{
+    DmtvRenderOpts o = {.width = W, .height = H, .has_from = TRUE, .has_to = TRUE};
+    o.from = tg_start_ts(7) - 10000 - tr->t_first;
+    o.to = tg_complete_ts(7) + 10000 - tr->t_first;
+    return o;
+}
+
 /* transfer 7's span starts and ends where the window says */
 static void check_span(DmtvModel *m)
 {
     const DmtvTrace *tr = dmtv_model_get_trace(m);
     const DmtvTheme *th = theme(FALSE);
-    DmtvRenderOpts o = {.width = W, .height = H, .has_from = TRUE, .has_to = TRUE};
-    o.from = tg_start_ts(7) - 10000 - tr->t_first;
-    o.to = tg_complete_ts(7) + 10000 - tr->t_first;
+    DmtvRenderOpts o = around_xfer7(tr);
     GdkTexture *t = render(m, &o, "render-span.png");
     if (!t)
         return;
@@ -260,6 +267,53 @@ static void check_hover(DmtvModel *m)
         g_free(im.px);
         g_object_unref(t);
     }
+}
+
+/* some pixel of the rectangle [x0, x1] x [y0, y1] has the colour */
+static gboolean area_has(const Img *im, double x0, double y0, double x1, double y1,
+                         const GdkRGBA *c)
+{
+    for (double x = x0; x <= x1; x++)
+        if (column_has(im, x, y0, y1 + 1, c))
+            return TRUE;
+    return FALSE;
+}
+
+/* transfer 7's ISR (CPU 0) and DPC (its own CPU) in their CPUs' colours,
+ * its ExecuteDma's pin in its CPU's; hovering the DPC names it */
+static void check_cpus(DmtvModel *m)
+{
+    const DmtvTrace *tr = dmtv_model_get_trace(m);
+    const DmtvTheme *th = theme(FALSE);
+    DmtvRenderOpts o = around_xfer7(tr);
+    DmtvView v = view_of(tr, &o);
+    gssize li = lane_of(tr, DMT_LANE_INTERRUPTS, -1), lx = lane_of(tr, DMT_LANE_TRANSFERS, 1);
+    CHECK(li >= 0 && lx >= 0 && tr->lanes[li].dev == 0);
+    if (li < 0 || lx < 0)
+        return;
+    double top = dmtv_lane_y(tr, &v, (size_t)li), lh = dmtv_lane_height(DMT_LANE_INTERRUPTS);
+    double xi = dmtv_x_of(&v, tg_complete_ts(7) - 6000),
+           xd = dmtv_x_of(&v, tg_complete_ts(7) - 3000);
+    double xe = dmtv_x_of(&v, tg_start_ts(7) + 1000), ys = dmtv_lane_y(tr, &v, (size_t)lx) + 2;
+    const GdkRGBA *isr = &th->cpu[TG_ISR_CPU], *dpc = &th->cpu[tg_dpc_cpu(7)];
+    const GdkRGBA *exec = &th->cpu[tg_exec_cpu(7)];
+    CHECK(isr != dpc && dpc != exec);
+    o.has_cursor = TRUE;
+    o.cursor = tg_complete_ts(7) - 3000 + 100 - tr->t_first; /* 2.4 px right of the DPC */
+    o.cursor_y = top + lh * 0.75;
+    GdkTexture *t = render(m, &o, "render-cpus.png");
+    if (!t)
+        return;
+    Img im = download(t);
+    CHECK(area_has(&im, xi - 1, top + 3, xi + 1, top + lh / 2 - 1, isr));
+    CHECK(!area_has(&im, xi - 1, top + 3, xi + 1, top + lh / 2 - 1, dpc));
+    CHECK(area_has(&im, xd - 1, top + lh / 2 + 2, xd + 1, top + lh - 2, dpc));
+    CHECK(!area_has(&im, xd - 1, top + lh / 2 + 2, xd + 1, top + lh - 2, isr));
+    CHECK(area_has(&im, xe - 2, ys, xe + 3, ys + 3, exec));
+    CHECK(!area_has(&im, xe - 40, ys, xe - 30, ys + 3, exec));
+    CHECK(is_color(&im, dmtv_x_of(&v, tr->t_first + o.cursor) + 9, o.cursor_y + 13, &th->cursor));
+    g_free(im.px);
+    g_object_unref(t);
 }
 
 /* the bounce-buffered transfer carries the purple band, its neighbour not */
@@ -522,6 +576,7 @@ int main(void)
         check_lanes(m);
         check_span(m);
         check_marks(m);
+        check_cpus(m);
         check_bounce(m);
         check_layout(m);
         check_folding(m);

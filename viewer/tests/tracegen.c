@@ -34,6 +34,7 @@ static Ev *ev(int64_t ts, uint32_t kind)
     e.order = order++;
     e.r.kind = kind;
     e.r.ts = ts;
+    e.r.cpu = DMT_CPU_NONE; /* the CPU of the record before */
     g_array_append_val(evs, e);
     return &g_array_index(evs, Ev, evs->len - 1);
 }
@@ -41,6 +42,16 @@ static Ev *ev(int64_t ts, uint32_t kind)
 static bool is_a2(uint32_t xfer)
 {
     return xfer >= TG_A2_FIRST;
+}
+
+uint32_t tg_exec_cpu(uint32_t xfer)
+{
+    return xfer % 3;
+}
+
+uint32_t tg_dpc_cpu(uint32_t xfer)
+{
+    return 1 + xfer % 2;
 }
 
 int64_t tg_start_ts(uint32_t xfer)
@@ -119,7 +130,9 @@ static void transfer(uint32_t xfer)
     e->r.offset = 0;
     e->r.length = requested;
     e->r.write_to_device = to_dev;
+    e->r.cpu = tg_exec_cpu(xfer);
     e = ev(t + 1000, DMT_K_EXECUTE_DMA);
+    e->r.cpu = tg_exec_cpu(xfer);
     e->r.xfer = xfer;
     e->r.adapter = adapter;
     e->r.length = bytes;
@@ -134,10 +147,12 @@ static void transfer(uint32_t xfer)
     reg(t + 2200, DMT_K_REG_WRITE, dev, base + DMM_CH_DESC_COUNT, n);
     reg(t + 2300, DMT_K_REG_WRITE, dev, base + DMM_CH_CTRL, DMM_CTRL_RUN);
     e = ev(t + 2500, DMT_K_START_DMA_END);
+    e->r.cpu = tg_exec_cpu(xfer);
     e->r.xfer = xfer;
     e->r.adapter = adapter;
     e->r.length = bytes;
     e = ev(tc - 6000, DMT_K_INTERRUPT);
+    e->r.cpu = TG_ISR_CPU;
     e->r.dev = dev;
     e->r.claimed = true;
     e->r.value = DMM_IRQ_DONE(ch);
@@ -145,13 +160,16 @@ static void transfer(uint32_t xfer)
     reg(tc - 5800, DMT_K_REG_WRITE, dev, DMM_REG_IRQ_STATUS, DMM_IRQ_DONE(ch));
     reg(tc - 5700, DMT_K_REG_WRITE, dev, base + DMM_CH_CTRL, 0);
     e = ev(tc - 3000, DMT_K_DPC);
+    e->r.cpu = tg_dpc_cpu(xfer);
     e->r.dev = dev;
     e->r.xfer = xfer;
     e = ev(tc, DMT_K_COMPLETE_DMA);
+    e->r.cpu = tg_dpc_cpu(xfer);
     e->r.xfer = xfer;
     e->r.adapter = adapter;
     e->r.write_to_device = to_dev;
     e = ev(tc + 500, DMT_K_DIGEST);
+    e->r.cpu = tg_dpc_cpu(xfer);
     e->r.xfer = xfer;
     e->r.algo = DMT_DIGEST_DMT64;
     e->r.length = bytes;
@@ -206,7 +224,7 @@ int tg_write_dmat(const char *path, unsigned n)
     strcpy(h.host, "test");
     dmt_writer *w = NULL;
     dmt_error err = {0};
-    int rc = dmt_writer_open(path, &h, DMT_WRITE_ATOMIC, &w, &err);
+    int rc = dmt_writer_open(path, &h, DMT_WRITE_ATOMIC | DMT_WRITE_KEEP_CPU, &w, &err);
     for (guint i = 0; rc == 0 && i < evs->len; i++) {
         Ev *e = &g_array_index(evs, Ev, i);
         if (e->lost) {

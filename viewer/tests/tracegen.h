@@ -24,6 +24,14 @@
 #define TG_LOST_AFTER 10u     /* the lost range follows adapter 1's transfer 10 */
 #define TG_LOST_COUNT 5u
 
+/* The CPUs the session ran on (the trace has CPU records): every ISR on
+ * CPU 0; a transfer's StartDma, ExecuteDma and StartDma end on
+ * tg_exec_cpu, its DPC, CompleteDma and digest on tg_dpc_cpu. */
+#define TG_ISR_CPU 0u
+#define TG_CPUS    3u /* CPUs 0 .. 2 appear */
+uint32_t tg_exec_cpu(uint32_t xfer);
+uint32_t tg_dpc_cpu(uint32_t xfer);
+
 /* StartDma / CompleteDma times of a transfer (either adapter). */
 int64_t tg_start_ts(uint32_t xfer);
 int64_t tg_complete_ts(uint32_t xfer);

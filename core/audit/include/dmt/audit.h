@@ -100,6 +100,7 @@ typedef struct dmt_finding {
     uint64_t index;    /* record index (as `dmatrace dump` counts) where it was found */
     uint64_t seq;      /* that record's sequence number */
     int64_t ts;        /* that record's time (ns) */
+    uint32_t cpu;      /* that record's CPU (dmt_record.cpu; DMT_CPU_NONE: unknown) */
     /* objects involved (0 = none or unknown) */
     uint32_t dev, adapter, xfer, mdl, cb;
     /* sequence numbers of the records involved (the store's key; a LOST
@@ -167,6 +168,12 @@ extern const dmt_audit_device dmt_audit_dev_dmm;
 #define DMT_AUDIT_DEF_SG_ELEMS   (1u << 20)   /* SG elements kept for in-flight transfers */
 #define DMT_AUDIT_DEF_SHADOW_CBS 32u          /* common buffers whose descriptor bytes are kept */
 #define DMT_AUDIT_SHADOW_BYTES   (128u << 10) /* bytes kept per common buffer (from offset 0) */
+/* Two records made on different CPUs closer in time than this may have
+ * happened in the other order (docs/audit-rules.md, "Records of several
+ * CPUs"): a record is stamped after what it logs (ExecuteDma after its
+ * list: 12 us for 1024 elements), CompleteDma before, and the CPUs'
+ * counters may disagree by a few microseconds. */
+#define DMT_AUDIT_DEF_CPU_ORDER_NS 20000
 
 typedef struct dmt_audit_config {
     uint64_t rules; /* mask of enabled rules; 0 = all */
@@ -176,6 +183,9 @@ typedef struct dmt_audit_config {
      * end are findings: PutDmaAdapter is optional while a driver is loaded. */
     bool end_is_unload;
     uint32_t max_transfers, max_mdls, max_adapters, max_cbs, max_sg_elems, max_shadow_cbs;
+    /* The cross-CPU ordering uncertainty in ns: 0 = DMT_AUDIT_DEF_CPU_ORDER_NS,
+     * negative = none (the order of the file is trusted). */
+    int64_t cpu_order_ns;
     /* Device models, NULL-terminated; NULL = { &dmt_audit_dev_dmm }. */
     const dmt_audit_device *const *devices;
     dmt_audit_sink sink;

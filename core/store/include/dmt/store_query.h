@@ -62,6 +62,10 @@ int dmt_store_time_index(dmt_store *st, dmt_store_time_block_fn fn, void *ctx, d
  * table): 1 and *ts set, 0 when there is none. */
 int dmt_store_ts_before(dmt_store *st, uint64_t seq, int64_t *ts, dmt_error *err);
 
+/* The CPU of record seq (its run in cpu_runs): 1 and *cpu set, 0 when the
+ * trace did not say. */
+int dmt_store_record_cpu(dmt_store *st, uint64_t seq, uint32_t *cpu, dmt_error *err);
+
 enum dmt_store_lane_kind {
     DMT_LANE_TRANSFERS = 1,
     DMT_LANE_REGISTER = 2,
@@ -199,6 +203,7 @@ typedef struct dmt_store_transfer {
     int64_t t_begin, t_end;
     bool has_duration; /* start and completion both seen */
     int64_t duration_ns;
+    uint32_t exec_cpu; /* CPU of the first EXECUTE_DMA; DMT_CPU_NONE: none or unknown */
 } dmt_store_transfer;
 
 typedef int (*dmt_store_transfer_fn)(void *ctx, const dmt_store_transfer *t);
@@ -239,6 +244,7 @@ typedef struct dmt_store_event {
     uint32_t count;      /* _BUF: values in data (8 bytes each, little-endian; see below) */
     const uint8_t *data; /* _BUF: the values; DESC_WRITE: the bytes; MARKER: the text */
     size_t len;          /* bytes at data */
+    uint32_t cpu;        /* INTERRUPT, DPC: the CPU it ran on; DMT_CPU_NONE: unknown */
 } dmt_store_event;
 
 /* Value i (< count) of a register buffer event. */

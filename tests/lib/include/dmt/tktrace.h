@@ -50,7 +50,7 @@ void tk_reset(void);
 /* The sequence number the next record takes (after tk_reset: 0). */
 void tk_next_seq(uint64_t seq);
 /* A zeroed record of kind at the end, with the next time (1 ms + 1 us per
- * record) and sequence number, width 4. */
+ * record) and sequence number, width 4, cpu DMT_CPU_NONE. */
 dmt_record *tk_add(uint32_t kind);
 /* A LOST record covering the next count sequence numbers. */
 void tk_lost(uint64_t count);
@@ -99,8 +99,9 @@ void tk_begin(uint64_t length, uint32_t op);
 /* MDL 1 unlocked, then tk_teardown. */
 void tk_end_trace(void);
 
-/* Write tk_rec[0 .. tk_nrec) to path (tk_header(producer), writer flags
- * 0).  0, or -1 when the writer refused (nothing left at path then). */
+/* Write tk_rec[0 .. tk_nrec) to path (tk_header(producer), writer flag
+ * DMT_WRITE_KEEP_CPU: a record's cpu other than DMT_CPU_NONE is kept).  0,
+ * or -1 when the writer refused (nothing left at path then). */
 int tk_write_trace(const char *path, const char *producer);
 
 #endif
