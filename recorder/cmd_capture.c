@@ -646,8 +646,6 @@ static void session_config(const capture *c, dmtc_config *sc)
          * depend on timing: not in deterministic mode. */
         sc->timed_flush = !c->o.deterministic;
         snprintf(h->producer, sizeof h->producer, "dmatrace capture " DMT_VERSION);
-        snprintf(h->clock, sizeof h->clock, "%s",
-                 c->o.deterministic ? "deterministic" : "CLOCK_MONOTONIC");
         cli_header_machine(h);
         header_layout(h, c->o.scen);
         snprintf(h->scenario, sizeof h->scenario, "%s%s%s", c->o.scen->name,
@@ -665,6 +663,12 @@ static void session_config(const capture *c, dmtc_config *sc)
     hvp_config *hc = &sc->host;
     hc->deterministic = c->o.threads == 1;
     hc->real_clock = !c->o.deterministic;
+    sc->clock = c->o.deterministic ? DMTP_CLOCK_COUNTER : DMTP_CLOCK_AUTO;
+    if (c->o.out) /* which clock the probe will stamp with (schema/FORMAT.md 1.2) */
+        snprintf(sc->header.clock, sizeof sc->header.clock, "%s",
+                 c->o.deterministic                 ? "deterministic"
+                 : dmtc_clock(sc) == DMTP_CLOCK_TSC ? "TSC/CLOCK_MONOTONIC"
+                                                    : "CLOCK_MONOTONIC");
     hc->va_base = 0x7e0000000000ull; /* the same virtual addresses on every run */
     hc->reactos = c->o.reactos;
     hc->seed = c->o.seed;

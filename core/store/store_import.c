@@ -605,6 +605,8 @@ static int on_record(imp *im, const dmt_record *r)
             return dmt_imp_oom(im);
         return dmt_imp_lane_value(im, li, r->ts, r->reason, r->count);
     }
+    case DMT_K_CALIBRATION:
+        return 0; /* record times are ns already; the trace keeps the calibration */
     default:
         return dmt_error_set(im->err, DMT_E_INTERNAL, r->pos, DMT_NO_INDEX,
                              "record kind %u has no table", r->kind);
