@@ -5,7 +5,7 @@
 -- exactly these statements (the library embeds this file at build time and
 -- runs its sections in order; a test checks the embedded copy against this
 -- file).  A database whose application_id is not 0x444D5442 ("DMTB") is not
--- a dmatrace store; one whose user_version is not 4 is refused.
+-- a dmatrace store; one whose user_version is not 5 is refused.
 --
 -- Conventions
 --  * Every event table is keyed by the record's sequence number
@@ -35,7 +35,7 @@
 -- @section tables
 
 PRAGMA application_id = 0x444D5442;
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 -- Key/value facts about the database and the trace it came from.
 --   Header fields (FORMAT.md 1.2): version, t0, page_shift, seq0, producer,
@@ -239,6 +239,22 @@ CREATE TABLE dpcs (
     ts   INTEGER NOT NULL,
     dev  INTEGER NOT NULL,
     xfer INTEGER NOT NULL
+);
+
+-- CALIBRATION: the probe's TSC-to-ns conversion from seq on (FORMAT.md
+-- 1.3): ts is what it maps tsc to; counter (counter_hz ticks per second) was
+-- read beside tsc; ns per tick is mult / 2^shift; err_ns bounds |conversion
+-- - counter| until the next calibration.  Record times are ns already:
+-- nothing here is needed to read them, only to audit the conversion.
+CREATE TABLE calibrations (
+    seq        INTEGER PRIMARY KEY,
+    ts         INTEGER NOT NULL,
+    tsc        INTEGER NOT NULL,
+    counter    INTEGER NOT NULL,
+    counter_hz INTEGER NOT NULL,
+    mult       INTEGER NOT NULL,
+    shift      INTEGER NOT NULL,
+    err_ns     INTEGER NOT NULL
 );
 
 -- MARKER: free text (UTF-8 as written; not checked).
@@ -473,7 +489,7 @@ INSERT INTO kinds(kind, name) VALUES
     (12, 'buffer_unlock'), (13, 'common_alloc'), (14, 'common_release'),
     (15, 'desc_write'), (16, 'interrupt'), (17, 'dpc'), (18, 'digest'),
     (19, 'pattern'), (20, 'payload'), (21, 'device_map'), (22, 'lost'),
-    (23, 'marker'), (24, 'chunk'), (25, 'end');
+    (23, 'marker'), (24, 'chunk'), (25, 'end'), (27, 'calibration');
 
 -- Views for the sqlite3 shell.  Hex via printf('0x%x'), times in us since
 -- the first record, durations in us.
@@ -586,6 +602,9 @@ CREATE VIEW v_timeline AS
         SELECT seq, ts, 17, printf('dev=%d xfer=%d', dev, xfer) FROM dpcs
         UNION ALL
         SELECT seq, ts, 23, text FROM markers
+        UNION ALL
+        SELECT seq, ts, 27, printf('tsc=%d counter=%d mult=%d shift=%d err_ns=%d', tsc, counter,
+                                   mult, shift, err_ns) FROM calibrations
         UNION ALL
         SELECT first_seq, ts, 22, printf('count=%d reason=%d', count, reason) FROM lost
     ) x

@@ -320,9 +320,10 @@ typedef struct dpc_ent {
 /* The TSC clock: a published conversion, and the calibration state the
  * CPU holding busy (or attach) owns. */
 struct dmtp_tslot {
-    DMT_ALIGN8(uint64_t tsc); /* (atomic) base_tsc */
-    DMT_ALIGN8(uint64_t ns);  /* (atomic) base_ns */
-    uint32_t mult;            /* (atomic) */
+    DMT_ALIGN8(uint64_t tsc);  /* (atomic) base_tsc */
+    DMT_ALIGN8(uint64_t ns);   /* (atomic) base_ns */
+    DMT_ALIGN8(uint64_t span); /* (atomic) TSC ticks after base_tsc to the next calibration */
+    uint32_t mult;             /* (atomic) */
 };
 struct dmtp_tc {
     struct dmtp_tslot slot[4];
@@ -453,17 +454,19 @@ static int64_t counter_ns(LONGLONG *ticks)
  * g.tc.gen names.  A reader takes the generation, the slot and the TSC,
  * and retries only if three generations were published meanwhile (the
  * writer then may have reused its slot): it never waits for a writer.
- * The first reader that finds the TSC past base_tsc + interval takes the
+ * The first reader that finds the TSC past base_tsc + span (as long as
+ * the baseline since attach, doubling up to the interval) takes the
  * try-lock (busy: CAS 0 -> 1; the others go on with the old slot), reads
  * the counter between two TSC reads, and publishes a slot whose base_ns is
  * the old conversion's value at that TSC (continuous, monotonic) and whose
- * mult aims at the counter's time one interval later, as the rate measured
+ * mult aims at the counter's time one span later, as the rate measured
  * since attach predicts (so the offset found now is slewed away, never
  * stepped).  Each calibration is logged as a CALIBRATION record.
  */
 #define DMTP_CAL_INTERVAL_NS 1000000000ull /* recalibrate after 1 s of TSC time */
 #define DMTP_CAL_SPIN_NS     1000000ull    /* attach: the first rate over 1 ms */
-#define DMTP_CAL_SPIN_MAX    100000000ul   /* ... or this many counter reads */
+#define DMTP_CAL_SPIN_MAX    100000000ul   /* ... or this many pairs */
+#define DMTP_CAL_TRIES       8u            /* reads per (TSC, counter) pair */
 
 /* floor(a * b / c) for c > 0 and a result below 2^64: a 128-bit product
  * and a shift-subtract division (calibration only, never on the hot
@@ -497,16 +500,29 @@ static void emit_at(const dmt_record *r, int64_t t);
 static void rec_init(dmt_record *r, uint32_t kind);
 
 /* Read the counter between two TSC reads: the TSC at the middle, the
- * counter in ns, the window in TSC ticks. */
+ * counter in ns, the window in TSC ticks; the narrowest window of
+ * DMTP_CAL_TRIES (an interrupt or a preemption inside one widens it). */
 static void tc_pair(uint64_t *tsc, uint64_t *cns, uint64_t *window)
 {
-    uint64_t a = dmt_rdtsc(), b;
-    LONGLONG ticks = 0;
-    *cns = (uint64_t)counter_ns(&ticks);
-    b = dmt_rdtsc();
-    g.tc.counter = (uint64_t)ticks;
-    *tsc = a + (b - a) / 2u;
-    *window = b - a;
+    unsigned i;
+    *window = UINT64_MAX;
+    for (i = 0; i < DMTP_CAL_TRIES; i++) {
+        uint64_t a = dmt_rdtsc(), b, c;
+        LONGLONG ticks = 0;
+        c = (uint64_t)counter_ns(&ticks);
+        b = dmt_rdtsc();
+        if (b >= a && b - a < *window) {
+            g.tc.counter = (uint64_t)ticks;
+            *cns = c;
+            *tsc = a + (b - a) / 2u;
+            *window = b - a;
+        }
+    }
+    if (*window == UINT64_MAX) { /* the TSC went back: no pair */
+        *tsc = dmt_rdtsc();
+        *cns = (uint64_t)counter_ns(NULL);
+        *window = 0;
+    }
 }
 
 /* Log the calibration just published (slot s), at its base time. */
@@ -523,25 +539,35 @@ static void tc_log(const struct dmtp_tslot *s, uint64_t err_ns)
     emit_at(&r, (int64_t)dmt_ld64(&s->ns, DMT_RLX));
 }
 
-static void tc_publish(uint64_t tsc, uint64_t ns, uint32_t mult)
+static void tc_publish(uint64_t tsc, uint64_t ns, uint32_t mult, uint64_t span)
 {
     uint32_t gen = dmt_ld32(&g.tc.gen, DMT_RLX) + 1u;
     struct dmtp_tslot *s = &g.tc.slot[gen & 3u];
     dmt_fence_rel(); /* the previous generation before this slot's stores */
     dmt_st64(&s->tsc, tsc, DMT_RLX);
     dmt_st64(&s->ns, ns, DMT_RLX);
+    dmt_st64(&s->span, span, DMT_RLX);
     dmt_st32(&s->mult, mult, DMT_RLX);
     dmt_st32(&g.tc.gen, gen, DMT_REL);
 }
 
+/* The TSC ticks until the calibration after one at TSC tsc: as long as
+ * the baseline so far (the rate's error then at most doubles the error
+ * bound), up to the interval. */
+static uint64_t tc_span(uint64_t tsc)
+{
+    uint64_t b = tsc - g.tc.t0;
+    return b < g.tc.interval ? (b ? b : 1u) : g.tc.interval;
+}
+
 /* The error bound of a calibration whose offset from the counter is
  * off_ns, read in a window of w TSC ticks, with the rate measured as dns
- * counter ns over dtsc ticks. */
-static uint64_t tc_err(uint64_t off_ns, uint64_t w, uint64_t dtsc, uint64_t dns)
+ * counter ns over dtsc ticks, valid for span ticks. */
+static uint64_t tc_err(uint64_t off_ns, uint64_t w, uint64_t dtsc, uint64_t dns, uint64_t span)
 {
     uint64_t w_ns = muldiv(w, dns, dtsc) + 1u;
     uint64_t tick = 1000000000ull / (dmt_ld64(&g.freq, DMT_RLX) | 1u) + 1u;
-    uint64_t interval = muldiv(g.tc.interval, dns, dtsc);
+    uint64_t interval = muldiv(span, dns, dtsc);
     /* the rate's uncertainty: both ends' windows and counter ticks over the
      * baseline, carried over the next interval */
     uint64_t rate = muldiv(g.tc.w0_ns + w_ns + 2u * tick, interval, dns);
@@ -553,7 +579,7 @@ static void tc_recalibrate(uint64_t now)
 {
     uint32_t exp = 0, gen, mult;
     struct dmtp_tslot *s;
-    uint64_t bt, bn, tsc, cns, w, dtsc, dns, nk, proj, target, off;
+    uint64_t bt, bn, tsc, cns, w, dtsc, dns, nk, proj, target, off, span;
     if (!dmt_cas32(&g.tc.busy, &exp, 1u, DMT_ACQ, DMT_RLX))
         return; /* another CPU is at it */
     gen = dmt_ld32(&g.tc.gen, DMT_ACQ);
@@ -561,7 +587,7 @@ static void tc_recalibrate(uint64_t now)
     bt = dmt_ld64(&s->tsc, DMT_RLX);
     bn = dmt_ld64(&s->ns, DMT_RLX);
     mult = dmt_ld32(&s->mult, DMT_RLX);
-    if (now - bt < g.tc.interval) { /* done meanwhile */
+    if (now - bt < dmt_ld64(&s->span, DMT_RLX)) { /* done meanwhile */
         dmt_st32(&g.tc.busy, 0u, DMT_REL);
         return;
     }
@@ -571,20 +597,21 @@ static void tc_recalibrate(uint64_t now)
     nk = bn + dmt_mul_shift(tsc - bt, mult, g.tc.shift);
     dtsc = tsc - g.tc.t0;
     dns = cns > g.tc.c0 ? cns - g.tc.c0 : 1u;
-    proj = muldiv(dns, g.tc.interval, dtsc);
-    /* aim at cns + proj one interval on; keep the slope within a factor
+    span = tc_span(tsc);
+    proj = muldiv(dns, span, dtsc);
+    /* aim at cns + proj one span on; keep the slope within a factor
      * of two of the measured rate (a counter that jumped is not chased) */
     target = cns + proj > nk ? cns + proj - nk : 0;
     if (target < proj / 2u)
         target = proj / 2u;
     if (target > proj * 2u)
         target = proj * 2u;
-    mult = (uint32_t)muldiv(target, (uint64_t)1 << g.tc.shift, g.tc.interval);
+    mult = (uint32_t)muldiv(target, (uint64_t)1 << g.tc.shift, span);
     if (mult == 0)
         mult = 1;
     off = cns > nk ? cns - nk : nk - cns;
-    tc_publish(tsc, nk, mult);
-    tc_log(&g.tc.slot[(gen + 1u) & 3u], tc_err(off, w, dtsc, dns));
+    tc_publish(tsc, nk, mult, span);
+    tc_log(&g.tc.slot[(gen + 1u) & 3u], tc_err(off, w, dtsc, dns, span));
     dmt_st32(&g.tc.busy, 0u, DMT_REL);
 }
 
@@ -622,8 +649,8 @@ static void tc_start(void)
     g.tc.w0_ns = muldiv(wa, dns, dtsc) + 1u;
     dtsc = tb - ta;
     dns = cb - ca;
-    g.tc.err0 = tc_err(0, wb, dtsc, dns);
-    tc_publish(tb, cb, (uint32_t)m);
+    g.tc.err0 = tc_err(0, wb, dtsc, dns, tc_span(tb));
+    tc_publish(tb, cb, (uint32_t)m, tc_span(tb));
     dmt_st32(&g.clock, DMTP_CLOCK_TSC, DMT_REL);
 }
 
@@ -631,7 +658,7 @@ static void tc_start(void)
 static int64_t tc_now(void)
 {
     uint32_t gen, mult;
-    uint64_t bt, bn, t;
+    uint64_t bt, bn, span, t;
     const struct dmtp_tslot *s;
     bool again = true;
     for (;;) {
@@ -639,6 +666,7 @@ static int64_t tc_now(void)
         s = &g.tc.slot[gen & 3u];
         bt = dmt_ld64(&s->tsc, DMT_RLX);
         bn = dmt_ld64(&s->ns, DMT_RLX);
+        span = dmt_ld64(&s->span, DMT_RLX);
         mult = dmt_ld32(&s->mult, DMT_RLX);
         t = dmt_rdtsc();
         dmt_fence_acq();
@@ -646,7 +674,7 @@ static int64_t tc_now(void)
             continue; /* the slot may have been reused under us */
         if (t < bt)
             t = bt; /* another CPU's TSC a few ticks behind: not before the base */
-        if (UNLIKELY(t - bt >= g.tc.interval) && again) {
+        if (UNLIKELY(t - bt >= span) && again) {
             tc_recalibrate(t); /* one CPU does it, the others go on */
             again = false;
             continue; /* stamp with the new slot: not before its CALIBRATION */
