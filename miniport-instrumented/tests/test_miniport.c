@@ -1269,6 +1269,8 @@ static void check_bugcheck(rig *g, size_t ring_bytes)
  */
 #define TSC_MARKS 300
 
+__extension__ typedef unsigned __int128 u128; /* the reference product (GCC, x86-64 host) */
+
 static int64_t mono_ns(void)
 {
     struct timespec ts;
@@ -1282,6 +1284,16 @@ static void scenario_tsc(void)
     hvp_config hc;
     static int64_t before[TSC_MARKS], after[TSC_MARKS];
     bool tsc = dmtp_clock_for(DMTP_CLOCK_AUTO) == DMTP_CLOCK_TSC;
+    /* the scaling the probe uses: exact against a 128-bit product (the
+     * result modulo 2^64) */
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 10000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t a = i < 5000 ? x >> (i % 64) : x;
+        uint32_t m = (uint32_t)(x >> 32) ^ (uint32_t)i;
+        unsigned s = (unsigned)i % 33u;
+        CHECK(dmt_mul_shift(a, m, s) == (uint64_t)(((u128)a * m) >> s));
+    }
     hvp_config_default(&hc);
     hc.deterministic = true;
     hc.real_clock = true; /* QueryPerformanceCounter is CLOCK_MONOTONIC */
