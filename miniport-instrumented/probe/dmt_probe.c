@@ -587,7 +587,7 @@ static void tc_recalibrate(uint64_t now)
     bt = dmt_ld64(&s->tsc, DMT_RLX);
     bn = dmt_ld64(&s->ns, DMT_RLX);
     mult = dmt_ld32(&s->mult, DMT_RLX);
-    if (now - bt < dmt_ld64(&s->span, DMT_RLX)) { /* done meanwhile */
+    if (now < bt || now - bt < dmt_ld64(&s->span, DMT_RLX)) { /* done meanwhile */
         dmt_st32(&g.tc.busy, 0u, DMT_REL);
         return;
     }
