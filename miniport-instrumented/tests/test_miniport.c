@@ -10,7 +10,8 @@
  * length, START_DMA_END/DIGEST/COMPLETE_DMA for it, digests equal to the
  * DMT64 of the buffer bytes, descriptors (DESC_WRITE) that match the SG list,
  * a doorbell per chunk, interrupts and DPCs.  Every fault injection is
- * checked to change the trace where it should.
+ * checked to change the trace where it should.  The probe's TSC clock is
+ * checked against CLOCK_MONOTONIC across calibration updates (scenario_tsc).
  *
  * Built twice: miniport_test (dmtmini, probe compiled in) and, with
  * DMTMINI_TEST_NOPROBE, miniport_noprobe_test (dmtmini_noprobe: the data path
@@ -35,12 +36,14 @@
 #include "dmm/dmm.h"
 #include "dmt/carve.h"
 #include "dmt/digest.h"
+#include "dmt/enc.h"
 #include "dmt/locator.h"
 #include "dmt/reader.h"
 #include "dmt/record.h"
 #include "dmt/ring.h"
 #define TK_CONTEXT g_scenario /* printed with every failed check */
 #include "dmt/testkit.h"
+#include "dmt/tk_record.h"
 #include "dmt_probe.h"
 #include "dmtc_session.h"
 #include "dmtmini_host.h"
@@ -1345,6 +1348,13 @@ static void scenario_tsc(void)
             CHECK(r->counter_hz == 1000000000u && r->shift <= 32 && r->mult > 0);
             int64_t c = (int64_t)r->counter; /* ns: the host counter runs at 1 GHz */
             CHECK(r->ts - c <= (int64_t)r->err_ns && c - r->ts <= (int64_t)r->err_ns);
+            /* both readers' decoders take it alike (as a file record) */
+            uint8_t enc[64];
+            size_t n = dmt_enc_record(enc, sizeof enc, r, r->ts);
+            bool accepted = false;
+            char why[200] = "";
+            CHECKF(n > 0 && tk_decoders_agree(enc, n, &accepted, why, sizeof why) && accepted,
+                   "calibration: %s", why);
             if (prev) /* continuous: the old conversion's value at the new base */
                 CHECK(r->ts == prev->ts + (int64_t)dmt_mul_shift(r->tsc - prev->tsc, prev->mult,
                                                                  prev->shift));
