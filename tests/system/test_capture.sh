@@ -59,6 +59,19 @@ done
 cmp -s "$WORK/same1.txt" "$WORK/same2.txt" || fail "same seed: records differ: $(diff "$WORK/same1.txt" "$WORK/same2.txt" | head -4)"
 cmp -s "$WORK/det1.dmat" "$WORK/det2.dmat" || fail "--deterministic-clock: traces are not byte-identical"
 
+# The header names the clock: the TSC (calibrated, with CALIBRATION records)
+# where this machine has an invariant one, else the counter; never with
+# --deterministic-clock.
+ncal() { "$DMT" dump --full "$1" | awk '$5 == "calibration"' | wc -l; }
+if "$DMT" info "$WORK/same1.dmat" | grep -q 'clock TSC/CLOCK_MONOTONIC$'; then
+    (($(ncal "$WORK/same1.dmat") > 0)) || fail "TSC clock without CALIBRATION records"
+else
+    "$DMT" info "$WORK/same1.dmat" | grep -q 'clock CLOCK_MONOTONIC$' || fail "unknown clock"
+    (($(ncal "$WORK/same1.dmat") == 0)) || fail "CALIBRATION records without the TSC clock"
+fi
+"$DMT" info "$WORK/det1.dmat" | grep -q 'clock deterministic$' || fail "--deterministic-clock: header clock"
+(($(ncal "$WORK/det1.dmat") == 0)) || fail "--deterministic-clock: CALIBRATION records"
+
 # Faults: deterministic captures, compared with the clean one of the same
 # seed.  One-shot faults are planted in TRANSFER 4 (the third upload, the
 # first transfer of the third pair): nothing may differ before it.  The
