@@ -411,7 +411,8 @@ static void help(void)
     printf("\n  --seed N              workload and memory-layout seed (default 1); the same\n"
            "                        seed gives the same trace apart from timestamps\n"
            "  --deterministic-clock synthetic clock and single-threaded host: the same\n"
-           "                        seed gives a byte-identical trace\n"
+           "                        seed gives a byte-identical trace (without it the probe\n"
+           "                        stamps from the invariant TSC where there is one)\n"
            "  --ring PATH           producer side only: log into the shared ring file PATH\n"
            "                        (created if absent) for `dmatrace record --ring PATH`\n"
            "  --ring-size MiB       data size of each ring (default 64)\n"
@@ -646,8 +647,6 @@ static void session_config(const capture *c, dmtc_config *sc)
          * depend on timing: not in deterministic mode. */
         sc->timed_flush = !c->o.deterministic;
         snprintf(h->producer, sizeof h->producer, "dmatrace capture " DMT_VERSION);
-        snprintf(h->clock, sizeof h->clock, "%s",
-                 c->o.deterministic ? "deterministic" : "CLOCK_MONOTONIC");
         cli_header_machine(h);
         header_layout(h, c->o.scen);
         snprintf(h->scenario, sizeof h->scenario, "%s%s%s", c->o.scen->name,
@@ -665,6 +664,12 @@ static void session_config(const capture *c, dmtc_config *sc)
     hvp_config *hc = &sc->host;
     hc->deterministic = c->o.threads == 1;
     hc->real_clock = !c->o.deterministic;
+    sc->clock = c->o.deterministic ? DMTP_CLOCK_COUNTER : DMTP_CLOCK_AUTO;
+    if (c->o.out) /* which clock the probe will stamp with (schema/FORMAT.md 1.2) */
+        snprintf(sc->header.clock, sizeof sc->header.clock, "%s",
+                 c->o.deterministic                 ? "deterministic"
+                 : dmtc_clock(sc) == DMTP_CLOCK_TSC ? "TSC/CLOCK_MONOTONIC"
+                                                    : "CLOCK_MONOTONIC");
     hc->va_base = 0x7e0000000000ull; /* the same virtual addresses on every run */
     hc->reactos = c->o.reactos;
     hc->seed = c->o.seed;

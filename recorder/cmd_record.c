@@ -207,7 +207,12 @@ int cmd_record(int argc, char **argv)
     dmt_header h;
     memset(&h, 0, sizeof h);
     snprintf(h.producer, sizeof h.producer, "dmatrace record " DMT_VERSION);
-    snprintf(h.clock, sizeof h.clock, RECORD_CLOCK);
+    /* The probe says in the ring header when it stamps from the TSC (it
+     * attached before; one that attaches later is told by its CALIBRATION
+     * records only). */
+    snprintf(h.clock, sizeof h.clock, "%s",
+             set.rings[0].hdr->clock_hint == DMT_RING_CLOCK_TSC ? "TSC/" RECORD_CLOCK
+                                                                : RECORD_CLOCK);
     cli_header_machine(&h);
     memcpy(h.regmap_name, id.regmap_name, sizeof h.regmap_name);
     h.regmap_hash = id.regmap_hash;

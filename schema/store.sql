@@ -252,6 +252,22 @@ CREATE TABLE dpcs (
     cpu  INTEGER
 );
 
+-- CALIBRATION: the probe's TSC-to-ns conversion from seq on (FORMAT.md
+-- 1.3): ts is what it maps tsc to; counter (counter_hz ticks per second) was
+-- read beside tsc; ns per tick is mult / 2^shift; err_ns bounds |conversion
+-- - counter| until the next calibration.  Record times are ns already:
+-- nothing here is needed to read them, only to audit the conversion.
+CREATE TABLE calibrations (
+    seq        INTEGER PRIMARY KEY,
+    ts         INTEGER NOT NULL,
+    tsc        INTEGER NOT NULL,
+    counter    INTEGER NOT NULL,
+    counter_hz INTEGER NOT NULL,
+    mult       INTEGER NOT NULL,
+    shift      INTEGER NOT NULL,
+    err_ns     INTEGER NOT NULL
+);
+
 -- MARKER: free text (UTF-8 as written; not checked).
 CREATE TABLE markers (
     seq  INTEGER PRIMARY KEY,
@@ -499,7 +515,7 @@ INSERT INTO kinds(kind, name) VALUES
     (12, 'buffer_unlock'), (13, 'common_alloc'), (14, 'common_release'),
     (15, 'desc_write'), (16, 'interrupt'), (17, 'dpc'), (18, 'digest'),
     (19, 'pattern'), (20, 'payload'), (21, 'device_map'), (22, 'lost'),
-    (23, 'marker'), (24, 'chunk'), (25, 'end');
+    (23, 'marker'), (24, 'chunk'), (25, 'end'), (27, 'calibration');
 
 -- Views for the sqlite3 shell.  Hex via printf('0x%x'), times in us since
 -- the first record, durations in us.
@@ -612,6 +628,9 @@ CREATE VIEW v_timeline AS
         SELECT seq, ts, 17, printf('dev=%d xfer=%d', dev, xfer) FROM dpcs
         UNION ALL
         SELECT seq, ts, 23, text FROM markers
+        UNION ALL
+        SELECT seq, ts, 27, printf('tsc=%d counter=%d mult=%d shift=%d err_ns=%d', tsc, counter,
+                                   mult, shift, err_ns) FROM calibrations
         UNION ALL
         SELECT first_seq, ts, 22, printf('count=%d reason=%d', count, reason) FROM lost
     ) x

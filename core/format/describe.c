@@ -210,6 +210,11 @@ size_t dmt_record_describe(char *buf, size_t cap, const dmt_record *r, unsigned 
     case DMT_K_CPU:
         put(&o, " cpu=%u", r->cpu);
         break;
+    case DMT_K_CALIBRATION:
+        put(&o, " tsc=%llu counter=%llu counter_hz=%llu mult=%u shift=%u err_ns=%llu",
+            (unsigned long long)r->tsc, (unsigned long long)r->counter,
+            (unsigned long long)r->counter_hz, r->mult, r->shift, (unsigned long long)r->err_ns);
+        break;
     default:
         break;
     }

@@ -465,6 +465,15 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
         if (r->count)
             U(r->value);
         break;
+    case DMT_K_CALIBRATION: /* [27, t, tsc, counter, counter_hz, mult, shift, err_ns] */
+        HEAD(8);
+        U(r->tsc);
+        U(r->counter);
+        U(r->counter_hz);
+        U(r->mult);
+        U(r->shift);
+        U(r->err_ns);
+        break;
     default:
         return NULL;
     }

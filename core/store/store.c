@@ -87,6 +87,7 @@ static int check_schema(dmt_store *st, dmt_error *err)
         "SELECT seq, ts, dev, claimed, value, cpu FROM interrupts",
         "SELECT seq, ts, dev, xfer, cpu FROM dpcs",
         "SELECT seq, ts, text FROM markers",
+        "SELECT seq, ts, tsc, counter, counter_hz, mult, shift, err_ns FROM calibrations",
         "SELECT first_seq, ts, count, reason FROM lost",
         "SELECT first_seq, cpu FROM cpu_runs",
         "SELECT lane, kind, dev, adapter, off, name FROM lanes",
@@ -415,9 +416,13 @@ static int stats_body(dmt_store *st, stats_ctx *c, dmt_error *err)
     static const struct {
         const char *table;
         uint32_t kind;
-    } simple[] = {
-        {"desc_writes", DMT_K_DESC_WRITE}, {"payloads", DMT_K_PAYLOAD}, {"patterns", DMT_K_PATTERN},
-        {"interrupts", DMT_K_INTERRUPT},   {"dpcs", DMT_K_DPC},         {"markers", DMT_K_MARKER}};
+    } simple[] = {{"desc_writes", DMT_K_DESC_WRITE},
+                  {"payloads", DMT_K_PAYLOAD},
+                  {"patterns", DMT_K_PATTERN},
+                  {"interrupts", DMT_K_INTERRUPT},
+                  {"dpcs", DMT_K_DPC},
+                  {"markers", DMT_K_MARKER},
+                  {"calibrations", DMT_K_CALIBRATION}};
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
         char sql[160];
         snprintf(sql, sizeof sql,

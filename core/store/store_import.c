@@ -167,6 +167,8 @@ static const tdesc tdescs[T_COUNT_] = {
     [T_IRQ] = {"interrupts", "seq, ts, dev, claimed, value, cpu", 6, NULL, false},
     [T_DPC] = {"dpcs", "seq, ts, dev, xfer, cpu", 5, NULL, false},
     [T_MARK] = {"markers", "seq, ts, text", 3, NULL, true},
+    [T_CAL] = {"calibrations", "seq, ts, tsc, counter, counter_hz, mult, shift, err_ns", 8, NULL,
+               false},
     [T_LOST] = {"lost", "first_seq, ts, count, reason", 4, NULL, false},
     [T_SUM] = {"summary", "level, lane, bucket, count, bytes, vmin, vmax, vlast, t_first, t_last",
                10, NULL, false},
@@ -621,6 +623,17 @@ static int on_record(imp *im, const dmt_record *r)
             return dmt_imp_oom(im);
         return dmt_imp_lane_value(im, li, r->ts, r->reason, r->count);
     }
+    case DMT_K_CALIBRATION:
+        t = &im->tb[T_CAL];
+        put_int(t, (int64_t)r->seq);
+        put_int(t, r->ts);
+        put_int(t, (int64_t)r->tsc);
+        put_int(t, (int64_t)r->counter);
+        put_int(t, (int64_t)r->counter_hz);
+        put_int(t, r->mult);
+        put_int(t, r->shift);
+        put_int(t, (int64_t)r->err_ns);
+        return row_end(im, t);
     default:
         return dmt_error_set(im->err, DMT_E_INTERNAL, r->pos, DMT_NO_INDEX,
                              "record kind %u has no table", r->kind);

@@ -65,6 +65,7 @@ enum {
     T_IRQ,
     T_DPC,
     T_MARK,
+    T_CAL,
     T_LOST,
     T_SUM,
     T_TIDX,

@@ -32,6 +32,7 @@ enum {
     S_IRQ,
     S_DPC,
     S_MARK,
+    S_CAL,
     S_LOST,
     S_COUNT_
 };
@@ -53,6 +54,8 @@ static const char *const src_sql[S_COUNT_] = {
     [S_IRQ] = "SELECT seq, ts, dev, claimed, value FROM interrupts WHERE seq >= ? ORDER BY seq",
     [S_DPC] = "SELECT seq, ts, dev, xfer FROM dpcs WHERE seq >= ? ORDER BY seq",
     [S_MARK] = "SELECT seq, ts, text FROM markers WHERE seq >= ? ORDER BY seq",
+    [S_CAL] = "SELECT seq, ts, tsc, counter, counter_hz, mult, shift, err_ns FROM calibrations "
+              "WHERE seq >= ? ORDER BY seq",
     [S_LOST] = "SELECT first_seq, ts, count, reason FROM lost WHERE first_seq >= ? "
                "ORDER BY first_seq",
 };
@@ -464,6 +467,15 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
         r->kind = DMT_K_DPC;
         r->dev = c32(q, 2);
         r->xfer = c32(q, 3);
+        break;
+    case S_CAL:
+        r->kind = DMT_K_CALIBRATION;
+        r->tsc = cu(q, 2);
+        r->counter = cu(q, 3);
+        r->counter_hz = cu(q, 4);
+        r->mult = c32(q, 5);
+        r->shift = c32(q, 6);
+        r->err_ns = cu(q, 7);
         break;
     case S_MARK: {
         r->kind = DMT_K_MARKER;

@@ -146,7 +146,7 @@ int dmt_store_ts_before(dmt_store *st, uint64_t seq, int64_t *ts, dmt_error *err
 {
     static const char *const tables[] = {"reg_accesses", "reg_buffers", "dma_calls", "resources",
                                          "desc_writes",  "interrupts",  "dpcs",      "markers",
-                                         "payloads",     "patterns"};
+                                         "calibrations", "payloads",    "patterns"};
     int64_t best = -1;
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];

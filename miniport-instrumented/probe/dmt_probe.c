@@ -33,8 +33,10 @@
  *
  * Record order: writes are logged before the access (a doorbell's
  * consequences - interrupt, DPC - come after it in the ring), reads after
- * it (they carry the value).  Timestamps are VideoPortQueryPerformanceCounter
- * ticks converted to ns.
+ * it (they carry the value).  Timestamps are ns: from the invariant TSC,
+ * calibrated against VideoPortQueryPerformanceCounter (CALIBRATION
+ * records), or from that counter itself where the TSC is not to be used
+ * (dmtp_set_clock).
  *
  * The file is C89 (WDK 7.1's cl 15.00 builds it): declarations at the top of
  * blocks, atomics and compile-time checks from dmt/port.h.
@@ -315,6 +317,26 @@ typedef struct dpc_ent {
     void *ext;
 } dpc_ent;
 
+/* The TSC clock: a published conversion, and the calibration state the
+ * CPU holding busy (or attach) owns. */
+struct dmtp_tslot {
+    DMT_ALIGN8(uint64_t tsc);  /* (atomic) base_tsc */
+    DMT_ALIGN8(uint64_t ns);   /* (atomic) base_ns */
+    DMT_ALIGN8(uint64_t span); /* (atomic) TSC ticks after base_tsc to the next calibration */
+    uint32_t mult;             /* (atomic) */
+};
+struct dmtp_tc {
+    struct dmtp_tslot slot[4];
+    uint32_t gen;  /* (atomic) the slot in force: slot[gen & 3] */
+    uint32_t busy; /* (atomic) try-lock of the recalibration */
+    uint32_t shift;
+    uint64_t interval; /* TSC ticks between calibrations */
+    uint64_t t0, c0;   /* the first pair (TSC, counter ns): the rate's baseline */
+    uint64_t w0_ns;    /* its read window */
+    uint64_t counter;  /* the last pair's counter ticks (for the record) */
+    uint64_t err0;     /* attach's error bound, logged once logging starts */
+};
+
 /* Fields marked (atomic) are touched only through dmt/port.h's operations;
  * pointers are kept as uintptr_t for them. */
 static struct dmtp_state {
@@ -329,6 +351,10 @@ static struct dmtp_state {
     PVIDEO_HW_FIND_ADAPTER find;
     uintptr_t ext;             /* (atomic) some HwDeviceExtension, for the clock */
     DMT_ALIGN8(uint64_t freq); /* (atomic) */
+    uint32_t clock_mode;       /* (atomic) dmtp_set_clock: enum dmtp_clock, 0 = AUTO */
+    uint32_t clock;            /* (atomic) DMTP_CLOCK_TSC while the TSC stamps, else COUNTER */
+    uint64_t cal_interval;     /* dmtp_set_calibration_interval, 0 = DMTP_CAL_INTERVAL_NS */
+    struct dmtp_tc tc;         /* the TSC clock (see "clock and emission") */
     uint32_t next_dev, next_adapter, next_mdl, next_cb, next_xfer; /* (atomic) */
     uint32_t xfers_live, mdls_live;                                /* (atomic) */
     DMT_ALIGN8(uint64_t lost);                                     /* (atomic) */
@@ -398,18 +424,270 @@ static int64_t ticks_to_ns(LONGLONG t, uint64_t f)
     return (int64_t)((u / f) * 1000000000ull + (u % f) * 1000000000ull / f);
 }
 
-static int64_t now_ns(void)
+/* The performance counter in ns (its frequency read once); *ticks (may be
+ * NULL): the count itself. */
+static int64_t counter_ns(LONGLONG *ticks)
 {
     void *ext = (void *)dmt_ldp(&g.ext, DMT_RLX);
     uint64_t f = dmt_ld64(&g.freq, DMT_RLX);
+    LONGLONG t;
     if (f == 0) {
         LONGLONG ff = 0;
-        LONGLONG t = os_qpc(ext, &ff);
+        t = os_qpc(ext, &ff);
         if (ff > 0)
             dmt_st64(&g.freq, (uint64_t)ff, DMT_RLX);
-        return ticks_to_ns(t, ff > 0 ? (uint64_t)ff : 0);
+        f = ff > 0 ? (uint64_t)ff : 0;
+    } else {
+        t = os_qpc(ext, NULL);
     }
-    return ticks_to_ns(os_qpc(ext, NULL), f);
+    if (ticks)
+        *ticks = t;
+    return ticks_to_ns(t, f);
+}
+
+/*
+ * The TSC clock (DESIGN.md, "Timestamps").  A record's time is
+ *
+ *   ns = base_ns + ((tsc - base_tsc) * mult >> shift)
+ *
+ * with (base_tsc, base_ns, mult) one of four slots, the one generation
+ * g.tc.gen names.  A reader takes the generation, the slot and the TSC,
+ * and retries only if three generations were published meanwhile (the
+ * writer then may have reused its slot): it never waits for a writer.
+ * The first reader that finds the TSC past base_tsc + span (as long as
+ * the baseline since attach, doubling up to the interval) takes the
+ * try-lock (busy: CAS 0 -> 1; the others go on with the old slot), reads
+ * the counter between two TSC reads, and publishes a slot whose base_ns is
+ * the old conversion's value at that TSC (continuous, monotonic) and whose
+ * mult aims at the counter's time one span later, as the rate measured
+ * since attach predicts (so the offset found now is slewed away, never
+ * stepped).  Each calibration is logged as a CALIBRATION record.
+ */
+#define DMTP_CAL_INTERVAL_NS 1000000000ull /* recalibrate after 1 s of TSC time */
+#define DMTP_CAL_SPIN_NS     1000000ull    /* attach: the first rate over 1 ms */
+#define DMTP_CAL_SPIN_MAX    100000000ul   /* ... or this many pairs */
+#define DMTP_CAL_TRIES       8u            /* reads per (TSC, counter) pair */
+
+/* floor(a * b / c) for c > 0 and a result below 2^64: a 128-bit product
+ * and a shift-subtract division (calibration only, never on the hot
+ * path; no __int128 on MSVC targets). */
+static uint64_t muldiv(uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+    uint64_t lo = (mid << 32) | (uint32_t)ll;
+    uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    uint64_t q = 0, r = 0;
+    int i;
+    if (c == 0)
+        return 0;
+    if (hi == 0)
+        return lo / c;
+    for (i = 127; i >= 0; i--) {
+        uint64_t top = r >> 63;
+        r = r << 1 | ((i >= 64 ? hi >> (i - 64) : lo >> i) & 1u);
+        if (top || r >= c) {
+            r -= c;
+            if (i < 64)
+                q |= (uint64_t)1 << i;
+        }
+    }
+    return q;
+}
+
+static void emit_at(const dmt_record *r, int64_t t);
+static void rec_init(dmt_record *r, uint32_t kind);
+
+/* Read the counter between two TSC reads: the TSC at the middle, the
+ * counter in ns, the window in TSC ticks; the narrowest window of
+ * DMTP_CAL_TRIES (an interrupt or a preemption inside one widens it). */
+static void tc_pair(uint64_t *tsc, uint64_t *cns, uint64_t *window)
+{
+    unsigned i;
+    *window = UINT64_MAX;
+    for (i = 0; i < DMTP_CAL_TRIES; i++) {
+        uint64_t a = dmt_rdtsc(), b, c;
+        LONGLONG ticks = 0;
+        c = (uint64_t)counter_ns(&ticks);
+        b = dmt_rdtsc();
+        if (b >= a && b - a < *window) {
+            g.tc.counter = (uint64_t)ticks;
+            *cns = c;
+            *tsc = a + (b - a) / 2u;
+            *window = b - a;
+        }
+    }
+    if (*window == UINT64_MAX) { /* the TSC went back: no pair */
+        *tsc = dmt_rdtsc();
+        *cns = (uint64_t)counter_ns(NULL);
+        *window = 0;
+    }
+}
+
+/* Log the calibration just published (slot s), at its base time. */
+static void tc_log(const struct dmtp_tslot *s, uint64_t err_ns)
+{
+    dmt_record r;
+    rec_init(&r, DMT_K_CALIBRATION);
+    r.tsc = dmt_ld64(&s->tsc, DMT_RLX);
+    r.counter = g.tc.counter;
+    r.counter_hz = dmt_ld64(&g.freq, DMT_RLX);
+    r.mult = dmt_ld32(&s->mult, DMT_RLX);
+    r.shift = g.tc.shift;
+    r.err_ns = err_ns;
+    emit_at(&r, (int64_t)dmt_ld64(&s->ns, DMT_RLX));
+}
+
+static void tc_publish(uint64_t tsc, uint64_t ns, uint32_t mult, uint64_t span)
+{
+    uint32_t gen = dmt_ld32(&g.tc.gen, DMT_RLX) + 1u;
+    struct dmtp_tslot *s = &g.tc.slot[gen & 3u];
+    dmt_fence_rel(); /* the previous generation before this slot's stores */
+    dmt_st64(&s->tsc, tsc, DMT_RLX);
+    dmt_st64(&s->ns, ns, DMT_RLX);
+    dmt_st64(&s->span, span, DMT_RLX);
+    dmt_st32(&s->mult, mult, DMT_RLX);
+    dmt_st32(&g.tc.gen, gen, DMT_REL);
+}
+
+/* The TSC ticks until the calibration after one at TSC tsc: as long as
+ * the baseline so far (the rate's error then at most doubles the error
+ * bound), up to the interval. */
+static uint64_t tc_span(uint64_t tsc)
+{
+    uint64_t b = tsc - g.tc.t0;
+    return b < g.tc.interval ? (b ? b : 1u) : g.tc.interval;
+}
+
+/* The error bound of a calibration whose offset from the counter is
+ * off_ns, read in a window of w TSC ticks, with the rate measured as dns
+ * counter ns over dtsc ticks, valid for span ticks. */
+static uint64_t tc_err(uint64_t off_ns, uint64_t w, uint64_t dtsc, uint64_t dns, uint64_t span)
+{
+    uint64_t w_ns = muldiv(w, dns, dtsc) + 1u;
+    uint64_t tick = 1000000000ull / (dmt_ld64(&g.freq, DMT_RLX) | 1u) + 1u;
+    uint64_t interval = muldiv(span, dns, dtsc);
+    /* the rate's uncertainty: both ends' windows and counter ticks over the
+     * baseline, carried over the next interval */
+    uint64_t rate = muldiv(g.tc.w0_ns + w_ns + 2u * tick, interval, dns);
+    return off_ns + w_ns + tick + rate;
+}
+
+/* Recalibrate at TSC now (the caller found the interval over). */
+static void tc_recalibrate(uint64_t now)
+{
+    uint32_t exp = 0, gen, mult;
+    struct dmtp_tslot *s;
+    uint64_t bt, bn, tsc, cns, w, dtsc, dns, nk, proj, target, off, span;
+    if (!dmt_cas32(&g.tc.busy, &exp, 1u, DMT_ACQ, DMT_RLX))
+        return; /* another CPU is at it */
+    gen = dmt_ld32(&g.tc.gen, DMT_ACQ);
+    s = &g.tc.slot[gen & 3u];
+    bt = dmt_ld64(&s->tsc, DMT_RLX);
+    bn = dmt_ld64(&s->ns, DMT_RLX);
+    mult = dmt_ld32(&s->mult, DMT_RLX);
+    if (now < bt || now - bt < dmt_ld64(&s->span, DMT_RLX)) { /* done meanwhile */
+        dmt_st32(&g.tc.busy, 0u, DMT_REL);
+        return;
+    }
+    tc_pair(&tsc, &cns, &w);
+    if (tsc < bt)
+        tsc = bt;
+    nk = bn + dmt_mul_shift(tsc - bt, mult, g.tc.shift);
+    dtsc = tsc - g.tc.t0;
+    dns = cns > g.tc.c0 ? cns - g.tc.c0 : 1u;
+    span = tc_span(tsc);
+    proj = muldiv(dns, span, dtsc);
+    /* aim at cns + proj one span on; keep the slope within a factor
+     * of two of the measured rate (a counter that jumped is not chased) */
+    target = cns + proj > nk ? cns + proj - nk : 0;
+    if (target < proj / 2u)
+        target = proj / 2u;
+    if (target > proj * 2u)
+        target = proj * 2u;
+    mult = (uint32_t)muldiv(target, (uint64_t)1 << g.tc.shift, span);
+    if (mult == 0)
+        mult = 1;
+    off = cns > nk ? cns - nk : nk - cns;
+    tc_publish(tsc, nk, mult, span);
+    tc_log(&g.tc.slot[(gen + 1u) & 3u], tc_err(off, w, dtsc, dns, span));
+    dmt_st32(&g.tc.busy, 0u, DMT_REL);
+}
+
+/* The calibration at attach: the rate over DMTP_CAL_SPIN_NS of counter
+ * time, or the counter clock when the TSC is not to be used or the two
+ * do not look like clocks (a synthetic counter).  Before logging starts. */
+static void tc_start(void)
+{
+    uint64_t ta, ca, wa, tb, cb, wb, dtsc, dns, m, ns;
+    unsigned long spin = 0;
+    unsigned shift = 32;
+    dmt_st32(&g.clock, DMTP_CLOCK_COUNTER, DMT_REL);
+    if (dmtp_clock_for(dmt_ld32(&g.clock_mode, DMT_RLX)) != DMTP_CLOCK_TSC)
+        return;
+    tc_pair(&ta, &ca, &wa);
+    do
+        tc_pair(&tb, &cb, &wb);
+    while (cb - ca < DMTP_CAL_SPIN_NS && cb >= ca && ++spin < DMTP_CAL_SPIN_MAX);
+    dtsc = tb - ta;
+    dns = cb - ca;
+    if (tb <= ta || cb <= ca || dtsc < dns / 16u)
+        return; /* not a TSC of 62.5 MHz or more beside a running counter */
+    m = muldiv(dns, (uint64_t)1 << 32, dtsc);
+    while (m >> 32) {
+        shift--;
+        m >>= 1;
+    }
+    ns = g.cal_interval ? g.cal_interval : DMTP_CAL_INTERVAL_NS;
+    memset(&g.tc, 0, sizeof(g.tc));
+    tc_pair(&tb, &cb, &wb); /* the base: a fresh pair, the counter beside it */
+    g.tc.shift = shift;
+    g.tc.interval = muldiv(ns, dtsc, dns) + 1u;
+    g.tc.t0 = ta;
+    g.tc.c0 = ca;
+    g.tc.w0_ns = muldiv(wa, dns, dtsc) + 1u;
+    dtsc = tb - ta;
+    dns = cb - ca;
+    g.tc.err0 = tc_err(0, wb, dtsc, dns, tc_span(tb));
+    tc_publish(tb, cb, (uint32_t)m, tc_span(tb));
+    dmt_st32(&g.clock, DMTP_CLOCK_TSC, DMT_REL);
+}
+
+/* The TSC clock's time now (see above). */
+static int64_t tc_now(void)
+{
+    uint32_t gen, mult;
+    uint64_t bt, bn, span, t;
+    const struct dmtp_tslot *s;
+    bool again = true;
+    for (;;) {
+        gen = dmt_ld32(&g.tc.gen, DMT_ACQ);
+        s = &g.tc.slot[gen & 3u];
+        bt = dmt_ld64(&s->tsc, DMT_RLX);
+        bn = dmt_ld64(&s->ns, DMT_RLX);
+        span = dmt_ld64(&s->span, DMT_RLX);
+        mult = dmt_ld32(&s->mult, DMT_RLX);
+        t = dmt_rdtsc();
+        dmt_fence_acq();
+        if (dmt_ld32(&g.tc.gen, DMT_RLX) - gen >= 3u)
+            continue; /* the slot may have been reused under us */
+        if (t < bt)
+            t = bt; /* another CPU's TSC a few ticks behind: not before the base */
+        if (UNLIKELY(t - bt >= span) && again) {
+            tc_recalibrate(t); /* one CPU does it, the others go on */
+            again = false;
+            continue; /* stamp with the new slot: not before its CALIBRATION */
+        }
+        return (int64_t)(bn + dmt_mul_shift(t - bt, mult, g.tc.shift));
+    }
+}
+
+static int64_t now_ns(void)
+{
+    if (dmt_ld32(&g.clock, DMT_ACQ) == DMTP_CLOCK_TSC)
+        return tc_now();
+    return counter_ns(NULL);
 }
 
 static void rec_init(dmt_record *r, uint32_t kind)
@@ -453,15 +731,10 @@ static dmt_ring *pick_ring(void)
 /* Encode r into the ring: small records on the stack, then one exact
  * reservation; larger ones (long SG lists, descriptor batches) straight
  * into a worst-case reservation. */
-static void emit(const dmt_record *r)
+static void emit_ring(dmt_ring *ring, const dmt_record *r, int64_t t)
 {
-    dmt_ring *ring = pick_ring();
-    int64_t t;
     size_t bound;
     dmt_ring_resv rv;
-    if (!ring)
-        return;
-    t = now_ns();
     bound = dmt_enc_record_bound(r);
     if (bound <= DMTP_SMALL_RECORD) {
         uint8_t small[DMTP_SMALL_RECORD];
@@ -474,6 +747,21 @@ static void emit(const dmt_record *r)
     if (!dmt_ring_reserve(ring, (uint32_t)bound, &rv))
         return; /* counted by the ring */
     dmt_ring_commit(ring, &rv, (uint32_t)encode_or_lost(rv.buf, rv.len, r, t));
+}
+
+static void emit(const dmt_record *r)
+{
+    dmt_ring *ring = pick_ring();
+    if (ring)
+        emit_ring(ring, r, now_ns());
+}
+
+/* r at time t (a CALIBRATION at the time it maps its TSC to). */
+static void emit_at(const dmt_record *r, int64_t t)
+{
+    dmt_ring *ring = pick_ring();
+    if (ring)
+        emit_ring(ring, r, t);
 }
 
 /* An event the probe could not track (no free slot). */
@@ -695,6 +983,7 @@ size_t dmtp_locator(void *buf, size_t cap)
 
 int dmtp_attach(void *region, size_t region_len)
 {
+    uint32_t k;
     if (!region || dmt_ld32(&g.attached, DMT_ACQ))
         return -1;
     if (dmt_ringset_attach(&g.set, region, region_len) != 0)
@@ -702,11 +991,42 @@ int dmtp_attach(void *region, size_t region_len)
     g.region = (uintptr_t)region;
     g.region_len = region_len;
     locator_fill();
+    tc_start();
+    for (k = 0; k < g.set.count; k++) /* the recorder's header says which clock */
+        g.set.rings[k].hdr->clock_hint =
+            dmt_ld32(&g.clock, DMT_RLX) == DMTP_CLOCK_TSC ? DMT_RING_CLOCK_TSC : 0u;
     dmt_st32(&g.attached, 1u, DMT_REL);
     dmt_st32(&g.enabled, 1u, DMT_REL);
     dmt_stp(&g.active, (uintptr_t)&g.set, DMT_REL);
+    if (dmt_ld32(&g.clock, DMT_RLX) == DMTP_CLOCK_TSC)
+        tc_log(&g.tc.slot[dmt_ld32(&g.tc.gen, DMT_RLX) & 3u], g.tc.err0);
     snapshot();
     return 0;
+}
+
+uint32_t dmtp_clock_for(uint32_t mode)
+{
+    if (mode == DMTP_CLOCK_COUNTER || mode > DMTP_CLOCK_TSC || !dmt_tsc_invariant())
+        return DMTP_CLOCK_COUNTER;
+    return DMTP_CLOCK_TSC;
+}
+
+int dmtp_set_clock(uint32_t mode)
+{
+    if (mode > DMTP_CLOCK_TSC)
+        return -1;
+    dmt_st32(&g.clock_mode, mode, DMT_RLX);
+    return 0;
+}
+
+uint32_t dmtp_clock(void)
+{
+    return dmt_ld32(&g.clock, DMT_ACQ) == DMTP_CLOCK_TSC ? DMTP_CLOCK_TSC : DMTP_CLOCK_COUNTER;
+}
+
+void dmtp_set_calibration_interval(uint64_t ns)
+{
+    g.cal_interval = ns;
 }
 
 /* A nonzero id for a region formatted now: the clock's count at attach

@@ -93,6 +93,31 @@ size_t dmtp_locator(void *buf, size_t cap);
  * byte, for platforms where the probe cannot ask the OS (the host, tests);
  * the rings are taken as physically contiguous from there.  0 forgets it. */
 void dmtp_set_region_phys(uint64_t phys);
+/* The clock records are stamped with (DESIGN.md, "Timestamps").  Record
+ * times are ns of the performance counter's time base either way:
+ *   DMTP_CLOCK_COUNTER  VideoPortQueryPerformanceCounter at every record
+ *   DMTP_CLOCK_TSC      the time-stamp counter, where CPUID says it is
+ *                       invariant, scaled to ns by integer multiply and
+ *                       shift; calibrated against the counter at attach
+ *                       (a 1 ms measurement) and then after spans of TSC
+ *                       time doubling up to the calibration interval, each
+ *                       calibration logged as a
+ *                       CALIBRATION record; the ring headers' clock_hint
+ *                       says DMT_RING_CLOCK_TSC
+ *   DMTP_CLOCK_AUTO     the TSC where it is usable, else the counter (the
+ *                       default; dmtp_reset restores it)
+ * dmtp_set_clock takes effect at the next attach: 0, or -1 for an unknown
+ * mode.  A synthetic counter (the host's deterministic clock) must be
+ * stamped with DMTP_CLOCK_COUNTER, which dmtc_load sets.  dmtp_clock_for:
+ * the clock a mode gives on this machine; dmtp_clock: the one in use
+ * (COUNTER when not attached).  dmtp_set_calibration_interval: the most
+ * ns of TSC time between calibrations (0: 1 s, the default), from the next
+ * attach; for tests. */
+enum dmtp_clock { DMTP_CLOCK_AUTO = 0, DMTP_CLOCK_COUNTER = 1, DMTP_CLOCK_TSC = 2 };
+int dmtp_set_clock(uint32_t mode);
+uint32_t dmtp_clock_for(uint32_t mode);
+uint32_t dmtp_clock(void);
+void dmtp_set_calibration_interval(uint64_t ns);
 /* Records the probe itself dropped (encode failures, slot exhaustion). */
 uint64_t dmtp_lost(void);
 /* The DIGEST algorithm (enum dmt_digest_algo in dmt/record.h): XXH64 by

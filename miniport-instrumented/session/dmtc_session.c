@@ -205,9 +205,18 @@ dmt_ringset *dmtc_ringset(dmtc_session *s)
     return s->region ? &s->set : NULL;
 }
 
+uint32_t dmtc_clock(const dmtc_config *cfg)
+{
+    if (cfg->host.deterministic && !cfg->host.real_clock)
+        return DMTP_CLOCK_COUNTER; /* synthetic time: the TSC would break the bytes */
+    return dmtp_clock_for(cfg->clock);
+}
+
 int dmtc_load(dmtc_session *s, hvp_driver_entry_fn entry, dmt_error *err)
 {
     dmtp_reset();
+    dmtp_set_clock(dmtc_clock(&s->cfg));
+    dmtp_set_calibration_interval(s->cfg.calibration_ns);
     if (s->cfg.digest_policy >= 0 && dmtp_set_digest_policy((uint32_t)s->cfg.digest_policy) != 0)
         return dmt_error_set(err, DMT_E_INTERNAL, DMT_NO_INDEX, DMT_NO_INDEX,
                              "the probe has no digest policy %d", s->cfg.digest_policy);

@@ -93,6 +93,11 @@ typedef struct dmtc_config {
                                    boundaries then depend on timing) [false] */
     int digest_policy;          /* the probe's digest policy, enum dmt_digest_policy,
                                    set at dmtc_load; -1 = the probe's default [-1] */
+    uint32_t clock;             /* the probe's clock, enum dmtp_clock, set at dmtc_load;
+                                   a synthetic host clock (deterministic, not real_clock)
+                                   always gets the counter [DMTP_CLOCK_AUTO] */
+    uint64_t calibration_ns;    /* TSC clock: ns between calibrations, 0 = the probe's
+                                   default [0] */
 } dmtc_config;
 
 void dmtc_config_default(dmtc_config *cfg);
@@ -110,7 +115,11 @@ dmt_ring *dmtc_ring(dmtc_session *s);
 /* Every ring of the session's region, or NULL without one. */
 dmt_ringset *dmtc_ringset(dmtc_session *s);
 
-/* Reset the probe, set its digest policy, attach it to the ring (if any)
+/* The clock the probe stamps with under cfg (enum dmtp_clock: COUNTER or
+ * TSC), for the trace header: the counter for a synthetic host clock, else
+ * what cfg->clock gives on this machine. */
+uint32_t dmtc_clock(const dmtc_config *cfg);
+/* Reset the probe, set its clock and digest policy, attach it to the ring (if any)
  * and load the driver
  * through dmtp_hvp_load (the probe's adapter and physical-address hooks
  * answered by the machine).  DMT_E_INTERNAL when either fails. */

@@ -10,7 +10,8 @@
  * length, START_DMA_END/DIGEST/COMPLETE_DMA for it, digests equal to the
  * DMT64 of the buffer bytes, descriptors (DESC_WRITE) that match the SG list,
  * a doorbell per chunk, interrupts and DPCs.  Every fault injection is
- * checked to change the trace where it should.
+ * checked to change the trace where it should.  The probe's TSC clock is
+ * checked against CLOCK_MONOTONIC across calibration updates (scenario_tsc).
  *
  * Built twice: miniport_test (dmtmini, probe compiled in) and, with
  * DMTMINI_TEST_NOPROBE, miniport_noprobe_test (dmtmini_noprobe: the data path
@@ -29,17 +30,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dmm/dmm.h"
 #include "dmt/carve.h"
 #include "dmt/digest.h"
+#include "dmt/enc.h"
 #include "dmt/locator.h"
 #include "dmt/reader.h"
 #include "dmt/record.h"
 #include "dmt/ring.h"
 #define TK_CONTEXT g_scenario /* printed with every failed check */
 #include "dmt/testkit.h"
+#include "dmt/tk_record.h"
 #include "dmt_probe.h"
 #include "dmtc_session.h"
 #include "dmtmini_host.h"
@@ -164,8 +168,11 @@ static void rig_drain(rig *g)
     }
 }
 
-/* The digest policy rig_open gives the probe (-1: the probe's default). */
+/* The digest policy rig_open gives the probe (-1: the probe's default),
+ * its clock and calibration interval (the session's defaults). */
 static int g_policy = -1;
+static uint32_t g_clock = DMTP_CLOCK_AUTO;
+static uint64_t g_cal_ns = 0;
 
 static void rig_open(rig *g, const char *name, const hvp_config *hc, const dmm_config *dc,
                      bool attach)
@@ -186,6 +193,8 @@ static void rig_open(rig *g, const char *name, const hvp_config *hc, const dmm_c
     sc.ring = attach ? DMTC_RING_MEMORY : DMTC_RING_NONE;
     sc.ring_data = RING_DATA;
     sc.digest_policy = g_policy;
+    sc.clock = g_clock;
+    sc.calibration_ns = g_cal_ns;
     REQUIRE(dmtc_open(&sc, &g->s, NULL, &err) == 0);
     g->m = dmtc_machine(g->s);
     g->scratch = xmalloc(DMT_RING_MAX_PAYLOAD);
@@ -1249,6 +1258,137 @@ static void check_bugcheck(rig *g, size_t ring_bytes)
 
 /* Nobody attached a ring before FindAdapter: the driver allocates one in a
  * common buffer and maps it into the caller (the Windows path). */
+/*
+ * TSC conversion: a real-clock rig whose probe stamps from the invariant TSC
+ * with a 2 ms calibration interval; markers logged between two
+ * CLOCK_MONOTONIC readings (the host counter's clock) over ~30 ms, so the
+ * conversion is updated several times.  Every marker's time lies between
+ * its readings give or take the error bound the calibrations before and
+ * after it state; times never go back across an update; each CALIBRATION
+ * continues the previous conversion (its time is the old conversion of its
+ * TSC) and lies within its bound of its own counter reading.  Where the
+ * TSC is not invariant (or not x86), the probe falls back to the counter
+ * and logs no calibration.  Forcing the counter does the same everywhere.
+ */
+#define TSC_MARKS 300
+
+__extension__ typedef unsigned __int128 u128; /* the reference product (GCC, x86-64 host) */
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void scenario_tsc(void)
+{
+    rig g;
+    hvp_config hc;
+    static int64_t before[TSC_MARKS], after[TSC_MARKS];
+    bool tsc = dmtp_clock_for(DMTP_CLOCK_AUTO) == DMTP_CLOCK_TSC;
+    /* the scaling the probe uses: exact against a 128-bit product (the
+     * result modulo 2^64) */
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 10000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t a = i < 5000 ? x >> (i % 64) : x;
+        uint32_t m = (uint32_t)(x >> 32) ^ (uint32_t)i;
+        unsigned s = (unsigned)i % 33u;
+        CHECK(dmt_mul_shift(a, m, s) == (uint64_t)(((u128)a * m) >> s));
+    }
+    hvp_config_default(&hc);
+    hc.deterministic = true;
+    hc.real_clock = true; /* QueryPerformanceCounter is CLOCK_MONOTONIC */
+
+    /* forced counter: no calibration, times from the counter */
+    g_clock = DMTP_CLOCK_COUNTER;
+    rig_open(&g, "tsc-counter", &hc, NULL, true);
+    CHECK(dmtp_clock() == DMTP_CLOCK_COUNTER);
+    CHECK(g.ring.hdr->clock_hint != DMT_RING_CLOCK_TSC);
+    CHECK(count_kind(&g, 0, DMT_K_CALIBRATION) == 0);
+    rig_close(&g);
+    g_clock = DMTP_CLOCK_AUTO;
+    if (!tsc)
+        printf("[tsc] no invariant TSC here: the counter fallback only\n");
+
+    g_cal_ns = 2000000;
+    rig_open(&g, "tsc", &hc, NULL, true);
+    CHECK(dmtp_clock() == (tsc ? DMTP_CLOCK_TSC : DMTP_CLOCK_COUNTER));
+    CHECK((g.ring.hdr->clock_hint == DMT_RING_CLOCK_TSC) == tsc);
+    size_t from = g.n;
+    for (int i = 0; i < TSC_MARKS; i++) {
+        char text[16];
+        snprintf(text, sizeof text, "m%d", i);
+        before[i] = mono_ns();
+        dmtp_marker(text);
+        after[i] = mono_ns();
+        usleep(100);
+    }
+    rig_drain(&g);
+    CHECK(g.lost == 0);
+    if (!tsc) {
+        CHECK(count_kind(&g, 0, DMT_K_CALIBRATION) == 0);
+        rig_close(&g);
+        g_cal_ns = 0;
+        return;
+    }
+    /* the calibrations: the first at attach, then updates */
+    size_t ncal = count_kind(&g, 0, DMT_K_CALIBRATION);
+    CHECK(ncal >= 3);
+    CHECK(g.n > 0 && g.v[0].r.kind == DMT_K_CALIBRATION);
+    const dmt_record *prev = NULL;
+    int64_t last = INT64_MIN;
+    int mark = 0, bad = 0;
+    for (size_t i = 0; i < g.n; i++) {
+        const dmt_record *r = &g.v[i].r;
+        CHECK(r->ts >= last); /* one thread: never back, also across an update */
+        last = r->ts;
+        if (r->kind == DMT_K_CALIBRATION) {
+            CHECK(r->counter_hz == 1000000000u && r->shift <= 32 && r->mult > 0);
+            int64_t c = (int64_t)r->counter; /* ns: the host counter runs at 1 GHz */
+            CHECK(r->ts - c <= (int64_t)r->err_ns && c - r->ts <= (int64_t)r->err_ns);
+            /* both readers' decoders take it alike (as a file record) */
+            uint8_t enc[64];
+            size_t n = dmt_enc_record(enc, sizeof enc, r, r->ts);
+            bool accepted = false;
+            char why[200] = "";
+            CHECKF(n > 0 && tk_decoders_agree(enc, n, &accepted, why, sizeof why) && accepted,
+                   "calibration: %s", why);
+            if (prev) /* continuous: the old conversion's value at the new base */
+                CHECK(r->ts == prev->ts + (int64_t)dmt_mul_shift(r->tsc - prev->tsc, prev->mult,
+                                                                 prev->shift));
+            prev = r;
+            continue;
+        }
+        if (i < from || r->kind != DMT_K_MARKER)
+            continue;
+        /* the bound: the larger of the calibrations around this marker */
+        uint64_t err = prev->err_ns;
+        for (size_t j = i + 1; j < g.n; j++)
+            if (g.v[j].r.kind == DMT_K_CALIBRATION) {
+                if (g.v[j].r.err_ns > err)
+                    err = g.v[j].r.err_ns;
+                break;
+            }
+        if (mark < TSC_MARKS &&
+            (r->ts < before[mark] - (int64_t)err || r->ts > after[mark] + (int64_t)err)) {
+            if (bad++ < 5)
+                fprintf(stderr,
+                        "  [tsc] marker %d at %lld, CLOCK_MONOTONIC %lld..%lld, bound %llu\n", mark,
+                        (long long)r->ts, (long long)before[mark], (long long)after[mark],
+                        (unsigned long long)err);
+        }
+        mark++;
+    }
+    CHECK(mark == TSC_MARKS);
+    CHECK(bad == 0);
+    printf("[tsc] %zu calibrations, last bound %llu ns\n", ncal,
+           prev ? (unsigned long long)prev->err_ns : 0ull);
+    rig_close(&g);
+    g_cal_ns = 0;
+}
+
 static void scenario_own_ring(void)
 {
     rig g;
@@ -1551,6 +1691,7 @@ int main(void)
     scenario_errors();
 #ifndef DMTMINI_TEST_NOPROBE
     scenario_own_ring();
+    scenario_tsc();
     scenario_deferred_order();
     fault_sg(DMTMINI_FAULT_SG_LEN_OFF_BY_ONE, "sg_len_off_by_one");
     fault_sg(DMTMINI_FAULT_SG_SKIP, "sg_skip");

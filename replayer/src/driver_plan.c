@@ -73,6 +73,7 @@ int rpl__drv_stream_of(const links *L, const dmt_record *r, uint64_t index)
     uint64_t v;
     switch (r->kind) {
     case DMT_K_MARKER:
+    case DMT_K_CALIBRATION: /* the clock, not the driver (a re-run has none) */
     case DMT_K_LOST:
     case DMT_K_CHUNK:
     case DMT_K_END:

@@ -163,6 +163,14 @@ void tk_sample_record(dmt_record *r, uint32_t k, int big, int64_t ts)
         r->length = U;
         r->va = U;
         break;
+    case DMT_K_CALIBRATION:
+        r->tsc = U;
+        r->counter = U;
+        r->counter_hz = big ? UINT64_MAX : 1000000000u;
+        r->mult = U32;
+        r->shift = big ? 32 : 31;
+        r->err_ns = U;
+        break;
     case DMT_K_MARKER:
         r->n_bytes = big ? DMT_MAX_TEXT : 5;
         for (uint32_t i = 0; i < r->n_bytes; i++)
@@ -195,6 +203,9 @@ bool tk_records_equal(const dmt_record *a, const dmt_record *b)
     if (a->off != b->off || a->value != b->value || a->offset != b->offset ||
         a->length != b->length || a->count != b->count || a->addr != b->addr ||
         a->addr_limit != b->addr_limit || a->va != b->va || a->context != b->context)
+        return false;
+    if (a->tsc != b->tsc || a->counter != b->counter || a->counter_hz != b->counter_hz ||
+        a->err_ns != b->err_ns || a->mult != b->mult || a->shift != b->shift)
         return false;
     if ((a->kind <= DMT_K_REG_READ_BUF) && a->width != b->width)
         return false;

@@ -30,6 +30,7 @@ KINDS = {
     15: ("desc_write", 5), 16: ("interrupt", 5), 17: ("dpc", 4), 18: ("digest", 6),
     19: ("pattern", 7), 20: ("payload", 5), 21: ("device_map", 6), 22: ("lost", 5),
     23: ("marker", 3), 24: ("chunk", 6), 25: ("end", 4), 26: ("cpu", 3),
+    27: ("calibration", 8),
 }
 
 

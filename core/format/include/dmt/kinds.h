@@ -128,7 +128,14 @@
     /* (file only, written by the merge of a per-CPU ring region; takes no         */          \
     /* sequence number); ring_seq: that CPU's ring sequence number of the next    */          \
     /* record or LOST range, written in the first CPU record of each CPU          */          \
-    X(CPU, 26, "cpu", FRAMING, F(U32, cpu, "cpu") O(U64, value, "ring_seq"))
+    X(CPU, 26, "cpu", FRAMING, F(U32, cpu, "cpu") O(U64, value, "ring_seq"))               \
+    /* the probe's TSC calibration: t (ns) is what the conversion maps tsc to */              \
+    /* from here on: ns = t + ((tsc' - tsc) * mult >> shift); counter: the    */              \
+    /* performance counter read beside it, counter_hz its frequency; err_ns:  */              \
+    /* the bound on |conversion - counter| until the next calibration         */              \
+    X(CALIBRATION, 27, "calibration", EVENT,                                                   \
+      F(U64, tsc, "tsc") F(U64, counter, "counter") F(U64, counter_hz, "counter_hz")           \
+      F(U32, mult, "mult") F(U32, shift, "shift") F(U64, err_ns, "err_ns"))
 /* clang-format on */
 
 /* For DMT_KINDS arguments that ignore the fields, and that count them:

@@ -310,6 +310,7 @@ static DMT_INLINE uint64_t dmt_add64_cx8_(uint64_t *p, uint64_t v, bool add)
  *                       r[0..3]; zeros without DMT_HAVE_TSC
  *   dmt_tsc_invariant() CPUID 0x80000007 EDX bit 8: the TSC ticks at a
  *                       constant rate in every P-, C- and T-state
+ *   dmt_mul_shift(a, m, s)  (a * m) >> s, exact, for scaling ticks to ns
  *
  * cl: the __rdtsc and __cpuid intrinsics; GCC and Clang: __builtin_ia32_rdtsc
  * and the cpuid instruction (ebx is saved by the compiler, also in 32-bit
@@ -365,6 +366,18 @@ static DMT_INLINE void dmt_cpuid(uint32_t leaf, uint32_t r[4])
     r[0] = r[1] = r[2] = r[3] = 0;
 }
 #endif
+
+/* (a * m) >> s for s <= 32, exact (a 96-bit product from two 32x32->64
+ * multiplies, which every compiler here does in one instruction: no
+ * __int128, no _umul128, no floating point), modulo 2^64.  The probe's
+ * TSC-to-ns scaling: a = ticks since the calibration point, m / 2^s = ns
+ * per tick. */
+static DMT_INLINE uint64_t dmt_mul_shift(uint64_t a, uint32_t m, unsigned s)
+{
+    uint64_t lo = (uint64_t)(uint32_t)a * m;
+    uint64_t hi = (uint64_t)(uint32_t)(a >> 32) * m;
+    return (hi << (32u - s)) + (lo >> s);
+}
 
 static DMT_INLINE bool dmt_tsc_invariant(void)
 {

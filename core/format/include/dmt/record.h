@@ -109,8 +109,8 @@ typedef struct dmt_record {
     uint32_t reason;  /* enum dmt_lost_reason */
     uint32_t status;  /* VP_STATUS / NTSTATUS-like return code */
     uint32_t map_registers;
-    uint32_t xfer_flags;    /* EXECUTE_DMA: enum dmt_xfer_flags */
-    uint32_t cpu;           /* CPU the record was made on; DMT_CPU_NONE (0xffffffffu) when unknown */
+    uint32_t xfer_flags; /* EXECUTE_DMA: enum dmt_xfer_flags */
+    uint32_t cpu;        /* CPU the record was made on; DMT_CPU_NONE (0xffffffffu) when unknown */
     uint32_t digest_policy; /* DIGEST: enum dmt_digest_policy; its ranges
                                (offset, length from the transfer's first
                                byte) are the SG list (n_sg, sg_list) */
@@ -125,6 +125,12 @@ typedef struct dmt_record {
     uint64_t addr_limit; /* highest address the adapter can reach */
     uint64_t va;         /* virtual address as the driver saw it */
     uint64_t context;    /* StartDma Context as an integer */
+    /* CALIBRATION (the probe's TSC-to-ns conversion, schema/FORMAT.md 1.3) */
+    uint64_t tsc;         /* time-stamp counter at the calibration point */
+    uint64_t counter;     /* performance counter read beside it (ticks) */
+    uint64_t counter_hz;  /* its frequency */
+    uint64_t err_ns;      /* bound on |conversion - counter| until the next one */
+    uint32_t mult, shift; /* ns = ts + ((tsc' - tsc) * mult >> shift) */
 
     uint32_t n_sg;
     const void *sg_list; /* n_sg elements: u64 address at +0, u32 length at +8 */

@@ -92,6 +92,11 @@
 
 enum dmt_ring_policy { DMT_RING_DROP_NEWEST = 0, DMT_RING_OVERWRITE_OLDEST = 1 };
 
+/* clock_hint of a ring whose records the probe stamps from the invariant
+ * TSC (calibrated against the performance counter: schema/FORMAT.md 1.3);
+ * 0 or anything else: the performance counter.  "TSC" in ASCII. */
+#define DMT_RING_CLOCK_TSC 0x435354u
+
 enum dmt_ring_flags {
     DMT_RING_F_CLOSED = 1u /* the producer side will write no more */
 };
