@@ -1,7 +1,8 @@
 -- schema/store.sql - the dmatrace store (NAME.db), schema version 5 (2 added
 -- transfers.bounced, 3 the register-name tables reg_names and reg_fields,
 -- 5 the CPU records were made on: table cpu_runs, the `cpu` columns of
--- dma_calls, interrupts and dpcs, transfers.exec_cpu, meta cpu_max).
+-- dma_calls, interrupts and dpcs, transfers.exec_cpu, meta cpu_max; and
+-- the TSC calibration records: table calibrations).
 --
 -- Normative.  `dmatrace import` builds a database from one trace file with
 -- exactly these statements (the library embeds this file at build time and
