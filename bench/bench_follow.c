@@ -277,6 +277,17 @@ static void clean_cache(void)
     g_free(dir);
 }
 
+/* A run's leftovers: its model, cache store and trace. */
+static void run_done(collect *c, char *trace)
+{
+    if (c->model)
+        g_object_unref(c->model);
+    clean_cache();
+    g_unlink(trace);
+    g_free(trace);
+    g_array_unref(c->lat);
+}
+
 /* CPU seconds of one whole import of trace (same run: the baseline) */
 static double import_cpu(const char *dir, const char *trace)
 {
@@ -329,12 +340,7 @@ static void catchup(const char *dir)
     printf("RESULT\tfollower catch-up throughput\t%.2f M records/s (%.2f s CPU/M)\t>= 5 M "
            "records/s\t%.2f s CPU/M whole import\t%.2f\n",
            m / wall, cpu / m, import_s / m, (cpu / m) / (import_s / m));
-    if (c.model)
-        g_object_unref(c.model);
-    clean_cache();
-    g_unlink(trace);
-    g_free(trace);
-    g_array_unref(c.lat);
+    run_done(&c, trace);
 }
 
 static void live(const char *dir, double rate, double seconds, DmtvPainter *painter)
@@ -379,12 +385,7 @@ static void live(const char *dir, double rate, double seconds, DmtvPainter *pain
     printf("RESULT\tframe build p95 while following at %.0f M records/s\t%.2f ms\t<= 8 ms\t-\t"
            "-\n",
            rate / 1e6, f95);
-    if (c.model)
-        g_object_unref(c.model);
-    clean_cache();
-    g_unlink(trace);
-    g_free(trace);
-    g_array_unref(c.lat);
+    run_done(&c, trace);
     g_array_unref(fr.build);
 }
 
