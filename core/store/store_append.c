@@ -12,7 +12,8 @@
  *             records -> rows, transfer state, lanes, open buckets
  *             flush the row buffers                        (final rows)
  *             materialise what a whole import would write at the end:
- *               open transfers  -> INSERT OR REPLACE       (rewritten later)
+ *               open transfers changed since the last commit
+ *                               -> INSERT OR REPLACE       (rewritten later)
  *               open buckets    -> INSERT OR REPLACE       (rewritten later)
  *               open transfers' share of closed buckets    (undo log)
  *               partial time-index block -> REPLACE        (rewritten later)
@@ -27,7 +28,9 @@
  *    records after a commit are handled exactly as in one import.
  *  - A provisional row is either one the stream rewrites by key before the
  *    next commit or at it (open transfers, open buckets, the time-index
- *    block: their INSERTs are INSERT OR REPLACE in an append), or one in
+ *    block: their INSERTs are INSERT OR REPLACE in an append; an open
+ *    transfer not looked up since the commit that wrote it - xstate.dirty
+ *    clear - already has the row it would get, and is skipped), or one in
  *    the undo log, put back (old content, or deleted) at the start of the
  *    next batch, before any record; so the stream never reads a
  *    provisional row (late summary events only read buckets that are not
@@ -38,6 +41,9 @@
  *  - A written transfer reopened by a late record makes the whole import
  *    recompute the transfer lanes from the table at its end; an append does
  *    so at every commit from then on (cost: the transfers table).
+ *  - Event rows are INSERT OR FAIL (store_import.c: dmt_imp_prepare): no
+ *    statement journal; a failed call rolls the whole batch back and the
+ *    appender is dead.
  * Never prints; memory is the import's bounds plus the undo log (open
  * transfers x stored levels).
  */

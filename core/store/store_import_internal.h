@@ -117,7 +117,8 @@ typedef struct xstate {
     dmt_store_transfer t;
     bool queued;   /* in the completed queue */
     bool reloaded; /* written once already: the row is replaced */
-    bool dirty;    /* looked up since an append's commit last wrote its row */
+    bool dirty;    /* looked up since an append's commit last wrote its row
+                      (always set in a whole import): clear, its row is written */
 } xstate;
 
 typedef struct irqlast {

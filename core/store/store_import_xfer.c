@@ -44,7 +44,10 @@ int dmt_imp_xfer_write(imp *im, uint32_t idx)
     xstate *x = &im->xs[idx];
     dmt_store_xfer_finish(&x->t);
     int rc = 0;
-    if (x->reloaded) {
+    if (!x->dirty) {
+        /* unchanged since an append's commit wrote its row (store_append.c):
+         * that row is this one */
+    } else if (x->reloaded) {
         /* its row exists: replace it (pending rows first, in order) */
         rc = dmt_imp_xfer_flush(im);
         if (!rc)
