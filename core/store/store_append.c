@@ -12,7 +12,8 @@
  *             records -> rows, transfer state, lanes, open buckets
  *             flush the row buffers                        (final rows)
  *             materialise what a whole import would write at the end:
- *               open transfers  -> INSERT OR REPLACE       (rewritten later)
+ *               open transfers changed since the last commit
+ *                               -> INSERT OR REPLACE       (rewritten later)
  *               open buckets    -> INSERT OR REPLACE       (rewritten later)
  *               open transfers' share of closed buckets    (undo log)
  *               partial time-index block -> REPLACE        (rewritten later)
@@ -27,7 +28,9 @@
  *    records after a commit are handled exactly as in one import.
  *  - A provisional row is either one the stream rewrites by key before the
  *    next commit or at it (open transfers, open buckets, the time-index
- *    block: their INSERTs are INSERT OR REPLACE in an append), or one in
+ *    block: their INSERTs are INSERT OR REPLACE in an append; an open
+ *    transfer not looked up since the commit that wrote it - xstate.dirty
+ *    clear - already has the row it would get, and is skipped), or one in
  *    the undo log, put back (old content, or deleted) at the start of the
  *    next batch, before any record; so the stream never reads a
  *    provisional row (late summary events only read buckets that are not
@@ -38,6 +41,9 @@
  *  - A written transfer reopened by a late record makes the whole import
  *    recompute the transfer lanes from the table at its end; an append does
  *    so at every commit from then on (cost: the transfers table).
+ *  - Event rows are INSERT OR FAIL (store_import.c: dmt_imp_prepare): no
+ *    statement journal; a failed call rolls the whole batch back and the
+ *    appender is dead.
  * Never prints; memory is the import's bounds plus the undo log (open
  * transfers x stored levels).
  */
@@ -62,6 +68,8 @@ struct dmt_store_appender {
     size_t n_undo, cap_undo;
     dmt_store_transfer *open; /* finished copies of the open transfers */
     size_t cap_open;
+    dmt_store_transfer *rows; /* those of them changed since the last commit */
+    size_t cap_rows;
     dmt_sg_elem *sg; /* a record's SG list, packed */
 };
 
@@ -215,7 +223,7 @@ static int materialise(dmt_store_appender *a, const dmt_store_append_facts *f)
     for (int i = 0; i < T_COUNT_ && !rc; i++)
         rc = dmt_imp_tbuf_flush(im, &im->tb[i]);
     /* open transfers, finished on copies, in the order the import writes them */
-    size_t n = 0;
+    size_t n = 0, n_rows = 0;
     int64_t span = im->max_span;
     for (size_t i = 0; i < im->nxs && !rc; i++) {
         if (dmt_store_map_get(&im->xmap, im->xs[i].t.xfer, 0) != i)
@@ -229,10 +237,18 @@ static int materialise(dmt_store_appender *a, const dmt_store_append_facts *f)
         dmt_store_xfer_finish(t);
         if (t->t_end - t->t_begin > span)
             span = t->t_end - t->t_begin;
-        rc = dmt_store_xfer_bind(im->x_replace, 0, t);
-        if (!rc)
-            rc = dmt_imp_step_done(im, im->x_replace, "transfers");
+        /* one not looked up since the last commit has that commit's row */
+        if (!im->xs[i].dirty)
+            continue;
+        if (dmt_imp_grow((void **)&a->rows, &a->cap_rows, n_rows + 1, sizeof *a->rows)) {
+            rc = dmt_imp_oom(im);
+            break;
+        }
+        a->rows[n_rows++] = *t;
+        im->xs[i].dirty = false;
     }
+    if (!rc)
+        rc = dmt_imp_xfer_rows(im, a->rows, n_rows);
     if (!rc)
         rc = dmt_imp_tidx_put(im, true);
     if (!rc)
@@ -327,6 +343,7 @@ void dmt_store_append_close(dmt_store_appender *a)
         sqlite3_close(a->im.db);
     free(a->undo);
     free(a->open);
+    free(a->rows);
     free(a->sg);
     free(a->trace);
     free(a);

@@ -878,10 +878,15 @@ int dmt_imp_prepare(imp *im, bool follow)
     int rc = 0;
     /* an append (follow) rewrites the rows it materialised at a commit:
      * summary buckets still open, the partial time-index block, open
-     * transfers (store_append.c) */
+     * transfers (store_append.c).  Its other rows are INSERT OR FAIL: in
+     * its WAL-mode file a plain multi-row INSERT (ABORT) makes SQLite copy
+     * every page it touches into a statement journal first (the import's
+     * journal is off); an append that fails is rolled back whole anyway. */
     for (int i = 0; i < T_COUNT_ && !rc; i++)
         rc = tbuf_open(im, &im->tb[i], &tdescs[i],
-                       follow && (i == T_SUM || i == T_TIDX) ? "INSERT OR REPLACE" : "INSERT");
+                       follow && (i == T_SUM || i == T_TIDX) ? "INSERT OR REPLACE"
+                       : follow                              ? "INSERT OR FAIL"
+                                                             : "INSERT");
     if (rc)
         return rc;
     {

@@ -119,6 +119,8 @@ typedef struct xstate {
     dmt_store_transfer t;
     bool queued;   /* in the completed queue */
     bool reloaded; /* written once already: the row is replaced */
+    bool dirty;    /* looked up since an append's commit last wrote its row
+                      (always set in a whole import): clear, its row is written */
 } xstate;
 
 typedef struct irqlast {
@@ -248,6 +250,9 @@ int dmt_imp_summary_undo(imp *im, const sum_undo *undo, size_t n);
 int dmt_imp_reg_names(imp *im);
 
 /* store_import_xfer.c */
+/* n transfer rows, K per INSERT (x_many, then x_one): an append's
+ * statements replace */
+int dmt_imp_xfer_rows(imp *im, const dmt_store_transfer *t, size_t n);
 int dmt_imp_xfer_flush(imp *im);
 int dmt_imp_xfer_write(imp *im, uint32_t idx);
 int dmt_imp_drain_completed(imp *im, uint64_t seq);

@@ -13,21 +13,27 @@
 
 /* ---- transfers ----------------------------------------------------------------- */
 
-int dmt_imp_xfer_flush(imp *im)
+int dmt_imp_xfer_rows(imp *im, const dmt_store_transfer *t, size_t n)
 {
     int rc = 0;
-    if (im->xn == K) {
-        for (int i = 0; i < K && !rc; i++)
-            rc = dmt_store_xfer_bind(im->x_many, i * DMT_STORE_XFER_NCOLS, &im->xbuf[i]);
+    size_t i = 0;
+    for (; i + K <= n && !rc; i += K) {
+        for (int j = 0; j < K && !rc; j++)
+            rc = dmt_store_xfer_bind(im->x_many, j * DMT_STORE_XFER_NCOLS, &t[i + (size_t)j]);
         if (!rc)
             rc = dmt_imp_step_done(im, im->x_many, "transfers");
-    } else {
-        for (int i = 0; i < im->xn && !rc; i++) {
-            rc = dmt_store_xfer_bind(im->x_one, 0, &im->xbuf[i]);
-            if (!rc)
-                rc = dmt_imp_step_done(im, im->x_one, "transfers");
-        }
     }
+    for (; i < n && !rc; i++) {
+        rc = dmt_store_xfer_bind(im->x_one, 0, &t[i]);
+        if (!rc)
+            rc = dmt_imp_step_done(im, im->x_one, "transfers");
+    }
+    return rc;
+}
+
+int dmt_imp_xfer_flush(imp *im)
+{
+    int rc = dmt_imp_xfer_rows(im, im->xbuf, (size_t)im->xn);
     im->xrows += (uint64_t)im->xn;
     im->xn = 0;
     return rc;
@@ -38,7 +44,10 @@ int dmt_imp_xfer_write(imp *im, uint32_t idx)
     xstate *x = &im->xs[idx];
     dmt_store_xfer_finish(&x->t);
     int rc = 0;
-    if (x->reloaded) {
+    if (!x->dirty) {
+        /* unchanged since an append's commit wrote its row (store_append.c):
+         * that row is this one */
+    } else if (x->reloaded) {
         /* its row exists: replace it (pending rows first, in order) */
         rc = dmt_imp_xfer_flush(im);
         if (!rc)
@@ -142,8 +151,10 @@ static int evict_open(imp *im)
 static xstate *xfer_get(imp *im, uint32_t xfer, int *rc)
 {
     uint32_t v = dmt_store_map_get(&im->xmap, xfer, 0);
-    if (v != UINT32_MAX)
+    if (v != UINT32_MAX) {
+        im->xs[v].dirty = true; /* every change to an open transfer comes through here */
         return &im->xs[v];
+    }
     uint32_t idx;
     if (im->nxfree) {
         idx = im->xfree[--im->nxfree];
@@ -156,6 +167,7 @@ static xstate *xfer_get(imp *im, uint32_t xfer, int *rc)
     }
     xstate *x = &im->xs[idx];
     memset(x, 0, sizeof *x);
+    x->dirty = true;
     dmt_store_xfer_init(&x->t, xfer);
     bool written;
     if ((*rc = xfer_written(im, xfer, &written)))

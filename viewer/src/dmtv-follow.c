@@ -7,7 +7,9 @@
  *  - A batch is at most BATCH_NS of reading (or everything verified so
  *    far), so a commit follows new records by at most that plus the
  *    commit; a new model follows a commit after at most MODEL_NS, or
- *    MODEL_SHARE times the last model's open time when that is longer.
+ *    MODEL_SHARE times the last model's open time when that is longer -
+ *    IDLE_NS and IDLE_SHARE when the last batch read everything verified
+ *    (caught up: opening models takes no time from the records).
  *  - At most one update waits for the GUI; a new model is opened only when
  *    the GUI took the previous one, so models never pile up.
  *  - The audit sees every record once, in file order, with the record
@@ -29,8 +31,10 @@
 #include "dmtv-import.h"
 
 #define BATCH_NS    200000000ll /* reading per batch at most */
-#define MODEL_NS    250000000ll /* a new model at most this often, */
-#define MODEL_SHARE 4           /* and at most 1/MODEL_SHARE of the time opening models */
+#define MODEL_NS    250000000ll /* behind the file: a new model at most this often, */
+#define MODEL_SHARE 4           /* and at most 1/MODEL_SHARE of the time opening models; */
+#define IDLE_NS     100000000ll /* caught up (the CPU is free): this often, */
+#define IDLE_SHARE  2           /* at most 1/IDLE_SHARE of the time */
 #define POLL_US     10000       /* nothing new: wait this long */
 #define CHECK_RECS  4096u       /* records between clock reads */
 
@@ -185,7 +189,7 @@ static gpointer follow_main(gpointer user)
     DmtvFollower *self = user;
     DmtvFollowState state = DMTV_FOLLOW_GROWING;
     gboolean dirty = TRUE, stalled = FALSE;
-    gint64 last_model = 0, model_gap = MODEL_NS;
+    gint64 last_model = 0, open_ns = 0;
     char msg[320] = "";
     while (!g_atomic_int_get(&self->stop)) {
         gint64 t0 = mono_ns();
@@ -250,13 +254,15 @@ static gpointer follow_main(gpointer user)
             post(self, state, msg, state != DMTV_FOLLOW_FAILED || dirty);
             break;
         }
+        /* a big store takes longer to open: open less often, so the
+         * follower's time goes to the records while it is behind */
+        gint64 model_gap =
+            again ? MAX(IDLE_NS, IDLE_SHARE * open_ns) : MAX(MODEL_NS, MODEL_SHARE * open_ns);
         if (dirty && mono_ns() - last_model >= model_gap && !gui_busy(self)) {
             gint64 t = mono_ns();
             post(self, state, NULL, TRUE);
             last_model = mono_ns();
-            /* a big store takes longer to open: open less often, so the
-             * follower's time goes to the records */
-            model_gap = MAX(MODEL_NS, MODEL_SHARE * (last_model - t));
+            open_ns = last_model - t;
             dirty = FALSE;
         }
         if (again && !n)
