@@ -1,11 +1,13 @@
--- schema/store.sql - the dmatrace store (NAME.db), schema version 3 (2 added
--- transfers.bounced, 3 the register-name tables reg_names and reg_fields).
+-- schema/store.sql - the dmatrace store (NAME.db), schema version 5 (2 added
+-- transfers.bounced, 3 the register-name tables reg_names and reg_fields, 5
+-- keyed sg_elements by its EXECUTE_DMA: id = exec_seq * 4096 + idx, exec_seq
+-- and idx computed from it, xfer dropped - it is the EXECUTE_DMA's).
 --
 -- Normative.  `dmatrace import` builds a database from one trace file with
 -- exactly these statements (the library embeds this file at build time and
 -- runs its sections in order; a test checks the embedded copy against this
 -- file).  A database whose application_id is not 0x444D5442 ("DMTB") is not
--- a dmatrace store; one whose user_version is not 4 is refused.
+-- a dmatrace store; one whose user_version is not 5 is refused.
 --
 -- Conventions
 --  * Every event table is keyed by the record's sequence number
@@ -35,7 +37,7 @@
 -- @section tables
 
 PRAGMA application_id = 0x444D5442;
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 -- Key/value facts about the database and the trace it came from.
 --   Header fields (FORMAT.md 1.2): version, t0, page_shift, seq0, producer,
@@ -143,14 +145,19 @@ CREATE TABLE dma_calls (
 );
 
 -- The scatter/gather list of every EXECUTE_DMA, element by element in list
--- order (idx from 0).  ids are assigned in load order, so the elements of
--- one EXECUTE_DMA are the contiguous ids transfers.sg_first ..
--- sg_first + n_sg - 1 (no secondary index needed).
+-- order (idx from 0).  The key says where an element belongs: id =
+-- exec_seq * 4096 + idx (a list has at most 4096 elements, FORMAT.md), so
+-- the elements of one EXECUTE_DMA are the contiguous ids exec_seq * 4096 ..
+-- + n_sg - 1 (transfers.sg_first .. sg_first + n_sg - 1 for the transfer's
+-- first one), in sequence order with the records, and exec_seq and idx are
+-- computed from id, not stored (virtual columns: they read like any other,
+-- SELECT * shows them).  The transfer is the EXECUTE_DMA's: join dma_calls
+-- ON seq = exec_seq, or read v_sg.  The import refuses a trace with an
+-- EXECUTE_DMA whose sequence number is 2^51 or more (the id would not fit).
 CREATE TABLE sg_elements (
     id       INTEGER PRIMARY KEY,
-    exec_seq INTEGER NOT NULL REFERENCES dma_calls(seq),
-    xfer     INTEGER NOT NULL,
-    idx      INTEGER NOT NULL,
+    exec_seq INTEGER AS (id >> 12) VIRTUAL,
+    idx      INTEGER AS (id & 4095) VIRTUAL,
     addr     INTEGER NOT NULL,
     length   INTEGER NOT NULL
 );
@@ -323,7 +330,8 @@ CREATE TABLE common_buffers (
 --   dpc_seq/ts: the first DPC whose xfer is this transfer.
 --   n_sg, sg_bytes, sg_lo, sg_hi: SG list of the first EXECUTE_DMA: element
 --     count, sum of lengths, lowest address, highest address+length (end,
---     exclusive).  sg_first: id of its first sg_elements row.
+--     exclusive).  sg_first: id of its first sg_elements row (exec_seq *
+--     4096).
 --   digest, digest_algo, digest_len: the first DIGEST.
 --   truncated: 1 when granted < requested.
 --   bounced: 1 when the first EXECUTE_DMA says the OS substituted bounce
@@ -501,7 +509,7 @@ CREATE VIEW v_transfers AS
     FROM transfers t, v_origin o;
 
 CREATE VIEW v_sg AS
-    SELECT s.xfer,
+    SELECT d.xfer,
            s.exec_seq,
            s.idx,
            printf('0x%x', s.addr) AS addr,
@@ -509,7 +517,7 @@ CREATE VIEW v_sg AS
            s.length,
            (s.addr & 4095) = 0 AS page_aligned,
            (s.addr >> 32) != ((s.addr + s.length - 1) >> 32) AS crosses_4g
-    FROM sg_elements s;
+    FROM sg_elements s JOIN dma_calls d ON d.seq = s.exec_seq;
 
 -- Register accesses in hex, reads and writes; v_reg_writes / v_reg_reads
 -- are its two halves (without is_write).

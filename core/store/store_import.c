@@ -14,8 +14,8 @@
  *
  * Invariants
  *  - Every event table receives its rows in increasing seq (rowid) order;
- *    sg_elements ids are 1, 2, 3... in load order, so one EXECUTE_DMA's
- *    elements are contiguous ids.
+ *    sg_elements ids are exec_seq * 4096 + idx, so one EXECUTE_DMA's
+ *    elements are contiguous ids, increasing with the records.
  *  - Nothing is written under the final name until the database is complete
  *    and synced; every failure path removes the temporary file.
  *  - Memory is bounded by the hard record limits: a batch holds at most
@@ -155,7 +155,7 @@ static const tdesc tdescs[T_COUNT_] = {
                "seq, ts, kind, xfer, adapter, mdl, offset, length, write_to_device, context, "
                "status, algo, value, n_sg, flags",
                15, NULL, false},
-    [T_SG] = {"sg_elements", "id, exec_seq, xfer, idx, addr, length", 6, NULL, false},
+    [T_SG] = {"sg_elements", "id, addr, length", 3, NULL, false},
     [T_DRANGE] = {"digest_ranges", "seq, idx, offset, length", 4, NULL, false},
     [T_RES] = {"resources",
                "seq, ts, kind, id, adapter, dev, addr, length, va, op, flags, map_registers, "
@@ -461,18 +461,21 @@ static int on_record(imp *im, const dmt_record *r)
             if (rc)
                 return rc;
         }
-        uint64_t sg_first = im->sg_id + 1;
+        uint64_t sg_first = r->seq << DMT_STORE_SG_SHIFT;
         if (ex) {
+            if (r->seq > DMT_STORE_SG_MAX_SEQ) {
+                im->input_error = true;
+                return dmt_error_set(im->err, DMT_E_FORMAT, r->pos, im->records - 1,
+                                     "EXECUTE_DMA sequence number %llu: the store keys SG "
+                                     "elements by it and takes at most 2^51 - 1",
+                                     (unsigned long long)r->seq);
+            }
+            /* ids exec_seq * 4096 + idx: increasing with the records, so
+             * every row is appended at the end of the table */
             const dmt_sg_elem *sg = r->sg_list;
             t = &im->tb[T_SG];
             for (uint32_t i = 0; i < r->n_sg; i++) {
-                /* id = NULL: SQLite assigns max(id) + 1, the same 1, 2, 3...
-                 * as im->sg_id, without a uniqueness probe per row */
-                ++im->sg_id;
-                put_null(t);
-                put_int(t, (int64_t)r->seq);
-                put_int(t, r->xfer);
-                put_int(t, i);
+                put_int(t, (int64_t)(sg_first + i));
                 put_int(t, (int64_t)sg[i].addr);
                 put_int(t, sg[i].len);
                 if ((rc = row_end(im, t)))

@@ -146,7 +146,7 @@ typedef struct imp {
     int cancelled;
 
     /* records */
-    uint64_t records, sg_id;
+    uint64_t records;
     int64_t first_ts, last_ts;
 
     /* lanes */

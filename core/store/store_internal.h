@@ -134,6 +134,16 @@ void dmt_store_bucket_add_transfer(dmt_store_bucket *b, int64_t t_begin, int64_t
 void dmt_store_bucket_merge(dmt_store_bucket *dst, const dmt_store_bucket *src,
                             bool transfers_lane);
 
+/* ---- sg_elements keys ------------------------------------------------------- */
+
+/* An SG element's id is exec_seq << DMT_STORE_SG_SHIFT | idx (schema/store.sql,
+ * sg_elements): room for the longest list, and the largest exec_seq whose
+ * ids fit a signed 64-bit rowid. */
+#define DMT_STORE_SG_SHIFT   12u
+#define DMT_STORE_SG_MAX_SEQ ((UINT64_C(1) << (63 - DMT_STORE_SG_SHIFT)) - 1)
+_Static_assert((1u << DMT_STORE_SG_SHIFT) == DMT_MAX_SG_ELEMENTS,
+               "an SG list's elements fill the low bits of the id exactly");
+
 /* ---- lanes ------------------------------------------------------------------ */
 
 const char *dmt_store_lane_kind_name(int kind);
