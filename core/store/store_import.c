@@ -24,8 +24,10 @@
  *    transfer ids, lanes, devices) has fixed bounds (XOPEN_MAX ...), never
  *    grows with a length read from the input.
  *  - Transfers are kept in memory from their first record until LAG
- *    records after their first COMPLETE_DMA (or until XOPEN_MAX newer ones
- *    are open), then written and summarised into their adapter's lane.  A
+ *    records after their first COMPLETE_DMA (IDLE records after their first
+ *    record when none comes; or until XOPEN_MAX newer ones are open), then
+ *    written, in the order they were opened, and summarised into their
+ *    adapter's lane.  A
  *    record for an already written transfer reloads its row, which is
  *    written again (INSERT OR REPLACE), and the transfer lanes are then
  *    recomputed from the finished table, so both stay exact.
@@ -780,8 +782,6 @@ void dmt_imp_free(imp *im)
     free(im->xfree);
     dmt_store_map_free(&im->xmap);
     dmt_store_map_free(&im->xwritten);
-    free(im->cq);
-    free(im->cq_seq);
     dmt_store_map_free(&im->adev);
     free(im->adevs);
     free(im->created);
@@ -949,7 +949,8 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
     /* everything read: the rest of the transfers and buffered rows */
     if ((rc = report(im, DMT_STORE_PHASE_DERIVE)))
         goto out;
-    for (size_t i = 0; i < im->nxs && !rc; i++)
+    rc = dmt_imp_drain_completed(im, UINT64_MAX); /* in creation order */
+    for (size_t i = 0; i < im->nxs && !rc; i++)   /* the reloaded ones */
         if (dmt_store_map_get(&im->xmap, im->xs[i].t.xfer, 0) == i)
             rc = dmt_imp_xfer_write(im, (uint32_t)i);
     if (!rc)
@@ -1012,6 +1013,7 @@ void dmt_imp_init(imp *im, const dmt_store_import_opts *opts, dmt_store_import_r
     im->last_ts = INT64_MIN;
     im->res = res;
     im->lim.lag = LAG;
+    im->lim.idle = IDLE;
     im->lim.xopen = XOPEN_MAX;
     im->lim.xwritten = XWRITTEN_MAX;
     im->lim.map = MAP_MAX;
@@ -1019,6 +1021,7 @@ void dmt_imp_init(imp *im, const dmt_store_import_opts *opts, dmt_store_import_r
     im->lim.reg_lanes = DMT_STORE_MAX_REG_LANES;
     if (opts && opts->small_limits) {
         im->lim.lag = 100;
+        im->lim.idle = 400;
         im->lim.xopen = 16;
         im->lim.xwritten = 32;
         im->lim.map = 2;
