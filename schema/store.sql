@@ -333,7 +333,7 @@ CREATE TABLE common_buffers (
 --     exclusive).  sg_first: id of its first sg_elements row (exec_seq *
 --     4096).
 --   digest, digest_algo, digest_len: the first DIGEST.
---   truncated: 1 when granted < requested.
+--   truncated: 1 when granted < requested (as unsigned).
 --   bounced: 1 when the first EXECUTE_DMA says the OS substituted bounce
 --     pages for some of the buffer, 0 when it says it did not, NULL when
 --     the producer could not tell (flags absent).
@@ -343,6 +343,8 @@ CREATE TABLE common_buffers (
 --   t_begin/t_end: times of the first and last record of the transfer
 --     (dma_calls rows and its DPC).
 --   duration_ns: complete_ts - start_ts (NULL unless both exist).
+--   truncated and outcome are computed from the row (virtual columns, not
+--   stored: 'completed' in every row cost 10 bytes).
 CREATE TABLE transfers (
     xfer            INTEGER PRIMARY KEY,
     adapter         INTEGER,
@@ -376,9 +378,14 @@ CREATE TABLE transfers (
     digest          INTEGER,
     digest_algo     INTEGER,
     digest_len      INTEGER,
-    truncated       INTEGER NOT NULL,
+    truncated       INTEGER AS (CASE WHEN requested IS NULL OR granted IS NULL THEN 0
+                                 WHEN (granted < 0) = (requested < 0) THEN granted < requested
+                                 ELSE granted >= 0 END) VIRTUAL,
     bounced         INTEGER,
-    outcome         TEXT NOT NULL,
+    outcome         TEXT AS (CASE WHEN complete_count > 1 THEN 'completed-twice'
+                                  WHEN end_status != 0 OR complete_status != 0 THEN 'failed'
+                                  WHEN complete_seq IS NULL THEN 'not-completed'
+                                  ELSE 'completed' END) VIRTUAL,
     t_begin         INTEGER NOT NULL,
     t_end           INTEGER NOT NULL,
     duration_ns     INTEGER

@@ -856,7 +856,8 @@ int dmt_imp_prepare(imp *im, bool follow)
     if (rc)
         return rc;
     {
-        tdesc xd = {"transfers", dmt_store_xfer_columns, DMT_STORE_XFER_NCOLS, NULL, false};
+        tdesc xd = {"transfers", dmt_store_xfer_stored_columns, DMT_STORE_XFER_NSTORED, NULL,
+                    false};
         const char *verb = follow ? "INSERT OR REPLACE" : "INSERT";
         char *one = insert_sql(&xd, 1, verb);
         char *many = insert_sql(&xd, K, verb);

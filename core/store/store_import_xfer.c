@@ -18,7 +18,7 @@ int dmt_imp_xfer_flush(imp *im)
     int rc = 0;
     if (im->xn == K) {
         for (int i = 0; i < K && !rc; i++)
-            rc = dmt_store_xfer_bind(im->x_many, i * DMT_STORE_XFER_NCOLS, &im->xbuf[i]);
+            rc = dmt_store_xfer_bind(im->x_many, i * DMT_STORE_XFER_NSTORED, &im->xbuf[i]);
         if (!rc)
             rc = dmt_imp_step_done(im, im->x_many, "transfers");
     } else {

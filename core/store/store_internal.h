@@ -151,15 +151,20 @@ int dmt_store_lane_kind_of(const char *name); /* 0 when unknown */
 
 /* ---- transfers rows -------------------------------------------------------- */
 
-/* Column list of transfers in table order (DMT_STORE_XFER_NCOLS columns). */
+/* Column list of transfers in table order (DMT_STORE_XFER_NCOLS columns),
+ * and the ones stored (without the virtual truncated and outcome). */
 extern const char dmt_store_xfer_columns[];
 #define DMT_STORE_XFER_NCOLS 38
+extern const char dmt_store_xfer_stored_columns[];
+#define DMT_STORE_XFER_NSTORED 36
 
 /* Empty transfer state for xfer (every *_seq DMT_STORE_NONE). */
 void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer);
-/* Recompute truncated, outcome, duration_ns from the other fields. */
+/* Recompute truncated, outcome, duration_ns from the other fields (the
+ * table computes truncated and outcome the same way). */
 void dmt_store_xfer_finish(dmt_store_transfer *t);
-/* Bind t to ?(base+1)..?(base+DMT_STORE_XFER_NCOLS) of st (dmt_store_xfer_columns order). */
+/* Bind t to ?(base+1)..?(base+DMT_STORE_XFER_NSTORED) of st
+ * (dmt_store_xfer_stored_columns order). */
 int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t);
 /* Read columns col0 .. col0+DMT_STORE_XFER_NCOLS-1 of the current row into t. */
 void dmt_store_xfer_read(sqlite3_stmt *st, int col0, dmt_store_transfer *t);
