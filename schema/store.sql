@@ -343,8 +343,8 @@ CREATE TABLE common_buffers (
 --   t_begin/t_end: times of the first and last record of the transfer
 --     (dma_calls rows and its DPC).
 --   duration_ns: complete_ts - start_ts (NULL unless both exist).
---   truncated and outcome are computed from the row (virtual columns, not
---   stored: 'completed' in every row cost 10 bytes).
+--   sg_first, truncated and outcome are computed from the row (virtual
+--   columns, not stored: 'completed' in every row cost 10 bytes).
 CREATE TABLE transfers (
     xfer            INTEGER PRIMARY KEY,
     adapter         INTEGER,
@@ -374,7 +374,7 @@ CREATE TABLE transfers (
     sg_bytes        INTEGER,
     sg_lo           INTEGER,
     sg_hi           INTEGER,
-    sg_first        INTEGER,
+    sg_first        INTEGER AS (CASE WHEN n_sg > 0 THEN exec_seq << 12 END) VIRTUAL,
     digest          INTEGER,
     digest_algo     INTEGER,
     digest_len      INTEGER,

@@ -152,16 +152,17 @@ int dmt_store_lane_kind_of(const char *name); /* 0 when unknown */
 /* ---- transfers rows -------------------------------------------------------- */
 
 /* Column list of transfers in table order (DMT_STORE_XFER_NCOLS columns),
- * and the ones stored (without the virtual truncated and outcome). */
+ * and the ones stored (without the virtual sg_first, truncated and
+ * outcome). */
 extern const char dmt_store_xfer_columns[];
 #define DMT_STORE_XFER_NCOLS 38
 extern const char dmt_store_xfer_stored_columns[];
-#define DMT_STORE_XFER_NSTORED 36
+#define DMT_STORE_XFER_NSTORED 35
 
 /* Empty transfer state for xfer (every *_seq DMT_STORE_NONE). */
 void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer);
 /* Recompute truncated, outcome, duration_ns from the other fields (the
- * table computes truncated and outcome the same way). */
+ * table computes truncated and outcome the same way, and sg_first). */
 void dmt_store_xfer_finish(dmt_store_transfer *t);
 /* Bind t to ?(base+1)..?(base+DMT_STORE_XFER_NSTORED) of st
  * (dmt_store_xfer_stored_columns order). */
