@@ -1,7 +1,8 @@
 -- schema/store.sql - the dmatrace store (NAME.db), schema version 5 (2 added
--- transfers.bounced, 3 the register-name tables reg_names and reg_fields, 5
--- keyed sg_elements by its EXECUTE_DMA: id = exec_seq * 4096 + idx, exec_seq
--- and idx computed from it, xfer dropped - it is the EXECUTE_DMA's).
+-- transfers.bounced, 3 the register-name tables reg_names and reg_fields, 4
+-- digest_ranges, 5 keyed sg_elements by its EXECUTE_DMA: id = exec_seq *
+-- 4096 + idx, exec_seq and idx computed from it, xfer dropped - it is the
+-- EXECUTE_DMA's; transfers.sg_first, truncated and outcome computed).
 --
 -- Normative.  `dmatrace import` builds a database from one trace file with
 -- exactly these statements (the library embeds this file at build time and

@@ -1159,6 +1159,51 @@ static void test_small_limits(void)
     sqlite3_close(s);
 }
 
+/* SG elements are keyed exec_seq * 4096 + idx: an EXECUTE_DMA at sequence
+ * number 2^51 - 1 is the last that fits; one at 2^51 is refused as bad
+ * input (record and byte named), leaving nothing behind. */
+static void test_sg_key_limit(void)
+{
+    static const dmt_sg_elem sg[2] = {{0x10000, 4096}, {0x30000, 100}};
+    for (int over = 0; over < 2; over++) {
+        char trace[512], db[512];
+        tpath(trace, sizeof trace, "sgkey.dmat");
+        tpath(db, sizeof db, "sgkey.db");
+        unlink(db);
+        dmt_header h;
+        header_init(&h, "sg-key");
+        h.seq0 = (UINT64_C(1) << 51) - 2 + (uint64_t)over;
+        dmt_writer *w;
+        dmt_error err;
+        CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
+        rec_dma(w, DMT_K_START_DMA, 1, 4196, 0, T(0), 0, NULL);
+        rec_dma(w, DMT_K_EXECUTE_DMA, 1, 4196, 0, T(1), 2, sg);
+        rec_dma(w, DMT_K_COMPLETE_DMA, 1, 0, 0, T(2), 0, NULL);
+        CHECK(dmt_writer_close(w, &err) == 0);
+        dmt_store_import_result res;
+        int rc = dmt_store_import(trace, db, NULL, &res, &err);
+        if (over) {
+            CHECKF(rc == DMT_E_FORMAT && !res.output_error && err.offset > 0 && err.index == 1 &&
+                       strstr(err.msg, "2^51"),
+                   "rc %d index %llu: %s", rc, (unsigned long long)err.index, err.msg);
+            CHECK(!exists(db));
+            continue;
+        }
+        CHECKF(rc == 0, "%s", err.msg);
+        check_against_trace(trace, db, 0);
+        dmt_store *st;
+        CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &st, &err) == 0);
+        if (!st)
+            continue;
+        dmt_sg_elem got[4];
+        CHECK(dmt_store_transfer_sg(st, 1, got, 4, &err) == 2);
+        CHECK(got[1].addr == 0x30000 && got[1].len == 100);
+        CHECK(sql_int(dmt_store_sqlite(st), "SELECT max(exec_seq) FROM sg_elements") ==
+              (INT64_C(1) << 51) - 1);
+        dmt_store_close(st);
+    }
+}
+
 /* ---- import equality: the content readers use, pinned ------------------------ */
 
 /* Every table the viewer, the queries, the audit, export and fleet read, as
@@ -1452,6 +1497,7 @@ int main(void)
     test_late_records();
     test_time_reversal();
     test_import_equality();
+    test_sg_key_limit();
     test_small_limits();
     test_generated();
     test_refusals();
