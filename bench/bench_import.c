@@ -5,7 +5,7 @@
  *   bench_import [-n EVENTS] [-i TRACE.dmat] [-d DIR] [--keep]
  *
  * Without -i it generates a session of EVENTS records (default 10 M) with
- * gen_trace.  Baseline: one table with the columns of sg_elements, one
+ * gen_trace.  Baseline: one table with the six columns sg_elements had in schema 4, one
  * prepared single-row INSERT, one transaction, SQLite's default settings,
  * as many rows as the trace has SG elements.  Then dmt_store_import of the
  * trace (end to end: read, load, derive, index, commit, fsync, rename), and

@@ -1,8 +1,11 @@
 -- schema/store.sql - the dmatrace store (NAME.db), schema version 5 (2 added
--- transfers.bounced, 3 the register-name tables reg_names and reg_fields,
--- 5 the CPU records were made on: table cpu_runs, the `cpu` columns of
--- dma_calls, interrupts and dpcs, transfers.exec_cpu, meta cpu_max; and
--- the TSC calibration records: table calibrations).
+-- transfers.bounced, 3 the register-name tables reg_names and reg_fields, 4
+-- digest_ranges, 5 the CPU records were made on (table cpu_runs, the `cpu`
+-- columns of dma_calls, interrupts and dpcs, transfers.exec_cpu, meta
+-- cpu_max), the TSC calibration records (table calibrations), and
+-- sg_elements keyed by its EXECUTE_DMA: id = exec_seq * 4096 + idx,
+-- exec_seq and idx computed from it, xfer dropped - it is the
+-- EXECUTE_DMA's; transfers.sg_first, truncated and outcome computed).
 --
 -- Normative.  `dmatrace import` builds a database from one trace file with
 -- exactly these statements (the library embeds this file at build time and
@@ -153,14 +156,19 @@ CREATE TABLE dma_calls (
 );
 
 -- The scatter/gather list of every EXECUTE_DMA, element by element in list
--- order (idx from 0).  ids are assigned in load order, so the elements of
--- one EXECUTE_DMA are the contiguous ids transfers.sg_first ..
--- sg_first + n_sg - 1 (no secondary index needed).
+-- order (idx from 0).  The key says where an element belongs: id =
+-- exec_seq * 4096 + idx (a list has at most 4096 elements, FORMAT.md), so
+-- the elements of one EXECUTE_DMA are the contiguous ids exec_seq * 4096 ..
+-- + n_sg - 1 (transfers.sg_first .. sg_first + n_sg - 1 for the transfer's
+-- first one), in sequence order with the records, and exec_seq and idx are
+-- computed from id, not stored (virtual columns: they read like any other,
+-- SELECT * shows them).  The transfer is the EXECUTE_DMA's: join dma_calls
+-- ON seq = exec_seq, or read v_sg.  The import refuses a trace with an
+-- EXECUTE_DMA whose sequence number is 2^51 or more (the id would not fit).
 CREATE TABLE sg_elements (
     id       INTEGER PRIMARY KEY,
-    exec_seq INTEGER NOT NULL REFERENCES dma_calls(seq),
-    xfer     INTEGER NOT NULL,
-    idx      INTEGER NOT NULL,
+    exec_seq INTEGER AS (id >> 12) VIRTUAL,
+    idx      INTEGER AS (id & 4095) VIRTUAL,
     addr     INTEGER NOT NULL,
     length   INTEGER NOT NULL
 );
@@ -363,9 +371,10 @@ CREATE TABLE common_buffers (
 --   dpc_seq/ts: the first DPC whose xfer is this transfer.
 --   n_sg, sg_bytes, sg_lo, sg_hi: SG list of the first EXECUTE_DMA: element
 --     count, sum of lengths, lowest address, highest address+length (end,
---     exclusive).  sg_first: id of its first sg_elements row.
+--     exclusive).  sg_first: id of its first sg_elements row (exec_seq *
+--     4096).
 --   digest, digest_algo, digest_len: the first DIGEST.
---   truncated: 1 when granted < requested.
+--   truncated: 1 when granted < requested (as unsigned).
 --   bounced: 1 when the first EXECUTE_DMA says the OS substituted bounce
 --     pages for some of the buffer, 0 when it says it did not, NULL when
 --     the producer could not tell (flags absent).
@@ -377,6 +386,8 @@ CREATE TABLE common_buffers (
 --   duration_ns: complete_ts - start_ts (NULL unless both exist).
 --   exec_cpu: the CPU of the first EXECUTE_DMA (NULL without one, or when
 --     the trace does not say; the others: dma_calls.cpu by seq).
+--   sg_first, truncated and outcome are computed from the row (virtual
+--   columns, not stored: 'completed' in every row cost 10 bytes).
 CREATE TABLE transfers (
     xfer            INTEGER PRIMARY KEY,
     adapter         INTEGER,
@@ -406,13 +417,18 @@ CREATE TABLE transfers (
     sg_bytes        INTEGER,
     sg_lo           INTEGER,
     sg_hi           INTEGER,
-    sg_first        INTEGER,
+    sg_first        INTEGER AS (CASE WHEN n_sg > 0 THEN exec_seq << 12 END) VIRTUAL,
     digest          INTEGER,
     digest_algo     INTEGER,
     digest_len      INTEGER,
-    truncated       INTEGER NOT NULL,
+    truncated       INTEGER AS (CASE WHEN requested IS NULL OR granted IS NULL THEN 0
+                                 WHEN (granted < 0) = (requested < 0) THEN granted < requested
+                                 ELSE granted >= 0 END) VIRTUAL,
     bounced         INTEGER,
-    outcome         TEXT NOT NULL,
+    outcome         TEXT AS (CASE WHEN complete_count > 1 THEN 'completed-twice'
+                                  WHEN end_status != 0 OR complete_status != 0 THEN 'failed'
+                                  WHEN complete_seq IS NULL THEN 'not-completed'
+                                  ELSE 'completed' END) VIRTUAL,
     t_begin         INTEGER NOT NULL,
     t_end           INTEGER NOT NULL,
     duration_ns     INTEGER,
@@ -544,7 +560,7 @@ CREATE VIEW v_transfers AS
     FROM transfers t, v_origin o;
 
 CREATE VIEW v_sg AS
-    SELECT s.xfer,
+    SELECT d.xfer,
            s.exec_seq,
            s.idx,
            printf('0x%x', s.addr) AS addr,
@@ -552,7 +568,7 @@ CREATE VIEW v_sg AS
            s.length,
            (s.addr & 4095) = 0 AS page_aligned,
            (s.addr >> 32) != ((s.addr + s.length - 1) >> 32) AS crosses_4g
-    FROM sg_elements s;
+    FROM sg_elements s JOIN dma_calls d ON d.seq = s.exec_seq;
 
 -- Register accesses in hex, reads and writes; v_reg_writes / v_reg_reads
 -- are its two halves (without is_write).

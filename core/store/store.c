@@ -77,7 +77,7 @@ static int check_schema(dmt_store *st, dmt_error *err)
         "SELECT seq, ts, dev, off, width, is_write, count, vals FROM reg_buffers",
         "SELECT seq, ts, kind, xfer, adapter, mdl, offset, length, write_to_device, context, "
         "status, algo, value, n_sg, flags, cpu FROM dma_calls",
-        "SELECT id, exec_seq, xfer, idx, addr, length FROM sg_elements",
+        "SELECT id, exec_seq, idx, addr, length FROM sg_elements",
         "SELECT seq, idx, offset, length FROM digest_ranges",
         "SELECT seq, ts, kind, id, adapter, dev, addr, length, va, op, flags, map_registers, "
         "addr_limit, max_length FROM resources",

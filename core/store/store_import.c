@@ -14,8 +14,8 @@
  *
  * Invariants
  *  - Every event table receives its rows in increasing seq (rowid) order;
- *    sg_elements ids are 1, 2, 3... in load order, so one EXECUTE_DMA's
- *    elements are contiguous ids.
+ *    sg_elements ids are exec_seq * 4096 + idx, so one EXECUTE_DMA's
+ *    elements are contiguous ids, increasing with the records.
  *  - Nothing is written under the final name until the database is complete
  *    and synced; every failure path removes the temporary file.
  *  - Memory is bounded by the hard record limits: a batch holds at most
@@ -24,8 +24,10 @@
  *    transfer ids, lanes, devices) has fixed bounds (XOPEN_MAX ...), never
  *    grows with a length read from the input.
  *  - Transfers are kept in memory from their first record until LAG
- *    records after their first COMPLETE_DMA (or until XOPEN_MAX newer ones
- *    are open), then written and summarised into their adapter's lane.  A
+ *    records after their first COMPLETE_DMA (IDLE records after their first
+ *    record when none comes; or until XOPEN_MAX newer ones are open), then
+ *    written, in the order they were opened, and summarised into their
+ *    adapter's lane.  A
  *    record for an already written transfer reloads its row, which is
  *    written again (INSERT OR REPLACE), and the transfer lanes are then
  *    recomputed from the finished table, so both stay exact.
@@ -155,7 +157,7 @@ static const tdesc tdescs[T_COUNT_] = {
                "seq, ts, kind, xfer, adapter, mdl, offset, length, write_to_device, context, "
                "status, algo, value, n_sg, flags, cpu",
                16, NULL, false},
-    [T_SG] = {"sg_elements", "id, exec_seq, xfer, idx, addr, length", 6, NULL, false},
+    [T_SG] = {"sg_elements", "id, addr, length", 3, NULL, false},
     [T_DRANGE] = {"digest_ranges", "seq, idx, offset, length", 4, NULL, false},
     [T_RES] = {"resources",
                "seq, ts, kind, id, adapter, dev, addr, length, va, op, flags, map_registers, "
@@ -477,18 +479,21 @@ static int on_record(imp *im, const dmt_record *r)
             if (rc)
                 return rc;
         }
-        uint64_t sg_first = im->sg_id + 1;
+        uint64_t sg_first = r->seq << DMT_STORE_SG_SHIFT;
         if (ex) {
+            if (r->seq > DMT_STORE_SG_MAX_SEQ) {
+                im->input_error = true;
+                return dmt_error_set(im->err, DMT_E_FORMAT, r->pos, im->records - 1,
+                                     "EXECUTE_DMA sequence number %llu: the store keys SG "
+                                     "elements by it and takes at most 2^51 - 1",
+                                     (unsigned long long)r->seq);
+            }
+            /* ids exec_seq * 4096 + idx: increasing with the records, so
+             * every row is appended at the end of the table */
             const dmt_sg_elem *sg = r->sg_list;
             t = &im->tb[T_SG];
             for (uint32_t i = 0; i < r->n_sg; i++) {
-                /* id = NULL: SQLite assigns max(id) + 1, the same 1, 2, 3...
-                 * as im->sg_id, without a uniqueness probe per row */
-                ++im->sg_id;
-                put_null(t);
-                put_int(t, (int64_t)r->seq);
-                put_int(t, r->xfer);
-                put_int(t, i);
+                put_int(t, (int64_t)(sg_first + i));
                 put_int(t, (int64_t)sg[i].addr);
                 put_int(t, sg[i].len);
                 if ((rc = row_end(im, t)))
@@ -809,8 +814,6 @@ void dmt_imp_free(imp *im)
     free(im->xfree);
     dmt_store_map_free(&im->xmap);
     dmt_store_map_free(&im->xwritten);
-    free(im->cq);
-    free(im->cq_seq);
     dmt_store_map_free(&im->adev);
     free(im->adevs);
     free(im->created);
@@ -890,7 +893,8 @@ int dmt_imp_prepare(imp *im, bool follow)
     if (rc)
         return rc;
     {
-        tdesc xd = {"transfers", dmt_store_xfer_columns, DMT_STORE_XFER_NCOLS, NULL, false};
+        tdesc xd = {"transfers", dmt_store_xfer_stored_columns, DMT_STORE_XFER_NSTORED, NULL,
+                    false};
         const char *verb = follow ? "INSERT OR REPLACE" : "INSERT";
         char *one = insert_sql(&xd, 1, verb);
         char *many = insert_sql(&xd, K, verb);
@@ -983,7 +987,8 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
     /* everything read: the rest of the transfers and buffered rows */
     if ((rc = report(im, DMT_STORE_PHASE_DERIVE)))
         goto out;
-    for (size_t i = 0; i < im->nxs && !rc; i++)
+    rc = dmt_imp_drain_completed(im, UINT64_MAX); /* in creation order */
+    for (size_t i = 0; i < im->nxs && !rc; i++)   /* the reloaded ones */
         if (dmt_store_map_get(&im->xmap, im->xs[i].t.xfer, 0) == i)
             rc = dmt_imp_xfer_write(im, (uint32_t)i);
     if (!rc)
@@ -1047,6 +1052,7 @@ void dmt_imp_init(imp *im, const dmt_store_import_opts *opts, dmt_store_import_r
     im->run_cpu = DMT_CPU_NONE;
     im->res = res;
     im->lim.lag = LAG;
+    im->lim.idle = IDLE;
     im->lim.xopen = XOPEN_MAX;
     im->lim.xwritten = XWRITTEN_MAX;
     im->lim.map = MAP_MAX;
@@ -1054,6 +1060,7 @@ void dmt_imp_init(imp *im, const dmt_store_import_opts *opts, dmt_store_import_r
     im->lim.reg_lanes = DMT_STORE_MAX_REG_LANES;
     if (opts && opts->small_limits) {
         im->lim.lag = 100;
+        im->lim.idle = 400;
         im->lim.xopen = 16;
         im->lim.xwritten = 32;
         im->lim.map = 2;

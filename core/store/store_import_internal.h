@@ -25,7 +25,8 @@
 #define BATCH_ARENA   (1u << 21)
 #define NBATCH        3
 #define VAR_MAX       (DMT_MAX_SG_ELEMENTS * sizeof(dmt_sg_elem)) /* largest variable part */
-#define LAG           65536 /* records between a first COMPLETE_DMA and writing the transfer */
+#define LAG           65536     /* records between a first COMPLETE_DMA and writing the transfer */
+#define IDLE          (4 * LAG) /* records before a transfer that never completes is written */
 #define TIDX_BLOCK    4096
 /* Memory bounds against hostile traces (ids are 32-bit and unbounded in
  * number): open transfers beyond XOPEN_MAX are written early (a later
@@ -117,7 +118,9 @@ typedef struct lane_ev {
 
 typedef struct xstate {
     dmt_store_transfer t;
-    bool queued;   /* in the completed queue */
+    uint64_t born; /* seq of the record that opened it */
+    uint64_t done; /* with queued: seq of its first COMPLETE_DMA */
+    bool queued;   /* completed: written LAG records after done */
     bool reloaded; /* written once already: the row is replaced */
     bool dirty;    /* looked up since an append's commit last wrote its row
                       (always set in a whole import): clear, its row is written */
@@ -150,7 +153,7 @@ typedef struct imp {
     int cancelled;
 
     /* records */
-    uint64_t records, sg_id;
+    uint64_t records;
     int64_t first_ts, last_ts;
     bool has_cpu;     /* a record named its CPU: meta cpu_max */
     uint32_t cpu_max; /* the highest one */
@@ -169,14 +172,12 @@ typedef struct imp {
     size_t nxfree, capxfree;
     dmt_store_map xmap;     /* xfer -> xs index (open transfers) */
     dmt_store_map xwritten; /* xfer -> 1 (written, not open) */
-    uint32_t *cq;           /* completed queue: xfer ids (ring) */
-    uint64_t *cq_seq;
-    size_t cq_cap, cq_head, cq_len;
-    dmt_store_map adev; /* adapter -> index in adevs */
-    uint32_t *adevs;    /* the adapter's device */
+    dmt_store_map adev;     /* adapter -> index in adevs */
+    uint32_t *adevs;        /* the adapter's device */
     size_t nadevs, capadevs;
     uint32_t *created; /* open transfers in creation order (ring; may hold
-                          ids written since: skipped) */
+                          ids written since: skipped); written from its
+                          head (dmt_imp_drain_completed) */
     size_t cr_cap, cr_head, cr_len;
     bool xwritten_full;    /* xwritten stopped growing: ask the table */
     dmt_store_map irq_map; /* dev -> irqs index */
@@ -191,7 +192,7 @@ typedef struct imp {
     bool input_error; /* the failure is the trace's */
 
     struct {
-        uint64_t lag;
+        uint64_t lag, idle;
         size_t xopen, xwritten, map, lanes, reg_lanes;
     } lim;
 

@@ -19,7 +19,7 @@ int dmt_imp_xfer_rows(imp *im, const dmt_store_transfer *t, size_t n)
     size_t i = 0;
     for (; i + K <= n && !rc; i += K) {
         for (int j = 0; j < K && !rc; j++)
-            rc = dmt_store_xfer_bind(im->x_many, j * DMT_STORE_XFER_NCOLS, &t[i + (size_t)j]);
+            rc = dmt_store_xfer_bind(im->x_many, j * DMT_STORE_XFER_NSTORED, &t[i + (size_t)j]);
         if (!rc)
             rc = dmt_imp_step_done(im, im->x_many, "transfers");
     }
@@ -146,9 +146,9 @@ static int evict_open(imp *im)
     return 0;
 }
 
-/* The open state of transfer xfer: created, or reloaded when it was written
- * already.  NULL with *rc set on failure. */
-static xstate *xfer_get(imp *im, uint32_t xfer, int *rc)
+/* The open state of transfer xfer (record seq names it): created, or
+ * reloaded when it was written already.  NULL with *rc set on failure. */
+static xstate *xfer_get(imp *im, uint32_t xfer, uint64_t seq, int *rc)
 {
     uint32_t v = dmt_store_map_get(&im->xmap, xfer, 0);
     if (v != UINT32_MAX) {
@@ -169,6 +169,7 @@ static xstate *xfer_get(imp *im, uint32_t xfer, int *rc)
     memset(x, 0, sizeof *x);
     x->dirty = true;
     dmt_store_xfer_init(&x->t, xfer);
+    x->born = seq;
     bool written;
     if ((*rc = xfer_written(im, xfer, &written)))
         return NULL;
@@ -226,44 +227,30 @@ static void attribute_irq(imp *im, dmt_store_transfer *t, uint64_t dev)
     }
 }
 
-static int queue_completed(imp *im, uint32_t xfer, uint64_t seq)
-{
-    if (im->cq_len == im->cq_cap) {
-        size_t nc = im->cq_cap ? im->cq_cap * 2 : 1024;
-        uint32_t *a = malloc(nc * sizeof *a);
-        uint64_t *b = malloc(nc * sizeof *b);
-        if (!a || !b) {
-            free(a);
-            free(b);
-            return dmt_imp_oom(im);
-        }
-        for (size_t i = 0; i < im->cq_len; i++) {
-            a[i] = im->cq[(im->cq_head + i) % im->cq_cap];
-            b[i] = im->cq_seq[(im->cq_head + i) % im->cq_cap];
-        }
-        free(im->cq);
-        free(im->cq_seq);
-        im->cq = a;
-        im->cq_seq = b;
-        im->cq_cap = nc;
-        im->cq_head = 0;
-    }
-    size_t i = (im->cq_head + im->cq_len++) % im->cq_cap;
-    im->cq[i] = xfer;
-    im->cq_seq[i] = seq;
-    return 0;
-}
-
-/* Write the transfers completed more than LAG records before seq. */
+/* Write the open transfers in the order they were created, each once it is
+ * done: completed more than LAG records before seq, or begun more than IDLE
+ * records before seq without completing.  One that is neither holds back
+ * the younger ones, so rows reach the table in creation order (xfer order
+ * when ids grow): appended at its end instead of splitting a full page in
+ * the middle (with 64 KiB pages a transfer that never completes, written
+ * late, cost half a page).  A reloaded transfer is written at the end. */
 int dmt_imp_drain_completed(imp *im, uint64_t seq)
 {
-    while (im->cq_len && im->cq_seq[im->cq_head] + im->lim.lag < seq) {
-        uint32_t xfer = im->cq[im->cq_head];
-        im->cq_head = (im->cq_head + 1) % im->cq_cap;
-        im->cq_len--;
-        int rc = write_if_open(im, xfer);
-        if (rc)
-            return rc;
+    while (im->cr_len) {
+        uint32_t xfer = im->created[im->cr_head];
+        uint32_t v = dmt_store_map_get(&im->xmap, xfer, 0);
+        if (v != UINT32_MAX && !im->xs[v].reloaded) {
+            const xstate *x = &im->xs[v];
+            uint64_t since = x->queued ? x->done : x->born;
+            uint64_t wait = x->queued ? im->lim.lag : im->lim.idle;
+            if (seq <= since || seq - since <= wait)
+                break;
+            int rc = dmt_imp_xfer_write(im, v);
+            if (rc)
+                return rc;
+        }
+        im->cr_head = (im->cr_head + 1) % im->cr_cap;
+        im->cr_len--;
     }
     return 0;
 }
@@ -271,7 +258,7 @@ int dmt_imp_drain_completed(imp *im, uint64_t seq)
 int dmt_imp_on_transfer(imp *im, const dmt_record *r, uint64_t sg_first)
 {
     int rc = 0;
-    xstate *x = xfer_get(im, r->xfer, &rc);
+    xstate *x = xfer_get(im, r->xfer, r->seq, &rc);
     if (!x)
         return rc;
     dmt_store_transfer *t = &x->t;
@@ -342,7 +329,7 @@ int dmt_imp_on_transfer(imp *im, const dmt_record *r, uint64_t sg_first)
         }
         if (!x->queued) {
             x->queued = true;
-            rc = queue_completed(im, r->xfer, r->seq);
+            x->done = r->seq;
         }
         break;
     case DMT_K_DIGEST:
@@ -370,7 +357,7 @@ int dmt_imp_on_dpc(imp *im, const dmt_record *r)
         return rc;
     if (v == UINT32_MAX && !written)
         return 0; /* no such transfer (yet): the dpcs row is all there is */
-    xstate *x = xfer_get(im, r->xfer, &rc);
+    xstate *x = xfer_get(im, r->xfer, r->seq, &rc);
     if (!x)
         return rc;
     dmt_store_transfer *t = &x->t;

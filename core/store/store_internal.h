@@ -134,6 +134,16 @@ void dmt_store_bucket_add_transfer(dmt_store_bucket *b, int64_t t_begin, int64_t
 void dmt_store_bucket_merge(dmt_store_bucket *dst, const dmt_store_bucket *src,
                             bool transfers_lane);
 
+/* ---- sg_elements keys ------------------------------------------------------- */
+
+/* An SG element's id is exec_seq << DMT_STORE_SG_SHIFT | idx (schema/store.sql,
+ * sg_elements): room for the longest list, and the largest exec_seq whose
+ * ids fit a signed 64-bit rowid. */
+#define DMT_STORE_SG_SHIFT   12u
+#define DMT_STORE_SG_MAX_SEQ ((UINT64_C(1) << (63 - DMT_STORE_SG_SHIFT)) - 1)
+_Static_assert((1u << DMT_STORE_SG_SHIFT) == DMT_MAX_SG_ELEMENTS,
+               "an SG list's elements fill the low bits of the id exactly");
+
 /* ---- lanes ------------------------------------------------------------------ */
 
 const char *dmt_store_lane_kind_name(int kind);
@@ -141,15 +151,21 @@ int dmt_store_lane_kind_of(const char *name); /* 0 when unknown */
 
 /* ---- transfers rows -------------------------------------------------------- */
 
-/* Column list of transfers in table order (DMT_STORE_XFER_NCOLS columns). */
+/* Column list of transfers in table order (DMT_STORE_XFER_NCOLS columns),
+ * and the ones stored (without the virtual sg_first, truncated and
+ * outcome). */
 extern const char dmt_store_xfer_columns[];
 #define DMT_STORE_XFER_NCOLS 39
+extern const char dmt_store_xfer_stored_columns[];
+#define DMT_STORE_XFER_NSTORED 36
 
 /* Empty transfer state for xfer (every *_seq DMT_STORE_NONE). */
 void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer);
-/* Recompute truncated, outcome, duration_ns from the other fields. */
+/* Recompute truncated, outcome, duration_ns from the other fields (the
+ * table computes truncated and outcome the same way, and sg_first). */
 void dmt_store_xfer_finish(dmt_store_transfer *t);
-/* Bind t to ?(base+1)..?(base+DMT_STORE_XFER_NCOLS) of st (dmt_store_xfer_columns order). */
+/* Bind t to ?(base+1)..?(base+DMT_STORE_XFER_NSTORED) of st
+ * (dmt_store_xfer_stored_columns order). */
 int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t);
 /* Read columns col0 .. col0+DMT_STORE_XFER_NCOLS-1 of the current row into t. */
 void dmt_store_xfer_read(sqlite3_stmt *st, int col0, dmt_store_transfer *t);

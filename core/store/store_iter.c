@@ -10,7 +10,8 @@
  *
  * Each source is one "SELECT ... WHERE seq >= ? ORDER BY seq" over a rowid
  * table, so every step is a b-tree "next".  The sg_elements cursor walks ids
- * in order alongside; its rows are in EXECUTE_DMA order by construction.
+ * in order alongside; its ids are exec_seq * 4096 + idx, so its rows are in
+ * EXECUTE_DMA order.
  * The record rebuilt has exactly the fields the reader fills for its kind
  * (every other field zero), so it compares equal to the trace's record;
  * its cpu comes from a cpu_runs cursor walked alongside (the run that
@@ -112,44 +113,6 @@ static int cpu_advance(dmt_store_iter *it, dmt_error *err)
     return side_step(it, it->cpu, &it->cpu_row, "reading cpu_runs", err);
 }
 
-/* First sg_elements id whose exec_seq >= from (ids grow with exec_seq):
- * binary search over the rowids. */
-static int sg_first_id(sqlite3 *db, uint64_t from, int64_t *id, dmt_error *err)
-{
-    *id = 1;
-    if (from == 0)
-        return 0;
-    sqlite3_stmt *q;
-    int rc = dmt_store_prepare(db, "SELECT min(id), max(id) FROM sg_elements", false, &q, err);
-    if (rc)
-        return rc;
-    int64_t lo = 1, hi = 0;
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
-        lo = sqlite3_column_int64(q, 0);
-        hi = sqlite3_column_int64(q, 1) + 1;
-    }
-    sqlite3_finalize(q);
-    if ((rc = dmt_store_prepare(db,
-                                "SELECT exec_seq FROM sg_elements WHERE id >= ? ORDER BY id "
-                                "LIMIT 1",
-                                false, &q, err)))
-        return rc;
-    while (lo < hi) { /* invariant: ids < lo have exec_seq < from; ids >= hi have >= from */
-        int64_t mid = lo + (hi - lo) / 2;
-        sqlite3_bind_int64(q, 1, mid);
-        int s = sqlite3_step(q);
-        uint64_t es = s == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : UINT64_MAX;
-        sqlite3_reset(q);
-        if (es < from)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    sqlite3_finalize(q);
-    *id = lo;
-    return 0;
-}
-
 void dmt_store_iter_close(dmt_store_iter *it)
 {
     if (!it)
@@ -181,13 +144,14 @@ int dmt_store_iter_open(dmt_store *st, uint64_t from_seq, dmt_store_iter **out, 
             rc = advance(it, s, err);
         }
     }
-    int64_t id = 1;
+    /* the first element of an EXECUTE_DMA at or after from_seq (ids are
+     * exec_seq << DMT_STORE_SG_SHIFT | idx) */
+    int64_t id =
+        from_seq > DMT_STORE_SG_MAX_SEQ ? INT64_MAX : (int64_t)(from_seq << DMT_STORE_SG_SHIFT);
     if (!rc)
         rc = dmt_store_prepare(
             db, "SELECT offset, length FROM digest_ranges WHERE seq = ? ORDER BY idx", false,
             &it->dr, err);
-    if (!rc)
-        rc = sg_first_id(db, from_seq, &id, err);
     if (!rc)
         rc = dmt_store_prepare(db,
                                "SELECT exec_seq, addr, length FROM sg_elements WHERE id >= ? "

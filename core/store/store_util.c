@@ -278,6 +278,13 @@ const char dmt_store_xfer_columns[] =
     "n_sg, sg_bytes, sg_lo, sg_hi, sg_first, digest, digest_algo, digest_len, truncated, bounced, "
     "outcome, t_begin, t_end, duration_ns, exec_cpu";
 
+const char dmt_store_xfer_stored_columns[] =
+    "xfer, adapter, mdl, offset, requested, granted, write_to_device, context, start_seq, "
+    "start_ts, exec_seq, exec_ts, end_seq, end_ts, end_status, end_length, complete_seq, "
+    "complete_ts, complete_status, complete_count, interrupt_seq, interrupt_ts, dpc_seq, dpc_ts, "
+    "n_sg, sg_bytes, sg_lo, sg_hi, digest, digest_algo, digest_len, bounced, t_begin, t_end, "
+    "duration_ns, exec_cpu";
+
 void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer)
 {
     memset(t, 0, sizeof *t);
@@ -352,18 +359,16 @@ int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t)
     bind_opt(st, k++, x, (int64_t)t->sg_bytes);
     bind_opt(st, k++, sg, (int64_t)t->sg_lo);
     bind_opt(st, k++, sg, (int64_t)t->sg_hi);
-    bind_opt(st, k++, sg, (int64_t)t->sg_first);
     bind_opt(st, k++, t->has_digest, (int64_t)t->digest);
     bind_opt(st, k++, t->has_digest, t->digest_algo);
     bind_opt(st, k++, t->has_digest, (int64_t)t->digest_len);
-    sqlite3_bind_int64(st, k++, t->truncated);
+    /* sg_first, truncated and outcome: computed by the table (virtual) */
     bind_opt(st, k++, x && t->bounce_known, t->bounced);
-    sqlite3_bind_text(st, k++, t->outcome, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, k++, t->t_begin);
     sqlite3_bind_int64(st, k++, t->t_end);
     bind_opt(st, k++, t->has_duration, t->duration_ns);
     bind_opt(st, k++, x && t->exec_cpu != DMT_CPU_NONE, t->exec_cpu);
-    return k - 1 - base == DMT_STORE_XFER_NCOLS ? 0 : DMT_E_INTERNAL;
+    return k - 1 - base == DMT_STORE_XFER_NSTORED ? 0 : DMT_E_INTERNAL;
 }
 
 static bool col_null(sqlite3_stmt *st, int c)

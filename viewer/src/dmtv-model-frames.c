@@ -39,8 +39,11 @@
 /* Summary rows kept in memory (DmtvBin, 72 bytes each: ~216 MB at most).  A
  * 10 M-event trace has ~0.7 M rows over levels 3..7. */
 #define RESIDENT_MAX_ROWS (3u << 20)
-/* Levels >= this are loaded by dmtv_model_open, finer ones by the worker. */
-#define RESIDENT_OPEN_MIN_LEVEL 4
+/* Rows dmtv_model_open loads before its first frame, coarsest level first
+ * (levels 7..4 are ~0.1 M rows for 10 M events, ~1.1 M for 100 M, where
+ * they took 1.7 s of a loaded machine; 7..5 ~0.15 M took 0.7 s); the
+ * worker loads the finer levels. */
+#define RESIDENT_OPEN_ROWS (64u << 10)
 
 static void frame_clear(DmtvFrame *f)
 {
@@ -184,13 +187,14 @@ typedef struct {
     GHashTable *by_id; /* lane id -> index + 1 */
     GArray **arr;      /* per lane */
     size_t rows;
+    size_t budget; /* resident rows at most, this level's included */
     gboolean fits;
 } ResidentLoad;
 
 static int resident_bucket(void *arg, const dmt_store_bucket *s)
 {
     ResidentLoad *r = arg;
-    if (r->self->res_rows + ++r->rows > RESIDENT_MAX_ROWS ||
+    if (r->self->res_rows + ++r->rows > r->budget ||
         ((r->rows & 4095) == 0 && g_atomic_int_get(&r->self->stop))) {
         r->fits = FALSE; /* over budget, or the model is going away */
         return 1;
@@ -206,19 +210,20 @@ static int resident_bucket(void *arg, const dmt_store_bucket *s)
 }
 
 /* Load stored summary levels `from` down to `to` into memory, coarsest
- * first, while they fit in RESIDENT_MAX_ROWS (a level that does not fit,
- * and the finer ones, stay in the store and are fetched by the worker).
+ * first, while they fit in `budget` rows in all (a level that does not fit,
+ * and the finer ones, stay in the store: the worker loads them within
+ * RESIDENT_MAX_ROWS, or fetches their rows per window).
  * Each level is published with an atomic store once complete (open loads
  * the coarse levels, the worker the finest ones: the main thread may read
  * a level as soon as it appears). */
-static void load_resident(DmtvModel *self, dmt_store *st, int from, int to)
+static void load_resident(DmtvModel *self, dmt_store *st, int from, int to, size_t budget)
 {
     size_t nl = self->trace.n_lanes;
     GHashTable *by_id = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, NULL);
     for (size_t i = 0; i < nl; i++)
         g_hash_table_insert(by_id, &self->trace.lanes[i].id, GSIZE_TO_POINTER(i + 1));
     for (int L = from; L >= to && L >= self->min_level; L--) {
-        ResidentLoad r = {self, by_id, g_new0(GArray *, MAX(nl, 1)), 0, TRUE};
+        ResidentLoad r = {self, by_id, g_new0(GArray *, MAX(nl, 1)), 0, budget, TRUE};
         dmt_error err;
         if (dmt_store_buckets(st, L, -1, INT64_MIN, INT64_MAX, resident_bucket, &r, &err) < 0) {
             g_warning("%s: %s", self->path, err.msg);
@@ -628,9 +633,9 @@ static gboolean notify_cb(gpointer user)
 static gpointer worker_main(gpointer user)
 {
     DmtvModel *self = user;
-    /* the finer summary levels first (self->res_rows is the worker's now) */
-    if (g_atomic_int_get(&self->res_min) == RESIDENT_OPEN_MIN_LEVEL)
-        load_resident(self, self->wst, RESIDENT_OPEN_MIN_LEVEL - 1, 0);
+    /* the finer summary levels first, from the one open stopped at (it stops
+     * at its smaller budget first; self->res_rows is the worker's now) */
+    load_resident(self, self->wst, g_atomic_int_get(&self->res_min) - 1, 0, RESIDENT_MAX_ROWS);
     pthread_mutex_lock(&self->lock);
     self->loading = FALSE;
     pthread_cond_broadcast(&self->cond);
@@ -920,9 +925,9 @@ void dmtv_model_frames_init(DmtvModel *self)
 
 gboolean dmtv_model_frames_start(DmtvModel *self, GError **error)
 {
-    /* the coarse levels now (~0.1 M rows for 10 M events: tens of ms), the
-     * finest (most of the rows) by the worker before its first fetch */
-    load_resident(self, self->st, 7, RESIDENT_OPEN_MIN_LEVEL);
+    /* the coarse levels now (at most RESIDENT_OPEN_ROWS: tens of ms), the
+     * finer ones (most of the rows) by the worker before its first fetch */
+    load_resident(self, self->st, 7, 4, RESIDENT_OPEN_ROWS);
     return start_worker(self, error);
 }
 
