@@ -1352,7 +1352,7 @@ static void scenario_tsc(void)
             uint8_t enc[64];
             size_t n = dmt_enc_record(enc, sizeof enc, r, r->ts);
             bool accepted = false;
-            char why[200] = "";
+            char why[256] = "";
             CHECKF(n > 0 && tk_decoders_agree(enc, n, &accepted, why, sizeof why) && accepted,
                    "calibration: %s", why);
             if (prev) /* continuous: the old conversion's value at the new base */
