@@ -35,9 +35,11 @@ static void help(void)
            "                --all; ring 0 of a per-CPU region carves its rings merged)\n"
            "  --all         carve every ring found\n"
            "  --allow-cut   accept an image whose end is missing (pages there are absent)\n"
-           "  --merge FILE  FILE is the recording the crash cut: write it whole, continued\n"
-           "                by the ring's records after its last one (no duplicates; numbers\n"
-           "                in neither become a LOST record, reason absent)\n\n"
+           "  --merge FILE  FILE is the recording the crash cut (or `recover` made whole):\n"
+           "                write it whole, continued by each ring's records after the last\n"
+           "                one it holds (a per-CPU region: every ring, merged; no\n"
+           "                duplicates; numbers in neither become a LOST record, reason\n"
+           "                absent, per ring)\n\n"
            "Committed records are delivered once, in sequence order; reservations in flight\n"
            "and slots the image lacks become LOST records.  A locator the probe wrote into\n"
            "a crash dump's secondary data (bug check 0xEA) names the live ring: carve then\n"
@@ -307,6 +309,11 @@ int cmd_carve(int argc, char **argv)
                 " records, %" PRIu64 " lost (sequence %" PRIu64 "..%" PRIu64 ")\n",
                 path, rings[k].ring.phys, name, cs.records, cs.lost, cs.first_seq,
                 cs.next_seq ? cs.next_seq - 1 : 0);
+        if (partial)
+            fprintf(stderr,
+                    "dmatrace carve: %s continued: %" PRIu64
+                    " sequence number(s) in neither it nor the ring (LOST, reason absent)%s\n",
+                    partial, cs.absent, cs.recover_marker ? "; recover's marker left out" : "");
         if (rings[k].ring.ring_count > 1)
             fprintf(stderr,
                     "dmatrace carve: %s: a per-CPU region of %u rings, merged; %u of them "

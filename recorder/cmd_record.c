@@ -219,31 +219,29 @@ int cmd_record(int argc, char **argv)
     h.ring_size = set.rings[0].size;
     h.ring_policy = set.rings[0].hdr->policy;
     h.cpus = set.count > 1 ? set.count : h.cpus;
-    if (set.count == 1) {
-        /* The first sequence number this recorder will see, so the header
-         * can be written before any record arrives.  (A per-CPU region's
-         * merge numbers from 0.) */
-        dmt_ring_consumer peek;
-        dmt_ring_consumer_init(&peek, &set.rings[0], 0);
-        h.seq0 = peek.next_seq;
+    /* The drain first: where it starts each ring goes into the header
+     * (seq0 of a single ring; ring_seq0 of a per-CPU region, whose merge
+     * numbers from 0), which is written before any record arrives, so
+     * even a recording cut before its first chunk says where it began. */
+    dmt_drain *d = dmt_drain_new_set(&set, NULL, 200000000ull);
+    if (!d) {
+        release_ring(map, map_len, esc);
+        return cli_fail("record", CLI_FAIL, "out of memory");
     }
+    dmt_drain_header(d, &h);
     dmt_writer *w;
     dmt_error err;
     if ((rc = dmt_writer_open(out, &h, wflags | DMT_WRITE_HEADER_NOW, &w, &err)) != 0) {
+        dmt_drain_free(d);
         release_ring(map, map_len, esc);
         return cli_report("record", out, &err);
     }
+    dmt_drain_set_writer(d, w);
     /* Fault injection for tests: fail writes after N bytes, like a full disk. */
     const char *inj = getenv("DMT_INJECT_ENOSPC_AFTER");
     uint64_t inj_bytes;
     if (inj && cli_parse_u64(inj, &inj_bytes))
         dmt_writer_inject_failure(w, inj_bytes, ENOSPC);
-    dmt_drain *d = dmt_drain_new_set(&set, w, 200000000ull);
-    if (!d) {
-        dmt_writer_abort(w);
-        release_ring(map, map_len, esc);
-        return cli_fail("record", CLI_FAIL, "out of memory");
-    }
 
     dmt_on_stop(on_signal);
 

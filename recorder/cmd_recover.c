@@ -102,11 +102,12 @@ int cmd_recover(int argc, char **argv)
     }
     char text[256];
     int len = snprintf(text, sizeof text,
-                       "dmatrace recover: the original file was cut at byte %" PRIu64
-                       " (%s); %" PRIu64 " whole records kept",
+                       DMT_RECOVER_MARKER "the original file was cut at byte %" PRIu64
+                                          " (%s); %" PRIu64 " whole records kept",
                        cut_at, why, kept);
     memset(&r, 0, sizeof r);
     r.kind = DMT_K_MARKER;
+    r.cpu = DMT_CPU_NONE; /* made by no CPU: after records of one, a CPU record says so */
     r.ts = last_ts;
     r.bytes = (const uint8_t *)text;
     r.n_bytes = (uint32_t)len;

@@ -76,6 +76,8 @@ struct dmt_reader {
     uint64_t count;   /* records returned */
     uint64_t skipped; /* unknown kinds skipped */
     uint32_t cpu;     /* CPU of the records that follow (the last CPU record) */
+    bool ring_seq_next; /* the last CPU record gave ring_seq for the next record */
+    uint64_t ring_seq;
     uint64_t index;   /* index of the record being parsed (framing included) */
     bool ended;       /* END seen or stream over */
     bool cut;
@@ -831,6 +833,14 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
                                                : &rd->hdr.ram_high_top;
             if ((rc = get_u(&c, f)))
                 return rc;
+        } else if (KEY("ring_seq0")) {
+            uint64_t nr;
+            if ((rc = get_array(&c, DMT_MAX_RINGS, &nr)))
+                return rc;
+            for (uint64_t k = 0; k < nr; k++)
+                if ((rc = get_u(&c, &rd->hdr.ring_seq0[k])))
+                    return rc;
+            rd->hdr.n_ring_seq0 = (uint32_t)nr;
         } else {
             if ((rc = skip_item(&c, 0)))
                 return rc;
@@ -848,6 +858,7 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
     rd->last_ts = rd->hdr.t0;
     rd->next_seq = rd->hdr.seq0;
     rd->cpu = DMT_CPU_NONE;
+    rd->ring_seq_next = false;
     rd->chunk_seq = rd->hdr.seq0;
     return 0;
 }
@@ -985,6 +996,20 @@ static int end_of_input(dmt_reader *rd, const char *why, int code, dmt_error *er
     return dmt_error_set(err, code, at, rd->index, "%s", why);
 }
 
+/* The element count of the (already parsed, hence whole) array whose head
+ * is at p: a CPU record's 4th element is its ring_seq. */
+static uint64_t array_len(const uint8_t *p)
+{
+    const unsigned ai = p[0] & 0x1Fu;
+    if (ai < 24)
+        return ai;
+    const unsigned n = ai == 24 ? 1 : ai == 25 ? 2 : ai == 26 ? 4 : 8;
+    uint64_t v = 0;
+    for (unsigned i = 1; i <= n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
 int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
 {
     int rc;
@@ -1084,17 +1109,24 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
 
         if (rec->kind == DMT_K_CPU) {
             /* The CPU of what follows; takes no sequence number and is
-             * never returned (schema/FORMAT.md 1.4). */
+             * never returned (schema/FORMAT.md 1.4).  Its ring_seq, when
+             * it has one, goes to the next record. */
             rd->cpu = rec->cpu;
+            rd->ring_seq_next = array_len(rd->mem + rec_at) >= 4;
+            rd->ring_seq = rec->value;
             continue;
         }
         rec->cpu = rd->cpu;
-
+        rec->has_ring_seq = rd->ring_seq_next;
+        rec->ring_seq = rd->ring_seq_next ? rd->ring_seq : 0;
         if (rec->kind == 0) {
+            /* Unknown kind: it took a number, of the same CPU. */
+            rd->ring_seq++;
             rd->skipped++;
             rd->next_seq++;
             continue;
         }
+        rd->ring_seq_next = false;
         if (rec->kind == DMT_K_LOST) {
             if (rec->value != rd->next_seq)
                 return dmt_error_set(err, DMT_E_FORMAT, rec->pos, rec_index,

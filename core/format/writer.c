@@ -80,6 +80,8 @@ size_t dmt_header_encode(uint8_t *buf, size_t cap, const dmt_header *h)
                (h->clock_hz != 0) + (h->phys_mem != 0) + (h->boot_options[0] != 0);
     entries += h->has_layout ? 5 : 0;
     entries += h->regmap_name[0] ? 2 : 0;
+    const uint32_t n_rs = h->n_ring_seq0 <= DMT_MAX_RINGS ? h->n_ring_seq0 : 0;
+    entries += n_rs ? 1 : 0;
 #define PUT(call)                                                                                  \
     do {                                                                                           \
         w = (call);                                                                                \
@@ -146,6 +148,12 @@ size_t dmt_header_encode(uint8_t *buf, size_t cap, const dmt_header *h)
     if (h->regmap_name[0]) {
         KEYT("regmap_name", h->regmap_name);
         KEYU("regmap_hash", h->regmap_hash);
+    }
+    if (n_rs) {
+        PUT(dmt_enc_text(buf + n, cap - n, "ring_seq0", 9));
+        PUT(dmt_enc_array_start(buf + n, cap - n, n_rs));
+        for (uint32_t i = 0; i < n_rs; i++)
+            PUT(dmt_enc_uint(buf + n, cap - n, h->ring_seq0[i]));
     }
 #undef KEYT
 #undef KEYU
@@ -396,8 +404,10 @@ int dmt_writer_append(dmt_writer *w, const dmt_record *r, dmt_error *err)
         r->kind >= DMT_K_MAX_)
         return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
                              "record kind %u cannot be appended", r->kind);
-    if ((w->flags & DMT_WRITE_KEEP_CPU) && r->cpu != DMT_CPU_NONE && r->cpu != w->cpu &&
-        (rc = dmt_writer_set_cpu(w, r->cpu, false, 0, err)))
+    /* A record of no CPU after records of one comes from a CPU record
+     * saying so (cpu DMT_CPU_NONE, FORMAT.md 1.4): written again. */
+    if ((w->flags & DMT_WRITE_KEEP_CPU) && (r->cpu != w->cpu || r->has_ring_seq) &&
+        (rc = dmt_writer_set_cpu(w, r->cpu, r->has_ring_seq, r->ring_seq, err)))
         return rc;
     uint64_t first = r->kind == DMT_K_LOST ? r->value : w->next_seq;
     if ((rc = ensure_header(w, first, err)))
@@ -426,6 +436,7 @@ int dmt_writer_lost(dmt_writer *w, uint64_t first, uint64_t count, uint32_t reas
     dmt_record r;
     memset(&r, 0, sizeof r);
     r.kind = DMT_K_LOST;
+    r.cpu = w->cpu; /* of the current CPU (KEEP_CPU writes no CPU record for it) */
     r.ts = w->last_ts;
     r.value = first;
     r.count = count;

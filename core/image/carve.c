@@ -28,6 +28,14 @@
  * marked closed, and drained by the recorder's own drain with a clock that
  * jumps past the torn-slot timeout whenever the ring looks idle, so every
  * in-flight or missing slot is skipped at once and counted as lost.
+ *
+ * Merge (--merge PARTIAL):
+ *
+ *   PARTIAL --pass 1--> header, each ring's position (start + its CPU's items),
+ *      |                recover's final marker found
+ *      '---pass 2--> writer (KEEP_CPU) ---> drain, each ring resumed at its
+ *                                           position: below dropped, gap LOST
+ *                                           (absent), numbering continues
  */
 #include "dmt/carve.h"
 
@@ -645,20 +653,173 @@ static int copy_region(dmt_image *img, uint64_t phys, uint8_t *dst, uint64_t len
     return 0;
 }
 
-/* Copy every record of the partial recording into w (set up with its
- * header); *next receives the writer's next sequence number. */
-static int copy_partial(dmt_reader *rd, dmt_writer *w, dmt_carve_stats *st, dmt_error *err)
+/* ---- --merge: the recording a crash cut ----------------------------------- */
+
+/* What the recording holds, from one pass over it (schema/FORMAT.md 1.4):
+ * for each ring of the region, the ring sequence number that follows its
+ * last item in the recording.  A per-CPU trace says where each ring
+ * started (header ring_seq0, or the first CPU record of each CPU with its
+ * ring_seq), and every item of a CPU - record or LOST range - takes that
+ * CPU's next ring numbers in order, so counting gives each ring's
+ * position after any prefix of the trace, a cut one included. */
+typedef struct partial_info {
+    dmt_header h;
+    uint64_t n_items; /* records and LOST records in the file */
+    uint64_t skip;    /* index of recover's marker, left out; UINT64_MAX none */
+    bool known[DMT_RING_MAX_RINGS];
+    uint64_t pos[DMT_RING_MAX_RINGS];
+} partial_info;
+
+/* One item of the recording, held back one step: the last one may be
+ * recover's marker, which counts for no ring. */
+typedef struct held {
+    bool valid, recover_marker, lost, has_ring_seq;
+    uint32_t cpu;
+    uint64_t count, ring_seq, index;
+} held;
+
+static bool is_recover_marker(const dmt_record *r)
 {
+    const size_t n = sizeof DMT_RECOVER_MARKER - 1;
+    return r->kind == DMT_K_MARKER && r->n_bytes >= n &&
+           memcmp(r->bytes, DMT_RECOVER_MARKER, n) == 0;
+}
+
+/* Account item it of the recording to its ring (count: rings of the
+ * image's region, 1 for a single ring). */
+static int account(partial_info *pi, const held *it, uint32_t count, const char *path,
+                   dmt_error *err)
+{
+    if (count == 1) {
+        if (it->cpu != DMT_CPU_NONE)
+            return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                                 "%s was merged from a per-CPU ring region (its records carry a "
+                                 "CPU): carve the region's ring 0 to continue it",
+                                 path);
+        return 0;
+    }
+    if (it->cpu == DMT_CPU_NONE) {
+        if (it->lost)
+            return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, DMT_NO_INDEX,
+                                 "%s: LOST range %" PRIu64 " of no CPU: its ring is unknown", path,
+                                 it->index);
+        return 0; /* written by a tool, not taken from a ring */
+    }
+    const uint32_t c = it->cpu;
+    if (c >= count)
+        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "%s has records of CPU %u, the ring region in the image has %u rings",
+                             path, c, count);
+    if (it->has_ring_seq) {
+        if (pi->known[c] && pi->pos[c] != it->ring_seq)
+            return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, DMT_NO_INDEX,
+                                 "%s: CPU %u's ring sequence number is %" PRIu64
+                                 " by its records, %" PRIu64 " by a CPU record",
+                                 path, c, pi->pos[c], it->ring_seq);
+        pi->known[c] = true;
+        pi->pos[c] = it->ring_seq;
+    }
+    if (!pi->known[c])
+        return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "%s does not say where ring %u started (no ring_seq0 in its "
+                             "header, no ring_seq in its first CPU record): it cannot be continued",
+                             path, c);
+    pi->pos[c] += it->count;
+    return 0;
+}
+
+/* Pass 1 over the recording: its header, each ring's position after it,
+ * and recover's marker.  set: the image's rings (their tails). */
+static int scan_partial(const char *path, const dmt_carve_ring *ring, const dmt_ringset *set,
+                        partial_info *pi, dmt_error *err)
+{
+    memset(pi, 0, sizeof *pi);
+    pi->skip = UINT64_MAX;
+    dmt_reader *rd;
+    int rc = dmt_reader_open(path, DMT_READ_ALLOW_CUT, &rd, err);
+    if (rc)
+        return rc;
+    pi->h = *dmt_reader_header(rd);
+    const uint32_t count = set->count;
+    if (pi->h.ring_size && pi->h.ring_size != ring->data_size)
+        rc = dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                           "%s was recorded from a ring of %" PRIu64
+                           " bytes, the ring in the image has %" PRIu64 ": not the same ring",
+                           path, pi->h.ring_size, ring->data_size);
+    else if (pi->h.n_ring_seq0 && count == 1)
+        rc = dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                           "%s was merged from a per-CPU ring region of %u rings: carve the "
+                           "region's ring 0 to continue it",
+                           path, pi->h.n_ring_seq0);
+    else if (pi->h.n_ring_seq0 && pi->h.n_ring_seq0 != count)
+        rc = dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
+                           "%s was recorded from a region of %u rings, the image's has %u", path,
+                           pi->h.n_ring_seq0, count);
+    if (pi->h.n_ring_seq0 == count && count > 1)
+        for (uint32_t i = 0; i < count; i++) {
+            pi->known[i] = true;
+            pi->pos[i] = pi->h.ring_seq0[i];
+        }
+    held prev = {0};
     dmt_record r;
-    int rc;
-    while ((rc = dmt_reader_next(rd, &r, err)) == 1) {
+    while (rc == 0 && (rc = dmt_reader_next(rd, &r, err)) == 1) {
+        rc = prev.valid ? account(pi, &prev, count, path, err) : 0;
+        prev.valid = true;
+        prev.recover_marker = is_recover_marker(&r);
+        prev.lost = r.kind == DMT_K_LOST;
+        prev.cpu = r.cpu;
+        prev.count = prev.lost ? r.count : 1;
+        prev.has_ring_seq = r.has_ring_seq;
+        prev.ring_seq = r.ring_seq;
+        prev.index = pi->n_items++;
+    }
+    dmt_reader_close(rd);
+    if (rc < 0)
+        return rc;
+    if (prev.valid && prev.recover_marker)
+        pi->skip = prev.index;
+    else if (prev.valid && (rc = account(pi, &prev, count, path, err)) != 0)
+        return rc;
+    for (uint32_t i = 0; count > 1 && i < count; i++) {
+        /* A ring the recording says nothing of: still at sequence 0 in
+         * the image, nothing of it was ever consumed, so nothing can be
+         * missing; otherwise where the recorder began is unknown. */
+        if (pi->known[i])
+            continue;
+        if ((uint32_t)(set->rings[i].hdr->tail >> 32) != 0)
+            return dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, DMT_NO_INDEX,
+                                 "%s does not say where ring %u started (a recording made "
+                                 "before the header's ring_seq0), and the ring in the image "
+                                 "was drained: it cannot be continued exactly",
+                                 path, i);
+        pi->known[i] = true;
+        pi->pos[i] = 0;
+    }
+    return 0;
+}
+
+/* Pass 2: every record of the recording but recover's marker into w (set
+ * up with its header, DMT_WRITE_KEEP_CPU: CPU records and their ring_seq
+ * stay). */
+static int copy_partial(const char *path, const partial_info *pi, dmt_writer *w,
+                        dmt_carve_stats *st, dmt_error *err)
+{
+    dmt_reader *rd;
+    int rc = dmt_reader_open(path, DMT_READ_ALLOW_CUT, &rd, err);
+    if (rc)
+        return rc;
+    dmt_record r;
+    for (uint64_t i = 0; (rc = dmt_reader_next(rd, &r, err)) == 1; i++) {
+        if (i == pi->skip)
+            continue;
         if ((rc = dmt_writer_append(w, &r, err)) != 0)
-            return rc;
+            break;
         if (r.kind == DMT_K_LOST)
             st->lost += r.count;
         else
             st->records++;
     }
+    dmt_reader_close(rd);
     return rc;
 }
 
@@ -673,9 +834,6 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
     /* Ring 0 of a per-CPU region: the whole region, its rings merged.  Any
      * other ring of one is carved alone (its CPU's records). */
     const uint32_t count = ring->ring_index == 0 ? ring->ring_count : 1;
-    if (count > 1 && partial)
-        return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
-                             "a per-CPU ring region (%u rings) cannot continue a recording", count);
     const size_t len = (size_t)dmt_ringset_region_len(count, ring->data_size);
     /* Anonymous and lazily backed: absent pages cost nothing and read 0. */
     uint8_t *region = dmt_map_anon(len);
@@ -719,17 +877,22 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
             set.rings[0] = r;
         }
     }
-    dmt_reader *rd = NULL;
+    partial_info *pi = NULL;
+    if (rc == 0 && partial) {
+        if (!(pi = malloc(sizeof *pi)))
+            rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+        else
+            rc = scan_partial(partial, ring, &set, pi, err);
+    }
     dmt_writer *w = NULL;
     dmt_drain *d = NULL;
+    if (rc == 0 && !(d = dmt_drain_new_set(&set, NULL, 1)))
+        rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
     if (rc == 0) {
         dmt_header h;
-        dmt_ring_consumer peek;
-        dmt_ring_consumer_init(&peek, &r, 0);
-        if (partial) {
+        if (pi) {
             /* The recording's header and records first; the ring continues it. */
-            if ((rc = dmt_reader_open(partial, DMT_READ_ALLOW_CUT, &rd, err)) == 0)
-                h = *dmt_reader_header(rd);
+            h = pi->h;
         } else {
             memset(&h, 0, sizeof h);
             snprintf(h.producer, sizeof h.producer, "dmatrace carve");
@@ -738,21 +901,26 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
                      ring->phys);
             h.ring_size = r.size;
             h.ring_policy = r.hdr->policy;
-            h.seq0 = count > 1 ? 0 : peek.next_seq;
             h.cpus = count > 1 ? count : 0;
+            dmt_drain_header(d, &h); /* seq0; ring_seq0 of a region */
         }
         cs.first_seq = h.seq0;
-        if (rc == 0)
-            rc = dmt_writer_open(out_path, &h,
-                                 DMT_WRITE_ATOMIC | DMT_WRITE_HEADER_NOW | DMT_WRITE_KEEP_CPU, &w,
-                                 err);
+        rc = dmt_writer_open(out_path, &h,
+                             DMT_WRITE_ATOMIC | DMT_WRITE_HEADER_NOW | DMT_WRITE_KEEP_CPU, &w, err);
     }
-    if (rc == 0 && rd)
-        rc = copy_partial(rd, w, &cs, err);
-    if (rc == 0 && !(d = dmt_drain_new_set(&set, w, 1)))
-        rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
-    if (rc == 0 && rd)
-        dmt_drain_resume_at(d, dmt_writer_next_seq(w));
+    if (rc == 0)
+        dmt_drain_set_writer(d, w);
+    if (rc == 0 && pi)
+        rc = copy_partial(partial, pi, w, &cs, err);
+    if (rc == 0 && pi) {
+        /* Each ring from where the recording left it; numbers in neither
+         * become LOST (absent), nothing the recording has comes twice. */
+        if (count > 1)
+            for (uint32_t i = 0; i < count; i++)
+                cs.absent += dmt_drain_resume_ring(d, i, pi->pos[i]);
+        else
+            cs.absent = dmt_drain_resume_at(d, dmt_writer_next_seq(w));
+    }
     /* Each idle poll moves the clock past both torn-slot timeouts, so one
      * stuck slot is skipped per poll; a ring has at most size/8 slots. */
     uint64_t now = 1, idle = 0;
@@ -779,11 +947,12 @@ int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *so
         cs.records += ds->records;
         cs.lost += ds->lost;
         cs.next_seq = dmt_writer_next_seq(w);
+        cs.recover_marker = pi && pi->skip != UINT64_MAX;
         if (st)
             *st = cs;
     }
     dmt_drain_free(d);
-    dmt_reader_close(rd);
+    free(pi);
     if (w) {
         if (rc == 0)
             rc = dmt_writer_close(w, err);

@@ -36,6 +36,11 @@
  * ranges take the next ones); a record written after one with a later time
  * (it came late: its producer took longer than the window to commit) is
  * counted in stats.late.
+ *
+ * Resume (`carve --merge`): a lane resumed at ring number p holds, before
+ * anything it takes, LOST(absent) for [p, where its consumer starts), or
+ * drops what it takes below p; it then writes as any lane, with a CPU
+ * record carrying ring_seq at its first item.
  */
 #include "dmt/drain.h"
 
@@ -60,11 +65,14 @@ typedef struct qitem {
 
 typedef struct lane {
     dmt_ring_consumer c;
+    uint64_t seq0; /* ring sequence number the lane started at */
     uint8_t *q;
-    size_t start, end; /* queued bytes [start, end) */
-    bool done;         /* the ring is closed and drained */
-    bool announced;    /* a CPU record with ring_seq was written */
-    int64_t last_ts;   /* time of the last record taken */
+    size_t start, end;  /* queued bytes [start, end) */
+    bool done;          /* the ring is closed and drained */
+    bool announced;     /* a CPU record with ring_seq was written */
+    bool resume;        /* items below resume_at are dropped (dmt_drain_resume_ring) */
+    uint64_t resume_at; /* ... */
+    int64_t last_ts;    /* time of the last record taken */
     dmt_drain_stats st;
 } lane;
 
@@ -110,6 +118,7 @@ dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t tor
     for (uint32_t i = 0; i < d->n; i++) {
         lane *l = &d->lanes[i];
         dmt_ring_consumer_init(&l->c, &d->set.rings[i], torn_timeout_ns);
+        l->seq0 = l->c.next_seq;
         l->last_ts = INT64_MIN;
         if (!(l->q = malloc(QBYTES + QROOM))) {
             dmt_drain_free(d);
@@ -145,10 +154,67 @@ void dmt_drain_set_window(dmt_drain *d, uint64_t window_ns)
     d->window_ns = window_ns;
 }
 
-void dmt_drain_resume_at(dmt_drain *d, uint64_t seq)
+void dmt_drain_set_writer(dmt_drain *d, dmt_writer *w)
 {
+    d->w = w;
+}
+
+DMT_STATIC_ASSERT(DMT_RING_MAX_RINGS <= DMT_MAX_RINGS, header_holds_every_ring);
+
+void dmt_drain_header(const dmt_drain *d, dmt_header *h)
+{
+    if (!d->n) {
+        h->seq0 = d->c.next_seq;
+        h->n_ring_seq0 = 0;
+        return;
+    }
+    h->seq0 = 0;
+    h->n_ring_seq0 = d->n;
+    for (uint32_t i = 0; i < d->n; i++)
+        h->ring_seq0[i] = d->lanes[i].seq0;
+}
+
+/* The consumer's next sequence number, extended to 64 bits nearest seq
+ * (the ring keeps 32; a trace may have counted past 2^32). */
+static void rebase(dmt_ring_consumer *c, uint64_t seq)
+{
+    const int64_t delta = (int32_t)((uint32_t)c->next_seq - (uint32_t)seq);
+    if (delta >= 0 || seq >= (uint64_t)-delta)
+        c->next_seq = seq + (uint64_t)delta;
+}
+
+uint64_t dmt_drain_resume_at(dmt_drain *d, uint64_t seq)
+{
+    if (d->n)
+        return dmt_drain_resume_ring(d, 0, seq);
+    rebase(&d->c, seq);
     d->resume = true;
     d->resume_at = seq;
+    /* The ring delivers from its consumer's next number on. */
+    return d->c.next_seq > seq ? d->c.next_seq - seq : 0;
+}
+
+/* The gap before what a resumed lane's ring still holds: LOST (absent),
+ * queued first (it has the lane's first key). */
+static void q_put_lost(lane *l, uint64_t seq, uint64_t count, uint32_t reason);
+
+uint64_t dmt_drain_resume_ring(dmt_drain *d, uint32_t ring, uint64_t seq)
+{
+    if (!d->n)
+        return ring == 0 ? dmt_drain_resume_at(d, seq) : 0;
+    if (ring >= d->n)
+        return 0;
+    lane *l = &d->lanes[ring];
+    rebase(&l->c, seq);
+    if (seq < l->c.next_seq) {
+        /* The ring delivers from its consumer's next number on. */
+        const uint64_t gap = l->c.next_seq - seq;
+        q_put_lost(l, seq, gap, DMT_LOST_ABSENT);
+        return gap;
+    }
+    l->resume = seq > l->c.next_seq;
+    l->resume_at = seq;
+    return 0;
 }
 
 uint32_t dmt_drain_rings(const dmt_drain *d)
@@ -192,6 +258,16 @@ const dmt_drain_stats *dmt_drain_get_stats(const dmt_drain *d)
 static int poll_one(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error *err)
 {
     uint32_t done = 0;
+    if (d->resume && d->resume_at < d->c.next_seq) {
+        /* The gap before what the ring still holds, even when it holds
+         * nothing more. */
+        int rc =
+            dmt_writer_lost(d->w, d->resume_at, d->c.next_seq - d->resume_at, DMT_LOST_ABSENT, err);
+        if (rc)
+            return rc;
+        d->st.lost += d->c.next_seq - d->resume_at;
+        d->resume = false;
+    }
     for (;;) {
         if (max_items && done >= max_items)
             return DMT_DRAIN_BUSY;
@@ -265,6 +341,17 @@ static bool q_room(lane *l)
     return l->end <= QBYTES;
 }
 
+static void q_put_lost(lane *l, uint64_t seq, uint64_t count, uint32_t reason)
+{
+    qitem *q = (qitem *)(void *)(l->q + l->end);
+    memset(q, 0, sizeof *q);
+    q->seq = seq;
+    q->count = count;
+    q->reason = reason;
+    q->ts = l->last_ts;
+    l->end += q_span(0);
+}
+
 static void q_pop(lane *l)
 {
     qitem *it = q_head(l);
@@ -293,6 +380,18 @@ static uint32_t fill(dmt_drain *d, lane *l, uint64_t now_ns, uint32_t budget, bo
             break;
         }
         taken++;
+        if (l->resume) {
+            /* Already in the trace this continues: drop, or clip a LOST
+             * range across the resume point. */
+            const uint64_t n = s == DMT_RING_LOST ? it.count : 1;
+            if (it.seq + n <= l->resume_at)
+                continue;
+            if (s == DMT_RING_LOST) {
+                it.count -= l->resume_at - it.seq;
+                it.seq = l->resume_at;
+            }
+            l->resume = false;
+        }
         memset(q, 0, sizeof *q);
         q->seq = it.seq;
         if (s == DMT_RING_LOST) {

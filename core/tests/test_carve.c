@@ -6,6 +6,10 @@
  * as a raw image and as Windows crash dumps with a hole inside the ring, and
  * carved; every sequence number must come back exactly once, as a record or
  * inside a LOST range, records in sequence order with their values intact.
+ * --merge continues a recording the crash cut: of a single ring (numbers
+ * past 2^32 too) and of a per-CPU region drained by the real drain (cut,
+ * recovered, or from a recorder before the header's ring_seq0), each ring's
+ * numbers once from its start to its head.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -15,6 +19,7 @@
 #include "dmt/testkit.h"
 #include "dmt/tktrace.h"
 #include "dmt/carve.h"
+#include "dmt/drain.h"
 #include "dmt/enc.h"
 #include "dmt/locator.h"
 #include "dmt/reader.h"
@@ -316,6 +321,290 @@ static void test_merge(uint32_t on_disk)
     CHECKF(v.records == total - N_FLIGHT - gap, "merge %u: records %" PRIu64, on_disk, v.records);
     CHECKF(v.lost == N_FLIGHT + gap && v.lost_ranges == N_FLIGHT + (gap ? 1 : 0),
            "merge %u: lost %" PRIu64 " in %" PRIu64, on_disk, v.lost, v.lost_ranges);
+    free(m);
+}
+
+/* --merge past 2^32: the recording's numbers are the ring's 32-bit ones
+ * extended (a long recording); the ring's continue them. */
+static void test_merge_wrap(void)
+{
+    const uint32_t consumed = 700, on_disk = 650;
+    const uint64_t base = 1ull << 32;
+    uint8_t *m = make_memory_consumed(DMT_RING_DROP_NEWEST, consumed);
+    const char *img = write_file("wrap.raw", m, MEM_SIZE);
+    char path[128];
+    snprintf(path, sizeof path, "%s/wrap.dmat", tmpdir);
+    dmt_header h;
+    tk_header(&h, "test recorder");
+    h.seq0 = base;
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(path, &h, DMT_WRITE_HEADER_NOW, &w, &err) == 0);
+    for (uint32_t i = 0; i < on_disk; i++) {
+        dmt_record rec = nth_record(i);
+        CHECK(dmt_writer_append(w, &rec, &err) == 0);
+    }
+    CHECK(dmt_writer_flush(w, &err) == 0);
+    dmt_writer_abort(w);
+    dmt_carve_ring ring;
+    carve_one_merge(img, 0, 1, path, &ring);
+    char o[128];
+    snprintf(o, sizeof o, "%s/out.dmat", tmpdir);
+    dmt_reader *rd;
+    CHECK(dmt_reader_open(o, 0, &rd, &err) == 0);
+    dmt_record r;
+    uint64_t next = base, records = 0, absent = 0;
+    bool ok = true;
+    while (dmt_reader_next(rd, &r, &err) == 1) {
+        ok &= r.seq == next;
+        if (r.kind == DMT_K_LOST) {
+            absent += r.reason == DMT_LOST_ABSENT ? r.count : 0;
+            next += r.count;
+        } else {
+            ok &= r.value == 1000 + (r.seq - base);
+            records++;
+            next++;
+        }
+    }
+    dmt_reader_close(rd);
+    const uint32_t total = N_BEFORE + N_FLIGHT + N_AFTER;
+    CHECKF(ok && next == base + total && absent == consumed - on_disk &&
+               records == total - N_FLIGHT - absent,
+           "wrap: next %" PRIu64 ", %" PRIu64 " records, %" PRIu64 " absent", next, records,
+           absent);
+    free(m);
+}
+
+/* ---- --merge of a per-CPU region ------------------------------------------- */
+
+#define REG_PHYS  0x80000u
+#define REG_RINGS 3u
+#define REG_DATA  (16u << 10)
+#define REG_INST  0xC3C3C3C3C3ull
+
+static uint32_t reg_t; /* the probe's clock */
+
+/* A record on ring `ring`: value (ring << 20) | its ring sequence number. */
+static void put_on(dmt_ringset *s, uint32_t ring)
+{
+    dmt_ring *r = &s->rings[ring];
+    dmt_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = DMT_K_REG_WRITE;
+    rec.off = 0x104;
+    rec.width = 4;
+    rec.value = (uint64_t)ring << 20 | (uint32_t)(r->hdr->head >> 32);
+    rec.ts = 5000 + 10 * (int64_t)reg_t++;
+    uint8_t buf[64];
+    size_t n = dmt_enc_record(buf, sizeof buf, &rec, rec.ts);
+    CHECK(n > 0 && dmt_ring_write(r, buf, (uint32_t)n));
+}
+
+/* Poll until nothing is left to take, then write what the merge holds. */
+static void drain_all(dmt_drain *d)
+{
+    dmt_error err;
+    int p;
+    while ((p = dmt_drain_poll(d, 1, 0, &err)) == DMT_DRAIN_BUSY)
+        ;
+    CHECK(p == DMT_DRAIN_IDLE);
+    CHECK(dmt_drain_finish(d, &err) == 0);
+}
+
+enum partial_kind {
+    PART_CUT,       /* as the recorder left it */
+    PART_RECOVERED, /* made whole by recover: its marker at the end, on no CPU */
+    PART_OLD,       /* a recorder before ring_seq0 (only CPU records' ring_seq) */
+};
+
+/* The machine: a region of three rings the recorder drained into a file.
+ * It wrote phase A (rings 0 and 1); it had taken phase B (rings 0, 1 and
+ * 2) but not written it when it was killed; the probe went on with phase C
+ * (every ring; a reservation on ring 1 never committed).  *part: the
+ * recording. */
+static uint8_t *make_region(enum partial_kind kind, char *part, size_t cap)
+{
+    uint8_t *m = calloc(1, MEM_SIZE);
+    const size_t len = (size_t)dmt_ringset_region_len(REG_RINGS, REG_DATA);
+    CHECK(dmt_ringset_init(m + REG_PHYS, len, DMT_RING_DROP_NEWEST, REG_RINGS, REG_INST) == 0);
+    dmt_ringset s;
+    CHECK(dmt_ringset_attach(&s, m + REG_PHYS, len) == 0);
+    reg_t = 0;
+    dmt_error err;
+    dmt_drain *d = dmt_drain_new_set(&s, NULL, 1000);
+    dmt_header h;
+    tk_header(&h, "test recorder");
+    h.ring_size = REG_DATA;
+    h.cpus = REG_RINGS;
+    dmt_drain_header(d, &h);
+    CHECK(h.n_ring_seq0 == REG_RINGS && h.seq0 == 0);
+    if (kind == PART_OLD)
+        h.n_ring_seq0 = 0;
+    snprintf(part, cap, "%s/region-part.dmat", tmpdir);
+    dmt_writer *w;
+    CHECK(dmt_writer_open(part, &h, DMT_WRITE_HEADER_NOW, &w, &err) == 0);
+    dmt_drain_set_writer(d, w);
+    for (uint32_t i = 0; i < 60; i++) /* phase A: on disk */
+        put_on(&s, i % 3 == 2 ? 1 : 0);
+    drain_all(d);
+    CHECK(dmt_writer_flush(w, &err) == 0);
+    for (uint32_t i = 0; i < 30; i++) /* phase B: taken, never written */
+        put_on(&s, i % 3);
+    drain_all(d);
+    dmt_writer_abort(w); /* the crash */
+    dmt_drain_free(d);
+    for (uint32_t i = 0; i < 45; i++) { /* phase C: still in the rings */
+        put_on(&s, i % 3);
+        if (i == 20) {
+            dmt_ring_resv rv;
+            CHECK(dmt_ring_reserve(&s.rings[1], 16, &rv));
+        }
+    }
+    if (kind == PART_RECOVERED) {
+        /* What recover does: every record again (CPU records and their
+         * ring_seq kept), then its marker. */
+        char whole[128];
+        snprintf(whole, sizeof whole, "%s/region-whole.dmat", tmpdir);
+        dmt_reader *rd;
+        CHECK(dmt_reader_open(part, DMT_READ_ALLOW_CUT, &rd, &err) == 0);
+        CHECK(dmt_writer_open(whole, dmt_reader_header(rd), DMT_WRITE_KEEP_CPU, &w, &err) == 0);
+        dmt_record r;
+        while (dmt_reader_next(rd, &r, &err) == 1)
+            CHECK(dmt_writer_append(w, &r, &err) == 0);
+        dmt_reader_close(rd);
+        memset(&r, 0, sizeof r);
+        r.kind = DMT_K_MARKER;
+        r.cpu = DMT_CPU_NONE;
+        r.bytes = (const uint8_t *)DMT_RECOVER_MARKER "cut";
+        r.n_bytes = (uint32_t)strlen((const char *)r.bytes);
+        CHECK(dmt_writer_append(w, &r, &err) == 0);
+        CHECK(dmt_writer_close(w, &err) == 0);
+        snprintf(part, cap, "%s", whole);
+    }
+    return m;
+}
+
+/* Carve ring 0 of the region (all of it) with --merge partial into out. */
+static int carve_region(const uint8_t *m, const char *partial, const char *out, dmt_carve_stats *st,
+                        dmt_error *err)
+{
+    const char *img_path = write_file("region.raw", m, MEM_SIZE);
+    dmt_image *img;
+    CHECK(dmt_image_open(img_path, 0, &img, err) == 0);
+    dmt_carve_scan_result *res = malloc(sizeof *res);
+    CHECK(dmt_carve_scan(img, res, NULL, NULL, err) == 0 && res->n == REG_RINGS);
+    int rc = -1;
+    for (size_t k = 0; k < res->n; k++)
+        if (res->rings[k].phys == REG_PHYS)
+            rc = dmt_carve_extract(img, &res->rings[k], "test", partial, out, st, err);
+    free(res);
+    dmt_image_close(img);
+    return rc;
+}
+
+/* Each ring's numbers in the merged trace: from 0 to the ring's head, each
+ * once, records carrying their own number, the phase-B records of each
+ * ring one LOST (absent) range, the torn reservation one LOST (torn). */
+static void check_region(const char *path, uint64_t want_records)
+{
+    static const uint64_t head[REG_RINGS] = {40 + 10 + 15, 20 + 10 + 15 + 1, 10 + 15};
+    static const uint64_t absent[REG_RINGS] = {10, 10, 10};
+    uint64_t next[REG_RINGS] = {0}, gone[REG_RINGS] = {0}, torn = 0, records = 0;
+    bool known[REG_RINGS] = {false}, ok = true;
+    dmt_reader *rd;
+    dmt_error err;
+    CHECKF(dmt_reader_open(path, 0, &rd, &err) == 0, "%s", err.msg);
+    const dmt_header *h = dmt_reader_header(rd);
+    for (uint32_t i = 0; i < h->n_ring_seq0 && i < REG_RINGS; i++) {
+        known[i] = true;
+        next[i] = h->ring_seq0[i];
+    }
+    dmt_record r;
+    while (dmt_reader_next(rd, &r, &err) == 1) {
+        if (r.cpu >= REG_RINGS) {
+            CHECKF(0, "%s: record %" PRIu64 " of CPU %u", path, r.seq, r.cpu);
+            break;
+        }
+        const uint32_t c = r.cpu;
+        if (r.has_ring_seq) {
+            ok &= !known[c] || next[c] == r.ring_seq;
+            known[c] = true;
+            next[c] = r.ring_seq;
+        }
+        ok &= known[c];
+        if (r.kind == DMT_K_LOST) {
+            gone[c] += r.reason == DMT_LOST_ABSENT ? r.count : 0;
+            torn += r.reason == DMT_LOST_TORN ? r.count : 0;
+            ok &= r.reason == DMT_LOST_ABSENT || r.reason == DMT_LOST_TORN;
+            next[c] += r.count;
+        } else {
+            ok &= r.value == ((uint64_t)c << 20 | next[c]);
+            next[c]++;
+            records++;
+        }
+    }
+    dmt_reader_close(rd);
+    CHECKF(ok, "%s: ring numbers out of order or values wrong", path);
+    for (uint32_t c = 0; c < REG_RINGS; c++)
+        CHECKF(next[c] == head[c] && gone[c] == absent[c],
+               "%s: ring %u: up to %" PRIu64 ", %" PRIu64 " absent", path, c, next[c], gone[c]);
+    CHECKF(torn == 1 && records == want_records, "%s: %" PRIu64 " records, %" PRIu64 " torn", path,
+           records, torn);
+}
+
+static void test_merge_region(void)
+{
+    char part[128], o[128], o2[128];
+    snprintf(o, sizeof o, "%s/region.dmat", tmpdir);
+    snprintf(o2, sizeof o2, "%s/region2.dmat", tmpdir);
+    dmt_carve_stats st;
+    dmt_error err;
+    const uint64_t want = 60 + 45; /* phases A and C */
+
+    uint8_t *m = make_region(PART_CUT, part, sizeof part);
+    CHECKF(carve_region(m, part, o, &st, &err) == 0, "cut: %s", err.msg);
+    check_region(o, want);
+    CHECK(st.absent == 30 && !st.recover_marker && st.records == want);
+    free(m);
+
+    /* Recovered first: the same trace, byte for byte (recover's marker is
+     * left out, the CPU records' ring_seq went through recover). */
+    m = make_region(PART_RECOVERED, part, sizeof part);
+    CHECKF(carve_region(m, part, o2, &st, &err) == 0, "recovered: %s", err.msg);
+    check_region(o2, want);
+    CHECK(st.absent == 30 && st.recover_marker);
+    FILE *a = fopen(o, "rb"), *b = fopen(o2, "rb");
+    int ca, cb;
+    bool same = a && b;
+    while (same && (ca = fgetc(a)) == (cb = fgetc(b)) && ca != EOF)
+        ;
+    same = same && ca == cb;
+    CHECK(same);
+    if (a)
+        fclose(a);
+    if (b)
+        fclose(b);
+    free(m);
+
+    /* Without ring_seq0: rings 0 and 1 by their first CPU record; ring 2,
+     * which the recorder had drained (phase B) but never wrote, cannot be
+     * placed: refused, nothing written. */
+    m = make_region(PART_OLD, part, sizeof part);
+    unlink(o2);
+    CHECK(carve_region(m, part, o2, &st, &err) == DMT_E_FORMAT);
+    CHECKF(strstr(err.msg, "where ring 2 started") != NULL, "%s", err.msg);
+    CHECK(access(o2, F_OK) != 0);
+    /* ... unless ring 2 was never drained at all (its tail still 0). */
+    dmt_ring_hdr *h2 = (dmt_ring_hdr *)(void *)(m + REG_PHYS + 2 * (DMT_RING_HDR_SIZE + REG_DATA));
+    const uint64_t taken = h2->tail;
+    h2->tail = 0; /* phase B's slots of ring 2 were zeroed: they read as never written */
+    CHECKF(carve_region(m, part, o2, &st, &err) == 0, "old: %s", err.msg);
+    h2->tail = taken;
+    free(m);
+
+    /* The recording of a single ring cannot continue a region. */
+    m = make_region(PART_CUT, part, sizeof part);
+    CHECK(carve_region(m, write_partial(10), o2, &st, &err) < 0);
     free(m);
 }
 
@@ -706,6 +995,8 @@ int main(void)
     test_merge(600);
     test_merge(750);
     test_merge(700);
+    test_merge_wrap();
+    test_merge_region();
     test_verdicts();
     test_locator_parse();
     test_locator_flood();

@@ -1,7 +1,8 @@
 /*
  * test_reader.c - the record-kind table; the writer -> reader round trip of
  * every record kind (small and largest values), sequence numbering and loss
- * records, chunk framing, cut files at every byte, and the pinned malformed inputs that the
+ * records, CPU records (and their copy by a KEEP_CPU writer), chunk
+ * framing, cut files at every byte, and the pinned malformed inputs that the
  * reader must reject with the right code and byte offset, without crashing
  * and without allocating more than a small bound.
  */
@@ -485,12 +486,90 @@ static void test_kinds_table(void)
     CHECK(strcmp(dmt_kind_name(DMT_K_START_DMA_END), "start_dma_end") == 0);
 }
 
+/* ---- CPU records ------------------------------------------------------- */
+
+/* What the reader says of CPU records (schema/FORMAT.md 1.4): each record's
+ * CPU, the ring_seq of a CPU record on the item after it, a CPU record of
+ * no CPU; and a KEEP_CPU writer (recover, carve) that copies the records
+ * writes the same bytes again.  A LOST range a KEEP_CPU writer is given
+ * stays on the current CPU. */
+static void test_cpu_records(void)
+{
+    char a[300], b[300];
+    path_in_tmp(a, sizeof a, "cpu-a.dmat");
+    path_in_tmp(b, sizeof b, "cpu-b.dmat");
+    dmt_header h;
+    header_init(&h);
+    h.n_ring_seq0 = 2;
+    h.ring_seq0[0] = 3;
+    h.ring_seq0[1] = 1ull << 40;
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(a, &h, DMT_WRITE_KEEP_CPU, &w, &err) == 0);
+    dmt_record r;
+    memset(&r, 0, sizeof r);
+    r.kind = DMT_K_REG_WRITE;
+    r.width = 4;
+    CHECK(dmt_writer_set_cpu(w, 1, true, 1ull << 40, &err) == 0);
+    r.ts = 10;
+    r.cpu = 1;
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+    CHECK(dmt_writer_lost(w, 1, 2, DMT_LOST_RING_FULL, &err) == 0);
+    CHECK(dmt_writer_set_cpu(w, 0, true, 3, &err) == 0);
+    r.ts = 20;
+    r.cpu = 0;
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+    CHECK(dmt_writer_set_cpu(w, 0, true, 5, &err) == 0); /* a later ring_seq, same CPU */
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+    memset(&r, 0, sizeof r);
+    r.kind = DMT_K_MARKER;
+    r.cpu = DMT_CPU_NONE;
+    r.ts = 30;
+    r.bytes = (const uint8_t *)"tool";
+    r.n_bytes = 4;
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+    CHECK(dmt_writer_close(w, &err) == 0);
+
+    static const struct {
+        uint32_t kind, cpu;
+        bool has;
+        uint64_t ring_seq;
+    } want[] = {{DMT_K_REG_WRITE, 1, true, 1ull << 40}, {DMT_K_LOST, 1, false, 0},
+                {DMT_K_REG_WRITE, 0, true, 3},          {DMT_K_REG_WRITE, 0, false, 0},
+                {DMT_K_REG_WRITE, 0, true, 5},          {DMT_K_MARKER, DMT_CPU_NONE, false, 0}};
+    dmt_reader *rd;
+    CHECK(dmt_reader_open(a, 0, &rd, &err) == 0);
+    const dmt_header *rh = dmt_reader_header(rd);
+    CHECK(rh->n_ring_seq0 == 2 && rh->ring_seq0[0] == 3 && rh->ring_seq0[1] == 1ull << 40);
+    CHECK(dmt_writer_open(b, rh, DMT_WRITE_KEEP_CPU, &w, &err) == 0);
+    unsigned n = 0;
+    while (dmt_reader_next(rd, &r, &err) == 1) {
+        if (n < sizeof want / sizeof want[0])
+            CHECKF(r.kind == want[n].kind && r.cpu == want[n].cpu &&
+                       r.has_ring_seq == want[n].has && r.ring_seq == want[n].ring_seq,
+                   "item %u: kind %u cpu %u ring_seq %d/%llu", n, r.kind, r.cpu,
+                   (int)r.has_ring_seq, (unsigned long long)r.ring_seq);
+        CHECK(dmt_writer_append(w, &r, &err) == 0);
+        n++;
+    }
+    CHECK(n == sizeof want / sizeof want[0]);
+    dmt_reader_close(rd);
+    CHECK(dmt_writer_close(w, &err) == 0);
+    size_t na, nb;
+    uint8_t *ba = tk_slurp(a, &na), *bb = tk_slurp(b, &nb);
+    CHECK(ba && bb && na == nb && memcmp(ba, bb, na) == 0);
+    free(ba);
+    free(bb);
+}
+
 int main(void)
 {
     if (!tk_mkdtemp(tmpdir, sizeof tmpdir, "dmt-test-reader"))
         return 1;
     test_kinds_table();
     test_round_trip();
+    test_cpu_records();
     test_cuts();
     test_writer_failures();
     test_ring_form();

@@ -1203,6 +1203,113 @@ static void test_merge_order(void)
     free(reg);
 }
 
+/* Resume (carve --merge): each ring of a region continues a trace from its
+ * own ring number - what is below is dropped, the gap up to what the ring
+ * still holds is LOST (absent) on its CPU, first, with ring_seq - and the
+ * trace's numbering goes on from the writer's.  One ring: the gap is
+ * written even when the ring holds nothing more.  The header says where
+ * the drain starts each ring. */
+static void test_merge_resume(void)
+{
+    size_t len;
+    uint8_t *reg = new_set_region(2, 8192, &len);
+    dmt_ringset s;
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 2, 7) == 0);
+    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    for (uint64_t i = 0; i < 5; i++)
+        CHECK(put_reg(&s.rings[0], 10 + 10 * (int64_t)i, i, 0) &&
+              put_reg(&s.rings[1], 15 + 10 * (int64_t)i, i, 1));
+    dmt_ring_consumer c;
+    dmt_ring_item it;
+    dmt_ring_consumer_init(&c, &s.rings[1], 0);
+    for (int i = 0; i < 3; i++) /* a recorder took 0..2 of ring 1 */
+        CHECK(dmt_ring_next(&c, scratch, 0, &it) == DMT_RING_RECORD);
+    dmt_ringset_close(&s);
+
+    dmt_drain *d = dmt_drain_new_set(&s, NULL, 1);
+    dmt_header h;
+    memset(&h, 0, sizeof h);
+    snprintf(h.producer, sizeof h.producer, "test_ring");
+    dmt_drain_header(d, &h);
+    CHECK(h.seq0 == 0 && h.n_ring_seq0 == 2 && h.ring_seq0[0] == 0 && h.ring_seq0[1] == 3);
+    h.seq0 = 100; /* the trace this continues holds 100 numbers */
+    char path[512];
+    tmp_trace(path, sizeof path, "resume");
+    dmt_writer *w = NULL;
+    dmt_error err;
+    CHECK(dmt_writer_open(path, &h, DMT_WRITE_HEADER_NOW, &w, &err) == 0);
+    dmt_drain_set_writer(d, w);
+    CHECK(dmt_drain_resume_ring(d, 0, 2) == 0); /* it has ring 0 up to 1 */
+    CHECK(dmt_drain_resume_ring(d, 1, 1) == 2); /* ring 1 up to 0: 1, 2 gone */
+    int rc;
+    while ((rc = dmt_drain_poll(d, 1, 0, &err)) == DMT_DRAIN_BUSY)
+        ;
+    CHECK(rc == DMT_DRAIN_DONE);
+    CHECK(dmt_drain_get_stats(d)->records == 5 && dmt_drain_get_stats(d)->lost == 2);
+    dmt_drain_free(d);
+    CHECK(dmt_writer_close(w, &err) == 0);
+
+    /* ring 1's gap first, then by time: r0#2 (30), r0#3 (40), r1#3 (45),
+     * r0#4 (50), r1#4 (55) */
+    static const uint32_t want_cpu[] = {1, 0, 0, 1, 0, 1};
+    static const uint64_t want_ring_seq[] = {1, 2, 3, 3, 4, 4}; /* item's ring number */
+    dmt_reader *rd;
+    CHECK(dmt_reader_open(path, 0, &rd, &err) == 0);
+    CHECK(dmt_reader_header(rd)->n_ring_seq0 == 2 && dmt_reader_header(rd)->ring_seq0[1] == 3);
+    dmt_record r;
+    uint64_t seq = 100;
+    unsigned n = 0;
+    bool announced[2] = {false, false};
+    while (dmt_reader_next(rd, &r, &err) == 1) {
+        CHECKF(r.seq == seq, "item %u: seq %llu", n, (unsigned long long)r.seq);
+        if (n == 0)
+            CHECK(r.kind == DMT_K_LOST && r.count == 2 && r.reason == DMT_LOST_ABSENT);
+        else
+            CHECK(r.kind == DMT_K_REG_WRITE && r.value == r.cpu && r.off == want_ring_seq[n]);
+        if (n < 6) {
+            CHECKF(r.cpu == want_cpu[n], "item %u: cpu %u", n, r.cpu);
+            /* the first item of each CPU says its ring number */
+            CHECK(r.has_ring_seq == !announced[r.cpu & 1]);
+            CHECK(!r.has_ring_seq || r.ring_seq == want_ring_seq[n]);
+            announced[r.cpu & 1] = true;
+        }
+        seq += r.kind == DMT_K_LOST ? r.count : 1;
+        n++;
+    }
+    dmt_reader_close(rd);
+    CHECKF(n == 6 && seq == 107, "%u items, next %llu", n, (unsigned long long)seq);
+    remove(path);
+
+    /* One ring a recorder emptied: the trace holds up to 2, the ring's
+     * consumer is at 5, nothing is left; the gap is still written. */
+    dmt_ring one;
+    CHECK(dmt_ring_init(reg, 8192 + 256, DMT_RING_DROP_NEWEST) == 0);
+    CHECK(dmt_ring_attach(&one, reg, 8192 + 256) == 0);
+    for (uint64_t i = 0; i < 5; i++)
+        CHECK(put_reg(&one, 10 + (int64_t)i, i, 0));
+    dmt_ring_consumer_init(&c, &one, 0);
+    for (int i = 0; i < 5; i++)
+        CHECK(dmt_ring_next(&c, scratch, 0, &it) == DMT_RING_RECORD);
+    dmt_ring_close(&one);
+    memset(&h, 0, sizeof h);
+    h.seq0 = 3;
+    CHECK(dmt_writer_open(path, &h, DMT_WRITE_HEADER_NOW, &w, &err) == 0);
+    d = dmt_drain_new(&one, w, 1);
+    CHECK(dmt_drain_resume_at(d, 3) == 2);
+    while ((rc = dmt_drain_poll(d, 1, 0, &err)) == DMT_DRAIN_BUSY)
+        ;
+    CHECK(rc == DMT_DRAIN_DONE && dmt_drain_get_stats(d)->lost == 2);
+    dmt_drain_free(d);
+    CHECK(dmt_writer_close(w, &err) == 0);
+    CHECK(dmt_reader_open(path, 0, &rd, &err) == 0);
+    CHECK(dmt_reader_next(rd, &r, &err) == 1 && r.kind == DMT_K_LOST && r.value == 3 &&
+          r.count == 2 && r.reason == DMT_LOST_ABSENT);
+    CHECK(dmt_reader_next(rd, &r, &err) == 0);
+    dmt_reader_close(rd);
+    remove(path);
+    free(reg);
+}
+
 /* The window: a head older than the newest time taken by the window goes out
  * even while another ring is empty; a younger one waits for that ring. */
 static void test_merge_window(void)
@@ -1452,6 +1559,7 @@ int main(void)
     test_ringset_layout();
     test_merge_order();
     test_merge_window();
+    test_merge_resume();
     test_merge_quiet();
     test_percpu_stress(n);
     free(scratch);

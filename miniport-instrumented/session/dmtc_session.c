@@ -143,13 +143,21 @@ static int open_trace(dmtc_session *s, enum dmtc_part *part, dmt_error *err)
     dmt_header h = c->header;
     h.ring_size = s->set.rings[0].size;
     h.ring_policy = c->policy;
+    /* The drain before the writer: its start in each ring goes into the
+     * header (dmt_drain_header). */
+    s->drain = dmt_drain_new_set(&s->set, NULL, c->torn_timeout_ns);
+    if (!s->drain) {
+        *part = DMTC_PART_DRAIN;
+        return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "cannot start the drain");
+    }
+    dmt_drain_header(s->drain, &h);
     int rc = dmt_writer_open(c->out, &h, 0, &s->w, err);
     if (rc < 0)
         return rc;
+    dmt_drain_set_writer(s->drain, s->w);
     *part = DMTC_PART_DRAIN;
-    s->drain = dmt_drain_new_set(&s->set, s->w, c->torn_timeout_ns);
-    if (!s->drain ||
-        (c->drain == DMTC_DRAIN_THREAD && pthread_create(&s->thread, NULL, drain_main, s) != 0))
+    if (c->drain == DMTC_DRAIN_THREAD && pthread_create(&s->thread, NULL, drain_main, s) != 0)
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
                              "cannot start the drain");
     s->thread_started = c->drain == DMTC_DRAIN_THREAD;

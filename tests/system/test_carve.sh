@@ -9,7 +9,13 @@
 # that every LOST range starts at the next sequence number).  Then the live
 # ring next to a copy of its header (verdicts, the live one carved), a cut core
 # (refused without --allow-cut, accounted with it), an image with no ring,
-# and a hostile dump header: one line, exit 2.
+# and a hostile dump header: one line, exit 2.  Last, --merge: a recording
+# `record` made of a per-CPU region (two rings, two workload threads) and of
+# a single ring, each killed while the probe writes on, continued from the
+# ring (the ring file, and the region inside a QEMU core): the recording
+# first, unchanged, then each ring from where the recording left it - the
+# numbers in neither one LOST range, then exactly what the ring still held -
+# so every number the probe handed out is there once (check_merge.py).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$DMT" --help | grep -q "^  capture " || { echo "no capture in this build"; exit 77; }
 QEMU=$(command -v qemu-system-x86_64) || { echo "qemu-system-x86_64 not installed"; exit 77; }
@@ -90,4 +96,89 @@ printf '\x01\x00\x00\x00' | dd of="$WORK/bad.dmp" bs=1 seek=$((0xF98)) conv=notr
 printf '\xff\xff\xff\xff' | dd of="$WORK/bad.dmp" bs=1 seek=$((0x88)) conv=notrunc 2>/dev/null
 expect_status 2 "$DMT" carve "$WORK/bad.dmp" -o "$WORK/x.dmat" && expect_one_line_error bad.dmp
 grep -q "byte 136" "$WORK/err" || fail "hostile dump: error does not name the offset: $(cat "$WORK/err")"
+# --merge.  A recorder killed while the probe writes on: its file is cut
+# (what the recorder had taken but not written is in neither the file nor
+# the ring any more), the ring goes on filling until the capture ends and
+# closes it.  The recorder attaches once the capture has formatted the
+# region (ring 0's magic is written last) and is killed once 3000 records
+# are on disk (its --status file); the capture, paced, runs for seconds
+# more, and whether the kill cut a running recorder is checked, not assumed.
+# merge_case NAME CAPTURE-ARGS...
+wait_until() { # SECONDS CONDITION...: poll CONDITION every 10 ms
+    local i
+    for i in $(seq 1 $(($1 * 100))); do
+        "${@:2}" && return 0
+        sleep 0.01
+    done
+    return 1
+}
+is_formatted() { [[ $(head -c 8 "$1" 2>/dev/null) == DMATRING ]]; }
+has_records() { [[ -f $1 ]] && (($(awk '/^records/{print $2}' "$1") >= $2)); }
+merge_case() {
+    local name=$1 ring=$WORK/$1.ring
+    shift
+    "$DMT" capture "$@" --ring "$ring" --ring-size 1 --pace-ms 2 >/dev/null 2>&1 &
+    local cpid=$! rpid
+    wait_until 60 is_formatted "$ring" || fail "$name: the capture formatted no ring"
+    "$DMT" record --ring "$ring" -o "$WORK/$name.cut.dmat" --status "$WORK/$name.status" \
+        2>/dev/null &
+    rpid=$!
+    wait_until 60 has_records "$WORK/$name.status" 3000 || fail "$name: the recorder wrote nothing"
+    kill -9 $rpid 2>/dev/null || true
+    wait $rpid 2>/dev/null || true
+    wait $cpid || fail "$name: the capture failed"
+    local pre
+    pre=$("$PY" "$TOOLS/check_trace.py" "$WORK/$name.cut.dmat" --allow-cut) ||
+        { fail "$name: the cut recording is invalid"; return; }
+    (($(json_field "$pre" closed) == 0)) || fail "$name: the recorder was not killed while it ran"
+    (($(json_field "$pre" records) > 0)) || fail "$name: the recording holds nothing"
+    expect_status 0 "$DMT" recover "$WORK/$name.cut.dmat" -o "$WORK/$name.part.dmat" || return
+    expect_status 0 "$DMT" carve "$ring" -o "$WORK/$name.direct.dmat" || return
+    expect_status 0 "$DMT" carve "$ring" --merge "$WORK/$name.part.dmat" -o "$WORK/$name.m.dmat" ||
+        return
+    "$PY" "$TOOLS/check_trace.py" "$WORK/$name.m.dmat" >"$WORK/$name.json" ||
+        fail "$name: the merge is not a valid trace"
+    "$PY" "$TOOLS/check_merge.py" "$WORK/$name.part.dmat" "$WORK/$name.direct.dmat" \
+        "$WORK/$name.m.dmat" "$ring" >"$WORK/$name.summary" ||
+        fail "$name: the merge does not account for every record once"
+    echo "$name: $(cat "$WORK/$name.summary")"
+    # The cut file itself (no recover first) gives the same trace.
+    expect_status 0 "$DMT" carve "$ring" --merge "$WORK/$name.cut.dmat" -o "$WORK/$name.m2.dmat"
+    cmp -s "$WORK/$name.m.dmat" "$WORK/$name.m2.dmat" ||
+        fail "$name: merging the cut and the recovered recording differ"
+    # The tools read it: audit and replay may find what the gap hides (1),
+    # never a bad input (2).
+    local st=0
+    "$DMT" audit "$WORK/$name.m.dmat" >/dev/null 2>&1 || st=$?
+    ((st <= 1)) || fail "$name: audit of the merge exited $st"
+    st=0
+    "$DMT" replay "$WORK/$name.m.dmat" >"$WORK/$name.replay" 2>&1 || st=$?
+    ((st <= 1)) || fail "$name: replay of the merge exited $st: $(tail -2 "$WORK/$name.replay")"
+    grep -q "records replayed" "$WORK/$name.replay" || fail "$name: replay: $(tail -2 "$WORK/$name.replay")"
+}
+
+merge_case percpu --scenario burst --transfers 4000 --threads 2 --rings 2
+if [[ -s $WORK/percpu.m.dmat ]]; then
+    "$PY" -c 'import json,sys; assert len(json.load(open(sys.argv[1]))) == 2' "$WORK/percpu.summary" ||
+        fail "percpu: not a region of two rings"
+    # The region inside a QEMU core: the same trace.
+    if dump_guest "$WORK/percpu.ring" 0xBF000 "$WORK/vm2.elf"; then
+        expect_status 0 "$DMT" carve "$WORK/vm2.elf" --merge "$WORK/percpu.part.dmat" \
+            -o "$WORK/qm.dmat" && { cmp -s "$WORK/qm.dmat" "$WORK/percpu.m.dmat" ||
+                fail "percpu: the merge from the QEMU core differs from the ring file's"; }
+    else
+        fail "qemu: $(tail -3 "$WORK/qemu.log")"
+    fi
+    # A region carved by one of its rings alone cannot continue it.
+    expect_status 2 "$DMT" carve "$WORK/percpu.ring" --ring 1 --merge "$WORK/percpu.part.dmat" \
+        -o "$WORK/x.dmat" && expect_one_line_error percpu.part.dmat
+fi
+merge_case single --scenario mixed --transfers 1000 --threads 1
+# A single ring's recording cannot continue a per-CPU region's, nor the reverse.
+if [[ -s $WORK/single.m.dmat && -s $WORK/percpu.m.dmat ]]; then
+    expect_status 2 "$DMT" carve "$WORK/percpu.ring" --merge "$WORK/single.part.dmat" \
+        -o "$WORK/x.dmat" && expect_one_line_error single.part.dmat
+    expect_status 2 "$DMT" carve "$WORK/single.ring" --merge "$WORK/percpu.part.dmat" \
+        -o "$WORK/x.dmat" && expect_one_line_error percpu.part.dmat
+fi
 finish

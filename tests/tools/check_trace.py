@@ -8,11 +8,18 @@
   - every CHUNK matches the records before it (count, byte length, CRC-32C,
     first sequence number); the file ends with END and nothing after it;
   - LOST ranges start at the next sequence number; CPU records (version 2)
-    take none and set the CPU of what follows.
+    take none and set the CPU of what follows (cpu 2^32-1: no CPU, records
+    a tool wrote);
+  - per-ring positions (FORMAT.md 1.4): a CPU's ring sequence numbers start
+    at the header's ring_seq0 entry or the first ring_seq its CPU records
+    give, each item of the CPU takes the next ones, and every later
+    ring_seq a CPU record gives equals the number so implied.
 
 Prints a JSON summary (counts per kind, records, lost, sg elements, the
-first and next sequence numbers, per_cpu: sequence numbers per CPU, with
---header the header map) on stdout; exits 1 with a message naming the byte offset on any violation.
+first and next sequence numbers, per_cpu: sequence numbers per CPU,
+per_ring: each CPU's first and next ring sequence number where the trace
+says them, with --header the header map) on stdout; exits 1 with a message
+naming the byte offset on any violation.
 usage: check_trace.py FILE [--allow-cut] [--header]
 """
 import io
@@ -68,6 +75,11 @@ def main():
     saw_end = False
     cpu = None
     per_cpu = {}  # cpu -> sequence numbers (records + lost) made on it
+    ring_seq0 = hdr.get("ring_seq0", [])
+    if not isinstance(ring_seq0, list) or not all(isinstance(x, int) and x >= 0 for x in ring_seq0):
+        fail(path, 3, f"ring_seq0 is not an array of uint: {ring_seq0!r}")
+    ring_first = {str(i): v for i, v in enumerate(ring_seq0)}  # cpu -> first ring seq
+    ring_next = dict(ring_first)  # cpu -> next ring seq
     while f.tell() < len(data):
         off = f.tell()
         if saw_end:
@@ -107,11 +119,22 @@ def main():
             continue
         chunk_records += 1
         if kind == 26:
-            cpu = rec[2]
+            cpu = None if rec[2] == 0xFFFFFFFF else rec[2]
+            if len(rec) >= 4:
+                if cpu is None:
+                    fail(path, off, "ring_seq for no CPU")
+                c = str(cpu)
+                if c in ring_next and ring_next[c] != rec[3]:
+                    fail(path, off, f"CPU {cpu}: ring_seq {rec[3]}, its items imply {ring_next[c]}")
+                ring_first.setdefault(c, rec[3])
+                ring_next[c] = rec[3]
             continue
         counts[name] = counts.get(name, 0) + 1
         if cpu is not None:
-            per_cpu[str(cpu)] = per_cpu.get(str(cpu), 0) + (rec[3] if kind == 22 else 1)
+            n = rec[3] if kind == 22 else 1
+            per_cpu[str(cpu)] = per_cpu.get(str(cpu), 0) + n
+            if str(cpu) in ring_next:
+                ring_next[str(cpu)] += n
         if kind == 22:
             if rec[2] != seq:
                 fail(path, off, f"lost range starts at {rec[2]}, expected {seq}")
@@ -128,7 +151,8 @@ def main():
         fail(path, len(data), "no END record")
     summary = {"records": records, "lost": lost, "sg_elements": sg, "kinds": counts,
                "closed": saw_end, "seq0": hdr.get("seq0", 0), "next_seq": seq,
-               "per_cpu": per_cpu}
+               "per_cpu": per_cpu,
+               "per_ring": {c: {"first": ring_first[c], "next": ring_next[c]} for c in ring_first}}
     if "--header" in sys.argv:
         summary["header"] = hdr
     print(json.dumps(summary))

@@ -126,8 +126,9 @@
     X(END, 25, "end", FRAMING, F(U64, count, "records") F(U64, value, "lost"))               \
     /* the records that follow (up to the next CPU record) were made on this CPU  */          \
     /* (file only, written by the merge of a per-CPU ring region; takes no         */          \
-    /* sequence number); ring_seq: that CPU's ring sequence number of the next    */          \
-    /* record or LOST range, written in the first CPU record of each CPU          */          \
+    /* sequence number; cpu 2^32-1: on no CPU); ring_seq: that CPU's ring         */          \
+    /* sequence number of the next record or LOST range, in the first CPU record  */          \
+    /* of each CPU and wherever a writer adds it                                  */          \
     X(CPU, 26, "cpu", FRAMING, F(U32, cpu, "cpu") O(U64, value, "ring_seq"))               \
     /* the probe's TSC calibration: t (ns) is what the conversion maps tsc to */              \
     /* from here on: ns = t + ((tsc' - tsc) * mult >> shift); counter: the    */              \

@@ -21,7 +21,8 @@
 
 #define DMT_FORMAT_VERSION     2u /* 2: CPU records (per-CPU rings, schema/FORMAT.md 1.4) */
 #define DMT_FORMAT_VERSION_MIN 1u /* oldest version the reader reads */
-#define DMT_CPU_NONE           0xffffffffu /* dmt_record.cpu when unknown */
+#define DMT_CPU_NONE           0xffffffffu /* dmt_record.cpu when unknown or none */
+#define DMT_MAX_RINGS          64u         /* rings of a per-CPU region a header describes */
 #define DMT_PAGE_SHIFT         12u
 #define DMT_PAGE_SIZE          4096u
 
@@ -109,8 +110,9 @@ typedef struct dmt_record {
     uint32_t reason;  /* enum dmt_lost_reason */
     uint32_t status;  /* VP_STATUS / NTSTATUS-like return code */
     uint32_t map_registers;
-    uint32_t xfer_flags; /* EXECUTE_DMA: enum dmt_xfer_flags */
-    uint32_t cpu;        /* CPU the record was made on; DMT_CPU_NONE (0xffffffffu) when unknown */
+    uint32_t xfer_flags;    /* EXECUTE_DMA: enum dmt_xfer_flags */
+    uint32_t cpu;           /* CPU the record was made on; DMT_CPU_NONE (0xffffffffu) when unknown,
+                               or none (a tool wrote it: schema/FORMAT.md 1.4) */
     uint32_t digest_policy; /* DIGEST: enum dmt_digest_policy; its ranges
                                (offset, length from the transfer's first
                                byte) are the SG list (n_sg, sg_list) */
@@ -142,6 +144,12 @@ typedef struct dmt_record {
     const uint64_t *values;
     uint32_t n_bytes;
     const uint8_t *bytes; /* DESC_WRITE / PAYLOAD bytes, MARKER text (not NUL-terminated) */
+
+    /* Reader: the CPU record just before this record (or LOST range) gave
+     * ring_seq, its CPU's ring sequence number (of the range's first);
+     * a writer with DMT_WRITE_KEEP_CPU writes it again.  Else false. */
+    bool has_ring_seq;
+    uint64_t ring_seq;
 } dmt_record;
 
 /* Element i (< r->n_sg) of a record's SG list, whatever its stride: the one
@@ -191,6 +199,11 @@ typedef struct dmt_header {
      * "regmap_hash", XXH64 (seed 0) of the file's bytes. */
     char regmap_name[128];
     uint64_t regmap_hash;
+    /* "ring_seq0" (a trace drained from a per-CPU region): ring i's
+     * sequence number where the trace's accounting of it starts, for the
+     * n_ring_seq0 rings of the region (0: the key is absent). */
+    uint32_t n_ring_seq0;
+    uint64_t ring_seq0[DMT_MAX_RINGS];
 } dmt_header;
 
 /* Name of a record kind ("reg_write", ...), or NULL when unknown. */

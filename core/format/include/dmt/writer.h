@@ -41,6 +41,11 @@ enum dmt_writer_flags {
     DMT_WRITE_KEEP_CPU = 16u
 };
 
+/* The text `dmatrace recover` begins its marker with (the last record of
+ * a file it made whole, written on no CPU): `carve --merge` leaves that
+ * marker out of the recording it continues (schema/FORMAT.md 1.5). */
+#define DMT_RECOVER_MARKER "dmatrace recover: "
+
 typedef struct dmt_writer_stats {
     uint64_t records;         /* records appended (framing excluded) */
     uint64_t lost;            /* records declared lost */

@@ -161,19 +161,28 @@ typedef struct dmt_carve_stats {
     uint64_t first_seq, next_seq;
     uint32_t rings_missing; /* rings of a per-CPU region not in the image (nothing
                                of theirs is in the trace) */
+    /* --merge: */
+    uint64_t absent;     /* sequence numbers in neither the recording nor the
+                            ring (LOST, reason absent; included in lost) */
+    bool recover_marker; /* the recording ended with recover's marker, left out */
 } dmt_carve_stats;
 
 /* Write the ring at ring->phys of img as a trace to out_path (written under
  * a temporary name and renamed: nothing half-written is left).  source names
  * the image in the trace header's host field.
  *
- * partial (may be NULL): a recording of the same ring that the crash cut
- * (read in allow-cut mode; `recover` is not needed first).  The output is
- * then that recording - its header and every record - continued by the
- * ring's records from the recording's next sequence number on: records the
- * ring still holds that the file already has are dropped, and sequence
- * numbers in neither become one LOST record of reason absent.  No duplicate,
- * no unmarked gap.
+ * partial (may be NULL): a recording of the same ring or per-CPU region
+ * that the crash cut (read in allow-cut mode; `recover` is not needed
+ * first, and the marker recover ends a file with is left out).  The output
+ * is then that recording - its header and every record - continued by the
+ * ring's records from where the recording left each ring: one ring, from
+ * the recording's next sequence number; a per-CPU region, each ring from
+ * its position the recording gives (schema/FORMAT.md 1.4), merged, the
+ * merged numbering continuing the recording's.  Records a ring still holds
+ * that the file already has are dropped, and a ring's sequence numbers in
+ * neither become one LOST record of reason absent (on that ring's CPU).
+ * No duplicate, no unmarked gap.  A recording that does not say where a
+ * ring stood, or of another ring or region, is refused.
  *
  * Returns 0 or a negative DMT_E_*; *st (may be NULL) receives the counts. */
 int dmt_carve_extract(dmt_image *img, const dmt_carve_ring *ring, const char *source,

@@ -69,11 +69,35 @@ const dmt_drain_stats *dmt_drain_ring_stats(const dmt_drain *d, uint32_t ring);
  * a negative DMT_E* when the writer failed (err filled). */
 int dmt_drain_poll(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error *err);
 
-/* One ring only.  Continue a trace whose writer is at sequence number seq (`carve --merge`):
+/* One ring.  Continue a trace whose writer is at sequence number seq (`carve --merge`):
  * ring items wholly below seq are dropped, a LOST range across it is
  * clipped, and a gap between seq and the first item the ring still holds
- * becomes a LOST record of reason absent.  Call before the first poll. */
-void dmt_drain_resume_at(dmt_drain *d, uint64_t seq);
+ * becomes a LOST record of reason absent.  Call before the first poll.
+ * The ring's 32-bit sequence numbers are extended to 64 bits nearest seq.
+ * Returns the count of that gap.  (A per-CPU region: as
+ * dmt_drain_resume_ring for ring 0.) */
+uint64_t dmt_drain_resume_at(dmt_drain *d, uint64_t seq);
+/* A per-CPU region.  Continue a merged trace that holds ring `ring` up to
+ * (not including) its ring sequence number seq (`carve --merge`, which
+ * finds seq in the trace: schema/FORMAT.md 1.4): that ring's items below
+ * seq are dropped, a LOST range across it clipped, and a gap between seq
+ * and the first item the ring still holds becomes a LOST range of reason
+ * absent on that CPU, written before the ring's other items (with the
+ * CPU record that says ring_seq).  The merged numbering simply continues
+ * from the writer's next sequence number.  Rings not named start where
+ * their consumer does.  Call before the first poll, once per ring.
+ * Returns the count of the gap (0 when none). */
+uint64_t dmt_drain_resume_ring(dmt_drain *d, uint32_t ring, uint64_t seq);
+
+/* What the drain decides of the trace's header (schema/FORMAT.md 1.2):
+ * one ring: seq0, its first sequence number; a per-CPU region: seq0 0 and
+ * ring_seq0, each ring's sequence number where the drain starts it, so a
+ * reader of any prefix of the trace - one a crash cut - knows where every
+ * ring stood. */
+void dmt_drain_header(const dmt_drain *d, dmt_header *h);
+/* The drain may be created with no writer (w NULL) so that its header can
+ * be filled first; give it the writer here, before the first poll. */
+void dmt_drain_set_writer(dmt_drain *d, dmt_writer *w);
 
 const dmt_drain_stats *dmt_drain_get_stats(const dmt_drain *d);
 
