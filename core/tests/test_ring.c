@@ -1015,6 +1015,17 @@ static void *new_set_region(uint32_t count, size_t data_size, size_t *len)
     return p;
 }
 
+/* A drop-newest set of count rings of 8 KiB, instance 7, attached to *s;
+ * the caller frees the returned region. */
+static uint8_t *new_set(uint32_t count, dmt_ringset *s)
+{
+    size_t len;
+    uint8_t *reg = new_set_region(count, 8192, &len);
+    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, count, 7) == 0);
+    CHECK(dmt_ringset_attach(s, reg, len) == 0);
+    return reg;
+}
+
 static void test_ringset_layout(void)
 {
     size_t len;
@@ -1155,11 +1166,8 @@ static void tmp_trace(char *path, size_t cap, const char *name)
 /* Rings filled before the drain (closed): the merge is exact. */
 static void test_merge_order(void)
 {
-    size_t len;
-    uint8_t *reg = new_set_region(3, 8192, &len);
     dmt_ringset s;
-    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 3, 7) == 0);
-    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    uint8_t *reg = new_set(3, &s);
     /* ring 0: 10 30 50; ring 1: 20 30 40 (30 ties with ring 0: ring 0 first);
      * ring 2: 5, then a loss (it takes its number), then 60 */
     CHECK(put_reg(&s.rings[0], 10, 0, 0) && put_reg(&s.rings[0], 30, 1, 0) &&
@@ -1211,11 +1219,8 @@ static void test_merge_order(void)
  * the drain starts each ring. */
 static void test_merge_resume(void)
 {
-    size_t len;
-    uint8_t *reg = new_set_region(2, 8192, &len);
     dmt_ringset s;
-    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 2, 7) == 0);
-    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    uint8_t *reg = new_set(2, &s);
     for (uint64_t i = 0; i < 5; i++)
         CHECK(put_reg(&s.rings[0], 10 + 10 * (int64_t)i, i, 0) &&
               put_reg(&s.rings[1], 15 + 10 * (int64_t)i, i, 1));
@@ -1314,11 +1319,8 @@ static void test_merge_resume(void)
  * even while another ring is empty; a younger one waits for that ring. */
 static void test_merge_window(void)
 {
-    size_t len;
-    uint8_t *reg = new_set_region(2, 8192, &len);
     dmt_ringset s;
-    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 2, 7) == 0);
-    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    uint8_t *reg = new_set(2, &s);
     char path[512];
     tmp_trace(path, sizeof path, "window");
     dmt_writer *w = open_trace(path);
@@ -1358,11 +1360,8 @@ static void test_merge_window(void)
  * record (a follower is not kept waiting). */
 static void test_merge_quiet(void)
 {
-    size_t len;
-    uint8_t *reg = new_set_region(2, 8192, &len);
     dmt_ringset s;
-    CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, 2, 7) == 0);
-    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    uint8_t *reg = new_set(2, &s);
     char path[512];
     tmp_trace(path, sizeof path, "quiet");
     dmt_writer *w = open_trace(path);
