@@ -41,7 +41,10 @@ static void put(buf *b, size_t off, const void *src, size_t n)
         size_t cap = b->cap ? b->cap : 1024;
         while (cap < off + n)
             cap *= 2;
-        b->p = realloc(b->p, cap);
+        uint8_t *p = realloc(b->p, cap);
+        if (!p)
+            abort();
+        b->p = p;
         memset(b->p + b->cap, 0, cap - b->cap);
         b->cap = cap;
     }
