@@ -53,7 +53,6 @@ struct dmt_writer {
     size_t len;         /* bytes buffered (header + records of the current chunk) */
     size_t chunk_start; /* where the current chunk's records start in buf */
     size_t chunk_size;
-    uint32_t crc;
     uint64_t chunk_records;
     uint64_t chunk_seq;
 
@@ -333,7 +332,8 @@ static int close_chunk(dmt_writer *w, dmt_error *err)
         c.kind = DMT_K_CHUNK;
         c.count = w->chunk_records;
         c.length = w->len - w->chunk_start;
-        c.value = w->crc;
+        /* One CRC-32C pass over the chunk's records, not one per record. */
+        c.value = dmt_crc32c(0, w->buf + w->chunk_start, w->len - w->chunk_start);
         c.seq = w->chunk_seq;
         size_t n = dmt_enc_record(w->buf + w->len, BUF_CAP - w->len, &c, 0);
         if (n == 0)
@@ -350,7 +350,6 @@ static int close_chunk(dmt_writer *w, dmt_error *err)
         w->st.chunks++;
     w->len = 0;
     w->chunk_start = 0;
-    w->crc = 0;
     w->chunk_records = 0;
     w->chunk_seq = w->next_seq;
     return 0;
@@ -369,7 +368,6 @@ int dmt_writer_flush(dmt_writer *w, dmt_error *err)
 /* Account for n freshly encoded record bytes at buf+len. */
 static int commit_record(dmt_writer *w, size_t n, uint64_t seqs, dmt_error *err)
 {
-    w->crc = dmt_crc32c(w->crc, w->buf + w->len, n);
     w->len += n;
     w->chunk_records++;
     w->next_seq += seqs;
