@@ -4,9 +4,18 @@
  * One ring (a version-1 ring, or a region of ring_count 1): items go
  * straight to the writer and keep the ring's sequence numbers.
  *
- *   dmt_ring_next ---RECORD---> dmt_writer_append_ring --ok--> file
- *        |                              '--invalid--> LOST(corrupt, 1)
+ *   dmt_ring_take_run --records--.
+ *        | (0: anything else)     +--> dmt_writer_append_ring --ok--> file
+ *   dmt_ring_next ---RECORD------'          '--invalid--> LOST(corrupt, 1)
  *        '------LOST(first,count)-----> dmt_writer_lost
+ *
+ * Runs first: dmt_ring_take_run takes the committed records at tail in one
+ * go (one tail/head load, one header pass, one copy, one move of tail) and
+ * delivers exactly what as many dmt_ring_next calls would (ring.c, I10);
+ * each record of a run is checked on its own, so one that fails is LOST
+ * (corrupt, 1) and the rest of the run goes on.  Whatever ends a run (a
+ * loss, a torn or unreadable slot, an empty ring) is dmt_ring_next's.  A
+ * resumed drain takes items one by one until it reaches its resume point.
  *
  * A per-CPU region (ring_count n > 1): one lane per ring, a k-way merge by
  * time.  Each lane takes items from its ring into a bounded queue, checking
@@ -30,7 +39,10 @@
  *
  * A LOST item has no time of its own: its key is the time of the lane's
  * previous record, so it stays just after it.  A lane's items keep their
- * ring order.  Invariants: every item taken from a ring is written exactly
+ * ring order.  Lanes take runs too (each record copied into the queue
+ * and checked there); the merge writes the smallest lane's items one after
+ * another while they stay before the next lane's head and safe.
+ * Invariants: every item taken from a ring is written exactly
  * once (so each ring's sequence numbers stay accounted for, per CPU); the
  * trace's sequence numbers are dense in file order (records and LOST
  * ranges take the next ones); a record written after one with a later time
