@@ -3,8 +3,12 @@
  *
  * Single-thread behaviour (formatting, round trips, wrap and padding, short
  * commits, both loss policies, torn slots found by timeout and by scanning,
- * garbage rings), a two-producer stress test under both policies that
- * checks exact loss accounting, and a shared-memory ring filled by a forked
+ * garbage rings), runs (dmt_ring_take_run: the same items, losses and
+ * region as dmt_ring_next one by one, with torn, unreadable and short
+ * slots in the middle and the wrap; the drain with runs writes the same
+ * file as item by item, 1 - 4 rings), a two-producer stress test under both
+ * policies, consumed one by one and in runs, that checks exact loss
+ * accounting, and a shared-memory ring filled by a forked
  * child process.  Per-CPU regions: layout and attach checks, the drain's
  * merge (order, ties, the window, a quiet region), and a stress test with
  * 2 and 4 producer threads pinned to CPUs and with more threads than CPUs,
@@ -737,6 +741,44 @@ static void runs_fill(dmt_ring *r, unsigned long long *rng, uint32_t count, bool
             *hw ^= 1ull << (18 + tk_rand(rng) % 14); /* the check no longer matches */
         }
     }
+}
+
+/* A run over the wrap padding that follows drops: the run stops at the
+ * record after the padding (a gap comes first) with tail already past the
+ * padding, its sequence number the padding's (I7); then the loss and the
+ * record. */
+static void test_run_wrap_after_drops(void)
+{
+    ring_fx f;
+    uint8_t run[4096];
+    dmt_ring_rec recs[64];
+    open_ring(&f, DMT_RING_DROP_NEWEST);
+    uint32_t ok = write_patterns(&f.r, 100, 0, 40); /* 36 slots of 112 fit */
+    CHECK(ok == 36 && f.r.hdr->lost_full == 4);
+    EXPECT_RECORD(&f.c, 0, 100, 0, 0);
+    EXPECT_RECORD(&f.c, 0, 100, 1, 1);
+    CHECK(write_pattern(&f.r, 100, 40)); /* 64 bytes of wrap padding, then data[0] */
+    uint32_t n = dmt_ring_take_run(&f.c, run, sizeof run, recs, 64);
+    CHECKF(n == 34, "run of %u records", n);
+    for (uint32_t i = 0; i < n; i++)
+        CHECK(recs[i].len == 100 && is_pattern(run + recs[i].off, 100, i + 2));
+    uint64_t t = f.r.hdr->tail;
+    CHECKF((uint32_t)t == 4096 && t >> 32 == 40, "tail at %u, sequence %u", (uint32_t)t,
+           (uint32_t)(t >> 32));
+    CHECK(f.c.next_seq == 36);
+    CHECK(dmt_ring_take_run(&f.c, run, sizeof run, recs, 64) == 0); /* the gap first */
+    EXPECT_LOST(&f.c, 0, 36, 4, DMT_LOST_RING_FULL);
+    CHECK(dmt_ring_take_run(&f.c, run, sizeof run, recs, 64) == 1);
+    CHECK(recs[0].len == 100 && is_pattern(run + recs[0].off, 100, 40) && f.c.next_seq == 41);
+    CHECK(dmt_ring_take_run(&f.c, run, sizeof run, recs, 64) == 0);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    /* a run never takes more than cap bytes or max records */
+    CHECK(write_patterns(&f.r, 100, 41, 45) == 4);
+    CHECK(dmt_ring_take_run(&f.c, run, 112 * 2 + 8, recs, 64) == 2);
+    CHECK(dmt_ring_take_run(&f.c, run, sizeof run, recs, 1) == 1);
+    CHECK(dmt_ring_take_run(&f.c, run, 100, recs, 64) == 0); /* one slot is 112 bytes */
+    EXPECT_RECORD(&f.c, 0, 100, 44, 44);
+    free(f.reg);
 }
 
 /* A run delivers exactly what dmt_ring_next would: the same items in the
@@ -1861,6 +1903,7 @@ int main(void)
     test_counters_near_wrap();
     test_garbage(DMT_RING_DROP_NEWEST);
     test_garbage(DMT_RING_OVERWRITE_OLDEST);
+    test_run_wrap_after_drops();
     test_runs_same(DMT_RING_DROP_NEWEST);
     test_runs_same(DMT_RING_OVERWRITE_OLDEST);
     test_stress(DMT_RING_DROP_NEWEST, n, false);
