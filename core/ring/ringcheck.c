@@ -68,17 +68,28 @@ static inline int head(cur *c, unsigned *mt, uint64_t *v)
     return 0;
 }
 
-static inline int want_uint(cur *c, uint64_t max)
+/* An unsigned integer (major type 0), at most UINT32_MAX when u32.  The
+ * value itself is not needed: the initial byte says how many argument
+ * bytes follow (0x00-0x17 none, 0x18-0x1B 1, 2, 4, 8; anything else is
+ * another type, reserved or indefinite), and only an 8-byte argument can
+ * exceed UINT32_MAX - when one of its high 4 bytes is not zero. */
+static inline int want_uint(cur *c, bool u32)
 {
-    /* most values are small: one byte, major type 0, argument below 24 */
-    if (c->p < c->end && *c->p < 0x18) {
+    if (c->p >= c->end)
+        return -1;
+    const uint8_t ib = *c->p;
+    if (ib < 0x18) {
         c->p++;
         return 0;
     }
-    unsigned mt;
-    uint64_t v;
-    if (head(c, &mt, &v) || mt != 0 || v > max)
+    if (ib > 0x1B)
         return -1;
+    const size_t n = (size_t)1 << (ib - 0x18);
+    if ((size_t)(c->end - c->p) - 1 < n)
+        return -1;
+    if (u32 && n == 8 && (c->p[1] | c->p[2] | c->p[3] | c->p[4]))
+        return -1;
+    c->p += 1 + n;
     return 0;
 }
 
@@ -145,9 +156,9 @@ static inline int field(cur *c, char code)
     uint64_t n, v;
     switch (code) {
     case 'u':
-        return want_uint(c, UINT64_MAX);
+        return want_uint(c, false);
     case 'w':
-        return want_uint(c, UINT32_MAX);
+        return want_uint(c, true);
     case 'W': {
         if (head(c, &mt, &v) || mt != 0 || (v != 1 && v != 2 && v != 4 && v != 8))
             return -1;
@@ -163,7 +174,7 @@ static inline int field(cur *c, char code)
         if (head(c, &mt, &n) || mt != 4 || n > DMT_MAX_VALUES)
             return -1;
         for (uint64_t i = 0; i < n; i++)
-            if (want_uint(c, UINT64_MAX))
+            if (want_uint(c, false))
                 return -1;
         return 0;
     case 'S':
@@ -211,8 +222,10 @@ int dmt_ring_record_check(const uint8_t *p, size_t len, dmt_ring_record_info *in
     for (const char *f = fields[kind]; *f; f++, left--) {
         if (!left)
             return -1;
-        if ((*f == 'u' || *f == 'w') && c.p < c.end && *c.p < 0x18) {
-            c.p++; /* a small uint, the most common field: no dispatch */
+        if (*f == 'u' || *f == 'w') {
+            /* the most common fields: no dispatch */
+            if (want_uint(&c, *f == 'w'))
+                return -1;
             continue;
         }
         if (field(&c, *f))
