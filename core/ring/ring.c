@@ -955,9 +955,9 @@ uint32_t dmt_ring_take_run(dmt_ring_consumer *c, uint8_t *buf, uint32_t cap, dmt
     while (n < max && pos != hpos) {
         a64 *sp = slot_w(r, pos);
         uint64_t w;
+        uint32_t lo = seq_later(next32, tseq), state, ext;
         RUN_PREFETCH(r->data + ((pos + 512u) & (uint32_t)r->mask));
         w = ow ? racy_load(sp) : dmt_ld64(sp, ACQ);
-        uint32_t lo = seq_later(next32, tseq), state, ext;
         if (!hdr_valid(r, w, pos, h, lo, lo - 1u))
             break;
         state = h_state(w);
