@@ -535,8 +535,8 @@ static int put(dmt_drain *d, uint32_t i, dmt_error *err)
     if (rc)
         return rc;
     l->announced = true;
-    uint64_t seq = dmt_writer_next_seq(d->w);
     if (q->count) {
+        const uint64_t seq = dmt_writer_next_seq(d->w);
         if ((rc = dmt_writer_lost(d->w, seq, q->count, q->reason, err)))
             return rc;
         l->st.lost += q->count;
