@@ -53,7 +53,6 @@ struct dmt_writer {
     size_t len;         /* bytes buffered (header + records of the current chunk) */
     size_t chunk_start; /* where the current chunk's records start in buf */
     size_t chunk_size;
-    uint32_t crc;
     uint64_t chunk_records;
     uint64_t chunk_seq;
 
@@ -333,7 +332,8 @@ static int close_chunk(dmt_writer *w, dmt_error *err)
         c.kind = DMT_K_CHUNK;
         c.count = w->chunk_records;
         c.length = w->len - w->chunk_start;
-        c.value = w->crc;
+        /* One CRC-32C pass over the chunk's records, not one per record. */
+        c.value = dmt_crc32c(0, w->buf + w->chunk_start, w->len - w->chunk_start);
         c.seq = w->chunk_seq;
         size_t n = dmt_enc_record(w->buf + w->len, BUF_CAP - w->len, &c, 0);
         if (n == 0)
@@ -350,7 +350,6 @@ static int close_chunk(dmt_writer *w, dmt_error *err)
         w->st.chunks++;
     w->len = 0;
     w->chunk_start = 0;
-    w->crc = 0;
     w->chunk_records = 0;
     w->chunk_seq = w->next_seq;
     return 0;
@@ -369,7 +368,6 @@ int dmt_writer_flush(dmt_writer *w, dmt_error *err)
 /* Account for n freshly encoded record bytes at buf+len. */
 static int commit_record(dmt_writer *w, size_t n, uint64_t seqs, dmt_error *err)
 {
-    w->crc = dmt_crc32c(w->crc, w->buf + w->len, n);
     w->len += n;
     w->chunk_records++;
     w->next_seq += seqs;
@@ -467,6 +465,39 @@ int dmt_writer_set_cpu(dmt_writer *w, uint32_t cpu, bool with_seq, uint64_t ring
     return commit_record(w, n, 0, err);
 }
 
+/* A checked ring-form record, the header written: rewrite only the time
+ * field, [head kind t_abs rest...] -> [head kind t_delta rest...]. */
+static inline int put_checked(dmt_writer *w, const uint8_t *payload, size_t len,
+                              const dmt_ring_record_info *ri, dmt_error *err)
+{
+    const size_t rest = len - ri->time_off - ri->time_len;
+    if (BUF_CAP - w->len < len + 9)
+        return fail(w, err, DMT_E_INTERNAL, 0, "buffer overflow");
+    uint8_t *o = w->buf + w->len;
+    memcpy(o, payload, ri->time_off);
+    const int64_t d = delta(w, ri->time);
+    size_t tn;
+    uint8_t *t = o + ri->time_off;
+    if (d >= 0 && d < 24) { /* the common cases inline (dmt_enc_int's encoding) */
+        t[0] = (uint8_t)d;
+        tn = 1;
+    } else if (d >= 0 && d <= 0xFF) {
+        t[0] = 0x18;
+        t[1] = (uint8_t)d;
+        tn = 2;
+    } else if (d >= 0 && d <= 0xFFFF) {
+        t[0] = 0x19;
+        t[1] = (uint8_t)(d >> 8);
+        t[2] = (uint8_t)d;
+        tn = 3;
+    } else {
+        tn = dmt_enc_int(o + ri->time_off, 9, d);
+    }
+    memcpy(o + ri->time_off + tn, payload + ri->time_off + ri->time_len, rest);
+    w->st.records++;
+    return commit_record(w, ri->time_off + tn + rest, 1, err);
+}
+
 int dmt_writer_append_ring(dmt_writer *w, const uint8_t *payload, size_t len, uint64_t seq,
                            dmt_error *err)
 {
@@ -489,7 +520,7 @@ int dmt_writer_append_ring(dmt_writer *w, const uint8_t *payload, size_t len, ui
         return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
                              "ring record sequence %llu, expected %llu", (unsigned long long)seq,
                              (unsigned long long)w->next_seq);
-    return dmt_writer_append_checked(w, payload, len, &ri, err);
+    return put_checked(w, payload, len, &ri, err);
 }
 
 int dmt_writer_append_checked(dmt_writer *w, const uint8_t *payload, size_t len,
@@ -500,17 +531,7 @@ int dmt_writer_append_checked(dmt_writer *w, const uint8_t *payload, size_t len,
         return rc;
     if ((rc = ensure_header(w, w->next_seq, err)))
         return rc;
-    /* Rewrite only the time field: [head kind t_abs rest...] ->
-     * [head kind t_delta rest...]. */
-    size_t rest = len - ri->time_off - ri->time_len;
-    if (BUF_CAP - w->len < len + 9)
-        return fail(w, err, DMT_E_INTERNAL, 0, "buffer overflow");
-    uint8_t *o = w->buf + w->len;
-    memcpy(o, payload, ri->time_off);
-    size_t tn = dmt_enc_int(o + ri->time_off, 9, delta(w, ri->time));
-    memcpy(o + ri->time_off + tn, payload + ri->time_off + ri->time_len, rest);
-    w->st.records++;
-    return commit_record(w, ri->time_off + tn + rest, 1, err);
+    return put_checked(w, payload, len, ri, err);
 }
 
 int dmt_writer_close(dmt_writer *w, dmt_error *err)

@@ -4,9 +4,18 @@
  * One ring (a version-1 ring, or a region of ring_count 1): items go
  * straight to the writer and keep the ring's sequence numbers.
  *
- *   dmt_ring_next ---RECORD---> dmt_writer_append_ring --ok--> file
- *        |                              '--invalid--> LOST(corrupt, 1)
+ *   dmt_ring_take_run --records--.
+ *        | (0: anything else)     +--> dmt_writer_append_ring --ok--> file
+ *   dmt_ring_next ---RECORD------'          '--invalid--> LOST(corrupt, 1)
  *        '------LOST(first,count)-----> dmt_writer_lost
+ *
+ * Runs first: dmt_ring_take_run takes the committed records at tail in one
+ * go (one tail/head load, one header pass, one copy, one move of tail) and
+ * delivers exactly what as many dmt_ring_next calls would (ring.c, I10);
+ * each record of a run is checked on its own, so one that fails is LOST
+ * (corrupt, 1) and the rest of the run goes on.  Whatever ends a run (a
+ * loss, a torn or unreadable slot, an empty ring) is dmt_ring_next's.  A
+ * resumed drain takes items one by one until it reaches its resume point.
  *
  * A per-CPU region (ring_count n > 1): one lane per ring, a k-way merge by
  * time.  Each lane takes items from its ring into a bounded queue, checking
@@ -30,7 +39,10 @@
  *
  * A LOST item has no time of its own: its key is the time of the lane's
  * previous record, so it stays just after it.  A lane's items keep their
- * ring order.  Invariants: every item taken from a ring is written exactly
+ * ring order.  Lanes take runs too (each record copied into the queue
+ * and checked there); the merge writes the smallest lane's items one after
+ * another while they stay before the next lane's head and safe.
+ * Invariants: every item taken from a ring is written exactly
  * once (so each ring's sequence numbers stay accounted for, per CPU); the
  * trace's sequence numbers are dense in file order (records and LOST
  * ranges take the next ones); a record written after one with a later time
@@ -59,9 +71,11 @@ typedef struct qitem {
     uint32_t time_off, time_len; /* of the record's time field */
 } qitem;
 
-#define QBYTES  (1u << 20)                                  /* queue bytes per lane */
-#define QROOM   (sizeof(qitem) + DMT_RING_MAX_PAYLOAD + 8u) /* room one item needs */
-#define HOLD_NS 10000000ull /* quiet time after which held items go out */
+#define QBYTES    (1u << 20)                                  /* queue bytes per lane */
+#define QROOM     (sizeof(qitem) + DMT_RING_MAX_PAYLOAD + 8u) /* room one item needs */
+#define HOLD_NS   10000000ull  /* quiet time after which held items go out */
+#define RUN_BYTES (256u << 10) /* slot bytes one run takes (dmt_ring_take_run) */
+#define RUN_RECS  4096u        /* records one run takes */
 
 typedef struct lane {
     dmt_ring_consumer c;
@@ -93,6 +107,9 @@ struct dmt_drain {
     bool quiet;           /* every ring was empty in the last rounds ... */
     uint64_t quiet_since; /* ... since then */
     uint8_t scratch[DMT_RING_MAX_PAYLOAD + 64];
+    bool no_runs;       /* every item through dmt_ring_next */
+    uint8_t *run;       /* RUN_BYTES: the slots of a run */
+    dmt_ring_rec *recs; /* RUN_RECS: where its records lie */
 };
 
 dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t torn_timeout_ns)
@@ -105,6 +122,12 @@ dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t tor
     d->set = *set;
     d->w = w;
     d->window_ns = DMT_DRAIN_WINDOW_NS;
+    d->run = malloc(RUN_BYTES);
+    d->recs = malloc(RUN_RECS * sizeof *d->recs);
+    if (!d->run || !d->recs) {
+        dmt_drain_free(d);
+        return NULL;
+    }
     if (set->count == 1) {
         dmt_ring_consumer_init(&d->c, &d->set.rings[0], torn_timeout_ns);
         return d;
@@ -112,7 +135,7 @@ dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t tor
     d->n = set->count;
     d->lanes = calloc(d->n, sizeof *d->lanes);
     if (!d->lanes) {
-        free(d);
+        dmt_drain_free(d);
         return NULL;
     }
     for (uint32_t i = 0; i < d->n; i++) {
@@ -146,12 +169,19 @@ void dmt_drain_free(dmt_drain *d)
         for (uint32_t i = 0; i < d->n; i++)
             free(d->lanes[i].q);
     free(d->lanes);
+    free(d->run);
+    free(d->recs);
     free(d);
 }
 
 void dmt_drain_set_window(dmt_drain *d, uint64_t window_ns)
 {
     d->window_ns = window_ns;
+}
+
+void dmt_drain_set_runs(dmt_drain *d, bool on)
+{
+    d->no_runs = !on;
 }
 
 void dmt_drain_set_writer(dmt_drain *d, dmt_writer *w)
@@ -254,6 +284,31 @@ const dmt_drain_stats *dmt_drain_get_stats(const dmt_drain *d)
     return &d->st;
 }
 
+/* One ring: a record straight to the writer; one that is not a valid
+ * record becomes LOST (corrupt). */
+static int put_one(dmt_drain *d, const uint8_t *buf, uint32_t len, uint64_t seq, dmt_error *err)
+{
+    d->st.payload_bytes += len;
+    int rc = dmt_writer_append_ring(d->w, buf, len, seq, err);
+    if (rc == DMT_E_FORMAT) {
+        /* A committed record that is not a valid record: count it. */
+        rc = dmt_writer_lost(d->w, seq, 1, DMT_LOST_CORRUPT, err);
+        d->st.corrupt++;
+        d->st.lost++;
+    } else if (rc == 0) {
+        d->st.records++;
+    }
+    return rc;
+}
+
+/* The run size for a budget of max_items (0: none) of which done are used. */
+static uint32_t run_max(uint32_t max_items, uint32_t done)
+{
+    if (!max_items || max_items - done > RUN_RECS)
+        return RUN_RECS;
+    return max_items - done;
+}
+
 /* One ring: the items go straight to the writer. */
 static int poll_one(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error *err)
 {
@@ -271,6 +326,21 @@ static int poll_one(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error
     for (;;) {
         if (max_items && done >= max_items)
             return DMT_DRAIN_BUSY;
+        if (!d->resume && !d->no_runs) {
+            /* Runs of committed records first; anything else below. */
+            const uint64_t seq = d->c.next_seq;
+            uint32_t n =
+                dmt_ring_take_run(&d->c, d->run, RUN_BYTES, d->recs, run_max(max_items, done));
+            for (uint32_t i = 0; i < n; i++) {
+                int rc = put_one(d, d->run + d->recs[i].off, d->recs[i].len, seq + i, err);
+                if (rc)
+                    return rc;
+            }
+            if (n) {
+                done += n;
+                continue;
+            }
+        }
         dmt_ring_item it;
         enum dmt_ring_status s = dmt_ring_next(&d->c, d->scratch, now_ns, &it);
         int rc;
@@ -287,17 +357,7 @@ static int poll_one(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error
         }
         switch (s) {
         case DMT_RING_RECORD:
-            d->st.payload_bytes += it.len;
-            rc = dmt_writer_append_ring(d->w, it.buf, it.len, it.seq, err);
-            if (rc == DMT_E_FORMAT) {
-                /* A committed record that is not a valid record: count it. */
-                rc = dmt_writer_lost(d->w, it.seq, 1, DMT_LOST_CORRUPT, err);
-                d->st.corrupt++;
-                d->st.lost++;
-            } else if (rc == 0) {
-                d->st.records++;
-            }
-            if (rc)
+            if ((rc = put_one(d, it.buf, it.len, it.seq, err)))
                 return rc;
             break;
         case DMT_RING_LOST:
@@ -317,9 +377,15 @@ static int poll_one(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error
 
 /* ---- per-CPU region: lanes and the merge -------------------------------- */
 
+/* The head item of a lane known to hold one. */
+static qitem *q_first(lane *l)
+{
+    return (qitem *)(void *)(l->q + l->start);
+}
+
 static qitem *q_head(lane *l)
 {
-    return l->start < l->end ? (qitem *)(void *)(l->q + l->start) : NULL;
+    return l->start < l->end ? q_first(l) : NULL;
 }
 
 static size_t q_span(uint32_t len)
@@ -352,12 +418,54 @@ static void q_put_lost(lane *l, uint64_t seq, uint64_t count, uint32_t reason)
     l->end += q_span(0);
 }
 
-static void q_pop(lane *l)
+static void q_pop(lane *l, const qitem *it)
 {
-    qitem *it = q_head(l);
     l->start += q_span(it->count ? 0 : it->len);
     if (l->start == l->end)
         l->start = l->end = 0;
+}
+
+/* Queue the record of len bytes already at q's payload, as ring number seq:
+ * checked here (its time is its key), LOST (corrupt) when it fails. */
+static void q_record(dmt_drain *d, lane *l, qitem *q, uint32_t len, uint64_t seq)
+{
+    dmt_ring_record_info ri;
+    memset(q, 0, sizeof *q);
+    q->seq = seq;
+    l->st.payload_bytes += len;
+    if (dmt_ring_record_check((const uint8_t *)(q + 1), len, &ri) != 0) {
+        q->count = 1;
+        q->reason = DMT_LOST_CORRUPT;
+        q->ts = l->last_ts;
+        l->st.corrupt++;
+    } else {
+        q->len = len;
+        q->ts = ri.time;
+        q->time_off = (uint32_t)ri.time_off;
+        q->time_len = (uint32_t)ri.time_len;
+        l->last_ts = ri.time;
+        if (ri.time > d->hw)
+            d->hw = ri.time;
+    }
+    l->end += q_span(q->count ? 0 : q->len);
+}
+
+/* Take a run of records (dmt_ring_take_run) into lane l's queue, at most
+ * max.  A queued item takes sizeof(qitem) - 8 bytes more than its slot and
+ * a slot is at least 8 bytes, so a run of at most a fifth of the free queue
+ * bytes fits. */
+static uint32_t fill_run(dmt_drain *d, lane *l, uint32_t max)
+{
+    const size_t avail = QBYTES + QROOM - l->end;
+    const uint32_t cap = avail / 5 < RUN_BYTES ? (uint32_t)(avail / 5) : RUN_BYTES;
+    const uint64_t seq = l->c.next_seq;
+    uint32_t n = dmt_ring_take_run(&l->c, d->run, cap, d->recs, max < RUN_RECS ? max : RUN_RECS);
+    for (uint32_t i = 0; i < n; i++) {
+        qitem *q = (qitem *)(void *)(l->q + l->end);
+        memcpy(q + 1, d->run + d->recs[i].off, d->recs[i].len);
+        q_record(d, l, q, d->recs[i].len, seq + i);
+    }
+    return n;
 }
 
 /* Take up to budget items from lane i's ring into its queue.  Returns the
@@ -367,6 +475,14 @@ static uint32_t fill(dmt_drain *d, lane *l, uint64_t now_ns, uint32_t budget, bo
     uint32_t taken = 0;
     *empty = false;
     while (taken < budget && !l->done && q_room(l)) {
+        if (!l->resume && !d->no_runs) {
+            /* Runs of committed records first; anything else below. */
+            uint32_t n = fill_run(d, l, budget - taken);
+            if (n) {
+                taken += n;
+                continue;
+            }
+        }
         qitem *q = (qitem *)(void *)(l->q + l->end);
         uint8_t *payload = (uint8_t *)(q + 1);
         dmt_ring_item it;
@@ -392,31 +508,10 @@ static uint32_t fill(dmt_drain *d, lane *l, uint64_t now_ns, uint32_t budget, bo
             }
             l->resume = false;
         }
-        memset(q, 0, sizeof *q);
-        q->seq = it.seq;
-        if (s == DMT_RING_LOST) {
-            q->count = it.count;
-            q->reason = it.reason;
-            q->ts = l->last_ts;
-        } else {
-            dmt_ring_record_info ri;
-            l->st.payload_bytes += it.len;
-            if (dmt_ring_record_check(payload, it.len, &ri) != 0) {
-                q->count = 1;
-                q->reason = DMT_LOST_CORRUPT;
-                q->ts = l->last_ts;
-                l->st.corrupt++;
-            } else {
-                q->len = it.len;
-                q->ts = ri.time;
-                q->time_off = (uint32_t)ri.time_off;
-                q->time_len = (uint32_t)ri.time_len;
-                l->last_ts = ri.time;
-                if (ri.time > d->hw)
-                    d->hw = ri.time;
-            }
-        }
-        l->end += q_span(q->count ? 0 : q->len);
+        if (s == DMT_RING_LOST)
+            q_put_lost(l, it.seq, it.count, it.reason);
+        else
+            q_record(d, l, q, it.len, it.seq);
     }
     return taken;
 }
@@ -435,13 +530,13 @@ static bool key_before(const qitem *a, uint32_t ia, const qitem *b, uint32_t ib)
 static int put(dmt_drain *d, uint32_t i, dmt_error *err)
 {
     lane *l = &d->lanes[i];
-    qitem *q = q_head(l);
+    const qitem *q = q_first(l);
     int rc = dmt_writer_set_cpu(d->w, i, !l->announced, q->seq, err);
     if (rc)
         return rc;
     l->announced = true;
-    uint64_t seq = dmt_writer_next_seq(d->w);
     if (q->count) {
+        const uint64_t seq = dmt_writer_next_seq(d->w);
         if ((rc = dmt_writer_lost(d->w, seq, q->count, q->reason, err)))
             return rc;
         l->st.lost += q->count;
@@ -464,41 +559,68 @@ static int put(dmt_drain *d, uint32_t i, dmt_error *err)
             d->out_hw = q->ts;
         d->any_out = true;
     }
-    q_pop(l);
+    q_pop(l, q);
     return 0;
 }
 
+/* Is lane l's head h safe to write, given what the other lanes hold
+ * (others_all: every other open lane has an item; others_full: another
+ * lane is over half full)?  See the top of the file. */
+static bool safe(const dmt_drain *d, const lane *l, const qitem *h, bool flush, bool others_all,
+                 bool others_full)
+{
+    bool aged =
+        d->hw != INT64_MIN && h->ts <= d->hw && (uint64_t)d->hw - (uint64_t)h->ts >= d->window_ns;
+    return flush || others_all || others_full || l->end - l->start > QBYTES / 2 || aged;
+}
+
 /* Write every head that is safe to write (see the top of the file);
- * flush: write everything queued. */
+ * flush: write everything queued.  Once the lane with the smallest key is
+ * found, its items go out one after another while they stay before the
+ * next lane's head and safe (only that lane changes meanwhile), so the
+ * order and the decisions are the ones a fresh scan per item would make. */
 static int merge(dmt_drain *d, bool flush, uint32_t *written, dmt_error *err)
 {
     for (;;) {
-        uint32_t best = UINT32_MAX;
-        bool all = true, full = false;
+        uint32_t best = UINT32_MAX, second = UINT32_MAX;
         for (uint32_t i = 0; i < d->n; i++) {
-            lane *l = &d->lanes[i];
-            qitem *q = q_head(l);
-            if (!q) {
-                if (!l->done)
-                    all = false;
+            qitem *q = q_head(&d->lanes[i]);
+            if (!q)
                 continue;
-            }
-            if (l->end - l->start > QBYTES / 2)
-                full = true;
-            if (best == UINT32_MAX || key_before(q, i, q_head(&d->lanes[best]), best))
+            if (best == UINT32_MAX || key_before(q, i, q_first(&d->lanes[best]), best)) {
+                second = best;
                 best = i;
+            } else if (second == UINT32_MAX ||
+                       key_before(q, i, q_first(&d->lanes[second]), second)) {
+                second = i;
+            }
         }
         if (best == UINT32_MAX)
             return 0;
-        const qitem *h = q_head(&d->lanes[best]);
-        bool aged = d->hw != INT64_MIN && h->ts <= d->hw &&
-                    (uint64_t)d->hw - (uint64_t)h->ts >= d->window_ns;
-        if (!(flush || all || full || aged))
+        /* The other lanes' part of the safety test. */
+        bool all = true, full = false;
+        for (uint32_t i = 0; i < d->n; i++) {
+            const lane *o = &d->lanes[i];
+            if (i == best)
+                continue;
+            if (o->start == o->end && !o->done)
+                all = false;
+            if (o->end - o->start > QBYTES / 2)
+                full = true;
+        }
+        lane *l = &d->lanes[best];
+        const qitem *next = second == UINT32_MAX ? NULL : q_first(&d->lanes[second]);
+        const qitem *h = q_first(l);
+        if (!safe(d, l, h, flush, all, full))
             return 0;
-        int rc = put(d, best, err);
-        if (rc)
-            return rc;
-        (*written)++;
+        do {
+            int rc = put(d, best, err);
+            if (rc)
+                return rc;
+            (*written)++;
+            h = q_head(l);
+        } while (h && (!next || key_before(h, best, next, second)) &&
+                 safe(d, l, h, flush, all, full));
     }
 }
 

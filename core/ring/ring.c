@@ -82,6 +82,11 @@
  *     racy_* helpers and are trusted only after tail is seen unchanged (for
  *     a header) or the tail CAS that consumes the slot succeeds (for a
  *     payload copy).
+ *  I10 Runs (dmt_ring_take_run, at the end of this file): the consumer may
+ *     take many slots with one tail/head load and one move of tail, only
+ *     where single moves would have taken the same slots in the same order
+ *     (committed records with the next sequence numbers, and padding);
+ *     anything else ends the run and is left to dmt_ring_next.
  *
  * Sequence extension and loss reasons (consumer).  A gap g = slot.seq -
  * next_seq (mod 2^32) becomes LOST items.  Drop-newest: every ordinary gap
@@ -899,4 +904,100 @@ enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint6
         return emit_pending(c, out);
     }
     return DMT_RING_EMPTY;
+}
+
+/*
+ * Runs (I10).  The common case - committed records with the next sequence
+ * numbers, one after another - taken with one load of tail and head, one
+ * pass over the slot headers, one copy, and one move of tail:
+ *
+ *   tail                                                    head
+ *   | C s | C s+1 | P | C s+2 | C s+2+1 | R | ...
+ *   '------------- run: 4 records ------'  ^ stops: reserved, unreadable,
+ *                                            a gap, cap or max reached
+ *
+ * Each header passes the same test dmt_ring_next applies at tail (hdr_valid
+ * with the window a tail moved one slot at a time would have), and tail
+ * moves to where those single moves would have taken it (I7), so a run
+ * delivers exactly what as many dmt_ring_next calls would.  Drop-newest:
+ * headers are acquire loads, the run is copied, zeroed and released by one
+ * store of tail (I6).  Overwrite-oldest: headers and payloads are racy reads
+ * (I8), trusted only when the one CAS of tail from the value loaded first
+ * succeeds - positions only grow, so tail stayed there throughout and no
+ * producer reused any slot of the run.
+ */
+/* The header pass reads the ring ahead of the copy: fetch 512 bytes ahead
+ * (a hint; nothing on compilers without it, such as the driver's). */
+#if defined(__GNUC__)
+#define RUN_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define RUN_PREFETCH(p) ((void)(p))
+#endif
+
+uint32_t dmt_ring_take_run(dmt_ring_consumer *c, uint8_t *buf, uint32_t cap, dmt_ring_rec *recs,
+                           uint32_t max)
+{
+    dmt_ring *r = c->r;
+    const bool ow = is_overwrite(r);
+    uint64_t t, h;
+    uint32_t tpos, tseq, hpos, next32, pos, n = 0, span, off, first;
+    if (c->pend_i < c->pend_n || max == 0)
+        return 0;
+    t = dmt_ld64(tail_w(r), ACQ);
+    h = dmt_ld64(head_w(r), ACQ);
+    tpos = w_pos(t);
+    tseq = w_seq(t);
+    hpos = w_pos(h);
+    if (hpos - tpos > r->size || ((tpos | hpos) & 7u))
+        return 0; /* as dmt_ring_next: a stale pair, or corrupt */
+    next32 = (uint32_t)c->next_seq;
+    pos = tpos;
+    while (n < max && pos != hpos) {
+        a64 *sp = slot_w(r, pos);
+        uint64_t w;
+        uint32_t lo = seq_later(next32, tseq), state, ext;
+        RUN_PREFETCH(r->data + ((pos + 512u) & (uint32_t)r->mask));
+        w = ow ? racy_load(sp) : dmt_ld64(sp, ACQ);
+        if (!hdr_valid(r, w, pos, h, lo, lo - 1u))
+            break;
+        state = h_state(w);
+        ext = h_extent(w);
+        if (pos - tpos + ext > cap)
+            break;
+        if (state == ST_PADDING) {
+            tseq = seq_later(h_seq(w), tseq);
+        } else if (state == ST_COMMITTED && h_seq(w) == next32) {
+            recs[n].off = pos - tpos + SLOT_HDR;
+            recs[n].len = h_len(w);
+            n++;
+            tseq = ++next32;
+        } else {
+            break;
+        }
+        TSAN_ACQUIRE(sp);
+        pos += ext;
+    }
+    if (n == 0)
+        return 0;
+    span = pos - tpos;
+    off = tpos & (uint32_t)r->mask;
+    first = (uint64_t)off + span > r->size ? (uint32_t)r->size - off : span;
+    if (ow) {
+        racy_copy(buf, r->data + off, first);
+        if (first < span)
+            racy_copy(buf + first, r->data, span - first);
+        if (!dmt_cas64(tail_w(r), &t, pw(pos, tseq), ACQREL, RLX))
+            return 0; /* overwritten while we copied: discard */
+    } else {
+        memcpy(buf, r->data + off, first);
+        memset(r->data + off, 0, first);
+        if (first < span) {
+            memcpy(buf + first, r->data, span - first);
+            memset(r->data, 0, span - first);
+        }
+        dmt_st64(tail_w(r), pw(pos, tseq), REL);
+    }
+    clear_stall(c);
+    c->next_seq += n;
+    return n;
 }

@@ -17,8 +17,6 @@
  */
 #include "dmt/ringcheck.h"
 
-#include <string.h>
-
 /* The tables, derived from dmt/kinds.h: per kind that may travel through
  * the ring (class EVENT) its required fields' codes, and the optional
  * trailing fields the reader decodes (and so checks) - register records'
@@ -46,7 +44,7 @@ typedef struct cur {
 
 /* Read one head: major type and argument.  Only definite lengths; the
  * argument width must be 1, 2, 4 or 8 bytes (ai 24..27) or immediate. */
-static int head(cur *c, unsigned *mt, uint64_t *v)
+static inline int head(cur *c, unsigned *mt, uint64_t *v)
 {
     if (c->p >= c->end)
         return -1;
@@ -70,12 +68,28 @@ static int head(cur *c, unsigned *mt, uint64_t *v)
     return 0;
 }
 
-static int want_uint(cur *c, uint64_t max)
+/* An unsigned integer (major type 0), at most UINT32_MAX when u32.  The
+ * value itself is not needed: the initial byte says how many argument
+ * bytes follow (0x00-0x17 none, 0x18-0x1B 1, 2, 4, 8; anything else is
+ * another type, reserved or indefinite), and only an 8-byte argument can
+ * exceed UINT32_MAX - when one of its high 4 bytes is not zero. */
+static inline int want_uint(cur *c, bool u32)
 {
-    unsigned mt;
-    uint64_t v;
-    if (head(c, &mt, &v) || mt != 0 || v > max)
+    if (c->p >= c->end)
         return -1;
+    const uint8_t ib = *c->p;
+    if (ib < 0x18) {
+        c->p++;
+        return 0;
+    }
+    if (ib > 0x1B)
+        return -1;
+    const size_t n = (size_t)1 << (ib - 0x18);
+    if ((size_t)(c->end - c->p) - 1 < n)
+        return -1;
+    if (u32 && n == 8 && (c->p[1] | c->p[2] | c->p[3] | c->p[4]))
+        return -1;
+    c->p += 1 + n;
     return 0;
 }
 
@@ -136,15 +150,15 @@ static int skip_item(cur *c, int depth)
     }
 }
 
-static int field(cur *c, char code)
+static inline int field(cur *c, char code)
 {
     unsigned mt;
     uint64_t n, v;
     switch (code) {
     case 'u':
-        return want_uint(c, UINT64_MAX);
+        return want_uint(c, false);
     case 'w':
-        return want_uint(c, UINT32_MAX);
+        return want_uint(c, true);
     case 'W': {
         if (head(c, &mt, &v) || mt != 0 || (v != 1 && v != 2 && v != 4 && v != 8))
             return -1;
@@ -160,7 +174,7 @@ static int field(cur *c, char code)
         if (head(c, &mt, &n) || mt != 4 || n > DMT_MAX_VALUES)
             return -1;
         for (uint64_t i = 0; i < n; i++)
-            if (want_uint(c, UINT64_MAX))
+            if (want_uint(c, false))
                 return -1;
         return 0;
     case 'S':
@@ -203,14 +217,20 @@ int dmt_ring_record_check(const uint8_t *p, size_t len, dmt_ring_record_info *in
     info->time = mt == 0 ? (int64_t)t : -1 - (int64_t)t;
     info->kind = (uint32_t)kind;
 
-    const char *f = fields[kind];
-    size_t need = strlen(f);
-    if (nfields < need + 2)
-        return -1;
+    /* the required fields: all of them, within the count */
     uint64_t left = nfields - 2;
-    for (; *f; f++, left--)
+    for (const char *f = fields[kind]; *f; f++, left--) {
+        if (!left)
+            return -1;
+        if (*f == 'u' || *f == 'w') {
+            /* the most common fields: no dispatch */
+            if (want_uint(&c, *f == 'w'))
+                return -1;
+            continue;
+        }
         if (field(&c, *f))
             return -1;
+    }
     for (const char *g = tails[kind]; g && *g && left; g++, left--)
         if (field(&c, *g))
             return -1;

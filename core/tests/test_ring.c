@@ -3,8 +3,12 @@
  *
  * Single-thread behaviour (formatting, round trips, wrap and padding, short
  * commits, both loss policies, torn slots found by timeout and by scanning,
- * garbage rings), a two-producer stress test under both policies that
- * checks exact loss accounting, and a shared-memory ring filled by a forked
+ * garbage rings), runs (dmt_ring_take_run: the same items, losses and
+ * region as dmt_ring_next one by one, with torn, unreadable and short
+ * slots in the middle and the wrap; the drain with runs writes the same
+ * file as item by item, 1 - 4 rings), a two-producer stress test under both
+ * policies, consumed one by one and in runs, that checks exact loss
+ * accounting, and a shared-memory ring filled by a forked
  * child process.  Per-CPU regions: layout and attach checks, the drain's
  * merge (order, ties, the window, a quiet region), and a stress test with
  * 2 and 4 producer threads pinned to CPUs and with more threads than CPUs,
@@ -650,6 +654,185 @@ static void test_garbage(enum dmt_ring_policy pol)
     }
 }
 
+/* ---- runs (dmt_ring_take_run) ------------------------------------------------ */
+
+/* An item as both consumers must deliver it. */
+typedef struct citem {
+    enum dmt_ring_status st;
+    uint64_t seq, count;
+    uint32_t reason, len;
+    uint8_t head[16]; /* the payload's first bytes */
+} citem;
+
+static void citem_rec(citem *o, const uint8_t *b, uint32_t len, uint64_t seq)
+{
+    memset(o, 0, sizeof *o);
+    o->st = DMT_RING_RECORD;
+    o->seq = seq;
+    o->count = 1;
+    o->len = len;
+    memcpy(o->head, b, len < sizeof o->head ? len : sizeof o->head);
+}
+
+/* Consume everything: with runs (random sizes, dmt_ring_next for the rest)
+ * or dmt_ring_next alone.  The fake clock moves only when the ring looks
+ * empty, so both consumers see the same times at the same tails. */
+static uint32_t collect(dmt_ring_consumer *c, bool runs, unsigned long long *rng, citem *out,
+                        uint32_t cap)
+{
+    static uint8_t run[8192];
+    dmt_ring_rec recs[64];
+    uint32_t n = 0, empties = 0;
+    uint64_t now = 0;
+    while (n < cap && empties < 8) {
+        if (runs) {
+            const uint64_t seq = c->next_seq;
+            uint32_t room = cap - n < 64 ? cap - n : 64;
+            uint32_t k = dmt_ring_take_run(c, run, 64 + (uint32_t)(tk_rand(rng) % 8128), recs,
+                                           1 + (uint32_t)(tk_rand(rng) % room));
+            for (uint32_t i = 0; i < k; i++)
+                citem_rec(&out[n++], run + recs[i].off, recs[i].len, seq + i);
+            if (k) {
+                empties = 0;
+                continue;
+            }
+        }
+        dmt_ring_item it;
+        enum dmt_ring_status st = dmt_ring_next(c, scratch, now, &it);
+        if (st == DMT_RING_DONE)
+            break;
+        if (st == DMT_RING_EMPTY) {
+            empties++;
+            now += T_OUT;
+            continue;
+        }
+        empties = 0;
+        if (st == DMT_RING_RECORD) {
+            citem_rec(&out[n++], it.buf, it.len, it.seq);
+        } else {
+            memset(&out[n], 0, sizeof out[n]);
+            out[n].st = st;
+            out[n].seq = it.seq;
+            out[n].count = it.count;
+            out[n].reason = it.reason;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Random records into r: lengths 1..300, some short commits (padding),
+ * some left reserved (torn), some committed and then given a broken
+ * header (unreadable), drops when full. */
+static void runs_fill(dmt_ring *r, unsigned long long *rng, uint32_t count, bool anomalies)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t len = 1 + (uint32_t)(tk_rand(rng) % 300);
+        dmt_ring_resv rv;
+        if (!dmt_ring_reserve(r, len, &rv))
+            continue;
+        fill_pattern(rv.buf, len, i);
+        unsigned pick = (unsigned)(tk_rand(rng) % 40);
+        if (anomalies && pick == 0)
+            continue; /* never committed: torn */
+        dmt_ring_commit(r, &rv, pick < 8 ? len / 2 : len);
+        if (anomalies && pick == 1) {
+            uint64_t *hw = (uint64_t *)(void *)(rv.buf - 8);
+            *hw ^= 1ull << (18 + tk_rand(rng) % 14); /* the check no longer matches */
+        }
+    }
+}
+
+/* A run over the wrap padding that follows drops: the run stops at the
+ * record after the padding (a gap comes first) with tail already past the
+ * padding, its sequence number the padding's (I7); then the loss and the
+ * record. */
+static void test_run_wrap_after_drops(void)
+{
+    ring_fx f;
+    uint8_t run[4096];
+    dmt_ring_rec recs[64];
+    open_ring(&f, DMT_RING_DROP_NEWEST);
+    uint32_t ok = write_patterns(&f.r, 100, 0, 40); /* 36 slots of 112 fit */
+    CHECK(ok == 36 && f.r.hdr->lost_full == 4);
+    EXPECT_RECORD(&f.c, 0, 100, 0, 0);
+    EXPECT_RECORD(&f.c, 0, 100, 1, 1);
+    CHECK(write_pattern(&f.r, 100, 40)); /* 64 bytes of wrap padding, then data[0] */
+    uint32_t n = dmt_ring_take_run(&f.c, run, sizeof run, recs, 64);
+    CHECKF(n == 34, "run of %u records", n);
+    for (uint32_t i = 0; i < n; i++)
+        CHECK(recs[i].len == 100 && is_pattern(run + recs[i].off, 100, i + 2));
+    uint64_t t = f.r.hdr->tail;
+    CHECKF((uint32_t)t == 4096 && t >> 32 == 40, "tail at %u, sequence %u", (uint32_t)t,
+           (uint32_t)(t >> 32));
+    CHECK(f.c.next_seq == 36);
+    CHECK(dmt_ring_take_run(&f.c, run, sizeof run, recs, 64) == 0); /* the gap first */
+    EXPECT_LOST(&f.c, 0, 36, 4, DMT_LOST_RING_FULL);
+    CHECK(dmt_ring_take_run(&f.c, run, sizeof run, recs, 64) == 1);
+    CHECK(recs[0].len == 100 && is_pattern(run + recs[0].off, 100, 40) && f.c.next_seq == 41);
+    CHECK(dmt_ring_take_run(&f.c, run, sizeof run, recs, 64) == 0);
+    EXPECT_STATUS(&f.c, 0, DMT_RING_EMPTY);
+    /* a run never takes more than cap bytes or max records */
+    CHECK(write_patterns(&f.r, 100, 41, 45) == 4);
+    CHECK(dmt_ring_take_run(&f.c, run, 112 * 2 + 8, recs, 64) == 2);
+    CHECK(dmt_ring_take_run(&f.c, run, sizeof run, recs, 1) == 1);
+    CHECK(dmt_ring_take_run(&f.c, run, 100, recs, 64) == 0); /* one slot is 112 bytes */
+    EXPECT_RECORD(&f.c, 0, 100, 44, 44);
+    free(f.reg);
+}
+
+/* A run delivers exactly what dmt_ring_next would: the same items in the
+ * same order, the same losses, and the region left byte for byte the same
+ * (tail, counters, zeroed slots), with anomalies in the middle of runs and
+ * runs across the end of data. */
+static void test_runs_same(enum dmt_ring_policy pol)
+{
+    unsigned long long rng = 99 + pol;
+    const size_t len = DMT_RING_HDR_SIZE + 4096;
+    citem *a = calloc(4096, sizeof *a), *b = calloc(4096, sizeof *b);
+    uint64_t total_recs = 0;
+    for (unsigned round = 0; round < 300; round++) {
+        ring_fx f;
+        open_ring(&f, pol);
+        const bool anomalies = round % 3 != 0;
+        runs_fill(&f.r, &rng, 10 + (uint32_t)(tk_rand(&rng) % 40), false);
+        /* consume a part, so the rest wraps */
+        uint32_t skip = (uint32_t)(tk_rand(&rng) % 30);
+        for (uint32_t i = 0; i < skip; i++) {
+            dmt_ring_item it;
+            (void)dmt_ring_next(&f.c, scratch, 0, &it);
+        }
+        runs_fill(&f.r, &rng, 10 + (uint32_t)(tk_rand(&rng) % 40), anomalies);
+        if (round % 2)
+            dmt_ring_close(&f.r);
+        /* the same region twice */
+        void *reg2 = new_region(4096);
+        memcpy(reg2, f.reg, len);
+        dmt_ring r2;
+        CHECK(dmt_ring_attach(&r2, reg2, len) == 0);
+        dmt_ring_consumer c2 = f.c;
+        c2.r = &r2;
+        uint32_t na = collect(&f.c, false, &rng, a, 4096);
+        uint32_t nb = collect(&c2, true, &rng, b, 4096);
+        CHECKF(na == nb, "round %u: %u items one by one, %u with runs", round, na, nb);
+        for (uint32_t i = 0; i < na && i < nb; i++)
+            if (memcmp(&a[i], &b[i], sizeof a[i]) != 0) {
+                CHECKF(false, "round %u item %u differs (seq %llu / %llu, status %d / %d)", round,
+                       i, (unsigned long long)a[i].seq, (unsigned long long)b[i].seq, a[i].st,
+                       b[i].st);
+                break;
+            }
+        CHECKF(memcmp(f.reg, reg2, len) == 0, "round %u: the regions differ afterwards", round);
+        for (uint32_t i = 0; i < na; i++)
+            total_recs += a[i].st == DMT_RING_RECORD;
+        free(reg2);
+        free(f.reg);
+    }
+    CHECK(total_recs > 1000);
+    free(a);
+    free(b);
+}
+
 /* ---- two producers, one consumer ----------------------------------------------- */
 
 #define STRESS_PRODUCERS 2
@@ -663,6 +846,8 @@ struct stress {
     dmt_ring_consumer c;
     uint64_t delivered[STRESS_PRODUCERS], lost_items, lost_sum, lost_by[5], next_seq;
     unsigned bad;
+    bool runs; /* the consumer takes runs (dmt_ring_take_run) first */
+    uint64_t in_runs;
 };
 
 struct producer_arg {
@@ -762,6 +947,32 @@ static void *stress_producer(void *p)
     return NULL;
 }
 
+/* One delivered record of the stress test: in order, intact, and after the
+ * previous one of its producer. */
+static void stress_record(struct stress *s, const uint8_t *b, uint32_t len, uint64_t seq,
+                          uint64_t *expect, uint64_t *last, bool *seen)
+{
+    uint32_t id, i;
+    if (seq != *expect || !stress_verify(b, len, &id, &i)) {
+        if (s->bad++ < 10)
+            fprintf(stderr, "bad record seq %llu (want %llu) len %u\n", (unsigned long long)seq,
+                    (unsigned long long)*expect, len);
+        *expect = seq + 1;
+        return;
+    }
+    if (seen[id] && i <= last[id]) {
+        if (s->bad++ < 10)
+            fprintf(stderr, "producer %u counter %u after %llu\n", id, i,
+                    (unsigned long long)last[id]);
+    }
+    seen[id] = true;
+    last[id] = i;
+    s->delivered[id]++;
+    *expect = seq + 1;
+}
+
+#define RUN_CAP 8192u
+
 static void *stress_consumer(void *p)
 {
     struct stress *s = p;
@@ -776,7 +987,20 @@ static void *stress_consumer(void *p)
     while (atomic_load_explicit(&s->started, memory_order_acquire) < gate)
         sched_yield();
     uint64_t expect = 0;
-    for (;;) {
+    uint8_t *run = malloc(RUN_CAP);
+    dmt_ring_rec recs[64];
+    if (!run)
+        abort();
+    for (unsigned round = 0;; round++) {
+        if (s->runs) {
+            const uint64_t seq = c->next_seq;
+            uint32_t n = dmt_ring_take_run(c, run, RUN_CAP, recs, 1 + round % 64);
+            for (uint32_t k = 0; k < n; k++)
+                stress_record(s, run + recs[k].off, recs[k].len, seq + k, &expect, last, seen);
+            s->in_runs += n;
+            if (n)
+                continue;
+        }
         dmt_ring_item it;
         enum dmt_ring_status st = dmt_ring_next(c, buf, 0, &it);
         if (st == DMT_RING_EMPTY) {
@@ -799,30 +1023,15 @@ static void *stress_consumer(void *p)
             s->lost_sum += it.count;
             continue;
         }
-        uint32_t id, i;
-        if (it.seq != expect || !stress_verify(it.buf, it.len, &id, &i)) {
-            if (s->bad++ < 10)
-                fprintf(stderr, "bad record seq %llu (want %llu) len %u\n",
-                        (unsigned long long)it.seq, (unsigned long long)expect, it.len);
-            expect = it.seq + 1;
-            continue;
-        }
-        if (seen[id] && i <= last[id]) {
-            if (s->bad++ < 10)
-                fprintf(stderr, "producer %u counter %u after %llu\n", id, i,
-                        (unsigned long long)last[id]);
-        }
-        seen[id] = true;
-        last[id] = i;
-        s->delivered[id]++;
-        expect = it.seq + 1;
+        stress_record(s, it.buf, it.len, it.seq, &expect, last, seen);
     }
     s->next_seq = expect;
+    free(run);
     free(buf);
     return NULL;
 }
 
-static void test_stress(enum dmt_ring_policy pol, uint32_t n)
+static void test_stress(enum dmt_ring_policy pol, uint32_t n, bool runs)
 {
     struct stress *s = calloc(1, sizeof *s);
     void *reg;
@@ -830,6 +1039,7 @@ static void test_stress(enum dmt_ring_policy pol, uint32_t n)
         abort();
     new_ring(&s->r, &reg, 16384, pol);
     s->n = n;
+    s->runs = runs;
     pthread_t prod[STRESS_PRODUCERS], cons;
     struct producer_arg args[STRESS_PRODUCERS];
     dmt_ring_consumer_init(&s->c, &s->r, 0); /* before any producer runs */
@@ -853,12 +1063,12 @@ static void test_stress(enum dmt_ring_policy pol, uint32_t n)
         refused += s->lost[p];
     }
     uint64_t counters = h->lost_full + h->lost_overwritten + h->lost_torn;
-    printf("stress %s: %llu produced, %llu delivered, %llu lost in %llu items "
+    printf("stress %s%s: %llu produced, %llu delivered (%llu in runs), %llu lost in %llu items "
            "(full %llu, overwritten %llu, torn %llu; header %llu/%llu/%llu)\n",
-           pol == DMT_RING_DROP_NEWEST ? "drop-newest" : "overwrite-oldest",
+           pol == DMT_RING_DROP_NEWEST ? "drop-newest" : "overwrite-oldest", runs ? ", runs" : "",
            (unsigned long long)produced, (unsigned long long)delivered,
-           (unsigned long long)s->lost_sum, (unsigned long long)s->lost_items,
-           (unsigned long long)s->lost_by[DMT_LOST_RING_FULL],
+           (unsigned long long)s->in_runs, (unsigned long long)s->lost_sum,
+           (unsigned long long)s->lost_items, (unsigned long long)s->lost_by[DMT_LOST_RING_FULL],
            (unsigned long long)s->lost_by[DMT_LOST_OVERWRITTEN],
            (unsigned long long)s->lost_by[DMT_LOST_TORN], (unsigned long long)h->lost_full,
            (unsigned long long)h->lost_overwritten, (unsigned long long)h->lost_torn);
@@ -870,6 +1080,7 @@ static void test_stress(enum dmt_ring_policy pol, uint32_t n)
     CHECK(h->committed == ok);
     CHECK(h->lost_torn == 0 && s->lost_by[DMT_LOST_TORN] == 0);
     CHECK(s->lost_sum > 0);
+    CHECK(!runs || s->in_runs > 0);
     CHECK(h->head >> 32 == (uint32_t)produced);
     if (pol == DMT_RING_DROP_NEWEST) {
         CHECK(h->lost_overwritten == 0);
@@ -1394,6 +1605,145 @@ typedef struct pc_arg {
     uint64_t attempts[DMT_RING_MAX_RINGS]; /* per ring: its own counters, no shared write */
 } pc_arg;
 
+/* The whole file at path (malloc'd), its size in *n. */
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *b = NULL;
+    *n = 0;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long sz = ftell(f);
+        rewind(f);
+        if (sz >= 0 && (b = malloc((size_t)sz + 1)) != NULL)
+            *n = fread(b, 1, (size_t)sz, f);
+    }
+    fclose(f);
+    return b;
+}
+
+/* Drain region (count rings) into path, with runs or item by item. */
+static dmt_drain_stats drain_copy(uint8_t *reg, size_t len, bool runs, const char *path)
+{
+    dmt_ringset s;
+    dmt_error err;
+    dmt_drain_stats st;
+    memset(&st, 0, sizeof st);
+    CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+    dmt_writer *w = open_trace(path);
+    dmt_writer_set_chunk_size(w, 4096);
+    dmt_drain *d = dmt_drain_new_set(&s, w, T_OUT);
+    dmt_drain_set_runs(d, runs);
+    uint64_t now = 0;
+    int rc = 0;
+    for (int guard = 0; guard < 100000 && rc != DMT_DRAIN_DONE; guard++) {
+        rc = dmt_drain_poll(d, now, 1 + (uint32_t)guard % 300, &err);
+        CHECKF(rc >= 0, "poll: %s", err.msg);
+        if (rc < 0)
+            break;
+        if (rc == DMT_DRAIN_IDLE)
+            now += T_OUT;
+    }
+    CHECK(rc == DMT_DRAIN_DONE);
+    st = *dmt_drain_get_stats(d);
+    dmt_drain_free(d);
+    CHECK(dmt_writer_close(w, &err) == 0);
+    return st;
+}
+
+/* The drain with runs writes the very file the drain item by item writes
+ * (so it accepts exactly what it accepted: what the reader accepts), with
+ * records that are not valid records, torn and unreadable slots and drops
+ * in the middle of runs, runs across the end of data, 1..4 rings. */
+static void test_drain_runs_same(uint32_t rings, enum dmt_ring_policy pol)
+{
+    unsigned long long rng = 5 + rings * 2 + pol;
+    uint64_t records = 0, corrupt = 0, lost = 0;
+    for (unsigned round = 0; round < 40; round++) {
+        size_t len;
+        uint8_t *reg = new_set_region(rings, 4096, &len);
+        dmt_ringset s;
+        CHECK(dmt_ringset_init(reg, len, pol, rings, 3) == 0);
+        CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+        int64_t ts = 1000;
+        for (uint32_t i = 0; i < 400; i++) {
+            dmt_ring *r = &s.rings[(i / 8) % rings];
+            unsigned pick = (unsigned)(tk_rand(&rng) % 50);
+            ts += (int64_t)(tk_rand(&rng) % 100);
+            if (pick == 0) {
+                uint8_t junk[40];
+                for (size_t k = 0; k < sizeof junk; k++)
+                    junk[k] = (uint8_t)tk_rand(&rng);
+                junk[0] = 0x85; /* an array head: looks like a record, is not one */
+                dmt_ring_write(r, junk, 1 + (uint32_t)(tk_rand(&rng) % sizeof junk));
+            } else if (pick == 1) {
+                dmt_ring_resv rv;
+                (void)dmt_ring_reserve(r, 24, &rv); /* never committed: torn */
+            } else if (pick == 2) {
+                put_reg(r, ts, i, 1);
+                uint64_t h = __atomic_load_n(&r->hdr->head, __ATOMIC_RELAXED);
+                uint32_t at = ((uint32_t)h - 32u) & (uint32_t)r->mask; /* usually its header */
+                r->data[at + 2] ^= 0x10; /* break the check (or a payload byte) */
+            } else {
+                put_reg(r, ts, i, 1);
+            }
+            if (i == 200) {
+                /* consume what is there first, so the rest wraps */
+                for (uint32_t k = 0; k < rings; k++) {
+                    dmt_ring_consumer c;
+                    dmt_ring_item it;
+                    dmt_ring_consumer_init(&c, &s.rings[k], T_OUT);
+                    while (dmt_ring_next(&c, scratch, 0, &it) != DMT_RING_EMPTY)
+                        ;
+                }
+            }
+        }
+        dmt_ringset_close(&s);
+        uint8_t *reg2 = new_set_region(rings, 4096, &len);
+        memcpy(reg2, reg, len);
+        char pa[512], pb[512];
+        tmp_trace(pa, sizeof pa, "items");
+        tmp_trace(pb, sizeof pb, "runs");
+        dmt_drain_stats sa = drain_copy(reg, len, false, pa);
+        dmt_drain_stats sb = drain_copy(reg2, len, true, pb);
+        CHECKF(memcmp(&sa, &sb, sizeof sa) == 0, "round %u: stats differ", round);
+        size_t na, nb;
+        uint8_t *fa = slurp(pa, &na), *fb = slurp(pb, &nb);
+        CHECKF(fa && fb && na == nb && memcmp(fa, fb, na) == 0,
+               "round %u, %u rings: the files differ (%zu / %zu bytes)", round, rings, na, nb);
+        /* and the reader takes it whole */
+        dmt_reader *rd;
+        dmt_error err;
+        dmt_record rec;
+        uint64_t mrec = 0, mlost = 0;
+        int rc = -1;
+        if (dmt_reader_open(pb, 0, &rd, &err) == 0) {
+            while ((rc = dmt_reader_next(rd, &rec, &err)) == 1)
+                if (rec.kind == DMT_K_LOST)
+                    mlost += rec.count;
+                else
+                    mrec++;
+            dmt_reader_close(rd);
+        }
+        CHECKF(rc == 0 && mrec == sb.records && mlost == sb.lost, "round %u: read back %d", round,
+               rc);
+        records += sb.records;
+        corrupt += sb.corrupt;
+        lost += sb.lost;
+        free(fa);
+        free(fb);
+        remove(pa);
+        remove(pb);
+        free(reg);
+        free(reg2);
+    }
+    printf("drain runs = items, %u rings, %s: %llu records, %llu corrupt, %llu lost\n", rings,
+           pol == DMT_RING_DROP_NEWEST ? "drop-newest" : "overwrite-oldest",
+           (unsigned long long)records, (unsigned long long)corrupt, (unsigned long long)lost);
+    CHECK(records > 1000 && corrupt > 0 && lost > corrupt);
+}
+
 static int64_t mono_ns(void)
 {
     struct timespec t;
@@ -1553,13 +1903,22 @@ int main(void)
     test_counters_near_wrap();
     test_garbage(DMT_RING_DROP_NEWEST);
     test_garbage(DMT_RING_OVERWRITE_OLDEST);
-    test_stress(DMT_RING_DROP_NEWEST, n);
-    test_stress(DMT_RING_OVERWRITE_OLDEST, n);
+    test_run_wrap_after_drops();
+    test_runs_same(DMT_RING_DROP_NEWEST);
+    test_runs_same(DMT_RING_OVERWRITE_OLDEST);
+    test_stress(DMT_RING_DROP_NEWEST, n, false);
+    test_stress(DMT_RING_OVERWRITE_OLDEST, n, false);
+    test_stress(DMT_RING_DROP_NEWEST, n, true);
+    test_stress(DMT_RING_OVERWRITE_OLDEST, n, true);
     test_ringset_layout();
     test_merge_order();
     test_merge_window();
     test_merge_resume();
     test_merge_quiet();
+    test_drain_runs_same(1, DMT_RING_DROP_NEWEST);
+    test_drain_runs_same(1, DMT_RING_OVERWRITE_OLDEST);
+    test_drain_runs_same(2, DMT_RING_DROP_NEWEST);
+    test_drain_runs_same(4, DMT_RING_OVERWRITE_OLDEST);
     test_percpu_stress(n);
     free(scratch);
     return tk_result("test_ring");

@@ -97,6 +97,16 @@ int main(void)
         const uint8_t rec3[] = {0x84, 0x0a, 0x00, 0x01, 0xf9, 0x3c, 0x00};
         compare(rec3, sizeof rec3, "adapter_release + half float");
     }
+    /* A uint32 field (adapter_release's adapter) with an 8-byte argument:
+     * accepted up to UINT32_MAX only, whichever high byte is set. */
+    for (int hi = -1; hi < 8; hi++) {
+        uint8_t rec[] = {0x83, 0x0a, 0x00, 0x1b, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};
+        if (hi >= 0)
+            rec[4 + hi] |= 0x01;
+        compare(rec, sizeof rec, "uint32 field, 8-byte argument");
+        rec[3] = 0x1a; /* 4 bytes: always in range */
+        compare(rec, 8, "uint32 field, 4-byte argument");
+    }
     /* Random buffers, mostly garbage. */
     for (int i = 0; i < 200000; i++) {
         size_t n = (size_t)(tk_rand(&seed) % 40);

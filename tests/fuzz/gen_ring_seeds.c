@@ -3,7 +3,9 @@
  * corpus/fuzz_ring): ring regions (256-byte header + 4096 data bytes) left
  * in interesting states by the real producer and consumer code - records of
  * several kinds, a wrap, drops, a torn reservation, a short commit, an
- * unwritten header, overwrite-oldest laps, a closed ring.  Byte 40 of each
+ * unwritten header, overwrite-oldest laps, a closed ring, runs of committed
+ * records across the wrap with a record that is not a valid record and a
+ * slot whose header check is broken in the middle (the drain's run path).  Byte 40 of each
  * region is fuzz_ring's control byte (see fuzz_ring.c).
  *
  * usage: gen_ring_seeds DIR   (not a test; run by hand when the ring
@@ -182,5 +184,24 @@ int main(int argc, char **argv)
     produce(&r, 5, 0);
     dmt_ring_close(&r);
     save("r11-raw-header", 0x85);
+
+    for (int ow = 0; ow < 2; ow++) {
+        fresh(&r, ow ? DMT_RING_OVERWRITE_OLDEST : DMT_RING_DROP_NEWEST);
+        produce(&r, 40, 0);
+        consume(&r, 35);
+        produce(&r, 10, 40);
+        memset(buf, 0xFF, 24); /* committed, not a valid record */
+        dmt_ring_write(&r, buf, 24);
+        produce(&r, 10, 50);
+        if (dmt_ring_reserve(&r, 32, &rv)) {
+            size_t n = make(buf, sizeof buf, 1, 60);
+            memcpy(rv.buf, buf, n < 32 ? n : 32);
+            dmt_ring_commit(&r, &rv, n < 32 ? (uint32_t)n : 32);
+            rv.buf[-6] ^= 0x40; /* the header's check no longer matches */
+        }
+        produce(&r, 20, 61);
+        dmt_ring_close(&r);
+        save(ow ? "r13-run-overwrite" : "r12-run-corrupt-wrap", 0x05);
+    }
     return 0;
 }

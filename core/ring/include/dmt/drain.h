@@ -59,6 +59,10 @@ void dmt_drain_free(dmt_drain *d);
 int dmt_drain_finish(dmt_drain *d, dmt_error *err);
 /* Change the merge window (default DMT_DRAIN_WINDOW_NS); before polling. */
 void dmt_drain_set_window(dmt_drain *d, uint64_t window_ns);
+/* Take runs of committed records at once (dmt_ring_take_run; the
+ * default) or every item through dmt_ring_next.  Both write the same file;
+ * the switch is for comparing them (tests, bench_drain). */
+void dmt_drain_set_runs(dmt_drain *d, bool on);
 /* Rings drained, and what was written for ring i (records, lost, corrupt,
  * payload bytes; late is 0): its record and LOST counts add up to every
  * sequence number the ring handed out since the drain started. */

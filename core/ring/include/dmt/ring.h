@@ -271,6 +271,30 @@ void dmt_ring_consumer_init(dmt_ring_consumer *c, dmt_ring *r, uint64_t torn_tim
 enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint64_t now_ns,
                                    dmt_ring_item *out);
 
+/* One record of a run (dmt_ring_take_run): its payload is buf[off, off+len). */
+typedef struct dmt_ring_rec {
+    uint32_t off;
+    uint32_t len;
+} dmt_ring_rec;
+
+/* Take a run of committed records at once: from tail, the slots that are
+ * committed records carrying the next sequence numbers (and the padding
+ * between them), at most max records and cap bytes of slots.  Loads tail
+ * and head once, validates the slot headers in one pass (check, bounds,
+ * sequence), copies the run's slots (headers included) into buf with one
+ * copy (two across the end of data), fills recs[i] with where record i's
+ * payload lies in buf, and moves tail past the run once: drop-newest
+ * zeroes the run and release-stores tail; overwrite-oldest CASes tail and
+ * takes nothing when a producer moved it first.  Record i has sequence
+ * number c->next_seq (as it was before the call) + i.  Returns the records
+ * taken; 0 when the slot at tail is anything else (a loss to report, a
+ * reserved or unreadable slot, an empty ring, LOST items pending, a record
+ * larger than cap): dmt_ring_next delivers that.  What a run delivers is
+ * exactly what as many dmt_ring_next calls would, in the same order.  buf
+ * and recs belong to the caller; one thread only; never blocks. */
+uint32_t dmt_ring_take_run(dmt_ring_consumer *c, uint8_t *buf, uint32_t cap, dmt_ring_rec *recs,
+                           uint32_t max);
+
 /* ---- Linux shared-memory regions (not freestanding; ring_shm.c) --------- */
 
 /* Create (O_CREAT | O_EXCL, mode 0600) and format a ring file at path with
