@@ -280,7 +280,7 @@ int main(void)
     double on[RUNS], onc[RUNS], off[RUNS], ts[RUNS], tsc[RUNS], enc[RUNS], encr[RUNS], ring[RUNS];
     bool have_tsc = dmtp_clock_for(DMTP_CLOCK_TSC) == DMTP_CLOCK_TSC;
     static double bt[REG_N / BATCH];
-    uint8_t buf[64];
+    uint8_t buf[256]; /* the probe's small-record buffer (DMTP_SMALL_RECORD) */
     size_t rlen = 0;
     dmt_record rec;
     memset(&rec, 0, sizeof rec);

@@ -14,8 +14,8 @@
  *               header) - the floor for the whole path.
  *
  * Output: one line per case with the median over 5 runs of ns per record,
- * both floors, the ratio to the ring floor, and the encoded bytes per
- * record.
+ * both floors, the encoding alone (into a stack buffer, no ring), the
+ * ratio to the ring floor, and the encoded bytes per record.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -49,7 +49,7 @@ typedef struct shared {
 typedef struct prod {
     shared *sh;
     int kind;  /* 0 reg write, 1 sg16 */
-    int floor; /* 0 encode + ring, 1 ring floor, 2 raw floor */
+    int floor; /* 0 encode + ring, 1 ring floor, 2 raw floor, 3 encode alone */
     int cpu;   /* pin to this CPU and pick the ring per record; -1: ring 0 */
     int idx;   /* producer index (the raw floor's part of a shared ring) */
     uint64_t n;
@@ -110,7 +110,13 @@ static void *producer(void *arg)
     for (uint64_t i = 0; i < p->n; i++) {
         dmt_ring *ring = p->cpu >= 0 ? dmt_ringset_pick(&p->sh->set, (uint32_t)sched_getcpu())
                                      : &p->sh->set.rings[0];
-        if (p->floor) {
+        if (p->floor == 3) {
+            uint8_t buf[512];
+            r.value = i;
+            r.xfer = (uint32_t)i;
+            size_t n = dmt_enc_record(buf, sizeof buf, &r, (int64_t)(t0 + i * 37));
+            __asm__ volatile("" : : "r"(buf), "r"(n), "r"(ring) : "memory");
+        } else if (p->floor) {
             dmt_ring_write(ring, tmpl, (uint32_t)tmpl_n);
         } else {
             uint8_t buf[512];
@@ -173,19 +179,20 @@ int main(int argc, char **argv)
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 0) : 1000000;
     printf("# bench_ring: ns per record (median of %d runs, %llu records per producer)\n", RUNS,
            (unsigned long long)n);
-    printf("%-22s %9s %11s %10s %7s %7s %8s\n", "case", "ns/rec", "ring floor", "raw floor",
-           "ratio", "bytes", "lost");
+    printf("%-22s %9s %11s %10s %8s %7s %7s %8s\n", "case", "ns/rec", "ring floor", "raw floor",
+           "encode", "ratio", "bytes", "lost");
     static const char *const names[] = {"reg-write", "sg16"};
     /* target ns per record: reg-write 1 producer, 2 producers, sg16 */
     static const char *const target[2][3] = {{"25", "30", "30"}, {"60", "60", "60"}};
     for (int kind = 0; kind < 2; kind++)
         for (int c = 0; c < 3; c++) {
             int nprod = c == 0 ? 1 : 2, percpu = c == 2;
-            double a[RUNS], f[RUNS], m[RUNS];
+            double a[RUNS], f[RUNS], m[RUNS], e[RUNS];
             size_t bytes = 0;
             uint64_t lost = 0, l2;
             for (int r = 0; r < RUNS; r++) {
                 m[r] = run(kind, 2, nprod, percpu, n, &bytes, &l2);
+                e[r] = run(kind, 3, nprod, percpu, n, &bytes, &l2);
                 f[r] = run(kind, 1, nprod, percpu, n, &bytes, &l2);
                 lost += l2;
                 a[r] = run(kind, 0, nprod, percpu, n, &bytes, &l2);
@@ -194,14 +201,15 @@ int main(int argc, char **argv)
             qsort(a, RUNS, sizeof a[0], cmp);
             qsort(f, RUNS, sizeof f[0], cmp);
             qsort(m, RUNS, sizeof m[0], cmp);
-            double ma = a[RUNS / 2], mf = f[RUNS / 2], mm = m[RUNS / 2];
+            qsort(e, RUNS, sizeof e[0], cmp);
+            double ma = a[RUNS / 2], mf = f[RUNS / 2], mm = m[RUNS / 2], me = e[RUNS / 2];
             char name[64];
             snprintf(name, sizeof name, "%s x%d%s", names[kind], nprod,
                      c == 0   ? ""
                      : percpu ? " per-CPU"
                               : " one ring");
-            printf("%-22s %9.1f %11.1f %10.1f %7.2f %7zu %8llu\n", name, ma, mf, mm, ma / mf, bytes,
-                   (unsigned long long)lost);
+            printf("%-22s %9.1f %11.1f %10.1f %8.1f %7.2f %7zu %8llu\n", name, ma, mf, mm, me,
+                   ma / mf, bytes, (unsigned long long)lost);
             printf(
                 "RESULT\tprobe %s, ns/record\t%.1f ns\t<= %s ns\t%.1f ns ring floor (same bytes, "
                 "reserve + copy + commit); %.1f ns raw copy\t%.2f\n",
