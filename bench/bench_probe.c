@@ -20,8 +20,9 @@
  *      the TSC is invariant) and from VideoPortQueryPerformanceCounter
  *      (reattached with each clock); next to it its parts measured alone
  *      in the same run: the counter read, an invariant TSC read and scaled
- *      to ns as the probe does, encoding a REG_WRITE, and a ring reserve +
- *      commit of its bytes.
+ *      to ns as the probe does, encoding a REG_WRITE as the probe does
+ *      (dmt_enc_reg) and as it did before (a dmt_record, its bound and
+ *      dmt_enc_record), and a ring reserve + commit of its bytes.
  *
  * Every figure is a median of many timed calls (a transfer) or batches (a
  * thousand records): on a machine shared by several jobs a call that was
@@ -276,10 +277,10 @@ int main(void)
 
     /* per record: a register write with each clock (the probe reattached
      * with it), and its parts alone */
-    double on[RUNS], onc[RUNS], off[RUNS], ts[RUNS], tsc[RUNS], enc[RUNS], ring[RUNS];
+    double on[RUNS], onc[RUNS], off[RUNS], ts[RUNS], tsc[RUNS], enc[RUNS], encr[RUNS], ring[RUNS];
     bool have_tsc = dmtp_clock_for(DMTP_CLOCK_TSC) == DMTP_CLOCK_TSC;
     static double bt[REG_N / BATCH];
-    uint8_t buf[64];
+    uint8_t buf[256]; /* the probe's small-record buffer (DMTP_SMALL_RECORD) */
     size_t rlen = 0;
     dmt_record rec;
     memset(&rec, 0, sizeof rec);
@@ -296,7 +297,7 @@ int main(void)
         reattach(&b, DMTP_CLOCK_TSC);
         on[r] = reg_writes(&b) - off[r];
         /* the parts, each as a median of batches like reg_writes */
-        for (int part = 0; part < 4; part++) {
+        for (int part = 0; part < 5; part++) {
             for (unsigned k = 0; k < REG_N / BATCH; k++) {
                 uint64_t t0 = dmt_now_ns();
                 for (unsigned i = 0; i < BATCH; i++) {
@@ -307,10 +308,23 @@ int main(void)
                     case 1: /* an invariant TSC scaled to ns as the probe does */
                         acc += dmt_mul_shift(dmt_rdtsc() - t0, 1431655765u, 32);
                         break;
-                    case 2:
-                        rec.value = i;
-                        rlen = dmt_enc_record(buf, sizeof buf, &rec, (int64_t)t0 + i);
+                    case 2: /* what the probe encodes with now */
+                        rlen = dmt_enc_reg(buf, sizeof buf, DMT_K_REG_WRITE, (int64_t)t0 + i, 0x108,
+                                           i, 4, 1);
                         __asm__ volatile("" : : "r"(buf) : "memory");
+                        break;
+                    case 3: /* the previous path: a whole dmt_record, its bound, the
+                               general encoder */
+                        memset(&rec, 0, sizeof rec);
+                        rec.kind = DMT_K_REG_WRITE;
+                        rec.off = 0x108;
+                        rec.width = 4;
+                        rec.dev = 1;
+                        rec.value = i;
+                        rlen = dmt_enc_record_bound(&rec);
+                        rlen = dmt_enc_record(buf, rlen <= sizeof buf ? sizeof buf : 0, &rec,
+                                              (int64_t)t0 + i);
+                        __asm__ volatile("" : : "r"(buf), "r"(&rec) : "memory");
                         break;
                     default:
                         dmt_ring_write(rg, buf, (uint32_t)rlen);
@@ -320,18 +334,19 @@ int main(void)
                 bt[k] = (double)(dmt_now_ns() - t0) / BATCH;
             }
             double m = median(bt, REG_N / BATCH);
-            (part == 0 ? ts : part == 1 ? tsc : part == 2 ? enc : ring)[r] = m;
+            (part == 0 ? ts : part == 1 ? tsc : part == 2 ? enc : part == 3 ? encr : ring)[r] = m;
             ring_reset(&b);
         }
     }
     __asm__ volatile("" : : "r"(acc));
     double mon = median(on, RUNS), monc = median(onc, RUNS), mts = median(ts, RUNS),
            men = median(enc, RUNS), mri = median(ring, RUNS), moff = median(off, RUNS),
-           mtsc = median(tsc, RUNS);
+           mtsc = median(tsc, RUNS), menr = median(encr, RUNS);
     printf("register write: probe %.1f ns stamped from the %s, %.1f ns from the counter, on top "
-           "of %.1f ns bare; parts alone: counter %.1f (TSC read and scaled: %.1f), encode %.1f, "
-           "reserve+commit %.1f ns\n",
-           mon, have_tsc ? "TSC" : "counter (no invariant TSC)", monc, moff, mts, mtsc, men, mri);
+           "of %.1f ns bare; parts alone: counter %.1f (TSC read and scaled: %.1f), encode %.1f "
+           "(through a dmt_record as before: %.1f), reserve+commit %.1f ns\n",
+           mon, have_tsc ? "TSC" : "counter (no invariant TSC)", monc, moff, mts, mtsc, men, menr,
+           mri);
     printf("RESULT\tprobe register-write record, in the running probe (%s clock)\t%.1f ns\t<= 40 "
            "ns\t%.1f ns stamped from the counter\t%.2f\n",
            have_tsc ? "TSC" : "counter", mon, monc, mon / monc);
@@ -341,6 +356,13 @@ int main(void)
     printf("RESULT\tprobe register-write record without its timestamp\t%.1f ns\t(report)\t%.1f ns "
            "encode + ring alone\t%.2f\n",
            monc - mts, men + mri, (monc - mts) / (men + mri));
+    printf(
+        "RESULT\tprobe register-write record, encode alone (dmt_enc_reg)\t%.1f ns\t(report)\t"
+        "%.1f ns through a dmt_record (memset, bound, dmt_enc_record: the previous path)\t%.2f\n",
+        men, menr, men / menr);
+    printf("RESULT\tprobe register-write record, timestamp + encode + ring alone (TSC)\t%.1f ns\t"
+           "(report)\t%.1f ns ring write of the bytes alone\t%.2f\n",
+           mtsc + men + mri, mri, (mtsc + men + mri) / mri);
     dmtp_VideoPortPutDmaAdapter(b.ext, b.ad);
     dmt_error err;
     dmtc_finish(b.s, NULL, &err);

@@ -219,31 +219,93 @@ static DMT_INLINE uint8_t *put_head(uint8_t *p, unsigned mt, uint64_t v)
         p += (n);                                                                                  \
     } while (0)
 
+/* The common SG element (schema: sg-quantity): a page-aligned address
+ * whose page number needs a 5-byte head (2^16 .. 2^32-1 pages: 256 MiB ..
+ * 16 TiB) and a page-aligned length of fewer than 256 pages (a 1- or
+ * 2-byte head).  A scattered 4 KiB page or a short run is always this.
+ *
+ *   byte   0     1 .. 4            5            6
+ *          0x1A  page, big-endian  pages < 24   (pages >= 24: 0x18, pages)
+ *
+ * Built in a register and written as one 8-byte store (the caller checked
+ * room for 18 bytes); returns the end of the 6 or 7 bytes that count.
+ * The bytes are exactly put_head's for these values (core/tests/test_enc.c
+ * compares the two on every head-size boundary). */
+#define SG_FAST(a, l)                                                                              \
+    ((((uint32_t)(a)&0xFFFu) | ((l)&0xFFF00FFFu)) == 0 && ((a) >> 28) - 1u < 0xFFFFu)
+
+static DMT_INLINE uint8_t *put_sg_fast(uint8_t *p, uint64_t a, uint32_t l)
+{
+    uint32_t pg = DMT_BSWAP32((uint32_t)(a >> DMT_PAGE_SHIFT));
+    uint32_t lp = l >> DMT_PAGE_SHIFT;
+    uint64_t lw = lp < 24u ? (uint64_t)lp : (uint64_t)(0x18u | lp << 8);
+    uint64_t w = (uint64_t)(MT_UINT << 5 | 26u) | (uint64_t)pg << 8 | lw << 40;
+    move_fixed(p, &w, 8);
+    return p + (lp < 24u ? 6 : 7);
+}
+
+/* Any element: two heads (room for 18 bytes checked by the caller). */
+static uint8_t *put_sg_any(uint8_t *p, uint64_t a, uint32_t l)
+{
+    p = (a & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, a >> DMT_PAGE_SHIFT)
+                                       : put_head(p, MT_NINT, a);
+    return (l & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, l >> DMT_PAGE_SHIFT)
+                                          : put_head(p, MT_NINT, l);
+}
+
 /* An SG list (EXECUTE_DMA's elements, DIGEST's ranges) as the array of
  * sg-quantity pairs: page units as uint when page-aligned, bytes as a
  * negative integer (-1-n) otherwise (schema: sg-quantity).  At most 18 bytes
- * an element: room for all of them is checked once when the buffer has it,
- * else per element.  Returns the new end or NULL. */
+ * an element: room for all of them is checked once when the buffer has it
+ * (the loop then checks nothing else), else per element.  Common elements
+ * (SG_FAST) take one test and one store, the rest two heads each.  Returns
+ * the new end or NULL. */
 static uint8_t *put_sg(uint8_t *p, uint8_t *end, const dmt_record *r)
 {
     size_t stride = r->sg_stride ? r->sg_stride : sizeof(dmt_sg_elem);
     const uint8_t *e = (const uint8_t *)r->sg_list;
-    uint32_t i;
-    bool roomy;
-    ARR(2ull * r->n_sg);
-    roomy = (size_t)(end - p) >= (size_t)r->n_sg * 18u;
-    for (i = 0; i < r->n_sg; i++, e += stride) {
-        uint64_t a;
-        uint32_t l;
+    uint32_t i, n = r->n_sg;
+    uint64_t a;
+    uint32_t l;
+    ARR(2ull * n);
+    if ((size_t)(end - p) >= (size_t)n * 18u) {
+        for (i = 0; i < n; i++, e += stride) {
+            move_fixed(&a, e, 8);
+            move_fixed(&l, e + 8, 4);
+            if (DMT_LIKELY(SG_FAST(a, l)))
+                p = put_sg_fast(p, a, l);
+            else
+                p = put_sg_any(p, a, l);
+        }
+        return p;
+    }
+    for (i = 0; i < n; i++, e += stride) {
         move_fixed(&a, e, 8);
         move_fixed(&l, e + 8, 4);
-        if (!roomy)
-            ROOM(18);
-        p = (a & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, a >> DMT_PAGE_SHIFT)
-                                           : put_head(p, MT_NINT, a);
-        p = (l & (DMT_PAGE_SIZE - 1)) == 0 ? put_head(p, MT_UINT, l >> DMT_PAGE_SHIFT)
-                                           : put_head(p, MT_NINT, l);
+        ROOM(18);
+        p = put_sg_any(p, a, l);
     }
+    return p;
+}
+
+/* A register access record [kind, t, off, value, ?width, ?dev] (the
+ * optional fields only when they differ from the defaults: width 4, device
+ * 0), unchecked: the caller guaranteed DMT_ENC_REG_MAX bytes of room.  The
+ * one writer of this layout, for dmt_enc_record and dmt_enc_reg alike. */
+static DMT_INLINE uint8_t *put_reg(uint8_t *p, uint32_t kind, int64_t t, uint64_t off,
+                                   uint64_t value, uint32_t width, uint32_t dev)
+{
+    unsigned extra = dev != 0 ? 2u : width != 4 && width != 0 ? 1u : 0u;
+    p[0] = (uint8_t)(MT_ARRAY << 5 | (4u + extra));
+    p[1] = (uint8_t)kind; /* 1 or 2: a one-byte head */
+    p += 2;
+    p = t >= 0 ? put_head(p, MT_UINT, (uint64_t)t) : put_head(p, MT_NINT, ~(uint64_t)t);
+    p = put_head(p, MT_UINT, off);
+    p = put_head(p, MT_UINT, value);
+    if (extra >= 1)
+        p = put_head(p, MT_UINT, width ? width : 4u);
+    if (extra >= 2)
+        p = put_head(p, MT_UINT, dev);
     return p;
 }
 
@@ -281,6 +343,10 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
     switch (r->kind) {
     case DMT_K_REG_WRITE: /* [1, t, off, value, ?width, ?dev] */
     case DMT_K_REG_READ:
+        if ((size_t)(end - p) >= DMT_ENC_REG_MAX) {
+            p = put_reg(p, r->kind, t, r->off, r->value, r->width, r->dev);
+            break;
+        }
         extra = reg_extra(r);
         HEAD(4 + extra);
         U(r->off);
@@ -488,6 +554,22 @@ size_t dmt_enc_record(uint8_t *buf, size_t cap, const dmt_record *r, int64_t t)
     if (!end || (size_t)(end - buf) > DMT_MAX_RECORD)
         return 0;
     return (size_t)(end - buf);
+}
+
+size_t dmt_enc_reg(uint8_t *buf, size_t cap, uint32_t kind, int64_t t, uint64_t off, uint64_t value,
+                   uint32_t width, uint32_t dev)
+{
+    dmt_record r;
+    if (cap >= DMT_ENC_REG_MAX && (kind == DMT_K_REG_WRITE || kind == DMT_K_REG_READ))
+        return (size_t)(put_reg(buf, kind, t, off, value, width, dev) - buf);
+    /* a short buffer (or another kind): the checked encoder says what fits */
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.off = off;
+    r.value = value;
+    r.width = width;
+    r.dev = dev;
+    return dmt_enc_record(buf, cap, &r, t);
 }
 
 size_t dmt_enc_record_bound(const dmt_record *r)

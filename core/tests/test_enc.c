@@ -1,8 +1,11 @@
 /*
  * test_enc.c - the freestanding CBOR encoder against libcbor's encoders:
  * identical bytes for many random values of every type the format uses, the
- * same "0 when the buffer is too small" behaviour, and record encodings that
- * decode with libcbor's cbor_stream_decode to the expected items.
+ * same "0 when the buffer is too small" behaviour, record encodings that
+ * decode with libcbor's cbor_stream_decode to the expected items, and the
+ * record encoder's fast paths (common SG elements, register records,
+ * dmt_enc_reg) byte for byte against a reference built item by item with
+ * libcbor, on every head-size boundary and every buffer size.
  */
 #include <cbor.h>
 #include <stdint.h>
@@ -292,6 +295,226 @@ static void test_records(void)
     CHECK(dmt_enc_record(buf, sizeof buf, &r, 0) == 0);
 }
 
+/* ---- the fast paths against a reference encoding -------------------------
+ * The record encoder writes common SG elements as one store and register
+ * records through a fixed-layout writer; the reference below builds the
+ * same records item by item with libcbor's encoders, following
+ * schema/trace.cddl, and the bytes must be identical. */
+
+typedef struct refbuf {
+    unsigned char b[70000];
+    size_t n;
+} refbuf;
+
+static void ref_u(refbuf *o, uint64_t v)
+{
+    o->n += cbor_encode_uint(v, o->b + o->n, sizeof o->b - o->n);
+}
+static void ref_t(refbuf *o, int64_t t)
+{
+    o->n += t >= 0 ? cbor_encode_uint((uint64_t)t, o->b + o->n, sizeof o->b - o->n)
+                   : cbor_encode_negint(~(uint64_t)t, o->b + o->n, sizeof o->b - o->n);
+}
+static void ref_arr(refbuf *o, size_t n)
+{
+    o->n += cbor_encode_array_start(n, o->b + o->n, sizeof o->b - o->n);
+}
+/* sg-quantity: page units when page-aligned, else -1-bytes */
+static void ref_q(refbuf *o, uint64_t v)
+{
+    if ((v & (DMT_PAGE_SIZE - 1)) == 0)
+        ref_u(o, v >> DMT_PAGE_SHIFT);
+    else
+        o->n += cbor_encode_negint(v, o->b + o->n, sizeof o->b - o->n);
+}
+
+static void ref_record(refbuf *o, const dmt_record *r, int64_t t)
+{
+    o->n = 0;
+    if (r->kind == DMT_K_REG_WRITE || r->kind == DMT_K_REG_READ) {
+        unsigned extra = r->dev ? 2 : (r->width != 4 && r->width != 0) ? 1 : 0;
+        ref_arr(o, 4 + extra);
+        ref_u(o, r->kind);
+        ref_t(o, t);
+        ref_u(o, r->off);
+        ref_u(o, r->value);
+        if (extra >= 1)
+            ref_u(o, r->width ? r->width : 4);
+        if (extra >= 2)
+            ref_u(o, r->dev);
+        return;
+    }
+    if (r->kind == DMT_K_EXECUTE_DMA) {
+        ref_arr(o, r->xfer_flags ? 7 : 6);
+        ref_u(o, r->kind);
+        ref_t(o, t);
+        ref_u(o, r->xfer);
+        ref_u(o, r->adapter);
+        ref_u(o, r->length);
+    } else { /* DIGEST with its ranges */
+        ref_arr(o, 8);
+        ref_u(o, r->kind);
+        ref_t(o, t);
+        ref_u(o, r->xfer);
+        ref_u(o, r->algo);
+        ref_u(o, r->length);
+        ref_u(o, r->value);
+        ref_u(o, r->digest_policy);
+    }
+    ref_arr(o, 2u * r->n_sg);
+    for (uint32_t i = 0; i < r->n_sg; i++) {
+        dmt_sg_elem e = dmt_record_sg_at(r, i);
+        ref_q(o, e.addr);
+        ref_q(o, e.len);
+    }
+    if (r->kind == DMT_K_EXECUTE_DMA && r->xfer_flags)
+        ref_u(o, r->xfer_flags);
+}
+
+/* Page numbers and byte counts on every head-size boundary. */
+static const uint64_t edge_vals[] = {
+    0, 1, 23, 24, 255, 256, 65535, 65536, 0xFFFFFFFFull, 0x100000000ull, 0xFFFFFFFFFFFFFull};
+
+/* An SG address: page-aligned (fast range, below it, above it, on a head
+ * boundary) or not, from small to huge. */
+static uint64_t rand_addr(void)
+{
+    uint64_t pg;
+    switch (tk_rand(&seed) % 8) {
+    case 0:
+    case 1: /* the common case: 256 MiB .. 16 TiB */
+        return ((uint64_t)0x10000 + tk_rand(&seed) % 0xFFFF0000ull) << DMT_PAGE_SHIFT;
+    case 2: /* a page number on a head-size boundary, +-1 */
+        pg = edge_vals[tk_rand(&seed) % (sizeof edge_vals / sizeof edge_vals[0])];
+        pg += (uint64_t)(tk_rand(&seed) % 3) - 1u;
+        return (pg & 0xFFFFFFFFFFFFFull) << DMT_PAGE_SHIFT;
+    case 3: /* aligned, any size (huge included) */
+        return rand_val() & ~(uint64_t)(DMT_PAGE_SIZE - 1);
+    case 4: /* bytes on a head-size boundary (mostly unaligned) */
+        return edge_vals[tk_rand(&seed) % (sizeof edge_vals / sizeof edge_vals[0])] +
+               (tk_rand(&seed) % 3) - 1u;
+    default: /* unaligned, any size */
+        return rand_val() | 1u;
+    }
+}
+
+static uint32_t rand_len(void)
+{
+    static const uint32_t lens[] = {0,          4096,        23u << 12, 24u << 12,  255u << 12,
+                                    256u << 12, 0xFFFFF000u, 23,        24,         255,
+                                    256,        65535,       65536,     0xFFFFFFFFu};
+    switch (tk_rand(&seed) % 4) {
+    case 0: /* pages, mostly few */
+        return (uint32_t)(tk_rand(&seed) % 300) << DMT_PAGE_SHIFT;
+    case 1:
+        return lens[tk_rand(&seed) % (sizeof lens / sizeof lens[0])];
+    case 2:
+        return (uint32_t)tk_rand(&seed);
+    default:
+        return 4096;
+    }
+}
+
+/* enc must equal the reference; every cap gives either those bytes or 0,
+ * and a cap with a worst element's room to spare always encodes. */
+static void check_same(const dmt_record *r, int64_t t, const char *what, unsigned caps)
+{
+    static uint8_t buf[70000];
+    static refbuf ref;
+    ref_record(&ref, r, t);
+    size_t n = dmt_enc_record(buf, sizeof buf, r, t);
+    CHECKF(n == ref.n && memcmp(buf, ref.b, n) == 0, "%s (kind %u, %u elements): %zu vs %zu bytes",
+           what, r->kind, r->n_sg, n, ref.n);
+    CHECKF(n <= dmt_enc_record_bound(r), "%s: %zu bytes over the bound %zu", what, n,
+           dmt_enc_record_bound(r));
+    for (unsigned k = 0; k < caps; k++) {
+        size_t cap = k < 20 ? n - (n > k ? k : n) : tk_rand(&seed) % (n + 40);
+        size_t m = dmt_enc_record(buf, cap, r, t);
+        CHECKF(m == 0 || (m == n && memcmp(buf, ref.b, n) == 0), "%s with cap %zu: %zu bytes", what,
+               cap, m);
+        if (cap >= n + 18)
+            CHECKF(m == n, "%s with cap %zu (needs %zu) refused", what, cap, n);
+    }
+}
+
+static void test_fast_paths(void)
+{
+    /* register records: every head size of time, offset and value, every
+     * optional-field case, through dmt_enc_record and dmt_enc_reg */
+    static const uint32_t widths[] = {0, 1, 2, 4, 8};
+    for (int i = 0; i < 100000; i++) {
+        dmt_record r;
+        memset(&r, 0, sizeof r);
+        r.kind = i & 1 ? DMT_K_REG_READ : DMT_K_REG_WRITE;
+        int edge = i % 4 == 0;
+        size_t ne = sizeof edge_vals / sizeof edge_vals[0];
+        r.off = edge ? edge_vals[tk_rand(&seed) % ne] : rand_val();
+        r.value = edge ? edge_vals[tk_rand(&seed) % ne] : rand_val();
+        r.width = widths[tk_rand(&seed) % 5];
+        r.dev = tk_rand(&seed) % 3 ? 0 : (uint32_t)rand_val();
+        int64_t t = (int64_t)(edge ? edge_vals[tk_rand(&seed) % ne] : rand_val());
+        if (tk_rand(&seed) % 4 == 0)
+            t = -1 - t;
+        check_same(&r, t, "register record", i < 2000 ? 60 : 2);
+        uint8_t a[64], b[64];
+        size_t na = dmt_enc_record(a, sizeof a, &r, t);
+        for (size_t cap = 0; cap <= sizeof b; cap += i < 2000 ? 1 : 16) {
+            memset(b, 0xAA, sizeof b);
+            size_t nb = dmt_enc_reg(b, cap, r.kind, t, r.off, r.value, r.width, r.dev);
+            CHECKF(nb == dmt_enc_record(a, cap, &r, t), "dmt_enc_reg with cap %zu", cap);
+            CHECKF(nb == 0 || (nb == na && memcmp(a, b, na) == 0), "dmt_enc_reg bytes, cap %zu",
+                   cap);
+        }
+        CHECK(dmt_enc_reg(b, sizeof b, r.kind, t, r.off, r.value, r.width, r.dev) == na);
+        CHECK(na <= DMT_ENC_REG_MAX);
+    }
+
+    /* SG lists of 0..DMT_MAX_SG_ELEMENTS elements in both strides, the
+     * common element, its neighbours on every side, and anything else */
+    static struct vp_el {
+        uint64_t addr;
+        uint32_t len;
+        uint32_t pad;
+        uint64_t reserved;
+    } els[DMT_MAX_SG_ELEMENTS];
+    static dmt_sg_elem pl[DMT_MAX_SG_ELEMENTS];
+    static const uint32_t sizes[] = {0, 1, 2, 15, 16, 17, 255, 1000, DMT_MAX_SG_ELEMENTS};
+    for (int i = 0; i < 3000; i++) {
+        uint32_t n = i < 9 * 4 ? sizes[i % 9] : (uint32_t)(tk_rand(&seed) % 200);
+        int mode = (i / 9) % 4; /* 0 all common, 1 mostly common, 2 any, 3 all pages */
+        for (uint32_t k = 0; k < n; k++) {
+            uint64_t a = rand_addr();
+            uint32_t l = rand_len();
+            if (mode == 0 || (mode == 1 && tk_rand(&seed) % 8)) {
+                a = ((uint64_t)0x10000 + tk_rand(&seed) % 0xFFFF0000ull) << DMT_PAGE_SHIFT;
+                l = (uint32_t)(tk_rand(&seed) % 256) << DMT_PAGE_SHIFT;
+            } else if (mode == 3) {
+                a &= ~(uint64_t)(DMT_PAGE_SIZE - 1);
+                l &= ~(uint32_t)(DMT_PAGE_SIZE - 1);
+            }
+            els[k].addr = pl[k].addr = a;
+            els[k].len = pl[k].len = l;
+            els[k].pad = 0xDEADBEEF; /* never read */
+        }
+        dmt_record r;
+        memset(&r, 0, sizeof r);
+        r.kind = i % 3 == 2 ? DMT_K_DIGEST : DMT_K_EXECUTE_DMA;
+        r.xfer = (uint32_t)rand_val();
+        r.adapter = (uint32_t)rand_val();
+        r.length = rand_val();
+        r.algo = 2;
+        r.value = rand_val();
+        r.digest_policy = 1;
+        r.xfer_flags = i % 5 == 0 ? DMT_XF_BOUNCE_CHECKED : 0;
+        r.n_sg = n;
+        if (r.kind == DMT_K_DIGEST && n == 0)
+            r.n_sg = n = 1; /* a DIGEST with ranges has at least one */
+        r.sg_list = i & 1 ? (const void *)els : (const void *)pl;
+        r.sg_stride = i & 1 ? sizeof els[0] : 0;
+        check_same(&r, (int64_t)rand_val(), "SG record", n <= 20 ? 40 : 4);
+    }
+}
+
 /* dmt/digest.h against the normative definitions (FORMAT.md 1.8): the
  * word-at-a-time pattern fill equals byte i = byte (i mod 8) of
  * splitmix64(seed + i / 8) at every offset and length, and known answers
@@ -331,5 +554,6 @@ int main(void)
     test_digest();
     test_scalars();
     test_records();
+    test_fast_paths();
     return tk_result("test_enc");
 }

@@ -246,6 +246,36 @@ static void test_round_trip(void)
     free(f.reg);
 }
 
+/* dmt_ring_write copies short payloads as whole words with the padding
+ * zeroed in the same pass (and longer ones with memcpy): every length from
+ * 1 to 300, over data that was not zero, in both policies. */
+static void test_write_lengths(void)
+{
+    for (int p = 0; p < 2; p++) {
+        ring_fx f;
+        open_ring(&f, p ? DMT_RING_OVERWRITE_OLDEST : DMT_RING_DROP_NEWEST);
+        uint64_t seq = 0;
+        for (uint32_t len = 1; len <= 300; len++, seq++) {
+            uint32_t off = (uint32_t)f.r.hdr->head & (uint32_t)f.r.mask;
+            uint32_t ext = 8u + ((len + 7u) & ~7u);
+            bool fits = off + ext <= f.r.size;
+            if (fits)
+                memset(f.r.data + off + 8, 0xEE, ext - 8); /* stale bytes */
+            CHECK(write_pattern(&f.r, len, (uint32_t)seq));
+            if (fits) {
+                bool pad0 = true;
+                for (uint32_t i = 8 + len; i < ext; i++)
+                    pad0 = pad0 && f.r.data[off + i] == 0;
+                CHECKF(pad0 && is_pattern(f.r.data + off + 8, len, (uint32_t)seq),
+                       "payload of %u bytes in its slot", len);
+            }
+            EXPECT_RECORD(&f.c, 0, len, seq, seq);
+        }
+        CHECK(f.r.hdr->committed == seq && f.r.hdr->lost_full == 0);
+        free(f.reg);
+    }
+}
+
 static void test_wrap(void)
 {
     ring_fx f;
@@ -1077,7 +1107,9 @@ static void test_stress(enum dmt_ring_policy pol, uint32_t n, bool runs)
     CHECK(delivered + s->lost_sum == produced); /* nothing vanished */
     CHECK(s->lost_sum == counters);             /* LOST items agree with the header */
     CHECK(h->lost_full == refused);             /* drops counted once */
-    CHECK(h->committed == ok);
+    /* committed is a statistic that racing producers may undercount
+     * (ring.c I11); the single-producer tests check it exactly */
+    CHECK(h->committed <= ok && h->committed > 0);
     CHECK(h->lost_torn == 0 && s->lost_by[DMT_LOST_TORN] == 0);
     CHECK(s->lost_sum > 0);
     CHECK(!runs || s->in_runs > 0);
@@ -1891,6 +1923,7 @@ int main(void)
     test_shm(); /* first: fork while single-threaded */
     test_init_attach();
     test_round_trip();
+    test_write_lengths();
     test_wrap();
     test_short_commit();
     test_drop_newest();

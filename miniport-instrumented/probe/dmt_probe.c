@@ -1413,16 +1413,22 @@ VOID dmtp_VideoPortFreeDeviceBase(PVOID HwDeviceExtension, PVOID MappedAddress)
     VideoPortFreeDeviceBase(HwDeviceExtension, MappedAddress);
 }
 
+/* A register access: the hottest record, so no dmt_record, no bound and
+ * no LOST fallback (it always encodes): its fields straight into the
+ * register record's encoder, then one exact ring write. */
 static void reg_event(uint32_t kind, const void *reg, uint32_t width, uint64_t value)
 {
-    dmt_record r;
-    dev_ent *d = dev_by_addr((uintptr_t)reg);
-    rec_init(&r, kind);
-    r.dev = d ? d->id : 0;
-    r.off = d ? (uintptr_t)reg - key_live(&d->key) : (uintptr_t)reg;
-    r.width = width;
-    r.value = value;
-    emit(&r);
+    uint8_t buf[DMT_ENC_REG_MAX];
+    dmt_ring *ring = pick_ring();
+    dev_ent *d;
+    size_t n;
+    if (!ring)
+        return;
+    d = dev_by_addr((uintptr_t)reg);
+    n = dmt_enc_reg(buf, sizeof buf, kind, now_ns(),
+                    d ? (uintptr_t)reg - key_live(&d->key) : (uintptr_t)reg, value, width,
+                    d ? d->id : 0);
+    dmt_ring_write(ring, buf, (uint32_t)n); /* a loss is counted by the ring */
 }
 
 /* Buffer accesses: consecutive registers from reg (rep movs semantics),

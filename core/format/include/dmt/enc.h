@@ -35,6 +35,16 @@ size_t dmt_enc_tag(uint8_t *buf, size_t cap, uint64_t tag);
  * or the record breaks a format limit (DMT_MAX_*). */
 size_t dmt_enc_record(uint8_t *buf, size_t cap, const dmt_record *r, int64_t t);
 
+/* A register access record (kind DMT_K_REG_WRITE or DMT_K_REG_READ) from
+ * its fields, without a dmt_record: exactly dmt_enc_record's bytes for a
+ * record with these kind, off, value, width and dev (the probe's hot path,
+ * which then neither fills a dmt_record nor asks for a bound).  At most
+ * DMT_ENC_REG_MAX bytes; returns the bytes written or 0 if cap is too
+ * small. */
+#define DMT_ENC_REG_MAX 47u /* array head, kind, five 9-byte heads */
+size_t dmt_enc_reg(uint8_t *buf, size_t cap, uint32_t kind, int64_t t, uint64_t off, uint64_t value,
+                   uint32_t width, uint32_t dev);
+
 /* An upper bound of dmt_enc_record's output for r (for ring reservations). */
 size_t dmt_enc_record_bound(const dmt_record *r);
 

@@ -34,6 +34,7 @@
  *   dmt_sub32(p, v, mo)              fetch-and-subtract, returns the old value
  *   dmt_or32(p, v, mo)               fetch-and-or, returns the old value
  *   dmt_fence_acq() / dmt_fence_rel()
+ *   dmt_stat_inc64(p)                a statistic's += 1, not atomic (below)
  *
  * 32 is uint32_t, 64 is uint64_t, p is uintptr_t (pointers are stored as
  * integers).  A 64-bit atomic object must be 8-byte aligned (on x86 the
@@ -300,6 +301,19 @@ static DMT_INLINE uint64_t dmt_add64_cx8_(uint64_t *p, uint64_t v, bool add)
 #define dmt_ld64(p, mo)     dmt_ld64_cx8_((uint64_t *)(p))
 #define dmt_st64(p, v, mo)  ((void)dmt_add64_cx8_((uint64_t *)(p), (v), false))
 #define dmt_add64(p, v, mo) dmt_add64_cx8_((uint64_t *)(p), (v), true)
+#endif
+
+/* A statistic's increment (the ring's committed count): *p += 1 as a
+ * relaxed load and a relaxed store, no locked instruction.  Exact while
+ * one thread at a time increments p; increments that race on another CPU
+ * (or an interrupt between the two) can be lost, so the count is then a
+ * lower bound.  Never for a count that must be exact (losses, ids).  On
+ * 32-bit x86 a 64-bit store is a lock cmpxchg8b anyway: there it is the
+ * exact locked add. */
+#ifdef DMT_CX8_
+#define dmt_stat_inc64(p) ((void)dmt_add64((p), 1u, DMT_RLX))
+#else
+#define dmt_stat_inc64(p) dmt_st64((p), dmt_ld64((p), DMT_RLX) + 1u, DMT_RLX)
 #endif
 
 /* ---- time-stamp counter -----------------------------------------------------

@@ -123,7 +123,8 @@ typedef struct dmt_ring_hdr {
     uint64_t lost_full;        /* +192: reservations refused (no room) */
     uint64_t lost_overwritten; /* +200: committed records overwritten */
     uint64_t lost_torn;        /* +208: slots skipped as never committed */
-    uint64_t committed;        /* +216: records committed (statistics) */
+    uint64_t committed;        /* +216: records committed (a statistic: exact with
+                                  one producer at a time, see ring.c I11) */
     uint8_t pad3[256 - 224];
 } dmt_ring_hdr;
 
@@ -152,6 +153,7 @@ typedef struct dmt_ring_resv {
     uint32_t len;
     uint64_t pos; /* slot position (private) */
     uint32_t seq; /* sequence number taken (private) */
+    uint64_t hdr; /* the reserved header word commit expects (private) */
 } dmt_ring_resv;
 
 /* Reserve len (1..DMT_RING_MAX_PAYLOAD) payload bytes.  Returns true with *rv
