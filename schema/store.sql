@@ -64,8 +64,9 @@ PRAGMA user_version = 6;
 --     highest CPU of any record; absent when no record names its CPU).
 --   Trace-backed stores only (import option events_in_trace; absent in a
 --     store of full rows): events ('trace': the raw event tables -
---     reg_accesses, reg_buffers, dma_calls, digest_ranges, desc_writes,
---     payloads, patterns, interrupts, dpcs, calibrations - have no rows;
+--     reg_accesses, reg_buffers, dma_calls, sg_elements, digest_ranges,
+--     desc_writes, payloads, patterns, interrupts, dpcs, calibrations -
+--     have no rows;
 --     their records are read from the trace at source_path through the
 --     resume points of time_index), trace_bytes (bytes of the trace the
 --     records were read from: a shorter file is not the store's trace),

@@ -834,8 +834,8 @@ int dmt_imp_write_meta(imp *im, const dmt_header *h, const char *trace,
 
 int dmt_imp_trace_backed(imp *im, const char *trace)
 {
-    static const int raw[] = {T_REG, T_REGBUF, T_DMA, T_DRANGE, T_DESC,
-                              T_PAY, T_PAT,    T_IRQ, T_DPC,    T_CAL};
+    static const int raw[] = {T_REG, T_REGBUF, T_DMA, T_SG,  T_DRANGE, T_DESC,
+                              T_PAY, T_PAT,    T_IRQ, T_DPC, T_CAL};
     dmt_reader *rd;
     int rc = dmt_reader_open(trace, DMT_READ_ALLOW_CUT, &rd, im->err);
     if (rc) {

@@ -86,7 +86,7 @@ typedef struct tbuf {
     uint32_t len[K * MAXCOLS];
     uint8_t *arena; /* blob tables: K * VAR_MAX bytes */
     size_t used;
-    uint64_t rows; /* rows written */
+    uint64_t rows; /* rows written (skip: rows dropped) */
 } tbuf;
 
 /* ---- lanes ------------------------------------------------------------------------- */
@@ -312,8 +312,9 @@ static inline void put_cpu(tbuf *t, const dmt_record *r)
 static inline int row_end(imp *im, tbuf *t)
 {
     t->col = 0;
-    if (t->skip) {
+    if (t->skip) { /* counted (the import's result), not written */
         t->used = 0;
+        t->rows++;
         return 0;
     }
     if (++t->n == K)

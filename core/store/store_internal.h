@@ -76,6 +76,15 @@ int dmt_store_trace_ts_before(dmt_store *st, uint64_t seq, int64_t *ts, dmt_erro
 int dmt_store_trace_find_reg(dmt_store *st, uint64_t off, bool field, unsigned shift, uint64_t mask,
                              char op, uint64_t value, uint64_t limit, dmt_store_hit_fn fn,
                              void *ctx, dmt_error *err);
+/* The SG list of the EXECUTE_DMA at exec_seq (n_sg elements expected) into
+ * sg[0 .. cap): n_sg, or an error. */
+int dmt_store_trace_sg(dmt_store *st, uint64_t exec_seq, uint32_t n_sg, dmt_sg_elem *sg, size_t cap,
+                       dmt_error *err);
+/* The address search: fill set (caller frees) with the EXECUTE_DMA records
+ * that have an element meeting [lo, hi) and register the SQL function
+ * dmt_sg_meets(exec_seq) over it on st's connection. */
+int dmt_store_trace_sg_filter(dmt_store *st, int64_t lo, int64_t hi, dmt_idmap *set,
+                              dmt_error *err);
 /* The record iterator's trace side: the store's records with seq >= from
  * as the tables give them back (pos 0, no ring_seq). */
 typedef struct dmt_store_trace_iter dmt_store_trace_iter;

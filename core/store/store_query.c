@@ -408,6 +408,8 @@ int dmt_store_transfer_sg(dmt_store *st, uint32_t xfer, dmt_sg_elem *sg, size_t 
         return rc;
     if (t.exec_seq == DMT_STORE_NONE || t.n_sg == 0)
         return 0;
+    if (st->trace_backed)
+        return dmt_store_trace_sg(st, t.exec_seq, t.n_sg, sg, cap, err);
     sqlite3_stmt *q;
     rc = dmt_store_prepare(st->db,
                            "SELECT addr, length FROM sg_elements WHERE id BETWEEN ? AND ? "
@@ -582,19 +584,27 @@ int dmt_store_find_transfers(dmt_store *st, const dmt_store_xfer_query *f, uint6
         "ORDER BY t_begin LIMIT ?9",
         f->dir >= 0 ? " AND write_to_device = ?1" : "",
         f->has_len ? " AND coalesce(granted, requested) BETWEEN ?2 AND ?3" : "",
-        f->has_addr ? " AND sg_lo < ?5 AND sg_hi > ?4 AND EXISTS (SELECT 1 FROM "
-                      "sg_elements s WHERE s.id BETWEEN t.sg_first AND t.sg_first + "
-                      "t.n_sg - 1 AND s.addr < ?5 AND s.addr + s.length > ?4)"
-                    : "",
+        !f->has_addr       ? ""
+        : st->trace_backed ? " AND sg_lo < ?5 AND sg_hi > ?4 AND dmt_sg_meets(t.sg_first >> 12)"
+                           : " AND sg_lo < ?5 AND sg_hi > ?4 AND EXISTS (SELECT 1 FROM "
+                             "sg_elements s WHERE s.id BETWEEN t.sg_first AND t.sg_first + "
+                             "t.n_sg - 1 AND s.addr < ?5 AND s.addr + s.length > ?4)",
         f->rule ? " AND xfer IN (SELECT xfer FROM findings WHERE rule LIKE '%' || ?6 || '%')" : "",
         f->text ? " AND (outcome LIKE '%' || ?7 || '%' OR CAST(xfer AS TEXT) = ?7 OR xfer IN "
                   "(SELECT xfer FROM findings WHERE message LIKE '%' || ?7 || '%' OR "
                   "rule LIKE '%' || ?7 || '%'))"
                 : "");
+    dmt_store_map set = {0}; /* trace-backed: the EXECUTE_DMAs meeting the range */
+    int rc = 0;
+    if (f->has_addr && st->trace_backed)
+        rc = dmt_store_trace_sg_filter(st, (int64_t)f->addr_lo, clamp_i64(f->addr_hi), &set, err);
     sqlite3_stmt *q;
-    int rc = dmt_store_prepare(st->db, sql, false, &q, err);
-    if (rc)
+    if (!rc)
+        rc = dmt_store_prepare(st->db, sql, false, &q, err);
+    if (rc) {
+        dmt_store_map_free(&set);
         return rc;
+    }
     sqlite3_bind_int(q, 1, f->dir);
     sqlite3_bind_int64(q, 2, clamp_i64(f->len_lo));
     sqlite3_bind_int64(q, 3, clamp_i64(f->len_hi));
@@ -604,7 +614,11 @@ int dmt_store_find_transfers(dmt_store *st, const dmt_store_xfer_query *f, uint6
     sqlite3_bind_text(q, 7, f->text ? f->text : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 9, clamp_i64(limit));
     fn_ctx c = {(any_fn)fn, ctx};
-    return dmt_store_each_row(st, q, false, hit_row, &c, "transfers", err);
+    rc = dmt_store_each_row(st, q, false, hit_row, &c, "transfers", err);
+    if (f->has_addr && st->trace_backed) /* no function left pointing at the set */
+        sqlite3_create_function(st->db, "dmt_sg_meets", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
+    dmt_store_map_free(&set);
+    return rc;
 }
 
 /* Hits from sql: columns (0, ts, seq), ?1 bound by the caller, ?2 the limit. */

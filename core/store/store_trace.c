@@ -22,6 +22,10 @@
  *    answering from the tables.
  *  - Nothing past the store's last record is returned: the trace of a live
  *    store (an append) holds records the store has not committed yet.
+ *  - SG elements are read from the trace too: a transfer's list from its
+ *    first EXECUTE_DMA record (dmt_store_trace_sg), the address search from
+ *    one pass over the EXECUTE_DMA records, its matches handed to the SQL
+ *    that filters transfers as a function (dmt_sg_meets).
  *  - Each answer equals the full-rows store's (test_store checks every
  *    query on both): same records, same fields, same order (file order is
  *    sequence order, FORMAT.md 1.4).
@@ -343,6 +347,83 @@ int dmt_store_trace_find_reg(dmt_store *st, uint64_t off, bool field, unsigned s
     }
     dmt_reader_close(rd);
     return rc < 0 ? rc : n;
+}
+
+/* ---- SG lists ---------------------------------------------------------------------- */
+
+int dmt_store_trace_sg(dmt_store *st, uint64_t exec_seq, uint32_t n_sg, dmt_sg_elem *sg, size_t cap,
+                       dmt_error *err)
+{
+    dmt_reader *rd;
+    uint64_t last;
+    int rc = trace_at(st, exec_seq, &rd, &last, err);
+    if (rc || !rd)
+        return rc ? rc : 0;
+    dmt_record r;
+    while ((rc = trace_next(rd, last, &r, err)) == 1 && r.seq < exec_seq)
+        ;
+    if (rc == 1 && (r.seq != exec_seq || r.kind != DMT_K_EXECUTE_DMA || r.n_sg != n_sg))
+        rc = dmt_error_set(err, DMT_E_FORMAT, r.pos, DMT_NO_INDEX,
+                           "the trace's record %llu is not the EXECUTE_DMA of %u SG elements "
+                           "the store expects",
+                           (unsigned long long)exec_seq, n_sg);
+    else if (rc == 0)
+        rc = dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, DMT_NO_INDEX,
+                           "the trace has no record %llu", (unsigned long long)exec_seq);
+    for (uint32_t i = 0; rc == 1 && i < r.n_sg && i < cap; i++)
+        sg[i] = dmt_record_sg_at(&r, i);
+    dmt_reader_close(rd);
+    return rc == 1 ? (int)n_sg : rc;
+}
+
+/* The EXECUTE_DMA records (by seq) with an element meeting [lo, hi), as
+ * the tables' "addr < hi AND addr + length > lo" over the signed columns. */
+static int sg_meeting(dmt_store *st, int64_t lo, int64_t hi, dmt_store_map *set, dmt_error *err)
+{
+    dmt_reader *rd;
+    uint64_t last;
+    int rc = trace_at(st, 0, &rd, &last, err);
+    if (rc || !rd)
+        return rc;
+    dmt_record r;
+    while ((rc = trace_next(rd, last, &r, err)) == 1) {
+        if (r.kind != DMT_K_EXECUTE_DMA)
+            continue;
+        for (uint32_t i = 0; i < r.n_sg; i++) {
+            dmt_sg_elem e = dmt_record_sg_at(&r, i);
+            int64_t a = (int64_t)e.addr, end;
+            /* SQLite's sum leaves the integers upwards on overflow */
+            bool over = __builtin_add_overflow(a, (int64_t)e.len, &end);
+            if (a < hi && (over || end > lo)) {
+                if (dmt_store_map_put(set, r.seq, 0, 1))
+                    rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
+                                       "out of memory");
+                break;
+            }
+        }
+        if (rc < 0)
+            break;
+    }
+    dmt_reader_close(rd);
+    return rc < 0 ? rc : 0;
+}
+
+/* SQL dmt_sg_meets(exec_seq): is it in the set sg_meeting built. */
+static void sg_meets_fn(sqlite3_context *c, int n, sqlite3_value **v)
+{
+    (void)n;
+    const dmt_store_map *set = sqlite3_user_data(c);
+    sqlite3_result_int(c, dmt_store_map_get(set, (uint64_t)sqlite3_value_int64(v[0]), 0) !=
+                              UINT32_MAX);
+}
+
+int dmt_store_trace_sg_filter(dmt_store *st, int64_t lo, int64_t hi, dmt_idmap *set, dmt_error *err)
+{
+    int rc = sg_meeting(st, lo, hi, set, err);
+    if (!rc && sqlite3_create_function(st->db, "dmt_sg_meets", 1, SQLITE_UTF8, set, sg_meets_fn,
+                                       NULL, NULL) != SQLITE_OK)
+        rc = dmt_store_sql_error(err, st->db, SQLITE_ERROR, "dmt_sg_meets");
+    return rc;
 }
 
 /* ---- the record iterator ------------------------------------------------------------ */
