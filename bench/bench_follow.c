@@ -21,7 +21,11 @@
  *    main thread builds a frame (dmtv_model_frame_nowait + node tree, as
  *    the timeline widget does) of the newest 2 s of the newest model, p95.
  *
- *   bench_follow [DIR [all|catchup|live]]     (default /tmp all)
+ *  - both store modes, alternating in the same run: the trace-backed
+ *    cache store (the viewer's; raw events stay in the trace) and full
+ *    rows (one SQLite row per record, the mode before it).
+ *
+ *   bench_follow [DIR [all|catchup|live [trace|rows|both]]]   (default /tmp all both)
  */
 #include <glib/gstdio.h>
 #include <math.h>
@@ -320,6 +324,8 @@ static DmtvFollower *follow(const char *trace, collect *c, framer *fr)
     return f;
 }
 
+static const char *mode_name = "trace-backed";
+
 static void catchup(const char *dir)
 {
     char *trace = g_strdup_printf("%s/bench_follow_catchup.dmat", dir);
@@ -338,9 +344,9 @@ static void catchup(const char *dir)
            " in the store (%s), %" G_GUINT64_FORMAT " findings, %u models; %.2f s wall, "
            "%.2f s CPU; whole import %.2f s CPU\n",
            m, c.records, c.msg[0] ? c.msg : "END", c.findings, c.models, wall, cpu, import_s);
-    printf("RESULT\tfollower catch-up throughput\t%.2f M records/s (%.2f s CPU/M)\t>= 5 M "
+    printf("RESULT\tfollower catch-up throughput, %s\t%.2f M records/s (%.2f s CPU/M)\t>= 5 M "
            "records/s\t%.2f s CPU/M whole import\t%.2f\n",
-           m / wall, cpu / m, import_s / m, (cpu / m) / (import_s / m));
+           mode_name, m / wall, cpu / m, import_s / m, (cpu / m) / (import_s / m));
     run_done(&c, trace);
 }
 
@@ -376,16 +382,16 @@ static void live(const char *dir, double rate, double seconds, DmtvPainter *pain
            rate / 1e6, seconds, p.produced, c.records, c.msg[0] ? c.msg : "END", n, c.models, med,
            p99, worst, (double)(t1 - t0) / 1e9, (double)follower_cpu / 1e9, per_m, fr.build->len,
            (double)quantile(fr.build, 0.5) / 1e6, f95, (double)quantile(fr.build, 1.0) / 1e6);
-    printf("RESULT\tprobe-to-store latency at %g M records/s (median, p99)\t%.0f / %.0f ms\t"
+    printf("RESULT\tprobe-to-store latency at %g M records/s (median, p99), %s\t%.0f / %.0f ms\t"
            "<= 1000 ms\t%.0f ms flush interval\t%.1f\n",
-           rate / 1e6, med, p99, (double)FLUSH_NS / 1e6, p99 / ((double)FLUSH_NS / 1e6));
+           rate / 1e6, mode_name, med, p99, (double)FLUSH_NS / 1e6, p99 / ((double)FLUSH_NS / 1e6));
     double import_per_m = import_cpu(dir, trace) / m;
-    printf("RESULT\tfollower CPU at %g M records/s\t%.2f s/M records\t(report)\t%.2f s/M "
+    printf("RESULT\tfollower CPU at %g M records/s, %s\t%.2f s/M records\t(report)\t%.2f s/M "
            "whole import\t%.2f\n",
-           rate / 1e6, per_m, import_per_m, per_m / import_per_m);
-    printf("RESULT\tframe build p95 while following at %g M records/s\t%.2f ms\t<= 8 ms\t-\t"
+           rate / 1e6, mode_name, per_m, import_per_m, per_m / import_per_m);
+    printf("RESULT\tframe build p95 while following at %g M records/s, %s\t%.2f ms\t<= 8 ms\t-\t"
            "-\n",
-           rate / 1e6, f95);
+           rate / 1e6, mode_name, f95);
     run_done(&c, trace);
     g_array_unref(fr.build);
 }
@@ -394,8 +400,10 @@ int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/tmp";
     const char *what = argc > 2 ? argv[2] : "all";
-    if (strcmp(what, "all") && strcmp(what, "catchup") && strcmp(what, "live")) {
-        fprintf(stderr, "usage: bench_follow [DIR [all|catchup|live]]\n");
+    const char *modes = argc > 3 ? argv[3] : "both";
+    if ((strcmp(what, "all") && strcmp(what, "catchup") && strcmp(what, "live")) ||
+        (strcmp(modes, "both") && strcmp(modes, "trace") && strcmp(modes, "rows"))) {
+        fprintf(stderr, "usage: bench_follow [DIR [all|catchup|live [trace|rows|both]]]\n");
         return 2;
     }
     cache_dir = g_build_filename(dir, "bench_follow_cache", NULL);
@@ -405,13 +413,26 @@ int main(int argc, char **argv)
     PangoContext *pc = dmtv_render_pango_context();
     DmtvPainter *painter = dmtv_painter_new(pc, FALSE);
     g_object_unref(pc);
-    if (strcmp(what, "live"))
-        catchup(dir);
-    if (strcmp(what, "catchup")) {
-        live(dir, 2e5, 3.0, painter); /* below what the follower sustains here */
-        live(dir, 1e6, 3.0, painter);
-        live(dir, 5e6, 1.0, painter);
-    }
+    /* each measurement in one mode, then the other (same run) */
+    static const struct {
+        const char *name, *arg;
+        gboolean trace_backed;
+    } mode[2] = {{"trace-backed", "trace", TRUE}, {"full rows", "rows", FALSE}};
+    for (int step = 0; step < 4; step++)
+        for (int m = 0; m < 2; m++) {
+            if (strcmp(modes, "both") && strcmp(modes, mode[m].arg))
+                continue;
+            mode_name = mode[m].name;
+            dmtv_follow_set_trace_backed(mode[m].trace_backed);
+            if (step == 0 && strcmp(what, "live"))
+                catchup(dir);
+            if (step == 1 && strcmp(what, "catchup"))
+                live(dir, 2e5, 3.0, painter); /* below what the follower sustains here */
+            if (step == 2 && strcmp(what, "catchup"))
+                live(dir, 1e6, 3.0, painter);
+            if (step == 3 && strcmp(what, "catchup"))
+                live(dir, 5e6, 1.0, painter);
+        }
     dmtv_painter_free(painter);
     g_rmdir(cache_dir);
     g_free(cache_dir);

@@ -13,7 +13,9 @@
  * >= 50% of the baseline's, >= 1.5 M SG-element rows/s, 10 M events in
  * <= 15 s (<= 8 s since "Performance at scale").  RESULT lines: the import
  * next to every row it writes at the baseline's raw rate (its floor), and
- * the reader alone next to the libcbor reference.  Not a ctest test:
+ * the reader alone next to the libcbor reference; then the same trace
+ * into a trace-backed store (raw events left in the trace): its time and
+ * bytes per event next to the full import's.  Not a ctest test:
  * timings depend on the machine.
  */
 #include <getopt.h>
@@ -199,6 +201,24 @@ int main(int argc, char **argv)
     uint64_t rows;
     int64_t summary = count_rows(db, &rows);
 
+    /* the same trace into a trace-backed store (the raw events stay in the
+     * trace), right after: same run, same disk */
+    char tdb[600];
+    snprintf(tdb, sizeof tdb, "%s.trace-backed.db", db);
+    dmt_store_import_opts to = {.events_in_trace = true};
+    dmt_store_import_result tres;
+    c0 = cpu();
+    t0 = now();
+    rc = dmt_store_import(trace, tdb, &to, &tres, &err);
+    double ttb = now() - t0, ctb = cpu() - c0;
+    if (rc) {
+        fprintf(stderr, "bench_import: trace-backed import: %s\n", err.msg);
+        return 3;
+    }
+    uint64_t trows;
+    count_rows(tdb, &trows);
+    unlink(tdb);
+
     /* the baseline, as many rows as the trace has SG elements */
     c0 = cpu();
     double tbase = baseline(base, res.sg_elements ? res.sg_elements : 1000000);
@@ -261,6 +281,18 @@ int main(int argc, char **argv)
     printf("RESULT\timport, %.1f M events end to end\t%.2f s\t<= 8 s (10 M)\t%.2f s raw SQLite "
            "insert of the same %.1f M rows\t%.2f\n",
            (double)res.records / 1e6, timp, floor_s, (double)rows / 1e6, timp / floor_s);
+    printf("  %-44s %14.2f %10s\n", "trace-backed: seconds end to end (wall)", ttb, "<= 8");
+    printf("  %-44s %14.2f\n", "trace-backed: CPU seconds (both threads)", ctb);
+    printf("  %-44s %14" PRIu64 "\n", "trace-backed: rows written (all tables)", trows);
+    printf("  %-44s %14.1f %10s\n", "trace-backed: database bytes per event",
+           (double)tres.db_bytes / (double)tres.records, "<= 40");
+    printf("RESULT\timport, %.1f M events end to end, trace-backed\t%.2f s (%.2f s CPU)\t<= 8 s "
+           "(10 M)\t%.2f s (%.2f s CPU) full rows, same run\t%.2f\n",
+           (double)tres.records / 1e6, ttb, ctb, timp, cimp, ttb / timp);
+    printf("RESULT\tdatabase bytes per event, trace-backed\t%.1f B\t<= 40 B\t%.1f B full rows, "
+           "same run\t%.2f\n",
+           (double)tres.db_bytes / (double)tres.records, (double)res.db_bytes / (double)res.records,
+           (double)tres.db_bytes / (double)res.db_bytes);
     printf("RESULT\timport, reading the trace (reader alone)\t%.2f s\t-\t%.2f s libcbor "
            "reference\t%.2f\n",
            tread[0], tread[1], tread[1] / tread[0]);

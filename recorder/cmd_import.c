@@ -54,7 +54,7 @@ static int progress(void *ctx, const dmt_store_progress *p)
 
 static void help(void)
 {
-    printf("usage: dmatrace import FILE.dmat [-o FILE.db]\n\n"
+    printf("usage: dmatrace import FILE.dmat [-o FILE.db] [--events-in-trace]\n\n"
            "Load a trace into a new SQLite database (schema: schema/store.sql) for the\n"
            "viewer, ad-hoc SQL and the audit.  All or nothing: the database is written\n"
            "under a temporary name and renamed when complete, so a failed or\n"
@@ -62,7 +62,15 @@ static void help(void)
            "successful one replaces it).  A trace cut by a crash is imported up to its\n"
            "last whole record, with a warning.\n\n"
            "  -o, --output FILE.db   the database (default: FILE with .dmat replaced by .db)\n"
-           "  -q, --quiet            no summary line\n" CLI_REGMAP_HELP
+           "  -q, --quiet            no summary line\n"
+           "      --events-in-trace  trace-backed: leave the raw event records (registers,\n"
+           "                         DMA calls and their SG lists, descriptors,\n"
+           "                         interrupts, DPCs, payloads)\n"
+           "                         in FILE.dmat instead of writing a row for each; the\n"
+           "                         store is smaller and faster to make, every\n"
+           "                         dmatrace command and the viewer read it as before,\n"
+           "                         but it needs FILE.dmat where it was, unchanged, and\n"
+           "                         SQL over those tables finds them empty\n" CLI_REGMAP_HELP
            "The map fills the tables reg_names and reg_fields (schema/store.sql).\n\n"
            "Exit status: 0 imported, 2 bad usage or bad trace, 3 I/O failure or\n"
            "interrupted.\n");
@@ -72,12 +80,13 @@ int cmd_import(int argc, char **argv)
 {
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"quiet", no_argument, 0, 'q'},
+                                         {"events-in-trace", no_argument, 0, 'E'},
                                          {"help", no_argument, 0, 'h'},
                                          CLI_REGMAP_OPTIONS,
                                          {0, 0, 0, 0}};
     cli_regmap rm = {0};
     const char *out = NULL;
-    bool quiet = false;
+    bool quiet = false, in_trace = false;
     int c, st;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
@@ -87,6 +96,9 @@ int cmd_import(int argc, char **argv)
             break;
         case 'q':
             quiet = true;
+            break;
+        case 'E':
+            in_trace = true;
             break;
         default:
             if ((st = cli_regmap_opt_tail("import", &rm, c, optarg, help)) != CLI_OPT_TAKEN)
@@ -139,7 +151,8 @@ int cmd_import(int argc, char **argv)
                                .allow_cut = true,
                                .regmap = rm.map,
                                .regmap_domain = rm.dom,
-                               .regmap_name = rm.path};
+                               .regmap_name = rm.path,
+                               .events_in_trace = in_trace};
     dmt_store_import_result res;
     dmt_error err;
     struct timespec t0, t1;

@@ -45,7 +45,7 @@
 -- @section tables
 
 PRAGMA application_id = 0x444D5442;
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;
 
 -- Key/value facts about the database and the trace it came from.
 --   Header fields (FORMAT.md 1.2): version, t0, page_shift, seq0, producer,
@@ -62,6 +62,16 @@ PRAGMA user_version = 5;
 --     transfer span t_end - t_begin, used to widen window queries),
 --     summary_min_level (finest level stored in `summary`), cpu_max (the
 --     highest CPU of any record; absent when no record names its CPU).
+--   Trace-backed stores only (import option events_in_trace; absent in a
+--     store of full rows): events ('trace': the raw event tables -
+--     reg_accesses, reg_buffers, dma_calls, sg_elements, digest_ranges,
+--     desc_writes, payloads, patterns, interrupts, dpcs, calibrations -
+--     have no rows;
+--     their records are read from the trace at source_path through the
+--     resume points of time_index), trace_bytes (bytes of the trace the
+--     records were read from: a shorter file is not the store's trace),
+--     trace_header_len and trace_header_crc (the header's length and the
+--     CRC-32C of its bytes: the trace's identity).
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value
@@ -502,12 +512,27 @@ CREATE TABLE summary (
 -- number and the min/max record time.  Records in [t0, t1] are in the
 -- blocks with ts_max >= t0 AND ts_min <= t1 - a seq range per table, exact
 -- for 64-bit times and ~2.5 k rows for 10 M records.
+--
+-- rp_*: the block's resume point into the trace (FORMAT.md 1.5, "Resume
+-- points"): the last chunk boundary at or before the block's first record
+-- - its byte offset, the next sequence number there, the time of the item
+-- before it, the CPU in force (NULL: none), the ring_seq a CPU record left
+-- for the next item (NULL: none), and the items / records before it.
+-- NULL when the store was given none (an append whose caller passed no
+-- boundaries); a trace-backed store reads its events from there.
 CREATE TABLE time_index (
-    first_seq INTEGER PRIMARY KEY,
-    last_seq  INTEGER NOT NULL,
-    ts_min    INTEGER NOT NULL,
-    ts_max    INTEGER NOT NULL,
-    records   INTEGER NOT NULL
+    first_seq   INTEGER PRIMARY KEY,
+    last_seq    INTEGER NOT NULL,
+    ts_min      INTEGER NOT NULL,
+    ts_max      INTEGER NOT NULL,
+    records     INTEGER NOT NULL,
+    rp_offset   INTEGER,
+    rp_seq      INTEGER,
+    rp_ts       INTEGER,
+    rp_cpu      INTEGER,
+    rp_ring_seq INTEGER,
+    rp_index    INTEGER,
+    rp_count    INTEGER
 );
 
 -- Audit findings; created empty, filled by `dmatrace audit`.  `records`

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dmt/crc32c.h"
@@ -73,13 +74,13 @@ struct dmt_reader {
     dmt_header hdr;
     int64_t last_ts;
     uint64_t next_seq;
-    uint64_t count;   /* records returned */
-    uint64_t skipped; /* unknown kinds skipped */
-    uint32_t cpu;     /* CPU of the records that follow (the last CPU record) */
+    uint64_t count;     /* records returned */
+    uint64_t skipped;   /* unknown kinds skipped */
+    uint32_t cpu;       /* CPU of the records that follow (the last CPU record) */
     bool ring_seq_next; /* the last CPU record gave ring_seq for the next record */
     uint64_t ring_seq;
-    uint64_t index;   /* index of the record being parsed (framing included) */
-    bool ended;       /* END seen or stream over */
+    uint64_t index; /* index of the record being parsed (framing included) */
+    bool ended;     /* END seen or stream over */
     bool cut;
     const char *cut_why;
     uint64_t cut_at;
@@ -94,6 +95,10 @@ struct dmt_reader {
     uint64_t chunk_records;
     uint64_t chunk_seq;
     bool saw_end;
+
+    dmt_reader_resume bound; /* the last chunk boundary passed */
+    uint64_t hdr_len;        /* header bytes, and their CRC-32C (identity) */
+    uint32_t hdr_crc;
 
     item cur; /* the item the callbacks fill */
     dmt_sg_elem sg[DMT_MAX_SG_ELEMENTS];
@@ -702,6 +707,23 @@ static pc make_pc(dmt_reader *rd, dmt_error *err)
     return c;
 }
 
+/* ---- resume points ------------------------------------------------------ */
+
+/* Remember the boundary the reader stands at (after the header or a CHUNK
+ * record): every chunk counter is zero here. */
+static void snap_boundary(dmt_reader *rd)
+{
+    dmt_reader_resume *b = &rd->bound;
+    b->offset = rd->base + rd->pos;
+    b->seq = rd->next_seq;
+    b->ts = rd->last_ts;
+    b->cpu = rd->cpu;
+    b->ring_seq_next = rd->ring_seq_next;
+    b->ring_seq = rd->ring_seq;
+    b->index = rd->index;
+    b->count = rd->count;
+}
+
 /* ---- header ------------------------------------------------------------ */
 
 static void copy_text(char *dst, size_t cap, const uint8_t *p, size_t n)
@@ -860,6 +882,9 @@ static int parse_header(dmt_reader *rd, dmt_error *err)
     rd->cpu = DMT_CPU_NONE;
     rd->ring_seq_next = false;
     rd->chunk_seq = rd->hdr.seq0;
+    rd->hdr_len = rd->base + rd->pos;
+    rd->hdr_crc = rd->base == 0 ? dmt_crc32c(0, rd->mem, rd->pos) : 0;
+    snap_boundary(rd);
     return 0;
 }
 
@@ -1089,6 +1114,7 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
             rd->chunk_bytes = 0;
             rd->chunk_records = 0;
             rd->chunk_seq = rd->next_seq;
+            snap_boundary(rd);
             if (rd->flags & DMT_READ_FRAMING)
                 return 1;
             continue;
@@ -1145,4 +1171,124 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
         rd->count++;
         return 1;
     }
+}
+
+/* ---- resume points ------------------------------------------------------ */
+
+void dmt_reader_boundary(const dmt_reader *rd, dmt_reader_resume *rp)
+{
+    *rp = rd->bound;
+}
+
+void dmt_reader_identity(const dmt_reader *rd, uint64_t *header_len, uint32_t *header_crc)
+{
+    if (header_len)
+        *header_len = rd->hdr_len;
+    if (header_crc)
+        *header_crc = rd->hdr_crc;
+}
+
+/* Put the reader at rp with the state a full read has there.  The window
+ * is emptied (file) or repositioned (memory); nothing is verified yet. */
+static int go_to(dmt_reader *rd, const dmt_reader_resume *rp, dmt_error *err)
+{
+    if (rd->fd >= 0) {
+        if (lseek(rd->fd, (off_t)rp->offset, SEEK_SET) < 0) {
+            int e = errno;
+            dmt_error_set(err, DMT_E_IO, rp->offset, DMT_NO_INDEX, "seek failed: %s", strerror(e));
+            if (err)
+                err->sys_errno = e;
+            return DMT_E_IO;
+        }
+        rd->base = rp->offset;
+        rd->pos = rd->len = 0;
+        rd->eof = false;
+    } else {
+        rd->pos = (size_t)rp->offset;
+    }
+    rd->crc_from = rd->pos;
+    rd->chunk_crc = 0;
+    rd->chunk_bytes = 0;
+    rd->chunk_records = 0;
+    rd->chunk_seq = rp->seq;
+    rd->next_seq = rp->seq;
+    rd->last_ts = rp->ts;
+    rd->cpu = rp->cpu;
+    rd->ring_seq_next = rp->ring_seq_next;
+    rd->ring_seq = rp->ring_seq;
+    rd->index = rp->index;
+    rd->count = rp->count;
+    rd->skipped = 0;
+    rd->ended = rd->cut = rd->saw_end = false;
+    rd->cut_why = NULL;
+    rd->cut_at = 0;
+    snap_boundary(rd);
+    return 0;
+}
+
+/* Check rp against the file and read the chunk it opens (framing on),
+ * then go back to rp: a record is handed out only once the chunk it starts
+ * in is known to begin at rp.  Closes rd on failure. */
+static int resume(dmt_reader *rd, uint64_t size, const dmt_reader_resume *rp, dmt_reader **out,
+                  dmt_error *err)
+{
+    int rc = 0;
+    if (rp->offset < rd->hdr_len)
+        rc = dmt_error_set(err, DMT_E_FORMAT, rp->offset, DMT_NO_INDEX,
+                           "resume point at byte %llu is inside the header (%llu bytes)",
+                           (unsigned long long)rp->offset, (unsigned long long)rd->hdr_len);
+    else if (rp->offset > size)
+        rc = dmt_error_set(err, DMT_E_FORMAT, rp->offset, DMT_NO_INDEX,
+                           "resume point at byte %llu is past the end of the file (%llu bytes)",
+                           (unsigned long long)rp->offset, (unsigned long long)size);
+    if (!rc)
+        rc = go_to(rd, rp, err);
+    unsigned flags = rd->flags;
+    rd->flags |= DMT_READ_FRAMING;
+    for (dmt_record rec; !rc;) {
+        rc = dmt_reader_next(rd, &rec, err);
+        if (rc != 1 || rec.kind == DMT_K_CHUNK || rec.kind == DMT_K_END)
+            break; /* verified, the end (cut), or an error */
+        rc = 0;
+    }
+    if (rc == 1)
+        rc = 0;
+    rd->flags = flags;
+    if (!rc)
+        rc = go_to(rd, rp, err);
+    if (rc) {
+        dmt_reader_close(rd);
+        *out = NULL;
+        return rc;
+    }
+    *out = rd;
+    return 0;
+}
+
+int dmt_reader_open_at(const char *path, unsigned flags, const dmt_reader_resume *rp,
+                       dmt_reader **out, dmt_error *err)
+{
+    int rc = dmt_reader_open(path, flags & ~(unsigned)DMT_READ_FRAMING, out, err);
+    if (rc)
+        return rc;
+    dmt_reader *rd = *out;
+    rd->flags = flags;
+    struct stat sb;
+    if (fstat(rd->fd, &sb) != 0) {
+        int e = errno;
+        dmt_reader_close(rd);
+        *out = NULL;
+        dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "cannot stat: %s", strerror(e));
+        if (err)
+            err->sys_errno = e;
+        return DMT_E_IO;
+    }
+    return resume(rd, (uint64_t)sb.st_size, rp, out, err);
+}
+
+int dmt_reader_open_mem_at(const void *buf, size_t len, unsigned flags, const dmt_reader_resume *rp,
+                           dmt_reader **out, dmt_error *err)
+{
+    int rc = dmt_reader_open_mem(buf, len, flags, out, err);
+    return rc ? rc : resume(*out, len, rp, out, err);
 }

@@ -20,6 +20,9 @@
  *               adapters/buffers/common_buffers: derive again the ids
  *                 the batch's resource records named
  *               lanes (+ findings last), reg names, meta
+ *   (a trace-backed store, opts.events_in_trace: the raw event tables get
+ *   no rows, as in an import; the caller's chunk boundaries,
+ *   dmt_store_append_resume, become the time index's resume points)
  *             COMMIT
  *
  * Invariants
@@ -149,6 +152,8 @@ int dmt_store_append_open(const char *db_path, const char *trace, const dmt_head
             rc = dmt_imp_run_section(&a->im, "tables");
         if (!rc)
             rc = dmt_imp_prepare(&a->im, true);
+        if (!rc && a->opts.events_in_trace)
+            rc = dmt_imp_trace_backed(&a->im, a->trace);
         if (!rc)
             rc = dmt_store_exec(
                 a->im.db, "CREATE TEMP TABLE touched(id INTEGER PRIMARY KEY) WITHOUT ROWID", err);
@@ -171,6 +176,14 @@ int dmt_store_append_open(const char *db_path, const char *trace, const dmt_head
     }
     *out = a;
     return 0;
+}
+
+void dmt_store_append_resume(dmt_store_appender *a, const struct dmt_reader_resume *rp)
+{
+    a->im.rp_cur = *rp;
+    a->im.rp_have = true;
+    if (rp->offset > a->im.trace_bytes)
+        a->im.trace_bytes = rp->offset;
 }
 
 int dmt_store_append_begin(dmt_store_appender *a, dmt_error *err)

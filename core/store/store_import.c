@@ -61,6 +61,11 @@ typedef struct batch {
     int rc;    /* with last: 0 or the reader's error */
     dmt_error err;
     uint64_t offset; /* reader byte offset after this batch */
+    /* chunk boundaries: bound[i] is the last one at or before record
+     * bound_at[i] (pushed where it changes) */
+    unsigned nbound;
+    unsigned bound_at[BATCH_RECORDS];
+    dmt_reader_resume bound[BATCH_RECORDS];
 } batch;
 
 typedef struct pipe {
@@ -71,6 +76,7 @@ typedef struct pipe {
     unsigned head, tail; /* producer fills b[head], consumer takes b[tail] */
     bool stop;           /* consumer gave up: producer exits */
     dmt_reader *rd;
+    uint64_t bound_off; /* the last boundary pushed (reader thread) */
 } pipe_t;
 
 static void *copy_var(batch *b, const void *p, size_t n)
@@ -100,6 +106,7 @@ static void *reader_main(void *arg)
         b->used = 0;
         b->last = false;
         b->rc = 0;
+        b->nbound = 0;
         while (b->n < BATCH_RECORDS && b->used + VAR_MAX + 64 <= BATCH_ARENA) {
             dmt_record *r = &b->rec[b->n];
             int rc = dmt_reader_next(pp->rd, r, &b->err);
@@ -108,6 +115,12 @@ static void *reader_main(void *arg)
                 b->rc = rc;
                 done = true;
                 break;
+            }
+            dmt_reader_resume *rp = &b->bound[b->nbound];
+            dmt_reader_boundary(pp->rd, rp);
+            if (rp->offset != pp->bound_off) {
+                pp->bound_off = rp->offset;
+                b->bound_at[b->nbound++] = b->n;
             }
             if (r->n_sg) {
                 dmt_sg_elem *sg = copy_var(b, NULL, (size_t)r->n_sg * sizeof(dmt_sg_elem));
@@ -174,7 +187,10 @@ static const tdesc tdescs[T_COUNT_] = {
     [T_LOST] = {"lost", "first_seq, ts, count, reason", 4, NULL, false},
     [T_SUM] = {"summary", "level, lane, bucket, count, bytes, vmin, vmax, vlast, t_first, t_last",
                10, NULL, false},
-    [T_TIDX] = {"time_index", "first_seq, last_seq, ts_min, ts_max, records", 5, NULL, false},
+    [T_TIDX] = {"time_index",
+                "first_seq, last_seq, ts_min, ts_max, records, rp_offset, rp_seq, rp_ts, rp_cpu, "
+                "rp_ring_seq, rp_index, rp_count",
+                12, NULL, false},
     [T_CPUS] = {"cpu_runs", "first_seq, cpu", 2, NULL, false},
 };
 
@@ -350,6 +366,15 @@ int dmt_imp_tidx_put(imp *im, bool keep)
     put_int(t, im->ti_min);
     put_int(t, im->ti_max);
     put_int(t, (int64_t)im->ti_n);
+    const dmt_reader_resume *rp = &im->ti_rp;
+    bool h = im->ti_rp_have;
+    put_opt(t, h, (int64_t)rp->offset);
+    put_opt(t, h, (int64_t)rp->seq);
+    put_opt(t, h, rp->ts);
+    put_opt(t, h && rp->cpu != DMT_CPU_NONE, rp->cpu);
+    put_opt(t, h && rp->ring_seq_next, (int64_t)rp->ring_seq);
+    put_opt(t, h, (int64_t)rp->index);
+    put_opt(t, h, (int64_t)rp->count);
     if (!keep)
         im->ti_n = 0;
     return row_end(im, t);
@@ -363,6 +388,8 @@ static int on_record(imp *im, const dmt_record *r)
 
     /* time index */
     if (im->ti_n == 0) {
+        im->ti_rp = im->rp_cur;
+        im->ti_rp_have = im->rp_have;
         im->ti_first = r->seq;
         im->ti_last = last;
         im->ti_min = im->ti_max = r->ts;
@@ -406,6 +433,8 @@ static int on_record(imp *im, const dmt_record *r)
         put_int(t, r->width);
         put_int(t, w);
         if ((rc = row_end(im, t)))
+            return rc;
+        if (im->trace_backed && (rc = dmt_imp_reg_seen(im, r->dev, r->off, r->width)))
             return rc;
         size_t li = dmt_imp_reg_lane(im, r->dev, r->off);
         if (li == SIZE_MAX)
@@ -789,6 +818,12 @@ int dmt_imp_write_meta(imp *im, const dmt_header *h, const char *trace,
     }
     if (im->o && im->o->regmap && im->o->regmap_name)
         MT("regmap", im->o->regmap_name);
+    if (im->trace_backed) {
+        MT("events", "trace");
+        MI("trace_bytes", im->trace_bytes);
+        MI("trace_header_len", im->hdr_len);
+        MI("trace_header_crc", im->hdr_crc);
+    }
 #undef MI
 #undef MT
     sqlite3_finalize(st);
@@ -796,6 +831,24 @@ int dmt_imp_write_meta(imp *im, const dmt_header *h, const char *trace,
 }
 
 /* ---- the whole import --------------------------------------------------------- */
+
+int dmt_imp_trace_backed(imp *im, const char *trace)
+{
+    static const int raw[] = {T_REG, T_REGBUF, T_DMA, T_SG,  T_DRANGE, T_DESC,
+                              T_PAY, T_PAT,    T_IRQ, T_DPC, T_CAL};
+    dmt_reader *rd;
+    int rc = dmt_reader_open(trace, DMT_READ_ALLOW_CUT, &rd, im->err);
+    if (rc) {
+        im->input_error = true;
+        return rc;
+    }
+    dmt_reader_identity(rd, &im->hdr_len, &im->hdr_crc);
+    dmt_reader_close(rd);
+    im->trace_backed = true;
+    for (size_t i = 0; i < sizeof raw / sizeof *raw; i++)
+        im->tb[raw[i]].skip = true;
+    return 0;
+}
 
 void dmt_imp_free(imp *im)
 {
@@ -819,6 +872,8 @@ void dmt_imp_free(imp *im)
     free(im->created);
     dmt_store_map_free(&im->irq_map);
     free(im->irqs);
+    dmt_store_map_free(&im->reg_seen);
+    free(im->regs);
 }
 
 static int fsync_path(const char *path, bool dir)
@@ -836,7 +891,12 @@ static int load(imp *im, pipe_t *pp, dmt_store_import_result *res)
     int rc = 0;
     for (;;) {
         batch *b = pipe_take(pp);
+        unsigned nb = 0;
         for (unsigned i = 0; i < b->n && !rc; i++) {
+            for (; nb < b->nbound && b->bound_at[nb] == i; nb++) {
+                im->rp_cur = b->bound[nb];
+                im->rp_have = true;
+            }
             rc = on_record(im, &b->rec[i]);
             if (!rc && im->o && im->o->fail_after && im->records >= im->o->fail_after)
                 rc = dmt_error_set(im->err, DMT_E_IO, b->rec[i].pos, im->records - 1,
@@ -866,6 +926,7 @@ static int load(imp *im, pipe_t *pp, dmt_store_import_result *res)
             break;
     }
     res->records = im->records;
+    im->trace_bytes = dmt_reader_offset(pp->rd);
     res->skipped = dmt_reader_skipped(pp->rd);
     const char *why = NULL;
     res->cut = dmt_reader_cut(pp->rd, &res->cut_offset, &why);
@@ -961,8 +1022,11 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
         goto out;
     if ((rc = dmt_imp_prepare(im, false)))
         goto out;
+    if (im->o && im->o->events_in_trace && (rc = dmt_imp_trace_backed(im, trace)))
+        goto out;
 
     pp.rd = rd;
+    pp.bound_off = UINT64_MAX;
     pthread_mutex_init(&pp.mu, NULL);
     pthread_cond_init(&pp.cv, NULL);
     for (int i = 0; i < NBATCH; i++) {

@@ -17,6 +17,7 @@
 #ifndef DMT_STORE_IMPORT_INTERNAL_H
 #define DMT_STORE_IMPORT_INTERNAL_H
 
+#include "dmt/reader.h"
 #include "store_internal.h"
 
 #define K             32 /* rows per multi-row INSERT */
@@ -76,6 +77,7 @@ enum {
 
 typedef struct tbuf {
     const tdesc *d;
+    bool skip; /* a raw event table of a trace-backed store: rows dropped */
     sqlite3_stmt *one, *many;
     int n;   /* rows buffered */
     int col; /* next column of the row being built */
@@ -84,7 +86,7 @@ typedef struct tbuf {
     uint32_t len[K * MAXCOLS];
     uint8_t *arena; /* blob tables: K * VAR_MAX bytes */
     size_t used;
-    uint64_t rows; /* rows written */
+    uint64_t rows; /* rows written (skip: rows dropped) */
 } tbuf;
 
 /* ---- lanes ------------------------------------------------------------------------- */
@@ -185,9 +187,22 @@ typedef struct imp {
     size_t nirqs, capirqs;
     int64_t max_span;
 
-    /* time index block */
+    /* time index block, and its resume point: the last chunk boundary at or
+     * before its first record (rp_cur: at or before the next record) */
     uint64_t ti_first, ti_last, ti_n;
     int64_t ti_min, ti_max;
+    dmt_reader_resume rp_cur, ti_rp;
+    bool rp_have, ti_rp_have;
+
+    /* trace-backed (opts.events_in_trace): the raw event tables stay empty;
+     * the registers accessed, for reg_names (at most lim.map of them) */
+    bool trace_backed;
+    uint64_t *regs; /* pairs: dev << 8 | width, off */
+    size_t nregs, capregs;
+    dmt_store_map reg_seen;
+    uint64_t trace_bytes; /* the trace's bytes the store's records come from */
+    uint64_t hdr_len;     /* the trace's identity (dmt_reader_identity) */
+    uint32_t hdr_crc;
 
     bool input_error; /* the failure is the trace's */
 
@@ -249,6 +264,11 @@ int dmt_imp_lanes_materialize(imp *im, const dmt_store_transfer *open, size_t n,
 int dmt_imp_summary_undo(imp *im, const sum_undo *undo, size_t n);
 /* reg_names and reg_fields from opts.regmap (store_import_regs.c). */
 int dmt_imp_reg_names(imp *im);
+/* A trace-backed import's note of a register access (reg_names' input). */
+int dmt_imp_reg_seen(imp *im, uint32_t dev, uint64_t off, uint32_t width);
+/* Start a trace-backed store (opts.events_in_trace): the raw event tables'
+ * rows are dropped and the trace's identity is read (its header). */
+int dmt_imp_trace_backed(imp *im, const char *trace);
 
 /* store_import_xfer.c */
 /* n transfer rows, K per INSERT (x_many, then x_one): an append's
@@ -292,6 +312,11 @@ static inline void put_cpu(tbuf *t, const dmt_record *r)
 static inline int row_end(imp *im, tbuf *t)
 {
     t->col = 0;
+    if (t->skip) { /* counted (the import's result), not written */
+        t->used = 0;
+        t->rows++;
+        return 0;
+    }
     if (++t->n == K)
         return dmt_imp_tbuf_flush(im, t);
     return 0;

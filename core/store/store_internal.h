@@ -35,8 +35,9 @@ struct dmt_store_levels; /* store_levels.c: lane index, on-demand cache */
 
 struct dmt_store {
     sqlite3 *db;
-    int min_level;    /* finest stored summary level */
-    int64_t max_span; /* longest transfer span (dmt_store_max_transfer_ns) */
+    bool trace_backed; /* meta events = 'trace': raw events from the trace */
+    int min_level;     /* finest stored summary level */
+    int64_t max_span;  /* longest transfer span (dmt_store_max_transfer_ns) */
     struct dmt_store_levels *lv;
     sqlite3_stmt *q[DMT_Q_COUNT_];
 };
@@ -49,6 +50,9 @@ int dmt_store_cached(dmt_store *st, int id, const char *sql, sqlite3_stmt **q, d
  * time_index aggregates. */
 int dmt_store_int_pair(dmt_store *st, const char *sql, int nbind, int64_t a, int64_t b, int64_t *x,
                        int64_t *y, bool *any, dmt_error *err);
+/* Text meta value `key` into out (cap bytes, cut to fit): 1, 0 when absent
+ * (out ""), or the error. */
+int dmt_store_meta_text(dmt_store *st, const char *key, char *out, size_t cap, dmt_error *err);
 /* Lane `lane` (DMT_E_USAGE when there is none). */
 int dmt_store_lane_get(dmt_store *st, int64_t lane, dmt_store_lane *l, dmt_error *err);
 /* Step q to the end, calling row(q, arg) for each row until it returns
@@ -59,6 +63,35 @@ int dmt_store_each_row(dmt_store *st, sqlite3_stmt *q, bool cached,
                        dmt_error *err);
 /* Free what store_levels.c keeps (dmt_store_close). */
 void dmt_store_levels_free(dmt_store *st);
+
+/* ---- a trace-backed store's raw events (store_trace.c) ----------------------- */
+
+/* meta events = 'trace' (read at open into st->trace_backed). */
+bool dmt_store_trace_backed(dmt_store *st);
+/* dmt_store_events, dmt_store_ts_before, dmt_store_find_reg_field (field)
+ * and dmt_store_find_reg_writes (!field) answered from the trace. */
+int dmt_store_trace_events(dmt_store *st, unsigned what, uint64_t s0, uint64_t s1, int64_t t0,
+                           int64_t t1, dmt_store_event_fn fn, void *ctx, dmt_error *err);
+int dmt_store_trace_ts_before(dmt_store *st, uint64_t seq, int64_t *ts, dmt_error *err);
+int dmt_store_trace_find_reg(dmt_store *st, uint64_t off, bool field, unsigned shift, uint64_t mask,
+                             char op, uint64_t value, uint64_t limit, dmt_store_hit_fn fn,
+                             void *ctx, dmt_error *err);
+/* The SG list of the EXECUTE_DMA at exec_seq (n_sg elements expected) into
+ * sg[0 .. cap): n_sg, or an error. */
+int dmt_store_trace_sg(dmt_store *st, uint64_t exec_seq, uint32_t n_sg, dmt_sg_elem *sg, size_t cap,
+                       dmt_error *err);
+/* The address search: fill set (caller frees) with the EXECUTE_DMA records
+ * that have an element meeting [lo, hi) and register the SQL function
+ * dmt_sg_meets(exec_seq) over it on st's connection. */
+int dmt_store_trace_sg_filter(dmt_store *st, int64_t lo, int64_t hi, dmt_idmap *set,
+                              dmt_error *err);
+/* The record iterator's trace side: the store's records with seq >= from
+ * as the tables give them back (pos 0, no ring_seq). */
+typedef struct dmt_store_trace_iter dmt_store_trace_iter;
+int dmt_store_trace_iter_open(dmt_store *st, uint64_t from_seq, dmt_store_trace_iter **out,
+                              dmt_error *err);
+int dmt_store_trace_iter_next(dmt_store_trace_iter *it, dmt_record *rec, dmt_error *err);
+void dmt_store_trace_iter_close(dmt_store_trace_iter *it);
 
 /* ---- schema ---------------------------------------------------------------- */
 

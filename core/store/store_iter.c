@@ -16,6 +16,7 @@
  * (every other field zero), so it compares equal to the trace's record;
  * its cpu comes from a cpu_runs cursor walked alongside (the run that
  * holds its sequence number).
+ * A trace-backed store's iterator reads the trace instead (store_trace.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,7 @@ static const char *const src_sql[S_COUNT_] = {
 
 struct dmt_store_iter {
     dmt_store *st;
+    dmt_store_trace_iter *trace; /* a trace-backed store: the trace, not the tables */
     sqlite3 *db;
     sqlite3_stmt *q[S_COUNT_];
     bool row[S_COUNT_];
@@ -117,6 +119,7 @@ void dmt_store_iter_close(dmt_store_iter *it)
 {
     if (!it)
         return;
+    dmt_store_trace_iter_close(it->trace);
     for (int s = 0; s < S_COUNT_; s++)
         sqlite3_finalize(it->q[s]);
     sqlite3_finalize(it->sg);
@@ -132,6 +135,15 @@ int dmt_store_iter_open(dmt_store *st, uint64_t from_seq, dmt_store_iter **out, 
     if (!it)
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
     it->st = st;
+    if (st->trace_backed) {
+        int rc = dmt_store_trace_iter_open(st, from_seq, &it->trace, err);
+        if (rc) {
+            dmt_store_iter_close(it);
+            return rc;
+        }
+        *out = it;
+        return 0;
+    }
     sqlite3 *db = dmt_store_sqlite(st);
     int rc = 0;
     /* The statements stay active together, so SQLite holds one read
@@ -461,6 +473,8 @@ static int build(dmt_store_iter *it, int s, dmt_record *r, dmt_error *err)
 
 int dmt_store_iter_next(dmt_store_iter *it, dmt_record *rec, dmt_error *err)
 {
+    if (it->trace)
+        return dmt_store_trace_iter_next(it->trace, rec, err);
     int best = -1;
     for (int s = 0; s < S_COUNT_; s++)
         if (it->row[s] && (best < 0 || it->seq[s] < it->seq[best]))

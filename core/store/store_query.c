@@ -47,25 +47,49 @@ int dmt_store_each_row(dmt_store *st, sqlite3_stmt *q, bool cached,
 
 /* ---- static facts ---------------------------------------------------------------- */
 
+/* The meta row of key, stepped: 1 with *q on it (caller finalizes), 0 when
+ * absent, or the SQLite error mapped (q finalized). */
+static int meta_row(dmt_store *st, const char *key, sqlite3_stmt **q, dmt_error *err)
+{
+    int rc = dmt_store_prepare(st->db, "SELECT value FROM meta WHERE key = ?1", false, q, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(*q, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(*q);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc != SQLITE_DONE)
+        rc = dmt_store_sql_error(err, st->db, rc, "meta");
+    else
+        rc = 0;
+    sqlite3_finalize(*q);
+    return rc;
+}
+
 int dmt_store_meta_int(dmt_store *st, const char *key, int64_t *v, dmt_error *err)
 {
     sqlite3_stmt *q;
-    int rc = dmt_store_prepare(st->db, "SELECT value FROM meta WHERE key = ?1", false, &q, err);
-    if (rc)
+    int rc = meta_row(st, key, &q, err);
+    if (rc != 1)
         return rc;
-    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        rc = !col_null(q, 0);
-        if (rc)
-            *v = sqlite3_column_int64(q, 0);
-    } else if (rc == SQLITE_DONE) {
-        rc = 0;
-    } else {
-        rc = dmt_store_sql_error(err, st->db, rc, "meta");
-    }
+    rc = !col_null(q, 0);
+    if (rc)
+        *v = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     return rc;
+}
+
+int dmt_store_meta_text(dmt_store *st, const char *key, char *out, size_t cap, dmt_error *err)
+{
+    sqlite3_stmt *q;
+    out[0] = 0;
+    int rc = meta_row(st, key, &q, err);
+    if (rc != 1)
+        return rc;
+    const unsigned char *v = sqlite3_column_text(q, 0);
+    snprintf(out, cap, "%s", v ? (const char *)v : "");
+    sqlite3_finalize(q);
+    return 1;
 }
 
 int64_t dmt_store_max_transfer_ns(dmt_store *st)
@@ -144,6 +168,8 @@ int dmt_store_time_index(dmt_store *st, dmt_store_time_block_fn fn, void *ctx, d
 
 int dmt_store_ts_before(dmt_store *st, uint64_t seq, int64_t *ts, dmt_error *err)
 {
+    if (st->trace_backed)
+        return dmt_store_trace_ts_before(st, seq, ts, err);
     static const char *const tables[] = {"reg_accesses", "reg_buffers", "dma_calls", "resources",
                                          "desc_writes",  "interrupts",  "dpcs",      "markers",
                                          "calibrations", "payloads",    "patterns"};
@@ -382,6 +408,8 @@ int dmt_store_transfer_sg(dmt_store *st, uint32_t xfer, dmt_sg_elem *sg, size_t 
         return rc;
     if (t.exec_seq == DMT_STORE_NONE || t.n_sg == 0)
         return 0;
+    if (st->trace_backed)
+        return dmt_store_trace_sg(st, t.exec_seq, t.n_sg, sg, cap, err);
     sqlite3_stmt *q;
     rc = dmt_store_prepare(st->db,
                            "SELECT addr, length FROM sg_elements WHERE id BETWEEN ? AND ? "
@@ -482,6 +510,8 @@ static void ev_read(sqlite3_stmt *q, int src, dmt_store_event *e)
 int dmt_store_events(dmt_store *st, unsigned what, uint64_t s0, uint64_t s1, int64_t t0, int64_t t1,
                      dmt_store_event_fn fn, void *ctx, dmt_error *err)
 {
+    if (st->trace_backed)
+        return dmt_store_trace_events(st, what, s0, s1, t0, t1, fn, ctx, err);
     sqlite3_stmt *q[EV_NSRC] = {NULL};
     int state[EV_NSRC];
     int rc = 0, n = 0;
@@ -554,19 +584,27 @@ int dmt_store_find_transfers(dmt_store *st, const dmt_store_xfer_query *f, uint6
         "ORDER BY t_begin LIMIT ?9",
         f->dir >= 0 ? " AND write_to_device = ?1" : "",
         f->has_len ? " AND coalesce(granted, requested) BETWEEN ?2 AND ?3" : "",
-        f->has_addr ? " AND sg_lo < ?5 AND sg_hi > ?4 AND EXISTS (SELECT 1 FROM "
-                      "sg_elements s WHERE s.id BETWEEN t.sg_first AND t.sg_first + "
-                      "t.n_sg - 1 AND s.addr < ?5 AND s.addr + s.length > ?4)"
-                    : "",
+        !f->has_addr       ? ""
+        : st->trace_backed ? " AND sg_lo < ?5 AND sg_hi > ?4 AND dmt_sg_meets(t.sg_first >> 12)"
+                           : " AND sg_lo < ?5 AND sg_hi > ?4 AND EXISTS (SELECT 1 FROM "
+                             "sg_elements s WHERE s.id BETWEEN t.sg_first AND t.sg_first + "
+                             "t.n_sg - 1 AND s.addr < ?5 AND s.addr + s.length > ?4)",
         f->rule ? " AND xfer IN (SELECT xfer FROM findings WHERE rule LIKE '%' || ?6 || '%')" : "",
         f->text ? " AND (outcome LIKE '%' || ?7 || '%' OR CAST(xfer AS TEXT) = ?7 OR xfer IN "
                   "(SELECT xfer FROM findings WHERE message LIKE '%' || ?7 || '%' OR "
                   "rule LIKE '%' || ?7 || '%'))"
                 : "");
+    dmt_store_map set = {0}; /* trace-backed: the EXECUTE_DMAs meeting the range */
+    int rc = 0;
+    if (f->has_addr && st->trace_backed)
+        rc = dmt_store_trace_sg_filter(st, (int64_t)f->addr_lo, clamp_i64(f->addr_hi), &set, err);
     sqlite3_stmt *q;
-    int rc = dmt_store_prepare(st->db, sql, false, &q, err);
-    if (rc)
+    if (!rc)
+        rc = dmt_store_prepare(st->db, sql, false, &q, err);
+    if (rc) {
+        dmt_store_map_free(&set);
         return rc;
+    }
     sqlite3_bind_int(q, 1, f->dir);
     sqlite3_bind_int64(q, 2, clamp_i64(f->len_lo));
     sqlite3_bind_int64(q, 3, clamp_i64(f->len_hi));
@@ -576,7 +614,11 @@ int dmt_store_find_transfers(dmt_store *st, const dmt_store_xfer_query *f, uint6
     sqlite3_bind_text(q, 7, f->text ? f->text : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 9, clamp_i64(limit));
     fn_ctx c = {(any_fn)fn, ctx};
-    return dmt_store_each_row(st, q, false, hit_row, &c, "transfers", err);
+    rc = dmt_store_each_row(st, q, false, hit_row, &c, "transfers", err);
+    if (f->has_addr && st->trace_backed) /* no function left pointing at the set */
+        sqlite3_create_function(st->db, "dmt_sg_meets", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
+    dmt_store_map_free(&set);
+    return rc;
 }
 
 /* Hits from sql: columns (0, ts, seq), ?1 bound by the caller, ?2 the limit. */
@@ -606,6 +648,8 @@ int dmt_store_find_reg_field(dmt_store *st, uint64_t off, unsigned shift, uint64
                              uint64_t value, uint64_t limit, dmt_store_hit_fn fn, void *ctx,
                              dmt_error *err)
 {
+    if (st->trace_backed)
+        return dmt_store_trace_find_reg(st, off, true, shift, mask, op, value, limit, fn, ctx, err);
     /* ?3 shift, ?4 mask, ?5 value; SQLite's >> is arithmetic on the signed
      * storage, so the mask also drops sign bits shifted in. */
     const char *cmp = op == '='   ? "f = ?5"
@@ -633,6 +677,8 @@ int dmt_store_find_reg_field(dmt_store *st, uint64_t off, unsigned shift, uint64
 int dmt_store_find_reg_writes(dmt_store *st, uint64_t off, uint64_t limit, dmt_store_hit_fn fn,
                               void *ctx, dmt_error *err)
 {
+    if (st->trace_backed)
+        return dmt_store_trace_find_reg(st, off, false, 0, 0, 0, 0, limit, fn, ctx, err);
     sqlite3_stmt *q;
     int rc = dmt_store_prepare(st->db,
                                "SELECT 0, ts, seq FROM reg_accesses WHERE off = ?1 AND "

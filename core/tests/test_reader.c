@@ -4,7 +4,9 @@
  * records, CPU records (and their copy by a KEEP_CPU writer), chunk
  * framing, cut files at every byte, and the pinned malformed inputs that the
  * reader must reject with the right code and byte offset, without crashing
- * and without allocating more than a small bound.
+ * and without allocating more than a small bound; resume points (a reader
+ * opened at any chunk boundary reads what a full read reads from there, a
+ * hostile one is an error).
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "dmt/testkit.h"
+#include "dmt/tk_record.h"
 #include "dmt/tktrace.h"
 #include "dmt/crc32c.h"
 #include "dmt/enc.h"
@@ -563,6 +566,190 @@ static void test_cpu_records(void)
     free(bb);
 }
 
+/* ---- resume points ------------------------------------------------------ */
+
+/* A trace of every event kind, CPU records (some with ring_seq), LOST
+ * ranges and chunks of changing size; returns records written. */
+static int resume_trace(const char *path)
+{
+    dmt_header h;
+    header_init(&h);
+    h.n_ring_seq0 = 3;
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(path, &h, DMT_WRITE_KEEP_CPU, &w, &err) == 0);
+    if (!w)
+        return 0;
+    static const size_t sizes[] = {4096, 20000, 4096, 9000, 6000, 5000};
+    int64_t ts = 5000;
+    int n = 0;
+    unsigned long long rnd = 7;
+    for (int i = 0; i < 4000; i++) {
+        if (i % 37 == 0)
+            dmt_writer_set_chunk_size(w, sizes[(i / 37) % 6]);
+        if (i % 13 == 0) /* a CPU switch: its state crosses chunk boundaries */
+            CHECK(dmt_writer_set_cpu(w, (uint32_t)(i / 13) % 3, i % 26 == 0, (uint64_t)i, &err) ==
+                  0);
+        if (i % 151 == 75) {
+            CHECK(dmt_writer_lost(w, dmt_writer_next_seq(w), 1 + (uint64_t)i % 5,
+                                  DMT_LOST_RING_FULL, &err) == 0);
+            n++;
+        }
+        uint32_t k = 1 + (uint32_t)(tk_rand(&rnd) % (DMT_K_MAX_ - 1));
+        if (dmt_kind_info_get(k)->kclass != DMT_KC_EVENT)
+            k = i % 5 ? DMT_K_REG_WRITE : DMT_K_CALIBRATION;
+        ts += (i % 7 == 0) ? -11 : 1009; /* deltas go back sometimes */
+        dmt_record r;
+        tk_sample_record(&r, k, i % 300 == 0, ts);
+        r.cpu = (uint32_t)(i / 13) % 3;
+        CHECKF(dmt_writer_append(w, &r, &err) == 0, "append: %s", err.msg);
+        n++;
+    }
+    CHECK(dmt_writer_close(w, &err) == 0);
+    return n;
+}
+
+/* Every boundary a full read passes, in file order. */
+static size_t resume_points(const char *path, unsigned flags, dmt_reader_resume *out, size_t cap)
+{
+    dmt_reader *rd;
+    dmt_error err;
+    size_t n = 0;
+    CHECKF(dmt_reader_open(path, flags, &rd, &err) == 0, "%s", err.msg);
+    if (!rd)
+        return 0;
+    dmt_record r;
+    dmt_reader_resume b;
+    dmt_reader_boundary(rd, &b);
+    out[n++] = b;
+    while (dmt_reader_next(rd, &r, &err) == 1) {
+        dmt_reader_boundary(rd, &b);
+        CHECK(b.offset <= r.pos);
+        if (b.offset != out[n - 1].offset && n < cap)
+            out[n++] = b;
+    }
+    dmt_reader_close(rd);
+    return n;
+}
+
+/* From every point, a reader opened there returns what a full read returns
+ * from the same place: seq, ts, cpu, ring_seq, position and payload. */
+static void resume_compare(const char *path, unsigned flags, const dmt_reader_resume *pts,
+                           size_t npts, const uint8_t *mem, size_t memlen)
+{
+    for (size_t i = 0; i < npts; i++) {
+        dmt_reader *full, *at;
+        dmt_error err;
+        CHECK(dmt_reader_open(path, flags, &full, &err) == 0);
+        int rc = mem ? dmt_reader_open_mem_at(mem, memlen, flags, &pts[i], &at, &err)
+                     : dmt_reader_open_at(path, flags, &pts[i], &at, &err);
+        CHECKF(rc == 0, "point %zu (byte %llu): %s", i, (unsigned long long)pts[i].offset, err.msg);
+        if (!full || !at) {
+            dmt_reader_close(full);
+            dmt_reader_close(at);
+            continue;
+        }
+        dmt_record a, b;
+        while (dmt_reader_count(full) < pts[i].count && dmt_reader_next(full, &a, &err) == 1)
+            ;
+        uint64_t same = 0;
+        for (;;) {
+            int ra = dmt_reader_next(full, &a, &err);
+            int rb = dmt_reader_next(at, &b, &err);
+            CHECKF(ra == rb, "point %zu: full %d, resumed %d after %llu", i, ra, rb,
+                   (unsigned long long)same);
+            if (ra != 1 || rb != 1)
+                break;
+            const char *why = "";
+            CHECKF(tk_record_same(&a, &b, &why), "point %zu record %llu: %s", i,
+                   (unsigned long long)same, why);
+            if (!tk_record_same(&a, &b, &why))
+                break;
+            same++;
+        }
+        CHECK(dmt_reader_count(full) == dmt_reader_count(at));
+        uint64_t ca = 0, cb = 0;
+        CHECK(dmt_reader_cut(full, &ca, NULL) == dmt_reader_cut(at, &cb, NULL) && ca == cb);
+        dmt_reader_close(full);
+        dmt_reader_close(at);
+    }
+}
+
+static void expect_resume_fails(const char *what, const char *path, const dmt_reader_resume *rp)
+{
+    dmt_reader *rd = (dmt_reader *)1;
+    dmt_error err;
+    int rc = dmt_reader_open_at(path, 0, rp, &rd, &err);
+    CHECKF(rc < 0 && rd == NULL, "%s: rc %d", what, rc);
+    CHECKF(rc >= 0 || err.msg[0], "%s: no message", what);
+}
+
+static void test_resume(void)
+{
+    char path[300], cut[300], other[300];
+    path_in_tmp(path, sizeof path, "resume.dmat");
+    path_in_tmp(cut, sizeof cut, "resume-cut.dmat");
+    path_in_tmp(other, sizeof other, "resume-other.dmat");
+    CHECK(resume_trace(path) > 1000);
+    static dmt_reader_resume pts[4096];
+    size_t n = resume_points(path, 0, pts, 4096);
+    CHECKF(n > 8, "%zu chunk boundaries", n);
+    resume_compare(path, 0, pts, n, NULL, 0);
+    size_t len;
+    uint8_t *file = tk_slurp(path, &len);
+    CHECK(file != NULL);
+    if (file)
+        resume_compare(path, 0, pts, n, file, len);
+
+    /* a cut copy (inside a chunk): the partial chunk reads as in a full read */
+    if (file) {
+        FILE *f = fopen(cut, "wb");
+        CHECK(f && fwrite(file, 1, len * 2 / 3, f) == len * 2 / 3);
+        if (f)
+            fclose(f);
+        static dmt_reader_resume cpts[4096];
+        size_t cn = resume_points(cut, DMT_READ_ALLOW_CUT, cpts, 4096);
+        CHECK(cn > 5 && cn < n);
+        resume_compare(cut, DMT_READ_ALLOW_CUT, cpts, cn, NULL, 0);
+    }
+
+    /* hostile points: errors, never records */
+    dmt_reader_resume p = pts[n / 2];
+    p.offset++;
+    expect_resume_fails("offset one byte into a chunk", path, &p);
+    p = pts[n / 2];
+    p.offset = pts[n / 2].offset + (pts[n / 2 + 1].offset - pts[n / 2].offset) / 2;
+    expect_resume_fails("offset inside a chunk", path, &p);
+    p = pts[n / 2];
+    p.seq++;
+    expect_resume_fails("a seq that does not open the chunk", path, &p);
+    p = pts[n / 2];
+    p.offset = 3;
+    expect_resume_fails("offset inside the header", path, &p);
+    p = pts[n / 2];
+    p.offset = (uint64_t)len + 1;
+    expect_resume_fails("offset past the end", path, &p);
+    p.offset = UINT64_MAX;
+    expect_resume_fails("offset UINT64_MAX", path, &p);
+    p = pts[n - 1];
+    expect_resume_fails("a point beyond a shorter file", cut, &p);
+    /* the file replaced by another trace: the point is no boundary of it */
+    dmt_header h;
+    header_init(&h);
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(other, &h, 0, &w, &err) == 0);
+    for (int i = 0; i < 3000 && w; i++) {
+        dmt_record r;
+        tk_sample_record(&r, DMT_K_MARKER, 0, 100 + i);
+        CHECK(dmt_writer_append(w, &r, &err) == 0);
+    }
+    CHECK(w && dmt_writer_close(w, &err) == 0);
+    for (size_t i = 1; i < n; i += 7)
+        expect_resume_fails("a point of another trace", other, &pts[i]);
+    free(file);
+}
+
 int main(void)
 {
     if (!tk_mkdtemp(tmpdir, sizeof tmpdir, "dmt-test-reader"))
@@ -570,6 +757,7 @@ int main(void)
     test_kinds_table();
     test_round_trip();
     test_cpu_records();
+    test_resume();
     test_cuts();
     test_writer_failures();
     test_ring_form();

@@ -8,9 +8,13 @@
  * schema/store-queries.md run; foreign, wrong-version, incomplete and
  * corrupted databases are refused with the right code; failed, cancelled
  * and cut imports leave no output and never touch an existing target;
- * dmt/source.h reads a trace and its import alike.
+ * dmt/source.h reads a trace and its import alike; a trace-backed store
+ * (events_in_trace) answers every query of dmt/store_query.h as the
+ * full-rows store does, imported or appended, and refuses cleanly when its
+ * trace is gone, cut, replaced or damaged.
  */
 #include <dirent.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,16 +203,19 @@ static void check_against_trace(const char *trace, const char *db, unsigned rfla
     CHECKF(sql_int(s, "SELECT count(*) FROM pragma_foreign_key_check") == 0, "foreign keys");
     CHECK(sql_int(s, "PRAGMA application_id") == DMT_STORE_APPLICATION_ID);
     CHECK(sql_int(s, "PRAGMA user_version") == DMT_STORE_SCHEMA_VERSION);
-    CHECK(sql_int(s, "SELECT count(*) FROM sg_elements") == (int64_t)ts.sg_elements);
+    bool backed = sql_int(s, "SELECT count(*) FROM meta WHERE key = 'events'") == 1;
+    CHECK(sql_int(s, "SELECT count(*) FROM sg_elements") == (backed ? 0 : (int64_t)ts.sg_elements));
     CHECK(sql_int(s, "SELECT sum(records) FROM time_index") == (int64_t)ts.records);
     if (ts.records) {
         int64_t t0, t1;
         CHECK(dmt_store_time_range(st, &t0, &t1, &err) == 0);
         CHECK(t0 == ts.first_ts && t1 == ts.last_ts);
     }
-    /* the transfers table has one row per xfer of dma_calls */
-    CHECK(sql_int(s, "SELECT count(*) FROM transfers") ==
-          sql_int(s, "SELECT count(DISTINCT xfer) FROM dma_calls"));
+    /* the transfers table has one row per xfer of dma_calls (a
+     * trace-backed store has no dma_calls rows) */
+    if (!backed)
+        CHECK(sql_int(s, "SELECT count(*) FROM transfers") ==
+              sql_int(s, "SELECT count(DISTINCT xfer) FROM dma_calls"));
 
     /* records, in order, equal */
     dmt_reader *rd;
@@ -1366,7 +1373,7 @@ static void compare_stores(const char *app, const char *ref, uint64_t records)
     CHECKF(d == 0, "after %llu records: the schema differs", (unsigned long long)records);
     d = table_diff(s, "*", "meta",
                    "WHERE key NOT IN ('source_path', 'source_size', 'source_mtime', "
-                   "'import_time', 'cut_reason')");
+                   "'import_time', 'cut_reason', 'trace_bytes')");
     CHECKF(d == 0, "after %llu records: meta differs in %lld rows", (unsigned long long)records,
            (long long)d);
     sqlite3_close(s);
@@ -1409,6 +1416,9 @@ static void check_append(const char *name, const char *trace, const uint64_t *en
     for (size_t b = 0; b <= n_ends && rc == 1; b++) {
         uint64_t end = b < n_ends ? ends[b] : UINT64_MAX;
         while (n < end && (rc = dmt_reader_next(rd, &r, &err)) == 1) {
+            dmt_reader_resume rp;
+            dmt_reader_boundary(rd, &rp);
+            dmt_store_append_resume(a, &rp);
             CHECKF(dmt_store_append_add(a, &r, &err) == 0, "append: %s", err.msg);
             n++;
         }
@@ -1544,6 +1554,440 @@ static void test_cpu(void)
     check_append("cpu", trace, ends, 3, NULL);
 }
 
+/* ---- trace-backed stores ------------------------------------------------------------ */
+
+/* A transcript of every answer of dmt/store_query.h on a store, as text:
+ * two stores answer the same when their transcripts are equal. */
+typedef struct transcript {
+    char *p;
+    size_t n, cap;
+    uint64_t lines;
+} transcript;
+
+static void tx_printf(transcript *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tx_printf(transcript *t, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (k < 0)
+        return;
+    size_t m = (size_t)k < sizeof line ? (size_t)k : sizeof line - 1;
+    if (t->n + m + 2 > t->cap) {
+        t->cap = (t->n + m + 2) * 2;
+        t->p = realloc(t->p, t->cap);
+    }
+    memcpy(t->p + t->n, line, m);
+    t->n += m;
+    t->p[t->n++] = '\n';
+    t->p[t->n] = 0;
+    t->lines++;
+}
+
+static void tx_bytes(transcript *t, const char *what, const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    tx_printf(t, "  %s %zu bytes %016llx", what, n, (unsigned long long)h);
+}
+
+static int tx_event(void *ctx, const dmt_store_event *e)
+{
+    transcript *t = ctx;
+    tx_printf(t, "ev k%u s%llu t%lld d%llu o%llu v%llu w%llu %d%d c%u cpu%u", e->kind,
+              (unsigned long long)e->seq, (long long)e->ts, (unsigned long long)e->dev,
+              (unsigned long long)e->off, (unsigned long long)e->value,
+              (unsigned long long)e->width, e->is_write, e->claimed, e->count, e->cpu);
+    tx_bytes(t, "data", e->data, e->len);
+    return 0;
+}
+
+static int tx_hit(void *ctx, const dmt_store_hit *h)
+{
+    tx_printf(ctx, "hit t%lld s%llu x%u", (long long)h->ts, (unsigned long long)h->seq, h->xfer);
+    return 0;
+}
+
+static int tx_block(void *ctx, const dmt_store_time_block *b)
+{
+    tx_printf(ctx, "block %llu-%llu %lld-%lld %llu", (unsigned long long)b->first_seq,
+              (unsigned long long)b->last_seq, (long long)b->ts_min, (long long)b->ts_max,
+              (unsigned long long)b->records);
+    return 0;
+}
+
+static int tx_bucket(void *ctx, const dmt_store_bucket *b)
+{
+    tx_printf(ctx, "bucket l%lld L%d b%lld n%llu y%llu %d%d %llu %llu %llu %lld %lld",
+              (long long)b->lane, b->level, (long long)b->bucket, (unsigned long long)b->count,
+              (unsigned long long)b->bytes, b->has_range, b->has_last, (unsigned long long)b->vmin,
+              (unsigned long long)b->vmax, (unsigned long long)b->vlast, (long long)b->t_first,
+              (long long)b->t_last);
+    return 0;
+}
+
+static int tx_xfer(void *ctx, const dmt_store_transfer *x)
+{
+    tx_printf(ctx, "xfer %u %s %lld %lld s%llu e%llu", x->xfer, x->outcome, (long long)x->t_begin,
+              (long long)x->t_end, (unsigned long long)x->start_seq,
+              (unsigned long long)x->exec_seq);
+    return 0;
+}
+
+static int tx_lost(void *ctx, const dmt_store_lost *l)
+{
+    tx_printf(ctx, "lost %llu %llu %lld %u", (unsigned long long)l->first_seq,
+              (unsigned long long)l->count, (long long)l->ts, l->reason);
+    return 0;
+}
+
+static int tx_adapter(void *ctx, const dmt_store_adapter *a)
+{
+    tx_printf(ctx, "adapter %u %lld %llu", a->adapter, (long long)a->dev,
+              (unsigned long long)a->max_length);
+    return 0;
+}
+
+typedef struct blocks {
+    dmt_store_time_block b[4096];
+    int n;
+} blocks;
+
+static int keep_block(void *ctx, const dmt_store_time_block *b)
+{
+    blocks *k = ctx;
+    if (k->n < 4096)
+        k->b[k->n++] = *b;
+    return 0;
+}
+
+/* Every query of dmt/store_query.h over st, into t; every_seq: ts_before
+ * and record_cpu at every sequence number (else at block edges). */
+static void transcript_of(const char *db, transcript *t, bool every_seq)
+{
+    dmt_store *st;
+    dmt_error err;
+    CHECKF(dmt_store_open(db, DMT_STORE_RDONLY, &st, &err) == 0, "%s: %s", db, err.msg);
+    if (!st)
+        return;
+    int64_t t0 = 0, t1 = -1, v;
+    CHECK(dmt_store_time_range(st, &t0, &t1, &err) == 0);
+    tx_printf(t, "range %lld %lld span %lld min %d", (long long)t0, (long long)t1,
+              (long long)dmt_store_max_transfer_ns(st), dmt_store_summary_min_level(st));
+    static const char *const keys[] = {"records", "first_ts", "last_ts", "cpu_max", "seq0", "cut"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        v = 0;
+        int r = dmt_store_meta_int(st, keys[i], &v, &err);
+        tx_printf(t, "meta %s %d %lld", keys[i], r, (long long)v);
+    }
+    static blocks bl;
+    bl.n = 0;
+    CHECK(dmt_store_time_index(st, tx_block, t, &err) >= 0);
+    CHECK(dmt_store_time_index(st, keep_block, &bl, &err) >= 0);
+    uint64_t s_lo = bl.n ? bl.b[0].first_seq : 0, s_hi = bl.n ? bl.b[bl.n - 1].last_seq : 0;
+    for (uint64_t s = s_lo; bl.n && s <= s_hi + 1; s++) {
+        if (!every_seq && s != s_lo && s != s_hi + 1 && s % 997 != 0)
+            continue;
+        int64_t ts = 0;
+        uint32_t cpu = 0;
+        int a = dmt_store_ts_before(st, s, &ts, &err);
+        int b = dmt_store_record_cpu(st, s, &cpu, &err);
+        CHECKF(a >= 0 && b >= 0, "%s: seq %llu: %s", db, (unsigned long long)s, err.msg);
+        tx_printf(t, "seq %llu before %d %lld cpu %d %u", (unsigned long long)s, a,
+                  a == 1 ? (long long)ts : 0, b, b == 1 ? cpu : 0);
+    }
+    int nl = dmt_store_lanes(st, NULL, 0, &err);
+    dmt_store_lane *lanes = calloc((size_t)nl + 1, sizeof *lanes);
+    CHECK(dmt_store_lanes(st, lanes, (size_t)nl, &err) == nl);
+    for (int i = 0; i < nl; i++)
+        tx_printf(t, "lane %lld %d %lld %lld %lld %s", (long long)lanes[i].lane, lanes[i].kind,
+                  (long long)lanes[i].dev, (long long)lanes[i].adapter, (long long)lanes[i].off,
+                  lanes[i].name);
+    CHECK(dmt_store_adapters(st, tx_adapter, t, &err) >= 0);
+    CHECK(dmt_store_lost_ranges(st, tx_lost, t, &err) >= 0);
+    /* windows: everything, a middle slice, one block's span */
+    int64_t mid = t0 + (t1 - t0) / 2;
+    int64_t win[3][2] = {{t0, t1}, {mid, mid + 3000000}, {t0, t0}};
+    uint64_t seqw[3][2] = {{0, UINT64_MAX}, {0, UINT64_MAX}, {s_lo, s_lo}};
+    if (bl.n > 1) {
+        win[2][0] = bl.b[1].ts_min;
+        win[2][1] = bl.b[1].ts_max;
+        seqw[2][0] = bl.b[1].first_seq;
+        seqw[2][1] = bl.b[1].last_seq;
+    }
+    for (int w = 0; w < 3; w++) {
+        tx_printf(t, "window %d", w);
+        int n = dmt_store_events(st, 0x1F, seqw[w][0], seqw[w][1], win[w][0], win[w][1], tx_event,
+                                 t, &err);
+        CHECKF(n >= 0, "%s: events: %s", db, err.msg);
+        tx_printf(t, "events %d", n);
+        for (unsigned set = 1; set <= 0x10; set <<= 1)
+            tx_printf(t, "set %u: %d", set,
+                      dmt_store_events(st, set, seqw[w][0], seqw[w][1], win[w][0], win[w][1], NULL,
+                                       NULL, &err));
+        for (int L = 0; L < DMT_STORE_LEVELS; L++)
+            for (int i = 0; i < nl; i++)
+                CHECK(dmt_store_summary(st, L, lanes[i].lane, win[w][0], win[w][1], tx_bucket, t,
+                                        &err) >= 0);
+        CHECK(dmt_store_transfers(st, -1, win[w][0], win[w][1], tx_xfer, t, &err) >= 0);
+    }
+    /* a callback that stops early, and one that fails */
+    tx_printf(t, "events limited %d",
+              dmt_store_events(st, 0x1F, 0, UINT64_MAX, INT64_MIN, INT64_MAX, NULL, NULL, &err));
+    for (int L = DMT_STORE_MIN_STORED_LEVEL; L < DMT_STORE_LEVELS; L++) {
+        CHECK(dmt_store_buckets(st, L, -1, INT64_MIN, INT64_MAX, tx_bucket, t, &err) >= 0);
+        for (int i = 0; i < nl; i++) {
+            dmt_store_bucket b;
+            int r = dmt_store_bucket_before(st, L, lanes[i].lane, mid >> DMT_STORE_LEVEL_SHIFT(L),
+                                            &b, &err);
+            if (r == 1)
+                tx_bucket(t, &b);
+        }
+    }
+    /* transfers one by one, with their SG lists */
+    for (uint32_t x = 0; x < 64; x++) {
+        dmt_store_transfer tr;
+        if (dmt_store_transfer_get(st, x, &tr, &err) == 1) {
+            tx_xfer(t, &tr);
+            dmt_sg_elem sg[16];
+            int n = dmt_store_transfer_sg(st, x, sg, 16, &err);
+            tx_printf(t, "sg %d", n);
+            for (int i = 0; i < n && i < 16; i++)
+                tx_printf(t, "  %llx %u", (unsigned long long)sg[i].addr, sg[i].len);
+        }
+    }
+    dmt_store_xfer_query q = {.dir = -1, .has_addr = true, .addr_lo = 0, .addr_hi = UINT64_MAX};
+    CHECK(dmt_store_find_transfers(st, &q, 100, tx_hit, t, &err) >= 0);
+    q = (dmt_store_xfer_query){
+        .dir = -1, .has_addr = true, .addr_lo = 0x1000000, .addr_hi = 0x9000000};
+    CHECK(dmt_store_find_transfers(st, &q, 100, tx_hit, t, &err) >= 0);
+    q = (dmt_store_xfer_query){.dir = 1,
+                               .has_len = true,
+                               .len_hi = 1 << 20,
+                               .has_addr = true,
+                               .addr_lo = 1ull << 32,
+                               .addr_hi = UINT64_MAX};
+    CHECK(dmt_store_find_transfers(st, &q, 5, tx_hit, t, &err) >= 0);
+    q = (dmt_store_xfer_query){.dir = 1, .text = "completed"};
+    CHECK(dmt_store_find_transfers(st, &q, 100, tx_hit, t, &err) >= 0);
+    CHECK(dmt_store_find_markers(st, "", 100, tx_hit, t, &err) >= 0);
+    CHECK(dmt_store_find_markers(st, "a", 3, tx_hit, t, &err) >= 0);
+    /* register searches at every offset the lanes name, every operator */
+    for (int i = 0; i < nl; i++) {
+        if (lanes[i].kind != DMT_LANE_REGISTER || lanes[i].off < 0)
+            continue;
+        uint64_t off = (uint64_t)lanes[i].off;
+        tx_printf(t, "reg %llx", (unsigned long long)off);
+        CHECK(dmt_store_find_reg_writes(st, off, 50, tx_hit, t, &err) >= 0);
+        CHECK(dmt_store_find_reg_writes(st, off, 1, tx_hit, t, &err) >= 0);
+        static const char ops[] = "=!<>c";
+        for (const char *op = ops; *op; op++) {
+            CHECK(dmt_store_find_reg_field(st, off, 4, 0xF, *op, 3, 50, tx_hit, t, &err) >= 0);
+            CHECK(dmt_store_find_reg_field(st, off, 0, UINT64_MAX, *op, 1, 50, tx_hit, t, &err) >=
+                  0);
+            CHECK(dmt_store_find_reg_field(st, off, 70, 1, *op, 0, 5, tx_hit, t, &err) >= 0);
+        }
+    }
+    free(lanes);
+    dmt_store_close(st);
+}
+
+/* The two stores answer every query alike (the first difference named). */
+static void expect_same_answers(const char *what, const char *full, const char *backed,
+                                bool every_seq)
+{
+    transcript a = {0}, b = {0};
+    transcript_of(full, &a, every_seq);
+    transcript_of(backed, &b, every_seq);
+    bool same = a.n == b.n && a.n && !memcmp(a.p, b.p, a.n);
+    if (!same && a.p && b.p) {
+        size_t i = 0, line = 1;
+        while (i < a.n && i < b.n && a.p[i] == b.p[i])
+            line += a.p[i++] == '\n';
+        size_t s = i;
+        while (s > 0 && a.p[s - 1] != '\n')
+            s--;
+        fprintf(stderr, "  %s: line %zu: full rows \"%.120s\" / trace-backed \"%.120s\"\n", what,
+                line, a.p + s, b.p + s);
+    }
+    CHECKF(same, "%s: the trace-backed store answers differently (%llu / %llu lines)", what,
+           (unsigned long long)a.lines, (unsigned long long)b.lines);
+    CHECKF(a.lines > 50, "%s: only %llu lines of answers", what, (unsigned long long)a.lines);
+    free(a.p);
+    free(b.p);
+}
+
+static void import_both(const char *trace, const char *full, const char *backed,
+                        const dmt_store_import_opts *base)
+{
+    dmt_error err;
+    dmt_store_import_opts o = base ? *base : (dmt_store_import_opts){0};
+    o.events_in_trace = false;
+    CHECKF(dmt_store_import(trace, full, &o, NULL, &err) == 0, "%s", err.msg);
+    o.events_in_trace = true;
+    CHECKF(dmt_store_import(trace, backed, &o, NULL, &err) == 0, "%s", err.msg);
+}
+
+static int64_t db_int(const char *db, const char *sql)
+{
+    sqlite3 *s;
+    int64_t v = -1;
+    if (sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        v = sql_int(s, sql);
+    sqlite3_close(s);
+    return v;
+}
+
+/* The trace of a trace-backed store gone, cut, replaced or damaged: the
+ * queries that read it fail with one error, never crash, and the rest of
+ * the store still answers. */
+static void expect_trace_refused(const char *what, const char *db, int code)
+{
+    dmt_store *st;
+    dmt_error err;
+    CHECKF(dmt_store_open(db, DMT_STORE_RDONLY, &st, &err) == 0, "%s: open: %s", what, err.msg);
+    if (!st)
+        return;
+    int n = dmt_store_events(st, 0x1F, 0, UINT64_MAX, INT64_MIN, INT64_MAX, NULL, NULL, &err);
+    CHECKF(n < 0 && (code == 0 || n == code), "%s: events gave %d (%s)", what, n, err.msg);
+    CHECKF(n >= 0 || strstr(err.msg, "trace"), "%s: message \"%s\"", what, err.msg);
+    int64_t ts;
+    CHECKF(dmt_store_ts_before(st, 1000000, &ts, &err) < 0, "%s: ts_before", what);
+    CHECKF(dmt_store_find_reg_writes(st, 0, 10, NULL, NULL, &err) < 0, "%s: find", what);
+    dmt_store_iter *it = NULL;
+    dmt_record r;
+    int rc = dmt_store_iter_open(st, 0, &it, &err);
+    while (rc == 0 && (rc = dmt_store_iter_next(it, &r, &err)) == 1)
+        rc = 0;
+    CHECKF(rc < 0, "%s: the iterator read to the end", what);
+    dmt_store_iter_close(it);
+    /* the tables still answer */
+    int64_t t0, t1;
+    CHECK(dmt_store_time_range(st, &t0, &t1, &err) == 0);
+    CHECK(dmt_store_lanes(st, NULL, 0, &err) > 0);
+    CHECK(dmt_store_transfers(st, -1, t0, t1, NULL, NULL, &err) > 0);
+    CHECK(dmt_store_summary(st, 5, 1, t0, t1, NULL, NULL, &err) >= 0);
+    dmt_store_close(st);
+}
+
+static void copy_file(const char *from, const char *to, size_t keep)
+{
+    size_t len;
+    uint8_t *p = tk_slurp(from, &len);
+    CHECK(p && spill(to, p, keep < len ? keep : len) == 0);
+    free(p);
+}
+
+static void test_trace_backed(void)
+{
+    char trace[512], full[512], backed[512];
+    dmt_error err;
+
+    /* every record kind (the fixture), LOST ranges included */
+    tpath(trace, sizeof trace, "tb-every.dmat");
+    tpath(full, sizeof full, "tb-every-full.db");
+    tpath(backed, sizeof backed, "tb-every-trace.db");
+    write_every_kind(trace, 1);
+    import_both(trace, full, backed, NULL);
+    CHECK(db_int(backed, "SELECT count(*) FROM reg_accesses") == 0 &&
+          db_int(backed, "SELECT count(*) FROM dma_calls") == 0 &&
+          db_int(backed, "SELECT count(*) FROM sg_elements") == 0 &&
+          db_int(full, "SELECT count(*) FROM reg_accesses") > 0);
+    CHECK(db_int(backed, "SELECT count(*) FROM time_index WHERE rp_offset IS NULL") == 0);
+    expect_same_answers("every kind", full, backed, true);
+    check_against_trace(trace, backed, 0);
+
+    /* a generated session (many blocks and chunks), and its CPU trace */
+    tpath(trace, sizeof trace, "tb-gen.dmat");
+    tpath(full, sizeof full, "tb-gen-full.db");
+    tpath(backed, sizeof backed, "tb-gen-trace.db");
+    gen_opts o = {.events = 30000, .seed = 9};
+    CHECK(gen_trace_write(trace, &o, NULL, &err) == 0);
+    import_both(trace, full, backed, NULL);
+    expect_same_answers("generated", full, backed, false);
+    check_against_trace(trace, backed, 0);
+    CHECKF(
+        db_int(backed, "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size") <
+            db_int(full, "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"),
+        "the trace-backed store is not smaller");
+    char cpu[512];
+    tpath(cpu, sizeof cpu, "cpu.dmat"); /* test_cpu wrote it */
+    CHECK(exists(cpu));
+    if (exists(cpu)) {
+        tpath(full, sizeof full, "tb-cpu-full.db");
+        tpath(backed, sizeof backed, "tb-cpu-trace.db");
+        import_both(cpu, full, backed, NULL);
+        expect_same_answers("per-CPU", full, backed, true);
+    }
+
+    /* appends in batches, trace-backed: each commit equals the import of
+     * the same prefix (check_append), and answers as a full-rows import */
+    dmt_store_import_opts tb = {.events_in_trace = true};
+    static const uint64_t ends[] = {0, 1, 37, 4096, 4097, 9000, 16384, 23001};
+    check_append("tbapp", trace, ends, sizeof ends / sizeof *ends, &tb);
+    char app[512];
+    snprintf(app, sizeof app, "%s/tbapp-app.db", tmpdir);
+    tpath(full, sizeof full, "tb-gen-full.db");
+    expect_same_answers("appended", full, app, false);
+
+    /* hostile: the trace gone, cut, replaced, damaged; resume points bent */
+    char moved[512], db[512], other[512];
+    tpath(moved, sizeof moved, "tb-moved.dmat");
+    tpath(db, sizeof db, "tb-moved.db");
+    tpath(other, sizeof other, "tb-other.dmat");
+    copy_file(trace, moved, SIZE_MAX);
+    dmt_store_import_opts ho = {.events_in_trace = true};
+    CHECKF(dmt_store_import(moved, db, &ho, NULL, &err) == 0, "%s", err.msg);
+    size_t len;
+    uint8_t *orig = tk_slurp(moved, &len);
+    unlink(moved);
+    expect_trace_refused("trace gone", db, DMT_E_IO);
+    copy_file(trace, moved, len / 2);
+    expect_trace_refused("trace cut", db, DMT_E_FORMAT);
+    gen_opts o2 = {.events = 40000, .seed = 10};
+    CHECK(gen_trace_write(other, &o2, NULL, &err) == 0);
+    copy_file(other, moved, SIZE_MAX);
+    expect_trace_refused("trace replaced", db, 0);
+    if (orig) {
+        orig[len / 2] ^= 0x40; /* a bit flipped inside a chunk */
+        CHECK(spill(moved, orig, len) == 0);
+        dmt_store *st;
+        CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &st, &err) == 0);
+        int n =
+            st ? dmt_store_events(st, 0x1F, 0, UINT64_MAX, INT64_MIN, INT64_MAX, NULL, NULL, &err)
+               : 0;
+        CHECKF(n < 0, "a damaged chunk read as %d events", n);
+        dmt_store_close(st);
+        orig[len / 2] ^= 0x40;
+        CHECK(spill(moved, orig, len) == 0);
+    }
+    /* resume points bent by hand: off a boundary, past the end */
+    static const char *const bends[] = {
+        "UPDATE time_index SET rp_offset = rp_offset + 1",
+        "UPDATE time_index SET rp_offset = rp_offset + 1000000000",
+        "UPDATE time_index SET rp_seq = rp_seq + 1",
+        "UPDATE time_index SET rp_offset = NULL",
+        "UPDATE meta SET value = value + 1 WHERE key = 'trace_header_crc'",
+    };
+    for (size_t i = 0; i < sizeof bends / sizeof *bends; i++) {
+        char bent[512];
+        tpath(bent, sizeof bent, "tb-bent.db");
+        copy_file(db, bent, SIZE_MAX);
+        sqlite3 *s;
+        CHECK(sqlite3_open(bent, &s) == SQLITE_OK);
+        CHECK(sqlite3_exec(s, bends[i], NULL, NULL, NULL) == SQLITE_OK);
+        sqlite3_close(s);
+        expect_trace_refused(bends[i], bent, 0);
+    }
+    /* and the untouched trace back in place: answers again */
+    tpath(full, sizeof full, "tb-gen-full.db");
+    expect_same_answers("trace restored", full, db, false);
+    free(orig);
+}
+
 static void cleanup(void)
 {
     DIR *d = opendir(tmpdir);
@@ -1586,6 +2030,7 @@ int main(void)
     test_all_or_nothing();
     test_append();
     test_cpu();
+    test_trace_backed();
     if (!tk_failures)
         cleanup();
     else

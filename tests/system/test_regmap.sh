@@ -122,4 +122,35 @@ for cmd in "dump named.dmat" "replay named.dmat" "diff named.dmat named.dmat"; d
     fi
 done
 
+# A trace-backed store (import --events-in-trace): no raw event rows, the
+# same register names (from the accesses seen while streaming), and every
+# command reads it as the full store; moved away, its trace is one error.
+"$DMT" import clean.dmat -q -o full.db || fail "import"
+"$DMT" import clean.dmat -q --events-in-trace -o tb.db || fail "import --events-in-trace"
+$PY - full.db tb.db <<'PY' || fail "trace-backed store tables"
+import sqlite3, sys
+f, t = (sqlite3.connect(p) for p in sys.argv[1:3])
+assert t.execute("SELECT value FROM meta WHERE key = 'events'").fetchone()[0] == "trace"
+assert t.execute("SELECT count(*) FROM reg_accesses").fetchone()[0] == 0
+assert f.execute("SELECT count(*) FROM reg_accesses").fetchone()[0] > 0
+for q in ("SELECT dev, off, width, name FROM reg_names ORDER BY 1, 2, 3",
+          "SELECT * FROM reg_fields ORDER BY 1, 2, 3, 4",
+          "SELECT * FROM transfers ORDER BY xfer",
+          "SELECT * FROM summary ORDER BY 1, 2, 3"):
+    assert f.execute(q).fetchall() == t.execute(q).fetchall(), q
+PY
+for cmd in info "audit --json"; do
+    "$DMT" $cmd full.db 2>/dev/null | sed 's/full\.db/X/g' >full.out
+    "$DMT" $cmd tb.db 2>/dev/null | sed 's/tb\.db/X/g' >tb.out
+    cmp -s full.out tb.out || fail "$cmd: the trace-backed store reads differently"
+done
+"$DMT" export full.db --format chrome --no-findings -o full.json >/dev/null
+"$DMT" export tb.db --format chrome --no-findings -o tb.json >/dev/null
+[[ -s full.json ]] && cmp -s <(sed 's/full\.db/X/g' full.json) <(sed 's/tb\.db/X/g' tb.json) ||
+    fail "export: the trace-backed store reads differently"
+mv clean.dmat moved.dmat
+expect_status 3 "$DMT" info tb.db && expect_one_line_error clean.dmat
+mv moved.dmat clean.dmat
+"$DMT" info tb.db >/dev/null || fail "info after the trace came back"
+
 finish

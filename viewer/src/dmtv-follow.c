@@ -12,6 +12,9 @@
  *    (caught up: opening models takes no time from the records).
  *  - At most one update waits for the GUI; a new model is opened only when
  *    the GUI took the previous one, so models never pile up.
+ *  - The live store is trace-backed (dmt_store_import_opts.events_in_trace):
+ *    every record's chunk boundary goes to the appender first, so each
+ *    time-index block has its resume point into the trace.
  *  - The audit sees every record once, in file order, with the record
  *    index the reader counts; its findings go into the batch that holds
  *    the record that produced them.
@@ -21,11 +24,13 @@
 #include "dmtv-follow.h"
 
 #include <glib/gstdio.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
 #include "dmt/audit.h"
 #include "dmt/follow.h"
+#include "dmt/reader.h"
 #include "dmt/sniff.h"
 #include "dmt/store.h"
 #include "dmtv-import.h"
@@ -200,6 +205,9 @@ static gpointer follow_main(gpointer user)
         while (!finished && !again) {
             int rc = dmt_follow_next(self->fl, &r, &err);
             if (rc == 1) {
+                dmt_reader_resume rp; /* the store reads its events from here */
+                dmt_reader_boundary(dmt_follow_reader(self->fl), &rp);
+                dmt_store_append_resume(self->ap, &rp);
                 if (dmt_store_append_add(self->ap, &r, &err) != 0 ||
                     dmt_audit_add(self->au, &r, self->index++) != 0) {
                     g_snprintf(msg, sizeof msg, "%s: %s", self->db, err.msg);
@@ -271,6 +279,13 @@ static gpointer follow_main(gpointer user)
     return NULL;
 }
 
+static atomic_bool trace_backed = true;
+
+void dmtv_follow_set_trace_backed(gboolean on)
+{
+    atomic_store(&trace_backed, on != FALSE);
+}
+
 DmtvFollower *dmtv_follow_start(const char *trace, DmtvFollowFn fn, gpointer user, GError **error)
 {
     DmtvFollower *self = g_new0(DmtvFollower, 1);
@@ -293,7 +308,9 @@ DmtvFollower *dmtv_follow_start(const char *trace, DmtvFollowFn fn, gpointer use
     if (!rc) {
         const dmt_header *h = dmt_reader_header(dmt_follow_reader(self->fl));
         self->mono_clock = !strcmp(h->clock, "CLOCK_MONOTONIC");
-        rc = dmt_store_append_open(self->db, trace, h, NULL, &self->ap, &e);
+        /* trace-backed: the raw events stay in the trace (DESIGN.md) */
+        dmt_store_import_opts o = {.events_in_trace = atomic_load(&trace_backed)};
+        rc = dmt_store_append_open(self->db, trace, h, &o, &self->ap, &e);
     }
     dmt_audit_config cfg = {.sink = on_finding, .user = self};
     if (!rc && !(self->au = dmt_audit_new(&cfg)))

@@ -65,5 +65,10 @@ char *dmtv_follow_cache_path(const char *trace);
 DmtvFollower *dmtv_follow_start(const char *trace, DmtvFollowFn fn, gpointer user, GError **error);
 /* Stop the thread (waits for it; no callback after this returns) and free. */
 void dmtv_follow_stop(DmtvFollower *f);
+/* The cache store of followers started from now on: trace-backed (TRUE,
+ * the default: the raw events stay in the trace) or full rows (FALSE: the
+ * mode before trace-backed stores, kept for bench_follow's same-run
+ * comparison). */
+void dmtv_follow_set_trace_backed(gboolean on);
 
 G_END_DECLS

@@ -107,7 +107,10 @@ char *dmtv_import_run(const char *trace_path, DmtvImportProgress progress, gpoin
     }
     g_free(dir);
     ProgressCtx pc = {progress, user, cancel};
-    dmt_store_import_opts o = {.progress = on_progress, .ctx = &pc, .allow_cut = true};
+    /* trace-backed: the cache holds what is drawn, the raw events are read
+     * from the trace on demand (DESIGN.md, "Trace-backed stores") */
+    dmt_store_import_opts o = {
+        .progress = on_progress, .ctx = &pc, .allow_cut = true, .events_in_trace = true};
     dmt_store_import_result r;
     dmt_error e = {0};
     int rc = dmt_store_import(trace_path, db, &o, &r, &e);

@@ -78,6 +78,57 @@ uint64_t dmt_reader_offset(const dmt_reader *rd);
 /* Records of unknown kinds skipped (newer minor format). */
 uint64_t dmt_reader_skipped(const dmt_reader *rd);
 
+/* ---- resume points ----------------------------------------------------------
+ *
+ * A resume point is a verified chunk boundary - the byte just after the
+ * header or after a CHUNK record - plus the reader state that crosses
+ * records there (schema/FORMAT.md 1.3 - 1.5): times are deltas, sequence
+ * numbers are implicit, a CPU record names the CPU of what follows.  A
+ * reader opened at one (dmt_reader_open_at) returns exactly the records a
+ * full read returns from that boundary on (seq, ts, cpu, ring_seq,
+ * payload), and checks the framing as a full read does from that chunk on.
+ *
+ *   header | rec rec .. CHUNK | rec rec .. CHUNK | rec ..
+ *          ^ boundary          ^ boundary          ^ boundary
+ *
+ * Nothing in a resume point is trusted: a point that is not a boundary of
+ * this file (an offset inside a record or chunk, past the end, a seq that
+ * does not open the chunk, a file replaced since) fails the first chunk's
+ * checks, which dmt_reader_open_at makes before returning any record. */
+typedef struct dmt_reader_resume {
+    uint64_t offset;    /* byte offset of the boundary */
+    uint64_t seq;       /* the next sequence number (the chunk's first-seq) */
+    int64_t ts;         /* time of the item before it (the next delta's base) */
+    uint32_t cpu;       /* CPU of the records that follow (DMT_CPU_NONE: none) */
+    bool ring_seq_next; /* the last CPU record's ring_seq is for the next item */
+    uint64_t ring_seq;
+    uint64_t index; /* items before it, framing included (error messages) */
+    uint64_t count; /* records returned before it (dmt_reader_count) */
+} dmt_reader_resume;
+
+/* The last chunk boundary the reader has passed: at or before the next
+ * record dmt_reader_next returns (after open: the end of the header). */
+void dmt_reader_boundary(const dmt_reader *rd, dmt_reader_resume *rp);
+
+/* Open path as dmt_reader_open does (header read and checked), then go to
+ * the resume point rp and verify the chunk that starts there (framing,
+ * record count, bytes, CRC-32C, first-seq = rp->seq) before returning; the
+ * first dmt_reader_next returns the first record after rp.  Errors are
+ * dmt_reader_open's and dmt_reader_next's, with file offsets: a point
+ * before the end of the header or past the end of the file is
+ * DMT_E_FORMAT.  A cut file (DMT_READ_ALLOW_CUT) whose last chunk is
+ * partial reads that chunk as a full read would. */
+int dmt_reader_open_at(const char *path, unsigned flags, const dmt_reader_resume *rp,
+                       dmt_reader **out, dmt_error *err);
+/* The same over a caller-owned buffer (as dmt_reader_open_mem). */
+int dmt_reader_open_mem_at(const void *buf, size_t len, unsigned flags, const dmt_reader_resume *rp,
+                           dmt_reader **out, dmt_error *err);
+
+/* What identifies the file a reader opened: the header's length in bytes
+ * and the CRC-32C of those bytes.  A store that reads its records back from
+ * the trace keeps both and compares them (dmt/store.h). */
+void dmt_reader_identity(const dmt_reader *rd, uint64_t *header_len, uint32_t *header_crc);
+
 /* Parse one ring-form record (time field = absolute ns) from buf[0..len),
  * which must hold exactly one record.  sg/values/bytes point into buf or
  * into scratch arrays owned by the caller (sg_scratch must hold

@@ -25,7 +25,7 @@
 #include "dmt/stats.h"
 
 #define DMT_STORE_APPLICATION_ID   0x444D5442 /* "DMTB" */
-#define DMT_STORE_SCHEMA_VERSION   5
+#define DMT_STORE_SCHEMA_VERSION   6
 #define DMT_STORE_LEVELS           8                          /* summary levels 0..7 */
 #define DMT_STORE_LEVEL_SHIFT(L)   (10u + 3u * (unsigned)(L)) /* bucket = ts >> shift */
 #define DMT_STORE_MAX_REG_LANES    4096u  /* register lanes before "devD other" */
@@ -34,6 +34,7 @@
 
 struct sqlite3;
 struct rmap;
+struct dmt_reader_resume;
 
 /* ---- import --------------------------------------------------------------- */
 
@@ -76,6 +77,16 @@ typedef struct dmt_store_import_opts {
     const struct rmap *regmap;
     size_t regmap_domain;
     const char *regmap_name;
+    /* Trace-backed: the raw event tables (registers, DMA calls, SG
+     * elements, digest ranges, descriptor writes, payloads, patterns,
+     * interrupts, DPCs, calibrations) get no rows; the queries of dmt/store_query.h and the
+     * record iterator read those records from the trace file through the
+     * time index's resume points (dmt/reader.h).  The store then needs its
+     * trace: moved, shortened or replaced, those queries fail with one
+     * error (DMT_E_IO missing, DMT_E_FORMAT changed) and the rest of the
+     * store still answers.  Summaries, lanes, transfers, resources,
+     * markers, lost ranges and CPU runs are stored as always. */
+    bool events_in_trace;
 } dmt_store_import_opts;
 
 typedef struct dmt_store_import_result {
@@ -136,6 +147,12 @@ typedef struct dmt_store_append_facts {
 int dmt_store_append_open(const char *db_path, const char *trace, const dmt_header *hdr,
                           const dmt_store_import_opts *opts, dmt_store_appender **out,
                           dmt_error *err);
+/* The last chunk boundary at or before the next record added (the
+ * reader's dmt_reader_boundary): the time index keeps one per block, a
+ * trace-backed store reads its events from there.  Call it before
+ * dmt_store_append_add whenever it may have moved (it is copied); a store
+ * never given one has none (rp_* NULL) and cannot be trace-backed. */
+void dmt_store_append_resume(dmt_store_appender *a, const struct dmt_reader_resume *rp);
 /* Begin the next batch now (else the first record or the commit does). */
 int dmt_store_append_begin(dmt_store_appender *a, dmt_error *err);
 /* Add one record to the current batch (begun by the first record). */
