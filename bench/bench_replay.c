@@ -22,7 +22,7 @@
  * capture default, is measured too).  Build
  * Release (the release preset) for figures; BENCHMARKS.md keeps the latest.
  *
- *   bench_replay [--quick | --writes | --sg4k]
+ *   bench_replay [--quick | --writes | --sg4k [dmt64 | xxh64 | bounded]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,9 +280,14 @@ int main(int argc, char **argv)
 {
     bool quick = argc > 1 && !strcmp(argv[1], "--quick");
     if (argc > 1 && !strcmp(argv[1], "--sg4k")) {
-        bench_sg(4096, DMT_DIGEST_DMT64, DMT_DIGEST_FULL);
-        bench_sg(4096, DMT_DIGEST_XXH64, DMT_DIGEST_FULL);
-        bench_sg(4096, DMT_DIGEST_DMT64, DMT_DIGEST_BOUNDED);
+        /* optional second word: one case only (dmt64, xxh64, bounded) */
+        const char *only = argc > 2 ? argv[2] : "";
+        if (!*only || !strcmp(only, "dmt64"))
+            bench_sg(4096, DMT_DIGEST_DMT64, DMT_DIGEST_FULL);
+        if (!*only || !strcmp(only, "xxh64"))
+            bench_sg(4096, DMT_DIGEST_XXH64, DMT_DIGEST_FULL);
+        if (!*only || !strcmp(only, "bounded"))
+            bench_sg(4096, DMT_DIGEST_DMT64, DMT_DIGEST_BOUNDED);
         return 0;
     }
     bench_writes();

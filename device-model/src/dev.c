@@ -38,6 +38,15 @@
  * an eager digest would have given.  A run whose digest nobody asked for by
  * the time its channel's next run (or RESET) replaces it is never digested:
  * replay of traces with XXH64 or bounded digests does not pay for DMT64.
+ * Consecutive ranges are recorded as one (the stream is the same).
+ *
+ * The last digest computed is kept with its ranges (dc_*): a run whose
+ * ranges are the same, with no write to device memory over them since, has
+ * the same bytes and so the same digest - a card-to-host run that reads back
+ * what a host-to-card run just wrote (the round trip of an upload) is not
+ * digested twice.  Every write of device memory goes through
+ * devmem_will_change, which digests pending runs over it first and then
+ * forgets the kept digest if the write touches its span.
  */
 #include "dmm_internal.h"
 
@@ -83,6 +92,11 @@ struct dmm_dev {
     void *irq_ctx;
     dmm_stats stats;
     chan ch[DMM_NUM_CHANNELS];
+    /* the last digest computed and its ranges (see the top) */
+    bool dc_ok;
+    uint32_t dc_n;
+    uint64_t dc_lo, dc_hi, dc_val;
+    struct seg *dc_seg; /* DMM_MAX_DESC ranges */
 };
 
 typedef struct seg {
@@ -158,7 +172,8 @@ dmm_dev *dmm_dev_new(const dmm_config *cfg, dmm_phys *pm)
     d->dsz = dmm_desc_size(cfg->revision);
     d->addr_mask = cfg->addr_bits == 64 ? UINT64_MAX : (1ull << cfg->addr_bits) - 1;
     d->devmem = calloc(1, (size_t)cfg->devmem_size);
-    bool ok = d->devmem != NULL;
+    d->dc_seg = malloc((size_t)DMM_MAX_DESC * sizeof(seg));
+    bool ok = d->devmem != NULL && d->dc_seg != NULL;
     for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
         d->ch[c].cache = ok ? malloc((size_t)DMM_MAX_DESC * DMM_DESC1_SIZE) : NULL;
         d->ch[c].lz_seg = ok ? malloc((size_t)DMM_MAX_DESC * sizeof(seg)) : NULL;
@@ -171,6 +186,7 @@ dmm_dev *dmm_dev_new(const dmm_config *cfg, dmm_phys *pm)
             free(d->ch[c].lz_seg);
         }
         free(d->devmem);
+        free(d->dc_seg);
         free(d);
         return NULL;
     }
@@ -186,6 +202,7 @@ void dmm_dev_free(dmm_dev *d)
         free(d->ch[c].lz_seg);
     }
     free(d->devmem);
+    free(d->dc_seg);
     pthread_mutex_destroy(&d->lock);
     free(d);
 }
@@ -207,13 +224,22 @@ void dmm_dev_set_irq(dmm_dev *d, dmm_irq_fn fn, void *ctx)
 
 /* ---- the lazy digest ------------------------------------------------------------ */
 
-static uint64_t lz_compute(const dmm_dev *d, const chan *ch)
+static uint64_t lz_compute(dmm_dev *d, const chan *ch)
 {
+    if (d->dc_ok && d->dc_n == ch->lz_n &&
+        memcmp(d->dc_seg, ch->lz_seg, (size_t)ch->lz_n * sizeof(seg)) == 0)
+        return d->dc_val; /* the same bytes, unchanged since */
     dmt64_state s;
     dmt64_init(&s);
     for (uint32_t i = 0; i < ch->lz_n; i++)
         dmt64_update(&s, d->devmem + (size_t)ch->lz_seg[i].a, (size_t)ch->lz_seg[i].n);
-    return dmt64_final(&s);
+    d->dc_val = dmt64_final(&s);
+    d->dc_n = ch->lz_n;
+    d->dc_lo = ch->lz_lo;
+    d->dc_hi = ch->lz_hi;
+    memcpy(d->dc_seg, ch->lz_seg, (size_t)ch->lz_n * sizeof(seg));
+    d->dc_ok = true;
+    return d->dc_val;
 }
 
 /* Compute channel c's pending digest into the run info that holds it. */
@@ -238,14 +264,17 @@ static void lz_drop(chan *ch)
 }
 
 /* Device memory [off, off + len) is about to change: compute the pending
- * digests over it first.  len >= 1. */
-static void lz_before_write(dmm_dev *d, uint64_t off, uint64_t len)
+ * digests over it first, then forget the kept digest if it covers any of
+ * it.  Every write of device memory calls this first.  len >= 1. */
+static void devmem_will_change(dmm_dev *d, uint64_t off, uint64_t len)
 {
     for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
         const chan *ch = &d->ch[c];
         if (ch->lz && off < ch->lz_hi && off + len > ch->lz_lo)
             lz_ready(d, c);
     }
+    if (d->dc_ok && off < d->dc_hi && off + len > d->dc_lo)
+        d->dc_ok = false;
 }
 
 /* ---- the run ------------------------------------------------------------------ */
@@ -410,7 +439,7 @@ static uint64_t run_channel(dmm_dev *d, unsigned c, dmm_run_info *ri)
                     dmt64_update(&dg, d->devmem + (size_t)ch->lz_seg[k].a, (size_t)ch->lz_seg[k].n);
                 eager = true;
             }
-            lz_before_write(d, ds.dev_off, len);
+            devmem_will_change(d, ds.dev_off, len);
         }
         uint8_t *dev = d->devmem + (size_t)ds.dev_off;
         for (unsigned k = 0; k < ns; k++) {
@@ -421,6 +450,10 @@ static uint64_t run_channel(dmm_dev *d, unsigned c, dmm_run_info *ri)
          * either way, and no phys region aliases device memory) */
         if (eager) {
             dmt64_update(&dg, d->devmem + (size_t)ds.dev_off, (size_t)len);
+        } else if (ch->lz_n &&
+                   ch->lz_seg[ch->lz_n - 1].a + ch->lz_seg[ch->lz_n - 1].n == ds.dev_off) {
+            ch->lz_seg[ch->lz_n - 1].n += len; /* continues the previous range */
+            ch->lz_hi = ds.dev_off + len > ch->lz_hi ? ds.dev_off + len : ch->lz_hi;
         } else {
             ch->lz_seg[ch->lz_n++] = (seg){ds.dev_off, len};
             ch->lz_lo = ds.dev_off < ch->lz_lo ? ds.dev_off : ch->lz_lo;
@@ -756,7 +789,7 @@ static int devmem_xfer(dmm_dev *d, uint64_t off, void *buf, uint64_t len, bool t
     int rc = DMM_EFAULT;
     if (off <= d->cfg.devmem_size && len <= d->cfg.devmem_size - off) {
         if (to_dev)
-            lz_before_write(d, off, len);
+            devmem_will_change(d, off, len);
         if (to_dev)
             memcpy(d->devmem + (size_t)off, buf, (size_t)len);
         else

@@ -1611,6 +1611,54 @@ static void test_lazy_digest(void)
     dmm_phys_free(pm);
 }
 
+/* The model keeps the last digest it computed with its ranges: a run over
+ * the same ranges, device memory unchanged, reuses it - and only then.  A
+ * C2H run reading back what an H2C run wrote gets the H2C digest; after any
+ * write over the ranges (host, another run, one byte at the edge) the digest
+ * is computed again from the bytes; other ranges never match it. */
+static void test_digest_reuse(void)
+{
+    dmm_phys *pm = mkphys();
+    dmm_dev *d = mkdev(pm, 1, 0, 64, 0);
+    uint8_t a[0x800], z = 0x77;
+    fill(a, sizeof a, 31);
+    CHECK_EQ(dmm_phys_write(pm, HOSTA, a, sizeof a), DMM_OK);
+    /* H2C a -> devmem 0x4000 in two descriptors (one range), digested */
+    put_desc(pm, 1, RING, 0, HOSTA, 0x400, 0x4000);
+    put_desc(pm, 1, RING, 1, HOSTA + 0x400, 0x400, 0x4400);
+    go(d, DMM_CH_H2C, RING, 2);
+    CHECK_EQ(dmm_ch_last_digest(d, 0), dmt64(a, 0x800));
+    /* C2H reads it back in one descriptor: the same digest */
+    put_desc(pm, 1, RING + 0x100, 0, HOSTA + 0x1000, 0x800, 0x4000);
+    go(d, DMM_CH_C2H, RING + 0x100, 1);
+    CHECK_EQ(dmm_ch_last_digest(d, 1), dmt64(a, 0x800));
+    /* the last byte of the range changes: computed again */
+    CHECK_EQ(dmm_devmem_write(d, 0x47FF, &z, 1), DMM_OK);
+    go(d, DMM_CH_C2H, RING + 0x100, 1);
+    uint8_t b[0x800];
+    memcpy(b, a, sizeof b);
+    b[0x7FF] = z;
+    CHECK_EQ(dmm_ch_last_digest(d, 1), dmt64(b, 0x800));
+    /* an H2C run over the first byte changes it too */
+    uint8_t c = 0x11;
+    CHECK_EQ(dmm_phys_write(pm, HOSTA + 0x2000, &c, 1), DMM_OK);
+    put_desc(pm, 1, RING, 0, HOSTA + 0x2000, 1, 0x4000);
+    go(d, DMM_CH_H2C, RING, 1);
+    CHECK_EQ(dmm_ch_last_digest(d, 0), dmt64(&c, 1));
+    b[0] = c;
+    go(d, DMM_CH_C2H, RING + 0x100, 1);
+    CHECK_EQ(dmm_ch_last_digest(d, 1), dmt64(b, 0x800));
+    uint8_t got[0x800];
+    CHECK_EQ(dmm_phys_read(pm, HOSTA + 0x1000, got, sizeof got), DMM_OK);
+    CHECK(memcmp(got, b, sizeof b) == 0);
+    /* a shorter range over the same bytes is not the same digest */
+    put_desc(pm, 1, RING + 0x100, 0, HOSTA + 0x1000, 0x400, 0x4000);
+    go(d, DMM_CH_C2H, RING + 0x100, 1);
+    CHECK_EQ(dmm_ch_last_digest(d, 1), dmt64(b, 0x400));
+    dmm_dev_free(d);
+    dmm_phys_free(pm);
+}
+
 int main(void)
 {
     test_phys_basic();
@@ -1626,6 +1674,7 @@ int main(void)
     test_errata();
     test_self_ref();
     test_lazy_digest();
+    test_digest_reuse();
     test_hostile_addresses();
     test_determinism();
     test_names();
