@@ -47,6 +47,23 @@
  * digested twice.  Every write of device memory goes through
  * devmem_will_change, which digests pending runs over it first and then
  * forgets the kept digest if the write touches its span.
+ *
+ * Device memory holds patterns lazily, by 4 KiB page: a page is either
+ * plain bytes or "bytes [base, base + 4096) of the XS64 pattern of seed"
+ * (pg_*), its memory then stale.  Only a host-to-card run from a lazy phys
+ * region (phys.c, dmm_phys_set_pattern) makes a page lazy, and only one it
+ * covers whole (a page it covers in part gets the bytes).  Every access goes
+ * through dev_put_bytes / dev_put_pattern / dev_get_bytes / dev_hash, which
+ * generate what they read and materialise a page a write covers in part, so
+ * every observer sees the bytes an eager copy would have left.  A
+ * card-to-host run that moves one pattern stream over a whole phys region
+ * makes that region lazy instead of writing it.  With no lazy page
+ * (npg_lazy 0: capture, replay of payloads) every path is the plain
+ * memcpy.
+ *
+ *   phys region (lazy: seed, base) --H2C--> devmem pages (seed, base + k*4096)
+ *        ^                                        |
+ *        '------------------C2H (whole region)---'   any other access: bytes
  */
 #include "dmm_internal.h"
 
@@ -97,11 +114,21 @@ struct dmm_dev {
     uint32_t dc_n;
     uint64_t dc_lo, dc_hi, dc_val;
     struct seg *dc_seg; /* DMM_MAX_DESC ranges */
+    /* lazy device memory (see the top) */
+    uint8_t *pg_lazy; /* per page: 1 = holds pg_pat's pattern */
+    struct pgpat *pg_pat;
+    uint64_t npg_lazy; /* pages with pg_lazy set */
 };
 
 typedef struct seg {
     uint64_t a, n;
 } seg;
+
+#define PG 4096u
+
+typedef struct pgpat {
+    uint64_t seed, base; /* byte (page start + j) is pattern byte base + j */
+} pgpat;
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -173,7 +200,10 @@ dmm_dev *dmm_dev_new(const dmm_config *cfg, dmm_phys *pm)
     d->addr_mask = cfg->addr_bits == 64 ? UINT64_MAX : (1ull << cfg->addr_bits) - 1;
     d->devmem = calloc(1, (size_t)cfg->devmem_size);
     d->dc_seg = malloc((size_t)DMM_MAX_DESC * sizeof(seg));
-    bool ok = d->devmem != NULL && d->dc_seg != NULL;
+    size_t npg = (size_t)((cfg->devmem_size + PG - 1) / PG);
+    d->pg_lazy = calloc(npg, 1);
+    d->pg_pat = malloc(npg * sizeof(pgpat));
+    bool ok = d->devmem != NULL && d->dc_seg != NULL && d->pg_lazy && d->pg_pat;
     for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
         d->ch[c].cache = ok ? malloc((size_t)DMM_MAX_DESC * DMM_DESC1_SIZE) : NULL;
         d->ch[c].lz_seg = ok ? malloc((size_t)DMM_MAX_DESC * sizeof(seg)) : NULL;
@@ -187,6 +217,8 @@ dmm_dev *dmm_dev_new(const dmm_config *cfg, dmm_phys *pm)
         }
         free(d->devmem);
         free(d->dc_seg);
+        free(d->pg_lazy);
+        free(d->pg_pat);
         free(d);
         return NULL;
     }
@@ -203,6 +235,8 @@ void dmm_dev_free(dmm_dev *d)
     }
     free(d->devmem);
     free(d->dc_seg);
+    free(d->pg_lazy);
+    free(d->pg_pat);
     pthread_mutex_destroy(&d->lock);
     free(d);
 }
@@ -222,6 +256,153 @@ void dmm_dev_set_irq(dmm_dev *d, dmm_irq_fn fn, void *ctx)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* ---- lazy device memory ------------------------------------------------------------ */
+
+/* The end of page p (its bytes are [p * PG, pg_end)). */
+static uint64_t pg_end(const dmm_dev *d, uint64_t p)
+{
+    uint64_t e = (p + 1) * PG;
+    return e < d->cfg.devmem_size ? e : d->cfg.devmem_size;
+}
+
+/* The piece of page p inside [off, off + n): [*lo, *hi); returns the page's start. */
+static uint64_t pg_piece(const dmm_dev *d, uint64_t p, uint64_t off, uint64_t n, uint64_t *lo,
+                         uint64_t *hi)
+{
+    uint64_t ps = p * PG, pe = pg_end(d, p);
+    *lo = off > ps ? off : ps;
+    *hi = off + n < pe ? off + n : pe;
+    return ps;
+}
+
+/* Page p gets its pattern's bytes and is plain memory again. */
+static void pg_fill(dmm_dev *d, uint64_t p)
+{
+    if (!d->pg_lazy[p])
+        return;
+    dmt_pattern_fill(d->devmem + (size_t)(p * PG), d->pg_pat[p].seed, d->pg_pat[p].base,
+                     (size_t)(pg_end(d, p) - p * PG));
+    d->pg_lazy[p] = 0;
+    d->npg_lazy--;
+}
+
+/* Device memory [off, off + n) is about to be overwritten with bytes (n >=
+ * 1, inside device memory): pages it covers whole forget their pattern,
+ * pages it covers in part get their pattern's bytes first. */
+static void dev_plain(dmm_dev *d, uint64_t off, uint64_t n)
+{
+    for (uint64_t p = off / PG; d->npg_lazy && p <= (off + n - 1) / PG; p++) {
+        if (!d->pg_lazy[p])
+            continue;
+        if (p * PG >= off && pg_end(d, p) <= off + n) {
+            d->pg_lazy[p] = 0;
+            d->npg_lazy--;
+        } else {
+            pg_fill(d, p);
+        }
+    }
+}
+
+static void dev_put_bytes(dmm_dev *d, uint64_t off, const uint8_t *src, uint64_t n)
+{
+    dev_plain(d, off, n);
+    memcpy(d->devmem + (size_t)off, src, (size_t)n);
+}
+
+/* Device memory [off, off + n) := pattern(seed) bytes [base, base + n). */
+static void dev_put_pattern(dmm_dev *d, uint64_t off, uint64_t n, uint64_t seed, uint64_t base)
+{
+    for (uint64_t p = off / PG; p <= (off + n - 1) / PG; p++) {
+        uint64_t lo, hi, ps = pg_piece(d, p, off, n, &lo, &hi);
+        if (lo == ps && hi == pg_end(d, p)) {
+            d->npg_lazy += !d->pg_lazy[p];
+            d->pg_lazy[p] = 1;
+            d->pg_pat[p] = (pgpat){seed, base + (ps - off)};
+        } else {
+            pg_fill(d, p);
+            dmt_pattern_fill(d->devmem + (size_t)lo, seed, base + (lo - off), (size_t)(hi - lo));
+        }
+    }
+}
+
+/* Device memory [off, off + n) into dst. */
+static void dev_get_bytes(const dmm_dev *d, uint64_t off, uint64_t n, uint8_t *dst)
+{
+    if (!d->npg_lazy) {
+        memcpy(dst, d->devmem + (size_t)off, (size_t)n);
+        return;
+    }
+    for (uint64_t p = off / PG; p <= (off + n - 1) / PG; p++) {
+        uint64_t lo, hi, ps = pg_piece(d, p, off, n, &lo, &hi);
+        if (d->pg_lazy[p])
+            dmt_pattern_fill(dst + (lo - off), d->pg_pat[p].seed, d->pg_pat[p].base + (lo - ps),
+                             (size_t)(hi - lo));
+        else
+            memcpy(dst + (lo - off), d->devmem + (size_t)lo, (size_t)(hi - lo));
+    }
+}
+
+/* Feed device memory [off, off + n) to a DMT64 digest. */
+static void dev_hash(const dmm_dev *d, dmt64_state *s, uint64_t off, uint64_t n)
+{
+    if (!d->npg_lazy) {
+        dmt64_update(s, d->devmem + (size_t)off, (size_t)n);
+        return;
+    }
+    uint8_t tmp[PG];
+    for (uint64_t p = off / PG; p <= (off + n - 1) / PG; p++) {
+        uint64_t lo, hi, ps = pg_piece(d, p, off, n, &lo, &hi);
+        if (d->pg_lazy[p]) {
+            dmt_pattern_fill(tmp, d->pg_pat[p].seed, d->pg_pat[p].base + (lo - ps),
+                             (size_t)(hi - lo));
+            dmt64_update(s, tmp, (size_t)(hi - lo));
+        } else {
+            dmt64_update(s, d->devmem + (size_t)lo, (size_t)(hi - lo));
+        }
+    }
+}
+
+/* Is device memory [off, off + n) one pattern stream?  Then *seed and
+ * *base (the pattern offset of the byte at off). */
+static bool dev_stream(const dmm_dev *d, uint64_t off, uint64_t n, uint64_t *seed, uint64_t *base)
+{
+    uint64_t p0 = off / PG;
+    if (!d->npg_lazy || !d->pg_lazy[p0])
+        return false;
+    for (uint64_t p = p0 + 1; p <= (off + n - 1) / PG; p++)
+        if (!d->pg_lazy[p] || d->pg_pat[p].seed != d->pg_pat[p0].seed ||
+            d->pg_pat[p].base != d->pg_pat[p0].base + (p - p0) * PG)
+            return false;
+    *seed = d->pg_pat[p0].seed;
+    *base = d->pg_pat[p0].base + (off - p0 * PG);
+    return true;
+}
+
+/* A run's move of n bytes (n >= 1, every byte mapped, phys lock held):
+ * phys [a, a + n) to device memory at off (to_host false), or back. */
+static void dev_move(dmm_dev *d, uint64_t a, uint64_t n, uint64_t off, bool to_host)
+{
+    while (n > 0) {
+        dmm__piece pc;
+        if (!dmm__phys_piece_locked(d->pm, a, n, &pc))
+            return; /* unreachable after a successful check */
+        uint64_t seed, base;
+        if (!to_host && pc.lazy) {
+            dev_put_pattern(d, off, pc.n, pc.seed, pc.base);
+        } else if (!to_host) {
+            dev_put_bytes(d, off, pc.host, pc.n);
+        } else if (pc.whole && dev_stream(d, off, pc.n, &seed, &base)) {
+            dmm__phys_piece_set_pattern(&pc, seed, base);
+        } else {
+            dmm__phys_piece_materialise(&pc);
+            dev_get_bytes(d, off, pc.n, pc.host);
+        }
+        a += pc.n; /* wraps to 0 only when n becomes 0 */
+        off += pc.n;
+        n -= pc.n;
+    }
+}
+
 /* ---- the lazy digest ------------------------------------------------------------ */
 
 static uint64_t lz_compute(dmm_dev *d, const chan *ch)
@@ -232,7 +413,7 @@ static uint64_t lz_compute(dmm_dev *d, const chan *ch)
     dmt64_state s;
     dmt64_init(&s);
     for (uint32_t i = 0; i < ch->lz_n; i++)
-        dmt64_update(&s, d->devmem + (size_t)ch->lz_seg[i].a, (size_t)ch->lz_seg[i].n);
+        dev_hash(d, &s, ch->lz_seg[i].a, ch->lz_seg[i].n);
     d->dc_val = dmt64_final(&s);
     d->dc_n = ch->lz_n;
     d->dc_lo = ch->lz_lo;
@@ -436,20 +617,20 @@ static uint64_t run_channel(dmm_dev *d, unsigned c, dmm_run_info *ri)
         if (!to_host) {
             if (!eager && ds.dev_off < ch->lz_hi && ds.dev_off + len > ch->lz_lo) {
                 for (uint32_t k = 0; k < ch->lz_n; k++)
-                    dmt64_update(&dg, d->devmem + (size_t)ch->lz_seg[k].a, (size_t)ch->lz_seg[k].n);
+                    dev_hash(d, &dg, ch->lz_seg[k].a, ch->lz_seg[k].n);
                 eager = true;
             }
             devmem_will_change(d, ds.dev_off, len);
         }
-        uint8_t *dev = d->devmem + (size_t)ds.dev_off;
+        uint64_t dev = ds.dev_off;
         for (unsigned k = 0; k < ns; k++) {
-            dmm__phys_copy_locked(d->pm, s[k].a, s[k].n, dev, to_host);
+            dev_move(d, s[k].a, s[k].n, dev, to_host);
             dev += s[k].n;
         }
         /* the bytes moved, in descriptor order (device memory holds them
          * either way, and no phys region aliases device memory) */
         if (eager) {
-            dmt64_update(&dg, d->devmem + (size_t)ds.dev_off, (size_t)len);
+            dev_hash(d, &dg, ds.dev_off, len);
         } else if (ch->lz_n &&
                    ch->lz_seg[ch->lz_n - 1].a + ch->lz_seg[ch->lz_n - 1].n == ds.dev_off) {
             ch->lz_seg[ch->lz_n - 1].n += len; /* continues the previous range */
@@ -788,12 +969,12 @@ static int devmem_xfer(dmm_dev *d, uint64_t off, void *buf, uint64_t len, bool t
     pthread_mutex_lock(&d->lock);
     int rc = DMM_EFAULT;
     if (off <= d->cfg.devmem_size && len <= d->cfg.devmem_size - off) {
-        if (to_dev)
+        if (to_dev) {
             devmem_will_change(d, off, len);
-        if (to_dev)
-            memcpy(d->devmem + (size_t)off, buf, (size_t)len);
-        else
-            memcpy(buf, d->devmem + (size_t)off, (size_t)len);
+            dev_put_bytes(d, off, buf, len);
+        } else {
+            dev_get_bytes(d, off, len, buf);
+        }
         rc = DMM_OK;
     }
     pthread_mutex_unlock(&d->lock);
