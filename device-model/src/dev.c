@@ -48,18 +48,19 @@
  * devmem_will_change, which digests pending runs over it first and then
  * forgets the kept digest if the write touches its span.
  *
- * Device memory holds patterns lazily, by 4 KiB page: a page is either
- * plain bytes or "bytes [base, base + 4096) of the XS64 pattern of seed"
- * (pg_*), its memory then stale.  Only a host-to-card run from a lazy phys
+ * Device memory holds patterns lazily, by 4 KiB page: a page is plain
+ * bytes, or zero, or "bytes [base, base + 4096) of the XS64 pattern of
+ * seed" (pg_*), its memory stale unless plain.  Every page starts zero
+ * (device memory is malloc'd, not cleared: a fresh device costs nothing per
+ * byte no run touches).  Only a host-to-card run from a lazy phys
  * region (phys.c, dmm_phys_set_pattern) makes a page lazy, and only one it
  * covers whole (a page it covers in part gets the bytes).  Every access goes
  * through dev_put_bytes / dev_put_pattern / dev_get_bytes / dev_hash, which
  * generate what they read and materialise a page a write covers in part, so
  * every observer sees the bytes an eager copy would have left.  A
  * card-to-host run that moves one pattern stream over a whole phys region
- * makes that region lazy instead of writing it.  With no lazy page
- * (npg_lazy 0: capture, replay of payloads) every path is the plain
- * memcpy.
+ * makes that region lazy instead of writing it.  Once every page is plain
+ * (npg_lazy 0) every path is the plain memcpy.
  *
  *   phys region (lazy: seed, base) --H2C--> devmem pages (seed, base + k*4096)
  *        ^                                        |
@@ -115,16 +116,19 @@ struct dmm_dev {
     uint64_t dc_lo, dc_hi, dc_val;
     struct seg *dc_seg; /* DMM_MAX_DESC ranges */
     /* lazy device memory (see the top) */
-    uint8_t *pg_lazy; /* per page: 1 = holds pg_pat's pattern */
+    uint8_t *pg_lazy; /* per page: PG_PLAIN, PG_PATTERN (pg_pat) or PG_ZERO */
     struct pgpat *pg_pat;
-    uint64_t npg_lazy; /* pages with pg_lazy set */
+    uint64_t npg_lazy; /* pages not PG_PLAIN */
 };
 
 typedef struct seg {
     uint64_t a, n;
 } seg;
 
-#define PG 4096u
+#define PG         4096u
+#define PG_PLAIN   0u
+#define PG_PATTERN 1u
+#define PG_ZERO    2u
 
 typedef struct pgpat {
     uint64_t seed, base; /* byte (page start + j) is pattern byte base + j */
@@ -198,12 +202,16 @@ dmm_dev *dmm_dev_new(const dmm_config *cfg, dmm_phys *pm)
     d->pm = pm;
     d->dsz = dmm_desc_size(cfg->revision);
     d->addr_mask = cfg->addr_bits == 64 ? UINT64_MAX : (1ull << cfg->addr_bits) - 1;
-    d->devmem = calloc(1, (size_t)cfg->devmem_size);
+    d->devmem = malloc((size_t)cfg->devmem_size); /* every page PG_ZERO */
     d->dc_seg = malloc((size_t)DMM_MAX_DESC * sizeof(seg));
     size_t npg = (size_t)((cfg->devmem_size + PG - 1) / PG);
-    d->pg_lazy = calloc(npg, 1);
+    d->pg_lazy = malloc(npg);
     d->pg_pat = malloc(npg * sizeof(pgpat));
     bool ok = d->devmem != NULL && d->dc_seg != NULL && d->pg_lazy && d->pg_pat;
+    if (ok) {
+        memset(d->pg_lazy, PG_ZERO, npg);
+        d->npg_lazy = npg;
+    }
     for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
         d->ch[c].cache = ok ? malloc((size_t)DMM_MAX_DESC * DMM_DESC1_SIZE) : NULL;
         d->ch[c].lz_seg = ok ? malloc((size_t)DMM_MAX_DESC * sizeof(seg)) : NULL;
@@ -275,14 +283,22 @@ static uint64_t pg_piece(const dmm_dev *d, uint64_t p, uint64_t off, uint64_t n,
     return ps;
 }
 
-/* Page p gets its pattern's bytes and is plain memory again. */
+/* Bytes [from, from + n) of lazy page p (from relative to its start) into dst. */
+static void pg_gen(const dmm_dev *d, uint64_t p, uint64_t from, uint64_t n, uint8_t *dst)
+{
+    if (d->pg_lazy[p] == PG_ZERO)
+        memset(dst, 0, (size_t)n);
+    else
+        dmt_pattern_fill(dst, d->pg_pat[p].seed, d->pg_pat[p].base + from, (size_t)n);
+}
+
+/* Page p gets its bytes and is plain memory again. */
 static void pg_fill(dmm_dev *d, uint64_t p)
 {
-    if (!d->pg_lazy[p])
+    if (d->pg_lazy[p] == PG_PLAIN)
         return;
-    dmt_pattern_fill(d->devmem + (size_t)(p * PG), d->pg_pat[p].seed, d->pg_pat[p].base,
-                     (size_t)(pg_end(d, p) - p * PG));
-    d->pg_lazy[p] = 0;
+    pg_gen(d, p, 0, pg_end(d, p) - p * PG, d->devmem + (size_t)(p * PG));
+    d->pg_lazy[p] = PG_PLAIN;
     d->npg_lazy--;
 }
 
@@ -292,10 +308,10 @@ static void pg_fill(dmm_dev *d, uint64_t p)
 static void dev_plain(dmm_dev *d, uint64_t off, uint64_t n)
 {
     for (uint64_t p = off / PG; d->npg_lazy && p <= (off + n - 1) / PG; p++) {
-        if (!d->pg_lazy[p])
+        if (d->pg_lazy[p] == PG_PLAIN)
             continue;
         if (p * PG >= off && pg_end(d, p) <= off + n) {
-            d->pg_lazy[p] = 0;
+            d->pg_lazy[p] = PG_PLAIN;
             d->npg_lazy--;
         } else {
             pg_fill(d, p);
@@ -315,8 +331,8 @@ static void dev_put_pattern(dmm_dev *d, uint64_t off, uint64_t n, uint64_t seed,
     for (uint64_t p = off / PG; p <= (off + n - 1) / PG; p++) {
         uint64_t lo, hi, ps = pg_piece(d, p, off, n, &lo, &hi);
         if (lo == ps && hi == pg_end(d, p)) {
-            d->npg_lazy += !d->pg_lazy[p];
-            d->pg_lazy[p] = 1;
+            d->npg_lazy += d->pg_lazy[p] == PG_PLAIN;
+            d->pg_lazy[p] = PG_PATTERN;
             d->pg_pat[p] = (pgpat){seed, base + (ps - off)};
         } else {
             pg_fill(d, p);
@@ -334,9 +350,8 @@ static void dev_get_bytes(const dmm_dev *d, uint64_t off, uint64_t n, uint8_t *d
     }
     for (uint64_t p = off / PG; p <= (off + n - 1) / PG; p++) {
         uint64_t lo, hi, ps = pg_piece(d, p, off, n, &lo, &hi);
-        if (d->pg_lazy[p])
-            dmt_pattern_fill(dst + (lo - off), d->pg_pat[p].seed, d->pg_pat[p].base + (lo - ps),
-                             (size_t)(hi - lo));
+        if (d->pg_lazy[p] != PG_PLAIN)
+            pg_gen(d, p, lo - ps, hi - lo, dst + (lo - off));
         else
             memcpy(dst + (lo - off), d->devmem + (size_t)lo, (size_t)(hi - lo));
     }
@@ -352,9 +367,8 @@ static void dev_hash(const dmm_dev *d, dmt64_state *s, uint64_t off, uint64_t n)
     uint8_t tmp[PG];
     for (uint64_t p = off / PG; p <= (off + n - 1) / PG; p++) {
         uint64_t lo, hi, ps = pg_piece(d, p, off, n, &lo, &hi);
-        if (d->pg_lazy[p]) {
-            dmt_pattern_fill(tmp, d->pg_pat[p].seed, d->pg_pat[p].base + (lo - ps),
-                             (size_t)(hi - lo));
+        if (d->pg_lazy[p] != PG_PLAIN) {
+            pg_gen(d, p, lo - ps, hi - lo, tmp);
             dmt64_update(s, tmp, (size_t)(hi - lo));
         } else {
             dmt64_update(s, d->devmem + (size_t)lo, (size_t)(hi - lo));
@@ -367,10 +381,10 @@ static void dev_hash(const dmm_dev *d, dmt64_state *s, uint64_t off, uint64_t n)
 static bool dev_stream(const dmm_dev *d, uint64_t off, uint64_t n, uint64_t *seed, uint64_t *base)
 {
     uint64_t p0 = off / PG;
-    if (!d->npg_lazy || !d->pg_lazy[p0])
+    if (!d->npg_lazy || d->pg_lazy[p0] != PG_PATTERN)
         return false;
     for (uint64_t p = p0 + 1; p <= (off + n - 1) / PG; p++)
-        if (!d->pg_lazy[p] || d->pg_pat[p].seed != d->pg_pat[p0].seed ||
+        if (d->pg_lazy[p] != PG_PATTERN || d->pg_pat[p].seed != d->pg_pat[p0].seed ||
             d->pg_pat[p].base != d->pg_pat[p0].base + (p - p0) * PG)
             return false;
     *seed = d->pg_pat[p0].seed;

@@ -382,6 +382,21 @@ int dmm_phys_set_pattern(dmm_phys *pm, uint64_t addr, uint64_t seed, uint64_t ba
     return r ? DMM_OK : DMM_EINVAL;
 }
 
+bool dmm_phys_pattern_of(dmm_phys *pm, uint64_t addr, uint64_t *seed, uint64_t *base)
+{
+    if (!pm)
+        return false;
+    pthread_mutex_lock(&pm->lock);
+    const region *r = region_at(pm, addr);
+    bool lazy = r && r->lazy;
+    if (lazy) {
+        *seed = r->seed;
+        *base = r->base;
+    }
+    pthread_mutex_unlock(&pm->lock);
+    return lazy;
+}
+
 int dmm_phys_materialise(dmm_phys *pm, uint64_t addr)
 {
     if (!pm)

@@ -72,6 +72,9 @@ int dmm_phys_set_pattern(dmm_phys *pm, uint64_t addr, uint64_t seed, uint64_t ba
 /* Write a lazy region's bytes into its memory (nothing when it is not
  * lazy): the region starting exactly at addr, DMM_EINVAL if none. */
 int dmm_phys_materialise(dmm_phys *pm, uint64_t addr);
+/* Does the region starting exactly at addr hold a pattern lazily?  Then
+ * *seed and *base (the pattern offset of its first byte). */
+bool dmm_phys_pattern_of(dmm_phys *pm, uint64_t addr, uint64_t *seed, uint64_t *base);
 /* Lower (or raise) the hard limits; DMM_EINVAL if below what is in use. */
 int dmm_phys_set_limits(dmm_phys *pm, uint64_t max_regions, uint64_t max_owned_bytes);
 uint64_t dmm_phys_region_count(dmm_phys *pm);
