@@ -367,7 +367,10 @@ static void dev_hash(const dmm_dev *d, dmt64_state *s, uint64_t off, uint64_t n)
     uint8_t tmp[PG];
     for (uint64_t p = off / PG; p <= (off + n - 1) / PG; p++) {
         uint64_t lo, hi, ps = pg_piece(d, p, off, n, &lo, &hi);
-        if (d->pg_lazy[p] != PG_PLAIN) {
+        if (d->pg_lazy[p] == PG_PATTERN) {
+            dmt64_update_pattern(s, d->pg_pat[p].seed, d->pg_pat[p].base + (lo - ps),
+                                 (size_t)(hi - lo));
+        } else if (d->pg_lazy[p] != PG_PLAIN) {
             pg_gen(d, p, lo - ps, hi - lo, tmp);
             dmt64_update(s, tmp, (size_t)(hi - lo));
         } else {

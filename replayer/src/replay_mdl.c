@@ -648,6 +648,10 @@ static uint64_t pattern_digest(rpl_replay *r, const dmt_record *rec, uint64_t se
         if (a >= n)
             continue;
         len = len < n - a ? len : n - a;
+        if (rec->algo == DMT_DIGEST_DMT64) {
+            dmt64_update_pattern(&s.u.dmt64, seed, origin + a, (size_t)len);
+            continue;
+        }
         for (uint64_t o = 0; o < len; o += sizeof tmp) {
             size_t c = (size_t)(len - o < sizeof tmp ? len - o : sizeof tmp);
             dmt_pattern_fill(tmp, seed, origin + a + o, c);
