@@ -7,7 +7,11 @@
  *  2. SG elements/s: whole transfers (lock, pattern, StartDma, a 64-element
  *     SG list, descriptors, ring registers, doorbell, ISR, digest,
  *     CompleteDma) at element sizes 64 B, 512 B and 4 KiB - the engine maps
- *     every element, fills and digests its data and the model moves it;
+ *     every element, the model moves its data and the digest is checked
+ *     (each transfer is one pattern: the model carries it without writing
+ *     it and only the digested bytes are generated, device-model README
+ *     section 10; uploads alternate with read-backs of the same device
+ *     memory, each transfer a new seed);
  *  3. capture vs replay: `dmatrace capture` of each scenario (wall time of
  *     the process) against replaying the trace it wrote.
  *
@@ -19,7 +23,8 @@
  * model's copy plus one digest pass of the trace's algorithm (the model
  * digests DMT64 only when asked: a DMT64 "full" digest is checked against
  * it, an XXH64 or bounded one against the replayed buffer; bounded, the
- * capture default, is measured too).  Build
+ * capture default, is measured too).  The floors store and copy bytes the
+ * replay now never writes, so the replay can beat them.  Build
  * Release (the release preset) for figures; BENCHMARKS.md keeps the latest.
  *
  *   bench_replay [--quick | --writes | --sg4k [dmt64 | xxh64 | bounded]]
