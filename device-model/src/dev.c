@@ -38,6 +38,33 @@
  * an eager digest would have given.  A run whose digest nobody asked for by
  * the time its channel's next run (or RESET) replaces it is never digested:
  * replay of traces with XXH64 or bounded digests does not pay for DMT64.
+ * Consecutive ranges are recorded as one (the stream is the same).
+ *
+ * The last digest computed is kept with its ranges (dc_*): a run whose
+ * ranges are the same, with no write to device memory over them since, has
+ * the same bytes and so the same digest - a card-to-host run that reads back
+ * what a host-to-card run just wrote (the round trip of an upload) is not
+ * digested twice.  Every write of device memory goes through
+ * devmem_will_change, which digests pending runs over it first and then
+ * forgets the kept digest if the write touches its span.
+ *
+ * Device memory holds patterns lazily, by 4 KiB page: a page is plain
+ * bytes, or zero, or "bytes [base, base + 4096) of the XS64 pattern of
+ * seed" (pg_*), its memory stale unless plain.  Every page starts zero
+ * (device memory is malloc'd, not cleared: a fresh device costs nothing per
+ * byte no run touches).  Only a host-to-card run from a lazy phys
+ * region (phys.c, dmm_phys_set_pattern) makes a page lazy, and only one it
+ * covers whole (a page it covers in part gets the bytes).  Every access goes
+ * through dev_put_bytes / dev_put_pattern / dev_get_bytes / dev_hash, which
+ * generate what they read and materialise a page a write covers in part, so
+ * every observer sees the bytes an eager copy would have left.  A
+ * card-to-host run that moves one pattern stream over a whole phys region
+ * makes that region lazy instead of writing it.  Once every page is plain
+ * (npg_lazy 0) every path is the plain memcpy.
+ *
+ *   phys region (lazy: seed, base) --H2C--> devmem pages (seed, base + k*4096)
+ *        ^                                        |
+ *        '------------------C2H (whole region)---'   any other access: bytes
  */
 #include "dmm_internal.h"
 
@@ -83,11 +110,29 @@ struct dmm_dev {
     void *irq_ctx;
     dmm_stats stats;
     chan ch[DMM_NUM_CHANNELS];
+    /* the last digest computed and its ranges (see the top) */
+    bool dc_ok;
+    uint32_t dc_n;
+    uint64_t dc_lo, dc_hi, dc_val;
+    struct seg *dc_seg; /* DMM_MAX_DESC ranges */
+    /* lazy device memory (see the top) */
+    uint8_t *pg_lazy; /* per page: PG_PLAIN, PG_PATTERN (pg_pat) or PG_ZERO */
+    struct pgpat *pg_pat;
+    uint64_t npg_lazy; /* pages not PG_PLAIN */
 };
 
 typedef struct seg {
     uint64_t a, n;
 } seg;
+
+#define PG         4096u
+#define PG_PLAIN   0u
+#define PG_PATTERN 1u
+#define PG_ZERO    2u
+
+typedef struct pgpat {
+    uint64_t seed, base; /* byte (page start + j) is pattern byte base + j */
+} pgpat;
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -157,8 +202,16 @@ dmm_dev *dmm_dev_new(const dmm_config *cfg, dmm_phys *pm)
     d->pm = pm;
     d->dsz = dmm_desc_size(cfg->revision);
     d->addr_mask = cfg->addr_bits == 64 ? UINT64_MAX : (1ull << cfg->addr_bits) - 1;
-    d->devmem = calloc(1, (size_t)cfg->devmem_size);
-    bool ok = d->devmem != NULL;
+    d->devmem = malloc((size_t)cfg->devmem_size); /* every page PG_ZERO */
+    d->dc_seg = malloc((size_t)DMM_MAX_DESC * sizeof(seg));
+    size_t npg = (size_t)((cfg->devmem_size + PG - 1) / PG);
+    d->pg_lazy = malloc(npg);
+    d->pg_pat = malloc(npg * sizeof(pgpat));
+    bool ok = d->devmem != NULL && d->dc_seg != NULL && d->pg_lazy && d->pg_pat;
+    if (ok) {
+        memset(d->pg_lazy, PG_ZERO, npg);
+        d->npg_lazy = npg;
+    }
     for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
         d->ch[c].cache = ok ? malloc((size_t)DMM_MAX_DESC * DMM_DESC1_SIZE) : NULL;
         d->ch[c].lz_seg = ok ? malloc((size_t)DMM_MAX_DESC * sizeof(seg)) : NULL;
@@ -171,6 +224,9 @@ dmm_dev *dmm_dev_new(const dmm_config *cfg, dmm_phys *pm)
             free(d->ch[c].lz_seg);
         }
         free(d->devmem);
+        free(d->dc_seg);
+        free(d->pg_lazy);
+        free(d->pg_pat);
         free(d);
         return NULL;
     }
@@ -186,6 +242,9 @@ void dmm_dev_free(dmm_dev *d)
         free(d->ch[c].lz_seg);
     }
     free(d->devmem);
+    free(d->dc_seg);
+    free(d->pg_lazy);
+    free(d->pg_pat);
     pthread_mutex_destroy(&d->lock);
     free(d);
 }
@@ -205,15 +264,180 @@ void dmm_dev_set_irq(dmm_dev *d, dmm_irq_fn fn, void *ctx)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* ---- lazy device memory ------------------------------------------------------------ */
+
+/* The end of page p (its bytes are [p * PG, pg_end)). */
+static uint64_t pg_end(const dmm_dev *d, uint64_t p)
+{
+    uint64_t e = (p + 1) * PG;
+    return e < d->cfg.devmem_size ? e : d->cfg.devmem_size;
+}
+
+/* The piece of page p inside [off, off + n): [*lo, *hi); returns the page's start. */
+static uint64_t pg_piece(const dmm_dev *d, uint64_t p, uint64_t off, uint64_t n, uint64_t *lo,
+                         uint64_t *hi)
+{
+    uint64_t ps = p * PG, pe = pg_end(d, p);
+    *lo = off > ps ? off : ps;
+    *hi = off + n < pe ? off + n : pe;
+    return ps;
+}
+
+/* Bytes [from, from + n) of lazy page p (from relative to its start) into dst. */
+static void pg_gen(const dmm_dev *d, uint64_t p, uint64_t from, uint64_t n, uint8_t *dst)
+{
+    if (d->pg_lazy[p] == PG_ZERO)
+        memset(dst, 0, (size_t)n);
+    else
+        dmt_pattern_fill(dst, d->pg_pat[p].seed, d->pg_pat[p].base + from, (size_t)n);
+}
+
+/* Page p gets its bytes and is plain memory again. */
+static void pg_fill(dmm_dev *d, uint64_t p)
+{
+    if (d->pg_lazy[p] == PG_PLAIN)
+        return;
+    pg_gen(d, p, 0, pg_end(d, p) - p * PG, d->devmem + (size_t)(p * PG));
+    d->pg_lazy[p] = PG_PLAIN;
+    d->npg_lazy--;
+}
+
+/* Device memory [off, off + n) is about to be overwritten with bytes (n >=
+ * 1, inside device memory): pages it covers whole forget their pattern,
+ * pages it covers in part get their pattern's bytes first. */
+static void dev_plain(dmm_dev *d, uint64_t off, uint64_t n)
+{
+    for (uint64_t p = off / PG; d->npg_lazy && p <= (off + n - 1) / PG; p++) {
+        if (d->pg_lazy[p] == PG_PLAIN)
+            continue;
+        if (p * PG >= off && pg_end(d, p) <= off + n) {
+            d->pg_lazy[p] = PG_PLAIN;
+            d->npg_lazy--;
+        } else {
+            pg_fill(d, p);
+        }
+    }
+}
+
+static void dev_put_bytes(dmm_dev *d, uint64_t off, const uint8_t *src, uint64_t n)
+{
+    dev_plain(d, off, n);
+    memcpy(d->devmem + (size_t)off, src, (size_t)n);
+}
+
+/* Device memory [off, off + n) := pattern(seed) bytes [base, base + n). */
+static void dev_put_pattern(dmm_dev *d, uint64_t off, uint64_t n, uint64_t seed, uint64_t base)
+{
+    for (uint64_t p = off / PG; p <= (off + n - 1) / PG; p++) {
+        uint64_t lo, hi, ps = pg_piece(d, p, off, n, &lo, &hi);
+        if (lo == ps && hi == pg_end(d, p)) {
+            d->npg_lazy += d->pg_lazy[p] == PG_PLAIN;
+            d->pg_lazy[p] = PG_PATTERN;
+            d->pg_pat[p] = (pgpat){seed, base + (ps - off)};
+        } else {
+            pg_fill(d, p);
+            dmt_pattern_fill(d->devmem + (size_t)lo, seed, base + (lo - off), (size_t)(hi - lo));
+        }
+    }
+}
+
+/* Device memory [off, off + n) into dst. */
+static void dev_get_bytes(const dmm_dev *d, uint64_t off, uint64_t n, uint8_t *dst)
+{
+    if (!d->npg_lazy) {
+        memcpy(dst, d->devmem + (size_t)off, (size_t)n);
+        return;
+    }
+    for (uint64_t p = off / PG; p <= (off + n - 1) / PG; p++) {
+        uint64_t lo, hi, ps = pg_piece(d, p, off, n, &lo, &hi);
+        if (d->pg_lazy[p] != PG_PLAIN)
+            pg_gen(d, p, lo - ps, hi - lo, dst + (lo - off));
+        else
+            memcpy(dst + (lo - off), d->devmem + (size_t)lo, (size_t)(hi - lo));
+    }
+}
+
+/* Feed device memory [off, off + n) to a DMT64 digest. */
+static void dev_hash(const dmm_dev *d, dmt64_state *s, uint64_t off, uint64_t n)
+{
+    if (!d->npg_lazy) {
+        dmt64_update(s, d->devmem + (size_t)off, (size_t)n);
+        return;
+    }
+    uint8_t tmp[PG];
+    for (uint64_t p = off / PG; p <= (off + n - 1) / PG; p++) {
+        uint64_t lo, hi, ps = pg_piece(d, p, off, n, &lo, &hi);
+        if (d->pg_lazy[p] == PG_PATTERN) {
+            dmt64_update_pattern(s, d->pg_pat[p].seed, d->pg_pat[p].base + (lo - ps),
+                                 (size_t)(hi - lo));
+        } else if (d->pg_lazy[p] != PG_PLAIN) {
+            pg_gen(d, p, lo - ps, hi - lo, tmp);
+            dmt64_update(s, tmp, (size_t)(hi - lo));
+        } else {
+            dmt64_update(s, d->devmem + (size_t)lo, (size_t)(hi - lo));
+        }
+    }
+}
+
+/* Is device memory [off, off + n) one pattern stream?  Then *seed and
+ * *base (the pattern offset of the byte at off). */
+static bool dev_stream(const dmm_dev *d, uint64_t off, uint64_t n, uint64_t *seed, uint64_t *base)
+{
+    uint64_t p0 = off / PG;
+    if (!d->npg_lazy || d->pg_lazy[p0] != PG_PATTERN)
+        return false;
+    for (uint64_t p = p0 + 1; p <= (off + n - 1) / PG; p++)
+        if (d->pg_lazy[p] != PG_PATTERN || d->pg_pat[p].seed != d->pg_pat[p0].seed ||
+            d->pg_pat[p].base != d->pg_pat[p0].base + (p - p0) * PG)
+            return false;
+    *seed = d->pg_pat[p0].seed;
+    *base = d->pg_pat[p0].base + (off - p0 * PG);
+    return true;
+}
+
+/* A run's move of n bytes (n >= 1, every byte mapped, phys lock held):
+ * phys [a, a + n) to device memory at off (to_host false), or back. */
+static void dev_move(dmm_dev *d, uint64_t a, uint64_t n, uint64_t off, bool to_host)
+{
+    while (n > 0) {
+        dmm__piece pc;
+        if (!dmm__phys_piece_locked(d->pm, a, n, &pc))
+            return; /* unreachable after a successful check */
+        uint64_t seed, base;
+        if (!to_host && pc.lazy) {
+            dev_put_pattern(d, off, pc.n, pc.seed, pc.base);
+        } else if (!to_host) {
+            dev_put_bytes(d, off, pc.host, pc.n);
+        } else if (pc.whole && dev_stream(d, off, pc.n, &seed, &base)) {
+            dmm__phys_piece_set_pattern(&pc, seed, base);
+        } else {
+            dmm__phys_piece_materialise(&pc);
+            dev_get_bytes(d, off, pc.n, pc.host);
+        }
+        a += pc.n; /* wraps to 0 only when n becomes 0 */
+        off += pc.n;
+        n -= pc.n;
+    }
+}
+
 /* ---- the lazy digest ------------------------------------------------------------ */
 
-static uint64_t lz_compute(const dmm_dev *d, const chan *ch)
+static uint64_t lz_compute(dmm_dev *d, const chan *ch)
 {
+    if (d->dc_ok && d->dc_n == ch->lz_n &&
+        memcmp(d->dc_seg, ch->lz_seg, (size_t)ch->lz_n * sizeof(seg)) == 0)
+        return d->dc_val; /* the same bytes, unchanged since */
     dmt64_state s;
     dmt64_init(&s);
     for (uint32_t i = 0; i < ch->lz_n; i++)
-        dmt64_update(&s, d->devmem + (size_t)ch->lz_seg[i].a, (size_t)ch->lz_seg[i].n);
-    return dmt64_final(&s);
+        dev_hash(d, &s, ch->lz_seg[i].a, ch->lz_seg[i].n);
+    d->dc_val = dmt64_final(&s);
+    d->dc_n = ch->lz_n;
+    d->dc_lo = ch->lz_lo;
+    d->dc_hi = ch->lz_hi;
+    memcpy(d->dc_seg, ch->lz_seg, (size_t)ch->lz_n * sizeof(seg));
+    d->dc_ok = true;
+    return d->dc_val;
 }
 
 /* Compute channel c's pending digest into the run info that holds it. */
@@ -238,14 +462,17 @@ static void lz_drop(chan *ch)
 }
 
 /* Device memory [off, off + len) is about to change: compute the pending
- * digests over it first.  len >= 1. */
-static void lz_before_write(dmm_dev *d, uint64_t off, uint64_t len)
+ * digests over it first, then forget the kept digest if it covers any of
+ * it.  Every write of device memory calls this first.  len >= 1. */
+static void devmem_will_change(dmm_dev *d, uint64_t off, uint64_t len)
 {
     for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
         const chan *ch = &d->ch[c];
         if (ch->lz && off < ch->lz_hi && off + len > ch->lz_lo)
             lz_ready(d, c);
     }
+    if (d->dc_ok && off < d->dc_hi && off + len > d->dc_lo)
+        d->dc_ok = false;
 }
 
 /* ---- the run ------------------------------------------------------------------ */
@@ -407,20 +634,24 @@ static uint64_t run_channel(dmm_dev *d, unsigned c, dmm_run_info *ri)
         if (!to_host) {
             if (!eager && ds.dev_off < ch->lz_hi && ds.dev_off + len > ch->lz_lo) {
                 for (uint32_t k = 0; k < ch->lz_n; k++)
-                    dmt64_update(&dg, d->devmem + (size_t)ch->lz_seg[k].a, (size_t)ch->lz_seg[k].n);
+                    dev_hash(d, &dg, ch->lz_seg[k].a, ch->lz_seg[k].n);
                 eager = true;
             }
-            lz_before_write(d, ds.dev_off, len);
+            devmem_will_change(d, ds.dev_off, len);
         }
-        uint8_t *dev = d->devmem + (size_t)ds.dev_off;
+        uint64_t dev = ds.dev_off;
         for (unsigned k = 0; k < ns; k++) {
-            dmm__phys_copy_locked(d->pm, s[k].a, s[k].n, dev, to_host);
+            dev_move(d, s[k].a, s[k].n, dev, to_host);
             dev += s[k].n;
         }
         /* the bytes moved, in descriptor order (device memory holds them
          * either way, and no phys region aliases device memory) */
         if (eager) {
-            dmt64_update(&dg, d->devmem + (size_t)ds.dev_off, (size_t)len);
+            dev_hash(d, &dg, ds.dev_off, len);
+        } else if (ch->lz_n &&
+                   ch->lz_seg[ch->lz_n - 1].a + ch->lz_seg[ch->lz_n - 1].n == ds.dev_off) {
+            ch->lz_seg[ch->lz_n - 1].n += len; /* continues the previous range */
+            ch->lz_hi = ds.dev_off + len > ch->lz_hi ? ds.dev_off + len : ch->lz_hi;
         } else {
             ch->lz_seg[ch->lz_n++] = (seg){ds.dev_off, len};
             ch->lz_lo = ds.dev_off < ch->lz_lo ? ds.dev_off : ch->lz_lo;
@@ -755,12 +986,12 @@ static int devmem_xfer(dmm_dev *d, uint64_t off, void *buf, uint64_t len, bool t
     pthread_mutex_lock(&d->lock);
     int rc = DMM_EFAULT;
     if (off <= d->cfg.devmem_size && len <= d->cfg.devmem_size - off) {
-        if (to_dev)
-            lz_before_write(d, off, len);
-        if (to_dev)
-            memcpy(d->devmem + (size_t)off, buf, (size_t)len);
-        else
-            memcpy(buf, d->devmem + (size_t)off, (size_t)len);
+        if (to_dev) {
+            devmem_will_change(d, off, len);
+            dev_put_bytes(d, off, buf, len);
+        } else {
+            dev_get_bytes(d, off, len, buf);
+        }
         rc = DMM_OK;
     }
     pthread_mutex_unlock(&d->lock);

@@ -18,9 +18,18 @@
  *  - every chunk holds 1..CHUNK_CAP regions; chunks are ordered, and regions
  *    inside them, by addr; for consecutive regions a, b: a.last < b.addr;
  *  - nregions == sum of chunk sizes <= max_regions;
- *  - owned_bytes == sum of owned region lengths <= max_owned.
+ *  - owned_bytes == sum of owned region lengths <= max_owned;
+ *  - a lazy region's contents are bytes [base, base + length) of the XS64
+ *    pattern of seed and its host bytes are stale: every read through the
+ *    model generates the bytes, every write through it materialises the
+ *    whole region first (fills host, clears lazy).  Only
+ *    dmm_phys_set_pattern and the device's card-to-host runs (a whole
+ *    region from device memory that holds a pattern, dev.c) make a region
+ *    lazy, so a user that never calls dmm_phys_set_pattern never sees one.
  */
 #include "dmm_internal.h"
+
+#include "dmt/digest.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,6 +42,8 @@ typedef struct region {
     uint64_t last; /* inclusive */
     uint8_t *host; /* byte for addr */
     bool owned;
+    bool lazy;           /* holds pattern(seed) from offset base; host stale */
+    uint64_t seed, base; /* lazy: the byte at addr is pattern byte base */
 } region;
 
 typedef struct chunk {
@@ -310,6 +321,94 @@ int dmm_phys_unmap(dmm_phys *pm, uint64_t addr)
     return rc;
 }
 
+/* Fill a lazy region's host bytes from its pattern; it is plain memory again. */
+static void materialise(region *r)
+{
+    if (!r->lazy)
+        return;
+    dmt_pattern_fill(r->host, r->seed, r->base, (size_t)(r->last - r->addr + 1));
+    r->lazy = false;
+}
+
+bool dmm__phys_piece_locked(dmm_phys *pm, uint64_t addr, uint64_t len, dmm__piece *out)
+{
+    region *r = lookup(pm, addr);
+    if (!r)
+        return false;
+    uint64_t avail_m1 = r->last - addr;
+    out->n = (len - 1 <= avail_m1) ? len : avail_m1 + 1;
+    out->host = r->host + (size_t)(addr - r->addr);
+    out->whole = addr == r->addr && out->n - 1 == r->last - r->addr;
+    out->lazy = r->lazy;
+    out->seed = r->seed;
+    out->base = r->base + (addr - r->addr);
+    out->reg = r;
+    return true;
+}
+
+void dmm__phys_piece_materialise(dmm__piece *p)
+{
+    materialise(p->reg);
+    p->lazy = false;
+}
+
+void dmm__phys_piece_set_pattern(dmm__piece *p, uint64_t seed, uint64_t base)
+{
+    region *r = p->reg;
+    r->lazy = true;
+    r->seed = seed;
+    r->base = base;
+}
+
+/* The region starting exactly at addr, or NULL. */
+static region *region_at(const dmm_phys *pm, uint64_t addr)
+{
+    pos p;
+    return find_pred(pm, addr, &p) && at(pm, p)->addr == addr ? at(pm, p) : NULL;
+}
+
+int dmm_phys_set_pattern(dmm_phys *pm, uint64_t addr, uint64_t seed, uint64_t base)
+{
+    if (!pm)
+        return DMM_EINVAL;
+    pthread_mutex_lock(&pm->lock);
+    region *r = region_at(pm, addr);
+    if (r) {
+        r->lazy = true;
+        r->seed = seed;
+        r->base = base;
+    }
+    pthread_mutex_unlock(&pm->lock);
+    return r ? DMM_OK : DMM_EINVAL;
+}
+
+bool dmm_phys_pattern_of(dmm_phys *pm, uint64_t addr, uint64_t *seed, uint64_t *base)
+{
+    if (!pm)
+        return false;
+    pthread_mutex_lock(&pm->lock);
+    const region *r = region_at(pm, addr);
+    bool lazy = r && r->lazy;
+    if (lazy) {
+        *seed = r->seed;
+        *base = r->base;
+    }
+    pthread_mutex_unlock(&pm->lock);
+    return lazy;
+}
+
+int dmm_phys_materialise(dmm_phys *pm, uint64_t addr)
+{
+    if (!pm)
+        return DMM_EINVAL;
+    pthread_mutex_lock(&pm->lock);
+    region *r = region_at(pm, addr);
+    if (r)
+        materialise(r);
+    pthread_mutex_unlock(&pm->lock);
+    return r ? DMM_OK : DMM_EINVAL;
+}
+
 bool dmm__phys_check_locked(dmm_phys *pm, uint64_t addr, uint64_t last, uint64_t *bad)
 {
     uint64_t cur = addr;
@@ -335,11 +434,16 @@ void dmm__phys_copy_locked(dmm_phys *pm, uint64_t addr, uint64_t len, void *buf,
             return;                        /* unreachable after a successful check */
         uint64_t avail_m1 = r->last - cur; /* bytes available - 1 (may be 2^64 - 1) */
         uint64_t n = (len - 1 <= avail_m1) ? len : avail_m1 + 1;
+        region *w = (region *)r; /* the map's own entry: lookup's const is for reads */
         uint8_t *h = r->host + (size_t)(cur - r->addr);
-        if (to_phys)
+        if (to_phys) {
+            materialise(w);
             memcpy(h, b, (size_t)n);
-        else
+        } else if (r->lazy) {
+            dmt_pattern_fill(b, r->seed, r->base + (cur - r->addr), (size_t)n);
+        } else {
             memcpy(b, h, (size_t)n);
+        }
         b += n;
         len -= n;
         cur += n; /* wraps to 0 only when len became 0 */

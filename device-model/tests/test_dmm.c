@@ -1611,6 +1611,142 @@ static void test_lazy_digest(void)
     dmm_phys_free(pm);
 }
 
+/* The model keeps the last digest it computed with its ranges: a run over
+ * the same ranges, device memory unchanged, reuses it - and only then.  A
+ * C2H run reading back what an H2C run wrote gets the H2C digest; after any
+ * write over the ranges (host, another run, one byte at the edge) the digest
+ * is computed again from the bytes; other ranges never match it. */
+static void test_digest_reuse(void)
+{
+    dmm_phys *pm = mkphys();
+    dmm_dev *d = mkdev(pm, 1, 0, 64, 0);
+    uint8_t a[0x800], z = 0x77;
+    fill(a, sizeof a, 31);
+    CHECK_EQ(dmm_phys_write(pm, HOSTA, a, sizeof a), DMM_OK);
+    /* H2C a -> devmem 0x4000 in two descriptors (one range), digested */
+    put_desc(pm, 1, RING, 0, HOSTA, 0x400, 0x4000);
+    put_desc(pm, 1, RING, 1, HOSTA + 0x400, 0x400, 0x4400);
+    go(d, DMM_CH_H2C, RING, 2);
+    CHECK_EQ(dmm_ch_last_digest(d, 0), dmt64(a, 0x800));
+    /* C2H reads it back in one descriptor: the same digest */
+    put_desc(pm, 1, RING + 0x100, 0, HOSTA + 0x1000, 0x800, 0x4000);
+    go(d, DMM_CH_C2H, RING + 0x100, 1);
+    CHECK_EQ(dmm_ch_last_digest(d, 1), dmt64(a, 0x800));
+    /* the last byte of the range changes: computed again */
+    CHECK_EQ(dmm_devmem_write(d, 0x47FF, &z, 1), DMM_OK);
+    go(d, DMM_CH_C2H, RING + 0x100, 1);
+    uint8_t b[0x800];
+    memcpy(b, a, sizeof b);
+    b[0x7FF] = z;
+    CHECK_EQ(dmm_ch_last_digest(d, 1), dmt64(b, 0x800));
+    /* an H2C run over the first byte changes it too */
+    uint8_t c = 0x11;
+    CHECK_EQ(dmm_phys_write(pm, HOSTA + 0x2000, &c, 1), DMM_OK);
+    put_desc(pm, 1, RING, 0, HOSTA + 0x2000, 1, 0x4000);
+    go(d, DMM_CH_H2C, RING, 1);
+    CHECK_EQ(dmm_ch_last_digest(d, 0), dmt64(&c, 1));
+    b[0] = c;
+    go(d, DMM_CH_C2H, RING + 0x100, 1);
+    CHECK_EQ(dmm_ch_last_digest(d, 1), dmt64(b, 0x800));
+    uint8_t got[0x800];
+    CHECK_EQ(dmm_phys_read(pm, HOSTA + 0x1000, got, sizeof got), DMM_OK);
+    CHECK(memcmp(got, b, sizeof b) == 0);
+    /* a shorter range over the same bytes is not the same digest */
+    put_desc(pm, 1, RING + 0x100, 0, HOSTA + 0x1000, 0x400, 0x4000);
+    go(d, DMM_CH_C2H, RING + 0x100, 1);
+    CHECK_EQ(dmm_ch_last_digest(d, 1), dmt64(b, 0x400));
+    dmm_dev_free(d);
+    dmm_phys_free(pm);
+}
+
+/* Lazy patterns (dmm_phys_set_pattern, dev.c "lazy device memory"): two
+ * models are fed the same random session - one with buffers holding
+ * patterns lazily, one with the same bytes written into them - and must
+ * agree on every digest, every byte of device memory and of every buffer,
+ * read through the model and, after dmm_phys_materialise, directly.  Runs
+ * whole-page and unaligned, whole-region and partial, both channels,
+ * interleaved with host writes of device memory and of buffers. */
+#define LZ_NREG 6
+#define LZ_DEVW 0x10000u
+static void test_lazy_pattern(void)
+{
+    static uint8_t mem[2][LZ_NREG][3 * 4096 + 100];
+    static const uint64_t len[LZ_NREG] = {4096, 2 * 4096, 3 * 4096, 3 * 4096 + 100, 300, 4096};
+    dmm_phys *pm[2];
+    dmm_dev *d[2];
+    for (int m = 0; m < 2; m++) {
+        pm[m] = mkphys();
+        d[m] = mkdev(pm[m], 1, 0, 64, 0);
+        for (unsigned k = 0; k < LZ_NREG; k++)
+            CHECK_EQ(dmm_phys_map(pm[m], 0x200000ull + k * 0x10000ull, len[k], mem[m][k]), DMM_OK);
+    }
+    uint8_t a[LZ_DEVW], b[LZ_DEVW];
+    rng_state = 77;
+    for (unsigned step = 0; step < 3000; step++) {
+        uint64_t op = rnd() % 10, k = rnd() % LZ_NREG, base = 0x200000ull + k * 0x10000ull;
+        if (op < 2) { /* a buffer gets a pattern: lazily, or its bytes */
+            uint64_t seed = rnd() % 4, at = rnd() % 3 * 4096 + (rnd() % 2 ? 0 : rnd() % 64);
+            CHECK_EQ(dmm_phys_set_pattern(pm[0], base, seed, at), DMM_OK);
+            uint8_t tmp[sizeof mem[0][0]];
+            dmt_pattern_fill(tmp, seed, at, (size_t)len[k]);
+            CHECK_EQ(dmm_phys_write(pm[1], base, tmp, len[k]), DMM_OK);
+        } else if (op < 3) { /* the host writes a few bytes of a buffer or of device memory */
+            uint8_t v[8];
+            uint64_t n = 1 + rnd() % 8, o = rnd() % (len[k] - n + 1), dev = rnd() % (LZ_DEVW - 8);
+            fill(v, sizeof v, rnd());
+            for (int m = 0; m < 2; m++) {
+                CHECK_EQ(dmm_phys_write(pm[m], base + o, v, n), DMM_OK);
+                CHECK_EQ(dmm_devmem_write(d[m], dev, v, n), DMM_OK);
+            }
+        } else { /* a run of 1..3 descriptors */
+            unsigned c = (unsigned)(rnd() % 2), nd = 1 + (unsigned)(rnd() % 3);
+            uint64_t host[3], dev[3];
+            uint32_t l[3];
+            for (unsigned i = 0; i < nd; i++) {
+                uint64_t kk = rnd() % LZ_NREG, hb = 0x200000ull + kk * 0x10000ull;
+                bool whole = rnd() % 2 == 0, paged = rnd() % 2 == 0;
+                uint64_t o = whole ? 0 : rnd() % len[kk];
+                l[i] = (uint32_t)(whole ? len[kk] : 1 + rnd() % (len[kk] - o));
+                host[i] = hb + o;
+                dev[i] = paged ? rnd() % 12 * 4096 : rnd() % (LZ_DEVW - 4 * 4096);
+            }
+            for (int m = 0; m < 2; m++) {
+                for (unsigned i = 0; i < nd; i++)
+                    put_desc(pm[m], 1, RING, i, host[i], l[i], dev[i]);
+                go(d[m], c, RING, nd);
+            }
+            if (rnd() % 2)
+                CHECK_EQ(dmm_ch_last_digest(d[0], c), dmm_ch_last_digest(d[1], c));
+        }
+        if (step % 50 == 49 || tk_failures) {
+            for (unsigned c = 0; c < 2; c++)
+                CHECK_EQ(dmm_ch_last_digest(d[0], c), dmm_ch_last_digest(d[1], c));
+            CHECK_EQ(dmm_devmem_read(d[0], 0, a, LZ_DEVW), DMM_OK);
+            CHECK_EQ(dmm_devmem_read(d[1], 0, b, LZ_DEVW), DMM_OK);
+            CHECK(memcmp(a, b, LZ_DEVW) == 0);
+            for (unsigned kk = 0; kk < LZ_NREG; kk++) {
+                uint64_t hb = 0x200000ull + kk * 0x10000ull;
+                CHECK_EQ(dmm_phys_read(pm[0], hb, a, len[kk]), DMM_OK);
+                CHECK(memcmp(a, mem[1][kk], (size_t)len[kk]) == 0);
+            }
+            if (tk_failures) {
+                fprintf(stderr, "lazy pattern: differs after step %u\n", step);
+                break;
+            }
+        }
+    }
+    for (unsigned k = 0; k < LZ_NREG; k++) {
+        CHECK_EQ(dmm_phys_materialise(pm[0], 0x200000ull + k * 0x10000ull), DMM_OK);
+        CHECK(memcmp(mem[0][k], mem[1][k], (size_t)len[k]) == 0);
+    }
+    CHECK_EQ(dmm_phys_materialise(pm[0], 0x200001ull), DMM_EINVAL);
+    CHECK_EQ(dmm_phys_set_pattern(pm[0], 0x200001ull, 1, 0), DMM_EINVAL);
+    for (int m = 0; m < 2; m++) {
+        dmm_dev_free(d[m]);
+        dmm_phys_free(pm[m]);
+    }
+}
+
 int main(void)
 {
     test_phys_basic();
@@ -1626,6 +1762,8 @@ int main(void)
     test_errata();
     test_self_ref();
     test_lazy_digest();
+    test_digest_reuse();
+    test_lazy_pattern();
     test_hostile_addresses();
     test_determinism();
     test_names();

@@ -416,6 +416,7 @@ void fill_now(rpl_replay *r, xfer_t *x, uint64_t from)
 {
     if (from >= x->arena_len)
         return;
+    arena_materialise(r, x, from);
     fill_content(mdl_get(r, x->mdl), x->arena + from, x->offset + from, x->arena_len - from, true);
 }
 

@@ -37,6 +37,7 @@
 #define MAX_SVC          8u
 #define MAX_SNAP         8u
 #define REORDER_WINDOW   32u /* records a read may trail a write it did not see */
+#define PAT_DIGESTS      4u  /* digests of pattern bytes kept (replay_mdl.c) */
 
 /* ---- records kept for context ------------------------------------------ */
 /* Register accesses (most of a trace) are kept in the compact form; any
@@ -85,6 +86,13 @@ typedef struct adapter_t {
     uint64_t addr_limit;
 } adapter_t;
 
+/* An address-contiguous run of a transfer's SG elements and where its bytes
+ * sit in the transfer's arena. */
+typedef struct xrun {
+    uint64_t addr, pos, len;
+    bool mapped; /* a model region over the arena (else the arena alone) */
+} xrun;
+
 typedef struct xfer_t {
     uint32_t id, adapter, mdl;
     uint64_t offset, requested, granted;
@@ -94,8 +102,8 @@ typedef struct xfer_t {
     uint32_t n_sg;
     uint8_t *arena;
     uint64_t arena_len, arena_cap;
-    uint64_t *regions; /* start addresses of the mapped regions */
-    uint32_t nregions;
+    xrun *runs; /* ascending pos; nregions of them mapped */
+    uint32_t nruns, nregions;
     /* the run its doorbell started */
     bool run_bound, run_tainted, devmem_unknown;
     dmm_run_info run; /* run.digest: see run_digest_later */
@@ -211,6 +219,18 @@ struct rpl_replay {
     unsigned nearly;
     size_t dsz;
     uint64_t mem_used;
+    /* a buffer was given to the model as a pattern (dmm_phys_set_pattern):
+     * model regions may be lazy, the arenas under them stale (see
+     * replay_mdl.c) */
+    bool lazy_used;
+    /* digests of pattern bytes, newest at pat_next - 1 (replay_mdl.c) */
+    struct pat_digest {
+        bool ok;
+        uint32_t algo, nranges;
+        uint64_t seed, origin, n, value;
+        dmt_sg_elem ranges[DMT_DIGEST_BOUNDED_MAX_RANGES];
+    } pat_dg[PAT_DIGESTS];
+    unsigned pat_next;
 
     /* tables */
     rpl_idmap cbs, mdls, xfers, adapters;
@@ -307,6 +327,7 @@ bool rpl__fill_content(const mdl_t *m, uint8_t *arena, uint64_t bo, uint64_t n, 
 int rpl__on_start_dma(rpl_replay *r, const dmt_record *rec);
 int rpl__on_execute_dma(rpl_replay *r, const dmt_record *rec);
 void rpl__on_digest(rpl_replay *r, const dmt_record *rec);
+void rpl__arena_materialise(rpl_replay *r, xfer_t *x, uint64_t from);
 
 #define fail(...)              rpl__fail(__VA_ARGS__)
 #define charge(...)            rpl__charge(__VA_ARGS__)
@@ -345,5 +366,6 @@ void rpl__on_digest(rpl_replay *r, const dmt_record *rec);
 #define on_start_dma(...)      rpl__on_start_dma(__VA_ARGS__)
 #define on_execute_dma(...)    rpl__on_execute_dma(__VA_ARGS__)
 #define on_digest(...)         rpl__on_digest(__VA_ARGS__)
+#define arena_materialise(...) rpl__arena_materialise(__VA_ARGS__)
 
 #endif

@@ -4,6 +4,18 @@
  * order, StartDma / ExecuteDma (an arena filled from the sources, the SG
  * list mapped onto it, checked against the adapter's limits) and DIGEST
  * checks of the bytes moved.
+ *
+ * Lazy buffers: a to-device buffer whose bytes are one PATTERN source is
+ * not filled; its model regions are given the pattern instead
+ * (dmm_phys_set_pattern), and the model carries it into device memory and
+ * back into card-to-host buffers without writing the bytes (device-model
+ * README, "Lazy patterns").  Invariant: once lazy_used is set, an arena's
+ * bytes under a mapped run are the model's only after dmm_phys_materialise,
+ * so the engine reads a transfer's bytes through the model (xfer_digest)
+ * and materialises a run before writing its arena (arena_materialise);
+ * arena bytes outside mapped runs are always filled.  Only the bytes a
+ * digest covers are ever generated: a bounded digest makes 12 KiB of a
+ * 4 MiB transfer exist.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -35,9 +47,10 @@ void mdl_free(rpl_replay *r, mdl_t *m)
 
 static void xfer_unmap(rpl_replay *r, xfer_t *x)
 {
-    for (uint32_t i = 0; i < x->nregions; i++)
-        dmm_phys_unmap(r->pm, x->regions[i]);
-    x->nregions = 0;
+    for (uint32_t i = 0; i < x->nruns; i++)
+        if (x->runs[i].mapped)
+            dmm_phys_unmap(r->pm, x->runs[i].addr);
+    x->nruns = x->nregions = 0;
 }
 
 static void arena_release(rpl_replay *r, uint8_t *p, uint64_t cap)
@@ -129,7 +142,7 @@ void xfer_free(rpl_replay *r, xfer_t *x)
     if (x->sg)
         uncharge(r, (uint64_t)x->n_sg * sizeof(dmt_sg_elem));
     free(x->sg);
-    free(x->regions);
+    free(x->runs);
     free(x);
 }
 
@@ -262,6 +275,15 @@ static int cmp_span(const void *a, const void *b)
     return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+/* The PATTERN source that alone gives buffer bytes [bo, bo + n) (the last
+ * one, covering them all), or NULL. */
+static const src *one_pattern(const mdl_t *m, uint64_t bo, uint64_t n)
+{
+    uint64_t end = bo + n < bo ? UINT64_MAX : bo + n;
+    const src *last = m && m->nsrc ? &m->srcs[m->nsrc - 1] : NULL;
+    return last && !last->payload && last->off <= bo && last->off + last->len >= end ? last : NULL;
+}
+
 /* Fill arena = buffer bytes [bo, bo + n) from the MDL's sources in record
  * order; returns true when every byte is known. */
 bool fill_content(const mdl_t *m, uint8_t *arena, uint64_t bo, uint64_t n, bool fill)
@@ -273,8 +295,8 @@ bool fill_content(const mdl_t *m, uint8_t *arena, uint64_t bo, uint64_t n, bool 
         return false;
     }
     /* fast path: the last source alone covers everything */
-    const src *last = &m->srcs[m->nsrc - 1];
-    if (!last->payload && last->off <= bo && last->off + last->len >= end) {
+    const src *last = one_pattern(m, bo, n);
+    if (last) {
         if (fill)
             dmt_pattern_fill(arena, last->seed, bo, (size_t)n);
         return !m->overflow;
@@ -360,8 +382,8 @@ int on_execute_dma(rpl_replay *r, const dmt_record *rec)
             uncharge(r, (uint64_t)x->n_sg * sizeof(dmt_sg_elem));
         free(x->sg);
         x->sg = NULL;
-        free(x->regions);
-        x->regions = NULL;
+        free(x->runs);
+        x->runs = NULL;
         x->desc_seen = x->desc_bad = x->desc_unparsed = false;
         x->desc_complete = x->fill_pending = x->fill_skipped = false;
         x->nregions_want = 0;
@@ -374,13 +396,13 @@ int on_execute_dma(rpl_replay *r, const dmt_record *rec)
     if (n && !charge(r, (uint64_t)n * sizeof(dmt_sg_elem), "an SG list copy"))
         return r->fatal;
     x->sg = n ? malloc(n * sizeof(dmt_sg_elem)) : NULL;
-    x->regions = n ? malloc(n * sizeof(uint64_t)) : NULL;
-    if (n && (!x->sg || !x->regions)) {
+    x->runs = n ? malloc(n * sizeof(xrun)) : NULL;
+    if (n && (!x->sg || !x->runs)) {
         uncharge(r, (uint64_t)n * sizeof(dmt_sg_elem));
         free(x->sg);
-        free(x->regions);
+        free(x->runs);
         x->sg = NULL;
-        x->regions = NULL;
+        x->runs = NULL;
         return fail(r, "out of memory");
     }
     x->n_sg = n;
@@ -438,10 +460,14 @@ int on_execute_dma(rpl_replay *r, const dmt_record *rec)
     x->arena_cap = cap;
     x->arena_len = total;
     mdl_t *m = x->have_start ? mdl_get(r, x->mdl) : NULL;
+    /* to the device, one pattern: the model gets it, not the bytes */
+    const src *pat = x->have_start && x->wtd ? one_pattern(m, x->offset, total) : NULL;
     if (x->have_start && !x->wtd) {
         /* from the device: filled at the doorbell, if at all */
         x->content_known = fill_content(m, x->arena, x->offset, total, false);
         x->fill_pending = true;
+    } else if (pat) {
+        x->content_known = !m->overflow;
     } else {
         x->content_known = x->have_start && fill_content(m, x->arena, x->offset, total, true);
     }
@@ -454,12 +480,19 @@ int on_execute_dma(rpl_replay *r, const dmt_record *rec)
         while (j < n && x->sg[j].len && len + x->sg[j].len > len && a0 + len == x->sg[j].addr &&
                a0 + len > a0)
             len += x->sg[j++].len;
+        bool mapped = false;
         if (len && a0 + (len - 1) >= a0) {
             x->nregions_want++;
             int rc = dmm_phys_map(r->pm, a0, len, x->arena + pos);
-            if (rc == DMM_OK)
-                x->regions[x->nregions++] = a0;
-            else if (rc == DMM_ENOMEM)
+            mapped = rc == DMM_OK;
+            if (mapped) {
+                x->runs[x->nruns++] = (xrun){a0, pos, len, true};
+                x->nregions++;
+                if (pat) {
+                    dmm_phys_set_pattern(r->pm, a0, pat->seed, x->offset + pos);
+                    r->lazy_used = true;
+                }
+            } else if (rc == DMM_ENOMEM)
                 return fail(r, "the model's memory map is full (xfer %u)", x->id);
             else
                 note(r, NK_UNMAPPED, RPL_LIMIT_UNMAPPED,
@@ -467,10 +500,63 @@ int on_execute_dma(rpl_replay *r, const dmt_record *rec)
                      "already mapped; the model sees that memory there",
                      i, x->id, a0, len);
         }
+        if (!mapped && len)
+            x->runs[x->nruns++] = (xrun){a0, pos, len, false};
+        if (pat && !mapped && len) /* the arena alone holds these bytes */
+            dmt_pattern_fill(x->arena + pos, pat->seed, x->offset + pos, (size_t)len);
         pos += len;
         i = j;
     }
     return 0;
+}
+
+/* Before the engine writes x's arena from byte `from` on: the model's
+ * regions over it get their bytes (see the top). */
+void arena_materialise(rpl_replay *r, xfer_t *x, uint64_t from)
+{
+    for (uint32_t i = 0; r->lazy_used && i < x->nruns; i++)
+        if (x->runs[i].mapped && x->runs[i].pos + x->runs[i].len > from)
+            dmm_phys_materialise(r->pm, x->runs[i].addr);
+}
+
+/* Feed x's bytes [at, at + len) (inside the arena) to s as the model holds
+ * them: a mapped run's through the model, which generates a lazy region's
+ * pattern, the rest from the arena. */
+static void xfer_feed(rpl_replay *r, const xfer_t *x, dmt_digest_state *s, uint64_t at,
+                      uint64_t len)
+{
+    uint8_t tmp[4096];
+    uint64_t end = at + len;
+    uint32_t lo = 0, hi = x->nruns; /* the first run ending after at */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (x->runs[mid].pos + x->runs[mid].len <= at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (uint32_t k = lo; at < end;) {
+        const xrun *u = k < x->nruns ? &x->runs[k] : NULL;
+        if (!u || u->pos > at || !u->mapped) {
+            /* the arena's own bytes: up to the next mapped run */
+            uint64_t stop = u && u->pos > at ? u->pos : u ? u->pos + u->len : end;
+            stop = stop < end ? stop : end;
+            dmt_digest_update(s, x->arena + at, (size_t)(stop - at));
+            at = stop;
+            if (u && at >= u->pos + u->len)
+                k++;
+            continue;
+        }
+        uint64_t stop = u->pos + u->len < end ? u->pos + u->len : end;
+        while (at < stop) {
+            uint64_t c = stop - at < sizeof tmp ? stop - at : sizeof tmp;
+            if (dmm_phys_read(r->pm, u->addr + (at - u->pos), tmp, c) != DMM_OK)
+                memcpy(tmp, x->arena + at, (size_t)c); /* unreachable: the run is mapped */
+            dmt_digest_update(s, tmp, (size_t)c);
+            at += c;
+        }
+        k++;
+    }
 }
 
 static void digest_diverged(rpl_replay *r, xfer_t *x, const dmt_record *rec, uint64_t got,
@@ -506,6 +592,98 @@ static uint64_t digest_like(const dmt_record *rec, const uint8_t *buf, uint64_t 
         dmt_sg_elem e = dmt_record_sg_at(rec, i);
         if (e.addr < n)
             dmt_digest_update(&s, buf + e.addr, (size_t)(e.len < n - e.addr ? e.len : n - e.addr));
+    }
+    return dmt_digest_final(&s);
+}
+
+/* Do x's first n bytes lie in mapped runs whose regions hold one pattern
+ * stream?  Then *seed, and *origin: the pattern offset of arena byte 0. */
+static bool xfer_pattern(rpl_replay *r, const xfer_t *x, uint64_t n, uint64_t *seed,
+                         uint64_t *origin)
+{
+    uint64_t at = 0;
+    for (uint32_t k = 0; k < x->nruns && at < n; k++) {
+        const xrun *u = &x->runs[k];
+        uint64_t sd, b;
+        if (u->pos != at || !u->mapped || !dmm_phys_pattern_of(r->pm, u->addr, &sd, &b))
+            return false;
+        if (k == 0) {
+            *seed = sd;
+            *origin = b - u->pos;
+        } else if (sd != *seed || b - u->pos != *origin) {
+            return false;
+        }
+        at += u->len;
+    }
+    return at >= n && n > 0;
+}
+
+/* The digest of pattern(seed) bytes [origin + a, ...) for the record's
+ * ranges of n bytes (all n when it has none), generated a page at a time
+ * and never stored.  The last PAT_DIGESTS are kept: the same pattern
+ * bytes read back by a card-to-host transfer are not digested again. */
+static uint64_t pattern_digest(rpl_replay *r, const dmt_record *rec, uint64_t seed, uint64_t origin,
+                               uint64_t n)
+{
+    uint32_t nr = rec->n_sg;
+    bool keep = nr <= DMT_DIGEST_BOUNDED_MAX_RANGES;
+    dmt_sg_elem rg[DMT_DIGEST_BOUNDED_MAX_RANGES];
+    for (uint32_t i = 0; keep && i < nr; i++)
+        rg[i] = dmt_record_sg_at(rec, i);
+    for (unsigned i = 0; keep && i < PAT_DIGESTS; i++) {
+        const struct pat_digest *p = &r->pat_dg[i];
+        bool same = p->ok && p->algo == rec->algo && p->seed == seed && p->origin == origin &&
+                    p->n == n && p->nranges == nr;
+        for (uint32_t k = 0; same && k < nr; k++)
+            same = p->ranges[k].addr == rg[k].addr && p->ranges[k].len == rg[k].len;
+        if (same)
+            return p->value;
+    }
+    uint8_t tmp[4096];
+    dmt_digest_state s;
+    dmt_digest_init(&s, rec->algo);
+    for (uint32_t i = 0; i < (nr ? nr : 1); i++) {
+        dmt_sg_elem e = nr ? dmt_record_sg_at(rec, i) : (dmt_sg_elem){0, 0};
+        uint64_t a = nr ? e.addr : 0, len = nr ? e.len : n;
+        if (a >= n)
+            continue;
+        len = len < n - a ? len : n - a;
+        if (rec->algo == DMT_DIGEST_DMT64) {
+            dmt64_update_pattern(&s.u.dmt64, seed, origin + a, (size_t)len);
+            continue;
+        }
+        for (uint64_t o = 0; o < len; o += sizeof tmp) {
+            size_t c = (size_t)(len - o < sizeof tmp ? len - o : sizeof tmp);
+            dmt_pattern_fill(tmp, seed, origin + a + o, c);
+            dmt_digest_update(&s, tmp, c);
+        }
+    }
+    uint64_t v = dmt_digest_final(&s);
+    if (keep) {
+        struct pat_digest *p = &r->pat_dg[r->pat_next++ % PAT_DIGESTS];
+        *p = (struct pat_digest){true, rec->algo, nr, seed, origin, n, v, {{0, 0}}};
+        memcpy(p->ranges, rg, nr * sizeof *rg);
+    }
+    return v;
+}
+
+/* digest_like over x's first n bytes as the model holds them (n <= its
+ * arena's length). */
+static uint64_t xfer_digest(rpl_replay *r, const xfer_t *x, const dmt_record *rec, uint64_t n)
+{
+    if (!r->lazy_used)
+        return digest_like(rec, x->arena, n);
+    uint64_t seed, origin;
+    if (xfer_pattern(r, x, n, &seed, &origin))
+        return pattern_digest(r, rec, seed, origin, n);
+    dmt_digest_state s;
+    dmt_digest_init(&s, rec->algo);
+    if (rec->n_sg == 0)
+        xfer_feed(r, x, &s, 0, n);
+    for (uint32_t i = 0; i < rec->n_sg; i++) {
+        dmt_sg_elem e = dmt_record_sg_at(rec, i);
+        if (e.addr < n)
+            xfer_feed(r, x, &s, e.addr, e.len < n - e.addr ? e.len : n - e.addr);
     }
     return dmt_digest_final(&s);
 }
@@ -596,7 +774,7 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
             return;
         }
         uint64_t n = rec->length < x->arena_len ? rec->length : x->arena_len;
-        uint64_t h = digest_like(rec, x->arena, n);
+        uint64_t h = xfer_digest(r, x, rec, n);
         if (h != rec->value || n != rec->length)
             digest_diverged(r, x, rec, h, n, "the replayed buffer holds other data", tainted);
         return;
@@ -617,7 +795,7 @@ void on_digest(rpl_replay *r, const dmt_record *rec)
             fill_now(r, x, x->run_bound ? x->run.bytes : 0);
             x->fill_skipped = false;
         }
-        h = digest_like(rec, x->arena, n);
+        h = xfer_digest(r, x, rec, n);
     }
     if (h == rec->value && n == rec->length)
         return;

@@ -6,7 +6,9 @@
  * write, a digest, a claimed/unclaimed flip, an extra interrupt) diverges at
  * exactly the mutated record; planted driver faults are caught at the
  * descriptor write; model revisions and errata show as divergences; lost
- * records become limits, not divergences; the text and JSON reports.
+ * records become limits, not divergences; the text and JSON reports;
+ * digest policies and the lazy buffers that verify only what a digest
+ * covers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -779,6 +781,99 @@ static void test_digest_after_next_run(void)
     }
 }
 
+/* Lazy buffers (replay_mdl.c, device-model "Lazy patterns"): an upload's
+ * pattern reaches device memory and the buffers read back from it without
+ * being written; only the bytes a digest covers are generated.  The session
+ * builder's model moves real bytes, so its digests are the eager truth:
+ * uploads of two patterns, the second over part of the first's device
+ * memory at an offset inside a page, then read-backs through whole pages,
+ * half pages and a region that straddles both uploads.  Clean under full and
+ * bounded digests; one byte changed in a read-back's digest is a divergence
+ * when the digest covers it (full: anywhere, bounded: inside its ranges) and
+ * only "not verified" when it does not. */
+#define LZ_PAGES 16u
+static uint64_t lazy_session(const char *path, uint32_t policy, uint64_t corrupt, uint64_t *covered)
+{
+    dmt_sg_elem up[LZ_PAGES], half[2 * LZ_PAGES], down[LZ_PAGES];
+    for (uint32_t i = 0; i < LZ_PAGES; i++) {
+        up[i] = (dmt_sg_elem){(0x21000ull + 2 * i) << 12, 4096};
+        down[i] = (dmt_sg_elem){(0x31000ull + 2 * i) << 12, 4096};
+        half[2 * i] = (dmt_sg_elem){(0x41000ull + 2 * i) << 12, 2048};
+        half[2 * i + 1] = (dmt_sg_elem){((0x41000ull + 2 * i) << 12) + 0x3000, 2048};
+    }
+    sess_digest_policy = policy;
+    sess *ss = sess_open(path, NULL);
+    REQUIRE(ss != NULL);
+    uint64_t total = 0, cov = 0;
+    dmt_sg_elem rg[DMT_DIGEST_BOUNDED_MAX_RANGES];
+    struct {
+        unsigned ch;
+        const dmt_sg_elem *sg;
+        uint32_t n;
+        uint64_t dev;
+    } plan[] = {
+        {0, up, LZ_PAGES, 0},              /* pattern A -> device 0 .. 64 KiB */
+        {1, down, LZ_PAGES, 0},            /* read back: A */
+        {0, up, 4, 0x1800},                /* pattern B over 0x1800 .. 0x5800 */
+        {1, half, 2 * LZ_PAGES, 0},        /* half pages: A, B, A */
+        {1, down, LZ_PAGES, 0},            /* whole pages again: A, B, A */
+        {0, down, LZ_PAGES, 0x20000},      /* another upload, device 128 KiB on */
+        {1, up + 2, LZ_PAGES - 2, 0x20000} /* and read: its digest may be corrupt */
+    };
+    const size_t np = sizeof plan / sizeof plan[0];
+    for (size_t k = 0; k < np; k++) {
+        uint64_t len = (uint64_t)plan[k].n * plan[k].sg[0].len;
+        uint32_t nr = dmt_digest_bounded_ranges(len, rg);
+        uint64_t c = len;
+        if (policy == DMT_DIGEST_BOUNDED && nr) {
+            c = 0;
+            for (uint32_t i = 0; i < nr; i++)
+                c += rg[i].len;
+        }
+        total += len;
+        cov += c;
+        sess_corrupt_at = k + 1 == np ? corrupt : UINT64_MAX;
+        sess_xfer(ss, plan[k].ch, plan[k].sg, plan[k].n, plan[k].dev, 100 + k, 0);
+    }
+    sess_corrupt_at = UINT64_MAX;
+    sess_digest_policy = DMT_DIGEST_FULL;
+    CHECK(sess_close(ss) == 0);
+    *covered = cov;
+    return total;
+}
+
+static void test_lazy_buffers(void)
+{
+    char p[512];
+    uint64_t cov, total;
+    const uint64_t last = (LZ_PAGES - 2) * 4096ull;
+    dmt_sg_elem rg[DMT_DIGEST_BOUNDED_MAX_RANGES];
+    CHECK(dmt_digest_bounded_ranges(last, rg) == DMT_DIGEST_BOUNDED_MAX_RANGES);
+    const uint64_t outside = DMT_DIGEST_BOUNDED_HEAD + 100, inside = rg[7].addr + 3;
+    CHECK(outside < rg[1].addr);
+
+    test_path(p, sizeof p, "lazy-full.dmat");
+    total = lazy_session(p, DMT_DIGEST_FULL, UINT64_MAX, &cov);
+    expect_policy(p, 0, total, 0, "lazy buffers, full, clean");
+    uint64_t bad[3] = {0, outside, last - 1};
+    for (int i = 0; i < 3; i++) {
+        test_path(p, sizeof p, "lazy-full-bad.dmat");
+        total = lazy_session(p, DMT_DIGEST_FULL, bad[i], &cov);
+        expect_policy(p, 1, total, 0, "lazy buffers, full, one byte changed");
+    }
+
+    test_path(p, sizeof p, "lazy-bounded.dmat");
+    total = lazy_session(p, DMT_DIGEST_BOUNDED, UINT64_MAX, &cov);
+    CHECK(cov < total);
+    expect_policy(p, 0, cov, total - cov, "lazy buffers, bounded, clean");
+    test_path(p, sizeof p, "lazy-bounded-outside.dmat");
+    lazy_session(p, DMT_DIGEST_BOUNDED, outside, &cov);
+    expect_policy(p, 0, cov, total - cov, "lazy buffers, bounded, changed outside the ranges");
+    test_path(p, sizeof p, "lazy-bounded-inside.dmat");
+    lazy_session(p, DMT_DIGEST_BOUNDED, inside, &cov);
+    expect_policy(p, 1, cov, total - cov, "lazy buffers, bounded, changed inside a range");
+}
+
 int main(void)
 {
     test_clean();
@@ -790,5 +885,6 @@ int main(void)
     test_reports();
     test_digest_policy();
     test_digest_after_next_run();
+    test_lazy_buffers();
     return tk_result("replay_test");
 }

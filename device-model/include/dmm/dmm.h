@@ -59,6 +59,22 @@ int dmm_phys_unmap(dmm_phys *pm, uint64_t addr); /* the region starting at addr 
 int dmm_phys_read(dmm_phys *pm, uint64_t addr, void *dst, uint64_t len);
 int dmm_phys_write(dmm_phys *pm, uint64_t addr, const void *src, uint64_t len);
 bool dmm_phys_is_mapped(dmm_phys *pm, uint64_t addr, uint64_t len); /* len 0: true */
+/* Lazy contents (the replayer's buffers).  From now on the region starting
+ * exactly at addr holds bytes [base, base + its length) of the XS64 pattern
+ * of seed (dmt_pattern_fill); its memory is not written (stale) until
+ * something writes part of the region through the model or
+ * dmm_phys_materialise asks.  Reads through the model (dmm_phys_read, runs)
+ * generate the bytes; a card-to-host run copying device memory that holds a
+ * pattern over a whole region makes that region lazy too.  An owner of
+ * borrowed memory that reads or writes it directly after calling this calls
+ * dmm_phys_materialise first.  DMM_EINVAL if no region starts at addr. */
+int dmm_phys_set_pattern(dmm_phys *pm, uint64_t addr, uint64_t seed, uint64_t base);
+/* Write a lazy region's bytes into its memory (nothing when it is not
+ * lazy): the region starting exactly at addr, DMM_EINVAL if none. */
+int dmm_phys_materialise(dmm_phys *pm, uint64_t addr);
+/* Does the region starting exactly at addr hold a pattern lazily?  Then
+ * *seed and *base (the pattern offset of its first byte). */
+bool dmm_phys_pattern_of(dmm_phys *pm, uint64_t addr, uint64_t *seed, uint64_t *base);
 /* Lower (or raise) the hard limits; DMM_EINVAL if below what is in use. */
 int dmm_phys_set_limits(dmm_phys *pm, uint64_t max_regions, uint64_t max_owned_bytes);
 uint64_t dmm_phys_region_count(dmm_phys *pm);

@@ -265,4 +265,49 @@ static DMT_INLINE void dmt_pattern_fill(void *dst, uint64_t seed, uint64_t offse
     }
 }
 
+/* dmt64_update of bytes [offset, offset+len) of the XS64 pattern of seed,
+ * without storing them: once the digest's pending bytes and the pattern's
+ * words line up (after at most 7 bytes, when they can), each pattern word
+ * goes straight into the mix, so the generator runs beside DMT64's serial
+ * chain.  The same value as filling a buffer and digesting it. */
+static DMT_INLINE void dmt64_update_pattern(dmt64_state *s, uint64_t seed, uint64_t offset,
+                                            size_t len)
+{
+    uint8_t tmp[64];
+    size_t n;
+    uint64_t word, h;
+    if (((offset - s->total) & 7u) != 0) { /* never line up: through a buffer */
+        while (len > 0) {
+            n = len < sizeof tmp ? len : sizeof tmp;
+            dmt_pattern_fill(tmp, seed, offset, n);
+            dmt64_update(s, tmp, n);
+            offset += n;
+            len -= n;
+        }
+        return;
+    }
+    n = (size_t)((8u - (offset & 7u)) & 7u); /* to the next word of both */
+    n = n < len ? n : len;
+    if (n > 0) {
+        dmt_pattern_fill(tmp, seed, offset, n);
+        dmt64_update(s, tmp, n);
+        offset += n;
+        len -= n;
+    }
+    if (len >= 8) { /* s->ncarry is 0 here: total and offset are word-aligned */
+        word = offset >> 3;
+        h = s->h;
+        for (n = len >> 3; n > 0; n--)
+            h = dmt64_mix(h, dmt_splitmix64(seed + word++));
+        s->h = h;
+        s->total += len & ~(size_t)7;
+        offset += len & ~(size_t)7;
+        len &= 7u;
+    }
+    if (len > 0) {
+        dmt_pattern_fill(tmp, seed, offset, len);
+        dmt64_update(s, tmp, len);
+    }
+}
+
 #endif
