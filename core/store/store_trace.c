@@ -31,6 +31,7 @@
  *    sequence order, FORMAT.md 1.4).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,6 +90,28 @@ static int block_rp(dmt_store *st, const char *sql, uint64_t key, dmt_reader_res
 #define SQL_BEFORE                                                                                 \
     "SELECT " RP_COLS " FROM time_index WHERE first_seq < ?1 ORDER BY first_seq DESC LIMIT 1"
 
+/* The trace gone from where it was read: a file of the same name beside
+ * the store (the two moved or copied together) takes its place in path.
+ * True when there is one; the identity checks decide whether it is the
+ * store's trace. */
+static bool beside_store(dmt_store *st, char *path, size_t cap)
+{
+    const char *db = sqlite3_db_filename(st->db, "main");
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (!db || !*db || !*base)
+        return false;
+    const char *slash = strrchr(db, '/');
+    int dir = slash ? (int)(slash - db) : 1;
+    char cand[4096];
+    int n = snprintf(cand, sizeof cand, "%.*s/%s", dir, slash ? db : ".", base);
+    struct stat sb;
+    if (n < 0 || (size_t)n >= sizeof cand || (size_t)n >= cap || stat(cand, &sb) != 0)
+        return false;
+    memcpy(path, cand, (size_t)n + 1);
+    return true;
+}
+
 /* A reader of the store's trace at rp, after the identity checks; *last_seq
  * is the store's last sequence number (nothing past it is the store's). */
 static int open_rp(dmt_store *st, const dmt_reader_resume *rp, dmt_reader **out, uint64_t *last_seq,
@@ -114,8 +137,11 @@ static int open_rp(dmt_store *st, const dmt_reader_resume *rp, dmt_reader **out,
         return rc;
     *last_seq = (uint64_t)last;
     struct stat sb;
-    if (stat(path, &sb) != 0) {
-        int e = errno;
+    int gone = stat(path, &sb) != 0 ? errno : 0;
+    if (gone == ENOENT && beside_store(st, path, sizeof path))
+        gone = stat(path, &sb) != 0 ? errno : 0;
+    if (gone) {
+        int e = gone;
         dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX,
                       "the trace this store reads its events from, %s: %s", path, strerror(e));
         if (err)

@@ -14,6 +14,7 @@
  * trace is gone, cut, replaced or damaged.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -1985,6 +1986,18 @@ static void test_trace_backed(void)
     /* and the untouched trace back in place: answers again */
     tpath(full, sizeof full, "tb-gen-full.db");
     expect_same_answers("trace restored", full, db, false);
+    /* the store and its trace moved together to another folder: the trace
+     * is found beside the store */
+    char dir[512], db2[600], trace2[600];
+    tpath(dir, sizeof dir, "tb-elsewhere");
+    CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    snprintf(db2, sizeof db2, "%s/tb-moved.db", dir);
+    snprintf(trace2, sizeof trace2, "%s/tb-moved.dmat", dir);
+    copy_file(db, db2, SIZE_MAX);
+    copy_file(moved, trace2, SIZE_MAX);
+    unlink(moved);
+    expect_same_answers("moved together", full, db2, false);
+    expect_trace_refused("moved apart", db, DMT_E_IO);
     free(orig);
 }
 
