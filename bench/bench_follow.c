@@ -5,8 +5,10 @@
  *
  *  - catch-up: a finished trace of 2 M records (the mix below) followed
  *    from its start as fast as the follower goes: its throughput in
- *    records/s and CPU per million records.  Baseline: one whole import of
- *    the same file in the same run (dmt_store_import).
+ *    records/s and CPU per million records.  Baselines: one whole import of
+ *    the same file in the same run (dmt_store_import), and the floor:
+ *    reading it as the follower does (dmt_follow, verification included)
+ *    with nothing done with the records.
  *  - live: a producer thread writes records stamped with CLOCK_MONOTONIC
  *    at a fixed rate into a trace with the recorder's policy (whole chunks
  *    flushed at least every 100 ms; ahead of the rate it sleeps, as a
@@ -36,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dmt/follow.h"
 #include "dmt/store.h"
 #include "dmt/writer.h"
 #include "dmtv-follow.h"
@@ -307,6 +310,27 @@ static double import_cpu(const char *dir, const char *trace)
     return s;
 }
 
+/* CPU seconds of reading trace as the follower does (dmt_follow: the
+ * scout's verification and the main reader, nothing else): the floor. */
+static double read_cpu(const char *trace)
+{
+    int64_t c0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+    dmt_follow *fl;
+    dmt_error e;
+    if (dmt_follow_open(trace, DMT_READ_ALLOW_CUT, 1000, &fl, &e) != 0) {
+        fprintf(stderr, "bench_follow: %s\n", e.msg);
+        return 0;
+    }
+    dmt_record r;
+    int rc;
+    while ((rc = dmt_follow_next(fl, &r, &e)) == 1 || rc == DMT_FOLLOW_AGAIN)
+        ;
+    if (rc < 0)
+        fprintf(stderr, "bench_follow: reading: %s\n", e.msg);
+    dmt_follow_close(fl);
+    return (double)(cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) / 1e9;
+}
+
 /* Follow trace until the follower ends; frames every FRAME_MS when fr. */
 static DmtvFollower *follow(const char *trace, collect *c, framer *fr)
 {
@@ -339,11 +363,15 @@ static void catchup(const char *dir)
     dmtv_follow_stop(f);
     double cpu = (double)(cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) / 1e9;
     double m = (double)p.produced / 1e6;
-    double import_s = import_cpu(dir, trace);
+    double import_s = import_cpu(dir, trace), read_s = read_cpu(trace);
     printf("catch-up  %.1f M records (finished file): %" G_GUINT64_FORMAT
            " in the store (%s), %" G_GUINT64_FORMAT " findings, %u models; %.2f s wall, "
-           "%.2f s CPU; whole import %.2f s CPU\n",
-           m, c.records, c.msg[0] ? c.msg : "END", c.findings, c.models, wall, cpu, import_s);
+           "%.2f s CPU; whole import %.2f s CPU; verified reading alone %.2f s CPU\n",
+           m, c.records, c.msg[0] ? c.msg : "END", c.findings, c.models, wall, cpu, import_s,
+           read_s);
+    printf("RESULT\tfollower CPU per M records, catch-up, %s\t%.2f s\t0.20 s\t%.2f s verified "
+           "reading alone (the floor)\t%.2f\n",
+           mode_name, cpu / m, read_s / m, (cpu / m) / (read_s / m));
     printf("RESULT\tfollower catch-up throughput, %s\t%.2f M records/s (%.2f s CPU/M)\t>= 5 M "
            "records/s\t%.2f s CPU/M whole import\t%.2f\n",
            mode_name, m / wall, cpu / m, import_s / m, (cpu / m) / (import_s / m));

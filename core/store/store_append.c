@@ -13,7 +13,7 @@
  *             flush the row buffers                        (final rows)
  *             materialise what a whole import would write at the end:
  *               open transfers changed since the last commit
- *                               -> INSERT OR REPLACE       (rewritten later)
+ *                               -> DELETE + INSERT         (rewritten later)
  *               open buckets    -> INSERT OR REPLACE       (rewritten later)
  *               open transfers' share of closed buckets    (undo log)
  *               partial time-index block -> REPLACE        (rewritten later)
@@ -31,9 +31,11 @@
  *    records after a commit are handled exactly as in one import.
  *  - A provisional row is either one the stream rewrites by key before the
  *    next commit or at it (open transfers, open buckets, the time-index
- *    block: their INSERTs are INSERT OR REPLACE in an append; an open
- *    transfer not looked up since the commit that wrote it - xstate.dirty
- *    clear - already has the row it would get, and is skipped), or one in
+ *    block: their INSERTs are INSERT OR REPLACE in an append, except open
+ *    transfers, whose row a commit wrote - xstate.stored - is deleted
+ *    before it is written again; an open transfer not looked up since the
+ *    commit that wrote it - xstate.dirty clear - already has the row it
+ *    would get, and is skipped), or one in
  *    the undo log, put back (old content, or deleted) at the start of the
  *    next batch, before any record; so the stream never reads a
  *    provisional row (late summary events only read buckets that are not
@@ -48,7 +50,8 @@
  *    statement journal; a failed call rolls the whole batch back and the
  *    appender is dead.
  * Never prints; memory is the import's bounds plus the undo log (open
- * transfers x stored levels).
+ * transfers x stored levels) and the batch's resource ids (at most one per
+ * record of the batch).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +70,8 @@ struct dmt_store_appender {
     int failed;          /* a failed call's code: the state no longer matches the file */
     bool derive;         /* resource records since the derived tables were built */
     sqlite3_stmt *touch; /* INSERT OR IGNORE INTO temp.touched: their ids */
+    uint32_t *ids;       /* those ids, as the records named them (repeats too) */
+    size_t n_ids, cap_ids;
     sum_undo *undo;
     size_t n_undo, cap_undo;
     dmt_store_transfer *open; /* finished copies of the open transfers */
@@ -220,12 +225,37 @@ int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *
                       : r->kind <= DMT_K_BUFFER_UNLOCK ? r->mdl
                                                        : r->cb;
         a->derive = true;
-        sqlite3_bind_int64(a->touch, 1, id);
-        if ((rc = dmt_imp_step_done(&a->im, a->touch, "touched")))
-            return rollback(a, rc);
+        if (!a->n_ids || a->ids[a->n_ids - 1] != id) {
+            if (dmt_imp_grow((void **)&a->ids, &a->cap_ids, a->n_ids + 1, sizeof *a->ids))
+                return rollback(a, dmt_imp_oom(&a->im));
+            a->ids[a->n_ids++] = id;
+        }
     }
     rc = dmt_imp_add(&a->im, r);
     return rc ? rollback(a, rc) : 0;
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The batch's resource ids into temp.touched: sorted and once each, so
+ * every INSERT appends to its b-tree (one statement per id, not per
+ * record). */
+static int touched_ids(dmt_store_appender *a)
+{
+    qsort(a->ids, a->n_ids, sizeof *a->ids, cmp_u32);
+    int rc = 0;
+    for (size_t i = 0; i < a->n_ids && !rc; i++) {
+        if (i && a->ids[i] == a->ids[i - 1])
+            continue;
+        sqlite3_bind_int64(a->touch, 1, a->ids[i]);
+        rc = dmt_imp_step_done(&a->im, a->touch, "touched");
+    }
+    a->n_ids = 0;
+    return rc;
 }
 
 /* What the whole import writes after its last record, on copies. */
@@ -257,8 +287,12 @@ static int materialise(dmt_store_appender *a, const dmt_store_append_facts *f)
             rc = dmt_imp_oom(im);
             break;
         }
+        /* its row, if any, goes first: the INSERTs never replace */
+        if ((im->xs[i].stored || im->xs[i].reloaded) && (rc = dmt_imp_xfer_unstore(im, t->xfer)))
+            break;
         a->rows[n_rows++] = *t;
         im->xs[i].dirty = false;
+        im->xs[i].stored = true;
     }
     if (!rc)
         rc = dmt_imp_xfer_rows(im, a->rows, n_rows);
@@ -279,6 +313,8 @@ static int materialise(dmt_store_appender *a, const dmt_store_append_facts *f)
      * `derive` statements: a temporary view named `resources` (the temp
      * schema comes first in name resolution) shows them only those ids'
      * rows, every kind, so each id's row is computed from all its records */
+    if (!rc && a->derive)
+        rc = touched_ids(a);
     if (!rc && a->derive)
         rc = dmt_store_exec(
             im->db,
@@ -357,6 +393,7 @@ void dmt_store_append_close(dmt_store_appender *a)
     free(a->undo);
     free(a->open);
     free(a->rows);
+    free(a->ids);
     free(a->sg);
     free(a->trace);
     free(a);

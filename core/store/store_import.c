@@ -858,6 +858,7 @@ void dmt_imp_free(imp *im)
     sqlite3_finalize(im->x_many);
     sqlite3_finalize(im->x_get);
     sqlite3_finalize(im->x_replace);
+    sqlite3_finalize(im->x_del);
     sqlite3_finalize(im->sum_get);
     sqlite3_finalize(im->sum_upd);
     sqlite3_finalize(im->sum_del);
@@ -941,8 +942,10 @@ int dmt_imp_prepare(imp *im, bool follow)
 {
     int rc = 0;
     /* an append (follow) rewrites the rows it materialised at a commit:
-     * summary buckets still open, the partial time-index block, open
-     * transfers (store_append.c).  Its other rows are INSERT OR FAIL: in
+     * summary buckets still open and the partial time-index block by
+     * REPLACE, open transfers by a DELETE first (dmt_imp_xfer_unstore; a
+     * multi-row REPLACE into transfers, with its index, keeps a statement
+     * journal) (store_append.c).  Its other rows are INSERT OR FAIL: in
      * its WAL-mode file a plain multi-row INSERT (ABORT) makes SQLite copy
      * every page it touches into a statement journal first (the import's
      * journal is off); an append that fails is rolled back whole anyway. */
@@ -956,7 +959,7 @@ int dmt_imp_prepare(imp *im, bool follow)
     {
         tdesc xd = {"transfers", dmt_store_xfer_stored_columns, DMT_STORE_XFER_NSTORED, NULL,
                     false};
-        const char *verb = follow ? "INSERT OR REPLACE" : "INSERT";
+        const char *verb = follow ? "INSERT OR FAIL" : "INSERT";
         char *one = insert_sql(&xd, 1, verb);
         char *many = insert_sql(&xd, K, verb);
         char *repl = insert_sql(&xd, 1, "INSERT OR REPLACE");
@@ -973,6 +976,9 @@ int dmt_imp_prepare(imp *im, bool follow)
             rc = dmt_store_prepare(im->db, repl, true, &im->x_replace, im->err);
         if (!rc)
             rc = dmt_store_prepare(im->db, sel, true, &im->x_get, im->err);
+        if (!rc && follow)
+            rc = dmt_store_prepare(im->db, "DELETE FROM transfers WHERE xfer = ?", true, &im->x_del,
+                                   im->err);
         if (!rc)
             rc = dmt_store_prepare(im->db,
                                    "SELECT " DMT_STORE_BUCKET_COLUMNS " FROM summary WHERE "

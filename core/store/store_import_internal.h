@@ -126,6 +126,8 @@ typedef struct xstate {
     bool reloaded; /* written once already: the row is replaced */
     bool dirty;    /* looked up since an append's commit last wrote its row
                       (always set in a whole import): clear, its row is written */
+    bool stored;   /* an append's commit wrote its row: deleted (x_del) before
+                      it is written again, so the INSERTs never replace */
 } xstate;
 
 typedef struct irqlast {
@@ -141,7 +143,7 @@ typedef struct imp {
     dmt_error *err;
     sqlite3 *db;
     tbuf tb[T_COUNT_];
-    sqlite3_stmt *x_one, *x_many, *x_get, *x_replace;
+    sqlite3_stmt *x_one, *x_many, *x_get, *x_replace, *x_del; /* x_del: appends only */
     sqlite3_stmt *sum_get, *sum_upd;
     sqlite3_stmt *sum_del; /* appends: undoing a commit's summary rows */
     bool xfer_reloaded;    /* a written transfer was reopened */
@@ -271,9 +273,13 @@ int dmt_imp_reg_seen(imp *im, uint32_t dev, uint64_t off, uint32_t width);
 int dmt_imp_trace_backed(imp *im, const char *trace);
 
 /* store_import_xfer.c */
-/* n transfer rows, K per INSERT (x_many, then x_one): an append's
- * statements replace */
+/* n transfer rows, K per INSERT (x_many, then x_one); none of them may be
+ * in the table (an append's are INSERT OR FAIL: see dmt_imp_xfer_unstore) */
 int dmt_imp_xfer_rows(imp *im, const dmt_store_transfer *t, size_t n);
+/* An append: delete transfer xfer's row (written by a commit) before it is
+ * written again.  A REPLACE would make SQLite keep a statement journal of
+ * every page the statement touches; a failed append is rolled back whole. */
+int dmt_imp_xfer_unstore(imp *im, uint32_t xfer);
 int dmt_imp_xfer_flush(imp *im);
 int dmt_imp_xfer_write(imp *im, uint32_t idx);
 int dmt_imp_drain_completed(imp *im, uint64_t seq);

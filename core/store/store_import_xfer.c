@@ -31,6 +31,12 @@ int dmt_imp_xfer_rows(imp *im, const dmt_store_transfer *t, size_t n)
     return rc;
 }
 
+int dmt_imp_xfer_unstore(imp *im, uint32_t xfer)
+{
+    sqlite3_bind_int64(im->x_del, 1, xfer);
+    return dmt_imp_step_done(im, im->x_del, "transfers");
+}
+
 int dmt_imp_xfer_flush(imp *im)
 {
     int rc = dmt_imp_xfer_rows(im, im->xbuf, (size_t)im->xn);
@@ -56,7 +62,10 @@ int dmt_imp_xfer_write(imp *im, uint32_t idx)
             rc = dmt_imp_step_done(im, im->x_replace, "transfers");
         if (!rc)
             im->xrows++;
+    } else if (x->stored && (rc = dmt_imp_xfer_unstore(im, x->t.xfer))) {
+        /* failed: the append is rolled back */
     } else {
+        x->stored = false;
         im->xbuf[im->xn++] = x->t;
         if (im->xn == K)
             rc = dmt_imp_xfer_flush(im);
