@@ -11,7 +11,9 @@
  *    moving the data costs with no validation and no file).  The same
  *    records split over a 2-ring per-CPU region measure the merge.  The
  *    same two drains item by item (dmt_drain_set_runs off: every item
- *    through dmt_ring_next) give the per-item path's figures, same run.
+ *    through dmt_ring_next) give the per-item path's figures, same run, and
+ *    with runs but every record through the full check
+ *    (dmt_drain_set_shape_cache off) the check's share.
  * 2. Loss: a producer thread paced at 20 million records/s (or as fast as
  *    it can, which is reported) for 2 s into a ring of the default size
  *    (64 MiB) while the drain writes the file; the producer copies records
@@ -137,8 +139,8 @@ static double secs(uint64_t a, uint64_t b)
  * file.  Returns seconds; *bytes the file size,
  * *used the ring bytes the records took, *memcpy_s the time to memcpy them.
  * With two rings, records go in runs of 64 to each (CPUs taking turns). */
-static double drain_region(uint64_t n, uint32_t rings, bool runs, long *bytes, uint64_t *used,
-                           double *memcpy_s)
+static double drain_region(uint64_t n, uint32_t rings, bool runs, bool shapes, long *bytes,
+                           uint64_t *used, double *memcpy_s)
 {
     /* Data sized to the records (64 bytes a slot is more than the mix
      * averages), so formatting does not dominate the run. */
@@ -186,6 +188,7 @@ static double drain_region(uint64_t n, uint32_t rings, bool runs, long *bytes, u
     dmt_writer_open(path, &h, DMT_WRITE_HEADER_NOW, &w, &err);
     dmt_drain *d = dmt_drain_new_set(&set, w, 1000000000ull);
     dmt_drain_set_runs(d, runs);
+    dmt_drain_set_shape_cache(d, shapes);
     uint64_t t0 = cpu_ns();
     while (dmt_drain_poll(d, dmt_now_ns(), 0, &err) != DMT_DRAIN_DONE)
         ;
@@ -206,14 +209,18 @@ static void throughput(uint64_t n)
     long bytes, bytes2;
     uint64_t used, used2;
     double mc, mc2;
-    double dt = drain_region(n, 1, true, &bytes, &used, &mc);
-    double dt2 = drain_region(n, 2, true, &bytes2, &used2, &mc2);
+    double dt = drain_region(n, 1, true, true, &bytes, &used, &mc);
+    double dt2 = drain_region(n, 2, true, true, &bytes2, &used2, &mc2);
     /* The same, every item through dmt_ring_next (the path before runs). */
     long ob;
     uint64_t ou;
     double omc;
-    double odt = drain_region(n, 1, false, &ob, &ou, &omc);
-    double odt2 = drain_region(n, 2, false, &ob, &ou, &omc);
+    double odt = drain_region(n, 1, false, true, &ob, &ou, &omc);
+    double odt2 = drain_region(n, 2, false, true, &ob, &ou, &omc);
+    /* The same with runs, every record through the full check (no shape
+     * cache: the path before it). */
+    double fdt = drain_region(n, 1, true, false, &ob, &ou, &omc);
+    double fdt2 = drain_region(n, 2, true, false, &ob, &ou, &omc);
 
     /* Baseline: the same bytes with plain write(). */
     static uint8_t chunk[65536];
@@ -239,6 +246,9 @@ static void throughput(uint64_t n)
     printf("old path  %9.1f MB/s ring bytes  %10.2f M records/s one ring, %.2f M records/s "
            "2 rings (per item, no runs)\n",
            ring_mb / odt, (double)n / 1e6 / odt, (double)n / 1e6 / odt2);
+    printf("full chk  %9.1f MB/s ring bytes  %10.2f M records/s one ring, %.2f M records/s "
+           "2 rings (runs, no shape cache)\n",
+           ring_mb / fdt, (double)n / 1e6 / fdt, (double)n / 1e6 / fdt2);
     printf("memcpy    %9.1f MB/s  floor, the same ring bytes\n", ring_mb / mc);
     printf("write()   %9.1f MB/s  baseline, same file bytes\n", mb / secs(t2, t3));
     printf("RESULT\tdrain, validated ring bytes -> file\t%.0f MB/s\t>= 1000 MB/s\t%.0f MB/s "
@@ -253,6 +263,12 @@ static void throughput(uint64_t n)
     printf("RESULT\tdrain records/s, runs vs per item\t%.2f M/s\t>= 40 M/s\t%.2f M/s per item "
            "(dmt_ring_next)\t%.2f\n",
            (double)n / 1e6 / dt, (double)n / 1e6 / odt, odt / dt);
+    const double cached[2] = {dt, dt2}, full[2] = {fdt, fdt2};
+    for (int k = 0; k < 2; k++)
+        printf("RESULT\tdrain records/s, %s, shape cache vs full check\t%.2f M/s\t>= 40 M/s\t"
+               "%.2f M/s full check\t%.2f\n",
+               k ? "2 rings" : "one ring", (double)n / 1e6 / cached[k], (double)n / 1e6 / full[k],
+               full[k] / cached[k]);
 }
 
 typedef struct paced {

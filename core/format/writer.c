@@ -514,13 +514,22 @@ int dmt_writer_append_ring(dmt_writer *w, const uint8_t *payload, size_t len, ui
     if (dmt_ring_record_check(payload, len, &ri) != 0)
         return dmt_error_set(err, DMT_E_FORMAT, 0, DMT_NO_INDEX,
                              "ring record of %zu bytes is not a valid record", len);
+    return dmt_writer_append_ring_checked(w, payload, len, seq, &ri, err);
+}
+
+int dmt_writer_append_ring_checked(dmt_writer *w, const uint8_t *payload, size_t len, uint64_t seq,
+                                   const dmt_ring_record_info *ri, dmt_error *err)
+{
+    int rc;
+    if ((rc = check_usable(w, err)))
+        return rc;
     if ((rc = ensure_header(w, seq, err)))
         return rc;
     if (seq != w->next_seq)
         return dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX,
                              "ring record sequence %llu, expected %llu", (unsigned long long)seq,
                              (unsigned long long)w->next_seq);
-    return put_checked(w, payload, len, &ri, err);
+    return put_checked(w, payload, len, ri, err);
 }
 
 int dmt_writer_append_checked(dmt_writer *w, const uint8_t *payload, size_t len,

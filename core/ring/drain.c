@@ -13,7 +13,11 @@
  * go (one tail/head load, one header pass, one copy, one move of tail) and
  * delivers exactly what as many dmt_ring_next calls would (ring.c, I10);
  * each record of a run is checked on its own, so one that fails is LOST
- * (corrupt, 1) and the rest of the run goes on.  Whatever ends a run (a
+ * (corrupt, 1) and the rest of the run goes on.  Every check, one ring or
+ * lanes, goes through the drain's shape cache (dmt_ring_record_check_cached:
+ * a record shaped as the last accepted one of its kind skips the walk),
+ * which accepts exactly what the full walk accepts (dmt/ringcheck.h), so
+ * the file is the same with it or without (dmt_drain_set_shape_cache).  Whatever ends a run (a
  * loss, a torn or unreadable slot, an empty ring) is dmt_ring_next's.  A
  * resumed drain takes items one by one until it reaches its resume point.
  *
@@ -107,9 +111,11 @@ struct dmt_drain {
     bool quiet;           /* every ring was empty in the last rounds ... */
     uint64_t quiet_since; /* ... since then */
     uint8_t scratch[DMT_RING_MAX_PAYLOAD + 64];
-    bool no_runs;       /* every item through dmt_ring_next */
-    uint8_t *run;       /* RUN_BYTES: the slots of a run */
-    dmt_ring_rec *recs; /* RUN_RECS: where its records lie */
+    bool no_runs;                /* every item through dmt_ring_next */
+    bool no_shapes;              /* every record through the full check */
+    dmt_ring_check_cache shapes; /* the last accepted shape of each kind */
+    uint8_t *run;                /* RUN_BYTES: the slots of a run */
+    dmt_ring_rec *recs;          /* RUN_RECS: where its records lie */
 };
 
 dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t torn_timeout_ns)
@@ -122,6 +128,7 @@ dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t tor
     d->set = *set;
     d->w = w;
     d->window_ns = DMT_DRAIN_WINDOW_NS;
+    dmt_ring_check_cache_init(&d->shapes);
     d->run = malloc(RUN_BYTES);
     d->recs = malloc(RUN_RECS * sizeof *d->recs);
     if (!d->run || !d->recs) {
@@ -182,6 +189,19 @@ void dmt_drain_set_window(dmt_drain *d, uint64_t window_ns)
 void dmt_drain_set_runs(dmt_drain *d, bool on)
 {
     d->no_runs = !on;
+}
+
+void dmt_drain_set_shape_cache(dmt_drain *d, bool on)
+{
+    d->no_shapes = !on;
+}
+
+/* Check one record: by the shape cache (the default) or the full walk;
+ * both accept the same records (dmt/ringcheck.h). */
+static int check(dmt_drain *d, const uint8_t *p, size_t len, dmt_ring_record_info *ri)
+{
+    return d->no_shapes ? dmt_ring_record_check(p, len, ri)
+                        : dmt_ring_record_check_cached(&d->shapes, p, len, ri);
 }
 
 void dmt_drain_set_writer(dmt_drain *d, dmt_writer *w)
@@ -288,8 +308,11 @@ const dmt_drain_stats *dmt_drain_get_stats(const dmt_drain *d)
  * record becomes LOST (corrupt). */
 static int put_one(dmt_drain *d, const uint8_t *buf, uint32_t len, uint64_t seq, dmt_error *err)
 {
+    dmt_ring_record_info ri;
     d->st.payload_bytes += len;
-    int rc = dmt_writer_append_ring(d->w, buf, len, seq, err);
+    int rc = check(d, buf, len, &ri) != 0
+                 ? DMT_E_FORMAT
+                 : dmt_writer_append_ring_checked(d->w, buf, len, seq, &ri, err);
     if (rc == DMT_E_FORMAT) {
         /* A committed record that is not a valid record: count it. */
         rc = dmt_writer_lost(d->w, seq, 1, DMT_LOST_CORRUPT, err);
@@ -433,7 +456,7 @@ static void q_record(dmt_drain *d, lane *l, qitem *q, uint32_t len, uint64_t seq
     memset(q, 0, sizeof *q);
     q->seq = seq;
     l->st.payload_bytes += len;
-    if (dmt_ring_record_check((const uint8_t *)(q + 1), len, &ri) != 0) {
+    if (check(d, (const uint8_t *)(q + 1), len, &ri) != 0) {
         q->count = 1;
         q->reason = DMT_LOST_CORRUPT;
         q->ts = l->last_ts;

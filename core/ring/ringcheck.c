@@ -14,8 +14,21 @@
  *   B bytes (<= DMT_MAX_BYTES)   T text (<= DMT_MAX_TEXT)   W register width (1, 2, 4 or 8)
  * Fields after the table's are allowed if the reader would skip them (a
  * newer minor version): scalars, strings, shallow arrays.
+ *
+ * The shape cache (dmt_ring_record_check_cached) runs the same walk with a
+ * mask beside the record: each head the walk accepts pins (pin) its
+ * initial byte and the argument bits its limit read.  Invariant: a record
+ * of the cached length whose pinned bits equal the cached record's would
+ * take the walk through the same items at the same offsets with the same
+ * verdicts, so it is accepted without the walk.
+ *
+ *   reg_write  85 01 1a 3b 9a ca 00 19 01 00 1b 00 00 00 01 2a 05 f2 00 04
+ *   mask       ff ff ff 80 00 00 00 ff 00 00 ff 00 00 00 00 00 00 00 00 ff
+ *              [5] kind time, sign  off       value (any value)        width
  */
 #include "dmt/ringcheck.h"
+
+#include <string.h>
 
 /* The tables, derived from dmt/kinds.h: per kind that may travel through
  * the ring (class EVENT) its required fields' codes, and the optional
@@ -40,7 +53,27 @@ static const char *const tails[DMT_K_MAX_] = {DMT_KINDS(ENTRY_, NONE_, CODE_)};
 
 typedef struct cur {
     const uint8_t *p, *end;
+    const uint8_t *base; /* the record's first byte */
+    uint8_t *m;          /* building a shape: the mask of p (NULL: checking only) */
 } cur;
+
+/* Building a shape (c->m set): pin the head that starts at h - its initial
+ * byte, and of its argument every bit at or above bit `free` (the bits a
+ * limit depends on: a record with the same bits there passes the same
+ * limit).  free 64: any value; 0: this exact value. */
+static inline void pin(cur *c, const uint8_t *h, unsigned free)
+{
+    if (!c->m)
+        return;
+    uint8_t *m = c->m + (h - c->base);
+    const unsigned ai = h[0] & 0x1Fu;
+    const unsigned n = ai < 24 ? 0 : 1u << (ai - 24);
+    m[0] = 0xFF;
+    for (unsigned j = 0; j < n; j++) {
+        const unsigned lo = 8 * (n - 1 - j); /* bit number of byte j's lowest bit */
+        m[1 + j] = lo + 8 <= free ? 0 : lo >= free ? 0xFF : (uint8_t)(0xFFu << (free - lo));
+    }
+}
 
 /* Read one head: major type and argument.  Only definite lengths; the
  * argument width must be 1, 2, 4 or 8 bytes (ai 24..27) or immediate. */
@@ -79,6 +112,7 @@ static inline int want_uint(cur *c, bool u32)
         return -1;
     const uint8_t ib = *c->p;
     if (ib < 0x18) {
+        pin(c, c->p, 64);
         c->p++;
         return 0;
     }
@@ -89,6 +123,7 @@ static inline int want_uint(cur *c, bool u32)
         return -1;
     if (u32 && n == 8 && (c->p[1] | c->p[2] | c->p[3] | c->p[4]))
         return -1;
+    pin(c, c->p, u32 ? 32 : 64);
     c->p += 1 + n;
     return 0;
 }
@@ -97,6 +132,7 @@ static int want_bool(cur *c)
 {
     if (c->p >= c->end || (*c->p != 0xF4 && *c->p != 0xF5))
         return -1;
+    pin(c, c->p, 64);
     c->p++;
     return 0;
 }
@@ -105,8 +141,10 @@ static int want_string(cur *c, unsigned want_mt, uint64_t max)
 {
     unsigned mt;
     uint64_t n;
+    const uint8_t *h = c->p;
     if (head(c, &mt, &n) || mt != want_mt || n > max || n > (uint64_t)(c->end - c->p))
         return -1;
+    pin(c, h, 0);
     c->p += n;
     return 0;
 }
@@ -119,15 +157,20 @@ static int skip_item(cur *c, int depth)
     uint64_t v;
     if (c->p >= c->end)
         return -1;
+    const uint8_t *h = c->p;
     uint8_t ib = *c->p;
     if ((ib >> 5) == 7) {
         unsigned ai = ib & 0x1Fu;
         if (ai < 20 || ai == 24 || ai > 27)
             return -1; /* unassigned simple values, break */
-        return head(c, &mt, &v);
+        if (head(c, &mt, &v))
+            return -1;
+        pin(c, h, 64);
+        return 0;
     }
     if (head(c, &mt, &v))
         return -1;
+    pin(c, h, mt < 2 ? 64 : 0);
     switch (mt) {
     case 0:
     case 1:
@@ -152,6 +195,7 @@ static int skip_item(cur *c, int depth)
 
 static inline int field(cur *c, char code)
 {
+    const uint8_t *const h0 = c->p;
     unsigned mt;
     uint64_t n, v;
     switch (code) {
@@ -162,6 +206,7 @@ static inline int field(cur *c, char code)
     case 'W': {
         if (head(c, &mt, &v) || mt != 0 || (v != 1 && v != 2 && v != 4 && v != 8))
             return -1;
+        pin(c, h0, 0);
         return 0;
     }
     case 'b':
@@ -173,6 +218,7 @@ static inline int field(cur *c, char code)
     case 'V':
         if (head(c, &mt, &n) || mt != 4 || n > DMT_MAX_VALUES)
             return -1;
+        pin(c, h0, 0);
         for (uint64_t i = 0; i < n; i++)
             if (want_uint(c, false))
                 return -1;
@@ -180,7 +226,9 @@ static inline int field(cur *c, char code)
     case 'S':
         if (head(c, &mt, &n) || mt != 4 || n > 2ull * DMT_MAX_SG_ELEMENTS || (n & 1))
             return -1;
+        pin(c, h0, 0);
         for (uint64_t i = 0; i < n; i++) {
+            const uint8_t *h = c->p;
             if (head(c, &mt, &v))
                 return -1;
             if (mt == 0) {
@@ -188,9 +236,11 @@ static inline int field(cur *c, char code)
                     return -1;
                 if ((i & 1) && (v << DMT_PAGE_SHIFT) > UINT32_MAX)
                     return -1;
+                pin(c, h, (i & 1) ? 32 - DMT_PAGE_SHIFT : 64 - DMT_PAGE_SHIFT);
             } else if (mt == 1) {
                 if ((i & 1) && v > UINT32_MAX)
                     return -1;
+                pin(c, h, (i & 1) ? 32 : 64);
             } else {
                 return -1;
             }
@@ -201,18 +251,24 @@ static inline int field(cur *c, char code)
     }
 }
 
-int dmt_ring_record_check(const uint8_t *p, size_t len, dmt_ring_record_info *info)
+/* The full walk; with m (len zeroed bytes) it also builds the record's
+ * shape mask (pin). */
+static int walk(const uint8_t *p, size_t len, dmt_ring_record_info *info, uint8_t *m)
 {
-    cur c = {p, p + len};
+    cur c = {p, p + len, p, m};
     unsigned mt;
     uint64_t nfields, kind, t;
     if (head(&c, &mt, &nfields) || mt != 4 || nfields < 2 || nfields > 64)
         return -1;
+    const uint8_t *const kh = c.p;
     if (head(&c, &mt, &kind) || mt != 0 || kind == 0 || kind >= DMT_K_MAX_ || !fields[kind])
         return -1;
     info->time_off = (size_t)(c.p - p);
     if (head(&c, &mt, &t) || (mt != 0 && mt != 1) || t > (uint64_t)INT64_MAX)
         return -1;
+    pin(&c, p, 0);
+    pin(&c, kh, 0);
+    pin(&c, p + info->time_off, 63);
     info->time_len = (size_t)(c.p - p) - info->time_off;
     info->time = mt == 0 ? (int64_t)t : -1 - (int64_t)t;
     info->kind = (uint32_t)kind;
@@ -238,4 +294,80 @@ int dmt_ring_record_check(const uint8_t *p, size_t len, dmt_ring_record_info *in
         if (skip_item(&c, 0))
             return -1;
     return c.p == c.end ? 0 : -1;
+}
+
+int dmt_ring_record_check(const uint8_t *p, size_t len, dmt_ring_record_info *info)
+{
+    return walk(p, len, info, NULL);
+}
+
+void dmt_ring_check_cache_init(dmt_ring_check_cache *cc)
+{
+    memset(cc, 0, sizeof *cc);
+}
+
+static inline uint64_t ld64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Do the pinned bits of p[0..len) equal the shape's? */
+static inline bool same_shape(const uint8_t *p, size_t len, const dmt_ring_shape *s)
+{
+    if (len < 8) {
+        for (size_t i = 0; i < len; i++)
+            if ((p[i] ^ s->ref[i]) & s->mask[i])
+                return false;
+        return true;
+    }
+    uint64_t diff = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8)
+        diff |= (ld64(p + i) ^ ld64(s->ref + i)) & ld64(s->mask + i);
+    if (i < len) /* the last 8 bytes, overlapping the word before */
+        diff |= (ld64(p + len - 8) ^ ld64(s->ref + len - 8)) & ld64(s->mask + len - 8);
+    return diff == 0;
+}
+
+int dmt_ring_record_check_cached(dmt_ring_check_cache *cc, const uint8_t *p, size_t len,
+                                 dmt_ring_record_info *info)
+{
+    /* The entry of the record's kind, if its kind byte is an immediate one;
+     * the comparison covers the kind bytes whatever they are. */
+    if (len >= 3 && len <= DMT_RING_SHAPE_MAX && p[1] < DMT_K_MAX_) {
+        const dmt_ring_shape *s = &cc->shape[p[1]];
+        if (s->len == len && same_shape(p, len, s)) {
+            const uint8_t *t = p + s->time_off;
+            uint64_t v = t[0] & 0x1Fu;
+            if (s->time_len > 1) {
+                v = 0;
+                for (unsigned i = 1; i < s->time_len; i++)
+                    v = v << 8 | t[i];
+            }
+            info->kind = p[1];
+            info->time = (t[0] >> 5) == 0 ? (int64_t)v : -1 - (int64_t)v;
+            info->time_off = s->time_off;
+            info->time_len = s->time_len;
+            cc->hits++;
+            return 0;
+        }
+    }
+    cc->misses++;
+    if (len > DMT_RING_SHAPE_MAX)
+        return walk(p, len, info, NULL);
+    uint8_t m[DMT_RING_SHAPE_MAX];
+    memset(m, 0, len);
+    if (walk(p, len, info, m) != 0)
+        return -1;
+    /* Accepted: the last accepted record of its kind (kinds of which every
+     * immediate-kind record is looked up under p[1]). */
+    dmt_ring_shape *s = &cc->shape[info->kind];
+    s->len = (uint16_t)len;
+    s->time_off = (uint8_t)info->time_off;
+    s->time_len = (uint8_t)info->time_len;
+    memcpy(s->ref, p, len);
+    memcpy(s->mask, m, len);
+    return 0;
 }

@@ -1655,8 +1655,10 @@ static uint8_t *slurp(const char *path, size_t *n)
     return b;
 }
 
-/* Drain region (count rings) into path, with runs or item by item. */
-static dmt_drain_stats drain_copy(uint8_t *reg, size_t len, bool runs, const char *path)
+/* Drain region (count rings) into path, with runs or item by item, with
+ * the shape cache or the full check alone. */
+static dmt_drain_stats drain_copy(uint8_t *reg, size_t len, bool runs, bool shapes,
+                                  const char *path)
 {
     dmt_ringset s;
     dmt_error err;
@@ -1667,6 +1669,7 @@ static dmt_drain_stats drain_copy(uint8_t *reg, size_t len, bool runs, const cha
     dmt_writer_set_chunk_size(w, 4096);
     dmt_drain *d = dmt_drain_new_set(&s, w, T_OUT);
     dmt_drain_set_runs(d, runs);
+    dmt_drain_set_shape_cache(d, shapes);
     uint64_t now = 0;
     int rc = 0;
     for (int guard = 0; guard < 100000 && rc != DMT_DRAIN_DONE; guard++) {
@@ -1687,7 +1690,10 @@ static dmt_drain_stats drain_copy(uint8_t *reg, size_t len, bool runs, const cha
 /* The drain with runs writes the very file the drain item by item writes
  * (so it accepts exactly what it accepted: what the reader accepts), with
  * records that are not valid records, torn and unreadable slots and drops
- * in the middle of runs, runs across the end of data, 1..4 rings. */
+ * in the middle of runs, runs across the end of data, 1..4 rings.  The
+ * same with and without the shape cache (item by item: full checks only;
+ * runs: with the cache, and without it), among records of one shape with a
+ * bit flipped (valid or not, committed whole). */
 static void test_drain_runs_same(uint32_t rings, enum dmt_ring_policy pol)
 {
     unsigned long long rng = 5 + rings * 2 + pol;
@@ -1712,6 +1718,18 @@ static void test_drain_runs_same(uint32_t rings, enum dmt_ring_policy pol)
             } else if (pick == 1) {
                 dmt_ring_resv rv;
                 (void)dmt_ring_reserve(r, 24, &rv); /* never committed: torn */
+            } else if (pick == 3 || pick == 4) {
+                dmt_record rec;
+                memset(&rec, 0, sizeof rec);
+                rec.kind = DMT_K_REG_WRITE;
+                rec.off = i;
+                rec.value = 1;
+                rec.width = 4;
+                uint8_t b[64];
+                size_t n = dmt_enc_record(b, sizeof b, &rec, ts);
+                const size_t bit = (size_t)(tk_rand(&rng) % (n * 8));
+                b[bit / 8] ^= (uint8_t)(1u << bit % 8);
+                dmt_ring_write(r, b, (uint32_t)n);
             } else if (pick == 2) {
                 put_reg(r, ts, i, 1);
                 uint64_t h = __atomic_load_n(&r->hdr->head, __ATOMIC_RELAXED);
@@ -1733,17 +1751,28 @@ static void test_drain_runs_same(uint32_t rings, enum dmt_ring_policy pol)
         }
         dmt_ringset_close(&s);
         uint8_t *reg2 = new_set_region(rings, 4096, &len);
+        uint8_t *reg3 = new_set_region(rings, 4096, &len);
         memcpy(reg2, reg, len);
-        char pa[512], pb[512];
+        memcpy(reg3, reg, len);
+        char pa[512], pb[512], pc[512];
         tmp_trace(pa, sizeof pa, "items");
         tmp_trace(pb, sizeof pb, "runs");
-        dmt_drain_stats sa = drain_copy(reg, len, false, pa);
-        dmt_drain_stats sb = drain_copy(reg2, len, true, pb);
+        tmp_trace(pc, sizeof pc, "full");
+        dmt_drain_stats sa = drain_copy(reg, len, false, false, pa);
+        dmt_drain_stats sb = drain_copy(reg2, len, true, true, pb);
+        dmt_drain_stats sc = drain_copy(reg3, len, true, false, pc);
         CHECKF(memcmp(&sa, &sb, sizeof sa) == 0, "round %u: stats differ", round);
-        size_t na, nb;
-        uint8_t *fa = slurp(pa, &na), *fb = slurp(pb, &nb);
+        CHECKF(memcmp(&sc, &sb, sizeof sc) == 0, "round %u: stats differ (shape cache)", round);
+        size_t na, nb, nc;
+        uint8_t *fa = slurp(pa, &na), *fb = slurp(pb, &nb), *fc = slurp(pc, &nc);
         CHECKF(fa && fb && na == nb && memcmp(fa, fb, na) == 0,
                "round %u, %u rings: the files differ (%zu / %zu bytes)", round, rings, na, nb);
+        CHECKF(fc && fb && nc == nb && memcmp(fc, fb, nc) == 0,
+               "round %u, %u rings: shape cache on / off, the files differ (%zu / %zu bytes)",
+               round, rings, nb, nc);
+        free(fc);
+        remove(pc);
+        free(reg3);
         /* and the reader takes it whole */
         dmt_reader *rd;
         dmt_error err;

@@ -14,7 +14,8 @@
  *  2. The file reader (dmt_reader_open on a memfd) returns exactly what the
  *     memory reader returns, error codes and offsets included.
  *  3. dmt_parse_ring_record over the whole input, against the drain's fast
- *     validator dmt_ring_record_check (when present): both accept exactly
+ *     validator dmt_ring_record_check (when present; and its shape cache,
+ *     dmt_ring_record_check_cached): both accept exactly
  *     the same ring records, with the same kind and time; when the parser
  *     accepts a non-framing record, dmt_writer_append_ring must accept it
  *     too, and the trace it writes must read back (strict) as the same
@@ -192,6 +193,24 @@ static void ring_record(const uint8_t *data, size_t size)
                      r.kind != DMT_K_END && r.kind != DMT_K_CPU;
     FZ_CHECK((fast == 0) == ring_kind, "ringcheck says %d, the parser %d (%s)", fast, rc,
              rc ? err.msg : dmt_kind_name(r.kind));
+    /* The shape cache: the same verdict and info whether the record is new
+     * to it (the walk) or its own cached shape (no walk), and against the
+     * shape of the previous input (rolling). */
+    {
+        static dmt_ring_check_cache cc, rolling;
+        dmt_ring_check_cache_init(&cc);
+        for (int pass = 0; pass < 3; pass++) {
+            dmt_ring_record_info ci;
+            memset(&ci, 0, sizeof ci);
+            int cached = dmt_ring_record_check_cached(pass < 2 ? &cc : &rolling, data, size, &ci);
+            FZ_CHECK((cached == 0) == (fast == 0), "shape cache (pass %d) says %d, ringcheck %d",
+                     pass, cached, fast);
+            FZ_CHECK(cached || (ci.kind == info.kind && ci.time == info.time &&
+                                ci.time_off == info.time_off && ci.time_len == info.time_len),
+                     "shape cache (pass %d) read kind %u time %lld", pass, ci.kind,
+                     (long long)ci.time);
+        }
+    }
 #endif
     if (rc) {
         FZ_CHECK(rc < 0 && err.code == rc, "parse returned %d", rc);

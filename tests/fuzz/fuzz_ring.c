@@ -29,7 +29,8 @@
  *    into a trace file that reads back strictly, with the same records and
  *    losses the drain counted, and taking runs of records at once
  *    (dmt_ring_take_run, the default) writes the very file that taking
- *    every item through dmt_ring_next writes;
+ *    every item through dmt_ring_next writes, and so does checking records
+ *    with the shape cache (the default) or the full walk alone;
  *  - producers (reserve, write, commit) on the same region terminate and
  *    never touch memory outside the data area, whatever the header says.
  */
@@ -185,9 +186,10 @@ static void consume(const uint8_t *data, size_t size)
 }
 
 /* Pass 2: what `dmatrace record` does with the same region, with runs or
- * item by item.  Returns the file's bytes (malloc'd; NULL when attach
+ * item by item, checking records with the shape cache or the full walk
+ * alone.  Returns the file's bytes (malloc'd; NULL when attach
  * refuses the region), *n their count. */
-static uint8_t *drain_to_file(const uint8_t *data, size_t size, bool runs, size_t *n)
+static uint8_t *drain_to_file(const uint8_t *data, size_t size, bool runs, bool shapes, size_t *n)
 {
     dmt_ring r;
     setup s;
@@ -216,6 +218,7 @@ static uint8_t *drain_to_file(const uint8_t *data, size_t size, bool runs, size_
     dmt_drain *d = dmt_drain_new(&r, w, s.timeout);
     FZ_CHECK(d != NULL, "out of memory");
     dmt_drain_set_runs(d, runs);
+    dmt_drain_set_shape_cache(d, shapes);
     uint64_t now = 1000;
     const uint64_t max_calls = 24 * (r.size / 8) + 64;
     unsigned idle = 0;
@@ -294,13 +297,18 @@ static void produce(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     consume(data, size);
-    size_t na = 0, nb = 0;
-    uint8_t *a = drain_to_file(data, size, false, &na);
-    uint8_t *b = drain_to_file(data, size, true, &nb);
+    size_t na = 0, nb = 0, nc = 0;
+    uint8_t *a = drain_to_file(data, size, false, false, &na);
+    uint8_t *b = drain_to_file(data, size, true, true, &nb);
+    uint8_t *c = drain_to_file(data, size, true, false, &nc);
     FZ_CHECK(!a == !b && na == nb && (!a || memcmp(a, b, na) == 0),
              "the drain with runs writes another file (%zu bytes) than item by item (%zu)", nb, na);
+    FZ_CHECK(!c == !b && nc == nb && (!c || memcmp(c, b, nc) == 0),
+             "the drain with the shape cache writes another file (%zu bytes) than without (%zu)",
+             nb, nc);
     free(a);
     free(b);
+    free(c);
     produce(data, size);
     return 0;
 }

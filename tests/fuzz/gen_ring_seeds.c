@@ -5,7 +5,9 @@
  * several kinds, a wrap, drops, a torn reservation, a short commit, an
  * unwritten header, overwrite-oldest laps, a closed ring, runs of committed
  * records across the wrap with a record that is not a valid record and a
- * slot whose header check is broken in the middle (the drain's run path).  Byte 40 of each
+ * slot whose header check is broken in the middle (the drain's run path),
+ * records of one shape each followed by a copy with a bit flipped (the
+ * drain's shape cache).  Byte 40 of each
  * region is fuzz_ring's control byte (see fuzz_ring.c).
  *
  * usage: gen_ring_seeds DIR   (not a test; run by hand when the ring
@@ -203,5 +205,20 @@ int main(int argc, char **argv)
         dmt_ring_close(&r);
         save(ow ? "r13-run-overwrite" : "r12-run-corrupt-wrap", 0x05);
     }
+
+    /* Records of one shape (the drain's shape cache holds it), each
+     * followed by a copy with one bit flipped, committed whole: every byte,
+     * two bits of each. */
+    fresh(&r, DMT_RING_DROP_NEWEST);
+    for (unsigned i = 0;; i++) {
+        size_t n = make(buf, sizeof buf, 0, 7);
+        if (i >= 2 * n)
+            break;
+        dmt_ring_write(&r, buf, (uint32_t)n);
+        buf[i / 2] ^= (uint8_t)(1u << (i % 2 ? 7 : i / 2 % 7));
+        dmt_ring_write(&r, buf, (uint32_t)n);
+    }
+    dmt_ring_close(&r);
+    save("r14-shape-flips", 0x05);
     return 0;
 }

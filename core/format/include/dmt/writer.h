@@ -76,6 +76,10 @@ int dmt_writer_append_ring(dmt_writer *w, const uint8_t *payload, size_t len, ui
  * (ri: its time and where the time field lies), with the next sequence
  * number.  For the drain's merge, which checks records as it takes them. */
 struct dmt_ring_record_info;
+/* As dmt_writer_append_ring for a record the caller checked (ri, as
+ * dmt_writer_append_checked): the one-ring drain, with its shape cache. */
+int dmt_writer_append_ring_checked(dmt_writer *w, const uint8_t *payload, size_t len, uint64_t seq,
+                                   const struct dmt_ring_record_info *ri, dmt_error *err);
 int dmt_writer_append_checked(dmt_writer *w, const uint8_t *payload, size_t len,
                               const struct dmt_ring_record_info *ri, dmt_error *err);
 

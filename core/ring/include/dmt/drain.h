@@ -63,6 +63,9 @@ void dmt_drain_set_window(dmt_drain *d, uint64_t window_ns);
  * default) or every item through dmt_ring_next.  Both write the same file;
  * the switch is for comparing them (tests, bench_drain). */
 void dmt_drain_set_runs(dmt_drain *d, bool on);
+/* Check records with the shape cache (dmt_ring_record_check_cached; the
+ * default) or the full walk alone.  Both write the same file. */
+void dmt_drain_set_shape_cache(dmt_drain *d, bool on);
 /* Rings drained, and what was written for ring i (records, lost, corrupt,
  * payload bytes; late is 0): its record and LOST counts add up to every
  * sequence number the ring handed out since the drain started. */
