@@ -591,8 +591,21 @@ static bool key_before(const qitem *a, uint32_t ia, const qitem *b, uint32_t ib)
     return a->seq < b->seq;
 }
 
-/* Write lane i's head item. */
-static int put(dmt_drain *d, uint32_t i, dmt_error *err)
+/* Is h older than the newest time taken by the window (see the top)? */
+static bool aged(const dmt_drain *d, const qitem *h)
+{
+    return d->hw != INT64_MIN && h->ts <= d->hw &&
+           (uint64_t)d->hw - (uint64_t)h->ts >= d->window_ns;
+}
+
+/* Write lane i's items from its head on while they stay before next (the
+ * next lane's head, lane ni; NULL: none) and safe: always (the other lanes'
+ * part of the test, which writing this lane does not change), or this
+ * lane's queue over half full, or the item aged.  The head itself is known
+ * to be safe.  The CPU record goes before the first (the lane does not
+ * change in between, so the writer needs no other). */
+static int put_lane(dmt_drain *d, uint32_t i, const qitem *next, uint32_t ni, bool always,
+                    uint32_t *written, dmt_error *err)
 {
     lane *l = &d->lanes[i];
     const qitem *q = q_first(l);
@@ -600,43 +613,41 @@ static int put(dmt_drain *d, uint32_t i, dmt_error *err)
     if (rc)
         return rc;
     l->announced = true;
-    if (q->count) {
-        const uint64_t seq = dmt_writer_next_seq(d->w);
-        if ((rc = dmt_writer_lost(d->w, seq, q->count, q->reason, err)))
-            return rc;
-        l->st.lost += q->count;
-        d->st.lost += q->count;
-        if (q->reason == DMT_LOST_CORRUPT)
-            d->st.corrupt++;
-    } else {
-        dmt_ring_record_info ri;
-        ri.time = q->ts;
-        ri.time_off = q->time_off;
-        ri.time_len = q->time_len;
-        if ((rc = dmt_writer_append_checked(d->w, l->bytes + q->at, q->len, &ri, err)))
-            return rc;
-        l->st.records++;
-        d->st.records++;
-        d->st.payload_bytes += q->len;
-        if (d->any_out && q->ts < d->out_hw)
-            d->st.late++;
-        if (!d->any_out || q->ts > d->out_hw)
-            d->out_hw = q->ts;
-        d->any_out = true;
-    }
-    q_pop(l, q);
-    return 0;
-}
-
-/* Is lane l's head h safe to write, given what the other lanes hold
- * (others_all: every other open lane has an item; others_full: another
- * lane is over half full)?  See the top of the file. */
-static bool safe(const dmt_drain *d, const lane *l, const qitem *h, bool flush, bool others_all,
-                 bool others_full)
-{
-    bool aged =
-        d->hw != INT64_MIN && h->ts <= d->hw && (uint64_t)d->hw - (uint64_t)h->ts >= d->window_ns;
-    return flush || others_all || others_full || l->qb > QBYTES / 2 || aged;
+    uint64_t records = 0, payload = 0, late = 0;
+    do {
+        if (q->count) {
+            const uint64_t seq = dmt_writer_next_seq(d->w);
+            if ((rc = dmt_writer_lost(d->w, seq, q->count, q->reason, err)))
+                break;
+            l->st.lost += q->count;
+            d->st.lost += q->count;
+            if (q->reason == DMT_LOST_CORRUPT)
+                d->st.corrupt++;
+        } else {
+            dmt_ring_record_info ri;
+            ri.time = q->ts;
+            ri.time_off = q->time_off;
+            ri.time_len = q->time_len;
+            if ((rc = dmt_writer_append_checked(d->w, l->bytes + q->at, q->len, &ri, err)))
+                break;
+            records++;
+            payload += q->len;
+            if (d->any_out && q->ts < d->out_hw)
+                late++;
+            if (!d->any_out || q->ts > d->out_hw)
+                d->out_hw = q->ts;
+            d->any_out = true;
+        }
+        q_pop(l, q);
+        (*written)++;
+        q = q_head(l);
+    } while (q && (!next || key_before(q, i, next, ni)) &&
+             (always || l->qb > QBYTES / 2 || aged(d, q)));
+    l->st.records += records;
+    d->st.records += records;
+    d->st.payload_bytes += payload;
+    d->st.late += late;
+    return rc;
 }
 
 /* Write every head that is safe to write (see the top of the file);
@@ -675,17 +686,12 @@ static int merge(dmt_drain *d, bool flush, uint32_t *written, dmt_error *err)
         }
         lane *l = &d->lanes[best];
         const qitem *next = second == UINT32_MAX ? NULL : q_first(&d->lanes[second]);
-        const qitem *h = q_first(l);
-        if (!safe(d, l, h, flush, all, full))
+        const bool always = flush || all || full;
+        if (!always && l->qb <= QBYTES / 2 && !aged(d, q_first(l)))
             return 0;
-        do {
-            int rc = put(d, best, err);
-            if (rc)
-                return rc;
-            (*written)++;
-            h = q_head(l);
-        } while (h && (!next || key_before(h, best, next, second)) &&
-                 safe(d, l, h, flush, all, full));
+        int rc = put_lane(d, best, next, second, always, written, err);
+        if (rc)
+            return rc;
     }
 }
 
