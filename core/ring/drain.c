@@ -43,8 +43,22 @@
  *
  * A LOST item has no time of its own: its key is the time of the lane's
  * previous record, so it stays just after it.  A lane's items keep their
- * ring order.  Lanes take runs too (each record copied into the queue
- * and checked there); the merge writes the smallest lane's items one after
+ * ring order.  Lanes take runs too, into the lane's own bytes, and
+ * the queued items point at the records where dmt_ring_take_run put them
+ * (each record is copied once, from the ring; the writer's copy is the
+ * other):
+ *
+ *   lane bytes  [....|run slots: h r h r h r|h r ...........|     free    ]
+ *                    ^bstart (end of the     ^ records taken  ^bend
+ *                    last record written)      one by one
+ *   lane items  [written|L r r r r r r ...|     free    ]  item.at -> its record
+ *
+ * An item counts QHDR + its padded length against the queue's bound
+ * (QBYTES, what the safety rule's "full" reads).  The bytes and the item
+ * slots start over at 0 when the queue empties (the merge drains it
+ * between fills, so this is the usual case), or move to the front when
+ * there is no room at the end while items are queued (the items' `at`
+ * moved with them).  The merge writes the smallest lane's items one after
  * another while they stay before the next lane's head and safe.
  * Invariants: every item taken from a ring is written exactly
  * once (so each ring's sequence numbers stay accounted for, per CPU); the
@@ -614,6 +628,7 @@ static int put_lane(dmt_drain *d, uint32_t i, const qitem *next, uint32_t ni, bo
         return rc;
     l->announced = true;
     uint64_t records = 0, payload = 0, late = 0;
+    uint32_t items = 0;
     do {
         if (q->count) {
             const uint64_t seq = dmt_writer_next_seq(d->w);
@@ -639,10 +654,11 @@ static int put_lane(dmt_drain *d, uint32_t i, const qitem *next, uint32_t ni, bo
             d->any_out = true;
         }
         q_pop(l, q);
-        (*written)++;
+        items++;
         q = q_head(l);
     } while (q && (!next || key_before(q, i, next, ni)) &&
              (always || l->qb > QBYTES / 2 || aged(d, q)));
+    *written += items;
     l->st.records += records;
     d->st.records += records;
     d->st.payload_bytes += payload;
