@@ -22,6 +22,13 @@
  *    current chunk every 100 ms as `dmatrace record --flush-ms` does (so a
  *    follower sees records within 100 ms); the cost of those flushes (mean
  *    and worst time per flush, share of the run) is reported.
+ *
+ * `bench_drain N DIR --drain RINGS` runs one drain of a pre-filled region
+ * of RINGS rings (with runs and the shape cache) and prints its rate, for
+ * profiling the drain alone: with BENCH_DRAIN_PERF_CTL naming a perf
+ * control FIFO (`perf record -D -1 --control=fifo:CTL,ACK`), the drain
+ * writes "enable" to it before the drain and "disable" after, so the
+ * profile leaves out filling the region.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -135,6 +142,17 @@ static double secs(uint64_t a, uint64_t b)
     return (double)(b - a) / 1e9;
 }
 
+/* Tell perf (BENCH_DRAIN_PERF_CTL, a control FIFO) to enable or disable. */
+static void perf_ctl(const char *cmd)
+{
+    const char *path = getenv("BENCH_DRAIN_PERF_CTL");
+    FILE *f = path && *path ? fopen(path, "w") : NULL;
+    if (f) {
+        fprintf(f, "%s\n", cmd);
+        fclose(f);
+    }
+}
+
 /* Drain a region of `rings` rings holding the n records of the mix into a
  * file.  Returns seconds; *bytes the file size,
  * *used the ring bytes the records took, *memcpy_s the time to memcpy them.
@@ -189,11 +207,13 @@ static double drain_region(uint64_t n, uint32_t rings, bool runs, bool shapes, l
     dmt_drain *d = dmt_drain_new_set(&set, w, 1000000000ull);
     dmt_drain_set_runs(d, runs);
     dmt_drain_set_shape_cache(d, shapes);
+    perf_ctl("enable");
     uint64_t t0 = cpu_ns();
     while (dmt_drain_poll(d, dmt_now_ns(), 0, &err) != DMT_DRAIN_DONE)
         ;
     dmt_writer_close(w, &err);
     uint64_t t1 = cpu_ns();
+    perf_ctl("disable");
     FILE *f = fopen(path, "rb");
     fseek(f, 0, SEEK_END);
     *bytes = ftell(f);
@@ -380,6 +400,19 @@ int main(int argc, char **argv)
     if (argc > 2)
         snprintf(dir, sizeof dir, "%s", argv[2]);
     printf("# bench_drain: %llu records, files in %s\n", (unsigned long long)n, dir);
+    if (argc > 4 && strcmp(argv[3], "--drain") == 0) {
+        long bytes;
+        uint64_t used;
+        double mc;
+        const uint32_t rings = (uint32_t)strtoul(argv[4], NULL, 0);
+        if (rings < 1 || rings > DMT_RING_MAX_RINGS) {
+            fprintf(stderr, "bench_drain: --drain takes 1 to %u rings\n", DMT_RING_MAX_RINGS);
+            return 2;
+        }
+        double dt = drain_region(n, rings, true, true, &bytes, &used, &mc);
+        printf("drain alone, %u rings: %.2f M records/s\n", rings, (double)n / 1e6 / dt);
+        return 0;
+    }
     throughput(n);
     if (!getenv("BENCH_DRAIN_NO_PACED"))
         paced_loss();

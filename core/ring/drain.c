@@ -43,8 +43,22 @@
  *
  * A LOST item has no time of its own: its key is the time of the lane's
  * previous record, so it stays just after it.  A lane's items keep their
- * ring order.  Lanes take runs too (each record copied into the queue
- * and checked there); the merge writes the smallest lane's items one after
+ * ring order.  Lanes take runs too, into the lane's own bytes, and
+ * the queued items point at the records where dmt_ring_take_run put them
+ * (each record is copied once, from the ring; the writer's copy is the
+ * other):
+ *
+ *   lane bytes  [....|run slots: h r h r h r|h r ...........|     free    ]
+ *                    ^bstart (end of the     ^ records taken  ^bend
+ *                    last record written)      one by one
+ *   lane items  [written|L r r r r r r ...|     free    ]  item.at -> its record
+ *
+ * An item counts QHDR + its padded length against the queue's bound
+ * (QBYTES, what the safety rule's "full" reads).  The bytes and the item
+ * slots start over at 0 when the queue empties (the merge drains it
+ * between fills, so this is the usual case), or move to the front when
+ * there is no room at the end while items are queued (the items' `at`
+ * moved with them).  The merge writes the smallest lane's items one after
  * another while they stay before the next lane's head and safe.
  * Invariants: every item taken from a ring is written exactly
  * once (so each ring's sequence numbers stay accounted for, per CPU); the
@@ -65,7 +79,8 @@
 
 #include "dmt/ringcheck.h"
 
-/* A queued item: this header, then len payload bytes padded to 8. */
+/* A queued item.  A record's len payload bytes lie at `at` in its lane's
+ * bytes, where dmt_ring_take_run (or dmt_ring_next) put them. */
 typedef struct qitem {
     int64_t ts;
     uint64_t seq;   /* ring sequence number (first of a LOST range) */
@@ -73,19 +88,26 @@ typedef struct qitem {
     uint32_t len;
     uint32_t reason;
     uint32_t time_off, time_len; /* of the record's time field */
+    uint32_t at;                 /* where the payload lies in the lane's bytes */
 } qitem;
 
-#define QBYTES    (1u << 20)                                  /* queue bytes per lane */
-#define QROOM     (sizeof(qitem) + DMT_RING_MAX_PAYLOAD + 8u) /* room one item needs */
-#define HOLD_NS   10000000ull  /* quiet time after which held items go out */
-#define RUN_BYTES (256u << 10) /* slot bytes one run takes (dmt_ring_take_run) */
-#define RUN_RECS  4096u        /* records one run takes */
+#define QBYTES    (1u << 20)                   /* counted queue bytes per lane (q_span per item) */
+#define QHDR      40u                          /* what an item counts besides its payload */
+#define HOLD_NS   10000000ull                  /* quiet time after which held items go out */
+#define RUN_BYTES (256u << 10)                 /* slot bytes one run takes (dmt_ring_take_run) */
+#define RUN_RECS  4096u                        /* records one run takes */
+#define ONE_ROOM  (DMT_RING_MAX_PAYLOAD + 16u) /* lane bytes one item needs */
+#define LBYTES    (QBYTES + RUN_BYTES + 2 * ONE_ROOM) /* a lane's payload bytes */
+#define QITEMS    (QBYTES / QHDR + RUN_RECS + 2u)     /* a lane's item slots */
 
 typedef struct lane {
     dmt_ring_consumer c;
     uint64_t seq0; /* ring sequence number the lane started at */
-    uint8_t *q;
-    size_t start, end;  /* queued bytes [start, end) */
+    qitem *items;  /* QITEMS slots, [istart, iend) queued */
+    uint32_t istart, iend;
+    uint8_t *bytes; /* LBYTES: runs' slots, records; [bstart, bend) live */
+    size_t bstart, bend;
+    size_t qb;          /* counted bytes of the queued items (q_span) */
     bool done;          /* the ring is closed and drained */
     bool announced;     /* a CPU record with ring_seq was written */
     bool resume;        /* items below resume_at are dropped (dmt_drain_resume_ring) */
@@ -150,7 +172,9 @@ dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t tor
         dmt_ring_consumer_init(&l->c, &d->set.rings[i], torn_timeout_ns);
         l->seq0 = l->c.next_seq;
         l->last_ts = INT64_MIN;
-        if (!(l->q = malloc(QBYTES + QROOM))) {
+        l->items = malloc(QITEMS * sizeof *l->items);
+        l->bytes = malloc(LBYTES);
+        if (!l->items || !l->bytes) {
             dmt_drain_free(d);
             return NULL;
         }
@@ -173,8 +197,10 @@ void dmt_drain_free(dmt_drain *d)
     if (!d)
         return;
     if (d->lanes)
-        for (uint32_t i = 0; i < d->n; i++)
-            free(d->lanes[i].q);
+        for (uint32_t i = 0; i < d->n; i++) {
+            free(d->lanes[i].items);
+            free(d->lanes[i].bytes);
+        }
     free(d->lanes);
     free(d->run);
     free(d->recs);
@@ -403,91 +429,120 @@ static int poll_one(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error
 /* The head item of a lane known to hold one. */
 static qitem *q_first(lane *l)
 {
-    return (qitem *)(void *)(l->q + l->start);
+    return &l->items[l->istart];
 }
 
 static qitem *q_head(lane *l)
 {
-    return l->start < l->end ? q_first(l) : NULL;
+    return l->istart < l->iend ? q_first(l) : NULL;
 }
 
+/* What an item counts against QBYTES (the queue's bound in bytes). */
 static size_t q_span(uint32_t len)
 {
-    return sizeof(qitem) + ((len + 7u) & ~(size_t)7u);
+    return QHDR + ((len + 7u) & ~(size_t)7u);
 }
 
-/* Room for one more item of any size (QROOM bytes at end); compacts the
- * live part to the front when it has moved on. */
+/* Room for one more item of any size: the counted bytes under QBYTES, an
+ * item slot and ONE_ROOM bytes at bend.  Moves the live items and bytes to
+ * the front when they have moved on (the queue is usually empty by then:
+ * the merge drains it between fills, and an empty queue starts over at 0). */
 static bool q_room(lane *l)
 {
-    if (l->end <= QBYTES)
-        return true;
-    if (l->start == 0)
+    if (l->qb > QBYTES)
         return false;
-    memmove(l->q, l->q + l->start, l->end - l->start);
-    l->end -= l->start;
-    l->start = 0;
-    return l->end <= QBYTES;
+    if (l->iend >= QITEMS) {
+        memmove(l->items, l->items + l->istart, (l->iend - l->istart) * sizeof *l->items);
+        l->iend -= l->istart;
+        l->istart = 0;
+    }
+    if (LBYTES - l->bend < ONE_ROOM && l->bstart) {
+        const size_t from = l->bstart;
+        memmove(l->bytes, l->bytes + from, l->bend - from);
+        for (uint32_t i = l->istart; i < l->iend; i++)
+            if (!l->items[i].count)
+                l->items[i].at -= (uint32_t)from;
+        l->bend -= from;
+        l->bstart = 0;
+    }
+    return l->iend < QITEMS && LBYTES - l->bend >= ONE_ROOM;
 }
 
 static void q_put_lost(lane *l, uint64_t seq, uint64_t count, uint32_t reason)
 {
-    qitem *q = (qitem *)(void *)(l->q + l->end);
+    qitem *q = &l->items[l->iend++];
     memset(q, 0, sizeof *q);
     q->seq = seq;
     q->count = count;
     q->reason = reason;
     q->ts = l->last_ts;
-    l->end += q_span(0);
+    l->qb += q_span(0);
 }
 
 static void q_pop(lane *l, const qitem *it)
 {
-    l->start += q_span(it->count ? 0 : it->len);
-    if (l->start == l->end)
-        l->start = l->end = 0;
+    if (!it->count) {
+        l->qb -= q_span(it->len);
+        l->bstart = it->at + (size_t)it->len;
+    } else {
+        l->qb -= q_span(0);
+    }
+    if (++l->istart == l->iend) {
+        l->istart = l->iend = 0;
+        l->bstart = l->bend = 0;
+        l->qb = 0;
+    }
 }
 
-/* Queue the record of len bytes already at q's payload, as ring number seq:
- * checked here (its time is its key), LOST (corrupt) when it fails. */
-static void q_record(dmt_drain *d, lane *l, qitem *q, uint32_t len, uint64_t seq)
+/* Queue the record of len bytes at `at` in the lane's bytes, as ring number
+ * seq: checked here (its time is its key), LOST (corrupt) when it fails. */
+static void q_record(dmt_drain *d, lane *l, size_t at, uint32_t len, uint64_t seq)
 {
     dmt_ring_record_info ri;
-    memset(q, 0, sizeof *q);
+    qitem *q = &l->items[l->iend++];
     q->seq = seq;
+    q->time_off = q->time_len = 0;
     l->st.payload_bytes += len;
-    if (check(d, (const uint8_t *)(q + 1), len, &ri) != 0) {
+    if (check(d, l->bytes + at, len, &ri) != 0) {
         q->count = 1;
         q->reason = DMT_LOST_CORRUPT;
+        q->len = q->at = 0;
         q->ts = l->last_ts;
         l->st.corrupt++;
-    } else {
-        q->len = len;
-        q->ts = ri.time;
-        q->time_off = (uint32_t)ri.time_off;
-        q->time_len = (uint32_t)ri.time_len;
-        l->last_ts = ri.time;
-        if (ri.time > d->hw)
-            d->hw = ri.time;
+        l->qb += q_span(0);
+        return;
     }
-    l->end += q_span(q->count ? 0 : q->len);
+    q->count = 0;
+    q->reason = 0;
+    q->len = len;
+    q->at = (uint32_t)at;
+    q->ts = ri.time;
+    q->time_off = (uint32_t)ri.time_off;
+    q->time_len = (uint32_t)ri.time_len;
+    l->last_ts = ri.time;
+    if (ri.time > d->hw)
+        d->hw = ri.time;
+    l->qb += q_span(len);
 }
 
-/* Take a run of records (dmt_ring_take_run) into lane l's queue, at most
- * max.  A queued item takes sizeof(qitem) - 8 bytes more than its slot and
- * a slot is at least 8 bytes, so a run of at most a fifth of the free queue
- * bytes fits. */
+/* Take a run of records (dmt_ring_take_run) into lane l, at most max: its
+ * slots land at bend in the lane's bytes and stay there, the queued items
+ * pointing into them, until the merge has written them (each record is
+ * copied once, from the ring, before the writer's copy). */
 static uint32_t fill_run(dmt_drain *d, lane *l, uint32_t max)
 {
-    const size_t avail = QBYTES + QROOM - l->end;
-    const uint32_t cap = avail / 5 < RUN_BYTES ? (uint32_t)(avail / 5) : RUN_BYTES;
+    const size_t avail = LBYTES - l->bend;
+    const uint32_t cap = avail < RUN_BYTES ? (uint32_t)avail : RUN_BYTES;
+    const uint32_t slots = QITEMS - l->iend;
     const uint64_t seq = l->c.next_seq;
-    uint32_t n = dmt_ring_take_run(&l->c, d->run, cap, d->recs, max < RUN_RECS ? max : RUN_RECS);
-    for (uint32_t i = 0; i < n; i++) {
-        qitem *q = (qitem *)(void *)(l->q + l->end);
-        memcpy(q + 1, d->run + d->recs[i].off, d->recs[i].len);
-        q_record(d, l, q, d->recs[i].len, seq + i);
-    }
+    const size_t base = l->bend;
+    if (max > RUN_RECS)
+        max = RUN_RECS;
+    uint32_t n = dmt_ring_take_run(&l->c, l->bytes + base, cap, d->recs, max < slots ? max : slots);
+    for (uint32_t i = 0; i < n; i++)
+        q_record(d, l, base + d->recs[i].off, d->recs[i].len, seq + i);
+    if (n)
+        l->bend = base + d->recs[n - 1].off + ((d->recs[n - 1].len + 7u) & ~(size_t)7u);
     return n;
 }
 
@@ -506,10 +561,9 @@ static uint32_t fill(dmt_drain *d, lane *l, uint64_t now_ns, uint32_t budget, bo
                 continue;
             }
         }
-        qitem *q = (qitem *)(void *)(l->q + l->end);
-        uint8_t *payload = (uint8_t *)(q + 1);
+        const size_t at = l->bend;
         dmt_ring_item it;
-        enum dmt_ring_status s = dmt_ring_next(&l->c, payload, now_ns, &it);
+        enum dmt_ring_status s = dmt_ring_next(&l->c, l->bytes + at, now_ns, &it);
         if (s == DMT_RING_EMPTY) {
             *empty = true;
             break;
@@ -531,10 +585,12 @@ static uint32_t fill(dmt_drain *d, lane *l, uint64_t now_ns, uint32_t budget, bo
             }
             l->resume = false;
         }
-        if (s == DMT_RING_LOST)
+        if (s == DMT_RING_LOST) {
             q_put_lost(l, it.seq, it.count, it.reason);
-        else
-            q_record(d, l, q, it.len, it.seq);
+        } else {
+            q_record(d, l, at, it.len, it.seq);
+            l->bend = at + ((it.len + 7u) & ~(size_t)7u);
+        }
     }
     return taken;
 }
@@ -549,8 +605,21 @@ static bool key_before(const qitem *a, uint32_t ia, const qitem *b, uint32_t ib)
     return a->seq < b->seq;
 }
 
-/* Write lane i's head item. */
-static int put(dmt_drain *d, uint32_t i, dmt_error *err)
+/* Is h older than the newest time taken by the window (see the top)? */
+static bool aged(const dmt_drain *d, const qitem *h)
+{
+    return d->hw != INT64_MIN && h->ts <= d->hw &&
+           (uint64_t)d->hw - (uint64_t)h->ts >= d->window_ns;
+}
+
+/* Write lane i's items from its head on while they stay before next (the
+ * next lane's head, lane ni; NULL: none) and safe: always (the other lanes'
+ * part of the test, which writing this lane does not change), or this
+ * lane's queue over half full, or the item aged.  The head itself is known
+ * to be safe.  The CPU record goes before the first (the lane does not
+ * change in between, so the writer needs no other). */
+static int put_lane(dmt_drain *d, uint32_t i, const qitem *next, uint32_t ni, bool always,
+                    uint32_t *written, dmt_error *err)
 {
     lane *l = &d->lanes[i];
     const qitem *q = q_first(l);
@@ -558,43 +627,43 @@ static int put(dmt_drain *d, uint32_t i, dmt_error *err)
     if (rc)
         return rc;
     l->announced = true;
-    if (q->count) {
-        const uint64_t seq = dmt_writer_next_seq(d->w);
-        if ((rc = dmt_writer_lost(d->w, seq, q->count, q->reason, err)))
-            return rc;
-        l->st.lost += q->count;
-        d->st.lost += q->count;
-        if (q->reason == DMT_LOST_CORRUPT)
-            d->st.corrupt++;
-    } else {
-        dmt_ring_record_info ri;
-        ri.time = q->ts;
-        ri.time_off = q->time_off;
-        ri.time_len = q->time_len;
-        if ((rc = dmt_writer_append_checked(d->w, (const uint8_t *)(q + 1), q->len, &ri, err)))
-            return rc;
-        l->st.records++;
-        d->st.records++;
-        d->st.payload_bytes += q->len;
-        if (d->any_out && q->ts < d->out_hw)
-            d->st.late++;
-        if (!d->any_out || q->ts > d->out_hw)
-            d->out_hw = q->ts;
-        d->any_out = true;
-    }
-    q_pop(l, q);
-    return 0;
-}
-
-/* Is lane l's head h safe to write, given what the other lanes hold
- * (others_all: every other open lane has an item; others_full: another
- * lane is over half full)?  See the top of the file. */
-static bool safe(const dmt_drain *d, const lane *l, const qitem *h, bool flush, bool others_all,
-                 bool others_full)
-{
-    bool aged =
-        d->hw != INT64_MIN && h->ts <= d->hw && (uint64_t)d->hw - (uint64_t)h->ts >= d->window_ns;
-    return flush || others_all || others_full || l->end - l->start > QBYTES / 2 || aged;
+    uint64_t records = 0, payload = 0, late = 0;
+    uint32_t items = 0;
+    do {
+        if (q->count) {
+            const uint64_t seq = dmt_writer_next_seq(d->w);
+            if ((rc = dmt_writer_lost(d->w, seq, q->count, q->reason, err)))
+                break;
+            l->st.lost += q->count;
+            d->st.lost += q->count;
+            if (q->reason == DMT_LOST_CORRUPT)
+                d->st.corrupt++;
+        } else {
+            dmt_ring_record_info ri;
+            ri.time = q->ts;
+            ri.time_off = q->time_off;
+            ri.time_len = q->time_len;
+            if ((rc = dmt_writer_append_checked(d->w, l->bytes + q->at, q->len, &ri, err)))
+                break;
+            records++;
+            payload += q->len;
+            if (d->any_out && q->ts < d->out_hw)
+                late++;
+            if (!d->any_out || q->ts > d->out_hw)
+                d->out_hw = q->ts;
+            d->any_out = true;
+        }
+        q_pop(l, q);
+        items++;
+        q = q_head(l);
+    } while (q && (!next || key_before(q, i, next, ni)) &&
+             (always || l->qb > QBYTES / 2 || aged(d, q)));
+    *written += items;
+    l->st.records += records;
+    d->st.records += records;
+    d->st.payload_bytes += payload;
+    d->st.late += late;
+    return rc;
 }
 
 /* Write every head that is safe to write (see the top of the file);
@@ -626,24 +695,19 @@ static int merge(dmt_drain *d, bool flush, uint32_t *written, dmt_error *err)
             const lane *o = &d->lanes[i];
             if (i == best)
                 continue;
-            if (o->start == o->end && !o->done)
+            if (o->istart == o->iend && !o->done)
                 all = false;
-            if (o->end - o->start > QBYTES / 2)
+            if (o->qb > QBYTES / 2)
                 full = true;
         }
         lane *l = &d->lanes[best];
         const qitem *next = second == UINT32_MAX ? NULL : q_first(&d->lanes[second]);
-        const qitem *h = q_first(l);
-        if (!safe(d, l, h, flush, all, full))
+        const bool always = flush || all || full;
+        if (!always && l->qb <= QBYTES / 2 && !aged(d, q_first(l)))
             return 0;
-        do {
-            int rc = put(d, best, err);
-            if (rc)
-                return rc;
-            (*written)++;
-            h = q_head(l);
-        } while (h && (!next || key_before(h, best, next, second)) &&
-                 safe(d, l, h, flush, all, full));
+        int rc = put_lane(d, best, next, second, always, written, err);
+        if (rc)
+            return rc;
     }
 }
 
