@@ -8,7 +8,8 @@
  * descriptor write; model revisions and errata show as divergences; lost
  * records become limits, not divergences; the text and JSON reports;
  * digest policies and the lazy buffers that verify only what a digest
- * covers.
+ * covers; rpl_replay_file gives what feeding the records from memory
+ * gives, stops where the engine stops and reports no reader error past it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -874,6 +875,126 @@ static void test_lazy_buffers(void)
     expect_policy(p, 1, cov, total - cov, "lazy buffers, bounded, changed inside a range");
 }
 
+/* ---- whole files: stops and reader errors --------------------------------------- */
+
+/* rpl_replay_file must give what feeding the same records from memory
+ * gives, whatever it reads ahead of the engine (a batching reader was
+ * measured, BENCHMARKS.md Replay).  n scratch writes with
+ * one read of a wrong value at `bad`, all in one chunk; with `damage` a
+ * byte of the last write's value is changed, so the chunk's CRC fails at
+ * the end of the file - after the stop when the replay stops at `bad`. */
+static void scratch_trace(const char *path, size_t n, size_t bad, bool damage)
+{
+    recs rs;
+    memset(&rs, 0, sizeof rs);
+    snprintf(rs.hdr.producer, sizeof rs.hdr.producer, "test_replay");
+    snprintf(rs.hdr.clock, sizeof rs.hdr.clock, "deterministic");
+    rs.r = calloc(n, sizeof *rs.r);
+    CHECK(rs.r != NULL);
+    if (!rs.r)
+        return;
+    rs.n = rs.cap = n;
+    for (size_t i = 0; i < n; i++) {
+        dmt_record *r = &rs.r[i];
+        r->kind = i == bad ? DMT_K_REG_READ : DMT_K_REG_WRITE;
+        r->ts = (int64_t)i * 10;
+        r->seq = i;
+        r->width = 4;
+        r->off = DMM_REG_SCRATCH;
+        r->value = i == bad ? 0x5A5A5A5Au : 0x12345670u + (uint32_t)i;
+    }
+    CHECK(recs_write(path, &rs) == 0);
+    free(rs.r);
+    if (!damage)
+        return;
+    recs back;
+    CHECK(recs_load(path, &back) == 0);
+    /* the last byte of the last write: its value's low byte */
+    uint64_t at = back.n == n ? back.r[n - 1].pos : 0;
+    recs_free(&back);
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL && at > 0);
+    if (!f)
+        return;
+    uint8_t b[16];
+    CHECK(fseek(f, (long)at, SEEK_SET) == 0 && fread(b, 1, sizeof b, f) == sizeof b);
+    /* find 0x12345670 + n - 1 encoded big-endian and change its low byte */
+    uint32_t want = 0x12345670u + (uint32_t)(n - 1);
+    long hit = -1;
+    for (int i = 0; i + 4 <= (int)sizeof b && hit < 0; i++)
+        if (((uint32_t)b[i] << 24 | (uint32_t)b[i + 1] << 16 | (uint32_t)b[i + 2] << 8 |
+             b[i + 3]) == want)
+            hit = i + 3;
+    CHECK(hit >= 0);
+    if (hit >= 0) {
+        uint8_t x = b[hit] ^ 0x01u;
+        CHECK(fseek(f, (long)at + hit, SEEK_SET) == 0 && fwrite(&x, 1, 1, f) == 1);
+    }
+    fclose(f);
+}
+
+static void test_file_stops(void)
+{
+    char path[512];
+    /* divergences at the start, around 32 and 64 records and near the end */
+    static const size_t bads[] = {0, 1, 30, 31, 32, 33, 63, 64, 70};
+    for (size_t k = 0; k < sizeof bads / sizeof bads[0]; k++) {
+        const size_t n = 75;
+        test_path(path, sizeof path, "scratch.dmat");
+        scratch_trace(path, n, bads[k], false);
+        recs rs;
+        CHECK(recs_load(path, &rs) == 0);
+        for (int all = 0; all < 2; all++) {
+            rpl_opts o;
+            rpl_opts_default(&o);
+            o.all = all;
+            rpl_replay *rf = replay(path, &o);
+            dmt_error err;
+            rpl_replay *rm = rpl_new(&o, &err);
+            CHECK(rm != NULL);
+            if (!rf || !rm) {
+                rpl_free(rf);
+                rpl_free(rm);
+                continue;
+            }
+            rpl_set_header(rm, &rs.hdr);
+            for (size_t i = 0; i < rs.n; i++)
+                if (rpl_feed(rm, &rs.r[i], &err) != 0)
+                    break;
+            rpl_finish(rm);
+            const rpl_summary *a = rpl_get_summary(rf), *b = rpl_get_summary(rm);
+            CHECKF(a->records == b->records && a->records == (all ? n : bads[k] + 1),
+                   "bad at %zu, all %d: %llu records from the file, %llu from memory", bads[k], all,
+                   (unsigned long long)a->records, (unsigned long long)b->records);
+            CHECK(a->divergences == 1 && b->divergences == 1);
+            CHECK(a->reg_writes == b->reg_writes && a->reg_reads == b->reg_reads);
+            CHECK(a->stopped == !all && b->stopped == !all);
+            CHECK(rpl_divergence_at(rf, 0) && rpl_divergence_at(rf, 0)->index == bads[k]);
+            rpl_free(rf);
+            rpl_free(rm);
+        }
+        recs_free(&rs);
+    }
+    /* a stop 5 records before a damaged chunk's end: no error (the reader
+     * never got there); replaying on (--all) meets the error */
+    test_path(path, sizeof path, "scratch_damaged.dmat");
+    scratch_trace(path, 40, 35, true);
+    rpl_opts o;
+    rpl_opts_default(&o);
+    rpl_replay *r = replay(path, &o);
+    CHECK(r && rpl_get_summary(r)->stopped && rpl_get_summary(r)->records == 36);
+    rpl_free(r);
+    o.all = true;
+    r = NULL;
+    dmt_error err;
+    dmt_error_clear(&err);
+    int rc = rpl_replay_file(path, &o, &r, &err);
+    CHECKF(rc == DMT_E_CHECKSUM, "damaged chunk, --all: rc %d (%s)", rc, err.msg);
+    CHECK(err.code == DMT_E_CHECKSUM && strstr(err.msg, "CRC-32C") != NULL);
+    CHECK(r && rpl_get_summary(r)->records == 40);
+    rpl_free(r);
+}
+
 int main(void)
 {
     test_clean();
@@ -886,5 +1007,6 @@ int main(void)
     test_digest_policy();
     test_digest_after_next_run();
     test_lazy_buffers();
+    test_file_stops();
     return tk_result("replay_test");
 }
