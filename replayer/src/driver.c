@@ -17,6 +17,9 @@
  * descriptors, ring and status registers, digest, CompleteDma, unlock), and
  * global (IRQ_STATUS, interrupts, DPCs), which is compared only when the
  * recorded order is reproducible (single-threaded capture: strict order).
+ * Without strict order a channel's STATUS register (the ISR reads and
+ * clears it) is a stream of its own too: its accesses fall anywhere among
+ * the DPC's records of the channel.
  * Within a stream the k-th recorded record meets the k-th re-run record;
  * fields that depend on the run (time, ids, virtual addresses, contexts) are
  * left out.  The first difference of a stream is a divergence (kind
@@ -148,8 +151,9 @@ int rpl_driver_replay_mode(const char *path, const rpl_opts *o, int mode, rpl_dr
     rpl__drv_rerun_free(&u);
     rerun_trace t;
     memset(&t, 0, sizeof t);
+    p.L.split_status = !rpl__drv_strict(&p);
     if (rc == 0)
-        rc = rpl__drv_rt_load(&t, rp, p.inject_mode, err);
+        rc = rpl__drv_rt_load(&t, rp, p.inject_mode, p.L.split_status, err);
     if (!rerun_path)
         unlink(rp);
     if (rc == 0) {

@@ -15,7 +15,8 @@
 #include "driver_plan.h"
 
 static const char *const stream_names[NSTREAM] = {"setup",     "channel 0", "channel 1",
-                                                  "channel 0", "channel 1", "global"};
+                                                  "channel 0", "channel 1", "channel 0",
+                                                  "channel 1", "global"};
 
 /* ---- the re-run trace in memory ----------------------------------------------------- */
 
@@ -39,11 +40,13 @@ static bool left_out(bool inject_mode, const dmt_record *r, int stream)
     return inject_mode && r->kind == DMT_K_DIGEST && stream == ST_CH1;
 }
 
-int rpl__drv_rt_load(rerun_trace *t, const char *path, bool inject_mode, dmt_error *err)
+int rpl__drv_rt_load(rerun_trace *t, const char *path, bool inject_mode, bool split_status,
+                     dmt_error *err)
 {
     memset(t, 0, sizeof *t);
     if (!rpl__drv_links_init(&t->L))
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
+    t->L.split_status = split_status;
     dmt_reader *rd;
     int rc = dmt_reader_open(path, DMT_READ_ALLOW_CUT, &rd, err);
     if (rc < 0)
@@ -246,11 +249,16 @@ static void desc_detail(char *buf, size_t cap, const dmt_record *a, const dmt_re
 
 /* ---- pass 2: compare ------------------------------------------------------------------ */
 
+bool rpl__drv_strict(const plan *p)
+{
+    return p->o->order == RPL_ORDER_STRICT ||
+           (p->o->order == RPL_ORDER_AUTO && !strcmp(p->hdr.clock, "deterministic"));
+}
+
 int rpl__drv_compare(const char *path, plan *p, rerun_trace *t, rpl_replay *e, dmt_error *err)
 {
-    bool strict = p->o->order == RPL_ORDER_STRICT ||
-                  (p->o->order == RPL_ORDER_AUTO && !strcmp(p->hdr.clock, "deterministic"));
-    bool on[NSTREAM] = {true, true, true, true, true, strict};
+    bool strict = rpl__drv_strict(p);
+    bool on[NSTREAM] = {true, true, true, true, true, true, true, strict};
     size_t cur[NSTREAM] = {0};
     if (!strict)
         rpl__limit(e, RPL_LIMIT_REORDER, 0,

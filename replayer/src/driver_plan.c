@@ -88,8 +88,19 @@ int rpl__drv_stream_of(const links *L, const dmt_record *r, uint64_t index)
     case DMT_K_REG_READ:
     case DMT_K_REG_WRITE_BUF:
     case DMT_K_REG_READ_BUF:
-        if (r->off >= DMM_CH_BASE(0) && r->off < DMM_CH_BASE(DMM_NUM_CHANNELS))
-            return ST_CH0 + (int)((r->off - DMM_CH_BASE(0)) / 0x40u);
+        if (r->off >= DMM_CH_BASE(0) && r->off < DMM_CH_BASE(DMM_NUM_CHANNELS)) {
+            const int c = (int)((r->off - DMM_CH_BASE(0)) / 0x40u);
+            /* The ISR reads and clears a channel's STATUS: on several CPUs
+             * those accesses fall anywhere among the DPC's records of the
+             * channel (its CompleteDma, digest), so there they are a stream
+             * of their own, in causal order (clear, start, ISR read).  In
+             * a strict-order trace their place among the channel's records
+             * is reproducible and checked (a CompleteDma before the
+             * interrupt shows there). */
+            if (L->split_status && r->off == DMM_CH_BASE(c) + DMM_CH_STATUS)
+                return ST_STAT0 + c;
+            return ST_CH0 + c;
+        }
         return ST_GLOBAL;
     case DMT_K_BUFFER_LOCK:
     case DMT_K_PATTERN:

@@ -33,8 +33,10 @@ enum {
     ST_CH1 = 2,
     ST_END0 = 3, /* START_DMA_END of channel 0 */
     ST_END1 = 4,
-    ST_GLOBAL = 5,
-    NSTREAM = 6,
+    ST_STAT0 = 5, /* channel 0's STATUS register (read and cleared by the ISR) */
+    ST_STAT1 = 6,
+    ST_GLOBAL = 7,
+    NSTREAM = 8,
     ST_NONE = 99
 };
 
@@ -67,6 +69,8 @@ typedef struct xinfo {
 typedef struct links {
     rpl_idmap mdl_ch, xfer_ch, adapter_ch, cb_adapter; /* values: value + 1 */
     uint64_t first_lock;
+    bool split_status; /* channel STATUS accesses in streams of their own
+                          (a trace from several CPUs: rpl__drv_strict) */
 } links;
 
 typedef struct adesc {
@@ -162,7 +166,12 @@ void rpl__drv_links_free(links *L);
 int rpl__drv_stream_of(const links *L, const dmt_record *r, uint64_t index);
 int rpl__drv_run_workload(rerun *u, rpl_driver_entry entry, const char *out, dmt_error *err);
 void rpl__drv_rerun_free(rerun *u);
-int rpl__drv_rt_load(rerun_trace *t, const char *path, bool inject_mode, dmt_error *err);
+int rpl__drv_rt_load(rerun_trace *t, const char *path, bool inject_mode, bool split_status,
+                     dmt_error *err);
+/* Whether the recorded order is reproducible (--order, or auto: a
+ * deterministic clock): then the global stream is compared and a channel's
+ * STATUS accesses stay in the channel's stream. */
+bool rpl__drv_strict(const plan *p);
 void rpl__drv_rt_free(rerun_trace *t);
 int rpl__drv_compare(const char *path, plan *p, rerun_trace *t, rpl_replay *e, dmt_error *err);
 
