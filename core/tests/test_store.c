@@ -1451,6 +1451,31 @@ static void check_append(const char *name, const char *trace, const uint64_t *en
     check_against_trace(trace, app, 0);
 }
 
+/* A resource record (kinds 9 .. 14) of id `id`; creating kinds carry v in
+ * their descriptive fields, so each create is told apart in the rows. */
+static void rec_res(dmt_writer *w, uint32_t kind, uint32_t id, uint64_t v, int64_t ts)
+{
+    dmt_record r;
+    dmt_error err;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.ts = ts;
+    r.adapter = kind <= DMT_K_ADAPTER_RELEASE ? id : 1;
+    r.mdl = id;
+    r.cb = id;
+    r.dev = (uint32_t)v;
+    r.sg = v & 1;
+    r.dma64 = v & 2;
+    r.cached = v & 1;
+    r.length = v * 0x1000;
+    r.map_registers = (uint32_t)v;
+    r.addr_limit = UINT64_MAX - v;
+    r.va = 0xffff800000000000ull + v;
+    r.addr = 0x100000 + v;
+    r.op = (uint32_t)(v % 3);
+    CHECK(dmt_writer_append(w, &r, &err) == 0);
+}
+
 static void test_append(void)
 {
     char trace[512];
@@ -1475,6 +1500,45 @@ static void test_append(void)
     tpath(trace, sizeof trace, "rev.dmat");
     static const uint64_t ends4[] = {100, 5000, 5001, 15000};
     check_append("rev", trace, ends4, 4, NULL);
+    /* the derived resource rows across commits: released before created,
+     * created again (new columns, the first creation kept), released and
+     * created again, released and never created; in both store modes */
+    tpath(trace, sizeof trace, "app-res.dmat");
+    dmt_header h;
+    header_init(&h, "app-res");
+    dmt_writer *w;
+    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
+    static const struct {
+        uint32_t kind, id;
+    } rs[] = {
+        {DMT_K_ADAPTER_RELEASE, 2}, {DMT_K_BUFFER_UNLOCK, 7},   {DMT_K_ADAPTER_CREATE, 1},
+        {DMT_K_BUFFER_LOCK, 5},     {DMT_K_COMMON_ALLOC, 3}, /* commit after 5 */
+        {DMT_K_BUFFER_LOCK, 7},     {DMT_K_BUFFER_UNLOCK, 5},   {DMT_K_BUFFER_LOCK, 5},
+        {DMT_K_ADAPTER_CREATE, 2},  {DMT_K_COMMON_RELEASE, 9}, /* commit after 10 */
+        {DMT_K_COMMON_RELEASE, 3},  {DMT_K_COMMON_ALLOC, 3},    {DMT_K_BUFFER_UNLOCK, 99},
+        {DMT_K_ADAPTER_CREATE, 1},  {DMT_K_ADAPTER_RELEASE, 1}, /* commit after 15 */
+        {DMT_K_BUFFER_LOCK, 7},     {DMT_K_BUFFER_UNLOCK, 7},   {DMT_K_BUFFER_LOCK, 7},
+        {DMT_K_COMMON_ALLOC, 9},    {DMT_K_BUFFER_LOCK, 99}, /* commit after 20 */
+        {DMT_K_ADAPTER_RELEASE, 2}, {DMT_K_BUFFER_UNLOCK, 7},   {DMT_K_COMMON_RELEASE, 3},
+    };
+    uint64_t n = 0;
+    for (size_t i = 0; i < sizeof rs / sizeof *rs; i++, n++)
+        rec_res(w, rs[i].kind, rs[i].id, n + 1, T((int64_t)n));
+    /* more ids of a table than one multi-row upsert takes, created, then
+     * created again, some released, in the next commits */
+    for (int round = 0; round < 2; round++)
+        for (uint32_t id = 100; id < 170; id++, n++) {
+            uint32_t kind = round && id % 3 == 0 ? DMT_K_BUFFER_UNLOCK
+                            : id % 5 == 0        ? DMT_K_COMMON_ALLOC
+                                                 : DMT_K_BUFFER_LOCK;
+            rec_res(w, kind, id, n + 1, T((int64_t)n));
+        }
+    CHECK(dmt_writer_close(w, &err) == 0);
+    static const uint64_t ends5[] = {5, 10, 15, 20, 21, 23 + 70, 23 + 100};
+    size_t n_ends = sizeof ends5 / sizeof *ends5;
+    check_append("res", trace, ends5, n_ends, NULL);
+    dmt_store_import_opts tb = {.events_in_trace = true};
+    check_append("res-tb", trace, ends5, n_ends, &tb);
 }
 
 /* The CPU of every record: runs where it changes, read back by the

@@ -495,7 +495,7 @@ static uint64_t load_detail(DmtvModel *self, dmt_store *st, DmtvFrame *f, GHashT
      * at the finest stored level (the "before" value is the summary row
      * before that bucket) */
     unsigned bshift = DMT_STORE_LEVEL_SHIFT(self->min_level);
-    int64_t t0 = (f->t0 >> bshift) << bshift;
+    int64_t t0 = f->t0 & ~(((int64_t)1 << bshift) - 1); /* floor; t0 may be negative */
     int64_t seq_lo, seq_hi;
     records_in(self, t0, f->t1, &seq_lo, &seq_hi);
     dmt_error err;
