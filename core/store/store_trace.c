@@ -51,40 +51,42 @@ bool dmt_store_trace_backed(dmt_store *st)
     return dmt_store_meta_text(st, "events", v, sizeof v, NULL) == 1 && !strcmp(v, "trace");
 }
 
+/* A time_index row's resume point (columns rp_*, then first_seq). */
+typedef struct rp_cell {
+    dmt_reader_resume *rp;
+    uint64_t *first;
+    dmt_error *err;
+} rp_cell;
+
+static int rp_row(sqlite3_stmt *q, void *arg)
+{
+    const rp_cell *c = arg;
+    if (sqlite3_column_type(q, 0) == SQLITE_NULL)
+        return dmt_error_set(c->err, DMT_E_FORMAT, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "this trace-backed store has no resume point into its trace");
+    dmt_reader_resume *rp = c->rp;
+    memset(rp, 0, sizeof *rp);
+    rp->offset = (uint64_t)sqlite3_column_int64(q, 0);
+    rp->seq = (uint64_t)sqlite3_column_int64(q, 1);
+    rp->ts = sqlite3_column_int64(q, 2);
+    rp->cpu = sqlite3_column_type(q, 3) == SQLITE_NULL ? DMT_CPU_NONE
+                                                       : (uint32_t)sqlite3_column_int64(q, 3);
+    rp->ring_seq_next = sqlite3_column_type(q, 4) != SQLITE_NULL;
+    rp->ring_seq = (uint64_t)sqlite3_column_int64(q, 4);
+    rp->index = (uint64_t)sqlite3_column_int64(q, 5);
+    rp->count = (uint64_t)sqlite3_column_int64(q, 6);
+    *c->first = (uint64_t)sqlite3_column_int64(q, 7);
+    return 0;
+}
+
 /* The resume point of the block chosen by sql (?1 = key; columns rp_*,
  * then first_seq): 1 and *rp filled, 0 when there is no such block. */
 static int block_rp(dmt_store *st, const char *sql, uint64_t key, dmt_reader_resume *rp,
                     uint64_t *first, dmt_error *err)
 {
-    sqlite3_stmt *q;
-    int rc = dmt_store_prepare(st->db, sql, false, &q, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(q, 1, (int64_t)(key > INT64_MAX ? INT64_MAX : key));
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_NULL) {
-        rc = dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, DMT_NO_INDEX,
-                           "this trace-backed store has no resume point into its trace");
-    } else if (rc == SQLITE_ROW) {
-        memset(rp, 0, sizeof *rp);
-        rp->offset = (uint64_t)sqlite3_column_int64(q, 0);
-        rp->seq = (uint64_t)sqlite3_column_int64(q, 1);
-        rp->ts = sqlite3_column_int64(q, 2);
-        rp->cpu = sqlite3_column_type(q, 3) == SQLITE_NULL ? DMT_CPU_NONE
-                                                           : (uint32_t)sqlite3_column_int64(q, 3);
-        rp->ring_seq_next = sqlite3_column_type(q, 4) != SQLITE_NULL;
-        rp->ring_seq = (uint64_t)sqlite3_column_int64(q, 4);
-        rp->index = (uint64_t)sqlite3_column_int64(q, 5);
-        rp->count = (uint64_t)sqlite3_column_int64(q, 6);
-        *first = (uint64_t)sqlite3_column_int64(q, 7);
-        rc = 1;
-    } else if (rc == SQLITE_DONE) {
-        rc = 0;
-    } else {
-        rc = dmt_store_sql_error(err, st->db, rc, "time_index");
-    }
-    sqlite3_finalize(q);
-    return rc;
+    rp_cell c = {rp, first, err};
+    return dmt_store_one_row(st, sql, &DMT_STORE_INT(key > INT64_MAX ? INT64_MAX : key), 1, rp_row,
+                             &c, "time_index", err);
 }
 
 #define RP_COLS "rp_offset, rp_seq, rp_ts, rp_cpu, rp_ring_seq, rp_index, rp_count, first_seq"
@@ -133,11 +135,9 @@ static int open_rp(dmt_store *st, const dmt_reader_resume *rp, dmt_reader **out,
         rc = dmt_store_meta_int(st, "trace_header_crc", &want_crc, err);
     if (rc < 0)
         return rc;
-    bool any = false;
-    int64_t zero;
-    rc = dmt_store_int_pair(st, "SELECT max(last_seq), 0 FROM time_index", 0, 0, 0, &last, &zero,
-                            &any, err);
-    if (rc)
+    rc = dmt_store_one_int(st, "SELECT max(last_seq) FROM time_index", NULL, 0, &last, "time_index",
+                           err);
+    if (rc < 0)
         return rc;
     *last_seq = (uint64_t)last;
     struct stat sb;
