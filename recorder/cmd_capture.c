@@ -84,6 +84,22 @@ static const fault faults[] = {
 #define NSCEN  (sizeof scenarios / sizeof scenarios[0])
 #define NFAULT (sizeof faults / sizeof faults[0])
 
+/* The entry named arg of tab (n entries of stride bytes, each starting with
+ * its name), or NULL after the error line that lists the valid names. */
+static const void *by_name(const char *what, const char *arg, const void *tab, size_t n,
+                           size_t stride)
+{
+    const char *p = tab;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(arg, *(const char *const *)(const void *)(p + i * stride)))
+            return p + i * stride;
+    fprintf(stderr, "dmatrace capture: unknown %s '%s'; valid:", what, arg);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, " %s", *(const char *const *)(const void *)(p + i * stride));
+    fputc('\n', stderr);
+    return NULL;
+}
+
 /* ---- options ------------------------------------------------------------- */
 
 typedef struct opts {
@@ -462,20 +478,11 @@ static int parse(int argc, char **argv, opts *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:n:S:t:i:r:R:N:p:D:dxP:o:h", lo, NULL)) != -1) {
         switch (c) {
-        case 's': {
-            o->scen = NULL;
-            for (size_t i = 0; i < NSCEN; i++)
-                if (!strcmp(optarg, scenarios[i].name))
-                    o->scen = &scenarios[i];
-            if (!o->scen) {
-                fprintf(stderr, "dmatrace capture: unknown scenario '%s'; valid:", optarg);
-                for (size_t i = 0; i < NSCEN; i++)
-                    fprintf(stderr, " %s", scenarios[i].name);
-                fputc('\n', stderr);
+        case 's':
+            o->scen = by_name("scenario", optarg, scenarios, NSCEN, sizeof scenarios[0]);
+            if (!o->scen)
                 return CLI_BAD;
-            }
             break;
-        }
         case 'n':
             if (!cli_parse_u64(optarg, &v) || v == 0 || v > 100000000)
                 return cli_usage("capture", "--transfers needs 1..100000000, not '%s'", optarg);
@@ -491,19 +498,11 @@ static int parse(int argc, char **argv, opts *o)
             o->threads = (uint32_t)v;
             break;
         case 'i': {
-            o->fault_bits = 0;
-            for (size_t i = 0; i < NFAULT; i++)
-                if (!strcmp(optarg, faults[i].name)) {
-                    o->fault_bits = faults[i].bit;
-                    o->fault_name = faults[i].name;
-                }
-            if (!o->fault_bits) {
-                fprintf(stderr, "dmatrace capture: unknown fault '%s'; valid:", optarg);
-                for (size_t i = 0; i < NFAULT; i++)
-                    fprintf(stderr, " %s", faults[i].name);
-                fputc('\n', stderr);
+            const fault *f = by_name("fault", optarg, faults, NFAULT, sizeof faults[0]);
+            if (!f)
                 return CLI_BAD;
-            }
+            o->fault_bits = f->bit;
+            o->fault_name = f->name;
             break;
         }
         case 'r':

@@ -18,16 +18,9 @@
  * when there is no row, the value is NULL or the query fails. */
 static int64_t sql_int_key(dmt_store *st, const char *sql, const char *key, int64_t dflt)
 {
-    sqlite3_stmt *q;
-    int64_t v = dflt;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != 0)
-        return dflt;
-    if (key)
-        sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return v;
+    int64_t v;
+    return dmt_store_one_int(st, sql, &DMT_STORE_TEXT(key), key != NULL, &v, "", NULL) == 1 ? v
+                                                                                            : dflt;
 }
 
 static int64_t sql_int(dmt_store *st, const char *sql, int64_t dflt)
@@ -139,20 +132,12 @@ int dmt_store_open(const char *path, unsigned flags, dmt_store **out, dmt_error 
     sqlite3_busy_timeout(st->db, 2000);
     /* The header check above raced nothing SQLite will not re-check: verify
      * through SQLite too (a damaged page 1 shows here). */
-    sqlite3_stmt *q;
-    rc = sqlite3_prepare_v2(st->db, "PRAGMA application_id", -1, &q, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW && sqlite3_column_int64(q, 0) != DMT_STORE_APPLICATION_ID)
-            rc = -1;
-        else if (rc == SQLITE_ROW)
-            rc = 0;
-        sqlite3_finalize(q);
-    }
-    if (rc == -1)
-        rc = dmt_error_set(err, DMT_E_FOREIGN, 68, DMT_NO_INDEX, "not a dmatrace store");
-    else if (rc)
-        rc = dmt_store_sql_error(err, st->db, rc, "reading the store");
+    int64_t app = 0;
+    rc = dmt_store_one_int(st, "PRAGMA application_id", NULL, 0, &app, "reading the store", err);
+    if (rc >= 0)
+        rc = app == DMT_STORE_APPLICATION_ID
+                 ? 0
+                 : dmt_error_set(err, DMT_E_FOREIGN, 68, DMT_NO_INDEX, "not a dmatrace store");
     if (!rc)
         rc = check_schema(st, err);
     if (rc) {
@@ -288,15 +273,9 @@ int dmt_store_cut(dmt_store *st, bool *cut, uint64_t *offset, char *why, size_t 
     *cut = meta_int(st, "cut", 0) != 0;
     *offset = (uint64_t)meta_int(st, "cut_offset", 0);
     if (why && why_cap) {
-        why[0] = 0;
-        sqlite3_stmt *q;
-        int rc = dmt_store_prepare(st->db, "SELECT value FROM meta WHERE key = 'cut_reason'", false,
-                                   &q, err);
-        if (rc)
+        int rc = dmt_store_meta_text(st, "cut_reason", why, why_cap, err);
+        if (rc < 0)
             return rc;
-        if (sqlite3_step(q) == SQLITE_ROW)
-            copy_text(why, why_cap, sqlite3_column_text(q, 0));
-        sqlite3_finalize(q);
     }
     return 0;
 }

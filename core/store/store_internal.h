@@ -111,6 +111,30 @@ int dmt_store_exec(sqlite3 *db, const char *sql, dmt_error *err);
 int dmt_store_prepare(sqlite3 *db, const char *sql, bool persistent, sqlite3_stmt **st,
                       dmt_error *err);
 
+/* One-row statements: prepare, bind, step once, read the row, finalize.
+ * A parameter is bound as text when text is set, else as the integer i. */
+typedef struct dmt_store_arg {
+    const char *text;
+    int64_t i;
+} dmt_store_arg;
+#define DMT_STORE_INT(v)  ((dmt_store_arg){NULL, (int64_t)(v)})
+#define DMT_STORE_TEXT(s) ((dmt_store_arg){(s), 0})
+/* Step prepared q once; on a row call row(q, arg) (may be NULL); finalize q
+ * (reset it when cached).  1 when there was a row, 0 when none, row's
+ * negative return (its own error), or the SQLite error mapped (`what`
+ * names the table). */
+int dmt_store_step_one(dmt_store *st, sqlite3_stmt *q, bool cached,
+                       int (*row)(sqlite3_stmt *, void *), void *arg, const char *what,
+                       dmt_error *err);
+/* The same for sql, prepared here with ?1..?nargs bound from args. */
+int dmt_store_one_row(dmt_store *st, const char *sql, const dmt_store_arg *args, int nargs,
+                      int (*row)(sqlite3_stmt *, void *), void *arg, const char *what,
+                      dmt_error *err);
+/* Column 0 of the first row of sql into *v: 1, 0 when there is no row or
+ * it is NULL (*v untouched), or the error. */
+int dmt_store_one_int(dmt_store *st, const char *sql, const dmt_store_arg *args, int nargs,
+                      int64_t *v, const char *what, dmt_error *err);
+
 /* u64 <-> the signed column value with the same bits. */
 static inline int64_t dmt_store_i64(uint64_t v)
 {

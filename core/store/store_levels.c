@@ -98,30 +98,27 @@ int dmt_store_buckets(dmt_store *st, int level, int64_t lane, int64_t b0, int64_
     return dmt_store_each_row(st, q, true, bucket_row, &c, "summary", err);
 }
 
+static int copy_bucket(void *ctx, const dmt_store_bucket *b)
+{
+    *(dmt_store_bucket *)ctx = *b;
+    return 0;
+}
+
 int dmt_store_bucket_before(dmt_store *st, int level, int64_t lane, int64_t bucket,
                             dmt_store_bucket *b, dmt_error *err)
 {
     sqlite3_stmt *q;
     int rc = dmt_store_cached(st, DMT_Q_BEFORE,
-                              "SELECT " DMT_STORE_BUCKET_COLUMNS " FROM summary WHERE level = ?1 "
-                              "AND lane = ?2 AND bucket < ?3 ORDER BY bucket DESC LIMIT 1",
+                              "SELECT lane, " DMT_STORE_BUCKET_COLUMNS " FROM summary WHERE level "
+                              "= ?1 AND lane = ?2 AND bucket < ?3 ORDER BY bucket DESC LIMIT 1",
                               &q, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(q, 1, level);
     sqlite3_bind_int64(q, 2, lane);
     sqlite3_bind_int64(q, 3, bucket);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        dmt_store_bucket_read(q, 0, lane, level, b);
-        rc = 1;
-    } else if (rc == SQLITE_DONE) {
-        rc = 0;
-    } else {
-        rc = dmt_store_sql_error(err, st->db, rc, "summary");
-    }
-    sqlite3_reset(q);
-    return rc;
+    buckets_ctx c = {level, copy_bucket, b};
+    return dmt_store_step_one(st, q, true, bucket_row, &c, "summary", err);
 }
 
 /* ---- dmt_store_summary -------------------------------------------------------------- */

@@ -47,49 +47,31 @@ int dmt_store_each_row(dmt_store *st, sqlite3_stmt *q, bool cached,
 
 /* ---- static facts ---------------------------------------------------------------- */
 
-/* The meta row of key, stepped: 1 with *q on it (caller finalizes), 0 when
- * absent, or the SQLite error mapped (q finalized). */
-static int meta_row(dmt_store *st, const char *key, sqlite3_stmt **q, dmt_error *err)
-{
-    int rc = dmt_store_prepare(st->db, "SELECT value FROM meta WHERE key = ?1", false, q, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(*q, 1, key, -1, SQLITE_STATIC);
-    rc = sqlite3_step(*q);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc != SQLITE_DONE)
-        rc = dmt_store_sql_error(err, st->db, rc, "meta");
-    else
-        rc = 0;
-    sqlite3_finalize(*q);
-    return rc;
-}
+#define SQL_META "SELECT value FROM meta WHERE key = ?1"
 
 int dmt_store_meta_int(dmt_store *st, const char *key, int64_t *v, dmt_error *err)
 {
-    sqlite3_stmt *q;
-    int rc = meta_row(st, key, &q, err);
-    if (rc != 1)
-        return rc;
-    rc = !col_null(q, 0);
-    if (rc)
-        *v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return rc;
+    return dmt_store_one_int(st, SQL_META, &DMT_STORE_TEXT(key), 1, v, "meta", err);
+}
+
+/* The text cell of a row into the text_cell (cut to fit). */
+typedef struct text_cell {
+    char *out;
+    size_t cap;
+} text_cell;
+
+static int text_cell_row(sqlite3_stmt *q, void *arg)
+{
+    const text_cell *c = arg;
+    copy_text(c->out, c->cap, sqlite3_column_text(q, 0));
+    return 0;
 }
 
 int dmt_store_meta_text(dmt_store *st, const char *key, char *out, size_t cap, dmt_error *err)
 {
-    sqlite3_stmt *q;
     out[0] = 0;
-    int rc = meta_row(st, key, &q, err);
-    if (rc != 1)
-        return rc;
-    const unsigned char *v = sqlite3_column_text(q, 0);
-    snprintf(out, cap, "%s", v ? (const char *)v : "");
-    sqlite3_finalize(q);
-    return 1;
+    text_cell c = {out, cap};
+    return dmt_store_one_row(st, SQL_META, &DMT_STORE_TEXT(key), 1, text_cell_row, &c, "meta", err);
 }
 
 int64_t dmt_store_max_transfer_ns(dmt_store *st)
@@ -102,31 +84,31 @@ int dmt_store_summary_min_level(dmt_store *st)
     return st->min_level;
 }
 
+/* Columns 0 and 1 of a row, unless column 0 is NULL. */
+typedef struct pair_cell {
+    int64_t *x, *y;
+    bool *any;
+} pair_cell;
+
+static int pair_cell_row(sqlite3_stmt *q, void *arg)
+{
+    const pair_cell *c = arg;
+    *c->any = !col_null(q, 0);
+    if (*c->any) {
+        *c->x = sqlite3_column_int64(q, 0);
+        *c->y = sqlite3_column_int64(q, 1);
+    }
+    return 0;
+}
+
 int dmt_store_int_pair(dmt_store *st, const char *sql, int nbind, int64_t a, int64_t b, int64_t *x,
                        int64_t *y, bool *any, dmt_error *err)
 {
-    sqlite3_stmt *q;
-    int rc = dmt_store_prepare(st->db, sql, false, &q, err);
-    if (rc)
-        return rc;
-    if (nbind > 0)
-        sqlite3_bind_int64(q, 1, a);
-    if (nbind > 1)
-        sqlite3_bind_int64(q, 2, b);
-    rc = sqlite3_step(q);
     *any = false;
-    if (rc == SQLITE_ROW) {
-        if (!col_null(q, 0)) {
-            *any = true;
-            *x = sqlite3_column_int64(q, 0);
-            *y = sqlite3_column_int64(q, 1);
-        }
-        rc = 0;
-    } else {
-        rc = dmt_store_sql_error(err, st->db, rc, "time_index");
-    }
-    sqlite3_finalize(q);
-    return rc;
+    pair_cell c = {x, y, any};
+    dmt_store_arg args[2] = {DMT_STORE_INT(a), DMT_STORE_INT(b)};
+    int rc = dmt_store_one_row(st, sql, args, nbind, pair_cell_row, &c, "time_index", err);
+    return rc < 0 ? rc : 0;
 }
 
 int dmt_store_time_range(dmt_store *st, int64_t *t0, int64_t *t1, dmt_error *err)
@@ -178,36 +160,31 @@ int dmt_store_ts_before(dmt_store *st, uint64_t seq, int64_t *ts, dmt_error *err
         char sql[128];
         snprintf(sql, sizeof sql, "SELECT seq, ts FROM %s WHERE seq < ?1 ORDER BY seq DESC LIMIT 1",
                  tables[i]);
-        sqlite3_stmt *q;
-        int rc = dmt_store_prepare(st->db, sql, false, &q, err);
-        if (rc)
+        int64_t s = -1, t = 0;
+        bool any;
+        int rc = dmt_store_one_row(st, sql, &DMT_STORE_INT(seq), 1, pair_cell_row,
+                                   &(pair_cell){&s, &t, &any}, tables[i], err);
+        if (rc < 0)
             return rc;
-        sqlite3_bind_int64(q, 1, (int64_t)seq);
-        rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW && sqlite3_column_int64(q, 0) > best) {
-            best = sqlite3_column_int64(q, 0);
-            *ts = sqlite3_column_int64(q, 1);
+        if (rc == 1 && s > best) {
+            best = s;
+            *ts = t;
         }
-        sqlite3_finalize(q);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            return dmt_store_sql_error(err, st->db, rc, tables[i]);
     }
     return best >= 0;
 }
 
 int dmt_store_record_cpu(dmt_store *st, uint64_t seq, uint32_t *cpu, dmt_error *err)
 {
-    int64_t c, zero;
-    bool any;
-    int rc = dmt_store_int_pair(st,
-                                "SELECT (SELECT cpu FROM cpu_runs WHERE first_seq <= ?1 "
-                                "ORDER BY first_seq DESC LIMIT 1), 0",
-                                1, (int64_t)(seq > INT64_MAX ? INT64_MAX : seq), 0, &c, &zero, &any,
-                                err);
-    if (rc || !any)
-        return rc;
-    *cpu = (uint32_t)c;
-    return 1;
+    int64_t c;
+    int rc = dmt_store_one_int(st,
+                               "SELECT cpu FROM cpu_runs WHERE first_seq <= ?1 "
+                               "ORDER BY first_seq DESC LIMIT 1",
+                               &DMT_STORE_INT(seq > INT64_MAX ? INT64_MAX : seq), 1, &c, "cpu_runs",
+                               err);
+    if (rc == 1)
+        *cpu = (uint32_t)c;
+    return rc;
 }
 
 static int adapter_row(sqlite3_stmt *q, void *arg)
@@ -325,27 +302,21 @@ int dmt_store_lanes(dmt_store *st, dmt_store_lane *lanes, size_t cap, dmt_error 
     return n;
 }
 
+static int lane_row(sqlite3_stmt *q, void *l)
+{
+    read_lane(q, l);
+    return 0;
+}
+
 int dmt_store_lane_get(dmt_store *st, int64_t lane, dmt_store_lane *l, dmt_error *err)
 {
-    sqlite3_stmt *q;
-    int rc = dmt_store_prepare(
-        st->db, "SELECT lane, kind, dev, adapter, off, name FROM lanes WHERE lane = ?", false, &q,
-        err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(q, 1, lane);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        read_lane(q, l);
-        rc = 0;
-    } else if (rc == SQLITE_DONE) {
+    int rc = dmt_store_one_row(
+        st, "SELECT lane, kind, dev, adapter, off, name FROM lanes WHERE lane = ?",
+        &DMT_STORE_INT(lane), 1, lane_row, l, "lanes", err);
+    if (rc == 0)
         rc = dmt_error_set(err, DMT_E_USAGE, DMT_NO_INDEX, DMT_NO_INDEX, "no lane %lld",
                            (long long)lane);
-    } else {
-        rc = dmt_store_sql_error(err, st->db, rc, "lanes");
-    }
-    sqlite3_finalize(q);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- transfers --------------------------------------------------------------------- */
@@ -378,26 +349,17 @@ int dmt_store_transfers(dmt_store *st, int64_t adapter, int64_t t0, int64_t t1,
     return dmt_store_each_row(st, q, true, xfer_row, &c, "transfers", err);
 }
 
+static int transfer_row(sqlite3_stmt *q, void *t)
+{
+    dmt_store_xfer_read(q, 0, t);
+    return 0;
+}
+
 int dmt_store_transfer_get(dmt_store *st, uint32_t xfer, dmt_store_transfer *t, dmt_error *err)
 {
     char sql[1024];
     snprintf(sql, sizeof sql, "SELECT %s FROM transfers WHERE xfer = ?", dmt_store_xfer_columns);
-    sqlite3_stmt *q;
-    int rc = dmt_store_prepare(st->db, sql, false, &q, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(q, 1, xfer);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        dmt_store_xfer_read(q, 0, t);
-        rc = 1;
-    } else if (rc == SQLITE_DONE) {
-        rc = 0;
-    } else {
-        rc = dmt_store_sql_error(err, st->db, rc, "transfers");
-    }
-    sqlite3_finalize(q);
-    return rc;
+    return dmt_store_one_row(st, sql, &DMT_STORE_INT(xfer), 1, transfer_row, t, "transfers", err);
 }
 
 int dmt_store_transfer_sg(dmt_store *st, uint32_t xfer, dmt_sg_elem *sg, size_t cap, dmt_error *err)

@@ -12,6 +12,10 @@
  *     -> dmt_reader_open_at (re-verifies that chunk) -> read, filter by seq,
  *        kind and time, stop past s1 or past the store's last record
  *
+ * One walk (trace_walk) does the reading for the event window, the register
+ * searches and the address search; each hands it a callback that filters
+ * and says when to stop.
+ *
  * Invariants
  *  - The store never trusts the file: before reading, the trace must exist,
  *    be at least meta trace_bytes long and have the header the store was
@@ -47,40 +51,42 @@ bool dmt_store_trace_backed(dmt_store *st)
     return dmt_store_meta_text(st, "events", v, sizeof v, NULL) == 1 && !strcmp(v, "trace");
 }
 
+/* A time_index row's resume point (columns rp_*, then first_seq). */
+typedef struct rp_cell {
+    dmt_reader_resume *rp;
+    uint64_t *first;
+    dmt_error *err;
+} rp_cell;
+
+static int rp_row(sqlite3_stmt *q, void *arg)
+{
+    const rp_cell *c = arg;
+    if (sqlite3_column_type(q, 0) == SQLITE_NULL)
+        return dmt_error_set(c->err, DMT_E_FORMAT, DMT_NO_INDEX, DMT_NO_INDEX,
+                             "this trace-backed store has no resume point into its trace");
+    dmt_reader_resume *rp = c->rp;
+    memset(rp, 0, sizeof *rp);
+    rp->offset = (uint64_t)sqlite3_column_int64(q, 0);
+    rp->seq = (uint64_t)sqlite3_column_int64(q, 1);
+    rp->ts = sqlite3_column_int64(q, 2);
+    rp->cpu = sqlite3_column_type(q, 3) == SQLITE_NULL ? DMT_CPU_NONE
+                                                       : (uint32_t)sqlite3_column_int64(q, 3);
+    rp->ring_seq_next = sqlite3_column_type(q, 4) != SQLITE_NULL;
+    rp->ring_seq = (uint64_t)sqlite3_column_int64(q, 4);
+    rp->index = (uint64_t)sqlite3_column_int64(q, 5);
+    rp->count = (uint64_t)sqlite3_column_int64(q, 6);
+    *c->first = (uint64_t)sqlite3_column_int64(q, 7);
+    return 0;
+}
+
 /* The resume point of the block chosen by sql (?1 = key; columns rp_*,
  * then first_seq): 1 and *rp filled, 0 when there is no such block. */
 static int block_rp(dmt_store *st, const char *sql, uint64_t key, dmt_reader_resume *rp,
                     uint64_t *first, dmt_error *err)
 {
-    sqlite3_stmt *q;
-    int rc = dmt_store_prepare(st->db, sql, false, &q, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(q, 1, (int64_t)(key > INT64_MAX ? INT64_MAX : key));
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_NULL) {
-        rc = dmt_error_set(err, DMT_E_FORMAT, DMT_NO_INDEX, DMT_NO_INDEX,
-                           "this trace-backed store has no resume point into its trace");
-    } else if (rc == SQLITE_ROW) {
-        memset(rp, 0, sizeof *rp);
-        rp->offset = (uint64_t)sqlite3_column_int64(q, 0);
-        rp->seq = (uint64_t)sqlite3_column_int64(q, 1);
-        rp->ts = sqlite3_column_int64(q, 2);
-        rp->cpu = sqlite3_column_type(q, 3) == SQLITE_NULL ? DMT_CPU_NONE
-                                                           : (uint32_t)sqlite3_column_int64(q, 3);
-        rp->ring_seq_next = sqlite3_column_type(q, 4) != SQLITE_NULL;
-        rp->ring_seq = (uint64_t)sqlite3_column_int64(q, 4);
-        rp->index = (uint64_t)sqlite3_column_int64(q, 5);
-        rp->count = (uint64_t)sqlite3_column_int64(q, 6);
-        *first = (uint64_t)sqlite3_column_int64(q, 7);
-        rc = 1;
-    } else if (rc == SQLITE_DONE) {
-        rc = 0;
-    } else {
-        rc = dmt_store_sql_error(err, st->db, rc, "time_index");
-    }
-    sqlite3_finalize(q);
-    return rc;
+    rp_cell c = {rp, first, err};
+    return dmt_store_one_row(st, sql, &DMT_STORE_INT(key > INT64_MAX ? INT64_MAX : key), 1, rp_row,
+                             &c, "time_index", err);
 }
 
 #define RP_COLS "rp_offset, rp_seq, rp_ts, rp_cpu, rp_ring_seq, rp_index, rp_count, first_seq"
@@ -129,11 +135,9 @@ static int open_rp(dmt_store *st, const dmt_reader_resume *rp, dmt_reader **out,
         rc = dmt_store_meta_int(st, "trace_header_crc", &want_crc, err);
     if (rc < 0)
         return rc;
-    bool any = false;
-    int64_t zero;
-    rc = dmt_store_int_pair(st, "SELECT max(last_seq), 0 FROM time_index", 0, 0, 0, &last, &zero,
-                            &any, err);
-    if (rc)
+    rc = dmt_store_one_int(st, "SELECT max(last_seq) FROM time_index", NULL, 0, &last, "time_index",
+                           err);
+    if (rc < 0)
         return rc;
     *last_seq = (uint64_t)last;
     struct stat sb;
@@ -205,6 +209,28 @@ static int trace_next(dmt_reader *rd, uint64_t last_seq, dmt_record *r, dmt_erro
     return rc;
 }
 
+/* What a walk calls on each record: 0 to go on, 1 to stop, or a negative
+ * error of its own (err set or not, as the callback decides). */
+typedef int (*trace_fn)(void *ctx, const dmt_record *r, dmt_error *err);
+
+/* The one walk over the store's records from the block holding from_seq
+ * (records before from_seq included: the callback filters) to the store's
+ * last record: fn on each until it stops the walk.  0, or the reader's
+ * error or fn's. */
+static int trace_walk(dmt_store *st, uint64_t from_seq, trace_fn fn, void *ctx, dmt_error *err)
+{
+    dmt_reader *rd;
+    uint64_t last;
+    int rc = trace_at(st, from_seq, &rd, &last, err);
+    if (rc || !rd)
+        return rc;
+    dmt_record r;
+    while ((rc = trace_next(rd, last, &r, err)) == 1 && (rc = fn(ctx, &r, err)) == 0)
+        ;
+    dmt_reader_close(rd);
+    return rc < 0 ? rc : 0;
+}
+
 /* ---- events of a window -------------------------------------------------------------- */
 
 /* The event row the tables would give for r (store_query.c: ev_read), or
@@ -264,34 +290,38 @@ static bool as_event(const dmt_record *r, unsigned what, dmt_store_event *e, uin
     }
 }
 
+struct events_walk {
+    unsigned what;
+    uint64_t s0, s1;
+    int64_t t0, t1;
+    dmt_store_event_fn fn;
+    void *ctx;
+    int n;
+    uint8_t le[DMT_MAX_VALUES * 8];
+};
+
+static int events_rec(void *ctx, const dmt_record *r, dmt_error *err)
+{
+    (void)err;
+    struct events_walk *w = ctx;
+    if (r->seq > w->s1)
+        return 1;
+    dmt_store_event e;
+    if (r->seq < w->s0 || r->ts < w->t0 || r->ts > w->t1 || !as_event(r, w->what, &e, w->le))
+        return 0;
+    w->n++;
+    /* a negative return is the callback's own error (err untouched) */
+    return w->fn ? w->fn(w->ctx, &e) : 0;
+}
+
 int dmt_store_trace_events(dmt_store *st, unsigned what, uint64_t s0, uint64_t s1, int64_t t0,
                            int64_t t1, dmt_store_event_fn fn, void *ctx, dmt_error *err)
 {
     if (s0 > s1 || t0 > t1 || !what)
         return 0;
-    dmt_reader *rd;
-    uint64_t last;
-    int rc = trace_at(st, s0, &rd, &last, err);
-    if (rc || !rd)
-        return rc;
-    uint8_t le[DMT_MAX_VALUES * 8];
-    dmt_record r;
-    int n = 0;
-    while ((rc = trace_next(rd, last, &r, err)) == 1) {
-        if (r.seq > s1)
-            break;
-        dmt_store_event e;
-        if (r.seq < s0 || r.ts < t0 || r.ts > t1 || !as_event(&r, what, &e, le))
-            continue;
-        n++;
-        int stop = fn ? fn(ctx, &e) : 0;
-        if (stop < 0)
-            rc = stop; /* the callback's own error (err untouched) */
-        if (stop)
-            break;
-    }
-    dmt_reader_close(rd);
-    return rc < 0 ? rc : n;
+    struct events_walk w = {what, s0, s1, t0, t1, fn, ctx, 0, {0}};
+    int rc = trace_walk(st, s0, events_rec, &w, err);
+    return rc < 0 ? rc : w.n;
 }
 
 int dmt_store_trace_ts_before(dmt_store *st, uint64_t seq, int64_t *ts, dmt_error *err)
@@ -337,42 +367,59 @@ static int64_t field_of(uint64_t v, unsigned shift, uint64_t mask)
     return f & (int64_t)mask;
 }
 
+struct find_walk {
+    uint64_t off, mask, limit;
+    bool field, have_prev;
+    unsigned shift;
+    char op;
+    int64_t want, prev;
+    dmt_store_hit_fn fn;
+    void *ctx;
+    int n;
+};
+
+static int find_rec(void *ctx, const dmt_record *r, dmt_error *err)
+{
+    (void)err;
+    struct find_walk *w = ctx;
+    if ((uint64_t)w->n >= w->limit)
+        return 1;
+    if (r->kind != DMT_K_REG_WRITE || r->off != w->off)
+        return 0;
+    if (w->field) {
+        int64_t f = field_of(r->value, w->shift, w->mask);
+        bool hit = w->op == '='   ? f == w->want
+                   : w->op == '!' ? f != w->want
+                   : w->op == '<' ? f < w->want
+                   : w->op == '>' ? f > w->want
+                                  : !w->have_prev || f != w->prev;
+        w->prev = f;
+        w->have_prev = true;
+        if (!hit)
+            return 0;
+    }
+    w->n++;
+    dmt_store_hit h = {r->ts, r->seq, 0};
+    if (w->fn && w->fn(w->ctx, &h))
+        return 1;
+    return (uint64_t)w->n >= w->limit;
+}
+
 int dmt_store_trace_find_reg(dmt_store *st, uint64_t off, bool field, unsigned shift, uint64_t mask,
                              char op, uint64_t value, uint64_t limit, dmt_store_hit_fn fn,
                              void *ctx, dmt_error *err)
 {
-    dmt_reader *rd;
-    uint64_t last;
-    int rc = trace_at(st, 0, &rd, &last, err);
-    if (rc || !rd)
-        return rc;
-    dmt_record r;
-    int n = 0;
-    bool have_prev = false;
-    int64_t prev = 0, want = (int64_t)value;
-    while ((uint64_t)n < limit && (rc = trace_next(rd, last, &r, err)) == 1) {
-        if (r.kind != DMT_K_REG_WRITE || r.off != off)
-            continue;
-        bool hit = true;
-        if (field) {
-            int64_t f = field_of(r.value, shift, mask);
-            hit = op == '='   ? f == want
-                  : op == '!' ? f != want
-                  : op == '<' ? f < want
-                  : op == '>' ? f > want
-                              : !have_prev || f != prev;
-            prev = f;
-            have_prev = true;
-        }
-        if (!hit)
-            continue;
-        n++;
-        dmt_store_hit h = {r.ts, r.seq, 0};
-        if (fn && fn(ctx, &h))
-            break;
-    }
-    dmt_reader_close(rd);
-    return rc < 0 ? rc : n;
+    struct find_walk w = {.off = off,
+                          .mask = mask,
+                          .limit = limit,
+                          .field = field,
+                          .shift = shift,
+                          .op = op,
+                          .want = (int64_t)value,
+                          .fn = fn,
+                          .ctx = ctx};
+    int rc = trace_walk(st, 0, find_rec, &w, err);
+    return rc < 0 ? rc : w.n;
 }
 
 /* ---- SG lists ---------------------------------------------------------------------- */
@@ -402,36 +449,36 @@ int dmt_store_trace_sg(dmt_store *st, uint64_t exec_seq, uint32_t n_sg, dmt_sg_e
     return rc == 1 ? (int)n_sg : rc;
 }
 
+struct sg_walk {
+    int64_t lo, hi;
+    dmt_store_map *set;
+};
+
+static int sg_rec(void *ctx, const dmt_record *r, dmt_error *err)
+{
+    struct sg_walk *w = ctx;
+    if (r->kind != DMT_K_EXECUTE_DMA)
+        return 0;
+    for (uint32_t i = 0; i < r->n_sg; i++) {
+        dmt_sg_elem e = dmt_record_sg_at(r, i);
+        int64_t a = (int64_t)e.addr, end;
+        /* SQLite's sum leaves the integers upwards on overflow */
+        bool over = __builtin_add_overflow(a, (int64_t)e.len, &end);
+        if (a < w->hi && (over || end > w->lo))
+            return dmt_store_map_put(w->set, r->seq, 0, 1)
+                       ? dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
+                                       "out of memory")
+                       : 0;
+    }
+    return 0;
+}
+
 /* The EXECUTE_DMA records (by seq) with an element meeting [lo, hi), as
  * the tables' "addr < hi AND addr + length > lo" over the signed columns. */
 static int sg_meeting(dmt_store *st, int64_t lo, int64_t hi, dmt_store_map *set, dmt_error *err)
 {
-    dmt_reader *rd;
-    uint64_t last;
-    int rc = trace_at(st, 0, &rd, &last, err);
-    if (rc || !rd)
-        return rc;
-    dmt_record r;
-    while ((rc = trace_next(rd, last, &r, err)) == 1) {
-        if (r.kind != DMT_K_EXECUTE_DMA)
-            continue;
-        for (uint32_t i = 0; i < r.n_sg; i++) {
-            dmt_sg_elem e = dmt_record_sg_at(&r, i);
-            int64_t a = (int64_t)e.addr, end;
-            /* SQLite's sum leaves the integers upwards on overflow */
-            bool over = __builtin_add_overflow(a, (int64_t)e.len, &end);
-            if (a < hi && (over || end > lo)) {
-                if (dmt_store_map_put(set, r.seq, 0, 1))
-                    rc = dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
-                                       "out of memory");
-                break;
-            }
-        }
-        if (rc < 0)
-            break;
-    }
-    dmt_reader_close(rd);
-    return rc < 0 ? rc : 0;
+    struct sg_walk w = {lo, hi, set};
+    return trace_walk(st, 0, sg_rec, &w, err);
 }
 
 /* SQL dmt_sg_meets(exec_seq): is it in the set sg_meeting built. */

@@ -3,7 +3,8 @@
  * embedded schema/store.sql and its sections, SQLite error mapping, the
  * store's view of dmt_idmap, summary bucket arithmetic and the one `summary`
  * row decoder, lane kind names and
- * the transfers row <-> dmt_store_transfer mapping.
+ * the transfers row <-> dmt_store_transfer mapping, and the one-row
+ * statement ("prepare, bind, step once, read the row, finalize").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,65 @@ int dmt_store_prepare(sqlite3 *db, const char *sql, bool persistent, sqlite3_stm
         return dmt_store_sql_error(err, db, rc, "sqlite prepare");
     }
     return 0;
+}
+
+/* ---- one-row statements ------------------------------------------------------- */
+
+int dmt_store_step_one(dmt_store *st, sqlite3_stmt *q, bool cached,
+                       int (*row)(sqlite3_stmt *, void *), void *arg, const char *what,
+                       dmt_error *err)
+{
+    int rc = sqlite3_step(q), got = 0;
+    if (rc == SQLITE_ROW && row)
+        got = row(q, arg);
+    if (cached)
+        sqlite3_reset(q);
+    else
+        sqlite3_finalize(q);
+    if (rc == SQLITE_ROW)
+        return got < 0 ? got : 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return dmt_store_sql_error(err, st->db, rc, what);
+}
+
+int dmt_store_one_row(dmt_store *st, const char *sql, const dmt_store_arg *args, int nargs,
+                      int (*row)(sqlite3_stmt *, void *), void *arg, const char *what,
+                      dmt_error *err)
+{
+    sqlite3_stmt *q;
+    int rc = dmt_store_prepare(st->db, sql, false, &q, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < nargs; i++)
+        if (args[i].text)
+            sqlite3_bind_text(q, i + 1, args[i].text, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(q, i + 1, args[i].i);
+    return dmt_store_step_one(st, q, false, row, arg, what, err);
+}
+
+/* Column 0 of the row into *v, unless NULL. */
+typedef struct int_cell {
+    int64_t *v;
+    bool got;
+} int_cell;
+
+static int int_cell_row(sqlite3_stmt *q, void *arg)
+{
+    int_cell *c = arg;
+    c->got = sqlite3_column_type(q, 0) != SQLITE_NULL;
+    if (c->got)
+        *c->v = sqlite3_column_int64(q, 0);
+    return 0;
+}
+
+int dmt_store_one_int(dmt_store *st, const char *sql, const dmt_store_arg *args, int nargs,
+                      int64_t *v, const char *what, dmt_error *err)
+{
+    int_cell c = {v, false};
+    int rc = dmt_store_one_row(st, sql, args, nargs, int_cell_row, &c, what, err);
+    return rc < 0 ? rc : c.got;
 }
 
 /* ---- hash map ----------------------------------------------------------------

@@ -5,7 +5,9 @@
  * at exactly the mutated record; a test build of the miniport with a
  * changed descriptor layout (tests/dmtmini_layout.c) fails at the first
  * descriptor write; a capture with a planted driver fault, replayed against
- * the fixed driver, fails at the faulty transfer's descriptors.
+ * the fixed driver, fails at the faulty transfer's descriptors; a
+ * channel's STATUS accesses logged after its DPC's CompleteDma pass in a
+ * trace from several CPUs and diverge in a strict-order one.
  * Skips (77) without a capture command.
  */
 #include <stdio.h>
@@ -88,6 +90,48 @@ static size_t mutate(const char *base, const char *name, int which, char *out)
     return recs_mutate(base, name, out, edit, &which);
 }
 
+/* The trace of base with the ISR's accesses to channel 0's STATUS (its read
+ * and clear, the first after the middle) moved past the CompleteDma of the
+ * transfer they completed - where a DPC on another CPU can log its records
+ * first - and the header clock set to clock.  Written to the test path
+ * name; *digest is the index the transfer's DIGEST moved to (the first
+ * channel 0 record out of place), SIZE_MAX when base has no such ISR. */
+static void status_moved(const char *base, const char *name, const char *clock, char *out,
+                         size_t *digest)
+{
+    const uint64_t status = DMM_CH_BASE(0) + DMM_CH_STATUS;
+    recs rs;
+    CHECK(recs_load(base, &rs) == 0);
+    *digest = SIZE_MAX;
+    size_t rd = rs.n / 2;
+    while (rd + 1 < rs.n && !(rs.r[rd].kind == DMT_K_REG_READ && rs.r[rd].off == status))
+        rd++;
+    /* the DPC after the ISR names the transfer; its CompleteDma follows */
+    size_t dpc = rd + 2, done = rs.n;
+    while (dpc < rs.n && rs.r[dpc].kind != DMT_K_DPC)
+        dpc++;
+    uint32_t xfer = dpc < rs.n ? rs.r[dpc].xfer : 0;
+    for (size_t i = dpc; i < rs.n && done == rs.n; i++)
+        if (rs.r[i].kind == DMT_K_COMPLETE_DMA && rs.r[i].xfer == xfer)
+            done = i;
+    bool found = done < rs.n && rs.r[rd + 1].kind == DMT_K_REG_WRITE && rs.r[rd + 1].off == status;
+    CHECK(found);
+    if (found) {
+        dmt_record read = rs.r[rd], clear = rs.r[rd + 1];
+        recs_insert(&rs, done + 1, &read);
+        recs_insert(&rs, done + 2, &clear);
+        recs_remove(&rs, rd + 1);
+        recs_remove(&rs, rd);
+        for (size_t i = rd; i < done && *digest == SIZE_MAX; i++)
+            if (rs.r[i].kind == DMT_K_DIGEST && rs.r[i].xfer == xfer)
+                *digest = i;
+    }
+    snprintf(rs.hdr.clock, sizeof rs.hdr.clock, "%s", clock);
+    test_path(out, 512, name);
+    CHECK(recs_write(out, &rs) == 0);
+    recs_free(&rs);
+}
+
 int main(void)
 {
     if (!tk_have_capture("replay_driver_test"))
@@ -117,6 +161,18 @@ int main(void)
         if (at != SIZE_MAX)
             expect_first(p, at, muts[m].kind, muts[m].name);
     }
+
+    /* the ISR's STATUS read and clear logged after its DPC's digest and
+     * CompleteDma: in a trace from several CPUs channel 0's STATUS accesses
+     * are a stream of their own and the replay is clean; in a strict-order
+     * trace they keep their place, and the digest in it diverges */
+    size_t moved;
+    status_moved(base, "drv_status_cpus.dmat", "QPC", p, &moved);
+    expect_clean(p, "STATUS after CompleteDma, several CPUs");
+    status_moved(base, "drv_status_strict.dmat", "deterministic", p, &moved);
+    CHECK(moved != SIZE_MAX);
+    if (moved != SIZE_MAX)
+        expect_first(p, moved, RPL_DIV_DRIVER, "STATUS after CompleteDma, strict order");
 
     /* a miniport build with another descriptor layout: the first DESC_WRITE */
     recs rs;

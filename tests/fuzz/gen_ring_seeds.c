@@ -10,8 +10,11 @@
  * drain's shape cache).  Byte 40 of each
  * region is fuzz_ring's control byte (see fuzz_ring.c).
  *
- * usage: gen_ring_seeds DIR   (not a test; run by hand when the ring
- * format changes, then commit the files)
+ * usage: gen_ring_seeds DIR          write the regions (run by hand when the
+ *                                    ring format changes; commit the files)
+ *        gen_ring_seeds --check DIR  exit 1 naming the first region the
+ *                                    generator no longer writes byte for byte
+ *                                    (the ctest fuzz_ring_seeds)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +28,28 @@
 
 static _Alignas(64) unsigned char region[REGION];
 static const char *outdir;
+static int check; /* --check: compare with the files instead of writing them */
 
 static void save(const char *name, unsigned char ctrl)
 {
     char path[512];
     region[40] = ctrl;
     snprintf(path, sizeof path, "%s/%s", outdir, name);
+    if (check) {
+        static unsigned char old[REGION + 1];
+        FILE *f = fopen(path, "rb");
+        size_t n = f ? fread(old, 1, sizeof old, f) : 0;
+        if (f)
+            fclose(f);
+        if (n != REGION || memcmp(old, region, REGION) != 0) {
+            fprintf(stderr,
+                    "%s: not what gen_ring_seeds writes now (regenerate the corpus: "
+                    "FUZZING.md)\n",
+                    path);
+            exit(1);
+        }
+        return;
+    }
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(region, 1, REGION, f) != REGION || fclose(f) != 0) {
         perror(path);
@@ -118,11 +137,12 @@ int main(int argc, char **argv)
     dmt_ring r;
     dmt_ring_resv rv;
     uint8_t buf[256];
-    if (argc != 2) {
-        fprintf(stderr, "usage: gen_ring_seeds DIR\n");
+    check = argc == 3 && !strcmp(argv[1], "--check");
+    if (argc != 2 + check) {
+        fprintf(stderr, "usage: gen_ring_seeds [--check] DIR\n");
         return 2;
     }
-    outdir = argv[1];
+    outdir = argv[1 + check];
 
     fresh(&r, DMT_RING_DROP_NEWEST);
     save("r01-empty", 0x01);
