@@ -6,6 +6,8 @@
 
 #include "dmtv-painter.h"
 
+#include <stddef.h>
+
 #define TEXT_CACHE_MAX 4096
 
 struct DmtvPainter {
@@ -45,91 +47,60 @@ static void theme_init(DmtvTheme *t, gboolean dark)
                                                       0x94d82d, 0x4dabf7, 0xffd43b, 0xadb5bd};
     for (int i = 0; i < DMTV_CPU_COLORS; i++)
         t->cpu[i] = hex(dark ? cpu_dark[i] : cpu_light[i]);
-    if (!dark) {
-        t->bg = hex(0xffffff);
-        t->lane_alt = hex(0xf6f7f9);
-        t->label_bg = hex(0xf0f2f5);
-        t->ruler_bg = hex(0xe9ecf1);
-        t->grid = hexa(0x98a2b3, 0.18f);
-        t->grid_major = hexa(0x667085, 0.30f);
-        t->fg = hex(0x1d2939);
-        t->fg_dim = hex(0x667085);
-        t->sep = hex(0xd0d5dd);
-        t->to_dev = hex(0x2e6fd9);
-        t->from_dev = hex(0x12956b);
-        t->folded = hex(0x98a2b3);
-        t->folded_dark = hex(0x475467);
-        t->fail = hex(0xd92d20);
-        t->trunc = hex(0xf79009);
-        t->bounce = hex(0x7a5af8);
-        t->lost = hexa(0xd92d20, 0.10f);
-        t->lost_hatch = hexa(0xd92d20, 0.35f);
-        t->err = hex(0xd92d20);
-        t->warn = hex(0xdc6803);
-        t->info = hex(0x1570ef);
-        t->sel = hex(0xf5a300);
-        t->sel_fill = hexa(0xfdb022, 0.16f);
-        t->cursor = hex(0x9e165f);
-        t->range = hexa(0x2e90fa, 0.14f);
-        t->reg_line = hex(0x0e7490);
-        t->reg_fill = hex(0xe6f6fa);
-        t->reg_dense = hexa(0x0e7490, 0.55f);
-        t->reg_write = hex(0x155e75);
-        t->reg_read = hex(0x67c5da);
-        t->irq = hex(0xc11574);
-        t->irq_weak = hex(0xc4a0b5);
-        t->dpc = hex(0x6941c6);
-        t->marker = hex(0x344054);
-        t->text_on_fill = hex(0xffffff);
-        t->page_grid = hexa(0x667085, 0.22f);
-        t->line_4g = hex(0xd92d20);
-        t->line_limit = hex(0x9e165f);
-        t->overlap = hexa(0xd92d20, 0.75f);
-        t->adjacent = hex(0xf79009);
-        t->gap = hex(0xeaecf0);
-    } else {
-        t->bg = hex(0x1b1c1f);
-        t->lane_alt = hex(0x212226);
-        t->label_bg = hex(0x26282c);
-        t->ruler_bg = hex(0x2c2e33);
-        t->grid = hexa(0x98a2b3, 0.12f);
-        t->grid_major = hexa(0x98a2b3, 0.24f);
-        t->fg = hex(0xe4e7ec);
-        t->fg_dim = hex(0x98a2b3);
-        t->sep = hex(0x3a3d43);
-        t->to_dev = hex(0x5b9bff);
-        t->from_dev = hex(0x32d5a0);
-        t->folded = hex(0x667085);
-        t->folded_dark = hex(0xb0b8c4);
-        t->fail = hex(0xff5a4f);
-        t->trunc = hex(0xfdb022);
-        t->bounce = hex(0xa48afb);
-        t->lost = hexa(0xff5a4f, 0.12f);
-        t->lost_hatch = hexa(0xff5a4f, 0.35f);
-        t->err = hex(0xff5a4f);
-        t->warn = hex(0xfdb022);
-        t->info = hex(0x53b1fd);
-        t->sel = hex(0xfdb022);
-        t->sel_fill = hexa(0xfdb022, 0.14f);
-        t->cursor = hex(0xf670c7);
-        t->range = hexa(0x53b1fd, 0.16f);
-        t->reg_line = hex(0x67e3f9);
-        t->reg_fill = hex(0x15343d);
-        t->reg_dense = hexa(0x67e3f9, 0.50f);
-        t->reg_write = hex(0x67e3f9);
-        t->reg_read = hex(0x2b8a9e);
-        t->irq = hex(0xf670c7);
-        t->irq_weak = hex(0x8a5a78);
-        t->dpc = hex(0xb692f6);
-        t->marker = hex(0xd0d5dd);
-        t->text_on_fill = hex(0x0b0c0e);
-        t->page_grid = hexa(0x98a2b3, 0.20f);
-        t->line_4g = hex(0xff5a4f);
-        t->line_limit = hex(0xf670c7);
-        t->overlap = hexa(0xff5a4f, 0.75f);
-        t->adjacent = hex(0xfdb022);
-        t->gap = hex(0x2c2e33);
-    }
+    /* every role once: its light colour and alpha, then its dark ones */
+    static const struct {
+        size_t off;
+        guint32 light;
+        float light_a;
+        guint32 dark;
+        float dark_a;
+    } roles[] = {
+        {offsetof(DmtvTheme, bg), 0xffffff, 1.f, 0x1b1c1f, 1.f},
+        {offsetof(DmtvTheme, lane_alt), 0xf6f7f9, 1.f, 0x212226, 1.f},
+        {offsetof(DmtvTheme, label_bg), 0xf0f2f5, 1.f, 0x26282c, 1.f},
+        {offsetof(DmtvTheme, ruler_bg), 0xe9ecf1, 1.f, 0x2c2e33, 1.f},
+        {offsetof(DmtvTheme, grid), 0x98a2b3, 0.18f, 0x98a2b3, 0.12f},
+        {offsetof(DmtvTheme, grid_major), 0x667085, 0.30f, 0x98a2b3, 0.24f},
+        {offsetof(DmtvTheme, fg), 0x1d2939, 1.f, 0xe4e7ec, 1.f},
+        {offsetof(DmtvTheme, fg_dim), 0x667085, 1.f, 0x98a2b3, 1.f},
+        {offsetof(DmtvTheme, sep), 0xd0d5dd, 1.f, 0x3a3d43, 1.f},
+        {offsetof(DmtvTheme, to_dev), 0x2e6fd9, 1.f, 0x5b9bff, 1.f},
+        {offsetof(DmtvTheme, from_dev), 0x12956b, 1.f, 0x32d5a0, 1.f},
+        {offsetof(DmtvTheme, folded), 0x98a2b3, 1.f, 0x667085, 1.f},
+        {offsetof(DmtvTheme, folded_dark), 0x475467, 1.f, 0xb0b8c4, 1.f},
+        {offsetof(DmtvTheme, fail), 0xd92d20, 1.f, 0xff5a4f, 1.f},
+        {offsetof(DmtvTheme, trunc), 0xf79009, 1.f, 0xfdb022, 1.f},
+        {offsetof(DmtvTheme, bounce), 0x7a5af8, 1.f, 0xa48afb, 1.f},
+        {offsetof(DmtvTheme, lost), 0xd92d20, 0.10f, 0xff5a4f, 0.12f},
+        {offsetof(DmtvTheme, lost_hatch), 0xd92d20, 0.35f, 0xff5a4f, 0.35f},
+        {offsetof(DmtvTheme, err), 0xd92d20, 1.f, 0xff5a4f, 1.f},
+        {offsetof(DmtvTheme, warn), 0xdc6803, 1.f, 0xfdb022, 1.f},
+        {offsetof(DmtvTheme, info), 0x1570ef, 1.f, 0x53b1fd, 1.f},
+        {offsetof(DmtvTheme, sel), 0xf5a300, 1.f, 0xfdb022, 1.f},
+        {offsetof(DmtvTheme, sel_fill), 0xfdb022, 0.16f, 0xfdb022, 0.14f},
+        {offsetof(DmtvTheme, cursor), 0x9e165f, 1.f, 0xf670c7, 1.f},
+        {offsetof(DmtvTheme, range), 0x2e90fa, 0.14f, 0x53b1fd, 0.16f},
+        {offsetof(DmtvTheme, reg_line), 0x0e7490, 1.f, 0x67e3f9, 1.f},
+        {offsetof(DmtvTheme, reg_fill), 0xe6f6fa, 1.f, 0x15343d, 1.f},
+        {offsetof(DmtvTheme, reg_dense), 0x0e7490, 0.55f, 0x67e3f9, 0.50f},
+        {offsetof(DmtvTheme, reg_write), 0x155e75, 1.f, 0x67e3f9, 1.f},
+        {offsetof(DmtvTheme, reg_read), 0x67c5da, 1.f, 0x2b8a9e, 1.f},
+        {offsetof(DmtvTheme, irq), 0xc11574, 1.f, 0xf670c7, 1.f},
+        {offsetof(DmtvTheme, irq_weak), 0xc4a0b5, 1.f, 0x8a5a78, 1.f},
+        {offsetof(DmtvTheme, dpc), 0x6941c6, 1.f, 0xb692f6, 1.f},
+        {offsetof(DmtvTheme, marker), 0x344054, 1.f, 0xd0d5dd, 1.f},
+        {offsetof(DmtvTheme, text_on_fill), 0xffffff, 1.f, 0x0b0c0e, 1.f},
+        {offsetof(DmtvTheme, page_grid), 0x667085, 0.22f, 0x98a2b3, 0.20f},
+        {offsetof(DmtvTheme, line_4g), 0xd92d20, 1.f, 0xff5a4f, 1.f},
+        {offsetof(DmtvTheme, line_limit), 0x9e165f, 1.f, 0xf670c7, 1.f},
+        {offsetof(DmtvTheme, overlap), 0xd92d20, 0.75f, 0xff5a4f, 0.75f},
+        {offsetof(DmtvTheme, adjacent), 0xf79009, 1.f, 0xfdb022, 1.f},
+        {offsetof(DmtvTheme, gap), 0xeaecf0, 1.f, 0x2c2e33, 1.f},
+    };
+    G_STATIC_ASSERT(sizeof *t == sizeof(GdkRGBA) * (DMTV_CPU_COLORS + G_N_ELEMENTS(roles)));
+    for (size_t i = 0; i < G_N_ELEMENTS(roles); i++)
+        *(GdkRGBA *)((char *)t + roles[i].off) =
+            dark ? hexa(roles[i].dark, roles[i].dark_a) : hexa(roles[i].light, roles[i].light_a);
 }
 
 DmtvPainter *dmtv_painter_new(PangoContext *ctx, gboolean dark)
