@@ -7,7 +7,8 @@
  * split of a buffer - into two parts at each position, into three for a
  * short one, and into SG-list-like runs of elements - must give the value
  * of the whole, as FORMAT.md promises for every digest algorithm.  DMT64
- * of pattern bytes computed without storing them equals DMT64 of the bytes;
+ * (kept in products for speed) equals its definition, and DMT64 of pattern
+ * bytes computed without storing them equals DMT64 of the bytes;
  * so do the host's fast pattern (dmt/pattern.h, every implementation this
  * CPU runs) and both digests fed from it in one pass, over odd offsets,
  * lengths and SG element boundaries.
@@ -135,6 +136,39 @@ static void test_pattern_dmt64(void)
             }
 }
 
+/* dmt64_update (its chain kept in products, dmt/digest.h) equals DMT64 as
+ * FORMAT.md defines it - dmt64_mix word by word, the pending bytes, the
+ * length - for every length up to 300, from any split point. */
+static void test_dmt64_definition(void)
+{
+    static uint8_t b[300];
+    dmt_pattern_fill(b, 0x5EED, 3, sizeof b);
+    for (size_t len = 0; len <= sizeof b; len++) {
+        uint64_t h = DMT64_INIT, w = 0;
+        size_t i = 0;
+        for (; i + 8 <= len; i += 8) {
+            w = 0;
+            for (unsigned k = 0; k < 8; k++)
+                w |= (uint64_t)b[i + k] << (8 * k);
+            h = dmt64_mix(h, w);
+        }
+        if (i < len) {
+            w = 0;
+            for (unsigned k = 0; i + k < len; k++)
+                w |= (uint64_t)b[i + k] << (8 * k);
+            h = dmt64_mix(h, w);
+        }
+        h = dmt64_mix(h, len);
+        h ^= h >> 32;
+        size_t cut = len * 7 % (len + 1);
+        dmt64_state s;
+        dmt64_init(&s);
+        dmt64_update(&s, b, cut);
+        dmt64_update(&s, b + cut, len - cut);
+        CHECKF(dmt64(b, len) == h && dmt64_final(&s) == h, "len %zu, cut at %zu", len, cut);
+    }
+}
+
 /* dmt_pattern_fill_impl: each implementation this CPU runs writes
  * dmt_pattern_fill's bytes, and nothing outside them. */
 static void test_pattern_fast(void)
@@ -205,6 +239,7 @@ int main(void)
     test_known_values();
     test_splits();
     test_pattern_dmt64();
+    test_dmt64_definition();
     test_pattern_fast();
     test_pattern_digest();
     return tk_result("test_xxh64");
