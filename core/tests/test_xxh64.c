@@ -7,13 +7,18 @@
  * split of a buffer - into two parts at each position, into three for a
  * short one, and into SG-list-like runs of elements - must give the value
  * of the whole, as FORMAT.md promises for every digest algorithm.  DMT64
- * of pattern bytes computed without storing them equals DMT64 of the bytes.
+ * (kept in products for speed) equals its definition, and DMT64 of pattern
+ * bytes computed without storing them equals DMT64 of the bytes;
+ * so do the host's fast pattern (dmt/pattern.h, every implementation this
+ * CPU runs) and both digests fed from it in one pass, over odd offsets,
+ * lengths and SG element boundaries.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dmt/testkit.h"
 #include "dmt/digest.h"
+#include "dmt/pattern.h"
 
 /* xxhsum -H1 over files holding these bytes */
 static const struct {
@@ -131,10 +136,111 @@ static void test_pattern_dmt64(void)
             }
 }
 
+/* dmt64_update (its chain kept in products, dmt/digest.h) equals DMT64 as
+ * FORMAT.md defines it - dmt64_mix word by word, the pending bytes, the
+ * length - for every length up to 300, from any split point. */
+static void test_dmt64_definition(void)
+{
+    static uint8_t b[300];
+    dmt_pattern_fill(b, 0x5EED, 3, sizeof b);
+    for (size_t len = 0; len <= sizeof b; len++) {
+        uint64_t h = DMT64_INIT, w = 0;
+        size_t i = 0;
+        for (; i + 8 <= len; i += 8) {
+            w = 0;
+            for (unsigned k = 0; k < 8; k++)
+                w |= (uint64_t)b[i + k] << (8 * k);
+            h = dmt64_mix(h, w);
+        }
+        if (i < len) {
+            w = 0;
+            for (unsigned k = 0; i + k < len; k++)
+                w |= (uint64_t)b[i + k] << (8 * k);
+            h = dmt64_mix(h, w);
+        }
+        h = dmt64_mix(h, len);
+        h ^= h >> 32;
+        size_t cut = len * 7 % (len + 1);
+        dmt64_state s;
+        dmt64_init(&s);
+        dmt64_update(&s, b, cut);
+        dmt64_update(&s, b + cut, len - cut);
+        CHECKF(dmt64(b, len) == h && dmt64_final(&s) == h, "len %zu, cut at %zu", len, cut);
+    }
+}
+
+/* dmt_pattern_fill_impl: each implementation this CPU runs writes
+ * dmt_pattern_fill's bytes, and nothing outside them. */
+static void test_pattern_fast(void)
+{
+    enum { N = 9000, PAD = 16 };
+    static uint8_t want[N], got[N + 2 * PAD];
+    unsigned ran = 0;
+    for (unsigned impl = 0; impl < DMT_PATTERN_IMPLS; impl++) {
+        for (uint64_t off = 0; off < 24; off += (off < 9 ? 1 : 5))
+            for (size_t len = 0; len < N; len = len < 140 ? len + 1 : len * 3 + off) {
+                memset(got, 0xA5, sizeof got);
+                dmt_pattern_fill(want, 0xFEED0000 + off, 8184 + off, len);
+                if (!dmt_pattern_fill_impl(impl, got + PAD, 0xFEED0000 + off, 8184 + off, len))
+                    goto next;
+                bool bad = memcmp(got + PAD, want, len) != 0;
+                for (size_t i = 0; i < PAD; i++)
+                    bad |= got[i] != 0xA5 || got[PAD + len + i] != 0xA5;
+                CHECKF(!bad, "impl %u, offset %llu, len %zu", impl, (unsigned long long)off, len);
+            }
+        ran++;
+    next:;
+    }
+    CHECK(ran >= 1); /* the portable one at least; on x86 those the CPU has */
+    memset(got, 0, sizeof got);
+    dmt_pattern_fill_fast(got, 3, 5, N);
+    dmt_pattern_fill(want, 3, 5, N);
+    CHECK(memcmp(got, want, N) == 0);
+}
+
+/* dmt_digest_update_pattern equals filling a buffer and digesting it, for
+ * both algorithms, after 0..9 bytes already digested and over SG-list-like
+ * elements of odd lengths (one pattern stream cut at the element edges). */
+static void test_pattern_digest(void)
+{
+    static uint8_t b[3 * 4096 + 77];
+    static const size_t elems[] = {4096, 1, 4095, 7, 513, 8, 4096, 3000};
+    const uint8_t pre[9] = {9, 8, 7, 6, 5, 4, 3, 2, 1};
+    const uint32_t algos[] = {DMT_DIGEST_XXH64, DMT_DIGEST_DMT64};
+    for (unsigned a = 0; a < 2; a++)
+        for (size_t k = 0; k <= sizeof pre; k += 3)
+            for (uint64_t off = 0; off < 17; off += 1 + off / 4)
+                for (size_t len = 0; len <= sizeof b; len = len * 3 + 1 + off) {
+                    dmt_digest_state x, y, z;
+                    memset(&x, 0, sizeof x); /* no maybe-uninitialized from gcc -O3 */
+                    dmt_digest_init(&x, algos[a]);
+                    dmt_digest_init(&y, algos[a]);
+                    dmt_digest_init(&z, algos[a]);
+                    dmt_digest_update(&x, pre, k);
+                    dmt_digest_update(&y, pre, k);
+                    dmt_digest_update(&z, pre, k);
+                    dmt_pattern_fill(b, 0xABC + len, 4096 * 3 + off, len);
+                    dmt_digest_update(&x, b, len);
+                    dmt_digest_update_pattern(&y, 0xABC + len, 4096 * 3 + off, len);
+                    for (size_t at = 0, e = 0; at < len; e = (e + 1) % 8) {
+                        size_t n = elems[e] < len - at ? elems[e] : len - at;
+                        dmt_digest_update_pattern(&z, 0xABC + len, 4096 * 3 + off + at, n);
+                        at += n;
+                    }
+                    uint64_t want = dmt_digest_final(&x);
+                    CHECKF(dmt_digest_final(&y) == want && dmt_digest_final(&z) == want,
+                           "algo %u, prefix %zu, offset %llu, len %zu", algos[a], k,
+                           (unsigned long long)off, len);
+                }
+}
+
 int main(void)
 {
     test_known_values();
     test_splits();
     test_pattern_dmt64();
+    test_dmt64_definition();
+    test_pattern_fast();
+    test_pattern_digest();
     return tk_result("test_xxh64");
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "dmt/describe.h"
+#include "dmt/pattern.h"
 #include "replay_engine.h"
 
 /* ---- memory: buffers and transfers ---------------------------------------------------- */
@@ -298,7 +299,7 @@ bool fill_content(const mdl_t *m, uint8_t *arena, uint64_t bo, uint64_t n, bool 
     const src *last = one_pattern(m, bo, n);
     if (last) {
         if (fill)
-            dmt_pattern_fill(arena, last->seed, bo, (size_t)n);
+            dmt_pattern_fill_fast(arena, last->seed, bo, (size_t)n);
         return !m->overflow;
     }
     if (fill)
@@ -314,7 +315,7 @@ bool fill_content(const mdl_t *m, uint8_t *arena, uint64_t bo, uint64_t n, bool 
         if (fill && s->payload)
             memcpy(arena + (lo - bo), s->bytes + (lo - s->off), (size_t)(hi - lo));
         else if (fill)
-            dmt_pattern_fill(arena + (lo - bo), s->seed, lo, (size_t)(hi - lo));
+            dmt_pattern_fill_fast(arena + (lo - bo), s->seed, lo, (size_t)(hi - lo));
         sp[ns].lo = lo;
         sp[ns].hi = hi;
         ns++;
@@ -503,7 +504,7 @@ int on_execute_dma(rpl_replay *r, const dmt_record *rec)
         if (!mapped && len)
             x->runs[x->nruns++] = (xrun){a0, pos, len, false};
         if (pat && !mapped && len) /* the arena alone holds these bytes */
-            dmt_pattern_fill(x->arena + pos, pat->seed, x->offset + pos, (size_t)len);
+            dmt_pattern_fill_fast(x->arena + pos, pat->seed, x->offset + pos, (size_t)len);
         pos += len;
         i = j;
     }
@@ -619,9 +620,10 @@ static bool xfer_pattern(rpl_replay *r, const xfer_t *x, uint64_t n, uint64_t *s
 }
 
 /* The digest of pattern(seed) bytes [origin + a, ...) for the record's
- * ranges of n bytes (all n when it has none), generated a page at a time
- * and never stored.  The last PAT_DIGESTS are kept: the same pattern
- * bytes read back by a card-to-host transfer are not digested again. */
+ * ranges of n bytes (all n when it has none), generated and digested in
+ * one pass, never stored (dmt_digest_update_pattern).  The last
+ * PAT_DIGESTS are kept: the same pattern bytes read back by a card-to-host
+ * transfer are not digested again. */
 static uint64_t pattern_digest(rpl_replay *r, const dmt_record *rec, uint64_t seed, uint64_t origin,
                                uint64_t n)
 {
@@ -639,7 +641,6 @@ static uint64_t pattern_digest(rpl_replay *r, const dmt_record *rec, uint64_t se
         if (same)
             return p->value;
     }
-    uint8_t tmp[4096];
     dmt_digest_state s;
     dmt_digest_init(&s, rec->algo);
     for (uint32_t i = 0; i < (nr ? nr : 1); i++) {
@@ -648,15 +649,7 @@ static uint64_t pattern_digest(rpl_replay *r, const dmt_record *rec, uint64_t se
         if (a >= n)
             continue;
         len = len < n - a ? len : n - a;
-        if (rec->algo == DMT_DIGEST_DMT64) {
-            dmt64_update_pattern(&s.u.dmt64, seed, origin + a, (size_t)len);
-            continue;
-        }
-        for (uint64_t o = 0; o < len; o += sizeof tmp) {
-            size_t c = (size_t)(len - o < sizeof tmp ? len - o : sizeof tmp);
-            dmt_pattern_fill(tmp, seed, origin + a + o, c);
-            dmt_digest_update(&s, tmp, c);
-        }
+        dmt_digest_update_pattern(&s, seed, origin + a, (size_t)len);
     }
     uint64_t v = dmt_digest_final(&s);
     if (keep) {
