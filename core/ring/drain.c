@@ -13,7 +13,11 @@
  * go (one tail/head load, one header pass, one copy, one move of tail) and
  * delivers exactly what as many dmt_ring_next calls would (ring.c, I10);
  * each record of a run is checked on its own, so one that fails is LOST
- * (corrupt, 1) and the rest of the run goes on.  Every check, one ring or
+ * (corrupt, 1) and the rest of the run goes on; the accepted records
+ * between failures go to the writer as one stretch
+ * (dmt_writer_append_ring_run).  A run takes at most ONE_RUN_BYTES of
+ * slots, so that its copy is still in the L1 cache when it is checked and
+ * copied again into the chunk.  Every check, one ring or
  * lanes, goes through the drain's shape cache (dmt_ring_record_check_cached:
  * a record shaped as the last accepted one of its kind skips the walk),
  * which accepts exactly what the full walk accepts (dmt/ringcheck.h), so
@@ -91,14 +95,15 @@ typedef struct qitem {
     uint32_t at;                 /* where the payload lies in the lane's bytes */
 } qitem;
 
-#define QBYTES    (1u << 20)                   /* counted queue bytes per lane (q_span per item) */
-#define QHDR      40u                          /* what an item counts besides its payload */
-#define HOLD_NS   10000000ull                  /* quiet time after which held items go out */
-#define RUN_BYTES (256u << 10)                 /* slot bytes one run takes (dmt_ring_take_run) */
-#define RUN_RECS  4096u                        /* records one run takes */
-#define ONE_ROOM  (DMT_RING_MAX_PAYLOAD + 16u) /* lane bytes one item needs */
-#define LBYTES    (QBYTES + RUN_BYTES + 2 * ONE_ROOM) /* a lane's payload bytes */
-#define QITEMS    (QBYTES / QHDR + RUN_RECS + 2u)     /* a lane's item slots */
+#define QBYTES        (1u << 20)   /* counted queue bytes per lane (q_span per item) */
+#define QHDR          40u          /* what an item counts besides its payload */
+#define HOLD_NS       10000000ull  /* quiet time after which held items go out */
+#define RUN_BYTES     (256u << 10) /* slot bytes one run takes (dmt_ring_take_run) */
+#define RUN_RECS      4096u        /* records one run takes */
+#define ONE_RUN_BYTES (16u << 10)  /* one ring: a run's slots stay in L1 for the check and copy */
+#define ONE_ROOM      (DMT_RING_MAX_PAYLOAD + 16u)        /* lane bytes one item needs */
+#define LBYTES        (QBYTES + RUN_BYTES + 2 * ONE_ROOM) /* a lane's payload bytes */
+#define QITEMS        (QBYTES / QHDR + RUN_RECS + 2u)     /* a lane's item slots */
 
 typedef struct lane {
     dmt_ring_consumer c;
@@ -138,6 +143,7 @@ struct dmt_drain {
     dmt_ring_check_cache shapes; /* the last accepted shape of each kind */
     uint8_t *run;                /* RUN_BYTES: the slots of a run */
     dmt_ring_rec *recs;          /* RUN_RECS: where its records lie */
+    dmt_ring_record_info *infos; /* RUN_RECS: one ring, their checks */
 };
 
 dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t torn_timeout_ns)
@@ -153,7 +159,8 @@ dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t tor
     dmt_ring_check_cache_init(&d->shapes);
     d->run = malloc(RUN_BYTES);
     d->recs = malloc(RUN_RECS * sizeof *d->recs);
-    if (!d->run || !d->recs) {
+    d->infos = malloc(RUN_RECS * sizeof *d->infos);
+    if (!d->run || !d->recs || !d->infos) {
         dmt_drain_free(d);
         return NULL;
     }
@@ -204,6 +211,7 @@ void dmt_drain_free(dmt_drain *d)
     free(d->lanes);
     free(d->run);
     free(d->recs);
+    free(d->infos);
     free(d);
 }
 
@@ -350,6 +358,36 @@ static int put_one(dmt_drain *d, const uint8_t *buf, uint32_t len, uint64_t seq,
     return rc;
 }
 
+/* One ring: the n records of a run (d->run, d->recs) from ring number seq
+ * on, each checked, then written a stretch at a time (what put_one does
+ * per record: one that fails is LOST (corrupt, 1), the rest go on). */
+static int put_run(dmt_drain *d, uint32_t n, uint64_t seq, dmt_error *err)
+{
+    uint32_t from = 0; /* the stretch of accepted records [from, i) */
+    for (uint32_t i = 0; i <= n; i++) {
+        if (i < n) {
+            const dmt_ring_rec *r = &d->recs[i];
+            d->st.payload_bytes += r->len;
+            if (check(d, d->run + r->off, r->len, &d->infos[i]) == 0)
+                continue;
+        }
+        int rc = dmt_writer_append_ring_run(d->w, d->run, d->recs + from, d->infos + from, i - from,
+                                            seq + from, err);
+        if (rc)
+            return rc;
+        d->st.records += i - from;
+        if (i < n) {
+            /* A committed record that is not a valid record: count it. */
+            if ((rc = dmt_writer_lost(d->w, seq + i, 1, DMT_LOST_CORRUPT, err)))
+                return rc;
+            d->st.corrupt++;
+            d->st.lost++;
+        }
+        from = i + 1;
+    }
+    return 0;
+}
+
 /* The run size for a budget of max_items (0: none) of which done are used. */
 static uint32_t run_max(uint32_t max_items, uint32_t done)
 {
@@ -379,12 +417,10 @@ static int poll_one(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error
             /* Runs of committed records first; anything else below. */
             const uint64_t seq = d->c.next_seq;
             uint32_t n =
-                dmt_ring_take_run(&d->c, d->run, RUN_BYTES, d->recs, run_max(max_items, done));
-            for (uint32_t i = 0; i < n; i++) {
-                int rc = put_one(d, d->run + d->recs[i].off, d->recs[i].len, seq + i, err);
-                if (rc)
-                    return rc;
-            }
+                dmt_ring_take_run(&d->c, d->run, ONE_RUN_BYTES, d->recs, run_max(max_items, done));
+            int rc = put_run(d, n, seq, err);
+            if (rc)
+                return rc;
             if (n) {
                 done += n;
                 continue;
