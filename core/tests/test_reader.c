@@ -754,7 +754,7 @@ static void test_resume(void)
  * agree, around the lengths where the blocks start and end. */
 static void test_crc32c_paths(void)
 {
-    static uint8_t buf[3 * 4096 * 2 + 64];
+    static uint8_t buf[3 * 4096 * 2 + 64 + 2]; /* the longest length at the last offset */
     uint64_t x = 0x9E3779B97F4A7C15ull;
     for (size_t i = 0; i < sizeof buf; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
