@@ -23,6 +23,10 @@
  *    follower sees records within 100 ms); the cost of those flushes (mean
  *    and worst time per flush, share of the run) is reported.
  *
+ * `bench_drain N DIR --floors` splits the one-ring drain, same run: the
+ * run pass alone (dmt_ring_take_run), with the shape-cached check, the
+ * whole drain into /dev/null (no file system), and into a file.
+ *
  * `bench_drain N DIR --drain RINGS` runs one drain of a pre-filled region
  * of RINGS rings (with runs and the shape cache) and prints its rate, for
  * profiling the drain alone: with BENCH_DRAIN_PERF_CTL naming a perf
@@ -43,6 +47,7 @@
 #include "dmt/drain.h"
 #include "dmt/enc.h"
 #include "dmt/ring.h"
+#include "dmt/ringcheck.h"
 #include "dmt/writer.h"
 
 static char dir[256] = "/tmp";
@@ -153,30 +158,43 @@ static void perf_ctl(const char *cmd)
     }
 }
 
-/* Drain a region of `rings` rings holding the n records of the mix into a
- * file.  Returns seconds; *bytes the file size,
- * *used the ring bytes the records took, *memcpy_s the time to memcpy them.
- * With two rings, records go in runs of 64 to each (CPUs taking turns). */
-static double drain_region(uint64_t n, uint32_t rings, bool runs, bool shapes, long *bytes,
-                           uint64_t *used, double *memcpy_s)
+/* A region of `rings` rings holding the n records of the mix (munmap
+ * *rlen bytes when done).  With two rings, records go in runs of 64 to
+ * each (CPUs taking turns). */
+static void *fill_region(uint64_t n, uint32_t rings, dmt_ringset *set, size_t *rlen)
 {
     /* Data sized to the records (64 bytes a slot is more than the mix
      * averages), so formatting does not dominate the run. */
     size_t data = DMT_RING_MIN_SIZE;
     while (data < (size_t)(1u << 30) / rings && data < n * 64 / rings)
         data *= 2;
-    size_t rlen = (size_t)dmt_ringset_region_len(rings, data);
-    void *region = mmap(NULL, rlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    dmt_ringset set;
-    dmt_ringset_init(region, rlen, DMT_RING_DROP_NEWEST, rings, 1);
-    dmt_ringset_attach(&set, region, rlen);
+    *rlen = (size_t)dmt_ringset_region_len(rings, data);
+    void *region = mmap(NULL, *rlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    dmt_ringset_init(region, *rlen, DMT_RING_DROP_NEWEST, rings, 1);
+    dmt_ringset_attach(set, region, *rlen);
     uint8_t buf[1024];
     int64_t t = 1000000000;
     for (uint64_t i = 0; i < n; i++) {
         size_t k = make_record(buf, sizeof buf, i, t += 37);
         /* runs of 64 records per ring, as CPUs take turns in bursts */
-        dmt_ring_write(&set.rings[(i / 64) % rings], buf, (uint32_t)k);
+        dmt_ring_write(&set->rings[(i / 64) % rings], buf, (uint32_t)k);
     }
+    return region;
+}
+
+/* Where drain_region writes (NULL: a file in dir). */
+static const char *drain_to;
+
+/* Drain a region of `rings` rings holding the n records of the mix (fill_region)
+ * into a file.  Returns seconds; *bytes the file size (0 when drain_to),
+ * *used the ring bytes the records took, *memcpy_s the time to memcpy them. */
+
+static double drain_region(uint64_t n, uint32_t rings, bool runs, bool shapes, long *bytes,
+                           uint64_t *used, double *memcpy_s)
+{
+    size_t rlen;
+    dmt_ringset set;
+    void *region = fill_region(n, rings, &set, &rlen);
     *used = 0;
     for (uint32_t i = 0; i < rings; i++)
         *used += (uint32_t)__atomic_load_n(&set.rings[i].hdr->head, __ATOMIC_RELAXED);
@@ -197,7 +215,10 @@ static double drain_region(uint64_t n, uint32_t rings, bool runs, bool shapes, l
     free(copy);
     dmt_ringset_close(&set);
     char path[300];
-    snprintf(path, sizeof path, "%s/bench_drain.dmat", dir);
+    if (drain_to)
+        snprintf(path, sizeof path, "%s", drain_to);
+    else
+        snprintf(path, sizeof path, "%s/bench_drain.dmat", dir);
     dmt_header h;
     memset(&h, 0, sizeof h);
     snprintf(h.producer, sizeof h.producer, "bench_drain");
@@ -214,14 +235,73 @@ static double drain_region(uint64_t n, uint32_t rings, bool runs, bool shapes, l
     dmt_writer_close(w, &err);
     uint64_t t1 = cpu_ns();
     perf_ctl("disable");
-    FILE *f = fopen(path, "rb");
-    fseek(f, 0, SEEK_END);
-    *bytes = ftell(f);
-    fclose(f);
-    unlink(path);
+    *bytes = 0;
+    if (!drain_to) {
+        FILE *f = fopen(path, "rb");
+        fseek(f, 0, SEEK_END);
+        *bytes = ftell(f);
+        fclose(f);
+        unlink(path);
+    }
     dmt_drain_free(d);
     munmap(region, rlen);
     return secs(t0, t1);
+}
+
+/* One ring's run pass alone (dmt_ring_take_run into 16 KiB, as the drain
+ * takes them), and with the shape-cached check of every record: M records
+ * per CPU-second. */
+static double run_pass(uint64_t n, bool check)
+{
+    size_t rlen;
+    dmt_ringset set;
+    void *region = fill_region(n, 1, &set, &rlen);
+    dmt_ring_consumer c;
+    dmt_ring_consumer_init(&c, &set.rings[0], 1000000000ull);
+    static uint8_t run[16u << 10];
+    static dmt_ring_rec recs[4096];
+    static dmt_ring_check_cache cc;
+    dmt_ring_check_cache_init(&cc);
+    uint64_t taken = 0, bad = 0;
+    uint64_t t0 = cpu_ns();
+    for (;;) {
+        uint32_t k = dmt_ring_take_run(&c, run, sizeof run, recs, 4096);
+        if (!k)
+            break;
+        taken += k;
+        for (uint32_t i = 0; check && i < k; i++) {
+            dmt_ring_record_info ri;
+            bad += dmt_ring_record_check_cached(&cc, run + recs[i].off, recs[i].len, &ri) != 0;
+        }
+    }
+    uint64_t t1 = cpu_ns();
+    munmap(region, rlen);
+    if (taken != n || bad)
+        fprintf(stderr, "bench_drain: run pass took %llu of %llu, %llu bad\n",
+                (unsigned long long)taken, (unsigned long long)n, (unsigned long long)bad);
+    return (double)n / 1e6 / secs(t0, t1);
+}
+
+/* `--floors`: what the one-ring drain's parts cost, same run. */
+static void floors(uint64_t n)
+{
+    long bytes;
+    uint64_t used;
+    double mc;
+    const double pass = run_pass(n, false);
+    const double checked = run_pass(n, true);
+    drain_to = "/dev/null";
+    const double devnull = (double)n / 1e6 / drain_region(n, 1, true, true, &bytes, &used, &mc);
+    drain_to = NULL;
+    const double file = (double)n / 1e6 / drain_region(n, 1, true, true, &bytes, &used, &mc);
+    printf("RESULT\tdrain records/s, one ring, into a file\t%.2f M/s\t>= 40 M/s\t%.2f M/s the "
+           "same into /dev/null; %.2f M/s the run pass and check; %.2f M/s the run pass alone\t"
+           "%.2f\n",
+           file, devnull, checked, pass, file / devnull);
+    printf("# ns per record: run pass %.1f, check %.1f, drain loop and writer (chunks, CRC) %.1f, "
+           "the file's write() %.1f\n",
+           1e3 / pass, 1e3 / checked - 1e3 / pass, 1e3 / devnull - 1e3 / checked,
+           1e3 / file - 1e3 / devnull);
 }
 
 static void throughput(uint64_t n)
@@ -411,6 +491,10 @@ int main(int argc, char **argv)
         }
         double dt = drain_region(n, rings, true, true, &bytes, &used, &mc);
         printf("drain alone, %u rings: %.2f M records/s\n", rings, (double)n / 1e6 / dt);
+        return 0;
+    }
+    if (argc > 3 && strcmp(argv[3], "--floors") == 0) {
+        floors(n);
         return 0;
     }
     throughput(n);

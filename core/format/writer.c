@@ -33,6 +33,7 @@
 #include "dmt/crc32c.h"
 #include "dmt/enc.h"
 #include "dmt/platform.h"
+#include "dmt/ring.h"
 #include "dmt/ringcheck.h"
 
 #define DEFAULT_CHUNK (64u * 1024u)
@@ -465,6 +466,25 @@ int dmt_writer_set_cpu(dmt_writer *w, uint32_t cpu, bool with_seq, uint64_t ring
     return commit_record(w, n, 0, err);
 }
 
+/* Copy n bytes with fixed-size moves (records are short: a call to
+ * memcpy per piece costs more than the copy); reads and writes nothing
+ * outside [s, s+n) and [o, o+n). */
+static inline void copy_short(uint8_t *o, const uint8_t *s, size_t n)
+{
+    for (; n > 16; n -= 16, o += 16, s += 16)
+        memcpy(o, s, 16);
+    if (n >= 8) {
+        memcpy(o, s, 8);
+        memcpy(o + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(o, s, 4);
+        memcpy(o + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            o[i] = s[i];
+    }
+}
+
 /* A checked ring-form record, the header written: rewrite only the time
  * field, [head kind t_abs rest...] -> [head kind t_delta rest...]. */
 static inline int put_checked(dmt_writer *w, const uint8_t *payload, size_t len,
@@ -474,7 +494,7 @@ static inline int put_checked(dmt_writer *w, const uint8_t *payload, size_t len,
     if (BUF_CAP - w->len < len + 9)
         return fail(w, err, DMT_E_INTERNAL, 0, "buffer overflow");
     uint8_t *o = w->buf + w->len;
-    memcpy(o, payload, ri->time_off);
+    copy_short(o, payload, ri->time_off);
     const int64_t d = delta(w, ri->time);
     size_t tn;
     uint8_t *t = o + ri->time_off;
@@ -493,7 +513,7 @@ static inline int put_checked(dmt_writer *w, const uint8_t *payload, size_t len,
     } else {
         tn = dmt_enc_int(o + ri->time_off, 9, d);
     }
-    memcpy(o + ri->time_off + tn, payload + ri->time_off + ri->time_len, rest);
+    copy_short(o + ri->time_off + tn, payload + ri->time_off + ri->time_len, rest);
     w->st.records++;
     return commit_record(w, ri->time_off + tn + rest, 1, err);
 }
@@ -530,6 +550,21 @@ int dmt_writer_append_ring_checked(dmt_writer *w, const uint8_t *payload, size_t
                              "ring record sequence %llu, expected %llu", (unsigned long long)seq,
                              (unsigned long long)w->next_seq);
     return put_checked(w, payload, len, ri, err);
+}
+
+int dmt_writer_append_ring_run(dmt_writer *w, const uint8_t *base, const dmt_ring_rec *recs,
+                               const dmt_ring_record_info *ri, size_t n, uint64_t seq,
+                               dmt_error *err)
+{
+    int rc;
+    if (n == 0)
+        return 0;
+    if ((rc = dmt_writer_append_ring_checked(w, base + recs[0].off, recs[0].len, seq, &ri[0], err)))
+        return rc;
+    for (size_t i = 1; i < n; i++)
+        if ((rc = put_checked(w, base + recs[i].off, recs[i].len, &ri[i], err)))
+            return rc;
+    return 0;
 }
 
 int dmt_writer_append_checked(dmt_writer *w, const uint8_t *payload, size_t len,

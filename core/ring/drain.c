@@ -13,7 +13,11 @@
  * go (one tail/head load, one header pass, one copy, one move of tail) and
  * delivers exactly what as many dmt_ring_next calls would (ring.c, I10);
  * each record of a run is checked on its own, so one that fails is LOST
- * (corrupt, 1) and the rest of the run goes on.  Every check, one ring or
+ * (corrupt, 1) and the rest of the run goes on; the accepted records
+ * between failures go to the writer as one stretch
+ * (dmt_writer_append_ring_run).  A run takes at most ONE_RUN_BYTES of
+ * slots, so that its copy is still in the L1 cache when it is checked and
+ * copied again into the chunk.  Every check, one ring or
  * lanes, goes through the drain's shape cache (dmt_ring_record_check_cached:
  * a record shaped as the last accepted one of its kind skips the walk),
  * which accepts exactly what the full walk accepts (dmt/ringcheck.h), so
@@ -51,15 +55,18 @@
  *   lane bytes  [....|run slots: h r h r h r|h r ...........|     free    ]
  *                    ^bstart (end of the     ^ records taken  ^bend
  *                    last record written)      one by one
- *   lane items  [written|L r r r r r r ...|     free    ]  item.at -> its record
+ *   lane items  [written|L r r r r r r ...|     free    ]  recs[k].off -> its record,
+ *                                                          ri[k] its check
  *
  * An item counts QHDR + its padded length against the queue's bound
  * (QBYTES, what the safety rule's "full" reads).  The bytes and the item
  * slots start over at 0 when the queue empties (the merge drains it
  * between fills, so this is the usual case), or move to the front when
- * there is no room at the end while items are queued (the items' `at`
+ * there is no room at the end while items are queued (their recs[].off
  * moved with them).  The merge writes the smallest lane's items one after
- * another while they stay before the next lane's head and safe.
+ * another while they stay before the next lane's head and safe, each
+ * stretch of records among them in one writer call
+ * (dmt_writer_append_ring_run).
  * Invariants: every item taken from a ring is written exactly
  * once (so each ring's sequence numbers stay accounted for, per CPU); the
  * trace's sequence numbers are dense in file order (records and LOST
@@ -79,31 +86,34 @@
 
 #include "dmt/ringcheck.h"
 
-/* A queued item.  A record's len payload bytes lie at `at` in its lane's
- * bytes, where dmt_ring_take_run (or dmt_ring_next) put them. */
+/* A queued item.  A record's payload (recs[k] of the item's slot k: len
+ * bytes at off in its lane's bytes, where dmt_ring_take_run or
+ * dmt_ring_next put them) and its check (ri[k]) lie in the lane's arrays
+ * beside the items, so that a stretch of them goes to the writer in one
+ * call (dmt_writer_append_ring_run). */
 typedef struct qitem {
     int64_t ts;
     uint64_t seq;   /* ring sequence number (first of a LOST range) */
-    uint64_t count; /* 0: a record of len bytes; else a LOST range */
-    uint32_t len;
+    uint64_t count; /* 0: a record; else a LOST range */
     uint32_t reason;
-    uint32_t time_off, time_len; /* of the record's time field */
-    uint32_t at;                 /* where the payload lies in the lane's bytes */
 } qitem;
 
-#define QBYTES    (1u << 20)                   /* counted queue bytes per lane (q_span per item) */
-#define QHDR      40u                          /* what an item counts besides its payload */
-#define HOLD_NS   10000000ull                  /* quiet time after which held items go out */
-#define RUN_BYTES (256u << 10)                 /* slot bytes one run takes (dmt_ring_take_run) */
-#define RUN_RECS  4096u                        /* records one run takes */
-#define ONE_ROOM  (DMT_RING_MAX_PAYLOAD + 16u) /* lane bytes one item needs */
-#define LBYTES    (QBYTES + RUN_BYTES + 2 * ONE_ROOM) /* a lane's payload bytes */
-#define QITEMS    (QBYTES / QHDR + RUN_RECS + 2u)     /* a lane's item slots */
+#define QBYTES        (1u << 20)   /* counted queue bytes per lane (q_span per item) */
+#define QHDR          40u          /* what an item counts besides its payload */
+#define HOLD_NS       10000000ull  /* quiet time after which held items go out */
+#define RUN_BYTES     (256u << 10) /* slot bytes one run takes (dmt_ring_take_run) */
+#define RUN_RECS      4096u        /* records one run takes */
+#define ONE_RUN_BYTES (16u << 10)  /* one ring: a run's slots stay in L1 for the check and copy */
+#define ONE_ROOM      (DMT_RING_MAX_PAYLOAD + 16u)        /* lane bytes one item needs */
+#define LBYTES        (QBYTES + RUN_BYTES + 2 * ONE_ROOM) /* a lane's payload bytes */
+#define QITEMS        (QBYTES / QHDR + RUN_RECS + 2u)     /* a lane's item slots */
 
 typedef struct lane {
     dmt_ring_consumer c;
-    uint64_t seq0; /* ring sequence number the lane started at */
-    qitem *items;  /* QITEMS slots, [istart, iend) queued */
+    uint64_t seq0;            /* ring sequence number the lane started at */
+    qitem *items;             /* QITEMS slots, [istart, iend) queued */
+    dmt_ring_rec *recs;       /* QITEMS: a record item's payload (len 0: LOST) */
+    dmt_ring_record_info *ri; /* QITEMS: a record item's check */
     uint32_t istart, iend;
     uint8_t *bytes; /* LBYTES: runs' slots, records; [bstart, bend) live */
     size_t bstart, bend;
@@ -138,6 +148,7 @@ struct dmt_drain {
     dmt_ring_check_cache shapes; /* the last accepted shape of each kind */
     uint8_t *run;                /* RUN_BYTES: the slots of a run */
     dmt_ring_rec *recs;          /* RUN_RECS: where its records lie */
+    dmt_ring_record_info *infos; /* RUN_RECS: one ring, their checks */
 };
 
 dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t torn_timeout_ns)
@@ -153,7 +164,8 @@ dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t tor
     dmt_ring_check_cache_init(&d->shapes);
     d->run = malloc(RUN_BYTES);
     d->recs = malloc(RUN_RECS * sizeof *d->recs);
-    if (!d->run || !d->recs) {
+    d->infos = malloc(RUN_RECS * sizeof *d->infos);
+    if (!d->run || !d->recs || !d->infos) {
         dmt_drain_free(d);
         return NULL;
     }
@@ -173,8 +185,10 @@ dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t tor
         l->seq0 = l->c.next_seq;
         l->last_ts = INT64_MIN;
         l->items = malloc(QITEMS * sizeof *l->items);
+        l->recs = malloc(QITEMS * sizeof *l->recs);
+        l->ri = malloc(QITEMS * sizeof *l->ri);
         l->bytes = malloc(LBYTES);
-        if (!l->items || !l->bytes) {
+        if (!l->items || !l->recs || !l->ri || !l->bytes) {
             dmt_drain_free(d);
             return NULL;
         }
@@ -199,11 +213,14 @@ void dmt_drain_free(dmt_drain *d)
     if (d->lanes)
         for (uint32_t i = 0; i < d->n; i++) {
             free(d->lanes[i].items);
+            free(d->lanes[i].recs);
+            free(d->lanes[i].ri);
             free(d->lanes[i].bytes);
         }
     free(d->lanes);
     free(d->run);
     free(d->recs);
+    free(d->infos);
     free(d);
 }
 
@@ -350,6 +367,36 @@ static int put_one(dmt_drain *d, const uint8_t *buf, uint32_t len, uint64_t seq,
     return rc;
 }
 
+/* One ring: the n records of a run (d->run, d->recs) from ring number seq
+ * on, each checked, then written a stretch at a time (what put_one does
+ * per record: one that fails is LOST (corrupt, 1), the rest go on). */
+static int put_run(dmt_drain *d, uint32_t n, uint64_t seq, dmt_error *err)
+{
+    uint32_t from = 0; /* the stretch of accepted records [from, i) */
+    for (uint32_t i = 0; i <= n; i++) {
+        if (i < n) {
+            const dmt_ring_rec *r = &d->recs[i];
+            d->st.payload_bytes += r->len;
+            if (check(d, d->run + r->off, r->len, &d->infos[i]) == 0)
+                continue;
+        }
+        int rc = dmt_writer_append_ring_run(d->w, d->run, d->recs + from, d->infos + from, i - from,
+                                            seq + from, err);
+        if (rc)
+            return rc;
+        d->st.records += i - from;
+        if (i < n) {
+            /* A committed record that is not a valid record: count it. */
+            if ((rc = dmt_writer_lost(d->w, seq + i, 1, DMT_LOST_CORRUPT, err)))
+                return rc;
+            d->st.corrupt++;
+            d->st.lost++;
+        }
+        from = i + 1;
+    }
+    return 0;
+}
+
 /* The run size for a budget of max_items (0: none) of which done are used. */
 static uint32_t run_max(uint32_t max_items, uint32_t done)
 {
@@ -379,12 +426,10 @@ static int poll_one(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error
             /* Runs of committed records first; anything else below. */
             const uint64_t seq = d->c.next_seq;
             uint32_t n =
-                dmt_ring_take_run(&d->c, d->run, RUN_BYTES, d->recs, run_max(max_items, done));
-            for (uint32_t i = 0; i < n; i++) {
-                int rc = put_one(d, d->run + d->recs[i].off, d->recs[i].len, seq + i, err);
-                if (rc)
-                    return rc;
-            }
+                dmt_ring_take_run(&d->c, d->run, ONE_RUN_BYTES, d->recs, run_max(max_items, done));
+            int rc = put_run(d, n, seq, err);
+            if (rc)
+                return rc;
             if (n) {
                 done += n;
                 continue;
@@ -452,7 +497,10 @@ static bool q_room(lane *l)
     if (l->qb > QBYTES)
         return false;
     if (l->iend >= QITEMS) {
-        memmove(l->items, l->items + l->istart, (l->iend - l->istart) * sizeof *l->items);
+        const uint32_t k = l->iend - l->istart;
+        memmove(l->items, l->items + l->istart, k * sizeof *l->items);
+        memmove(l->recs, l->recs + l->istart, k * sizeof *l->recs);
+        memmove(l->ri, l->ri + l->istart, k * sizeof *l->ri);
         l->iend -= l->istart;
         l->istart = 0;
     }
@@ -461,7 +509,7 @@ static bool q_room(lane *l)
         memmove(l->bytes, l->bytes + from, l->bend - from);
         for (uint32_t i = l->istart; i < l->iend; i++)
             if (!l->items[i].count)
-                l->items[i].at -= (uint32_t)from;
+                l->recs[i].off -= (uint32_t)from;
         l->bend -= from;
         l->bstart = 0;
     }
@@ -470,6 +518,7 @@ static bool q_room(lane *l)
 
 static void q_put_lost(lane *l, uint64_t seq, uint64_t count, uint32_t reason)
 {
+    l->recs[l->iend].off = l->recs[l->iend].len = 0;
     qitem *q = &l->items[l->iend++];
     memset(q, 0, sizeof *q);
     q->seq = seq;
@@ -479,34 +528,34 @@ static void q_put_lost(lane *l, uint64_t seq, uint64_t count, uint32_t reason)
     l->qb += q_span(0);
 }
 
-static void q_pop(lane *l, const qitem *it)
+/* Pop the head item (a LOST one), or the k records at the head. */
+static void q_pop(lane *l, uint32_t k, size_t span)
 {
-    if (!it->count) {
-        l->qb -= q_span(it->len);
-        l->bstart = it->at + (size_t)it->len;
-    } else {
-        l->qb -= q_span(0);
-    }
-    if (++l->istart == l->iend) {
+    const dmt_ring_rec *r = &l->recs[l->istart + k - 1];
+    l->qb -= span;
+    if (r->len)
+        l->bstart = r->off + (size_t)r->len;
+    l->istart += k;
+    if (l->istart == l->iend) {
         l->istart = l->iend = 0;
         l->bstart = l->bend = 0;
         l->qb = 0;
     }
 }
 
-/* Queue the record of len bytes at `at` in the lane's bytes, as ring number
+/* Queue the record of len bytes at offset `at` in the lane's bytes, as ring number
  * seq: checked here (its time is its key), LOST (corrupt) when it fails. */
 static void q_record(dmt_drain *d, lane *l, size_t at, uint32_t len, uint64_t seq)
 {
-    dmt_ring_record_info ri;
+    dmt_ring_record_info *ri = &l->ri[l->iend];
+    dmt_ring_rec *r = &l->recs[l->iend];
     qitem *q = &l->items[l->iend++];
     q->seq = seq;
-    q->time_off = q->time_len = 0;
     l->st.payload_bytes += len;
-    if (check(d, l->bytes + at, len, &ri) != 0) {
+    if (check(d, l->bytes + at, len, ri) != 0) {
         q->count = 1;
         q->reason = DMT_LOST_CORRUPT;
-        q->len = q->at = 0;
+        r->off = r->len = 0;
         q->ts = l->last_ts;
         l->st.corrupt++;
         l->qb += q_span(0);
@@ -514,14 +563,12 @@ static void q_record(dmt_drain *d, lane *l, size_t at, uint32_t len, uint64_t se
     }
     q->count = 0;
     q->reason = 0;
-    q->len = len;
-    q->at = (uint32_t)at;
-    q->ts = ri.time;
-    q->time_off = (uint32_t)ri.time_off;
-    q->time_len = (uint32_t)ri.time_len;
-    l->last_ts = ri.time;
-    if (ri.time > d->hw)
-        d->hw = ri.time;
+    r->len = len;
+    r->off = (uint32_t)at;
+    q->ts = ri->time;
+    l->last_ts = ri->time;
+    if (ri->time > d->hw)
+        d->hw = ri->time;
     l->qb += q_span(len);
 }
 
@@ -638,23 +685,43 @@ static int put_lane(dmt_drain *d, uint32_t i, const qitem *next, uint32_t ni, bo
             d->st.lost += q->count;
             if (q->reason == DMT_LOST_CORRUPT)
                 d->st.corrupt++;
+            q_pop(l, 1, q_span(0));
+            items++;
         } else {
-            dmt_ring_record_info ri;
-            ri.time = q->ts;
-            ri.time_off = q->time_off;
-            ri.time_len = q->time_len;
-            if ((rc = dmt_writer_append_checked(d->w, l->bytes + q->at, q->len, &ri, err)))
+            /* The stretch of records [s, e) that goes out: each record
+             * after the first tested as the loop below tests an item, with
+             * the counted bytes as they are once those before it are out. */
+            const uint32_t s = l->istart;
+            uint32_t e = s;
+            size_t span = 0;
+            int64_t out_hw = d->out_hw;
+            bool any_out = d->any_out;
+            uint64_t n_late = 0, n_payload = 0;
+            do {
+                const uint32_t len = l->recs[e].len;
+                const int64_t ts = l->items[e].ts;
+                span += q_span(len);
+                n_payload += len;
+                if (any_out && ts < out_hw)
+                    n_late++;
+                if (!any_out || ts > out_hw)
+                    out_hw = ts;
+                any_out = true;
+                e++;
+                q = e < l->iend ? &l->items[e] : NULL;
+            } while (q && !q->count && (!next || key_before(q, i, next, ni)) &&
+                     (always || l->qb - span > QBYTES / 2 || aged(d, q)));
+            if ((rc = dmt_writer_append_ring_run(d->w, l->bytes, l->recs + s, l->ri + s, e - s,
+                                                 dmt_writer_next_seq(d->w), err)))
                 break;
-            records++;
-            payload += q->len;
-            if (d->any_out && q->ts < d->out_hw)
-                late++;
-            if (!d->any_out || q->ts > d->out_hw)
-                d->out_hw = q->ts;
-            d->any_out = true;
+            d->out_hw = out_hw;
+            d->any_out = any_out;
+            records += e - s;
+            payload += n_payload;
+            late += n_late;
+            q_pop(l, e - s, span);
+            items += e - s;
         }
-        q_pop(l, q);
-        items++;
         q = q_head(l);
     } while (q && (!next || key_before(q, i, next, ni)) &&
              (always || l->qb > QBYTES / 2 || aged(d, q)));

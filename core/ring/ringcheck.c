@@ -306,54 +306,9 @@ void dmt_ring_check_cache_init(dmt_ring_check_cache *cc)
     memset(cc, 0, sizeof *cc);
 }
 
-static inline uint64_t ld64(const uint8_t *p)
+int dmt_ring_record_check_learn(dmt_ring_check_cache *cc, const uint8_t *p, size_t len,
+                                dmt_ring_record_info *info)
 {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* Do the pinned bits of p[0..len) equal the shape's? */
-static inline bool same_shape(const uint8_t *p, size_t len, const dmt_ring_shape *s)
-{
-    if (len < 8) {
-        for (size_t i = 0; i < len; i++)
-            if ((p[i] ^ s->ref[i]) & s->mask[i])
-                return false;
-        return true;
-    }
-    uint64_t diff = 0;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8)
-        diff |= (ld64(p + i) ^ ld64(s->ref + i)) & ld64(s->mask + i);
-    if (i < len) /* the last 8 bytes, overlapping the word before */
-        diff |= (ld64(p + len - 8) ^ ld64(s->ref + len - 8)) & ld64(s->mask + len - 8);
-    return diff == 0;
-}
-
-int dmt_ring_record_check_cached(dmt_ring_check_cache *cc, const uint8_t *p, size_t len,
-                                 dmt_ring_record_info *info)
-{
-    /* The entry of the record's kind, if its kind byte is an immediate one;
-     * the comparison covers the kind bytes whatever they are. */
-    if (len >= 3 && len <= DMT_RING_SHAPE_MAX && p[1] < DMT_K_MAX_) {
-        const dmt_ring_shape *s = &cc->shape[p[1]];
-        if (s->len == len && same_shape(p, len, s)) {
-            const uint8_t *t = p + s->time_off;
-            uint64_t v = t[0] & 0x1Fu;
-            if (s->time_len > 1) {
-                v = 0;
-                for (unsigned i = 1; i < s->time_len; i++)
-                    v = v << 8 | t[i];
-            }
-            info->kind = p[1];
-            info->time = (t[0] >> 5) == 0 ? (int64_t)v : -1 - (int64_t)v;
-            info->time_off = s->time_off;
-            info->time_len = s->time_len;
-            cc->hits++;
-            return 0;
-        }
-    }
     cc->misses++;
     if (len > DMT_RING_SHAPE_MAX)
         return walk(p, len, info, NULL);

@@ -750,11 +750,32 @@ static void test_resume(void)
     free(file);
 }
 
+/* The hardware CRC (three blocks side by side, joined) and the table one
+ * agree, around the lengths where the blocks start and end. */
+static void test_crc32c_paths(void)
+{
+    static uint8_t buf[3 * 4096 * 2 + 64 + 2]; /* the longest length at the last offset */
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (uint8_t)x;
+    }
+    CHECK(dmt_crc32c(0, "123456789", 9) == 0xE3069283u);
+    const size_t lens[] = {0, 1, 8, 4095, 3 * 4096 - 1, 3 * 4096, 3 * 4096 + 7, 6 * 4096 + 63};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++)
+        for (size_t off = 0; off < 3; off++) {
+            CHECK(dmt_crc32c(0, buf + off, lens[k]) == dmt_crc32c_sw(0, buf + off, lens[k]));
+            CHECK(dmt_crc32c(0x12345678u, buf + off, lens[k]) ==
+                  dmt_crc32c_sw(0x12345678u, buf + off, lens[k]));
+        }
+}
+
 int main(void)
 {
     if (!tk_mkdtemp(tmpdir, sizeof tmpdir, "dmt-test-reader"))
         return 1;
     test_kinds_table();
+    test_crc32c_paths();
     test_round_trip();
     test_cpu_records();
     test_resume();

@@ -83,6 +83,15 @@ int dmt_writer_append_ring_checked(dmt_writer *w, const uint8_t *payload, size_t
 int dmt_writer_append_checked(dmt_writer *w, const uint8_t *payload, size_t len,
                               const struct dmt_ring_record_info *ri, dmt_error *err);
 
+struct dmt_ring_rec;
+/* A run of n checked records (the one-ring drain's dmt_ring_take_run):
+ * record i is recs[i].len bytes at base + recs[i].off, ri[i] its check,
+ * with ring sequence numbers seq, seq + 1, ...  The same as n calls of
+ * dmt_writer_append_ring_checked, without their per-record entry. */
+int dmt_writer_append_ring_run(dmt_writer *w, const uint8_t *base, const struct dmt_ring_rec *recs,
+                               const struct dmt_ring_record_info *ri, size_t n, uint64_t seq,
+                               dmt_error *err);
+
 /* Record that count records starting at sequence first were lost. */
 int dmt_writer_lost(dmt_writer *w, uint64_t first, uint64_t count, uint32_t reason, dmt_error *err);
 
