@@ -446,6 +446,12 @@ static int derive_one(dmt_store_appender *a, const res_ev *e, size_t n)
     return 0;
 }
 
+/* the releasing kinds, as the last-release query and store.sql's partial
+ * index resources_by_id name them */
+_Static_assert(DMT_K_ADAPTER_RELEASE == 10 && DMT_K_BUFFER_UNLOCK == 12 &&
+                   DMT_K_COMMON_RELEASE == 14,
+               "resources_by_id covers the releasing kinds");
+
 /* The derived rows of the ids the batch's resource records named, in C
  * from the batch alone (no statement reads the resources table but for a
  * release before the batch of an id the batch creates). */
@@ -455,7 +461,8 @@ static int derive(dmt_store_appender *a)
     int rc = 0;
     if (!a->last_release)
         rc = dmt_store_prepare(im->db,
-                               "SELECT seq, ts FROM main.resources WHERE kind = ?1 AND id = ?2 "
+                               "SELECT seq, ts FROM main.resources WHERE kind IN (10, 12, 14) "
+                               "AND kind = ?1 AND id = ?2 "
                                "ORDER BY seq DESC LIMIT 1",
                                true, &a->last_release, im->err);
     qsort(a->rev, a->n_res, sizeof *a->rev, cmp_res);

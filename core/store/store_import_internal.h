@@ -175,9 +175,12 @@ typedef struct imp {
     uint32_t *xfree;
     size_t nxfree, capxfree;
     dmt_store_map xmap;     /* xfer -> xs index (open transfers) */
-    dmt_store_map xwritten; /* xfer -> 1 (written, not open) */
-    dmt_store_map adev;     /* adapter -> index in adevs */
-    uint32_t *adevs;        /* the adapter's device */
+    dmt_store_map xwritten; /* xfer -> 1 (written, not open), but those of xw_lo..xw_hi */
+    uint32_t xw_lo, xw_hi;  /* a run of written ids, none open (xw_have), none in xwritten:
+                               ids written in order cost no map entry */
+    bool xw_have;
+    dmt_store_map adev; /* adapter -> index in adevs */
+    uint32_t *adevs;    /* the adapter's device */
     size_t nadevs, capadevs;
     uint32_t *created; /* open transfers in creation order (ring; may hold
                           ids written since: skipped); written from its

@@ -37,6 +37,87 @@ int dmt_imp_xfer_unstore(imp *im, uint32_t xfer)
     return dmt_imp_step_done(im, im->x_del, "transfers");
 }
 
+/* ---- the written ids: the run xw_lo..xw_hi plus the map xwritten -------------- */
+
+static bool xw_has(const imp *im, uint32_t xfer)
+{
+    if (im->xw_have && xfer >= im->xw_lo && xfer <= im->xw_hi)
+        return true;
+    return im->xwritten.n && dmt_store_map_get(&im->xwritten, xfer, 0) != UINT32_MAX;
+}
+
+/* Remember xfer as written: it extends the run when next to it (taking the
+ * map's ids that then touch it), else it goes to the map while the map is
+ * within its bound (beyond: xwritten_full, the table answers). */
+static int xw_add(imp *im, uint32_t xfer)
+{
+    if (!im->xw_have) {
+        im->xw_lo = im->xw_hi = xfer;
+        im->xw_have = true;
+        return 0;
+    }
+    if (im->xw_hi != UINT32_MAX && xfer == im->xw_hi + 1) {
+        im->xw_hi = xfer;
+        while (im->xwritten.n && im->xw_hi != UINT32_MAX &&
+               dmt_store_map_get(&im->xwritten, im->xw_hi + 1, 0) != UINT32_MAX) {
+            dmt_store_map_del(&im->xwritten, im->xw_hi + 1, 0);
+            im->xw_hi++;
+        }
+        return 0;
+    }
+    if (im->xw_lo && xfer == im->xw_lo - 1) {
+        im->xw_lo = xfer;
+        while (im->xwritten.n && im->xw_lo &&
+               dmt_store_map_get(&im->xwritten, im->xw_lo - 1, 0) != UINT32_MAX) {
+            dmt_store_map_del(&im->xwritten, im->xw_lo - 1, 0);
+            im->xw_lo--;
+        }
+        return 0;
+    }
+    if (im->xwritten.n >= im->lim.xwritten) {
+        im->xwritten_full = true;
+        return 0;
+    }
+    return dmt_store_map_put(&im->xwritten, xfer, 0, 1) ? dmt_imp_oom(im) : 0;
+}
+
+/* xfer is open again: out of the run (its shorter side goes to the map, as
+ * far as the map's bound allows) or the map. */
+static int xw_del(imp *im, uint32_t xfer)
+{
+    if (!im->xw_have || xfer < im->xw_lo || xfer > im->xw_hi) {
+        dmt_store_map_del(&im->xwritten, xfer, 0);
+        return 0;
+    }
+    uint32_t lo = im->xw_lo, hi = im->xw_hi, a, b; /* a..b: to the map */
+    if (lo == hi) {
+        im->xw_have = false;
+        return 0;
+    }
+    if (xfer - lo <= hi - xfer) { /* keep xfer+1..hi */
+        im->xw_lo = xfer + 1;
+        a = lo;
+        b = xfer;
+    } else { /* keep lo..xfer-1 */
+        im->xw_hi = xfer - 1;
+        a = xfer;
+        b = hi;
+    }
+    for (uint32_t id = a;; id++) {
+        if (id != xfer) {
+            if (im->xwritten.n >= im->lim.xwritten) {
+                im->xwritten_full = true;
+                break;
+            }
+            if (dmt_store_map_put(&im->xwritten, id, 0, 1))
+                return dmt_imp_oom(im);
+        }
+        if (id == b)
+            break;
+    }
+    return 0;
+}
+
 int dmt_imp_xfer_flush(imp *im)
 {
     int rc = dmt_imp_xfer_rows(im, im->xbuf, (size_t)im->xn);
@@ -77,10 +158,8 @@ int dmt_imp_xfer_write(imp *im, uint32_t idx)
     if (!rc && !im->xfer_reloaded)
         rc = dmt_imp_transfer_event(im, &x->t);
     dmt_store_map_del(&im->xmap, x->t.xfer, 0);
-    if (!rc && im->xwritten.n >= im->lim.xwritten)
-        im->xwritten_full = true;
-    else if (!rc && dmt_store_map_put(&im->xwritten, x->t.xfer, 0, 1))
-        rc = dmt_imp_oom(im);
+    if (!rc)
+        rc = xw_add(im, x->t.xfer);
     if (!rc && dmt_imp_grow((void **)&im->xfree, &im->capxfree, im->nxfree + 1, sizeof(uint32_t)))
         rc = dmt_imp_oom(im);
     if (!rc)
@@ -91,7 +170,7 @@ int dmt_imp_xfer_write(imp *im, uint32_t idx)
 /* Was transfer xfer written to the table already (and not reopened)? */
 static int xfer_written(imp *im, uint32_t xfer, bool *yes)
 {
-    *yes = dmt_store_map_get(&im->xwritten, xfer, 0) != UINT32_MAX;
+    *yes = xw_has(im, xfer);
     if (*yes || !im->xwritten_full)
         return 0;
     int rc = dmt_imp_xfer_flush(im);
@@ -199,7 +278,8 @@ static xstate *xfer_get(imp *im, uint32_t xfer, uint64_t seq, int *rc)
         x->queued = true; /* never queued again: written at the end */
         x->reloaded = true;
         im->xfer_reloaded = true;
-        dmt_store_map_del(&im->xwritten, xfer, 0);
+        if ((*rc = xw_del(im, xfer)))
+            return NULL;
     }
     if (dmt_store_map_put(&im->xmap, xfer, 0, idx) || created_push(im, xfer)) {
         *rc = dmt_imp_oom(im);

@@ -1064,6 +1064,61 @@ static void test_late_records(void)
     dmt_store_close(st);
 }
 
+static void check_append(const char *name, const char *trace, const uint64_t *ends, size_t n_ends,
+                         const dmt_store_import_opts *opts);
+
+/* Late records for transfers written in id order (the importer keeps those
+ * ids as one run, not map entries): one inside the run, then ones on both
+ * sides of it and at its ends, each reopened exactly once - with the
+ * default bounds and with the small ones (the written ids no longer all
+ * fit: the table answers). */
+static void test_late_run(void)
+{
+    char trace[512], db[512];
+    tpath(trace, sizeof trace, "late-run.dmat");
+    tpath(db, sizeof db, "late-run.db");
+    dmt_header h;
+    header_init(&h, "late-run");
+    dmt_writer *w;
+    dmt_error err;
+    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
+    rec_simple(w, DMT_K_ADAPTER_CREATE, 0, 0, false, 0, T(0));
+    int64_t ts = 1;
+    for (uint32_t x = 1; x <= 60; x++) {
+        rec_dma(w, DMT_K_START_DMA, x, 0x1000, 0, T(ts++), 0, NULL);
+        rec_dma(w, DMT_K_COMPLETE_DMA, x, 0, 0, T(ts++), 0, NULL);
+    }
+    static const uint32_t late[] = {30, 10, 50, 29, 31, 1, 60, 45};
+    for (size_t k = 0; k < sizeof late / sizeof *late; k++) {
+        for (int i = 0; i < 70000; i++)
+            rec_reg(w, DMT_K_REG_READ, 0x110, (uint64_t)i, T(ts++));
+        rec_dma(w, DMT_K_COMPLETE_DMA, late[k], 0, 0, T(ts++), 0, NULL);
+    }
+    CHECK(dmt_writer_close(w, &err) == 0);
+    for (int lim = 0; lim < 2; lim++) {
+        dmt_store_import_opts o = {.small_limits = lim};
+        CHECKF(dmt_store_import(trace, db, &o, NULL, &err) == 0, "%s", err.msg);
+        check_against_trace(trace, db, 0);
+        dmt_store *st;
+        CHECK(dmt_store_open(db, DMT_STORE_RDONLY, &st, &err) == 0);
+        if (!st)
+            return;
+        CHECK(sql_int(dmt_store_sqlite(st), "SELECT count(*) FROM transfers") == 60);
+        for (uint32_t x = 1; x <= 60; x++) {
+            int twice = 0;
+            for (size_t k = 0; k < sizeof late / sizeof *late; k++)
+                twice |= late[k] == x;
+            dmt_store_transfer t;
+            CHECK(dmt_store_transfer_get(st, x, &t, &err) == 1);
+            CHECKF(t.complete_count == 1u + (unsigned)twice, "xfer %u: %u completions", x,
+                   (unsigned)t.complete_count);
+        }
+        dmt_store_close(st);
+    }
+    static const uint64_t ends[] = {121, 70122, 140123, 300000, 420000};
+    check_append("late-run", trace, ends, sizeof ends / sizeof *ends, NULL);
+}
+
 /* Records out of time order (several CPUs): small jitter, and now and then
  * a jump back by more than a bucket, which the importer merges into rows
  * it has written already. */
@@ -2098,6 +2153,7 @@ int main(void)
     test_every_kind();
     test_derived();
     test_late_records();
+    test_late_run();
     test_time_reversal();
     test_import_equality();
     test_sg_key_limit();
