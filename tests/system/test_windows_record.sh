@@ -17,13 +17,19 @@ WINE=/usr/lib/wine/wine64
 "$DMT" --help | grep -q "^  capture " || { echo "no capture in this build"; exit 77; }
 
 export WINEPREFIX=$WORK/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-# Stop this prefix's wineserver before lib.sh's trap removes the prefix.
+# One wineserver for the whole test (-p: it does not exit 3 s after the last
+# process, so no Wine process races a server on its way out - on a loaded CI
+# machine such a start failed silently with status 1), and the prefix made
+# up front, before any command whose status the test checks.  Stop the
+# server before lib.sh's trap removes the prefix.
 trap '/usr/lib/wine/wineserver -k 2>/dev/null; rm -rf "$WORK"' EXIT
+mkdir -p "$WINEPREFIX" && /usr/lib/wine/wineserver -p
+"$WINE" wineboot --init >/dev/null 2>&1 || { fail "wineboot --init failed"; finish; }
 win() { echo "Z:${1//\//\\}"; }   # the Linux path as Wine's Z: drive sees it
 wexe() { "$WINE" "$EXE" "$@"; }
 json_get() { "$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval("d"+sys.argv[2]))' "$@"; }
 
-# First start creates the Wine prefix.  Only record and carve are built in.
+# Only record and carve are built in.
 cmds=$(wexe --help | awk '/^  [a-z]/{print $1}' | tr '\n' ' ')
 [[ $cmds == "record carve " ]] || fail "dmatrace.exe commands: '$cmds', want 'record carve '"
 expect_status 2 wexe carve --merge x.dmat y.img
