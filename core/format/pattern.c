@@ -8,11 +8,12 @@
  * the CPU has chosen per call: 0 the portable dmt_pattern_fill, 1 AVX2
  * (four lanes; each 64-bit multiply built from three 32-bit ones), 2
  * AVX-512 (eight lanes, vpmullq).  Compiled with GCC/clang target
- * attributes, so the build needs no -m flags and runs on any x86-64.  Invariants: every
- * implementation stores word k of the pattern little-endian at byte 8k (so the vector ones exist
- * only on x86); partial words at either end always come from
- * dmt_pattern_fill, so only whole, aligned words differ in how they are
- * computed, never in value.
+ * attributes, so the build needs no -m flags and runs on any x86-64.
+ *
+ * Invariants: every implementation stores word k of the pattern
+ * little-endian at byte 8k (so the vector ones exist only on x86); partial
+ * words at either end always come from dmt_pattern_fill, so only whole,
+ * aligned words differ in how they are computed, never in value.
  */
 #include "dmt/pattern.h"
 
