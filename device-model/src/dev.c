@@ -184,6 +184,19 @@ void dmm_config_default(dmm_config *cfg)
     cfg->flags = 0;
 }
 
+/* The device's buffers (any of them may be NULL); not the lock. */
+static void free_buffers(dmm_dev *d)
+{
+    for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
+        free(d->ch[c].cache);
+        free(d->ch[c].lz_seg);
+    }
+    free(d->devmem);
+    free(d->dc_seg);
+    free(d->pg_lazy);
+    free(d->pg_pat);
+}
+
 dmm_dev *dmm_dev_new(const dmm_config *cfg, dmm_phys *pm)
 {
     dmm_config def;
@@ -219,14 +232,7 @@ dmm_dev *dmm_dev_new(const dmm_config *cfg, dmm_phys *pm)
         empty_info(&d->ch[c].pub);
     }
     if (!ok || pthread_mutex_init(&d->lock, NULL) != 0) {
-        for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
-            free(d->ch[c].cache);
-            free(d->ch[c].lz_seg);
-        }
-        free(d->devmem);
-        free(d->dc_seg);
-        free(d->pg_lazy);
-        free(d->pg_pat);
+        free_buffers(d);
         free(d);
         return NULL;
     }
@@ -237,14 +243,7 @@ void dmm_dev_free(dmm_dev *d)
 {
     if (!d)
         return;
-    for (unsigned c = 0; c < DMM_NUM_CHANNELS; c++) {
-        free(d->ch[c].cache);
-        free(d->ch[c].lz_seg);
-    }
-    free(d->devmem);
-    free(d->dc_seg);
-    free(d->pg_lazy);
-    free(d->pg_pat);
+    free_buffers(d);
     pthread_mutex_destroy(&d->lock);
     free(d);
 }
