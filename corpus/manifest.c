@@ -361,9 +361,9 @@ static int parse_trace(interp *in, const node *n, cor_trace *t)
         return rc;
     if ((v = map_get(n, "regmap")) && (rc = dup_str(in, v, "regmap", &t->regmap)))
         return rc;
-    if (t->regmap && (t->regmap[0] == '/' ? !(t->regmap_resolved = strdup(t->regmap))
-                                          : asprintf(&t->regmap_resolved, "%s/%s", in->m->dir,
-                                                     t->regmap) < 0))
+    if (t->regmap &&
+        (t->regmap[0] == '/' ? !(t->regmap_resolved = strdup(t->regmap))
+                             : asprintf(&t->regmap_resolved, "%s/%s", in->m->dir, t->regmap) < 0))
         return DMT_E_NOMEM;
     if ((v = map_get(n, "labels"))) {
         if (v->type == N_SCALAR) {

@@ -142,8 +142,8 @@ void cor_run_trace(const cor_trace *t, const cor_set *set, const cor_run_opts *o
     if (t->regmap_resolved) {
         rmap_error me;
         if (rmap_load(t->regmap_resolved, NULL, &names, &me) != 0) {
-            snprintf(a->error_text, sizeof a->error_text, "%s: regmap %s:%u: %s", t->path,
-                     me.file, me.line, me.msg);
+            snprintf(a->error_text, sizeof a->error_text, "%s: regmap %s:%u: %s", t->path, me.file,
+                     me.line, me.msg);
             a->error = true;
             return;
         }

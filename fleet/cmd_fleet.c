@@ -264,8 +264,7 @@ int cmd_pull(int argc, char **argv)
         flt_close(c);
         return st;
     }
-    dmt_store_import_opts io = {.regmap = rm.map, .regmap_domain = rm.dom,
-                                .regmap_name = rm.path};
+    dmt_store_import_opts io = {.regmap = rm.map, .regmap_domain = rm.dom, .regmap_name = rm.path};
     dmt_error err;
     dmt_error_clear(&err);
     if (flt_pull(c, argv[optind + 1], out, &io, &err) != 0)

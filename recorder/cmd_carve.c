@@ -262,8 +262,7 @@ int cmd_carve(int argc, char **argv)
             bool covered = false;
             for (size_t j = 0; r->ring_index > 0 && j < n && !covered; j++)
                 covered = rings[j].ring.verdict == DMT_CARVE_LIVE &&
-                          rings[j].ring.ring_index == 0 &&
-                          rings[j].ring.instance == r->instance &&
+                          rings[j].ring.ring_index == 0 && rings[j].ring.instance == r->instance &&
                           rings[j].ring.ring_count == r->ring_count;
             if (!covered) {
                 live++;

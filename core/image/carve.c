@@ -105,8 +105,8 @@ static int check_candidate(dmt_image *img, uint64_t phys, dmt_carve_ring *out)
     if (n != (long)sizeof h)
         return DMT_CARVE_REJ_ABSENT;
     const uint32_t version = rd32(h + 8);
-    if (rd64(h) != DMT_RING_MAGIC || version < DMT_RING_VERSION_MIN ||
-        version > DMT_RING_VERSION || rd32(h + 12) != DMT_RING_HDR_SIZE)
+    if (rd64(h) != DMT_RING_MAGIC || version < DMT_RING_VERSION_MIN || version > DMT_RING_VERSION ||
+        rd32(h + 12) != DMT_RING_HDR_SIZE)
         return DMT_CARVE_REJ_VERSION;
     const uint64_t size = rd64(h + 16);
     if (size < DMT_RING_MIN_SIZE || size > DMT_RING_MAX_SIZE || (size & (size - 1)))

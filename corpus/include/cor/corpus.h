@@ -71,7 +71,7 @@ typedef struct cor_trace {
     char *labels[COR_MAX_LABELS];
     size_t n_labels;
     char *notes;
-    char *regmap;   /* as written, or NULL */
+    char *regmap;          /* as written, or NULL */
     char *regmap_resolved; /* relative to the manifest's folder */
     size_t n_sets;
     cor_set sets[COR_MAX_SETS];
@@ -113,7 +113,7 @@ typedef struct cor_actual {
     uint64_t div_record;
     int div_kind;
     char div_text[1400]; /* "reg_read dev=0 off=0x104: expected 0x2, got 0x6" */
-    bool driver_run;    /* driver replay attempted */
+    bool driver_run;     /* driver replay attempted */
     bool driver_diverged;
     char driver_text[1400];
     uint64_t by_rule[64]; /* audit findings per rule (enum dmt_audit_rule < 64) */
@@ -145,7 +145,7 @@ typedef struct cor_verdict {
     int status[COR_CHECK_N_]; /* per check; COR_PASS for checks not run */
     bool ran[COR_CHECK_N_];
     char text[COR_CHECK_N_][1600]; /* the first difference, "" when none */
-    int overall;                  /* the worst: ERROR > FAIL > XPASS > XFAIL > PASS */
+    int overall;                   /* the worst: ERROR > FAIL > XPASS > XFAIL > PASS */
 } cor_verdict;
 
 /* Compare (set may be NULL: no expectations -> every check a FAIL naming
