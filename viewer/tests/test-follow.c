@@ -170,8 +170,9 @@ static void run(void)
         char *argv[] = {DMTV_VIEWER_BIN, "--render", png, "--size", "800x400", trace, NULL};
         int status = -1;
         GError *se = NULL;
-        CHECK(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
-                           &se));
+        gboolean spawned =
+            g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, &se);
+        CHECKF(spawned, "--render did not start: %s", se ? se->message : "?");
         g_clear_error(&se);
         CHECK(running(rec) && dmt_sniff_ended(trace, NULL) == 0); /* still growing */
         CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "--render exited %d", status);
