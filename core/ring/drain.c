@@ -63,10 +63,16 @@
  * slots start over at 0 when the queue empties (the merge drains it
  * between fills, so this is the usual case), or move to the front when
  * there is no room at the end while items are queued (their recs[].off
- * moved with them).  The merge writes the smallest lane's items one after
- * another while they stay before the next lane's head and safe, each
- * stretch of records among them in one writer call
- * (dmt_writer_append_ring_run).
+ * moved with them), or when what is still queued is few next to what went
+ * out before it (past KEEP_ITEMS items or KEEP_BYTES bytes, the live part
+ * at most a quarter of it): lanes whose times interleave always hold a
+ * burst back, and without that move such a lane's writes would walk its
+ * whole bound (megabytes of items and bytes) instead of staying in the
+ * cache.  Each move copies at most a quarter of what went out since the
+ * last one, so moving costs a fraction of a copy per record.
+ * The merge writes the smallest lane's items one after another while they
+ * stay before the next lane's head and safe, each stretch of records among
+ * them in one writer call (dmt_writer_append_ring_run).
  * Invariants: every item taken from a ring is written exactly
  * once (so each ring's sequence numbers stay accounted for, per CPU); the
  * trace's sequence numbers are dense in file order (records and LOST
@@ -104,6 +110,8 @@ typedef struct qitem {
 #define RUN_BYTES     (256u << 10) /* slot bytes one run takes (dmt_ring_take_run) */
 #define RUN_RECS      4096u        /* records one run takes */
 #define ONE_RUN_BYTES (16u << 10)  /* one ring: a run's slots stay in L1 for the check and copy */
+#define KEEP_ITEMS    512u         /* a lane's items move to the front past this ... */
+#define KEEP_BYTES    (32u << 10)  /* ... and its bytes past this, when few are live */
 #define ONE_ROOM      (DMT_RING_MAX_PAYLOAD + 16u)        /* lane bytes one item needs */
 #define LBYTES        (QBYTES + RUN_BYTES + 2 * ONE_ROOM) /* a lane's payload bytes */
 #define QITEMS        (QBYTES / QHDR + RUN_RECS + 2u)     /* a lane's item slots */
@@ -491,12 +499,15 @@ static size_t q_span(uint32_t len)
 /* Room for one more item of any size: the counted bytes under QBYTES, an
  * item slot and ONE_ROOM bytes at bend.  Moves the live items and bytes to
  * the front when they have moved on (the queue is usually empty by then:
- * the merge drains it between fills, and an empty queue starts over at 0). */
+ * the merge drains it between fills, and an empty queue starts over at 0),
+ * and when the live ones are few next to what went out before them (see
+ * the top: a lane held back by another keeps its working set small).  Only
+ * where things lie changes, never what is queued or its order. */
 static bool q_room(lane *l)
 {
     if (l->qb > QBYTES)
         return false;
-    if (l->iend >= QITEMS) {
+    if (l->iend >= QITEMS || (l->istart >= KEEP_ITEMS && l->iend - l->istart <= l->istart / 4)) {
         const uint32_t k = l->iend - l->istart;
         memmove(l->items, l->items + l->istart, k * sizeof *l->items);
         memmove(l->recs, l->recs + l->istart, k * sizeof *l->recs);
@@ -504,7 +515,8 @@ static bool q_room(lane *l)
         l->iend -= l->istart;
         l->istart = 0;
     }
-    if (LBYTES - l->bend < ONE_ROOM && l->bstart) {
+    if ((LBYTES - l->bend < ONE_ROOM && l->bstart) ||
+        (l->bstart >= KEEP_BYTES && l->bend - l->bstart <= l->bstart / 4)) {
         const size_t from = l->bstart;
         memmove(l->bytes, l->bytes + from, l->bend - from);
         for (uint32_t i = l->istart; i < l->iend; i++)
