@@ -249,7 +249,7 @@ void dmt_drain_set_shape_cache(dmt_drain *d, bool on)
 
 /* Check one record: by the shape cache (the default) or the full walk;
  * both accept the same records (dmt/ringcheck.h). */
-static int check(dmt_drain *d, const uint8_t *p, size_t len, dmt_ring_record_info *ri)
+static inline int check(dmt_drain *d, const uint8_t *p, size_t len, dmt_ring_record_info *ri)
 {
     return d->no_shapes ? dmt_ring_record_check(p, len, ri)
                         : dmt_ring_record_check_cached(&d->shapes, p, len, ri);
@@ -702,32 +702,39 @@ static int put_lane(dmt_drain *d, uint32_t i, const qitem *next, uint32_t ni, bo
         } else {
             /* The stretch of records [s, e) that goes out: each record
              * after the first tested as the loop below tests an item, with
-             * the counted bytes as they are once those before it are out. */
-            const uint32_t s = l->istart;
-            uint32_t e = s;
-            size_t span = 0;
-            int64_t out_hw = d->out_hw;
-            bool any_out = d->any_out;
+             * the counted bytes as they are once those before it are out.
+             * The key test is key_before(q, i, next, ni) with i != ni (two
+             * heads are never of one lane): ts < next's, or equal and
+             * i < ni; no next, every time passes. */
+            const uint32_t s = l->istart, iend = l->iend;
+            const qitem *const its = l->items;
+            const dmt_ring_rec *const rs = l->recs;
+            const int64_t nts = next ? next->ts : INT64_MAX;
+            const bool tie_passes = !next || i < ni;
+            int64_t out_hw = d->any_out ? d->out_hw : its[s].ts;
             uint64_t n_late = 0, n_payload = 0;
-            do {
-                const uint32_t len = l->recs[e].len;
-                const int64_t ts = l->items[e].ts;
+            size_t span = 0;
+            uint32_t e = s;
+            for (;;) {
+                const uint32_t len = rs[e].len;
+                const int64_t ts = its[e].ts;
                 span += q_span(len);
                 n_payload += len;
-                if (any_out && ts < out_hw)
-                    n_late++;
-                if (!any_out || ts > out_hw)
-                    out_hw = ts;
-                any_out = true;
-                e++;
-                q = e < l->iend ? &l->items[e] : NULL;
-            } while (q && !q->count && (!next || key_before(q, i, next, ni)) &&
-                     (always || l->qb - span > QBYTES / 2 || aged(d, q)));
+                n_late += ts < out_hw;
+                out_hw = ts > out_hw ? ts : out_hw;
+                if (++e >= iend)
+                    break;
+                const qitem *const nq = &its[e];
+                if (nq->count || nq->ts > nts || (nq->ts == nts && !tie_passes))
+                    break;
+                if (!always && l->qb - span <= QBYTES / 2 && !aged(d, nq))
+                    break;
+            }
             if ((rc = dmt_writer_append_ring_run(d->w, l->bytes, l->recs + s, l->ri + s, e - s,
                                                  dmt_writer_next_seq(d->w), err)))
                 break;
             d->out_hw = out_hw;
-            d->any_out = any_out;
+            d->any_out = true;
             records += e - s;
             payload += n_payload;
             late += n_late;
