@@ -63,10 +63,16 @@
  * slots start over at 0 when the queue empties (the merge drains it
  * between fills, so this is the usual case), or move to the front when
  * there is no room at the end while items are queued (their recs[].off
- * moved with them).  The merge writes the smallest lane's items one after
- * another while they stay before the next lane's head and safe, each
- * stretch of records among them in one writer call
- * (dmt_writer_append_ring_run).
+ * moved with them), or when what is still queued is few next to what went
+ * out before it (past KEEP_ITEMS items or KEEP_BYTES bytes, the live part
+ * at most a quarter of it): lanes whose times interleave always hold a
+ * burst back, and without that move such a lane's writes would walk its
+ * whole bound (megabytes of items and bytes) instead of staying in the
+ * cache.  Each move copies at most a quarter of what went out since the
+ * last one, so moving costs a fraction of a copy per record.
+ * The merge writes the smallest lane's items one after another while they
+ * stay before the next lane's head and safe, each stretch of records among
+ * them in one writer call (dmt_writer_append_ring_run).
  * Invariants: every item taken from a ring is written exactly
  * once (so each ring's sequence numbers stay accounted for, per CPU); the
  * trace's sequence numbers are dense in file order (records and LOST
@@ -104,6 +110,8 @@ typedef struct qitem {
 #define RUN_BYTES     (256u << 10) /* slot bytes one run takes (dmt_ring_take_run) */
 #define RUN_RECS      4096u        /* records one run takes */
 #define ONE_RUN_BYTES (16u << 10)  /* one ring: a run's slots stay in L1 for the check and copy */
+#define KEEP_ITEMS    512u         /* a lane's items move to the front past this ... */
+#define KEEP_BYTES    (32u << 10)  /* ... and its bytes past this, when few are live */
 #define ONE_ROOM      (DMT_RING_MAX_PAYLOAD + 16u)        /* lane bytes one item needs */
 #define LBYTES        (QBYTES + RUN_BYTES + 2 * ONE_ROOM) /* a lane's payload bytes */
 #define QITEMS        (QBYTES / QHDR + RUN_RECS + 2u)     /* a lane's item slots */
@@ -241,7 +249,7 @@ void dmt_drain_set_shape_cache(dmt_drain *d, bool on)
 
 /* Check one record: by the shape cache (the default) or the full walk;
  * both accept the same records (dmt/ringcheck.h). */
-static int check(dmt_drain *d, const uint8_t *p, size_t len, dmt_ring_record_info *ri)
+static inline int check(dmt_drain *d, const uint8_t *p, size_t len, dmt_ring_record_info *ri)
 {
     return d->no_shapes ? dmt_ring_record_check(p, len, ri)
                         : dmt_ring_record_check_cached(&d->shapes, p, len, ri);
@@ -491,12 +499,15 @@ static size_t q_span(uint32_t len)
 /* Room for one more item of any size: the counted bytes under QBYTES, an
  * item slot and ONE_ROOM bytes at bend.  Moves the live items and bytes to
  * the front when they have moved on (the queue is usually empty by then:
- * the merge drains it between fills, and an empty queue starts over at 0). */
+ * the merge drains it between fills, and an empty queue starts over at 0),
+ * and when the live ones are few next to what went out before them (see
+ * the top: a lane held back by another keeps its working set small).  Only
+ * where things lie changes, never what is queued or its order. */
 static bool q_room(lane *l)
 {
     if (l->qb > QBYTES)
         return false;
-    if (l->iend >= QITEMS) {
+    if (l->iend >= QITEMS || (l->istart >= KEEP_ITEMS && l->iend - l->istart <= l->istart / 4)) {
         const uint32_t k = l->iend - l->istart;
         memmove(l->items, l->items + l->istart, k * sizeof *l->items);
         memmove(l->recs, l->recs + l->istart, k * sizeof *l->recs);
@@ -504,7 +515,8 @@ static bool q_room(lane *l)
         l->iend -= l->istart;
         l->istart = 0;
     }
-    if (LBYTES - l->bend < ONE_ROOM && l->bstart) {
+    if ((LBYTES - l->bend < ONE_ROOM && l->bstart) ||
+        (l->bstart >= KEEP_BYTES && l->bend - l->bstart <= l->bstart / 4)) {
         const size_t from = l->bstart;
         memmove(l->bytes, l->bytes + from, l->bend - from);
         for (uint32_t i = l->istart; i < l->iend; i++)
@@ -690,32 +702,39 @@ static int put_lane(dmt_drain *d, uint32_t i, const qitem *next, uint32_t ni, bo
         } else {
             /* The stretch of records [s, e) that goes out: each record
              * after the first tested as the loop below tests an item, with
-             * the counted bytes as they are once those before it are out. */
-            const uint32_t s = l->istart;
-            uint32_t e = s;
-            size_t span = 0;
-            int64_t out_hw = d->out_hw;
-            bool any_out = d->any_out;
+             * the counted bytes as they are once those before it are out.
+             * The key test is key_before(q, i, next, ni) with i != ni (two
+             * heads are never of one lane): ts < next's, or equal and
+             * i < ni; no next, every time passes. */
+            const uint32_t s = l->istart, iend = l->iend;
+            const qitem *const its = l->items;
+            const dmt_ring_rec *const rs = l->recs;
+            const int64_t nts = next ? next->ts : INT64_MAX;
+            const bool tie_passes = !next || i < ni;
+            int64_t out_hw = d->any_out ? d->out_hw : its[s].ts;
             uint64_t n_late = 0, n_payload = 0;
-            do {
-                const uint32_t len = l->recs[e].len;
-                const int64_t ts = l->items[e].ts;
+            size_t span = 0;
+            uint32_t e = s;
+            for (;;) {
+                const uint32_t len = rs[e].len;
+                const int64_t ts = its[e].ts;
                 span += q_span(len);
                 n_payload += len;
-                if (any_out && ts < out_hw)
-                    n_late++;
-                if (!any_out || ts > out_hw)
-                    out_hw = ts;
-                any_out = true;
-                e++;
-                q = e < l->iend ? &l->items[e] : NULL;
-            } while (q && !q->count && (!next || key_before(q, i, next, ni)) &&
-                     (always || l->qb - span > QBYTES / 2 || aged(d, q)));
+                n_late += ts < out_hw;
+                out_hw = ts > out_hw ? ts : out_hw;
+                if (++e >= iend)
+                    break;
+                const qitem *const nq = &its[e];
+                if (nq->count || nq->ts > nts || (nq->ts == nts && !tie_passes))
+                    break;
+                if (!always && l->qb - span <= QBYTES / 2 && !aged(d, nq))
+                    break;
+            }
             if ((rc = dmt_writer_append_ring_run(d->w, l->bytes, l->recs + s, l->ri + s, e - s,
                                                  dmt_writer_next_seq(d->w), err)))
                 break;
             d->out_hw = out_hw;
-            d->any_out = any_out;
+            d->any_out = true;
             records += e - s;
             payload += n_payload;
             late += n_late;

@@ -1656,6 +1656,17 @@ static uint8_t *slurp(const char *path, size_t *n)
     return b;
 }
 
+/* Do the files at a and b hold the same bytes (both read whole)? */
+static bool same_file(const char *a, const char *b)
+{
+    size_t na, nb;
+    uint8_t *fa = slurp(a, &na), *fb = slurp(b, &nb);
+    const bool same = fa && fb && na == nb && memcmp(fa, fb, na) == 0;
+    free(fa);
+    free(fb);
+    return same;
+}
+
 /* Drain region (count rings) into path, with runs or item by item, with
  * the shape cache or the full check alone. */
 static dmt_drain_stats drain_copy(uint8_t *reg, size_t len, bool runs, bool shapes,
@@ -1764,14 +1775,9 @@ static void test_drain_runs_same(uint32_t rings, enum dmt_ring_policy pol)
         dmt_drain_stats sc = drain_copy(reg3, len, true, false, pc);
         CHECKF(memcmp(&sa, &sb, sizeof sa) == 0, "round %u: stats differ", round);
         CHECKF(memcmp(&sc, &sb, sizeof sc) == 0, "round %u: stats differ (shape cache)", round);
-        size_t na, nb, nc;
-        uint8_t *fa = slurp(pa, &na), *fb = slurp(pb, &nb), *fc = slurp(pc, &nc);
-        CHECKF(fa && fb && na == nb && memcmp(fa, fb, na) == 0,
-               "round %u, %u rings: the files differ (%zu / %zu bytes)", round, rings, na, nb);
-        CHECKF(fc && fb && nc == nb && memcmp(fc, fb, nc) == 0,
-               "round %u, %u rings: shape cache on / off, the files differ (%zu / %zu bytes)",
-               round, rings, nb, nc);
-        free(fc);
+        CHECKF(same_file(pa, pb), "round %u, %u rings: the files differ", round, rings);
+        CHECKF(same_file(pc, pb), "round %u, %u rings: shape cache on / off, the files differ",
+               round, rings);
         remove(pc);
         free(reg3);
         /* and the reader takes it whole */
@@ -1793,8 +1799,6 @@ static void test_drain_runs_same(uint32_t rings, enum dmt_ring_policy pol)
         records += sb.records;
         corrupt += sb.corrupt;
         lost += sb.lost;
-        free(fa);
-        free(fb);
         remove(pa);
         remove(pb);
         free(reg);
@@ -1804,6 +1808,102 @@ static void test_drain_runs_same(uint32_t rings, enum dmt_ring_policy pol)
            pol == DMT_RING_DROP_NEWEST ? "drop-newest" : "overwrite-oldest",
            (unsigned long long)records, (unsigned long long)corrupt, (unsigned long long)lost);
     CHECK(records > 1000 && corrupt > 0 && lost > corrupt);
+}
+
+/* The merge's stretches (a lane's items written one writer call at a
+ * time, from runs taken into the lane's bytes, which move to the front of
+ * the lane as it drains) write the very file the per-item merge writes
+ * (every item through dmt_ring_next, the full check): lanes whose times
+ * interleave in bursts of 64 (what the bench and a busy machine do),
+ * lanes disjoint in time, one lane idle, equal times across lanes (the
+ * ring index decides), and lanes with LOST ranges (a small drop-newest
+ * ring overflowed) and corrupt records among them.  Every record comes
+ * back once, on its CPU, in its ring's order, with dense sequence
+ * numbers; every ring's records and LOST ranges add up to what was
+ * written to it. */
+enum { ST_INTERLEAVED, ST_DISJOINT, ST_ONE_IDLE, ST_EQUAL_TIMES, ST_LOST, ST_CASES };
+
+static void test_merge_stretches_same(void)
+{
+    static const char *const names[ST_CASES] = {"interleaved", "disjoint", "one lane idle",
+                                                "equal times", "lost ranges"};
+    for (int c = 0; c < ST_CASES; c++)
+        for (uint32_t rings = 2; rings <= 3; rings++) {
+            const uint32_t n = c == ST_LOST ? 1500 : 12000;
+            const size_t data = c == ST_LOST ? 8192 : (1u << 20);
+            unsigned long long rng = 77 + (unsigned long long)c * 5 + rings;
+            size_t len;
+            uint8_t *reg = new_set_region(rings, data, &len);
+            dmt_ringset s;
+            CHECK(dmt_ringset_init(reg, len, DMT_RING_DROP_NEWEST, rings, 9) == 0);
+            CHECK(dmt_ringset_attach(&s, reg, len) == 0);
+            uint64_t put[DMT_RING_MAX_RINGS] = {0};
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t r;
+                int64_t ts;
+                switch (c) {
+                case ST_DISJOINT: /* ring 0's records all come before ring 1's ... */
+                    r = i * rings / n;
+                    ts = 1000 + (int64_t)i * 37;
+                    break;
+                case ST_ONE_IDLE:
+                    r = 0;
+                    ts = 1000 + (int64_t)i * 37;
+                    break;
+                case ST_EQUAL_TIMES: /* the same times on every ring, in bursts */
+                    r = (i / 16) % rings;
+                    ts = 1000 + (int64_t)(i / (16 * rings)) * 16 + i % 16;
+                    break;
+                default: /* bursts of 64 per ring, times rising */
+                    r = (i / 64) % rings;
+                    ts = 1000 + (int64_t)i * 37;
+                    break;
+                }
+                const unsigned pick = c == ST_LOST ? (unsigned)(tk_rand(&rng) % 40) : 9;
+                if (pick == 0) {
+                    uint8_t junk[24];
+                    for (size_t k = 0; k < sizeof junk; k++)
+                        junk[k] = (uint8_t)tk_rand(&rng);
+                    junk[0] = 0x85; /* looks like a record, is not one: corrupt */
+                    (void)dmt_ring_write(&s.rings[r], junk, sizeof junk);
+                } else if (pick == 1) {
+                    dmt_ring_resv rv;
+                    (void)dmt_ring_reserve(&s.rings[r], 24, &rv); /* never committed: torn */
+                } else {
+                    (void)put_reg(&s.rings[r], ts, i, r); /* or dropped, when full */
+                }
+                put[r]++;
+            }
+            dmt_ringset_close(&s);
+            uint8_t *reg2 = new_set_region(rings, data, &len);
+            memcpy(reg2, reg, len);
+            char pa[512], pb[512];
+            tmp_trace(pa, sizeof pa, "st_items");
+            tmp_trace(pb, sizeof pb, "st_runs");
+            dmt_drain_stats sa = drain_copy(reg, len, false, false, pa);
+            dmt_drain_stats sb = drain_copy(reg2, len, true, true, pb);
+            CHECKF(memcmp(&sa, &sb, sizeof sa) == 0, "%s, %u rings: stats differ", names[c], rings);
+            CHECKF(same_file(pa, pb), "%s, %u rings: the files differ", names[c], rings);
+            merged *m = calloc(1, sizeof *m);
+            read_merged(pb, m, true);
+            CHECK(m->seq_errors == 0 && m->cpu_unknown == 0 && m->order_errors == 0);
+            CHECKF(m->inversions == 0 && sb.late == 0, "%s: %llu inversions", names[c],
+                   (unsigned long long)m->inversions);
+            for (uint32_t k = 0; k < rings; k++)
+                CHECKF(m->recs[k] + m->lost[k] == put[k],
+                       "%s, ring %u: %llu records + %llu lost, %llu written", names[c], k,
+                       (unsigned long long)m->recs[k], (unsigned long long)m->lost[k],
+                       (unsigned long long)put[k]);
+            if (c == ST_LOST)
+                CHECK(sb.lost > sb.corrupt && sb.corrupt > 0);
+            else
+                CHECK(sb.lost == 0 && sb.records == n);
+            free(m);
+            remove(pa);
+            remove(pb);
+            free(reg);
+            free(reg2);
+        }
 }
 
 /* A lane held back (the other ring open and empty, a window longer than
@@ -2044,6 +2144,7 @@ int main(void)
     test_drain_runs_same(4, DMT_RING_DROP_NEWEST);
     test_drain_runs_same(4, DMT_RING_OVERWRITE_OLDEST);
     test_merge_held();
+    test_merge_stretches_same();
     test_percpu_stress(n);
     free(scratch);
     return tk_result("test_ring");
