@@ -286,6 +286,8 @@ int dmt_imp_derive(imp *im)
     imp_derive *d = &im->dv;
     if (d->oom)
         return dmt_imp_oom(im);
+    if (!d->n_res)
+        return 0;
     qsort(d->rev, d->n_res, sizeof *d->rev, cmp_res);
     int rc = 0;
     for (size_t i = 0, j; i < d->n_res && !rc; i = j) {
