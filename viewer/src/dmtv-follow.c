@@ -15,18 +15,9 @@
  *  - The live store is trace-backed (dmt_store_import_opts.events_in_trace):
  *    every record's chunk boundary goes to the appender first, so each
  *    time-index block has its resume point into the trace.
- *  - The audit runs on a thread of its own (audit_main) with a reader of
- *    its own (a second dmt_follow of the same file: no copies, and the
- *    reading is off this thread too).  It sees every record this thread
- *    appended, once, in file order, with the record index the reader
- *    counts, and never one this thread has not appended yet: it reads up
- *    to `appended`, published every CHECK_RECS records and at each commit.
- *    So a finding goes into the first batch committed after the audit made
- *    it - the batch of its record or a later one, never an earlier one.
- *    When this thread reads past the verified chunks (a stalled trace:
- *    dmt_follow_stop), so does the audit's reader.  At the end (END or
- *    stalled) this thread waits for the audit to finish, so the last
- *    commit holds every finding.
+ *  - The audit sees every record once, in file order, with the record
+ *    index the reader counts; its findings go into the batch that holds
+ *    the record that produced them.
  */
 #define G_LOG_DOMAIN "dmtv-follow"
 
@@ -56,21 +47,8 @@ struct DmtvFollower {
     char *trace, *db;
     dmt_follow *fl;
     dmt_store_appender *ap;
-    dmt_audit *au;     /* the audit thread's */
-    dmt_follow *au_fl; /* the audit thread's reader of the trace */
-    GThread *auditor;
-    GMutex au_lock; /* guards the next four and found */
-    GCond au_cond;
-    guint64 appended;   /* records this thread appended, as far as published */
-    gboolean au_end;    /* appended is final */
-    gboolean au_finish; /* at the end: the end-of-trace rules (au_cut: cut) */
-    gboolean au_cut;
-    gboolean main_stopped; /* this thread reads past the verified chunks */
-    gint au_quit;          /* atomic: stop reading at once */
-    gint au_failed;        /* atomic: the audit's reader or engine failed */
-    char au_msg[256];      /* why (set before au_failed) */
-    GArray *found;         /* dmt_finding, not yet in the store; au_lock */
-    GArray *found_spare;   /* this thread's: the findings being committed */
+    dmt_audit *au;
+    GArray *found; /* dmt_finding, not yet in the store */
     guint64 n_findings, index;
     gint64 newest_ts;
     gint64 oldest_new_ts; /* oldest record since the last update; G_MAXINT64: none */
@@ -120,100 +98,7 @@ char *dmtv_follow_cache_path(const char *trace)
 static void on_finding(void *user, const dmt_finding *f)
 {
     DmtvFollower *self = user;
-    g_mutex_lock(&self->au_lock);
     g_array_append_vals(self->found, f, 1);
-    g_mutex_unlock(&self->au_lock);
-}
-
-/* ---- the audit thread ------------------------------------------------------------ */
-
-static void audit_fail(DmtvFollower *self, const char *what, const dmt_error *err)
-{
-    if (err && err->offset != DMT_NO_INDEX)
-        g_snprintf(self->au_msg, sizeof self->au_msg, "%s: %s: byte %" G_GUINT64_FORMAT ": %s",
-                   self->trace, what, err->offset, err->msg);
-    else
-        g_snprintf(self->au_msg, sizeof self->au_msg, "%s: %s%s%s", self->trace, what,
-                   err ? ": " : "", err ? err->msg : "");
-    g_atomic_int_set(&self->au_failed, 1);
-}
-
-static gpointer audit_main(gpointer user)
-{
-    DmtvFollower *self = user;
-    guint64 done = 0;
-    gboolean stopped = FALSE;
-    for (;;) {
-        g_mutex_lock(&self->au_lock);
-        while (done == self->appended && !self->au_end)
-            g_cond_wait(&self->au_cond, &self->au_lock);
-        guint64 limit = self->appended;
-        gboolean end = self->au_end, finish = self->au_finish, cut = self->au_cut;
-        gboolean main_stopped = self->main_stopped;
-        g_mutex_unlock(&self->au_lock);
-        if (main_stopped && !stopped) { /* the records past the verified chunks */
-            dmt_follow_stop(self->au_fl);
-            stopped = TRUE;
-        }
-        while (done < limit && !g_atomic_int_get(&self->au_quit)) {
-            dmt_record r;
-            dmt_error err = {0};
-            int rc = dmt_follow_next(self->au_fl, &r, &err);
-            if (rc == 1) {
-                if (dmt_audit_add(self->au, &r, done) != 0) {
-                    audit_fail(self, "the audit", NULL);
-                    return NULL;
-                }
-                done++;
-            } else if (rc == DMT_FOLLOW_AGAIN) {
-                if (main_stopped || !g_atomic_int_get(&self->main_stopped))
-                    g_usleep(1000); /* not verified yet here: the scout polls */
-                else
-                    break; /* this thread went past the verified chunks */
-            } else if (rc == DMT_FOLLOW_STALLED) {
-                dmt_follow_stop(self->au_fl);
-                stopped = TRUE;
-            } else { /* the end or an error before the records this thread read */
-                audit_fail(self, "the audit's reader", rc ? &err : NULL);
-                return NULL;
-            }
-        }
-        if (g_atomic_int_get(&self->au_quit))
-            return NULL;
-        if (end && done == limit) {
-            if (finish)
-                dmt_audit_finish(self->au, cut);
-            return NULL;
-        }
-    }
-}
-
-/* Tell the audit thread how far this thread appended. */
-static void audit_publish(DmtvFollower *self)
-{
-    g_mutex_lock(&self->au_lock);
-    self->appended = self->index;
-    g_cond_signal(&self->au_cond);
-    g_mutex_unlock(&self->au_lock);
-}
-
-/* The end: wait for the audit thread (finish: after the end-of-trace rules
- * on every record appended; else it stops at once). */
-static void audit_end(DmtvFollower *self, gboolean finish, gboolean cut)
-{
-    if (!self->auditor)
-        return;
-    if (!finish)
-        g_atomic_int_set(&self->au_quit, 1);
-    g_mutex_lock(&self->au_lock);
-    self->appended = self->index;
-    self->au_end = TRUE;
-    self->au_finish = finish;
-    self->au_cut = cut;
-    g_cond_signal(&self->au_cond);
-    g_mutex_unlock(&self->au_lock);
-    g_thread_join(self->auditor);
-    self->auditor = NULL;
 }
 
 /* ---- hand-over to the GUI ------------------------------------------------------ */
@@ -287,34 +172,16 @@ static void post(DmtvFollower *self, DmtvFollowState state, const char *msg, gbo
 
 /* ---- the thread ---------------------------------------------------------------- */
 
-static gboolean findings_waiting(DmtvFollower *self)
-{
-    g_mutex_lock(&self->au_lock);
-    gboolean any = self->found->len > 0;
-    g_mutex_unlock(&self->au_lock);
-    return any;
-}
-
-/* Commit the batch with the findings the audit made so far. */
 static int commit(DmtvFollower *self, DmtvFollowState state, const char *why, dmt_error *err)
 {
-    if (g_atomic_int_get(&self->au_failed))
-        return dmt_error_set(err, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX, "%s", self->au_msg);
-    g_mutex_lock(&self->au_lock);
-    GArray *found = self->found;
-    self->found = self->found_spare;
-    self->appended = self->index; /* the audit goes on with the batch's last records */
-    g_cond_signal(&self->au_cond);
-    g_mutex_unlock(&self->au_lock);
-    self->found_spare = found;
     int rc = dmt_store_append_begin(self->ap, err);
-    if (!rc && found->len)
-        rc = dmt_audit_append_findings(self->ap, (const dmt_finding *)(void *)found->data,
-                                       found->len, (int64_t)self->n_findings + 1, err);
+    if (!rc && self->found->len)
+        rc = dmt_audit_append_findings(self->ap, (const dmt_finding *)(void *)self->found->data,
+                                       self->found->len, (int64_t)self->n_findings + 1, err);
     if (rc)
         return rc;
-    self->n_findings += found->len;
-    g_array_set_size(found, 0);
+    self->n_findings += self->found->len;
+    g_array_set_size(self->found, 0);
     dmt_store_append_facts f = {.skipped = dmt_reader_skipped(dmt_follow_reader(self->fl)),
                                 .cut = state != DMTV_FOLLOW_ENDED,
                                 .cut_offset = dmt_follow_committed(self->fl),
@@ -341,14 +208,13 @@ static gpointer follow_main(gpointer user)
                 dmt_reader_resume rp; /* the store reads its events from here */
                 dmt_reader_boundary(dmt_follow_reader(self->fl), &rp);
                 dmt_store_append_resume(self->ap, &rp);
-                if (dmt_store_append_add(self->ap, &r, &err) != 0) {
+                if (dmt_store_append_add(self->ap, &r, &err) != 0 ||
+                    dmt_audit_add(self->au, &r, self->index++) != 0) {
                     g_snprintf(msg, sizeof msg, "%s: %s", self->db, err.msg);
                     state = DMTV_FOLLOW_FAILED;
                     finished = TRUE;
                     break;
                 }
-                if (++self->index % CHECK_RECS == 0)
-                    audit_publish(self);
                 if (r.ts > self->newest_ts)
                     self->newest_ts = r.ts;
                 if (r.ts < self->oldest_new_ts)
@@ -359,9 +225,6 @@ static gpointer follow_main(gpointer user)
                 again = TRUE;
             } else if (rc == DMT_FOLLOW_STALLED) {
                 stalled = TRUE;
-                g_mutex_lock(&self->au_lock); /* before any record past the chunks */
-                self->main_stopped = TRUE;
-                g_mutex_unlock(&self->au_lock);
                 dmt_follow_stop(self->fl);
             } else if (rc == 0) {
                 state = stalled ? DMTV_FOLLOW_STALLED : DMTV_FOLLOW_ENDED;
@@ -381,9 +244,9 @@ static gpointer follow_main(gpointer user)
                 finished = TRUE;
             }
         }
-        if (finished && state != DMTV_FOLLOW_FAILED) /* every finding in the last commit */
-            audit_end(self, TRUE, state != DMTV_FOLLOW_ENDED);
-        if (n || finished || findings_waiting(self)) {
+        if (finished && state != DMTV_FOLLOW_FAILED)
+            dmt_audit_finish(self->au, state != DMTV_FOLLOW_ENDED);
+        if (n || finished || self->found->len) {
             dmt_error ce = {0};
             if (commit(self, state,
                        state == DMTV_FOLLOW_GROWING ? "still being written"
@@ -413,7 +276,6 @@ static gpointer follow_main(gpointer user)
         if (again && !n)
             g_usleep(POLL_US);
     }
-    audit_end(self, FALSE, FALSE); /* stopped or failed: no end-of-trace rules */
     return NULL;
 }
 
@@ -433,16 +295,11 @@ DmtvFollower *dmtv_follow_start(const char *trace, DmtvFollowFn fn, gpointer use
     self->user = user;
     self->ctx = g_main_context_ref_thread_default();
     self->found = g_array_new(FALSE, FALSE, sizeof(dmt_finding));
-    self->found_spare = g_array_new(FALSE, FALSE, sizeof(dmt_finding));
-    g_mutex_init(&self->au_lock);
-    g_cond_init(&self->au_cond);
     self->newest_ts = G_MININT64;
     self->oldest_new_ts = G_MAXINT64;
     g_mutex_init(&self->lock);
     dmt_error e = {0};
     int rc = dmt_follow_open(trace, DMT_READ_ALLOW_CUT, DMTV_FOLLOW_STALL_MS, &self->fl, &e);
-    if (!rc)
-        rc = dmt_follow_open(trace, DMT_READ_ALLOW_CUT, DMTV_FOLLOW_STALL_MS, &self->au_fl, &e);
     char *dir = g_path_get_dirname(self->db);
     if (!rc && g_mkdir_with_parents(dir, 0700) != 0)
         rc = dmt_error_set(&e, DMT_E_IO, DMT_NO_INDEX, DMT_NO_INDEX,
@@ -466,7 +323,6 @@ DmtvFollower *dmtv_follow_start(const char *trace, DmtvFollowFn fn, gpointer use
         dmtv_follow_stop(self);
         return NULL;
     }
-    self->auditor = g_thread_new("dmtv-audit", audit_main, self);
     self->thread = g_thread_new("dmtv-follow", follow_main, self);
     return self;
 }
@@ -490,11 +346,7 @@ void dmtv_follow_stop(DmtvFollower *self)
     dmt_audit_free(self->au);
     dmt_store_append_close(self->ap);
     dmt_follow_close(self->fl);
-    dmt_follow_close(self->au_fl);
     g_array_unref(self->found);
-    g_array_unref(self->found_spare);
-    g_mutex_clear(&self->au_lock);
-    g_cond_clear(&self->au_cond);
     g_mutex_clear(&self->lock);
     g_main_context_unref(self->ctx);
     g_free(self->trace);

@@ -2,17 +2,13 @@
  * dmtv-follow.h - the viewer's follow mode: a thread that follows a trace
  * still being written (dmt/follow.h: whole, verified chunks only), appends
  * its records to a cache store (dmt_store_append_*, one transaction per
- * batch), runs the audit on them as they come (dmt_audit_add, on a thread
- * with a reader of its own) with the findings committed in the next commit
- * after the audit made them (at the end: all of them in the last one), and
- * after a commit opens a fresh
+ * batch), runs the audit on them as they come (dmt_audit_add) with the
+ * findings committed in the same batch, and after a commit opens a fresh
  * DmtvModel on the store - on its own thread, so the GUI thread only swaps
  * the new model in and a frame never waits for the follower's I/O.
  *
  *   follower thread                                  GUI main context
- *   dmt_follow_next -> append (batch)
- *   (audit thread: its own dmt_follow_next -> audit, up to the records
- *    appended; findings back to the next commit)
+ *   dmt_follow_next -> append + audit (batch)
  *   COMMIT (<= 200 ms of records per batch)
  *   dmtv_model_open(store) (static facts, levels)
  *   --------------- DmtvFollowUpdate ------------->  callback: swap model,

@@ -15,8 +15,7 @@
  * stopped growing with its last chunk cut (a recorder killed mid-write):
  * the follower stalls, reads the cut chunk as any cut file is read, and
  * ends with the records and the audit findings `dmt_audit_file` finds in
- * the same bytes (the audit's own reader follows it past the verified
- * chunks too).
+ * the same bytes.
  */
 #include <glib/gstdio.h>
 #include <signal.h>
