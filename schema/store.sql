@@ -681,6 +681,11 @@ CREATE VIEW v_timeline AS
 
 -- @section derive
 
+-- A whole import of a full store only.  An append and a trace-backed import
+-- (whose resources table stays empty: the records stay in the trace) fold
+-- the same rows in C as the records stream by (core/store/
+-- store_import_derive.c); test_store checks the two give the same rows.
+
 INSERT INTO adapters(adapter, dev, scatter_gather, dma32, dma64, max_length, map_registers,
                      addr_limit, created_seq, created_ts, released_seq, released_ts)
     SELECT c.id, c.dev, (c.flags & 1) != 0, (c.flags & 2) != 0, (c.flags & 4) != 0,
@@ -725,9 +730,3 @@ INSERT INTO common_buffers(cb, adapter, addr, length, va, cached, alloc_seq, all
 -- (seconds for a 10 M-event trace); add one by hand when an ad-hoc query
 -- needs it (CREATE INDEX dma_calls_by_xfer ON dma_calls(xfer)).
 CREATE INDEX transfers_by_begin ON transfers(t_begin);
--- The releases by id: a growing store (the viewer's follow mode) reads an
--- id's last release before a batch that creates it again without one
--- (ADAPTER_RELEASE 10, BUFFER_UNLOCK 12, COMMON_RELEASE 14; a query uses the
--- index when its WHERE has this term as written).  Creating kinds are not
--- indexed: half the entries, and nothing reads them by id.
-CREATE INDEX resources_by_id ON resources(kind, id) WHERE kind IN (10, 12, 14);

@@ -10,7 +10,9 @@
  *                                            summary buckets; time index
  *   then (main thread): remaining transfers and buckets, `derive` and
  *   `indexes` sections of store.sql, lanes, meta, COMMIT, fsync, rename of
- *   "<db>.tmp-XXXXXX" over <db>.
+ *   "<db>.tmp-XXXXXX" over <db>.  A trace-backed import has no resources
+ *   rows for `derive`: it folds the derived rows in C as it streams
+ *   (store_import_derive.c), as an append does.
  *
  * Invariants
  *  - Every event table receives its rows in increasing seq (rowid) order;
@@ -565,6 +567,8 @@ static int on_record(imp *im, const dmt_record *r)
         put_opt(t, ac, (int64_t)r->length);
         if ((rc = row_end(im, t)))
             return rc;
+        if (im->fold_derived && !dm && dmt_imp_derive_note(im, r) && (rc = dmt_imp_derive(im)))
+            return rc;
         if (ac) {
             uint32_t d = dmt_store_map_get(&im->adev, r->adapter, 0);
             if (d == UINT32_MAX && im->adev.n < im->lim.map) {
@@ -834,8 +838,8 @@ int dmt_imp_write_meta(imp *im, const dmt_header *h, const char *trace,
 
 int dmt_imp_trace_backed(imp *im, const char *trace)
 {
-    static const int raw[] = {T_REG, T_REGBUF, T_DMA, T_SG,  T_DRANGE, T_DESC,
-                              T_PAY, T_PAT,    T_IRQ, T_DPC, T_CAL};
+    static const int raw[] = {T_REG,  T_REGBUF, T_DMA, T_SG,  T_DRANGE, T_RES,
+                              T_DESC, T_PAY,    T_PAT, T_IRQ, T_DPC,    T_CAL};
     dmt_reader *rd;
     int rc = dmt_reader_open(trace, DMT_READ_ALLOW_CUT, &rd, im->err);
     if (rc) {
@@ -845,6 +849,7 @@ int dmt_imp_trace_backed(imp *im, const char *trace)
     dmt_reader_identity(rd, &im->hdr_len, &im->hdr_crc);
     dmt_reader_close(rd);
     im->trace_backed = true;
+    im->fold_derived = true; /* no resources rows for store.sql's derive */
     for (size_t i = 0; i < sizeof raw / sizeof *raw; i++)
         im->tb[raw[i]].skip = true;
     return 0;
@@ -852,6 +857,7 @@ int dmt_imp_trace_backed(imp *im, const char *trace)
 
 void dmt_imp_free(imp *im)
 {
+    dmt_imp_derive_free(im);
     for (int i = 0; i < T_COUNT_; i++)
         tbuf_close(&im->tb[i]);
     sqlite3_finalize(im->x_one);
@@ -1076,7 +1082,7 @@ static int build(imp *im, const char *trace, dmt_store_import_result *res)
     if (rc)
         goto out;
     sqlite3_progress_handler(im->db, 1000000, sqlite_progress, im);
-    if ((rc = dmt_imp_run_section(im, "derive")))
+    if ((rc = im->fold_derived ? dmt_imp_derive(im) : dmt_imp_run_section(im, "derive")))
         goto out;
     if ((rc = report(im, DMT_STORE_PHASE_INDEX)) || (rc = dmt_imp_run_section(im, "indexes")))
         goto out;

@@ -11,6 +11,8 @@
  *                         writing rows (and reloading written ones)
  *   store_append.c        the same state kept across batches of a growing
  *                         trace, one transaction per batch (dmt_store_append_*)
+ *   store_import_derive.c adapters, buffers, common_buffers folded in C from
+ *                         the resource records (appends, trace-backed imports)
  *
  * See the invariants at the top of store_import.c.
  */
@@ -138,6 +140,38 @@ typedef struct irqlast {
 
 /* ---- the import ------------------------------------------------------------------ */
 
+/* ---- derived resource rows (store_import_derive.c) ------------------------------ */
+
+/* One resource record as its derived row takes it (store.sql section
+ * derive: the columns it reads from the resources row). */
+typedef struct res_ev {
+    uint64_t seq;
+    int64_t ts;
+    int64_t v[7]; /* the derived row's descriptive columns (creating kinds) */
+    uint32_t id;
+    uint8_t tbl; /* 0 adapters, 1 buffers, 2 common_buffers */
+    bool create; /* ADAPTER_CREATE, BUFFER_LOCK, COMMON_ALLOC */
+} res_ev;
+
+/* A derived row staged for its upsert: key, descriptive columns, created
+ * and released seq and ts (bit c of null: column c is NULL). */
+typedef struct drow {
+    int64_t v[12];
+    unsigned null;
+} drow;
+
+typedef struct imp_derive {
+    res_ev *rev; /* the records noted since the last fold */
+    size_t n_res, cap_res;
+    res_ev *pend; /* per id released before any row was made: the latest release */
+    size_t n_pend, cap_pend;
+    dmt_store_map pend_map; /* (table, id) -> pend index */
+    sqlite3_stmt *upsert[3], *upsert_k[3], *released[3];
+    drow drows[K]; /* staged upserts of table dtbl */
+    int nd, dtbl;
+    bool oom; /* a note failed to allocate: the next fold fails */
+} imp_derive;
+
 typedef struct imp {
     const dmt_store_import_opts *o;
     dmt_error *err;
@@ -211,6 +245,11 @@ typedef struct imp {
 
     bool input_error; /* the failure is the trace's */
 
+    /* adapters, buffers, common_buffers folded in C (appends, trace-backed
+     * imports) instead of store.sql's derive over the resources rows */
+    bool fold_derived;
+    imp_derive dv;
+
     struct {
         uint64_t lag, idle;
         size_t xopen, xwritten, map, lanes, reg_lanes;
@@ -274,6 +313,14 @@ int dmt_imp_reg_seen(imp *im, uint32_t dev, uint64_t off, uint32_t width);
 /* Start a trace-backed store (opts.events_in_trace): the raw event tables'
  * rows are dropped and the trace's identity is read (its header). */
 int dmt_imp_trace_backed(imp *im, const char *trace);
+
+/* store_import_derive.c */
+/* Note resource record r (kinds ADAPTER_CREATE .. COMMON_RELEASE) for the
+ * next fold; true when a fold is due (the notes are bounded). */
+bool dmt_imp_derive_note(imp *im, const dmt_record *r);
+/* Fold the records noted since the last call into their derived rows. */
+int dmt_imp_derive(imp *im);
+void dmt_imp_derive_free(imp *im);
 
 /* store_import_xfer.c */
 /* n transfer rows, K per INSERT (x_many, then x_one); none of them may be

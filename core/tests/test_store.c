@@ -1435,6 +1435,28 @@ static void compare_stores(const char *app, const char *ref, uint64_t records)
     sqlite3_close(s);
 }
 
+/* A full and a trace-backed store of the same trace: the trace-backed one
+ * has no resources rows (the records stay in the trace) and the same
+ * adapters, buffers and common_buffers, folded in C where the full import
+ * runs store.sql's derive over its resources rows. */
+static void expect_same_derived(const char *what, const char *full, const char *backed)
+{
+    static const char *const tables[] = {"adapters", "buffers", "common_buffers"};
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(backed, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    char sql[1200];
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS r", full);
+    CHECK(sqlite3_exec(s, sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECKF(sql_int(s, "SELECT count(*) FROM main.resources") == 0,
+           "%s: the trace-backed store has resources rows", what);
+    CHECKF(sql_int(s, "SELECT count(*) FROM r.resources") > 0, "%s: no resources rows", what);
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        int64_t d = table_diff(s, "*", tables[i], "");
+        CHECKF(d == 0, "%s: %s differs in %lld rows", what, tables[i], (long long)d);
+    }
+    sqlite3_close(s);
+}
+
 /* Append `trace` in batches ending after the records in ends[] (the last
  * batch takes the rest), and after every commit compare with an import of
  * the file cut right after the batch's last record. */
@@ -1594,6 +1616,19 @@ static void test_append(void)
     check_append("res", trace, ends5, n_ends, NULL);
     dmt_store_import_opts tb = {.events_in_trace = true};
     check_append("res-tb", trace, ends5, n_ends, &tb);
+    /* whole imports: trace-backed ones fold the rows in C (with small
+     * limits, a fold every few records: releases before creation across
+     * folds) where the full one runs store.sql's derive */
+    char full[512], backed[512];
+    tpath(full, sizeof full, "res-full.db");
+    tpath(backed, sizeof backed, "res-trace.db");
+    CHECKF(dmt_store_import(trace, full, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECKF(dmt_store_import(trace, backed, &tb, NULL, &err) == 0, "%s", err.msg);
+    expect_same_derived("resources", full, backed);
+    dmt_store_import_opts tbs = {.events_in_trace = true, .small_limits = true};
+    CHECKF(dmt_store_import(trace, backed, &tbs, NULL, &err) == 0, "%s", err.msg);
+    expect_same_derived("resources, small limits", full, backed);
+    check_append("res-tbs", trace, ends5, n_ends, &tbs);
 }
 
 /* The CPU of every record: runs where it changes, read back by the
@@ -2017,6 +2052,7 @@ static void test_trace_backed(void)
           db_int(backed, "SELECT count(*) FROM sg_elements") == 0 &&
           db_int(full, "SELECT count(*) FROM reg_accesses") > 0);
     CHECK(db_int(backed, "SELECT count(*) FROM time_index WHERE rp_offset IS NULL") == 0);
+    expect_same_derived("every kind", full, backed);
     expect_same_answers("every kind", full, backed, true);
     check_against_trace(trace, backed, 0);
 
@@ -2027,6 +2063,7 @@ static void test_trace_backed(void)
     gen_opts o = {.events = 30000, .seed = 9};
     CHECK(gen_trace_write(trace, &o, NULL, &err) == 0);
     import_both(trace, full, backed, NULL);
+    expect_same_derived("generated", full, backed);
     expect_same_answers("generated", full, backed, false);
     check_against_trace(trace, backed, 0);
     CHECKF(
@@ -2051,6 +2088,7 @@ static void test_trace_backed(void)
     char app[512];
     snprintf(app, sizeof app, "%s/tbapp-app.db", tmpdir);
     tpath(full, sizeof full, "tb-gen-full.db");
+    expect_same_derived("appended", full, app);
     expect_same_answers("appended", full, app, false);
 
     /* hostile: the trace gone, cut, replaced, damaged; resume points bent */

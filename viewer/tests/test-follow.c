@@ -11,7 +11,11 @@
  * Waits are on conditions with generous limits; the latency from a
  * record's time to its commit is reported, never asserted.  Screenshots
  * are written next to the test binary.  Also `--render` of the growing
- * file: it draws what is on disk (exit 0, a PNG).
+ * file: it draws what is on disk (exit 0, a PNG).  And a trace that
+ * stopped growing with its last chunk cut (a recorder killed mid-write):
+ * the follower stalls, reads the cut chunk as any cut file is read, and
+ * ends with the records and the audit findings `dmt_audit_file` finds in
+ * the same bytes.
  */
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -20,10 +24,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dmt/audit.h"
 #include "dmt/reader.h"
 #include "dmt/sniff.h"
 #include "dmt/testkit.h"
 #include "dmtv-application.h"
+#include "dmtv-follow.h"
 #include "dmtv-window.h"
 #include "guikit.h"
 #include "tracegen.h"
@@ -236,6 +242,65 @@ static void run(void)
     CHECK(tg_fixtures_done(dir, NULL, trace) == 0);
 }
 
+typedef struct {
+    DmtvFollowUpdate last; /* without its model */
+    gboolean done;
+} Stalled;
+
+static void on_stalled_update(DmtvFollowUpdate *u, gpointer user)
+{
+    Stalled *s = user;
+    s->last = *u;
+    s->last.model = NULL;
+    s->done = u->state != DMTV_FOLLOW_GROWING;
+}
+
+static void count_finding(void *user, const dmt_finding *f)
+{
+    (void)f;
+    (*(guint64 *)user)++;
+}
+
+static void run_stalled(void)
+{
+    char *dir = tg_tmpdir();
+    char *trace = g_build_filename(dir, "stalled.dmat", NULL);
+    CHECK(tg_write_dmat(trace, 3000) == 0);
+    /* no END, the last chunk cut */
+    GStatBuf st;
+    CHECK(g_stat(trace, &st) == 0 && st.st_size > 4096);
+    CHECK(truncate(trace, st.st_size - 1000) == 0);
+    CHECK(dmt_sniff_ended(trace, NULL) == 0);
+    guint64 want_findings = 0;
+    dmt_audit_config cfg = {.sink = count_finding, .user = &want_findings};
+    dmt_audit_stats as;
+    dmt_error err;
+    CHECKF(dmt_audit_file(trace, &cfg, &as, &err) == 0, "%s", err.msg);
+    CHECK(as.cut && want_findings > 0);
+
+    Stalled s = {0};
+    GError *e = NULL;
+    DmtvFollower *f = dmtv_follow_start(trace, on_stalled_update, &s, &e);
+    CHECKF(f != NULL, "%s", e ? e->message : "?");
+    gint64 until = g_get_monotonic_time() + (gint64)(DMTV_FOLLOW_STALL_MS + 60000) * 1000;
+    while (f && !s.done && g_get_monotonic_time() < until)
+        g_main_context_iteration(NULL, TRUE);
+    CHECKF(s.done && s.last.state == DMTV_FOLLOW_STALLED, "state %d: %s", (int)s.last.state,
+           s.last.message);
+    CHECKF(s.last.records == as.records && s.last.findings == want_findings,
+           "followed %" G_GUINT64_FORMAT " records, %" G_GUINT64_FORMAT
+           " findings; the audit of the file %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT,
+           s.last.records, s.last.findings, (guint64)as.records, want_findings);
+    dmtv_follow_stop(f);
+    char *db = dmtv_follow_cache_path(trace);
+    for (int i = 0; i < 3; i++) {
+        char *side = g_strconcat(db, i == 1 ? "-wal" : i == 2 ? "-shm" : "", NULL);
+        g_unlink(side);
+        g_free(side);
+    }
+    CHECK(tg_fixtures_done(dir, db, trace) == 0);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -247,6 +312,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "viewer_follow: cannot open the X display: skipped\n");
         return 77;
     }
+    run_stalled();
     run();
     return tk_result("viewer_follow");
 }

@@ -78,13 +78,15 @@ typedef struct dmt_store_import_opts {
     size_t regmap_domain;
     const char *regmap_name;
     /* Trace-backed: the raw event tables (registers, DMA calls, SG
-     * elements, digest ranges, descriptor writes, payloads, patterns,
-     * interrupts, DPCs, calibrations) get no rows; the queries of dmt/store_query.h and the
+     * elements, digest ranges, resource records, descriptor writes,
+     * payloads, patterns, interrupts, DPCs, calibrations) get no rows; the
+     * queries of dmt/store_query.h and the
      * record iterator read those records from the trace file through the
      * time index's resume points (dmt/reader.h).  The store then needs its
      * trace: moved, shortened or replaced, those queries fail with one
      * error (DMT_E_IO missing, DMT_E_FORMAT changed) and the rest of the
-     * store still answers.  Summaries, lanes, transfers, resources,
+     * store still answers.  Summaries, lanes, transfers, the adapters,
+     * buffers and common buffers derived from the resource records,
      * markers, lost ranges and CPU runs are stored as always. */
     bool events_in_trace;
 } dmt_store_import_opts;
