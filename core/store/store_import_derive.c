@@ -28,7 +28,9 @@
  *    records seen so far after every call.
  *  - The noted records are at most DERIVE_BATCH (the caller folds when
  *    dmt_imp_derive_note says so); `pending` holds one entry per id
- *    released and not (yet) created, within the store map's own cap.
+ *    released and not (yet) created, at most PEND_MAX (a real trace has
+ *    the ids live when recording began; past the cap the trace is refused
+ *    as bad input, DMT_E_FORMAT, as the rows could no longer be exact).
  * Never prints.
  */
 #include <stdlib.h>
@@ -40,6 +42,10 @@
  * cross it) */
 #define DERIVE_BATCH       65536u
 #define DERIVE_BATCH_SMALL 8u
+/* ids released before any record created them, remembered at once (a
+ * hostile trace's distinct ids are unbounded; 1 Mi entries is ~80 MiB) */
+#define PEND_MAX       (1u << 20)
+#define PEND_MAX_SMALL 8u
 
 /* The derived tables: the columns (key, the nv descriptive ones, created
  * seq and ts, released seq and ts), the kind that creates a row (the next
@@ -210,6 +216,14 @@ static int pending_put(imp *im, const res_ev *rel)
     imp_derive *d = &im->dv;
     uint32_t i = dmt_store_map_get(&d->pend_map, rel->tbl, rel->id);
     if (i == UINT32_MAX) {
+        const unsigned cap = im->o && im->o->small_limits ? PEND_MAX_SMALL : PEND_MAX;
+        if (d->n_pend >= cap) {
+            im->input_error = true;
+            return dmt_error_set(im->err, DMT_E_FORMAT, DMT_NO_INDEX, DMT_NO_INDEX,
+                                 "record seq %llu: more than %u resource ids released before "
+                                 "any record created them",
+                                 (unsigned long long)rel->seq, cap);
+        }
         if (dmt_imp_grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof *d->pend))
             return dmt_imp_oom(im);
         i = (uint32_t)d->n_pend;
