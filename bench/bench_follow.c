@@ -27,7 +27,10 @@
  *    cache store (the viewer's; raw events stay in the trace) and full
  *    rows (one SQLite row per record, the mode before it).
  *
- *   bench_follow [DIR [all|catchup|live [trace|rows|both]]]   (default /tmp all both)
+ *  - sustained (only when asked for): 5 M records/s for 5 s instead of 1 s,
+ *    whether the follower keeps the rate up or builds a backlog.
+ *
+ *   bench_follow [DIR [all|catchup|live|sustained [trace|rows|both]]]   (default /tmp all both)
  */
 #include <glib/gstdio.h>
 #include <math.h>
@@ -378,7 +381,9 @@ static void catchup(const char *dir)
     run_done(&c, trace);
 }
 
-static void live(const char *dir, double rate, double seconds, DmtvPainter *painter)
+/* tag: "" or what follows the rate in the RESULT figures (" for 5 s") */
+static void live(const char *dir, double rate, double seconds, const char *tag,
+                 DmtvPainter *painter)
 {
     char *trace = g_strdup_printf("%s/bench_follow_%gM.dmat", dir, rate / 1e6);
     g_unlink(trace);
@@ -410,16 +415,17 @@ static void live(const char *dir, double rate, double seconds, DmtvPainter *pain
            rate / 1e6, seconds, p.produced, c.records, c.msg[0] ? c.msg : "END", n, c.models, med,
            p99, worst, (double)(t1 - t0) / 1e9, (double)follower_cpu / 1e9, per_m, fr.build->len,
            (double)quantile(fr.build, 0.5) / 1e6, f95, (double)quantile(fr.build, 1.0) / 1e6);
-    printf("RESULT\tprobe-to-store latency at %g M records/s (median, p99), %s\t%.0f / %.0f ms\t"
-           "<= 1000 ms\t%.0f ms flush interval\t%.1f\n",
-           rate / 1e6, mode_name, med, p99, (double)FLUSH_NS / 1e6, p99 / ((double)FLUSH_NS / 1e6));
+    printf("RESULT\tprobe-to-store latency at %g M records/s%s (median, p99), %s\t%.0f / %.0f "
+           "ms\t<= 1000 ms\t%.0f ms flush interval\t%.1f\n",
+           rate / 1e6, tag, mode_name, med, p99, (double)FLUSH_NS / 1e6,
+           p99 / ((double)FLUSH_NS / 1e6));
     double import_per_m = import_cpu(dir, trace) / m;
-    printf("RESULT\tfollower CPU at %g M records/s, %s\t%.2f s/M records\t(report)\t%.2f s/M "
+    printf("RESULT\tfollower CPU at %g M records/s%s, %s\t%.2f s/M records\t(report)\t%.2f s/M "
            "whole import\t%.2f\n",
-           rate / 1e6, mode_name, per_m, import_per_m, per_m / import_per_m);
-    printf("RESULT\tframe build p95 while following at %g M records/s, %s\t%.2f ms\t<= 8 ms\t-\t"
-           "-\n",
-           rate / 1e6, mode_name, f95);
+           rate / 1e6, tag, mode_name, per_m, import_per_m, per_m / import_per_m);
+    printf("RESULT\tframe build p95 while following at %g M records/s%s, %s\t%.2f ms\t<= 8 ms\t"
+           "-\t-\n",
+           rate / 1e6, tag, mode_name, f95);
     run_done(&c, trace);
     g_array_unref(fr.build);
 }
@@ -429,7 +435,8 @@ int main(int argc, char **argv)
     const char *dir = argc > 1 ? argv[1] : "/tmp";
     const char *what = argc > 2 ? argv[2] : "all";
     const char *modes = argc > 3 ? argv[3] : "both";
-    if ((strcmp(what, "all") && strcmp(what, "catchup") && strcmp(what, "live")) ||
+    if ((strcmp(what, "all") && strcmp(what, "catchup") && strcmp(what, "live") &&
+         strcmp(what, "sustained")) ||
         (strcmp(modes, "both") && strcmp(modes, "trace") && strcmp(modes, "rows"))) {
         fprintf(stderr, "usage: bench_follow [DIR [all|catchup|live [trace|rows|both]]]\n");
         return 2;
@@ -452,14 +459,17 @@ int main(int argc, char **argv)
                 continue;
             mode_name = mode[m].name;
             dmtv_follow_set_trace_backed(mode[m].trace_backed);
-            if (step == 0 && strcmp(what, "live"))
+            if (step == 0 && (!strcmp(what, "all") || !strcmp(what, "catchup")))
                 catchup(dir);
-            if (step == 1 && strcmp(what, "catchup"))
-                live(dir, 2e5, 3.0, painter); /* below what the follower sustains here */
-            if (step == 2 && strcmp(what, "catchup"))
-                live(dir, 1e6, 3.0, painter);
-            if (step == 3 && strcmp(what, "catchup"))
-                live(dir, 5e6, 1.0, painter);
+            bool lives = !strcmp(what, "all") || !strcmp(what, "live");
+            if (step == 1 && lives)
+                live(dir, 2e5, 3.0, "", painter); /* below what the follower sustains here */
+            if (step == 2 && lives)
+                live(dir, 1e6, 3.0, "", painter);
+            if (step == 3 && lives)
+                live(dir, 5e6, 1.0, "", painter);
+            if (step == 3 && !strcmp(what, "sustained"))
+                live(dir, 5e6, 5.0, " for 5 s", painter);
         }
     dmtv_painter_free(painter);
     g_rmdir(cache_dir);

@@ -88,6 +88,29 @@ static void header_init(dmt_header *h, const char *scenario)
     h->ring_policy = 1;
 }
 
+/* A trace to write in the test folder: trace = STEM.dmat (and db, unless
+ * NULL, = STEM.db beside it), the header_init header of scenario with its
+ * first sequence number seq0, open for records; the caller closes it.
+ * trace and db hold 512 bytes. */
+static dmt_writer *trace_begin(char *trace, char *db, const char *stem, const char *scenario,
+                               uint64_t seq0)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.dmat", stem);
+    tpath(trace, 512, name);
+    if (db) {
+        snprintf(name, sizeof name, "%s.db", stem);
+        tpath(db, 512, name);
+    }
+    dmt_header h;
+    header_init(&h, scenario);
+    h.seq0 = seq0;
+    dmt_writer *w = NULL;
+    dmt_error err;
+    CHECKF(dmt_writer_open(trace, &h, 0, &w, &err) == 0, "%s: %s", trace, err.msg);
+    return w;
+}
+
 /* ---- comparing a database with its trace --------------------------------- */
 
 static bool stats_equal(const dmt_stats *a, const dmt_stats *b)
@@ -607,13 +630,8 @@ static int collect_xfer(void *ctx, const dmt_store_transfer *t)
 static void test_derived(void)
 {
     char trace[512], db[512];
-    tpath(trace, sizeof trace, "hand.dmat");
-    tpath(db, sizeof db, "hand.db");
-    dmt_header h;
-    header_init(&h, "hand");
-    dmt_writer *w;
+    dmt_writer *w = trace_begin(trace, db, "hand", "hand", 0);
     dmt_error err;
-    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
     static const dmt_sg_elem sg[3] = {{0xFFFFF000ull, 0x2000}, /* crosses 4 GiB */
                                       {0x12345000ull, 0x1000},
                                       {0x200000000ull, 0x800}};
@@ -1027,13 +1045,8 @@ static void test_all_or_nothing(void)
 static void test_late_records(void)
 {
     char trace[512], db[512];
-    tpath(trace, sizeof trace, "late.dmat");
-    tpath(db, sizeof db, "late.db");
-    dmt_header h;
-    header_init(&h, "late");
-    dmt_writer *w;
+    dmt_writer *w = trace_begin(trace, db, "late", "late", 0);
     dmt_error err;
-    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
     rec_simple(w, DMT_K_ADAPTER_CREATE, 0, 0, false, 0, T(0));
     rec_dma(w, DMT_K_START_DMA, 1, 0x1000, 0, T(1), 0, NULL);
     rec_dma(w, DMT_K_COMPLETE_DMA, 1, 0, 0, T(2), 0, NULL);
@@ -1075,13 +1088,8 @@ static void check_append(const char *name, const char *trace, const uint64_t *en
 static void test_late_run(void)
 {
     char trace[512], db[512];
-    tpath(trace, sizeof trace, "late-run.dmat");
-    tpath(db, sizeof db, "late-run.db");
-    dmt_header h;
-    header_init(&h, "late-run");
-    dmt_writer *w;
+    dmt_writer *w = trace_begin(trace, db, "late-run", "late-run", 0);
     dmt_error err;
-    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
     rec_simple(w, DMT_K_ADAPTER_CREATE, 0, 0, false, 0, T(0));
     int64_t ts = 1;
     for (uint32_t x = 1; x <= 60; x++) {
@@ -1125,13 +1133,8 @@ static void test_late_run(void)
 static void test_time_reversal(void)
 {
     char trace[512], db[512];
-    tpath(trace, sizeof trace, "rev.dmat");
-    tpath(db, sizeof db, "rev.db");
-    dmt_header h;
-    header_init(&h, "reversal");
-    dmt_writer *w;
+    dmt_writer *w = trace_begin(trace, db, "rev", "reversal", 0);
     dmt_error err;
-    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
     unsigned long long rnd = 99;
     int64_t ts = 1000000000;
     for (int i = 0; i < 20000; i++) {
@@ -1190,12 +1193,7 @@ static void test_small_limits(void)
     sqlite3_close(s);
 
     /* many devices and adapters, transfers never completed */
-    tpath(trace, sizeof trace, "many.dmat");
-    tpath(db, sizeof db, "many.db");
-    dmt_header h;
-    header_init(&h, "many");
-    dmt_writer *w;
-    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
+    dmt_writer *w = trace_begin(trace, db, "many", "many", 0);
     for (uint32_t i = 0; i < 3000; i++) {
         dmt_record r;
         memset(&r, 0, sizeof r);
@@ -1230,15 +1228,10 @@ static void test_sg_key_limit(void)
     static const dmt_sg_elem sg[2] = {{0x10000, 4096}, {0x30000, 100}};
     for (int over = 0; over < 2; over++) {
         char trace[512], db[512];
-        tpath(trace, sizeof trace, "sgkey.dmat");
-        tpath(db, sizeof db, "sgkey.db");
+        dmt_writer *w =
+            trace_begin(trace, db, "sgkey", "sg-key", (UINT64_C(1) << 51) - 2 + (uint64_t)over);
         unlink(db);
-        dmt_header h;
-        header_init(&h, "sg-key");
-        h.seq0 = (UINT64_C(1) << 51) - 2 + (uint64_t)over;
-        dmt_writer *w;
         dmt_error err;
-        CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
         rec_dma(w, DMT_K_START_DMA, 1, 4196, 0, T(0), 0, NULL);
         rec_dma(w, DMT_K_EXECUTE_DMA, 1, 4196, 0, T(1), 2, sg);
         rec_dma(w, DMT_K_COMPLETE_DMA, 1, 0, 0, T(2), 0, NULL);
@@ -1580,11 +1573,7 @@ static void test_append(void)
     /* the derived resource rows across commits: released before created,
      * created again (new columns, the first creation kept), released and
      * created again, released and never created; in both store modes */
-    tpath(trace, sizeof trace, "app-res.dmat");
-    dmt_header h;
-    header_init(&h, "app-res");
-    dmt_writer *w;
-    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
+    dmt_writer *w = trace_begin(trace, NULL, "app-res", "app-res", 0);
     static const struct {
         uint32_t kind, id;
     } rs[] = {
@@ -1632,8 +1621,7 @@ static void test_append(void)
     /* more ids released and never created than the fold remembers (8 with
      * small limits): bad input for a trace-backed import, named by the
      * record; a full store (store.sql's derive) takes them */
-    tpath(trace, sizeof trace, "app-res-cap.dmat");
-    CHECK(dmt_writer_open(trace, &h, 0, &w, &err) == 0);
+    w = trace_begin(trace, NULL, "app-res-cap", "app-res", 0);
     for (uint32_t id = 500; id < 510; id++)
         rec_res(w, DMT_K_BUFFER_UNLOCK, id, id - 499, T((int64_t)id));
     CHECK(dmt_writer_close(w, &err) == 0);
