@@ -110,7 +110,7 @@ typedef struct qitem {
 #define RUN_BYTES     (256u << 10) /* slot bytes one run takes (dmt_ring_take_run) */
 #define RUN_RECS      4096u        /* records one run takes */
 #define ONE_RUN_BYTES (16u << 10)  /* one ring: a run's slots stay in L1 for the check and copy */
-#define FILL_RECS     1024u        /* records a lane takes per merge round (256: 1.06x slower) */
+#define FILL_RECS     1024u        /* records a lane takes per merge round (256: <= 1.07x slower) */
 #define KEEP_ITEMS    512u         /* a lane's items move to the front past this ... */
 #define KEEP_BYTES    (32u << 10)  /* ... and its bytes past this, when few are live */
 #define ONE_ROOM      (DMT_RING_MAX_PAYLOAD + 16u)        /* lane bytes one item needs */
