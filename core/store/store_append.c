@@ -279,7 +279,7 @@ static int materialise(dmt_store_appender *a, const dmt_store_append_facts *f)
     } else if (!rc) {
         rc = dmt_imp_lanes_materialize(im, a->open, n, &a->undo, &a->n_undo, &a->cap_undo);
     }
-    if (!rc && a->im.dv.n_res)
+    if (!rc) /* also reports a fold that ran out of memory with nothing queued */
         rc = dmt_imp_derive(im);
     if (!rc)
         rc = dmt_store_exec(im->db,

@@ -12,10 +12,10 @@
  * record's time to its commit is reported, never asserted.  Screenshots
  * are written next to the test binary.  Also `--render` of the growing
  * file: it draws what is on disk (exit 0, a PNG).  And a trace that
- * stopped growing with its last chunk cut (a recorder killed mid-write):
- * the follower stalls, reads the cut chunk as any cut file is read, and
- * ends with the records and the audit findings `dmt_audit_file` finds in
- * the same bytes.
+ * stopped growing with its last chunk cut inside a record, whole records
+ * before the cut (a recorder killed mid-write): the follower stalls, reads
+ * the cut chunk's whole records as any cut file is read, and ends with the
+ * records and the audit findings `dmt_audit_file` finds in the same bytes.
  */
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -261,22 +261,67 @@ static void count_finding(void *user, const dmt_finding *f)
     (*(guint64 *)user)++;
 }
 
+/* Where to cut the finished trace at path so that its last chunk keeps
+ * whole records after its last verified CHUNK: one byte into the record
+ * after the middle one of the last chunk holding at least 16 records.
+ * *verified: the records before that chunk (what a follower verifies). */
+static uint64_t cut_inside_last_chunk(const char *path, uint64_t *verified)
+{
+    dmt_reader *rd = NULL;
+    dmt_error err = {0};
+    uint64_t cut = 0;
+    *verified = 0;
+    if (dmt_reader_open(path, 0, &rd, &err))
+        return 0;
+    GArray *ends = g_array_new(FALSE, FALSE, sizeof(uint64_t)); /* record i's end offset */
+    dmt_reader_resume chunk = {0}, best = {0};
+    dmt_reader_boundary(rd, &chunk);
+    uint64_t best_n = 0;
+    dmt_record rec;
+    for (;;) {
+        dmt_reader_resume b;
+        dmt_reader_boundary(rd, &b);
+        if (b.offset != chunk.offset) { /* a chunk ended: keep it if big enough */
+            if (b.count - chunk.count >= 16) {
+                best = chunk;
+                best_n = b.count - chunk.count;
+            }
+            chunk = b;
+        }
+        if (dmt_reader_next(rd, &rec, &err) != 1)
+            break;
+        uint64_t end = dmt_reader_offset(rd);
+        g_array_append_val(ends, end);
+    }
+    if (best_n) {
+        uint64_t mid = best.count + best_n / 2; /* records kept */
+        cut = g_array_index(ends, uint64_t, mid - 1) + 1;
+        *verified = best.count;
+    }
+    g_array_free(ends, TRUE);
+    dmt_reader_close(rd);
+    return cut;
+}
+
 static void run_stalled(void)
 {
     char *dir = tg_tmpdir();
     char *trace = g_build_filename(dir, "stalled.dmat", NULL);
     CHECK(tg_write_dmat(trace, 3000) == 0);
-    /* no END, the last chunk cut */
-    GStatBuf st;
-    CHECK(g_stat(trace, &st) == 0 && st.st_size > 4096);
-    CHECK(truncate(trace, st.st_size - 1000) == 0);
+    /* no END, the last chunk cut after whole records, inside the next one */
+    uint64_t verified = 0, cut = cut_inside_last_chunk(trace, &verified);
+    CHECKF(cut > 4096 && verified > 0, "cut at %" G_GUINT64_FORMAT, cut);
+    CHECK(truncate(trace, (off_t)cut) == 0);
     CHECK(dmt_sniff_ended(trace, NULL) == 0);
     guint64 want_findings = 0;
     dmt_audit_config cfg = {.sink = count_finding, .user = &want_findings};
     dmt_audit_stats as;
     dmt_error err;
     CHECKF(dmt_audit_file(trace, &cfg, &as, &err) == 0, "%s", err.msg);
-    CHECK(as.cut && want_findings > 0);
+    /* the follower must read records past the last verified chunk */
+    CHECKF(as.cut && want_findings > 0 && as.records > verified,
+           "audit %" G_GUINT64_FORMAT " records, %" G_GUINT64_FORMAT " in verified chunks",
+           (guint64)as.records, verified);
 
     Stalled s = {0};
     GError *e = NULL;
