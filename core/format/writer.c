@@ -22,6 +22,11 @@
  *     abort are accepted.
  * File calls go through the platform layer (dmt/platform.h), so the same
  * code writes byte-identical files on Linux and Windows.
+ * A run of checked ring records (dmt_writer_append_ring_run) is written as
+ * that many dmt_writer_append_ring_checked calls would write it, with the
+ * buffer's end, the last time and the counts in locals up to each chunk's
+ * end: a record goes in through a byte pointer, which may alias any field
+ * of the writer.
  */
 #include "dmt/writer.h"
 
