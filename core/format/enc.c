@@ -309,6 +309,21 @@ static DMT_INLINE uint8_t *put_reg(uint8_t *p, uint32_t kind, int64_t t, uint64_
     return p;
 }
 
+/* A CPU record [26, t, cpu] or [26, t, cpu, ring_seq] (with_seq),
+ * unchecked: the caller guaranteed DMT_ENC_CPU_MAX bytes of room.  The one
+ * writer of this layout, for dmt_enc_record and dmt_enc_cpu alike. */
+static DMT_INLINE uint8_t *put_cpu(uint8_t *p, int64_t t, uint32_t cpu, int with_seq,
+                                   uint64_t ring_seq)
+{
+    p[0] = (uint8_t)(MT_ARRAY << 5 | (with_seq ? 4u : 3u));
+    p = put_head(p + 1, MT_UINT, DMT_K_CPU);
+    p = t >= 0 ? put_head(p, MT_UINT, (uint64_t)t) : put_head(p, MT_NINT, ~(uint64_t)t);
+    p = put_head(p, MT_UINT, cpu);
+    if (with_seq)
+        p = put_head(p, MT_UINT, ring_seq);
+    return p;
+}
+
 /* Optional trailing register fields: [.., ?width, ?dev]. */
 static unsigned reg_extra(const dmt_record *r)
 {
@@ -526,6 +541,10 @@ static uint8_t *enc_body(uint8_t *p, uint8_t *end, const dmt_record *r, int64_t 
         U(r->value);
         break;
     case DMT_K_CPU: /* [26, t, cpu] or [26, t, cpu, ring_seq] when count is 1 */
+        if ((size_t)(end - p) >= DMT_ENC_CPU_MAX) {
+            p = put_cpu(p, t, r->cpu, r->count != 0, r->value);
+            break;
+        }
         HEAD(r->count ? 4u : 3u);
         U(r->cpu);
         if (r->count)
@@ -569,6 +588,21 @@ size_t dmt_enc_reg(uint8_t *buf, size_t cap, uint32_t kind, int64_t t, uint64_t 
     r.value = value;
     r.width = width;
     r.dev = dev;
+    return dmt_enc_record(buf, cap, &r, t);
+}
+
+size_t dmt_enc_cpu(uint8_t *buf, size_t cap, int64_t t, uint32_t cpu, bool with_seq,
+                   uint64_t ring_seq)
+{
+    dmt_record r;
+    if (cap >= DMT_ENC_CPU_MAX)
+        return (size_t)(put_cpu(buf, t, cpu, with_seq, ring_seq) - buf);
+    /* a short buffer: the checked encoder says what fits */
+    memset(&r, 0, sizeof r);
+    r.kind = DMT_K_CPU;
+    r.cpu = cpu;
+    r.count = with_seq;
+    r.value = ring_seq;
     return dmt_enc_record(buf, cap, &r, t);
 }
 

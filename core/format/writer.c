@@ -22,6 +22,11 @@
  *     abort are accepted.
  * File calls go through the platform layer (dmt/platform.h), so the same
  * code writes byte-identical files on Linux and Windows.
+ * A run of checked ring records (dmt_writer_append_ring_run) is written as
+ * that many dmt_writer_append_ring_checked calls would write it, with the
+ * buffer's end, the last time and the counts in locals up to each chunk's
+ * end: a record goes in through a byte pointer, which may alias any field
+ * of the writer.
  */
 #include "dmt/writer.h"
 
@@ -377,13 +382,19 @@ static int commit_record(dmt_writer *w, size_t n, uint64_t seqs, dmt_error *err)
     return 0;
 }
 
-static int64_t delta(dmt_writer *w, int64_t ts)
+/* The delta from *last to ts (saturated), *last moved by it. */
+static inline int64_t delta_from(int64_t *last, int64_t ts)
 {
     int64_t d;
-    if (__builtin_sub_overflow(ts, w->last_ts, &d))
-        d = ts > w->last_ts ? INT64_MAX : INT64_MIN;
-    w->last_ts += d;
+    if (__builtin_sub_overflow(ts, *last, &d))
+        d = ts > *last ? INT64_MAX : INT64_MIN;
+    *last += d;
     return d;
+}
+
+static int64_t delta(dmt_writer *w, int64_t ts)
+{
+    return delta_from(&w->last_ts, ts);
 }
 
 static int check_usable(dmt_writer *w, dmt_error *err)
@@ -453,13 +464,8 @@ int dmt_writer_set_cpu(dmt_writer *w, uint32_t cpu, bool with_seq, uint64_t ring
         return 0;
     if ((rc = ensure_header(w, w->next_seq, err)))
         return rc;
-    dmt_record c;
-    memset(&c, 0, sizeof c);
-    c.kind = DMT_K_CPU;
-    c.cpu = cpu;
-    c.count = with_seq;
-    c.value = ring_seq;
-    size_t n = dmt_enc_record(w->buf + w->len, BUF_CAP - w->len, &c, delta(w, w->last_ts));
+    size_t n = dmt_enc_cpu(w->buf + w->len, BUF_CAP - w->len, delta(w, w->last_ts), cpu, with_seq,
+                           ring_seq);
     if (n == 0)
         return fail(w, err, DMT_E_INTERNAL, 0, "cpu record does not encode");
     w->cpu = cpu;
@@ -479,25 +485,27 @@ static inline void copy_short(uint8_t *o, const uint8_t *s, size_t n)
     } else if (n >= 4) {
         memcpy(o, s, 4);
         memcpy(o + n - 4, s + n - 4, 4);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            o[i] = s[i];
+    } else if (n >= 2) { /* a record's head and kind, usually */
+        memcpy(o, s, 2);
+        memcpy(o + n - 2, s + n - 2, 2);
+    } else if (n) {
+        o[0] = s[0];
     }
 }
 
-/* A checked ring-form record, the header written: rewrite only the time
- * field, [head kind t_abs rest...] -> [head kind t_delta rest...]. */
-static inline int put_checked(dmt_writer *w, const uint8_t *payload, size_t len,
-                              const dmt_ring_record_info *ri, dmt_error *err)
+/* A checked ring-form record into o (room for len + 9 bytes), its time as
+ * a delta from *last (moved on): rewrite only the time field,
+ * [head kind t_abs rest...] -> [head kind t_delta rest...].  Returns the
+ * bytes written.  Takes the writer's state by value so that a run keeps it
+ * in registers (stores through o may alias any field of the writer). */
+static inline size_t emit_checked(uint8_t *o, const uint8_t *payload, size_t len,
+                                  const dmt_ring_record_info *ri, int64_t *last)
 {
-    const size_t rest = len - ri->time_off - ri->time_len;
-    if (BUF_CAP - w->len < len + 9)
-        return fail(w, err, DMT_E_INTERNAL, 0, "buffer overflow");
-    uint8_t *o = w->buf + w->len;
-    copy_short(o, payload, ri->time_off);
-    const int64_t d = delta(w, ri->time);
+    const size_t toff = ri->time_off, rest = len - toff - ri->time_len;
+    copy_short(o, payload, toff);
+    const int64_t d = delta_from(last, ri->time);
     size_t tn;
-    uint8_t *t = o + ri->time_off;
+    uint8_t *t = o + toff;
     if (d >= 0 && d < 24) { /* the common cases inline (dmt_enc_int's encoding) */
         t[0] = (uint8_t)d;
         tn = 1;
@@ -511,11 +519,21 @@ static inline int put_checked(dmt_writer *w, const uint8_t *payload, size_t len,
         t[2] = (uint8_t)d;
         tn = 3;
     } else {
-        tn = dmt_enc_int(o + ri->time_off, 9, d);
+        tn = dmt_enc_int(t, 9, d);
     }
-    copy_short(o + ri->time_off + tn, payload + ri->time_off + ri->time_len, rest);
+    copy_short(t + tn, payload + toff + ri->time_len, rest);
+    return toff + tn + rest;
+}
+
+/* A checked ring-form record, the header written. */
+static inline int put_checked(dmt_writer *w, const uint8_t *payload, size_t len,
+                              const dmt_ring_record_info *ri, dmt_error *err)
+{
+    if (BUF_CAP - w->len < len + 9)
+        return fail(w, err, DMT_E_INTERNAL, 0, "buffer overflow");
+    const size_t n = emit_checked(w->buf + w->len, payload, len, ri, &w->last_ts);
     w->st.records++;
-    return commit_record(w, ri->time_off + tn + rest, 1, err);
+    return commit_record(w, n, 1, err);
 }
 
 int dmt_writer_append_ring(dmt_writer *w, const uint8_t *payload, size_t len, uint64_t seq,
@@ -561,9 +579,39 @@ int dmt_writer_append_ring_run(dmt_writer *w, const uint8_t *base, const dmt_rin
         return 0;
     if ((rc = dmt_writer_append_ring_checked(w, base + recs[0].off, recs[0].len, seq, &ri[0], err)))
         return rc;
-    for (size_t i = 1; i < n; i++)
-        if ((rc = put_checked(w, base + recs[i].off, recs[i].len, &ri[i], err)))
+    /* The rest as put_checked and commit_record per record, with the
+     * buffer's end, the time and the counts in locals up to the end of
+     * the chunk (what commit_record closes it at). */
+    size_t i = 1;
+    while (i < n) {
+        uint8_t *const buf = w->buf;
+        const size_t end = w->chunk_start + w->chunk_size;
+        size_t len = w->len;
+        int64_t last = w->last_ts;
+        size_t k = i;
+        bool room = true;
+        while (k < n) {
+            const size_t plen = recs[k].len;
+            if (BUF_CAP - len < plen + 9) {
+                room = false;
+                break;
+            }
+            len += emit_checked(buf + len, base + recs[k].off, plen, &ri[k], &last);
+            k++;
+            if (len >= end)
+                break;
+        }
+        w->len = len;
+        w->last_ts = last;
+        w->st.records += k - i;
+        w->chunk_records += k - i;
+        w->next_seq += k - i;
+        if (!room)
+            return fail(w, err, DMT_E_INTERNAL, 0, "buffer overflow");
+        if (len >= end && (rc = close_chunk(w, err)))
             return rc;
+        i = k;
+    }
     return 0;
 }
 

@@ -598,11 +598,16 @@ static uint32_t fill_run(dmt_drain *d, lane *l, uint32_t max)
     const size_t base = l->bend;
     if (max > RUN_RECS)
         max = RUN_RECS;
-    uint32_t n = dmt_ring_take_run(&l->c, l->bytes + base, cap, d->recs, max < slots ? max : slots);
+    /* The places land in the lane's own slots for them (q_record makes
+     * each one's offset the lane's, or zeroes it for a record that fails). */
+    dmt_ring_rec *const rr = l->recs + l->iend;
+    uint32_t n = dmt_ring_take_run(&l->c, l->bytes + base, cap, rr, max < slots ? max : slots);
+    if (!n)
+        return 0;
+    const size_t end = base + rr[n - 1].off + ((rr[n - 1].len + 7u) & ~(size_t)7u);
     for (uint32_t i = 0; i < n; i++)
-        q_record(d, l, base + d->recs[i].off, d->recs[i].len, seq + i);
-    if (n)
-        l->bend = base + d->recs[n - 1].off + ((d->recs[n - 1].len + 7u) & ~(size_t)7u);
+        q_record(d, l, base + rr[i].off, rr[i].len, seq + i);
+    l->bend = end;
     return n;
 }
 

@@ -981,7 +981,12 @@ enum dmt_ring_status dmt_ring_next(dmt_ring_consumer *c, uint8_t *scratch, uint6
 uint32_t dmt_ring_take_run(dmt_ring_consumer *c, uint8_t *buf, uint32_t cap, dmt_ring_rec *recs,
                            uint32_t max)
 {
-    dmt_ring *r = c->r;
+    /* The ring's description (data, size, mask: fixed since attach) in a
+     * local copy: every header is an acquire load, after which the compiler
+     * would load the fields of *c->r again, per slot; a local whose address
+     * does not escape stays in registers. */
+    dmt_ring rl = *c->r;
+    dmt_ring *r = &rl;
     const bool ow = is_overwrite(r);
     uint64_t t, h;
     uint32_t tpos, tseq, hpos, next32, pos, n = 0, span, off, first;

@@ -263,13 +263,13 @@ static int walk(const uint8_t *p, size_t len, dmt_ring_record_info *info, uint8_
     const uint8_t *const kh = c.p;
     if (head(&c, &mt, &kind) || mt != 0 || kind == 0 || kind >= DMT_K_MAX_ || !fields[kind])
         return -1;
-    info->time_off = (size_t)(c.p - p);
+    info->time_off = (uint16_t)(c.p - p);
     if (head(&c, &mt, &t) || (mt != 0 && mt != 1) || t > (uint64_t)INT64_MAX)
         return -1;
     pin(&c, p, 0);
     pin(&c, kh, 0);
     pin(&c, p + info->time_off, 63);
-    info->time_len = (size_t)(c.p - p) - info->time_off;
+    info->time_len = (uint16_t)((size_t)(c.p - p) - info->time_off);
     info->time = mt == 0 ? (int64_t)t : -1 - (int64_t)t;
     info->kind = (uint32_t)kind;
 

@@ -4,7 +4,7 @@
  * same "0 when the buffer is too small" behaviour, record encodings that
  * decode with libcbor's cbor_stream_decode to the expected items, and the
  * record encoder's fast paths (common SG elements, register records,
- * dmt_enc_reg) byte for byte against a reference built item by item with
+ * dmt_enc_reg, CPU records, dmt_enc_cpu) byte for byte against a reference built item by item with
  * libcbor, on every head-size boundary and every buffer size.
  */
 #include <cbor.h>
@@ -344,6 +344,15 @@ static void ref_record(refbuf *o, const dmt_record *r, int64_t t)
             ref_u(o, r->dev);
         return;
     }
+    if (r->kind == DMT_K_CPU) {
+        ref_arr(o, r->count ? 4 : 3);
+        ref_u(o, r->kind);
+        ref_t(o, t);
+        ref_u(o, r->cpu);
+        if (r->count)
+            ref_u(o, r->value);
+        return;
+    }
     if (r->kind == DMT_K_EXECUTE_DMA) {
         ref_arr(o, r->xfer_flags ? 7 : 6);
         ref_u(o, r->kind);
@@ -437,6 +446,36 @@ static void check_same(const dmt_record *r, int64_t t, const char *what, unsigne
     }
 }
 
+/* A fixed-layout encoder (dmt_enc_reg, dmt_enc_cpu) for r's fields. */
+typedef size_t (*fast_fn)(uint8_t *b, size_t cap, const dmt_record *r, int64_t t);
+
+static size_t fast_reg(uint8_t *b, size_t cap, const dmt_record *r, int64_t t)
+{
+    return dmt_enc_reg(b, cap, r->kind, t, r->off, r->value, r->width, r->dev);
+}
+
+static size_t fast_cpu(uint8_t *b, size_t cap, const dmt_record *r, int64_t t)
+{
+    return dmt_enc_cpu(b, cap, t, r->cpu, r->count != 0, r->value);
+}
+
+/* fast writes dmt_enc_record's bytes for r, or 0 where it does, at caps
+ * 0..64 (every step-th), and at most max bytes. */
+static void check_fast(fast_fn fast, const char *name, const dmt_record *r, int64_t t, size_t step,
+                       size_t max)
+{
+    uint8_t a[64], b[64];
+    size_t na = dmt_enc_record(a, sizeof a, r, t);
+    for (size_t cap = 0; cap <= sizeof b; cap += step) {
+        memset(b, 0xAA, sizeof b);
+        size_t nb = fast(b, cap, r, t);
+        CHECKF(nb == dmt_enc_record(a, cap, r, t), "%s with cap %zu", name, cap);
+        CHECKF(nb == 0 || (nb == na && memcmp(a, b, na) == 0), "%s bytes, cap %zu", name, cap);
+    }
+    CHECK(fast(b, sizeof b, r, t) == na);
+    CHECK(na <= max);
+}
+
 static void test_fast_paths(void)
 {
     /* register records: every head size of time, offset and value, every
@@ -456,17 +495,26 @@ static void test_fast_paths(void)
         if (tk_rand(&seed) % 4 == 0)
             t = -1 - t;
         check_same(&r, t, "register record", i < 2000 ? 60 : 2);
-        uint8_t a[64], b[64];
-        size_t na = dmt_enc_record(a, sizeof a, &r, t);
-        for (size_t cap = 0; cap <= sizeof b; cap += i < 2000 ? 1 : 16) {
-            memset(b, 0xAA, sizeof b);
-            size_t nb = dmt_enc_reg(b, cap, r.kind, t, r.off, r.value, r.width, r.dev);
-            CHECKF(nb == dmt_enc_record(a, cap, &r, t), "dmt_enc_reg with cap %zu", cap);
-            CHECKF(nb == 0 || (nb == na && memcmp(a, b, na) == 0), "dmt_enc_reg bytes, cap %zu",
-                   cap);
-        }
-        CHECK(dmt_enc_reg(b, sizeof b, r.kind, t, r.off, r.value, r.width, r.dev) == na);
-        CHECK(na <= DMT_ENC_REG_MAX);
+        check_fast(fast_reg, "dmt_enc_reg", &r, t, i < 2000 ? 1 : 16, DMT_ENC_REG_MAX);
+    }
+
+    /* CPU records (the merge's lane changes): every head size of time,
+     * CPU and ring sequence, with and without the sequence, through
+     * dmt_enc_record and dmt_enc_cpu, at every cap around their length */
+    for (int i = 0; i < 100000; i++) {
+        dmt_record r;
+        memset(&r, 0, sizeof r);
+        r.kind = DMT_K_CPU;
+        int edge = i % 4 == 0;
+        size_t ne = sizeof edge_vals / sizeof edge_vals[0];
+        r.cpu = (uint32_t)(edge ? edge_vals[tk_rand(&seed) % ne] : rand_val());
+        r.count = tk_rand(&seed) % 2;
+        r.value = r.count ? (edge ? edge_vals[tk_rand(&seed) % ne] : rand_val()) : 0;
+        int64_t t = (int64_t)(edge ? edge_vals[tk_rand(&seed) % ne] : rand_val());
+        if (tk_rand(&seed) % 4 == 0)
+            t = -1 - t;
+        check_same(&r, t, "cpu record", i < 2000 ? 40 : 2);
+        check_fast(fast_cpu, "dmt_enc_cpu", &r, t, i < 2000 ? 1 : 8, DMT_ENC_CPU_MAX);
     }
 
     /* SG lists of 0..DMT_MAX_SG_ELEMENTS elements in both strides, the

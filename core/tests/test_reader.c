@@ -6,7 +6,8 @@
  * reader must reject with the right code and byte offset, without crashing
  * and without allocating more than a small bound; resume points (a reader
  * opened at any chunk boundary reads what a full read reads from there, a
- * hostile one is an error).
+ * hostile one is an error); a run of ring-form records appended at once
+ * writes what appending them one by one writes.
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #include "dmt/enc.h"
 #include "dmt/kinds.h"
 #include "dmt/reader.h"
+#include "dmt/ring.h"
+#include "dmt/ringcheck.h"
 #include "dmt/writer.h"
 
 static char tmpdir[256];
@@ -364,6 +367,77 @@ static void expect_bad(const char *name, const uint8_t *file, size_t len, int co
     CHECKF(after.uordblks < before.uordblks + 256 * 1024, "%s: allocated %zu bytes", name,
            after.uordblks - before.uordblks);
     dmt_reader_close(rd);
+}
+
+/* A run of checked ring-form records (dmt_writer_append_ring_run, what
+ * the drains write) gives the very file one dmt_writer_append_ring_checked
+ * per record gives: every event kind, times that rise by every delta size,
+ * fall, and jump, stretches of 1 to 400 records across many chunk
+ * boundaries (4 KiB chunks), and LOST ranges between stretches. */
+static void test_ring_runs(void)
+{
+    enum { NREC = 20000 };
+    static uint8_t pool[NREC * 64 + DMT_MAX_RECORD];
+    static dmt_ring_rec recs[NREC];
+    static dmt_ring_record_info ri[NREC];
+    unsigned long long rng = 77;
+    size_t at = 0;
+    int64_t t = 1000;
+    uint32_t n = 0;
+    while (n < NREC) {
+        uint32_t k = 1 + (uint32_t)(tk_rand(&rng) % (DMT_K_MAX_ - 1));
+        if (dmt_kind_info_get(k)->kclass != DMT_KC_EVENT || (k != DMT_K_REG_WRITE && n % 8))
+            continue; /* mostly register writes, as a drain sees them */
+        static const int64_t steps[] = {0, 1, 23, 24, 255, 256, 65535, 65536, 1LL << 33, -5};
+        t += steps[tk_rand(&rng) % 10];
+        dmt_record r;
+        tk_sample_record(&r, k, 0, 0);
+        size_t len = dmt_enc_record(pool + at, DMT_MAX_RECORD, &r, t);
+        CHECK(len > 0 && dmt_ring_record_check(pool + at, len, &ri[n]) == 0);
+        recs[n].off = (uint32_t)at;
+        recs[n].len = (uint32_t)len;
+        at += len;
+        n++;
+    }
+    char pa[512], pb[512];
+    path_in_tmp(pa, sizeof pa, "ring_one.dmat");
+    path_in_tmp(pb, sizeof pb, "ring_run.dmat");
+    dmt_header h;
+    header_init(&h);
+    dmt_writer *wa, *wb;
+    dmt_error err;
+    CHECK(dmt_writer_open(pa, &h, 0, &wa, &err) == 0);
+    CHECK(dmt_writer_open(pb, &h, 0, &wb, &err) == 0);
+    dmt_writer_set_chunk_size(wa, 4096);
+    dmt_writer_set_chunk_size(wb, 4096);
+    uint64_t seq = 7;
+    for (uint32_t i = 0; i < NREC;) {
+        uint32_t m = 1 + (uint32_t)(tk_rand(&rng) % 400);
+        if (m > NREC - i)
+            m = NREC - i;
+        for (uint32_t j = 0; j < m; j++)
+            CHECK(dmt_writer_append_ring_checked(wa, pool + recs[i + j].off, recs[i + j].len,
+                                                 seq + j, &ri[i + j], &err) == 0);
+        CHECK(dmt_writer_append_ring_run(wb, pool, recs + i, ri + i, m, seq, &err) == 0);
+        i += m;
+        seq += m;
+        if (tk_rand(&rng) % 4 == 0) {
+            CHECK(dmt_writer_lost(wa, seq, 2, DMT_LOST_CORRUPT, &err) == 0);
+            CHECK(dmt_writer_lost(wb, seq, 2, DMT_LOST_CORRUPT, &err) == 0);
+            seq += 2;
+        }
+    }
+    CHECK(dmt_writer_close(wa, &err) == 0);
+    CHECK(dmt_writer_close(wb, &err) == 0);
+    size_t na, nb;
+    uint8_t *ba = tk_slurp(pa, &na), *bb = tk_slurp(pb, &nb);
+    CHECKF(ba && bb && na == nb && memcmp(ba, bb, na) == 0,
+           "run append: %zu bytes, per record: %zu bytes, differ", nb, na);
+    CHECK(na > 40 * 4096); /* many chunks */
+    free(ba);
+    free(bb);
+    remove(pa);
+    remove(pb);
 }
 
 static void test_bad_inputs(void)
@@ -782,6 +856,7 @@ int main(void)
     test_cuts();
     test_writer_failures();
     test_ring_form();
+    test_ring_runs();
     test_bad_inputs();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -45,6 +45,15 @@ size_t dmt_enc_record(uint8_t *buf, size_t cap, const dmt_record *r, int64_t t);
 size_t dmt_enc_reg(uint8_t *buf, size_t cap, uint32_t kind, int64_t t, uint64_t off, uint64_t value,
                    uint32_t width, uint32_t dev);
 
+/* A CPU record (DMT_K_CPU: cpu, and ring_seq when with_seq) without a
+ * dmt_record: exactly dmt_enc_record's bytes for a record with kind
+ * DMT_K_CPU, these cpu and t, count with_seq and value ring_seq (the merge
+ * writes one at each lane change).  At most DMT_ENC_CPU_MAX bytes; returns
+ * the bytes written or 0 if cap is too small. */
+#define DMT_ENC_CPU_MAX 29u /* array head, kind, three 9-byte heads */
+size_t dmt_enc_cpu(uint8_t *buf, size_t cap, int64_t t, uint32_t cpu, bool with_seq,
+                   uint64_t ring_seq);
+
 /* An upper bound of dmt_enc_record's output for r (for ring reservations). */
 size_t dmt_enc_record_bound(const dmt_record *r);
 

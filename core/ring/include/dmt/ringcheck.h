@@ -14,11 +14,13 @@
 
 #include "dmt/record.h"
 
+/* 16 bytes: the drains keep one per queued record (a record's head and
+ * kind take at most 18 bytes, its time at most 9, so the offsets fit). */
 typedef struct dmt_ring_record_info {
-    uint32_t kind;
-    int64_t time;    /* the record's time field (absolute ns in the ring) */
-    size_t time_off; /* where the time field starts */
-    size_t time_len; /* and its encoded length */
+    int64_t time;      /* the record's time field (absolute ns in the ring) */
+    uint32_t kind;     /* its kind */
+    uint16_t time_off; /* where the time field starts */
+    uint16_t time_len; /* and its encoded length */
 } dmt_ring_record_info;
 
 /* 0 when p[0..len) is exactly one valid ring-form record, -1 otherwise.
