@@ -199,12 +199,16 @@ static gpointer follow_main(gpointer user)
     DmtvFollower *self = user;
     DmtvFollowState state = DMTV_FOLLOW_GROWING;
     gboolean dirty = TRUE, stalled = FALSE;
+    /* the reader had nothing more verified (not: the pipe was empty for a
+     * moment, which a busy machine makes of a reader that is behind) */
+    gboolean caught_up = FALSE;
     gint64 last_model = 0, open_ns = 0;
     char msg[320] = "";
     while (!g_atomic_int_get(&self->stop)) {
         gint64 t0 = mono_ns();
         guint64 n = 0;
         gboolean finished = FALSE, again = FALSE;
+        caught_up = FALSE;
         while (!finished && !again) {
             const dmt_follow_batch *b = dmt_follow_pipe_take(self->pipe, POLL_MS);
             if (!b) {
@@ -246,7 +250,7 @@ static gpointer follow_main(gpointer user)
                     g_snprintf(msg, sizeof msg, "%s: %s", self->trace, b->err.msg);
                 finished = TRUE;
             } else if (b->caught_up) {
-                again = TRUE; /* nothing more verified: commit now */
+                again = caught_up = TRUE; /* nothing more verified: commit now */
             }
             dmt_follow_pipe_release(self->pipe, b);
             if (mono_ns() - t0 > BATCH_NS)
@@ -271,7 +275,7 @@ static gpointer follow_main(gpointer user)
         /* a big store takes longer to open: open less often, so the
          * follower's time goes to the records while it is behind */
         gint64 model_gap =
-            again ? MAX(IDLE_NS, IDLE_SHARE * open_ns) : MAX(MODEL_NS, MODEL_SHARE * open_ns);
+            caught_up ? MAX(IDLE_NS, IDLE_SHARE * open_ns) : MAX(MODEL_NS, MODEL_SHARE * open_ns);
         if (dirty && mono_ns() - last_model >= model_gap && !gui_busy(self)) {
             gint64 t = mono_ns();
             post(self, state, NULL, TRUE);

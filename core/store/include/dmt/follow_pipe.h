@@ -35,7 +35,7 @@
 #include "dmt/reader.h"
 #include "dmt/record.h"
 
-#define DMT_FOLLOW_PIPE_BATCHES 4
+#define DMT_FOLLOW_PIPE_BATCHES 8
 
 typedef struct dmt_follow_pipe dmt_follow_pipe;
 
