@@ -30,6 +30,8 @@
  *  - the follower's CPU by thread too (the follower, the pipe's reader:
  *    /proc/self/task, sampled every 20 ms and at every update while they
  *    run, so the last few ms of each are missing).
+ *  - DMT_FOLLOW_PIPE=0 or 1 in the environment: the follower reads on its
+ *    own thread or on the pipe's (dmt/follow_pipe.h; default: the rule).
  *  - sustained (only when asked for): 5 M records/s for 5 s instead of 1 s,
  *    whether the follower keeps the rate up or builds a backlog.
  *
@@ -505,6 +507,11 @@ static void live(const char *dir, double rate, double seconds, const char *tag,
 
 int main(int argc, char **argv)
 {
+    /* DMT_FOLLOW_PIPE=0 / 1: the follower without / with the pipe's reader
+     * thread (default: the viewer's rule), to compare both in one run */
+    const char *pipe_env = getenv("DMT_FOLLOW_PIPE");
+    if (pipe_env)
+        dmtv_follow_set_pipelined(atoi(pipe_env));
     const char *dir = argc > 1 ? argv[1] : "/tmp";
     const char *what = argc > 2 ? argv[2] : "all";
     const char *modes = argc > 3 ? argv[3] : "both";

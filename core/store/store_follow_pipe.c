@@ -27,6 +27,13 @@
  *    arena near its end), when dmt_follow has nothing verified (caught_up,
  *    only when it holds records or findings), or at the end (status <= 0;
  *    the reader thread ends after it).
+ *  - The reader thread, finding the next slot full, waits until at most
+ *    half of them are full (reader_waits: only then does a release wake
+ *    it), so a follower that is behind wakes it once per NSLOT/2 batches,
+ *    not once per batch.  Slots are still filled in ring order: the next
+ *    one is free once any are (the caller frees them in the same order).
+ *  - Without the thread (threaded false: one CPU), take fills slot 0 on
+ *    the caller's thread with the same code; nothing is shared then.
  *  - stop (under mu) ends the reader thread at its next check: between
  *    records every CHECK_RECS, while it waits for a free slot, and while it
  *    polls a trace with nothing new.
@@ -70,11 +77,14 @@ struct dmt_follow_pipe {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     slot *s[NSLOT];
-    bool full[NSLOT]; /* mu */
-    unsigned head;    /* reader thread's */
-    unsigned tail;    /* caller's */
-    bool stop;        /* mu */
-    bool taken_last;  /* caller's: the last batch was taken */
+    bool full[NSLOT];  /* mu */
+    unsigned nfull;    /* mu: slots full */
+    bool reader_waits; /* mu: for free slots (woken when half are free) */
+    unsigned head;     /* reader thread's */
+    unsigned tail;     /* caller's */
+    bool stop;         /* mu */
+    bool taken_last;   /* caller's: the last batch was taken */
+    bool threaded;     /* else the caller's thread fills slot 0 in take */
     bool started;
     pthread_t th;
     /* the reader thread's */
@@ -135,9 +145,12 @@ static bool nap(dmt_follow_pipe *p, unsigned ms)
     return stop;
 }
 
-/* Fill slot s until it is full, nothing new is verified, or the end.
- * Returns false when stopped. */
-static bool fill(dmt_follow_pipe *p, slot *s)
+enum { FILL_READY, FILL_EMPTY, FILL_STOP };
+
+/* Fill slot s until it is full, nothing new is verified, or the end:
+ * FILL_READY; FILL_EMPTY when nothing new is verified and the slot is
+ * empty; FILL_STOP when stopped. */
+static int fill(dmt_follow_pipe *p, slot *s)
 {
     dmt_follow_batch *b = &s->b;
     memset(b, 0, sizeof *b);
@@ -175,14 +188,12 @@ static bool fill(dmt_follow_pipe *p, slot *s)
             dmt_imp_copy_parts(s->arena, &s->used, r);
             n++;
             if (n % CHECK_RECS == 0 && stopping(p))
-                return false;
+                return FILL_STOP;
         } else if (rc == DMT_FOLLOW_AGAIN) {
-            if (n || s->n_found) {
-                b->caught_up = true;
-                break;
-            }
-            if (nap(p, POLL_MS))
-                return false;
+            if (!n && !s->n_found)
+                return FILL_EMPTY;
+            b->caught_up = true;
+            break;
         } else if (rc == DMT_FOLLOW_STALLED) {
             p->stalled = true; /* the rest of the file as it is, cut chunk included */
             dmt_follow_stop(p->fl);
@@ -203,7 +214,7 @@ static bool fill(dmt_follow_pipe *p, slot *s)
     b->stalled = p->stalled;
     b->skipped = dmt_reader_skipped(dmt_follow_reader(p->fl));
     b->committed = dmt_follow_committed(p->fl);
-    return true;
+    return FILL_READY;
 }
 
 static void *reader_main(void *arg)
@@ -214,16 +225,24 @@ static void *reader_main(void *arg)
 #endif
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (p->full[p->head] && !p->stop)
-            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->full[p->head]) { /* then until half are free: fewer wake-ups */
+            p->reader_waits = true;
+            while (p->nfull > NSLOT / 2 && !p->stop)
+                pthread_cond_wait(&p->cv, &p->mu);
+            p->reader_waits = false;
+        }
         bool stop = p->stop;
         slot *s = p->s[p->head];
         pthread_mutex_unlock(&p->mu);
-        if (stop || !fill(p, s))
+        int fr = FILL_STOP;
+        while (!stop && (fr = fill(p, s)) == FILL_EMPTY)
+            stop = nap(p, POLL_MS);
+        if (fr != FILL_READY)
             return NULL;
         bool last = s->b.status <= 0;
         pthread_mutex_lock(&p->mu);
         p->full[p->head] = true;
+        p->nfull++;
         p->head = (p->head + 1) % NSLOT;
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
@@ -232,8 +251,8 @@ static void *reader_main(void *arg)
     }
 }
 
-int dmt_follow_pipe_start(dmt_follow *fl, const dmt_audit_config *audit, dmt_follow_pipe **out,
-                          dmt_error *err)
+int dmt_follow_pipe_start(dmt_follow *fl, const dmt_audit_config *audit, bool threaded,
+                          dmt_follow_pipe **out, dmt_error *err)
 {
     *out = NULL;
     dmt_follow_pipe *p = calloc(1, sizeof *p);
@@ -257,12 +276,13 @@ int dmt_follow_pipe_start(dmt_follow *fl, const dmt_audit_config *audit, dmt_fol
         dmt_follow_pipe_stop(p);
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
     }
-    if (pthread_create(&p->th, NULL, reader_main, p) != 0) {
+    p->threaded = threaded;
+    if (threaded && pthread_create(&p->th, NULL, reader_main, p) != 0) {
         dmt_follow_pipe_stop(p);
         return dmt_error_set(err, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX,
                              "cannot start the reader thread");
     }
-    p->started = true;
+    p->started = threaded;
     *out = p;
     return 0;
 }
@@ -271,6 +291,16 @@ const dmt_follow_batch *dmt_follow_pipe_take(dmt_follow_pipe *p, unsigned wait_m
 {
     if (p->taken_last)
         return NULL;
+    if (!p->threaded) { /* the same batches, filled here */
+        slot *s = p->s[0];
+        if (fill(p, s) != FILL_READY) {
+            struct timespec w = {.tv_sec = wait_ms / 1000, .tv_nsec = (wait_ms % 1000) * 1000000l};
+            nanosleep(&w, NULL);
+            return NULL;
+        }
+        p->taken_last = s->b.status <= 0;
+        return &s->b;
+    }
     struct timespec t = deadline(wait_ms);
     pthread_mutex_lock(&p->mu);
     while (!p->full[p->tail] && wait_ms)
@@ -285,12 +315,14 @@ const dmt_follow_batch *dmt_follow_pipe_take(dmt_follow_pipe *p, unsigned wait_m
 
 void dmt_follow_pipe_release(dmt_follow_pipe *p, const dmt_follow_batch *b)
 {
-    if (!b)
+    if (!b || !p->threaded)
         return;
     pthread_mutex_lock(&p->mu);
     p->full[p->tail] = false;
+    p->nfull--;
     p->tail = (p->tail + 1) % NSLOT;
-    pthread_cond_broadcast(&p->cv);
+    if (p->reader_waits && p->nfull <= NSLOT / 2)
+        pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
 

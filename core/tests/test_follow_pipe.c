@@ -8,7 +8,8 @@
  * error a finished file gets, after every record before it; a truncated
  * file is reported; a trace that stops growing ends stalled with the
  * end-of-trace findings; stopping works while the reader thread waits for
- * a free batch or for new bytes.  Runs under the tsan preset (label
+ * a free batch or for new bytes.  All of it with the reader thread and
+ * without it (batches filled in take).  Runs under the tsan preset (label
  * threads): every hand-off between the two threads is exercised.
  */
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #define NREC 30000 /* register writes, plus the audit's session records */
 
 static char tmpdir[256];
+static bool threaded; /* the pipe's reader thread, or batches filled in take */
 
 /* A finished trace in 4 KiB chunks: register writes, a few MDL unlocks
  * of MDLs never locked (findings on their records) and MDL 1 still locked
@@ -158,7 +160,7 @@ static int follow_all(const char *ref, const char *path, uint64_t stall_ms, bool
     CHECK(dmt_follow_open(path, DMT_READ_ALLOW_CUT, stall_ms, &fl, &err) == 0);
     dmt_follow_pipe *p;
     dmt_audit_config cfg = {0};
-    CHECK(dmt_follow_pipe_start(fl, &cfg, &p, &err) == 0);
+    CHECK(dmt_follow_pipe_start(fl, &cfg, threaded, &p, &err) == 0);
     piece_arg pa = {fd, img, hdr, len};
     pthread_t th;
     CHECK(pthread_create(&th, NULL, writer_main, &pa) == 0);
@@ -243,7 +245,7 @@ static void test_grow(void)
     CHECK(dmt_store_append_open(db, path, dmt_reader_header(dmt_follow_reader(fl)), &o, &ap,
                                 &err) == 0);
     dmt_follow_pipe *p;
-    CHECK(dmt_follow_pipe_start(fl, NULL, &p, &err) == 0);
+    CHECK(dmt_follow_pipe_start(fl, NULL, threaded, &p, &err) == 0);
     const dmt_follow_batch *b;
     int status = 1;
     while (status > 0) {
@@ -328,7 +330,7 @@ static void test_truncated(void)
     dmt_error err;
     CHECK(dmt_follow_open(path, DMT_READ_ALLOW_CUT, 0, &fl, &err) == 0);
     dmt_follow_pipe *p;
-    CHECK(dmt_follow_pipe_start(fl, NULL, &p, &err) == 0);
+    CHECK(dmt_follow_pipe_start(fl, NULL, threaded, &p, &err) == 0);
     const dmt_follow_batch *b;
     while (!(b = dmt_follow_pipe_take(p, 1000)))
         ;
@@ -361,7 +363,7 @@ static void test_stop(void)
     dmt_error err;
     CHECK(dmt_follow_open(ref, DMT_READ_ALLOW_CUT, 0, &fl, &err) == 0);
     dmt_follow_pipe *p;
-    CHECK(dmt_follow_pipe_start(fl, NULL, &p, &err) == 0);
+    CHECK(dmt_follow_pipe_start(fl, NULL, threaded, &p, &err) == 0);
     const dmt_follow_batch *b;
     while (!(b = dmt_follow_pipe_take(p, 1000)))
         ;
@@ -374,7 +376,7 @@ static void test_stop(void)
     size_t hdr = header_len(ref);
     CHECK(write(fd, img, hdr) == (ssize_t)hdr);
     CHECK(dmt_follow_open(path, DMT_READ_ALLOW_CUT, 0, &fl, &err) == 0);
-    CHECK(dmt_follow_pipe_start(fl, NULL, &p, &err) == 0);
+    CHECK(dmt_follow_pipe_start(fl, NULL, threaded, &p, &err) == 0);
     CHECK(dmt_follow_pipe_take(p, 30) == NULL); /* nothing yet */
     dmt_follow_pipe_stop(p);
     close(fd);
@@ -385,11 +387,14 @@ int main(void)
 {
     if (!tk_mkdtemp(tmpdir, sizeof tmpdir, "test_follow_pipe"))
         return 1;
-    test_grow();
-    test_bad_chunk();
-    test_stalled();
-    test_truncated();
-    test_stop();
+    for (int t = 0; t < 2; t++) {
+        threaded = t == 1;
+        test_grow();
+        test_bad_chunk();
+        test_stalled();
+        test_truncated();
+        test_stop();
+    }
     tk_sh("rm -rf '%s'", tmpdir);
     return tk_result("test_follow_pipe");
 }

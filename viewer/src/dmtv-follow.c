@@ -288,6 +288,12 @@ static gpointer follow_main(gpointer user)
 }
 
 static atomic_bool trace_backed = true;
+static atomic_int pipelined = -1; /* -1: the rule (two CPUs or more) */
+
+void dmtv_follow_set_pipelined(int on)
+{
+    atomic_store(&pipelined, on < 0 ? -1 : on != 0);
+}
 
 void dmtv_follow_set_trace_backed(gboolean on)
 {
@@ -322,7 +328,11 @@ DmtvFollower *dmtv_follow_start(const char *trace, DmtvFollowFn fn, gpointer use
     }
     dmt_audit_config cfg = {0}; /* the audit runs on the pipe's thread */
     if (!rc) {
-        rc = dmt_follow_pipe_start(self->fl, &cfg, &self->pipe, &e);
+        /* the pipe's reader thread when a second CPU may run it (with
+         * one it would only add the hand-offs and the copies) */
+        int on = atomic_load(&pipelined);
+        gboolean threaded = on < 0 ? g_get_num_processors() >= 2 : on;
+        rc = dmt_follow_pipe_start(self->fl, &cfg, threaded, &self->pipe, &e);
         self->fl = NULL; /* the pipe's now */
     }
     if (rc) {

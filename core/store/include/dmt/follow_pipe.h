@@ -65,10 +65,12 @@ typedef struct dmt_follow_batch {
 /* Start the reader thread on fl (owned from now on, also on failure; the
  * caller reads its header before).  audit: the audit's configuration (its
  * sink and user are the pipe's), NULL for none; the end-of-trace rules run
- * at the end (cut: a stalled trace).  Caller frees with
+ * at the end (cut: a stalled trace).  threaded false: no thread, each take
+ * reads its batch on the caller's thread (the same batches: for one CPU,
+ * where a second thread only adds the hand-offs).  Caller frees with
  * dmt_follow_pipe_stop. */
-int dmt_follow_pipe_start(dmt_follow *fl, const dmt_audit_config *audit, dmt_follow_pipe **out,
-                          dmt_error *err);
+int dmt_follow_pipe_start(dmt_follow *fl, const dmt_audit_config *audit, bool threaded,
+                          dmt_follow_pipe **out, dmt_error *err);
 /* The next batch, waiting at most wait_ms for one: NULL when none is ready
  * (or after the last one).  Give it back with dmt_follow_pipe_release
  * before the next take. */
