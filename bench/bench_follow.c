@@ -27,11 +27,6 @@
  *    cache store (the viewer's; raw events stay in the trace) and full
  *    rows (one SQLite row per record, the mode before it).
  *
- *  - the follower's CPU by thread too (the follower, the pipe's reader:
- *    /proc/self/task, sampled every 20 ms and at every update while they
- *    run, so the last few ms of each are missing).
- *  - DMT_FOLLOW_PIPE=0 or 1 in the environment: the follower reads on its
- *    own thread or on the pipe's (dmt/follow_pipe.h; default: the rule).
  *  - sustained (only when asked for): 5 M records/s for 5 s instead of 1 s,
  *    whether the follower keeps the rate up or builds a backlog.
  *
@@ -194,62 +189,7 @@ static void *producer(void *arg)
     return NULL;
 }
 
-/* The follow mode's threads by name (the follower, the pipe's reader):
- * their CPU, sampled from /proc at every update while they run. */
-#define NTHREADS 8
 typedef struct {
-    int tid;
-    char comm[20];
-    int64_t ns;
-} thread_cpu;
-
-static void sample_threads(thread_cpu *t)
-{
-    GDir *d = g_dir_open("/proc/self/task", 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d))) {
-        char path[64], comm[20] = "", buf[128];
-        int tid = atoi(name);
-        g_snprintf(path, sizeof path, "/proc/self/task/%d/comm", tid);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        if (!fgets(comm, sizeof comm, f))
-            comm[0] = 0;
-        fclose(f);
-        comm[strcspn(comm, "\n")] = 0;
-        if (strcmp(comm, "dmtv-follow") && strcmp(comm, "dmt-follow-rd"))
-            continue;
-        g_snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
-        if (!(f = fopen(path, "r")))
-            continue;
-        long long ns = 0;
-        if (fgets(buf, sizeof buf, f))
-            ns = atoll(buf); /* time on a CPU, ns */
-        fclose(f);
-        for (int i = 0; i < NTHREADS; i++)
-            if (t[i].tid == tid || !t[i].tid) {
-                t[i].tid = tid;
-                g_strlcpy(t[i].comm, comm, sizeof t[i].comm);
-                t[i].ns = ns;
-                break;
-            }
-    }
-    if (d)
-        g_dir_close(d);
-}
-
-static double threads_cpu(const thread_cpu *t, const char *comm)
-{
-    int64_t ns = 0;
-    for (int i = 0; i < NTHREADS; i++)
-        if (t[i].tid && !strcmp(t[i].comm, comm))
-            ns += t[i].ns;
-    return (double)ns / 1e9;
-}
-
-typedef struct {
-    thread_cpu threads[NTHREADS];
     GArray *lat; /* gint64 ns, worst record of each update */
     guint64 records, findings;
     gboolean done;
@@ -261,7 +201,6 @@ typedef struct {
 static void on_update(DmtvFollowUpdate *u, gpointer user)
 {
     collect *c = user;
-    sample_threads(c->threads);
     if (u->new_records) {
         gint64 lat = u->commit_ns - u->oldest_ts;
         g_array_append_val(c->lat, lat);
@@ -395,13 +334,6 @@ static double read_cpu(const char *trace)
     return (double)(cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) / 1e9;
 }
 
-static gboolean on_sample(gpointer user)
-{
-    collect *c = user;
-    sample_threads(c->threads);
-    return G_SOURCE_CONTINUE;
-}
-
 /* Follow trace until the follower ends; frames every FRAME_MS when fr. */
 static DmtvFollower *follow(const char *trace, collect *c, framer *fr)
 {
@@ -412,12 +344,10 @@ static DmtvFollower *follow(const char *trace, collect *c, framer *fr)
         exit(1);
     }
     guint tick = fr ? g_timeout_add(FRAME_MS, on_frame, fr) : 0;
-    guint sample = g_timeout_add(20, on_sample, c);
     while (!c->done)
         g_main_context_iteration(NULL, TRUE);
     if (tick)
         g_source_remove(tick);
-    g_source_remove(sample);
     return f;
 }
 
@@ -439,10 +369,8 @@ static void catchup(const char *dir)
     double import_s = import_cpu(dir, trace), read_s = read_cpu(trace);
     printf("catch-up  %.1f M records (finished file): %" G_GUINT64_FORMAT
            " in the store (%s), %" G_GUINT64_FORMAT " findings, %u models; %.2f s wall, "
-           "%.2f s CPU (by thread: dmtv-follow %.2f, dmt-follow-rd %.2f s); whole import %.2f "
-           "s CPU; verified reading alone %.2f s CPU\n",
-           m, c.records, c.msg[0] ? c.msg : "END", c.findings, c.models, wall, cpu,
-           threads_cpu(c.threads, "dmtv-follow"), threads_cpu(c.threads, "dmt-follow-rd"), import_s,
+           "%.2f s CPU; whole import %.2f s CPU; verified reading alone %.2f s CPU\n",
+           m, c.records, c.msg[0] ? c.msg : "END", c.findings, c.models, wall, cpu, import_s,
            read_s);
     printf("RESULT\tfollower CPU per M records, catch-up, %s\t%.2f s\t0.20 s\t%.2f s verified "
            "reading alone (the floor)\t%.2f\n",
@@ -482,14 +410,11 @@ static void live(const char *dir, double rate, double seconds, const char *tag,
     printf("follow    %g M records/s for %.1f s: %" G_GUINT64_FORMAT
            " records written, %" G_GUINT64_FORMAT " in the store (%s), %u updates, %u models, "
            "latency median %.0f ms, p99 %.0f ms, worst %.0f ms; caught up %.1f s after the "
-           "start; follower CPU %.2f s (%.2f s per M records; by thread: dmtv-follow %.2f, "
-           "dmt-follow-rd %.2f s/M); %u frames, build p50 %.2f ms, "
+           "start; follower CPU %.2f s (%.2f s per M records); %u frames, build p50 %.2f ms, "
            "p95 %.2f ms, max %.2f ms\n",
            rate / 1e6, seconds, p.produced, c.records, c.msg[0] ? c.msg : "END", n, c.models, med,
-           p99, worst, (double)(t1 - t0) / 1e9, (double)follower_cpu / 1e9, per_m,
-           threads_cpu(c.threads, "dmtv-follow") / m, threads_cpu(c.threads, "dmt-follow-rd") / m,
-           fr.build->len, (double)quantile(fr.build, 0.5) / 1e6, f95,
-           (double)quantile(fr.build, 1.0) / 1e6);
+           p99, worst, (double)(t1 - t0) / 1e9, (double)follower_cpu / 1e9, per_m, fr.build->len,
+           (double)quantile(fr.build, 0.5) / 1e6, f95, (double)quantile(fr.build, 1.0) / 1e6);
     printf("RESULT\tprobe-to-store latency at %g M records/s%s (median, p99), %s\t%.0f / %.0f "
            "ms\t<= 1000 ms\t%.0f ms flush interval\t%.1f\n",
            rate / 1e6, tag, mode_name, med, p99, (double)FLUSH_NS / 1e6,
@@ -507,11 +432,6 @@ static void live(const char *dir, double rate, double seconds, const char *tag,
 
 int main(int argc, char **argv)
 {
-    /* DMT_FOLLOW_PIPE=0 / 1: the follower without / with the pipe's reader
-     * thread (default: the viewer's rule), to compare both in one run */
-    const char *pipe_env = getenv("DMT_FOLLOW_PIPE");
-    if (pipe_env)
-        dmtv_follow_set_pipelined(atoi(pipe_env));
     const char *dir = argc > 1 ? argv[1] : "/tmp";
     const char *what = argc > 2 ? argv[2] : "all";
     const char *modes = argc > 3 ? argv[3] : "both";

@@ -68,7 +68,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dmt/follow_pipe.h"
 #include "store_import_internal.h"
 
 struct dmt_store_appender {
@@ -227,19 +226,6 @@ int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *
     }
     rc = dmt_imp_add(&a->im, r);
     return rc ? rollback(a, rc) : 0;
-}
-
-int dmt_store_append_batch(dmt_store_appender *a, const dmt_follow_batch *b, dmt_error *err)
-{
-    unsigned nb = 0;
-    for (unsigned i = 0; i < b->n; i++) {
-        for (; nb < b->nbound && b->bound_at[nb] == i; nb++)
-            dmt_store_append_resume(a, &b->bound[nb]);
-        int rc = dmt_store_append_add(a, &b->rec[i], err);
-        if (rc)
-            return rc;
-    }
-    return 0;
 }
 
 /* What the whole import writes after its last record, on copies. */

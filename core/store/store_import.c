@@ -81,28 +81,14 @@ typedef struct pipe {
     uint64_t bound_off; /* the last boundary pushed (reader thread) */
 } pipe_t;
 
-static void *copy_var(uint8_t *arena, size_t *used, const void *p, size_t n)
+static void *copy_var(batch *b, const void *p, size_t n)
 {
-    *used = (*used + 7) & ~(size_t)7;
-    void *dst = arena + *used;
+    b->used = (b->used + 7) & ~(size_t)7;
+    void *dst = b->arena + b->used;
     if (n && p)
         memcpy(dst, p, n);
-    *used += n;
+    b->used += n;
     return dst;
-}
-
-void dmt_imp_copy_parts(uint8_t *arena, size_t *used, dmt_record *r)
-{
-    if (r->n_sg) {
-        dmt_sg_elem *sg = copy_var(arena, used, NULL, (size_t)r->n_sg * sizeof(dmt_sg_elem));
-        dmt_imp_sg_pack(sg, r);
-        r->sg_list = sg;
-        r->sg_stride = 0;
-    }
-    if (r->n_values)
-        r->values = copy_var(arena, used, r->values, (size_t)r->n_values * 8);
-    if (r->n_bytes)
-        r->bytes = copy_var(arena, used, r->bytes, r->n_bytes);
 }
 
 static void *reader_main(void *arg)
@@ -138,7 +124,16 @@ static void *reader_main(void *arg)
                 pp->bound_off = rp->offset;
                 b->bound_at[b->nbound++] = b->n;
             }
-            dmt_imp_copy_parts(b->arena, &b->used, r);
+            if (r->n_sg) {
+                dmt_sg_elem *sg = copy_var(b, NULL, (size_t)r->n_sg * sizeof(dmt_sg_elem));
+                dmt_imp_sg_pack(sg, r);
+                r->sg_list = sg;
+                r->sg_stride = 0;
+            }
+            if (r->n_values)
+                r->values = copy_var(b, r->values, (size_t)r->n_values * 8);
+            if (r->n_bytes)
+                r->bytes = copy_var(b, r->bytes, r->n_bytes);
             b->n++;
         }
         b->offset = dmt_reader_offset(pp->rd);

@@ -278,10 +278,6 @@ int dmt_imp_oom(imp *im);
 int dmt_imp_grow(void **p, size_t *cap, size_t need, size_t elem);
 int dmt_imp_step_done(imp *im, sqlite3_stmt *st, const char *what);
 int dmt_imp_tbuf_flush(imp *im, tbuf *t);
-/* Copy record r's variable parts (its SG list packed, values, bytes) into
- * arena at *used (8-byte aligned) and point r at the copies; the arena must
- * have VAR_MAX + 64 bytes free (the import's batches, dmt_follow_pipe's). */
-void dmt_imp_copy_parts(uint8_t *arena, size_t *used, dmt_record *r);
 
 /* store_import_lanes.c */
 int dmt_imp_lane_value(imp *im, size_t li, int64_t ts, uint64_t value, uint64_t bytes);

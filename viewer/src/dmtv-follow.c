@@ -15,19 +15,9 @@
  *  - The live store is trace-backed (dmt_store_import_opts.events_in_trace):
  *    every record's chunk boundary goes to the appender first, so each
  *    time-index block has its resume point into the trace.
- *  - Reading, verifying and the audit run on the pipe's reader thread
- *    (dmt/follow_pipe.h); this thread only takes its batches of record
- *    copies, writes them into the store, commits and opens models:
- *
- *      pipe's reader thread          this thread               GUI thread
- *      dmt_follow_next, audit  ==>  append, commit, model  ==>  deliver()
- *      (batches of copies)          (one SQLite user)           (lock)
- *
- *    The pipe keeps the order and the audit's findings travel with their
- *    records' batch, so a commit holds the findings of the records it
- *    holds: the audit sees every record once, in file order, with the
- *    record index the reader counts.  The pipe's own invariants are in
- *    core/store/store_follow_pipe.c.
+ *  - The audit sees every record once, in file order, with the record
+ *    index the reader counts; its findings go into the batch that holds
+ *    the record that produced them.
  */
 #define G_LOG_DOMAIN "dmtv-follow"
 
@@ -40,7 +30,6 @@
 
 #include "dmt/audit.h"
 #include "dmt/follow.h"
-#include "dmt/follow_pipe.h"
 #include "dmt/reader.h"
 #include "dmt/sniff.h"
 #include "dmt/store.h"
@@ -51,16 +40,16 @@
 #define MODEL_SHARE 4           /* and at most 1/MODEL_SHARE of the time opening models; */
 #define IDLE_NS     100000000ll /* caught up (the CPU is free): this often, */
 #define IDLE_SHARE  2           /* at most 1/IDLE_SHARE of the time */
-#define POLL_MS     10          /* nothing new: wait this long for a batch */
+#define POLL_US     10000       /* nothing new: wait this long */
+#define CHECK_RECS  4096u       /* records between clock reads */
 
 struct DmtvFollower {
     char *trace, *db;
-    dmt_follow *fl;        /* until the pipe starts (it owns it then) */
-    dmt_follow_pipe *pipe; /* reading, verifying, the audit */
+    dmt_follow *fl;
     dmt_store_appender *ap;
+    dmt_audit *au;
     GArray *found; /* dmt_finding, not yet in the store */
-    guint64 n_findings;
-    guint64 skipped, committed; /* the reader's facts after the last batch taken */
+    guint64 n_findings, index;
     gint64 newest_ts;
     gint64 oldest_new_ts; /* oldest record since the last update; G_MAXINT64: none */
     guint64 posted_records;
@@ -104,6 +93,12 @@ char *dmtv_follow_cache_path(const char *trace)
     char *live = g_strdup_printf("%s.live.db", db);
     g_free(db);
     return live;
+}
+
+static void on_finding(void *user, const dmt_finding *f)
+{
+    DmtvFollower *self = user;
+    g_array_append_vals(self->found, f, 1);
 }
 
 /* ---- hand-over to the GUI ------------------------------------------------------ */
@@ -187,9 +182,9 @@ static int commit(DmtvFollower *self, DmtvFollowState state, const char *why, dm
         return rc;
     self->n_findings += self->found->len;
     g_array_set_size(self->found, 0);
-    dmt_store_append_facts f = {.skipped = self->skipped,
+    dmt_store_append_facts f = {.skipped = dmt_reader_skipped(dmt_follow_reader(self->fl)),
                                 .cut = state != DMTV_FOLLOW_ENDED,
-                                .cut_offset = self->committed,
+                                .cut_offset = dmt_follow_committed(self->fl),
                                 .cut_why = why};
     return dmt_store_append_commit(self->ap, &f, err);
 }
@@ -199,41 +194,39 @@ static gpointer follow_main(gpointer user)
     DmtvFollower *self = user;
     DmtvFollowState state = DMTV_FOLLOW_GROWING;
     gboolean dirty = TRUE, stalled = FALSE;
-    /* the reader had nothing more verified (not: the pipe was empty for a
-     * moment, which a busy machine makes of a reader that is behind) */
-    gboolean caught_up = FALSE;
     gint64 last_model = 0, open_ns = 0;
     char msg[320] = "";
     while (!g_atomic_int_get(&self->stop)) {
         gint64 t0 = mono_ns();
         guint64 n = 0;
         gboolean finished = FALSE, again = FALSE;
-        caught_up = FALSE;
+        dmt_record r;
+        dmt_error err = {0};
         while (!finished && !again) {
-            const dmt_follow_batch *b = dmt_follow_pipe_take(self->pipe, POLL_MS);
-            if (!b) {
+            int rc = dmt_follow_next(self->fl, &r, &err);
+            if (rc == 1) {
+                dmt_reader_resume rp; /* the store reads its events from here */
+                dmt_reader_boundary(dmt_follow_reader(self->fl), &rp);
+                dmt_store_append_resume(self->ap, &rp);
+                if (dmt_store_append_add(self->ap, &r, &err) != 0 ||
+                    dmt_audit_add(self->au, &r, self->index++) != 0) {
+                    g_snprintf(msg, sizeof msg, "%s: %s", self->db, err.msg);
+                    state = DMTV_FOLLOW_FAILED;
+                    finished = TRUE;
+                    break;
+                }
+                if (r.ts > self->newest_ts)
+                    self->newest_ts = r.ts;
+                if (r.ts < self->oldest_new_ts)
+                    self->oldest_new_ts = r.ts;
+                if (++n % CHECK_RECS == 0 && mono_ns() - t0 > BATCH_NS)
+                    break;
+            } else if (rc == DMT_FOLLOW_AGAIN) {
                 again = TRUE;
-                break;
-            }
-            dmt_error err = {0};
-            if (dmt_store_append_batch(self->ap, b, &err) != 0) {
-                g_snprintf(msg, sizeof msg, "%s: %s", self->db, err.msg);
-                state = DMTV_FOLLOW_FAILED;
-                finished = TRUE;
-                dmt_follow_pipe_release(self->pipe, b);
-                break;
-            }
-            n += b->n;
-            if (b->n_found)
-                g_array_append_vals(self->found, b->found, (guint)b->n_found);
-            if (b->n && b->ts_max > self->newest_ts)
-                self->newest_ts = b->ts_max;
-            if (b->n && b->ts_min < self->oldest_new_ts)
-                self->oldest_new_ts = b->ts_min;
-            self->skipped = b->skipped;
-            self->committed = b->committed;
-            stalled = b->stalled;
-            if (b->status == 0) {
+            } else if (rc == DMT_FOLLOW_STALLED) {
+                stalled = TRUE;
+                dmt_follow_stop(self->fl);
+            } else if (rc == 0) {
                 state = stalled ? DMTV_FOLLOW_STALLED : DMTV_FOLLOW_ENDED;
                 if (stalled)
                     g_snprintf(msg, sizeof msg,
@@ -241,21 +234,18 @@ static gpointer follow_main(gpointer user)
                                "s)",
                                DMTV_FOLLOW_STALL_MS / 1000);
                 finished = TRUE;
-            } else if (b->status < 0) {
+            } else {
                 state = DMTV_FOLLOW_FAILED;
-                if (b->err.offset != DMT_NO_INDEX)
+                if (err.offset != DMT_NO_INDEX)
                     g_snprintf(msg, sizeof msg, "%s: byte %" G_GUINT64_FORMAT ": %s", self->trace,
-                               b->err.offset, b->err.msg);
+                               err.offset, err.msg);
                 else
-                    g_snprintf(msg, sizeof msg, "%s: %s", self->trace, b->err.msg);
+                    g_snprintf(msg, sizeof msg, "%s: %s", self->trace, err.msg);
                 finished = TRUE;
-            } else if (b->caught_up) {
-                again = caught_up = TRUE; /* nothing more verified: commit now */
             }
-            dmt_follow_pipe_release(self->pipe, b);
-            if (mono_ns() - t0 > BATCH_NS)
-                break;
         }
+        if (finished && state != DMTV_FOLLOW_FAILED)
+            dmt_audit_finish(self->au, state != DMTV_FOLLOW_ENDED);
         if (n || finished || self->found->len) {
             dmt_error ce = {0};
             if (commit(self, state,
@@ -275,7 +265,7 @@ static gpointer follow_main(gpointer user)
         /* a big store takes longer to open: open less often, so the
          * follower's time goes to the records while it is behind */
         gint64 model_gap =
-            caught_up ? MAX(IDLE_NS, IDLE_SHARE * open_ns) : MAX(MODEL_NS, MODEL_SHARE * open_ns);
+            again ? MAX(IDLE_NS, IDLE_SHARE * open_ns) : MAX(MODEL_NS, MODEL_SHARE * open_ns);
         if (dirty && mono_ns() - last_model >= model_gap && !gui_busy(self)) {
             gint64 t = mono_ns();
             post(self, state, NULL, TRUE);
@@ -283,17 +273,13 @@ static gpointer follow_main(gpointer user)
             open_ns = last_model - t;
             dirty = FALSE;
         }
+        if (again && !n)
+            g_usleep(POLL_US);
     }
     return NULL;
 }
 
 static atomic_bool trace_backed = true;
-static atomic_int pipelined = -1; /* -1: the rule (two CPUs or more) */
-
-void dmtv_follow_set_pipelined(int on)
-{
-    atomic_store(&pipelined, on < 0 ? -1 : on != 0);
-}
 
 void dmtv_follow_set_trace_backed(gboolean on)
 {
@@ -326,15 +312,9 @@ DmtvFollower *dmtv_follow_start(const char *trace, DmtvFollowFn fn, gpointer use
         dmt_store_import_opts o = {.events_in_trace = atomic_load(&trace_backed)};
         rc = dmt_store_append_open(self->db, trace, h, &o, &self->ap, &e);
     }
-    dmt_audit_config cfg = {0}; /* the audit runs on the pipe's thread */
-    if (!rc) {
-        /* the pipe's reader thread when a second CPU may run it (with
-         * one it would only add the hand-offs and the copies) */
-        int on = atomic_load(&pipelined);
-        gboolean threaded = on < 0 ? g_get_num_processors() >= 2 : on;
-        rc = dmt_follow_pipe_start(self->fl, &cfg, threaded, &self->pipe, &e);
-        self->fl = NULL; /* the pipe's now */
-    }
+    dmt_audit_config cfg = {.sink = on_finding, .user = self};
+    if (!rc && !(self->au = dmt_audit_new(&cfg)))
+        rc = dmt_error_set(&e, DMT_E_NOMEM, DMT_NO_INDEX, DMT_NO_INDEX, "out of memory");
     if (rc) {
         g_set_error(error, DMTV_MODEL_ERROR,
                     rc == DMT_E_IO || rc == DMT_E_NOMEM ? DMTV_MODEL_ERROR_IO
@@ -363,7 +343,7 @@ void dmtv_follow_stop(DmtvFollower *self)
     update_free(self->waiting);
     self->waiting = NULL;
     g_mutex_unlock(&self->lock);
-    dmt_follow_pipe_stop(self->pipe);
+    dmt_audit_free(self->au);
     dmt_store_append_close(self->ap);
     dmt_follow_close(self->fl);
     g_array_unref(self->found);

@@ -70,10 +70,5 @@ void dmtv_follow_stop(DmtvFollower *f);
  * mode before trace-backed stores, kept for bench_follow's same-run
  * comparison). */
 void dmtv_follow_set_trace_backed(gboolean on);
-/* Followers started from now on read, verify and audit on a thread of
- * their own (1; dmt/follow_pipe.h), on the follower thread (0), or by the
- * rule (-1, the default: a thread when the process may run on two CPUs or
- * more).  For bench_follow's same-run comparison. */
-void dmtv_follow_set_pipelined(int on);
 
 G_END_DECLS

@@ -159,11 +159,6 @@ void dmt_store_append_resume(dmt_store_appender *a, const struct dmt_reader_resu
 int dmt_store_append_begin(dmt_store_appender *a, dmt_error *err);
 /* Add one record to the current batch (begun by the first record). */
 int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *err);
-/* Add the records of a batch of dmt_follow_pipe (dmt/follow_pipe.h) to
- * the current batch, each after its chunk boundary (as
- * dmt_store_append_resume + dmt_store_append_add would). */
-struct dmt_follow_batch;
-int dmt_store_append_batch(dmt_store_appender *a, const struct dmt_follow_batch *b, dmt_error *err);
 /* Commit the batch (facts may be NULL: not cut). */
 int dmt_store_append_commit(dmt_store_appender *a, const dmt_store_append_facts *facts,
                             dmt_error *err);
