@@ -30,7 +30,9 @@
  * Invariants
  *  - The streaming state (open transfers, open buckets, lanes, time-index
  *    block) is never changed by a commit: materialising works on copies, so
- *    records after a commit are handled exactly as in one import.
+ *    records after a commit are handled exactly as in one import.  (The
+ *    one exception changes no result: each lane's accumulator goes to its
+ *    levels first, see `lane` in store_import_internal.h.)
  *  - A provisional row is either one the stream rewrites by key before the
  *    next commit or at it (open transfers, open buckets, the time-index
  *    block: their INSERTs are INSERT OR REPLACE in an append, except open

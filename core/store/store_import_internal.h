@@ -99,11 +99,24 @@ typedef struct tbuf {
  * the one before it), so events a little out of time order still land in
  * memory; an event for an older bucket is merged into its row at once
  * (rare: time going back by more than a bucket).  Emitted rows are thus
- * never revisited by the stream, and plain INSERTs never conflict. */
+ * never revisited by the stream, and plain INSERTs never conflict.
+ *
+ * In front of the levels, one accumulator per lane: the lane's events of
+ * one bucket of the lowest stored level, folded as they come (one add per
+ * event, not one per level).  It goes to every level as one merge when an
+ * event of another such bucket arrives, or when the open buckets are
+ * read (a flush, an append's commit).  That is exact: a lane holds events
+ * of one kind, for which dmt_store_bucket_merge of a run of events equals
+ * adding them one by one, and all of them fall into the same bucket at
+ * every level (the levels nest), so each level sees the same sequence of
+ * bucket ids as with one add per event, only with repeats folded - and a
+ * repeated bucket id never moves a level's window. */
 typedef struct lane {
     int kind;
     int64_t dev, adapter, off; /* -1: NULL */
     char name[64];
+    bool has_acc;
+    dmt_store_bucket acc; /* level DMT_STORE_MIN_STORED_LEVEL */
     bool has_cur[NLEVEL], has_prev[NLEVEL];
     dmt_store_bucket cur[NLEVEL], prev[NLEVEL];
 } lane;

@@ -45,15 +45,17 @@ static void ev_add(dmt_store_bucket *b, const lane_ev *e)
     }
 }
 
-/* An event for a bucket that is no longer open: merge it into the table. */
-static int late_event(imp *im, size_t li, int L, int64_t bucket, const lane_ev *e)
+/* Contributions for a bucket that is no longer open (src: level L's
+ * bucket id `bucket`): merge them into its row, or write the row. */
+static int late_bucket(imp *im, size_t li, int L, int64_t bucket, const dmt_store_bucket *src)
 {
     int rc = dmt_imp_tbuf_flush(im, &im->tb[T_SUM]);
     if (rc)
         return rc;
+    const bool xl = im->lanes[li].kind == DMT_LANE_TRANSFERS;
     dmt_store_bucket ev, row;
     dmt_store_bucket_init(&ev, (int64_t)li + 1, L, bucket);
-    ev_add(&ev, e);
+    dmt_store_bucket_merge(&ev, src, xl);
     sqlite3_stmt *q = im->sum_get;
     sqlite3_bind_int64(q, 1, L);
     sqlite3_bind_int64(q, 2, (int64_t)li + 1);
@@ -69,7 +71,7 @@ static int late_event(imp *im, size_t li, int L, int64_t bucket, const lane_ev *
             return rc;
         return dmt_imp_tbuf_flush(im, &im->tb[T_SUM]);
     }
-    dmt_store_bucket_merge(&row, &ev, e->kind == DMT_LANE_TRANSFERS);
+    dmt_store_bucket_merge(&row, &ev, xl);
     q = im->sum_upd;
     sqlite3_bind_int64(q, 1, L);
     sqlite3_bind_int64(q, 2, (int64_t)li + 1);
@@ -92,15 +94,25 @@ static int late_event(imp *im, size_t li, int L, int64_t bucket, const lane_ev *
     return dmt_imp_step_done(im, q, "summary");
 }
 
-/* Add e to lane li at every stored level. */
-static int lane_event(imp *im, size_t li, const lane_ev *e)
+/* The accumulated events of lane li (one bucket of the lowest stored
+ * level) to every stored level: into the level's open bucket of the same
+ * id, or a new one (the window moves on, its oldest bucket is written), or
+ * the row of a bucket no longer open. */
+static int acc_flush(imp *im, size_t li)
 {
+    lane *l = &im->lanes[li];
+    if (!l->has_acc)
+        return 0;
+    l->has_acc = false;
+    const bool xl = l->kind == DMT_LANE_TRANSFERS;
+    const dmt_store_bucket *src = &l->acc;
     for (int L = DMT_STORE_MIN_STORED_LEVEL; L < NLEVEL; L++) {
-        lane *l = &im->lanes[li];
-        int64_t b = dmt_store_bucket_of(e->ts, L);
+        /* the levels nest: the id at L is the lowest level's, shifted */
+        int64_t b = src->bucket >>
+                    (DMT_STORE_LEVEL_SHIFT(L) - DMT_STORE_LEVEL_SHIFT(DMT_STORE_MIN_STORED_LEVEL));
         int rc;
         if (l->has_cur[L] && l->cur[L].bucket == b) {
-            ev_add(&l->cur[L], e);
+            dmt_store_bucket_merge(&l->cur[L], src, xl);
         } else if (!l->has_cur[L] || b > l->cur[L].bucket) {
             if (l->has_prev[L] && (rc = emit_bucket(im, &l->prev[L])))
                 return rc;
@@ -108,13 +120,32 @@ static int lane_event(imp *im, size_t li, const lane_ev *e)
             l->has_prev[L] = l->has_cur[L];
             dmt_store_bucket_init(&l->cur[L], (int64_t)li + 1, L, b);
             l->has_cur[L] = true;
-            ev_add(&l->cur[L], e);
+            dmt_store_bucket_merge(&l->cur[L], src, xl);
         } else if (l->has_prev[L] && l->prev[L].bucket == b) {
-            ev_add(&l->prev[L], e);
-        } else if ((rc = late_event(im, li, L, b, e))) {
+            dmt_store_bucket_merge(&l->prev[L], src, xl);
+        } else if ((rc = late_bucket(im, li, L, b, src))) {
             return rc;
         }
     }
+    return 0;
+}
+
+/* Add e to lane li: to its accumulator while e falls into the same bucket
+ * of the lowest stored level, else the accumulator goes to the levels
+ * first and starts over with e. */
+static int lane_event(imp *im, size_t li, const lane_ev *e)
+{
+    lane *l = &im->lanes[li];
+    int64_t b = dmt_store_bucket_of(e->ts, DMT_STORE_MIN_STORED_LEVEL);
+    if (!l->has_acc || l->acc.bucket != b) {
+        int rc = acc_flush(im, li);
+        if (rc)
+            return rc;
+        l = &im->lanes[li];
+        dmt_store_bucket_init(&l->acc, (int64_t)li + 1, DMT_STORE_MIN_STORED_LEVEL, b);
+        l->has_acc = true;
+    }
+    ev_add(&l->acc, e);
     return 0;
 }
 
@@ -136,9 +167,11 @@ int dmt_imp_lanes_flush(imp *im, size_t only)
     for (size_t li = 0; li < im->nlanes; li++) {
         if (only != SIZE_MAX && li != only)
             continue;
+        int rc = acc_flush(im, li);
+        if (rc)
+            return rc;
         lane *l = &im->lanes[li];
         for (int L = 0; L < NLEVEL; L++) {
-            int rc;
             if (l->has_prev[L] && (rc = emit_bucket(im, &l->prev[L])))
                 return rc;
             if (l->has_cur[L] && (rc = emit_bucket(im, &l->cur[L])))
@@ -289,6 +322,7 @@ int dmt_imp_transfer_summaries(imp *im)
         lane *l = &im->lanes[li];
         if (l->kind != DMT_LANE_TRANSFERS)
             continue;
+        l->has_acc = false;
         memset(l->has_cur, 0, sizeof l->has_cur);
         memset(l->has_prev, 0, sizeof l->has_prev);
         sqlite3_bind_int64(del, 1, (int64_t)li + 1);
@@ -348,9 +382,13 @@ static int sum_row(imp *im, int L, int64_t lane_id, int64_t bucket, dmt_store_bu
 int dmt_imp_lanes_materialize(imp *im, const dmt_store_transfer *open, size_t n, sum_undo **undo,
                               size_t *n_undo, size_t *cap_undo)
 {
-    /* every open bucket, as it stands (the tbuf replaces in an append) */
+    /* every open bucket, as it stands (the tbuf replaces in an append);
+     * the accumulators go to the levels first (no change to what the
+     * stream makes of later events: see lane in store_import_internal.h) */
     int rc = 0;
     for (size_t li = 0; li < im->nlanes && !rc; li++) {
+        if ((rc = acc_flush(im, li)))
+            break;
         const lane *l = &im->lanes[li];
         for (int L = DMT_STORE_MIN_STORED_LEVEL; L < NLEVEL && !rc; L++) {
             if (l->has_prev[L])
