@@ -1,17 +1,20 @@
--- schema/store.sql - the dmatrace store (NAME.db), schema version 5 (2 added
+-- schema/store.sql - the dmatrace store (NAME.db), schema version 7 (2 added
 -- transfers.bounced, 3 the register-name tables reg_names and reg_fields, 4
 -- digest_ranges, 5 the CPU records were made on (table cpu_runs, the `cpu`
 -- columns of dma_calls, interrupts and dpcs, transfers.exec_cpu, meta
 -- cpu_max), the TSC calibration records (table calibrations), and
 -- sg_elements keyed by its EXECUTE_DMA: id = exec_seq * 4096 + idx,
 -- exec_seq and idx computed from it, xfer dropped - it is the
--- EXECUTE_DMA's; transfers.sg_first, truncated and outcome computed).
+-- EXECUTE_DMA's; transfers.sg_first, truncated and outcome computed; 6
+-- trace-backed stores: time_index resume points; 7 `transfers` is a view
+-- over the table `transfer_rows`, which holds the stored columns: the
+-- computed ones are computed when read, not at every INSERT).
 --
 -- Normative.  `dmatrace import` builds a database from one trace file with
 -- exactly these statements (the library embeds this file at build time and
 -- runs its sections in order; a test checks the embedded copy against this
 -- file).  A database whose application_id is not 0x444D5442 ("DMTB") is not
--- a dmatrace store; one whose user_version is not 5 is refused.
+-- a dmatrace store; one whose user_version is not 7 is refused.
 --
 -- Conventions
 --  * Every event table is keyed by the record's sequence number
@@ -45,7 +48,7 @@
 -- @section tables
 
 PRAGMA application_id = 0x444D5442;
-PRAGMA user_version = 6;
+PRAGMA user_version = 7;
 
 -- Key/value facts about the database and the trace it came from.
 --   Header fields (FORMAT.md 1.2): version, t0, page_shift, seq0, producer,
@@ -396,9 +399,12 @@ CREATE TABLE common_buffers (
 --   duration_ns: complete_ts - start_ts (NULL unless both exist).
 --   exec_cpu: the CPU of the first EXECUTE_DMA (NULL without one, or when
 --     the trace does not say; the others: dma_calls.cpu by seq).
---   sg_first, truncated and outcome are computed from the row (virtual
---   columns, not stored: 'completed' in every row cost 10 bytes).
-CREATE TABLE transfers (
+--   sg_first, truncated and outcome are computed from the row when read:
+--   `transfers` is a view over the table transfer_rows, which holds the
+--   other columns (not stored: 'completed' in every row cost 10 bytes; not
+--   virtual columns either: SQLite computes those at every INSERT, 17% of
+--   a row's cost).  The importer writes transfer_rows; read `transfers`.
+CREATE TABLE transfer_rows (
     xfer            INTEGER PRIMARY KEY,
     adapter         INTEGER,
     mdl             INTEGER,
@@ -427,23 +433,32 @@ CREATE TABLE transfers (
     sg_bytes        INTEGER,
     sg_lo           INTEGER,
     sg_hi           INTEGER,
-    sg_first        INTEGER AS (CASE WHEN n_sg > 0 THEN exec_seq << 12 END) VIRTUAL,
     digest          INTEGER,
     digest_algo     INTEGER,
     digest_len      INTEGER,
-    truncated       INTEGER AS (CASE WHEN requested IS NULL OR granted IS NULL THEN 0
-                                 WHEN (granted < 0) = (requested < 0) THEN granted < requested
-                                 ELSE granted >= 0 END) VIRTUAL,
     bounced         INTEGER,
-    outcome         TEXT AS (CASE WHEN complete_count > 1 THEN 'completed-twice'
-                                  WHEN end_status != 0 OR complete_status != 0 THEN 'failed'
-                                  WHEN complete_seq IS NULL THEN 'not-completed'
-                                  ELSE 'completed' END) VIRTUAL,
     t_begin         INTEGER NOT NULL,
     t_end           INTEGER NOT NULL,
     duration_ns     INTEGER,
     exec_cpu        INTEGER
 );
+CREATE VIEW transfers AS
+SELECT xfer, adapter, mdl, offset, requested, granted, write_to_device, context,
+       start_seq, start_ts, exec_seq, exec_ts, end_seq, end_ts, end_status, end_length,
+       complete_seq, complete_ts, complete_status, complete_count,
+       interrupt_seq, interrupt_ts, dpc_seq, dpc_ts, n_sg, sg_bytes, sg_lo, sg_hi,
+       CASE WHEN n_sg > 0 THEN exec_seq << 12 END AS sg_first,
+       digest, digest_algo, digest_len,
+       CASE WHEN requested IS NULL OR granted IS NULL THEN 0
+            WHEN (granted < 0) = (requested < 0) THEN granted < requested
+            ELSE granted >= 0 END AS truncated,
+       bounced,
+       CASE WHEN complete_count > 1 THEN 'completed-twice'
+            WHEN end_status != 0 OR complete_status != 0 THEN 'failed'
+            WHEN complete_seq IS NULL THEN 'not-completed'
+            ELSE 'completed' END AS outcome,
+       t_begin, t_end, duration_ns, exec_cpu
+FROM transfer_rows;
 
 -- The viewer's rows ("lanes").  Built by the importer in order of first
 -- appearance; the 'findings' lane always exists (last).
@@ -729,4 +744,4 @@ INSERT INTO common_buffers(cb, adapter, addr, length, va, cached, alloc_seq, all
 -- or sg_elements would cost more to build than the whole transfers table
 -- (seconds for a 10 M-event trace); add one by hand when an ad-hoc query
 -- needs it (CREATE INDEX dma_calls_by_xfer ON dma_calls(xfer)).
-CREATE INDEX transfers_by_begin ON transfers(t_begin);
+CREATE INDEX transfers_by_begin ON transfer_rows(t_begin);

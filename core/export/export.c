@@ -771,7 +771,11 @@ static int dump_table(sqlite3 *db, const char *dir, const char *table, FILE *psq
         if (i)
             fputc(',', f);
         csv_text(f, (const unsigned char *)name, (int)strlen(name));
-        fprintf(psql, "%s\"%s\" %s", i ? ", " : "", name, pg_type(sqlite3_column_decltype(q, i)));
+        const char *decl = sqlite3_column_decltype(q, i);
+        if (!decl && !strcmp(table, "transfers") &&
+            (!strcmp(name, "sg_first") || !strcmp(name, "truncated")))
+            decl = "INTEGER"; /* computed by the view: no declared type (outcome: text) */
+        fprintf(psql, "%s\"%s\" %s", i ? ", " : "", name, pg_type(decl));
     }
     fputs("\r\n", f);
     fprintf(psql, ");\n\\copy \"%s\" FROM '%s.csv' WITH (FORMAT csv, HEADER true)\n", table, table);
@@ -821,8 +825,11 @@ static int dump_db(const char *db_path, const char *dir, dmt_export_stats *st, d
         return rc;
     sqlite3 *db = dmt_store_sqlite(store);
     sqlite3_stmt *q;
+    /* every table, with the view `transfers` for the table under it
+     * (transfer_rows: the view adds the computed columns, schema/store.sql) */
     if (sqlite3_prepare_v2(db,
-                           "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+                           "SELECT name FROM sqlite_master WHERE (type = 'table' AND name != "
+                           "'transfer_rows' OR type = 'view' AND name = 'transfers') AND name NOT "
                            "LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
                            -1, &q, NULL) != SQLITE_OK) {
         rc = sql_err(db, err, "listing the tables");

@@ -963,7 +963,7 @@ int dmt_imp_prepare(imp *im, bool follow)
     if (rc)
         return rc;
     {
-        tdesc xd = {"transfers", dmt_store_xfer_stored_columns, DMT_STORE_XFER_NSTORED, NULL,
+        tdesc xd = {"transfer_rows", dmt_store_xfer_stored_columns, DMT_STORE_XFER_NSTORED, NULL,
                     false};
         const char *verb = follow ? "INSERT OR FAIL" : "INSERT";
         char *one = insert_sql(&xd, 1, verb);
@@ -983,8 +983,8 @@ int dmt_imp_prepare(imp *im, bool follow)
         if (!rc)
             rc = dmt_store_prepare(im->db, sel, true, &im->x_get, im->err);
         if (!rc && follow)
-            rc = dmt_store_prepare(im->db, "DELETE FROM transfers WHERE xfer = ?", true, &im->x_del,
-                                   im->err);
+            rc = dmt_store_prepare(im->db, "DELETE FROM transfer_rows WHERE xfer = ?", true,
+                                   &im->x_del, im->err);
         if (!rc)
             rc = dmt_store_prepare(im->db,
                                    "SELECT " DMT_STORE_BUCKET_COLUMNS " FROM summary WHERE "

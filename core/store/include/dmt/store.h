@@ -25,7 +25,7 @@
 #include "dmt/stats.h"
 
 #define DMT_STORE_APPLICATION_ID   0x444D5442 /* "DMTB" */
-#define DMT_STORE_SCHEMA_VERSION   6
+#define DMT_STORE_SCHEMA_VERSION   7
 #define DMT_STORE_LEVELS           8                          /* summary levels 0..7 */
 #define DMT_STORE_LEVEL_SHIFT(L)   (10u + 3u * (unsigned)(L)) /* bucket = ts >> shift */
 #define DMT_STORE_MAX_REG_LANES    4096u  /* register lanes before "devD other" */
