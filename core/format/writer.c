@@ -477,9 +477,12 @@ int dmt_writer_set_cpu(dmt_writer *w, uint32_t cpu, bool with_seq, uint64_t ring
  * outside [s, s+n) and [o, o+n). */
 static inline void copy_short(uint8_t *o, const uint8_t *s, size_t n)
 {
-    for (; n > 16; n -= 16, o += 16, s += 16)
-        memcpy(o, s, 16);
-    if (n >= 8) {
+    if (n > 16) {
+        /* 16-byte moves, the last one overlapping the one before */
+        for (size_t i = 0; i + 16 < n; i += 16)
+            memcpy(o + i, s + i, 16);
+        memcpy(o + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
         memcpy(o, s, 8);
         memcpy(o + n - 8, s + n - 8, 8);
     } else if (n >= 4) {
