@@ -556,33 +556,56 @@ static void q_pop(lane *l, uint32_t k, size_t span)
     }
 }
 
-/* Queue the record of len bytes at offset `at` in the lane's bytes, as ring number
- * seq: checked here (its time is its key), LOST (corrupt) when it fails. */
-static void q_record(dmt_drain *d, lane *l, size_t at, uint32_t len, uint64_t seq)
+/* What queueing records adds to a lane's and the drain's counters, kept
+ * in locals over a run (stores through the item arrays may alias any field
+ * of the lane or the drain) and added once (q_acc_end). */
+typedef struct q_acc {
+    int64_t last_ts, hw; /* the lane's last time taken, the drain's newest */
+    uint64_t payload, corrupt;
+    size_t qb; /* counted bytes queued */
+} q_acc;
+
+static inline q_acc q_acc_begin(const dmt_drain *d, const lane *l)
 {
-    dmt_ring_record_info *ri = &l->ri[l->iend];
-    dmt_ring_rec *r = &l->recs[l->iend];
-    qitem *q = &l->items[l->iend++];
+    q_acc a = {l->last_ts, d->hw, 0, 0, 0};
+    return a;
+}
+
+static inline void q_acc_end(dmt_drain *d, lane *l, const q_acc *a)
+{
+    l->last_ts = a->last_ts;
+    d->hw = a->hw;
+    l->st.payload_bytes += a->payload;
+    l->st.corrupt += a->corrupt;
+    l->qb += a->qb;
+}
+
+/* Queue the record of len bytes at offset `at` in the lane's bytes, as ring
+ * number seq, into the item slot q (its place r, its check ri): checked
+ * here (its time is its key), LOST (corrupt) when it fails.  (A record's
+ * reason is never read: its count is 0.) */
+static inline void q_record(dmt_drain *d, qitem *q, dmt_ring_rec *r, dmt_ring_record_info *ri,
+                            const uint8_t *bytes, size_t at, uint32_t len, uint64_t seq, q_acc *a)
+{
     q->seq = seq;
-    l->st.payload_bytes += len;
-    if (check(d, l->bytes + at, len, ri) != 0) {
+    a->payload += len;
+    if (check(d, bytes + at, len, ri) != 0) {
         q->count = 1;
         q->reason = DMT_LOST_CORRUPT;
         r->off = r->len = 0;
-        q->ts = l->last_ts;
-        l->st.corrupt++;
-        l->qb += q_span(0);
+        q->ts = a->last_ts;
+        a->corrupt++;
+        a->qb += q_span(0);
         return;
     }
+    const int64_t ts = ri->time;
     q->count = 0;
-    q->reason = 0;
     r->len = len;
     r->off = (uint32_t)at;
-    q->ts = ri->time;
-    l->last_ts = ri->time;
-    if (ri->time > d->hw)
-        d->hw = ri->time;
-    l->qb += q_span(len);
+    q->ts = ts;
+    a->last_ts = ts;
+    a->hw = ts > a->hw ? ts : a->hw;
+    a->qb += q_span(len);
 }
 
 /* Take a run of records (dmt_ring_take_run) into lane l, at most max: its
@@ -600,13 +623,20 @@ static uint32_t fill_run(dmt_drain *d, lane *l, uint32_t max)
         max = RUN_RECS;
     /* The places land in the lane's own slots for them (q_record makes
      * each one's offset the lane's, or zeroes it for a record that fails). */
-    dmt_ring_rec *const rr = l->recs + l->iend;
+    const uint32_t k = l->iend;
+    dmt_ring_rec *const rr = l->recs + k;
     uint32_t n = dmt_ring_take_run(&l->c, l->bytes + base, cap, rr, max < slots ? max : slots);
     if (!n)
         return 0;
     const size_t end = base + rr[n - 1].off + ((rr[n - 1].len + 7u) & ~(size_t)7u);
+    qitem *const q = l->items + k;
+    dmt_ring_record_info *const ri = l->ri + k;
+    const uint8_t *const bytes = l->bytes;
+    q_acc a = q_acc_begin(d, l);
     for (uint32_t i = 0; i < n; i++)
-        q_record(d, l, base + rr[i].off, rr[i].len, seq + i);
+        q_record(d, &q[i], &rr[i], &ri[i], bytes, base + rr[i].off, rr[i].len, seq + i, &a);
+    q_acc_end(d, l, &a);
+    l->iend = k + n;
     l->bend = end;
     return n;
 }
@@ -653,7 +683,10 @@ static uint32_t fill(dmt_drain *d, lane *l, uint64_t now_ns, uint32_t budget, bo
         if (s == DMT_RING_LOST) {
             q_put_lost(l, it.seq, it.count, it.reason);
         } else {
-            q_record(d, l, at, it.len, it.seq);
+            const uint32_t k = l->iend++;
+            q_acc a = q_acc_begin(d, l);
+            q_record(d, &l->items[k], &l->recs[k], &l->ri[k], l->bytes, at, it.len, it.seq, &a);
+            q_acc_end(d, l, &a);
             l->bend = at + ((it.len + 7u) & ~(size_t)7u);
         }
     }

@@ -1694,6 +1694,20 @@ static dmt_drain_stats drain_copy(uint8_t *reg, size_t len, bool runs, bool shap
     }
     CHECK(rc == DMT_DRAIN_DONE);
     st = *dmt_drain_get_stats(d);
+    /* every item written: the rings' counts add up to the drain's */
+    dmt_drain_stats sum;
+    memset(&sum, 0, sizeof sum);
+    for (uint32_t r = 0; r < dmt_drain_rings(d); r++) {
+        const dmt_drain_stats *rs = dmt_drain_ring_stats(d, r);
+        sum.records += rs->records;
+        sum.corrupt += rs->corrupt;
+        sum.lost += rs->lost;
+    }
+    CHECKF(sum.records == st.records && sum.corrupt == st.corrupt && sum.lost == st.lost,
+           "per-ring stats: %llu records, %llu corrupt, %llu lost against %llu, %llu, %llu",
+           (unsigned long long)sum.records, (unsigned long long)sum.corrupt,
+           (unsigned long long)sum.lost, (unsigned long long)st.records,
+           (unsigned long long)st.corrupt, (unsigned long long)st.lost);
     dmt_drain_free(d);
     CHECK(dmt_writer_close(w, &err) == 0);
     return st;
