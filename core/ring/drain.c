@@ -250,10 +250,16 @@ void dmt_drain_set_shape_cache(dmt_drain *d, bool on)
 
 /* Check one record: by the shape cache (the default) or the full walk;
  * both accept the same records (dmt/ringcheck.h). */
+static inline int check_by(dmt_drain *d, bool full, const uint8_t *p, size_t len,
+                           dmt_ring_record_info *ri)
+{
+    return full ? dmt_ring_record_check(p, len, ri)
+                : dmt_ring_record_check_cached(&d->shapes, p, len, ri);
+}
+
 static inline int check(dmt_drain *d, const uint8_t *p, size_t len, dmt_ring_record_info *ri)
 {
-    return d->no_shapes ? dmt_ring_record_check(p, len, ri)
-                        : dmt_ring_record_check_cached(&d->shapes, p, len, ri);
+    return check_by(d, d->no_shapes, p, len, ri);
 }
 
 void dmt_drain_set_writer(dmt_drain *d, dmt_writer *w)
@@ -379,14 +385,14 @@ static int put_one(dmt_drain *d, const uint8_t *buf, uint32_t len, uint64_t seq,
 /* One ring: the n records of a run (d->run, d->recs) from ring number seq
  * on, each checked, then written a stretch at a time (what put_one does
  * per record: one that fails is LOST (corrupt, 1), the rest go on). */
-static int put_run(dmt_drain *d, uint32_t n, uint64_t seq, dmt_error *err)
+static inline int put_run_by(dmt_drain *d, bool full, uint32_t n, uint64_t seq, dmt_error *err)
 {
     uint32_t from = 0; /* the stretch of accepted records [from, i) */
     for (uint32_t i = 0; i <= n; i++) {
         if (i < n) {
             const dmt_ring_rec *r = &d->recs[i];
             d->st.payload_bytes += r->len;
-            if (check(d, d->run + r->off, r->len, &d->infos[i]) == 0)
+            if (check_by(d, full, d->run + r->off, r->len, &d->infos[i]) == 0)
                 continue;
         }
         int rc = dmt_writer_append_ring_run(d->w, d->run, d->recs + from, d->infos + from, i - from,
@@ -404,6 +410,12 @@ static int put_run(dmt_drain *d, uint32_t n, uint64_t seq, dmt_error *err)
         from = i + 1;
     }
     return 0;
+}
+
+/* One loop per check (the test of which one taken once per run). */
+static int put_run(dmt_drain *d, uint32_t n, uint64_t seq, dmt_error *err)
+{
+    return d->no_shapes ? put_run_by(d, true, n, seq, err) : put_run_by(d, false, n, seq, err);
 }
 
 /* The run size for a budget of max_items (0: none) of which done are used. */
@@ -584,12 +596,13 @@ static inline void q_acc_end(dmt_drain *d, lane *l, const q_acc *a)
  * number seq, into the item slot q (its place r, its check ri): checked
  * here (its time is its key), LOST (corrupt) when it fails.  (A record's
  * reason is never read: its count is 0.) */
-static inline void q_record(dmt_drain *d, qitem *q, dmt_ring_rec *r, dmt_ring_record_info *ri,
-                            const uint8_t *bytes, size_t at, uint32_t len, uint64_t seq, q_acc *a)
+static inline void q_record(dmt_drain *d, bool full, qitem *q, dmt_ring_rec *r,
+                            dmt_ring_record_info *ri, const uint8_t *bytes, size_t at, uint32_t len,
+                            uint64_t seq, q_acc *a)
 {
     q->seq = seq;
     a->payload += len;
-    if (check(d, bytes + at, len, ri) != 0) {
+    if (check_by(d, full, bytes + at, len, ri) != 0) {
         q->count = 1;
         q->reason = DMT_LOST_CORRUPT;
         r->off = r->len = 0;
@@ -633,8 +646,15 @@ static uint32_t fill_run(dmt_drain *d, lane *l, uint32_t max)
     dmt_ring_record_info *const ri = l->ri + k;
     const uint8_t *const bytes = l->bytes;
     q_acc a = q_acc_begin(d, l);
-    for (uint32_t i = 0; i < n; i++)
-        q_record(d, &q[i], &rr[i], &ri[i], bytes, base + rr[i].off, rr[i].len, seq + i, &a);
+    /* one loop per check (the test of which one taken once per run) */
+    if (d->no_shapes)
+        for (uint32_t i = 0; i < n; i++)
+            q_record(d, true, &q[i], &rr[i], &ri[i], bytes, base + rr[i].off, rr[i].len, seq + i,
+                     &a);
+    else
+        for (uint32_t i = 0; i < n; i++)
+            q_record(d, false, &q[i], &rr[i], &ri[i], bytes, base + rr[i].off, rr[i].len, seq + i,
+                     &a);
     q_acc_end(d, l, &a);
     l->iend = k + n;
     l->bend = end;
@@ -685,7 +705,8 @@ static uint32_t fill(dmt_drain *d, lane *l, uint64_t now_ns, uint32_t budget, bo
         } else {
             const uint32_t k = l->iend++;
             q_acc a = q_acc_begin(d, l);
-            q_record(d, &l->items[k], &l->recs[k], &l->ri[k], l->bytes, at, it.len, it.seq, &a);
+            q_record(d, d->no_shapes, &l->items[k], &l->recs[k], &l->ri[k], l->bytes, at, it.len,
+                     it.seq, &a);
             q_acc_end(d, l, &a);
             l->bend = at + ((it.len + 7u) & ~(size_t)7u);
         }
