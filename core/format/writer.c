@@ -593,9 +593,14 @@ int dmt_writer_append_ring_run(dmt_writer *w, const uint8_t *base, const dmt_rin
         int64_t last = w->last_ts;
         size_t k = i;
         bool room = true;
+        /* Each record starts below end (the loop stops there), so where
+         * BUF_CAP has a longest record's room past end (it does: a whole
+         * chunk and two records more, unless a header took that) only a
+         * record longer than that needs the room test. */
+        const bool roomy = end <= BUF_CAP - (DMT_MAX_RECORD + 9);
         while (k < n) {
             const size_t plen = recs[k].len;
-            if (BUF_CAP - len < plen + 9) {
+            if ((!roomy || plen > DMT_MAX_RECORD) && BUF_CAP - len < plen + 9) {
                 room = false;
                 break;
             }
