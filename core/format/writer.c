@@ -477,9 +477,12 @@ int dmt_writer_set_cpu(dmt_writer *w, uint32_t cpu, bool with_seq, uint64_t ring
  * outside [s, s+n) and [o, o+n). */
 static inline void copy_short(uint8_t *o, const uint8_t *s, size_t n)
 {
-    for (; n > 16; n -= 16, o += 16, s += 16)
-        memcpy(o, s, 16);
-    if (n >= 8) {
+    if (n > 16) {
+        /* 16-byte moves, the last one overlapping the one before */
+        for (size_t i = 0; i + 16 < n; i += 16)
+            memcpy(o + i, s + i, 16);
+        memcpy(o + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
         memcpy(o, s, 8);
         memcpy(o + n - 8, s + n - 8, 8);
     } else if (n >= 4) {
@@ -590,9 +593,14 @@ int dmt_writer_append_ring_run(dmt_writer *w, const uint8_t *base, const dmt_rin
         int64_t last = w->last_ts;
         size_t k = i;
         bool room = true;
+        /* Each record starts below end (the loop stops there), so where
+         * BUF_CAP has a longest record's room past end (it does: a whole
+         * chunk and two records more, unless a header took that) only a
+         * record longer than that needs the room test. */
+        const bool roomy = end <= BUF_CAP - (DMT_MAX_RECORD + 9);
         while (k < n) {
             const size_t plen = recs[k].len;
-            if (BUF_CAP - len < plen + 9) {
+            if ((!roomy || plen > DMT_MAX_RECORD) && BUF_CAP - len < plen + 9) {
                 room = false;
                 break;
             }

@@ -31,7 +31,8 @@
  * gives the record's time); a record that fails becomes a LOST(corrupt, 1)
  * item there.  The merge then writes, in order of the key
  * (time, ring index, ring sequence), the head of the lane with the smallest
- * key, when that is safe:
+ * key (two heads are never of one lane, so time and ring index decide),
+ * when that is safe:
  *
  *   ring 0 --next--> [q0: r r L r]--.
  *   ring 1 --next--> [q1: r r]------+--min key--> CPU record when the lane
@@ -56,7 +57,15 @@
  *                    ^bstart (end of the     ^ records taken  ^bend
  *                    last record written)      one by one
  *   lane items  [written|L r r r r r r ...|     free    ]  recs[k].off -> its record,
- *                                                          ri[k] its check
+ *                                                          ri[k] its check (and key time),
+ *                                                          lost[k] a LOST item's range
+ *
+ * An item is its slot in those arrays and nothing else: queueing a record
+ * writes its place and its check (the check's time is the key), a LOST item
+ * has length 0 and its range beside.  The ring number the lane's CPU record
+ * announces is its first item's, kept when it is queued.  Runs keep the
+ * lane's counters (last and newest time, counted bytes, payload, corrupt)
+ * in locals and add them once per run.
  *
  * An item counts QHDR + its padded length against the queue's bound
  * (QBYTES, what the safety rule's "full" reads).  The bytes and the item
@@ -92,20 +101,22 @@
 
 #include "dmt/ringcheck.h"
 
-/* A queued item.  A record's payload (recs[k] of the item's slot k: len
- * bytes at off in its lane's bytes, where dmt_ring_take_run or
- * dmt_ring_next put them) and its check (ri[k]) lie in the lane's arrays
- * beside the items, so that a stretch of them goes to the writer in one
- * call (dmt_writer_append_ring_run). */
-typedef struct qitem {
-    int64_t ts;
-    uint64_t seq;   /* ring sequence number (first of a LOST range) */
-    uint64_t count; /* 0: a record; else a LOST range */
+/* A queued item is its slot k in the lane's arrays: recs[k], its record
+ * (len bytes at off in the lane's bytes, where dmt_ring_take_run or
+ * dmt_ring_next put them; len 0: a LOST item, as no record is empty) and
+ * ri[k], its check, whose time is the item's key (a LOST item's: the time
+ * of the lane's record before it).  So a stretch of records goes to the
+ * writer as it lies (dmt_writer_append_ring_run), and queueing a record
+ * writes nothing but its place and its check.  A LOST item's range lies in
+ * lost[k]. */
+typedef struct qlost {
+    uint64_t seq;   /* ring sequence number of the first */
+    uint64_t count; /* how many */
     uint32_t reason;
-} qitem;
+} qlost;
 
 #define QBYTES        (1u << 20)   /* counted queue bytes per lane (q_span per item) */
-#define QHDR          40u          /* what an item counts besides its payload */
+#define QHDR          40u          /* what an item counts besides its payload (the bound's unit) */
 #define HOLD_NS       10000000ull  /* quiet time after which held items go out */
 #define RUN_BYTES     (256u << 10) /* slot bytes one run takes (dmt_ring_take_run) */
 #define RUN_RECS      4096u        /* records one run takes */
@@ -119,12 +130,14 @@ typedef struct qitem {
 
 typedef struct lane {
     dmt_ring_consumer c;
-    uint64_t seq0;            /* ring sequence number the lane started at */
-    qitem *items;             /* QITEMS slots, [istart, iend) queued */
-    dmt_ring_rec *recs;       /* QITEMS: a record item's payload (len 0: LOST) */
-    dmt_ring_record_info *ri; /* QITEMS: a record item's check */
+    uint64_t seq0;      /* ring sequence number the lane started at */
+    dmt_ring_rec *recs; /* QITEMS slots, [istart, iend) queued: an item's record (len 0: LOST) */
+    dmt_ring_record_info *ri; /* QITEMS: its check; its time is the item's key */
+    qlost *lost;              /* QITEMS: a LOST item's range */
     uint32_t istart, iend;
-    uint8_t *bytes; /* LBYTES: runs' slots, records; [bstart, bend) live */
+    bool queued;        /* an item was queued: first_seq is the first's ring number */
+    uint64_t first_seq; /* (the CPU record announcing the lane carries it) */
+    uint8_t *bytes;     /* LBYTES: runs' slots, records; [bstart, bend) live */
     size_t bstart, bend;
     size_t qb;          /* counted bytes of the queued items (q_span) */
     bool done;          /* the ring is closed and drained */
@@ -193,11 +206,11 @@ dmt_drain *dmt_drain_new_set(const dmt_ringset *set, dmt_writer *w, uint64_t tor
         dmt_ring_consumer_init(&l->c, &d->set.rings[i], torn_timeout_ns);
         l->seq0 = l->c.next_seq;
         l->last_ts = INT64_MIN;
-        l->items = malloc(QITEMS * sizeof *l->items);
+        l->lost = malloc(QITEMS * sizeof *l->lost);
         l->recs = malloc(QITEMS * sizeof *l->recs);
         l->ri = malloc(QITEMS * sizeof *l->ri);
         l->bytes = malloc(LBYTES);
-        if (!l->items || !l->recs || !l->ri || !l->bytes) {
+        if (!l->lost || !l->recs || !l->ri || !l->bytes) {
             dmt_drain_free(d);
             return NULL;
         }
@@ -221,7 +234,7 @@ void dmt_drain_free(dmt_drain *d)
         return;
     if (d->lanes)
         for (uint32_t i = 0; i < d->n; i++) {
-            free(d->lanes[i].items);
+            free(d->lanes[i].lost);
             free(d->lanes[i].recs);
             free(d->lanes[i].ri);
             free(d->lanes[i].bytes);
@@ -250,10 +263,16 @@ void dmt_drain_set_shape_cache(dmt_drain *d, bool on)
 
 /* Check one record: by the shape cache (the default) or the full walk;
  * both accept the same records (dmt/ringcheck.h). */
+static inline int check_by(dmt_drain *d, bool full, const uint8_t *p, size_t len,
+                           dmt_ring_record_info *ri)
+{
+    return full ? dmt_ring_record_check(p, len, ri)
+                : dmt_ring_record_check_cached(&d->shapes, p, len, ri);
+}
+
 static inline int check(dmt_drain *d, const uint8_t *p, size_t len, dmt_ring_record_info *ri)
 {
-    return d->no_shapes ? dmt_ring_record_check(p, len, ri)
-                        : dmt_ring_record_check_cached(&d->shapes, p, len, ri);
+    return check_by(d, d->no_shapes, p, len, ri);
 }
 
 void dmt_drain_set_writer(dmt_drain *d, dmt_writer *w)
@@ -379,14 +398,14 @@ static int put_one(dmt_drain *d, const uint8_t *buf, uint32_t len, uint64_t seq,
 /* One ring: the n records of a run (d->run, d->recs) from ring number seq
  * on, each checked, then written a stretch at a time (what put_one does
  * per record: one that fails is LOST (corrupt, 1), the rest go on). */
-static int put_run(dmt_drain *d, uint32_t n, uint64_t seq, dmt_error *err)
+static inline int put_run_by(dmt_drain *d, bool full, uint32_t n, uint64_t seq, dmt_error *err)
 {
     uint32_t from = 0; /* the stretch of accepted records [from, i) */
     for (uint32_t i = 0; i <= n; i++) {
         if (i < n) {
             const dmt_ring_rec *r = &d->recs[i];
             d->st.payload_bytes += r->len;
-            if (check(d, d->run + r->off, r->len, &d->infos[i]) == 0)
+            if (check_by(d, full, d->run + r->off, r->len, &d->infos[i]) == 0)
                 continue;
         }
         int rc = dmt_writer_append_ring_run(d->w, d->run, d->recs + from, d->infos + from, i - from,
@@ -404,6 +423,12 @@ static int put_run(dmt_drain *d, uint32_t n, uint64_t seq, dmt_error *err)
         from = i + 1;
     }
     return 0;
+}
+
+/* One loop per check (the test of which one taken once per run). */
+static int put_run(dmt_drain *d, uint32_t n, uint64_t seq, dmt_error *err)
+{
+    return d->no_shapes ? put_run_by(d, true, n, seq, err) : put_run_by(d, false, n, seq, err);
 }
 
 /* The run size for a budget of max_items (0: none) of which done are used. */
@@ -480,15 +505,15 @@ static int poll_one(dmt_drain *d, uint64_t now_ns, uint32_t max_items, dmt_error
 
 /* ---- per-CPU region: lanes and the merge -------------------------------- */
 
-/* The head item of a lane known to hold one. */
-static qitem *q_first(lane *l)
+/* Item k's key time (see qlost). */
+static inline int64_t q_ts(const lane *l, uint32_t k)
 {
-    return &l->items[l->istart];
+    return l->ri[k].time;
 }
 
-static qitem *q_head(lane *l)
+static inline bool q_empty(const lane *l)
 {
-    return l->istart < l->iend ? q_first(l) : NULL;
+    return l->istart == l->iend;
 }
 
 /* What an item counts against QBYTES (the queue's bound in bytes). */
@@ -510,9 +535,9 @@ static bool q_room(lane *l)
         return false;
     if (l->iend >= QITEMS || (l->istart >= KEEP_ITEMS && l->iend - l->istart <= l->istart / 4)) {
         const uint32_t k = l->iend - l->istart;
-        memmove(l->items, l->items + l->istart, k * sizeof *l->items);
         memmove(l->recs, l->recs + l->istart, k * sizeof *l->recs);
         memmove(l->ri, l->ri + l->istart, k * sizeof *l->ri);
+        memmove(l->lost, l->lost + l->istart, k * sizeof *l->lost);
         l->iend -= l->istart;
         l->istart = 0;
     }
@@ -521,7 +546,7 @@ static bool q_room(lane *l)
         const size_t from = l->bstart;
         memmove(l->bytes, l->bytes + from, l->bend - from);
         for (uint32_t i = l->istart; i < l->iend; i++)
-            if (!l->items[i].count)
+            if (l->recs[i].len)
                 l->recs[i].off -= (uint32_t)from;
         l->bend -= from;
         l->bstart = 0;
@@ -529,15 +554,34 @@ static bool q_room(lane *l)
     return l->iend < QITEMS && LBYTES - l->bend >= ONE_ROOM;
 }
 
+/* The first item a lane queues gives the ring number its CPU record
+ * announces (nothing goes out of a lane before that record). */
+static inline void q_first_seq(lane *l, uint64_t seq)
+{
+    if (!l->queued) {
+        l->queued = true;
+        l->first_seq = seq;
+    }
+}
+
+/* Item slot k as a LOST item of count from ring number seq, its key the
+ * time t (of the lane's record before it). */
+static inline void q_lost(lane *l, uint32_t k, uint64_t seq, uint64_t count, uint32_t reason,
+                          int64_t t)
+{
+    l->recs[k].off = l->recs[k].len = 0;
+    memset(&l->ri[k], 0, sizeof l->ri[k]);
+    l->ri[k].time = t;
+    memset(&l->lost[k], 0, sizeof l->lost[k]);
+    l->lost[k].seq = seq;
+    l->lost[k].count = count;
+    l->lost[k].reason = reason;
+}
+
 static void q_put_lost(lane *l, uint64_t seq, uint64_t count, uint32_t reason)
 {
-    l->recs[l->iend].off = l->recs[l->iend].len = 0;
-    qitem *q = &l->items[l->iend++];
-    memset(q, 0, sizeof *q);
-    q->seq = seq;
-    q->count = count;
-    q->reason = reason;
-    q->ts = l->last_ts;
+    q_first_seq(l, seq);
+    q_lost(l, l->iend++, seq, count, reason, l->last_ts);
     l->qb += q_span(0);
 }
 
@@ -556,33 +600,51 @@ static void q_pop(lane *l, uint32_t k, size_t span)
     }
 }
 
-/* Queue the record of len bytes at offset `at` in the lane's bytes, as ring number
- * seq: checked here (its time is its key), LOST (corrupt) when it fails. */
-static void q_record(dmt_drain *d, lane *l, size_t at, uint32_t len, uint64_t seq)
+/* What queueing records adds to a lane's and the drain's counters, kept
+ * in locals over a run (stores through the item arrays may alias any field
+ * of the lane or the drain) and added once (q_acc_end). */
+typedef struct q_acc {
+    int64_t last_ts, hw; /* the lane's last time taken, the drain's newest */
+    uint64_t payload, corrupt;
+    size_t qb; /* counted bytes queued */
+} q_acc;
+
+static inline q_acc q_acc_begin(const dmt_drain *d, const lane *l)
 {
-    dmt_ring_record_info *ri = &l->ri[l->iend];
-    dmt_ring_rec *r = &l->recs[l->iend];
-    qitem *q = &l->items[l->iend++];
-    q->seq = seq;
-    l->st.payload_bytes += len;
-    if (check(d, l->bytes + at, len, ri) != 0) {
-        q->count = 1;
-        q->reason = DMT_LOST_CORRUPT;
-        r->off = r->len = 0;
-        q->ts = l->last_ts;
-        l->st.corrupt++;
-        l->qb += q_span(0);
+    q_acc a = {l->last_ts, d->hw, 0, 0, 0};
+    return a;
+}
+
+static inline void q_acc_end(dmt_drain *d, lane *l, const q_acc *a)
+{
+    l->last_ts = a->last_ts;
+    d->hw = a->hw;
+    l->st.payload_bytes += a->payload;
+    l->st.corrupt += a->corrupt;
+    l->qb += a->qb;
+}
+
+/* Queue the record of len bytes at offset `at` in the lane's bytes, as ring
+ * number seq, into item slot k (r and ri: its place and check there):
+ * checked here (its check's time is its key), LOST (corrupt) when it
+ * fails. */
+static inline void q_record(dmt_drain *d, bool full, lane *l, uint32_t k, dmt_ring_rec *r,
+                            dmt_ring_record_info *ri, const uint8_t *bytes, size_t at, uint32_t len,
+                            uint64_t seq, q_acc *a)
+{
+    a->payload += len;
+    if (check_by(d, full, bytes + at, len, ri) != 0) {
+        q_lost(l, k, seq, 1, DMT_LOST_CORRUPT, a->last_ts);
+        a->corrupt++;
+        a->qb += q_span(0);
         return;
     }
-    q->count = 0;
-    q->reason = 0;
+    const int64_t ts = ri->time;
     r->len = len;
     r->off = (uint32_t)at;
-    q->ts = ri->time;
-    l->last_ts = ri->time;
-    if (ri->time > d->hw)
-        d->hw = ri->time;
-    l->qb += q_span(len);
+    a->last_ts = ts;
+    a->hw = ts > a->hw ? ts : a->hw;
+    a->qb += q_span(len);
 }
 
 /* Take a run of records (dmt_ring_take_run) into lane l, at most max: its
@@ -600,13 +662,27 @@ static uint32_t fill_run(dmt_drain *d, lane *l, uint32_t max)
         max = RUN_RECS;
     /* The places land in the lane's own slots for them (q_record makes
      * each one's offset the lane's, or zeroes it for a record that fails). */
-    dmt_ring_rec *const rr = l->recs + l->iend;
+    const uint32_t k = l->iend;
+    dmt_ring_rec *const rr = l->recs + k;
     uint32_t n = dmt_ring_take_run(&l->c, l->bytes + base, cap, rr, max < slots ? max : slots);
     if (!n)
         return 0;
     const size_t end = base + rr[n - 1].off + ((rr[n - 1].len + 7u) & ~(size_t)7u);
-    for (uint32_t i = 0; i < n; i++)
-        q_record(d, l, base + rr[i].off, rr[i].len, seq + i);
+    const uint8_t *const bytes = l->bytes;
+    dmt_ring_record_info *const ri = l->ri + k;
+    q_first_seq(l, seq);
+    q_acc a = q_acc_begin(d, l);
+    /* one loop per check (the test of which one taken once per run) */
+    if (d->no_shapes)
+        for (uint32_t i = 0; i < n; i++)
+            q_record(d, true, l, k + i, &rr[i], &ri[i], bytes, base + rr[i].off, rr[i].len, seq + i,
+                     &a);
+    else
+        for (uint32_t i = 0; i < n; i++)
+            q_record(d, false, l, k + i, &rr[i], &ri[i], bytes, base + rr[i].off, rr[i].len,
+                     seq + i, &a);
+    q_acc_end(d, l, &a);
+    l->iend = k + n;
     l->bend = end;
     return n;
 }
@@ -653,90 +729,95 @@ static uint32_t fill(dmt_drain *d, lane *l, uint64_t now_ns, uint32_t budget, bo
         if (s == DMT_RING_LOST) {
             q_put_lost(l, it.seq, it.count, it.reason);
         } else {
-            q_record(d, l, at, it.len, it.seq);
+            const uint32_t k = l->iend++;
+            q_acc a = q_acc_begin(d, l);
+            q_first_seq(l, it.seq);
+            q_record(d, d->no_shapes, l, k, &l->recs[k], &l->ri[k], l->bytes, at, it.len, it.seq,
+                     &a);
+            q_acc_end(d, l, &a);
             l->bend = at + ((it.len + 7u) & ~(size_t)7u);
         }
     }
     return taken;
 }
 
-/* Is key a before key b?  (time, ring index, ring sequence) */
-static bool key_before(const qitem *a, uint32_t ia, const qitem *b, uint32_t ib)
+/* Is the key of lane ia's head (time ta) before lane ib's (tb)?  The key
+ * is (time, ring index, ring sequence); two heads are never of one lane,
+ * so the time and the ring index decide. */
+static inline bool key_before(int64_t ta, uint32_t ia, int64_t tb, uint32_t ib)
 {
-    if (a->ts != b->ts)
-        return a->ts < b->ts;
-    if (ia != ib)
-        return ia < ib;
-    return a->seq < b->seq;
+    return ta < tb || (ta == tb && ia < ib);
 }
 
-/* Is h older than the newest time taken by the window (see the top)? */
-static bool aged(const dmt_drain *d, const qitem *h)
+/* Is a head of time ts older than the newest time taken by the window
+ * (see the top)? */
+static bool aged(const dmt_drain *d, int64_t ts)
 {
-    return d->hw != INT64_MIN && h->ts <= d->hw &&
-           (uint64_t)d->hw - (uint64_t)h->ts >= d->window_ns;
+    return d->hw != INT64_MIN && ts <= d->hw && (uint64_t)d->hw - (uint64_t)ts >= d->window_ns;
 }
 
-/* Write lane i's items from its head on while they stay before next (the
- * next lane's head, lane ni; NULL: none) and safe: always (the other lanes'
- * part of the test, which writing this lane does not change), or this
- * lane's queue over half full, or the item aged.  The head itself is known
- * to be safe.  The CPU record goes before the first (the lane does not
- * change in between, so the writer needs no other). */
-static int put_lane(dmt_drain *d, uint32_t i, const qitem *next, uint32_t ni, bool always,
+/* Write lane i's items from its head on while they stay before the next
+ * lane's head (lane ni, its time nts; ni UINT32_MAX: none) and safe:
+ * always (the other lanes' part of the test, which writing this lane does
+ * not change), or this lane's queue over half full, or the item aged.  The
+ * head itself is known to be safe.  The CPU record goes before the first
+ * (the lane does not change in between, so the writer needs no other). */
+static int put_lane(dmt_drain *d, uint32_t i, int64_t nts, uint32_t ni, bool always,
                     uint32_t *written, dmt_error *err)
 {
     lane *l = &d->lanes[i];
-    const qitem *q = q_first(l);
-    int rc = dmt_writer_set_cpu(d->w, i, !l->announced, q->seq, err);
+    int rc = dmt_writer_set_cpu(d->w, i, !l->announced, l->first_seq, err);
     if (rc)
         return rc;
     l->announced = true;
     uint64_t records = 0, payload = 0, late = 0;
     uint32_t items = 0;
+    /* The key test against the next head is key_before(ts, i, nts, ni)
+     * with i != ni: ts < nts, or equal and i < ni; no next, every time
+     * passes. */
+    const bool tie_passes = ni == UINT32_MAX || i < ni;
+    if (ni == UINT32_MAX)
+        nts = INT64_MAX;
     do {
-        if (q->count) {
+        const uint32_t s = l->istart;
+        if (!l->recs[s].len) {
+            const qlost *lo = &l->lost[s];
             const uint64_t seq = dmt_writer_next_seq(d->w);
-            if ((rc = dmt_writer_lost(d->w, seq, q->count, q->reason, err)))
+            if ((rc = dmt_writer_lost(d->w, seq, lo->count, lo->reason, err)))
                 break;
-            l->st.lost += q->count;
-            d->st.lost += q->count;
-            if (q->reason == DMT_LOST_CORRUPT)
+            l->st.lost += lo->count;
+            d->st.lost += lo->count;
+            if (lo->reason == DMT_LOST_CORRUPT)
                 d->st.corrupt++;
             q_pop(l, 1, q_span(0));
             items++;
         } else {
             /* The stretch of records [s, e) that goes out: each record
              * after the first tested as the loop below tests an item, with
-             * the counted bytes as they are once those before it are out.
-             * The key test is key_before(q, i, next, ni) with i != ni (two
-             * heads are never of one lane): ts < next's, or equal and
-             * i < ni; no next, every time passes. */
-            const uint32_t s = l->istart, iend = l->iend;
-            const qitem *const its = l->items;
+             * the counted bytes as they are once those before it are out. */
+            const uint32_t iend = l->iend;
+            const dmt_ring_record_info *const ri = l->ri;
             const dmt_ring_rec *const rs = l->recs;
-            const int64_t nts = next ? next->ts : INT64_MAX;
-            const bool tie_passes = !next || i < ni;
-            int64_t out_hw = d->any_out ? d->out_hw : its[s].ts;
+            int64_t out_hw = d->any_out ? d->out_hw : ri[s].time;
             uint64_t n_late = 0, n_payload = 0;
             size_t span = 0;
             uint32_t e = s;
             for (;;) {
                 const uint32_t len = rs[e].len;
-                const int64_t ts = its[e].ts;
+                const int64_t ts = ri[e].time;
                 span += q_span(len);
                 n_payload += len;
                 n_late += ts < out_hw;
                 out_hw = ts > out_hw ? ts : out_hw;
                 if (++e >= iend)
                     break;
-                const qitem *const nq = &its[e];
-                if (nq->count || nq->ts > nts || (nq->ts == nts && !tie_passes))
+                const int64_t nt = ri[e].time;
+                if (!rs[e].len || nt > nts || (nt == nts && !tie_passes))
                     break;
-                if (!always && l->qb - span <= QBYTES / 2 && !aged(d, nq))
+                if (!always && l->qb - span <= QBYTES / 2 && !aged(d, nt))
                     break;
             }
-            if ((rc = dmt_writer_append_ring_run(d->w, l->bytes, l->recs + s, l->ri + s, e - s,
+            if ((rc = dmt_writer_append_ring_run(d->w, l->bytes, rs + s, ri + s, e - s,
                                                  dmt_writer_next_seq(d->w), err)))
                 break;
             d->out_hw = out_hw;
@@ -747,9 +828,8 @@ static int put_lane(dmt_drain *d, uint32_t i, const qitem *next, uint32_t ni, bo
             q_pop(l, e - s, span);
             items += e - s;
         }
-        q = q_head(l);
-    } while (q && (!next || key_before(q, i, next, ni)) &&
-             (always || l->qb > QBYTES / 2 || aged(d, q)));
+    } while (!q_empty(l) && key_before(q_ts(l, l->istart), i, nts, ni) &&
+             (always || l->qb > QBYTES / 2 || aged(d, q_ts(l, l->istart))));
     *written += items;
     l->st.records += records;
     d->st.records += records;
@@ -767,16 +847,20 @@ static int merge(dmt_drain *d, bool flush, uint32_t *written, dmt_error *err)
 {
     for (;;) {
         uint32_t best = UINT32_MAX, second = UINT32_MAX;
+        int64_t bts = 0, sts = 0;
         for (uint32_t i = 0; i < d->n; i++) {
-            qitem *q = q_head(&d->lanes[i]);
-            if (!q)
+            const lane *l = &d->lanes[i];
+            if (q_empty(l))
                 continue;
-            if (best == UINT32_MAX || key_before(q, i, q_first(&d->lanes[best]), best)) {
+            const int64_t ts = q_ts(l, l->istart);
+            if (best == UINT32_MAX || key_before(ts, i, bts, best)) {
                 second = best;
+                sts = bts;
                 best = i;
-            } else if (second == UINT32_MAX ||
-                       key_before(q, i, q_first(&d->lanes[second]), second)) {
+                bts = ts;
+            } else if (second == UINT32_MAX || key_before(ts, i, sts, second)) {
                 second = i;
+                sts = ts;
             }
         }
         if (best == UINT32_MAX)
@@ -787,17 +871,16 @@ static int merge(dmt_drain *d, bool flush, uint32_t *written, dmt_error *err)
             const lane *o = &d->lanes[i];
             if (i == best)
                 continue;
-            if (o->istart == o->iend && !o->done)
+            if (q_empty(o) && !o->done)
                 all = false;
             if (o->qb > QBYTES / 2)
                 full = true;
         }
-        lane *l = &d->lanes[best];
-        const qitem *next = second == UINT32_MAX ? NULL : q_first(&d->lanes[second]);
+        const lane *l = &d->lanes[best];
         const bool always = flush || all || full;
-        if (!always && l->qb <= QBYTES / 2 && !aged(d, q_first(l)))
+        if (!always && l->qb <= QBYTES / 2 && !aged(d, bts))
             return 0;
-        int rc = put_lane(d, best, next, second, always, written, err);
+        int rc = put_lane(d, best, sts, second, always, written, err);
         if (rc)
             return rc;
     }

@@ -989,7 +989,7 @@ uint32_t dmt_ring_take_run(dmt_ring_consumer *c, uint8_t *buf, uint32_t cap, dmt
     dmt_ring *r = &rl;
     const bool ow = is_overwrite(r);
     uint64_t t, h;
-    uint32_t tpos, tseq, hpos, next32, pos, n = 0, span, off, first;
+    uint32_t tpos, tseq, hpos, next32, lo, pos, n = 0, span, off, first;
     if (c->pend_i < c->pend_n || max == 0)
         return 0;
     t = dmt_ld64(tail_w(r), ACQ);
@@ -1000,11 +1000,14 @@ uint32_t dmt_ring_take_run(dmt_ring_consumer *c, uint8_t *buf, uint32_t cap, dmt
     if (hpos - tpos > r->size || ((tpos | hpos) & 7u))
         return 0; /* as dmt_ring_next: a stale pair, or corrupt */
     next32 = (uint32_t)c->next_seq;
+    /* The window's low end a tail moved one slot at a time would have:
+     * seq_later(next32, tseq), kept as the two move on. */
+    lo = seq_later(next32, tseq);
     pos = tpos;
     while (n < max && pos != hpos) {
         a64 *sp = slot_w(r, pos);
         uint64_t w;
-        uint32_t lo = seq_later(next32, tseq), state, ext;
+        uint32_t state, ext;
         RUN_PREFETCH(r->data + ((pos + 512u) & (uint32_t)r->mask));
         w = ow ? racy_load(sp) : dmt_ld64(sp, ACQ);
         if (!hdr_valid(r, w, pos, h, lo, lo - 1u))
@@ -1015,11 +1018,13 @@ uint32_t dmt_ring_take_run(dmt_ring_consumer *c, uint8_t *buf, uint32_t cap, dmt
             break;
         if (state == ST_PADDING) {
             tseq = seq_later(h_seq(w), tseq);
+            lo = seq_later(next32, tseq);
         } else if (state == ST_COMMITTED && h_seq(w) == next32) {
             recs[n].off = pos - tpos + SLOT_HDR;
             recs[n].len = h_len(w);
             n++;
             tseq = ++next32;
+            lo = next32; /* seq_later(next32, next32) */
         } else {
             break;
         }

@@ -1455,6 +1455,58 @@ static void test_merge_order(void)
     free(reg);
 }
 
+/* A LOST item's key is the time of its lane's record before it: a corrupt
+ * record between two of ring 0 goes out right after the first, before
+ * ring 1's record of the same time (the ring index breaks the tie), item
+ * by item and in runs. */
+static void test_merge_lost_key(void)
+{
+    for (int runs = 0; runs < 2; runs++) {
+        dmt_ringset s;
+        uint8_t *reg = new_set(2, &s);
+        uint8_t junk[8] = {0x85, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+        CHECK(put_reg(&s.rings[0], 10, 0, 0));
+        CHECK(dmt_ring_write(&s.rings[0], junk, sizeof junk));
+        CHECK(put_reg(&s.rings[0], 30, 1, 0));
+        CHECK(put_reg(&s.rings[1], 10, 0, 1) && put_reg(&s.rings[1], 20, 1, 1));
+        dmt_ringset_close(&s);
+        char path[512];
+        tmp_trace(path, sizeof path, "lostkey");
+        dmt_writer *w = open_trace(path);
+        dmt_drain *d = dmt_drain_new_set(&s, w, 1);
+        dmt_drain_set_runs(d, runs);
+        dmt_error err;
+        int rc;
+        while ((rc = dmt_drain_poll(d, 1, 0, &err)) == DMT_DRAIN_BUSY)
+            ;
+        CHECKF(rc == DMT_DRAIN_DONE, "poll %d", rc);
+        CHECK(dmt_drain_get_stats(d)->corrupt == 1 && dmt_drain_ring_stats(d, 0)->corrupt == 1);
+        dmt_drain_free(d);
+        CHECK(dmt_writer_close(w, &err) == 0);
+        /* kind (LOST or not), CPU and time of each record in file order */
+        static const bool want_lost[] = {false, true, false, false, false};
+        static const uint32_t want_cpu[] = {0, 0, 1, 1, 0};
+        static const int64_t want_ts[] = {10, 0, 10, 20, 30};
+        dmt_reader *rd;
+        dmt_record r;
+        unsigned n = 0;
+        CHECKF(dmt_reader_open(path, 0, &rd, &err) == 0, "%s", err.msg);
+        while (rd && (rc = dmt_reader_next(rd, &r, &err)) == 1) {
+            const bool lost = r.kind == DMT_K_LOST;
+            CHECKF(n < 5 && lost == want_lost[n] && r.cpu == want_cpu[n] &&
+                       (lost || r.ts == want_ts[n]),
+                   "runs %d, item %u: %s cpu %u ts %lld", runs, n, lost ? "LOST" : "record", r.cpu,
+                   (long long)r.ts);
+            n++;
+        }
+        CHECK(n == 5);
+        if (rd)
+            dmt_reader_close(rd);
+        remove(path);
+        free(reg);
+    }
+}
+
 /* Resume (carve --merge): each ring of a region continues a trace from its
  * own ring number - what is below is dropped, the gap up to what the ring
  * still holds is LOST (absent) on its CPU, first, with ring_seq - and the
@@ -1694,6 +1746,20 @@ static dmt_drain_stats drain_copy(uint8_t *reg, size_t len, bool runs, bool shap
     }
     CHECK(rc == DMT_DRAIN_DONE);
     st = *dmt_drain_get_stats(d);
+    /* every item written: the rings' counts add up to the drain's */
+    dmt_drain_stats sum;
+    memset(&sum, 0, sizeof sum);
+    for (uint32_t r = 0; r < dmt_drain_rings(d); r++) {
+        const dmt_drain_stats *rs = dmt_drain_ring_stats(d, r);
+        sum.records += rs->records;
+        sum.corrupt += rs->corrupt;
+        sum.lost += rs->lost;
+    }
+    CHECKF(sum.records == st.records && sum.corrupt == st.corrupt && sum.lost == st.lost,
+           "per-ring stats: %llu records, %llu corrupt, %llu lost against %llu, %llu, %llu",
+           (unsigned long long)sum.records, (unsigned long long)sum.corrupt,
+           (unsigned long long)sum.lost, (unsigned long long)st.records,
+           (unsigned long long)st.corrupt, (unsigned long long)st.lost);
     dmt_drain_free(d);
     CHECK(dmt_writer_close(w, &err) == 0);
     return st;
@@ -2134,6 +2200,7 @@ int main(void)
     test_stress(DMT_RING_OVERWRITE_OLDEST, n, true);
     test_ringset_layout();
     test_merge_order();
+    test_merge_lost_key();
     test_merge_window();
     test_merge_resume();
     test_merge_quiet();
