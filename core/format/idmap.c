@@ -21,6 +21,9 @@
  *                                          C moves to 3 (its home);
  *                                          D stays: 5 is in (4, 5]
  *
+ * A slot holds its key pair and value together (24 bytes), so a probe
+ * touches one cache line per slot, not one in each of three arrays.
+ *
  * The home slot of (a, b) is the 32-bit multiplicative hash of a ^ fold(b,
  * a's high word); for a small id and b = 0 that is the id itself hashed, the
  * function the replayer's map always used, so its iteration order (slot
@@ -55,37 +58,23 @@ static uint32_t home(uint32_t mask, uint64_t a, uint64_t b)
 static uint32_t find(const dmt_idmap *m, uint64_t a, uint64_t b)
 {
     uint32_t i = home(m->mask, a, b);
-    while (m->vals[i] && (m->ka[i] != a || m->kb[i] != b))
+    while (m->slots[i].v && (m->slots[i].a != a || m->slots[i].b != b))
         i = (i + 1) & m->mask;
     return i;
 }
 
-/* A table of `slots` slots holding m's entries (m's arrays are freed). */
+/* A table of `slots` slots holding m's entries (m's table is freed). */
 static bool rehash(dmt_idmap *m, uint32_t slots)
 {
-    dmt_idmap t = {calloc(slots, sizeof(uint64_t)),
-                   calloc(slots, sizeof(uint64_t)),
-                   calloc(slots, sizeof(uint64_t)),
-                   slots - 1,
-                   m->n,
-                   m->max_live};
-    if (!t.ka || !t.kb || !t.vals) {
-        free(t.ka);
-        free(t.kb);
-        free(t.vals);
+    dmt_idmap t = {calloc(slots, sizeof(dmt_idmap_slot)), slots - 1, m->n, m->max_live};
+    if (!t.slots)
         return false;
-    }
-    for (uint32_t i = 0; m->vals && i <= m->mask; i++) {
-        if (!m->vals[i])
+    for (uint32_t i = 0; m->slots && i <= m->mask; i++) {
+        if (!m->slots[i].v)
             continue;
-        uint32_t j = find(&t, m->ka[i], m->kb[i]);
-        t.ka[j] = m->ka[i];
-        t.kb[j] = m->kb[i];
-        t.vals[j] = m->vals[i];
+        t.slots[find(&t, m->slots[i].a, m->slots[i].b)] = m->slots[i];
     }
-    free(m->ka);
-    free(m->kb);
-    free(m->vals);
+    free(m->slots);
     *m = t;
     return true;
 }
@@ -105,32 +94,30 @@ bool dmt_idmap_init(dmt_idmap *m, uint32_t max_live, uint32_t reserve)
 
 void dmt_idmap_free(dmt_idmap *m)
 {
-    free(m->ka);
-    free(m->kb);
-    free(m->vals);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
 uint64_t dmt_idmap_get(const dmt_idmap *m, uint64_t a, uint64_t b)
 {
-    if (!m->vals)
+    if (!m->slots)
         return DMT_IDMAP_NONE;
-    uint32_t i = find(m, a, b);
-    return m->vals[i] ? m->vals[i] - 1 : DMT_IDMAP_NONE;
+    const dmt_idmap_slot *e = &m->slots[find(m, a, b)];
+    return e->v ? e->v - 1 : DMT_IDMAP_NONE;
 }
 
 int dmt_idmap_put(dmt_idmap *m, uint64_t a, uint64_t b, uint64_t v)
 {
     if (v == DMT_IDMAP_NONE)
         return DMT_E_USAGE;
-    uint32_t i = m->vals ? find(m, a, b) : 0;
-    if (m->vals && m->vals[i]) {
-        m->vals[i] = v + 1;
+    uint32_t i = m->slots ? find(m, a, b) : 0;
+    if (m->slots && m->slots[i].v) {
+        m->slots[i].v = v + 1;
         return 0;
     }
     if (m->n >= m->max_live)
         return DMT_E_FORMAT;
-    uint32_t slots = m->vals ? m->mask + 1 : 0;
+    uint32_t slots = m->slots ? m->mask + 1 : 0;
     if (2u * (m->n + 1) > slots) {
         uint32_t want =
             slots ? slots * 2 : MIN_SLOTS; /* within slots_for(max_live): n < max_live */
@@ -138,32 +125,28 @@ int dmt_idmap_put(dmt_idmap *m, uint64_t a, uint64_t b, uint64_t v)
             return DMT_E_NOMEM;
         i = find(m, a, b);
     }
-    m->ka[i] = a;
-    m->kb[i] = b;
-    m->vals[i] = v + 1;
+    m->slots[i] = (dmt_idmap_slot){a, b, v + 1};
     m->n++;
     return 0;
 }
 
 uint64_t dmt_idmap_del(dmt_idmap *m, uint64_t a, uint64_t b)
 {
-    if (!m->vals)
+    if (!m->slots)
         return DMT_IDMAP_NONE;
     uint32_t hole = find(m, a, b);
-    if (!m->vals[hole])
+    if (!m->slots[hole].v)
         return DMT_IDMAP_NONE;
-    uint64_t v = m->vals[hole] - 1;
-    m->vals[hole] = 0;
+    uint64_t v = m->slots[hole].v - 1;
+    m->slots[hole].v = 0;
     m->n--;
-    for (uint32_t j = (hole + 1) & m->mask; m->vals[j]; j = (j + 1) & m->mask) {
-        uint32_t h = home(m->mask, m->ka[j], m->kb[j]);
+    for (uint32_t j = (hole + 1) & m->mask; m->slots[j].v; j = (j + 1) & m->mask) {
+        uint32_t h = home(m->mask, m->slots[j].a, m->slots[j].b);
         bool stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j);
         if (stays)
             continue;
-        m->ka[hole] = m->ka[j];
-        m->kb[hole] = m->kb[j];
-        m->vals[hole] = m->vals[j];
-        m->vals[j] = 0;
+        m->slots[hole] = m->slots[j];
+        m->slots[j].v = 0;
         hole = j;
     }
     return v;
@@ -171,16 +154,16 @@ uint64_t dmt_idmap_del(dmt_idmap *m, uint64_t a, uint64_t b)
 
 uint64_t dmt_idmap_next(const dmt_idmap *m, uint32_t *pos, uint64_t *a, uint64_t *b)
 {
-    for (uint32_t i = *pos; m->vals && i <= m->mask; i++) {
-        if (m->vals[i]) {
+    for (uint32_t i = *pos; m->slots && i <= m->mask; i++) {
+        if (m->slots[i].v) {
             *pos = i + 1;
             if (a)
-                *a = m->ka[i];
+                *a = m->slots[i].a;
             if (b)
-                *b = m->kb[i];
-            return m->vals[i] - 1;
+                *b = m->slots[i].b;
+            return m->slots[i].v - 1;
         }
     }
-    *pos = m->vals ? m->mask + 1 : 0;
+    *pos = m->slots ? m->mask + 1 : 0;
     return DMT_IDMAP_NONE;
 }

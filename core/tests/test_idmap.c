@@ -73,7 +73,7 @@ static void test_basic(void)
     CHECK(dmt_idmap_del(&m, 7, 0) == 71 && dmt_idmap_del(&m, 7, 0) == DMT_IDMAP_NONE);
     CHECK(dmt_idmap_put(&m, 8, 0, 80) == 0 && m.n == 4);
     dmt_idmap_free(&m);
-    CHECK(m.vals == NULL && m.n == 0);
+    CHECK(m.slots == NULL && m.n == 0);
 }
 
 /* Backward shift in a run that wraps from slot 15 to slot 0. */
@@ -131,7 +131,7 @@ static void test_random(void)
     uint32_t live = 0;
     dmt_idmap m;
     CHECK(dmt_idmap_init(&m, CAP, 0));
-    CHECK(m.vals == NULL);
+    CHECK(m.slots == NULL);
     for (int step = 0; step < 200000; step++) {
         uint32_t k = (uint32_t)(tk_rand(&seed) % KEYS);
         uint64_t a = k % 7 == 0 ? (uint64_t)k << 33 : k, b = k % 5 == 0 ? k * 977u : 0;

@@ -124,11 +124,11 @@ static void coll_close(coll *c)
 {
     uint32_t pos = 0;
     void *v;
-    if (c->xf.vals)
+    if (c->xf.slots)
         while ((v = rpl_idmap_next(&c->xf, &pos, NULL)) != NULL)
             inflight_free(v);
     pos = 0;
-    if (c->cbs.vals)
+    if (c->cbs.slots)
         while ((v = rpl_idmap_next(&c->cbs, &pos, NULL)) != NULL)
             free(v);
     rpl_idmap_free(&c->xf);

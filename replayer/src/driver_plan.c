@@ -523,7 +523,7 @@ void rpl__drv_plan_free(plan *p)
     free(p->ops);
     uint32_t pos = 0;
     void *v;
-    if (p->xfer_info.vals)
+    if (p->xfer_info.slots)
         while ((v = rpl_idmap_next(&p->xfer_info, &pos, NULL)) != NULL)
             free(v);
     rpl_idmap_free(&p->mdl_x);

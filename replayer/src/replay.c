@@ -1268,19 +1268,19 @@ void rpl_free(rpl_replay *r)
         return;
     uint32_t pos = 0;
     void *v;
-    if (r->xfers.vals)
+    if (r->xfers.slots)
         while ((v = rpl_idmap_next(&r->xfers, &pos, NULL)) != NULL)
             xfer_free(r, v);
     pos = 0;
-    if (r->mdls.vals)
+    if (r->mdls.slots)
         while ((v = rpl_idmap_next(&r->mdls, &pos, NULL)) != NULL)
             mdl_free(r, v);
     pos = 0;
-    if (r->cbs.vals)
+    if (r->cbs.slots)
         while ((v = rpl_idmap_next(&r->cbs, &pos, NULL)) != NULL)
             free(v);
     pos = 0;
-    if (r->adapters.vals)
+    if (r->adapters.slots)
         while ((v = rpl_idmap_next(&r->adapters, &pos, NULL)) != NULL)
             free(v);
     arena_drop_cache(r);

@@ -25,12 +25,16 @@
 #define DMT_IDMAP_NONE     UINT64_MAX /* "no value": get/del/next of nothing */
 #define DMT_IDMAP_MAX_LIVE (1u << 29) /* largest max_live (a 2^30-slot table) */
 
+typedef struct dmt_idmap_slot {
+    uint64_t a, b; /* the key */
+    uint64_t v;    /* value + 1; 0 = empty (a zeroed table is empty) */
+} dmt_idmap_slot;
+
 typedef struct dmt_idmap {
-    uint64_t *ka, *kb; /* the keys, one pair per slot */
-    uint64_t *vals;    /* value + 1 per slot; 0 = empty (a zeroed table is empty) */
-    uint32_t mask;     /* slots - 1; 0 while there is no table */
-    uint32_t n;        /* live entries */
-    uint32_t max_live; /* the caller's cap on n */
+    dmt_idmap_slot *slots; /* NULL while there is no table */
+    uint32_t mask;         /* slots - 1; 0 while there is no table */
+    uint32_t n;            /* live entries */
+    uint32_t max_live;     /* the caller's cap on n */
 } dmt_idmap;
 
 /* Prepare m for at most max_live entries (1 .. DMT_IDMAP_MAX_LIVE), with a
