@@ -1059,8 +1059,33 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
          * (to explain the error, or to decide should they ever disagree). */
         pc c = make_pc(rd, err);
         size_t used = 0;
-        if (!(rd->flags & DMT_READ_REFERENCE))
+        if (!(rd->flags & (DMT_READ_REFERENCE | DMT_READ_SCOUT))) {
             used = dmt_decode_fast(c.p, (size_t)(c.end - c.p), rec, rd->sg, rd->values);
+        } else if (!(rd->flags & DMT_READ_REFERENCE)) {
+            /* The scout: a record that takes the next sequence number and
+             * sets no state is walked (the fast decoder's checks without
+             * its stores) and accounted as below; any other - CPU, LOST,
+             * CHUNK, END, unknown, or one the walk declines - is decoded. */
+            uint32_t kind;
+            int64_t dt, ts;
+            used = dmt_decode_walk(c.p, (size_t)(c.end - c.p), &kind, &dt);
+            if (used && kind != 0 && kind != DMT_K_CHUNK && kind != DMT_K_END &&
+                kind != DMT_K_CPU && kind != DMT_K_LOST) {
+                if (__builtin_add_overflow(rd->last_ts, dt, &ts))
+                    return dmt_error_set(err, DMT_E_FORMAT, rd->base + rd->pos, rd->index,
+                                         "time delta overflows 64 bits");
+                rd->last_ts = ts;
+                rd->pos += used;
+                rd->index++;
+                rd->chunk_bytes += used;
+                rd->chunk_records++;
+                rd->ring_seq_next = false;
+                rd->next_seq++;
+                rd->count++;
+                continue;
+            }
+            used = dmt_decode_fast(c.p, (size_t)(c.end - c.p), rec, rd->sg, rd->values);
+        }
         if (used) {
             rec->pos = rd->base + rd->pos;
         } else {
