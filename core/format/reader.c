@@ -661,7 +661,7 @@ static int fill(dmt_reader *rd, dmt_error *err)
     while (rd->len < WINDOW) {
         size_t want = WINDOW - rd->len;
         uint64_t at = rd->base + rd->len;
-        if (rd->follow && rd->limit - at < want)
+        if (rd->follow && (at >= rd->limit || rd->limit - at < want))
             want = rd->limit > at ? (size_t)(rd->limit - at) : 0;
         if (want == 0) {
             rd->eof = true;
@@ -995,6 +995,12 @@ void dmt_reader_follow(dmt_reader *rd, uint64_t limit)
     rd->follow = rd->fd >= 0;
     rd->limit = limit;
     rd->eof = false;
+    /* Bytes at or past the limit already in the window (read at open,
+     * before there was a limit) are given back: read again once the limit
+     * passes them. */
+    if (rd->follow && rd->base + rd->len > limit && limit >= rd->base + rd->pos &&
+        lseek(rd->fd, (off_t)limit, SEEK_SET) == (off_t)limit)
+        rd->len = (size_t)(limit - rd->base);
 }
 
 void dmt_reader_unfollow(dmt_reader *rd)

@@ -79,14 +79,20 @@ static void append(int fd, const uint8_t *p, size_t n)
     CHECK(write(fd, p, n) == (ssize_t)n);
 }
 
+/* An empty file `name` in the test's folder, open for appending. */
+static int create(const char *name, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/%s", tmpdir, name);
+    return open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+}
+
 static void test_pieces(const uint8_t *img, size_t len, const char *ref)
 {
     static uint64_t ends[4096], whole[4096];
     size_t nends = chunk_ends(ref, ends, whole, 4096);
     CHECK(nends > 20);
     char path[300];
-    snprintf(path, sizeof path, "%s/grow.dmat", tmpdir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = create("grow.dmat", path, sizeof path);
     /* The first piece is the header (a recorder writes it at open). */
     dmt_reader *rd;
     dmt_error e0;
@@ -121,6 +127,39 @@ static void test_pieces(const uint8_t *img, size_t len, const char *ref)
             CHECK(rc == DMT_FOLLOW_AGAIN);
     }
     CHECK(rc == 0); /* END */
+    CHECK(seen == NREC);
+    dmt_follow_close(f);
+    close(fd);
+}
+
+/* A follower opened on a file that already holds whole chunks and part of
+ * the next hands out the whole chunks' records only, then the rest as it
+ * lands. */
+static void test_open_late(const uint8_t *img, size_t len, const char *ref)
+{
+    static uint64_t ends[4096], whole[4096];
+    size_t nends = chunk_ends(ref, ends, whole, 4096);
+    CHECK(nends > 8);
+    char path[300];
+    int fd = create("late.dmat", path, sizeof path);
+    size_t part = (size_t)(ends[5] + (ends[6] - ends[5]) / 2);
+    append(fd, img, part);
+    dmt_follow *f;
+    dmt_error err;
+    dmt_record r;
+    int rc;
+    uint64_t seen = 0;
+    CHECK(dmt_follow_open(path, 0, 0, &f, &err) == 0);
+    while ((rc = dmt_follow_next(f, &r, &err)) == 1)
+        seen++;
+    CHECK(rc == DMT_FOLLOW_AGAIN);
+    CHECKF(seen == whole[5], "%llu records handed out, %llu in whole chunks",
+           (unsigned long long)seen, (unsigned long long)whole[5]);
+    CHECK(dmt_follow_committed(f) == ends[5]);
+    append(fd, img + part, len - part);
+    while ((rc = dmt_follow_next(f, &r, &err)) == 1)
+        seen++;
+    CHECK(rc == 0);
     CHECK(seen == NREC);
     dmt_follow_close(f);
     close(fd);
@@ -245,8 +284,7 @@ static void scout_step(scout_run *s)
 static void scout_differs(const uint8_t *img, size_t len, size_t hdr, size_t max, const char *what)
 {
     char path[300];
-    snprintf(path, sizeof path, "%s/scout.dmat", tmpdir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = create("scout.dmat", path, sizeof path);
     append(fd, img, hdr);
     static scout_run s[2];
     dmt_error err;
@@ -381,6 +419,7 @@ int main(void)
     size_t len;
     uint8_t *img = make_trace(ref, &len);
     test_pieces(img, len, ref);
+    test_open_late(img, len, ref);
     test_bad_chunk(img, len);
     free(img);
     test_scout();
