@@ -1071,12 +1071,20 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
             /* The scout: a record that takes the next sequence number and
              * sets no state is walked (the fast decoder's checks without
              * its stores) and accounted as below; any other - CPU, LOST,
-             * CHUNK, END, unknown, or one the walk declines - is decoded. */
+             * CHUNK, END, unknown, or one the walk declines - is decoded.
+             * Walked records follow one another here while the window
+             * holds a whole record's worth (fill would do nothing). */
+            const size_t at = rd->pos;
+            size_t avail = (size_t)(c.end - c.p);
             uint32_t kind;
             int64_t dt, ts;
-            used = dmt_decode_walk(c.p, (size_t)(c.end - c.p), &kind, &dt);
-            if (used && kind != 0 && kind != DMT_K_CHUNK && kind != DMT_K_END &&
-                kind != DMT_K_CPU && kind != DMT_K_LOST) {
+            bool plain;
+            for (;;) {
+                used = dmt_decode_walk(rd->mem + rd->pos, avail, &kind, &dt);
+                plain = used && kind != 0 && kind != DMT_K_CHUNK && kind != DMT_K_END &&
+                        kind != DMT_K_CPU && kind != DMT_K_LOST;
+                if (!plain)
+                    break;
                 if (__builtin_add_overflow(rd->last_ts, dt, &ts))
                     return dmt_error_set(err, DMT_E_FORMAT, rd->base + rd->pos, rd->index,
                                          "time delta overflows 64 bits");
@@ -1088,8 +1096,14 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
                 rd->ring_seq_next = false;
                 rd->next_seq++;
                 rd->count++;
-                continue;
+                if (rd->len - rd->pos < DMT_MAX_RECORD + 16)
+                    break;
+                avail = DMT_MAX_RECORD + 16;
             }
+            if (plain)
+                continue;
+            if (rd->pos != at)
+                c = make_pc(rd, err);
             used = dmt_decode_fast(c.p, (size_t)(c.end - c.p), rec, rd->sg, rd->values);
         }
         if (used) {
