@@ -3,7 +3,12 @@
  *
  * Two readers over the same file.  The scout (framing records on, follow
  * mode, no limit) parses ahead and moves `committed` to the end of every
- * CHUNK (or END) it has verified.  The main reader is in follow mode with
+ * CHUNK (or END) it has verified.  It is a reader in scout mode
+ * (DMT_READ_SCOUT): the records between framing records are walked
+ * (dmt_decode_walk: extent, kind and time, with every check of a full
+ * decode) rather than decoded and not returned, so it costs less than the
+ * main reader yet stops at exactly the record and with exactly the error
+ * a full read stops with.  The main reader is in follow mode with
  * its limit at `committed`, so it hands out records from whole, verified
  * chunks only.  When the main reader reaches its limit, the scout advances;
  * when neither moves, the file is checked: replaced (another inode),
@@ -70,7 +75,7 @@ int dmt_follow_open(const char *path, unsigned flags, uint64_t stall_ms, dmt_fol
     f->ino = st.st_ino;
     f->size = st.st_size;
     f->changed_ns = mono_ns();
-    if ((rc = dmt_reader_open(path, DMT_READ_FRAMING, &f->scout, err)) != 0 ||
+    if ((rc = dmt_reader_open(path, DMT_READ_FRAMING | DMT_READ_SCOUT, &f->scout, err)) != 0 ||
         (rc = dmt_reader_open(path, flags, &f->main, err)) != 0) {
         dmt_follow_close(f);
         return rc;

@@ -661,7 +661,7 @@ static int fill(dmt_reader *rd, dmt_error *err)
     while (rd->len < WINDOW) {
         size_t want = WINDOW - rd->len;
         uint64_t at = rd->base + rd->len;
-        if (rd->follow && rd->limit - at < want)
+        if (rd->follow && (at >= rd->limit || rd->limit - at < want))
             want = rd->limit > at ? (size_t)(rd->limit - at) : 0;
         if (want == 0) {
             rd->eof = true;
@@ -995,6 +995,12 @@ void dmt_reader_follow(dmt_reader *rd, uint64_t limit)
     rd->follow = rd->fd >= 0;
     rd->limit = limit;
     rd->eof = false;
+    /* Bytes at or past the limit already in the window (read at open,
+     * before there was a limit) are given back: read again once the limit
+     * passes them. */
+    if (rd->follow && rd->base + rd->len > limit && limit >= rd->base + rd->pos &&
+        lseek(rd->fd, (off_t)limit, SEEK_SET) == (off_t)limit)
+        rd->len = (size_t)(limit - rd->base);
 }
 
 void dmt_reader_unfollow(dmt_reader *rd)
@@ -1059,8 +1065,47 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
          * (to explain the error, or to decide should they ever disagree). */
         pc c = make_pc(rd, err);
         size_t used = 0;
-        if (!(rd->flags & DMT_READ_REFERENCE))
+        if (!(rd->flags & (DMT_READ_REFERENCE | DMT_READ_SCOUT))) {
             used = dmt_decode_fast(c.p, (size_t)(c.end - c.p), rec, rd->sg, rd->values);
+        } else if (!(rd->flags & DMT_READ_REFERENCE)) {
+            /* The scout: a record that takes the next sequence number and
+             * sets no state is walked (the fast decoder's checks without
+             * its stores) and accounted as below; any other - CPU, LOST,
+             * CHUNK, END, unknown, or one the walk declines - is decoded.
+             * Walked records follow one another here while the window
+             * holds a whole record's worth (fill would do nothing). */
+            const size_t at = rd->pos;
+            size_t avail = (size_t)(c.end - c.p);
+            uint32_t kind;
+            int64_t dt, ts;
+            bool plain;
+            for (;;) {
+                used = dmt_decode_walk(rd->mem + rd->pos, avail, &kind, &dt);
+                plain = used && kind != 0 && kind != DMT_K_CHUNK && kind != DMT_K_END &&
+                        kind != DMT_K_CPU && kind != DMT_K_LOST;
+                if (!plain)
+                    break;
+                if (__builtin_add_overflow(rd->last_ts, dt, &ts))
+                    return dmt_error_set(err, DMT_E_FORMAT, rd->base + rd->pos, rd->index,
+                                         "time delta overflows 64 bits");
+                rd->last_ts = ts;
+                rd->pos += used;
+                rd->index++;
+                rd->chunk_bytes += used;
+                rd->chunk_records++;
+                rd->ring_seq_next = false;
+                rd->next_seq++;
+                rd->count++;
+                if (rd->len - rd->pos < DMT_MAX_RECORD + 16)
+                    break;
+                avail = DMT_MAX_RECORD + 16;
+            }
+            if (plain)
+                continue;
+            if (rd->pos != at)
+                c = make_pc(rd, err);
+            used = dmt_decode_fast(c.p, (size_t)(c.end - c.p), rec, rd->sg, rd->values);
+        }
         if (used) {
             rec->pos = rd->base + rd->pos;
         } else {

@@ -40,6 +40,13 @@
 size_t dmt_decode_fast(const uint8_t *buf, size_t len, dmt_record *rec, dmt_sg_elem *sg,
                        uint64_t *values);
 
+/* The fast decoder's walk without its stores: the same verdict on the
+ * same bytes and the same length (> 0, or 0 where dmt_decode_fast
+ * declines), with only the record's kind (0: unknown) and time as written
+ * in *kind and *ts.  Cheaper where the fields are not wanted: a record's
+ * extent, kind and time are all a chunk's framing checks need. */
+size_t dmt_decode_walk(const uint8_t *buf, size_t len, uint32_t *kind, int64_t *ts);
+
 /* The reference decoder on the same terms: 0 with *rec and *used filled,
  * or a negative DMT_E* with err (offset relative to buf, index
  * DMT_NO_INDEX): DMT_E_TRUNCATED when the record does not end inside len,

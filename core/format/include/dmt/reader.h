@@ -35,7 +35,14 @@ enum dmt_reader_flags {
     DMT_READ_FRAMING = 2u,
     /* Decode every record with the reference decoder (libcbor) instead of
      * the table-driven one (dmt/decode.h): differential tests, benchmarks. */
-    DMT_READ_REFERENCE = 4u
+    DMT_READ_REFERENCE = 4u,
+    /* The follower's scout (dmt/follow.h), which wants verified chunk ends
+     * only: records that take a sequence number and set no state (all but
+     * CPU, LOST, CHUNK, END and unknown kinds) are checked exactly as
+     * without the flag (same errors, offsets, chunk verification) but not
+     * decoded (dmt_decode_walk) nor returned.  With DMT_READ_FRAMING the
+     * reader returns CHUNK, END and LOST records. */
+    DMT_READ_SCOUT = 8u
 };
 
 /* Open path and read its header.  Returns 0 and *out (caller frees with

@@ -8,7 +8,8 @@
  * every byte, padding included, before they fill a record).
  *
  * tk_decoders_agree and tk_readers_agree run both decoders (dmt/decode.h)
- * on the same bytes and say where they part.
+ * on the same bytes and say where they part (tk_decoders_agree also holds
+ * dmt_decode_walk to the fast decoder's verdict, length, kind and time).
  *
  * Include it only in programs that link dmt.
  */
@@ -90,6 +91,14 @@ static inline bool tk_decoders_agree(const uint8_t *buf, size_t len, bool *accep
     }
     if (rc == 0 && used != used_ref) {
         snprintf(why, cap, "fast takes %zu bytes, the reference %zu", used, used_ref);
+        return false;
+    }
+    uint32_t wkind = 0;
+    int64_t wts = 0;
+    size_t walked = dmt_decode_walk(buf, len, &wkind, &wts);
+    if (walked != used || (used && (wkind != a.kind || wts != a.ts))) {
+        snprintf(why, cap, "the walk takes %zu bytes (kind %u, time %lld), fast %zu (kind %u)",
+                 walked, wkind, (long long)wts, used, a.kind);
         return false;
     }
     if (rc == 0 && !tk_record_same(&a, &b, &what)) {
