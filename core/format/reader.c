@@ -1225,6 +1225,11 @@ void dmt_reader_boundary(const dmt_reader *rd, dmt_reader_resume *rp)
     *rp = rd->bound;
 }
 
+uint64_t dmt_reader_boundary_offset(const dmt_reader *rd)
+{
+    return rd->bound.offset;
+}
+
 void dmt_reader_identity(const dmt_reader *rd, uint64_t *header_len, uint32_t *header_crc)
 {
     if (header_len)

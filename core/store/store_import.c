@@ -282,6 +282,8 @@ static int tbuf_open(imp *im, tbuf *t, const tdesc *d, const char *verb)
 
 static void tbuf_close(tbuf *t)
 {
+    dmt_bc_free(&t->bc_one);
+    dmt_bc_free(&t->bc_many);
     sqlite3_finalize(t->one);
     sqlite3_finalize(t->many);
     free(t->arena);
@@ -298,25 +300,28 @@ int dmt_imp_step_done(imp *im, sqlite3_stmt *st, const char *what)
     return 0;
 }
 
-static void bind_cells(tbuf *t, sqlite3_stmt *st, int row0, int rows)
+static void bind_cells(tbuf *t, dmt_bind_cache *bc, sqlite3_stmt *st, int row0, int rows)
 {
+    dmt_bc_attach(bc, st);
     int nc = t->d->ncols;
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < nc; c++) {
             int i = (row0 + r) * nc + c, p = r * nc + c + 1;
             switch (t->type[i]) {
             case C_INT:
-                sqlite3_bind_int64(st, p, t->v[i]);
+                dmt_bc_int(bc, p, t->v[i]);
                 break;
             case C_BLOB:
+                dmt_bc_forget(bc, p);
                 sqlite3_bind_blob(st, p, t->arena + t->v[i], (int)t->len[i], SQLITE_STATIC);
                 break;
             case C_TEXT:
+                dmt_bc_forget(bc, p);
                 sqlite3_bind_text(st, p, (const char *)t->arena + t->v[i], (int)t->len[i],
                                   SQLITE_STATIC);
                 break;
             default:
-                sqlite3_bind_null(st, p);
+                dmt_bc_null(bc, p);
                 break;
             }
         }
@@ -327,11 +332,11 @@ int dmt_imp_tbuf_flush(imp *im, tbuf *t)
     int rc = 0;
     uint64_t t0 = t == &im->tb[T_SG] ? mono_ns() : 0;
     if (t->n == K) {
-        bind_cells(t, t->many, 0, K);
+        bind_cells(t, &t->bc_many, t->many, 0, K);
         rc = dmt_imp_step_done(im, t->many, t->d->table);
     } else {
         for (int r = 0; r < t->n && !rc; r++) {
-            bind_cells(t, t->one, r, 1);
+            bind_cells(t, &t->bc_one, t->one, r, 1);
             rc = dmt_imp_step_done(im, t->one, t->d->table);
         }
     }
@@ -860,6 +865,9 @@ void dmt_imp_free(imp *im)
     dmt_imp_derive_free(im);
     for (int i = 0; i < T_COUNT_; i++)
         tbuf_close(&im->tb[i]);
+    dmt_bc_free(&im->bc_x_one);
+    dmt_bc_free(&im->bc_x_many);
+    dmt_bc_free(&im->bc_x_replace);
     sqlite3_finalize(im->x_one);
     sqlite3_finalize(im->x_many);
     sqlite3_finalize(im->x_get);

@@ -31,6 +31,7 @@
 #define LAG           65536     /* records between a first COMPLETE_DMA and writing the transfer */
 #define IDLE          (4 * LAG) /* records before a transfer that never completes is written */
 #define TIDX_BLOCK    4096
+#define REG_CACHE     64 /* entries of imp.reg_cache, a power of 2 */
 /* Memory bounds against hostile traces (ids are 32-bit and unbounded in
  * number): open transfers beyond XOPEN_MAX are written early (a later
  * record reloads them); written ids beyond XWRITTEN_MAX are looked up in
@@ -81,8 +82,9 @@ typedef struct tbuf {
     const tdesc *d;
     bool skip; /* a raw event table of a trace-backed store: rows dropped */
     sqlite3_stmt *one, *many;
-    int n;   /* rows buffered */
-    int col; /* next column of the row being built */
+    dmt_bind_cache bc_one, bc_many; /* theirs */
+    int n;                          /* rows buffered */
+    int col;                        /* next column of the row being built */
     uint8_t type[K * MAXCOLS];
     int64_t v[K * MAXCOLS]; /* int value, or arena offset */
     uint32_t len[K * MAXCOLS];
@@ -180,7 +182,8 @@ typedef struct imp_derive {
     size_t n_pend, cap_pend;
     dmt_store_map pend_map; /* (table, id) -> pend index */
     sqlite3_stmt *upsert[3], *upsert_k[3], *released[3];
-    drow drows[K]; /* staged upserts of table dtbl */
+    dmt_bind_cache bc_upsert[3], bc_upsert_k[3]; /* theirs */
+    drow drows[K];                               /* staged upserts of table dtbl */
     int nd, dtbl;
     bool oom; /* a note failed to allocate: the next fold fails */
 } imp_derive;
@@ -191,6 +194,7 @@ typedef struct imp {
     sqlite3 *db;
     tbuf tb[T_COUNT_];
     sqlite3_stmt *x_one, *x_many, *x_get, *x_replace, *x_del; /* x_del: appends only */
+    dmt_bind_cache bc_x_one, bc_x_many, bc_x_replace;         /* theirs */
     sqlite3_stmt *sum_get, *sum_upd;
     sqlite3_stmt *sum_del; /* appends: undoing a commit's summary rows */
     bool xfer_reloaded;    /* a written transfer was reopened */
@@ -214,6 +218,16 @@ typedef struct imp {
     lane *lanes;
     size_t nlanes, caplanes;
     dmt_store_map lane_map;
+    /* register (dev, off) -> lane, direct-mapped in front of lane_map (a
+     * hit costs a fraction of a map lookup; a session cycles through a
+     * few registers).  Sound because a lane, once made, keeps its index
+     * and a register its lane: lanes are only appended, and a register
+     * past the bounds keeps its "other" lane (the bounds only fill up).
+     * lane 0 in an entry: empty (lanes are stored as index + 1). */
+    struct {
+        uint64_t off;
+        uint32_t dev, lane1;
+    } reg_cache[REG_CACHE];
     uint32_t reg_lanes;
 
     /* transfers */
@@ -299,7 +313,18 @@ int dmt_imp_lanes_flush(imp *im, size_t only);
 int dmt_imp_transfer_event(imp *im, const dmt_store_transfer *t);
 size_t dmt_imp_lane_get(imp *im, int kind, uint64_t a, uint64_t b, int64_t dev, int64_t adapter,
                         int64_t off, const char *name);
-size_t dmt_imp_reg_lane(imp *im, uint32_t dev, uint64_t off);
+/* Register (dev, off)'s lane, made when new (SIZE_MAX: no memory); the
+ * cache's answer, else dmt_imp_reg_lane_miss's (which fills the slot). */
+#define DMT_IMP_REG_CACHE_SLOT(dev, off)                                                           \
+    ((size_t)(((off) >> 2) ^ ((off) >> 9) ^ (dev)) & (REG_CACHE - 1))
+size_t dmt_imp_reg_lane_miss(imp *im, uint32_t dev, uint64_t off);
+static inline size_t dmt_imp_reg_lane(imp *im, uint32_t dev, uint64_t off)
+{
+    size_t h = DMT_IMP_REG_CACHE_SLOT(dev, off);
+    if (im->reg_cache[h].lane1 && im->reg_cache[h].off == off && im->reg_cache[h].dev == dev)
+        return im->reg_cache[h].lane1 - 1;
+    return dmt_imp_reg_lane_miss(im, dev, off);
+}
 size_t dmt_imp_xfer_lane(imp *im, uint32_t adapter);
 /* The lanes table: the findings lane is added to the lanes (last) unless
  * keep_open, which writes it as one more row without adding it (an append

@@ -242,7 +242,7 @@ size_t dmt_imp_lane_get(imp *im, int kind, uint64_t a, uint64_t b, int64_t dev, 
     return im->nlanes++;
 }
 
-size_t dmt_imp_reg_lane(imp *im, uint32_t dev, uint64_t off)
+static size_t reg_lane_find(imp *im, uint32_t dev, uint64_t off)
 {
     uint32_t v = dmt_store_map_get(&im->lane_map, LK(DMT_LANE_REGISTER) | dev, off);
     if (v != UINT32_MAX)
@@ -257,6 +257,18 @@ size_t dmt_imp_reg_lane(imp *im, uint32_t dev, uint64_t off)
     snprintf(name, sizeof name, "dev%u 0x%llx", dev, (unsigned long long)off);
     return dmt_imp_lane_get(im, DMT_LANE_REGISTER, LK(DMT_LANE_REGISTER) | dev, off, dev, -1,
                             (int64_t)off, name);
+}
+
+size_t dmt_imp_reg_lane_miss(imp *im, uint32_t dev, uint64_t off)
+{
+    size_t li = reg_lane_find(im, dev, off);
+    if (li < UINT32_MAX - 1) {
+        size_t h = DMT_IMP_REG_CACHE_SLOT(dev, off);
+        im->reg_cache[h].off = off;
+        im->reg_cache[h].dev = dev;
+        im->reg_cache[h].lane1 = (uint32_t)li + 1;
+    }
+    return li;
 }
 
 size_t dmt_imp_xfer_lane(imp *im, uint32_t adapter)

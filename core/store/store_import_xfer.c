@@ -17,14 +17,18 @@ int dmt_imp_xfer_rows(imp *im, const dmt_store_transfer *t, size_t n)
 {
     int rc = 0;
     size_t i = 0;
+    if (n >= K)
+        dmt_bc_attach(&im->bc_x_many, im->x_many);
+    if (n % K)
+        dmt_bc_attach(&im->bc_x_one, im->x_one);
     for (; i + K <= n && !rc; i += K) {
         for (int j = 0; j < K && !rc; j++)
-            rc = dmt_store_xfer_bind(im->x_many, j * DMT_STORE_XFER_NSTORED, &t[i + (size_t)j]);
+            rc = dmt_store_xfer_bind(&im->bc_x_many, j * DMT_STORE_XFER_NSTORED, &t[i + (size_t)j]);
         if (!rc)
             rc = dmt_imp_step_done(im, im->x_many, "transfers");
     }
     for (; i < n && !rc; i++) {
-        rc = dmt_store_xfer_bind(im->x_one, 0, &t[i]);
+        rc = dmt_store_xfer_bind(&im->bc_x_one, 0, &t[i]);
         if (!rc)
             rc = dmt_imp_step_done(im, im->x_one, "transfers");
     }
@@ -137,8 +141,10 @@ int dmt_imp_xfer_write(imp *im, uint32_t idx)
     } else if (x->reloaded) {
         /* its row exists: replace it (pending rows first, in order) */
         rc = dmt_imp_xfer_flush(im);
-        if (!rc)
-            rc = dmt_store_xfer_bind(im->x_replace, 0, &x->t);
+        if (!rc) {
+            dmt_bc_attach(&im->bc_x_replace, im->x_replace);
+            rc = dmt_store_xfer_bind(&im->bc_x_replace, 0, &x->t);
+        }
         if (!rc)
             rc = dmt_imp_step_done(im, im->x_replace, "transfers");
         if (!rc)

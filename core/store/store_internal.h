@@ -4,7 +4,8 @@
  * sections, SQLite error mapping, a small hash map, the summary bucket
  * arithmetic and row decoder (one definition each, used by the importer,
  * the queries and the on-demand levels), and the transfers row <-> struct
- * mapping.
+ * mapping, and the bind cache (a statement's parameters bound only when
+ * they change).
  */
 #ifndef DMT_STORE_INTERNAL_H
 #define DMT_STORE_INTERNAL_H
@@ -206,6 +207,56 @@ _Static_assert((1u << DMT_STORE_SG_SHIFT) == DMT_MAX_SG_ELEMENTS,
 const char *dmt_store_lane_kind_name(int kind);
 int dmt_store_lane_kind_of(const char *name); /* 0 when unknown */
 
+/* ---- the bind cache ---------------------------------------------------------
+ * A row-writing statement's parameters as last bound: bindings persist
+ * across sqlite3_reset, and a sqlite3_bind_* call costs ~85 instructions, so
+ * a parameter whose value (an integer or NULL) is the one it holds already
+ * is not bound again - in a stream of rows most columns repeat at their
+ * place (NULLs, adapters, lengths).  Invariant: a parameter marked known
+ * holds exactly what `set`/`v` say; only dmt_bc_int / dmt_bc_null bind
+ * parameters of an attached statement, or the caller calls
+ * dmt_bc_forget(c, i) after binding parameter i otherwise (a blob, text).
+ * The cache belongs to its statement: dmt_bc_free when the statement is
+ * finalized.  Without memory (attach failed) every call binds. */
+typedef struct dmt_bind_cache {
+    sqlite3_stmt *st;
+    int n;        /* parameters tracked (0: none, every call binds) */
+    uint8_t *set; /* per parameter: 0 unknown, 1 NULL, 2 the integer v */
+    int64_t *v;
+} dmt_bind_cache;
+
+/* Track st's parameters from now on (all unknown); a no-op when c
+ * tracks st already. */
+void dmt_bc_attach(dmt_bind_cache *c, sqlite3_stmt *st);
+void dmt_bc_free(dmt_bind_cache *c);
+
+static inline void dmt_bc_int(dmt_bind_cache *c, int i, int64_t v)
+{
+    if (i <= c->n) {
+        if (c->set[i - 1] == 2 && c->v[i - 1] == v)
+            return;
+        c->set[i - 1] = 2;
+        c->v[i - 1] = v;
+    }
+    sqlite3_bind_int64(c->st, i, v);
+}
+
+static inline void dmt_bc_null(dmt_bind_cache *c, int i)
+{
+    if (i <= c->n) {
+        if (c->set[i - 1] == 1)
+            return;
+        c->set[i - 1] = 1;
+    }
+    sqlite3_bind_null(c->st, i);
+}
+
+static inline void dmt_bc_forget(dmt_bind_cache *c, int i)
+{
+    if (i <= c->n)
+        c->set[i - 1] = 0;
+}
+
 /* ---- transfers rows -------------------------------------------------------- */
 
 /* Column list of transfers in table order (DMT_STORE_XFER_NCOLS columns),
@@ -221,9 +272,9 @@ void dmt_store_xfer_init(dmt_store_transfer *t, uint32_t xfer);
 /* Recompute truncated, outcome, duration_ns from the other fields (the
  * table computes truncated and outcome the same way, and sg_first). */
 void dmt_store_xfer_finish(dmt_store_transfer *t);
-/* Bind t to ?(base+1)..?(base+DMT_STORE_XFER_NSTORED) of st
+/* Bind t to ?(base+1)..?(base+DMT_STORE_XFER_NSTORED) of c's statement
  * (dmt_store_xfer_stored_columns order). */
-int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t);
+int dmt_store_xfer_bind(dmt_bind_cache *c, int base, const dmt_store_transfer *t);
 /* Read columns col0 .. col0+DMT_STORE_XFER_NCOLS-1 of the current row into t. */
 void dmt_store_xfer_read(sqlite3_stmt *st, int col0, dmt_store_transfer *t);
 

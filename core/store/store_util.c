@@ -4,7 +4,8 @@
  * store's view of dmt_idmap, summary bucket arithmetic and the one `summary`
  * row decoder, lane kind names and
  * the transfers row <-> dmt_store_transfer mapping, and the one-row
- * statement ("prepare, bind, step once, read the row, finalize").
+ * statement ("prepare, bind, step once, read the row, finalize"), and the
+ * bind cache's memory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,22 +377,22 @@ void dmt_store_xfer_finish(dmt_store_transfer *t)
     t->duration_ns = t->has_duration ? t->complete_ts - t->start_ts : 0;
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, bool present, int64_t v)
+static void bind_opt(dmt_bind_cache *st, int i, bool present, int64_t v)
 {
     if (present)
-        sqlite3_bind_int64(st, i, v);
+        dmt_bc_int(st, i, v);
     else
-        sqlite3_bind_null(st, i);
+        dmt_bc_null(st, i);
 }
 
-int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t)
+int dmt_store_xfer_bind(dmt_bind_cache *st, int base, const dmt_store_transfer *t)
 {
     const bool s = t->start_seq != DMT_STORE_NONE, x = t->exec_seq != DMT_STORE_NONE;
     const bool e = t->end_seq != DMT_STORE_NONE, c = t->complete_seq != DMT_STORE_NONE;
     const bool i = t->interrupt_seq != DMT_STORE_NONE, d = t->dpc_seq != DMT_STORE_NONE;
     const bool sg = x && t->n_sg > 0;
     int k = base + 1;
-    sqlite3_bind_int64(st, k++, t->xfer);
+    dmt_bc_int(st, k++, t->xfer);
     bind_opt(st, k++, t->has_adapter, t->adapter);
     bind_opt(st, k++, s, t->mdl);
     bind_opt(st, k++, s, (int64_t)t->offset);
@@ -410,7 +411,7 @@ int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t)
     bind_opt(st, k++, c, (int64_t)t->complete_seq);
     bind_opt(st, k++, c, t->complete_ts);
     bind_opt(st, k++, c, t->complete_status);
-    sqlite3_bind_int64(st, k++, t->complete_count);
+    dmt_bc_int(st, k++, t->complete_count);
     bind_opt(st, k++, i, (int64_t)t->interrupt_seq);
     bind_opt(st, k++, i, t->interrupt_ts);
     bind_opt(st, k++, d, (int64_t)t->dpc_seq);
@@ -424,11 +425,32 @@ int dmt_store_xfer_bind(sqlite3_stmt *st, int base, const dmt_store_transfer *t)
     bind_opt(st, k++, t->has_digest, (int64_t)t->digest_len);
     /* sg_first, truncated and outcome: computed by the table (virtual) */
     bind_opt(st, k++, x && t->bounce_known, t->bounced);
-    sqlite3_bind_int64(st, k++, t->t_begin);
-    sqlite3_bind_int64(st, k++, t->t_end);
+    dmt_bc_int(st, k++, t->t_begin);
+    dmt_bc_int(st, k++, t->t_end);
     bind_opt(st, k++, t->has_duration, t->duration_ns);
     bind_opt(st, k++, x && t->exec_cpu != DMT_CPU_NONE, t->exec_cpu);
     return k - 1 - base == DMT_STORE_XFER_NSTORED ? 0 : DMT_E_INTERNAL;
+}
+
+/* ---- the bind cache ---------------------------------------------------------- */
+
+void dmt_bc_attach(dmt_bind_cache *c, sqlite3_stmt *st)
+{
+    if (c->st == st)
+        return;
+    dmt_bc_free(c);
+    c->st = st;
+    int n = sqlite3_bind_parameter_count(st);
+    c->set = n > 0 ? calloc((size_t)n, 1) : NULL;
+    c->v = n > 0 ? malloc((size_t)n * sizeof *c->v) : NULL;
+    c->n = c->set && c->v ? n : 0;
+}
+
+void dmt_bc_free(dmt_bind_cache *c)
+{
+    free(c->set);
+    free(c->v);
+    memset(c, 0, sizeof *c);
 }
 
 static bool col_null(sqlite3_stmt *st, int c)

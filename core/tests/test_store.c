@@ -1631,6 +1631,30 @@ static void test_append(void)
            err.msg);
     CHECKF(dmt_store_import(trace, backed, &tb, NULL, &err) == 0, "%s", err.msg);
     expect_same_derived("resources released only", full, backed);
+    /* buffers in flight: locked in id order, each unlocked `depth` locks
+     * later - the fold's records nearly sorted (3: an insertion sort with
+     * moves) or far from it (300: past its budget, qsort) */
+    static const uint32_t depths[] = {3, 300};
+    for (size_t d = 0; d < 2; d++) {
+        w = trace_begin(trace, NULL, "app-res-pipe", "app-res", 0);
+        n = 0;
+        for (uint32_t k = 0; k < 600 + depths[d]; k++) {
+            if (k < 600) {
+                n++;
+                rec_res(w, DMT_K_BUFFER_LOCK, 1000 + k, n, T((int64_t)n));
+            }
+            if (k >= depths[d]) {
+                n++;
+                rec_res(w, DMT_K_BUFFER_UNLOCK, 1000 + k - depths[d], n, T((int64_t)n));
+            }
+        }
+        CHECK(dmt_writer_close(w, &err) == 0);
+        CHECKF(dmt_store_import(trace, full, NULL, NULL, &err) == 0, "%s", err.msg);
+        CHECKF(dmt_store_import(trace, backed, &tb, NULL, &err) == 0, "%s", err.msg);
+        expect_same_derived(d ? "buffers in flight, far" : "buffers in flight", full, backed);
+        static const uint64_t ends6[] = {1, 400, 777};
+        check_append(d ? "pipe-far" : "pipe", trace, ends6, 3, &tb);
+    }
 }
 
 /* The CPU of every record: runs where it changes, read back by the

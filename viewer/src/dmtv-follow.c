@@ -13,8 +13,9 @@
  *  - At most one update waits for the GUI; a new model is opened only when
  *    the GUI took the previous one, so models never pile up.
  *  - The live store is trace-backed (dmt_store_import_opts.events_in_trace):
- *    every record's chunk boundary goes to the appender first, so each
- *    time-index block has its resume point into the trace.
+ *    every record's chunk boundary goes to the appender first (handed
+ *    over when it moves - at chunk ends - and kept there till then), so
+ *    each time-index block has its resume point into the trace.
  *  - The audit sees every record once, in file order, with the record
  *    index the reader counts; its findings go into the batch that holds
  *    the record that produced them.
@@ -195,6 +196,8 @@ static gpointer follow_main(gpointer user)
     DmtvFollowState state = DMTV_FOLLOW_GROWING;
     gboolean dirty = TRUE, stalled = FALSE;
     gint64 last_model = 0, open_ns = 0;
+    guint64 bound_off = 0; /* the boundary the appender has (have_bound) */
+    gboolean have_bound = FALSE;
     char msg[320] = "";
     while (!g_atomic_int_get(&self->stop)) {
         gint64 t0 = mono_ns();
@@ -205,9 +208,14 @@ static gpointer follow_main(gpointer user)
         while (!finished && !again) {
             int rc = dmt_follow_next(self->fl, &r, &err);
             if (rc == 1) {
-                dmt_reader_resume rp; /* the store reads its events from here */
-                dmt_reader_boundary(dmt_follow_reader(self->fl), &rp);
-                dmt_store_append_resume(self->ap, &rp);
+                const dmt_reader *rd = dmt_follow_reader(self->fl);
+                if (!have_bound || dmt_reader_boundary_offset(rd) != bound_off) {
+                    dmt_reader_resume rp; /* the store reads its events from here */
+                    dmt_reader_boundary(rd, &rp);
+                    dmt_store_append_resume(self->ap, &rp);
+                    bound_off = rp.offset;
+                    have_bound = TRUE;
+                }
                 if (dmt_store_append_add(self->ap, &r, &err) != 0 ||
                     dmt_audit_add(self->au, &r, self->index++) != 0) {
                     g_snprintf(msg, sizeof msg, "%s: %s", self->db, err.msg);

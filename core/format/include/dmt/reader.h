@@ -116,6 +116,11 @@ typedef struct dmt_reader_resume {
 /* The last chunk boundary the reader has passed: at or before the next
  * record dmt_reader_next returns (after open: the end of the header). */
 void dmt_reader_boundary(const dmt_reader *rd, dmt_reader_resume *rp);
+/* Its offset: the boundary changes exactly when this does (a file's state
+ * at a boundary is its offset's), so a caller that wants every boundary
+ * (dmt_store_append_resume) compares this per record and copies the
+ * boundary only when it moved. */
+uint64_t dmt_reader_boundary_offset(const dmt_reader *rd);
 
 /* Open path as dmt_reader_open does (header read and checked), then go to
  * the resume point rp and verify the chunk that starts there (framing,
