@@ -432,15 +432,17 @@ static int on_record(imp *im, const dmt_record *r)
     case DMT_K_REG_READ: {
         bool w = r->kind == DMT_K_REG_WRITE;
         t = &im->tb[T_REG];
-        put_int(t, (int64_t)r->seq);
-        put_int(t, r->ts);
-        put_int(t, r->dev);
-        put_int(t, (int64_t)r->off);
-        put_int(t, (int64_t)r->value);
-        put_int(t, r->width);
-        put_int(t, w);
-        if ((rc = row_end(im, t)))
-            return rc;
+        if (!row_skipped(t)) {
+            put_int(t, (int64_t)r->seq);
+            put_int(t, r->ts);
+            put_int(t, r->dev);
+            put_int(t, (int64_t)r->off);
+            put_int(t, (int64_t)r->value);
+            put_int(t, r->width);
+            put_int(t, w);
+            if ((rc = row_end(im, t)))
+                return rc;
+        }
         if (im->trace_backed && (rc = dmt_imp_reg_seen(im, r->dev, r->off, r->width)))
             return rc;
         size_t li = dmt_imp_reg_lane(im, r->dev, r->off);
@@ -451,21 +453,23 @@ static int on_record(imp *im, const dmt_record *r)
     case DMT_K_REG_WRITE_BUF:
     case DMT_K_REG_READ_BUF: {
         bool w = r->kind == DMT_K_REG_WRITE_BUF;
-        uint8_t le[DMT_MAX_VALUES * 8];
-        for (uint32_t i = 0; i < r->n_values; i++)
-            for (unsigned b = 0; b < 8; b++)
-                le[i * 8 + b] = (uint8_t)(r->values[i] >> (8 * b));
         t = &im->tb[T_REGBUF];
-        put_int(t, (int64_t)r->seq);
-        put_int(t, r->ts);
-        put_int(t, r->dev);
-        put_int(t, (int64_t)r->off);
-        put_int(t, r->width);
-        put_int(t, w);
-        put_int(t, r->n_values);
-        put_blob(t, C_BLOB, le, (size_t)r->n_values * 8);
-        if ((rc = row_end(im, t)))
-            return rc;
+        if (!row_skipped(t)) {
+            uint8_t le[DMT_MAX_VALUES * 8];
+            for (uint32_t i = 0; i < r->n_values; i++)
+                for (unsigned b = 0; b < 8; b++)
+                    le[i * 8 + b] = (uint8_t)(r->values[i] >> (8 * b));
+            put_int(t, (int64_t)r->seq);
+            put_int(t, r->ts);
+            put_int(t, r->dev);
+            put_int(t, (int64_t)r->off);
+            put_int(t, r->width);
+            put_int(t, w);
+            put_int(t, r->n_values);
+            put_blob(t, C_BLOB, le, (size_t)r->n_values * 8);
+            if ((rc = row_end(im, t)))
+                return rc;
+        }
         for (uint32_t i = 0; i < r->n_values && !rc; i++) {
             size_t li = dmt_imp_reg_lane(im, r->dev, r->off + (uint64_t)i * r->width);
             if (li == SIZE_MAX)
@@ -483,28 +487,32 @@ static int on_record(imp *im, const dmt_record *r)
         bool st = k == DMT_K_START_DMA, ex = k == DMT_K_EXECUTE_DMA;
         bool en = k == DMT_K_START_DMA_END, co = k == DMT_K_COMPLETE_DMA, di = k == DMT_K_DIGEST;
         t = &im->tb[T_DMA];
-        put_int(t, (int64_t)r->seq);
-        put_int(t, r->ts);
-        put_int(t, k);
-        put_int(t, r->xfer);
-        put_opt(t, !di, r->adapter);
-        put_opt(t, st, r->mdl);
-        put_opt(t, st, (int64_t)r->offset);
-        put_opt(t, !co, (int64_t)r->length);
-        put_opt(t, st || co, r->write_to_device);
-        put_opt(t, st, (int64_t)r->context);
-        put_opt(t, en || co, r->status);
-        put_opt(t, di, r->algo);
-        put_opt(t, di, (int64_t)r->value);
-        put_opt(t, ex || (di && r->n_sg), r->n_sg);
-        put_opt(t, (ex && r->xfer_flags) || (di && r->digest_policy),
-                ex ? r->xfer_flags : r->digest_policy);
-        put_cpu(t, r);
-        if ((rc = row_end(im, t)))
-            return rc;
+        if (!row_skipped(t)) {
+            put_int(t, (int64_t)r->seq);
+            put_int(t, r->ts);
+            put_int(t, k);
+            put_int(t, r->xfer);
+            put_opt(t, !di, r->adapter);
+            put_opt(t, st, r->mdl);
+            put_opt(t, st, (int64_t)r->offset);
+            put_opt(t, !co, (int64_t)r->length);
+            put_opt(t, st || co, r->write_to_device);
+            put_opt(t, st, (int64_t)r->context);
+            put_opt(t, en || co, r->status);
+            put_opt(t, di, r->algo);
+            put_opt(t, di, (int64_t)r->value);
+            put_opt(t, ex || (di && r->n_sg), r->n_sg);
+            put_opt(t, (ex && r->xfer_flags) || (di && r->digest_policy),
+                    ex ? r->xfer_flags : r->digest_policy);
+            put_cpu(t, r);
+            if ((rc = row_end(im, t)))
+                return rc;
+        }
         if (di) {
             t = &im->tb[T_DRANGE];
-            for (uint32_t i = 0; i < r->n_sg && !rc; i++) {
+            if (t->skip)
+                t->rows += r->n_sg;
+            for (uint32_t i = 0; i < r->n_sg && !rc && !t->skip; i++) {
                 dmt_sg_elem e = dmt_record_sg_at(r, i);
                 put_int(t, (int64_t)r->seq);
                 put_int(t, i);
@@ -528,7 +536,9 @@ static int on_record(imp *im, const dmt_record *r)
              * every row is appended at the end of the table */
             const dmt_sg_elem *sg = r->sg_list;
             t = &im->tb[T_SG];
-            for (uint32_t i = 0; i < r->n_sg; i++) {
+            if (t->skip)
+                t->rows += r->n_sg;
+            for (uint32_t i = 0; i < r->n_sg && !t->skip; i++) {
                 put_int(t, (int64_t)(sg_first + i));
                 put_int(t, (int64_t)sg[i].addr);
                 put_int(t, sg[i].len);
@@ -556,22 +566,24 @@ static int on_record(imp *im, const dmt_record *r)
         int64_t flags =
             ac ? (r->sg ? 1 : 0) | (r->dma32 ? 2 : 0) | (r->dma64 ? 4 : 0) : (r->cached ? 8 : 0);
         t = &im->tb[T_RES];
-        put_int(t, (int64_t)r->seq);
-        put_int(t, r->ts);
-        put_int(t, k);
-        put_int(t, id);
-        put_opt(t, ac || ar || ca || cr, r->adapter);
-        put_opt(t, ac || dm, r->dev);
-        put_opt(t, ca || dm, (int64_t)r->addr);
-        put_opt(t, bl || ca || dm, (int64_t)r->length);
-        put_opt(t, bl || ca || dm, (int64_t)r->va);
-        put_opt(t, bl, r->op);
-        put_opt(t, ac || ca, flags);
-        put_opt(t, ac, r->map_registers);
-        put_opt(t, ac, (int64_t)r->addr_limit);
-        put_opt(t, ac, (int64_t)r->length);
-        if ((rc = row_end(im, t)))
-            return rc;
+        if (!row_skipped(t)) {
+            put_int(t, (int64_t)r->seq);
+            put_int(t, r->ts);
+            put_int(t, k);
+            put_int(t, id);
+            put_opt(t, ac || ar || ca || cr, r->adapter);
+            put_opt(t, ac || dm, r->dev);
+            put_opt(t, ca || dm, (int64_t)r->addr);
+            put_opt(t, bl || ca || dm, (int64_t)r->length);
+            put_opt(t, bl || ca || dm, (int64_t)r->va);
+            put_opt(t, bl, r->op);
+            put_opt(t, ac || ca, flags);
+            put_opt(t, ac, r->map_registers);
+            put_opt(t, ac, (int64_t)r->addr_limit);
+            put_opt(t, ac, (int64_t)r->length);
+            if ((rc = row_end(im, t)))
+                return rc;
+        }
         if (im->fold_derived && !dm && dmt_imp_derive_note(im, r) && (rc = dmt_imp_derive(im)))
             return rc;
         if (ac) {
@@ -609,14 +621,16 @@ static int on_record(imp *im, const dmt_record *r)
         return row_end(im, t);
     case DMT_K_INTERRUPT: {
         t = &im->tb[T_IRQ];
-        put_int(t, (int64_t)r->seq);
-        put_int(t, r->ts);
-        put_int(t, r->dev);
-        put_int(t, r->claimed);
-        put_int(t, (int64_t)r->value);
-        put_cpu(t, r);
-        if ((rc = row_end(im, t)))
-            return rc;
+        if (!row_skipped(t)) {
+            put_int(t, (int64_t)r->seq);
+            put_int(t, r->ts);
+            put_int(t, r->dev);
+            put_int(t, r->claimed);
+            put_int(t, (int64_t)r->value);
+            put_cpu(t, r);
+            if ((rc = row_end(im, t)))
+                return rc;
+        }
         size_t li = dmt_store_map_get(&im->lane_map, LK(DMT_LANE_INTERRUPTS) | r->dev, 0);
         if (li == UINT32_MAX) {
             char name[64];

@@ -403,6 +403,17 @@ static inline void put_cpu(tbuf *t, const dmt_record *r)
     put_opt(t, r->cpu != DMT_CPU_NONE, r->cpu);
 }
 
+/* A raw event table of a trace-backed store (t->skip) takes no rows: the
+ * row is counted (the import's result) and the caller builds none - true;
+ * else the caller builds it and calls row_end. */
+static inline bool row_skipped(tbuf *t)
+{
+    if (!t->skip)
+        return false;
+    t->rows++;
+    return true;
+}
+
 static inline int row_end(imp *im, tbuf *t)
 {
     t->col = 0;

@@ -149,10 +149,26 @@ static int lane_event(imp *im, size_t li, const lane_ev *e)
     return 0;
 }
 
-int dmt_imp_lane_value(imp *im, size_t li, int64_t ts, uint64_t value, uint64_t bytes)
+/* kept out of line: the common path of dmt_imp_lane_value saves no
+ * registers and builds no event on its stack */
+__attribute__((noinline)) static int lane_value_event(imp *im, size_t li, int64_t ts,
+                                                      uint64_t value, uint64_t bytes)
 {
     lane_ev e = {.kind = im->lanes[li].kind, .ts = ts, .value = value, .bytes = bytes};
     return lane_event(im, li, &e);
+}
+
+int dmt_imp_lane_value(imp *im, size_t li, int64_t ts, uint64_t value, uint64_t bytes)
+{
+    /* lane_event's common case first: the accumulator's bucket (a value
+     * lane: ev_add's dmt_store_bucket_add_value) */
+    lane *l = &im->lanes[li];
+    if (l->has_acc && l->acc.bucket == dmt_store_bucket_of(ts, DMT_STORE_MIN_STORED_LEVEL) &&
+        l->kind != DMT_LANE_TRANSFERS && l->kind != DMT_LANE_MARKERS) {
+        dmt_store_bucket_add_value(&l->acc, ts, value, bytes);
+        return 0;
+    }
+    return lane_value_event(im, li, ts, value, bytes);
 }
 
 int dmt_imp_lane_marker(imp *im, size_t li, int64_t ts)
