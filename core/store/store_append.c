@@ -207,23 +207,11 @@ int dmt_store_append_begin(dmt_store_appender *a, dmt_error *err)
     return rc ? rollback(a, rc) : 0;
 }
 
-/* dmt_store_append_add of a record whose SG list has the reader's stride:
- * packed first (apart, so the common path keeps no record copy on its
- * stack). */
-static int add_packed(dmt_store_appender *a, const dmt_record *r, dmt_error *err)
-{
-    if (r->n_sg > DMT_MAX_SG_ELEMENTS)
-        return rollback(a, dmt_error_set(err, DMT_E_FORMAT, r->pos, DMT_NO_INDEX,
-                                         "SG list of %u elements", r->n_sg));
-    dmt_record c = *r;
-    dmt_imp_sg_pack(a->sg, r);
-    c.sg_list = a->sg;
-    c.sg_stride = 0;
-    int rc = dmt_imp_add(&a->im, &c);
-    return rc ? rollback(a, rc) : 0;
-}
-
-int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *err)
+/* dmt_store_append_add's uncommon cases, out of line so the common one
+ * (a batch begun, a packed SG list) saves no registers: the appender dead,
+ * the batch to begin, a strided SG list to pack first. */
+__attribute__((noinline)) static int add_slow(dmt_store_appender *a, const dmt_record *r,
+                                              dmt_error *err)
 {
     if (a->failed)
         return dead(a, err);
@@ -231,10 +219,33 @@ int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *
     int rc = begin(a);
     if (rc)
         return rollback(a, rc);
-    if (r->n_sg && r->sg_stride && r->sg_stride != sizeof(dmt_sg_elem))
-        return add_packed(a, r, err);
+    dmt_record c;
+    if (r->n_sg && r->sg_stride && r->sg_stride != sizeof(dmt_sg_elem)) {
+        if (r->n_sg > DMT_MAX_SG_ELEMENTS)
+            return rollback(a, dmt_error_set(err, DMT_E_FORMAT, r->pos, DMT_NO_INDEX,
+                                             "SG list of %u elements", r->n_sg));
+        c = *r;
+        dmt_imp_sg_pack(a->sg, r);
+        c.sg_list = a->sg;
+        c.sg_stride = 0;
+        r = &c;
+    }
     rc = dmt_imp_add(&a->im, r);
     return rc ? rollback(a, rc) : 0;
+}
+
+__attribute__((noinline)) static int add_failed(dmt_store_appender *a, int rc)
+{
+    return rollback(a, rc);
+}
+
+int dmt_store_append_add(dmt_store_appender *a, const dmt_record *r, dmt_error *err)
+{
+    if (a->failed || !a->in_tx || (r->n_sg && r->sg_stride && r->sg_stride != sizeof(dmt_sg_elem)))
+        return add_slow(a, r, err);
+    a->im.err = err;
+    int rc = dmt_imp_add(&a->im, r);
+    return rc ? add_failed(a, rc) : 0;
 }
 
 /* What the whole import writes after its last record, on copies. */

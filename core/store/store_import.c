@@ -387,6 +387,35 @@ int dmt_imp_tidx_put(imp *im, bool keep)
     return row_end(im, t);
 }
 
+/* The reg_buffers row of r (out of line: on_record's frame keeps no value
+ * buffer). */
+__attribute__((noinline)) static int regbuf_row(imp *im, tbuf *t, const dmt_record *r, bool w)
+{
+    uint8_t le[DMT_MAX_VALUES * 8];
+    for (uint32_t i = 0; i < r->n_values; i++)
+        for (unsigned b = 0; b < 8; b++)
+            le[i * 8 + b] = (uint8_t)(r->values[i] >> (8 * b));
+    put_int(t, (int64_t)r->seq);
+    put_int(t, r->ts);
+    put_int(t, r->dev);
+    put_int(t, (int64_t)r->off);
+    put_int(t, r->width);
+    put_int(t, w);
+    put_int(t, r->n_values);
+    put_blob(t, C_BLOB, le, (size_t)r->n_values * 8);
+    return row_end(im, t);
+}
+
+/* Device dev's new interrupts lane (out of line: on_record's frame keeps
+ * no name buffer). */
+__attribute__((noinline)) static size_t irq_lane_new(imp *im, uint32_t dev)
+{
+    char name[64];
+    snprintf(name, sizeof name, "dev%u interrupts", dev);
+    return dmt_imp_lane_get(im, DMT_LANE_INTERRUPTS, LK(DMT_LANE_INTERRUPTS) | dev, 0, dev, -1, -1,
+                            name);
+}
+
 static int on_record(imp *im, const dmt_record *r)
 {
     tbuf *t;
@@ -443,7 +472,8 @@ static int on_record(imp *im, const dmt_record *r)
             if ((rc = row_end(im, t)))
                 return rc;
         }
-        if (im->trace_backed && (rc = dmt_imp_reg_seen(im, r->dev, r->off, r->width)))
+        if (im->trace_backed && im->o && im->o->regmap &&
+            (rc = dmt_imp_reg_seen(im, r->dev, r->off, r->width)))
             return rc;
         size_t li = dmt_imp_reg_lane(im, r->dev, r->off);
         if (li == SIZE_MAX)
@@ -454,22 +484,8 @@ static int on_record(imp *im, const dmt_record *r)
     case DMT_K_REG_READ_BUF: {
         bool w = r->kind == DMT_K_REG_WRITE_BUF;
         t = &im->tb[T_REGBUF];
-        if (!row_skipped(t)) {
-            uint8_t le[DMT_MAX_VALUES * 8];
-            for (uint32_t i = 0; i < r->n_values; i++)
-                for (unsigned b = 0; b < 8; b++)
-                    le[i * 8 + b] = (uint8_t)(r->values[i] >> (8 * b));
-            put_int(t, (int64_t)r->seq);
-            put_int(t, r->ts);
-            put_int(t, r->dev);
-            put_int(t, (int64_t)r->off);
-            put_int(t, r->width);
-            put_int(t, w);
-            put_int(t, r->n_values);
-            put_blob(t, C_BLOB, le, (size_t)r->n_values * 8);
-            if ((rc = row_end(im, t)))
-                return rc;
-        }
+        if (!row_skipped(t) && (rc = regbuf_row(im, t, r, w)))
+            return rc;
         for (uint32_t i = 0; i < r->n_values && !rc; i++) {
             size_t li = dmt_imp_reg_lane(im, r->dev, r->off + (uint64_t)i * r->width);
             if (li == SIZE_MAX)
@@ -632,12 +648,8 @@ static int on_record(imp *im, const dmt_record *r)
                 return rc;
         }
         size_t li = dmt_store_map_get(&im->lane_map, LK(DMT_LANE_INTERRUPTS) | r->dev, 0);
-        if (li == UINT32_MAX) {
-            char name[64];
-            snprintf(name, sizeof name, "dev%u interrupts", r->dev);
-            li = dmt_imp_lane_get(im, DMT_LANE_INTERRUPTS, LK(DMT_LANE_INTERRUPTS) | r->dev, 0,
-                                  r->dev, -1, -1, name);
-        }
+        if (li == UINT32_MAX)
+            li = irq_lane_new(im, r->dev);
         if (li == SIZE_MAX)
             return dmt_imp_oom(im);
         if ((rc = dmt_imp_lane_value(im, li, r->ts, r->value, r->claimed)))

@@ -228,6 +228,7 @@ typedef struct imp {
         uint64_t off;
         uint32_t dev, lane1;
     } reg_cache[REG_CACHE];
+    uint32_t xl_adapter, xl_lane1; /* the last adapter's lane + 1 (0: none), as reg_cache */
     uint32_t reg_lanes;
 
     /* transfers */

@@ -287,7 +287,7 @@ size_t dmt_imp_reg_lane_miss(imp *im, uint32_t dev, uint64_t off)
     return li;
 }
 
-size_t dmt_imp_xfer_lane(imp *im, uint32_t adapter)
+static size_t xfer_lane_find(imp *im, uint32_t adapter)
 {
     uint32_t v = dmt_store_map_get(&im->lane_map, LK(DMT_LANE_TRANSFERS) | adapter, 0);
     if (v != UINT32_MAX)
@@ -296,6 +296,19 @@ size_t dmt_imp_xfer_lane(imp *im, uint32_t adapter)
     snprintf(name, sizeof name, "adapter %u", adapter);
     return dmt_imp_lane_get(im, DMT_LANE_TRANSFERS, LK(DMT_LANE_TRANSFERS) | adapter, 0, -1,
                             adapter, -1, name);
+}
+
+size_t dmt_imp_xfer_lane(imp *im, uint32_t adapter)
+{
+    /* the last adapter's lane (sound as reg_cache is) */
+    if (im->xl_lane1 && im->xl_adapter == adapter)
+        return im->xl_lane1 - 1;
+    size_t li = xfer_lane_find(im, adapter);
+    if (li < UINT32_MAX - 1) {
+        im->xl_adapter = adapter;
+        im->xl_lane1 = (uint32_t)li + 1;
+    }
+    return li;
 }
 
 int dmt_imp_write_lanes(imp *im, bool keep_open)
