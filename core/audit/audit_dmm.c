@@ -35,13 +35,16 @@ typedef struct dmma_chan {
 
 typedef struct dmma_dev {
     uint32_t dev;
-    bool used, claimed;
+    bool claimed;
     uint32_t revision;
     uint32_t addr_bits; /* 0 = unknown */
     dmma_chan ch[DMM_NUM_CHANNELS];
 } dmma_dev;
 
+/* devs[0 .. n_used) are in use (a device is never dropped, so they stay
+ * packed): a trace without a dmm device costs one compare per record. */
 typedef struct dmma {
+    unsigned n_used;
     dmma_dev devs[DMMA_MAX_DEVS];
 } dmma;
 
@@ -57,19 +60,15 @@ static void dmma_destroy(void *st)
 
 static dmma_dev *find(dmma *m, uint32_t dev, bool create)
 {
-    for (unsigned i = 0; i < DMMA_MAX_DEVS; i++)
-        if (m->devs[i].used && m->devs[i].dev == dev)
+    for (unsigned i = 0; i < m->n_used; i++)
+        if (m->devs[i].dev == dev)
             return &m->devs[i];
-    if (!create)
+    if (!create || m->n_used == DMMA_MAX_DEVS)
         return NULL;
-    for (unsigned i = 0; i < DMMA_MAX_DEVS; i++)
-        if (!m->devs[i].used) {
-            memset(&m->devs[i], 0, sizeof m->devs[i]);
-            m->devs[i].used = true;
-            m->devs[i].dev = dev;
-            return &m->devs[i];
-        }
-    return NULL;
+    dmma_dev *d = &m->devs[m->n_used++];
+    memset(d, 0, sizeof *d);
+    d->dev = dev;
+    return d;
 }
 
 static uint32_t desc_size(uint32_t revision)

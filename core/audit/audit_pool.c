@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Live ids an id table has room for before it first grows. */
+#define AUD_POOL_RESERVE 64u
+
 /* ---- the pool ----------------------------------------------------------------- */
 
 static void *slot_obj(const aud_pool *p, uint32_t s)
@@ -43,7 +46,11 @@ bool aud_pool_init(aud_pool *p, const aud_kind *kind, void *objs, uint32_t cap)
     p->cap = cap;
     p->age = calloc(cap ? cap : 1, sizeof *p->age);
     p->free_slots = malloc(sizeof(uint32_t) * (cap ? cap : 1));
-    if (!objs || !p->age || !p->free_slots || !dmt_idmap_init(&p->map, cap, cap)) {
+    /* The id table starts small and doubles with the live ids (up to cap):
+     * a session holds a few objects at a time, and a table sized for cap
+     * (8192 slots by default) put every new id on a cold cache line. */
+    if (!objs || !p->age || !p->free_slots ||
+        !dmt_idmap_init(&p->map, cap, cap < AUD_POOL_RESERVE ? cap : AUD_POOL_RESERVE)) {
         aud_pool_free(p); /* an empty pool that aud_pool_next and aud_pool_free accept */
         return false;
     }
@@ -114,8 +121,12 @@ void *aud_pool_new(dmt_audit *a, aud_pool *p, uint32_t id)
     }
     if (!p->n_free)
         return NULL;
-    uint32_t s = p->free_slots[--p->n_free];
-    dmt_idmap_put(&p->map, id, 0, s); /* cannot fail: n < cap = max_live, table allocated */
+    uint32_t s = p->free_slots[p->n_free - 1];
+    if (dmt_idmap_put(&p->map, id, 0, s)) { /* n < cap = max_live: only growing can fail */
+        a->oom = true;
+        return NULL;
+    }
+    p->n_free--;
     p->n++;
     void *obj = slot_obj(p, s);
     memcpy(obj, &id, sizeof id);

@@ -65,17 +65,17 @@ static void sort_order(const dmt_sg_elem *e, uint16_t *o, uint32_t n)
 aud_sg *aud_sg_new(const dmt_record *r)
 {
     uint32_t n = r->n_sg > DMT_MAX_SG_ELEMENTS ? DMT_MAX_SG_ELEMENTS : r->n_sg;
-    aud_sg *s = calloc(1, sizeof *s);
+    /* One block: the header, then e[n], maxend[n] (both 8-byte aligned, as
+     * the header's size is a multiple of 8), then order[n]. */
+    size_t cap = n ? n : 1;
+    aud_sg *s = malloc(sizeof *s + cap * (sizeof *s->e + sizeof *s->maxend + sizeof *s->order));
     if (!s)
         return NULL;
+    memset(s, 0, sizeof *s);
     s->n = n;
-    s->e = malloc(sizeof(dmt_sg_elem) * (n ? n : 1));
-    s->order = malloc(sizeof(uint16_t) * (n ? n : 1));
-    s->maxend = malloc(sizeof(uint64_t) * (n ? n : 1));
-    if (!s->e || !s->order || !s->maxend) {
-        aud_sg_free(s);
-        return NULL;
-    }
+    s->e = (dmt_sg_elem *)(s + 1);
+    s->maxend = (uint64_t *)(s->e + cap);
+    s->order = (uint16_t *)(s->maxend + cap);
     s->lo = UINT64_MAX;
     s->hi = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -105,9 +105,6 @@ void aud_sg_free(aud_sg *s)
 {
     if (!s)
         return;
-    free(s->e);
-    free(s->order);
-    free(s->maxend);
     free(s->done);
     free(s);
 }
