@@ -43,10 +43,8 @@
  * cursor then stays in registers); GCC would otherwise call them. */
 #define HOT static inline __attribute__((always_inline))
 
-/* ---- per kind: its required and optional field counts ------------------ */
+/* ---- per kind: its required field count ------------------------------- */
 
-#define N_ALL_(id, num, name, cls, fields) DEC_NALL_##id = sizeof("" fields) - 1,
-enum { DMT_KINDS(N_ALL_, DMT_KINDS_ONE_, DMT_KINDS_ONE_) };
 #define N_REQ_(id, num, name, cls, fields) DEC_NREQ_##id = sizeof("" fields) - 1,
 enum { DMT_KINDS(N_REQ_, DMT_KINDS_ONE_, DMT_KINDS_NO_FIELD_) };
 
@@ -356,7 +354,8 @@ static inline void clear(dmt_record *rec)
  *     while items are left - `break` leaves the switch with left 0;
  *   - what is left after the last field is skipped after the switch.
  * Every type and member is a constant, so get_field's switch folds away:
- * no table is read per field. */
+ * no table is read per field.  The `break` and `return 0` are the case's
+ * own (get_field is a function: no loop encloses them). */
 #define FIELD_AT_(type, member)                                                                    \
     if (!get_field(&c, DMT_FT_##type, offsetof(dmt_record, member), rec, sg, values, store))       \
         return 0;
