@@ -1,19 +1,20 @@
 /*
- * decode.c - the table-driven record decoder (dmt/decode.h): the reader's
- * hot path, held to the libcbor reference (reader.c) by a differential test.
+ * decode.c - the record decoder (dmt/decode.h): the reader's hot path,
+ * held to the libcbor reference (reader.c) by a differential test.
  *
  *   bytes:  [array n] [kind] [time] [field 1] ... [field n-2]
- *              |        |      |        \________ rows[kind].f[i]: type, offset
- *              |        |      |                  in dmt_record (from DMT_KINDS)
+ *              |        |      |        \________ the kind's fields, in the
+ *              |        |      |                  order and types of DMT_KINDS
  *              |        |      '-> rec->ts (uint or nint, int64 range)
- *              |        '-> rows[kind]; unknown: skip n-2 items, kind 0
- *              '-> 2 <= n <= 64; n - 2 >= rows[kind].nreq
- *   fields past rows[kind].nall (a newer minor version): skipped like the
- *   reference skips them (scalars, strings, arrays two levels deep).
+ *              |        '-> switch (kind); unknown: skip n-2 items, kind 0
+ *              '-> 2 <= n <= 64; n - 2 >= the kind's required fields
+ *   fields past the kind's last one (a newer minor version): skipped like
+ *   the reference skips them (scalars, strings, arrays two levels deep).
  *
- * The table is expanded from dmt/kinds.h, so a kind or field added there
- * is decoded here with no code; a field type this file does not know makes
- * it decline (the reference then decides) rather than guess.
+ * The per-kind code is expanded from dmt/kinds.h (one case per kind, each
+ * field's type and dmt_record member a constant), so a kind or field added
+ * there is decoded here with no code; a field type this file does not
+ * know makes it decline (the reference then decides) rather than guess.
  *
  * Acceptance is exactly the reference's (libcbor 0.8's streaming decoder
  * with reader.c's checks on top): definite lengths only (any argument
@@ -38,26 +39,14 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* ---- the table: per kind its fields' types and dmt_record offsets ----- */
+/* The item readers are inlined into every field of every kind (their
+ * cursor then stays in registers); GCC would otherwise call them. */
+#define HOT static inline __attribute__((always_inline))
 
-typedef struct field {
-    uint8_t type; /* enum dmt_field_type */
-    uint16_t off; /* offsetof(dmt_record, member) */
-} field;
+/* ---- per kind: its required field count ------------------------------- */
 
-typedef struct row {
-    uint8_t nreq; /* fields every record of the kind has */
-    uint8_t nall; /* required + optional */
-    field f[DMT_KIND_MAX_FIELDS];
-} row;
-
-#define N_ALL_(id, num, name, cls, fields) DEC_NALL_##id = sizeof("" fields) - 1,
-enum { DMT_KINDS(N_ALL_, DMT_KINDS_ONE_, DMT_KINDS_ONE_) };
 #define N_REQ_(id, num, name, cls, fields) DEC_NREQ_##id = sizeof("" fields) - 1,
 enum { DMT_KINDS(N_REQ_, DMT_KINDS_ONE_, DMT_KINDS_NO_FIELD_) };
-#define FIELD_(type, member, name)       {DMT_FT_##type, (uint16_t)offsetof(dmt_record, member)},
-#define ROW_(id, num, name, cls, fields) [num] = {DEC_NREQ_##id, DEC_NALL_##id, {fields}},
-static const row rows[DMT_K_MAX_] = {DMT_KINDS(ROW_, FIELD_, FIELD_)};
 
 /* ---- the cursor ----------------------------------------------------------- */
 
@@ -65,56 +54,78 @@ typedef struct cur {
     const uint8_t *p, *end;
 } cur;
 
-static inline uint64_t be(const uint8_t *p, unsigned n)
+static inline uint64_t be64(const uint8_t *p)
 {
-    uint64_t x = 0;
-    for (unsigned i = 0; i < n; i++)
-        x = x << 8 | p[i];
-    return x;
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    return __builtin_bswap64(x);
+}
+
+static inline uint64_t be16(const uint8_t *p)
+{
+    uint16_t x;
+    memcpy(&x, p, sizeof x);
+    return __builtin_bswap16(x);
+}
+
+static inline uint64_t be32(const uint8_t *p)
+{
+    uint32_t x;
+    memcpy(&x, p, sizeof x);
+    return __builtin_bswap32(x);
 }
 
 /* The argument of the head whose initial byte was ib (c->p is past it):
  * immediate, or 1, 2, 4 or 8 bytes big-endian.  false for the reserved
- * widths (28-30), indefinite lengths (31) and a head cut by the end. */
-static inline bool arg(cur *c, unsigned ib, uint64_t *v)
+ * widths (28-30), indefinite lengths (31) and a head cut by the end.
+ * One case per width, each with its own constants: a shared bounds check
+ * and a switch on the width cost 20 - 30 more instructions a record. */
+HOT bool arg(cur *c, unsigned ib, uint64_t *v)
 {
-    unsigned ai = ib & 0x1Fu;
-    if (ai < 24) {
-        *v = ai;
+    if ((ib & 0x1Fu) < 24) { /* the common case first: an immediate */
+        *v = ib & 0x1Fu;
         return true;
     }
-    if (ai > 27)
-        return false;
-    unsigned n = 1u << (ai - 24);
-    if ((size_t)(c->end - c->p) < n)
-        return false;
-    switch (n) {
-    case 1:
+    const size_t left = (size_t)(c->end - c->p);
+    switch (ib & 0x1Fu) {
+    case 24:
+        if (left < 1)
+            return false;
         *v = c->p[0];
-        break;
-    case 2:
-        *v = be(c->p, 2);
-        break;
-    case 4:
-        *v = be(c->p, 4);
-        break;
-    default:
-        *v = be(c->p, 8);
-        break;
+        c->p += 1;
+        return true;
+    case 25:
+        if (left < 2)
+            return false;
+        *v = be16(c->p);
+        c->p += 2;
+        return true;
+    case 26:
+        if (left < 4)
+            return false;
+        *v = be32(c->p);
+        c->p += 4;
+        return true;
+    case 27:
+        if (left < 8)
+            return false;
+        *v = be64(c->p);
+        c->p += 8;
+        return true;
+    default: /* 28 - 30 reserved, 31 indefinite */
+        return false;
     }
-    c->p += n;
-    return true;
 }
 
 /* One head of major type mt; false for any other. */
-static inline bool head(cur *c, unsigned mt, uint64_t *v)
+HOT bool head(cur *c, unsigned mt, uint64_t *v)
 {
     if (c->p >= c->end || (*c->p >> 5) != mt)
         return false;
     return arg(c, *c->p++, v);
 }
 
-static inline bool get_uint(cur *c, uint64_t max, uint64_t *v)
+HOT bool get_uint(cur *c, uint64_t max, uint64_t *v)
 {
     /* The common case first: an immediate. */
     if (c->p < c->end && *c->p < 24) {
@@ -124,8 +135,31 @@ static inline bool get_uint(cur *c, uint64_t max, uint64_t *v)
     return head(c, 0, v) && *v <= max;
 }
 
+/* A uint, checked exactly as get_uint(c, u32 ? UINT32_MAX : UINT64_MAX)
+ * checks it but not read where it cannot be out of range (the walk):
+ * only an 8-byte argument can exceed UINT32_MAX. */
+HOT bool skip_uint(cur *c, bool u32)
+{
+    if (c->p >= c->end)
+        return false;
+    unsigned ib = *c->p;
+    if (ib < 24) {
+        c->p++;
+        return true;
+    }
+    if (ib > 27) /* another major type, or a reserved width / indefinite */
+        return false;
+    size_t n = (size_t)1 << (ib - 24);
+    if ((size_t)(c->end - c->p) <= n)
+        return false;
+    if (u32 && n == 8 && be64(c->p + 1) > UINT32_MAX)
+        return false;
+    c->p += 1 + n;
+    return true;
+}
+
 /* An SG quantity: uint = pages, nint n = n bytes (not -1-n). */
-static inline bool get_sgq(cur *c, uint64_t *v)
+HOT bool get_sgq(cur *c, uint64_t *v)
 {
     if (c->p >= c->end)
         return false;
@@ -144,7 +178,7 @@ static inline bool get_sgq(cur *c, uint64_t *v)
 }
 
 /* A string of major type mt and at most max bytes, whole inside the input. */
-static inline bool get_string(cur *c, unsigned mt, uint64_t max, const uint8_t **s, uint32_t *n)
+HOT bool get_string(cur *c, unsigned mt, uint64_t max, const uint8_t **s, uint32_t *n)
 {
     uint64_t len;
     if (!head(c, mt, &len) || len > max || len > (uint64_t)(c->end - c->p))
@@ -193,44 +227,61 @@ static bool skip_item(cur *c, int depth)
     }
 }
 
-/* ---- one field per table entry ------------------------------------------ */
+/* Skip n items (skip_item): the cursor past them, or NULL.  Out of line
+ * and by value, so decode()'s own cursor never has its address taken. */
+static __attribute__((noinline)) const uint8_t *skip_items(const uint8_t *p, const uint8_t *end,
+                                                           uint64_t n)
+{
+    cur k = {p, end};
+    for (; n; n--)
+        if (!skip_item(&k, 0))
+            return NULL;
+    return k.p;
+}
 
-static inline void put32(dmt_record *r, uint16_t off, uint32_t v)
+/* ---- one field ------------------------------------------------------------ */
+
+static inline void put32(dmt_record *r, size_t off, uint32_t v)
 {
     memcpy((uint8_t *)r + off, &v, sizeof v);
 }
 
-/* One field; with store false it is checked exactly as with true, and
- * nothing is written (the walk of dmt_decode_walk). */
-static inline __attribute__((always_inline)) bool
-get_field(cur *c, field f, dmt_record *r, dmt_sg_elem *sg, uint64_t *values, bool store)
+/* One field of type `type` (enum dmt_field_type) whose dmt_record member
+ * is at `off`; both are constants at every call (the per-kind code below),
+ * so each call compiles to the code of its one type.  With store false it
+ * is checked exactly as with true, and nothing is written. */
+static inline __attribute__((always_inline)) bool get_field(cur *c, unsigned type, size_t off,
+                                                            dmt_record *r, dmt_sg_elem *sg,
+                                                            uint64_t *values, bool store)
 {
     uint64_t v, n;
-    switch (f.type) {
+    switch (type) {
     case DMT_FT_U64:
+        if (!store)
+            return skip_uint(c, false);
         if (!get_uint(c, UINT64_MAX, &v))
             return false;
-        if (store)
-            memcpy((uint8_t *)r + f.off, &v, sizeof v);
+        memcpy((uint8_t *)r + off, &v, sizeof v);
         return true;
     case DMT_FT_U32:
+        if (!store)
+            return skip_uint(c, true);
         if (!get_uint(c, UINT32_MAX, &v))
             return false;
-        if (store)
-            put32(r, f.off, (uint32_t)v);
+        put32(r, off, (uint32_t)v);
         return true;
     case DMT_FT_WIDTH:
         if (!get_uint(c, UINT32_MAX, &v) || (v != 1 && v != 2 && v != 4 && v != 8))
             return false;
         if (store)
-            put32(r, f.off, (uint32_t)v);
+            put32(r, off, (uint32_t)v);
         return true;
     case DMT_FT_BOOL: {
         if (c->p >= c->end || (*c->p != 0xF4 && *c->p != 0xF5))
             return false;
         bool b = *c->p++ == 0xF5;
         if (store)
-            memcpy((uint8_t *)r + f.off, &b, sizeof b);
+            memcpy((uint8_t *)r + off, &b, sizeof b);
         return true;
     }
     case DMT_FT_SG:
@@ -246,7 +297,7 @@ get_field(cur *c, field f, dmt_record *r, dmt_sg_elem *sg, uint64_t *values, boo
             }
         }
         if (store) {
-            put32(r, f.off, (uint32_t)(n / 2));
+            put32(r, off, (uint32_t)(n / 2));
             r->sg_list = sg;
             r->sg_stride = sizeof(dmt_sg_elem);
         }
@@ -255,10 +306,10 @@ get_field(cur *c, field f, dmt_record *r, dmt_sg_elem *sg, uint64_t *values, boo
         if (!head(c, 4, &n) || n > DMT_MAX_VALUES)
             return false;
         for (uint64_t i = 0; i < n; i++)
-            if (!get_uint(c, UINT64_MAX, store ? &values[i] : &v))
+            if (store ? !get_uint(c, UINT64_MAX, &values[i]) : !skip_uint(c, false))
                 return false;
         if (store) {
-            put32(r, f.off, (uint32_t)n);
+            put32(r, off, (uint32_t)n);
             r->values = values;
         }
         return true;
@@ -266,25 +317,17 @@ get_field(cur *c, field f, dmt_record *r, dmt_sg_elem *sg, uint64_t *values, boo
     case DMT_FT_TEXT: {
         uint32_t len;
         const uint8_t *s;
-        bool text = f.type == DMT_FT_TEXT;
+        bool text = type == DMT_FT_TEXT;
         if (!get_string(c, text ? 3 : 2, text ? DMT_MAX_TEXT : DMT_MAX_BYTES,
                         store ? &r->bytes : &s, &len))
             return false;
         if (store)
-            put32(r, f.off, len);
+            put32(r, off, len);
         return true;
     }
     default: /* a type added to dmt/kinds.h after this decoder: the reference decides */
         return false;
     }
-}
-
-/* The decoder's field: get_field with its stores, left to the compiler to
- * inline as it sees fit (one call site; forcing it cost 7% more
- * instructions per record). */
-static bool store_field(cur *c, field f, dmt_record *r, dmt_sg_elem *sg, uint64_t *values)
-{
-    return get_field(c, f, r, sg, values, true);
 }
 
 /* Clear *rec with plain 16-byte stores: a memset of the ~200-byte record
@@ -300,6 +343,41 @@ static inline void clear(dmt_record *rec)
     if (sizeof *rec % 16)
         memset((uint8_t *)rec + sizeof *rec / 16 * 16, 0, sizeof *rec % 16);
 }
+
+/* ---- the record ----------------------------------------------------------- */
+
+/* The fields of each kind, expanded from DMT_KINDS into one case per kind
+ * (inside the switch of decode() below; `left` is the items after kind
+ * and time):
+ *   - fewer items than the kind's required fields: declined;
+ *   - each required field (F) in wire order; each optional one (O) only
+ *     while items are left - `break` leaves the switch with left 0;
+ *   - what is left after the last field is skipped after the switch.
+ * Every type and member is a constant, so get_field's switch folds away:
+ * no table is read per field.  The `break` and `return 0` are the case's
+ * own (get_field is a function: no loop encloses them). */
+#define FIELD_AT_(type, member)                                                                    \
+    if (!get_field(&c, DMT_FT_##type, offsetof(dmt_record, member), rec, sg, values, store))       \
+        return 0;
+#define REQ_(type, member, name) FIELD_AT_(type, member)
+#define OPT_(type, member, name)                                                                   \
+    if (left == 0)                                                                                 \
+        break;                                                                                     \
+    left--;                                                                                        \
+    FIELD_AT_(type, member)
+#define CASE_(id, num, name, cls, fields)                                                          \
+    case num:                                                                                      \
+        if (left < DEC_NREQ_##id)                                                                  \
+            return 0;                                                                              \
+        left -= DEC_NREQ_##id;                                                                     \
+        if (store) {                                                                               \
+            rec->kind = num;                                                                       \
+            rec->width = 4;                                                                        \
+            rec->cpu = DMT_CPU_NONE; /* as the reference: the reader sets a record's CPU */        \
+        } else {                                                                                   \
+            *kind_out = num;                                                                       \
+        }                                                                                          \
+        fields break;
 
 /* Both entry points: decode into *rec (store), or only check and measure
  * the record, giving its kind and time (!store: rec, sg and values are
@@ -320,49 +398,32 @@ static inline __attribute__((always_inline)) size_t decode(const uint8_t *buf, s
         return 0;
     if (c.p >= c.end)
         return 0;
+    int64_t ts;
     if ((*c.p >> 5) == 0) {
         if (!head(&c, 0, &t) || t > (uint64_t)INT64_MAX)
             return 0;
-        if (store)
-            rec->ts = (int64_t)t;
-        else
-            *ts_out = (int64_t)t;
+        ts = (int64_t)t;
     } else {
         if (!head(&c, 1, &t) || t > (uint64_t)INT64_MAX)
             return 0;
-        if (store)
-            rec->ts = -1 - (int64_t)t;
-        else
-            *ts_out = -1 - (int64_t)t;
+        ts = -1 - (int64_t)t;
     }
+    if (store)
+        rec->ts = ts;
+    else
+        *ts_out = ts;
     uint64_t left = nfields - 2;
-    if (kind == 0 || kind >= DMT_K_MAX_) {
-        /* A kind from a newer minor version: its fields are skipped. */
-        for (; left; left--)
-            if (!skip_item(&c, 0))
-                return 0;
+    switch (kind) {
+        DMT_KINDS(CASE_, REQ_, OPT_)
+    default:
+        /* 0 or a kind from a newer minor version: its fields are skipped. */
         if (!store)
             *kind_out = 0;
-        return (size_t)(c.p - buf);
+        break;
     }
-    const row *k = &rows[kind];
-    if (left < k->nreq)
+    /* Items past the kind's fields (a newer minor version): skipped. */
+    if (left && !(c.p = skip_items(c.p, c.end, left)))
         return 0;
-    if (store) {
-        rec->kind = (uint32_t)kind;
-        rec->width = 4;
-        rec->cpu = DMT_CPU_NONE; /* as the reference: the reader sets the CPU of a record */
-    } else {
-        *kind_out = (uint32_t)kind;
-    }
-    unsigned nf = left < k->nall ? (unsigned)left : k->nall;
-    for (unsigned i = 0; i < nf; i++)
-        if (store ? !store_field(&c, k->f[i], rec, sg, values)
-                  : !get_field(&c, k->f[i], NULL, NULL, NULL, false))
-            return 0;
-    for (left -= nf; left; left--)
-        if (!skip_item(&c, 0))
-            return 0;
     return (size_t)(c.p - buf);
 }
 

@@ -160,18 +160,20 @@ static int check_file(dmt_follow *f, dmt_error *err)
     return DMT_FOLLOW_AGAIN;
 }
 
-int dmt_follow_next(dmt_follow *f, dmt_record *rec, dmt_error *err)
+/* The main reader is at committed: advance the scout and read on, or say
+ * why not.  Out of line: dmt_follow_next's per-record path is one call. */
+static __attribute__((noinline)) int follow_more(dmt_follow *f, dmt_record *rec, dmt_error *err)
 {
     for (;;) {
-        int rc = dmt_reader_next(f->main, rec, err);
-        if (rc != DMT_READER_AGAIN || f->stopped)
-            return rc;
         uint64_t before = f->committed;
         advance_scout(f);
         if (f->committed != before) {
             /* After END nothing may follow: let the main reader see it all,
              * as it would in a finished file. */
             dmt_reader_follow(f->main, f->end_seen ? UINT64_MAX : f->committed);
+            int rc = dmt_reader_next(f->main, rec, err);
+            if (rc != DMT_READER_AGAIN || f->stopped)
+                return rc;
             continue;
         }
         if (f->scout_rc) {
@@ -181,4 +183,12 @@ int dmt_follow_next(dmt_follow *f, dmt_record *rec, dmt_error *err)
         }
         return check_file(f, err);
     }
+}
+
+int dmt_follow_next(dmt_follow *f, dmt_record *rec, dmt_error *err)
+{
+    int rc = dmt_reader_next(f->main, rec, err);
+    if (rc != DMT_READER_AGAIN || f->stopped)
+        return rc;
+    return follow_more(f, rec, err);
 }

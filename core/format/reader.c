@@ -642,11 +642,17 @@ int dmt_decode_reference(const uint8_t *buf, size_t len, dmt_record *rec, dmt_sg
 
 /* ---- window management ----------------------------------------------- */
 
+/* Whether fill() would read: a file not at its end with less than a
+ * record's worth (DMT_MAX_RECORD + 16 bytes) past pos.  Inline, so the
+ * reader pays a call per window rather than per record. */
+static inline bool fill_due(const dmt_reader *rd)
+{
+    return rd->fd >= 0 && !rd->eof && rd->len - rd->pos < DMT_MAX_RECORD + 16;
+}
+
 static int fill(dmt_reader *rd, dmt_error *err)
 {
-    if (rd->fd < 0 || rd->eof)
-        return 0;
-    if (rd->len - rd->pos >= DMT_MAX_RECORD + 16)
+    if (!fill_due(rd))
         return 0;
     /* Take the CRC of the chunk's records before their bytes move, then
      * slide the unparsed tail to the front and read more. */
@@ -705,6 +711,14 @@ static pc make_pc(dmt_reader *rd, dmt_error *err)
     c.err = err;
     c.index = rd->index;
     return c;
+}
+
+/* The bytes a record may take at pos: what the window holds, at most
+ * DMT_MAX_RECORD + 16 (make_pc's end, for the fast decoder). */
+static inline size_t avail_at(const dmt_reader *rd)
+{
+    size_t avail = rd->len - rd->pos;
+    return avail > DMT_MAX_RECORD + 16 ? DMT_MAX_RECORD + 16 : avail;
 }
 
 /* ---- resume points ------------------------------------------------------ */
@@ -1047,7 +1061,7 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
     for (;;) {
         if (rd->ended)
             return 0;
-        if ((rc = fill(rd, err)))
+        if (fill_due(rd) && (rc = fill(rd, err)))
             return rc;
         if (rd->pos >= rd->len) {
             if (rd->saw_end) {
@@ -1063,54 +1077,60 @@ int dmt_reader_next(dmt_reader *rd, dmt_record *rec, dmt_error *err)
 
         /* The table-driven decoder first; the reference where it declines
          * (to explain the error, or to decide should they ever disagree). */
-        pc c = make_pc(rd, err);
         size_t used = 0;
         if (!(rd->flags & (DMT_READ_REFERENCE | DMT_READ_SCOUT))) {
-            used = dmt_decode_fast(c.p, (size_t)(c.end - c.p), rec, rd->sg, rd->values);
+            used = dmt_decode_fast(rd->mem + rd->pos, avail_at(rd), rec, rd->sg, rd->values);
         } else if (!(rd->flags & DMT_READ_REFERENCE)) {
             /* The scout: a record that takes the next sequence number and
              * sets no state is walked (the fast decoder's checks without
              * its stores) and accounted as below; any other - CPU, LOST,
              * CHUNK, END, unknown, or one the walk declines - is decoded.
              * Walked records follow one another here while the window
-             * holds a whole record's worth (fill would do nothing). */
-            const size_t at = rd->pos;
-            size_t avail = (size_t)(c.end - c.p);
+             * holds a whole record's worth (fill would do nothing).  The
+             * run is counted in locals (the walk is a call: rd's members
+             * would be reloaded and stored per record) and accounted to rd
+             * once, to the same state record-by-record accounting gives. */
+            size_t avail = avail_at(rd), pos = rd->pos;
+            int64_t last_ts = rd->last_ts, ts, dt;
+            uint64_t walked = 0;
             uint32_t kind;
-            int64_t dt, ts;
-            bool plain;
+            bool plain, overflow = false;
             for (;;) {
-                used = dmt_decode_walk(rd->mem + rd->pos, avail, &kind, &dt);
+                used = dmt_decode_walk(rd->mem + pos, avail, &kind, &dt);
                 plain = used && kind != 0 && kind != DMT_K_CHUNK && kind != DMT_K_END &&
                         kind != DMT_K_CPU && kind != DMT_K_LOST;
-                if (!plain)
+                if (!plain || (overflow = __builtin_add_overflow(last_ts, dt, &ts)))
                     break;
-                if (__builtin_add_overflow(rd->last_ts, dt, &ts))
-                    return dmt_error_set(err, DMT_E_FORMAT, rd->base + rd->pos, rd->index,
-                                         "time delta overflows 64 bits");
-                rd->last_ts = ts;
-                rd->pos += used;
-                rd->index++;
-                rd->chunk_bytes += used;
-                rd->chunk_records++;
-                rd->ring_seq_next = false;
-                rd->next_seq++;
-                rd->count++;
-                if (rd->len - rd->pos < DMT_MAX_RECORD + 16)
+                last_ts = ts;
+                pos += used;
+                walked++;
+                if (rd->len - pos < DMT_MAX_RECORD + 16)
                     break;
                 avail = DMT_MAX_RECORD + 16;
             }
+            rd->last_ts = last_ts;
+            rd->chunk_bytes += pos - rd->pos;
+            rd->pos = pos;
+            rd->index += walked;
+            rd->chunk_records += walked;
+            rd->next_seq += walked;
+            rd->count += walked;
+            if (walked)
+                rd->ring_seq_next = false;
+            if (overflow)
+                return dmt_error_set(err, DMT_E_FORMAT, rd->base + rd->pos, rd->index,
+                                     "time delta overflows 64 bits");
             if (plain)
                 continue;
-            if (rd->pos != at)
-                c = make_pc(rd, err);
-            used = dmt_decode_fast(c.p, (size_t)(c.end - c.p), rec, rd->sg, rd->values);
+            used = dmt_decode_fast(rd->mem + rd->pos, avail_at(rd), rec, rd->sg, rd->values);
         }
         if (used) {
             rec->pos = rd->base + rd->pos;
         } else {
+            /* The reference: declined by the fast decoder, or every record
+             * with DMT_READ_REFERENCE. */
             dmt_error local;
-            c.err = err ? err : &local;
+            pc c = make_pc(rd, err ? err : &local);
             rc = parse_record(&c, rec, rd->sg, rd->values);
             if (rc == DMT_E_TRUNCATED)
                 return end_of_input(rd, "file ends inside a record", DMT_E_TRUNCATED, err);

@@ -9,8 +9,8 @@
  * of decoding them) is held to a reader that decodes every record, over a
  * trace of every record kind grown in uneven pieces (cut mid-record) and
  * mutated (flipped bytes anywhere and in CHUNK records, garbage appended,
- * chunks truncated): the same chunk ends after every piece, the same final
- * error (code, offset, index, message).
+ * chunks truncated, a time delta that overflows): the same chunk ends after every piece, the same
+ * final error (code, offset, index, message).
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -329,6 +329,34 @@ static void scout_differs(const uint8_t *img, size_t len, size_t hdr, size_t max
     close(fd);
 }
 
+/* img with the time delta of its first register write at or after `from`
+ * made INT64_MAX (an 8-byte argument in place of the writer's) in m: the
+ * time overflows there, in a record the scout walks.  Its new length. */
+static size_t with_huge_delta(const uint8_t *img, size_t len, uint64_t from, uint8_t *m)
+{
+    static const uint8_t huge[9] = {0x1B, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    dmt_reader *fr;
+    dmt_record r;
+    dmt_error e;
+    uint64_t at = 0;
+    CHECK(dmt_reader_open_mem(img, len, DMT_READ_FRAMING, &fr, &e) == 0);
+    while (dmt_reader_next(fr, &r, &e) == 1)
+        if (r.kind == DMT_K_REG_WRITE && r.pos >= from) {
+            at = r.pos;
+            break;
+        }
+    dmt_reader_close(fr);
+    /* [array head, kind, time ...]: one-byte array head and kind */
+    REQUIRE(at && img[at] >= 0x82 && img[at] < 0x98 && img[at + 1] == DMT_K_REG_WRITE);
+    size_t t = (size_t)at + 2, ai = img[t] & 0x1Fu;
+    REQUIRE(img[t] >> 5 == 0 && ai <= 27);
+    size_t tn = 1 + (ai < 24 ? 0 : (size_t)1 << (ai - 24));
+    memcpy(m, img, t);
+    memcpy(m + t, huge, sizeof huge);
+    memcpy(m + t + sizeof huge, img + t + tn, len - t - tn);
+    return len - tn + sizeof huge;
+}
+
 static void test_scout(void)
 {
     char ref[300];
@@ -386,6 +414,21 @@ static void test_scout(void)
                      (unsigned long long)chunk_at, (unsigned long long)at, bit);
             scout_differs(m, len, hdr, 2000, what);
         }
+    }
+    /* a walked record's time delta overflowing (in the first chunk and in
+     * a later one): the full read's error, at the same record */
+    for (size_t c = 0; c < 3; c += 2) {
+        size_t n = with_huge_delta(img, len, c ? ends[c - 1] : hdr, m);
+        dmt_reader *fr;
+        dmt_record r;
+        CHECK(dmt_reader_open_mem(m, n, 0, &fr, &e0) == 0);
+        int rc;
+        while ((rc = dmt_reader_next(fr, &r, &e0)) == 1)
+            ;
+        CHECKF(rc < 0 && strstr(e0.msg, "time delta overflows"), "huge delta: %d %s", rc, e0.msg);
+        dmt_reader_close(fr);
+        snprintf(what, sizeof what, "time delta overflowing in chunk %zu", c);
+        scout_differs(m, n, hdr, 1 + 700 * c, what);
     }
     /* garbage after END; a valid chunk after END */
     memcpy(m, img, len);
