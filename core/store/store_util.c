@@ -423,7 +423,7 @@ int dmt_store_xfer_bind(dmt_bind_cache *st, int base, const dmt_store_transfer *
     bind_opt(st, k++, t->has_digest, (int64_t)t->digest);
     bind_opt(st, k++, t->has_digest, t->digest_algo);
     bind_opt(st, k++, t->has_digest, (int64_t)t->digest_len);
-    /* sg_first, truncated and outcome: computed by the table (virtual) */
+    /* sg_first, truncated and outcome: computed by the view `transfers` */
     bind_opt(st, k++, x && t->bounce_known, t->bounced);
     dmt_bc_int(st, k++, t->t_begin);
     dmt_bc_int(st, k++, t->t_end);
