@@ -30,15 +30,33 @@
 
 static char tmpdir[256];
 
-/* A finished trace of NREC register writes in 4 KiB chunks, in memory. */
-static uint8_t *make_trace(const char *path, size_t *len)
+/* The test traces' writer: a header of this test, chunks of chunk bytes. */
+static dmt_writer *trace_open(const char *path, size_t chunk)
 {
     dmt_header h;
     tk_header(&h, "test_follow");
     dmt_writer *w;
     dmt_error err;
-    CHECK(dmt_writer_open(path, &h, 0, &w, &err) == 0);
-    dmt_writer_set_chunk_size(w, 4096);
+    REQUIRE(dmt_writer_open(path, &h, 0, &w, &err) == 0);
+    dmt_writer_set_chunk_size(w, chunk);
+    return w;
+}
+
+/* Close w's trace at path and return its bytes (*len of them; free them). */
+static uint8_t *trace_close(dmt_writer *w, const char *path, size_t *len)
+{
+    dmt_error err;
+    CHECK(dmt_writer_close(w, &err) == 0);
+    uint8_t *p = tk_slurp(path, len);
+    REQUIRE(p != NULL);
+    return p;
+}
+
+/* A finished trace of NREC register writes in 4 KiB chunks, in memory. */
+static uint8_t *make_trace(const char *path, size_t *len)
+{
+    dmt_writer *w = trace_open(path, 4096);
+    dmt_error err;
     for (uint32_t i = 0; i < NREC; i++) {
         dmt_record r;
         memset(&r, 0, sizeof r);
@@ -50,10 +68,7 @@ static uint8_t *make_trace(const char *path, size_t *len)
         r.width = 4;
         CHECK(dmt_writer_append(w, &r, &err) == 0);
     }
-    CHECK(dmt_writer_close(w, &err) == 0);
-    uint8_t *p = tk_slurp(path, len);
-    REQUIRE(p != NULL);
-    return p;
+    return trace_close(w, path, len);
 }
 
 /* Records in the chunks that end at or before each offset: whole[i] for
@@ -225,12 +240,8 @@ static uint32_t rnd(void)
  * ranges and CPU records with and without ring_seq, in 1 KiB chunks. */
 static uint8_t *make_every_kind(const char *path, size_t *len)
 {
-    dmt_header h;
-    tk_header(&h, "test_follow");
-    dmt_writer *w;
+    dmt_writer *w = trace_open(path, 1024);
     dmt_error err;
-    CHECK(dmt_writer_open(path, &h, 0, &w, &err) == 0);
-    dmt_writer_set_chunk_size(w, 1024);
     int64_t ts = 1000;
     uint64_t seq = 0;
     for (int rep = 0; rep < 80; rep++)
@@ -250,10 +261,7 @@ static uint8_t *make_every_kind(const char *path, size_t *len)
             CHECKF(dmt_writer_append(w, &r, &err) == 0, "append %s: %s", ki->name, err.msg);
             seq++;
         }
-    CHECK(dmt_writer_close(w, &err) == 0);
-    uint8_t *p = tk_slurp(path, len);
-    REQUIRE(p != NULL);
-    return p;
+    return trace_close(w, path, len);
 }
 
 /* One reader of the file as the follower runs its scout: follow mode, no
